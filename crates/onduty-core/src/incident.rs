@@ -1,0 +1,307 @@
+//! The incident lifecycle: statuses, the transitions people and events cause, and the
+//! dedup rules that decide whether an event opens, joins or changes an incident.
+//!
+//! Everything here is a pure function of its arguments. The store loads the open
+//! incidents that carry an event's dedup key, asks [`decide`], and persists the outcome.
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::EventAction;
+use crate::ids::{IncidentId, IntegrationId, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IncidentStatus {
+    Triggered,
+    Acknowledged,
+    Resolved,
+}
+
+impl IncidentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentStatus::Triggered => "triggered",
+            IncidentStatus::Acknowledged => "acknowledged",
+            IncidentStatus::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "triggered" => Some(IncidentStatus::Triggered),
+            "acknowledged" => Some(IncidentStatus::Acknowledged),
+            "resolved" => Some(IncidentStatus::Resolved),
+            _ => None,
+        }
+    }
+
+    pub fn is_open(self) -> bool {
+        self != IncidentStatus::Resolved
+    }
+}
+
+/// Whether an acknowledged incident still absorbs new triggers with its dedup key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DedupMode {
+    /// PagerDuty's behaviour: any open incident absorbs triggers with its key.
+    #[default]
+    Open,
+    /// Only a triggered incident absorbs them: a trigger arriving while the incident is
+    /// acknowledged opens a new incident (which pages again). The acknowledged one stays
+    /// open but no longer absorbs triggers.
+    Triggered,
+}
+
+impl DedupMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DedupMode::Open => "open",
+            DedupMode::Triggered => "triggered",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "open" => Some(DedupMode::Open),
+            "triggered" => Some(DedupMode::Triggered),
+            _ => None,
+        }
+    }
+}
+
+/// Something a person (or an event) asks of an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Acknowledge,
+    Resolve,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Acknowledge => "acknowledge",
+            Action::Resolve => "resolve",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error(
+        "the incident is already resolved; resolved is final (a new event opens a new incident)"
+    )]
+    AlreadyResolved,
+}
+
+/// The status after `action`, `None` if the action changes nothing (acknowledging an
+/// acknowledged incident), or an error if the incident is resolved: resolved is terminal.
+pub fn transition(
+    status: IncidentStatus,
+    action: Action,
+) -> Result<Option<IncidentStatus>, TransitionError> {
+    use IncidentStatus::*;
+    match (status, action) {
+        (Resolved, _) => Err(TransitionError::AlreadyResolved),
+        (Triggered, Action::Acknowledge) => Ok(Some(Acknowledged)),
+        (Acknowledged, Action::Acknowledge) => Ok(None),
+        (Triggered | Acknowledged, Action::Resolve) => Ok(Some(Resolved)),
+    }
+}
+
+/// Who did something: shown on the timeline as "Alice acknowledged", "Prometheus resolved".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Actor {
+    User { id: UserId, name: String },
+    Integration { id: IntegrationId, name: String },
+    System,
+}
+
+impl Actor {
+    pub fn name(&self) -> &str {
+        match self {
+            Actor::User { name, .. } | Actor::Integration { name, .. } => name,
+            Actor::System => "onduty",
+        }
+    }
+}
+
+/// What the store knows about one open incident carrying an event's dedup key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenIncident {
+    pub id: IncidentId,
+    pub status: IncidentStatus,
+    /// True for the one incident that absorbs triggers with this key. Always true in
+    /// `open` mode; in `triggered` mode an acknowledged incident gives the key up when a
+    /// new trigger opens a fresh incident.
+    pub holds_key: bool,
+}
+
+/// What to do with one event, given the open incidents that carry its dedup key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Open a new incident. In `triggered` mode, `supersedes` is the acknowledged
+    /// incident that gives the key up to the new one.
+    Open { supersedes: Option<IncidentId> },
+    /// Fold a trigger into this incident: one more alert, a timeline entry, no page.
+    Append(IncidentId),
+    /// Acknowledge this triggered incident.
+    Acknowledge(IncidentId),
+    /// An acknowledge for an incident that is already acknowledged: recorded, no change.
+    AlreadyAcknowledged(IncidentId),
+    /// Resolve these incidents: every open incident with the key.
+    Resolve(Vec<IncidentId>),
+    /// Acknowledge or resolve with no open incident for the key: accepted and dropped.
+    Ignore,
+}
+
+/// The dedup rule. `open` lists the service's open incidents with the event's dedup key
+/// (at most one of them holds it).
+pub fn decide(mode: DedupMode, action: EventAction, open: &[OpenIncident]) -> Decision {
+    let holder = open.iter().find(|i| i.holds_key && i.status.is_open());
+    match action {
+        EventAction::Trigger => match holder {
+            None => Decision::Open { supersedes: None },
+            Some(h) if mode == DedupMode::Triggered && h.status == IncidentStatus::Acknowledged => {
+                Decision::Open {
+                    supersedes: Some(h.id),
+                }
+            }
+            Some(h) => Decision::Append(h.id),
+        },
+        EventAction::Acknowledge => match holder {
+            None => Decision::Ignore,
+            Some(h) if h.status == IncidentStatus::Triggered => Decision::Acknowledge(h.id),
+            Some(h) => Decision::AlreadyAcknowledged(h.id),
+        },
+        EventAction::Resolve => {
+            let ids: Vec<IncidentId> = open
+                .iter()
+                .filter(|i| i.status.is_open())
+                .map(|i| i.id)
+                .collect();
+            if ids.is_empty() {
+                Decision::Ignore
+            } else {
+                Decision::Resolve(ids)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Timestamp;
+    use IncidentStatus::*;
+
+    fn id(n: i64) -> IncidentId {
+        IncidentId::new(Timestamp::from_millis(n))
+    }
+
+    #[test]
+    fn transitions_table() {
+        let table = [
+            (Triggered, Action::Acknowledge, Ok(Some(Acknowledged))),
+            (Triggered, Action::Resolve, Ok(Some(Resolved))),
+            (Acknowledged, Action::Acknowledge, Ok(None)),
+            (Acknowledged, Action::Resolve, Ok(Some(Resolved))),
+            (
+                Resolved,
+                Action::Acknowledge,
+                Err(TransitionError::AlreadyResolved),
+            ),
+            (
+                Resolved,
+                Action::Resolve,
+                Err(TransitionError::AlreadyResolved),
+            ),
+        ];
+        for (from, action, expected) in table {
+            assert_eq!(transition(from, action), expected, "{from:?} + {action:?}");
+        }
+    }
+
+    #[test]
+    fn decision_table() {
+        let a = id(1);
+        let b = id(2);
+        let trig = |id| OpenIncident {
+            id,
+            status: Triggered,
+            holds_key: true,
+        };
+        let acked = |id| OpenIncident {
+            id,
+            status: Acknowledged,
+            holds_key: true,
+        };
+        let superseded = |id| OpenIncident {
+            id,
+            status: Acknowledged,
+            holds_key: false,
+        };
+        use DedupMode::Open as O;
+        use DedupMode::Triggered as T;
+        use EventAction::*;
+        let table: Vec<(DedupMode, EventAction, Vec<OpenIncident>, Decision)> = vec![
+            (O, Trigger, vec![], Decision::Open { supersedes: None }),
+            (O, Trigger, vec![trig(a)], Decision::Append(a)),
+            (O, Trigger, vec![acked(a)], Decision::Append(a)),
+            (T, Trigger, vec![trig(a)], Decision::Append(a)),
+            (
+                T,
+                Trigger,
+                vec![acked(a)],
+                Decision::Open {
+                    supersedes: Some(a),
+                },
+            ),
+            (
+                T,
+                Trigger,
+                vec![superseded(a), trig(b)],
+                Decision::Append(b),
+            ),
+            (
+                T,
+                Trigger,
+                vec![superseded(a), acked(b)],
+                Decision::Open {
+                    supersedes: Some(b),
+                },
+            ),
+            (O, Acknowledge, vec![], Decision::Ignore),
+            (O, Acknowledge, vec![trig(a)], Decision::Acknowledge(a)),
+            (
+                O,
+                Acknowledge,
+                vec![acked(a)],
+                Decision::AlreadyAcknowledged(a),
+            ),
+            (
+                T,
+                Acknowledge,
+                vec![superseded(a), trig(b)],
+                Decision::Acknowledge(b),
+            ),
+            (T, Acknowledge, vec![superseded(a)], Decision::Ignore),
+            (O, Resolve, vec![], Decision::Ignore),
+            (O, Resolve, vec![acked(a)], Decision::Resolve(vec![a])),
+            (
+                T,
+                Resolve,
+                vec![superseded(a), trig(b)],
+                Decision::Resolve(vec![a, b]),
+            ),
+        ];
+        for (mode, action, open, expected) in table {
+            assert_eq!(
+                decide(mode, action, &open),
+                expected,
+                "{mode:?} {action:?} {open:?}"
+            );
+        }
+    }
+}
