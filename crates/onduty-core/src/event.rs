@@ -309,6 +309,8 @@ impl Parser {
                 }
                 None
             }
+            // NUL cannot be stored in a PostgreSQL text column; keep the rest of the text.
+            Some(Value::String(s)) if s.contains('\0') => Some(s.replace('\0', "\u{FFFD}")),
             Some(Value::String(s)) => Some(s.clone()),
             Some(other) => {
                 self.error(format!(
@@ -688,6 +690,15 @@ mod tests {
         assert_eq!(parsed.value.alert.unwrap().timestamp, None);
         assert_eq!(parsed.warnings.len(), 1);
         assert!(parsed.warnings[0].starts_with("'payload.timestamp' was ignored"));
+    }
+
+    #[test]
+    fn nul_characters_are_replaced_not_refused() {
+        let body = json!({"routing_key":KEY,"event_action":"trigger","dedup_key":"a\u{0}b",
+            "payload":{"summary":"x\u{0}y","source":"h","severity":"info"}});
+        let e = parse_alert_event(&body).unwrap().value;
+        assert_eq!(e.dedup_key.unwrap().as_str(), "a\u{FFFD}b");
+        assert_eq!(e.alert.unwrap().summary, "x\u{FFFD}y");
     }
 
     #[test]

@@ -5,9 +5,13 @@
 //! incidents that carry an event's dedup key, asks [`decide`], and persists the outcome.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::event::EventAction;
-use crate::ids::{IncidentId, IntegrationId, UserId};
+use crate::event::{AlertEvent, EventAction, Severity};
+use crate::ids::{
+    DedupKey, EventId, IncidentId, IncidentNumber, IntegrationId, ServiceId, TimelineId, UserId,
+};
+use crate::time::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -125,6 +129,111 @@ impl Actor {
             Actor::System => "onduty",
         }
     }
+}
+
+/// An incident as people see it: what happened, where it stands, who acted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: IncidentId,
+    pub number: IncidentNumber,
+    pub service_id: ServiceId,
+    pub dedup_key: DedupKey,
+    pub status: IncidentStatus,
+    pub summary: String,
+    pub severity: Severity,
+    /// The trigger that opened the incident: source, component, custom details, links, images.
+    pub details: AlertEvent,
+    /// How many trigger events this incident absorbed (the first one included).
+    pub alert_count: i64,
+    pub last_event_at: Timestamp,
+    pub last_event_summary: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub acknowledged_at: Option<Timestamp>,
+    pub acknowledged_by: Option<Actor>,
+    pub resolved_at: Option<Timestamp>,
+    pub resolved_by: Option<Actor>,
+    pub assignees: Vec<UserId>,
+}
+
+/// The kinds of timeline entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineKind {
+    /// The incident was opened by a trigger event.
+    Triggered,
+    /// Another trigger with the same dedup key was folded in.
+    Alert,
+    /// An event that changed nothing (an acknowledge for an acknowledged incident).
+    Event,
+    Acknowledged,
+    Resolved,
+    Note,
+    /// `triggered` dedup mode: a new trigger opened a new incident, this one gave up the key.
+    Superseded,
+    Assigned,
+}
+
+impl TimelineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimelineKind::Triggered => "triggered",
+            TimelineKind::Alert => "alert",
+            TimelineKind::Event => "event",
+            TimelineKind::Acknowledged => "acknowledged",
+            TimelineKind::Resolved => "resolved",
+            TimelineKind::Note => "note",
+            TimelineKind::Superseded => "superseded",
+            TimelineKind::Assigned => "assigned",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "triggered" => TimelineKind::Triggered,
+            "alert" => TimelineKind::Alert,
+            "event" => TimelineKind::Event,
+            "acknowledged" => TimelineKind::Acknowledged,
+            "resolved" => TimelineKind::Resolved,
+            "note" => TimelineKind::Note,
+            "superseded" => TimelineKind::Superseded,
+            "assigned" => TimelineKind::Assigned,
+            _ => return None,
+        })
+    }
+}
+
+/// One line of an incident's history: who did what, when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub id: TimelineId,
+    pub incident_id: IncidentId,
+    pub at: Timestamp,
+    pub kind: TimelineKind,
+    pub actor: Actor,
+    /// A sentence for people: "Acknowledged by Alice", "Trigger event from Prometheus (alert 3)".
+    pub message: String,
+    /// The event behind this entry, when one is, as it was received (routing key removed).
+    pub event_id: Option<EventId>,
+    pub event: Option<Value>,
+    /// Extra facts: warnings about the event, a note's text.
+    pub data: Option<Value>,
+}
+
+pub const NOTE_MAX_CHARS: usize = 10_000;
+
+/// A note's text: trimmed, 1 to 10,000 characters.
+pub fn parse_note(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("a note must not be empty".to_owned());
+    }
+    if t.chars().count() > NOTE_MAX_CHARS {
+        return Err(format!(
+            "a note must be at most {NOTE_MAX_CHARS} characters"
+        ));
+    }
+    Ok(t.to_owned())
 }
 
 /// What the store knows about one open incident carrying an event's dedup key.

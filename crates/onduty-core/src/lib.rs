@@ -2,10 +2,12 @@
 //!
 //! No IO, no async, no SQL, no HTTP. Functions take `now` as an argument.
 
+pub mod account;
 pub mod event;
 pub mod ids;
 pub mod incident;
 pub mod rate_limit;
+pub mod service;
 pub mod time;
 
 pub use ids::{

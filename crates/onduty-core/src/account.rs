@@ -1,0 +1,234 @@
+//! People and credentials: user names, e-mail addresses, roles, and API tokens (whose
+//! secret is shown once and only its hash is kept).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::ids::{TokenId, UserId};
+use crate::time::Timestamp;
+
+/// What a user may do. Observers look; responders act on incidents; admins configure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Observer,
+    Responder,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Observer => "observer",
+            Role::Responder => "responder",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "observer" => Some(Role::Observer),
+            "responder" => Some(Role::Responder),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    /// Acknowledge, resolve, add notes.
+    pub fn can_respond(self) -> bool {
+        self >= Role::Responder
+    }
+
+    /// Create and change services, integrations, users.
+    pub fn can_configure(self) -> bool {
+        self == Role::Admin
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    #[error("'{0}' is not an e-mail address")]
+    BadEmail(String),
+    #[error("a name must be 1 to {max} characters", max = NAME_MAX_CHARS)]
+    BadName,
+    #[error("'{0}' is not a role (admin, responder or observer)")]
+    BadRole(String),
+}
+
+pub const NAME_MAX_CHARS: usize = 100;
+
+/// A display name: trimmed, 1 to 100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Name(String);
+
+impl Name {
+    pub fn parse(text: &str) -> Result<Self, AccountError> {
+        let t = text.trim();
+        if t.is_empty() || t.chars().count() > NAME_MAX_CHARS || t.chars().any(char::is_control) {
+            return Err(AccountError::BadName);
+        }
+        Ok(Name(t.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An e-mail address, lower-cased; one `@` with text on both sides, no spaces.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(text: &str) -> Result<Self, AccountError> {
+        let t = text.trim().to_lowercase();
+        let bad = || AccountError::BadEmail(text.chars().take(64).collect());
+        let (local, domain) = t.split_once('@').ok_or_else(bad)?;
+        if local.is_empty()
+            || domain.is_empty()
+            || domain.contains('@')
+            || t.len() > 254
+            || t.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(bad());
+        }
+        Ok(Email(t))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub name: Name,
+    pub role: Role,
+    pub created_at: Timestamp,
+}
+
+/// The prefix that makes an onduty token recognisable (in a leak scanner, say).
+pub const TOKEN_PREFIX: &str = "odt_";
+
+/// The secret part of an API token, as the user pastes it. Never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenSecret(String);
+
+impl TokenSecret {
+    /// A new secret from 20 random bytes supplied by the caller.
+    pub fn from_random(bytes: [u8; 20]) -> Self {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        TokenSecret(format!("{TOKEN_PREFIX}{hex}"))
+    }
+
+    /// Whatever a client sent; checked only by looking its hash up.
+    pub fn from_presented(text: &str) -> Self {
+        TokenSecret(text.trim().to_owned())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The SHA-256 of the secret, hex: what the store keeps and looks up. Tokens are
+    /// 160 random bits, so a fast hash is enough (there is nothing to brute-force).
+    pub fn hash(&self) -> String {
+        Sha256::digest(self.0.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+impl fmt::Debug for TokenSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenSecret(…)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub user_id: UserId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse(" Alice@Example.COM ").unwrap().as_str(),
+            "alice@example.com"
+        );
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "a b@example.com",
+            "a@b@c",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(
+            Name::parse("  Checkout API ").unwrap().as_str(),
+            "Checkout API"
+        );
+        assert!(Name::parse("   ").is_err());
+        assert!(Name::parse(&"x".repeat(101)).is_err());
+        assert!(Name::parse("tab\there").is_err());
+    }
+
+    #[test]
+    fn roles_order_their_powers() {
+        assert!(!Role::Observer.can_respond());
+        assert!(Role::Responder.can_respond() && !Role::Responder.can_configure());
+        assert!(Role::Admin.can_respond() && Role::Admin.can_configure());
+        assert_eq!(Role::parse("admin"), Some(Role::Admin));
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn token_secrets_hash_stably_and_never_print() {
+        let t = TokenSecret::from_random([7; 20]);
+        assert!(t.expose().starts_with("odt_"));
+        assert_eq!(t.expose().len(), 44);
+        assert_eq!(
+            t.hash(),
+            TokenSecret::from_presented(&format!(" {} ", t.expose())).hash()
+        );
+        assert_eq!(t.hash().len(), 64);
+        assert_ne!(t.hash(), TokenSecret::from_random([8; 20]).hash());
+        assert!(!format!("{t:?}").contains(t.expose()));
+    }
+}

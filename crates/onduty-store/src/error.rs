@@ -1,0 +1,57 @@
+//! The store's one error type.
+
+use onduty_core::incident::TransitionError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error("database configuration: {0}")]
+    Config(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+    #[error("another writer changed the incident at the same time")]
+    VersionConflict,
+    #[error("another writer changed the same incidents; gave up after retrying")]
+    Contention,
+    #[error("the ingest writer has stopped")]
+    WriterStopped,
+}
+
+impl StoreError {
+    pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {
+        StoreError::Corrupt(what.to_string())
+    }
+
+    /// True when applying the same change again may succeed: another writer won a race
+    /// (a version check or a unique key), or SQLite was busy.
+    pub(crate) fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::VersionConflict => true,
+            StoreError::Database(sqlx::Error::Database(e)) => {
+                matches!(e.kind(), sqlx::error::ErrorKind::UniqueViolation)
+                    // SQLITE_BUSY and its extended codes; PostgreSQL serialization failure.
+                    || matches!(e.code().as_deref(), Some("5" | "517" | "261" | "40001" | "40P01"))
+            }
+            _ => false,
+        }
+    }
+
+    /// True for a unique-constraint violation (two writers raced for the same key).
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => {
+                matches!(e.kind(), sqlx::error::ErrorKind::UniqueViolation)
+            }
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,462 @@
+//! Reading incidents and their timelines, and the actions people take on them
+//! (acknowledge, resolve, add a note).
+
+use std::collections::HashMap;
+
+use onduty_core::incident::{
+    Action, Actor, Incident, IncidentStatus, TimelineEntry, TimelineKind, transition,
+};
+use onduty_core::{IncidentId, IncidentNumber, IncidentRef, ServiceId, Timestamp, UserId};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe};
+
+use crate::ingest::{insert_timeline, timeline_row};
+use crate::sql::{Val, bind, col, in_list, json_col, opt_json_col, parse_col, to_json};
+use crate::{Store, StoreError};
+
+/// Which incidents to list. Empty `statuses` means every status.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFilter {
+    pub statuses: Vec<IncidentStatus>,
+    pub service: Option<ServiceId>,
+    /// Opened at or after.
+    pub since: Option<Timestamp>,
+    /// Opened before.
+    pub until: Option<Timestamp>,
+    pub assigned_to: Option<UserId>,
+}
+
+/// One page of a list, newest first, and the cursor of the next page if there is one.
+#[derive(Debug, Clone)]
+pub struct IncidentPage {
+    pub incidents: Vec<Incident>,
+    /// Pass as `before` to get the next (older) page.
+    pub next: Option<IncidentNumber>,
+}
+
+/// A slice of a timeline, oldest first, and the cursor of the rest.
+#[derive(Debug, Clone)]
+pub struct TimelinePage {
+    pub entries: Vec<TimelineEntry>,
+    /// Pass as `after` to get the following entries.
+    pub next: Option<i64>,
+}
+
+/// The result of an action: the incident afterwards, and whether anything changed.
+#[derive(Debug, Clone)]
+pub struct Acted {
+    pub incident: Incident,
+    pub changed: bool,
+}
+
+const INCIDENT_COLUMNS: &str = "incidents.id, incidents.number, incidents.service_id, incidents.dedup_key, \
+     incidents.status, incidents.summary, incidents.severity, incidents.details, incidents.alert_count, \
+     incidents.last_event_at, incidents.last_event_summary, incidents.created_at, incidents.updated_at, \
+     incidents.acknowledged_at, incidents.acknowledged_by, incidents.resolved_at, incidents.resolved_by, \
+     incidents.version";
+
+fn incident_from_row(row: &AnyRow) -> Result<Incident, StoreError> {
+    let opt_ts = |name: &str| -> Result<Option<Timestamp>, StoreError> {
+        Ok(col::<Option<i64>>(row, name)?.map(Timestamp::from_millis))
+    };
+    Ok(Incident {
+        id: parse_col(row, "id", str::parse)?,
+        number: IncidentNumber(col(row, "number")?),
+        service_id: parse_col(row, "service_id", str::parse)?,
+        dedup_key: parse_col(row, "dedup_key", onduty_core::DedupKey::parse)?,
+        status: parse_col(row, "status", |t| {
+            IncidentStatus::parse(t).ok_or("unknown status")
+        })?,
+        summary: col(row, "summary")?,
+        severity: parse_col(row, "severity", |t| {
+            onduty_core::event::Severity::parse(t).ok_or("unknown severity")
+        })?,
+        details: json_col(row, "details")?,
+        alert_count: col(row, "alert_count")?,
+        last_event_at: Timestamp::from_millis(col(row, "last_event_at")?),
+        last_event_summary: col(row, "last_event_summary")?,
+        created_at: Timestamp::from_millis(col(row, "created_at")?),
+        updated_at: Timestamp::from_millis(col(row, "updated_at")?),
+        acknowledged_at: opt_ts("acknowledged_at")?,
+        acknowledged_by: opt_json_col(row, "acknowledged_by")?,
+        resolved_at: opt_ts("resolved_at")?,
+        resolved_by: opt_json_col(row, "resolved_by")?,
+        assignees: Vec::new(),
+    })
+}
+
+/// `WHERE` clauses with their bind values, numbered as they are added.
+#[derive(Default)]
+struct Conditions {
+    clauses: Vec<String>,
+    values: Vec<Val>,
+}
+
+impl Conditions {
+    /// Adds a clause; each `?` in `clause` becomes the next `$N` and takes one of `values`.
+    fn add(&mut self, clause: &str, values: Vec<Val>) {
+        let mut sql = String::new();
+        let mut values = values.into_iter();
+        for part in clause.split('?').enumerate() {
+            if part.0 > 0 {
+                self.values
+                    .push(values.next().expect("one value per placeholder"));
+                sql.push_str(&format!("${}", self.values.len()));
+            }
+            sql.push_str(part.1);
+        }
+        self.clauses.push(sql);
+    }
+
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+}
+
+impl Store {
+    /// The incident with this number or id.
+    pub async fn incident(&self, r: IncidentRef) -> Result<Incident, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        let (incident, _) = load_incident(&mut conn, r).await?;
+        let mut list = vec![incident];
+        attach_assignees(&mut conn, &mut list).await?;
+        Ok(list.pop().expect("one incident"))
+    }
+
+    /// Incidents matching `filter`, newest (highest number) first, `limit` at a time.
+    pub async fn list_incidents(
+        &self,
+        filter: &IncidentFilter,
+        before: Option<IncidentNumber>,
+        limit: u32,
+    ) -> Result<IncidentPage, StoreError> {
+        let mut c = Conditions::default();
+        if !filter.statuses.is_empty() {
+            let marks = vec!["?"; filter.statuses.len()].join(",");
+            let values = filter
+                .statuses
+                .iter()
+                .map(|s| Val::Text(s.as_str().to_owned()))
+                .collect();
+            c.add(&format!("incidents.status IN ({marks})"), values);
+        }
+        if let Some(service) = filter.service {
+            c.add(
+                "incidents.service_id = ?",
+                vec![Val::Text(service.to_string())],
+            );
+        }
+        if let Some(since) = filter.since {
+            c.add(
+                "incidents.created_at >= ?",
+                vec![Val::Int(since.as_millis())],
+            );
+        }
+        if let Some(until) = filter.until {
+            c.add(
+                "incidents.created_at < ?",
+                vec![Val::Int(until.as_millis())],
+            );
+        }
+        if let Some(user) = filter.assigned_to {
+            c.add(
+                "EXISTS (SELECT 1 FROM incident_assignees a WHERE a.incident_id = incidents.id AND a.user_id = ?)",
+                vec![Val::Text(user.to_string())],
+            );
+        }
+        if let Some(before) = before {
+            c.add("incidents.number < ?", vec![Val::Int(before.0)]);
+        }
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents {} ORDER BY incidents.number DESC LIMIT {}",
+            c.sql(),
+            u64::from(limit) + 1
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for v in c.values {
+            q = bind(q, v);
+        }
+        let mut conn = self.read.acquire().await?;
+        let rows = q.fetch_all(&mut *conn).await?;
+        let mut incidents = rows
+            .iter()
+            .take(limit as usize)
+            .map(incident_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if rows.len() > limit as usize {
+            incidents.last().map(|i| i.number)
+        } else {
+            None
+        };
+        attach_assignees(&mut conn, &mut incidents).await?;
+        Ok(IncidentPage { incidents, next })
+    }
+
+    /// Counts open incidents by status (for summaries and the UI).
+    pub async fn count_incidents_by_status(
+        &self,
+    ) -> Result<HashMap<IncidentStatus, i64>, StoreError> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM incidents GROUP BY status")
+            .fetch_all(&self.read)
+            .await?;
+        let mut out = HashMap::new();
+        for row in &rows {
+            let status = parse_col(row, "status", |t| {
+                IncidentStatus::parse(t).ok_or("unknown status")
+            })?;
+            out.insert(status, col(row, "n")?);
+        }
+        Ok(out)
+    }
+
+    /// Timeline entries of an incident after the `after` cursor, oldest first.
+    pub async fn timeline(
+        &self,
+        incident: IncidentId,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<TimelinePage, StoreError> {
+        let rows = sqlx::query(
+            "SELECT timeline.seq, timeline.id, timeline.incident_id, timeline.at, timeline.kind, timeline.actor, \
+             timeline.message, timeline.data, events.id AS event_id, events.body AS event_body \
+             FROM timeline LEFT JOIN events ON events.seq = timeline.event_seq \
+             WHERE timeline.incident_id = $1 AND timeline.seq > $2 ORDER BY timeline.seq LIMIT $3",
+        )
+        .bind(incident.to_string())
+        .bind(after.unwrap_or(0))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.read)
+        .await?;
+        let mut entries = Vec::with_capacity(rows.len().min(limit as usize));
+        let mut last_seq = None;
+        for row in rows.iter().take(limit as usize) {
+            let event_id: Option<String> = col(row, "event_id")?;
+            entries.push(TimelineEntry {
+                id: parse_col(row, "id", str::parse)?,
+                incident_id: parse_col(row, "incident_id", str::parse)?,
+                at: Timestamp::from_millis(col(row, "at")?),
+                kind: parse_col(row, "kind", |t| {
+                    TimelineKind::parse(t).ok_or("unknown timeline kind")
+                })?,
+                actor: json_col(row, "actor")?,
+                message: col(row, "message")?,
+                event_id: event_id
+                    .map(|t| t.parse())
+                    .transpose()
+                    .map_err(StoreError::corrupt)?,
+                event: opt_json_col(row, "event_body")?,
+                data: opt_json_col(row, "data")?,
+            });
+            last_seq = Some(col::<i64>(row, "seq")?);
+        }
+        let next = if rows.len() > limit as usize {
+            last_seq
+        } else {
+            None
+        };
+        Ok(TimelinePage { entries, next })
+    }
+
+    /// Acknowledges or resolves an incident on behalf of `actor`. Acknowledging an
+    /// acknowledged incident changes nothing; acting on a resolved one is an error.
+    /// A person who acknowledges an unassigned incident becomes its assignee.
+    pub async fn act_on_incident(
+        &self,
+        r: IncidentRef,
+        action: Action,
+        actor: &Actor,
+        via: &str,
+        now: Timestamp,
+    ) -> Result<Acted, StoreError> {
+        for _ in 0..8 {
+            match self.try_act(r, action, actor, via, now).await {
+                Err(e) if e.is_retryable() => continue,
+                Err(e) => return Err(e),
+                Ok(changed) => {
+                    let incident = self.incident(r).await?;
+                    return Ok(Acted { incident, changed });
+                }
+            }
+        }
+        Err(StoreError::Contention)
+    }
+
+    async fn try_act(
+        &self,
+        r: IncidentRef,
+        action: Action,
+        actor: &Actor,
+        via: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let conn: &mut AnyConnection = &mut tx;
+        let (incident, version) = load_incident(conn, r).await?;
+        let Some(next) = transition(incident.status, action)? else {
+            return Ok(false);
+        };
+        let at = now.as_millis();
+        let who = to_json(actor);
+        let (sql, kind, verb) = match action {
+            Action::Acknowledge => (
+                "UPDATE incidents SET status = $3, acknowledged_at = $4, acknowledged_by = $5, updated_at = $4, \
+                 version = version + 1 WHERE id = $1 AND version = $2",
+                TimelineKind::Acknowledged,
+                "Acknowledged",
+            ),
+            Action::Resolve => (
+                "UPDATE incidents SET status = $3, resolved_at = $4, resolved_by = $5, updated_at = $4, \
+                 open_key = NULL, version = version + 1 WHERE id = $1 AND version = $2",
+                TimelineKind::Resolved,
+                "Resolved",
+            ),
+        };
+        let done = sqlx::query(sql)
+            .bind(incident.id.to_string())
+            .bind(version)
+            .bind(next.as_str())
+            .bind(at)
+            .bind(who)
+            .execute(&mut *conn)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::VersionConflict);
+        }
+        let mut rows = vec![timeline_row(
+            incident.id,
+            now,
+            kind,
+            actor,
+            format!("{verb} by {} via {via}", actor.name()),
+            None,
+            None,
+        )];
+        if let (Action::Acknowledge, Actor::User { id, name }) = (action, actor) {
+            let assigned =
+                sqlx::query("SELECT COUNT(*) AS n FROM incident_assignees WHERE incident_id = $1")
+                    .bind(incident.id.to_string())
+                    .fetch_one(&mut *conn)
+                    .await?;
+            if col::<i64>(&assigned, "n")? == 0 {
+                sqlx::query("INSERT INTO incident_assignees (incident_id, user_id, assigned_at) VALUES ($1, $2, $3)")
+                    .bind(incident.id.to_string())
+                    .bind(id.to_string())
+                    .bind(at)
+                    .execute(&mut *conn)
+                    .await?;
+                rows.push(timeline_row(
+                    incident.id,
+                    now,
+                    TimelineKind::Assigned,
+                    actor,
+                    format!("Assigned to {name}"),
+                    None,
+                    None,
+                ));
+            }
+        }
+        insert_timeline(conn, rows).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Adds a note to an incident's timeline (open or resolved).
+    pub async fn add_note(
+        &self,
+        r: IncidentRef,
+        text: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<TimelineEntry, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let conn: &mut AnyConnection = &mut tx;
+        let (incident, _) = load_incident(conn, r).await?;
+        let data = serde_json::json!({ "text": text });
+        let row = timeline_row(
+            incident.id,
+            now,
+            TimelineKind::Note,
+            actor,
+            format!("Note from {}", actor.name()),
+            None,
+            Some(&data),
+        );
+        let id = match &row[0] {
+            Val::Text(id) => id.parse().map_err(StoreError::corrupt)?,
+            _ => unreachable!("the first timeline column is its id"),
+        };
+        insert_timeline(conn, vec![row]).await?;
+        tx.commit().await?;
+        Ok(TimelineEntry {
+            id,
+            incident_id: incident.id,
+            at: now,
+            kind: TimelineKind::Note,
+            actor: actor.clone(),
+            message: format!("Note from {}", actor.name()),
+            event_id: None,
+            event: None,
+            data: Some(data),
+        })
+    }
+}
+
+/// The incident and its version, by number or id.
+async fn load_incident(
+    conn: &mut AnyConnection,
+    r: IncidentRef,
+) -> Result<(Incident, i64), StoreError> {
+    let (sql, value) = match r {
+        IncidentRef::Number(n) => (
+            format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1"),
+            Val::Int(n.0),
+        ),
+        IncidentRef::Id(id) => (
+            format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1"),
+            Val::Text(id.to_string()),
+        ),
+    };
+    let row = bind(sqlx::query(AssertSqlSafe(sql)), value)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| {
+            StoreError::NotFound(match r {
+                IncidentRef::Number(n) => format!("incident #{n}"),
+                IncidentRef::Id(id) => format!("incident {id}"),
+            })
+        })?;
+    Ok((incident_from_row(&row)?, col(&row, "version")?))
+}
+
+async fn attach_assignees(
+    conn: &mut AnyConnection,
+    incidents: &mut [Incident],
+) -> Result<(), StoreError> {
+    if incidents.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT incident_id, user_id FROM incident_assignees WHERE incident_id IN {} ORDER BY assigned_at, user_id",
+        in_list(1, incidents.len())
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+    for i in incidents.iter() {
+        q = q.bind(i.id.to_string());
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    let mut by_incident: HashMap<IncidentId, Vec<UserId>> = HashMap::new();
+    for row in &rows {
+        by_incident
+            .entry(parse_col(row, "incident_id", str::parse)?)
+            .or_default()
+            .push(parse_col(row, "user_id", str::parse)?);
+    }
+    for i in incidents.iter_mut() {
+        i.assignees = by_incident.remove(&i.id).unwrap_or_default();
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! Users and their API tokens.
+
+use onduty_core::account::{ApiToken, Email, Name, Role, TokenSecret, User};
+use onduty_core::{Timestamp, TokenId, UserId};
+use sqlx::any::AnyRow;
+
+use crate::sql::{col, parse_col};
+use crate::{Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: Email,
+    pub name: Name,
+    pub role: Role,
+}
+
+fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
+    Ok(User {
+        id: parse_col(row, "id", str::parse)?,
+        email: parse_col(row, "email", Email::parse)?,
+        name: parse_col(row, "name", Name::parse)?,
+        role: parse_col(row, "role", |t| Role::parse(t).ok_or("unknown role"))?,
+        created_at: Timestamp::from_millis(col(row, "created_at")?),
+    })
+}
+
+/// The user query with a fixed suffix, as one `&'static str` (so sqlx caches the statement).
+macro_rules! select_users {
+    ($suffix:literal) => {
+        concat!(
+            "SELECT users.id, users.email, users.name, users.role, users.created_at FROM users ",
+            $suffix
+        )
+    };
+}
+
+impl Store {
+    pub async fn create_user(&self, new: NewUser, now: Timestamp) -> Result<User, StoreError> {
+        let user = User {
+            id: UserId::new(now),
+            email: new.email,
+            name: new.name,
+            role: new.role,
+            created_at: now,
+        };
+        let result = sqlx::query(
+            "INSERT INTO users (id, email, name, role, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(user.id.to_string())
+        .bind(user.email.as_str().to_owned())
+        .bind(user.name.as_str().to_owned())
+        .bind(user.role.as_str())
+        .bind(now.as_millis())
+        .execute(&self.write)
+        .await;
+        match result.map_err(StoreError::from) {
+            Err(e) if e.is_unique_violation() => Err(StoreError::Conflict(format!(
+                "a user with e-mail {} already exists",
+                user.email
+            ))),
+            Err(e) => Err(e),
+            Ok(_) => Ok(user),
+        }
+    }
+
+    pub async fn count_users(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.read)
+            .await?;
+        col(&row, "n")
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query(select_users!("ORDER BY users.email"))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    pub async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(select_users!("WHERE users.email = $1"))
+            .bind(email.as_str().to_owned())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    pub async fn user(&self, id: UserId) -> Result<User, StoreError> {
+        let row = sqlx::query(select_users!("WHERE users.id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref()
+            .map(user_from_row)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("user {id}")))
+    }
+
+    /// Stores a token for `user`; only the hash of `secret` is kept.
+    pub async fn create_token(
+        &self,
+        user: UserId,
+        name: &str,
+        secret: &TokenSecret,
+        now: Timestamp,
+    ) -> Result<ApiToken, StoreError> {
+        let token = ApiToken {
+            id: TokenId::new(now),
+            user_id: user,
+            name: name.to_owned(),
+            created_at: now,
+        };
+        sqlx::query("INSERT INTO api_tokens (id, user_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(token.id.to_string())
+            .bind(user.to_string())
+            .bind(token.name.clone())
+            .bind(secret.hash())
+            .bind(now.as_millis())
+            .execute(&self.write)
+            .await?;
+        Ok(token)
+    }
+
+    /// The user a presented token belongs to, if it is a valid token.
+    pub async fn user_by_token(&self, secret: &TokenSecret) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(
+            "SELECT users.id, users.email, users.name, users.role, users.created_at \
+             FROM api_tokens JOIN users ON users.id = api_tokens.user_id WHERE api_tokens.secret_hash = $1",
+        )
+        .bind(secret.hash())
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+}

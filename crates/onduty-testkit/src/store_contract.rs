@@ -1,0 +1,774 @@
+//! The store contract: what every backend must do, as one suite. Each function gets a
+//! fresh database; `tests/store_contract.rs` runs every function on every backend.
+
+use std::collections::HashSet;
+
+use onduty_core::account::{Email, Name, Role, TokenSecret};
+use onduty_core::incident::{
+    Action, Actor, DedupMode, IncidentStatus, TimelineKind, TransitionError,
+};
+use onduty_core::{IncidentNumber, IncidentRef};
+use onduty_store::incidents::IncidentFilter;
+use onduty_store::ingest::{Accepted, ItemResult, Outcome, Received, Rejected};
+use onduty_store::services::{NewService, ServicePatch};
+use onduty_store::users::NewUser;
+use onduty_store::{Store, StoreError};
+
+use crate::db::TestDb;
+use crate::fixtures::{
+    T0, acknowledge, at_minute, change, resolve, routing_key_for, service, trigger, user,
+};
+
+/// Applies one event and returns what it did.
+pub async fn one(store: &Store, item: Received) -> ItemResult {
+    store
+        .ingest_batch(&[item])
+        .await
+        .expect("ingest")
+        .pop()
+        .unwrap()
+}
+
+fn accepted(r: ItemResult) -> Accepted {
+    r.expect("accepted")
+}
+
+fn number(outcome: &Outcome) -> IncidentNumber {
+    match outcome {
+        Outcome::Opened(t)
+        | Outcome::Appended(t)
+        | Outcome::Acknowledged(t)
+        | Outcome::AlreadyAcknowledged(t) => t.number,
+        Outcome::Resolved(ts) => ts[0].number,
+        other => panic!("no incident in {other:?}"),
+    }
+}
+
+fn by_number(n: IncidentNumber) -> IncidentRef {
+    IncidentRef::Number(n)
+}
+
+pub async fn migrations_are_idempotent(db: &TestDb) {
+    let store = db.store().await;
+    store.migrate().await.expect("migrating twice is harmless");
+    store.ping().await.expect("ping");
+    let again = db.store().await;
+    assert_eq!(again.count_users().await.unwrap(), 0);
+}
+
+pub async fn users_and_tokens(db: &TestDb) {
+    let store = db.store().await;
+    let alice = user(&store, "Alice", Role::Admin).await;
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    let dup = store
+        .create_user(
+            NewUser {
+                email: Email::parse("ALICE@example.com").unwrap(),
+                name: Name::parse("Other Alice").unwrap(),
+                role: Role::Observer,
+            },
+            T0,
+        )
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(m)) if m.contains("alice@example.com")));
+
+    let secret = TokenSecret::from_random([42; 20]);
+    store
+        .create_token(alice.id, "laptop", &secret, T0)
+        .await
+        .unwrap();
+    let found = store
+        .user_by_token(&TokenSecret::from_presented(secret.expose()))
+        .await
+        .unwrap();
+    assert_eq!(found.map(|u| u.id), Some(alice.id));
+    let wrong = store
+        .user_by_token(&TokenSecret::from_random([43; 20]))
+        .await
+        .unwrap();
+    assert!(wrong.is_none());
+    assert_eq!(store.user(alice.id).await.unwrap().role, Role::Admin);
+    assert_eq!(
+        store
+            .user_by_email(&Email::parse("alice@example.com").unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        alice.id
+    );
+    assert_eq!(store.list_users().await.unwrap().len(), 1);
+}
+
+pub async fn services_and_integrations(db: &TestDb) {
+    let store = db.store().await;
+    let checkout = service(&store, "Checkout", DedupMode::Open).await;
+    let dup = store
+        .create_service(
+            NewService {
+                name: Name::parse("Checkout").unwrap(),
+                description: String::new(),
+                dedup_mode: DedupMode::Open,
+            },
+            T0,
+        )
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(m)) if m.contains("Checkout")));
+
+    let found = store
+        .integration_by_routing_key(checkout.key())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.service_id, checkout.service.id);
+    assert!(
+        store
+            .integration_by_routing_key(&routing_key_for("nope"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .list_integrations(checkout.service.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store.integration(found.id).await.unwrap().name.as_str(),
+        "Prometheus"
+    );
+
+    let updated = store
+        .update_service(
+            checkout.service.id,
+            ServicePatch {
+                dedup_mode: Some(DedupMode::Triggered),
+                ..Default::default()
+            },
+            at_minute(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.dedup_mode, DedupMode::Triggered);
+    assert_eq!(updated.name.as_str(), "Checkout");
+    assert_eq!(
+        store.service(checkout.service.id).await.unwrap().updated_at,
+        at_minute(1)
+    );
+    assert_eq!(
+        store.service_by_name("Checkout").await.unwrap().unwrap().id,
+        checkout.service.id
+    );
+    assert_eq!(store.list_services().await.unwrap().len(), 1);
+
+    let missing = store.service(onduty_core::ServiceId::new(T0)).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))));
+}
+
+pub async fn a_trigger_opens_an_incident_and_repeats_fold_into_it(db: &TestDb) {
+    let store = db.store().await;
+    let db1 = service(&store, "Databases", DedupMode::Open).await;
+
+    let first = accepted(
+        one(
+            &store,
+            trigger(db1.key(), "srv01/mysql", "DISK at 99%", at_minute(0)),
+        )
+        .await,
+    );
+    let Outcome::Opened(opened) = first.outcome else {
+        panic!("expected a new incident, got {:?}", first.outcome)
+    };
+    assert_eq!(opened.number, IncidentNumber(1));
+
+    for minute in 1..=3 {
+        let again = accepted(
+            one(
+                &store,
+                trigger(db1.key(), "srv01/mysql", "DISK at 100%", at_minute(minute)),
+            )
+            .await,
+        );
+        assert_eq!(
+            again.outcome,
+            Outcome::Appended(opened),
+            "no new incident for a repeat"
+        );
+    }
+    let other = accepted(
+        one(
+            &store,
+            trigger(db1.key(), "srv02/mysql", "DISK at 98%", at_minute(4)),
+        )
+        .await,
+    );
+    assert_eq!(number(&other.outcome), IncidentNumber(2));
+
+    let incident = store.incident(by_number(opened.number)).await.unwrap();
+    assert_eq!(incident.status, IncidentStatus::Triggered);
+    assert_eq!(incident.alert_count, 4);
+    assert_eq!(
+        incident.summary, "DISK at 99%",
+        "the summary is the first trigger's"
+    );
+    assert_eq!(incident.last_event_summary, "DISK at 100%");
+    assert_eq!(incident.last_event_at, at_minute(3));
+    assert_eq!(incident.created_at, at_minute(0));
+    assert_eq!(
+        incident.details.alert.as_ref().unwrap().source,
+        "db01.example.com"
+    );
+    assert_eq!(
+        store
+            .incident(IncidentRef::Id(opened.id))
+            .await
+            .unwrap()
+            .number,
+        opened.number
+    );
+
+    let timeline = store.timeline(opened.id, None, 100).await.unwrap().entries;
+    let kinds: Vec<_> = timeline.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            TimelineKind::Triggered,
+            TimelineKind::Alert,
+            TimelineKind::Alert,
+            TimelineKind::Alert
+        ]
+    );
+    assert_eq!(
+        timeline[3].message,
+        "Trigger event from Prometheus (alert 4)"
+    );
+    assert!(matches!(&timeline[0].actor, Actor::Integration { name, .. } if name == "Prometheus"));
+    let body = timeline[1]
+        .event
+        .as_ref()
+        .expect("the event is on the timeline");
+    assert_eq!(body["alert"]["summary"], "DISK at 100%");
+    assert!(
+        !body.to_string().contains(db1.key().as_str()),
+        "the routing key is not stored"
+    );
+}
+
+pub async fn acknowledge_and_resolve_events_follow_pagerduty(db: &TestDb) {
+    let store = db.store().await;
+    let web = service(&store, "Web", DedupMode::Open).await;
+    let key = web.key();
+
+    // With nothing open, acknowledge and resolve are accepted and dropped.
+    assert_eq!(
+        accepted(one(&store, acknowledge(key, "k", at_minute(0))).await).outcome,
+        Outcome::Ignored
+    );
+    assert_eq!(
+        accepted(one(&store, resolve(key, "k", at_minute(0))).await).outcome,
+        Outcome::Ignored
+    );
+
+    let n = number(
+        &accepted(one(&store, trigger(key, "k", "5xx rate high", at_minute(1))).await).outcome,
+    );
+    let acked = accepted(one(&store, acknowledge(key, "k", at_minute(2))).await);
+    assert!(matches!(acked.outcome, Outcome::Acknowledged(t) if t.number == n));
+    let again = accepted(one(&store, acknowledge(key, "k", at_minute(3))).await);
+    assert!(matches!(again.outcome, Outcome::AlreadyAcknowledged(t) if t.number == n));
+    // In `open` mode an acknowledged incident still absorbs triggers.
+    let folded = accepted(one(&store, trigger(key, "k", "still high", at_minute(4))).await);
+    assert!(matches!(folded.outcome, Outcome::Appended(t) if t.number == n));
+    let incident = store.incident(by_number(n)).await.unwrap();
+    assert_eq!(incident.status, IncidentStatus::Acknowledged);
+    assert_eq!(incident.acknowledged_at, Some(at_minute(2)));
+    assert!(matches!(
+        incident.acknowledged_by,
+        Some(Actor::Integration { .. })
+    ));
+
+    let resolved = accepted(one(&store, resolve(key, "k", at_minute(5))).await);
+    assert!(
+        matches!(&resolved.outcome, Outcome::Resolved(ts) if ts.len() == 1 && ts[0].number == n)
+    );
+    let incident = store.incident(by_number(n)).await.unwrap();
+    assert_eq!(incident.status, IncidentStatus::Resolved);
+    assert_eq!(incident.resolved_at, Some(at_minute(5)));
+
+    // Resolved is final: later events do not touch it, a trigger opens a new incident.
+    assert_eq!(
+        accepted(one(&store, resolve(key, "k", at_minute(6))).await).outcome,
+        Outcome::Ignored
+    );
+    let reopened = accepted(
+        one(
+            &store,
+            trigger(key, "k", "5xx rate high again", at_minute(7)),
+        )
+        .await,
+    );
+    assert!(matches!(reopened.outcome, Outcome::Opened(t) if t.number != n));
+    let old = store.incident(by_number(n)).await.unwrap();
+    assert_eq!((old.status, old.alert_count), (IncidentStatus::Resolved, 2));
+}
+
+pub async fn triggered_mode_opens_a_new_incident_after_acknowledgement(db: &TestDb) {
+    let store = db.store().await;
+    let mail = service(&store, "Mail alerts", DedupMode::Triggered).await;
+    let key = mail.key();
+
+    let first = number(
+        &accepted(one(&store, trigger(key, "disk", "disk full", at_minute(0))).await).outcome,
+    );
+    let folded = accepted(one(&store, trigger(key, "disk", "disk full", at_minute(1))).await);
+    assert!(
+        matches!(folded.outcome, Outcome::Appended(t) if t.number == first),
+        "a triggered incident absorbs"
+    );
+    one(&store, acknowledge(key, "disk", at_minute(2)))
+        .await
+        .unwrap();
+
+    let second = accepted(
+        one(
+            &store,
+            trigger(key, "disk", "disk full again", at_minute(3)),
+        )
+        .await,
+    );
+    let Outcome::Opened(t) = second.outcome else {
+        panic!("expected a new incident, got {:?}", second.outcome)
+    };
+    assert_ne!(t.number, first);
+    let folded = accepted(one(&store, trigger(key, "disk", "and again", at_minute(4))).await);
+    assert_eq!(
+        folded.outcome,
+        Outcome::Appended(t),
+        "repeats go to the new incident"
+    );
+
+    let old_timeline = store
+        .timeline(
+            store.incident(by_number(first)).await.unwrap().id,
+            None,
+            100,
+        )
+        .await
+        .unwrap();
+    let last = old_timeline.entries.last().unwrap();
+    assert_eq!(last.kind, TimelineKind::Superseded);
+    assert!(
+        last.message.contains(&format!("#{}", t.number)),
+        "{}",
+        last.message
+    );
+
+    // A resolve event ends every open incident with the key.
+    let resolved = accepted(one(&store, resolve(key, "disk", at_minute(5))).await);
+    let Outcome::Resolved(list) = resolved.outcome else {
+        panic!("expected resolve")
+    };
+    let numbers: HashSet<_> = list.iter().map(|t| t.number).collect();
+    assert_eq!(numbers, HashSet::from([first, t.number]));
+}
+
+pub async fn a_batch_is_applied_in_order_and_refuses_unknown_keys_alone(db: &TestDb) {
+    let store = db.store().await;
+    let api = service(&store, "API", DedupMode::Open).await;
+    let key = api.key();
+    let stranger = routing_key_for("nobody has this");
+    let results = store
+        .ingest_batch(&[
+            trigger(key, "k", "one", at_minute(0)),
+            trigger(key, "k", "two", at_minute(0)),
+            trigger(&stranger, "k", "lost", at_minute(0)),
+            resolve(key, "k", at_minute(1)),
+            trigger(key, "k", "three", at_minute(2)),
+            change(key, "deployed v42", at_minute(2)),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 6);
+    let first = number(&results[0].clone().unwrap().outcome);
+    assert!(
+        matches!(results[1].clone().unwrap().outcome, Outcome::Appended(t) if t.number == first)
+    );
+    assert_eq!(results[2], Err(Rejected::UnknownRoutingKey));
+    assert!(matches!(
+        results[3].clone().unwrap().outcome,
+        Outcome::Resolved(_)
+    ));
+    let second = number(&results[4].clone().unwrap().outcome);
+    assert_eq!(second.0, first.0 + 1, "numbers are consecutive");
+    assert_eq!(results[5].clone().unwrap().outcome, Outcome::ChangeRecorded);
+    let page = store
+        .list_incidents(&IncidentFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(page.incidents.len(), 2);
+}
+
+pub async fn change_events_are_on_the_service_timeline(db: &TestDb) {
+    let store = db.store().await;
+    let api = service(&store, "API", DedupMode::Open).await;
+    for i in 0..5 {
+        one(
+            &store,
+            change(api.key(), &format!("deploy {i}"), at_minute(i)),
+        )
+        .await
+        .unwrap();
+    }
+    let (page, next) = store.list_changes(api.service.id, None, 3).await.unwrap();
+    let summaries: Vec<_> = page.iter().map(|c| c.change.summary.as_str()).collect();
+    assert_eq!(summaries, ["deploy 4", "deploy 3", "deploy 2"]);
+    let (rest, end) = store.list_changes(api.service.id, next, 3).await.unwrap();
+    let summaries: Vec<_> = rest.iter().map(|c| c.change.summary.as_str()).collect();
+    assert_eq!(summaries, ["deploy 1", "deploy 0"]);
+    assert!(end.is_none());
+    assert_eq!(rest[1].received_at, at_minute(0));
+}
+
+pub async fn people_acknowledge_resolve_and_add_notes(db: &TestDb) {
+    let store = db.store().await;
+    let web = service(&store, "Web", DedupMode::Open).await;
+    let alice = user(&store, "Alice", Role::Responder).await;
+    let alice_actor = Actor::User {
+        id: alice.id,
+        name: alice.name.to_string(),
+    };
+    let n = number(
+        &accepted(one(&store, trigger(web.key(), "k", "site down", at_minute(0))).await).outcome,
+    );
+
+    let acted = store
+        .act_on_incident(
+            by_number(n),
+            Action::Acknowledge,
+            &alice_actor,
+            "the API",
+            at_minute(3),
+        )
+        .await
+        .unwrap();
+    assert!(acted.changed);
+    assert_eq!(acted.incident.status, IncidentStatus::Acknowledged);
+    assert_eq!(
+        acted.incident.assignees,
+        vec![alice.id],
+        "acknowledging an unassigned incident takes it"
+    );
+    let again = store
+        .act_on_incident(
+            by_number(n),
+            Action::Acknowledge,
+            &alice_actor,
+            "the API",
+            at_minute(4),
+        )
+        .await
+        .unwrap();
+    assert!(!again.changed, "acknowledging twice changes nothing");
+
+    let note = store
+        .add_note(
+            by_number(n),
+            "restarted the load balancer",
+            &alice_actor,
+            at_minute(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(note.kind, TimelineKind::Note);
+
+    let resolved = store
+        .act_on_incident(
+            by_number(n),
+            Action::Resolve,
+            &alice_actor,
+            "the API",
+            at_minute(9),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resolved.incident.status, IncidentStatus::Resolved);
+    assert_eq!(resolved.incident.resolved_by, Some(alice_actor.clone()));
+    let late = store
+        .act_on_incident(
+            by_number(n),
+            Action::Acknowledge,
+            &alice_actor,
+            "the API",
+            at_minute(10),
+        )
+        .await;
+    assert!(matches!(
+        late,
+        Err(StoreError::Transition(TransitionError::AlreadyResolved))
+    ));
+    // The key is free again: the next trigger opens a new incident.
+    let next = accepted(
+        one(
+            &store,
+            trigger(web.key(), "k", "site down again", at_minute(11)),
+        )
+        .await,
+    );
+    assert!(matches!(next.outcome, Outcome::Opened(t) if t.number != n));
+
+    let incident = store.incident(by_number(n)).await.unwrap();
+    let timeline = store
+        .timeline(incident.id, None, 100)
+        .await
+        .unwrap()
+        .entries;
+    let lines: Vec<(TimelineKind, &str)> = timeline
+        .iter()
+        .map(|e| (e.kind, e.message.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            (
+                TimelineKind::Triggered,
+                "Triggered by an event from Prometheus"
+            ),
+            (
+                TimelineKind::Acknowledged,
+                "Acknowledged by Alice via the API"
+            ),
+            (TimelineKind::Assigned, "Assigned to Alice"),
+            (TimelineKind::Note, "Note from Alice"),
+            (TimelineKind::Resolved, "Resolved by Alice via the API"),
+        ]
+    );
+    assert_eq!(
+        timeline[3].data.as_ref().unwrap()["text"],
+        "restarted the load balancer"
+    );
+    assert_eq!(timeline[4].at, at_minute(9));
+
+    let missing = store
+        .add_note(by_number(IncidentNumber(999)), "x", &alice_actor, T0)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound(m)) if m == "incident #999"));
+}
+
+pub async fn lists_filter_and_paginate(db: &TestDb) {
+    let store = db.store().await;
+    let a = service(&store, "A", DedupMode::Open).await;
+    let b = service(&store, "B", DedupMode::Open).await;
+    let bob = user(&store, "Bob", Role::Responder).await;
+    let bob_actor = Actor::User {
+        id: bob.id,
+        name: "Bob".into(),
+    };
+    for i in 0..10 {
+        let svc = if i % 2 == 0 { &a } else { &b };
+        one(
+            &store,
+            trigger(svc.key(), &format!("k{i}"), "x", at_minute(i)),
+        )
+        .await
+        .unwrap();
+    }
+    store
+        .act_on_incident(
+            by_number(IncidentNumber(3)),
+            Action::Acknowledge,
+            &bob_actor,
+            "the API",
+            at_minute(20),
+        )
+        .await
+        .unwrap();
+    store
+        .act_on_incident(
+            by_number(IncidentNumber(4)),
+            Action::Resolve,
+            &bob_actor,
+            "the API",
+            at_minute(20),
+        )
+        .await
+        .unwrap();
+
+    let numbers = |page: &onduty_store::incidents::IncidentPage| {
+        page.incidents
+            .iter()
+            .map(|i| i.number.0)
+            .collect::<Vec<_>>()
+    };
+    let all = IncidentFilter::default();
+    let p1 = store.list_incidents(&all, None, 4).await.unwrap();
+    assert_eq!(numbers(&p1), [10, 9, 8, 7]);
+    let p2 = store.list_incidents(&all, p1.next, 4).await.unwrap();
+    assert_eq!(numbers(&p2), [6, 5, 4, 3]);
+    let p3 = store.list_incidents(&all, p2.next, 4).await.unwrap();
+    assert_eq!(numbers(&p3), [2, 1]);
+    assert!(p3.next.is_none());
+
+    let only_b = IncidentFilter {
+        service: Some(b.service.id),
+        ..Default::default()
+    };
+    assert_eq!(
+        numbers(&store.list_incidents(&only_b, None, 50).await.unwrap()),
+        [10, 8, 6, 4, 2]
+    );
+    let open = IncidentFilter {
+        statuses: vec![IncidentStatus::Triggered, IncidentStatus::Acknowledged],
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .list_incidents(&open, None, 50)
+            .await
+            .unwrap()
+            .incidents
+            .len(),
+        9
+    );
+    let acked = IncidentFilter {
+        statuses: vec![IncidentStatus::Acknowledged],
+        ..Default::default()
+    };
+    assert_eq!(
+        numbers(&store.list_incidents(&acked, None, 50).await.unwrap()),
+        [3]
+    );
+    let window = IncidentFilter {
+        since: Some(at_minute(2)),
+        until: Some(at_minute(5)),
+        ..Default::default()
+    };
+    assert_eq!(
+        numbers(&store.list_incidents(&window, None, 50).await.unwrap()),
+        [5, 4, 3]
+    );
+    let mine = IncidentFilter {
+        assigned_to: Some(bob.id),
+        ..Default::default()
+    };
+    let page = store.list_incidents(&mine, None, 50).await.unwrap();
+    assert_eq!(numbers(&page), [3]);
+    assert_eq!(page.incidents[0].assignees, vec![bob.id]);
+
+    let counts = store.count_incidents_by_status().await.unwrap();
+    assert_eq!(counts.get(&IncidentStatus::Triggered), Some(&8));
+    assert_eq!(counts.get(&IncidentStatus::Resolved), Some(&1));
+}
+
+pub async fn timelines_paginate(db: &TestDb) {
+    let store = db.store().await;
+    let a = service(&store, "A", DedupMode::Open).await;
+    for i in 0..7 {
+        one(
+            &store,
+            trigger(a.key(), "k", &format!("event {i}"), at_minute(i)),
+        )
+        .await
+        .unwrap();
+    }
+    let id = store
+        .incident(by_number(IncidentNumber(1)))
+        .await
+        .unwrap()
+        .id;
+    let first = store.timeline(id, None, 3).await.unwrap();
+    assert_eq!(first.entries.len(), 3);
+    let second = store.timeline(id, first.next, 3).await.unwrap();
+    let third = store.timeline(id, second.next, 3).await.unwrap();
+    assert_eq!(third.entries.len(), 1);
+    assert!(third.next.is_none());
+    let summaries: Vec<_> = [first.entries, second.entries, third.entries]
+        .concat()
+        .iter()
+        .map(|e| {
+            e.event.as_ref().unwrap()["alert"]["summary"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let expected: Vec<_> = (0..7).map(|i| format!("event {i}")).collect();
+    assert_eq!(summaries, expected);
+}
+
+/// Two instances on one database race on the same dedup keys: every event is applied
+/// exactly once and each key still has one open incident.
+pub async fn two_writers_racing_keep_one_open_incident_per_key(db: &TestDb) {
+    let a = db.store().await;
+    let b = db.store().await;
+    let svc = service(&a, "Shared", DedupMode::Open).await;
+    let key = svc.key().clone();
+    let mut tasks = Vec::new();
+    for (w, store) in [a.clone(), b.clone()].into_iter().enumerate() {
+        let key = key.clone();
+        tasks.push(tokio::spawn(async move {
+            for round in 0..15 {
+                let batch: Vec<_> = (0..4)
+                    .map(|k| {
+                        trigger(
+                            &key,
+                            &format!("k{k}"),
+                            &format!("w{w} r{round}"),
+                            at_minute(round),
+                        )
+                    })
+                    .collect();
+                let results = store
+                    .ingest_batch(&batch)
+                    .await
+                    .expect("a racing batch succeeds");
+                assert!(results.iter().all(|r| r.is_ok()));
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let page = a
+        .list_incidents(&IncidentFilter::default(), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(page.incidents.len(), 4, "one incident per key");
+    let total: i64 = page.incidents.iter().map(|i| i.alert_count).sum();
+    assert_eq!(total, 2 * 15 * 4, "every event counted once");
+    let numbers: HashSet<_> = page.incidents.iter().map(|i| i.number).collect();
+    assert_eq!(numbers.len(), 4);
+}
+
+/// What was committed is there after the store is closed and opened again.
+pub async fn committed_events_survive_reopening(db: &TestDb) {
+    let store = db.store().await;
+    let svc = service(&store, "Durable", DedupMode::Open).await;
+    for i in 0..20 {
+        one(
+            &store,
+            trigger(svc.key(), &format!("k{}", i % 5), "x", at_minute(i)),
+        )
+        .await
+        .unwrap();
+    }
+    store.close().await;
+    let reopened = db.store().await;
+    let page = reopened
+        .list_incidents(&IncidentFilter::default(), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(page.incidents.len(), 5);
+    assert_eq!(
+        page.incidents.iter().map(|i| i.alert_count).sum::<i64>(),
+        20
+    );
+    let next = accepted(one(&reopened, trigger(svc.key(), "new", "x", at_minute(30))).await);
+    assert_eq!(
+        number(&next.outcome),
+        IncidentNumber(6),
+        "numbering continues"
+    );
+}

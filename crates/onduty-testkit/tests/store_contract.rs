@@ -1,0 +1,47 @@
+//! Runs the store contract suite on every backend this environment offers: SQLite
+//! always, PostgreSQL when `ONDUTY_TEST_DATABASE_URL` is set (and required in CI).
+
+use onduty_testkit::{TestDb, backends, store_contract};
+
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            for backend in backends() {
+                eprintln!("store contract {} on {}", stringify!($name), backend.as_str());
+                let db = TestDb::new(backend).await;
+                store_contract::$name(&db).await;
+            }
+        }
+    )*};
+}
+
+on_every_backend!(
+    migrations_are_idempotent,
+    users_and_tokens,
+    services_and_integrations,
+    a_trigger_opens_an_incident_and_repeats_fold_into_it,
+    acknowledge_and_resolve_events_follow_pagerduty,
+    triggered_mode_opens_a_new_incident_after_acknowledgement,
+    a_batch_is_applied_in_order_and_refuses_unknown_keys_alone,
+    change_events_are_on_the_service_timeline,
+    people_acknowledge_resolve_and_add_notes,
+    lists_filter_and_paginate,
+    timelines_paginate,
+    two_writers_racing_keep_one_open_incident_per_key,
+    committed_events_survive_reopening,
+);
+
+/// CI sets `ONDUTY_REQUIRE_POSTGRES=1`: then PostgreSQL must be among the backends.
+#[test]
+fn postgres_is_exercised_when_required() {
+    if matches!(
+        std::env::var("ONDUTY_REQUIRE_POSTGRES").as_deref(),
+        Ok("1" | "true" | "yes")
+    ) {
+        assert!(
+            backends().contains(&onduty_testkit::Backend::Postgres),
+            "PostgreSQL is required but not configured"
+        );
+    }
+}
