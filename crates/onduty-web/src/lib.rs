@@ -1,1 +1,111 @@
-//! placeholder
+//! onduty's HTTP edge: the PagerDuty-compatible ingest endpoints, the REST API under
+//! `/api/v1` with its OpenAPI document, and the health probes.
+//!
+//! The only crate that knows HTTP. Handlers parse input into core types, ask the clock
+//! for `now` once, call the store (or the ingest writer), and turn results and
+//! [`ApiError`]s into responses.
+
+pub mod api;
+mod error;
+mod health;
+pub mod ingest;
+mod rate_limit;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use onduty_core::Clock;
+use onduty_store::Store;
+use onduty_store::writer::{IngestWriter, WriterOptions};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use error::{ApiError, ErrorBody};
+
+/// PagerDuty's limit on an Events API request body.
+pub const INGEST_BODY_LIMIT: usize = 512 * 1024;
+/// The limit on a REST API request body.
+pub const API_BODY_LIMIT: usize = 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The URL people and tools reach this server at; used in examples and links.
+    pub public_url: String,
+    /// Events accepted per routing key per minute (also the largest burst); 0 = no limit.
+    pub rate_limit_per_minute: u32,
+    pub writer: WriterOptions,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            rate_limit_per_minute: 6000,
+            writer: WriterOptions::default(),
+        }
+    }
+}
+
+/// What every handler shares.
+pub struct AppState {
+    pub store: Store,
+    pub writer: IngestWriter,
+    pub clock: Arc<dyn Clock>,
+    pub config: WebConfig,
+    limiter: rate_limit::Limiter,
+}
+
+pub type SharedState = Arc<AppState>;
+
+/// A ready-to-serve onduty: the router and the ingest writer behind it.
+pub struct App {
+    pub router: Router,
+    pub state: SharedState,
+    writer_task: JoinHandle<()>,
+}
+
+impl App {
+    /// Builds the application and starts its ingest writer on the current runtime.
+    pub fn new(store: Store, clock: Arc<dyn Clock>, config: WebConfig) -> App {
+        let (writer, writer_task) = IngestWriter::spawn(store.clone(), config.writer);
+        let state = Arc::new(AppState {
+            limiter: rate_limit::Limiter::new(config.rate_limit_per_minute),
+            store,
+            writer,
+            clock,
+            config,
+        });
+        let router = Router::new()
+            .merge(health::routes())
+            .merge(api::routes())
+            .with_state(state.clone());
+        App {
+            router,
+            state,
+            writer_task,
+        }
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests and lets the
+    /// ingest writer commit everything it was handed before returning.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let App {
+            router,
+            state,
+            writer_task,
+        } = self;
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        drop(state);
+        if let Err(e) = writer_task.await {
+            tracing::error!(error = %e, "ingest writer ended abnormally");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,333 @@
+//! `/api/v1/incidents`: list with filters and cursors, read one with its timeline,
+//! acknowledge, resolve, add a note.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use onduty_core::incident::{Action, IncidentStatus, parse_note};
+use onduty_core::{IncidentNumber, IncidentRef, Timestamp, UserId};
+use onduty_store::incidents::IncidentFilter;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::views::{IncidentView, TimelineEntryView};
+use super::{Caller, decode_cursor, encode_cursor, page_limit};
+use crate::SharedState;
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+
+pub(super) fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_incidents))
+        .routes(routes!(get_incident))
+        .routes(routes!(get_timeline))
+        .routes(routes!(acknowledge))
+        .routes(routes!(resolve))
+        .routes(routes!(add_note))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Comma-separated statuses (`triggered`, `acknowledged`, `resolved`), or `open` for
+    /// triggered and acknowledged. Default: all.
+    status: Option<String>,
+    /// A service id or name.
+    service: Option<String>,
+    /// Only incidents opened at or after this instant (RFC 3339).
+    since: Option<String>,
+    /// Only incidents opened before this instant (RFC 3339).
+    until: Option<String>,
+    /// `me`, or a user id.
+    assigned_to: Option<String>,
+    /// Page size, 1 to 100 (default 25).
+    limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentList {
+    /// Newest first.
+    pub incidents: Vec<IncidentView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentDetail {
+    pub incident: IncidentView,
+    /// Oldest first: every event received, state change, note; who and when.
+    pub timeline: Vec<TimelineEntryView>,
+    /// Present when the timeline has more entries: pass to `/incidents/{id}/timeline`.
+    pub timeline_next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelinePageView {
+    pub timeline: Vec<TimelineEntryView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionResult {
+    pub incident: IncidentView,
+    /// False when the incident was already in that state (nothing changed).
+    pub changed: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewNote {
+    /// 1 to 10,000 characters.
+    pub text: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoteCreated {
+    pub note: TimelineEntryView,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TimelineQuery {
+    /// Entries per page, 1 to 100 (default 25).
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+fn parse_ref(text: &str) -> Result<IncidentRef, ApiError> {
+    text.parse()
+        .map_err(|e: onduty_core::ids::IdError| ApiError::BadRequest(e.to_string()))
+}
+
+fn parse_time(name: &str, text: &str) -> Result<Timestamp, ApiError> {
+    Timestamp::parse(text).map_err(|e| ApiError::BadRequest(format!("'{name}': {e}")))
+}
+
+fn parse_statuses(text: &str) -> Result<Vec<IncidentStatus>, ApiError> {
+    let mut out = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part {
+            "open" => out.extend([IncidentStatus::Triggered, IncidentStatus::Acknowledged]),
+            other => out.push(IncidentStatus::parse(other).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "unknown status '{other}': use triggered, acknowledged, resolved or open"
+                ))
+            })?),
+        }
+    }
+    out.sort_by_key(|s| s.as_str());
+    out.dedup();
+    Ok(out)
+}
+
+/// List incidents, newest first.
+#[utoipa::path(
+    get, path = "/incidents", tag = "incidents",
+    params(ListQuery),
+    responses(
+        (status = 200, body = IncidentList),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    )
+)]
+async fn list_incidents(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<IncidentList>, ApiError> {
+    let limit = page_limit(q.limit)?;
+    let mut filter = IncidentFilter {
+        statuses: q
+            .status
+            .as_deref()
+            .map(parse_statuses)
+            .transpose()?
+            .unwrap_or_default(),
+        since: q
+            .since
+            .as_deref()
+            .map(|t| parse_time("since", t))
+            .transpose()?,
+        until: q
+            .until
+            .as_deref()
+            .map(|t| parse_time("until", t))
+            .transpose()?,
+        ..Default::default()
+    };
+    if let Some(service) = q.service.as_deref() {
+        filter.service = Some(super::services::find_service(&state, service).await?.id);
+    }
+    filter.assigned_to = match q.assigned_to.as_deref() {
+        None => None,
+        Some("me") => Some(caller.0.id),
+        Some(id) => Some(id.parse::<UserId>().map_err(|_| {
+            ApiError::BadRequest(format!(
+                "'assigned_to' must be 'me' or a user id, not '{id}'"
+            ))
+        })?),
+    };
+    let before = q
+        .cursor
+        .as_deref()
+        .map(|c| decode_cursor('n', c))
+        .transpose()?
+        .map(IncidentNumber);
+    let page = state.store.list_incidents(&filter, before, limit).await?;
+    Ok(Json(IncidentList {
+        incidents: page.incidents.iter().map(IncidentView::from).collect(),
+        next_cursor: page.next.map(|n| encode_cursor('n', n.0)),
+    }))
+}
+
+/// Timeline entries returned with an incident; more are paged through `/timeline`.
+const DETAIL_TIMELINE: u32 = 1000;
+
+/// One incident, by number or id, with its timeline.
+#[utoipa::path(
+    get, path = "/incidents/{id}", tag = "incidents",
+    params(("id" = String, Path, description = "Incident number (42) or id")),
+    responses(
+        (status = 200, body = IncidentDetail),
+        (status = 404, body = ErrorBody),
+    )
+)]
+async fn get_incident(
+    State(state): State<SharedState>,
+    _caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    let incident = state.store.incident(parse_ref(&id)?).await?;
+    let timeline = state
+        .store
+        .timeline(incident.id, None, DETAIL_TIMELINE)
+        .await?;
+    Ok(Json(IncidentDetail {
+        incident: IncidentView::from(&incident),
+        timeline: timeline
+            .entries
+            .iter()
+            .map(TimelineEntryView::from)
+            .collect(),
+        timeline_next_cursor: timeline.next.map(|s| encode_cursor('t', s)),
+    }))
+}
+
+/// An incident's timeline, oldest first, a page at a time.
+#[utoipa::path(
+    get, path = "/incidents/{id}/timeline", tag = "incidents",
+    params(("id" = String, Path, description = "Incident number or id"), TimelineQuery),
+    responses((status = 200, body = TimelinePageView), (status = 404, body = ErrorBody))
+)]
+async fn get_timeline(
+    State(state): State<SharedState>,
+    _caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<TimelineQuery>,
+) -> Result<Json<TimelinePageView>, ApiError> {
+    let incident = state.store.incident(parse_ref(&id)?).await?;
+    let after = q
+        .cursor
+        .as_deref()
+        .map(|c| decode_cursor('t', c))
+        .transpose()?;
+    let page = state
+        .store
+        .timeline(incident.id, after, page_limit(q.limit)?)
+        .await?;
+    Ok(Json(TimelinePageView {
+        timeline: page.entries.iter().map(TimelineEntryView::from).collect(),
+        next_cursor: page.next.map(|s| encode_cursor('t', s)),
+    }))
+}
+
+async fn act(
+    state: &SharedState,
+    caller: &Caller,
+    id: &str,
+    action: Action,
+) -> Result<Json<ActionResult>, ApiError> {
+    caller.require_responder()?;
+    let now = state.clock.now();
+    let acted = state
+        .store
+        .act_on_incident(parse_ref(id)?, action, &caller.actor(), "the API", now)
+        .await?;
+    Ok(Json(ActionResult {
+        incident: IncidentView::from(&acted.incident),
+        changed: acted.changed,
+    }))
+}
+
+/// Acknowledge: someone is on it. Acknowledging twice changes nothing.
+#[utoipa::path(
+    post, path = "/incidents/{id}/acknowledge", tag = "incidents",
+    params(("id" = String, Path, description = "Incident number or id")),
+    responses(
+        (status = 200, body = ActionResult),
+        (status = 403, description = "Observers cannot act", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Already resolved", body = ErrorBody),
+    )
+)]
+async fn acknowledge(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ActionResult>, ApiError> {
+    act(&state, &caller, &id, Action::Acknowledge).await
+}
+
+/// Resolve: the problem is over. Resolved is final; a new event opens a new incident.
+#[utoipa::path(
+    post, path = "/incidents/{id}/resolve", tag = "incidents",
+    params(("id" = String, Path, description = "Incident number or id")),
+    responses(
+        (status = 200, body = ActionResult),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Already resolved", body = ErrorBody),
+    )
+)]
+async fn resolve(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ActionResult>, ApiError> {
+    act(&state, &caller, &id, Action::Resolve).await
+}
+
+/// Add a note to the incident's timeline.
+#[utoipa::path(
+    post, path = "/incidents/{id}/notes", tag = "incidents",
+    params(("id" = String, Path, description = "Incident number or id")),
+    request_body = NewNote,
+    responses(
+        (status = 201, body = NoteCreated),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+async fn add_note(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<NewNote>,
+) -> Result<(StatusCode, Json<NoteCreated>), ApiError> {
+    caller.require_responder()?;
+    let text = parse_note(&body.text).map_err(ApiError::BadRequest)?;
+    let now = state.clock.now();
+    let note = state
+        .store
+        .add_note(parse_ref(&id)?, &text, &caller.actor(), now)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(NoteCreated {
+            note: TimelineEntryView::from(&note),
+        }),
+    ))
+}

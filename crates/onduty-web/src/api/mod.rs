@@ -1,0 +1,203 @@
+//! The REST API under `/api/v1`: bearer-token authentication, the endpoints, and the
+//! OpenAPI document generated from them (`/api/v1/openapi.json`).
+
+mod incidents;
+mod services;
+mod users;
+pub mod views;
+
+pub use services::new_routing_key;
+pub use users::new_token_secret;
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use onduty_core::account::{TokenSecret, User};
+use onduty_core::incident::Actor;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::ApiError;
+use crate::{API_BODY_LIMIT, SharedState};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "onduty",
+        description = "On-call and incident alerting. Events come in through the PagerDuty-compatible \
+                       Events API v2 (`/v2/enqueue`); people list and act on incidents through `/api/v1`, \
+                       authenticated with `Authorization: Bearer <token>`. Errors are \
+                       `{\"error\": {\"code\", \"message\"}}`."
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "events", description = "PagerDuty Events API v2 compatible ingest (authenticated by routing key)"),
+        (name = "incidents", description = "List, read and act on incidents"),
+        (name = "services", description = "Services and their integrations"),
+        (name = "users", description = "Users and API tokens"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every route with an OpenAPI description: the ingest endpoints and `/api/v1`, plus
+/// the document itself.
+pub(crate) fn routes() -> Router<SharedState> {
+    let v1 = OpenApiRouter::new()
+        .merge(incidents::routes())
+        .merge(services::routes())
+        .merge(users::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(API_BODY_LIMIT));
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::ingest::routes())
+        .nest("/api/v1", v1)
+        .split_for_parts();
+    let doc = Arc::new(doc);
+    router
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { Json(doc.as_ref().clone()) }),
+        )
+        .fallback(not_found)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("no such endpoint: {}", uri.path()))
+}
+
+/// The user a request's API token belongs to.
+pub struct Caller(pub User);
+
+impl FromRequestParts<SharedState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiError::Unauthorized)?;
+        let (scheme, token) = header
+            .trim()
+            .split_once(' ')
+            .ok_or(ApiError::Unauthorized)?;
+        let token = match scheme.to_ascii_lowercase().as_str() {
+            "bearer" => token,
+            // PagerDuty's REST API style: `Authorization: Token token=<key>`.
+            "token" => token
+                .trim()
+                .strip_prefix("token=")
+                .ok_or(ApiError::Unauthorized)?,
+            _ => return Err(ApiError::Unauthorized),
+        };
+        let user = state
+            .store
+            .user_by_token(&TokenSecret::from_presented(token))
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        Ok(Caller(user))
+    }
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor::User {
+            id: self.0.id,
+            name: self.0.name.to_string(),
+        }
+    }
+
+    /// Acknowledging, resolving and notes need a responder or an admin.
+    pub fn require_responder(&self) -> Result<(), ApiError> {
+        if self.0.role.can_respond() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "{} is an observer: observers can look but not act on incidents",
+                self.0.email
+            )))
+        }
+    }
+
+    /// Configuration (services, integrations, users) needs an admin.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.0.role.can_configure() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "only admins can do this; {} is a {}",
+                self.0.email,
+                self.0.role.as_str()
+            )))
+        }
+    }
+}
+
+/// Opaque page cursors: a letter saying what the number is, then the number.
+pub(crate) fn encode_cursor(kind: char, n: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{kind}{n}"))
+}
+
+pub(crate) fn decode_cursor(kind: char, cursor: &str) -> Result<i64, ApiError> {
+    let bad = || {
+        ApiError::BadRequest(
+            "invalid cursor: pass back the cursor a previous page returned".to_owned(),
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    text.strip_prefix(kind)
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(bad)
+}
+
+/// Page sizes: 25 by default, at most 100.
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(25),
+        Some(n) if (1..=100).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and 100, not {n}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let c = encode_cursor('n', 42);
+        assert_eq!(decode_cursor('n', &c).unwrap(), 42);
+        assert!(decode_cursor('t', &c).is_err());
+        assert!(decode_cursor('n', "!!!").is_err());
+    }
+
+    #[test]
+    fn page_limits() {
+        assert_eq!(page_limit(None).unwrap(), 25);
+        assert_eq!(page_limit(Some(100)).unwrap(), 100);
+        assert!(page_limit(Some(0)).is_err());
+        assert!(page_limit(Some(101)).is_err());
+    }
+}

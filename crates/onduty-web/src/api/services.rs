@@ -1,0 +1,342 @@
+//! `/api/v1/services` and their integrations and change events.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use onduty_core::account::Name;
+use onduty_core::incident::DedupMode;
+use onduty_core::service::{IntegrationKind, Service, parse_description};
+use onduty_core::{IntegrationId, RoutingKey, ServiceId};
+use onduty_store::services::{NewIntegration, NewService, ServicePatch};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::views::{ChangeView, IntegrationView, ServiceView};
+use super::{Caller, decode_cursor, encode_cursor, page_limit};
+use crate::SharedState;
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+
+pub(super) fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_services, create_service))
+        .routes(routes!(get_service, update_service))
+        .routes(routes!(list_integrations, create_integration))
+        .routes(routes!(get_integration))
+        .routes(routes!(list_changes))
+}
+
+/// A service by id or by name.
+pub(crate) async fn find_service(state: &SharedState, text: &str) -> Result<Service, ApiError> {
+    if let Ok(id) = text.parse::<ServiceId>() {
+        return Ok(state.store.service(id).await?);
+    }
+    state
+        .store
+        .service_by_name(text)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no service with id or name '{text}'")))
+}
+
+fn parse_name(text: &str) -> Result<Name, ApiError> {
+    Name::parse(text).map_err(|e| ApiError::BadRequest(format!("'name': {e}")))
+}
+
+fn parse_mode(text: &str) -> Result<DedupMode, ApiError> {
+    DedupMode::parse(text).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "'dedup_mode' must be 'open' or 'triggered', not '{text}'"
+        ))
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceList {
+    pub services: Vec<ServiceView>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewServiceBody {
+    /// 1 to 100 characters, unique.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `open` (default) or `triggered`.
+    #[serde(default)]
+    pub dedup_mode: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ServicePatchBody {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub dedup_mode: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceBody {
+    pub service: ServiceView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationList {
+    pub integrations: Vec<IntegrationView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationBody {
+    pub integration: IntegrationView,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewIntegrationBody {
+    /// Default: `Events API v2`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `events_v2` (default).
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeList {
+    /// Newest first.
+    pub changes: Vec<ChangeView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1 to 100 (default 25).
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// All services, by name.
+#[utoipa::path(get, path = "/services", tag = "services", responses((status = 200, body = ServiceList)))]
+async fn list_services(
+    State(state): State<SharedState>,
+    _caller: Caller,
+) -> Result<Json<ServiceList>, ApiError> {
+    let services = state.store.list_services().await?;
+    Ok(Json(ServiceList {
+        services: services.iter().map(ServiceView::from).collect(),
+    }))
+}
+
+/// Create a service (admins).
+#[utoipa::path(
+    post, path = "/services", tag = "services",
+    request_body = NewServiceBody,
+    responses(
+        (status = 201, body = ServiceBody),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "Name taken", body = ErrorBody),
+    )
+)]
+async fn create_service(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewServiceBody>,
+) -> Result<(StatusCode, Json<ServiceBody>), ApiError> {
+    caller.require_admin()?;
+    let new = NewService {
+        name: parse_name(&body.name)?,
+        description: parse_description(body.description.as_deref().unwrap_or(""))
+            .map_err(ApiError::BadRequest)?,
+        dedup_mode: body
+            .dedup_mode
+            .as_deref()
+            .map(parse_mode)
+            .transpose()?
+            .unwrap_or_default(),
+    };
+    let service = state.store.create_service(new, state.clock.now()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ServiceBody {
+            service: ServiceView::from(&service),
+        }),
+    ))
+}
+
+/// One service, by id or name.
+#[utoipa::path(
+    get, path = "/services/{id}", tag = "services",
+    params(("id" = String, Path, description = "Service id or name")),
+    responses((status = 200, body = ServiceBody), (status = 404, body = ErrorBody))
+)]
+async fn get_service(
+    State(state): State<SharedState>,
+    _caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ServiceBody>, ApiError> {
+    let service = find_service(&state, &id).await?;
+    Ok(Json(ServiceBody {
+        service: ServiceView::from(&service),
+    }))
+}
+
+/// Change a service's name, description or dedup mode (admins).
+#[utoipa::path(
+    patch, path = "/services/{id}", tag = "services",
+    params(("id" = String, Path, description = "Service id or name")),
+    request_body = ServicePatchBody,
+    responses(
+        (status = 200, body = ServiceBody),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+    )
+)]
+async fn update_service(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ServicePatchBody>,
+) -> Result<Json<ServiceBody>, ApiError> {
+    caller.require_admin()?;
+    let service = find_service(&state, &id).await?;
+    let patch = ServicePatch {
+        name: body.name.as_deref().map(parse_name).transpose()?,
+        description: body
+            .description
+            .as_deref()
+            .map(parse_description)
+            .transpose()
+            .map_err(ApiError::BadRequest)?,
+        dedup_mode: body.dedup_mode.as_deref().map(parse_mode).transpose()?,
+    };
+    let service = state
+        .store
+        .update_service(service.id, patch, state.clock.now())
+        .await?;
+    Ok(Json(ServiceBody {
+        service: ServiceView::from(&service),
+    }))
+}
+
+/// A service's integrations, with their routing keys and a curl example each.
+#[utoipa::path(
+    get, path = "/services/{id}/integrations", tag = "services",
+    params(("id" = String, Path, description = "Service id or name")),
+    responses((status = 200, body = IntegrationList), (status = 404, body = ErrorBody))
+)]
+async fn list_integrations(
+    State(state): State<SharedState>,
+    _caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<IntegrationList>, ApiError> {
+    let service = find_service(&state, &id).await?;
+    let list = state.store.list_integrations(service.id).await?;
+    Ok(Json(IntegrationList {
+        integrations: list
+            .iter()
+            .map(|i| IntegrationView::new(i, &state.config.public_url))
+            .collect(),
+    }))
+}
+
+/// Add an integration to a service (admins): a new 32-character routing key.
+#[utoipa::path(
+    post, path = "/services/{id}/integrations", tag = "services",
+    params(("id" = String, Path, description = "Service id or name")),
+    request_body = NewIntegrationBody,
+    responses(
+        (status = 201, body = IntegrationBody),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+async fn create_integration(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<NewIntegrationBody>,
+) -> Result<(StatusCode, Json<IntegrationBody>), ApiError> {
+    caller.require_admin()?;
+    let service = find_service(&state, &id).await?;
+    let kind = match body.kind.as_deref() {
+        None => IntegrationKind::EventsV2,
+        Some(k) => IntegrationKind::parse(k).ok_or_else(|| {
+            ApiError::BadRequest(format!("unknown integration type '{k}': use events_v2"))
+        })?,
+    };
+    let name = parse_name(body.name.as_deref().unwrap_or("Events API v2"))?;
+    let new = NewIntegration {
+        service_id: service.id,
+        name,
+        kind,
+        routing_key: new_routing_key(),
+    };
+    let integration = state
+        .store
+        .create_integration(new, state.clock.now())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(IntegrationBody {
+            integration: IntegrationView::new(&integration, &state.config.public_url),
+        }),
+    ))
+}
+
+/// A fresh routing key from the operating system's randomness.
+pub fn new_routing_key() -> RoutingKey {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
+    RoutingKey::from_random(bytes)
+}
+
+/// One integration, with its routing key and a curl example.
+#[utoipa::path(
+    get, path = "/integrations/{id}", tag = "services",
+    params(("id" = String, Path, description = "Integration id")),
+    responses((status = 200, body = IntegrationBody), (status = 404, body = ErrorBody))
+)]
+async fn get_integration(
+    State(state): State<SharedState>,
+    _caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<IntegrationBody>, ApiError> {
+    let id: IntegrationId = id
+        .parse()
+        .map_err(|e: onduty_core::ids::IdError| ApiError::BadRequest(e.to_string()))?;
+    let integration = state.store.integration(id).await?;
+    Ok(Json(IntegrationBody {
+        integration: IntegrationView::new(&integration, &state.config.public_url),
+    }))
+}
+
+/// The service's change events (deploys, configuration changes), newest first.
+#[utoipa::path(
+    get, path = "/services/{id}/changes", tag = "services",
+    params(("id" = String, Path, description = "Service id or name"), PageQuery),
+    responses((status = 200, body = ChangeList), (status = 404, body = ErrorBody))
+)]
+async fn list_changes(
+    State(state): State<SharedState>,
+    _caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<ChangeList>, ApiError> {
+    let service = find_service(&state, &id).await?;
+    let before = q
+        .cursor
+        .as_deref()
+        .map(|c| decode_cursor('c', c))
+        .transpose()?;
+    let (changes, next) = state
+        .store
+        .list_changes(service.id, before, page_limit(q.limit)?)
+        .await?;
+    Ok(Json(ChangeList {
+        changes: changes.iter().map(ChangeView::from).collect(),
+        next_cursor: next.map(|n| encode_cursor('c', n)),
+    }))
+}

@@ -1,0 +1,152 @@
+//! `/api/v1/me`, `/api/v1/users` and API tokens.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use onduty_core::account::{Email, Name, Role, TokenSecret};
+use onduty_store::users::NewUser;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::Caller;
+use super::views::UserView;
+use crate::SharedState;
+use crate::error::{ApiError, ApiJson, ErrorBody};
+
+pub(super) fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(create_token))
+        .routes(routes!(list_users, create_user))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserBody {
+    pub user: UserView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserList {
+    pub users: Vec<UserView>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewTokenBody {
+    /// What the token is for ("laptop", "grafana"). Default: `api`.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenCreated {
+    pub id: String,
+    pub name: String,
+    /// The secret, shown this once: onduty keeps only its hash.
+    pub token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewUserBody {
+    pub email: String,
+    pub name: String,
+    /// `admin`, `responder` (default) or `observer`.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// The user the token belongs to.
+#[utoipa::path(get, path = "/me", tag = "users", responses((status = 200, body = UserBody), (status = 401, body = ErrorBody)))]
+async fn me(caller: Caller) -> Json<UserBody> {
+    Json(UserBody {
+        user: UserView::from(&caller.0),
+    })
+}
+
+/// Create another API token for yourself. The secret is in the response, once.
+#[utoipa::path(
+    post, path = "/me/tokens", tag = "users",
+    request_body = NewTokenBody,
+    responses((status = 201, body = TokenCreated), (status = 400, body = ErrorBody))
+)]
+async fn create_token(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewTokenBody>,
+) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
+    let name = Name::parse(body.name.as_deref().unwrap_or("api"))
+        .map_err(|e| ApiError::BadRequest(format!("'name': {e}")))?;
+    let secret = new_token_secret();
+    let token = state
+        .store
+        .create_token(caller.0.id, name.as_str(), &secret, state.clock.now())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenCreated {
+            id: token.id.to_string(),
+            name: token.name,
+            token: secret.expose().to_owned(),
+        }),
+    ))
+}
+
+/// A fresh token secret from the operating system's randomness.
+pub fn new_token_secret() -> TokenSecret {
+    let mut bytes = [0u8; 20];
+    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
+    TokenSecret::from_random(bytes)
+}
+
+/// All users.
+#[utoipa::path(get, path = "/users", tag = "users", responses((status = 200, body = UserList)))]
+async fn list_users(
+    State(state): State<SharedState>,
+    _caller: Caller,
+) -> Result<Json<UserList>, ApiError> {
+    let users = state.store.list_users().await?;
+    Ok(Json(UserList {
+        users: users.iter().map(UserView::from).collect(),
+    }))
+}
+
+/// Create a user (admins).
+#[utoipa::path(
+    post, path = "/users", tag = "users",
+    request_body = NewUserBody,
+    responses(
+        (status = 201, body = UserBody),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "E-mail taken", body = ErrorBody),
+    )
+)]
+async fn create_user(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewUserBody>,
+) -> Result<(StatusCode, Json<UserBody>), ApiError> {
+    caller.require_admin()?;
+    let role = match body.role.as_deref() {
+        None => Role::Responder,
+        Some(r) => Role::parse(r).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "'role' must be admin, responder or observer, not '{r}'"
+            ))
+        })?,
+    };
+    let new = NewUser {
+        email: Email::parse(&body.email)
+            .map_err(|e| ApiError::BadRequest(format!("'email': {e}")))?,
+        name: Name::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("'name': {e}")))?,
+        role,
+    };
+    let user = state.store.create_user(new, state.clock.now()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(UserBody {
+            user: UserView::from(&user),
+        }),
+    ))
+}

@@ -1,0 +1,293 @@
+//! The JSON shapes of the REST API, documented in the OpenAPI document.
+
+use onduty_core::Timestamp;
+use onduty_core::account::User;
+use onduty_core::event::{Image, Link};
+use onduty_core::incident::{Actor, Incident, TimelineEntry};
+use onduty_core::service::{ChangeRecord, Integration, Service};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    /// `admin`, `responder` or `observer`.
+    pub role: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        UserView {
+            id: u.id.to_string(),
+            email: u.email.to_string(),
+            name: u.name.to_string(),
+            role: u.role.as_str().to_owned(),
+            created_at: u.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// `open` (an acknowledged incident still absorbs repeats) or `triggered` (a repeat
+    /// after acknowledgement opens a new incident).
+    pub dedup_mode: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+impl From<&Service> for ServiceView {
+    fn from(s: &Service) -> Self {
+        ServiceView {
+            id: s.id.to_string(),
+            name: s.name.to_string(),
+            description: s.description.clone(),
+            dedup_mode: s.dedup_mode.as_str().to_owned(),
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationView {
+    pub id: String,
+    pub service_id: String,
+    pub name: String,
+    /// `events_v2`: PagerDuty Events API v2.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The 32-character integration key to put in events' `routing_key`.
+    pub routing_key: String,
+    /// Where to send alert events.
+    pub events_url: String,
+    /// Where to send change events.
+    pub change_events_url: String,
+    /// A command that sends a test trigger to this integration.
+    pub curl_example: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+impl IntegrationView {
+    pub fn new(i: &Integration, public_url: &str) -> Self {
+        let base = public_url.trim_end_matches('/');
+        let events_url = format!("{base}/v2/enqueue");
+        IntegrationView {
+            id: i.id.to_string(),
+            service_id: i.service_id.to_string(),
+            name: i.name.to_string(),
+            kind: i.kind.as_str().to_owned(),
+            routing_key: i.routing_key.to_string(),
+            change_events_url: format!("{base}/v2/change/enqueue"),
+            curl_example: curl_example(&events_url, i.routing_key.as_str()),
+            events_url,
+            created_at: i.created_at,
+        }
+    }
+}
+
+/// A ready-to-paste command that sends one trigger event.
+pub fn curl_example(events_url: &str, routing_key: &str) -> String {
+    format!(
+        "curl -sS -X POST {events_url} -H 'Content-Type: application/json' -d '{{\"routing_key\":\"{routing_key}\",\
+         \"event_action\":\"trigger\",\"dedup_key\":\"disk/db01\",\"payload\":{{\"summary\":\"Disk 95% full on db01\",\
+         \"source\":\"db01.example.com\",\"severity\":\"critical\"}}}}'"
+    )
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActorView {
+    /// `user`, `integration` or `system`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: Option<String>,
+    pub name: String,
+}
+
+impl From<&Actor> for ActorView {
+    fn from(a: &Actor) -> Self {
+        let (kind, id) = match a {
+            Actor::User { id, .. } => ("user", Some(id.to_string())),
+            Actor::Integration { id, .. } => ("integration", Some(id.to_string())),
+            Actor::System => ("system", None),
+        };
+        ActorView {
+            kind: kind.to_owned(),
+            id,
+            name: a.name().to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkView {
+    pub href: String,
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImageView {
+    pub src: String,
+    pub href: Option<String>,
+    pub alt: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentView {
+    pub id: String,
+    /// The small number people use ("incident 42"); URLs accept it in place of the id.
+    pub number: i64,
+    pub service_id: String,
+    pub dedup_key: String,
+    /// `triggered`, `acknowledged` or `resolved`.
+    pub status: String,
+    pub summary: String,
+    /// `critical`, `error`, `warning` or `info`.
+    pub severity: String,
+    pub source: Option<String>,
+    pub component: Option<String>,
+    pub group: Option<String>,
+    pub class: Option<String>,
+    pub custom_details: Option<Value>,
+    pub client: Option<String>,
+    pub client_url: Option<String>,
+    pub links: Vec<LinkView>,
+    pub images: Vec<ImageView>,
+    /// Trigger events folded into this incident, the first included.
+    pub alert_count: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub last_event_at: Timestamp,
+    pub last_event_summary: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub acknowledged_at: Option<Timestamp>,
+    pub acknowledged_by: Option<ActorView>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub resolved_at: Option<Timestamp>,
+    pub resolved_by: Option<ActorView>,
+    /// Ids of the users the incident is assigned to.
+    pub assignees: Vec<String>,
+}
+
+fn link_view(l: &Link) -> LinkView {
+    LinkView {
+        href: l.href.clone(),
+        text: l.text.clone(),
+    }
+}
+
+fn image_view(i: &Image) -> ImageView {
+    ImageView {
+        src: i.src.clone(),
+        href: i.href.clone(),
+        alt: i.alt.clone(),
+    }
+}
+
+impl From<&Incident> for IncidentView {
+    fn from(i: &Incident) -> Self {
+        let alert = i.details.alert.as_ref();
+        IncidentView {
+            id: i.id.to_string(),
+            number: i.number.0,
+            service_id: i.service_id.to_string(),
+            dedup_key: i.dedup_key.to_string(),
+            status: i.status.as_str().to_owned(),
+            summary: i.summary.clone(),
+            severity: i.severity.as_str().to_owned(),
+            source: alert.map(|a| a.source.clone()),
+            component: alert.and_then(|a| a.component.clone()),
+            group: alert.and_then(|a| a.group.clone()),
+            class: alert.and_then(|a| a.class.clone()),
+            custom_details: alert.and_then(|a| a.custom_details.clone()),
+            client: i.details.client.clone(),
+            client_url: i.details.client_url.clone(),
+            links: i.details.links.iter().map(link_view).collect(),
+            images: i.details.images.iter().map(image_view).collect(),
+            alert_count: i.alert_count,
+            last_event_at: i.last_event_at,
+            last_event_summary: i.last_event_summary.clone(),
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+            acknowledged_at: i.acknowledged_at,
+            acknowledged_by: i.acknowledged_by.as_ref().map(ActorView::from),
+            resolved_at: i.resolved_at,
+            resolved_by: i.resolved_by.as_ref().map(ActorView::from),
+            assignees: i.assignees.iter().map(|u| u.to_string()).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineEntryView {
+    pub id: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    /// `triggered`, `alert`, `event`, `acknowledged`, `resolved`, `note`, `superseded`, `assigned`.
+    pub kind: String,
+    pub actor: ActorView,
+    pub message: String,
+    /// The event behind this entry, as received (without its routing key).
+    pub event_id: Option<String>,
+    pub event: Option<Value>,
+    /// Extra facts: a note's `text`, `warnings` about an event.
+    pub data: Option<Value>,
+}
+
+impl From<&TimelineEntry> for TimelineEntryView {
+    fn from(e: &TimelineEntry) -> Self {
+        TimelineEntryView {
+            id: e.id.to_string(),
+            at: e.at,
+            kind: e.kind.as_str().to_owned(),
+            actor: ActorView::from(&e.actor),
+            message: e.message.clone(),
+            event_id: e.event_id.map(|id| id.to_string()),
+            event: e.event.clone(),
+            data: e.data.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeView {
+    pub id: String,
+    pub integration_id: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub received_at: Timestamp,
+    pub summary: String,
+    pub source: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub timestamp: Option<Timestamp>,
+    pub custom_details: Option<Value>,
+    pub links: Vec<LinkView>,
+}
+
+impl From<&ChangeRecord> for ChangeView {
+    fn from(c: &ChangeRecord) -> Self {
+        ChangeView {
+            id: c.id.to_string(),
+            integration_id: c.integration_id.to_string(),
+            received_at: c.received_at,
+            summary: c.change.summary.clone(),
+            source: c.change.source.clone(),
+            timestamp: c.change.timestamp,
+            custom_details: c.change.custom_details.clone(),
+            links: c.change.links.iter().map(link_view).collect(),
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! The PagerDuty Events API v2, unchanged: `POST /v2/enqueue` and `/v2/change/enqueue`.
+//!
+//! Responses are PagerDuty's, not the REST API's error shape, so that tools configured
+//! for PagerDuty work by changing only the URL. `202` is sent only after the event's
+//! transaction has committed (the ingest writer answers after its group commit).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use onduty_core::event::{EventAction, parse_alert_event, parse_change_event};
+use onduty_core::{DedupKey, EventId, RoutingKey};
+use onduty_store::StoreError;
+use onduty_store::ingest::{Inbound, Received, Rejected};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::{INGEST_BODY_LIMIT, SharedState};
+
+pub(crate) fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(enqueue))
+        .routes(routes!(change_enqueue))
+        .layer(axum::extract::DefaultBodyLimit::max(INGEST_BODY_LIMIT))
+}
+
+/// PagerDuty's success response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventAccepted {
+    /// Always `success`.
+    pub status: &'static str,
+    /// `Event processed` (alert events) or `Change event processed`.
+    pub message: &'static str,
+    /// The event's dedup key; generated when a trigger came without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dedup_key: Option<String>,
+    /// onduty's addition, present only when something was adjusted to accept the event
+    /// (for example a summary truncated to 1024 characters).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// PagerDuty's refusal response: one message per problem.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventRefused {
+    /// `invalid event`, `throttle event`, `unavailable` or `error`.
+    pub status: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+fn refused(code: StatusCode, status: &'static str, message: &str, errors: Vec<String>) -> Response {
+    (
+        code,
+        Json(EventRefused {
+            status,
+            message: message.to_owned(),
+            errors,
+        }),
+    )
+        .into_response()
+}
+
+fn invalid(errors: Vec<String>) -> Response {
+    refused(
+        StatusCode::BAD_REQUEST,
+        "invalid event",
+        "Event object is invalid",
+        errors,
+    )
+}
+
+fn throttled(wait: Duration) -> Response {
+    let mut response = refused(
+        StatusCode::TOO_MANY_REQUESTS,
+        "throttle event",
+        "Too many events for this routing key; retry later",
+        Vec::new(),
+    );
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+    if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
+/// Reads the body as JSON, or answers as PagerDuty would.
+#[allow(clippy::result_large_err)]
+fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, Response> {
+    let bytes = match body {
+        Ok(b) => b,
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid event",
+                "Event object is invalid",
+                vec![format!(
+                    "The request body is larger than {} KB",
+                    INGEST_BODY_LIMIT / 1024
+                )],
+            ));
+        }
+        Err(r) => {
+            return Err(invalid(vec![format!(
+                "The request body could not be read: {}",
+                r.body_text()
+            )]));
+        }
+    };
+    serde_json::from_slice(&bytes).map_err(|e| invalid(vec![format!("Malformed JSON: {e}")]))
+}
+
+fn random_bytes() -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
+    bytes
+}
+
+/// Hands the event to the ingest writer and answers once it is committed.
+async fn submit(
+    state: &SharedState,
+    key: &RoutingKey,
+    received: Received,
+    message: &'static str,
+) -> Response {
+    let warnings = received.warnings.clone();
+    match state.writer.submit(received).await {
+        Ok(Ok(accepted)) => (
+            StatusCode::ACCEPTED,
+            Json(EventAccepted {
+                status: "success",
+                message,
+                dedup_key: accepted.dedup_key.map(|k| k.as_str().to_owned()),
+                warnings,
+            }),
+        )
+            .into_response(),
+        Ok(Err(Rejected::UnknownRoutingKey)) => invalid(vec![format!(
+            "'routing_key' {}… does not match any integration on this onduty server",
+            &key.as_str()[..8]
+        )]),
+        Err(StoreError::WriterStopped) => refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "onduty is shutting down; retry",
+            Vec::new(),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "event not stored");
+            refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error",
+                "The event could not be stored; retry",
+                Vec::new(),
+            )
+        }
+    }
+}
+
+/// Send an alert event (trigger, acknowledge or resolve), as PagerDuty's Events API v2.
+#[utoipa::path(
+    post,
+    path = "/v2/enqueue",
+    tag = "events",
+    request_body(content = Object, description = "A PagerDuty Events API v2 event", content_type = "application/json"),
+    responses(
+        (status = 202, description = "Stored durably", body = EventAccepted),
+        (status = 400, description = "Invalid event, or unknown routing key", body = EventRefused),
+        (status = 413, description = "Body over 512 KB", body = EventRefused),
+        (status = 429, description = "Routing key over its rate limit; retry after the Retry-After seconds", body = EventRefused),
+        (status = 500, description = "Not stored; retry", body = EventRefused),
+        (status = 503, description = "Shutting down; retry", body = EventRefused),
+    )
+)]
+async fn enqueue(
+    State(state): State<SharedState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let now = state.clock.now();
+    let value = match json_body(body) {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    let parsed = match parse_alert_event(&value) {
+        Ok(p) => p,
+        Err(errors) => return invalid(errors),
+    };
+    let mut event = parsed.value;
+    let key = event
+        .routing_key
+        .clone()
+        .expect("a parsed event has a routing key");
+    if let Err(wait) = state.limiter.check(key.as_str(), now) {
+        return throttled(wait);
+    }
+    if event.action == EventAction::Trigger && event.dedup_key.is_none() {
+        event.dedup_key = Some(DedupKey::generated(random_bytes()));
+    }
+    let received = Received {
+        id: EventId::new(now),
+        received_at: now,
+        event: Inbound::Alert(event),
+        warnings: parsed.warnings,
+    };
+    submit(&state, &key, received, "Event processed").await
+}
+
+/// Send a change event (a deploy, a configuration change): recorded on the service's
+/// timeline; nobody is paged.
+#[utoipa::path(
+    post,
+    path = "/v2/change/enqueue",
+    tag = "events",
+    request_body(content = Object, description = "A PagerDuty Events API v2 change event", content_type = "application/json"),
+    responses(
+        (status = 202, description = "Stored durably", body = EventAccepted),
+        (status = 400, description = "Invalid event, or unknown routing key", body = EventRefused),
+        (status = 413, description = "Body over 512 KB", body = EventRefused),
+        (status = 429, description = "Routing key over its rate limit", body = EventRefused),
+    )
+)]
+async fn change_enqueue(
+    State(state): State<SharedState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let now = state.clock.now();
+    let value = match json_body(body) {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    let parsed = match parse_change_event(&value) {
+        Ok(p) => p,
+        Err(errors) => return invalid(errors),
+    };
+    let key = parsed
+        .value
+        .routing_key
+        .clone()
+        .expect("a parsed event has a routing key");
+    if let Err(wait) = state.limiter.check(key.as_str(), now) {
+        return throttled(wait);
+    }
+    let received = Received {
+        id: EventId::new(now),
+        received_at: now,
+        event: Inbound::Change(parsed.value),
+        warnings: parsed.warnings,
+    };
+    submit(&state, &key, received, "Change event processed").await
+}

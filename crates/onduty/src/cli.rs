@@ -1,0 +1,224 @@
+//! The command line: `serve`, `migrate`, `config`, `admin` (direct database access) and
+//! the client commands that talk to a running server over the REST API.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Overrides;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "onduty",
+    version,
+    about = "On-call and incident alerting: PagerDuty-compatible events in, incidents out.",
+    after_help = "Start with `onduty serve`; it prints how to log in and send a first event."
+)]
+pub struct Cli {
+    /// Configuration file [default: ./onduty.toml if it exists]
+    #[arg(long, env = "ONDUTY_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub overrides: Overrides,
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How client commands reach a running onduty.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// URL of the onduty server, for client commands [default: http://127.0.0.1:8080]
+    #[arg(long, env = "ONDUTY_URL", global = true)]
+    pub url: Option<String>,
+    /// API token, for client commands
+    #[arg(long, env = "ONDUTY_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print JSON instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (creates the database and the first admin on first start)
+    Serve,
+    /// Apply pending database migrations and exit
+    Migrate,
+    /// Configuration helpers
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Administration straight on the database; works without a running server
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// List incidents (client)
+    Incidents {
+        /// triggered, acknowledged, resolved, open or all
+        #[arg(long, default_value = "open")]
+        status: String,
+        /// Only this service (name or id)
+        #[arg(long)]
+        service: Option<String>,
+        /// Only incidents assigned to me
+        #[arg(long)]
+        mine: bool,
+        /// How many to show (1 to 100)
+        #[arg(long, default_value_t = 25)]
+        limit: u32,
+    },
+    /// Show an incident and its timeline (client)
+    Incident {
+        /// Incident number or id
+        incident: String,
+    },
+    /// Acknowledge incidents (client)
+    Ack {
+        /// Incident numbers or ids
+        #[arg(required = true)]
+        incidents: Vec<String>,
+    },
+    /// Resolve incidents (client)
+    Resolve {
+        /// Incident numbers or ids
+        #[arg(required = true)]
+        incidents: Vec<String>,
+    },
+    /// Add a note to an incident's timeline (client)
+    Note {
+        /// Incident number or id
+        incident: String,
+        /// The note
+        text: String,
+    },
+    /// List services (client)
+    Services,
+    /// Manage services (client)
+    Service {
+        #[command(subcommand)]
+        command: ServiceCommand,
+    },
+    /// Manage integrations (client)
+    Integration {
+        #[command(subcommand)]
+        command: IntegrationCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented example onduty.toml
+    Example,
+    /// Print the configuration in effect (secrets hidden)
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Users
+    User {
+        #[command(subcommand)]
+        command: AdminUserCommand,
+    },
+    /// API tokens
+    Token {
+        #[command(subcommand)]
+        command: AdminTokenCommand,
+    },
+    /// Services
+    Service {
+        #[command(subcommand)]
+        command: AdminServiceCommand,
+    },
+    /// Integrations
+    Integration {
+        #[command(subcommand)]
+        command: AdminIntegrationCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminUserCommand {
+    /// Create a user
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, responder or observer
+        #[arg(long, default_value = "responder")]
+        role: String,
+        /// Also create an API token and print it
+        #[arg(long)]
+        token: bool,
+    },
+    /// List users
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminTokenCommand {
+    /// Create an API token for a user and print it (for example when the first one is lost)
+    Create {
+        /// The user's e-mail address
+        #[arg(long)]
+        email: String,
+        /// What the token is for
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminServiceCommand {
+    /// Create a service, with an Events API v2 integration unless told otherwise
+    Create(NewServiceArgs),
+    /// List services
+    List,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct NewServiceArgs {
+    /// The service's name
+    pub name: String,
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// open (an acknowledged incident absorbs repeats) or triggered (a repeat after
+    /// acknowledgement opens a new incident)
+    #[arg(long, default_value = "open")]
+    pub dedup_mode: String,
+    /// Do not create an integration
+    #[arg(long)]
+    pub no_integration: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminIntegrationCommand {
+    /// Add an Events API v2 integration (a new routing key) to a service
+    Create(NewIntegrationArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct NewIntegrationArgs {
+    /// The service's name or id
+    #[arg(long)]
+    pub service: String,
+    #[arg(long, default_value = "Events API v2")]
+    pub name: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Create a service, with an Events API v2 integration unless told otherwise
+    Create(NewServiceArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrationCommand {
+    /// Add an Events API v2 integration (a new routing key) to a service
+    Create(NewIntegrationArgs),
+}

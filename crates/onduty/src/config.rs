@@ -1,0 +1,347 @@
+//! Configuration: defaults, then `onduty.toml`, then `ONDUTY_…` environment variables,
+//! then command-line flags. The only module that reads files and the environment for
+//! settings.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use onduty_store::SqliteSync;
+use serde::Deserialize;
+
+/// Settings that flags and environment variables can give (clap fills them from both,
+/// flags first). `None` means "not given here": the file or the default decides.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Overrides {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "ONDUTY_LISTEN", global = true)]
+    pub listen: Option<String>,
+    /// Directory for the embedded SQLite database [default: ./onduty-data]
+    #[arg(long, env = "ONDUTY_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: postgres://… to use PostgreSQL, sqlite://… for a SQLite file
+    /// [default: SQLite in the data directory]
+    #[arg(
+        long,
+        env = "ONDUTY_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// The URL people and tools use to reach onduty (used in examples and links)
+    /// [default: http://<listen address>]
+    #[arg(long, env = "ONDUTY_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Log format: text or json [default: text]
+    #[arg(long, env = "ONDUTY_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
+    /// Log filter, e.g. info or onduty=debug [default: info]
+    #[arg(long, env = "ONDUTY_LOG", global = true)]
+    pub log: Option<String>,
+    /// Events accepted per routing key per minute; 0 turns the limit off [default: 6000]
+    #[arg(long, env = "ONDUTY_INGEST_RATE_LIMIT_PER_MINUTE", global = true)]
+    pub rate_limit_per_minute: Option<u32>,
+    /// SQLite durability: full (survives power loss) or normal [default: full]
+    #[arg(long, env = "ONDUTY_SQLITE_SYNCHRONOUS", global = true)]
+    pub sqlite_synchronous: Option<String>,
+}
+
+/// `onduty.toml`. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    log_format: Option<String>,
+    log: Option<String>,
+    #[serde(default)]
+    ingest: IngestFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IngestFile {
+    rate_limit_per_minute: Option<u32>,
+    max_batch: Option<usize>,
+    sqlite_synchronous: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The settled configuration.
+#[derive(Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Set when the operator chose a database; otherwise SQLite in `data_dir`.
+    database_url: Option<String>,
+    pub public_url: Option<String>,
+    pub log_format: LogFormat,
+    pub log: String,
+    pub rate_limit_per_minute: u32,
+    pub max_batch: usize,
+    pub sqlite_sync: SqliteSync,
+    /// Where the file settings came from, if a file was read.
+    pub file: Option<PathBuf>,
+}
+
+impl fmt::Debug for Config {
+    // The database URL may carry a password: show it redacted.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database", &self.database_display())
+            .field("public_url", &self.public_url)
+            .field("log_format", &self.log_format)
+            .field("log", &self.log)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("max_batch", &self.max_batch)
+            .field("sqlite_sync", &self.sqlite_sync)
+            .field("file", &self.file)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Loads the configuration: `file` if given (it must exist), else `./onduty.toml`
+    /// if present; then `overrides` (environment and flags) on top.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
+        let (file_config, file) = match file {
+            Some(path) => (read_file(path)?, Some(path.to_owned())),
+            None if Path::new("onduty.toml").exists() => (
+                read_file(Path::new("onduty.toml"))?,
+                Some(PathBuf::from("onduty.toml")),
+            ),
+            None => (FileConfig::default(), None),
+        };
+        Config::merge(file_config, overrides, file)
+    }
+
+    fn merge(f: FileConfig, o: &Overrides, file: Option<PathBuf>) -> anyhow::Result<Config> {
+        let listen_text = o
+            .listen
+            .clone()
+            .or(f.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen: SocketAddr = listen_text.parse().with_context(|| {
+            format!("listen address '{listen_text}' is not host:port (for example 127.0.0.1:8080)")
+        })?;
+        let log_format = match o.log_format.clone().or(f.log_format).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => bail!("log format must be text or json, not '{other}'"),
+        };
+        let sqlite_sync = match o
+            .sqlite_synchronous
+            .clone()
+            .or(f.ingest.sqlite_synchronous)
+            .as_deref()
+        {
+            None | Some("full") | Some("FULL") => SqliteSync::Full,
+            Some("normal") | Some("NORMAL") => SqliteSync::Normal,
+            Some(other) => bail!("sqlite_synchronous must be full or normal, not '{other}'"),
+        };
+        let database_url = o
+            .database_url
+            .clone()
+            .or(f.database_url)
+            .filter(|u| !u.trim().is_empty());
+        if let Some(url) = &database_url {
+            onduty_store::Backend::of_url(url)?;
+        }
+        let public_url = o
+            .public_url
+            .clone()
+            .or(f.public_url)
+            .filter(|u| !u.trim().is_empty());
+        if let Some(u) = &public_url {
+            url::Url::parse(u).with_context(|| format!("public URL '{u}' is not a URL"))?;
+        }
+        let max_batch = f.ingest.max_batch.unwrap_or(512);
+        if !(1..=4096).contains(&max_batch) {
+            bail!("ingest.max_batch must be between 1 and 4096, not {max_batch}");
+        }
+        Ok(Config {
+            listen,
+            data_dir: o
+                .data_dir
+                .clone()
+                .or(f.data_dir)
+                .unwrap_or_else(|| PathBuf::from("onduty-data")),
+            database_url,
+            public_url,
+            log_format,
+            log: o.log.clone().or(f.log).unwrap_or_else(|| "info".to_owned()),
+            rate_limit_per_minute: o
+                .rate_limit_per_minute
+                .or(f.ingest.rate_limit_per_minute)
+                .unwrap_or(6000),
+            max_batch,
+            sqlite_sync,
+            file,
+        })
+    }
+
+    /// True when the database is the embedded SQLite file in the data directory.
+    pub fn uses_embedded_sqlite(&self) -> bool {
+        self.database_url.is_none()
+    }
+
+    /// The database URL to connect to.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => onduty_store::sqlite_url_in(&self.data_dir),
+        }
+    }
+
+    /// The database for people to read, password removed.
+    pub fn database_display(&self) -> String {
+        match &self.database_url {
+            None => format!("SQLite at {}", self.data_dir.join("onduty.db").display()),
+            Some(url) => match url::Url::parse(url) {
+                Ok(mut u) => {
+                    if u.password().is_some() {
+                        let _ = u.set_password(Some("***"));
+                    }
+                    u.to_string()
+                }
+                Err(_) => "(unparseable URL)".to_owned(),
+            },
+        }
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    toml::from_str(&text)
+        .with_context(|| format!("{} is not a valid onduty configuration", path.display()))
+}
+
+/// The commented example printed by `onduty config example`.
+pub const EXAMPLE: &str = r#"# onduty.toml: onduty's configuration file. Every setting is optional.
+# Precedence: these defaults < this file < ONDUTY_* environment variables < command-line flags.
+
+# Address to listen on. (ONDUTY_LISTEN, --listen)
+listen = "127.0.0.1:8080"
+
+# Where the embedded SQLite database lives, created on first start. (ONDUTY_DATA_DIR, --data-dir)
+data_dir = "./onduty-data"
+
+# Use PostgreSQL instead of the embedded SQLite database. Several onduty instances may
+# share one PostgreSQL database. (ONDUTY_DATABASE_URL, --database-url)
+# database_url = "postgres://onduty:secret@127.0.0.1:5432/onduty"
+
+# The URL people and monitoring tools use to reach onduty; shown in integration examples.
+# Default: http://<listen address>. (ONDUTY_PUBLIC_URL, --public-url)
+# public_url = "https://onduty.example.com"
+
+# Logs go to standard error: "text" for people, "json" for log collectors.
+# (ONDUTY_LOG_FORMAT, --log-format)
+log_format = "text"
+# Log filter in tracing's syntax, for example "info" or "info,onduty_store=debug".
+# (ONDUTY_LOG, --log)
+log = "info"
+
+[ingest]
+# Events accepted per routing key per minute, and the largest burst; over it, senders get
+# 429 and retry. 0 turns the limit off. (ONDUTY_INGEST_RATE_LIMIT_PER_MINUTE)
+rate_limit_per_minute = 6000
+# Most events committed in one transaction by the ingest writer.
+max_batch = 512
+# SQLite durability: "full" survives power loss; "normal" may lose the last commits on
+# power loss (never on a process crash). (ONDUTY_SQLITE_SYNCHRONOUS)
+sqlite_synchronous = "full"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_then_file_then_overrides() {
+        let none = Config::merge(FileConfig::default(), &Overrides::default(), None).unwrap();
+        assert_eq!(none.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(none.data_dir, PathBuf::from("onduty-data"));
+        assert!(none.uses_embedded_sqlite());
+        assert_eq!(none.rate_limit_per_minute, 6000);
+
+        let file: FileConfig = toml::from_str(
+            "listen = \"0.0.0.0:9000\"\nlog_format = \"json\"\n[ingest]\nrate_limit_per_minute = 10\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:9100".into()),
+            ..Default::default()
+        };
+        let c = Config::merge(file, &overrides, None).unwrap();
+        assert_eq!(
+            c.listen.to_string(),
+            "127.0.0.1:9100",
+            "flags and environment beat the file"
+        );
+        assert_eq!(c.log_format, LogFormat::Json, "the file beats the defaults");
+        assert_eq!(c.rate_limit_per_minute, 10);
+    }
+
+    #[test]
+    fn the_example_is_a_valid_configuration() {
+        let file: FileConfig = toml::from_str(EXAMPLE).unwrap();
+        Config::merge(file, &Overrides::default(), None).unwrap();
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let bad = |o: Overrides| {
+            Config::merge(FileConfig::default(), &o, None)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(
+            bad(Overrides {
+                listen: Some("localhost".into()),
+                ..Default::default()
+            })
+            .contains("host:port")
+        );
+        assert!(
+            bad(Overrides {
+                database_url: Some("mysql://x".into()),
+                ..Default::default()
+            })
+            .contains("sqlite: or postgres:")
+        );
+        assert!(
+            bad(Overrides {
+                log_format: Some("xml".into()),
+                ..Default::default()
+            })
+            .contains("text or json")
+        );
+        assert!(
+            toml::from_str::<FileConfig>("listn = \"x\"").is_err(),
+            "unknown keys are refused"
+        );
+    }
+
+    #[test]
+    fn database_passwords_never_show() {
+        let o = Overrides {
+            database_url: Some("postgres://onduty:hunter2@db:5432/onduty".into()),
+            ..Default::default()
+        };
+        let c = Config::merge(FileConfig::default(), &o, None).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert!(!c.database_display().contains("hunter2"));
+        assert!(c.database_url().contains("hunter2"));
+    }
+}

@@ -1,0 +1,164 @@
+//! `onduty serve`: open the database, make sure someone can log in, start the HTTP
+//! server and the ingest writer, and shut down cleanly on Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use onduty_core::account::{Email, Name, Role, TokenSecret};
+use onduty_core::{Clock, SystemClock};
+use onduty_store::writer::WriterOptions;
+use onduty_store::{Store, StoreError, StoreOptions};
+use onduty_web::api::views::curl_example;
+use onduty_web::{App, WebConfig};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+
+/// Opens (creating if needed) and migrates the configured database.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    if config.uses_embedded_sqlite() {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    let options = StoreOptions {
+        sqlite_sync: config.sqlite_sync,
+        ..StoreOptions::default()
+    };
+    Store::open(&config.database_url(), &options)
+        .await
+        .with_context(|| format!("cannot open the database ({})", config.database_display()))
+}
+
+/// The URL to show people: the configured public URL, or the listening address.
+pub fn public_url(config: &Config, bound: SocketAddr) -> String {
+    if let Some(url) = &config.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let host = match bound.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+        ip if ip.is_unspecified() => "[::1]".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    format!("http://{host}:{}", bound.port())
+}
+
+pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let listener = TcpListener::bind(config.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {} (is another onduty running?)",
+            config.listen
+        )
+    })?;
+    let bound = listener.local_addr()?;
+    let url = public_url(&config, bound);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let app = App::new(
+        store.clone(),
+        clock.clone(),
+        WebConfig {
+            public_url: url.clone(),
+            rate_limit_per_minute: config.rate_limit_per_minute,
+            writer: WriterOptions {
+                max_batch: config.max_batch,
+                ..WriterOptions::default()
+            },
+        },
+    );
+    let first = first_start(&store, clock.now()).await?;
+    println!(
+        "onduty listening on http://{bound} ({})",
+        config.database_display()
+    );
+    if let Some(token) = first {
+        print_first_start(&url, &token, program);
+    }
+    tracing::info!(address = %bound, database = %config.database_display(), "onduty started");
+    app.serve(listener, shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("onduty stopped");
+    Ok(())
+}
+
+/// On a database without users, creates the first admin and an API token for them.
+/// Returns the token (to be shown once), or `None` if users already exist.
+async fn first_start(
+    store: &Store,
+    now: onduty_core::Timestamp,
+) -> anyhow::Result<Option<TokenSecret>> {
+    if store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let new = onduty_store::users::NewUser {
+        email: Email::parse(FIRST_ADMIN_EMAIL).expect("a valid address"),
+        name: Name::parse("Admin").expect("a valid name"),
+        role: Role::Admin,
+    };
+    let admin = match store.create_user(new, now).await {
+        Ok(user) => user,
+        // Another instance sharing the database got there first.
+        Err(StoreError::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let secret = onduty_web::api::new_token_secret();
+    store
+        .create_token(admin.id, "first start", &secret, now)
+        .await?;
+    Ok(Some(secret))
+}
+
+pub const FIRST_ADMIN_EMAIL: &str = "admin@localhost";
+
+fn print_first_start(url: &str, token: &TokenSecret, program: &str) {
+    let token = token.expose();
+    println!(
+        "
+First start: created the admin user {FIRST_ADMIN_EMAIL}.
+Its API token is shown this once (onduty keeps only a hash). Use it as
+'Authorization: Bearer <token>' on {url}/api/v1, or set it for the CLI:
+
+    export ONDUTY_URL={url}
+    export ONDUTY_TOKEN={token}
+
+Lost it? `{program} admin token create --email {FIRST_ADMIN_EMAIL}` makes another.
+
+Send a first event:
+  1. create a service and its integration (prints a routing key and a curl command):
+       {program} service create \"My service\"
+  2. send an event with that routing key, as PagerDuty's Events API v2:
+       {}
+  3. see it, and acknowledge it:
+       {program} incidents
+       {program} ack 1
+",
+        curl_example(&format!("{url}/v2/enqueue"), "<routing key>")
+    );
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests and committing queued events");
+}
