@@ -1,0 +1,240 @@
+//! `TestApp`: a whole onduty (store, ingest writer, HTTP server) on port 0 of 127.0.0.1,
+//! with a manual clock and an admin token, driven over real HTTP.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use onduty_core::account::{Email, Name, Role, TokenSecret};
+use onduty_core::{ManualClock, Timestamp};
+use onduty_store::Store;
+use onduty_store::users::NewUser;
+use onduty_web::{App, WebConfig};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::db::{Backend, TestDb};
+use crate::fixtures::T0;
+
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`
+    pub url: String,
+    pub clock: Arc<ManualClock>,
+    pub store: Store,
+    /// An admin's API token.
+    pub admin_token: String,
+    pub http: reqwest::Client,
+    pub db: TestDb,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    /// onduty on a fresh SQLite database, clock at [`T0`], default settings.
+    pub async fn start() -> TestApp {
+        TestApp::start_with(Backend::Sqlite, |_| {}).await
+    }
+
+    /// onduty on a fresh database of `backend`, with `tweak` applied to the settings.
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut WebConfig)) -> TestApp {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let clock = Arc::new(ManualClock::new(T0));
+        let admin = store
+            .create_user(
+                NewUser {
+                    email: Email::parse("admin@example.com").unwrap(),
+                    name: Name::parse("Ada Admin").unwrap(),
+                    role: Role::Admin,
+                },
+                T0,
+            )
+            .await
+            .unwrap();
+        let secret = TokenSecret::from_random([1; 20]);
+        store
+            .create_token(admin.id, "tests", &secret, T0)
+            .await
+            .unwrap();
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let mut config = WebConfig {
+            public_url: url.clone(),
+            ..WebConfig::default()
+        };
+        tweak(&mut config);
+        let app = App::new(store.clone(), clock.clone(), config);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.serve(listener, async {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            url,
+            clock,
+            store,
+            admin_token: secret.expose().to_owned(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            db,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, d: Duration) {
+        self.clock.advance(d);
+    }
+
+    pub fn now(&self) -> Timestamp {
+        onduty_core::Clock::now(self.clock.as_ref())
+    }
+
+    /// POSTs raw bytes to a path; returns the status and the JSON body (or `Null`).
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request reaches the test server");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, body, headers)
+    }
+
+    /// Sends a PagerDuty event to `/v2/enqueue`.
+    pub async fn send_event(&self, event: Value) -> (StatusCode, Value) {
+        let (status, body, _) = self.post_raw("/v2/enqueue", event.to_string()).await;
+        (status, body)
+    }
+
+    /// Calls the REST API (`path` under `/api/v1`) with `token`.
+    pub async fn api_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.url))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            request = request.json(&b);
+        }
+        let response = request
+            .send()
+            .await
+            .expect("request reaches the test server");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Calls the REST API as the admin.
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let token = self.admin_token.clone();
+        self.api_as(&token, method, path, body).await
+    }
+
+    /// Creates a service with an Events API v2 integration over the API; returns the
+    /// service id and the routing key.
+    pub async fn service(&self, name: &str, dedup_mode: &str) -> (String, String) {
+        let (status, created) = self
+            .api(
+                Method::POST,
+                "/services",
+                Some(json!({"name": name, "dedup_mode": dedup_mode})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["service"]["id"].as_str().unwrap().to_owned();
+        let (status, integration) = self
+            .api(
+                Method::POST,
+                &format!("/services/{id}/integrations"),
+                Some(json!({"name": "Prometheus"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{integration}");
+        let key = integration["integration"]["routing_key"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (id, key)
+    }
+
+    /// Creates a user with a role and returns their API token.
+    pub async fn user_token(&self, name: &str, role: &str) -> String {
+        let email = format!("{}@example.com", name.to_lowercase());
+        let (status, created) = self
+            .api(
+                Method::POST,
+                "/users",
+                Some(json!({"email": email, "name": name, "role": role})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let user = self
+            .store
+            .user_by_email(&Email::parse(&email).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let secret = TokenSecret::from_random([name.len() as u8 + 100; 20]);
+        self.store
+            .create_token(user.id, "tests", &secret, T0)
+            .await
+            .unwrap();
+        secret.expose().to_owned()
+    }
+
+    /// Stops the server, letting the ingest writer finish.
+    pub async fn stop(mut self) {
+        self.shutdown().await;
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+    }
+}
+
+/// A PagerDuty trigger event.
+pub fn trigger_event(routing_key: &str, dedup_key: &str, summary: &str) -> Value {
+    json!({
+        "routing_key": routing_key,
+        "event_action": "trigger",
+        "dedup_key": dedup_key,
+        "payload": {"summary": summary, "source": "db01.example.com", "severity": "critical"}
+    })
+}
+
+/// A PagerDuty acknowledge or resolve event.
+pub fn follow_up_event(routing_key: &str, action: &str, dedup_key: &str) -> Value {
+    json!({"routing_key": routing_key, "event_action": action, "dedup_key": dedup_key})
+}

@@ -1,0 +1,524 @@
+//! Stories of people using the REST API: list, read, acknowledge, resolve, note; and
+//! the API's own guarantees (authentication, roles, errors, the OpenAPI document).
+
+use std::time::Duration;
+
+use onduty_testkit::{TestApp, backends, follow_up_event, trigger_event};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn a_responder_acknowledges_notes_and_resolves_an_incident() {
+    for backend in backends() {
+        let app = TestApp::start_with(backend, |_| {}).await;
+        let (_, key) = app.service("Payments", "open").await;
+        let alice = app.user_token("Alice", "responder").await;
+        app.send_event(trigger_event(&key, "payments/latency", "p99 latency 4s"))
+            .await;
+        app.advance(Duration::from_secs(30));
+        app.send_event(trigger_event(&key, "payments/latency", "p99 latency 5s"))
+            .await;
+
+        // Alice is paged at 03:00 and looks at what is open.
+        let (status, list) = app
+            .api_as(&alice, Method::GET, "/incidents?status=triggered", None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(list["incidents"].as_array().unwrap().len(), 1);
+        let id = list["incidents"][0]["id"].as_str().unwrap().to_owned();
+
+        app.advance(Duration::from_secs(90));
+        let (status, acked) = app
+            .api_as(&alice, Method::POST, "/incidents/1/acknowledge", None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{acked}");
+        assert_eq!(acked["changed"], true);
+        assert_eq!(acked["incident"]["status"], "acknowledged");
+        assert_eq!(acked["incident"]["acknowledged_by"]["name"], "Alice");
+        assert_eq!(
+            acked["incident"]["acknowledged_at"],
+            "2026-01-15T03:02:00.000Z"
+        );
+        let (_, again) = app
+            .api_as(&alice, Method::POST, "/incidents/1/acknowledge", None)
+            .await;
+        assert_eq!(
+            again["changed"], false,
+            "acknowledging twice changes nothing"
+        );
+
+        let (status, mine) = app
+            .api_as(&alice, Method::GET, "/incidents?assigned_to=me", None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            mine["incidents"][0]["number"], 1,
+            "acknowledging assigned it to Alice"
+        );
+
+        let (status, note) = app
+            .api_as(
+                &alice,
+                Method::POST,
+                &format!("/incidents/{id}/notes"),
+                Some(json!({"text": "failing over to the replica"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{note}");
+        let (status, resolved) = app
+            .api_as(
+                &alice,
+                Method::POST,
+                &format!("/incidents/{id}/resolve"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(resolved["incident"]["status"], "resolved");
+
+        let (status, late) = app
+            .api_as(&alice, Method::POST, "/incidents/1/acknowledge", None)
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(late["error"]["code"], "conflict");
+
+        // The whole story is on the timeline, in order, with who and when.
+        let (status, detail) = app.api_as(&alice, Method::GET, "/incidents/1", None).await;
+        assert_eq!(status, StatusCode::OK);
+        let lines: Vec<(&str, &str)> = detail["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["kind"].as_str().unwrap(), e["message"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("triggered", "Triggered by an event from Prometheus"),
+                ("alert", "Trigger event from Prometheus (alert 2)"),
+                ("acknowledged", "Acknowledged by Alice via the API"),
+                ("assigned", "Assigned to Alice"),
+                ("note", "Note from Alice"),
+                ("resolved", "Resolved by Alice via the API"),
+            ],
+            "{backend:?}"
+        );
+        let timeline = &detail["timeline"];
+        assert_eq!(
+            timeline[1]["event"]["alert"]["summary"], "p99 latency 5s",
+            "events received are on it"
+        );
+        assert_eq!(timeline[1]["at"], "2026-01-15T03:00:30.000Z");
+        assert_eq!(timeline[4]["data"]["text"], "failing over to the replica");
+        assert_eq!(timeline[2]["actor"]["type"], "user");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_source_can_acknowledge_and_people_see_who_did() {
+    let app = TestApp::start().await;
+    let (_, key) = app.service("Batch", "open").await;
+    app.send_event(trigger_event(&key, "nightly", "nightly job late"))
+        .await;
+    app.send_event(follow_up_event(&key, "acknowledge", "nightly"))
+        .await;
+    let (_, detail) = app.api(Method::GET, "/incidents/1", None).await;
+    assert_eq!(
+        detail["incident"]["acknowledged_by"],
+        json!({"type": "integration", "id": detail["incident"]["acknowledged_by"]["id"], "name": "Prometheus"})
+    );
+    assert_eq!(
+        detail["timeline"][1]["message"],
+        "Acknowledged by Prometheus (acknowledge event)"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn observers_look_but_cannot_act_and_strangers_cannot_look() {
+    let app = TestApp::start().await;
+    let (_, key) = app.service("Web", "open").await;
+    app.send_event(trigger_event(&key, "k", "down")).await;
+    let olga = app.user_token("Olga", "observer").await;
+    let (status, _) = app.api_as(&olga, Method::GET, "/incidents/1", None).await;
+    assert_eq!(status, StatusCode::OK);
+    for action in ["acknowledge", "resolve"] {
+        let (status, body) = app
+            .api_as(&olga, Method::POST, &format!("/incidents/1/{action}"), None)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["error"]["code"], "forbidden");
+    }
+    let (status, _) = app
+        .api_as(
+            &olga,
+            Method::POST,
+            "/services",
+            Some(json!({"name": "Mine"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, body) = app
+        .api_as("odt_wrong", Method::GET, "/incidents", None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "unauthorized");
+    let response = app
+        .http
+        .get(format!("{}/api/v1/incidents", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    // PagerDuty's REST style of header works too.
+    let response = app
+        .http
+        .get(format!("{}/api/v1/me", app.url))
+        .header("authorization", format!("Token token={}", app.admin_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn lists_filter_by_service_status_and_time_and_page_with_cursors() {
+    let app = TestApp::start().await;
+    let (a, key_a) = app.service("Alpha", "open").await;
+    let (_, key_b) = app.service("Beta", "open").await;
+    for i in 0..7 {
+        let key = if i % 2 == 0 { &key_a } else { &key_b };
+        app.send_event(trigger_event(key, &format!("k{i}"), "x"))
+            .await;
+        app.advance(Duration::from_secs(60));
+    }
+    let numbers = |v: &Value| {
+        v["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["number"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let (_, p1) = app.api(Method::GET, "/incidents?limit=3", None).await;
+    assert_eq!(numbers(&p1), [7, 6, 5]);
+    let cursor = p1["next_cursor"].as_str().unwrap();
+    let (_, p2) = app
+        .api(
+            Method::GET,
+            &format!("/incidents?limit=3&cursor={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!(numbers(&p2), [4, 3, 2]);
+    let (_, p3) = app
+        .api(
+            Method::GET,
+            &format!(
+                "/incidents?limit=3&cursor={}",
+                p2["next_cursor"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(numbers(&p3), [1]);
+    assert!(p3["next_cursor"].is_null());
+
+    let (_, by_id) = app
+        .api(Method::GET, &format!("/incidents?service={a}"), None)
+        .await;
+    assert_eq!(numbers(&by_id), [7, 5, 3, 1]);
+    let (_, by_name) = app.api(Method::GET, "/incidents?service=Beta", None).await;
+    assert_eq!(numbers(&by_name), [6, 4, 2]);
+    let (_, window) = app
+        .api(
+            Method::GET,
+            "/incidents?since=2026-01-15T03:02:00Z&until=2026-01-15T03:04:00Z",
+            None,
+        )
+        .await;
+    assert_eq!(numbers(&window), [4, 3]);
+    app.api(Method::POST, "/incidents/2/resolve", None).await;
+    let (_, resolved) = app
+        .api(Method::GET, "/incidents?status=resolved", None)
+        .await;
+    assert_eq!(numbers(&resolved), [2]);
+    let (_, open) = app.api(Method::GET, "/incidents?status=open", None).await;
+    assert_eq!(open["incidents"].as_array().unwrap().len(), 6);
+    let (_, by_uuid) = app
+        .api(
+            Method::GET,
+            &format!("/incidents/{}", p1["incidents"][0]["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        by_uuid["incident"]["number"], 7,
+        "ids and numbers both name an incident"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_requests_are_explained() {
+    let app = TestApp::start().await;
+    let cases = [
+        (
+            "/incidents?status=sleeping",
+            "unknown status 'sleeping': use triggered, acknowledged, resolved or open",
+        ),
+        (
+            "/incidents?limit=0",
+            "limit must be between 1 and 100, not 0",
+        ),
+        (
+            "/incidents?cursor=bogus",
+            "invalid cursor: pass back the cursor a previous page returned",
+        ),
+        (
+            "/incidents/not-a-number",
+            "'not-a-number' is neither an incident number nor an incident id",
+        ),
+        (
+            "/incidents?assigned_to=bob",
+            "'assigned_to' must be 'me' or a user id, not 'bob'",
+        ),
+    ];
+    for (path, message) in cases {
+        let (status, body) = app.api(Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(body["error"]["message"], message, "{path}");
+    }
+    let (status, body) = app
+        .api(Method::GET, "/incidents?since=yesterday", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("'since': 'yesterday' is not an ISO 8601 timestamp")
+    );
+    let (status, body) = app.api(Method::GET, "/incidents/42", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["message"], "incident #42 not found");
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/incidents/42/notes",
+            Some(json!({"text": "   "})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["message"], "a note must not be empty");
+
+    // Malformed or oversized JSON bodies get the API's error shape.
+    let response = app
+        .http
+        .post(format!("{}/api/v1/services", app.url))
+        .bearer_auth(&app.admin_token)
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request");
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/services",
+            Some(json!({"name": "x", "description": "d".repeat(1024 * 1024)})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["error"]["code"], "payload_too_large");
+    let (status, body) = app.api(Method::GET, "/nowhere", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn services_and_integrations_are_managed_over_the_api() {
+    let app = TestApp::start().await;
+    let (status, created) = app
+        .api(
+            Method::POST,
+            "/services",
+            Some(json!({"name": "Search", "description": "the search box"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        created["service"]["dedup_mode"], "open",
+        "open is the default"
+    );
+    let (status, dup) = app
+        .api(Method::POST, "/services", Some(json!({"name": "Search"})))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        dup["error"]["message"],
+        "a service named 'Search' already exists"
+    );
+    let (status, bad) = app
+        .api(
+            Method::POST,
+            "/services",
+            Some(json!({"name": "X", "dedup_mode": "never"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad["error"]["message"],
+        "'dedup_mode' must be 'open' or 'triggered', not 'never'"
+    );
+
+    let (status, patched) = app
+        .api(
+            Method::PATCH,
+            "/services/Search",
+            Some(json!({"dedup_mode": "triggered"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(patched["service"]["dedup_mode"], "triggered");
+
+    let (status, integration) = app
+        .api(
+            Method::POST,
+            "/services/Search/integrations",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let i = &integration["integration"];
+    let key = i["routing_key"].as_str().unwrap();
+    assert_eq!(key.len(), 32);
+    assert_eq!(i["type"], "events_v2");
+    assert_eq!(i["events_url"], format!("{}/v2/enqueue", app.url));
+    let curl = i["curl_example"].as_str().unwrap();
+    assert!(curl.contains(key) && curl.contains("/v2/enqueue"), "{curl}");
+    let (_, fetched) = app
+        .api(
+            Method::GET,
+            &format!("/integrations/{}", i["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(fetched["integration"]["routing_key"], key);
+    let (_, listed) = app
+        .api(Method::GET, "/services/Search/integrations", None)
+        .await;
+    assert_eq!(listed["integrations"].as_array().unwrap().len(), 1);
+    let (_, services) = app.api(Method::GET, "/services", None).await;
+    assert_eq!(services["services"][0]["name"], "Search");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tokens_and_users() {
+    let app = TestApp::start().await;
+    let (status, me) = app.api(Method::GET, "/me", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["user"]["role"], "admin");
+    let (status, token) = app
+        .api(Method::POST, "/me/tokens", Some(json!({"name": "laptop"})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let secret = token["token"].as_str().unwrap();
+    assert!(secret.starts_with("odt_"));
+    let (status, _) = app.api_as(secret, Method::GET, "/me", None).await;
+    assert_eq!(status, StatusCode::OK, "the new token works");
+    let (status, bad) = app
+        .api(
+            Method::POST,
+            "/users",
+            Some(json!({"email": "nope", "name": "N"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad["error"]["message"],
+        "'email': 'nope' is not an e-mail address"
+    );
+    let (_, users) = app.api(Method::GET, "/users", None).await;
+    assert_eq!(users["users"].as_array().unwrap().len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_api() {
+    let app = TestApp::start().await;
+    let response = app
+        .http
+        .get(format!("{}/api/v1/openapi.json", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc: Value = response.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/v2/enqueue",
+        "/v2/change/enqueue",
+        "/api/v1/incidents",
+        "/api/v1/incidents/{id}",
+        "/api/v1/incidents/{id}/acknowledge",
+        "/api/v1/incidents/{id}/resolve",
+        "/api/v1/incidents/{id}/notes",
+        "/api/v1/services",
+        "/api/v1/services/{id}/integrations",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} is missing from the OpenAPI document"
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert!(doc["components"]["schemas"].get("IncidentView").is_some());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::start().await;
+    let health: Value = app
+        .http
+        .get(format!("{}/healthz", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    let response = app
+        .http
+        .get(format!("{}/readyz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let ready: Value = response.json().await.unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["backend"], "sqlite");
+    // With the database gone, onduty says it is not ready.
+    app.store.close().await;
+    let response = app
+        .http
+        .get(format!("{}/readyz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+}

@@ -1,0 +1,156 @@
+//! The README's quick start, run for real: first start prints a token, the CLI creates
+//! a service, curl sends an event, the CLI lists and acknowledges it.
+
+use onduty_testkit::trigger_event;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::process::{Server, onduty, run_ok};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_five_minute_quick_start_works() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let database = vec!["--data-dir".to_owned(), data.display().to_string()];
+
+    // 1. First start: the admin's token is printed, once.
+    let mut server = Server::start(&database, &[]);
+    let token_line = server.wait_for_line("export ONDUTY_TOKEN=");
+    let token = token_line
+        .trim()
+        .trim_start_matches("export ONDUTY_TOKEN=")
+        .to_owned();
+    assert!(token.starts_with("odt_"), "{token_line}");
+    server.wait_for_line("ack 1");
+    assert!(
+        data.join("onduty.db").exists(),
+        "the database was created in the data directory"
+    );
+    let client = |args: &[&str]| {
+        run_ok(
+            onduty()
+                .args(args)
+                .env("ONDUTY_URL", format!("http://{}", server.url))
+                .env("ONDUTY_TOKEN", &token),
+        )
+    };
+
+    // 2. A service with an integration, from the CLI.
+    let created: Value =
+        serde_json::from_str(&client(&["service", "create", "My service", "--json"])).unwrap();
+    let key = created["integration"]["routing_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let curl = created["integration"]["curl_example"].as_str().unwrap();
+    assert!(curl.contains(&key));
+
+    // 3. An event, as curl would send it.
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/v2/enqueue", server.url))
+        .body(trigger_event(&key, "disk/db01", "Disk 95% full on db01\u{1b}[2J").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+
+    // 4. See it; acknowledge it; read its timeline.
+    let list = client(&["incidents"]);
+    assert!(list.contains("Disk 95% full on db01"), "{list}");
+    assert!(list.contains("My service"), "{list}");
+    assert!(
+        !list.contains('\u{1b}'),
+        "terminal escapes from events never reach the terminal"
+    );
+    assert_eq!(client(&["ack", "1"]).trim(), "#1 acknowledged");
+    client(&["note", "1", "cleaning up old logs"]);
+    let shown = client(&["incident", "1"]);
+    assert!(
+        shown.contains("Acknowledged by Admin via the API"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Note from Admin: cleaning up old logs"),
+        "{shown}"
+    );
+    assert_eq!(client(&["resolve", "1"]).trim(), "#1 resolved");
+    let open = client(&["incidents"]);
+    assert_eq!(open.trim(), "No incidents.");
+
+    // A bad token is refused with a clear message.
+    let out = onduty()
+        .args(["incidents"])
+        .env("ONDUTY_URL", format!("http://{}", server.url))
+        .env("ONDUTY_TOKEN", "odt_nope")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused the API token"));
+
+    // 5. A clean stop on SIGTERM; a second start creates no second admin.
+    server.signal(libc::SIGTERM);
+    assert!(
+        server.child.wait().unwrap().success(),
+        "SIGTERM stops onduty cleanly"
+    );
+    drop(server);
+    let users: Value = serde_json::from_str(&run_ok(
+        onduty()
+            .args(["admin", "user", "list", "--json"])
+            .args(&database),
+    ))
+    .unwrap();
+    assert_eq!(users["users"].as_array().unwrap().len(), 1);
+
+    // A lost token is replaced from the command line.
+    let fresh: Value = serde_json::from_str(&run_ok(
+        onduty()
+            .args([
+                "admin",
+                "token",
+                "create",
+                "--email",
+                "admin@localhost",
+                "--json",
+            ])
+            .args(&database),
+    ))
+    .unwrap();
+    let server = Server::start(&database, &[]);
+    let response = reqwest::Client::new()
+        .get(format!("http://{}/api/v1/me", server.url))
+        .bearer_auth(fresh["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[test]
+fn config_example_and_bad_settings() {
+    let example = run_ok(onduty().args(["config", "example"]));
+    assert!(example.contains("rate_limit_per_minute"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("onduty.toml");
+    std::fs::write(&file, &example).unwrap();
+    let shown = run_ok(
+        onduty()
+            .args(["config", "show", "--config"])
+            .arg(&file)
+            .env("ONDUTY_LISTEN", "127.0.0.1:9999")
+            .env("ONDUTY_DATABASE_URL", "postgres://u:hunter2@db/onduty"),
+    );
+    assert!(
+        shown.contains("127.0.0.1:9999"),
+        "the environment beats the file: {shown}"
+    );
+    assert!(!shown.contains("hunter2"), "secrets are hidden: {shown}");
+
+    let out = onduty()
+        .args(["serve", "--listen", "nowhere"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not host:port"));
+}

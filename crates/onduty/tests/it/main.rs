@@ -1,0 +1,9 @@
+//! onduty's behaviour tests, one binary: stories told over real HTTP against a server on
+//! port 0, and against the real `onduty` executable where the story needs a process
+//! (first start, the CLI, a crash).
+
+mod api;
+mod cli;
+mod crash;
+mod ingest;
+mod process;
