@@ -45,6 +45,19 @@ impl StoreError {
         }
     }
 
+    /// True when the connection itself failed (it should not be used again).
+    pub(crate) fn is_connection_lost(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(
+                sqlx::Error::Io(_)
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::WorkerCrashed
+            )
+        )
+    }
+
     /// True for a unique-constraint violation (two writers raced for the same key).
     pub(crate) fn is_unique_violation(&self) -> bool {
         match self {

@@ -10,9 +10,11 @@ use onduty_core::{IncidentId, IncidentNumber, IncidentRef, ServiceId, Timestamp,
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
-use crate::ingest::{insert_timeline, timeline_row};
-use crate::sql::{Val, bind, col, in_list, json_col, opt_json_col, parse_col, to_json};
-use crate::{Store, StoreError};
+use crate::ingest::{timeline_row, timeline_writes};
+use crate::sql::{
+    Val, bind, col, execute_writes, in_list, json_col, opt_json_col, parse_col, to_json,
+};
+use crate::{Backend, Store, StoreError, begin};
 
 /// Which incidents to list. Empty `statuses` means every status.
 #[derive(Debug, Clone, Default)]
@@ -123,7 +125,7 @@ impl Store {
         let mut conn = self.read.acquire().await?;
         let (incident, _) = load_incident(&mut conn, r).await?;
         let mut list = vec![incident];
-        attach_assignees(&mut conn, &mut list).await?;
+        attach_assignees(&mut conn, self.backend, &mut list).await?;
         Ok(list.pop().expect("one incident"))
     }
 
@@ -192,7 +194,7 @@ impl Store {
         } else {
             None
         };
-        attach_assignees(&mut conn, &mut incidents).await?;
+        attach_assignees(&mut conn, self.backend, &mut incidents).await?;
         Ok(IncidentPage { incidents, next })
     }
 
@@ -223,7 +225,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT timeline.seq, timeline.id, timeline.incident_id, timeline.at, timeline.kind, timeline.actor, \
              timeline.message, timeline.data, events.id AS event_id, events.body AS event_body \
-             FROM timeline LEFT JOIN events ON events.seq = timeline.event_seq \
+             FROM timeline LEFT JOIN events ON events.id = timeline.event_id \
              WHERE timeline.incident_id = $1 AND timeline.seq > $2 ORDER BY timeline.seq LIMIT $3",
         )
         .bind(incident.to_string())
@@ -293,7 +295,8 @@ impl Store {
         via: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write_conn().await?;
+        let mut tx = begin(&mut conn, self.backend).await?;
         let conn: &mut AnyConnection = &mut tx;
         let (incident, version) = load_incident(conn, r).await?;
         let Some(next) = transition(incident.status, action)? else {
@@ -359,7 +362,7 @@ impl Store {
                 ));
             }
         }
-        insert_timeline(conn, rows).await?;
+        execute_writes(conn, self.backend, timeline_writes(self.backend, rows)).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -372,7 +375,8 @@ impl Store {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<TimelineEntry, StoreError> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write_conn().await?;
+        let mut tx = begin(&mut conn, self.backend).await?;
         let conn: &mut AnyConnection = &mut tx;
         let (incident, _) = load_incident(conn, r).await?;
         let data = serde_json::json!({ "text": text });
@@ -389,7 +393,7 @@ impl Store {
             Val::Text(id) => id.parse().map_err(StoreError::corrupt)?,
             _ => unreachable!("the first timeline column is its id"),
         };
-        insert_timeline(conn, vec![row]).await?;
+        execute_writes(conn, self.backend, timeline_writes(self.backend, vec![row])).await?;
         tx.commit().await?;
         Ok(TimelineEntry {
             id,
@@ -434,6 +438,7 @@ async fn load_incident(
 
 async fn attach_assignees(
     conn: &mut AnyConnection,
+    d: Backend,
     incidents: &mut [Incident],
 ) -> Result<(), StoreError> {
     if incidents.is_empty() {
@@ -441,7 +446,7 @@ async fn attach_assignees(
     }
     let sql = format!(
         "SELECT incident_id, user_id FROM incident_assignees WHERE incident_id IN {} ORDER BY assigned_at, user_id",
-        in_list(1, incidents.len())
+        in_list(d, incidents.len())
     );
     let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(false);
     for i in incidents.iter() {

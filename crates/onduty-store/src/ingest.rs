@@ -9,7 +9,7 @@
 //! `version` that each write checks, and a unique index keeps one key holder per
 //! service and dedup key. A batch that loses a race is rolled back and applied again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use onduty_core::event::{AlertEvent, ChangeEvent};
 use onduty_core::incident::{
@@ -21,11 +21,13 @@ use onduty_core::{
     TimelineId, Timestamp,
 };
 use serde_json::json;
-use sqlx::AnyConnection;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe};
 
-use crate::sql::{Val, bind, col, in_list, insert_rows, parse_col, to_json, values_list};
-use crate::{Store, StoreError};
+use crate::sql::{
+    Val, Write, chunked, col, execute_writes, in_list, multi_row, parse_col, to_json,
+};
+use crate::{Backend, Store, StoreError, begin};
 
 /// One event as accepted at the edge, waiting to be applied.
 #[derive(Debug, Clone)]
@@ -126,40 +128,51 @@ impl Store {
     }
 
     async fn try_ingest_batch(&self, items: &[Received]) -> Result<Vec<ItemResult>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let conn: &mut AnyConnection = &mut tx;
-        let integrations = load_integrations(conn, items).await?;
-        let mut work = WorkingSet::load(conn, items, &integrations).await?;
+        let mut lane = self.lane().await?;
+        let result = self.apply_batch(&mut lane, items).await;
+        if let Err(e) = &result {
+            lane.discard_if_broken(e);
+        }
+        result
+    }
 
-        let mut plans = Vec::with_capacity(items.len());
-        for item in items {
-            let Some(integ) = item
-                .event
+    async fn apply_batch(
+        &self,
+        conn: &mut AnyConnection,
+        items: &[Received],
+    ) -> Result<Vec<ItemResult>, StoreError> {
+        let d = self.backend;
+        let mut tx = begin(conn, d).await?;
+        let conn: &mut AnyConnection = &mut tx;
+        let Loaded {
+            integrations,
+            incidents,
+            counter,
+        } = load(conn, d, items).await?;
+        let mut work = WorkingSet::new(d, incidents, &integrations);
+
+        let integ_of = |item: &Received| {
+            item.event
                 .routing_key()
                 .and_then(|k| integrations.get(k.as_str()))
-            else {
-                plans.push(None);
-                continue;
-            };
-            plans.push(Some(work.apply(item, integ)));
-        }
+        };
+        let plans: Vec<Option<Plan>> = items
+            .iter()
+            .map(|item| integ_of(item).map(|integ| work.apply(item, integ)))
+            .collect();
 
-        work.assign_numbers(conn).await?;
-        work.write_incidents(conn).await?;
+        let mut writes = Vec::new();
+        work.assign_numbers(conn, counter, &mut writes).await?;
+        work.incident_writes(&mut writes);
 
         let mut event_rows = Vec::with_capacity(items.len());
         let mut results = Vec::with_capacity(items.len());
         for (item, plan) in items.iter().zip(plans) {
-            let Some(plan) = plan else {
+            let (Some(plan), Some(integ)) = (plan, integ_of(item)) else {
                 results.push(Err(Rejected::UnknownRoutingKey));
                 continue;
             };
             let outcome = work.outcome(&plan);
-            let integ = &integrations[item
-                .event
-                .routing_key()
-                .map(RoutingKey::as_str)
-                .unwrap_or_default()];
             let (kind, dedup_key, body) = match &item.event {
                 Inbound::Alert(e) => (e.action.as_str(), e.dedup_key.clone(), to_json(e)),
                 Inbound::Change(e) => ("change", None, to_json(e)),
@@ -185,22 +198,14 @@ impl Store {
                 outcome,
             }));
         }
-        let inserted = insert_rows(
-            conn,
+        writes.extend(multi_row(
+            d,
             "INSERT INTO events (id, integration_id, service_id, received_at, kind, dedup_key, incident_id, outcome, body)",
-            "RETURNING id, seq",
-            9,
+            "",
             event_rows,
-        )
-        .await?;
-        let mut event_seqs = HashMap::with_capacity(inserted.len());
-        for row in &inserted {
-            event_seqs.insert(
-                parse_col::<EventId, _>(row, "id", str::parse)?,
-                col::<i64>(row, "seq")?,
-            );
-        }
-        work.write_timeline(conn, &event_seqs).await?;
+        ));
+        writes.extend(timeline_writes(d, work.timeline_rows()));
+        execute_writes(conn, d, writes).await?;
         tx.commit().await?;
         Ok(results)
     }
@@ -224,45 +229,143 @@ impl Integ {
     }
 }
 
-async fn load_integrations(
+/// What a batch reads before deciding anything.
+struct Loaded {
+    /// By routing key.
+    integrations: HashMap<String, Integ>,
+    /// Open incidents carrying any of the batch's dedup keys (in any service).
+    incidents: Vec<Work>,
+    /// The incident-number counter, read under SQLite's write lock; `None` on
+    /// PostgreSQL, where numbers are reserved with a row lock instead.
+    counter: Option<i64>,
+}
+
+const INTEGRATIONS_SQL: &str = "SELECT 'integration' AS row_kind, integrations.id, integrations.name, \
+     integrations.routing_key, integrations.service_id, services.dedup_mode \
+     FROM integrations JOIN services ON services.id = integrations.service_id WHERE integrations.routing_key IN ";
+
+const OPEN_INCIDENTS_SQL: &str = "SELECT 'incident' AS row_kind, id, number, service_id, dedup_key, open_key, \
+     status, alert_count, last_event_at, last_event_summary, updated_at, acknowledged_at, acknowledged_by, \
+     resolved_at, resolved_by, version FROM incidents WHERE status <> 'resolved' AND dedup_key IN ";
+
+/// Reads what the batch needs. On SQLite the reads go as one string of statements (one
+/// round trip); on PostgreSQL one statement at a time.
+async fn load(
     conn: &mut AnyConnection,
+    d: Backend,
     items: &[Received],
-) -> Result<HashMap<String, Integ>, StoreError> {
-    let mut keys: Vec<&str> = items
+) -> Result<Loaded, StoreError> {
+    let mut routing_keys: Vec<&str> = items
         .iter()
         .filter_map(|i| i.event.routing_key())
         .map(RoutingKey::as_str)
         .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let mut out = HashMap::with_capacity(keys.len());
-    for chunk in keys.chunks(1000) {
-        let sql = format!(
-            "SELECT integrations.id, integrations.name, integrations.routing_key, integrations.service_id, \
-             services.dedup_mode FROM integrations JOIN services ON services.id = integrations.service_id \
-             WHERE integrations.routing_key IN {}",
-            in_list(1, chunk.len())
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(false);
-        for k in chunk {
-            q = q.bind((*k).to_owned());
+    routing_keys.sort_unstable();
+    routing_keys.dedup();
+    let mut dedup_keys: Vec<&str> = items
+        .iter()
+        .filter_map(|i| match &i.event {
+            Inbound::Alert(e) => e.dedup_key.as_ref().map(DedupKey::as_str),
+            Inbound::Change(_) => None,
+        })
+        .collect();
+    dedup_keys.sort_unstable();
+    dedup_keys.dedup();
+
+    let mut queries: Vec<(String, Vec<&str>)> = Vec::new();
+    for chunk in routing_keys.chunks(1000) {
+        queries.push((
+            format!("{INTEGRATIONS_SQL}{}", in_list(d, chunk.len())),
+            chunk.to_vec(),
+        ));
+    }
+    for chunk in dedup_keys.chunks(1000) {
+        queries.push((
+            format!("{OPEN_INCIDENTS_SQL}{}", in_list(d, chunk.len())),
+            chunk.to_vec(),
+        ));
+    }
+    if d == Backend::Sqlite {
+        queries.push((
+            "SELECT 'counter' AS row_kind, value FROM counters WHERE name = 'incident_number'"
+                .to_owned(),
+            Vec::new(),
+        ));
+    }
+    let rows = match d {
+        Backend::Sqlite => {
+            let sql: Vec<&str> = queries.iter().map(|(sql, _)| sql.as_str()).collect();
+            let mut q = sqlx::query(AssertSqlSafe(sql.join(";\n"))).persistent(false);
+            for (_, values) in &queries {
+                for v in values {
+                    q = q.bind((*v).to_owned());
+                }
+            }
+            q.fetch_all(&mut *conn).await?
         }
-        for row in q.fetch_all(&mut *conn).await? {
-            let key: String = col(&row, "routing_key")?;
-            out.insert(
-                key,
-                Integ {
-                    id: parse_col(&row, "id", str::parse)?,
-                    name: col(&row, "name")?,
-                    service_id: parse_col(&row, "service_id", str::parse)?,
-                    dedup_mode: parse_col(&row, "dedup_mode", |t| {
-                        DedupMode::parse(t).ok_or("unknown dedup mode")
-                    })?,
-                },
-            );
+        Backend::Postgres => {
+            let mut rows = Vec::new();
+            for (sql, values) in &queries {
+                let mut q = sqlx::query(AssertSqlSafe(sql.clone())).persistent(false);
+                for v in values {
+                    q = q.bind((*v).to_owned());
+                }
+                rows.extend(q.fetch_all(&mut *conn).await?);
+            }
+            rows
+        }
+    };
+    let mut loaded = Loaded {
+        integrations: HashMap::with_capacity(routing_keys.len()),
+        incidents: Vec::new(),
+        counter: None,
+    };
+    for row in &rows {
+        match col::<String>(row, "row_kind")?.as_str() {
+            "integration" => {
+                loaded.integrations.insert(
+                    col(row, "routing_key")?,
+                    Integ {
+                        id: parse_col(row, "id", str::parse)?,
+                        name: col(row, "name")?,
+                        service_id: parse_col(row, "service_id", str::parse)?,
+                        dedup_mode: parse_col(row, "dedup_mode", |t| {
+                            DedupMode::parse(t).ok_or("unknown dedup mode")
+                        })?,
+                    },
+                );
+            }
+            "incident" => loaded.incidents.push(work_from_row(row)?),
+            _ => loaded.counter = Some(col(row, "value")?),
         }
     }
-    Ok(out)
+    Ok(loaded)
+}
+
+fn work_from_row(row: &AnyRow) -> Result<Work, StoreError> {
+    let open_key: Option<String> = col(row, "open_key")?;
+    Ok(Work {
+        id: parse_col(row, "id", str::parse)?,
+        number: Some(IncidentNumber(col(row, "number")?)),
+        version: Some(col(row, "version")?),
+        dirty: false,
+        state_changed: false,
+        service_id: parse_col(row, "service_id", str::parse)?,
+        dedup_key: col(row, "dedup_key")?,
+        holds_key: open_key.is_some(),
+        status: parse_col(row, "status", |t| {
+            IncidentStatus::parse(t).ok_or("unknown status")
+        })?,
+        alert_count: col(row, "alert_count")?,
+        last_event_at: col(row, "last_event_at")?,
+        last_event_summary: col(row, "last_event_summary")?,
+        updated_at: col(row, "updated_at")?,
+        acknowledged_at: col(row, "acknowledged_at")?,
+        acknowledged_by: col(row, "acknowledged_by")?,
+        resolved_at: col(row, "resolved_at")?,
+        resolved_by: col(row, "resolved_by")?,
+        opening: None,
+    })
 }
 
 /// An incident as the batch sees it: loaded (open) or newly opened by this batch.
@@ -273,7 +376,10 @@ struct Work {
     number: Option<IncidentNumber>,
     /// Loaded version; `None` for an incident this batch opens.
     version: Option<i64>,
+    /// Changed by this batch (must be written).
     dirty: bool,
+    /// Changed beyond counting alerts: status, key, acknowledgement or resolution.
+    state_changed: bool,
     service_id: ServiceId,
     dedup_key: String,
     holds_key: bool,
@@ -321,82 +427,38 @@ struct Plan {
     touched: Vec<usize>,
 }
 
-#[derive(Default)]
 struct WorkingSet {
+    dialect: Backend,
     incidents: Vec<Work>,
     by_key: HashMap<(ServiceId, String), Vec<usize>>,
     timeline: Vec<Entry>,
 }
 
 impl WorkingSet {
-    /// Loads the open incidents carrying any dedup key of the batch's alert events.
-    async fn load(
-        conn: &mut AnyConnection,
-        items: &[Received],
+    /// The working set over the loaded incidents of the services the batch reaches.
+    fn new(
+        dialect: Backend,
+        loaded: Vec<Work>,
         integrations: &HashMap<String, Integ>,
-    ) -> Result<WorkingSet, StoreError> {
-        let mut keys: Vec<&str> = items
-            .iter()
-            .filter(|i| {
-                i.event
-                    .routing_key()
-                    .is_some_and(|k| integrations.contains_key(k.as_str()))
-            })
-            .filter_map(|i| match &i.event {
-                Inbound::Alert(e) => e.dedup_key.as_ref().map(DedupKey::as_str),
-                Inbound::Change(_) => None,
-            })
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let services: std::collections::HashSet<ServiceId> =
-            integrations.values().map(|i| i.service_id).collect();
-        let mut set = WorkingSet::default();
-        for chunk in keys.chunks(1000) {
-            let sql = format!(
-                "SELECT id, number, service_id, dedup_key, open_key, status, alert_count, last_event_at, \
-                 last_event_summary, updated_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, version \
-                 FROM incidents WHERE status <> 'resolved' AND dedup_key IN {}",
-                in_list(1, chunk.len())
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(false);
-            for k in chunk {
-                q = q.bind((*k).to_owned());
-            }
-            for row in q.fetch_all(&mut *conn).await? {
-                let service_id: ServiceId = parse_col(&row, "service_id", str::parse)?;
-                if !services.contains(&service_id) {
-                    continue;
-                }
-                let open_key: Option<String> = col(&row, "open_key")?;
-                set.push(Work {
-                    id: parse_col(&row, "id", str::parse)?,
-                    number: Some(IncidentNumber(col(&row, "number")?)),
-                    version: Some(col(&row, "version")?),
-                    dirty: false,
-                    service_id,
-                    dedup_key: col(&row, "dedup_key")?,
-                    holds_key: open_key.is_some(),
-                    status: parse_col(&row, "status", |t| {
-                        IncidentStatus::parse(t).ok_or("unknown status")
-                    })?,
-                    alert_count: col(&row, "alert_count")?,
-                    last_event_at: col(&row, "last_event_at")?,
-                    last_event_summary: col(&row, "last_event_summary")?,
-                    updated_at: col(&row, "updated_at")?,
-                    acknowledged_at: col(&row, "acknowledged_at")?,
-                    acknowledged_by: col(&row, "acknowledged_by")?,
-                    resolved_at: col(&row, "resolved_at")?,
-                    resolved_by: col(&row, "resolved_by")?,
-                    opening: None,
-                });
-            }
+    ) -> WorkingSet {
+        let services: HashSet<ServiceId> = integrations.values().map(|i| i.service_id).collect();
+        let mut set = WorkingSet {
+            dialect,
+            incidents: Vec::with_capacity(loaded.len()),
+            by_key: HashMap::with_capacity(loaded.len()),
+            timeline: Vec::new(),
+        };
+        for w in loaded
+            .into_iter()
+            .filter(|w| services.contains(&w.service_id))
+        {
+            set.push(w);
         }
         // Oldest first, so a superseded incident precedes the one that took its key.
         for list in set.by_key.values_mut() {
             list.sort_by_key(|&w| set.incidents[w].id);
         }
-        Ok(set)
+        set
     }
 
     fn push(&mut self, w: Work) -> usize {
@@ -477,6 +539,7 @@ impl WorkingSet {
                     number: None,
                     version: None,
                     dirty: true,
+                    state_changed: true,
                     service_id: integ.service_id,
                     dedup_key: key,
                     holds_key: true,
@@ -500,6 +563,7 @@ impl WorkingSet {
                     let w = &mut self.incidents[old];
                     w.holds_key = false;
                     w.dirty = true;
+                    w.state_changed = true;
                     w.updated_at = at;
                     self.note(
                         old,
@@ -555,6 +619,7 @@ impl WorkingSet {
                 inc.acknowledged_by = Some(to_json(&integ.actor()));
                 inc.updated_at = at;
                 inc.dirty = true;
+                inc.state_changed = true;
                 let message = format!("Acknowledged by {} (acknowledge event)", integ.name);
                 self.note(
                     w,
@@ -593,6 +658,7 @@ impl WorkingSet {
                     inc.resolved_by = Some(to_json(&integ.actor()));
                     inc.updated_at = at;
                     inc.dirty = true;
+                    inc.state_changed = true;
                     let message = format!("Resolved by {} (resolve event)", integ.name);
                     self.note(
                         w,
@@ -638,42 +704,78 @@ impl WorkingSet {
         }
     }
 
-    /// Reserves one incident number per new incident, in the order they were opened.
-    async fn assign_numbers(&mut self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+    /// Numbers the incidents this batch opens, in the order they were opened. SQLite
+    /// (holding the write lock) continues from the counter it read; PostgreSQL reserves
+    /// a range with a row lock, so concurrent writers get distinct ranges.
+    async fn assign_numbers(
+        &mut self,
+        conn: &mut AnyConnection,
+        counter: Option<i64>,
+        writes: &mut Vec<Write>,
+    ) -> Result<(), StoreError> {
         let new: Vec<usize> = (0..self.incidents.len())
             .filter(|&w| self.incidents[w].number.is_none())
             .collect();
         if new.is_empty() {
             return Ok(());
         }
-        let first = reserve_incident_numbers(conn, new.len() as i64).await?;
+        let n = new.len() as i64;
+        let first = match counter {
+            Some(value) => {
+                writes.push(Write {
+                    sql: "UPDATE counters SET value = ? WHERE name = 'incident_number'".to_owned(),
+                    values: vec![Val::Int(value + n)],
+                    expect_rows: None,
+                });
+                value + 1
+            }
+            None => {
+                let row = sqlx::query(
+                    "UPDATE counters SET value = value + $1 WHERE name = 'incident_number' RETURNING value",
+                )
+                .bind(n)
+                .fetch_one(&mut *conn)
+                .await?;
+                col::<i64>(&row, "value")? - n + 1
+            }
+        };
         for (i, w) in new.into_iter().enumerate() {
             self.incidents[w].number = Some(IncidentNumber(first + i as i64));
         }
         Ok(())
     }
 
-    /// Updates changed incidents (checking versions), then inserts new ones. Updates come
-    /// first so that a key given up by a superseded incident is free for its successor.
-    async fn write_incidents(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
-        let updates: Vec<&Work> = self
+    /// The statements that persist changed and new incidents. Updates come first, so a
+    /// key given up by a superseded incident is free for its successor. Most updates only
+    /// count another alert and leave indexed columns alone.
+    fn incident_writes(&self, writes: &mut Vec<Write>) {
+        let appends = self
             .incidents
             .iter()
-            .filter(|w| w.dirty && w.version.is_some())
+            .filter(|w| w.dirty && !w.state_changed && w.version.is_some())
+            .map(|w| {
+                vec![
+                    Val::Text(w.id.to_string()),
+                    Val::Int(w.version.unwrap_or_default()),
+                    Val::Int(w.alert_count),
+                    Val::Int(w.last_event_at),
+                    Val::Text(w.last_event_summary.clone()),
+                    Val::Int(w.updated_at),
+                ]
+            })
             .collect();
-        for chunk in updates.chunks(1000) {
-            let sql = format!(
-                "UPDATE incidents SET status = v.column3, open_key = v.column4, alert_count = v.column5, \
-                 last_event_at = v.column6, last_event_summary = v.column7, updated_at = v.column8, \
-                 acknowledged_at = v.column9, acknowledged_by = v.column10, resolved_at = v.column11, \
-                 resolved_by = v.column12, version = incidents.version + 1 \
-                 FROM (VALUES {}) AS v WHERE incidents.id = v.column1 AND incidents.version = v.column2 \
-                 RETURNING incidents.id",
-                values_list(chunk.len(), 12)
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(false);
-            for w in chunk {
-                for v in [
+        self.checked_updates(
+            writes,
+            "alert_count = v.column3, last_event_at = v.column4, last_event_summary = v.column5, \
+             updated_at = v.column6",
+            appends,
+        );
+        let changes = self
+            .incidents
+            .iter()
+            .filter(|w| w.dirty && w.state_changed && w.version.is_some())
+            .map(|w| {
+                vec![
                     Val::Text(w.id.to_string()),
                     Val::Int(w.version.unwrap_or_default()),
                     Val::Text(w.status.as_str().to_owned()),
@@ -686,16 +788,17 @@ impl WorkingSet {
                     Val::OptText(w.acknowledged_by.clone()),
                     Val::OptInt(w.resolved_at),
                     Val::OptText(w.resolved_by.clone()),
-                ] {
-                    q = bind(q, v);
-                }
-            }
-            let updated = q.fetch_all(&mut *conn).await?;
-            if updated.len() != chunk.len() {
-                return Err(StoreError::VersionConflict);
-            }
-        }
-        let inserts: Vec<Vec<Val>> = self
+                ]
+            })
+            .collect();
+        self.checked_updates(
+            writes,
+            "status = v.column3, open_key = v.column4, alert_count = v.column5, last_event_at = v.column6, \
+             last_event_summary = v.column7, updated_at = v.column8, acknowledged_at = v.column9, \
+             acknowledged_by = v.column10, resolved_at = v.column11, resolved_by = v.column12",
+            changes,
+        );
+        let inserts = self
             .incidents
             .iter()
             .filter_map(|w| {
@@ -723,26 +826,38 @@ impl WorkingSet {
                 ])
             })
             .collect();
-        insert_rows(
-            conn,
+        writes.extend(multi_row(
+            self.dialect,
             "INSERT INTO incidents (id, number, service_id, dedup_key, open_key, status, summary, severity, details, \
              alert_count, last_event_at, last_event_summary, created_at, updated_at, acknowledged_at, \
              acknowledged_by, resolved_at, resolved_by, version)",
             "",
-            19,
             inserts,
-        )
-        .await?;
-        Ok(())
+        ));
     }
 
-    async fn write_timeline(
-        &self,
-        conn: &mut AnyConnection,
-        event_seqs: &HashMap<EventId, i64>,
-    ) -> Result<(), StoreError> {
-        let rows = self
-            .timeline
+    /// `UPDATE incidents SET <set>, version = version + 1 FROM (VALUES …) AS v` for rows
+    /// whose first two columns are the incident id and the version it was read at. On
+    /// PostgreSQL every row must come back, or another writer changed it since (SQLite
+    /// holds its write lock from the first read, so nobody can).
+    fn checked_updates(&self, writes: &mut Vec<Write>, set: &str, rows: Vec<Vec<Val>>) {
+        let returning = match self.dialect {
+            Backend::Postgres => "RETURNING incidents.id",
+            Backend::Sqlite => "",
+        };
+        let postgres = self.dialect == Backend::Postgres;
+        writes.extend(chunked(self.dialect, rows, |values, n| {
+            let sql = format!(
+                "UPDATE incidents SET {set}, version = incidents.version + 1 FROM (VALUES {values}) AS v \
+                 WHERE incidents.id = v.column1 AND incidents.version = v.column2 {returning}"
+            );
+            (sql, postgres.then_some(n))
+        }));
+    }
+
+    /// The timeline rows of the batch, now that incident numbers are known.
+    fn timeline_rows(&self) -> Vec<Vec<Val>> {
+        self.timeline
             .iter()
             .map(|e| {
                 let message = match &e.message {
@@ -753,30 +868,28 @@ impl WorkingSet {
                         self.incidents[*w].number.map(|n| n.0).unwrap_or_default()
                     ),
                 };
-                let event_seq = e.event_id.and_then(|id| event_seqs.get(&id).copied());
                 timeline_row(
                     self.incidents[e.work].id,
                     e.at,
                     e.kind,
                     &e.actor,
                     message,
-                    event_seq,
+                    e.event_id,
                     e.data.as_ref(),
                 )
             })
-            .collect();
-        insert_timeline(conn, rows).await
+            .collect()
     }
 }
 
-/// The values of one `timeline` row, in [`insert_timeline`]'s column order.
+/// The values of one `timeline` row, in [`timeline_writes`]'s column order.
 pub(crate) fn timeline_row(
     incident: IncidentId,
     at: Timestamp,
     kind: TimelineKind,
     actor: &Actor,
     message: String,
-    event_seq: Option<i64>,
+    event_id: Option<EventId>,
     data: Option<&serde_json::Value>,
 ) -> Vec<Val> {
     vec![
@@ -786,35 +899,17 @@ pub(crate) fn timeline_row(
         Val::Text(kind.as_str().to_owned()),
         Val::Text(to_json(actor)),
         Val::Text(message),
-        Val::OptInt(event_seq),
+        Val::OptText(event_id.map(|e| e.to_string())),
         Val::OptText(data.map(to_json)),
     ]
 }
 
-pub(crate) async fn insert_timeline(
-    conn: &mut AnyConnection,
-    rows: Vec<Vec<Val>>,
-) -> Result<(), StoreError> {
-    insert_rows(
-        conn,
-        "INSERT INTO timeline (id, incident_id, at, kind, actor, message, event_seq, data)",
+/// The statements that insert timeline rows built by [`timeline_row`].
+pub(crate) fn timeline_writes(d: Backend, rows: Vec<Vec<Val>>) -> Vec<Write> {
+    multi_row(
+        d,
+        "INSERT INTO timeline (id, incident_id, at, kind, actor, message, event_id, data)",
         "",
-        8,
         rows,
     )
-    .await?;
-    Ok(())
-}
-
-/// Reserves `n` consecutive incident numbers; returns the first. The counter row is
-/// locked until the transaction ends, so concurrent writers get distinct ranges.
-async fn reserve_incident_numbers(conn: &mut AnyConnection, n: i64) -> Result<i64, StoreError> {
-    let row = sqlx::query(
-        "UPDATE counters SET value = value + $1 WHERE name = 'incident_number' RETURNING value",
-    )
-    .bind(n)
-    .fetch_one(&mut *conn)
-    .await?;
-    let last: i64 = row.try_get("value").map_err(StoreError::from)?;
-    Ok(last - n + 1)
 }

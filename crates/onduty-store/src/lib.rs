@@ -10,14 +10,19 @@ pub mod incidents;
 pub mod ingest;
 pub mod services;
 mod sql;
+pub mod upkeep;
 pub mod users;
 pub mod writer;
 
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Connection, Executor, Row, Transaction};
+use tokio::sync::{Mutex, MutexGuard};
 
 pub use error::StoreError;
 
@@ -74,15 +79,74 @@ impl Default for StoreOptions {
     }
 }
 
-/// The database. Cheap to clone (pools are shared).
+/// The database. Cheap to clone (pools and the lane are shared).
 #[derive(Clone, Debug)]
 pub struct Store {
     /// Reads. On PostgreSQL this is the same pool as `write`.
     read: AnyPool,
-    /// Writes. On SQLite a single connection, so writers queue here rather than fight
-    /// over SQLite's lock.
+    /// Where write connections come from. On SQLite it holds a single connection, which
+    /// the lane keeps.
     write: AnyPool,
+    /// SQLite only: a connection for checkpoints, off the writers' path.
+    maintenance: Option<AnyPool>,
+    /// One write connection kept open and taken in turn (fairly, first come first
+    /// served): the ingest writer's, and on SQLite every writer's, so that writers queue
+    /// here instead of fighting over SQLite's lock, and no transaction pays for handing
+    /// a connection back to the pool.
+    lane: Arc<Mutex<Option<PoolConnection<Any>>>>,
     backend: Backend,
+}
+
+/// A write connection: the lane's (held until dropped) or one from the pool.
+pub(crate) enum WriteConn<'a> {
+    Lane(MutexGuard<'a, Option<PoolConnection<Any>>>),
+    Pool(PoolConnection<Any>),
+}
+
+impl WriteConn<'_> {
+    /// After an error that may have broken the connection, drop it so the next writer
+    /// starts from a fresh one.
+    pub(crate) fn discard_if_broken(&mut self, error: &StoreError) {
+        if let (WriteConn::Lane(guard), true) = (self, error.is_connection_lost()) {
+            guard.take();
+        }
+    }
+}
+
+impl Deref for WriteConn<'_> {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            WriteConn::Lane(guard) => guard
+                .as_ref()
+                .expect("the lane holds a connection while locked"),
+            WriteConn::Pool(conn) => conn,
+        }
+    }
+}
+
+impl DerefMut for WriteConn<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            WriteConn::Lane(guard) => guard
+                .as_mut()
+                .expect("the lane holds a connection while locked"),
+            WriteConn::Pool(conn) => conn,
+        }
+    }
+}
+
+/// Starts a write transaction on `conn`. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so another process writing makes it wait (busy timeout) instead
+/// of failing halfway through.
+pub(crate) async fn begin(
+    conn: &mut AnyConnection,
+    d: Backend,
+) -> Result<Transaction<'_, Any>, StoreError> {
+    Ok(match d {
+        Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => conn.begin().await?,
+    })
 }
 
 impl Store {
@@ -111,6 +175,7 @@ impl Store {
                 let write = AnyPoolOptions::new()
                     .max_connections(1)
                     .min_connections(1)
+                    .test_before_acquire(false)
                     .acquire_timeout(acquire_timeout)
                     .idle_timeout(None)
                     .max_lifetime(None)
@@ -120,6 +185,9 @@ impl Store {
                             conn.execute(sync).await?;
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
+                            // Checkpoints run in the background (`Store::checkpoint`); the
+                            // writer does one itself only if the WAL grows past ~80 MB.
+                            conn.execute("PRAGMA wal_autocheckpoint = 20000").await?;
                             Ok(())
                         })
                     })
@@ -135,11 +203,23 @@ impl Store {
                             Ok(())
                         })
                     })
-                    .connect_with(connect_options)
+                    .connect_with(connect_options.clone())
                     .await?;
+                let maintenance = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(acquire_timeout)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_lazy_with(connect_options.clone());
                 Ok(Store {
                     read,
                     write,
+                    maintenance: Some(maintenance),
+                    lane: Arc::default(),
                     backend,
                 })
             }
@@ -152,6 +232,8 @@ impl Store {
                 Ok(Store {
                     read: pool.clone(),
                     write: pool,
+                    maintenance: None,
+                    lane: Arc::default(),
                     backend,
                 })
             }
@@ -160,31 +242,64 @@ impl Store {
 
     /// Applies the migrations this build carries that the database has not seen.
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.write_conn().await?;
         match self.backend {
             Backend::Sqlite => {
                 sqlx::migrate!("./migrations/sqlite")
-                    .run(&self.write)
+                    .run(&mut *conn)
                     .await?
             }
             Backend::Postgres => {
                 sqlx::migrate!("./migrations/postgres")
-                    .run(&self.write)
+                    .run(&mut *conn)
                     .await?
             }
         }
         Ok(())
     }
 
-    /// Starts a write transaction. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so a writer in another process makes it wait (busy timeout)
-    /// instead of failing halfway through.
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.write.begin().await?,
-        })
+    /// The lane's connection, waiting for its turn.
+    pub(crate) async fn lane(&self) -> Result<WriteConn<'_>, StoreError> {
+        let mut guard = self.lane.lock().await;
+        if guard.is_none() {
+            *guard = Some(self.write.acquire().await?);
+        }
+        Ok(WriteConn::Lane(guard))
+    }
+
+    /// A connection for writing: the lane on SQLite, any pooled connection on PostgreSQL.
+    pub(crate) async fn write_conn(&self) -> Result<WriteConn<'_>, StoreError> {
+        match self.backend {
+            Backend::Sqlite => self.lane().await,
+            Backend::Postgres => Ok(WriteConn::Pool(self.write.acquire().await?)),
+        }
+    }
+
+    /// One step of SQLite upkeep, for a background loop: copies committed pages from the
+    /// write-ahead log into the database file without blocking writers, and once the log
+    /// has grown large and is fully copied, restarts it so it stops growing. A no-op on
+    /// PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<Checkpoint, StoreError> {
+        let Some(pool) = &self.maintenance else {
+            return Ok(Checkpoint::default());
+        };
+        let mut conn = pool.acquire().await?;
+        let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&mut *conn)
+            .await?;
+        let mut done = Checkpoint {
+            log_frames: row.try_get::<i64, _>(1).unwrap_or_default(),
+            copied_frames: row.try_get::<i64, _>(2).unwrap_or_default(),
+            restarted: false,
+        };
+        if done.log_frames >= RESTART_WAL_AT_FRAMES && done.copied_frames >= done.log_frames {
+            // Waits for the current writer, copies what it just added, rewinds the log.
+            let row = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+                .fetch_one(&mut *conn)
+                .await?;
+            done.restarted = row.try_get::<i64, _>(0).unwrap_or(1) == 0;
+        }
+        Ok(done)
     }
 
     pub fn backend(&self) -> Backend {
@@ -198,9 +313,28 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        // Hand the lane's connection back first: closing waits for every connection.
+        drop(self.lane.lock().await.take());
+        if let Some(m) = &self.maintenance {
+            m.close().await;
+        }
         self.write.close().await;
         self.read.close().await;
     }
+}
+
+/// A write-ahead log this long (in 4 KiB pages, ~32 MB) is restarted once copied.
+const RESTART_WAL_AT_FRAMES: i64 = 8192;
+
+/// What a checkpoint step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Pages in the write-ahead log.
+    pub log_frames: i64,
+    /// Of those, pages now copied into the database file.
+    pub copied_frames: i64,
+    /// True if the log was rewound to its start.
+    pub restarted: bool,
 }
 
 /// The SQLite URL of the database file in `data_dir` (created if missing).

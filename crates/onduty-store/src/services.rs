@@ -107,7 +107,7 @@ impl Store {
         .bind(service.description.clone())
         .bind(service.dedup_mode.as_str())
         .bind(now.as_millis())
-        .execute(&self.write)
+        .execute(&mut *self.write_conn().await?)
         .await
         .map_err(|e| name_taken(e.into(), &service.name))?;
         Ok(service)
@@ -164,7 +164,7 @@ impl Store {
         .bind(service.description.clone())
         .bind(service.dedup_mode.as_str())
         .bind(now.as_millis())
-        .execute(&self.write)
+        .execute(&mut *self.write_conn().await?)
         .await
         .map_err(|e| name_taken(e.into(), &service.name))?;
         if done.rows_affected() == 0 {
@@ -198,7 +198,7 @@ impl Store {
         .bind(integration.kind.as_str())
         .bind(integration.routing_key.as_str().to_owned())
         .bind(now.as_millis())
-        .execute(&self.write)
+        .execute(&mut *self.write_conn().await?)
         .await
         .map_err(StoreError::from);
         match result {

@@ -1,14 +1,14 @@
 //! Small helpers for writing SQL once for both dialects: typed bind values and
 //! multi-row `VALUES` lists with `$N` placeholders.
 
-use std::fmt::Write;
+use std::fmt::Write as _;
 
 use sqlx::AnyConnection;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AssertSqlSafe, Row};
 
-use crate::StoreError;
+use crate::{Backend, StoreError};
 
 /// A value to bind. The `Any` driver carries only a few types; these are the ones used.
 #[derive(Debug, Clone)]
@@ -28,11 +28,11 @@ pub(crate) fn bind<'q>(q: Query<'q, Any, AnyArguments>, v: Val) -> Query<'q, Any
     }
 }
 
-/// Most rows one multi-row statement carries; keeps under both databases' bind limits.
-const MAX_PARAMS: usize = 30_000;
-
-/// `($1,$2,$3),($4,$5,$6)` for `rows` rows of `cols` columns.
-pub(crate) fn values_list(rows: usize, cols: usize) -> String {
+/// `($1,$2,$3),($4,$5,$6)` for `rows` rows of `cols` columns; on SQLite `(?,?,?),(?,?,?)`.
+///
+/// Generated statements use plain `?` on SQLite because binding `$N` there looks each
+/// name up in a list (quadratic in the number of parameters of a multi-row statement).
+pub(crate) fn values_list(d: Backend, rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     let mut n = 0;
     for r in 0..rows {
@@ -45,47 +45,121 @@ pub(crate) fn values_list(rows: usize, cols: usize) -> String {
                 s.push(',');
             }
             n += 1;
-            let _ = write!(s, "${n}");
+            push_placeholder(&mut s, d, n);
         }
         s.push(')');
     }
     s
 }
 
-/// `($1,$2,…)` for an `IN` list of `n` values starting at `$first`.
-pub(crate) fn in_list(first: usize, n: usize) -> String {
-    let items: Vec<String> = (first..first + n).map(|i| format!("${i}")).collect();
-    format!("({})", items.join(","))
+/// `($1,$2,…)` (or `(?,?,…)` on SQLite) for an `IN` list of `n` values.
+pub(crate) fn in_list(d: Backend, n: usize) -> String {
+    let mut s = String::with_capacity(n * 4 + 2);
+    s.push('(');
+    for i in 1..=n {
+        if i > 1 {
+            s.push(',');
+        }
+        push_placeholder(&mut s, d, i);
+    }
+    s.push(')');
+    s
 }
 
-/// Runs `head VALUES (…),(…) tail` over `rows` in chunks; returns the rows the
-/// statements returned (for `RETURNING`).
-pub(crate) async fn insert_rows(
-    conn: &mut AnyConnection,
-    head: &str,
-    tail: &str,
-    cols: usize,
-    rows: Vec<Vec<Val>>,
-) -> Result<Vec<AnyRow>, StoreError> {
-    let mut out = Vec::new();
-    if rows.is_empty() {
-        return Ok(out);
+fn push_placeholder(s: &mut String, d: Backend, n: usize) {
+    match d {
+        Backend::Sqlite => s.push('?'),
+        Backend::Postgres => {
+            let _ = write!(s, "${n}");
+        }
     }
-    let per_chunk = (MAX_PARAMS / cols).max(1);
+}
+
+/// Most bind parameters one generated statement carries; under both databases' limits.
+const MAX_PARAMS: usize = 30_000;
+
+/// One statement to run as part of a write, with its values in placeholder order.
+pub(crate) struct Write {
+    pub sql: String,
+    pub values: Vec<Val>,
+    /// On PostgreSQL, the rows the statement must return (`RETURNING`): fewer means
+    /// another writer changed a row since it was read.
+    pub expect_rows: Option<usize>,
+}
+
+/// `head VALUES (…),(…) tail` over `rows`, split into statements under the parameter limit.
+pub(crate) fn multi_row(d: Backend, head: &str, tail: &str, rows: Vec<Vec<Val>>) -> Vec<Write> {
+    chunked(d, rows, |values, _| {
+        (format!("{head} VALUES {values} {tail}"), None)
+    })
+}
+
+/// Splits `rows` into statements under the parameter limit; `make` turns each chunk's
+/// `(…),(…)` list and row count into the statement and the rows it must return.
+pub(crate) fn chunked(
+    d: Backend,
+    rows: Vec<Vec<Val>>,
+    make: impl Fn(&str, usize) -> (String, Option<usize>),
+) -> Vec<Write> {
+    let Some(cols) = rows.first().map(Vec::len) else {
+        return Vec::new();
+    };
+    let per_statement = (MAX_PARAMS / cols).max(1);
+    let mut out = Vec::new();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<Vec<Val>> = rows.by_ref().take(per_chunk).collect();
-        let sql = format!("{head} VALUES {} {tail}", values_list(chunk.len(), cols));
-        let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(false);
-        for row in chunk {
-            debug_assert_eq!(row.len(), cols);
-            for v in row {
-                q = bind(q, v);
+        let chunk: Vec<Vec<Val>> = rows.by_ref().take(per_statement).collect();
+        let (sql, expect_rows) = make(&values_list(d, chunk.len(), cols), chunk.len());
+        out.push(Write {
+            sql,
+            values: chunk.into_iter().flatten().collect(),
+            expect_rows,
+        });
+    }
+    out
+}
+
+/// Runs the statements in order. On SQLite they go to the database as one string (one
+/// round trip to its worker thread); on PostgreSQL one by one, checking `expect_rows`.
+pub(crate) async fn execute_writes(
+    conn: &mut AnyConnection,
+    d: Backend,
+    writes: Vec<Write>,
+) -> Result<(), StoreError> {
+    match d {
+        Backend::Sqlite => {
+            if writes.is_empty() {
+                return Ok(());
+            }
+            let sql: Vec<&str> = writes.iter().map(|w| w.sql.as_str()).collect();
+            let mut q = sqlx::query(AssertSqlSafe(sql.join(";\n"))).persistent(false);
+            for w in writes {
+                for v in w.values {
+                    q = bind(q, v);
+                }
+            }
+            q.execute(&mut *conn).await?;
+        }
+        Backend::Postgres => {
+            for w in writes {
+                let mut q = sqlx::query(AssertSqlSafe(w.sql)).persistent(false);
+                for v in w.values {
+                    q = bind(q, v);
+                }
+                match w.expect_rows {
+                    Some(n) => {
+                        if q.fetch_all(&mut *conn).await?.len() != n {
+                            return Err(StoreError::VersionConflict);
+                        }
+                    }
+                    None => {
+                        q.execute(&mut *conn).await?;
+                    }
+                }
             }
         }
-        out.extend(q.fetch_all(&mut *conn).await?);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Reads a column, mapping a decode failure to `StoreError::Corrupt`.
@@ -135,7 +209,12 @@ mod tests {
 
     #[test]
     fn builds_placeholder_lists() {
-        assert_eq!(values_list(2, 3), "($1,$2,$3),($4,$5,$6)");
-        assert_eq!(in_list(3, 2), "($3,$4)");
+        assert_eq!(
+            values_list(Backend::Postgres, 2, 3),
+            "($1,$2,$3),($4,$5,$6)"
+        );
+        assert_eq!(values_list(Backend::Sqlite, 2, 2), "(?,?),(?,?)");
+        assert_eq!(in_list(Backend::Postgres, 2), "($1,$2)");
+        assert_eq!(in_list(Backend::Sqlite, 3), "(?,?,?)");
     }
 }

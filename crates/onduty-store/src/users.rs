@@ -51,7 +51,7 @@ impl Store {
         .bind(user.name.as_str().to_owned())
         .bind(user.role.as_str())
         .bind(now.as_millis())
-        .execute(&self.write)
+        .execute(&mut *self.write_conn().await?)
         .await;
         match result.map_err(StoreError::from) {
             Err(e) if e.is_unique_violation() => Err(StoreError::Conflict(format!(
@@ -116,7 +116,7 @@ impl Store {
             .bind(token.name.clone())
             .bind(secret.hash())
             .bind(now.as_millis())
-            .execute(&self.write)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(token)
     }

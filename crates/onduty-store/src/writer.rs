@@ -2,6 +2,8 @@
 //! and wait; it applies whatever is queued in one transaction, commits, then answers
 //! every waiting request. A sender hears "accepted" only after its event is durable.
 
+use std::time::Duration;
+
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -14,6 +16,10 @@ pub struct WriterOptions {
     pub max_batch: usize,
     /// Events that may wait for the writer before submitters wait to enqueue.
     pub queue: usize,
+    /// Under load, how long a batch may wait for the senders that were answered by the
+    /// previous commit to send again, so that one commit serves them all (like
+    /// PostgreSQL's `commit_delay`). Zero never waits.
+    pub linger: Duration,
 }
 
 impl Default for WriterOptions {
@@ -21,6 +27,7 @@ impl Default for WriterOptions {
         WriterOptions {
             max_batch: 512,
             queue: 8192,
+            linger: Duration::from_millis(1),
         }
     }
 }
@@ -38,10 +45,30 @@ pub struct IngestWriter {
 }
 
 impl IngestWriter {
-    /// Starts the writer task on the current tokio runtime.
+    /// Starts the writer on a thread of its own (with its own single-threaded runtime),
+    /// so that its many short waits on the database are not queued behind HTTP work.
+    /// The returned task ends when the writer has stopped.
     pub fn spawn(store: Store, options: WriterOptions) -> (IngestWriter, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(options.queue.max(1));
-        let task = tokio::spawn(run(store, rx, options.max_batch.max(1)));
+        let (done_tx, done_rx) = oneshot::channel();
+        let max_batch = options.max_batch.max(1);
+        let linger = options.linger;
+        std::thread::Builder::new()
+            .name("onduty-ingest".to_owned())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(run(store, rx, max_batch, linger)),
+                    Err(e) => tracing::error!(error = %e, "cannot start the ingest writer"),
+                }
+                let _ = done_tx.send(());
+            })
+            .expect("the ingest writer thread starts");
+        let task = tokio::spawn(async move {
+            let _ = done_rx.await;
+        });
         (IngestWriter { tx }, task)
     }
 
@@ -61,9 +88,27 @@ impl IngestWriter {
     }
 }
 
-async fn run(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+/// Batches below this size never linger: the load is light and latency matters more.
+const LINGER_FROM: usize = 8;
+
+async fn run(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize, linger: Duration) {
     let mut jobs = Vec::with_capacity(max_batch);
+    let mut previous = 0;
     while rx.recv_many(&mut jobs, max_batch).await > 0 {
+        // Many senders were answered by the last commit and are sending again: give the
+        // rest of them a moment to arrive rather than commit for the first few alone.
+        if previous >= LINGER_FROM && jobs.len() < previous && !linger.is_zero() {
+            let wait = tokio::time::timeout(linger, async {
+                while jobs.len() < previous.min(max_batch) {
+                    let room = max_batch - jobs.len();
+                    if rx.recv_many(&mut jobs, room).await == 0 {
+                        break;
+                    }
+                }
+            });
+            let _ = wait.await;
+        }
+        previous = jobs.len();
         write_batch(&store, std::mem::take(&mut jobs)).await;
     }
     tracing::debug!("ingest writer stopped: no more submitters");

@@ -772,3 +772,37 @@ pub async fn committed_events_survive_reopening(db: &TestDb) {
         "numbering continues"
     );
 }
+
+/// SQLite's upkeep step copies the write-ahead log into the database without losing or
+/// blocking anything; on PostgreSQL it does nothing.
+pub async fn checkpoints_copy_the_log_and_lose_nothing(db: &TestDb) {
+    let store = db.store().await;
+    let svc = service(&store, "Upkeep", DedupMode::Open).await;
+    for i in 0..30 {
+        one(
+            &store,
+            trigger(svc.key(), &format!("k{}", i % 3), "x", at_minute(i)),
+        )
+        .await
+        .unwrap();
+    }
+    let done = store.checkpoint().await.unwrap();
+    match db.backend {
+        onduty_store::Backend::Sqlite => {
+            assert!(done.log_frames > 0, "the log had pages: {done:?}");
+            assert_eq!(done.copied_frames, done.log_frames, "all copied: {done:?}");
+        }
+        onduty_store::Backend::Postgres => assert_eq!(done, onduty_store::Checkpoint::default()),
+    }
+    one(&store, trigger(svc.key(), "k0", "after", at_minute(40)))
+        .await
+        .unwrap();
+    let page = store
+        .list_incidents(&IncidentFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.incidents.iter().map(|i| i.alert_count).sum::<i64>(),
+        31
+    );
+}

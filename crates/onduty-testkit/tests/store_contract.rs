@@ -30,6 +30,7 @@ on_every_backend!(
     timelines_paginate,
     two_writers_racing_keep_one_open_incident_per_key,
     committed_events_survive_reopening,
+    checkpoints_copy_the_log_and_lose_nothing,
 );
 
 /// CI sets `ONDUTY_REQUIRE_POSTGRES=1`: then PostgreSQL must be among the backends.

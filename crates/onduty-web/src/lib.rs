@@ -63,12 +63,17 @@ pub struct App {
     pub router: Router,
     pub state: SharedState,
     writer_task: JoinHandle<()>,
+    upkeep_task: Option<JoinHandle<()>>,
 }
 
 impl App {
     /// Builds the application and starts its ingest writer on the current runtime.
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: WebConfig) -> App {
         let (writer, writer_task) = IngestWriter::spawn(store.clone(), config.writer);
+        let upkeep_task = onduty_store::upkeep::spawn_checkpoints(
+            store.clone(),
+            onduty_store::upkeep::CHECKPOINT_EVERY,
+        );
         let state = Arc::new(AppState {
             limiter: rate_limit::Limiter::new(config.rate_limit_per_minute),
             store,
@@ -84,6 +89,7 @@ impl App {
             router,
             state,
             writer_task,
+            upkeep_task,
         }
     }
 
@@ -98,6 +104,7 @@ impl App {
             router,
             state,
             writer_task,
+            upkeep_task,
         } = self;
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
@@ -105,6 +112,9 @@ impl App {
         drop(state);
         if let Err(e) = writer_task.await {
             tracing::error!(error = %e, "ingest writer ended abnormally");
+        }
+        if let Some(task) = upkeep_task {
+            task.abort();
         }
         Ok(())
     }

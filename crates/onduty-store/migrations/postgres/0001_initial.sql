@@ -68,7 +68,7 @@ CREATE TABLE incidents (
 );
 -- The dedup invariant, enforced by the database: one key holder per service and key.
 CREATE UNIQUE INDEX incidents_open_key ON incidents (service_id, open_key);
-CREATE INDEX incidents_open_dedup ON incidents (service_id, dedup_key) WHERE status <> 'resolved';
+CREATE INDEX incidents_open_dedup ON incidents (dedup_key, service_id) WHERE status <> 'resolved';
 CREATE INDEX incidents_status_number ON incidents (status, number);
 CREATE INDEX incidents_service_number ON incidents (service_id, number);
 CREATE INDEX incidents_created ON incidents (created_at);
@@ -94,7 +94,7 @@ CREATE TABLE events (
     outcome TEXT NOT NULL,
     body TEXT NOT NULL
 );
-CREATE INDEX events_incident ON events (incident_id) WHERE incident_id IS NOT NULL;
+CREATE UNIQUE INDEX events_id ON events (id);
 CREATE INDEX events_changes ON events (service_id, seq) WHERE kind = 'change';
 
 CREATE TABLE timeline (
@@ -105,8 +105,8 @@ CREATE TABLE timeline (
     kind TEXT NOT NULL,
     actor TEXT NOT NULL,
     message TEXT NOT NULL,
-    -- The event behind the entry (events.seq), if any.
-    event_seq BIGINT,
+    -- The event behind the entry (events.id), if any.
+    event_id TEXT,
     data TEXT
 );
 CREATE INDEX timeline_incident ON timeline (incident_id, seq);
