@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use onduty_core::event::{EventAction, parse_alert_event, parse_change_event};
+use onduty_core::event::{EventAction, Parsed, parse_alert_event, parse_change_event};
 use onduty_core::{DedupKey, EventId, RoutingKey};
 use onduty_store::StoreError;
 use onduty_store::ingest::{Inbound, Received, Rejected};
@@ -184,33 +184,53 @@ async fn enqueue(
     State(state): State<SharedState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    accept(
+        &state,
+        body,
+        parse_alert_event,
+        "Event processed",
+        |mut event| {
+            if event.action == EventAction::Trigger && event.dedup_key.is_none() {
+                event.dedup_key = Some(DedupKey::generated(random_bytes()));
+            }
+            let key = event
+                .routing_key
+                .clone()
+                .expect("a parsed event has a routing key");
+            (key, Inbound::Alert(event))
+        },
+    )
+    .await
+}
+
+/// The common path of both endpoints: read, parse, rate-limit, submit, answer.
+async fn accept<T>(
+    state: &SharedState,
+    body: Result<Bytes, BytesRejection>,
+    parse: impl FnOnce(&Value) -> Result<Parsed<T>, Vec<String>>,
+    message: &'static str,
+    prepare: impl FnOnce(T) -> (RoutingKey, Inbound),
+) -> Response {
     let now = state.clock.now();
     let value = match json_body(body) {
         Ok(v) => v,
         Err(response) => return response,
     };
-    let parsed = match parse_alert_event(&value) {
+    let parsed = match parse(&value) {
         Ok(p) => p,
         Err(errors) => return invalid(errors),
     };
-    let mut event = parsed.value;
-    let key = event
-        .routing_key
-        .clone()
-        .expect("a parsed event has a routing key");
+    let (key, event) = prepare(parsed.value);
     if let Err(wait) = state.limiter.check(key.as_str(), now) {
         return throttled(wait);
-    }
-    if event.action == EventAction::Trigger && event.dedup_key.is_none() {
-        event.dedup_key = Some(DedupKey::generated(random_bytes()));
     }
     let received = Received {
         id: EventId::new(now),
         received_at: now,
-        event: Inbound::Alert(event),
+        event,
         warnings: parsed.warnings,
     };
-    submit(&state, &key, received, "Event processed").await
+    submit(state, &key, received, message).await
 }
 
 /// Send a change event (a deploy, a configuration change): recorded on the service's
@@ -231,28 +251,18 @@ async fn change_enqueue(
     State(state): State<SharedState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let now = state.clock.now();
-    let value = match json_body(body) {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
-    let parsed = match parse_change_event(&value) {
-        Ok(p) => p,
-        Err(errors) => return invalid(errors),
-    };
-    let key = parsed
-        .value
-        .routing_key
-        .clone()
-        .expect("a parsed event has a routing key");
-    if let Err(wait) = state.limiter.check(key.as_str(), now) {
-        return throttled(wait);
-    }
-    let received = Received {
-        id: EventId::new(now),
-        received_at: now,
-        event: Inbound::Change(parsed.value),
-        warnings: parsed.warnings,
-    };
-    submit(&state, &key, received, "Change event processed").await
+    accept(
+        &state,
+        body,
+        parse_change_event,
+        "Change event processed",
+        |change| {
+            let key = change
+                .routing_key
+                .clone()
+                .expect("a parsed event has a routing key");
+            (key, Inbound::Change(change))
+        },
+    )
+    .await
 }

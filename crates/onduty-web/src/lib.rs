@@ -20,6 +20,8 @@ use onduty_store::Store;
 use onduty_store::writer::{IngestWriter, WriterOptions};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnRequest, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 pub use error::{ApiError, ErrorBody};
 
@@ -84,7 +86,15 @@ impl App {
         let router = Router::new()
             .merge(health::routes())
             .merge(api::routes())
-            .with_state(state.clone());
+            .with_state(state.clone())
+            // One span per request at debug level (`ONDUTY_LOG=tower_http=debug` shows
+            // them); server errors are logged at error level whatever the filter.
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
+                    .on_request(DefaultOnRequest::new().level(Level::DEBUG))
+                    .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+            );
         App {
             router,
             state,
