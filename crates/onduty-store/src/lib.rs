@@ -276,30 +276,21 @@ impl Store {
     }
 
     /// One step of SQLite upkeep, for a background loop: copies committed pages from the
-    /// write-ahead log into the database file without blocking writers, and once the log
-    /// has grown large and is fully copied, restarts it so it stops growing. A no-op on
+    /// write-ahead log into the database file on a connection of its own, without blocking
+    /// writers. (The writer itself checkpoints only once the log passes ~80 MB; since most
+    /// pages are copied by then, that is quick, and it rewinds the log.) A no-op on
     /// PostgreSQL.
     pub async fn checkpoint(&self) -> Result<Checkpoint, StoreError> {
         let Some(pool) = &self.maintenance else {
             return Ok(Checkpoint::default());
         };
-        let mut conn = pool.acquire().await?;
         let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(&mut *conn)
+            .fetch_one(pool)
             .await?;
-        let mut done = Checkpoint {
+        Ok(Checkpoint {
             log_frames: row.try_get::<i64, _>(1).unwrap_or_default(),
             copied_frames: row.try_get::<i64, _>(2).unwrap_or_default(),
-            restarted: false,
-        };
-        if done.log_frames >= RESTART_WAL_AT_FRAMES && done.copied_frames >= done.log_frames {
-            // Waits for the current writer, copies what it just added, rewinds the log.
-            let row = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
-                .fetch_one(&mut *conn)
-                .await?;
-            done.restarted = row.try_get::<i64, _>(0).unwrap_or(1) == 0;
-        }
-        Ok(done)
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -323,9 +314,6 @@ impl Store {
     }
 }
 
-/// A write-ahead log this long (in 4 KiB pages, ~32 MB) is restarted once copied.
-const RESTART_WAL_AT_FRAMES: i64 = 8192;
-
 /// What a checkpoint step did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Checkpoint {
@@ -333,8 +321,6 @@ pub struct Checkpoint {
     pub log_frames: i64,
     /// Of those, pages now copied into the database file.
     pub copied_frames: i64,
-    /// True if the log was rewound to its start.
-    pub restarted: bool,
 }
 
 /// The SQLite URL of the database file in `data_dir` (created if missing).
