@@ -68,10 +68,28 @@ pub struct ChangeRecord {
 /// A description: at most 2000 characters, trimmed.
 pub fn parse_description(text: &str) -> Result<String, String> {
     let t = text.trim();
+    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err("a description may not contain control characters".to_owned());
+    }
     if t.chars().count() > DESCRIPTION_MAX_CHARS {
         return Err(format!(
             "a description must be at most {DESCRIPTION_MAX_CHARS} characters"
         ));
     }
     Ok(t.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_are_bounded_plain_text() {
+        assert_eq!(
+            parse_description("  two\nlines\t ok ").unwrap(),
+            "two\nlines\t ok"
+        );
+        assert!(parse_description("nul\0").is_err());
+        assert!(parse_description(&"d".repeat(2001)).is_err());
+    }
 }

@@ -24,6 +24,8 @@ pub enum StoreError {
     Contention,
     #[error("the ingest writer has stopped")]
     WriterStopped,
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl StoreError {
@@ -56,6 +58,18 @@ impl StoreError {
                     | sqlx::Error::WorkerCrashed
             )
         )
+    }
+
+    /// True when the database itself (not one event or one request) is the problem: the
+    /// pool cannot hand out a connection, a connection broke, or the writer is gone.
+    /// Retrying events one by one would only wait longer.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Unavailable(_)
+                | StoreError::WriterStopped
+                | StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
+        ) || self.is_connection_lost()
     }
 
     /// True for a unique-constraint violation (two writers raced for the same key).

@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use onduty_core::event::{AlertEvent, ChangeEvent};
+use onduty_core::event::{AlertEvent, ChangeEvent, EventAction};
 use onduty_core::incident::{
     Action, Actor, Decision, DedupMode, IncidentStatus, OpenIncident, TimelineKind, decide,
     transition,
@@ -102,12 +102,20 @@ pub struct Accepted {
 pub enum Rejected {
     #[error("no integration has this routing key")]
     UnknownRoutingKey,
+    /// The edge gives every trigger a dedup key; one without is a programming error.
+    #[error("a trigger needs a dedup key")]
+    MissingDedupKey,
 }
 
 pub type ItemResult = Result<Accepted, Rejected>;
 
 /// How many times a batch that lost a race with another writer is applied again.
 const MAX_ATTEMPTS: usize = 8;
+
+/// A batch that takes longer has met a database that stopped answering (a connection
+/// that died silently, say): it is abandoned and its connection discarded, and the
+/// senders told to retry, rather than the writer waiting forever.
+const BATCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Store {
     /// Applies `items` in order, in one transaction; one result per item. Nothing is
@@ -129,7 +137,14 @@ impl Store {
 
     async fn try_ingest_batch(&self, items: &[Received]) -> Result<Vec<ItemResult>, StoreError> {
         let mut lane = self.lane().await?;
-        let result = self.apply_batch(&mut lane, items).await;
+        let result =
+            match tokio::time::timeout(BATCH_TIMEOUT, self.apply_batch(&mut lane, items)).await {
+                Ok(result) => result,
+                Err(_) => Err(StoreError::Unavailable(format!(
+                    "no answer within {} s",
+                    BATCH_TIMEOUT.as_secs()
+                ))),
+            };
         if let Err(e) = &result {
             lane.discard_if_broken(e);
         }
@@ -151,14 +166,23 @@ impl Store {
         } = load(conn, d, items).await?;
         let mut work = WorkingSet::new(d, incidents, &integrations);
 
-        let integ_of = |item: &Received| {
-            item.event
+        // Which integration each event belongs to, or why it is refused.
+        let accept = |item: &Received| -> Result<&Integ, Rejected> {
+            let integ = item
+                .event
                 .routing_key()
                 .and_then(|k| integrations.get(k.as_str()))
+                .ok_or(Rejected::UnknownRoutingKey)?;
+            match &item.event {
+                Inbound::Alert(e) if e.action == EventAction::Trigger && e.dedup_key.is_none() => {
+                    Err(Rejected::MissingDedupKey)
+                }
+                _ => Ok(integ),
+            }
         };
-        let plans: Vec<Option<Plan>> = items
+        let plans: Vec<Result<Plan, Rejected>> = items
             .iter()
-            .map(|item| integ_of(item).map(|integ| work.apply(item, integ)))
+            .map(|item| accept(item).map(|integ| work.apply(item, integ)))
             .collect();
 
         let mut writes = Vec::new();
@@ -168,9 +192,12 @@ impl Store {
         let mut event_rows = Vec::with_capacity(items.len());
         let mut results = Vec::with_capacity(items.len());
         for (item, plan) in items.iter().zip(plans) {
-            let (Some(plan), Some(integ)) = (plan, integ_of(item)) else {
-                results.push(Err(Rejected::UnknownRoutingKey));
-                continue;
+            let (plan, integ) = match (plan, accept(item)) {
+                (Ok(plan), Ok(integ)) => (plan, integ),
+                (Err(refused), _) | (_, Err(refused)) => {
+                    results.push(Err(refused));
+                    continue;
+                }
             };
             let outcome = work.outcome(&plan);
             let (kind, dedup_key, body) = match &item.event {
@@ -632,6 +659,9 @@ impl WorkingSet {
             }
             Decision::AlreadyAcknowledged(id) => {
                 let w = find(*id).expect("decided on a candidate");
+                // Written with a version check, so a concurrent resolve is noticed.
+                self.incidents[w].dirty = true;
+                self.incidents[w].updated_at = at;
                 let message = format!(
                     "Acknowledge event from {}; already acknowledged",
                     integ.name

@@ -107,7 +107,8 @@ impl WriteConn<'_> {
     /// After an error that may have broken the connection, drop it so the next writer
     /// starts from a fresh one.
     pub(crate) fn discard_if_broken(&mut self, error: &StoreError) {
-        if let (WriteConn::Lane(guard), true) = (self, error.is_connection_lost()) {
+        let broken = error.is_connection_lost() || matches!(error, StoreError::Unavailable(_));
+        if let (WriteConn::Lane(guard), true) = (self, broken) {
             guard.take();
         }
     }
@@ -161,7 +162,14 @@ impl Store {
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
-        let connect_options = AnyConnectOptions::from_str(url)
+        // A SQLite file that does not exist yet is created, as on first start.
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            }
+            _ => url.to_owned(),
+        };
+        let connect_options = AnyConnectOptions::from_str(&url)
             .map_err(|e| StoreError::Config(format!("invalid database URL: {e}")))?
             .log_statements(log::LevelFilter::Off)
             .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(1));

@@ -129,6 +129,14 @@ async fn write_batch(store: &Store, jobs: Vec<Job>) {
             tracing::error!(error = %e, "could not store an event");
             let _ = replies.into_iter().next().map(|r| r.send(Err(e)));
         }
+        Err(e) if e.is_unavailable() => {
+            // The database, not an event, failed: tell every sender to retry.
+            tracing::error!(error = %e, events = items.len(), "could not store a batch of events");
+            let message = e.to_string();
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::Unavailable(message.clone())));
+            }
+        }
         Err(e) => {
             tracing::warn!(error = %e, events = items.len(), "batch failed; applying its events one by one");
             for (item, reply) in items.into_iter().zip(replies) {

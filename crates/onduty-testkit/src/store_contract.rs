@@ -404,11 +404,22 @@ pub async fn a_batch_is_applied_in_order_and_refuses_unknown_keys_alone(db: &Tes
     let second = number(&results[4].clone().unwrap().outcome);
     assert_eq!(second.0, first.0 + 1, "numbers are consecutive");
     assert_eq!(results[5].clone().unwrap().outcome, Outcome::ChangeRecorded);
+    // A trigger without a dedup key (the edge always gives one) is refused on its own.
+    let mut keyless = trigger(key, "x", "no key", at_minute(3));
+    if let onduty_store::ingest::Inbound::Alert(e) = &mut keyless.event {
+        e.dedup_key = None;
+    }
+    let refused = store
+        .ingest_batch(&[keyless, trigger(key, "k2", "fine", at_minute(3))])
+        .await
+        .unwrap();
+    assert_eq!(refused[0], Err(Rejected::MissingDedupKey));
+    assert!(refused[1].is_ok());
     let page = store
         .list_incidents(&IncidentFilter::default(), None, 10)
         .await
         .unwrap();
-    assert_eq!(page.incidents.len(), 2);
+    assert_eq!(page.incidents.len(), 3);
 }
 
 pub async fn change_events_are_on_the_service_timeline(db: &TestDb) {

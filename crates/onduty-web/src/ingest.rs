@@ -147,12 +147,24 @@ async fn submit(
             "'routing_key' {}… does not match any integration on this onduty server",
             &key.as_str()[..8]
         )]),
+        Ok(Err(Rejected::MissingDedupKey)) => {
+            invalid(vec!["'dedup_key' is missing or blank".to_owned()])
+        }
         Err(StoreError::WriterStopped) => refused(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "onduty is shutting down; retry",
             Vec::new(),
         ),
+        Err(e @ StoreError::Unavailable(_)) => {
+            tracing::error!(error = %e, "event not stored");
+            refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "The database is unavailable; retry",
+                Vec::new(),
+            )
+        }
         Err(e) => {
             tracing::error!(error = %e, "event not stored");
             refused(
@@ -170,6 +182,7 @@ async fn submit(
     post,
     path = "/v2/enqueue",
     tag = "events",
+    security(()),
     request_body(content = Object, description = "A PagerDuty Events API v2 event", content_type = "application/json"),
     responses(
         (status = 202, description = "Stored durably", body = EventAccepted),
@@ -239,6 +252,7 @@ async fn accept<T>(
     post,
     path = "/v2/change/enqueue",
     tag = "events",
+    security(()),
     request_body(content = Object, description = "A PagerDuty Events API v2 change event", content_type = "application/json"),
     responses(
         (status = 202, description = "Stored durably", body = EventAccepted),

@@ -11,15 +11,18 @@ mod health;
 pub mod ingest;
 mod rate_limit;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use axum::http::StatusCode;
 use onduty_core::Clock;
 use onduty_store::Store;
 use onduty_store::writer::{IngestWriter, WriterOptions};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnRequest, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -29,6 +32,10 @@ pub use error::{ApiError, ErrorBody};
 pub const INGEST_BODY_LIMIT: usize = 512 * 1024;
 /// The limit on a REST API request body.
 pub const API_BODY_LIMIT: usize = 1024 * 1024;
+/// The longest a request may take, reading its body included; then `408`.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long shutdown waits for open requests before stopping anyway.
+pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct WebConfig {
@@ -89,6 +96,11 @@ impl App {
             .with_state(state.clone())
             // One span per request at debug level (`ONDUTY_LOG=tower_http=debug` shows
             // them); server errors are logged at error level whatever the filter.
+            // A slow client cannot hold a connection (or a shutdown) forever.
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                REQUEST_TIMEOUT,
+            ))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
@@ -116,9 +128,21 @@ impl App {
             writer_task,
             upkeep_task,
         } = self;
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping.send(());
+        });
+        tokio::select! {
+            served = server.into_future() => served?,
+            _ = async {
+                if stopped.await.is_ok() {
+                    tokio::time::sleep(SHUTDOWN_DRAIN).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            } => tracing::warn!("connections still open {SHUTDOWN_DRAIN:?} after the shutdown signal; stopping anyway"),
+        }
         drop(state);
         if let Err(e) = writer_task.await {
             tracing::error!(error = %e, "ingest writer ended abnormally");

@@ -166,7 +166,7 @@ async fn create_integration(
             SystemClock.now(),
         )
         .await?;
-    Ok(IntegrationView::new(&integration, public_url))
+    Ok(IntegrationView::new(&integration, public_url, true))
 }
 
 async fn create_service(

@@ -27,7 +27,7 @@ pub struct Cli {
 }
 
 /// How client commands reach a running onduty.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct ClientArgs {
     /// URL of the onduty server, for client commands [default: http://127.0.0.1:8080]
     #[arg(long, env = "ONDUTY_URL", global = true)]
@@ -38,6 +38,17 @@ pub struct ClientArgs {
     /// Print JSON instead of text
     #[arg(long, global = true)]
     pub json: bool,
+}
+
+impl std::fmt::Debug for ClientArgs {
+    // The token is a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientArgs")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .field("json", &self.json)
+            .finish()
+    }
 }
 
 #[derive(Debug, Subcommand)]

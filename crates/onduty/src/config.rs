@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 /// Settings that flags and environment variables can give (clap fills them from both,
 /// flags first). `None` means "not given here": the file or the default decides.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Clone, Default, clap::Args)]
 pub struct Overrides {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "ONDUTY_LISTEN", global = true)]
@@ -45,6 +45,21 @@ pub struct Overrides {
     /// SQLite durability: full (survives power loss) or normal [default: full]
     #[arg(long, env = "ONDUTY_SQLITE_SYNCHRONOUS", global = true)]
     pub sqlite_synchronous: Option<String>,
+}
+
+impl fmt::Debug for Overrides {
+    // The database URL may carry a password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Overrides")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `onduty.toml`. Every key is optional.
@@ -207,17 +222,36 @@ impl Config {
     pub fn database_display(&self) -> String {
         match &self.database_url {
             None => format!("SQLite at {}", self.data_dir.join("onduty.db").display()),
-            Some(url) => match url::Url::parse(url) {
-                Ok(mut u) => {
-                    if u.password().is_some() {
-                        let _ = u.set_password(Some("***"));
-                    }
-                    u.to_string()
-                }
-                Err(_) => "(unparseable URL)".to_owned(),
-            },
+            Some(url) => redact_url(url),
         }
     }
+}
+
+/// A database URL with its password (in the user part or a `password=` parameter) hidden.
+fn redact_url(url: &str) -> String {
+    let Ok(mut u) = url::Url::parse(url) else {
+        return "(unparseable URL)".to_owned();
+    };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
+    }
+    if u.query_pairs()
+        .any(|(k, _)| k.eq_ignore_ascii_case("password"))
+    {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k.eq_ignore_ascii_case("password") {
+                    "***".to_owned()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    u.to_string()
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -343,5 +377,11 @@ mod tests {
         assert!(!format!("{c:?}").contains("hunter2"));
         assert!(!c.database_display().contains("hunter2"));
         assert!(c.database_url().contains("hunter2"));
+        assert!(!format!("{o:?}").contains("hunter2"));
+        let in_query = redact_url("postgres://db/onduty?user=u&password=hunter2&sslmode=require");
+        assert!(
+            !in_query.contains("hunter2") && in_query.contains("sslmode=require"),
+            "{in_query}"
+        );
     }
 }

@@ -15,14 +15,15 @@ pub fn print_json<T: serde::Serialize>(value: &T) {
 /// cannot rewrite the terminal.
 pub fn clean(text: &str) -> String {
     text.chars()
-        .map(|c| {
-            if c.is_control() && c != ' ' {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
+        .map(|c| if is_unsafe(c) { '\u{FFFD}' } else { c })
         .collect()
+}
+
+/// Control characters, and the invisible characters that reorder text (bidirectional
+/// overrides and isolates), which could make a line read differently than it is.
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `clean`, cut to `max` characters with an ellipsis.
@@ -173,6 +174,7 @@ mod tests {
             clean("ok\u{1b}[2Jgone\r\n"),
             "ok\u{FFFD}[2Jgone\u{FFFD}\u{FFFD}"
         );
+        assert_eq!(clean("evil\u{202E}txt.exe"), "evil\u{FFFD}txt.exe");
         assert_eq!(clip("abcdef", 4), "abc…");
         assert_eq!(clip("abc", 4), "abc");
     }

@@ -58,7 +58,8 @@ pub struct IncidentList {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IncidentDetail {
     pub incident: IncidentView,
-    /// Oldest first: every event received, state change, note; who and when.
+    /// The first 50 entries, oldest first: every event received, state change, note; who
+    /// and when.
     pub timeline: Vec<TimelineEntryView>,
     /// Present when the timeline has more entries: pass to `/incidents/{id}/timeline`.
     pub timeline_next_cursor: Option<String>,
@@ -182,8 +183,9 @@ async fn list_incidents(
     }))
 }
 
-/// Timeline entries returned with an incident; more are paged through `/timeline`.
-const DETAIL_TIMELINE: u32 = 1000;
+/// Timeline entries returned with an incident (each may carry an event of up to 512 KB);
+/// the rest are paged through `/incidents/{id}/timeline`.
+const DETAIL_TIMELINE: u32 = 50;
 
 /// One incident, by number or id, with its timeline.
 #[utoipa::path(

@@ -228,7 +228,7 @@ async fn update_service(
 )]
 async fn list_integrations(
     State(state): State<SharedState>,
-    _caller: Caller,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<IntegrationList>, ApiError> {
     let service = find_service(&state, &id).await?;
@@ -236,7 +236,7 @@ async fn list_integrations(
     Ok(Json(IntegrationList {
         integrations: list
             .iter()
-            .map(|i| IntegrationView::new(i, &state.config.public_url))
+            .map(|i| IntegrationView::new(i, &state.config.public_url, caller.0.role.can_respond()))
             .collect(),
     }))
 }
@@ -281,7 +281,11 @@ async fn create_integration(
     Ok((
         StatusCode::CREATED,
         Json(IntegrationBody {
-            integration: IntegrationView::new(&integration, &state.config.public_url),
+            integration: IntegrationView::new(
+                &integration,
+                &state.config.public_url,
+                caller.0.role.can_respond(),
+            ),
         }),
     ))
 }
@@ -301,7 +305,7 @@ pub fn new_routing_key() -> RoutingKey {
 )]
 async fn get_integration(
     State(state): State<SharedState>,
-    _caller: Caller,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<IntegrationBody>, ApiError> {
     let id: IntegrationId = id
@@ -309,7 +313,11 @@ async fn get_integration(
         .map_err(|e: onduty_core::ids::IdError| ApiError::BadRequest(e.to_string()))?;
     let integration = state.store.integration(id).await?;
     Ok(Json(IntegrationBody {
-        integration: IntegrationView::new(&integration, &state.config.public_url),
+        integration: IntegrationView::new(
+            &integration,
+            &state.config.public_url,
+            caller.0.role.can_respond(),
+        ),
     }))
 }
 

@@ -59,7 +59,7 @@ impl From<&Service> for ServiceView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct IntegrationView {
     pub id: String,
     pub service_id: String,
@@ -67,7 +67,9 @@ pub struct IntegrationView {
     /// `events_v2`: PagerDuty Events API v2.
     #[serde(rename = "type")]
     pub kind: String,
-    /// The 32-character integration key to put in events' `routing_key`.
+    /// The 32-character integration key to put in events' `routing_key`. Anyone holding it
+    /// can open, acknowledge and resolve incidents, so observers see only its first
+    /// characters.
     pub routing_key: String,
     /// Where to send alert events.
     pub events_url: String,
@@ -80,20 +82,45 @@ pub struct IntegrationView {
 }
 
 impl IntegrationView {
-    pub fn new(i: &Integration, public_url: &str) -> Self {
+    /// The view of an integration; `reveal_key` is false for people who may not send
+    /// events (observers), who see the key's first characters only.
+    pub fn new(i: &Integration, public_url: &str, reveal_key: bool) -> Self {
         let base = public_url.trim_end_matches('/');
         let events_url = format!("{base}/v2/enqueue");
+        let routing_key = if reveal_key {
+            i.routing_key.to_string()
+        } else {
+            format!("{}…", &i.routing_key.as_str()[..4])
+        };
         IntegrationView {
             id: i.id.to_string(),
             service_id: i.service_id.to_string(),
             name: i.name.to_string(),
             kind: i.kind.as_str().to_owned(),
-            routing_key: i.routing_key.to_string(),
+            curl_example: curl_example(
+                &events_url,
+                if reveal_key {
+                    &routing_key
+                } else {
+                    "<routing key>"
+                },
+            ),
+            routing_key,
             change_events_url: format!("{base}/v2/change/enqueue"),
-            curl_example: curl_example(&events_url, i.routing_key.as_str()),
             events_url,
             created_at: i.created_at,
         }
+    }
+}
+
+impl std::fmt::Debug for IntegrationView {
+    // The routing key is a secret: keep it out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntegrationView")
+            .field("id", &self.id)
+            .field("service_id", &self.service_id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 

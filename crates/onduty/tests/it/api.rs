@@ -159,6 +159,18 @@ async fn observers_look_but_cannot_act_and_strangers_cannot_look() {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // A routing key lets its holder open and resolve incidents: observers see only its start.
+    let (status, integrations) = app
+        .api_as(&olga, Method::GET, "/services/Web/integrations", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let shown = &integrations["integrations"][0];
+    assert_eq!(shown["routing_key"], format!("{}…", &key[..4]));
+    assert!(!shown["curl_example"].as_str().unwrap().contains(&key));
+    let (_, full) = app
+        .api(Method::GET, "/services/Web/integrations", None)
+        .await;
+    assert_eq!(full["integrations"][0]["routing_key"], key.as_str());
 
     let (status, body) = app
         .api_as("odt_wrong", Method::GET, "/incidents", None)
