@@ -224,8 +224,8 @@ impl Store {
     ) -> Result<TimelinePage, StoreError> {
         let rows = sqlx::query(
             "SELECT timeline.seq, timeline.id, timeline.incident_id, timeline.at, timeline.kind, timeline.actor, \
-             timeline.message, timeline.data, events.id AS event_id, events.body AS event_body \
-             FROM timeline LEFT JOIN events ON events.id = timeline.event_id \
+             timeline.message, timeline.data, timeline.event_id, timeline.event AS event_body \
+             FROM timeline \
              WHERE timeline.incident_id = $1 AND timeline.seq > $2 ORDER BY timeline.seq LIMIT $3",
         )
         .bind(incident.to_string())

@@ -204,21 +204,20 @@ impl Store {
                 Inbound::Alert(e) => (e.action.as_str(), e.dedup_key.clone(), to_json(e)),
                 Inbound::Change(e) => ("change", None, to_json(e)),
             };
-            let first_incident = plan
-                .touched
-                .first()
-                .map(|&w| work.incidents[w].id.to_string());
-            event_rows.push(vec![
-                Val::Text(item.id.to_string()),
-                Val::Text(integ.id.to_string()),
-                Val::Text(integ.service_id.to_string()),
-                Val::Int(item.received_at.as_millis()),
-                Val::Text(kind.to_owned()),
-                Val::OptText(dedup_key.as_ref().map(|k| k.as_str().to_owned())),
-                Val::OptText(first_incident),
-                Val::Text(outcome.as_str().to_owned()),
-                Val::Text(body),
-            ]);
+            // An event that touched incidents is kept in their timeline entries; the
+            // others (dropped acknowledgements and resolutions, change events) here.
+            if plan.touched.is_empty() {
+                event_rows.push(vec![
+                    Val::Text(item.id.to_string()),
+                    Val::Text(integ.id.to_string()),
+                    Val::Text(integ.service_id.to_string()),
+                    Val::Int(item.received_at.as_millis()),
+                    Val::Text(kind.to_owned()),
+                    Val::OptText(dedup_key.as_ref().map(|k| k.as_str().to_owned())),
+                    Val::Text(outcome.as_str().to_owned()),
+                    Val::Text(body),
+                ]);
+            }
             results.push(Ok(Accepted {
                 event_id: item.id,
                 dedup_key,
@@ -227,7 +226,7 @@ impl Store {
         }
         writes.extend(multi_row(
             d,
-            "INSERT INTO events (id, integration_id, service_id, received_at, kind, dedup_key, incident_id, outcome, body)",
+            "INSERT INTO events (id, integration_id, service_id, received_at, kind, dedup_key, outcome, body)",
             "",
             event_rows,
         ));
@@ -438,7 +437,8 @@ struct Entry {
     kind: TimelineKind,
     actor: Actor,
     message: Message,
-    event_id: Option<EventId>,
+    /// The event behind the entry, and its stored form.
+    event: Option<(EventId, String)>,
     data: Option<serde_json::Value>,
 }
 
@@ -507,13 +507,17 @@ impl WorkingSet {
         message: Message,
     ) {
         let data = (!item.warnings.is_empty()).then(|| json!({ "warnings": item.warnings }));
+        let event = match &item.event {
+            Inbound::Alert(e) => to_json(e),
+            Inbound::Change(e) => to_json(e),
+        };
         self.timeline.push(Entry {
             work,
             at: item.received_at,
             kind,
             actor,
             message,
-            event_id: Some(item.id),
+            event: Some((item.id, event)),
             data,
         });
     }
@@ -904,7 +908,7 @@ impl WorkingSet {
                     e.kind,
                     &e.actor,
                     message,
-                    e.event_id,
+                    e.event.as_ref().map(|(id, body)| (*id, body.as_str())),
                     e.data.as_ref(),
                 )
             })
@@ -919,7 +923,7 @@ pub(crate) fn timeline_row(
     kind: TimelineKind,
     actor: &Actor,
     message: String,
-    event_id: Option<EventId>,
+    event: Option<(EventId, &str)>,
     data: Option<&serde_json::Value>,
 ) -> Vec<Val> {
     vec![
@@ -929,7 +933,8 @@ pub(crate) fn timeline_row(
         Val::Text(kind.as_str().to_owned()),
         Val::Text(to_json(actor)),
         Val::Text(message),
-        Val::OptText(event_id.map(|e| e.to_string())),
+        Val::OptText(event.map(|(id, _)| id.to_string())),
+        Val::OptText(event.map(|(_, body)| body.to_owned())),
         Val::OptText(data.map(to_json)),
     ]
 }
@@ -938,7 +943,7 @@ pub(crate) fn timeline_row(
 pub(crate) fn timeline_writes(d: Backend, rows: Vec<Vec<Val>>) -> Vec<Write> {
     multi_row(
         d,
-        "INSERT INTO timeline (id, incident_id, at, kind, actor, message, event_id, data)",
+        "INSERT INTO timeline (id, incident_id, at, kind, actor, message, event_id, event, data)",
         "",
         rows,
     )

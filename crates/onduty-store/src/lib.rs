@@ -193,6 +193,8 @@ impl Store {
                             conn.execute(sync).await?;
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
+                            // Statement journals in memory, not in temporary files.
+                            conn.execute("PRAGMA temp_store = MEMORY").await?;
                             // Checkpoints run in the background (`Store::checkpoint`); the
                             // writer does one itself only if the WAL grows past ~80 MB.
                             conn.execute("PRAGMA wal_autocheckpoint = 20000").await?;

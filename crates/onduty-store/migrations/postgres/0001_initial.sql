@@ -81,7 +81,9 @@ CREATE TABLE incident_assignees (
 );
 CREATE INDEX incident_assignees_user ON incident_assignees (user_id);
 
--- Every event received, as accepted (routing key removed), with what it did.
+-- Events that touched no incident (acknowledge or resolve with nothing open, change
+-- events), as accepted (routing key removed). Events that touched incidents are kept in
+-- their timeline entries.
 CREATE TABLE events (
     seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     id TEXT NOT NULL,
@@ -90,11 +92,9 @@ CREATE TABLE events (
     received_at BIGINT NOT NULL,
     kind TEXT NOT NULL,
     dedup_key TEXT,
-    incident_id TEXT,
     outcome TEXT NOT NULL,
     body TEXT NOT NULL
 );
-CREATE UNIQUE INDEX events_id ON events (id);
 CREATE INDEX events_changes ON events (service_id, seq) WHERE kind = 'change';
 
 CREATE TABLE timeline (
@@ -105,8 +105,9 @@ CREATE TABLE timeline (
     kind TEXT NOT NULL,
     actor TEXT NOT NULL,
     message TEXT NOT NULL,
-    -- The event behind the entry (events.id), if any.
+    -- The event behind the entry, if any, as accepted (routing key removed).
     event_id TEXT,
+    event TEXT,
     data TEXT
 );
 CREATE INDEX timeline_incident ON timeline (incident_id, seq);
