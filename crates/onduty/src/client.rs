@@ -85,6 +85,15 @@ impl Client {
             .collect())
     }
 
+    /// Service names for text output (JSON output shows ids and needs no extra request).
+    async fn service_names_for_text(&self) -> anyhow::Result<HashMap<String, String>> {
+        if self.json {
+            Ok(HashMap::new())
+        } else {
+            self.service_names().await
+        }
+    }
+
     fn output(&self, value: &Value, text: impl FnOnce(&Value)) {
         if self.json {
             print_json(value);
@@ -118,11 +127,7 @@ impl Client {
                         None,
                     )
                     .await?;
-                let names = if self.json {
-                    HashMap::new()
-                } else {
-                    self.service_names().await?
-                };
+                let names = self.service_names_for_text().await?;
                 self.output(&list, |l| {
                     print_incident_table(
                         l["incidents"].as_array().map(Vec::as_slice).unwrap_or(&[]),
@@ -138,11 +143,7 @@ impl Client {
                         None,
                     )
                     .await?;
-                let names = if self.json {
-                    HashMap::new()
-                } else {
-                    self.service_names().await?
-                };
+                let names = self.service_names_for_text().await?;
                 let service = detail["incident"]["service_id"]
                     .as_str()
                     .and_then(|id| names.get(id))
