@@ -80,6 +80,26 @@ uuid_id!(
     /// One entry of an incident's timeline.
     TimelineId
 );
+uuid_id!(
+    /// A team: owns services and escalation policies.
+    TeamId
+);
+uuid_id!(
+    /// An escalation policy: who is paged, in what order, how long apart.
+    PolicyId
+);
+uuid_id!(
+    /// An on-call schedule (a target of escalation levels).
+    ScheduleId
+);
+uuid_id!(
+    /// One way of reaching a person: an e-mail address, a phone, a webhook.
+    ContactMethodId
+);
+uuid_id!(
+    /// One of a person's notification rules ("at 5 minutes, call me").
+    RuleId
+);
 
 /// A UUIDv7 whose timestamp is `now`, with random low bits.
 fn uuid_v7_at(now: Timestamp) -> Uuid {

@@ -1,8 +1,11 @@
-//! onduty's domain, pure: ids, time, events, the incident lifecycle and dedup rules.
+//! onduty's domain, pure: ids, time, events, the incident lifecycle and dedup rules,
+//! escalation policies and notification rules.
 //!
 //! No IO, no async, no SQL, no HTTP. Functions take `now` as an argument.
 
 pub mod account;
+pub mod contact;
+pub mod escalation;
 pub mod event;
 pub mod ids;
 pub mod incident;
@@ -11,7 +14,7 @@ pub mod service;
 pub mod time;
 
 pub use ids::{
-    DedupKey, EventId, IncidentId, IncidentNumber, IncidentRef, IntegrationId, RoutingKey,
-    ServiceId, TimelineId, TokenId, UserId,
+    ContactMethodId, DedupKey, EventId, IncidentId, IncidentNumber, IncidentRef, IntegrationId,
+    PolicyId, RoutingKey, RuleId, ScheduleId, ServiceId, TeamId, TimelineId, TokenId, UserId,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

@@ -1,0 +1,391 @@
+//! How people are reached: contact methods (e-mail, SMS, voice, webhook) with addresses
+//! parsed at the edge, urgency, and notification rules ("at 5 minutes, call me").
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::account::Email;
+use crate::event::Severity;
+use crate::ids::{ContactMethodId, RuleId, UserId};
+use crate::time::Timestamp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Email,
+    Sms,
+    Voice,
+    Webhook,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+            Channel::Voice => "voice",
+            Channel::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Channel> {
+        Some(match text {
+            "email" => Channel::Email,
+            "sms" => Channel::Sms,
+            "voice" => Channel::Voice,
+            "webhook" => Channel::Webhook,
+            _ => return None,
+        })
+    }
+
+    /// E-mail, SMS and voice reach a person's own inbox or phone: they must prove they
+    /// own it (a code) before onduty pages through it. A webhook is configured by its
+    /// owner and needs no code.
+    pub fn needs_verification(self) -> bool {
+        !matches!(self, Channel::Webhook)
+    }
+
+    /// What the timeline calls a page through this channel: "SMS to Alice +44…".
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Email => "E-mail",
+            Channel::Sms => "SMS",
+            Channel::Voice => "Voice call",
+            Channel::Webhook => "Webhook",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContactError {
+    #[error(
+        "'{0}' is not a phone number in E.164 form (a + and 8 to 15 digits, like +442071838750)"
+    )]
+    Phone(String),
+    #[error("'{0}' is not an http:// or https:// URL of at most 2048 characters")]
+    Url(String),
+    #[error(transparent)]
+    Email(#[from] crate::account::AccountError),
+}
+
+/// A phone number in E.164: `+`, then 8 to 15 digits, the first not 0. Spaces, dots,
+/// dashes and brackets people type are dropped.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    pub fn parse(text: &str) -> Result<PhoneNumber, ContactError> {
+        let bad = || ContactError::Phone(text.chars().take(40).collect());
+        let compact: String = text
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+            .collect();
+        let digits = compact.strip_prefix('+').ok_or_else(bad)?;
+        if !(8..=15).contains(&digits.len())
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+            || digits.starts_with('0')
+        {
+            return Err(bad());
+        }
+        Ok(PhoneNumber(compact))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a contact method delivers, checked for its channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Address {
+    Email(Email),
+    Phone(PhoneNumber),
+    Url(String),
+}
+
+impl Address {
+    pub fn parse(channel: Channel, text: &str) -> Result<Address, ContactError> {
+        match channel {
+            Channel::Email => Ok(Address::Email(Email::parse(text)?)),
+            Channel::Sms | Channel::Voice => Ok(Address::Phone(PhoneNumber::parse(text)?)),
+            Channel::Webhook => {
+                let t = text.trim();
+                let scheme_ok = t.starts_with("https://") || t.starts_with("http://");
+                if !scheme_ok
+                    || t.len() > 2048
+                    || t.chars().any(|c| c.is_whitespace() || c.is_control())
+                {
+                    return Err(ContactError::Url(text.chars().take(60).collect()));
+                }
+                Ok(Address::Url(t.to_owned()))
+            }
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Address::Email(e) => e.as_str(),
+            Address::Phone(p) => p.as_str(),
+            Address::Url(u) => u,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactMethod {
+    pub id: ContactMethodId,
+    pub user_id: UserId,
+    pub name: String,
+    pub channel: Channel,
+    pub address: Address,
+    /// Pages go only through verified methods.
+    pub verified: bool,
+    /// Set when a provider refused the address for good (an invalid number); cleared when
+    /// the owner verifies or sends a test successfully again.
+    pub failing: Option<String>,
+    pub created_at: Timestamp,
+}
+
+impl ContactMethod {
+    pub fn can_page(&self) -> bool {
+        (self.verified || !self.channel.needs_verification()) && self.failing.is_none()
+    }
+}
+
+/// How loudly an incident pages: rules can differ for high and low urgency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    High,
+    Low,
+}
+
+impl Urgency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Urgency::High => "high",
+            Urgency::Low => "low",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Urgency> {
+        match text {
+            "high" => Some(Urgency::High),
+            "low" => Some(Urgency::Low),
+            _ => None,
+        }
+    }
+
+    /// PagerDuty's mapping when urgency follows the event: critical and error are high.
+    pub fn from_severity(severity: Severity) -> Urgency {
+        match severity {
+            Severity::Critical | Severity::Error => Urgency::High,
+            Severity::Warning | Severity::Info => Urgency::Low,
+        }
+    }
+}
+
+/// Which urgencies a notification rule applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleUrgency {
+    High,
+    Low,
+    Both,
+}
+
+impl RuleUrgency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleUrgency::High => "high",
+            RuleUrgency::Low => "low",
+            RuleUrgency::Both => "both",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RuleUrgency> {
+        match text {
+            "high" => Some(RuleUrgency::High),
+            "low" => Some(RuleUrgency::Low),
+            "both" => Some(RuleUrgency::Both),
+            _ => None,
+        }
+    }
+
+    pub fn covers(self, urgency: Urgency) -> bool {
+        matches!(
+            (self, urgency),
+            (RuleUrgency::Both, _)
+                | (RuleUrgency::High, Urgency::High)
+                | (RuleUrgency::Low, Urgency::Low)
+        )
+    }
+}
+
+/// Most minutes a rule may wait after the page.
+pub const MAX_RULE_DELAY_MINUTES: u32 = 1440;
+
+/// "At `delay_minutes` after I am paged, for these urgencies, use this contact method."
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRule {
+    pub id: RuleId,
+    pub user_id: UserId,
+    pub contact_method: ContactMethodId,
+    pub delay_minutes: u32,
+    pub urgency: RuleUrgency,
+}
+
+impl NotificationRule {
+    pub fn delay(&self) -> Duration {
+        Duration::from_secs(u64::from(self.delay_minutes) * 60)
+    }
+}
+
+/// When each of a person's rules fires for a page at `paged_at` of the given urgency,
+/// in time order. Each fires only if the incident is still unacknowledged by then (the
+/// engine checks that when the time comes).
+pub fn plan_notifications(
+    rules: &[NotificationRule],
+    urgency: Urgency,
+    paged_at: Timestamp,
+) -> Vec<(RuleId, Timestamp)> {
+    let mut due: Vec<(RuleId, Timestamp)> = rules
+        .iter()
+        .filter(|r| r.urgency.covers(urgency))
+        .map(|r| (r.id, paged_at.saturating_add(r.delay())))
+        .collect();
+    due.sort_by_key(|(id, at)| (*at, *id));
+    due
+}
+
+/// The rules a person gets with their first contact method: reached at once, whatever
+/// the urgency; a phone also rings 5 minutes later if SMS did not wake them.
+pub fn default_rules(channel: Channel) -> Vec<(u32, RuleUrgency, Channel)> {
+    match channel {
+        Channel::Sms => vec![
+            (0, RuleUrgency::Both, Channel::Sms),
+            (5, RuleUrgency::High, Channel::Voice),
+        ],
+        other => vec![(0, RuleUrgency::Both, other)],
+    }
+}
+
+/// A verification code: six digits from the caller's random bytes.
+pub fn verification_code(random: [u8; 4]) -> String {
+    format!("{:06}", u32::from_le_bytes(random) % 1_000_000)
+}
+
+/// How long a verification code stays valid.
+pub const VERIFICATION_VALID_FOR: Duration = Duration::from_secs(15 * 60);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_are_e164() {
+        assert_eq!(
+            PhoneNumber::parse("+44 20 7183-8750").unwrap().as_str(),
+            "+442071838750"
+        );
+        assert_eq!(
+            PhoneNumber::parse("+1 (415) 555.0100").unwrap().as_str(),
+            "+14155550100"
+        );
+        for bad in [
+            "442071838750",
+            "+0442071838750",
+            "+44",
+            "+44abc1234567",
+            "+1234567890123456",
+            "",
+        ] {
+            assert!(PhoneNumber::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn addresses_are_checked_for_their_channel() {
+        assert!(
+            matches!(Address::parse(Channel::Email, "Alice@Example.com"), Ok(Address::Email(e)) if e.as_str() == "alice@example.com")
+        );
+        assert!(Address::parse(Channel::Sms, "alice@example.com").is_err());
+        assert!(Address::parse(Channel::Voice, "+14155550100").is_ok());
+        assert!(Address::parse(Channel::Webhook, "http://127.0.0.1:9000/hook").is_ok());
+        assert!(Address::parse(Channel::Webhook, "ftp://example.com").is_err());
+        assert!(Address::parse(Channel::Webhook, "https://x.example/a b").is_err());
+    }
+
+    #[test]
+    fn rules_fire_in_order_for_their_urgency() {
+        let user = UserId::from_uuid(uuid::Uuid::from_bytes([1; 16]));
+        let cm = ContactMethodId::from_uuid(uuid::Uuid::from_bytes([2; 16]));
+        let rule = |n: u8, delay_minutes, urgency| NotificationRule {
+            id: RuleId::from_uuid(uuid::Uuid::from_bytes([n; 16])),
+            user_id: user,
+            contact_method: cm,
+            delay_minutes,
+            urgency,
+        };
+        let rules = vec![
+            rule(3, 10, RuleUrgency::Both),
+            rule(1, 0, RuleUrgency::Both),
+            rule(2, 5, RuleUrgency::High),
+        ];
+        let at = Timestamp::from_millis(0);
+        let high: Vec<u32> = plan_notifications(&rules, Urgency::High, at)
+            .iter()
+            .map(|(_, t)| (t.as_millis() / 60_000) as u32)
+            .collect();
+        assert_eq!(high, vec![0, 5, 10]);
+        let low = plan_notifications(&rules, Urgency::Low, at);
+        assert_eq!(
+            low.len(),
+            2,
+            "the high-only call is skipped for low urgency"
+        );
+    }
+
+    #[test]
+    fn urgency_follows_severity_as_pagerduty_does() {
+        assert_eq!(Urgency::from_severity(Severity::Critical), Urgency::High);
+        assert_eq!(Urgency::from_severity(Severity::Error), Urgency::High);
+        assert_eq!(Urgency::from_severity(Severity::Warning), Urgency::Low);
+        assert_eq!(Urgency::from_severity(Severity::Info), Urgency::Low);
+    }
+
+    #[test]
+    fn verification_codes_are_six_digits() {
+        assert_eq!(verification_code([0, 0, 0, 0]), "000000");
+        assert_eq!(verification_code([255; 4]).len(), 6);
+    }
+
+    #[test]
+    fn only_verified_healthy_methods_page() {
+        let mut m = ContactMethod {
+            id: ContactMethodId::from_uuid(uuid::Uuid::from_bytes([2; 16])),
+            user_id: UserId::from_uuid(uuid::Uuid::from_bytes([1; 16])),
+            name: "phone".into(),
+            channel: Channel::Sms,
+            address: Address::parse(Channel::Sms, "+14155550100").unwrap(),
+            verified: false,
+            failing: None,
+            created_at: Timestamp::from_millis(0),
+        };
+        assert!(!m.can_page());
+        m.verified = true;
+        assert!(m.can_page());
+        m.failing = Some("21211 invalid number".into());
+        assert!(!m.can_page());
+    }
+}
