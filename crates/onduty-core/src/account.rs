@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::ids::{TokenId, UserId};
+use crate::ids::{TeamId, TokenId, UserId};
 use crate::time::Timestamp;
 
 /// What a user may do. Observers look; responders act on incidents; admins configure.
@@ -55,6 +55,8 @@ pub enum AccountError {
     BadName,
     #[error("'{0}' is not a role (admin, responder or observer)")]
     BadRole(String),
+    #[error("'{0}' is not a time zone name such as Europe/London or America/New_York")]
+    BadTimeZone(String),
 }
 
 pub const NAME_MAX_CHARS: usize = 100;
@@ -120,12 +122,52 @@ impl fmt::Display for Email {
     }
 }
 
+/// An IANA time zone name ("Europe/London"), checked against the time zone database
+/// built into onduty (so every machine agrees on it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TimeZoneName(String);
+
+impl TimeZoneName {
+    pub fn parse(text: &str) -> Result<Self, AccountError> {
+        let t = text.trim();
+        if t.is_empty() || t.len() > 64 || jiff::tz::TimeZoneDatabase::bundled().get(t).is_err() {
+            return Err(AccountError::BadTimeZone(text.chars().take(64).collect()));
+        }
+        Ok(TimeZoneName(t.to_owned()))
+    }
+
+    pub fn utc() -> Self {
+        TimeZoneName("UTC".to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TimeZoneName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: UserId,
     pub email: Email,
     pub name: Name,
     pub role: Role,
+    pub time_zone: TimeZoneName,
+    pub created_at: Timestamp,
+}
+
+/// A team: people who share services and escalation policies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    pub id: TeamId,
+    pub name: Name,
+    pub members: Vec<UserId>,
     pub created_at: Timestamp,
 }
 
@@ -207,6 +249,17 @@ mod tests {
         assert!(Name::parse("   ").is_err());
         assert!(Name::parse(&"x".repeat(101)).is_err());
         assert!(Name::parse("tab\there").is_err());
+    }
+
+    #[test]
+    fn time_zones_come_from_the_built_in_database() {
+        assert_eq!(
+            TimeZoneName::parse(" Europe/London ").unwrap().as_str(),
+            "Europe/London"
+        );
+        assert!(TimeZoneName::parse("Australia/Lord_Howe").is_ok());
+        assert!(TimeZoneName::parse("Mars/Olympus_Mons").is_err());
+        assert!(TimeZoneName::parse("").is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::contact::Urgency;
 use crate::event::{AlertEvent, EventAction, Severity};
 use crate::ids::{
     DedupKey, EventId, IncidentId, IncidentNumber, IntegrationId, ServiceId, TimelineId, UserId,
@@ -141,6 +142,8 @@ pub struct Incident {
     pub status: IncidentStatus,
     pub summary: String,
     pub severity: Severity,
+    /// Decided when the incident opened, from the service's setting and the severity.
+    pub urgency: Urgency,
     /// The trigger that opened the incident: source, component, custom details, links, images.
     pub details: AlertEvent,
     /// How many trigger events this incident absorbed (the first one included).

@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::account::Name;
-use crate::event::ChangeEvent;
-use crate::ids::{EventId, IntegrationId, RoutingKey, ServiceId};
+use crate::contact::Urgency;
+use crate::event::{ChangeEvent, Severity};
+use crate::ids::{EventId, IntegrationId, PolicyId, RoutingKey, ServiceId, TeamId};
 use crate::incident::DedupMode;
 use crate::time::Timestamp;
 
@@ -17,8 +18,76 @@ pub struct Service {
     pub name: Name,
     pub description: String,
     pub dedup_mode: DedupMode,
+    pub settings: PagingSettings,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// How a service's incidents page people.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PagingSettings {
+    pub team_id: Option<TeamId>,
+    /// Who is paged; no policy means incidents are recorded but page nobody.
+    pub policy_id: Option<PolicyId>,
+    pub urgency: ServiceUrgency,
+    /// An acknowledged incident not resolved within this many minutes is triggered again
+    /// (PagerDuty's default is 30); `None` never.
+    pub ack_timeout_minutes: Option<u32>,
+    /// An incident with no new event for this many minutes is resolved; `None` never.
+    pub auto_resolve_minutes: Option<u32>,
+}
+
+/// The longest acknowledgement or auto-resolve timeout, in minutes (a week).
+pub const MAX_TIMEOUT_MINUTES: u32 = 7 * 24 * 60;
+
+/// A service's incidents' urgency: fixed, or following the event's severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceUrgency {
+    #[default]
+    High,
+    Low,
+    /// Critical and error events are high urgency, warning and info low.
+    Severity,
+}
+
+impl ServiceUrgency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceUrgency::High => "high",
+            ServiceUrgency::Low => "low",
+            ServiceUrgency::Severity => "severity",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "high" => ServiceUrgency::High,
+            "low" => ServiceUrgency::Low,
+            "severity" => ServiceUrgency::Severity,
+            _ => return None,
+        })
+    }
+
+    /// The urgency of an incident opened by an event of `severity`.
+    pub fn of(self, severity: Severity) -> Urgency {
+        match self {
+            ServiceUrgency::High => Urgency::High,
+            ServiceUrgency::Low => Urgency::Low,
+            ServiceUrgency::Severity => Urgency::from_severity(severity),
+        }
+    }
+}
+
+/// A timeout in minutes: 1 to a week.
+pub fn parse_timeout(name: &str, minutes: u32) -> Result<u32, String> {
+    if (1..=MAX_TIMEOUT_MINUTES).contains(&minutes) {
+        Ok(minutes)
+    } else {
+        Err(format!(
+            "'{name}' must be 1 to {MAX_TIMEOUT_MINUTES} minutes, not {minutes}"
+        ))
+    }
 }
 
 /// How events reach an integration. More kinds (Alertmanager, Opsgenie, e-mail) come later.
@@ -91,5 +160,17 @@ mod tests {
         );
         assert!(parse_description("nul\0").is_err());
         assert!(parse_description(&"d".repeat(2001)).is_err());
+    }
+
+    #[test]
+    fn urgency_is_fixed_or_follows_severity() {
+        assert_eq!(ServiceUrgency::Low.of(Severity::Critical), Urgency::Low);
+        assert_eq!(
+            ServiceUrgency::Severity.of(Severity::Critical),
+            Urgency::High
+        );
+        assert_eq!(ServiceUrgency::Severity.of(Severity::Info), Urgency::Low);
+        assert_eq!(parse_timeout("ack_timeout_minutes", 30), Ok(30));
+        assert!(parse_timeout("ack_timeout_minutes", 0).is_err());
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use onduty_core::contact::Urgency;
 use onduty_core::incident::{
     Action, Actor, Incident, IncidentStatus, TimelineEntry, TimelineKind, transition,
 };
@@ -52,7 +53,7 @@ pub struct Acted {
 }
 
 const INCIDENT_COLUMNS: &str = "incidents.id, incidents.number, incidents.service_id, incidents.dedup_key, \
-     incidents.status, incidents.summary, incidents.severity, incidents.details, incidents.alert_count, \
+     incidents.status, incidents.summary, incidents.severity, incidents.urgency, incidents.details, incidents.alert_count, \
      incidents.last_event_at, incidents.last_event_summary, incidents.created_at, incidents.updated_at, \
      incidents.acknowledged_at, incidents.acknowledged_by, incidents.resolved_at, incidents.resolved_by, \
      incidents.version";
@@ -72,6 +73,9 @@ fn incident_from_row(row: &AnyRow) -> Result<Incident, StoreError> {
         summary: col(row, "summary")?,
         severity: parse_col(row, "severity", |t| {
             onduty_core::event::Severity::parse(t).ok_or("unknown severity")
+        })?,
+        urgency: parse_col(row, "urgency", |t| {
+            Urgency::parse(t).ok_or("unknown urgency")
         })?,
         details: json_col(row, "details")?,
         alert_count: col(row, "alert_count")?,

@@ -16,6 +16,7 @@ use onduty_core::incident::{
     Action, Actor, Decision, DedupMode, IncidentStatus, OpenIncident, TimelineKind, decide,
     transition,
 };
+use onduty_core::service::ServiceUrgency;
 use onduty_core::{
     DedupKey, EventId, IncidentId, IncidentNumber, IntegrationId, RoutingKey, ServiceId,
     TimelineId, Timestamp,
@@ -244,6 +245,7 @@ struct Integ {
     name: String,
     service_id: ServiceId,
     dedup_mode: DedupMode,
+    urgency: ServiceUrgency,
 }
 
 impl Integ {
@@ -267,7 +269,7 @@ struct Loaded {
 }
 
 const INTEGRATIONS_SQL: &str = "SELECT 'integration' AS row_kind, integrations.id, integrations.name, \
-     integrations.routing_key, integrations.service_id, services.dedup_mode \
+     integrations.routing_key, integrations.service_id, services.dedup_mode, services.urgency \
      FROM integrations JOIN services ON services.id = integrations.service_id WHERE integrations.routing_key IN ";
 
 const OPEN_INCIDENTS_SQL: &str = "SELECT 'incident' AS row_kind, id, number, service_id, dedup_key, open_key, \
@@ -358,6 +360,9 @@ async fn load(
                         dedup_mode: parse_col(row, "dedup_mode", |t| {
                             DedupMode::parse(t).ok_or("unknown dedup mode")
                         })?,
+                        urgency: parse_col(row, "urgency", |t| {
+                            ServiceUrgency::parse(t).ok_or("unknown urgency")
+                        })?,
                     },
                 );
             }
@@ -426,6 +431,7 @@ struct Work {
 struct Opening {
     summary: String,
     severity: &'static str,
+    urgency: &'static str,
     details: String,
     created_at: i64,
 }
@@ -586,6 +592,7 @@ impl WorkingSet {
                     opening: Some(Opening {
                         summary: alert.summary.clone(),
                         severity: alert.severity.as_str(),
+                        urgency: integ.urgency.of(alert.severity).as_str(),
                         details: to_json(event),
                         created_at: at,
                     }),
@@ -846,6 +853,7 @@ impl WorkingSet {
                     Val::Text(w.status.as_str().to_owned()),
                     Val::Text(o.summary.clone()),
                     Val::Text(o.severity.to_owned()),
+                    Val::Text(o.urgency.to_owned()),
                     Val::Text(o.details.clone()),
                     Val::Int(w.alert_count),
                     Val::Int(w.last_event_at),
@@ -862,7 +870,7 @@ impl WorkingSet {
             .collect();
         writes.extend(multi_row(
             self.dialect,
-            "INSERT INTO incidents (id, number, service_id, dedup_key, open_key, status, summary, severity, details, \
+            "INSERT INTO incidents (id, number, service_id, dedup_key, open_key, status, summary, severity, urgency, details, \
              alert_count, last_event_at, last_event_summary, created_at, updated_at, acknowledged_at, \
              acknowledged_by, resolved_at, resolved_by, version)",
             "",

@@ -8,8 +8,10 @@
 mod error;
 pub mod incidents;
 pub mod ingest;
+pub mod policies;
 pub mod services;
 mod sql;
+pub mod teams;
 pub mod upkeep;
 pub mod users;
 pub mod writer;

@@ -2,11 +2,13 @@
 
 use onduty_core::account::Name;
 use onduty_core::incident::DedupMode;
-use onduty_core::service::{ChangeRecord, Integration, IntegrationKind, Service};
-use onduty_core::{IntegrationId, RoutingKey, ServiceId, Timestamp};
+use onduty_core::service::{
+    ChangeRecord, Integration, IntegrationKind, PagingSettings, Service, ServiceUrgency,
+};
+use onduty_core::{IntegrationId, PolicyId, RoutingKey, ServiceId, TeamId, Timestamp};
 use sqlx::any::AnyRow;
 
-use crate::sql::{col, json_col, parse_col};
+use crate::sql::{col, json_col, opt_id, parse_col};
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone)]
@@ -14,14 +16,21 @@ pub struct NewService {
     pub name: Name,
     pub description: String,
     pub dedup_mode: DedupMode,
+    pub settings: PagingSettings,
 }
 
-/// Fields to change on a service; `None` leaves a field as it is.
+/// Fields to change on a service; `None` leaves a field as it is, `Some(None)` clears a
+/// field that may be empty.
 #[derive(Debug, Clone, Default)]
 pub struct ServicePatch {
     pub name: Option<Name>,
     pub description: Option<String>,
     pub dedup_mode: Option<DedupMode>,
+    pub team_id: Option<Option<TeamId>>,
+    pub policy_id: Option<Option<PolicyId>>,
+    pub urgency: Option<ServiceUrgency>,
+    pub ack_timeout_minutes: Option<Option<u32>>,
+    pub auto_resolve_minutes: Option<Option<u32>>,
 }
 
 #[derive(Debug, Clone)]
@@ -35,7 +44,8 @@ pub struct NewIntegration {
 macro_rules! select_services {
     ($suffix:literal) => {
         concat!(
-            "SELECT id, name, description, dedup_mode, created_at, updated_at FROM services ",
+            "SELECT id, name, description, dedup_mode, team_id, policy_id, urgency, ack_timeout_minutes, \
+             auto_resolve_minutes, created_at, updated_at FROM services ",
             $suffix
         )
     };
@@ -58,9 +68,24 @@ fn service_from_row(row: &AnyRow) -> Result<Service, StoreError> {
         dedup_mode: parse_col(row, "dedup_mode", |t| {
             DedupMode::parse(t).ok_or("unknown dedup mode")
         })?,
+        settings: PagingSettings {
+            team_id: opt_id(row, "team_id")?,
+            policy_id: opt_id(row, "policy_id")?,
+            urgency: parse_col(row, "urgency", |t| {
+                ServiceUrgency::parse(t).ok_or("unknown urgency")
+            })?,
+            ack_timeout_minutes: opt_minutes(row, "ack_timeout_minutes")?,
+            auto_resolve_minutes: opt_minutes(row, "auto_resolve_minutes")?,
+        },
         created_at: Timestamp::from_millis(col(row, "created_at")?),
         updated_at: Timestamp::from_millis(col(row, "updated_at")?),
     })
+}
+
+fn opt_minutes(row: &AnyRow, name: &str) -> Result<Option<u32>, StoreError> {
+    col::<Option<i64>>(row, name)?
+        .map(|m| u32::try_from(m).map_err(StoreError::corrupt))
+        .transpose()
 }
 
 fn integration_from_row(row: &AnyRow) -> Result<Integration, StoreError> {
@@ -95,17 +120,25 @@ impl Store {
             name: new.name,
             description: new.description,
             dedup_mode: new.dedup_mode,
+            settings: new.settings,
             created_at: now,
             updated_at: now,
         };
+        let s = &service.settings;
         sqlx::query(
-            "INSERT INTO services (id, name, description, dedup_mode, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5)",
+            "INSERT INTO services (id, name, description, dedup_mode, team_id, policy_id, urgency, \
+             ack_timeout_minutes, auto_resolve_minutes, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
         )
         .bind(service.id.to_string())
         .bind(service.name.as_str().to_owned())
         .bind(service.description.clone())
         .bind(service.dedup_mode.as_str())
+        .bind(s.team_id.map(|t| t.to_string()))
+        .bind(s.policy_id.map(|p| p.to_string()))
+        .bind(s.urgency.as_str())
+        .bind(s.ack_timeout_minutes.map(i64::from))
+        .bind(s.auto_resolve_minutes.map(i64::from))
         .bind(now.as_millis())
         .execute(&mut *self.write_conn().await?)
         .await
@@ -155,14 +188,37 @@ impl Store {
         if let Some(mode) = patch.dedup_mode {
             service.dedup_mode = mode;
         }
+        let s = &mut service.settings;
+        if let Some(team) = patch.team_id {
+            s.team_id = team;
+        }
+        if let Some(policy) = patch.policy_id {
+            s.policy_id = policy;
+        }
+        if let Some(urgency) = patch.urgency {
+            s.urgency = urgency;
+        }
+        if let Some(minutes) = patch.ack_timeout_minutes {
+            s.ack_timeout_minutes = minutes;
+        }
+        if let Some(minutes) = patch.auto_resolve_minutes {
+            s.auto_resolve_minutes = minutes;
+        }
         service.updated_at = now;
+        let s = &service.settings;
         let done = sqlx::query(
-            "UPDATE services SET name = $2, description = $3, dedup_mode = $4, updated_at = $5 WHERE id = $1",
+            "UPDATE services SET name = $2, description = $3, dedup_mode = $4, team_id = $5, policy_id = $6, \
+             urgency = $7, ack_timeout_minutes = $8, auto_resolve_minutes = $9, updated_at = $10 WHERE id = $1",
         )
         .bind(id.to_string())
         .bind(service.name.as_str().to_owned())
         .bind(service.description.clone())
         .bind(service.dedup_mode.as_str())
+        .bind(s.team_id.map(|t| t.to_string()))
+        .bind(s.policy_id.map(|p| p.to_string()))
+        .bind(s.urgency.as_str())
+        .bind(s.ack_timeout_minutes.map(i64::from))
+        .bind(s.auto_resolve_minutes.map(i64::from))
         .bind(now.as_millis())
         .execute(&mut *self.write_conn().await?)
         .await

@@ -181,6 +181,22 @@ pub(crate) fn parse_col<T, E: std::fmt::Display>(
     parse(&text).map_err(|e| StoreError::corrupt(format!("column {name}: {e}")))
 }
 
+/// A nullable id column.
+pub(crate) fn opt_id<T: std::str::FromStr>(
+    row: &AnyRow,
+    name: &str,
+) -> Result<Option<T>, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    let text: Option<String> = col(row, name)?;
+    text.map(|t| {
+        t.parse::<T>()
+            .map_err(|e| StoreError::corrupt(format!("column {name}: {e}")))
+    })
+    .transpose()
+}
+
 pub(crate) fn json_col<T: serde::de::DeserializeOwned>(
     row: &AnyRow,
     name: &str,

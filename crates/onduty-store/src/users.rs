@@ -1,6 +1,6 @@
 //! Users and their API tokens.
 
-use onduty_core::account::{ApiToken, Email, Name, Role, TokenSecret, User};
+use onduty_core::account::{ApiToken, Email, Name, Role, TimeZoneName, TokenSecret, User};
 use onduty_core::{Timestamp, TokenId, UserId};
 use sqlx::any::AnyRow;
 
@@ -12,6 +12,15 @@ pub struct NewUser {
     pub email: Email,
     pub name: Name,
     pub role: Role,
+    pub time_zone: TimeZoneName,
+}
+
+/// Fields to change on a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub name: Option<Name>,
+    pub role: Option<Role>,
+    pub time_zone: Option<TimeZoneName>,
 }
 
 fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
@@ -20,6 +29,7 @@ fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
         email: parse_col(row, "email", Email::parse)?,
         name: parse_col(row, "name", Name::parse)?,
         role: parse_col(row, "role", |t| Role::parse(t).ok_or("unknown role"))?,
+        time_zone: parse_col(row, "time_zone", TimeZoneName::parse)?,
         created_at: Timestamp::from_millis(col(row, "created_at")?),
     })
 }
@@ -28,7 +38,7 @@ fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
 macro_rules! select_users {
     ($suffix:literal) => {
         concat!(
-            "SELECT users.id, users.email, users.name, users.role, users.created_at FROM users ",
+            "SELECT users.id, users.email, users.name, users.role, users.time_zone, users.created_at FROM users ",
             $suffix
         )
     };
@@ -41,15 +51,17 @@ impl Store {
             email: new.email,
             name: new.name,
             role: new.role,
+            time_zone: new.time_zone,
             created_at: now,
         };
         let result = sqlx::query(
-            "INSERT INTO users (id, email, name, role, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO users (id, email, name, role, time_zone, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(user.id.to_string())
         .bind(user.email.as_str().to_owned())
         .bind(user.name.as_str().to_owned())
         .bind(user.role.as_str())
+        .bind(user.time_zone.as_str().to_owned())
         .bind(now.as_millis())
         .execute(&mut *self.write_conn().await?)
         .await;
@@ -61,6 +73,27 @@ impl Store {
             Err(e) => Err(e),
             Ok(_) => Ok(user),
         }
+    }
+
+    pub async fn update_user(&self, id: UserId, patch: UserPatch) -> Result<User, StoreError> {
+        let mut user = self.user(id).await?;
+        if let Some(name) = patch.name {
+            user.name = name;
+        }
+        if let Some(role) = patch.role {
+            user.role = role;
+        }
+        if let Some(tz) = patch.time_zone {
+            user.time_zone = tz;
+        }
+        sqlx::query("UPDATE users SET name = $2, role = $3, time_zone = $4 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(user.name.as_str().to_owned())
+            .bind(user.role.as_str())
+            .bind(user.time_zone.as_str().to_owned())
+            .execute(&mut *self.write_conn().await?)
+            .await?;
+        Ok(user)
     }
 
     pub async fn count_users(&self) -> Result<i64, StoreError> {
@@ -124,7 +157,7 @@ impl Store {
     /// The user a presented token belongs to, if it is a valid token.
     pub async fn user_by_token(&self, secret: &TokenSecret) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(
-            "SELECT users.id, users.email, users.name, users.role, users.created_at \
+            "SELECT users.id, users.email, users.name, users.role, users.time_zone, users.created_at \
              FROM api_tokens JOIN users ON users.id = api_tokens.user_id WHERE api_tokens.secret_hash = $1",
         )
         .bind(secret.hash())

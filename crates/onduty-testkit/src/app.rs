@@ -48,6 +48,7 @@ impl TestApp {
                     email: Email::parse("admin@example.com").unwrap(),
                     name: Name::parse("Ada Admin").unwrap(),
                     role: Role::Admin,
+                    time_zone: onduty_core::account::TimeZoneName::utc(),
                 },
                 T0,
             )

@@ -39,6 +39,7 @@ pub async fn service(store: &Store, name: &str, mode: DedupMode) -> ServiceFixtu
                 name: Name::parse(name).unwrap(),
                 description: format!("{name}, for tests"),
                 dedup_mode: mode,
+                settings: Default::default(),
             },
             T0,
         )
@@ -79,6 +80,7 @@ pub async fn user(store: &Store, name: &str, role: Role) -> User {
                 email: Email::parse(&email).unwrap(),
                 name: Name::parse(name).unwrap(),
                 role,
+                time_zone: onduty_core::account::TimeZoneName::utc(),
             },
             T0,
         )

@@ -31,6 +31,7 @@ on_every_backend!(
     two_writers_racing_keep_one_open_incident_per_key,
     committed_events_survive_reopening,
     checkpoints_copy_the_log_and_lose_nothing,
+    teams_policies_and_paging_settings,
 );
 
 /// CI sets `ONDUTY_REQUIRE_POSTGRES=1`: then PostgreSQL must be among the backends.

@@ -42,6 +42,7 @@ pub async fn run(
                             email: Email::parse(&email)?,
                             name: Name::parse(&name)?,
                             role,
+                            time_zone: onduty_core::account::TimeZoneName::utc(),
                         },
                         now,
                     )
@@ -187,6 +188,7 @@ async fn create_service(
                 name: Name::parse(&args.name)?,
                 description: parse_description(&args.description).map_err(anyhow::Error::msg)?,
                 dedup_mode,
+                settings: Default::default(),
             },
             SystemClock.now(),
         )

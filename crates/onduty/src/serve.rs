@@ -99,6 +99,7 @@ async fn first_start(
         email: Email::parse(FIRST_ADMIN_EMAIL).expect("a valid address"),
         name: Name::parse("Admin").expect("a valid name"),
         role: Role::Admin,
+        time_zone: onduty_core::account::TimeZoneName::utc(),
     };
     let admin = match store.create_user(new, now).await {
         Ok(user) => user,

@@ -2,7 +2,9 @@
 //! OpenAPI document generated from them (`/api/v1/openapi.json`).
 
 mod incidents;
+mod policies;
 mod services;
+mod teams;
 mod users;
 pub mod views;
 
@@ -43,6 +45,8 @@ use crate::{API_BODY_LIMIT, SharedState};
         (name = "incidents", description = "List, read and act on incidents"),
         (name = "services", description = "Services and their integrations"),
         (name = "users", description = "Users and API tokens"),
+        (name = "teams", description = "Teams and their members"),
+        (name = "escalation policies", description = "Who is paged, in what order, how long apart"),
     )
 )]
 struct ApiDoc;
@@ -65,6 +69,8 @@ pub(crate) fn routes() -> Router<SharedState> {
     let v1 = OpenApiRouter::new()
         .merge(incidents::routes())
         .merge(services::routes())
+        .merge(policies::routes())
+        .merge(teams::routes())
         .merge(users::routes())
         .layer(axum::extract::DefaultBodyLimit::max(API_BODY_LIMIT));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -5,7 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use onduty_core::account::Name;
 use onduty_core::incident::DedupMode;
-use onduty_core::service::{IntegrationKind, Service, parse_description};
+use onduty_core::service::{
+    IntegrationKind, PagingSettings, Service, ServiceUrgency, parse_description, parse_timeout,
+};
 use onduty_core::{IntegrationId, RoutingKey, ServiceId};
 use onduty_store::services::{NewIntegration, NewService, ServicePatch};
 use serde::{Deserialize, Serialize};
@@ -65,6 +67,8 @@ pub struct NewServiceBody {
     /// `open` (default) or `triggered`.
     #[serde(default)]
     pub dedup_mode: Option<String>,
+    #[serde(flatten)]
+    pub paging: PagingBody,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -72,6 +76,79 @@ pub struct ServicePatchBody {
     pub name: Option<String>,
     pub description: Option<String>,
     pub dedup_mode: Option<String>,
+    #[serde(flatten)]
+    pub paging: PagingBody,
+}
+
+/// How a service pages. In a change, a field left out stays as it is and `null` clears it.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct PagingBody {
+    /// A team id or name.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub team: Option<Option<String>>,
+    /// An escalation policy id or name. Without one, incidents page nobody.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub escalation_policy: Option<Option<String>>,
+    /// `high` (default), `low`, or `severity` (critical and error events are high).
+    pub urgency: Option<String>,
+    /// Minutes after which an acknowledged, unresolved incident is triggered again.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
+    pub ack_timeout_minutes: Option<Option<u32>>,
+    /// Minutes without a new event after which an incident is resolved.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
+    pub auto_resolve_minutes: Option<Option<u32>>,
+}
+
+/// For fields where `null` means "clear": present (even as `null`) is `Some`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Turns a paging body into the changes it asks for, looking names up.
+async fn paging_patch(
+    state: &SharedState,
+    body: &PagingBody,
+    patch: &mut ServicePatch,
+) -> Result<(), ApiError> {
+    if let Some(team) = &body.team {
+        patch.team_id = Some(match team {
+            None => None,
+            Some(t) => Some(state.store.team(t).await?.id),
+        });
+    }
+    if let Some(policy) = &body.escalation_policy {
+        patch.policy_id = Some(match policy {
+            None => None,
+            Some(p) => Some(super::policies::find_policy(state, p).await?.id),
+        });
+    }
+    if let Some(u) = &body.urgency {
+        patch.urgency = Some(ServiceUrgency::parse(u).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "'urgency' must be high, low or severity, not '{u}'"
+            ))
+        })?);
+    }
+    let minutes = |name: &str, v: &Option<u32>| -> Result<Option<u32>, ApiError> {
+        v.map(|m| parse_timeout(name, m))
+            .transpose()
+            .map_err(ApiError::BadRequest)
+    };
+    if let Some(v) = &body.ack_timeout_minutes {
+        patch.ack_timeout_minutes = Some(minutes("ack_timeout_minutes", v)?);
+    }
+    if let Some(v) = &body.auto_resolve_minutes {
+        patch.auto_resolve_minutes = Some(minutes("auto_resolve_minutes", v)?);
+    }
+    Ok(())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -143,6 +220,9 @@ async fn create_service(
     ApiJson(body): ApiJson<NewServiceBody>,
 ) -> Result<(StatusCode, Json<ServiceBody>), ApiError> {
     caller.require_admin()?;
+    let mut paging = ServicePatch::default();
+    paging_patch(&state, &body.paging, &mut paging).await?;
+    let defaults = PagingSettings::default();
     let new = NewService {
         name: parse_name(&body.name)?,
         description: parse_description(body.description.as_deref().unwrap_or(""))
@@ -153,6 +233,17 @@ async fn create_service(
             .map(parse_mode)
             .transpose()?
             .unwrap_or_default(),
+        settings: PagingSettings {
+            team_id: paging.team_id.unwrap_or(defaults.team_id),
+            policy_id: paging.policy_id.unwrap_or(defaults.policy_id),
+            urgency: paging.urgency.unwrap_or(defaults.urgency),
+            ack_timeout_minutes: paging
+                .ack_timeout_minutes
+                .unwrap_or(defaults.ack_timeout_minutes),
+            auto_resolve_minutes: paging
+                .auto_resolve_minutes
+                .unwrap_or(defaults.auto_resolve_minutes),
+        },
     };
     let service = state.store.create_service(new, state.clock.now()).await?;
     Ok((
@@ -180,7 +271,7 @@ async fn get_service(
     }))
 }
 
-/// Change a service's name, description or dedup mode (admins).
+/// Change a service's name, description, dedup mode or paging settings (admins).
 #[utoipa::path(
     patch, path = "/services/{id}", tag = "services",
     params(("id" = String, Path, description = "Service id or name")),
@@ -201,7 +292,7 @@ async fn update_service(
 ) -> Result<Json<ServiceBody>, ApiError> {
     caller.require_admin()?;
     let service = find_service(&state, &id).await?;
-    let patch = ServicePatch {
+    let mut patch = ServicePatch {
         name: body.name.as_deref().map(parse_name).transpose()?,
         description: body
             .description
@@ -210,7 +301,9 @@ async fn update_service(
             .transpose()
             .map_err(ApiError::BadRequest)?,
         dedup_mode: body.dedup_mode.as_deref().map(parse_mode).transpose()?,
+        ..ServicePatch::default()
     };
+    paging_patch(&state, &body.paging, &mut patch).await?;
     let service = state
         .store
         .update_service(service.id, patch, state.clock.now())

@@ -3,8 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use onduty_core::account::{Email, Name, Role, TokenSecret};
-use onduty_store::users::NewUser;
+use onduty_core::account::{Email, Name, Role, TimeZoneName, TokenSecret};
+use onduty_store::users::{NewUser, UserPatch};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -20,6 +20,7 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(me))
         .routes(routes!(create_token))
         .routes(routes!(list_users, create_user))
+        .routes(routes!(update_user))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,6 +55,29 @@ pub struct NewUserBody {
     /// `admin`, `responder` (default) or `observer`.
     #[serde(default)]
     pub role: Option<String>,
+    /// IANA time zone (default `UTC`).
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UserPatchBody {
+    pub name: Option<String>,
+    /// Admins only.
+    pub role: Option<String>,
+    pub time_zone: Option<String>,
+}
+
+fn parse_role(r: &str) -> Result<Role, ApiError> {
+    Role::parse(r).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "'role' must be admin, responder or observer, not '{r}'"
+        ))
+    })
+}
+
+fn parse_time_zone(t: &str) -> Result<TimeZoneName, ApiError> {
+    TimeZoneName::parse(t).map_err(|e| ApiError::BadRequest(format!("'time_zone': {e}")))
 }
 
 /// The user the token belongs to.
@@ -128,19 +152,24 @@ async fn create_user(
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> Result<(StatusCode, Json<UserBody>), ApiError> {
     caller.require_admin()?;
-    let role = match body.role.as_deref() {
-        None => Role::Responder,
-        Some(r) => Role::parse(r).ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "'role' must be admin, responder or observer, not '{r}'"
-            ))
-        })?,
-    };
+    let role = body
+        .role
+        .as_deref()
+        .map(parse_role)
+        .transpose()?
+        .unwrap_or(Role::Responder);
+
     let new = NewUser {
         email: Email::parse(&body.email)
             .map_err(|e| ApiError::BadRequest(format!("'email': {e}")))?,
         name: Name::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("'name': {e}")))?,
         role,
+        time_zone: body
+            .time_zone
+            .as_deref()
+            .map(parse_time_zone)
+            .transpose()?
+            .unwrap_or_else(TimeZoneName::utc),
     };
     let user = state.store.create_user(new, state.clock.now()).await?;
     Ok((
@@ -149,4 +178,42 @@ async fn create_user(
             user: UserView::from(&user),
         }),
     ))
+}
+
+/// Change a user's name, time zone (the user or an admin) or role (admins).
+#[utoipa::path(
+    patch, path = "/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "User id or e-mail")),
+    request_body = UserPatchBody,
+    responses(
+        (status = 200, body = UserBody),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+async fn update_user(
+    State(state): State<SharedState>,
+    caller: Caller,
+    crate::error::ApiPath(id): crate::error::ApiPath<String>,
+    ApiJson(body): ApiJson<UserPatchBody>,
+) -> Result<Json<UserBody>, ApiError> {
+    let user = super::teams::find_user(&state, &id).await?;
+    if user.id != caller.0.id || body.role.is_some() {
+        caller.require_admin()?;
+    }
+    let patch = UserPatch {
+        name: body
+            .name
+            .as_deref()
+            .map(Name::parse)
+            .transpose()
+            .map_err(|e| ApiError::BadRequest(format!("'name': {e}")))?,
+        role: body.role.as_deref().map(parse_role).transpose()?,
+        time_zone: body.time_zone.as_deref().map(parse_time_zone).transpose()?,
+    };
+    let user = state.store.update_user(user.id, patch).await?;
+    Ok(Json(UserBody {
+        user: UserView::from(&user),
+    }))
 }

@@ -1,11 +1,12 @@
 //! The JSON shapes of the REST API, documented in the OpenAPI document.
 
 use onduty_core::Timestamp;
-use onduty_core::account::User;
+use onduty_core::account::{Team, User};
+use onduty_core::escalation::{LevelMode, Policy, Target};
 use onduty_core::event::{Image, Link};
 use onduty_core::incident::{Actor, Incident, TimelineEntry};
 use onduty_core::service::{ChangeRecord, Integration, Service};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -16,6 +17,8 @@ pub struct UserView {
     pub name: String,
     /// `admin`, `responder` or `observer`.
     pub role: String,
+    /// IANA time zone, e.g. `Europe/London`.
+    pub time_zone: String,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
@@ -27,7 +30,102 @@ impl From<&User> for UserView {
             email: u.email.to_string(),
             name: u.name.to_string(),
             role: u.role.as_str().to_owned(),
+            time_zone: u.time_zone.to_string(),
             created_at: u.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamView {
+    pub id: String,
+    pub name: String,
+    /// Ids of the members.
+    pub members: Vec<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+impl From<&Team> for TeamView {
+    fn from(t: &Team) -> Self {
+        TeamView {
+            id: t.id.to_string(),
+            name: t.name.to_string(),
+            members: t.members.iter().map(|m| m.to_string()).collect(),
+            created_at: t.created_at,
+        }
+    }
+}
+
+/// Who a level pages.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TargetView {
+    /// `user`, `schedule`, or `policy` (hand the incident over to that escalation policy).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// In requests a user may also be named by e-mail, a policy by name.
+    pub id: String,
+}
+
+impl From<&Target> for TargetView {
+    fn from(t: &Target) -> Self {
+        let (kind, id) = match t {
+            Target::User(id) => ("user", id.to_string()),
+            Target::Schedule(id) => ("schedule", id.to_string()),
+            Target::Policy(id) => ("policy", id.to_string()),
+        };
+        TargetView {
+            kind: kind.to_owned(),
+            id,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LevelView {
+    pub targets: Vec<TargetView>,
+    /// Minutes without acknowledgement before the next level (1 to 1440).
+    pub delay_minutes: u32,
+    /// `all` (default) or `round_robin` (one target in turn, across incidents).
+    #[serde(default)]
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub team_id: Option<String>,
+    pub levels: Vec<LevelView>,
+    /// How many more times the policy runs after its first pass (0 to 9).
+    pub repeat: u32,
+}
+
+impl From<&Policy> for PolicyView {
+    fn from(p: &Policy) -> Self {
+        PolicyView {
+            id: p.id.to_string(),
+            name: p.name.to_string(),
+            description: p.description.clone(),
+            team_id: p.team_id.map(|t| t.to_string()),
+            levels: p
+                .steps
+                .levels()
+                .iter()
+                .map(|l| LevelView {
+                    targets: l.targets.iter().map(TargetView::from).collect(),
+                    delay_minutes: l.delay_minutes,
+                    mode: Some(
+                        match l.mode {
+                            LevelMode::All => "all",
+                            LevelMode::RoundRobin => "round_robin",
+                        }
+                        .to_owned(),
+                    ),
+                })
+                .collect(),
+            repeat: p.steps.repeat(),
         }
     }
 }
@@ -40,6 +138,15 @@ pub struct ServiceView {
     /// `open` (an acknowledged incident still absorbs repeats) or `triggered` (a repeat
     /// after acknowledgement opens a new incident).
     pub dedup_mode: String,
+    pub team_id: Option<String>,
+    /// The escalation policy that pages for this service; none pages nobody.
+    pub escalation_policy_id: Option<String>,
+    /// `high`, `low`, or `severity` (critical and error events are high urgency).
+    pub urgency: String,
+    /// An acknowledged incident unresolved this long (minutes) is triggered again.
+    pub ack_timeout_minutes: Option<u32>,
+    /// An incident without a new event this long (minutes) is resolved.
+    pub auto_resolve_minutes: Option<u32>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
@@ -53,6 +160,11 @@ impl From<&Service> for ServiceView {
             name: s.name.to_string(),
             description: s.description.clone(),
             dedup_mode: s.dedup_mode.as_str().to_owned(),
+            team_id: s.settings.team_id.map(|t| t.to_string()),
+            escalation_policy_id: s.settings.policy_id.map(|p| p.to_string()),
+            urgency: s.settings.urgency.as_str().to_owned(),
+            ack_timeout_minutes: s.settings.ack_timeout_minutes,
+            auto_resolve_minutes: s.settings.auto_resolve_minutes,
             created_at: s.created_at,
             updated_at: s.updated_at,
         }
@@ -182,6 +294,8 @@ pub struct IncidentView {
     pub summary: String,
     /// `critical`, `error`, `warning` or `info`.
     pub severity: String,
+    /// `high` or `low`.
+    pub urgency: String,
     pub source: Option<String>,
     pub component: Option<String>,
     pub group: Option<String>,
@@ -236,6 +350,7 @@ impl From<&Incident> for IncidentView {
             status: i.status.as_str().to_owned(),
             summary: i.summary.clone(),
             severity: i.severity.as_str().to_owned(),
+            urgency: i.urgency.as_str().to_owned(),
             source: alert.map(|a| a.source.clone()),
             component: alert.and_then(|a| a.component.clone()),
             group: alert.and_then(|a| a.group.clone()),

@@ -7,3 +7,4 @@ mod cli;
 mod crash;
 mod ingest;
 mod process;
+mod setup;
