@@ -11,6 +11,7 @@ pub mod ids;
 pub mod incident;
 pub mod rate_limit;
 pub mod service;
+pub mod signature;
 pub mod time;
 
 pub use ids::{
