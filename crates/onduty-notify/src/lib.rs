@@ -1,0 +1,136 @@
+//! onduty's notification providers, behind one [`Notifier`] trait: a signed webhook,
+//! e-mail, SMS and voice (as they are added), and a [`fake::FakeNotifier`] for tests.
+//!
+//! A provider only sends. Deciding whom to page and when is the engine's; what a failure
+//! means for the page is decided from the error's kind: [`NotifyError::Transient`]
+//! (retry later) or [`NotifyError::Permanent`] (this address will not work).
+
+pub mod fake;
+pub mod render;
+pub mod webhook;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use onduty_core::Timestamp;
+use onduty_core::contact::Channel;
+use serde::Serialize;
+
+/// One incident in a page (several are bundled into one message when they come at once).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PageItem {
+    pub number: i64,
+    pub summary: String,
+    pub service: String,
+    pub severity: String,
+    pub urgency: String,
+    /// Where to see it (the API today, the web UI later).
+    pub url: String,
+}
+
+/// What a message says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    /// One or more incidents need someone.
+    Page { items: Vec<PageItem> },
+    /// A code proving the person owns the address.
+    Verification { code: String },
+    /// "This is a test": sent when a person asks.
+    Test,
+}
+
+/// A message to send through one contact method.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub channel: Channel,
+    /// The e-mail address, phone number or URL.
+    pub to: String,
+    /// For webhooks: the secret the receiver checks the signature with.
+    pub secret: Option<String>,
+    pub content: Content,
+    /// The same for every attempt at the same message, so receivers can drop repeats
+    /// (delivery is at least once).
+    pub idempotency_key: String,
+    /// When the message is sent (signatures carry it).
+    pub at: Timestamp,
+}
+
+/// What a provider says about a message it accepted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sent {
+    /// The provider's id for the message (a Twilio SID, an SMTP queue id), if any.
+    pub provider_ref: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotifyError {
+    /// Worth retrying: a timeout, a 5xx, the provider is down.
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// Retrying will not help: the number is invalid, the address refused.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+    /// No provider is configured for this channel on this server.
+    #[error("{0} is not configured on this server")]
+    NotConfigured(&'static str),
+}
+
+impl NotifyError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, NotifyError::Transient(_))
+    }
+}
+
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<Sent, NotifyError>> + Send + 'a>>;
+
+/// Something that delivers messages on one channel.
+pub trait Notifier: Send + Sync {
+    fn send<'a>(&'a self, message: &'a Outgoing) -> SendFuture<'a>;
+}
+
+/// The configured provider of each channel.
+#[derive(Clone, Default)]
+pub struct Providers {
+    pub email: Option<Arc<dyn Notifier>>,
+    pub sms: Option<Arc<dyn Notifier>>,
+    pub voice: Option<Arc<dyn Notifier>>,
+    pub webhook: Option<Arc<dyn Notifier>>,
+}
+
+impl Providers {
+    /// Real providers where configured; webhooks always work.
+    pub fn new(http: reqwest::Client) -> Providers {
+        Providers {
+            webhook: Some(Arc::new(webhook::WebhookNotifier::new(http))),
+            ..Providers::default()
+        }
+    }
+
+    /// Every channel through one notifier (tests).
+    pub fn all(notifier: Arc<dyn Notifier>) -> Providers {
+        Providers {
+            email: Some(notifier.clone()),
+            sms: Some(notifier.clone()),
+            voice: Some(notifier.clone()),
+            webhook: Some(notifier),
+        }
+    }
+
+    pub fn for_channel(&self, channel: Channel) -> Option<&Arc<dyn Notifier>> {
+        match channel {
+            Channel::Email => self.email.as_ref(),
+            Channel::Sms => self.sms.as_ref(),
+            Channel::Voice => self.voice.as_ref(),
+            Channel::Webhook => self.webhook.as_ref(),
+        }
+    }
+
+    /// Sends through the channel's provider, or says it has none.
+    pub async fn send(&self, message: &Outgoing) -> Result<Sent, NotifyError> {
+        match self.for_channel(message.channel) {
+            Some(n) => n.send(message).await,
+            None => Err(NotifyError::NotConfigured(message.channel.label())),
+        }
+    }
+}

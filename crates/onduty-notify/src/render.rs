@@ -1,0 +1,190 @@
+//! What messages say, channel by channel. Text from events is the data of these
+//! messages: SMS and voice get it cut to length, e-mail HTML escapes it.
+
+use crate::{Content, PageItem};
+
+/// Longest SMS body onduty sends (a few GSM segments).
+pub const SMS_MAX_CHARS: usize = 320;
+
+fn clip(text: &str, max: usize) -> String {
+    let one_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if one_line.chars().count() <= max {
+        one_line
+    } else {
+        let mut s: String = one_line.chars().take(max.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+fn item_line(i: &PageItem, summary_max: usize) -> String {
+    format!(
+        "#{} {} [{}] {}",
+        i.number,
+        clip(&i.service, 40),
+        i.severity,
+        clip(&i.summary, summary_max)
+    )
+}
+
+/// The body of an SMS. Reply codes are documented in the README.
+pub fn sms(content: &Content) -> String {
+    let body = match content {
+        Content::Page { items } if items.len() == 1 => {
+            let i = &items[0];
+            format!(
+                "onduty: {}\nReply {n}a to acknowledge, {n}r to resolve, {n}e to escalate.",
+                item_line(i, 160),
+                n = i.number
+            )
+        }
+        Content::Page { items } => {
+            let mut s = format!("onduty: {} incidents:", items.len());
+            for i in items.iter().take(5) {
+                s.push('\n');
+                s.push_str(&item_line(i, 60));
+            }
+            if items.len() > 5 {
+                s.push_str(&format!("\n…and {} more", items.len() - 5));
+            }
+            s.push_str("\nReply aa to acknowledge all, rr to resolve all.");
+            s
+        }
+        Content::Verification { code } => format!("Your onduty verification code is {code}."),
+        Content::Test => "This is a test message from onduty.".to_owned(),
+    };
+    clip_multiline(&body, SMS_MAX_CHARS)
+}
+
+fn clip_multiline(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut s: String = text.chars().take(max - 1).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// The subject line of an e-mail.
+pub fn email_subject(content: &Content) -> String {
+    match content {
+        Content::Page { items } if items.len() == 1 => {
+            let i = &items[0];
+            format!(
+                "[onduty] #{} {} — {}",
+                i.number,
+                clip(&i.service, 60),
+                clip(&i.summary, 120)
+            )
+        }
+        Content::Page { items } => format!("[onduty] {} incidents need you", items.len()),
+        Content::Verification { .. } => "Your onduty verification code".to_owned(),
+        Content::Test => "onduty test message".to_owned(),
+    }
+}
+
+/// The plain-text body of an e-mail.
+pub fn email_text(content: &Content) -> String {
+    match content {
+        Content::Page { items } => {
+            let mut s = String::new();
+            for i in items {
+                s.push_str(&format!(
+                    "#{} {}\nService: {}\nSeverity: {} ({} urgency)\n{}\n\n",
+                    i.number,
+                    clip(&i.summary, 1024),
+                    clip(&i.service, 100),
+                    i.severity,
+                    i.urgency,
+                    i.url
+                ));
+            }
+            s
+        }
+        Content::Verification { code } => {
+            format!("Your onduty verification code is {code}.\nIt is valid for 15 minutes.\n")
+        }
+        Content::Test => {
+            "This is a test message from onduty. If you read this, onduty can reach you.\n"
+                .to_owned()
+        }
+    }
+}
+
+/// What a voice call says.
+pub fn voice(content: &Content) -> String {
+    match content {
+        Content::Page { items } if items.len() == 1 => {
+            let i = &items[0];
+            format!(
+                "This is onduty. Incident {} on {}: {}.",
+                i.number,
+                clip(&i.service, 60),
+                clip(&i.summary, 200)
+            )
+        }
+        Content::Page { items } => format!("This is onduty. {} incidents need you.", items.len()),
+        Content::Verification { code } => {
+            let spaced: Vec<String> = code.chars().map(|c| c.to_string()).collect();
+            format!(
+                "This is onduty. Your verification code is {}.",
+                spaced.join(", ")
+            )
+        }
+        Content::Test => "This is a test call from onduty.".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(n: i64, summary: &str) -> PageItem {
+        PageItem {
+            number: n,
+            summary: summary.to_owned(),
+            service: "Checkout".to_owned(),
+            severity: "critical".to_owned(),
+            urgency: "high".to_owned(),
+            url: format!("http://onduty.example/api/v1/incidents/{n}"),
+        }
+    }
+
+    #[test]
+    fn an_sms_page_says_what_and_how_to_reply() {
+        let text = sms(&Content::Page {
+            items: vec![item(42, "DISK at 99%\non db01")],
+        });
+        assert_eq!(
+            text,
+            "onduty: #42 Checkout [critical] DISK at 99% on db01\nReply 42a to acknowledge, 42r to resolve, 42e to escalate."
+        );
+    }
+
+    #[test]
+    fn several_incidents_are_bundled_and_the_sms_stays_short() {
+        let items: Vec<PageItem> = (1..=8).map(|n| item(n, &"x".repeat(300))).collect();
+        let text = sms(&Content::Page { items });
+        assert!(text.starts_with("onduty: 8 incidents:"));
+        assert!(text.chars().count() <= SMS_MAX_CHARS);
+    }
+
+    #[test]
+    fn codes_and_tests_have_plain_messages() {
+        assert_eq!(
+            sms(&Content::Verification {
+                code: "123456".into()
+            }),
+            "Your onduty verification code is 123456."
+        );
+        assert_eq!(
+            voice(&Content::Verification { code: "123".into() }),
+            "This is onduty. Your verification code is 1, 2, 3."
+        );
+        assert!(email_subject(&Content::Test).contains("test"));
+    }
+}

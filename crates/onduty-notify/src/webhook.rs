@@ -1,0 +1,69 @@
+//! The webhook contact method: a JSON POST signed with HMAC-SHA256 over a timestamp and
+//! the body (`X-Onduty-Signature: t=…,v1=…`), with the message's idempotency key in
+//! `X-Onduty-Delivery` so a receiver can drop repeats.
+
+use std::time::Duration;
+
+use onduty_core::signature::webhook_signature;
+use serde_json::json;
+
+use crate::{Content, Notifier, NotifyError, Outgoing, SendFuture, Sent};
+
+/// How long a receiver may take to answer.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct WebhookNotifier {
+    http: reqwest::Client,
+}
+
+impl WebhookNotifier {
+    pub fn new(http: reqwest::Client) -> Self {
+        WebhookNotifier { http }
+    }
+}
+
+/// The JSON a webhook receives.
+pub fn body(message: &Outgoing) -> serde_json::Value {
+    let mut body = json!({
+        "idempotency_key": message.idempotency_key,
+        "sent_at": message.at,
+    });
+    let fields = match &message.content {
+        Content::Page { items } => json!({"type": "page", "incidents": items}),
+        Content::Verification { code } => json!({"type": "verification", "code": code}),
+        Content::Test => json!({"type": "test"}),
+    };
+    if let (Some(b), Some(f)) = (body.as_object_mut(), fields.as_object()) {
+        b.extend(f.clone());
+    }
+    body
+}
+
+impl Notifier for WebhookNotifier {
+    fn send<'a>(&'a self, message: &'a Outgoing) -> SendFuture<'a> {
+        Box::pin(async move {
+            let payload = serde_json::to_vec(&body(message)).expect("JSON values serialize");
+            let secret = message.secret.as_deref().unwrap_or_default();
+            let signature = webhook_signature(secret, message.at.as_millis() / 1000, &payload);
+            let response = self
+                .http
+                .post(&message.to)
+                .timeout(TIMEOUT)
+                .header("content-type", "application/json")
+                .header("x-onduty-signature", signature)
+                .header("x-onduty-delivery", &message.idempotency_key)
+                .body(payload)
+                .send()
+                .await
+                .map_err(|e| NotifyError::Transient(format!("webhook not reached: {e}")))?;
+            let status = response.status();
+            if status.is_success() {
+                Ok(Sent::default())
+            } else if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
+                Err(NotifyError::Transient(format!("webhook answered {status}")))
+            } else {
+                Err(NotifyError::Permanent(format!("webhook answered {status}")))
+            }
+        })
+    }
+}
