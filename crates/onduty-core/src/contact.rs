@@ -157,6 +157,11 @@ pub struct ContactMethod {
 }
 
 impl ContactMethod {
+    /// "SMS +44…" — how the timeline names it.
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.channel.label(), self.address.as_str())
+    }
+
     pub fn can_page(&self) -> bool {
         (self.verified || !self.channel.needs_verification()) && self.failing.is_none()
     }
@@ -268,21 +273,21 @@ pub fn plan_notifications(
     due
 }
 
-/// The rules a person gets with their first contact method: reached at once, whatever
-/// the urgency; a phone also rings 5 minutes later if SMS did not wake them.
-pub fn default_rules(channel: Channel) -> Vec<(u32, RuleUrgency, Channel)> {
-    match channel {
-        Channel::Sms => vec![
-            (0, RuleUrgency::Both, Channel::Sms),
-            (5, RuleUrgency::High, Channel::Voice),
-        ],
-        other => vec![(0, RuleUrgency::Both, other)],
-    }
+/// The rules a person gets with their first contact method: through it at once for any
+/// urgency, and once more 5 minutes later for high urgency if still unacknowledged.
+pub fn default_rules() -> [(u32, RuleUrgency); 2] {
+    [(0, RuleUrgency::Both), (5, RuleUrgency::High)]
 }
 
 /// A verification code: six digits from the caller's random bytes.
 pub fn verification_code(random: [u8; 4]) -> String {
     format!("{:06}", u32::from_le_bytes(random) % 1_000_000)
+}
+
+/// What is stored of a verification code (its SHA-256, hex).
+pub fn hash_code(code: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(code.trim().as_bytes()))
 }
 
 /// How long a verification code stays valid.

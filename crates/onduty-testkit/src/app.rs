@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use onduty_core::account::{Email, Name, Role, TokenSecret};
 use onduty_core::{ManualClock, Timestamp};
+use onduty_notify::Providers;
+use onduty_notify::fake::FakeNotifier;
 use onduty_store::Store;
 use onduty_store::users::NewUser;
 use onduty_web::{App, WebConfig};
@@ -26,6 +28,8 @@ pub struct TestApp {
     pub admin_token: String,
     pub http: reqwest::Client,
     pub db: TestDb,
+    /// Every message "sent" to anyone, on every channel.
+    pub notifier: Arc<FakeNotifier>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -67,7 +71,13 @@ impl TestApp {
             ..WebConfig::default()
         };
         tweak(&mut config);
-        let app = App::new(store.clone(), clock.clone(), config);
+        let notifier = Arc::new(FakeNotifier::new());
+        let app = App::new(
+            store.clone(),
+            clock.clone(),
+            config,
+            Providers::all(notifier.clone()),
+        );
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.serve(listener, async {
             let _ = stopped.await;
@@ -82,6 +92,7 @@ impl TestApp {
                 .build()
                 .unwrap(),
             db,
+            notifier,
             stop: Some(stop),
             task: Some(task),
         }

@@ -32,6 +32,7 @@ on_every_backend!(
     committed_events_survive_reopening,
     checkpoints_copy_the_log_and_lose_nothing,
     teams_policies_and_paging_settings,
+    contact_methods_verification_and_rules,
 );
 
 /// CI sets `ONDUTY_REQUIRE_POSTGRES=1`: then PostgreSQL must be among the backends.

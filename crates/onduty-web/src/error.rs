@@ -26,6 +26,9 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A provider (SMTP, Twilio, a webhook) did not take a message.
+    #[error("{0}")]
+    BadGateway(String),
     #[error("internal error; see the server log")]
     Internal(String),
 }
@@ -39,7 +42,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// A stable, machine-readable code: `bad_request`, `unauthorized`, `forbidden`,
-    /// `not_found`, `conflict`, `payload_too_large`, `unavailable`, `internal`.
+    /// `not_found`, `conflict`, `payload_too_large`, `unavailable`, `provider_failed`,
+    /// `internal`.
     pub code: String,
     /// A sentence for people.
     pub message: String,
@@ -55,6 +59,7 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "provider_failed"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

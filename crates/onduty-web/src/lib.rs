@@ -18,6 +18,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use onduty_core::Clock;
+use onduty_notify::Providers;
 use onduty_store::Store;
 use onduty_store::writer::{IngestWriter, WriterOptions};
 use tokio::net::TcpListener;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub writer: IngestWriter,
     pub clock: Arc<dyn Clock>,
     pub config: WebConfig,
+    /// How messages that are not pages reach people: verification codes, tests.
+    pub providers: Providers,
     limiter: rate_limit::Limiter,
 }
 
@@ -77,7 +80,12 @@ pub struct App {
 
 impl App {
     /// Builds the application and starts its ingest writer on the current runtime.
-    pub fn new(store: Store, clock: Arc<dyn Clock>, config: WebConfig) -> App {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        config: WebConfig,
+        providers: Providers,
+    ) -> App {
         let (writer, writer_task) = IngestWriter::spawn(store.clone(), config.writer);
         let upkeep_task = onduty_store::upkeep::spawn_checkpoints(
             store.clone(),
@@ -89,6 +97,7 @@ impl App {
             writer,
             clock,
             config,
+            providers,
         });
         let router = Router::new()
             .merge(health::routes())

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use onduty_core::account::{Email, Name, Role, TokenSecret};
 use onduty_core::{Clock, SystemClock};
+use onduty_notify::Providers;
 use onduty_store::writer::WriterOptions;
 use onduty_store::{Store, StoreError, StoreOptions};
 use onduty_web::api::views::curl_example;
@@ -70,6 +71,7 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
                 ..WriterOptions::default()
             },
         },
+        Providers::new(reqwest::Client::new()),
     );
     let first = first_start(&store, clock.now()).await?;
     println!(

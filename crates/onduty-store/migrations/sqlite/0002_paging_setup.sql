@@ -51,6 +51,8 @@ CREATE TABLE contact_methods (
     address TEXT NOT NULL,
     verified BIGINT NOT NULL,
     failing TEXT,
+    -- Webhooks only: the secret their signatures are made with.
+    secret TEXT,
     -- SHA-256 of the pending verification code, its expiry and the attempts made.
     code_hash TEXT,
     code_expires_at BIGINT,

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: bearer-token authentication, the endpoints, and the
 //! OpenAPI document generated from them (`/api/v1/openapi.json`).
 
+mod contacts;
 mod incidents;
 mod policies;
 mod services;
@@ -72,6 +73,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(policies::routes())
         .merge(teams::routes())
         .merge(users::routes())
+        .merge(contacts::routes())
         .layer(axum::extract::DefaultBodyLimit::max(API_BODY_LIMIT));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::ingest::routes())

@@ -4,6 +4,7 @@
 
 mod api;
 mod cli;
+mod contacts;
 mod crash;
 mod ingest;
 mod process;

@@ -1,0 +1,248 @@
+//! Stories of people telling onduty how to reach them.
+
+use onduty_notify::{Content, NotifyError};
+use onduty_testkit::TestApp;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+#[tokio::test]
+async fn alice_adds_her_phone_proves_it_with_the_code_and_gets_default_rules() {
+    let app = TestApp::start().await;
+    let alice = app.user_token("Alice", "responder").await;
+    let (status, created) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            "/users/alice@example.com/contact-methods",
+            Some(json!({"channel": "sms", "address": "+44 7700 900123", "name": "mobile"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let method = &created["contact_method"];
+    assert_eq!(method["address"], "+447700900123");
+    assert_eq!(method["verified"], false);
+    assert_eq!(created["verification"], "sent");
+    let rules = created["default_rules"].as_array().unwrap();
+    assert_eq!(
+        rules.len(),
+        2,
+        "at once, and again after 5 minutes for high urgency"
+    );
+    assert_eq!(
+        (
+            rules[1]["delay_minutes"].as_u64(),
+            rules[1]["urgency"].as_str()
+        ),
+        (Some(5), Some("high"))
+    );
+
+    let sent = app.notifier.take();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "+447700900123");
+    let Content::Verification { code } = &sent[0].content else {
+        panic!("a code was sent")
+    };
+    let id = method["id"].as_str().unwrap();
+
+    let (status, wrong) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            &format!("/users/alice@example.com/contact-methods/{id}/verify"),
+            Some(json!({"code": "000000x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        wrong["error"]["message"],
+        "wrong code; 4 attempts left before a new code is needed"
+    );
+    let (status, verified) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            &format!("/users/alice@example.com/contact-methods/{id}/verify"),
+            Some(json!({"code": code})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{verified}");
+    assert_eq!(verified["contact_method"]["verified"], true);
+
+    // A test message on demand.
+    let (status, _) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            &format!("/users/alice@example.com/contact-methods/{id}/test"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.notifier.take()[0].content, Content::Test);
+    app.notifier
+        .fail_next([NotifyError::Permanent("21211 invalid 'To' number".into())]);
+    let (status, failed) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            &format!("/users/alice@example.com/contact-methods/{id}/test"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert!(
+        failed["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("21211")
+    );
+
+    // A second method gets no default rules; rules are listed earliest first.
+    let (status, hook) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            "/users/alice@example.com/contact-methods",
+            Some(json!({"channel": "webhook", "address": "http://127.0.0.1:9/pager"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(hook["verification"], "not needed");
+    assert!(hook["secret"].as_str().unwrap().starts_with("whsec_"));
+    assert!(hook["default_rules"].as_array().unwrap().is_empty());
+    let hook_id = hook["contact_method"]["id"].as_str().unwrap();
+    let (status, rule) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            "/users/alice@example.com/notification-rules",
+            Some(json!({"contact_method": hook_id, "delay_minutes": 10, "urgency": "low"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rule}");
+    let (_, rules) = app
+        .api_as(
+            &alice,
+            Method::GET,
+            "/users/alice@example.com/notification-rules",
+            None,
+        )
+        .await;
+    let delays: Vec<u64> = rules["notification_rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["delay_minutes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(delays, [0, 5, 10]);
+
+    // Removing the phone removes its rules.
+    let (status, _) = app
+        .api_as(
+            &alice,
+            Method::DELETE,
+            &format!("/users/alice@example.com/contact-methods/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, rules) = app
+        .api_as(
+            &alice,
+            Method::GET,
+            "/users/alice@example.com/notification-rules",
+            None,
+        )
+        .await;
+    assert_eq!(rules["notification_rules"].as_array().unwrap().len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn contact_details_are_private_and_checked() {
+    let app = TestApp::start().await;
+    let alice = app.user_token("Alice", "responder").await;
+    let bob = app.user_token("Bob", "responder").await;
+    let (status, _) = app
+        .api_as(
+            &bob,
+            Method::GET,
+            "/users/alice@example.com/contact-methods",
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "Bob cannot read Alice's numbers"
+    );
+    let (status, _) = app
+        .api(
+            Method::GET,
+            "/users/alice@example.com/contact-methods",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "an admin can");
+    for (body, message) in [
+        (
+            json!({"channel": "pigeon", "address": "x"}),
+            "'channel' must be email, sms, voice or webhook, not 'pigeon'",
+        ),
+        (
+            json!({"channel": "sms", "address": "07700 900123"}),
+            "'address': '07700 900123' is not a phone number in E.164 form (a + and 8 to 15 digits, like +442071838750)",
+        ),
+        (
+            json!({"channel": "email", "address": "alice"}),
+            "'address': 'alice' is not an e-mail address",
+        ),
+        (
+            json!({"channel": "webhook", "address": "ftp://x"}),
+            "'address': 'ftp://x' is not an http:// or https:// URL of at most 2048 characters",
+        ),
+    ] {
+        let (status, answer) = app
+            .api_as(
+                &alice,
+                Method::POST,
+                "/users/alice@example.com/contact-methods",
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(answer["error"]["message"], message, "{body}");
+    }
+    let (_, bobs) = app
+        .api_as(
+            &bob,
+            Method::POST,
+            "/users/bob@example.com/contact-methods",
+            Some(json!({"channel": "email", "address": "bob@example.com"})),
+        )
+        .await;
+    let bobs_method = bobs["contact_method"]["id"].as_str().unwrap();
+    let (status, _) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            "/users/alice@example.com/notification-rules",
+            Some(json!({"contact_method": bobs_method, "delay_minutes": 0})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "rules use one's own methods");
+    let (status, answer) = app
+        .api_as(
+            &bob,
+            Method::POST,
+            "/users/bob@example.com/notification-rules",
+            Some(json!({"contact_method": bobs_method, "delay_minutes": 2000})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        answer["error"]["message"],
+        "'delay_minutes' must be 0 to 1440, not 2000"
+    );
+    app.stop().await;
+}
