@@ -80,6 +80,9 @@ impl DedupMode {
 pub enum Action {
     Acknowledge,
     Resolve,
+    /// Back to triggered (and paging again): by hand, when an acknowledgement times out,
+    /// or when a snooze ends.
+    Unacknowledge,
 }
 
 impl Action {
@@ -87,6 +90,7 @@ impl Action {
         match self {
             Action::Acknowledge => "acknowledge",
             Action::Resolve => "resolve",
+            Action::Unacknowledge => "unacknowledge",
         }
     }
 }
@@ -111,6 +115,8 @@ pub fn transition(
         (Triggered, Action::Acknowledge) => Ok(Some(Acknowledged)),
         (Acknowledged, Action::Acknowledge) => Ok(None),
         (Triggered | Acknowledged, Action::Resolve) => Ok(Some(Resolved)),
+        (Acknowledged, Action::Unacknowledge) => Ok(Some(Triggered)),
+        (Triggered, Action::Unacknowledge) => Ok(None),
     }
 }
 
@@ -175,6 +181,12 @@ pub enum TimelineKind {
     /// `triggered` dedup mode: a new trigger opened a new incident, this one gave up the key.
     Superseded,
     Assigned,
+    /// The escalation policy reached a level (people paged), or ran out of levels.
+    Escalated,
+    /// A message to a person was sent, or could not be.
+    Notified,
+    /// Triggered again: by hand, or because an acknowledgement timed out or a snooze ended.
+    Unacknowledged,
 }
 
 impl TimelineKind {
@@ -188,6 +200,9 @@ impl TimelineKind {
             TimelineKind::Note => "note",
             TimelineKind::Superseded => "superseded",
             TimelineKind::Assigned => "assigned",
+            TimelineKind::Escalated => "escalated",
+            TimelineKind::Notified => "notified",
+            TimelineKind::Unacknowledged => "unacknowledged",
         }
     }
 
@@ -201,6 +216,9 @@ impl TimelineKind {
             "note" => TimelineKind::Note,
             "superseded" => TimelineKind::Superseded,
             "assigned" => TimelineKind::Assigned,
+            "escalated" => TimelineKind::Escalated,
+            "notified" => TimelineKind::Notified,
+            "unacknowledged" => TimelineKind::Unacknowledged,
             _ => return None,
         })
     }
@@ -327,6 +345,13 @@ mod tests {
             (
                 Resolved,
                 Action::Resolve,
+                Err(TransitionError::AlreadyResolved),
+            ),
+            (Acknowledged, Action::Unacknowledge, Ok(Some(Triggered))),
+            (Triggered, Action::Unacknowledge, Ok(None)),
+            (
+                Resolved,
+                Action::Unacknowledge,
                 Err(TransitionError::AlreadyResolved),
             ),
         ];

@@ -12,6 +12,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
 use crate::ingest::{timeline_row, timeline_writes};
+use crate::paging::{
+    TimerKind, clear_timers, minutes_of, set_timer, start_escalation, stop_paging,
+};
 use crate::sql::{
     Val, bind, col, execute_writes, in_list, json_col, opt_json_col, parse_col, to_json,
 };
@@ -306,67 +309,19 @@ impl Store {
         let Some(next) = transition(incident.status, action)? else {
             return Ok(false);
         };
-        let at = now.as_millis();
-        let who = to_json(actor);
-        let (sql, kind, verb) = match action {
-            Action::Acknowledge => (
-                "UPDATE incidents SET status = $3, acknowledged_at = $4, acknowledged_by = $5, updated_at = $4, \
-                 version = version + 1 WHERE id = $1 AND version = $2",
-                TimelineKind::Acknowledged,
-                "Acknowledged",
-            ),
-            Action::Resolve => (
-                "UPDATE incidents SET status = $3, resolved_at = $4, resolved_by = $5, updated_at = $4, \
-                 open_key = NULL, version = version + 1 WHERE id = $1 AND version = $2",
-                TimelineKind::Resolved,
-                "Resolved",
-            ),
-        };
-        let done = sqlx::query(sql)
-            .bind(incident.id.to_string())
-            .bind(version)
-            .bind(next.as_str())
-            .bind(at)
-            .bind(who)
-            .execute(&mut *conn)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::VersionConflict);
-        }
-        let mut rows = vec![timeline_row(
-            incident.id,
-            now,
-            kind,
+        let message = format!("{} by {} via {via}", verb_of(action), actor.name());
+        apply_action(
+            conn,
+            self.backend,
+            &incident,
+            version,
+            next,
+            action,
             actor,
-            format!("{verb} by {} via {via}", actor.name()),
-            None,
-            None,
-        )];
-        if let (Action::Acknowledge, Actor::User { id, name }) = (action, actor) {
-            let assigned =
-                sqlx::query("SELECT COUNT(*) AS n FROM incident_assignees WHERE incident_id = $1")
-                    .bind(incident.id.to_string())
-                    .fetch_one(&mut *conn)
-                    .await?;
-            if col::<i64>(&assigned, "n")? == 0 {
-                sqlx::query("INSERT INTO incident_assignees (incident_id, user_id, assigned_at) VALUES ($1, $2, $3)")
-                    .bind(incident.id.to_string())
-                    .bind(id.to_string())
-                    .bind(at)
-                    .execute(&mut *conn)
-                    .await?;
-                rows.push(timeline_row(
-                    incident.id,
-                    now,
-                    TimelineKind::Assigned,
-                    actor,
-                    format!("Assigned to {name}"),
-                    None,
-                    None,
-                ));
-            }
-        }
-        execute_writes(conn, self.backend, timeline_writes(self.backend, rows)).await?;
+            message,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -413,8 +368,130 @@ impl Store {
     }
 }
 
+/// The human name of an action on the timeline.
+fn verb_of(action: Action) -> &'static str {
+    match action {
+        Action::Acknowledge => "Acknowledged",
+        Action::Resolve => "Resolved",
+        Action::Unacknowledge => "Triggered again",
+    }
+}
+
+/// Applies an action to a loaded incident inside the caller's transaction: its row
+/// (checking the version it was read at), its timeline, and the engine's state (stop
+/// paging; acknowledgement timeout; escalation again after being triggered again).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn apply_action(
+    conn: &mut AnyConnection,
+    d: Backend,
+    incident: &Incident,
+    version: i64,
+    next: IncidentStatus,
+    action: Action,
+    actor: &Actor,
+    message: String,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let at = now.as_millis();
+    let who = to_json(actor);
+    let (sql, kind) = match action {
+        Action::Acknowledge => (
+            "UPDATE incidents SET status = $3, acknowledged_at = $4, acknowledged_by = $5, updated_at = $4, \
+             version = version + 1 WHERE id = $1 AND version = $2",
+            TimelineKind::Acknowledged,
+        ),
+        Action::Resolve => (
+            "UPDATE incidents SET status = $3, resolved_at = $4, resolved_by = $5, updated_at = $4, \
+             open_key = NULL, version = version + 1 WHERE id = $1 AND version = $2",
+            TimelineKind::Resolved,
+        ),
+        Action::Unacknowledge => (
+            "UPDATE incidents SET status = $3, acknowledged_at = NULL, acknowledged_by = NULL, updated_at = $4, \
+             version = version + 1 WHERE id = $1 AND version = $2",
+            TimelineKind::Unacknowledged,
+        ),
+    };
+    let mut query = sqlx::query(sql)
+        .bind(incident.id.to_string())
+        .bind(version)
+        .bind(next.as_str())
+        .bind(at);
+    if action != Action::Unacknowledge {
+        query = query.bind(who);
+    }
+    let done = query.execute(&mut *conn).await?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::VersionConflict);
+    }
+    let mut rows = vec![timeline_row(
+        incident.id,
+        now,
+        kind,
+        actor,
+        message,
+        None,
+        None,
+    )];
+    if let (Action::Acknowledge, Actor::User { id, name }) = (action, actor) {
+        let assigned =
+            sqlx::query("SELECT COUNT(*) AS n FROM incident_assignees WHERE incident_id = $1")
+                .bind(incident.id.to_string())
+                .fetch_one(&mut *conn)
+                .await?;
+        if col::<i64>(&assigned, "n")? == 0 {
+            sqlx::query("INSERT INTO incident_assignees (incident_id, user_id, assigned_at) VALUES ($1, $2, $3)")
+                .bind(incident.id.to_string())
+                .bind(id.to_string())
+                .bind(at)
+                .execute(&mut *conn)
+                .await?;
+            rows.push(timeline_row(
+                incident.id,
+                now,
+                TimelineKind::Assigned,
+                actor,
+                format!("Assigned to {name}"),
+                None,
+                None,
+            ));
+        }
+    }
+    let mut writes = timeline_writes(d, rows);
+    // Whatever was about to page for this incident stops.
+    writes.extend(stop_paging(d, &[incident.id]));
+    match action {
+        Action::Acknowledge => {
+            let row = sqlx::query("SELECT ack_timeout_minutes FROM services WHERE id = $1")
+                .bind(incident.service_id.to_string())
+                .fetch_one(&mut *conn)
+                .await?;
+            if let Some(minutes) = col::<Option<i64>>(&row, "ack_timeout_minutes")? {
+                let minutes = u32::try_from(minutes).map_err(StoreError::corrupt)?;
+                writes.push(set_timer(
+                    d,
+                    incident.id,
+                    TimerKind::AckTimeout,
+                    now.saturating_add(minutes_of(minutes)),
+                ));
+            }
+        }
+        Action::Resolve => writes.extend(clear_timers(d, &[incident.id])),
+        Action::Unacknowledge => {
+            writes.extend(clear_timers(d, &[incident.id]));
+            let row = sqlx::query("SELECT policy_id FROM services WHERE id = $1")
+                .bind(incident.service_id.to_string())
+                .fetch_one(&mut *conn)
+                .await?;
+            if let Some(policy) = crate::sql::opt_id(&row, "policy_id")? {
+                writes.push(start_escalation(d, incident.id, policy, now));
+            }
+        }
+    }
+    execute_writes(conn, d, writes).await
+}
+
 /// The incident and its version, by number or id.
-async fn load_incident(
+pub(crate) async fn load_incident(
     conn: &mut AnyConnection,
     r: IncidentRef,
 ) -> Result<(Incident, i64), StoreError> {

@@ -18,15 +18,18 @@ use onduty_core::incident::{
 };
 use onduty_core::service::ServiceUrgency;
 use onduty_core::{
-    DedupKey, EventId, IncidentId, IncidentNumber, IntegrationId, RoutingKey, ServiceId,
+    DedupKey, EventId, IncidentId, IncidentNumber, IntegrationId, PolicyId, RoutingKey, ServiceId,
     TimelineId, Timestamp,
 };
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
+use crate::paging::{
+    TimerKind, clear_timers, minutes_of, set_timer, start_escalation, stop_paging,
+};
 use crate::sql::{
-    Val, Write, chunked, col, execute_writes, in_list, multi_row, parse_col, to_json,
+    Val, Write, chunked, col, execute_writes, in_list, multi_row, opt_id, parse_col, to_json,
 };
 use crate::{Backend, Store, StoreError, begin};
 
@@ -123,11 +126,13 @@ impl Store {
     /// visible (or acknowledged to a sender) before the commit.
     pub async fn ingest_batch(&self, items: &[Received]) -> Result<Vec<ItemResult>, StoreError> {
         let mut last = StoreError::Contention;
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_ATTEMPTS {
             match self.try_ingest_batch(items).await {
                 Err(e) if e.is_retryable() => {
                     tracing::debug!(error = %e, "ingest batch lost a race; applying it again");
                     last = e;
+                    // Two writers that lost to each other must not meet again at once.
+                    tokio::time::sleep(retry_pause(attempt)).await;
                 }
                 other => return other,
             }
@@ -157,9 +162,27 @@ impl Store {
         conn: &mut AnyConnection,
         items: &[Received],
     ) -> Result<Vec<ItemResult>, StoreError> {
+        let mut tx = begin(conn, self.backend).await?;
+        match self.apply_in(&mut tx, items).await {
+            Ok(results) => {
+                tx.commit().await?;
+                Ok(results)
+            }
+            Err(e) => {
+                // Roll back now: the lane keeps its connection, and a rollback left
+                // for its next use would hold the batch's locks until then.
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn apply_in(
+        &self,
+        conn: &mut AnyConnection,
+        items: &[Received],
+    ) -> Result<Vec<ItemResult>, StoreError> {
         let d = self.backend;
-        let mut tx = begin(conn, d).await?;
-        let conn: &mut AnyConnection = &mut tx;
         let Loaded {
             integrations,
             incidents,
@@ -189,6 +212,11 @@ impl Store {
         let mut writes = Vec::new();
         work.assign_numbers(conn, counter, &mut writes).await?;
         work.incident_writes(&mut writes);
+        let paging: HashMap<ServiceId, ServicePaging> = integrations
+            .values()
+            .map(|i| (i.service_id, i.paging))
+            .collect();
+        writes.extend(work.paging_writes(&paging));
 
         let mut event_rows = Vec::with_capacity(items.len());
         let mut results = Vec::with_capacity(items.len());
@@ -233,9 +261,16 @@ impl Store {
         ));
         writes.extend(timeline_writes(d, work.timeline_rows()));
         execute_writes(conn, d, writes).await?;
-        tx.commit().await?;
         Ok(results)
     }
+}
+
+/// A random pause before applying a batch again, growing with the attempts (up to
+/// about 50 ms in all).
+fn retry_pause(attempt: usize) -> std::time::Duration {
+    let ceiling = 1u64 << attempt.min(5);
+    let random = getrandom::u64().unwrap_or(0);
+    std::time::Duration::from_micros(random % (ceiling * 500 + 1))
 }
 
 /// What the batch needs to know about an integration.
@@ -246,6 +281,15 @@ struct Integ {
     service_id: ServiceId,
     dedup_mode: DedupMode,
     urgency: ServiceUrgency,
+    paging: ServicePaging,
+}
+
+/// What a service's settings mean for the engine's state.
+#[derive(Debug, Clone, Copy)]
+struct ServicePaging {
+    policy: Option<PolicyId>,
+    ack_timeout_minutes: Option<u32>,
+    auto_resolve_minutes: Option<u32>,
 }
 
 impl Integ {
@@ -269,7 +313,8 @@ struct Loaded {
 }
 
 const INTEGRATIONS_SQL: &str = "SELECT 'integration' AS row_kind, integrations.id, integrations.name, \
-     integrations.routing_key, integrations.service_id, services.dedup_mode, services.urgency \
+     integrations.routing_key, integrations.service_id, services.dedup_mode, services.urgency, \
+     services.policy_id, services.ack_timeout_minutes, services.auto_resolve_minutes \
      FROM integrations JOIN services ON services.id = integrations.service_id WHERE integrations.routing_key IN ";
 
 const OPEN_INCIDENTS_SQL: &str = "SELECT 'incident' AS row_kind, id, number, service_id, dedup_key, open_key, \
@@ -363,6 +408,11 @@ async fn load(
                         urgency: parse_col(row, "urgency", |t| {
                             ServiceUrgency::parse(t).ok_or("unknown urgency")
                         })?,
+                        paging: ServicePaging {
+                            policy: opt_id(row, "policy_id")?,
+                            ack_timeout_minutes: minutes(row, "ack_timeout_minutes")?,
+                            auto_resolve_minutes: minutes(row, "auto_resolve_minutes")?,
+                        },
                     },
                 );
             }
@@ -373,20 +423,28 @@ async fn load(
     Ok(loaded)
 }
 
+fn minutes(row: &AnyRow, name: &str) -> Result<Option<u32>, StoreError> {
+    col::<Option<i64>>(row, name)?
+        .map(|m| u32::try_from(m).map_err(StoreError::corrupt))
+        .transpose()
+}
+
 fn work_from_row(row: &AnyRow) -> Result<Work, StoreError> {
     let open_key: Option<String> = col(row, "open_key")?;
+    let status = parse_col(row, "status", |t| {
+        IncidentStatus::parse(t).ok_or("unknown status")
+    })?;
     Ok(Work {
         id: parse_col(row, "id", str::parse)?,
         number: Some(IncidentNumber(col(row, "number")?)),
         version: Some(col(row, "version")?),
+        loaded_status: Some(status),
         dirty: false,
         state_changed: false,
         service_id: parse_col(row, "service_id", str::parse)?,
         dedup_key: col(row, "dedup_key")?,
         holds_key: open_key.is_some(),
-        status: parse_col(row, "status", |t| {
-            IncidentStatus::parse(t).ok_or("unknown status")
-        })?,
+        status,
         alert_count: col(row, "alert_count")?,
         last_event_at: col(row, "last_event_at")?,
         last_event_summary: col(row, "last_event_summary")?,
@@ -407,6 +465,8 @@ struct Work {
     number: Option<IncidentNumber>,
     /// Loaded version; `None` for an incident this batch opens.
     version: Option<i64>,
+    /// The status it was loaded with; `None` for an incident this batch opens.
+    loaded_status: Option<IncidentStatus>,
     /// Changed by this batch (must be written).
     dirty: bool,
     /// Changed beyond counting alerts: status, key, acknowledgement or resolution.
@@ -575,6 +635,7 @@ impl WorkingSet {
                     id: IncidentId::new(item.received_at),
                     number: None,
                     version: None,
+                    loaded_status: None,
                     dirty: true,
                     state_changed: true,
                     service_id: integ.service_id,
@@ -895,6 +956,66 @@ impl WorkingSet {
             );
             (sql, postgres.then_some(n))
         }));
+    }
+
+    /// Keeps the engine's state in step with what the batch did: new triggered incidents
+    /// start escalating; incidents acknowledged or resolved stop paging; acknowledgement
+    /// timeouts start; events push auto-resolution back.
+    fn paging_writes(&self, services: &HashMap<ServiceId, ServicePaging>) -> Vec<Write> {
+        let d = self.dialect;
+        let mut writes = Vec::new();
+        let mut stopped = Vec::new();
+        let mut resolved = Vec::new();
+        for w in &self.incidents {
+            let Some(settings) = services.get(&w.service_id) else {
+                continue;
+            };
+            let at = Timestamp::from_millis(w.updated_at);
+            match (w.loaded_status, w.status) {
+                (None, IncidentStatus::Triggered) => {
+                    if let Some(policy) = settings.policy {
+                        writes.push(start_escalation(
+                            d,
+                            w.id,
+                            policy,
+                            Timestamp::from_millis(w.last_event_at),
+                        ));
+                    }
+                }
+                (Some(before), after) if before != after => stopped.push(w.id),
+                _ => {}
+            }
+            if w.status == IncidentStatus::Resolved
+                && w.loaded_status != Some(IncidentStatus::Resolved)
+            {
+                resolved.push(w.id);
+            } else if w.status == IncidentStatus::Acknowledged
+                && w.loaded_status != Some(IncidentStatus::Acknowledged)
+                && let Some(minutes) = settings.ack_timeout_minutes
+            {
+                writes.push(set_timer(
+                    d,
+                    w.id,
+                    TimerKind::AckTimeout,
+                    at.saturating_add(minutes_of(minutes)),
+                ));
+            }
+            if w.status.is_open()
+                && w.dirty
+                && let Some(minutes) = settings.auto_resolve_minutes
+            {
+                let last = Timestamp::from_millis(w.last_event_at);
+                writes.push(set_timer(
+                    d,
+                    w.id,
+                    TimerKind::AutoResolve,
+                    last.saturating_add(minutes_of(minutes)),
+                ));
+            }
+        }
+        writes.extend(stop_paging(d, &stopped));
+        writes.extend(clear_timers(d, &resolved));
+        writes
     }
 
     /// The timeline rows of the batch, now that incident numbers are known.

@@ -9,6 +9,7 @@ pub mod contacts;
 mod error;
 pub mod incidents;
 pub mod ingest;
+pub mod paging;
 pub mod policies;
 pub mod services;
 mod sql;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use onduty_core::account::{Email, Name, Role, TokenSecret};
 use onduty_core::{ManualClock, Timestamp};
+use onduty_engine::{Engine, EngineConfig, Wake};
 use onduty_notify::Providers;
 use onduty_notify::fake::FakeNotifier;
 use onduty_store::Store;
@@ -30,6 +31,8 @@ pub struct TestApp {
     pub db: TestDb,
     /// Every message "sent" to anyone, on every channel.
     pub notifier: Arc<FakeNotifier>,
+    /// The paging engine, driven by hand: call [`TestApp::tick`].
+    pub engine: Engine,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -72,12 +75,18 @@ impl TestApp {
         };
         tweak(&mut config);
         let notifier = Arc::new(FakeNotifier::new());
-        let app = App::new(
+        let providers = Providers::all(notifier.clone());
+        let engine = Engine::new(
             store.clone(),
-            clock.clone(),
-            config,
-            Providers::all(notifier.clone()),
+            providers.clone(),
+            EngineConfig {
+                public_url: url.clone(),
+                holder: "test".to_owned(),
+                lease: Duration::from_secs(15),
+            },
+            Wake::default(),
         );
+        let app = App::new(store.clone(), clock.clone(), config, providers);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.serve(listener, async {
             let _ = stopped.await;
@@ -93,9 +102,32 @@ impl TestApp {
                 .unwrap(),
             db,
             notifier,
+            engine,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// Runs the engine once at the clock's time; returns the next deadline.
+    pub async fn tick(&self) -> Option<Timestamp> {
+        self.engine
+            .tick(self.now())
+            .await
+            .expect("the engine step succeeds")
+    }
+
+    /// Lets `d` pass as it would in production: the clock stops at every deadline the
+    /// engine reports on the way and the engine runs there, then once more at the end.
+    pub async fn pass(&self, d: Duration) -> Option<Timestamp> {
+        let target = self.now().saturating_add(d);
+        while let Some(next) = self.tick().await {
+            if next <= self.now() || next > target {
+                break;
+            }
+            self.clock.set(next);
+        }
+        self.clock.set(target);
+        self.tick().await
     }
 
     /// Moves the clock forward.
@@ -211,7 +243,12 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap();
-        let secret = TokenSecret::from_random([name.len() as u8 + 100; 20]);
+        // Distinct users get distinct secrets: the name's bytes, padded.
+        let mut bytes = [7u8; 20];
+        for (slot, byte) in bytes.iter_mut().zip(email.bytes()) {
+            *slot = byte;
+        }
+        let secret = TokenSecret::from_random(bytes);
         self.store
             .create_token(user.id, "tests", &secret, T0)
             .await

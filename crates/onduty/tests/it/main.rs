@@ -7,5 +7,6 @@ mod cli;
 mod contacts;
 mod crash;
 mod ingest;
+mod paging;
 mod process;
 mod setup;

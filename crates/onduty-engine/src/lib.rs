@@ -1,0 +1,444 @@
+//! onduty's paging engine. [`Engine::tick`] does everything due at `now` — timers,
+//! escalations, people's notification rules, sending the outbox — and returns the next
+//! deadline. [`Engine::run`] is the trivial loop around it: hold the lease, tick, sleep
+//! until the next deadline or until woken.
+//!
+//! Decisions come from the core (`escalation::enter`/`next`, `contact::plan_notifications`);
+//! state lives in the store, one transaction per step, so a crash at any moment resumes
+//! where it stopped. Messages are sent at least once: a crash between sending and
+//! recording sends again, with the same idempotency key.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use onduty_core::contact::{Channel, plan_notifications};
+use onduty_core::escalation::{self, Policy, Position, Reached, Target};
+use onduty_core::incident::{IncidentStatus, TimelineKind};
+use onduty_core::{Clock, Timestamp, UserId};
+use onduty_notify::{Content, NotifyError, Outgoing, PageItem, Providers};
+use onduty_store::paging::{
+    Delivery, DueEscalation, EscalationStep, OutboxItem, PlannedNotification,
+};
+use onduty_store::{Store, StoreError};
+use tokio::sync::Notify;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Links in messages point here.
+    pub public_url: String,
+    /// Who this instance is, in the lease.
+    pub holder: String,
+    /// How long the lease lasts unless renewed; renewed every third of it.
+    pub lease: Duration,
+}
+
+/// Attempts at a message before it is given up.
+pub const MAX_ATTEMPTS: i64 = 5;
+/// No more than one SMS or call to a number per minute; what comes meanwhile is bundled.
+pub const PER_NUMBER_GAP: Duration = Duration::from_secs(60);
+/// Most rows one step of a tick handles before looking again.
+const BATCH: u32 = 200;
+
+/// Wakes the engine early: a new incident or an action may have made something due now.
+#[derive(Clone, Default)]
+pub struct Wake(Arc<Notify>);
+
+impl Wake {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+pub struct Engine {
+    store: Store,
+    providers: Providers,
+    config: EngineConfig,
+    wake: Wake,
+}
+
+impl Engine {
+    pub fn new(store: Store, providers: Providers, config: EngineConfig, wake: Wake) -> Engine {
+        Engine {
+            store,
+            providers,
+            config,
+            wake,
+        }
+    }
+
+    /// Does everything due at `now` and returns when something is next due.
+    pub async fn tick(&self, now: Timestamp) -> Result<Option<Timestamp>, EngineError> {
+        // Each stage can make work for the next one due at once (a timer triggers an
+        // incident again, a level pages people whose first rule is immediate, …).
+        for _ in 0..8 {
+            let mut done = 0;
+            done += self.fire_timers(now).await?;
+            done += self.escalate(now).await?;
+            done += self.release_notifications(now).await?;
+            done += self.dispatch(now).await?;
+            if done == 0 {
+                break;
+            }
+        }
+        Ok(self.store.next_paging_deadline().await?)
+    }
+
+    /// Holds the engine lease and ticks until `shutdown`; only one instance per database
+    /// ticks at a time. Gives the lease up on the way out.
+    pub async fn run(self, clock: Arc<dyn Clock>, shutdown: impl std::future::Future<Output = ()>) {
+        let renew = self.config.lease / 3;
+        tokio::pin!(shutdown);
+        loop {
+            let now = clock.now();
+            let mut sleep_for = renew;
+            match self
+                .store
+                .acquire_lease(
+                    &self.config.holder,
+                    now,
+                    now.saturating_add(self.config.lease),
+                )
+                .await
+            {
+                Ok(true) => match self.tick(now).await {
+                    Ok(Some(next)) => sleep_for = sleep_for.min(next.since(clock.now())),
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "engine step failed; trying again"),
+                },
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot reach the engine lease"),
+            }
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = self.wake.0.notified() => {}
+                _ = tokio::time::sleep(sleep_for) => {}
+            }
+        }
+        if let Err(e) = self.store.release_lease(&self.config.holder).await {
+            tracing::warn!(error = %e, "could not give the engine lease up");
+        }
+    }
+
+    async fn fire_timers(&self, now: Timestamp) -> Result<usize, EngineError> {
+        let due = self.store.due_timers(now, BATCH).await?;
+        for timer in &due {
+            self.store.fire_timer(timer, now).await?;
+        }
+        Ok(due.len())
+    }
+
+    async fn escalate(&self, now: Timestamp) -> Result<usize, EngineError> {
+        let due = self.store.due_escalations(now, BATCH).await?;
+        for e in &due {
+            let step = self.escalation_step(e, now).await?;
+            self.store.apply_escalation(step, now).await?;
+        }
+        Ok(due.len())
+    }
+
+    /// What reaching the next level of `e`'s policy means, decided by the core.
+    async fn escalation_step(
+        &self,
+        e: &DueEscalation,
+        now: Timestamp,
+    ) -> Result<EscalationStep, EngineError> {
+        let mut step = EscalationStep {
+            incident: e.incident,
+            read_next_at: e.next_at,
+            next: None,
+            rotation: None,
+            notifications: Vec::new(),
+            timeline: Vec::new(),
+        };
+        if e.status != IncidentStatus::Triggered {
+            return Ok(step);
+        }
+        let Some(policy) = self.policy(e.policy).await? else {
+            step.timeline.push((
+                TimelineKind::Escalated,
+                "The escalation policy no longer exists; nobody was paged".to_owned(),
+            ));
+            return Ok(step);
+        };
+        let (level, round, hand_overs) = match &e.position {
+            None => (0, 0, 0),
+            Some(at) => match escalation::next(&policy, at) {
+                Some((level, round)) => (level, round, at.hand_overs),
+                None => {
+                    step.timeline.push((
+                        TimelineKind::Escalated,
+                        format!(
+                            "Escalation policy {} has no more levels; nobody acknowledged",
+                            policy.name
+                        ),
+                    ));
+                    return Ok(step);
+                }
+            },
+        };
+        let pointer = self.store.rotation_pointer(policy.id, level).await?;
+        let reached = escalation::enter(&policy, level, round, hand_overs, pointer, now);
+        step.rotation = reached.rotation;
+        let mut line = describe_level(&policy, &reached);
+        let mut page = reached.page.clone();
+        let mut position = reached.position;
+        let mut escalate_at = reached.escalate_at;
+        if let Some(other) = reached.hand_over {
+            match self.policy(other).await? {
+                Some(next_policy) => {
+                    let pointer = self.store.rotation_pointer(next_policy.id, 0).await?;
+                    let handed =
+                        escalation::enter(&next_policy, 0, 0, hand_overs + 1, pointer, now);
+                    line.push_str(&format!(
+                        "; handed over to {}",
+                        describe_level(&next_policy, &handed)
+                    ));
+                    page.extend(handed.page.iter().copied());
+                    position = handed.position;
+                    escalate_at = handed.escalate_at;
+                    if step.rotation.is_none() {
+                        step.rotation = handed.rotation;
+                    }
+                }
+                None => line.push_str("; the policy it hands over to no longer exists"),
+            }
+        }
+        let mut users: Vec<UserId> = Vec::new();
+        for target in &page {
+            match target {
+                Target::User(u) if !users.contains(u) => users.push(*u),
+                Target::User(_) => {}
+                Target::Schedule(_) => line.push_str(
+                    "; schedules are not supported yet, so a schedule target pages nobody",
+                ),
+                Target::Policy(_) => {}
+            }
+        }
+        let mut names = Vec::with_capacity(users.len());
+        let mut unreachable = Vec::new();
+        for user in &users {
+            let name = self
+                .store
+                .user(*user)
+                .await
+                .map(|u| u.name.to_string())
+                .unwrap_or_default();
+            let rules = self.store.rules(*user).await?;
+            if rules.is_empty() {
+                unreachable.push(format!(
+                    "; {name} has no notification rules, so nothing reaches them"
+                ));
+            }
+            names.push(name);
+            for (rule, due_at) in plan_notifications(&rules, e.urgency, now) {
+                let method = rules
+                    .iter()
+                    .find(|r| r.id == rule)
+                    .map(|r| r.contact_method);
+                if let Some(contact_method) = method {
+                    step.notifications.push(PlannedNotification {
+                        user: *user,
+                        rule,
+                        contact_method,
+                        due_at,
+                    });
+                }
+            }
+        }
+        if names.is_empty() {
+            line.push_str(": nobody to page");
+        } else {
+            line.push_str(&format!(": paging {}", names.join(", ")));
+        }
+        line.extend(unreachable);
+        step.timeline.push((TimelineKind::Escalated, line));
+        step.next = Some((position, Some(escalate_at)));
+        Ok(step)
+    }
+
+    async fn policy(&self, id: onduty_core::PolicyId) -> Result<Option<Policy>, EngineError> {
+        match self.store.policy(id).await {
+            Ok(p) => Ok(Some(p)),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn release_notifications(&self, now: Timestamp) -> Result<usize, EngineError> {
+        let due = self.store.due_notifications(now, BATCH).await?;
+        for n in &due {
+            let (send, note) = match (&n.method, n.status) {
+                (_, status) if status != IncidentStatus::Triggered => (false, None),
+                (None, _) => (
+                    false,
+                    Some(format!(
+                        "{}'s contact method was removed; skipped",
+                        n.user_name
+                    )),
+                ),
+                (Some(m), _) if m.can_page() => (true, None),
+                (Some(m), _) if m.failing.is_some() => (
+                    false,
+                    Some(format!(
+                        "{} to {} skipped: it is failing",
+                        m.describe(),
+                        n.user_name
+                    )),
+                ),
+                (Some(m), _) => (
+                    false,
+                    Some(format!(
+                        "{} to {} skipped: not verified yet",
+                        m.describe(),
+                        n.user_name
+                    )),
+                ),
+            };
+            self.store
+                .release_notification(n, send, note.as_deref(), now)
+                .await?;
+        }
+        Ok(due.len())
+    }
+
+    /// Sends what is due, one message per contact method (several incidents bundled).
+    async fn dispatch(&self, now: Timestamp) -> Result<usize, EngineError> {
+        let due = self.store.due_outbox(now, BATCH).await?;
+        let count = due.len();
+        let mut groups: BTreeMap<String, Vec<OutboxItem>> = BTreeMap::new();
+        for item in due {
+            groups
+                .entry(item.method.id.to_string())
+                .or_default()
+                .push(item);
+        }
+        for items in groups.into_values() {
+            self.send_group(items, now).await?;
+        }
+        Ok(count)
+    }
+
+    async fn send_group(
+        &self,
+        mut items: Vec<OutboxItem>,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        // A bundle reads in incident order.
+        items.sort_by_key(|i| i.number);
+        let method = items[0].method.clone();
+        if matches!(method.channel, Channel::Sms | Channel::Voice)
+            && let Some(last) = self.store.last_sent_to(method.id).await?
+        {
+            let allowed = last.saturating_add(PER_NUMBER_GAP);
+            if allowed > now {
+                let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+                self.store.postpone_outbox(&ids, allowed).await?;
+                return Ok(());
+            }
+        }
+        let base = self.config.public_url.trim_end_matches('/');
+        let page_items = items
+            .iter()
+            .filter_map(|i| {
+                Some(PageItem {
+                    number: i.number?,
+                    summary: i.summary.clone(),
+                    service: i.service.clone(),
+                    severity: i.severity.clone(),
+                    urgency: i.urgency.clone(),
+                    url: format!("{base}/api/v1/incidents/{}", i.number?),
+                })
+            })
+            .collect();
+        let message = Outgoing {
+            channel: method.channel,
+            to: method.address.as_str().to_owned(),
+            secret: items[0].secret.clone(),
+            content: Content::Page { items: page_items },
+            idempotency_key: items
+                .iter()
+                .map(|i| i.id.as_str())
+                .collect::<Vec<_>>()
+                .join("+"),
+            at: now,
+        };
+        let to = format!(
+            "{} to {} {}",
+            method.channel.label(),
+            items[0].user_name,
+            method.address.as_str()
+        );
+        let attempts = items.iter().map(|i| i.attempts).max().unwrap_or(0) + 1;
+        let (delivery, line) = match self.providers.send(&message).await {
+            Ok(sent) => (
+                Delivery::Sent {
+                    provider_ref: sent.provider_ref,
+                },
+                format!("{to}: sent"),
+            ),
+            Err(NotifyError::Transient(e)) if attempts < MAX_ATTEMPTS => (
+                Delivery::Retry {
+                    error: e.clone(),
+                    retry_at: Some(now.saturating_add(backoff(attempts))),
+                },
+                format!("{to}: failed ({e}); trying again"),
+            ),
+            Err(e @ NotifyError::Transient(_)) | Err(e @ NotifyError::NotConfigured(_)) => (
+                Delivery::Retry {
+                    error: e.to_string(),
+                    retry_at: None,
+                },
+                format!("{to}: failed ({e}); gave up"),
+            ),
+            Err(NotifyError::Permanent(e)) => (
+                Delivery::Refused { error: e.clone() },
+                format!(
+                    "{to}: refused ({e}); the contact method is marked failing and the next rule goes now"
+                ),
+            ),
+        };
+        self.store
+            .record_delivery(&items, &delivery, &line, now)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Waits between attempts at a message: 30 s, 1, 2, 4 minutes.
+fn backoff(attempts: i64) -> Duration {
+    let exp = u32::try_from(attempts.clamp(1, 5) - 1).unwrap_or(0);
+    Duration::from_secs(30 * 2u64.pow(exp))
+}
+
+/// "Escalation policy Ops, level 2, repeat 1".
+fn describe_level(policy: &Policy, reached: &Reached) -> String {
+    let Position { level, round, .. } = reached.position;
+    let repeat = if round > 0 {
+        format!(", repeat {round}")
+    } else {
+        String::new()
+    };
+    format!(
+        "Escalation policy {}, level {}{repeat}",
+        policy.name,
+        level + 1
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_thirty_seconds() {
+        let secs: Vec<u64> = (1..=6).map(|a| backoff(a).as_secs()).collect();
+        assert_eq!(secs, [30, 60, 120, 240, 480, 480]);
+    }
+}

@@ -1,0 +1,831 @@
+//! The paging engine's state: escalations in progress, notifications planned for the
+//! people paged, per-incident timers, the outbox, and the engine lease.
+//!
+//! Ingest and incident actions keep this state in step with incidents inside their own
+//! transactions ([`start_escalation`], [`stop_paging`]); the engine reads what is due and
+//! writes back what it decided, each step in one transaction.
+
+use onduty_core::contact::{Channel, ContactMethod, Urgency};
+use onduty_core::escalation::{Position, Rotation};
+use onduty_core::incident::{Action, Actor, IncidentStatus, TimelineKind};
+use onduty_core::{ContactMethodId, IncidentId, PolicyId, RuleId, Timestamp, UserId};
+use sqlx::AssertSqlSafe;
+use sqlx::any::AnyRow;
+
+use crate::ingest::{timeline_row, timeline_writes};
+use crate::sql::{Val, Write, col, execute_writes, in_list, parse_col};
+use crate::{Backend, Store, StoreError, begin};
+
+/// Starts (or restarts) escalating an incident through `policy`: its first level is due at
+/// `at`.
+pub(crate) fn start_escalation(
+    d: Backend,
+    incident: IncidentId,
+    policy: PolicyId,
+    at: Timestamp,
+) -> Write {
+    write(
+        d,
+        "INSERT INTO escalations (incident_id, policy_id, level, round, hand_overs, next_at) \
+         VALUES (?, ?, -1, 0, 0, ?) ON CONFLICT (incident_id) DO UPDATE SET policy_id = excluded.policy_id, \
+         level = -1, round = 0, hand_overs = 0, next_at = excluded.next_at",
+        vec![
+            Val::Text(incident.to_string()),
+            Val::Text(policy.to_string()),
+            Val::Int(at.as_millis()),
+        ],
+    )
+}
+
+/// Stops everything that would page for these incidents: their escalation, the
+/// notifications planned, and messages not yet sent.
+pub(crate) fn stop_paging(d: Backend, incidents: &[IncidentId]) -> Vec<Write> {
+    if incidents.is_empty() {
+        return Vec::new();
+    }
+    let ids = || {
+        incidents
+            .iter()
+            .map(|i| Val::Text(i.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let list = in_list(d, incidents.len());
+    vec![
+        Write {
+            sql: format!("DELETE FROM escalations WHERE incident_id IN {list}"),
+            values: ids(),
+            expect_rows: None,
+        },
+        Write {
+            sql: format!("DELETE FROM planned_notifications WHERE incident_id IN {list}"),
+            values: ids(),
+            expect_rows: None,
+        },
+        Write {
+            sql: format!(
+                "UPDATE outbox SET status = 'cancelled' WHERE status = 'pending' AND incident_id IN {list}"
+            ),
+            values: ids(),
+            expect_rows: None,
+        },
+    ]
+}
+
+/// The per-incident timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKind {
+    /// An acknowledged incident is triggered again.
+    AckTimeout,
+    /// A snoozed incident is triggered again.
+    Snooze,
+    /// An incident without events for a while is resolved.
+    AutoResolve,
+}
+
+impl TimerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimerKind::AckTimeout => "ack_timeout",
+            TimerKind::Snooze => "snooze",
+            TimerKind::AutoResolve => "auto_resolve",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TimerKind> {
+        Some(match text {
+            "ack_timeout" => TimerKind::AckTimeout,
+            "snooze" => TimerKind::Snooze,
+            "auto_resolve" => TimerKind::AutoResolve,
+            _ => return None,
+        })
+    }
+}
+
+pub(crate) fn minutes_of(minutes: u32) -> std::time::Duration {
+    std::time::Duration::from_secs(u64::from(minutes) * 60)
+}
+
+/// Sets (or moves) a timer.
+pub(crate) fn set_timer(
+    d: Backend,
+    incident: IncidentId,
+    kind: TimerKind,
+    due: Timestamp,
+) -> Write {
+    write(
+        d,
+        "INSERT INTO incident_timers (incident_id, kind, due_at) VALUES (?, ?, ?) \
+         ON CONFLICT (incident_id, kind) DO UPDATE SET due_at = excluded.due_at",
+        vec![
+            Val::Text(incident.to_string()),
+            Val::Text(kind.as_str().to_owned()),
+            Val::Int(due.as_millis()),
+        ],
+    )
+}
+
+/// Removes every timer of these incidents (they are resolved).
+pub(crate) fn clear_timers(d: Backend, incidents: &[IncidentId]) -> Vec<Write> {
+    if incidents.is_empty() {
+        return Vec::new();
+    }
+    vec![Write {
+        sql: format!(
+            "DELETE FROM incident_timers WHERE incident_id IN {}",
+            in_list(d, incidents.len())
+        ),
+        values: incidents.iter().map(|i| Val::Text(i.to_string())).collect(),
+        expect_rows: None,
+    }]
+}
+
+/// Placeholders for hand-written engine statements: `?` on SQLite, `$N` on PostgreSQL.
+fn numbered(d: Backend, sql: &str) -> String {
+    match d {
+        Backend::Sqlite => sql.to_owned(),
+        Backend::Postgres => {
+            let mut out = String::with_capacity(sql.len() + 8);
+            let mut n = 0;
+            for c in sql.chars() {
+                if c == '?' {
+                    n += 1;
+                    out.push_str(&format!("${n}"));
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+    }
+}
+
+fn write(d: Backend, sql: &str, values: Vec<Val>) -> Write {
+    Write {
+        sql: numbered(d, sql),
+        values,
+        expect_rows: None,
+    }
+}
+
+/// An escalation whose time has come, with what the engine needs to decide.
+#[derive(Debug, Clone)]
+pub struct DueEscalation {
+    pub incident: IncidentId,
+    pub number: i64,
+    pub status: IncidentStatus,
+    pub urgency: Urgency,
+    pub policy: PolicyId,
+    /// `None` before the first level is reached.
+    pub position: Option<Position>,
+    pub next_at: Timestamp,
+}
+
+/// A person to page for an incident, with their rules' planned times.
+#[derive(Debug, Clone)]
+pub struct PlannedNotification {
+    pub user: UserId,
+    pub rule: RuleId,
+    pub contact_method: ContactMethodId,
+    pub due_at: Timestamp,
+}
+
+/// What the engine decided for one due escalation.
+#[derive(Debug, Clone)]
+pub struct EscalationStep {
+    pub incident: IncidentId,
+    /// The `next_at` it was read with: if it changed since, the step is skipped.
+    pub read_next_at: Timestamp,
+    /// The new position and when to escalate again; `None` leaves nothing pending.
+    pub next: Option<(Position, Option<Timestamp>)>,
+    pub rotation: Option<Rotation>,
+    pub notifications: Vec<PlannedNotification>,
+    pub timeline: Vec<(TimelineKind, String)>,
+}
+
+/// A planned notification whose time has come.
+#[derive(Debug, Clone)]
+pub struct DueNotification {
+    pub id: String,
+    pub incident: IncidentId,
+    pub status: IncidentStatus,
+    pub user: UserId,
+    pub user_name: String,
+    pub method: Option<ContactMethod>,
+    pub due_at: Timestamp,
+}
+
+/// A message waiting to be sent, with what it says.
+#[derive(Debug, Clone)]
+pub struct OutboxItem {
+    pub id: String,
+    pub incident: Option<IncidentId>,
+    pub number: Option<i64>,
+    pub summary: String,
+    pub service: String,
+    pub severity: String,
+    pub urgency: String,
+    pub incident_status: Option<IncidentStatus>,
+    pub user: UserId,
+    pub user_name: String,
+    pub method: ContactMethod,
+    pub secret: Option<String>,
+    pub attempts: i64,
+}
+
+/// How sending a group of outbox messages went.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    Sent {
+        provider_ref: Option<String>,
+    },
+    /// Try again at `retry_at`, or give up if `None`.
+    Retry {
+        error: String,
+        retry_at: Option<Timestamp>,
+    },
+    /// The contact method will not work: mark it failing and move the person on.
+    Refused {
+        error: String,
+    },
+}
+
+fn position_from_row(row: &AnyRow) -> Result<Option<Position>, StoreError> {
+    let level: i64 = col(row, "level")?;
+    if level < 0 {
+        return Ok(None);
+    }
+    Ok(Some(Position {
+        policy: parse_col(row, "policy_id", str::parse)?,
+        level: u32::try_from(level).map_err(StoreError::corrupt)?,
+        round: u32::try_from(col::<i64>(row, "round")?).map_err(StoreError::corrupt)?,
+        hand_overs: u32::try_from(col::<i64>(row, "hand_overs")?).map_err(StoreError::corrupt)?,
+    }))
+}
+
+fn method_from_joined(row: &AnyRow) -> Result<Option<ContactMethod>, StoreError> {
+    let Some(id) = col::<Option<String>>(row, "cm_id")? else {
+        return Ok(None);
+    };
+    let channel = parse_col(row, "cm_channel", |t| {
+        Channel::parse(t).ok_or("unknown channel")
+    })?;
+    Ok(Some(ContactMethod {
+        id: id.parse().map_err(StoreError::corrupt)?,
+        user_id: parse_col(row, "cm_user_id", str::parse)?,
+        name: col(row, "cm_name")?,
+        channel,
+        address: parse_col(row, "cm_address", |t| {
+            onduty_core::contact::Address::parse(channel, t)
+        })?,
+        verified: col::<i64>(row, "cm_verified")? != 0,
+        failing: col(row, "cm_failing")?,
+        created_at: Timestamp::from_millis(col(row, "cm_created_at")?),
+    }))
+}
+
+const METHOD_COLUMNS: &str = "cm.id AS cm_id, cm.user_id AS cm_user_id, cm.name AS cm_name, cm.channel AS cm_channel, \
+     cm.address AS cm_address, cm.verified AS cm_verified, cm.failing AS cm_failing, cm.created_at AS cm_created_at";
+
+impl Store {
+    /// Escalations due at `now`, earliest first.
+    pub async fn due_escalations(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DueEscalation>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.incident_id, e.policy_id, e.level, e.round, e.hand_overs, e.next_at, i.number, i.status, i.urgency \
+             FROM escalations e JOIN incidents i ON i.id = e.incident_id \
+             WHERE e.next_at IS NOT NULL AND e.next_at <= $1 ORDER BY e.next_at LIMIT $2",
+        )
+        .bind(now.as_millis())
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DueEscalation {
+                    incident: parse_col(row, "incident_id", str::parse)?,
+                    number: col(row, "number")?,
+                    status: parse_col(row, "status", |t| {
+                        IncidentStatus::parse(t).ok_or("unknown status")
+                    })?,
+                    urgency: parse_col(row, "urgency", |t| {
+                        Urgency::parse(t).ok_or("unknown urgency")
+                    })?,
+                    policy: parse_col(row, "policy_id", str::parse)?,
+                    position: position_from_row(row)?,
+                    next_at: Timestamp::from_millis(col(row, "next_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// The round-robin pointer of a policy level (0 if never used).
+    pub async fn rotation_pointer(&self, policy: PolicyId, level: u32) -> Result<u32, StoreError> {
+        let row =
+            sqlx::query("SELECT next FROM rotation_pointers WHERE policy_id = $1 AND level = $2")
+                .bind(policy.to_string())
+                .bind(i64::from(level))
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(match row {
+            Some(r) => u32::try_from(col::<i64>(&r, "next")?).unwrap_or(0),
+            None => 0,
+        })
+    }
+
+    /// Applies one escalation step, unless the escalation changed since it was read (an
+    /// acknowledgement, say). Returns whether it was applied.
+    pub async fn apply_escalation(
+        &self,
+        step: EscalationStep,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let d = self.backend;
+        let mut conn = self.lane().await?;
+        let mut tx = begin(&mut conn, d).await?;
+        let current = sqlx::query("SELECT next_at FROM escalations WHERE incident_id = $1")
+            .bind(step.incident.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let still_due = match &current {
+            Some(row) => col::<Option<i64>>(row, "next_at")? == Some(step.read_next_at.as_millis()),
+            None => false,
+        };
+        if !still_due {
+            return Ok(false);
+        }
+        let mut writes = Vec::new();
+        match step.next {
+            Some((position, next_at)) => writes.push(write(
+                d,
+                "UPDATE escalations SET policy_id = ?, level = ?, round = ?, hand_overs = ?, next_at = ? WHERE incident_id = ?",
+                vec![
+                    Val::Text(position.policy.to_string()),
+                    Val::Int(i64::from(position.level)),
+                    Val::Int(i64::from(position.round)),
+                    Val::Int(i64::from(position.hand_overs)),
+                    Val::OptInt(next_at.map(Timestamp::as_millis)),
+                    Val::Text(step.incident.to_string()),
+                ],
+            )),
+            None => writes.push(write(
+                d,
+                "DELETE FROM escalations WHERE incident_id = ?",
+                vec![Val::Text(step.incident.to_string())],
+            )),
+        }
+        if let Some(r) = step.rotation {
+            writes.push(write(
+                d,
+                "INSERT INTO rotation_pointers (policy_id, level, next) VALUES (?, ?, ?) \
+                 ON CONFLICT (policy_id, level) DO UPDATE SET next = excluded.next",
+                vec![
+                    Val::Text(r.policy.to_string()),
+                    Val::Int(i64::from(r.level)),
+                    Val::Int(i64::from(r.next)),
+                ],
+            ));
+        }
+        for n in &step.notifications {
+            writes.push(write(
+                d,
+                "INSERT INTO planned_notifications (id, incident_id, user_id, rule_id, contact_method_id, due_at) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+                vec![
+                    Val::Text(onduty_core::TimelineId::new(now).to_string()),
+                    Val::Text(step.incident.to_string()),
+                    Val::Text(n.user.to_string()),
+                    Val::Text(n.rule.to_string()),
+                    Val::Text(n.contact_method.to_string()),
+                    Val::Int(n.due_at.as_millis()),
+                ],
+            ));
+        }
+        let rows = step
+            .timeline
+            .iter()
+            .map(|(kind, message)| {
+                timeline_row(
+                    step.incident,
+                    now,
+                    *kind,
+                    &Actor::System,
+                    message.clone(),
+                    None,
+                    None,
+                )
+            })
+            .collect();
+        writes.extend(timeline_writes(d, rows));
+        execute_writes(&mut tx, d, writes).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Planned notifications due at `now`, earliest first, with their contact method.
+    pub async fn due_notifications(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DueNotification>, StoreError> {
+        let sql = format!(
+            "SELECT p.id, p.incident_id, p.user_id, p.due_at, i.status, u.name AS user_name, {METHOD_COLUMNS} \
+             FROM planned_notifications p JOIN incidents i ON i.id = p.incident_id JOIN users u ON u.id = p.user_id \
+             LEFT JOIN contact_methods cm ON cm.id = p.contact_method_id \
+             WHERE p.due_at <= $1 ORDER BY p.due_at, p.id LIMIT $2"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(now.as_millis())
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DueNotification {
+                    id: col(row, "id")?,
+                    incident: parse_col(row, "incident_id", str::parse)?,
+                    status: parse_col(row, "status", |t| {
+                        IncidentStatus::parse(t).ok_or("unknown status")
+                    })?,
+                    user: parse_col(row, "user_id", str::parse)?,
+                    user_name: col(row, "user_name")?,
+                    method: method_from_joined(row)?,
+                    due_at: Timestamp::from_millis(col(row, "due_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Turns a due notification into an outbox message (or drops it, with `send: false`),
+    /// in one transaction. The message is sent by the dispatcher.
+    pub async fn release_notification(
+        &self,
+        due: &DueNotification,
+        send: bool,
+        note: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let d = self.backend;
+        let mut conn = self.lane().await?;
+        let mut tx = begin(&mut conn, d).await?;
+        let deleted = sqlx::query(AssertSqlSafe(numbered(
+            d,
+            "DELETE FROM planned_notifications WHERE id = ?",
+        )))
+        .bind(due.id.clone())
+        .execute(&mut *tx)
+        .await?;
+        if deleted.rows_affected() == 0 {
+            return Ok(());
+        }
+        if let (true, Some(method)) = (send, &due.method) {
+            execute_writes(
+                &mut tx,
+                d,
+                vec![write(
+                    d,
+                    "INSERT INTO outbox (id, incident_id, user_id, contact_method_id, status, attempts, next_attempt_at, created_at) \
+                     VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
+                    vec![
+                        Val::Text(onduty_core::TimelineId::new(now).to_string()),
+                        Val::Text(due.incident.to_string()),
+                        Val::Text(due.user.to_string()),
+                        Val::Text(method.id.to_string()),
+                        Val::Int(now.as_millis()),
+                        Val::Int(now.as_millis()),
+                    ],
+                )],
+            )
+            .await?;
+        }
+        if let Some(note) = note {
+            let row = timeline_row(
+                due.incident,
+                now,
+                TimelineKind::Notified,
+                &Actor::System,
+                note.to_owned(),
+                None,
+                None,
+            );
+            execute_writes(&mut tx, d, timeline_writes(d, vec![row])).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Messages due to be sent at `now`.
+    pub async fn due_outbox(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let sql = format!(
+            "SELECT o.id, o.incident_id, o.user_id, o.attempts, i.number, i.summary, i.severity, i.urgency, i.status, \
+             s.name AS service_name, u.name AS user_name, cm.secret AS cm_secret, {METHOD_COLUMNS} \
+             FROM outbox o JOIN users u ON u.id = o.user_id JOIN contact_methods cm ON cm.id = o.contact_method_id \
+             LEFT JOIN incidents i ON i.id = o.incident_id LEFT JOIN services s ON s.id = i.service_id \
+             WHERE o.status = 'pending' AND o.next_attempt_at <= $1 ORDER BY o.next_attempt_at, o.id LIMIT $2"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(now.as_millis())
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let incident: Option<String> = col(row, "incident_id")?;
+                let status: Option<String> = col(row, "status")?;
+                Ok(OutboxItem {
+                    id: col(row, "id")?,
+                    incident: incident
+                        .map(|i| i.parse())
+                        .transpose()
+                        .map_err(StoreError::corrupt)?,
+                    number: col(row, "number")?,
+                    summary: col::<Option<String>>(row, "summary")?.unwrap_or_default(),
+                    service: col::<Option<String>>(row, "service_name")?.unwrap_or_default(),
+                    severity: col::<Option<String>>(row, "severity")?.unwrap_or_default(),
+                    urgency: col::<Option<String>>(row, "urgency")?.unwrap_or_default(),
+                    incident_status: status.as_deref().and_then(IncidentStatus::parse),
+                    user: parse_col(row, "user_id", str::parse)?,
+                    user_name: col(row, "user_name")?,
+                    method: method_from_joined(row)?
+                        .ok_or_else(|| StoreError::corrupt("outbox without method"))?,
+                    secret: col(row, "cm_secret")?,
+                    attempts: col(row, "attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    /// When a message was last sent to this contact method (for per-number rate limits).
+    pub async fn last_sent_to(
+        &self,
+        method: ContactMethodId,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let row = sqlx::query("SELECT MAX(sent_at) AS last FROM outbox WHERE contact_method_id = $1 AND status = 'sent'")
+            .bind(method.to_string())
+            .fetch_one(&self.read)
+            .await?;
+        Ok(col::<Option<i64>>(&row, "last")?.map(Timestamp::from_millis))
+    }
+
+    /// Moves messages to a later attempt time without counting an attempt (rate limits).
+    pub async fn postpone_outbox(
+        &self,
+        ids: &[String],
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        let d = self.backend;
+        let mut conn = self.lane().await?;
+        let mut values = vec![Val::Int(until.as_millis())];
+        values.extend(ids.iter().map(|i| Val::Text(i.clone())));
+        let sql = numbered(
+            d,
+            &format!(
+                "UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending' AND id IN ({})",
+                vec!["?"; ids.len()].join(",")
+            ),
+        );
+        execute_writes(
+            &mut conn,
+            d,
+            vec![Write {
+                sql,
+                values,
+                expect_rows: None,
+            }],
+        )
+        .await
+    }
+
+    /// Records how sending a group of messages (one contact method, one message) went,
+    /// with a timeline line on each incident.
+    pub async fn record_delivery(
+        &self,
+        items: &[OutboxItem],
+        delivery: &Delivery,
+        timeline: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let d = self.backend;
+        let mut conn = self.lane().await?;
+        let mut tx = begin(&mut conn, d).await?;
+        let mut writes = Vec::new();
+        for item in items {
+            let (sql, values) = match delivery {
+                Delivery::Sent { provider_ref } => (
+                    "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, provider_ref = ?, \
+                     next_attempt_at = NULL WHERE id = ?",
+                    vec![
+                        Val::Int(now.as_millis()),
+                        Val::OptText(provider_ref.clone()),
+                        Val::Text(item.id.clone()),
+                    ],
+                ),
+                Delivery::Retry {
+                    error,
+                    retry_at: Some(at),
+                } => (
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
+                    vec![
+                        Val::Text(error.clone()),
+                        Val::Int(at.as_millis()),
+                        Val::Text(item.id.clone()),
+                    ],
+                ),
+                Delivery::Retry {
+                    error,
+                    retry_at: None,
+                }
+                | Delivery::Refused { error } => (
+                    "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = NULL \
+                     WHERE id = ?",
+                    vec![Val::Text(error.clone()), Val::Text(item.id.clone())],
+                ),
+            };
+            writes.push(write(d, sql, values));
+        }
+        if let (Delivery::Refused { error }, Some(first)) = (delivery, items.first()) {
+            writes.push(write(
+                d,
+                "UPDATE contact_methods SET failing = ? WHERE id = ?",
+                vec![
+                    Val::Text(error.clone()),
+                    Val::Text(first.method.id.to_string()),
+                ],
+            ));
+            // Move the person on: their next planned notification for each incident is due now.
+            for item in items {
+                if let Some(incident) = item.incident {
+                    writes.push(write(
+                        d,
+                        "UPDATE planned_notifications SET due_at = ? WHERE id = (SELECT id FROM planned_notifications \
+                         WHERE incident_id = ? AND user_id = ? AND contact_method_id <> ? ORDER BY due_at LIMIT 1)",
+                        vec![
+                            Val::Int(now.as_millis()),
+                            Val::Text(incident.to_string()),
+                            Val::Text(item.user.to_string()),
+                            Val::Text(item.method.id.to_string()),
+                        ],
+                    ));
+                }
+            }
+        }
+        let kind = TimelineKind::Notified;
+        let rows = items
+            .iter()
+            .filter_map(|i| i.incident)
+            .map(|incident| {
+                timeline_row(
+                    incident,
+                    now,
+                    kind,
+                    &Actor::System,
+                    timeline.to_owned(),
+                    None,
+                    None,
+                )
+            })
+            .collect();
+        writes.extend(timeline_writes(d, rows));
+        execute_writes(&mut tx, d, writes).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The earliest moment anything is due: an escalation, a planned notification, a
+    /// timer or a message to send.
+    pub async fn next_paging_deadline(&self) -> Result<Option<Timestamp>, StoreError> {
+        let row = sqlx::query(
+            "SELECT MIN(t) AS next FROM ( \
+               SELECT MIN(next_at) AS t FROM escalations \
+               UNION ALL SELECT MIN(due_at) FROM planned_notifications \
+               UNION ALL SELECT MIN(due_at) FROM incident_timers \
+               UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending' \
+             ) AS deadlines",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(col::<Option<i64>>(&row, "next")?.map(Timestamp::from_millis))
+    }
+
+    /// Takes or renews the engine lease for `holder` until `until`, if it is free, expired
+    /// or already `holder`'s. Returns whether `holder` now holds it.
+    pub async fn acquire_lease(
+        &self,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE engine_lease SET holder = $1, expires_at = $2 WHERE name = 'engine' AND (holder = $1 OR expires_at < $3)",
+        )
+        .bind(holder.to_owned())
+        .bind(until.as_millis())
+        .bind(now.as_millis())
+        .execute(&mut *self.write_conn().await?)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives the lease up (on shutdown), so another instance takes over at once.
+    pub async fn release_lease(&self, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE engine_lease SET holder = NULL, expires_at = 0 WHERE name = 'engine' AND holder = $1")
+            .bind(holder.to_owned())
+            .execute(&mut *self.write_conn().await?)
+            .await?;
+        Ok(())
+    }
+}
+
+/// A per-incident timer whose time has come.
+#[derive(Debug, Clone)]
+pub struct DueTimer {
+    pub incident: IncidentId,
+    pub kind: TimerKind,
+    pub due_at: Timestamp,
+}
+
+impl Store {
+    pub async fn due_timers(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DueTimer>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT incident_id, kind, due_at FROM incident_timers WHERE due_at <= $1 ORDER BY due_at LIMIT $2",
+        )
+        .bind(now.as_millis())
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DueTimer {
+                    incident: parse_col(row, "incident_id", str::parse)?,
+                    kind: parse_col(row, "kind", |t| TimerKind::parse(t).ok_or("unknown timer"))?,
+                    due_at: Timestamp::from_millis(col(row, "due_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Does what a due timer says: an acknowledgement timeout or the end of a snooze
+    /// triggers the incident again (and it pages again); auto-resolution resolves it.
+    /// Returns false if the timer had already moved or gone.
+    pub async fn fire_timer(&self, timer: &DueTimer, now: Timestamp) -> Result<bool, StoreError> {
+        let d = self.backend;
+        let mut conn = self.lane().await?;
+        let mut tx = begin(&mut conn, d).await?;
+        let taken = sqlx::query(AssertSqlSafe(numbered(
+            d,
+            "DELETE FROM incident_timers WHERE incident_id = ? AND kind = ? AND due_at = ?",
+        )))
+        .bind(timer.incident.to_string())
+        .bind(timer.kind.as_str())
+        .bind(timer.due_at.as_millis())
+        .execute(&mut *tx)
+        .await?;
+        if taken.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let (incident, version) =
+            crate::incidents::load_incident(&mut tx, onduty_core::IncidentRef::Id(timer.incident))
+                .await?;
+        let (action, message) = match timer.kind {
+            TimerKind::AckTimeout => (
+                Action::Unacknowledge,
+                "The acknowledgement timed out; triggered again".to_owned(),
+            ),
+            TimerKind::Snooze => (
+                Action::Unacknowledge,
+                "The snooze ended; triggered again".to_owned(),
+            ),
+            TimerKind::AutoResolve => (
+                Action::Resolve,
+                "Resolved automatically: no new event within the service's auto-resolve time"
+                    .to_owned(),
+            ),
+        };
+        if let Ok(Some(next)) = onduty_core::incident::transition(incident.status, action) {
+            crate::incidents::apply_action(
+                &mut tx,
+                d,
+                &incident,
+                version,
+                next,
+                action,
+                &Actor::System,
+                message,
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}

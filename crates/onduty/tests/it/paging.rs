@@ -1,0 +1,533 @@
+//! Paging stories: a fixture, fake phones, a clock moved by hand, an expected page.
+
+use std::time::Duration;
+
+use onduty_notify::{Content, NotifyError, Outgoing};
+use onduty_testkit::{Backend, TestApp, backends, follow_up_event, trigger_event};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// A responder with a verified SMS number (and the default rules: at once, and again
+/// after 5 minutes for high urgency). Returns their API token.
+async fn person(app: &TestApp, name: &str, phone: &str) -> String {
+    let token = app.user_token(name, "responder").await;
+    let email = format!("{}@example.com", name.to_lowercase());
+    let (status, created) = app
+        .api_as(
+            &token,
+            Method::POST,
+            &format!("/users/{email}/contact-methods"),
+            Some(json!({"channel": "sms", "address": phone})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let sent = app.notifier.take();
+    let Some(Content::Verification { code }) = sent.last().map(|m| m.content.clone()) else {
+        panic!("no code sent to {phone}")
+    };
+    let id = created["contact_method"]["id"].as_str().unwrap();
+    let (status, _) = app
+        .api_as(
+            &token,
+            Method::POST,
+            &format!("/users/{email}/contact-methods/{id}/verify"),
+            Some(json!({ "code": code })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    token
+}
+
+async fn policy(app: &TestApp, body: Value) {
+    let (status, created) = app
+        .api(Method::POST, "/escalation-policies", Some(body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+}
+
+/// A service paging through `policy`; returns its routing key.
+async fn service(app: &TestApp, name: &str, policy: &str, extra: Value) -> String {
+    let (_, key) = app.service(name, "open").await;
+    let mut body = json!({ "escalation_policy": policy });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    let (status, patched) = app
+        .api(Method::PATCH, &format!("/services/{name}"), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    key
+}
+
+fn level(emails: &[&str], delay: u32) -> Value {
+    let targets: Vec<Value> = emails
+        .iter()
+        .map(|e| json!({"type": "user", "id": e}))
+        .collect();
+    json!({"targets": targets, "delay_minutes": delay})
+}
+
+/// Pages sent to `phone` since the last look, as the incident numbers they carry.
+fn pages_to(sent: &[Outgoing], phone: &str) -> Vec<Vec<i64>> {
+    sent.iter()
+        .filter(|m| m.to == phone)
+        .filter_map(|m| match &m.content {
+            Content::Page { items } => Some(items.iter().map(|i| i.number).collect()),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn timeline(app: &TestApp, number: i64) -> Vec<String> {
+    let (_, detail) = app
+        .api(Method::GET, &format!("/incidents/{number}"), None)
+        .await;
+    detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+const ALICE: &str = "+447700900001";
+const BOB: &str = "+447700900002";
+const CAROL: &str = "+447700900003";
+
+#[tokio::test]
+async fn nobody_acknowledges_so_the_second_level_is_paged_after_thirty_minutes() {
+    for backend in backends() {
+        let app = TestApp::start_with(backend, |_| {}).await;
+        person(&app, "Alice", ALICE).await;
+        person(&app, "Bob", BOB).await;
+        policy(
+            &app,
+            json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30), level(&["bob@example.com"], 30)]}),
+        )
+        .await;
+        let key = service(&app, "Database", "Ops", json!({})).await;
+
+        app.send_event(trigger_event(&key, "db01/disk", "DISK at 99% on db01"))
+            .await;
+        app.tick().await;
+        let sent = app.notifier.take();
+        assert_eq!(
+            pages_to(&sent, ALICE),
+            [vec![1]],
+            "Alice is paged at once ({backend:?})"
+        );
+        assert!(pages_to(&sent, BOB).is_empty());
+
+        app.pass(5 * MINUTE).await;
+        assert_eq!(
+            pages_to(&app.notifier.take(), ALICE),
+            [vec![1]],
+            "her 5-minute rule"
+        );
+        app.pass(24 * MINUTE).await;
+        assert!(app.notifier.take().is_empty(), "nothing at 29 minutes");
+        app.pass(MINUTE).await;
+        let sent = app.notifier.take();
+        assert_eq!(pages_to(&sent, BOB), [vec![1]], "Bob at 30 minutes");
+        assert!(pages_to(&sent, ALICE).is_empty());
+        app.pass(30 * MINUTE).await;
+        app.notifier.take();
+
+        let lines = timeline(&app, 1).await;
+        assert!(
+            lines.contains(&"Escalation policy Ops, level 1: paging Alice".to_owned()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&"Escalation policy Ops, level 2: paging Bob".to_owned()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&format!("SMS to Alice {ALICE}: sent")),
+            "{lines:?}"
+        );
+        assert_eq!(
+            lines.last().unwrap(),
+            "Escalation policy Ops has no more levels; nobody acknowledged"
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn acknowledging_stops_the_escalation_and_the_rules_still_to_come() {
+    for backend in backends() {
+        let app = TestApp::start_with(backend, |_| {}).await;
+        let alice = person(&app, "Alice", ALICE).await;
+        person(&app, "Bob", BOB).await;
+        policy(
+            &app,
+            json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30), level(&["bob@example.com"], 30)]}),
+        )
+        .await;
+        let key = service(&app, "Database", "Ops", json!({})).await;
+        app.send_event(trigger_event(&key, "db01/disk", "DISK at 99%"))
+            .await;
+        app.tick().await;
+        assert_eq!(pages_to(&app.notifier.take(), ALICE).len(), 1);
+
+        app.advance(2 * MINUTE);
+        let (status, _) = app
+            .api_as(&alice, Method::POST, "/incidents/1/acknowledge", None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        for _ in 0..6 {
+            app.pass(10 * MINUTE).await;
+        }
+        assert!(
+            app.notifier.take().is_empty(),
+            "no 5-minute repeat, no level 2 ({backend:?})"
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn an_acknowledge_event_from_the_source_also_stops_paging() {
+    let app = TestApp::start().await;
+    person(&app, "Alice", ALICE).await;
+    policy(
+        &app,
+        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 10)]}),
+    )
+    .await;
+    let key = service(&app, "Web", "Ops", json!({})).await;
+    app.send_event(trigger_event(&key, "web", "5xx")).await;
+    app.tick().await;
+    app.notifier.take();
+    app.send_event(follow_up_event(&key, "acknowledge", "web"))
+        .await;
+    app.pass(30 * MINUTE).await;
+    assert!(app.notifier.take().is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_policy_repeats_twice_then_stops() {
+    let app = TestApp::start().await;
+    person(&app, "Alice", ALICE).await;
+    policy(
+        &app,
+        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 10)], "repeat": 2}),
+    )
+    .await;
+    let key = service(&app, "Web", "Ops", json!({"urgency": "low"})).await;
+    app.send_event(trigger_event(&key, "web", "slow")).await;
+    let mut pages = Vec::new();
+    app.tick().await;
+    for minute in 0..=40 {
+        if minute > 0 {
+            app.pass(MINUTE).await;
+        }
+        if !pages_to(&app.notifier.take(), ALICE).is_empty() {
+            pages.push(minute);
+        }
+    }
+    assert_eq!(
+        pages,
+        [0, 10, 20],
+        "first pass and two repeats; low urgency skips her 5-minute rule"
+    );
+    let lines = timeline(&app, 1).await;
+    assert!(
+        lines.contains(&"Escalation policy Ops, level 1, repeat 2: paging Alice".to_owned()),
+        "{lines:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_acknowledgement_that_times_out_triggers_the_incident_again() {
+    for backend in backends() {
+        let app = TestApp::start_with(backend, |_| {}).await;
+        let alice = person(&app, "Alice", ALICE).await;
+        policy(
+            &app,
+            json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30)]}),
+        )
+        .await;
+        let key = service(
+            &app,
+            "Web",
+            "Ops",
+            json!({"ack_timeout_minutes": 30, "urgency": "low"}),
+        )
+        .await;
+        app.send_event(trigger_event(&key, "web", "5xx")).await;
+        app.tick().await;
+        app.notifier.take();
+        app.api_as(&alice, Method::POST, "/incidents/1/acknowledge", None)
+            .await;
+        app.pass(29 * MINUTE).await;
+        assert!(app.notifier.take().is_empty());
+        app.pass(MINUTE).await;
+        assert_eq!(
+            pages_to(&app.notifier.take(), ALICE),
+            [vec![1]],
+            "paged again ({backend:?})"
+        );
+        let (_, detail) = app.api(Method::GET, "/incidents/1", None).await;
+        assert_eq!(detail["incident"]["status"], "triggered");
+        assert!(
+            timeline(&app, 1)
+                .await
+                .contains(&"The acknowledgement timed out; triggered again".to_owned())
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_round_robin_level_pages_the_next_person_for_each_new_incident() {
+    let app = TestApp::start().await;
+    person(&app, "Alice", ALICE).await;
+    person(&app, "Bob", BOB).await;
+    person(&app, "Carol", CAROL).await;
+    policy(
+        &app,
+        json!({"name": "Rota", "levels": [{"targets": [
+            {"type": "user", "id": "alice@example.com"},
+            {"type": "user", "id": "bob@example.com"},
+            {"type": "user", "id": "carol@example.com"}], "delay_minutes": 30, "mode": "round_robin"}]}),
+    )
+    .await;
+    let key = service(&app, "Support", "Rota", json!({"urgency": "low"})).await;
+    let mut order = Vec::new();
+    for i in 0..4 {
+        app.send_event(trigger_event(
+            &key,
+            &format!("ticket-{i}"),
+            "customer waiting",
+        ))
+        .await;
+        app.tick().await;
+        let sent = app.notifier.take();
+        for (who, phone) in [("Alice", ALICE), ("Bob", BOB), ("Carol", CAROL)] {
+            if !pages_to(&sent, phone).is_empty() {
+                order.push(who);
+            }
+        }
+        app.advance(2 * MINUTE);
+    }
+    assert_eq!(order, ["Alice", "Bob", "Carol", "Alice"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unacknowledged_support_incident_is_handed_over_to_the_ops_teams_policy() {
+    let app = TestApp::start().await;
+    person(&app, "Alice", ALICE).await;
+    person(&app, "Bob", BOB).await;
+    policy(
+        &app,
+        json!({"name": "Ops", "levels": [level(&["bob@example.com"], 15)]}),
+    )
+    .await;
+    policy(
+        &app,
+        json!({"name": "Support", "levels": [
+            level(&["alice@example.com"], 10),
+            {"targets": [{"type": "policy", "id": "Ops"}], "delay_minutes": 10}]}),
+    )
+    .await;
+    let key = service(&app, "Helpdesk", "Support", json!({"urgency": "low"})).await;
+    app.send_event(trigger_event(&key, "h", "printer on fire"))
+        .await;
+    app.tick().await;
+    assert_eq!(pages_to(&app.notifier.take(), ALICE).len(), 1);
+    app.pass(10 * MINUTE).await;
+    let sent = app.notifier.take();
+    assert_eq!(
+        pages_to(&sent, BOB),
+        [vec![1]],
+        "Ops's first level pages Bob"
+    );
+    assert!(pages_to(&sent, ALICE).is_empty());
+    let lines = timeline(&app, 1).await;
+    assert!(
+        lines.contains(&"Escalation policy Support, level 2; handed over to Escalation policy Ops, level 1: paging Bob".to_owned()),
+        "{lines:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_number_is_marked_failing_and_the_next_rule_goes_at_once() {
+    let app = TestApp::start().await;
+    let alice = person(&app, "Alice", ALICE).await;
+    // A second way to reach her, used 10 minutes in.
+    let (_, hook) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            "/users/alice@example.com/contact-methods",
+            Some(json!({"channel": "webhook", "address": "http://127.0.0.1:9/alice"})),
+        )
+        .await;
+    app.api_as(
+        &alice,
+        Method::POST,
+        "/users/alice@example.com/notification-rules",
+        Some(json!({"contact_method": hook["contact_method"]["id"], "delay_minutes": 10})),
+    )
+    .await;
+    policy(
+        &app,
+        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30)]}),
+    )
+    .await;
+    let key = service(&app, "Web", "Ops", json!({"urgency": "low"})).await;
+    app.notifier
+        .fail_next([NotifyError::Permanent("21211 invalid 'To' number".into())]);
+    app.send_event(trigger_event(&key, "web", "5xx")).await;
+    app.tick().await;
+    let sent = app.notifier.take();
+    assert!(pages_to(&sent, ALICE).is_empty(), "the SMS was refused");
+    assert_eq!(
+        pages_to(&sent, "http://127.0.0.1:9/alice"),
+        [vec![1]],
+        "her webhook at once, not at 10 minutes"
+    );
+    let (_, methods) = app
+        .api_as(
+            &alice,
+            Method::GET,
+            "/users/alice@example.com/contact-methods",
+            None,
+        )
+        .await;
+    let failing: Vec<(&str, &Value)> = methods["contact_methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["channel"].as_str().unwrap(), &m["failing"]))
+        .collect();
+    assert!(
+        failing.contains(&("sms", &json!("21211 invalid 'To' number")))
+            && failing.contains(&("webhook", &Value::Null)),
+        "{failing:?}"
+    );
+    let lines = timeline(&app, 1).await;
+    assert!(
+        lines.iter().any(|l| l.contains("refused (21211")),
+        "{lines:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_provider_outage_is_retried_with_backoff() {
+    let app = TestApp::start().await;
+    person(&app, "Alice", ALICE).await;
+    policy(
+        &app,
+        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 60)]}),
+    )
+    .await;
+    let key = service(&app, "Web", "Ops", json!({"urgency": "low"})).await;
+    app.notifier.fail_next([
+        NotifyError::Transient("503 from provider".into()),
+        NotifyError::Transient("timeout".into()),
+    ]);
+    app.send_event(trigger_event(&key, "web", "5xx")).await;
+    app.tick().await;
+    app.pass(Duration::from_secs(29)).await;
+    assert!(app.notifier.take().is_empty());
+    app.pass(Duration::from_secs(1)).await;
+    assert!(
+        app.notifier.take().is_empty(),
+        "second attempt at 30 s fails too"
+    );
+    app.pass(Duration::from_secs(60)).await;
+    assert_eq!(
+        pages_to(&app.notifier.take(), ALICE),
+        [vec![1]],
+        "third attempt, a minute later, goes through"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn several_incidents_at_once_become_one_sms() {
+    let app = TestApp::start().await;
+    person(&app, "Alice", ALICE).await;
+    policy(
+        &app,
+        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 60)]}),
+    )
+    .await;
+    let key = service(&app, "Web", "Ops", json!({"urgency": "low"})).await;
+    app.send_event(trigger_event(&key, "a", "first")).await;
+    app.tick().await;
+    assert_eq!(pages_to(&app.notifier.take(), ALICE), [vec![1]]);
+    app.advance(Duration::from_secs(10));
+    for key_suffix in ["b", "c", "d"] {
+        app.send_event(trigger_event(&key, key_suffix, "storm"))
+            .await;
+    }
+    app.tick().await;
+    assert!(
+        app.notifier.take().is_empty(),
+        "not within a minute of the last SMS"
+    );
+    app.pass(Duration::from_secs(50)).await;
+    assert_eq!(
+        pages_to(&app.notifier.take(), ALICE),
+        [vec![2, 3, 4]],
+        "one SMS for three incidents"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn incidents_without_events_resolve_themselves_when_asked_to() {
+    let app = TestApp::start().await;
+    person(&app, "Alice", ALICE).await;
+    policy(
+        &app,
+        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 60)]}),
+    )
+    .await;
+    let key = service(
+        &app,
+        "Batch",
+        "Ops",
+        json!({"auto_resolve_minutes": 240, "urgency": "low"}),
+    )
+    .await;
+    app.send_event(trigger_event(&key, "nightly", "job late"))
+        .await;
+    app.tick().await;
+    app.advance(120 * MINUTE);
+    app.send_event(trigger_event(&key, "nightly", "job still late"))
+        .await;
+    app.pass(200 * MINUTE).await;
+    let (_, detail) = app.api(Method::GET, "/incidents/1", None).await;
+    assert_eq!(
+        detail["incident"]["status"], "triggered",
+        "4 hours since the last event, not the first"
+    );
+    app.pass(40 * MINUTE).await;
+    let (_, detail) = app.api(Method::GET, "/incidents/1", None).await;
+    assert_eq!(detail["incident"]["status"], "resolved");
+    assert_eq!(detail["incident"]["resolved_by"]["type"], "system");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_service_without_a_policy_records_incidents_and_pages_nobody() {
+    let app = TestApp::start_with(Backend::Sqlite, |_| {}).await;
+    person(&app, "Alice", ALICE).await;
+    let (_, key) = app.service("Quiet", "open").await;
+    app.send_event(trigger_event(&key, "x", "y")).await;
+    assert_eq!(app.tick().await, None, "nothing is due");
+    assert!(app.notifier.take().is_empty());
+    app.stop().await;
+}
