@@ -187,6 +187,11 @@ pub enum TimelineKind {
     Notified,
     /// Triggered again: by hand, or because an acknowledgement timed out or a snooze ended.
     Unacknowledged,
+    /// Quiet until a given time, then triggered again.
+    Snoozed,
+    /// A message from a person reached onduty (an SMS reply, a key pressed in a call)
+    /// and could not be acted on.
+    Reply,
 }
 
 impl TimelineKind {
@@ -203,6 +208,8 @@ impl TimelineKind {
             TimelineKind::Escalated => "escalated",
             TimelineKind::Notified => "notified",
             TimelineKind::Unacknowledged => "unacknowledged",
+            TimelineKind::Snoozed => "snoozed",
+            TimelineKind::Reply => "reply",
         }
     }
 
@@ -219,6 +226,8 @@ impl TimelineKind {
             "escalated" => TimelineKind::Escalated,
             "notified" => TimelineKind::Notified,
             "unacknowledged" => TimelineKind::Unacknowledged,
+            "snoozed" => TimelineKind::Snoozed,
+            "reply" => TimelineKind::Reply,
             _ => return None,
         })
     }

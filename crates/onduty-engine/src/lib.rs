@@ -47,14 +47,8 @@ pub const PER_NUMBER_GAP: Duration = Duration::from_secs(60);
 const BATCH: u32 = 200;
 
 /// Wakes the engine early: a new incident or an action may have made something due now.
-#[derive(Clone, Default)]
-pub struct Wake(Arc<Notify>);
-
-impl Wake {
-    pub fn wake(&self) {
-        self.0.notify_one();
-    }
-}
+/// The HTTP side holds the same `Notify` and calls `notify_one` after such writes.
+pub type Wake = Arc<Notify>;
 
 pub struct Engine {
     store: Store,
@@ -108,7 +102,13 @@ impl Engine {
                 .await
             {
                 Ok(true) => match self.tick(now).await {
-                    Ok(Some(next)) => sleep_for = sleep_for.min(next.since(clock.now())),
+                    // A deadline already past (a full batch left work) is picked up
+                    // after a breath, not in a tight loop.
+                    Ok(Some(next)) => {
+                        sleep_for = sleep_for
+                            .min(next.since(clock.now()))
+                            .max(Duration::from_millis(5));
+                    }
                     Ok(None) => {}
                     Err(e) => tracing::error!(error = %e, "engine step failed; trying again"),
                 },
@@ -117,7 +117,7 @@ impl Engine {
             }
             tokio::select! {
                 _ = &mut shutdown => break,
-                _ = self.wake.0.notified() => {}
+                _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(sleep_for) => {}
             }
         }
@@ -275,7 +275,8 @@ impl Engine {
         let due = self.store.due_notifications(now, BATCH).await?;
         for n in &due {
             let (send, note) = match (&n.method, n.status) {
-                (_, status) if status != IncidentStatus::Triggered => (false, None),
+                (_, IncidentStatus::Resolved) => (false, None),
+                (_, IncidentStatus::Acknowledged) if !n.responder => (false, None),
                 (None, _) => (
                     false,
                     Some(format!(

@@ -287,14 +287,7 @@ impl Store {
 
     /// A user's rules, earliest first.
     pub async fn rules(&self, user: UserId) -> Result<Vec<NotificationRule>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, user_id, contact_method_id, delay_minutes, urgency FROM notification_rules \
-             WHERE user_id = $1 ORDER BY delay_minutes, created_at, id",
-        )
-        .bind(user.to_string())
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter().map(rule_from_row).collect()
+        rules_on(&mut *self.read.acquire().await?, user).await
     }
 
     pub async fn delete_rule(&self, user: UserId, id: RuleId) -> Result<(), StoreError> {
@@ -308,4 +301,19 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// A user's rules, earliest first, read on `conn` (inside a caller's transaction).
+pub(crate) async fn rules_on(
+    conn: &mut sqlx::AnyConnection,
+    user: UserId,
+) -> Result<Vec<NotificationRule>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, user_id, contact_method_id, delay_minutes, urgency FROM notification_rules \
+         WHERE user_id = $1 ORDER BY delay_minutes, created_at, id",
+    )
+    .bind(user.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(rule_from_row).collect()
 }

@@ -8,6 +8,9 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The request makes no sense for this data (a level the policy does not have).
+    #[error("{0}")]
+    Invalid(String),
     #[error(transparent)]
     Transition(#[from] TransitionError),
     #[error("database configuration: {0}")]

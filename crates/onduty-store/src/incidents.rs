@@ -12,9 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
 use crate::ingest::{timeline_row, timeline_writes};
-use crate::paging::{
-    TimerKind, clear_timers, minutes_of, set_timer, start_escalation, stop_paging,
-};
+use crate::paging::{TimerKind, clear_timers, minutes_of, set_timer, stop_paging};
 use crate::sql::{
     Val, bind, col, execute_writes, in_list, json_col, opt_json_col, parse_col, to_json,
 };
@@ -478,13 +476,7 @@ pub(crate) async fn apply_action(
         Action::Resolve => writes.extend(clear_timers(d, &[incident.id])),
         Action::Unacknowledge => {
             writes.extend(clear_timers(d, &[incident.id]));
-            let row = sqlx::query("SELECT policy_id FROM services WHERE id = $1")
-                .bind(incident.service_id.to_string())
-                .fetch_one(&mut *conn)
-                .await?;
-            if let Some(policy) = crate::sql::opt_id(&row, "policy_id")? {
-                writes.push(start_escalation(d, incident.id, policy, now));
-            }
+            writes.extend(crate::reshape::page_again(conn, d, incident, now).await?);
         }
     }
     execute_writes(conn, d, writes).await

@@ -11,6 +11,7 @@ pub mod incidents;
 pub mod ingest;
 pub mod paging;
 pub mod policies;
+pub mod reshape;
 pub mod services;
 mod sql;
 pub mod teams;

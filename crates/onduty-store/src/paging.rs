@@ -51,8 +51,9 @@ pub(crate) fn stop_paging(d: Backend, incidents: &[IncidentId]) -> Vec<Write> {
     };
     let list = in_list(d, incidents.len());
     vec![
+        // The row stays, so that "escalate to the next level" knows where it stood.
         Write {
-            sql: format!("DELETE FROM escalations WHERE incident_id IN {list}"),
+            sql: format!("UPDATE escalations SET next_at = NULL WHERE incident_id IN {list}"),
             values: ids(),
             expect_rows: None,
         },
@@ -69,6 +70,30 @@ pub(crate) fn stop_paging(d: Backend, incidents: &[IncidentId]) -> Vec<Write> {
             expect_rows: None,
         },
     ]
+}
+
+/// Plans one notification of a person paged for `incident`.
+pub(crate) fn plan_notification(
+    d: Backend,
+    incident: IncidentId,
+    n: &PlannedNotification,
+    responder: bool,
+    now: Timestamp,
+) -> Write {
+    write(
+        d,
+        "INSERT INTO planned_notifications (id, incident_id, user_id, rule_id, contact_method_id, due_at, responder) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            Val::Text(onduty_core::TimelineId::new(now).to_string()),
+            Val::Text(incident.to_string()),
+            Val::Text(n.user.to_string()),
+            Val::Text(n.rule.to_string()),
+            Val::Text(n.contact_method.to_string()),
+            Val::Int(n.due_at.as_millis()),
+            Val::Int(i64::from(responder)),
+        ],
+    )
 }
 
 /// The per-incident timers.
@@ -159,7 +184,7 @@ fn numbered(d: Backend, sql: &str) -> String {
     }
 }
 
-fn write(d: Backend, sql: &str, values: Vec<Val>) -> Write {
+pub(crate) fn write(d: Backend, sql: &str, values: Vec<Val>) -> Write {
     Write {
         sql: numbered(d, sql),
         values,
@@ -212,6 +237,8 @@ pub struct DueNotification {
     pub user_name: String,
     pub method: Option<ContactMethod>,
     pub due_at: Timestamp,
+    /// Added as a responder by hand: paged while the incident is open, acknowledged or not.
+    pub responder: bool,
 }
 
 /// A message waiting to be sent, with what it says.
@@ -372,7 +399,7 @@ impl Store {
             )),
             None => writes.push(write(
                 d,
-                "DELETE FROM escalations WHERE incident_id = ?",
+                "UPDATE escalations SET next_at = NULL WHERE incident_id = ?",
                 vec![Val::Text(step.incident.to_string())],
             )),
         }
@@ -389,19 +416,7 @@ impl Store {
             ));
         }
         for n in &step.notifications {
-            writes.push(write(
-                d,
-                "INSERT INTO planned_notifications (id, incident_id, user_id, rule_id, contact_method_id, due_at) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-                vec![
-                    Val::Text(onduty_core::TimelineId::new(now).to_string()),
-                    Val::Text(step.incident.to_string()),
-                    Val::Text(n.user.to_string()),
-                    Val::Text(n.rule.to_string()),
-                    Val::Text(n.contact_method.to_string()),
-                    Val::Int(n.due_at.as_millis()),
-                ],
-            ));
+            writes.push(plan_notification(d, step.incident, n, false, now));
         }
         let rows = step
             .timeline
@@ -431,7 +446,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<DueNotification>, StoreError> {
         let sql = format!(
-            "SELECT p.id, p.incident_id, p.user_id, p.due_at, i.status, u.name AS user_name, {METHOD_COLUMNS} \
+            "SELECT p.id, p.incident_id, p.user_id, p.due_at, p.responder, i.status, u.name AS user_name, {METHOD_COLUMNS} \
              FROM planned_notifications p JOIN incidents i ON i.id = p.incident_id JOIN users u ON u.id = p.user_id \
              LEFT JOIN contact_methods cm ON cm.id = p.contact_method_id \
              WHERE p.due_at <= $1 ORDER BY p.due_at, p.id LIMIT $2"
@@ -453,6 +468,7 @@ impl Store {
                     user_name: col(row, "user_name")?,
                     method: method_from_joined(row)?,
                     due_at: Timestamp::from_millis(col(row, "due_at")?),
+                    responder: col::<i64>(row, "responder")? != 0,
                 })
             })
             .collect()

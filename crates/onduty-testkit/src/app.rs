@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use onduty_core::account::{Email, Name, Role, TokenSecret};
 use onduty_core::{ManualClock, Timestamp};
-use onduty_engine::{Engine, EngineConfig, Wake};
+use onduty_engine::{Engine, EngineConfig};
 use onduty_notify::Providers;
 use onduty_notify::fake::FakeNotifier;
 use onduty_store::Store;
@@ -84,9 +84,15 @@ impl TestApp {
                 holder: "test".to_owned(),
                 lease: Duration::from_secs(15),
             },
-            Wake::default(),
+            Arc::default(),
         );
-        let app = App::new(store.clone(), clock.clone(), config, providers);
+        let app = App::new(
+            store.clone(),
+            clock.clone(),
+            config,
+            providers,
+            Arc::default(),
+        );
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.serve(listener, async {
             let _ = stopped.await;

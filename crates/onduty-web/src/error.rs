@@ -96,6 +96,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::Invalid(m) => ApiError::BadRequest(m),
             StoreError::Transition(TransitionError::AlreadyResolved) => {
                 ApiError::Conflict("the incident is already resolved; resolved is final".to_owned())
             }

@@ -133,16 +133,19 @@ async fn submit(
 ) -> Response {
     let warnings = received.warnings.clone();
     match state.writer.submit(received).await {
-        Ok(Ok(accepted)) => (
-            StatusCode::ACCEPTED,
-            Json(EventAccepted {
-                status: "success",
-                message,
-                dedup_key: accepted.dedup_key.map(|k| k.as_str().to_owned()),
-                warnings,
-            }),
-        )
-            .into_response(),
+        Ok(Ok(accepted)) => {
+            state.wake.notify_one();
+            (
+                StatusCode::ACCEPTED,
+                Json(EventAccepted {
+                    status: "success",
+                    message,
+                    dedup_key: accepted.dedup_key.map(|k| k.as_str().to_owned()),
+                    warnings,
+                }),
+            )
+                .into_response()
+        }
         Ok(Err(Rejected::UnknownRoutingKey)) => invalid(vec![format!(
             "'routing_key' {}… does not match any integration on this onduty server",
             &key.as_str()[..8]

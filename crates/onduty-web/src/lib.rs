@@ -65,6 +65,8 @@ pub struct AppState {
     pub config: WebConfig,
     /// How messages that are not pages reach people: verification codes, tests.
     pub providers: Providers,
+    /// Wakes the paging engine after a write that may have made something due now.
+    pub wake: Arc<tokio::sync::Notify>,
     limiter: rate_limit::Limiter,
 }
 
@@ -85,6 +87,7 @@ impl App {
         clock: Arc<dyn Clock>,
         config: WebConfig,
         providers: Providers,
+        wake: Arc<tokio::sync::Notify>,
     ) -> App {
         let (writer, writer_task) = IngestWriter::spawn(store.clone(), config.writer);
         let upkeep_task = onduty_store::upkeep::spawn_checkpoints(
@@ -98,6 +101,7 @@ impl App {
             clock,
             config,
             providers,
+            wake,
         });
         let router = Router::new()
             .merge(health::routes())

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use onduty_core::account::{Email, Name, Role, TokenSecret};
 use onduty_core::{Clock, SystemClock};
+use onduty_engine::{Engine, EngineConfig, Wake};
 use onduty_notify::Providers;
 use onduty_store::writer::WriterOptions;
 use onduty_store::{Store, StoreError, StoreOptions};
@@ -60,6 +61,18 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
     let bound = listener.local_addr()?;
     let url = public_url(&config, bound);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let providers = providers(&config)?;
+    let wake = Wake::default();
+    let engine = Engine::new(
+        store.clone(),
+        providers.clone(),
+        EngineConfig {
+            public_url: url.clone(),
+            holder: engine_holder(bound),
+            lease: ENGINE_LEASE,
+        },
+        wake.clone(),
+    );
     let app = App::new(
         store.clone(),
         clock.clone(),
@@ -71,7 +84,8 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
                 ..WriterOptions::default()
             },
         },
-        Providers::new(reqwest::Client::new()),
+        providers,
+        wake,
     );
     let first = first_start(&store, clock.now()).await?;
     println!(
@@ -82,10 +96,39 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
         print_first_start(&url, &token, program);
     }
     tracing::info!(address = %bound, database = %config.database_display(), "onduty started");
-    app.serve(listener, shutdown_signal()).await?;
+    // One signal stops both: the HTTP side drains, the engine gives its lease up.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let engine_task = tokio::spawn(engine.run(clock.clone(), async move {
+        let mut stopped = stopped;
+        let _ = stopped.wait_for(|s| *s).await;
+    }));
+    app.serve(listener, async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    })
+    .await?;
+    if let Err(e) = engine_task.await {
+        tracing::error!(error = %e, "the paging engine ended abnormally");
+    }
     store.close().await;
     tracing::info!("onduty stopped");
     Ok(())
+}
+
+/// How long the engine lease lasts without renewal: another instance sharing the database
+/// takes over paging at most this long after the holder dies.
+pub const ENGINE_LEASE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// This instance's name in the engine lease: host, process and address.
+fn engine_holder(bound: SocketAddr) -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "onduty".to_owned());
+    format!("{host}:{}:{bound}", std::process::id())
+}
+
+/// The message providers the configuration sets up.
+fn providers(config: &Config) -> anyhow::Result<Providers> {
+    let _ = config;
+    Ok(Providers::new(reqwest::Client::new()))
 }
 
 /// On a database without users, creates the first admin and an API token for them.

@@ -2,11 +2,14 @@
 -- notifications planned for people paged, timers, the outbox, and the engine lease.
 -- The PostgreSQL migration of the same number is the same.
 
--- One row per incident being escalated. level -1 means "not started": the engine
--- reaches level 0 when next_at comes. next_at NULL: nothing more to do (policy exhausted).
+-- One row per incident that has paged: the policy it escalates through and where it
+-- stands. level -1 means "not started": the engine reaches level 0 when next_at comes.
+-- next_at NULL: nothing pending (acknowledged, or the policy exhausted); the row stays so
+-- that "escalate to the next level" knows where it stood. policy_id NULL: reassigned to
+-- people directly, no policy.
 CREATE TABLE escalations (
     incident_id TEXT PRIMARY KEY REFERENCES incidents (id),
-    policy_id TEXT NOT NULL,
+    policy_id TEXT,
     level BIGINT NOT NULL,
     round BIGINT NOT NULL,
     hand_overs BIGINT NOT NULL,
@@ -22,7 +25,9 @@ CREATE TABLE planned_notifications (
     user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     rule_id TEXT NOT NULL,
     contact_method_id TEXT NOT NULL,
-    due_at BIGINT NOT NULL
+    due_at BIGINT NOT NULL,
+    -- 1 for a responder added by hand: paged even if the incident is acknowledged.
+    responder BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX planned_notifications_due ON planned_notifications (due_at);
 CREATE INDEX planned_notifications_incident ON planned_notifications (incident_id);
@@ -50,8 +55,12 @@ CREATE TABLE outbox (
     last_error TEXT,
     provider_ref TEXT,
     created_at BIGINT NOT NULL,
-    sent_at BIGINT
+    sent_at BIGINT,
+    -- What the provider reported later (Twilio status callbacks): delivered, failed, …
+    delivery_status TEXT,
+    delivery_updated_at BIGINT
 );
+CREATE INDEX outbox_provider_ref ON outbox (provider_ref);
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX outbox_incident ON outbox (incident_id);
 CREATE INDEX outbox_method_sent ON outbox (contact_method_id, sent_at);
@@ -63,3 +72,13 @@ CREATE TABLE engine_lease (
     expires_at BIGINT NOT NULL
 );
 INSERT INTO engine_lease (name, holder, expires_at) VALUES ('engine', NULL, 0);
+
+-- Keys the server makes for itself on first use (the key that signs one-click links in
+-- e-mails), shared by every instance on this database.
+CREATE TABLE server_keys (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- Inbound SMS find the person by number.
+CREATE INDEX contact_methods_address ON contact_methods (address);

@@ -1,5 +1,6 @@
 //! `/api/v1/incidents`: list with filters and cursors, read one with its timeline,
-//! acknowledge, resolve, add a note.
+//! acknowledge, resolve, add a note; and the actions that reshape paging: unacknowledge,
+//! escalate now, reassign, add responders, snooze.
 
 use axum::Json;
 use axum::extract::State;
@@ -7,11 +8,14 @@ use axum::http::StatusCode;
 use onduty_core::incident::{Action, IncidentStatus, parse_note};
 use onduty_core::{IncidentNumber, IncidentRef, Timestamp, UserId};
 use onduty_store::incidents::IncidentFilter;
+use onduty_store::reshape::{Assignee, Reshape};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::policies::find_policy;
+use super::teams::find_user;
 use super::views::{IncidentView, TimelineEntryView};
 use super::{Caller, decode_cursor, encode_cursor, page_limit};
 use crate::SharedState;
@@ -25,6 +29,11 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(acknowledge))
         .routes(routes!(resolve))
         .routes(routes!(add_note))
+        .routes(routes!(unacknowledge))
+        .routes(routes!(escalate))
+        .routes(routes!(reassign))
+        .routes(routes!(add_responders))
+        .routes(routes!(snooze))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -257,6 +266,7 @@ async fn act(
         .store
         .act_on_incident(parse_ref(id)?, action, &caller.actor(), "the API", now)
         .await?;
+    state.wake.notify_one();
     Ok(Json(ActionResult {
         incident: IncidentView::from(&acted.incident),
         changed: acted.changed,
@@ -333,3 +343,228 @@ async fn add_note(
         }),
     ))
 }
+
+async fn reshape(
+    state: &SharedState,
+    caller: &Caller,
+    id: &str,
+    change: Reshape,
+) -> Result<Json<ActionResult>, ApiError> {
+    caller.require_responder()?;
+    let now = state.clock.now();
+    let acted = state
+        .store
+        .reshape_incident(parse_ref(id)?, &change, &caller.actor(), "the API", now)
+        .await?;
+    state.wake.notify_one();
+    Ok(Json(ActionResult {
+        incident: IncidentView::from(&acted.incident),
+        changed: acted.changed,
+    }))
+}
+
+/// Unacknowledge: triggered again, and its escalation policy pages from the first level.
+#[utoipa::path(
+    post, path = "/incidents/{id}/unacknowledge", tag = "incidents",
+    params(("id" = String, Path, description = "Incident number or id")),
+    responses(
+        (status = 200, body = ActionResult),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Already resolved", body = ErrorBody),
+    )
+)]
+async fn unacknowledge(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ActionResult>, ApiError> {
+    act(&state, &caller, &id, Action::Unacknowledge).await
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalateRequest {
+    /// The level to page, counting from 1. Default: the level after the current one.
+    pub level: Option<u32>,
+}
+
+/// Escalate now: page the next level (or the one given) at once, without waiting for its
+/// delay. An acknowledged incident is triggered again.
+#[utoipa::path(
+    post, path = "/incidents/{id}/escalate", tag = "incidents",
+    params(("id" = String, Path, description = "Incident number or id")),
+    request_body = EscalateRequest,
+    responses(
+        (status = 200, body = ActionResult),
+        (status = 400, description = "No such level, or already at the last one", body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Resolved, or no escalation policy", body = ErrorBody),
+    )
+)]
+async fn escalate(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<ActionResult>, ApiError> {
+    // The body is optional: none means "the next level".
+    let body: EscalateRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        EscalateRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?
+    };
+    let level = match body.level {
+        Some(0) => {
+            return Err(ApiError::BadRequest("'level' counts from 1".to_owned()));
+        }
+        Some(l) => Some(l - 1),
+        None => None,
+    };
+    reshape(&state, &caller, &id, Reshape::Escalate { level }).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignRequest {
+    /// A user's e-mail or id: they are paged now, and no escalation policy follows.
+    pub user: Option<String>,
+    /// An escalation policy's name or id: it pages from its first level now.
+    pub escalation_policy: Option<String>,
+}
+
+/// Reassign to a person or an escalation policy. What was paging stops; an acknowledged
+/// incident is triggered again.
+#[utoipa::path(
+    post, path = "/incidents/{id}/reassign", tag = "incidents",
+    params(("id" = String, Path, description = "Incident number or id")),
+    request_body = ReassignRequest,
+    responses(
+        (status = 200, body = ActionResult),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+    )
+)]
+async fn reassign(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ReassignRequest>,
+) -> Result<Json<ActionResult>, ApiError> {
+    let to = match (&body.user, &body.escalation_policy) {
+        (Some(user), None) => Assignee::User(find_user(&state, user).await?.id),
+        (None, Some(policy)) => Assignee::Policy(find_policy(&state, policy).await?.id),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give either 'user' or 'escalation_policy'".to_owned(),
+            ));
+        }
+    };
+    reshape(&state, &caller, &id, Reshape::Reassign(to)).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RespondersRequest {
+    /// E-mails or ids of the people to page, 1 to 20.
+    pub users: Vec<String>,
+}
+
+/// Add responders: page more people now, as well as whoever is paged already. They are
+/// paged even if the incident is acknowledged.
+#[utoipa::path(
+    post, path = "/incidents/{id}/responders", tag = "incidents",
+    params(("id" = String, Path, description = "Incident number or id")),
+    request_body = RespondersRequest,
+    responses(
+        (status = 200, body = ActionResult),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+    )
+)]
+async fn add_responders(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<RespondersRequest>,
+) -> Result<Json<ActionResult>, ApiError> {
+    if body.users.is_empty() || body.users.len() > 20 {
+        return Err(ApiError::BadRequest(
+            "'users' needs 1 to 20 people".to_owned(),
+        ));
+    }
+    let mut users = Vec::with_capacity(body.users.len());
+    for text in &body.users {
+        let user = find_user(&state, text).await?.id;
+        if !users.contains(&user) {
+            users.push(user);
+        }
+    }
+    reshape(&state, &caller, &id, Reshape::AddResponders(users)).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnoozeRequest {
+    /// When to trigger again (RFC 3339).
+    pub until: Option<String>,
+    /// Or: how many minutes from now (1 to 10,080, a week).
+    pub minutes: Option<u32>,
+}
+
+/// Snooze: quiet until a time, then triggered again and paged. A triggered incident is
+/// acknowledged by the snooze.
+#[utoipa::path(
+    post, path = "/incidents/{id}/snooze", tag = "incidents",
+    params(("id" = String, Path, description = "Incident number or id")),
+    request_body = SnoozeRequest,
+    responses(
+        (status = 200, body = ActionResult),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+    )
+)]
+async fn snooze(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<SnoozeRequest>,
+) -> Result<Json<ActionResult>, ApiError> {
+    let now = state.clock.now();
+    let until = match (&body.until, body.minutes) {
+        (Some(text), None) => parse_time("until", text)?,
+        (None, Some(minutes)) if (1..=MAX_SNOOZE_MINUTES).contains(&minutes) => {
+            now.saturating_add(std::time::Duration::from_secs(u64::from(minutes) * 60))
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::BadRequest(format!(
+                "'minutes' must be 1 to {MAX_SNOOZE_MINUTES}"
+            )));
+        }
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give either 'until' or 'minutes'".to_owned(),
+            ));
+        }
+    };
+    let longest = now.saturating_add(std::time::Duration::from_secs(
+        u64::from(MAX_SNOOZE_MINUTES) * 60,
+    ));
+    if until > longest {
+        return Err(ApiError::BadRequest(
+            "a snooze lasts at most a week".to_owned(),
+        ));
+    }
+    reshape(&state, &caller, &id, Reshape::Snooze { until }).await
+}
+
+/// The longest snooze: a week.
+const MAX_SNOOZE_MINUTES: u32 = 7 * 24 * 60;

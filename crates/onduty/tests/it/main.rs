@@ -2,6 +2,7 @@
 //! port 0, and against the real `onduty` executable where the story needs a process
 //! (first start, the CLI, a crash).
 
+mod actions;
 mod api;
 mod cli;
 mod contacts;

@@ -7,11 +7,11 @@ use onduty_testkit::{Backend, TestApp, backends, follow_up_event, trigger_event}
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-const MINUTE: Duration = Duration::from_secs(60);
+pub(crate) const MINUTE: Duration = Duration::from_secs(60);
 
 /// A responder with a verified SMS number (and the default rules: at once, and again
 /// after 5 minutes for high urgency). Returns their API token.
-async fn person(app: &TestApp, name: &str, phone: &str) -> String {
+pub(crate) async fn person(app: &TestApp, name: &str, phone: &str) -> String {
     let token = app.user_token(name, "responder").await;
     let email = format!("{}@example.com", name.to_lowercase());
     let (status, created) = app
@@ -40,7 +40,7 @@ async fn person(app: &TestApp, name: &str, phone: &str) -> String {
     token
 }
 
-async fn policy(app: &TestApp, body: Value) {
+pub(crate) async fn policy(app: &TestApp, body: Value) {
     let (status, created) = app
         .api(Method::POST, "/escalation-policies", Some(body))
         .await;
@@ -48,7 +48,7 @@ async fn policy(app: &TestApp, body: Value) {
 }
 
 /// A service paging through `policy`; returns its routing key.
-async fn service(app: &TestApp, name: &str, policy: &str, extra: Value) -> String {
+pub(crate) async fn service(app: &TestApp, name: &str, policy: &str, extra: Value) -> String {
     let (_, key) = app.service(name, "open").await;
     let mut body = json!({ "escalation_policy": policy });
     if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
@@ -61,7 +61,7 @@ async fn service(app: &TestApp, name: &str, policy: &str, extra: Value) -> Strin
     key
 }
 
-fn level(emails: &[&str], delay: u32) -> Value {
+pub(crate) fn level(emails: &[&str], delay: u32) -> Value {
     let targets: Vec<Value> = emails
         .iter()
         .map(|e| json!({"type": "user", "id": e}))
@@ -70,7 +70,7 @@ fn level(emails: &[&str], delay: u32) -> Value {
 }
 
 /// Pages sent to `phone` since the last look, as the incident numbers they carry.
-fn pages_to(sent: &[Outgoing], phone: &str) -> Vec<Vec<i64>> {
+pub(crate) fn pages_to(sent: &[Outgoing], phone: &str) -> Vec<Vec<i64>> {
     sent.iter()
         .filter(|m| m.to == phone)
         .filter_map(|m| match &m.content {
@@ -80,7 +80,7 @@ fn pages_to(sent: &[Outgoing], phone: &str) -> Vec<Vec<i64>> {
         .collect()
 }
 
-async fn timeline(app: &TestApp, number: i64) -> Vec<String> {
+pub(crate) async fn timeline(app: &TestApp, number: i64) -> Vec<String> {
     let (_, detail) = app
         .api(Method::GET, &format!("/incidents/{number}"), None)
         .await;
@@ -92,9 +92,9 @@ async fn timeline(app: &TestApp, number: i64) -> Vec<String> {
         .collect()
 }
 
-const ALICE: &str = "+447700900001";
-const BOB: &str = "+447700900002";
-const CAROL: &str = "+447700900003";
+pub(crate) const ALICE: &str = "+447700900001";
+pub(crate) const BOB: &str = "+447700900002";
+pub(crate) const CAROL: &str = "+447700900003";
 
 #[tokio::test]
 async fn nobody_acknowledges_so_the_second_level_is_paged_after_thirty_minutes() {
