@@ -10,6 +10,7 @@ pub mod event;
 pub mod ids;
 pub mod incident;
 pub mod rate_limit;
+pub mod reply;
 pub mod service;
 pub mod signature;
 pub mod time;

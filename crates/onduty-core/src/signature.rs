@@ -72,6 +72,95 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The name of the server key (kept in the database) that signs one-click links.
+pub const LINK_KEY: &str = "links";
+
+/// What a one-click link in an e-mail may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkAction {
+    Acknowledge,
+    Resolve,
+}
+
+impl LinkAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkAction::Acknowledge => "ack",
+            LinkAction::Resolve => "resolve",
+        }
+    }
+
+    fn parse(text: &str) -> Option<LinkAction> {
+        match text {
+            "ack" => Some(LinkAction::Acknowledge),
+            "resolve" => Some(LinkAction::Resolve),
+            _ => None,
+        }
+    }
+}
+
+/// What a verified link token grants: one action on one incident, for one person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkGrant {
+    pub incident: crate::IncidentId,
+    pub user: crate::UserId,
+    pub action: LinkAction,
+    pub expires: crate::Timestamp,
+}
+
+/// A token for a one-click link: `<incident>.<user>.<action>.<expiry ms>.<signature>`,
+/// the signature an HMAC-SHA256 (hex) of the rest with the server's link key. It is
+/// single-purpose (one incident, one action) and expires.
+pub fn link_token(key: &[u8], grant: &LinkGrant) -> String {
+    let body = format!(
+        "{}.{}.{}.{}",
+        grant.incident,
+        grant.user,
+        grant.action.as_str(),
+        grant.expires.as_millis()
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(body.as_bytes());
+    format!("{body}.{}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Why a link token is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    #[error("this link is not valid")]
+    Invalid,
+    #[error("this link has expired")]
+    Expired,
+}
+
+/// Checks a link token's signature (in constant time) and expiry at `now`.
+pub fn verify_link_token(
+    key: &[u8],
+    token: &str,
+    now: crate::Timestamp,
+) -> Result<LinkGrant, LinkError> {
+    let (body, signature) = token.rsplit_once('.').ok_or(LinkError::Invalid)?;
+    let signature = hex::decode(signature).map_err(|_| LinkError::Invalid)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(body.as_bytes());
+    mac.verify_slice(&signature)
+        .map_err(|_| LinkError::Invalid)?;
+    let parts: Vec<&str> = body.split('.').collect();
+    let [incident, user, action, expires] = parts.as_slice() else {
+        return Err(LinkError::Invalid);
+    };
+    let grant = LinkGrant {
+        incident: incident.parse().map_err(|_| LinkError::Invalid)?,
+        user: user.parse().map_err(|_| LinkError::Invalid)?,
+        action: LinkAction::parse(action).ok_or(LinkError::Invalid)?,
+        expires: crate::Timestamp::from_millis(expires.parse().map_err(|_| LinkError::Invalid)?),
+    };
+    if grant.expires <= now {
+        return Err(LinkError::Expired);
+    }
+    Ok(grant)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +206,37 @@ mod tests {
         assert!(verify_twilio_signature("12345", url, &params, &sig));
         assert!(!verify_twilio_signature("12345", url, &params[1..], &sig));
         assert!(!verify_twilio_signature("54321", url, &params, &sig));
+    }
+
+    #[test]
+    fn link_tokens_grant_one_action_until_they_expire() {
+        let key = b"0123456789abcdef0123456789abcdef";
+        let now = crate::Timestamp::from_millis(1_800_000_000_000);
+        let grant = LinkGrant {
+            incident: crate::IncidentId::new(now),
+            user: crate::UserId::new(now),
+            action: LinkAction::Acknowledge,
+            expires: crate::Timestamp::from_millis(1_800_000_060_000),
+        };
+        let token = link_token(key, &grant);
+        assert_eq!(verify_link_token(key, &token, now), Ok(grant.clone()));
+        assert_eq!(
+            verify_link_token(key, &token, grant.expires),
+            Err(LinkError::Expired)
+        );
+        assert_eq!(
+            verify_link_token(b"another key", &token, now),
+            Err(LinkError::Invalid)
+        );
+        // Turning an acknowledge link into a resolve link breaks the signature.
+        let forged = token.replace(".ack.", ".resolve.");
+        assert_eq!(
+            verify_link_token(key, &forged, now),
+            Err(LinkError::Invalid)
+        );
+        assert_eq!(
+            verify_link_token(key, "garbage", now),
+            Err(LinkError::Invalid)
+        );
     }
 }

@@ -12,11 +12,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use onduty_core::IncidentRef;
 use onduty_core::contact::{Channel, plan_notifications};
 use onduty_core::escalation::{self, Policy, Position, Reached, Target};
 use onduty_core::incident::{IncidentStatus, TimelineKind};
+use onduty_core::signature::{LINK_KEY, LinkAction, LinkGrant, link_token};
 use onduty_core::{Clock, Timestamp, UserId};
-use onduty_notify::{Content, NotifyError, Outgoing, PageItem, Providers};
+use onduty_notify::{Content, Link, NotifyError, Outgoing, PageItem, Providers};
 use onduty_store::paging::{
     Delivery, DueEscalation, EscalationStep, OutboxItem, PlannedNotification,
 };
@@ -55,6 +57,7 @@ pub struct Engine {
     providers: Providers,
     config: EngineConfig,
     wake: Wake,
+    link_key: tokio::sync::OnceCell<Arc<Vec<u8>>>,
 }
 
 impl Engine {
@@ -64,6 +67,7 @@ impl Engine {
             providers,
             config,
             wake,
+            link_key: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -344,20 +348,12 @@ impl Engine {
                 return Ok(());
             }
         }
-        let base = self.config.public_url.trim_end_matches('/');
-        let page_items = items
-            .iter()
-            .filter_map(|i| {
-                Some(PageItem {
-                    number: i.number?,
-                    summary: i.summary.clone(),
-                    service: i.service.clone(),
-                    severity: i.severity.clone(),
-                    urgency: i.urgency.clone(),
-                    url: format!("{base}/api/v1/incidents/{}", i.number?),
-                })
-            })
-            .collect();
+        let mut page_items = Vec::with_capacity(items.len());
+        for item in &items {
+            if let Some(page) = self.page_item(item, method.channel, now).await? {
+                page_items.push(page);
+            }
+        }
         let message = Outgoing {
             channel: method.channel,
             to: method.address.as_str().to_owned(),
@@ -411,6 +407,80 @@ impl Engine {
         Ok(())
     }
 }
+
+impl Engine {
+    /// One incident as a message shows it. E-mails also get the trigger's details and
+    /// links, and one-click links signed for the person paged.
+    async fn page_item(
+        &self,
+        item: &OutboxItem,
+        channel: Channel,
+        now: Timestamp,
+    ) -> Result<Option<PageItem>, EngineError> {
+        let (Some(number), Some(incident)) = (item.number, item.incident) else {
+            return Ok(None);
+        };
+        let base = self.config.public_url.trim_end_matches('/');
+        let mut page = PageItem {
+            number,
+            summary: item.summary.clone(),
+            service: item.service.clone(),
+            severity: item.severity.clone(),
+            urgency: item.urgency.clone(),
+            url: format!("{base}/api/v1/incidents/{number}"),
+            details: None,
+            links: Vec::new(),
+            ack_url: None,
+            resolve_url: None,
+        };
+        if channel != Channel::Email {
+            return Ok(Some(page));
+        }
+        let full = self.store.incident(IncidentRef::Id(incident)).await?;
+        page.details = full
+            .details
+            .alert
+            .as_ref()
+            .and_then(|a| a.custom_details.clone());
+        page.links = full
+            .details
+            .links
+            .iter()
+            .map(|l| Link {
+                href: l.href.clone(),
+                text: l.text.clone(),
+            })
+            .collect();
+        let key = self.link_key().await?;
+        let expires = now.saturating_add(LINK_LIFETIME);
+        let url = |action| {
+            let token = link_token(
+                &key,
+                &LinkGrant {
+                    incident,
+                    user: item.user,
+                    action,
+                    expires,
+                },
+            );
+            format!("{base}/actions/{token}")
+        };
+        page.ack_url = Some(url(LinkAction::Acknowledge));
+        page.resolve_url = Some(url(LinkAction::Resolve));
+        Ok(Some(page))
+    }
+
+    async fn link_key(&self) -> Result<Arc<Vec<u8>>, EngineError> {
+        let key = self
+            .link_key
+            .get_or_try_init(|| async { self.store.server_key(LINK_KEY).await.map(Arc::new) })
+            .await?;
+        Ok(key.clone())
+    }
+}
+
+/// How long a one-click link in an e-mail works.
+pub const LINK_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// Waits between attempts at a message: 30 s, 1, 2, 4 minutes.
 fn backoff(attempts: i64) -> Duration {

@@ -5,8 +5,10 @@
 //! means for the page is decided from the error's kind: [`NotifyError::Transient`]
 //! (retry later) or [`NotifyError::Permanent`] (this address will not work).
 
+pub mod email;
 pub mod fake;
 pub mod render;
+pub mod twilio;
 pub mod webhook;
 
 use std::future::Future;
@@ -27,6 +29,24 @@ pub struct PageItem {
     pub urgency: String,
     /// Where to see it (the API today, the web UI later).
     pub url: String,
+    /// The trigger's custom details, shown in e-mails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+    /// The trigger's links (a runbook, a dashboard), shown in e-mails.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
+    /// One-click links for e-mail (signed for the person paged), when the engine has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ack_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolve_url: Option<String>,
+}
+
+/// A link carried by an event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Link {
+    pub href: String,
+    pub text: Option<String>,
 }
 
 /// What a message says.

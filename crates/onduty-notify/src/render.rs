@@ -94,14 +94,32 @@ pub fn email_text(content: &Content) -> String {
             let mut s = String::new();
             for i in items {
                 s.push_str(&format!(
-                    "#{} {}\nService: {}\nSeverity: {} ({} urgency)\n{}\n\n",
+                    "#{} {}\nService: {}\nSeverity: {} ({} urgency)\n",
                     i.number,
                     clip(&i.summary, 1024),
                     clip(&i.service, 100),
                     i.severity,
                     i.urgency,
-                    i.url
                 ));
+                if let Some(details) = &i.details {
+                    s.push_str(&format!(
+                        "Details:\n{}\n",
+                        serde_json::to_string_pretty(details).unwrap_or_default()
+                    ));
+                }
+                for link in &i.links {
+                    match &link.text {
+                        Some(text) => s.push_str(&format!("{text}: {}\n", link.href)),
+                        None => s.push_str(&format!("{}\n", link.href)),
+                    }
+                }
+                if let Some(url) = &i.ack_url {
+                    s.push_str(&format!("Acknowledge: {url}\n"));
+                }
+                if let Some(url) = &i.resolve_url {
+                    s.push_str(&format!("Resolve: {url}\n"));
+                }
+                s.push_str(&format!("View: {}\n\n", i.url));
             }
             s
         }
@@ -151,6 +169,10 @@ mod tests {
             severity: "critical".to_owned(),
             urgency: "high".to_owned(),
             url: format!("http://onduty.example/api/v1/incidents/{n}"),
+            details: None,
+            links: Vec::new(),
+            ack_url: None,
+            resolve_url: None,
         }
     }
 

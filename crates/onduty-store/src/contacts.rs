@@ -43,7 +43,7 @@ macro_rules! select_methods {
     };
 }
 
-fn method_from_row(row: &AnyRow) -> Result<ContactMethod, StoreError> {
+pub(crate) fn method_from_row(row: &AnyRow) -> Result<ContactMethod, StoreError> {
     let channel = parse_col(row, "channel", |t| {
         Channel::parse(t).ok_or("unknown channel")
     })?;

@@ -44,7 +44,18 @@ impl TestApp {
     }
 
     /// onduty on a fresh database of `backend`, with `tweak` applied to the settings.
+    /// Every channel goes to the fake notifier.
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut WebConfig)) -> TestApp {
+        TestApp::start_with_providers(backend, tweak, |_, fake| Providers::all(fake)).await
+    }
+
+    /// As [`TestApp::start_with`], with the providers `make` builds from the server's URL
+    /// and the fake notifier (to send SMS through a [`crate::twilio::FakeTwilio`], say).
+    pub async fn start_with_providers(
+        backend: Backend,
+        tweak: impl FnOnce(&mut WebConfig),
+        make: impl FnOnce(&str, Arc<FakeNotifier>) -> Providers,
+    ) -> TestApp {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let db = TestDb::new(backend).await;
         let store = db.store().await;
@@ -71,11 +82,12 @@ impl TestApp {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let mut config = WebConfig {
             public_url: url.clone(),
+            twilio_auth_token: Some(crate::twilio::AUTH_TOKEN.to_owned()),
             ..WebConfig::default()
         };
         tweak(&mut config);
         let notifier = Arc::new(FakeNotifier::new());
-        let providers = Providers::all(notifier.clone());
+        let providers = make(&url, notifier.clone());
         let engine = Engine::new(
             store.clone(),
             providers.clone(),
@@ -260,6 +272,44 @@ impl TestApp {
             .await
             .unwrap();
         secret.expose().to_owned()
+    }
+
+    /// POSTs a form to one of onduty's Twilio webhooks, signed as Twilio signs it;
+    /// returns the status and the body (TwiML).
+    pub async fn twilio_webhook(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> (StatusCode, String) {
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let signature = onduty_core::signature::twilio_signature(
+            crate::twilio::AUTH_TOKEN,
+            &format!("{}{path}", self.url),
+            &params,
+        );
+        self.twilio_webhook_signed(path, &params, &signature).await
+    }
+
+    /// POSTs a form to a Twilio webhook with the given signature header.
+    pub async fn twilio_webhook_signed(
+        &self,
+        path: &str,
+        params: &[(String, String)],
+        signature: &str,
+    ) -> (StatusCode, String) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("x-twilio-signature", signature)
+            .form(params)
+            .send()
+            .await
+            .expect("request reaches the test server");
+        let status = response.status();
+        (status, response.text().await.unwrap_or_default())
     }
 
     /// Stops the server, letting the ingest writer finish.

@@ -5,6 +5,7 @@ pub mod app;
 pub mod db;
 pub mod fixtures;
 pub mod store_contract;
+pub mod twilio;
 
 pub use app::{TestApp, follow_up_event, trigger_event};
 pub use db::{Backend, TestDb, backends};

@@ -10,6 +10,7 @@ mod error;
 mod health;
 pub mod ingest;
 mod rate_limit;
+mod replies;
 
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
@@ -45,6 +46,9 @@ pub struct WebConfig {
     /// Events accepted per routing key per minute (also the largest burst); 0 = no limit.
     pub rate_limit_per_minute: u32,
     pub writer: WriterOptions,
+    /// Twilio's auth token, to check the signature of its webhooks; `None` turns the
+    /// `/twilio/…` endpoints off.
+    pub twilio_auth_token: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -53,6 +57,7 @@ impl Default for WebConfig {
             public_url: "http://127.0.0.1:8080".to_owned(),
             rate_limit_per_minute: 6000,
             writer: WriterOptions::default(),
+            twilio_auth_token: None,
         }
     }
 }
@@ -106,6 +111,7 @@ impl App {
         let router = Router::new()
             .merge(health::routes())
             .merge(api::routes())
+            .merge(replies::routes())
             .with_state(state.clone())
             // One span per request at debug level (`ONDUTY_LOG=tower_http=debug` shows
             // them); server errors are logged at error level whatever the filter.

@@ -45,6 +45,46 @@ pub struct Overrides {
     /// SQLite durability: full (survives power loss) or normal [default: full]
     #[arg(long, env = "ONDUTY_SQLITE_SYNCHRONOUS", global = true)]
     pub sqlite_synchronous: Option<String>,
+    /// Twilio account SID (turns SMS and voice on, with the auth token and from-number)
+    #[arg(long, env = "ONDUTY_TWILIO_ACCOUNT_SID", global = true)]
+    pub twilio_account_sid: Option<String>,
+    /// Twilio auth token
+    #[arg(
+        long,
+        env = "ONDUTY_TWILIO_AUTH_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub twilio_auth_token: Option<String>,
+    /// The Twilio number pages come from, E.164
+    #[arg(long, env = "ONDUTY_TWILIO_FROM", global = true)]
+    pub twilio_from: Option<String>,
+    /// Twilio's API base URL [default: https://api.twilio.com]
+    #[arg(long, env = "ONDUTY_TWILIO_API_BASE", global = true)]
+    pub twilio_api_base: Option<String>,
+    /// SMTP server host (turns e-mail on, with the from-address)
+    #[arg(long, env = "ONDUTY_SMTP_HOST", global = true)]
+    pub smtp_host: Option<String>,
+    /// SMTP port [default: 587 for starttls, 465 for tls, 25 for plain]
+    #[arg(long, env = "ONDUTY_SMTP_PORT", global = true)]
+    pub smtp_port: Option<u16>,
+    /// SMTP security: starttls, tls or plain [default: starttls]
+    #[arg(long, env = "ONDUTY_SMTP_SECURITY", global = true)]
+    pub smtp_security: Option<String>,
+    /// SMTP user name
+    #[arg(long, env = "ONDUTY_SMTP_USERNAME", global = true)]
+    pub smtp_username: Option<String>,
+    /// SMTP password
+    #[arg(
+        long,
+        env = "ONDUTY_SMTP_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub smtp_password: Option<String>,
+    /// The From of e-mails, e.g. "onduty <onduty@example.com>"
+    #[arg(long, env = "ONDUTY_SMTP_FROM", global = true)]
+    pub smtp_from: Option<String>,
 }
 
 impl fmt::Debug for Overrides {
@@ -74,6 +114,50 @@ struct FileConfig {
     log: Option<String>,
     #[serde(default)]
     ingest: IngestFile,
+    #[serde(default)]
+    twilio: TwilioFile,
+    #[serde(default)]
+    smtp: SmtpFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TwilioFile {
+    account_sid: Option<String>,
+    auth_token: Option<String>,
+    from: Option<String>,
+    api_base: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmtpFile {
+    host: Option<String>,
+    port: Option<u16>,
+    security: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    from: Option<String>,
+}
+
+/// Twilio, for SMS and voice calls.
+#[derive(Clone)]
+pub struct TwilioSettings {
+    pub account_sid: String,
+    pub auth_token: String,
+    pub from: String,
+    pub api_base: String,
+}
+
+/// An SMTP server, for e-mail.
+#[derive(Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: onduty_notify::email::SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -105,6 +189,10 @@ pub struct Config {
     pub sqlite_sync: SqliteSync,
     /// Where the file settings came from, if a file was read.
     pub file: Option<PathBuf>,
+    /// SMS and voice; `None` when not configured.
+    pub twilio: Option<TwilioSettings>,
+    /// E-mail; `None` when not configured.
+    pub smtp: Option<SmtpSettings>,
 }
 
 impl fmt::Debug for Config {
@@ -121,6 +209,11 @@ impl fmt::Debug for Config {
             .field("max_batch", &self.max_batch)
             .field("sqlite_sync", &self.sqlite_sync)
             .field("file", &self.file)
+            .field("twilio", &self.twilio.as_ref().map(|t| &t.account_sid))
+            .field(
+                "smtp",
+                &self.smtp.as_ref().map(|m| format!("{}:{}", m.host, m.port)),
+            )
             .finish()
     }
 }
@@ -184,7 +277,11 @@ impl Config {
         if !(1..=4096).contains(&max_batch) {
             bail!("ingest.max_batch must be between 1 and 4096, not {max_batch}");
         }
+        let twilio = twilio_settings(f.twilio, o)?;
+        let smtp = smtp_settings(f.smtp, o)?;
         Ok(Config {
+            twilio,
+            smtp,
             listen,
             data_dir: o
                 .data_dir
@@ -225,6 +322,74 @@ impl Config {
             Some(url) => redact_url(url),
         }
     }
+}
+
+/// Twilio's settings: all of account SID, auth token and from-number, or none.
+fn twilio_settings(f: TwilioFile, o: &Overrides) -> anyhow::Result<Option<TwilioSettings>> {
+    let sid = o.twilio_account_sid.clone().or(f.account_sid);
+    let token = o.twilio_auth_token.clone().or(f.auth_token);
+    let from = o.twilio_from.clone().or(f.from);
+    let api_base = o
+        .twilio_api_base
+        .clone()
+        .or(f.api_base)
+        .unwrap_or_else(|| onduty_notify::twilio::DEFAULT_API_BASE.to_owned());
+    match (sid, token, from) {
+        (None, None, None) => Ok(None),
+        (Some(account_sid), Some(auth_token), Some(from)) => {
+            onduty_core::contact::PhoneNumber::parse(&from).map_err(|e| {
+                anyhow::anyhow!("twilio.from '{from}' is not an E.164 phone number: {e}")
+            })?;
+            url::Url::parse(&api_base)
+                .with_context(|| format!("twilio.api_base '{api_base}' is not a URL"))?;
+            Ok(Some(TwilioSettings {
+                account_sid,
+                auth_token,
+                from,
+                api_base,
+            }))
+        }
+        _ => bail!(
+            "Twilio needs all of account_sid, auth_token and from (ONDUTY_TWILIO_ACCOUNT_SID, \
+             ONDUTY_TWILIO_AUTH_TOKEN, ONDUTY_TWILIO_FROM)"
+        ),
+    }
+}
+
+/// SMTP's settings: host and from-address turn it on.
+fn smtp_settings(f: SmtpFile, o: &Overrides) -> anyhow::Result<Option<SmtpSettings>> {
+    use onduty_notify::email::SmtpSecurity;
+    let host = o.smtp_host.clone().or(f.host);
+    let from = o.smtp_from.clone().or(f.from);
+    let (host, from) = match (host, from) {
+        (None, None) => return Ok(None),
+        (Some(h), Some(f)) => (h, f),
+        _ => bail!("SMTP needs both host and from (ONDUTY_SMTP_HOST, ONDUTY_SMTP_FROM)"),
+    };
+    let security_text = o
+        .smtp_security
+        .clone()
+        .or(f.security)
+        .unwrap_or_else(|| "starttls".to_owned());
+    let security = SmtpSecurity::parse(&security_text).ok_or_else(|| {
+        anyhow::anyhow!("smtp.security must be starttls, tls or plain, not '{security_text}'")
+    })?;
+    let port = o.smtp_port.or(f.port).unwrap_or(match security {
+        SmtpSecurity::StartTls => 587,
+        SmtpSecurity::Tls => 465,
+        SmtpSecurity::Plain => 25,
+    });
+    if from.parse::<lettre::message::Mailbox>().is_err() {
+        bail!("smtp.from '{from}' is not an e-mail address (e.g. \"onduty <onduty@example.com>\")");
+    }
+    Ok(Some(SmtpSettings {
+        host,
+        port,
+        security,
+        username: o.smtp_username.clone().or(f.username),
+        password: o.smtp_password.clone().or(f.password),
+        from,
+    }))
 }
 
 /// A database URL with its password (in the user part or a `password=` parameter) hidden.
@@ -295,6 +460,26 @@ max_batch = 512
 # SQLite durability: "full" survives power loss; "normal" may lose the last commits on
 # power loss (never on a process crash). (ONDUTY_SQLITE_SYNCHRONOUS)
 sqlite_synchronous = "full"
+
+# SMS and voice calls through Twilio. Twilio calls back at <public_url>/twilio/sms (set it
+# as the number's "A message comes in" webhook), /twilio/voice and /twilio/status, so
+# public_url must be reachable from the internet.
+# (ONDUTY_TWILIO_ACCOUNT_SID, ONDUTY_TWILIO_AUTH_TOKEN, ONDUTY_TWILIO_FROM, ONDUTY_TWILIO_API_BASE)
+# [twilio]
+# account_sid = "ACxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+# auth_token = "your auth token"
+# from = "+15005550006"
+# api_base = "https://api.twilio.com"
+
+# E-mail over SMTP. security: "starttls" (port 587), "tls" (port 465) or "plain" (port 25).
+# (ONDUTY_SMTP_HOST, ONDUTY_SMTP_PORT, ONDUTY_SMTP_SECURITY, ONDUTY_SMTP_USERNAME,
+#  ONDUTY_SMTP_PASSWORD, ONDUTY_SMTP_FROM)
+# [smtp]
+# host = "smtp.example.com"
+# security = "starttls"
+# username = "onduty@example.com"
+# password = "secret"
+# from = "onduty <onduty@example.com>"
 "#;
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ use onduty_core::account::{Email, Name, Role, TokenSecret};
 use onduty_core::{Clock, SystemClock};
 use onduty_engine::{Engine, EngineConfig, Wake};
 use onduty_notify::Providers;
+use onduty_notify::email::{EmailNotifier, SmtpConfig};
+use onduty_notify::twilio::{TwilioConfig, TwilioNotifier};
 use onduty_store::writer::WriterOptions;
 use onduty_store::{Store, StoreError, StoreOptions};
 use onduty_web::api::views::curl_example;
@@ -61,7 +63,7 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
     let bound = listener.local_addr()?;
     let url = public_url(&config, bound);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let providers = providers(&config)?;
+    let providers = providers(&config, &url)?;
     let wake = Wake::default();
     let engine = Engine::new(
         store.clone(),
@@ -83,6 +85,7 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
                 max_batch: config.max_batch,
                 ..WriterOptions::default()
             },
+            twilio_auth_token: config.twilio.as_ref().map(|t| t.auth_token.clone()),
         },
         providers,
         wake,
@@ -125,10 +128,38 @@ fn engine_holder(bound: SocketAddr) -> String {
     format!("{host}:{}:{bound}", std::process::id())
 }
 
-/// The message providers the configuration sets up.
-fn providers(config: &Config) -> anyhow::Result<Providers> {
-    let _ = config;
-    Ok(Providers::new(reqwest::Client::new()))
+/// The message providers the configuration sets up: webhooks always; Twilio and SMTP
+/// when configured.
+fn providers(config: &Config, public_url: &str) -> anyhow::Result<Providers> {
+    let http = reqwest::Client::new();
+    let mut providers = Providers::new(http.clone());
+    if let Some(t) = &config.twilio {
+        let twilio: Arc<dyn onduty_notify::Notifier> = Arc::new(TwilioNotifier::new(
+            http,
+            TwilioConfig {
+                account_sid: t.account_sid.clone(),
+                auth_token: t.auth_token.clone(),
+                from: t.from.clone(),
+                api_base: t.api_base.clone(),
+                public_url: public_url.to_owned(),
+            },
+        ));
+        providers.sms = Some(twilio.clone());
+        providers.voice = Some(twilio);
+    }
+    if let Some(m) = &config.smtp {
+        let email = EmailNotifier::new(&SmtpConfig {
+            host: m.host.clone(),
+            port: m.port,
+            security: m.security,
+            username: m.username.clone(),
+            password: m.password.clone(),
+            from: m.from.clone(),
+        })
+        .map_err(|e| anyhow::anyhow!("SMTP settings: {e}"))?;
+        providers.email = Some(Arc::new(email));
+    }
+    Ok(providers)
 }
 
 /// On a database without users, creates the first admin and an API token for them.

@@ -10,4 +10,5 @@ mod crash;
 mod ingest;
 mod paging;
 mod process;
+mod replies;
 mod setup;
