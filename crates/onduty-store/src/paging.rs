@@ -748,6 +748,16 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Who holds the engine lease and until when (`None` if nobody does).
+    pub async fn lease_holder(&self) -> Result<Option<(String, Timestamp)>, StoreError> {
+        let row = sqlx::query("SELECT holder, expires_at FROM engine_lease WHERE name = 'engine'")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(col::<Option<String>>(&row, "holder")?
+            .map(|h| Ok::<_, StoreError>((h, Timestamp::from_millis(col(&row, "expires_at")?))))
+            .transpose()?)
+    }
+
     /// Gives the lease up (on shutdown), so another instance takes over at once.
     pub async fn release_lease(&self, holder: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE engine_lease SET holder = NULL, expires_at = 0 WHERE name = 'engine' AND holder = $1")

@@ -7,6 +7,7 @@ mod api;
 mod cli;
 mod contacts;
 mod crash;
+mod engine;
 mod ingest;
 mod paging;
 mod process;

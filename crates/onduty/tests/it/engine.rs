@@ -1,0 +1,139 @@
+//! The engine across restarts and instances: its state is all in the database, so a new
+//! process resumes every pending escalation at its time; and exactly one instance pages,
+//! the others taking over when its lease expires.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use onduty_core::ManualClock;
+use onduty_engine::{Engine, EngineConfig};
+use onduty_notify::Providers;
+use onduty_notify::fake::FakeNotifier;
+use onduty_testkit::{Backend, TestApp, backends, trigger_event};
+use serde_json::json;
+
+use crate::paging::{ALICE, BOB, MINUTE, level, pages_to, person, policy, service};
+
+/// Alice (level 1) then Bob after 30 minutes; incident #1 triggered and Alice paged.
+async fn alice_paged(app: &TestApp) {
+    person(app, "Alice", ALICE).await;
+    person(app, "Bob", BOB).await;
+    policy(
+        app,
+        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30), level(&["bob@example.com"], 30)]}),
+    )
+    .await;
+    let key = service(app, "Database", "Ops", json!({})).await;
+    app.send_event(trigger_event(&key, "db01/disk", "DISK at 99% on db01"))
+        .await;
+    app.tick().await;
+    assert_eq!(pages_to(&app.notifier.take(), ALICE), [vec![1]]);
+}
+
+/// A second onduty on the same database: its own store connection, engine and phone.
+async fn another_instance(app: &TestApp, holder: &str) -> (Engine, Arc<FakeNotifier>) {
+    let phone = Arc::new(FakeNotifier::new());
+    let engine = Engine::new(
+        app.db.store().await,
+        Providers::all(phone.clone()),
+        EngineConfig {
+            public_url: app.url.clone(),
+            holder: holder.to_owned(),
+            lease: Duration::from_secs(3),
+        },
+        Arc::default(),
+    );
+    (engine, phone)
+}
+
+#[tokio::test]
+async fn a_restarted_engine_pages_level_two_once_at_its_time() {
+    for backend in backends() {
+        let app = TestApp::start_with(backend, |_| {}).await;
+        alice_paged(&app).await;
+        app.pass(10 * MINUTE).await;
+        app.notifier.take();
+        // The process dies here; a new one starts on the same database.
+        let (restarted, phone) = another_instance(&app, "restarted").await;
+        app.advance(19 * MINUTE);
+        restarted.tick(app.now()).await.unwrap();
+        assert!(
+            phone.take().is_empty(),
+            "not yet at 29 minutes ({backend:?})"
+        );
+        app.advance(MINUTE);
+        let next = restarted.tick(app.now()).await.unwrap();
+        assert_eq!(pages_to(&phone.take(), BOB), [vec![1]], "Bob at 30 minutes");
+        restarted.tick(app.now()).await.unwrap();
+        assert!(phone.take().is_empty(), "once");
+        assert!(next.is_some(), "Bob's 5-minute rule is still to come");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn when_the_engine_holder_dies_another_instance_takes_over_and_pages_once() {
+    let backend = if backends().contains(&Backend::Postgres) {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
+    let app = TestApp::start_with(backend, |_| {}).await;
+    alice_paged(&app).await;
+
+    // Two instances run their engine loops on a clock the test moves.
+    let clock = Arc::new(ManualClock::new(app.now()));
+    let (first, first_phone) = another_instance(&app, "first").await;
+    let first_loop = tokio::spawn(first.run(clock.clone(), std::future::pending()));
+    let store = app.db.store().await;
+    let holder = wait_for(
+        || async { store.lease_holder().await.unwrap() },
+        |h| h.is_some(),
+    )
+    .await;
+    assert_eq!(holder.unwrap().0, "first");
+    let (second, second_phone) = another_instance(&app, "second").await;
+    let second_loop = tokio::spawn(second.run(clock.clone(), std::future::pending()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        store.lease_holder().await.unwrap().unwrap().0,
+        "first",
+        "one engine per database"
+    );
+
+    // The holder dies without giving the lease up; level 2 falls due.
+    first_loop.abort();
+    let _ = first_loop.await;
+    clock.advance(30 * MINUTE);
+    let paged = wait_for(
+        || async { second_phone.take() },
+        |sent| !pages_to(sent, BOB).is_empty(),
+    )
+    .await;
+    assert_eq!(pages_to(&paged, BOB), [vec![1]], "the survivor pages Bob");
+    assert_eq!(store.lease_holder().await.unwrap().unwrap().0, "second");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        pages_to(&second_phone.take(), BOB).is_empty(),
+        "and only once"
+    );
+    assert!(first_phone.take().is_empty(), "the dead one sent nothing");
+    second_loop.abort();
+    app.stop().await;
+}
+
+/// Polls `probe` (every 20 ms, for up to 10 s) until `done` says its answer will do.
+async fn wait_for<T, F, Fut>(probe: F, done: impl Fn(&T) -> bool) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = probe().await;
+        if done(&answer) || tokio::time::Instant::now() > deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
