@@ -753,9 +753,9 @@ impl Store {
         let row = sqlx::query("SELECT holder, expires_at FROM engine_lease WHERE name = 'engine'")
             .fetch_one(&self.read)
             .await?;
-        Ok(col::<Option<String>>(&row, "holder")?
-            .map(|h| Ok::<_, StoreError>((h, Timestamp::from_millis(col(&row, "expires_at")?))))
-            .transpose()?)
+        let holder: Option<String> = col(&row, "holder")?;
+        let expires = Timestamp::from_millis(col(&row, "expires_at")?);
+        Ok(holder.map(|h| (h, expires)))
     }
 
     /// Gives the lease up (on shutdown), so another instance takes over at once.
