@@ -3,6 +3,8 @@
 //! at a time (a closed loop), and prints events/s, latency percentiles and, given the
 //! server's pid, its peak memory.
 
+mod paging;
+
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -24,6 +26,20 @@ struct Cli {
 enum Command {
     /// Drive /v2/enqueue and report throughput and latency
     Ingest(IngestArgs),
+    /// Event → first page latency at a webhook sink, at a fixed event rate (in process)
+    PagingLatency {
+        #[arg(long, default_value_t = 100)]
+        rate: u64,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// Due → page lateness with many escalations pending (in process)
+    EscalationLateness {
+        #[arg(long, default_value_t = 100_000)]
+        escalations: usize,
+        #[arg(long, default_value_t = 60)]
+        spread: u64,
+    },
 }
 
 #[derive(Parser, Clone)]
@@ -53,11 +69,19 @@ struct IngestArgs {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     match cli.command {
         Command::Ingest(args) => runtime.block_on(ingest(args)),
+        Command::PagingLatency { rate, seconds } => {
+            runtime.block_on(paging::latency(rate, seconds))
+        }
+        Command::EscalationLateness {
+            escalations,
+            spread,
+        } => runtime.block_on(paging::lateness(escalations, spread)),
     }
 }
 
