@@ -99,6 +99,46 @@ pub enum Command {
         #[arg(required = true)]
         incidents: Vec<String>,
     },
+    /// Trigger acknowledged incidents again: their policy pages from level 1 (client)
+    Unack {
+        /// Incident numbers or ids
+        #[arg(required = true)]
+        incidents: Vec<String>,
+    },
+    /// Page the next level of an incident's policy now, or the level given (client)
+    Escalate {
+        /// Incident number or id
+        incident: String,
+        /// The level to page, from 1
+        #[arg(long)]
+        level: Option<u32>,
+    },
+    /// Hand an incident to a person or an escalation policy (client)
+    Reassign {
+        /// Incident number or id
+        incident: String,
+        /// A user's e-mail or id
+        #[arg(long, conflicts_with = "policy", required_unless_present = "policy")]
+        user: Option<String>,
+        /// An escalation policy's name or id
+        #[arg(long)]
+        policy: Option<String>,
+    },
+    /// Page more people for an incident now (client)
+    Responders {
+        /// Incident number or id
+        incident: String,
+        /// E-mails or ids of the people to page
+        #[arg(required = true)]
+        users: Vec<String>,
+    },
+    /// Quiet an incident for some minutes, then trigger it again (client)
+    Snooze {
+        /// Incident number or id
+        incident: String,
+        /// Minutes, 1 to 10080
+        minutes: u32,
+    },
     /// Add a note to an incident's timeline (client)
     Note {
         /// Incident number or id

@@ -156,6 +156,48 @@ impl Client {
                 self.act(&incidents, "acknowledge", "acknowledged").await?
             }
             Command::Resolve { incidents } => self.act(&incidents, "resolve", "resolved").await?,
+            Command::Unack { incidents } => {
+                self.act(&incidents, "unacknowledge", "triggered again")
+                    .await?
+            }
+            Command::Escalate { incident, level } => {
+                let body = match level {
+                    Some(l) => json!({ "level": l }),
+                    None => json!({}),
+                };
+                self.reshape(&incident, "escalate", body, "escalated")
+                    .await?
+            }
+            Command::Reassign {
+                incident,
+                user,
+                policy,
+            } => {
+                let body = match (user, policy) {
+                    (Some(u), _) => json!({ "user": u }),
+                    (None, p) => json!({ "escalation_policy": p }),
+                };
+                self.reshape(&incident, "reassign", body, "reassigned")
+                    .await?
+            }
+            Command::Responders { incident, users } => {
+                self.reshape(
+                    &incident,
+                    "responders",
+                    json!({ "users": users }),
+                    "has new responders",
+                )
+                .await?
+            }
+            Command::Snooze { incident, minutes } => {
+                self.reshape(
+                    &incident,
+                    "snooze",
+                    json!({ "minutes": minutes }),
+                    &format!("snoozed for {minutes} minutes"),
+                )
+                .await?
+            }
             Command::Note { incident, text } => {
                 let note = self
                     .call(
@@ -192,6 +234,29 @@ impl Client {
             }
             other => bail!("{other:?} is not a client command"),
         }
+        Ok(())
+    }
+
+    /// An action that reshapes paging, with its body.
+    async fn reshape(
+        &self,
+        incident: &str,
+        action: &str,
+        body: serde_json::Value,
+        done: &str,
+    ) -> anyhow::Result<()> {
+        let result = self
+            .call(
+                Method::POST,
+                &format!("/incidents/{}/{action}", encode(incident)),
+                Some(body),
+            )
+            .await?;
+        self.output(&result, |r| {
+            let n = r["incident"]["number"].as_i64().unwrap_or_default();
+            let status = r["incident"]["status"].as_str().unwrap_or_default();
+            println!("#{n} {done} ({status})");
+        });
         Ok(())
     }
 
