@@ -189,9 +189,6 @@ pub enum TimelineKind {
     Unacknowledged,
     /// Quiet until a given time, then triggered again.
     Snoozed,
-    /// A message from a person reached onduty (an SMS reply, a key pressed in a call)
-    /// and could not be acted on.
-    Reply,
 }
 
 impl TimelineKind {
@@ -209,7 +206,6 @@ impl TimelineKind {
             TimelineKind::Notified => "notified",
             TimelineKind::Unacknowledged => "unacknowledged",
             TimelineKind::Snoozed => "snoozed",
-            TimelineKind::Reply => "reply",
         }
     }
 
@@ -227,7 +223,6 @@ impl TimelineKind {
             "notified" => TimelineKind::Notified,
             "unacknowledged" => TimelineKind::Unacknowledged,
             "snoozed" => TimelineKind::Snoozed,
-            "reply" => TimelineKind::Reply,
             _ => return None,
         })
     }

@@ -4,16 +4,36 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use onduty_core::Timestamp;
 use onduty_core::contact::Channel;
 use onduty_notify::email::{EmailNotifier, SmtpConfig, SmtpSecurity};
 use onduty_notify::{Content, Link, Notifier, Outgoing, PageItem};
 
+/// aiosmtpd serving on a port of 127.0.0.1 it chose; it prints the port once listening,
+/// then every message it receives.
+const PEER: &str = r#"
+import asyncio, socket, sys
+from aiosmtpd.smtp import SMTP
+from aiosmtpd.handlers import Debugging
+
+async def main():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    server = await asyncio.get_running_loop().create_server(
+        lambda: SMTP(Debugging(sys.stdout)), sock=sock)
+    print(sock.getsockname()[1], flush=True)
+    await server.serve_forever()
+
+asyncio.run(main())
+"#;
+
 struct Peer {
     child: Child,
     port: u16,
+    /// What aiosmtpd prints after the port.
+    output: BufReader<std::process::ChildStdout>,
 }
 
 impl Drop for Peer {
@@ -23,40 +43,34 @@ impl Drop for Peer {
     }
 }
 
-/// Starts aiosmtpd on a free port of 127.0.0.1, or says why it cannot.
+/// Starts aiosmtpd and waits for it to say it listens, or says why it cannot.
 fn start_peer() -> Result<Peer, String> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
-        .port();
-    let child = Command::new("python3")
-        .args([
-            "-u",
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            &format!("127.0.0.1:{port}"),
-            "-c",
-            "aiosmtpd.handlers.Debugging",
-            "stdout",
-        ])
+    let mut child = Command::new("python3")
+        .args(["-u", "-c", PEER])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("python3 not found: {e}"))?;
-    let mut peer = Peer { child, port };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(peer);
+    let mut output = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut first = String::new();
+    let read = output.read_line(&mut first);
+    let Ok(port) = first.trim().parse::<u16>() else {
+        let _ = child.kill();
+        let mut why = String::new();
+        if let Some(mut err) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut err, &mut why);
         }
-        if let Ok(Some(status)) = peer.child.try_wait() {
-            return Err(format!("aiosmtpd exited ({status}); is it installed?"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Err("aiosmtpd did not start listening".to_owned())
+        let _ = child.wait();
+        return Err(format!(
+            "aiosmtpd did not start ({read:?}); is it installed? {}",
+            why.lines().last().unwrap_or_default()
+        ));
+    };
+    Ok(Peer {
+        child,
+        port,
+        output,
+    })
 }
 
 fn page() -> Outgoing {
@@ -111,10 +125,9 @@ async fn a_page_reaches_a_real_smtp_server_with_text_html_and_links() {
         .expect("the server accepts the page");
 
     let mut peer = peer;
-    let stdout = peer.child.stdout.take().unwrap();
     let received = tokio::task::spawn_blocking(move || {
         let mut text = String::new();
-        for line in BufReader::new(stdout).lines() {
+        for line in (&mut peer.output).lines() {
             let line = line.unwrap();
             let end = line.contains("END MESSAGE");
             text.push_str(&line);

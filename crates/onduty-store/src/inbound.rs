@@ -156,33 +156,6 @@ impl Store {
         Ok(true)
     }
 
-    /// Adds a line to an incident's timeline from the system (a reply that could not be
-    /// acted on, say).
-    pub async fn add_system_line(
-        &self,
-        incident: IncidentId,
-        kind: TimelineKind,
-        message: &str,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        let d = self.backend;
-        let row = timeline_row(
-            incident,
-            now,
-            kind,
-            &Actor::System,
-            message.to_owned(),
-            None,
-            None,
-        );
-        execute_writes(
-            &mut *self.write_conn().await?,
-            d,
-            timeline_writes(d, vec![row]),
-        )
-        .await
-    }
-
     /// A random key the server made for itself under `name`, made on first use and then
     /// the same for every instance sharing the database.
     pub async fn server_key(&self, name: &str) -> Result<Vec<u8>, StoreError> {

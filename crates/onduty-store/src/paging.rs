@@ -13,7 +13,7 @@ use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use crate::ingest::{timeline_row, timeline_writes};
-use crate::sql::{Val, Write, col, execute_writes, in_list, parse_col};
+use crate::sql::{Val, Write, col, execute_writes, in_list, numbered, parse_col};
 use crate::{Backend, Store, StoreError, begin};
 
 /// Starts (or restarts) escalating an incident through `policy`: its first level is due at
@@ -162,26 +162,6 @@ pub(crate) fn clear_timers(d: Backend, incidents: &[IncidentId]) -> Vec<Write> {
         values: incidents.iter().map(|i| Val::Text(i.to_string())).collect(),
         expect_rows: None,
     }]
-}
-
-/// Placeholders for hand-written engine statements: `?` on SQLite, `$N` on PostgreSQL.
-fn numbered(d: Backend, sql: &str) -> String {
-    match d {
-        Backend::Sqlite => sql.to_owned(),
-        Backend::Postgres => {
-            let mut out = String::with_capacity(sql.len() + 8);
-            let mut n = 0;
-            for c in sql.chars() {
-                if c == '?' {
-                    n += 1;
-                    out.push_str(&format!("${n}"));
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        }
-    }
 }
 
 pub(crate) fn write(d: Backend, sql: &str, values: Vec<Val>) -> Write {

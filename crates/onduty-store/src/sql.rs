@@ -75,6 +75,22 @@ fn push_placeholder(s: &mut String, d: Backend, n: usize) {
     }
 }
 
+/// A hand-written statement with `?` placeholders in the backend's dialect: as it is on
+/// SQLite, `$1`, `$2`, … on PostgreSQL.
+pub(crate) fn numbered(d: Backend, sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            push_placeholder(&mut out, d, n);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Most bind parameters one generated statement carries; under both databases' limits.
 const MAX_PARAMS: usize = 30_000;
 

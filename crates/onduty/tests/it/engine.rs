@@ -14,6 +14,9 @@ use serde_json::json;
 
 use crate::paging::{ALICE, BOB, MINUTE, level, pages_to, person, policy, service};
 
+/// The lease of the instances these stories start.
+const LEASE: Duration = Duration::from_secs(3);
+
 /// Alice (level 1) then Bob after 30 minutes; incident #1 triggered and Alice paged.
 async fn alice_paged(app: &TestApp) {
     person(app, "Alice", ALICE).await;
@@ -39,7 +42,7 @@ async fn another_instance(app: &TestApp, holder: &str) -> (Engine, Arc<FakeNotif
         EngineConfig {
             public_url: app.url.clone(),
             holder: holder.to_owned(),
-            lease: Duration::from_secs(3),
+            lease: LEASE,
         },
         Arc::default(),
     );
@@ -92,14 +95,16 @@ async fn when_the_engine_holder_dies_another_instance_takes_over_and_pages_once(
     )
     .await;
     assert_eq!(holder.unwrap().0, "first");
+    let now = onduty_core::Clock::now(clock.as_ref());
+    assert!(
+        !store
+            .acquire_lease("another", now, now.saturating_add(MINUTE))
+            .await
+            .unwrap(),
+        "one engine per database: the held lease is not free"
+    );
     let (second, second_phone) = another_instance(&app, "second").await;
     let second_loop = tokio::spawn(second.run(clock.clone(), std::future::pending()));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        store.lease_holder().await.unwrap().unwrap().0,
-        "first",
-        "one engine per database"
-    );
 
     // The holder dies without giving the lease up; level 2 falls due.
     first_loop.abort();
@@ -112,7 +117,18 @@ async fn when_the_engine_holder_dies_another_instance_takes_over_and_pages_once(
     .await;
     assert_eq!(pages_to(&paged, BOB), [vec![1]], "the survivor pages Bob");
     assert_eq!(store.lease_holder().await.unwrap().unwrap().0, "second");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Two more turns of the survivor's loop (each renews the lease at the clock's time):
+    // the turn after the page has ticked in full.
+    for _ in 0..2 {
+        clock.advance(Duration::from_secs(1));
+        let renewed = onduty_core::Clock::now(clock.as_ref()).saturating_add(LEASE);
+        let holder = wait_for(
+            || async { store.lease_holder().await.unwrap() },
+            |h| h.as_ref().is_some_and(|(_, until)| *until == renewed),
+        )
+        .await;
+        assert_eq!(holder.map(|h| h.1), Some(renewed), "the loop goes on");
+    }
     assert!(
         pages_to(&second_phone.take(), BOB).is_empty(),
         "and only once"
