@@ -4,23 +4,27 @@
 //! until the next deadline or until woken.
 //!
 //! Decisions come from the core (`escalation::enter`/`next`, `contact::plan_notifications`);
-//! state lives in the store, one transaction per step, so a crash at any moment resumes
-//! where it stopped. Messages are sent at least once: a crash between sending and
+//! state lives in the store, one transaction per stage of a tick (all the escalations due,
+//! all the notifications due, all the deliveries of a round of sends), so a crash at any
+//! moment resumes where it stopped. Messages are sent at least once: a crash between sending and
 //! recording sends again, with the same idempotency key.
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::{StreamExt, TryStreamExt};
 use onduty_core::IncidentRef;
-use onduty_core::contact::{Channel, plan_notifications};
+use onduty_core::contact::{Channel, ContactMethod, NotificationRule, plan_notifications};
 use onduty_core::escalation::{self, Policy, Position, Reached, Target};
 use onduty_core::incident::{IncidentStatus, TimelineKind};
 use onduty_core::signature::{LINK_KEY, LinkAction, LinkGrant, link_token};
-use onduty_core::{Clock, Timestamp, UserId};
+use onduty_core::{Clock, ContactMethodId, PolicyId, Timestamp, UserId};
 use onduty_notify::{Content, Link, NotifyError, Outgoing, PageItem, Providers};
 use onduty_store::paging::{
-    Delivery, DueEscalation, EscalationStep, OutboxItem, PlannedNotification,
+    Delivery, DueEscalation, EscalationStep, OutboxItem, PlannedNotification, Release, SendNow,
+    SentGroup,
 };
 use onduty_store::{Store, StoreError};
 use tokio::sync::Notify;
@@ -46,7 +50,9 @@ pub const MAX_ATTEMPTS: i64 = 5;
 /// No more than one SMS or call to a number per minute; what comes meanwhile is bundled.
 pub const PER_NUMBER_GAP: Duration = Duration::from_secs(60);
 /// Most rows one step of a tick handles before looking again.
-const BATCH: u32 = 200;
+const BATCH: u32 = 500;
+/// Messages sent at the same time (each to a different contact method).
+const SENDS_AT_ONCE: usize = 16;
 
 /// Wakes the engine early: a new incident or an action may have made something due now.
 /// The HTTP side holds the same `Notify` and calls `notify_one` after such writes.
@@ -92,19 +98,29 @@ impl Engine {
     /// ticks at a time. Gives the lease up on the way out.
     pub async fn run(self, clock: Arc<dyn Clock>, shutdown: impl std::future::Future<Output = ()>) {
         let renew = self.config.lease / 3;
+        // When this instance last took or renewed the lease: it holds it for a third of
+        // the lease after that without writing (a tick need not cost a commit).
+        let mut renewed: Option<Timestamp> = None;
         tokio::pin!(shutdown);
         loop {
             let now = clock.now();
             let mut sleep_for = renew;
-            match self
-                .store
-                .acquire_lease(
-                    &self.config.holder,
-                    now,
-                    now.saturating_add(self.config.lease),
-                )
-                .await
-            {
+            let holding = match renewed {
+                Some(at) if now < at.saturating_add(renew) => Ok(true),
+                _ => {
+                    let taken = self
+                        .store
+                        .acquire_lease(
+                            &self.config.holder,
+                            now,
+                            now.saturating_add(self.config.lease),
+                        )
+                        .await;
+                    renewed = matches!(taken, Ok(true)).then_some(now);
+                    taken
+                }
+            };
+            match holding {
                 Ok(true) => match self.tick(now).await {
                     // A deadline already past (a full batch left work) is picked up
                     // after a breath, not in a tight loop.
@@ -118,6 +134,10 @@ impl Engine {
                 },
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "cannot reach the engine lease"),
+            }
+            if let Some(at) = renewed {
+                let renew_in = at.saturating_add(renew).since(clock.now());
+                sleep_for = sleep_for.min(renew_in.max(Duration::from_millis(5)));
             }
             tokio::select! {
                 _ = &mut shutdown => break,
@@ -138,12 +158,15 @@ impl Engine {
         Ok(due.len())
     }
 
+    /// Moves every due escalation to its next level, all in one transaction.
     async fn escalate(&self, now: Timestamp) -> Result<usize, EngineError> {
         let due = self.store.due_escalations(now, BATCH).await?;
+        let mut known = Known::default();
+        let mut steps = Vec::with_capacity(due.len());
         for e in &due {
-            let step = self.escalation_step(e, now).await?;
-            self.store.apply_escalation(step, now).await?;
+            steps.push(self.escalation_step(e, &mut known, now).await?);
         }
+        self.store.apply_escalations(steps, now).await?;
         Ok(due.len())
     }
 
@@ -151,6 +174,7 @@ impl Engine {
     async fn escalation_step(
         &self,
         e: &DueEscalation,
+        known: &mut Known,
         now: Timestamp,
     ) -> Result<EscalationStep, EngineError> {
         let mut step = EscalationStep {
@@ -159,12 +183,13 @@ impl Engine {
             next: None,
             rotation: None,
             notifications: Vec::new(),
+            send_now: Vec::new(),
             timeline: Vec::new(),
         };
         if e.status != IncidentStatus::Triggered {
             return Ok(step);
         }
-        let Some(policy) = self.policy(e.policy).await? else {
+        let Some(policy) = self.policy(e.policy, known).await? else {
             step.timeline.push((
                 TimelineKind::Escalated,
                 "The escalation policy no longer exists; nobody was paged".to_owned(),
@@ -187,7 +212,7 @@ impl Engine {
                 }
             },
         };
-        let pointer = self.store.rotation_pointer(policy.id, level).await?;
+        let pointer = self.pointer(policy.id, level, known).await?;
         let reached = escalation::enter(&policy, level, round, hand_overs, pointer, now);
         step.rotation = reached.rotation;
         let mut line = describe_level(&policy, &reached);
@@ -195,9 +220,9 @@ impl Engine {
         let mut position = reached.position;
         let mut escalate_at = reached.escalate_at;
         if let Some(other) = reached.hand_over {
-            match self.policy(other).await? {
+            match self.policy(other, known).await? {
                 Some(next_policy) => {
-                    let pointer = self.store.rotation_pointer(next_policy.id, 0).await?;
+                    let pointer = self.pointer(next_policy.id, 0, known).await?;
                     let handed =
                         escalation::enter(&next_policy, 0, 0, hand_overs + 1, pointer, now);
                     line.push_str(&format!(
@@ -214,6 +239,10 @@ impl Engine {
                 None => line.push_str("; the policy it hands over to no longer exists"),
             }
         }
+        // Later steps of this tick see the rotation moved on.
+        if let Some(r) = step.rotation {
+            known.pointers.insert((r.policy, r.level), r.next);
+        }
         let mut users: Vec<UserId> = Vec::new();
         for target in &page {
             match target {
@@ -227,32 +256,42 @@ impl Engine {
         }
         let mut names = Vec::with_capacity(users.len());
         let mut unreachable = Vec::new();
+        let mut skipped = Vec::new();
         for user in &users {
-            let name = self
-                .store
-                .user(*user)
-                .await
-                .map(|u| u.name.to_string())
-                .unwrap_or_default();
-            let rules = self.store.rules(*user).await?;
-            if rules.is_empty() {
+            let person = self.person(*user, known).await?;
+            if person.rules.is_empty() {
                 unreachable.push(format!(
-                    "; {name} has no notification rules, so nothing reaches them"
+                    "; {} has no notification rules, so nothing reaches them",
+                    person.name
                 ));
             }
-            names.push(name);
-            for (rule, due_at) in plan_notifications(&rules, e.urgency, now) {
-                let method = rules
+            names.push(person.name.clone());
+            for (rule, due_at) in plan_notifications(&person.rules, e.urgency, now) {
+                let Some(contact_method) = person
+                    .rules
                     .iter()
                     .find(|r| r.id == rule)
-                    .map(|r| r.contact_method);
-                if let Some(contact_method) = method {
+                    .map(|r| r.contact_method)
+                else {
+                    continue;
+                };
+                if due_at > now {
                     step.notifications.push(PlannedNotification {
                         user: *user,
                         rule,
                         contact_method,
                         due_at,
                     });
+                    continue;
+                }
+                // Due at once: queued in the same transaction rather than planned.
+                let method = person.methods.iter().find(|m| m.id == contact_method);
+                match may_send(method, &person.name) {
+                    Ok(()) => step.send_now.push(SendNow {
+                        user: *user,
+                        contact_method,
+                    }),
+                    Err(note) => skipped.push((TimelineKind::Notified, note)),
                 }
             }
         }
@@ -263,91 +302,128 @@ impl Engine {
         }
         line.extend(unreachable);
         step.timeline.push((TimelineKind::Escalated, line));
+        step.timeline.extend(skipped);
         step.next = Some((position, Some(escalate_at)));
         Ok(step)
     }
 
-    async fn policy(&self, id: onduty_core::PolicyId) -> Result<Option<Policy>, EngineError> {
-        match self.store.policy(id).await {
-            Ok(p) => Ok(Some(p)),
-            Err(StoreError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e.into()),
+    async fn policy(&self, id: PolicyId, known: &mut Known) -> Result<Option<Policy>, EngineError> {
+        if let Some(p) = known.policies.get(&id) {
+            return Ok(p.clone());
         }
+        let policy = match self.store.policy(id).await {
+            Ok(p) => Some(p),
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        known.policies.insert(id, policy.clone());
+        Ok(policy)
     }
 
+    async fn pointer(
+        &self,
+        policy: PolicyId,
+        level: u32,
+        known: &mut Known,
+    ) -> Result<u32, EngineError> {
+        if let Some(p) = known.pointers.get(&(policy, level)) {
+            return Ok(*p);
+        }
+        let p = self.store.rotation_pointer(policy, level).await?;
+        known.pointers.insert((policy, level), p);
+        Ok(p)
+    }
+
+    /// A person's name, notification rules and contact methods.
+    async fn person<'k>(
+        &self,
+        user: UserId,
+        known: &'k mut Known,
+    ) -> Result<&'k Person, EngineError> {
+        if let Entry::Vacant(slot) = known.people.entry(user) {
+            let name = match self.store.user(user).await {
+                Ok(u) => u.name.to_string(),
+                Err(StoreError::NotFound(_)) => String::new(),
+                Err(e) => return Err(e.into()),
+            };
+            slot.insert(Person {
+                name,
+                rules: self.store.rules(user).await?,
+                methods: self.store.contact_methods(user).await?,
+            });
+        }
+        Ok(&known.people[&user])
+    }
+
+    /// Queues a message for every due notification that still should page, in one
+    /// transaction.
     async fn release_notifications(&self, now: Timestamp) -> Result<usize, EngineError> {
         let due = self.store.due_notifications(now, BATCH).await?;
-        for n in &due {
-            let (send, note) = match (&n.method, n.status) {
-                (_, IncidentStatus::Resolved) => (false, None),
-                (_, IncidentStatus::Acknowledged) if !n.responder => (false, None),
-                (None, _) => (
-                    false,
-                    Some(format!(
-                        "{}'s contact method was removed; skipped",
-                        n.user_name
-                    )),
-                ),
-                (Some(m), _) if m.can_page() => (true, None),
-                (Some(m), _) if m.failing.is_some() => (
-                    false,
-                    Some(format!(
-                        "{} to {} skipped: it is failing",
-                        m.describe(),
-                        n.user_name
-                    )),
-                ),
-                (Some(m), _) => (
-                    false,
-                    Some(format!(
-                        "{} to {} skipped: not verified yet",
-                        m.describe(),
-                        n.user_name
-                    )),
-                ),
-            };
-            self.store
-                .release_notification(n, send, note.as_deref(), now)
-                .await?;
-        }
-        Ok(due.len())
-    }
-
-    /// Sends what is due, one message per contact method (several incidents bundled).
-    async fn dispatch(&self, now: Timestamp) -> Result<usize, EngineError> {
-        let due = self.store.due_outbox(now, BATCH).await?;
         let count = due.len();
-        let mut groups: BTreeMap<String, Vec<OutboxItem>> = BTreeMap::new();
-        for item in due {
-            groups
-                .entry(item.method.id.to_string())
-                .or_default()
-                .push(item);
+        let mut releases = Vec::with_capacity(count);
+        for n in due {
+            let decision = match n.status {
+                IncidentStatus::Resolved => Err(None),
+                IncidentStatus::Acknowledged if !n.responder => Err(None),
+                _ => may_send(n.method.as_ref(), &n.user_name).map_err(Some),
+            };
+            let (send, note) = match decision {
+                Ok(()) => (true, None),
+                Err(note) => (false, note),
+            };
+            releases.push(Release { due: n, send, note });
         }
-        for items in groups.into_values() {
-            self.send_group(items, now).await?;
-        }
+        self.store.release_notifications(&releases, now).await?;
         Ok(count)
     }
 
+    /// Sends what is due, one message per contact method (several incidents bundled),
+    /// several contact methods at a time, and records how each went in one transaction.
+    async fn dispatch(&self, now: Timestamp) -> Result<usize, EngineError> {
+        let due = self.store.due_outbox(now, BATCH).await?;
+        let count = due.len();
+        let mut groups: BTreeMap<ContactMethodId, Vec<OutboxItem>> = BTreeMap::new();
+        for item in due {
+            groups.entry(item.method.id).or_default().push(item);
+        }
+        // At most one SMS or call per number per minute: what comes sooner waits.
+        let phones: Vec<ContactMethodId> = groups
+            .values()
+            .filter(|items| matches!(items[0].method.channel, Channel::Sms | Channel::Voice))
+            .map(|items| items[0].method.id)
+            .collect();
+        let last_sent = self.store.last_sent_to(&phones).await?;
+        let mut ready = Vec::with_capacity(groups.len());
+        for (method, items) in groups {
+            let allowed = last_sent
+                .get(&method)
+                .map(|last| last.saturating_add(PER_NUMBER_GAP));
+            match allowed {
+                Some(allowed) if allowed > now => {
+                    let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+                    self.store.postpone_outbox(&ids, allowed).await?;
+                }
+                _ => ready.push(items),
+            }
+        }
+        let sent: Vec<SentGroup> = futures::stream::iter(ready)
+            .map(|items| self.send_group(items, now))
+            .buffer_unordered(SENDS_AT_ONCE)
+            .try_collect()
+            .await?;
+        self.store.record_deliveries(&sent, now).await?;
+        Ok(count)
+    }
+
+    /// Sends one message for a group of outbox rows to the same contact method.
     async fn send_group(
         &self,
         mut items: Vec<OutboxItem>,
         now: Timestamp,
-    ) -> Result<(), EngineError> {
+    ) -> Result<SentGroup, EngineError> {
         // A bundle reads in incident order.
         items.sort_by_key(|i| i.number);
         let method = items[0].method.clone();
-        if matches!(method.channel, Channel::Sms | Channel::Voice)
-            && let Some(last) = self.store.last_sent_to(method.id).await?
-        {
-            let allowed = last.saturating_add(PER_NUMBER_GAP);
-            if allowed > now {
-                let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
-                self.store.postpone_outbox(&ids, allowed).await?;
-                return Ok(());
-            }
-        }
         let mut page_items = Vec::with_capacity(items.len());
         for item in &items {
             if let Some(page) = self.page_item(item, method.channel, now).await? {
@@ -401,10 +477,42 @@ impl Engine {
                 ),
             ),
         };
-        self.store
-            .record_delivery(&items, &delivery, &line, now)
-            .await?;
-        Ok(())
+        Ok(SentGroup {
+            items,
+            delivery,
+            line,
+        })
+    }
+}
+
+/// What one tick has already read: policies, people, and round-robin pointers (moved on
+/// as the tick's own steps rotate).
+#[derive(Default)]
+struct Known {
+    policies: HashMap<PolicyId, Option<Policy>>,
+    people: HashMap<UserId, Person>,
+    pointers: HashMap<(PolicyId, u32), u32>,
+}
+
+struct Person {
+    name: String,
+    rules: Vec<NotificationRule>,
+    methods: Vec<ContactMethod>,
+}
+
+/// Whether a person's contact method can be paged now, or the timeline line saying why not.
+fn may_send(method: Option<&ContactMethod>, user_name: &str) -> Result<(), String> {
+    match method {
+        None => Err(format!("{user_name}'s contact method was removed; skipped")),
+        Some(m) if m.can_page() => Ok(()),
+        Some(m) if m.failing.is_some() => Err(format!(
+            "{} to {user_name} skipped: it is failing",
+            m.describe()
+        )),
+        Some(m) => Err(format!(
+            "{} to {user_name} skipped: not verified yet",
+            m.describe()
+        )),
     }
 }
 

@@ -114,7 +114,7 @@ pub enum Rejected {
 pub type ItemResult = Result<Accepted, Rejected>;
 
 /// How many times a batch that lost a race with another writer is applied again.
-const MAX_ATTEMPTS: usize = 8;
+const MAX_ATTEMPTS: usize = 10;
 
 /// A batch that takes longer has met a database that stopped answering (a connection
 /// that died silently, say): it is abandoned and its connection discarded, and the
@@ -265,12 +265,13 @@ impl Store {
     }
 }
 
-/// A random pause before applying a batch again, growing with the attempts (up to
-/// about 50 ms in all).
+/// A random pause before applying a batch again, up to 1 ms after the first loss and
+/// doubling to 128 ms (about half a second in all): on a busy machine a transaction
+/// takes tens of milliseconds, and two writers must stop meeting each other.
 fn retry_pause(attempt: usize) -> std::time::Duration {
-    let ceiling = 1u64 << attempt.min(5);
+    let ceiling = 1000u64 << attempt.min(7);
     let random = getrandom::u64().unwrap_or(0);
-    std::time::Duration::from_micros(random % (ceiling * 500 + 1))
+    std::time::Duration::from_micros(random % (ceiling + 1))
 }
 
 /// What the batch needs to know about an integration.

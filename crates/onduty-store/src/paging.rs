@@ -13,7 +13,7 @@ use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use crate::ingest::{timeline_row, timeline_writes};
-use crate::sql::{Val, Write, col, execute_writes, in_list, numbered, parse_col};
+use crate::sql::{Val, Write, col, execute_writes, in_list, multi_row, numbered, parse_col};
 use crate::{Backend, Store, StoreError, begin};
 
 /// Starts (or restarts) escalating an incident through `policy`: its first level is due at
@@ -203,8 +203,18 @@ pub struct EscalationStep {
     /// The new position and when to escalate again; `None` leaves nothing pending.
     pub next: Option<(Position, Option<Timestamp>)>,
     pub rotation: Option<Rotation>,
+    /// People's rules due later, kept until their time.
     pub notifications: Vec<PlannedNotification>,
+    /// Messages to queue at once (rules due now that can page).
+    pub send_now: Vec<SendNow>,
     pub timeline: Vec<(TimelineKind, String)>,
+}
+
+/// A message to queue for sending at once.
+#[derive(Debug, Clone, Copy)]
+pub struct SendNow {
+    pub user: UserId,
+    pub contact_method: ContactMethodId,
 }
 
 /// A planned notification whose time has come.
@@ -219,6 +229,15 @@ pub struct DueNotification {
     pub due_at: Timestamp,
     /// Added as a responder by hand: paged while the incident is open, acknowledged or not.
     pub responder: bool,
+}
+
+/// What to do with a due notification: queue a message (`send`) or drop it, with an
+/// optional line on the incident's timeline saying why.
+#[derive(Debug, Clone)]
+pub struct Release {
+    pub due: DueNotification,
+    pub send: bool,
+    pub note: Option<String>,
 }
 
 /// A message waiting to be sent, with what it says.
@@ -239,6 +258,14 @@ pub struct OutboxItem {
     pub attempts: i64,
 }
 
+/// One message sent (or tried) for a group of outbox rows, and its timeline line.
+#[derive(Debug, Clone)]
+pub struct SentGroup {
+    pub items: Vec<OutboxItem>,
+    pub delivery: Delivery,
+    pub line: String,
+}
+
 /// How sending a group of outbox messages went.
 #[derive(Debug, Clone)]
 pub enum Delivery {
@@ -254,6 +281,174 @@ pub enum Delivery {
     Refused {
         error: String,
     },
+}
+
+/// The writes that record how sending one group went, and its timeline lines.
+fn delivery_writes(
+    d: Backend,
+    group: &SentGroup,
+    now: Timestamp,
+    writes: &mut Vec<Write>,
+    timeline: &mut Vec<Vec<Val>>,
+) {
+    let SentGroup {
+        items,
+        delivery,
+        line,
+    } = group;
+    let (set, set_values) = match delivery {
+        Delivery::Sent { provider_ref } => (
+            "status = 'sent', attempts = attempts + 1, sent_at = ?, provider_ref = ?, next_attempt_at = NULL",
+            vec![
+                Val::Int(now.as_millis()),
+                Val::OptText(provider_ref.clone()),
+            ],
+        ),
+        Delivery::Retry {
+            error,
+            retry_at: Some(at),
+        } => (
+            "attempts = attempts + 1, last_error = ?, next_attempt_at = ?",
+            vec![Val::Text(error.clone()), Val::Int(at.as_millis())],
+        ),
+        Delivery::Retry {
+            error,
+            retry_at: None,
+        }
+        | Delivery::Refused { error } => (
+            "status = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = NULL",
+            vec![Val::Text(error.clone())],
+        ),
+    };
+    for chunk in items.chunks(500) {
+        let ids = vec!["?"; chunk.len()].join(",");
+        let mut values = set_values.clone();
+        values.extend(chunk.iter().map(|i| Val::Text(i.id.clone())));
+        writes.push(write(
+            d,
+            &format!("UPDATE outbox SET {set} WHERE id IN ({ids})"),
+            values,
+        ));
+    }
+    if let (Delivery::Refused { error }, Some(first)) = (delivery, items.first()) {
+        writes.push(write(
+            d,
+            "UPDATE contact_methods SET failing = ? WHERE id = ?",
+            vec![
+                Val::Text(error.clone()),
+                Val::Text(first.method.id.to_string()),
+            ],
+        ));
+        // Move the person on: their next planned notification for each incident is due now.
+        for item in items {
+            if let Some(incident) = item.incident {
+                writes.push(write(
+                    d,
+                    "UPDATE planned_notifications SET due_at = ? WHERE id = (SELECT id FROM planned_notifications \
+                     WHERE incident_id = ? AND user_id = ? AND contact_method_id <> ? ORDER BY due_at LIMIT 1)",
+                    vec![
+                        Val::Int(now.as_millis()),
+                        Val::Text(incident.to_string()),
+                        Val::Text(item.user.to_string()),
+                        Val::Text(item.method.id.to_string()),
+                    ],
+                ));
+            }
+        }
+    }
+    for incident in items.iter().filter_map(|i| i.incident) {
+        timeline.push(timeline_row(
+            incident,
+            now,
+            TimelineKind::Notified,
+            &Actor::System,
+            line.clone(),
+            None,
+            None,
+        ));
+    }
+}
+
+/// A new outbox message, due to be sent at once.
+fn outbox_row(
+    incident: IncidentId,
+    user: UserId,
+    method: ContactMethodId,
+    now: Timestamp,
+) -> Vec<Val> {
+    vec![
+        Val::Text(onduty_core::TimelineId::new(now).to_string()),
+        Val::Text(incident.to_string()),
+        Val::Text(user.to_string()),
+        Val::Text(method.to_string()),
+        Val::Int(now.as_millis()),
+        Val::Int(now.as_millis()),
+        Val::Text("pending".to_owned()),
+        Val::Int(0),
+    ]
+}
+
+fn outbox_writes(d: Backend, rows: Vec<Vec<Val>>) -> Vec<Write> {
+    multi_row(
+        d,
+        "INSERT INTO outbox (id, incident_id, user_id, contact_method_id, next_attempt_at, created_at, status, attempts)",
+        "",
+        rows,
+    )
+}
+
+/// The writes that apply one escalation step.
+fn escalation_writes(d: Backend, step: EscalationStep, now: Timestamp, writes: &mut Vec<Write>) {
+    match step.next {
+        Some((position, next_at)) => writes.push(write(
+            d,
+            "UPDATE escalations SET policy_id = ?, level = ?, round = ?, hand_overs = ?, next_at = ? WHERE incident_id = ?",
+            vec![
+                Val::Text(position.policy.to_string()),
+                Val::Int(i64::from(position.level)),
+                Val::Int(i64::from(position.round)),
+                Val::Int(i64::from(position.hand_overs)),
+                Val::OptInt(next_at.map(Timestamp::as_millis)),
+                Val::Text(step.incident.to_string()),
+            ],
+        )),
+        None => writes.push(write(
+            d,
+            "UPDATE escalations SET next_at = NULL WHERE incident_id = ?",
+            vec![Val::Text(step.incident.to_string())],
+        )),
+    }
+    if let Some(r) = step.rotation {
+        writes.push(write(
+            d,
+            "INSERT INTO rotation_pointers (policy_id, level, next) VALUES (?, ?, ?) \
+             ON CONFLICT (policy_id, level) DO UPDATE SET next = excluded.next",
+            vec![
+                Val::Text(r.policy.to_string()),
+                Val::Int(i64::from(r.level)),
+                Val::Int(i64::from(r.next)),
+            ],
+        ));
+    }
+    for n in &step.notifications {
+        writes.push(plan_notification(d, step.incident, n, false, now));
+    }
+    let rows = step
+        .timeline
+        .into_iter()
+        .map(|(kind, message)| {
+            timeline_row(
+                step.incident,
+                now,
+                kind,
+                &Actor::System,
+                message,
+                None,
+                None,
+            )
+        })
+        .collect();
+    writes.extend(timeline_writes(d, rows));
 }
 
 fn position_from_row(row: &AnyRow) -> Result<Option<Position>, StoreError> {
@@ -342,81 +537,63 @@ impl Store {
         })
     }
 
-    /// Applies one escalation step, unless the escalation changed since it was read (an
-    /// acknowledgement, say). Returns whether it was applied.
-    pub async fn apply_escalation(
+    /// Applies escalation steps in one transaction, each unless its escalation changed
+    /// since it was read (an acknowledgement, say). Returns how many were applied.
+    pub async fn apply_escalations(
         &self,
-        step: EscalationStep,
+        steps: Vec<EscalationStep>,
         now: Timestamp,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<usize, StoreError> {
+        if steps.is_empty() {
+            return Ok(0);
+        }
         let d = self.backend;
         let mut conn = self.lane().await?;
         let mut tx = begin(&mut conn, d).await?;
-        let current = sqlx::query("SELECT next_at FROM escalations WHERE incident_id = $1")
-            .bind(step.incident.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let still_due = match &current {
-            Some(row) => col::<Option<i64>>(row, "next_at")? == Some(step.read_next_at.as_millis()),
-            None => false,
+        // On PostgreSQL the rows stay locked until commit, so an acknowledgement arriving
+        // meanwhile waits and then stops the escalation this step moved on.
+        let lock = match d {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
         };
-        if !still_due {
-            return Ok(false);
+        let mut current = std::collections::HashMap::new();
+        for chunk in steps.chunks(500) {
+            let sql = format!(
+                "SELECT incident_id, next_at FROM escalations WHERE incident_id IN {}{lock}",
+                in_list(d, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for step in chunk {
+                q = q.bind(step.incident.to_string());
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                current.insert(
+                    col::<String>(&row, "incident_id")?,
+                    col::<Option<i64>>(&row, "next_at")?,
+                );
+            }
         }
         let mut writes = Vec::new();
-        match step.next {
-            Some((position, next_at)) => writes.push(write(
-                d,
-                "UPDATE escalations SET policy_id = ?, level = ?, round = ?, hand_overs = ?, next_at = ? WHERE incident_id = ?",
-                vec![
-                    Val::Text(position.policy.to_string()),
-                    Val::Int(i64::from(position.level)),
-                    Val::Int(i64::from(position.round)),
-                    Val::Int(i64::from(position.hand_overs)),
-                    Val::OptInt(next_at.map(Timestamp::as_millis)),
-                    Val::Text(step.incident.to_string()),
-                ],
-            )),
-            None => writes.push(write(
-                d,
-                "UPDATE escalations SET next_at = NULL WHERE incident_id = ?",
-                vec![Val::Text(step.incident.to_string())],
-            )),
+        let mut outbox = Vec::new();
+        let mut applied = 0;
+        for step in steps {
+            let still_due = current.get(&step.incident.to_string())
+                == Some(&Some(step.read_next_at.as_millis()));
+            if !still_due {
+                continue;
+            }
+            applied += 1;
+            outbox.extend(
+                step.send_now
+                    .iter()
+                    .map(|m| outbox_row(step.incident, m.user, m.contact_method, now)),
+            );
+            escalation_writes(d, step, now, &mut writes);
         }
-        if let Some(r) = step.rotation {
-            writes.push(write(
-                d,
-                "INSERT INTO rotation_pointers (policy_id, level, next) VALUES (?, ?, ?) \
-                 ON CONFLICT (policy_id, level) DO UPDATE SET next = excluded.next",
-                vec![
-                    Val::Text(r.policy.to_string()),
-                    Val::Int(i64::from(r.level)),
-                    Val::Int(i64::from(r.next)),
-                ],
-            ));
-        }
-        for n in &step.notifications {
-            writes.push(plan_notification(d, step.incident, n, false, now));
-        }
-        let rows = step
-            .timeline
-            .iter()
-            .map(|(kind, message)| {
-                timeline_row(
-                    step.incident,
-                    now,
-                    *kind,
-                    &Actor::System,
-                    message.clone(),
-                    None,
-                    None,
-                )
-            })
-            .collect();
-        writes.extend(timeline_writes(d, rows));
+        writes.extend(outbox_writes(d, outbox));
         execute_writes(&mut tx, d, writes).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(applied)
     }
 
     /// Planned notifications due at `now`, earliest first, with their contact method.
@@ -454,60 +631,55 @@ impl Store {
             .collect()
     }
 
-    /// Turns a due notification into an outbox message (or drops it, with `send: false`),
-    /// in one transaction. The message is sent by the dispatcher.
-    pub async fn release_notification(
+    /// Turns due notifications into outbox messages (or drops them, with `send: false`),
+    /// in one transaction; one already taken by someone else is left alone. The messages
+    /// are sent by the dispatcher.
+    pub async fn release_notifications(
         &self,
-        due: &DueNotification,
-        send: bool,
-        note: Option<&str>,
+        releases: &[Release],
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        if releases.is_empty() {
+            return Ok(());
+        }
         let d = self.backend;
         let mut conn = self.lane().await?;
         let mut tx = begin(&mut conn, d).await?;
-        let deleted = sqlx::query(AssertSqlSafe(numbered(
-            d,
-            "DELETE FROM planned_notifications WHERE id = ?",
-        )))
-        .bind(due.id.clone())
-        .execute(&mut *tx)
-        .await?;
-        if deleted.rows_affected() == 0 {
-            return Ok(());
-        }
-        if let (true, Some(method)) = (send, &due.method) {
-            execute_writes(
-                &mut tx,
-                d,
-                vec![write(
-                    d,
-                    "INSERT INTO outbox (id, incident_id, user_id, contact_method_id, status, attempts, next_attempt_at, created_at) \
-                     VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
-                    vec![
-                        Val::Text(onduty_core::TimelineId::new(now).to_string()),
-                        Val::Text(due.incident.to_string()),
-                        Val::Text(due.user.to_string()),
-                        Val::Text(method.id.to_string()),
-                        Val::Int(now.as_millis()),
-                        Val::Int(now.as_millis()),
-                    ],
-                )],
-            )
-            .await?;
-        }
-        if let Some(note) = note {
-            let row = timeline_row(
-                due.incident,
-                now,
-                TimelineKind::Notified,
-                &Actor::System,
-                note.to_owned(),
-                None,
-                None,
+        let mut taken = std::collections::HashSet::new();
+        for chunk in releases.chunks(500) {
+            let sql = format!(
+                "DELETE FROM planned_notifications WHERE id IN {} RETURNING id",
+                in_list(d, chunk.len())
             );
-            execute_writes(&mut tx, d, timeline_writes(d, vec![row])).await?;
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for r in chunk {
+                q = q.bind(r.due.id.clone());
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                taken.insert(col::<String>(&row, "id")?);
+            }
         }
+        let mut outbox = Vec::new();
+        let mut timeline = Vec::new();
+        for r in releases.iter().filter(|r| taken.contains(&r.due.id)) {
+            if let (true, Some(method)) = (r.send, &r.due.method) {
+                outbox.push(outbox_row(r.due.incident, r.due.user, method.id, now));
+            }
+            if let Some(note) = &r.note {
+                timeline.push(timeline_row(
+                    r.due.incident,
+                    now,
+                    TimelineKind::Notified,
+                    &Actor::System,
+                    note.clone(),
+                    None,
+                    None,
+                ));
+            }
+        }
+        let mut writes = outbox_writes(d, outbox);
+        writes.extend(timeline_writes(d, timeline));
+        execute_writes(&mut tx, d, writes).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -557,16 +729,34 @@ impl Store {
             .collect()
     }
 
-    /// When a message was last sent to this contact method (for per-number rate limits).
+    /// When a message was last sent to each of these contact methods (for per-number
+    /// rate limits); methods never sent to are absent.
     pub async fn last_sent_to(
         &self,
-        method: ContactMethodId,
-    ) -> Result<Option<Timestamp>, StoreError> {
-        let row = sqlx::query("SELECT MAX(sent_at) AS last FROM outbox WHERE contact_method_id = $1 AND status = 'sent'")
-            .bind(method.to_string())
-            .fetch_one(&self.read)
-            .await?;
-        Ok(col::<Option<i64>>(&row, "last")?.map(Timestamp::from_millis))
+        methods: &[ContactMethodId],
+    ) -> Result<std::collections::HashMap<ContactMethodId, Timestamp>, StoreError> {
+        let mut last = std::collections::HashMap::new();
+        for chunk in methods.chunks(500) {
+            // `sent_at` is set only when a message is sent.
+            let sql = format!(
+                "SELECT contact_method_id, MAX(sent_at) AS last FROM outbox WHERE contact_method_id IN {} \
+                 GROUP BY contact_method_id",
+                in_list(self.backend, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for m in chunk {
+                q = q.bind(m.to_string());
+            }
+            for row in q.fetch_all(&self.read).await? {
+                if let Some(at) = col::<Option<i64>>(&row, "last")? {
+                    last.insert(
+                        parse_col(&row, "contact_method_id", str::parse)?,
+                        Timestamp::from_millis(at),
+                    );
+                }
+            }
+        }
+        Ok(last)
     }
 
     /// Moves messages to a later attempt time without counting an attempt (rate limits).
@@ -598,95 +788,24 @@ impl Store {
         .await
     }
 
-    /// Records how sending a group of messages (one contact method, one message) went,
-    /// with a timeline line on each incident.
-    pub async fn record_delivery(
+    /// Records how sending each group of messages (one contact method, one message)
+    /// went, with a timeline line on each incident, in one transaction.
+    pub async fn record_deliveries(
         &self,
-        items: &[OutboxItem],
-        delivery: &Delivery,
-        timeline: &str,
+        sent: &[SentGroup],
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        if sent.is_empty() {
+            return Ok(());
+        }
         let d = self.backend;
         let mut conn = self.lane().await?;
         let mut tx = begin(&mut conn, d).await?;
         let mut writes = Vec::new();
-        for item in items {
-            let (sql, values) = match delivery {
-                Delivery::Sent { provider_ref } => (
-                    "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, provider_ref = ?, \
-                     next_attempt_at = NULL WHERE id = ?",
-                    vec![
-                        Val::Int(now.as_millis()),
-                        Val::OptText(provider_ref.clone()),
-                        Val::Text(item.id.clone()),
-                    ],
-                ),
-                Delivery::Retry {
-                    error,
-                    retry_at: Some(at),
-                } => (
-                    "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
-                    vec![
-                        Val::Text(error.clone()),
-                        Val::Int(at.as_millis()),
-                        Val::Text(item.id.clone()),
-                    ],
-                ),
-                Delivery::Retry {
-                    error,
-                    retry_at: None,
-                }
-                | Delivery::Refused { error } => (
-                    "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = NULL \
-                     WHERE id = ?",
-                    vec![Val::Text(error.clone()), Val::Text(item.id.clone())],
-                ),
-            };
-            writes.push(write(d, sql, values));
+        let mut rows = Vec::new();
+        for group in sent {
+            delivery_writes(d, group, now, &mut writes, &mut rows);
         }
-        if let (Delivery::Refused { error }, Some(first)) = (delivery, items.first()) {
-            writes.push(write(
-                d,
-                "UPDATE contact_methods SET failing = ? WHERE id = ?",
-                vec![
-                    Val::Text(error.clone()),
-                    Val::Text(first.method.id.to_string()),
-                ],
-            ));
-            // Move the person on: their next planned notification for each incident is due now.
-            for item in items {
-                if let Some(incident) = item.incident {
-                    writes.push(write(
-                        d,
-                        "UPDATE planned_notifications SET due_at = ? WHERE id = (SELECT id FROM planned_notifications \
-                         WHERE incident_id = ? AND user_id = ? AND contact_method_id <> ? ORDER BY due_at LIMIT 1)",
-                        vec![
-                            Val::Int(now.as_millis()),
-                            Val::Text(incident.to_string()),
-                            Val::Text(item.user.to_string()),
-                            Val::Text(item.method.id.to_string()),
-                        ],
-                    ));
-                }
-            }
-        }
-        let kind = TimelineKind::Notified;
-        let rows = items
-            .iter()
-            .filter_map(|i| i.incident)
-            .map(|incident| {
-                timeline_row(
-                    incident,
-                    now,
-                    kind,
-                    &Actor::System,
-                    timeline.to_owned(),
-                    None,
-                    None,
-                )
-            })
-            .collect();
         writes.extend(timeline_writes(d, rows));
         execute_writes(&mut tx, d, writes).await?;
         tx.commit().await?;
