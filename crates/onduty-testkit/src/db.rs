@@ -91,6 +91,22 @@ impl TestDb {
             .expect("open the test store")
     }
 
+    /// Runs one statement straight on the database, as a test's way to move time on for
+    /// a server running in another process (moving a deadline, say). Returns the rows
+    /// it changed.
+    pub async fn execute(&self, sql: &str) -> u64 {
+        sqlx::any::install_default_drivers();
+        let mut conn = AnyConnection::connect(&self.url)
+            .await
+            .expect("connect to the test database");
+        let done = conn
+            .execute(AssertSqlSafe(sql.to_owned()))
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        conn.close().await.ok();
+        done.rows_affected()
+    }
+
     /// The directory holding the SQLite file, if this is SQLite.
     pub fn dir(&self) -> Option<&std::path::Path> {
         self.dir.as_ref().map(|d| d.path())

@@ -4,8 +4,31 @@
 pub mod app;
 pub mod db;
 pub mod fixtures;
+pub mod sink;
 pub mod store_contract;
 pub mod twilio;
 
 pub use app::{TestApp, follow_up_event, trigger_event};
 pub use db::{Backend, TestDb, backends};
+pub use sink::WebhookSink;
+
+/// Polls `probe` (every 20 ms, for up to `patience`) until `done` says its answer will
+/// do; returns the last answer either way, for the caller to assert on.
+pub async fn wait_for<T, F, Fut>(
+    patience: std::time::Duration,
+    probe: F,
+    done: impl Fn(&T) -> bool,
+) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        let answer = probe().await;
+        if done(&answer) || tokio::time::Instant::now() > deadline {
+            return answer;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

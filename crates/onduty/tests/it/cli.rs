@@ -1,11 +1,11 @@
 //! The README's quick start, run for real: first start prints a token, the CLI creates
 //! a service, curl sends an event, the CLI lists and acknowledges it.
 
-use onduty_testkit::trigger_event;
+use onduty_testkit::{WebhookSink, trigger_event};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::process::{Server, onduty, run_ok};
+use crate::process::{Api, PATIENCE, Server, checkout_on_call, onduty, run_ok};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_five_minute_quick_start_works() {
@@ -125,6 +125,73 @@ async fn the_five_minute_quick_start_works() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// Every incident action from the command line pages whom it should: escalate pages
+/// level 2, responders pages the people named, unack starts the policy again, reassign
+/// pages the new policy or person, snooze quiets the incident.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incident_actions_from_the_command_line_page_the_right_people() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let database = vec!["--data-dir".to_owned(), dir.path().display().to_string()];
+    let mut server = Server::start(&database, &[]);
+    let token = server.first_token();
+    let api = Api::new(&server, &token);
+    let phones = WebhookSink::start().await;
+    let key = checkout_on_call(&api, &phones).await;
+    let client = |args: &[&str]| {
+        run_ok(
+            onduty()
+                .args(args)
+                .env("ONDUTY_URL", &api.url)
+                .env("ONDUTY_TOKEN", &token),
+        )
+    };
+
+    api.event(trigger_event(&key, "checkout-down", "Checkout is down"))
+        .await;
+    phones.wait_for("alice", 1, PATIENCE).await;
+
+    let out = client(&["escalate", "1"]);
+    assert!(out.contains("#1 escalated"), "{out}");
+    phones.wait_for("bob", 1, PATIENCE).await;
+
+    let out = client(&["responders", "1", "carol@example.com"]);
+    assert!(out.contains("#1 has new responders"), "{out}");
+    phones.wait_for("carol", 1, PATIENCE).await;
+
+    assert_eq!(client(&["ack", "1"]).trim(), "#1 acknowledged");
+    let out = client(&["unack", "1"]);
+    assert!(out.contains("#1 triggered again"), "{out}");
+    phones.wait_for("alice", 2, PATIENCE).await;
+
+    let out = client(&["reassign", "1", "--policy", "Support"]);
+    assert!(out.contains("#1 reassigned"), "{out}");
+    phones.wait_for("carol", 2, PATIENCE).await;
+
+    let out = client(&["reassign", "1", "--user", "bob@example.com"]);
+    assert!(out.contains("#1 reassigned"), "{out}");
+    phones.wait_for("bob", 2, PATIENCE).await;
+
+    let out = client(&["snooze", "1", "60"]);
+    assert!(out.contains("#1 snoozed for 60 minutes"), "{out}");
+    let detail = api.get("/incidents/1").await;
+    assert_eq!(detail["incident"]["status"], "acknowledged", "{detail}");
+
+    // Each page is on the timeline, and nobody was paged more than the actions asked.
+    let shown = client(&["incident", "1"]);
+    for line in [
+        "Escalation policy Ops, level 1: paging Alice",
+        "Escalation policy Ops, level 2: paging Bob",
+        "Escalation policy Support, level 1: paging Carol",
+        "Webhook to Bob",
+    ] {
+        assert!(shown.contains(line), "no '{line}' in:\n{shown}");
+    }
+    for name in ["alice", "bob", "carol"] {
+        assert_eq!(phones.pages(name).len(), 2, "{name}");
+    }
 }
 
 #[test]

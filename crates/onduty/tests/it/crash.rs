@@ -1,19 +1,22 @@
-//! The durability promise, tested the hard way: a sender that heard `202` never loses
-//! its event, even when the server is killed with SIGKILL while events pour in.
+//! The durability promises, tested the hard way with SIGKILL: a sender that heard `202`
+//! never loses its event, and a pending escalation still pages at its time after the
+//! server dies.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use onduty_core::incident::IncidentStatus;
+use onduty_core::{Clock, SystemClock};
 use onduty_store::incidents::IncidentFilter;
 use onduty_store::{Store, StoreOptions};
-use onduty_testkit::{Backend, TestDb, backends, trigger_event};
+use onduty_testkit::{Backend, TestDb, WebhookSink, backends, trigger_event};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::sync::{Mutex, Notify};
 
-use crate::process::{Server, database_args, onduty, run_ok};
+use crate::process::{Api, PATIENCE, Server, checkout_on_call, database_args, onduty, run_ok};
 
 const SENDERS: usize = 16;
 /// Events answered 202 before the kill.
@@ -152,4 +155,90 @@ fn db_url(db: &TestDb, dir: &std::path::Path, backend: Backend) -> String {
         Backend::Sqlite => onduty_store::sqlite_url_in(dir),
         Backend::Postgres => db.url.clone(),
     }
+}
+
+/// The engine's promise, tested the hard way: the server is killed with SIGKILL while an
+/// incident waits for its second level; a new process on the same database takes the
+/// lease over, pages level 2 once at its time, and does not page level 1 again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_mid_escalation_still_pages_level_two_once_at_its_time() {
+    let stories: Vec<_> = backends()
+        .into_iter()
+        .map(|b| tokio::spawn(paging_crash_story(b)))
+        .collect();
+    for story in stories {
+        story.await.unwrap();
+    }
+}
+
+async fn paging_crash_story(backend: Backend) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let db = TestDb::new(backend).await;
+    let scratch = tempfile::tempdir().unwrap();
+    let database = match backend {
+        Backend::Sqlite => database_args(db.dir().unwrap(), None),
+        Backend::Postgres => database_args(scratch.path(), Some(&db.url)),
+    };
+    let phones = WebhookSink::start().await;
+    let mut server = Server::start(&database, &[]);
+    let token = server.first_token();
+    let api = Api::new(&server, &token);
+    let key = checkout_on_call(&api, &phones).await;
+
+    // Checkout breaks: Alice is paged, and onduty records that it sent the page.
+    api.event(trigger_event(&key, "checkout-down", "Checkout is down"))
+        .await;
+    phones.wait_for("alice", 1, PATIENCE).await;
+    api.wait_for_line("/incidents/1", "Webhook to Alice").await;
+
+    // The server dies mid-escalation. While it is down, move the rest of the 30 minutes on
+    // to 25 seconds from now: past the dead holder's lease, so the new process holds the
+    // lease before level 2 falls due.
+    server.signal(libc::SIGKILL);
+    drop(server);
+    let due = SystemClock.now().saturating_add(Duration::from_secs(25));
+    let moved = db
+        .execute(&format!(
+            "UPDATE escalations SET next_at = {} WHERE next_at IS NOT NULL",
+            due.as_millis()
+        ))
+        .await;
+    assert_eq!(moved, 1, "one escalation was pending when the server died");
+
+    // A new process on the same database pages Bob at that time, once.
+    let server = Server::start(&database, &[]);
+    let bob = phones.wait_for("bob", 1, PATIENCE).await;
+    assert!(
+        bob[0].arrived >= due,
+        "{backend:?}: Bob was paged before level 2 was due"
+    );
+    let late = bob[0].arrived.since(due);
+    assert!(
+        late < Duration::from_secs(3),
+        "{backend:?}: Bob was paged {late:?} after level 2 was due"
+    );
+    assert_eq!(bob[0].numbers, [1]);
+
+    // Later work goes on as usual, and nobody was paged twice for incident 1.
+    let api = Api::new(&server, &api.token);
+    api.event(trigger_event(&key, "payments-down", "Payments are down"))
+        .await;
+    let alice = phones.wait_for("alice", 2, PATIENCE).await;
+    assert_eq!(alice[0].numbers, [1]);
+    assert_eq!(
+        alice[1].numbers,
+        [2],
+        "level 1 of incident 1 was not paged again"
+    );
+    assert_eq!(phones.pages("bob").len(), 1, "Bob was paged once");
+    let detail = api.get("/incidents/1").await;
+    let level_two: Vec<_> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["message"].as_str())
+        .filter(|m| m.contains("level 2"))
+        .collect();
+    assert_eq!(level_two.len(), 1, "{backend:?}: {level_two:?}");
+    assert!(level_two[0].contains("paging Bob"), "{}", level_two[0]);
 }

@@ -9,7 +9,7 @@ use onduty_core::ManualClock;
 use onduty_engine::{Engine, EngineConfig};
 use onduty_notify::Providers;
 use onduty_notify::fake::FakeNotifier;
-use onduty_testkit::{Backend, TestApp, backends, trigger_event};
+use onduty_testkit::{Backend, TestApp, backends, trigger_event, wait_for};
 use serde_json::json;
 
 use crate::paging::{ALICE, BOB, MINUTE, level, pages_to, person, policy, service};
@@ -90,6 +90,7 @@ async fn when_the_engine_holder_dies_another_instance_takes_over_and_pages_once(
     let first_loop = tokio::spawn(first.run(clock.clone(), std::future::pending()));
     let store = app.db.store().await;
     let holder = wait_for(
+        Duration::from_secs(10),
         || async { store.lease_holder().await.unwrap() },
         |h| h.is_some(),
     )
@@ -111,6 +112,7 @@ async fn when_the_engine_holder_dies_another_instance_takes_over_and_pages_once(
     let _ = first_loop.await;
     clock.advance(30 * MINUTE);
     let paged = wait_for(
+        Duration::from_secs(10),
         || async { second_phone.take() },
         |sent| !pages_to(sent, BOB).is_empty(),
     )
@@ -123,6 +125,7 @@ async fn when_the_engine_holder_dies_another_instance_takes_over_and_pages_once(
         clock.advance(Duration::from_secs(1));
         let renewed = onduty_core::Clock::now(clock.as_ref()).saturating_add(LEASE);
         let holder = wait_for(
+            Duration::from_secs(10),
             || async { store.lease_holder().await.unwrap() },
             |h| h.as_ref().is_some_and(|(_, until)| *until == renewed),
         )
@@ -136,20 +139,4 @@ async fn when_the_engine_holder_dies_another_instance_takes_over_and_pages_once(
     assert!(first_phone.take().is_empty(), "the dead one sent nothing");
     second_loop.abort();
     app.stop().await;
-}
-
-/// Polls `probe` (every 20 ms, for up to 10 s) until `done` says its answer will do.
-async fn wait_for<T, F, Fut>(probe: F, done: impl Fn(&T) -> bool) -> T
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = T>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let answer = probe().await;
-        if done(&answer) || tokio::time::Instant::now() > deadline {
-            return answer;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

@@ -7,6 +7,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use onduty_testkit::{WebhookSink, wait_for};
+use serde_json::{Value, json};
+
 /// The `onduty` executable built for these tests, with no inherited onduty settings.
 pub fn onduty() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_onduty"));
@@ -46,8 +49,9 @@ pub struct Server {
     lines: mpsc::Receiver<String>,
 }
 
-/// How long a test waits for the server to print an expected line.
-const PATIENCE: Duration = Duration::from_secs(60);
+/// How long a test waits for the server to print an expected line, a page or a line in
+/// an incident's timeline.
+pub const PATIENCE: Duration = Duration::from_secs(60);
 
 impl Server {
     pub fn start(database: &[String], envs: &[(&str, &str)]) -> Server {
@@ -96,6 +100,14 @@ impl Server {
         }
     }
 
+    /// The admin token a first start prints.
+    pub fn first_token(&mut self) -> String {
+        self.wait_for_line("export ONDUTY_TOKEN=")
+            .trim()
+            .trim_start_matches("export ONDUTY_TOKEN=")
+            .to_owned()
+    }
+
     pub fn pid(&self) -> i32 {
         self.child.id() as i32
     }
@@ -112,4 +124,125 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The REST API of a running server, as the admin.
+pub struct Api {
+    pub http: reqwest::Client,
+    /// `http://host:port`.
+    pub url: String,
+    pub token: String,
+}
+
+impl Api {
+    pub fn new(server: &Server, token: &str) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            url: format!("http://{}", server.url),
+            token: token.to_owned(),
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Value {
+        let response = request.bearer_auth(&self.token).send().await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{status}: {body}");
+        body
+    }
+
+    /// `path` under `/api/v1`.
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        let url = format!("{}/api/v1{path}", self.url);
+        self.send(self.http.post(url).json(&body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Value {
+        let url = format!("{}/api/v1{path}", self.url);
+        self.send(self.http.patch(url).json(&body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let url = format!("{}/api/v1{path}", self.url);
+        self.send(self.http.get(url)).await
+    }
+
+    /// Sends an event to `/v2/enqueue`; it must be accepted.
+    pub async fn event(&self, event: Value) {
+        let response = self
+            .http
+            .post(format!("{}/v2/enqueue", self.url))
+            .body(event.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
+    }
+
+    /// Waits until the incident at `path` has a timeline line containing `needle`.
+    pub async fn wait_for_line(&self, path: &str, needle: &str) {
+        let found = wait_for(
+            PATIENCE,
+            || self.get(path),
+            |detail| {
+                detail["timeline"].as_array().is_some_and(|t| {
+                    t.iter()
+                        .any(|e| e["message"].as_str().is_some_and(|m| m.contains(needle)))
+                })
+            },
+        )
+        .await;
+        assert!(
+            found["timeline"].to_string().contains(needle),
+            "no '{needle}' in {found}"
+        );
+    }
+}
+
+/// Alice, Bob and Carol, each paged by webhook at `phones` (`/alice`, …); the policy
+/// "Ops" (Alice, then Bob after 30 minutes) and "Support" (Carol); the service
+/// "Checkout" on Ops. Returns Checkout's routing key.
+pub async fn checkout_on_call(api: &Api, phones: &WebhookSink) -> String {
+    for name in ["Alice", "Bob", "Carol"] {
+        let lower = name.to_lowercase();
+        let email = format!("{lower}@example.com");
+        api.post(
+            "/users",
+            json!({"email": email, "name": name, "role": "responder"}),
+        )
+        .await;
+        api.post(
+            &format!("/users/{email}/contact-methods"),
+            json!({"channel": "webhook", "address": phones.url(&lower)}),
+        )
+        .await;
+    }
+    api.post(
+        "/escalation-policies",
+        json!({"name": "Ops", "levels": [
+            {"targets": [{"type": "user", "id": "alice@example.com"}], "delay_minutes": 30},
+            {"targets": [{"type": "user", "id": "bob@example.com"}], "delay_minutes": 30}
+        ]}),
+    )
+    .await;
+    api.post(
+        "/escalation-policies",
+        json!({"name": "Support", "levels": [
+            {"targets": [{"type": "user", "id": "carol@example.com"}], "delay_minutes": 30}
+        ]}),
+    )
+    .await;
+    api.post("/services", json!({"name": "Checkout"})).await;
+    api.patch("/services/Checkout", json!({"escalation_policy": "Ops"}))
+        .await;
+    let integration = api
+        .post(
+            "/services/Checkout/integrations",
+            json!({"name": "monitoring"}),
+        )
+        .await;
+    integration["integration"]["routing_key"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
