@@ -93,6 +93,10 @@ uuid_id!(
     ScheduleId
 );
 uuid_id!(
+    /// An override in a schedule: someone covering a span for whoever is on call.
+    OverrideId
+);
+uuid_id!(
     /// One way of reaching a person: an e-mail address, a phone, a webhook.
     ContactMethodId
 );

@@ -1,5 +1,5 @@
 //! onduty's domain, pure: ids, time, events, the incident lifecycle and dedup rules,
-//! escalation policies and notification rules.
+//! escalation policies, on-call schedules and notification rules.
 //!
 //! No IO, no async, no SQL, no HTTP. Functions take `now` as an argument.
 
@@ -11,12 +11,14 @@ pub mod ids;
 pub mod incident;
 pub mod rate_limit;
 pub mod reply;
+pub mod schedule;
 pub mod service;
 pub mod signature;
 pub mod time;
 
 pub use ids::{
     ContactMethodId, DedupKey, EventId, IncidentId, IncidentNumber, IncidentRef, IntegrationId,
-    PolicyId, RoutingKey, RuleId, ScheduleId, ServiceId, TeamId, TimelineId, TokenId, UserId,
+    OverrideId, PolicyId, RoutingKey, RuleId, ScheduleId, ServiceId, TeamId, TimelineId, TokenId,
+    UserId,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
