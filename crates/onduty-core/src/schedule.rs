@@ -25,7 +25,8 @@ use jiff::civil::{Date, DateTime, Time, Weekday};
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{OverrideId, UserId};
+use crate::account::{Name, TimeZoneName};
+use crate::ids::{OverrideId, ScheduleId, TeamId, UserId};
 use crate::time::Timestamp;
 
 /// Most layers in a schedule.
@@ -145,6 +146,28 @@ pub struct Override {
     pub end: Timestamp,
     /// Where overrides overlap, the one created last wins.
     pub created_at: Timestamp,
+}
+
+/// An on-call schedule as stored: its layers, bottom first; overrides are kept apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub id: ScheduleId,
+    pub name: Name,
+    pub description: String,
+    pub time_zone: TimeZoneName,
+    pub team_id: Option<TeamId>,
+    pub layers: Vec<Layer>,
+}
+
+impl Schedule {
+    /// The schedule with these overrides, ready to compute.
+    pub fn rota(&self, overrides: Vec<Override>) -> Rota {
+        Rota {
+            time_zone: TimeZone::get(self.time_zone.as_str()).unwrap_or(TimeZone::UTC),
+            layers: self.layers.clone(),
+            overrides,
+        }
+    }
 }
 
 /// What a schedule's final shifts are computed from. Layers are listed bottom first: a

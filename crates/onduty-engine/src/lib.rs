@@ -19,8 +19,9 @@ use onduty_core::IncidentRef;
 use onduty_core::contact::{Channel, ContactMethod, NotificationRule, plan_notifications};
 use onduty_core::escalation::{self, Policy, Position, Reached, Target};
 use onduty_core::incident::{IncidentStatus, TimelineKind};
+use onduty_core::schedule::{Window, on_call_at};
 use onduty_core::signature::{LINK_KEY, LinkAction, LinkGrant, link_token};
-use onduty_core::{Clock, ContactMethodId, PolicyId, Timestamp, UserId};
+use onduty_core::{Clock, ContactMethodId, PolicyId, ScheduleId, Timestamp, UserId};
 use onduty_notify::{Content, Link, NotifyError, Outgoing, PageItem, Providers};
 use onduty_store::paging::{
     Delivery, DueEscalation, EscalationStep, OutboxItem, PlannedNotification, Release, SendNow,
@@ -244,13 +245,26 @@ impl Engine {
             known.pointers.insert((r.policy, r.level), r.next);
         }
         let mut users: Vec<UserId> = Vec::new();
+        // Who was paged as the one on call in a schedule, and which.
+        let mut on_call_in: HashMap<UserId, String> = HashMap::new();
         for target in &page {
             match target {
                 Target::User(u) if !users.contains(u) => users.push(*u),
                 Target::User(_) => {}
-                Target::Schedule(_) => line.push_str(
-                    "; schedules are not supported yet, so a schedule target pages nobody",
-                ),
+                Target::Schedule(id) => match self.on_call(*id, known, now).await? {
+                    None => line.push_str("; a schedule it pages no longer exists"),
+                    Some((name, people)) if people.is_empty() => {
+                        line.push_str(&format!("; nobody is on call in {name}"));
+                    }
+                    Some((name, people)) => {
+                        for u in people {
+                            on_call_in.entry(u).or_insert_with(|| name.clone());
+                            if !users.contains(&u) {
+                                users.push(u);
+                            }
+                        }
+                    }
+                },
                 Target::Policy(_) => {}
             }
         }
@@ -265,7 +279,10 @@ impl Engine {
                     person.name
                 ));
             }
-            names.push(person.name.clone());
+            names.push(match on_call_in.get(user) {
+                Some(schedule) => format!("{} (on call in {schedule})", person.name),
+                None => person.name.clone(),
+            });
             for (rule, due_at) in plan_notifications(&person.rules, e.urgency, now) {
                 let Some(contact_method) = person
                     .rules
@@ -332,6 +349,34 @@ impl Engine {
         let p = self.store.rotation_pointer(policy, level).await?;
         known.pointers.insert((policy, level), p);
         Ok(p)
+    }
+
+    /// A schedule's name and who is on call in it at `now` (from its final schedule:
+    /// layers, restrictions and overrides); `None` if the schedule is gone.
+    async fn on_call(
+        &self,
+        id: ScheduleId,
+        known: &mut Known,
+        now: Timestamp,
+    ) -> Result<Option<(String, Vec<UserId>)>, EngineError> {
+        if let Some(found) = known.on_call.get(&id) {
+            return Ok(found.clone());
+        }
+        let found = match self.store.schedule(id).await {
+            Ok(schedule) => {
+                let instant = Window {
+                    start: now,
+                    end: now.saturating_add(Duration::from_millis(1)),
+                };
+                let overrides = self.store.overrides(id, Some(instant)).await?;
+                let people = on_call_at(&schedule.rota(overrides), now);
+                Some((schedule.name.to_string(), people))
+            }
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        known.on_call.insert(id, found.clone());
+        Ok(found)
     }
 
     /// A person's name, notification rules and contact methods.
@@ -485,13 +530,14 @@ impl Engine {
     }
 }
 
-/// What one tick has already read: policies, people, and round-robin pointers (moved on
-/// as the tick's own steps rotate).
+/// What one tick has already read: policies, people, who is on call in schedules, and
+/// round-robin pointers (moved on as the tick's own steps rotate).
 #[derive(Default)]
 struct Known {
     policies: HashMap<PolicyId, Option<Policy>>,
     people: HashMap<UserId, Person>,
     pointers: HashMap<(PolicyId, u32), u32>,
+    on_call: HashMap<ScheduleId, Option<(String, Vec<UserId>)>>,
 }
 
 struct Person {

@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod paging;
 pub mod policies;
 pub mod reshape;
+pub mod schedules;
 pub mod services;
 mod sql;
 pub mod teams;

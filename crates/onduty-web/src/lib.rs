@@ -6,6 +6,7 @@
 //! [`ApiError`]s into responses.
 
 pub mod api;
+mod calendar;
 mod error;
 mod health;
 pub mod ingest;
@@ -112,6 +113,7 @@ impl App {
             .merge(health::routes())
             .merge(api::routes())
             .merge(replies::routes())
+            .merge(calendar::routes())
             .with_state(state.clone())
             // One span per request at debug level (`ONDUTY_LOG=tower_http=debug` shows
             // them); server errors are logged at error level whatever the filter.

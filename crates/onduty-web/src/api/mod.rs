@@ -4,6 +4,7 @@
 mod contacts;
 mod incidents;
 mod policies;
+pub(crate) mod schedules;
 mod services;
 mod teams;
 mod users;
@@ -48,6 +49,7 @@ use crate::{API_BODY_LIMIT, SharedState};
         (name = "users", description = "Users and API tokens"),
         (name = "teams", description = "Teams and their members"),
         (name = "escalation policies", description = "Who is paged, in what order, how long apart"),
+        (name = "schedules", description = "On-call schedules, overrides, who is on call, calendar feeds"),
     )
 )]
 struct ApiDoc;
@@ -71,6 +73,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(incidents::routes())
         .merge(services::routes())
         .merge(policies::routes())
+        .merge(schedules::routes())
         .merge(teams::routes())
         .merge(users::routes())
         .merge(contacts::routes())

@@ -59,6 +59,52 @@ pub struct PolicyList {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PolicyEnvelope {
     pub escalation_policy: PolicyView,
+    /// Things that would stop the policy from paging someone, such as a schedule it pages
+    /// with nobody on call for a while in the next 14 days.
+    pub warnings: Vec<String>,
+}
+
+/// Warnings about a policy: gaps in the next 14 days of the schedules it pages.
+async fn warnings(state: &SharedState, policy: &Policy) -> Result<Vec<String>, ApiError> {
+    let now = state.clock.now();
+    let window = onduty_core::schedule::Window {
+        start: now,
+        end: now.saturating_add(super::schedules::GAP_HORIZON),
+    };
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for (i, level) in policy.steps.levels().iter().enumerate() {
+        for t in &level.targets {
+            let Target::Schedule(id) = t else { continue };
+            if seen.contains(id) {
+                continue;
+            }
+            seen.push(*id);
+            let schedule = match state.store.schedule(*id).await {
+                Ok(s) => s,
+                Err(onduty_store::StoreError::NotFound(_)) => {
+                    out.push(format!(
+                        "level {}: a schedule it pages no longer exists",
+                        i + 1
+                    ));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let f = super::schedules::compute(state, &schedule, window).await?;
+            if let Some(first) = f.gaps.first() {
+                out.push(format!(
+                    "level {}: schedule '{}' has nobody on call in {} span(s) of the next 14 days, first from {} to {}; nobody would be paged then",
+                    i + 1,
+                    schedule.name,
+                    f.gaps.len(),
+                    first.start.to_rfc3339(),
+                    first.end.to_rfc3339()
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Builds a valid policy from a request, resolving names and checking every target exists.
@@ -131,8 +177,11 @@ async fn parse_target(
             Err(ApiError::NotFound(_)) => Err(missing("escalation policy")),
             Err(e) => Err(e),
         },
-        // Schedules are not stored yet, so no schedule id can be known.
-        "schedule" => Err(missing("schedule")),
+        "schedule" => match super::schedules::find_schedule(state, id).await {
+            Ok(s) => Ok(Target::Schedule(s.id)),
+            Err(ApiError::NotFound(_)) => Err(missing("schedule")),
+            Err(e) => Err(e),
+        },
         other => Err(ApiError::BadRequest(format!(
             "level {level}: a target's 'type' is user, schedule or policy, not '{other}'"
         ))),
@@ -175,6 +224,7 @@ async fn create_policy(
         StatusCode::CREATED,
         Json(PolicyEnvelope {
             escalation_policy: PolicyView::from(&policy),
+            warnings: warnings(&state, &policy).await?,
         }),
     ))
 }
@@ -193,6 +243,7 @@ async fn get_policy(
     let policy = find_policy(&state, &id).await?;
     Ok(Json(PolicyEnvelope {
         escalation_policy: PolicyView::from(&policy),
+        warnings: warnings(&state, &policy).await?,
     }))
 }
 
@@ -224,6 +275,7 @@ async fn replace_policy(
         .await?;
     Ok(Json(PolicyEnvelope {
         escalation_policy: PolicyView::from(&policy),
+        warnings: warnings(&state, &policy).await?,
     }))
 }
 

@@ -12,4 +12,5 @@ mod ingest;
 mod paging;
 mod process;
 mod replies;
+mod schedules;
 mod setup;

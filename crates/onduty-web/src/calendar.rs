@@ -1,0 +1,202 @@
+//! Calendar feeds (RFC 5545): `/calendar/schedules/<secret>.ics` (a schedule's final
+//! shifts) and `/calendar/users/<secret>.ics` (a person's shifts in every schedule), for
+//! Google Calendar, Outlook or Apple Calendar to subscribe to. The secret in the URL is
+//! the only credential; it can be rotated through the API.
+//!
+//! Each shift is one event whose UID is made of the schedule, the person and the shift's
+//! start, so a calendar that polls again updates a shift (a new end, say) instead of
+//! adding a second one.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use icalendar::{Calendar, Component, Event, Parameter, Property};
+use onduty_core::Timestamp;
+use onduty_core::schedule::{Schedule, Window, final_schedule};
+
+use crate::SharedState;
+use crate::error::ApiError;
+
+pub(crate) fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/calendar/schedules/{file}", get(schedule_feed))
+        .route("/calendar/users/{file}", get(user_feed))
+}
+
+/// What a feed covers: the last 30 days and the next 180.
+const BEHIND: Duration = Duration::from_secs(30 * 24 * 3600);
+const AHEAD: Duration = Duration::from_secs(180 * 24 * 3600);
+
+fn feed_window(now: Timestamp) -> Window {
+    Window {
+        start: Timestamp::from_millis(now.as_millis() - BEHIND.as_millis() as i64),
+        end: now.saturating_add(AHEAD),
+    }
+}
+
+/// `20260601T090000Z`.
+fn ical_time(t: Timestamp) -> String {
+    match jiff::Timestamp::from_millisecond(t.as_millis()) {
+        Ok(ts) => ts.strftime("%Y%m%dT%H%M%SZ").to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+fn token_of(file: &str) -> Result<&str, ApiError> {
+    file.strip_suffix(".ics")
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+        .ok_or_else(|| ApiError::NotFound("no such calendar".to_owned()))
+}
+
+struct Entry<'a> {
+    schedule: &'a Schedule,
+    user_name: &'a str,
+    user_id: onduty_core::UserId,
+    start: Timestamp,
+    end: Timestamp,
+}
+
+fn event(e: &Entry<'_>, now: Timestamp, base: &str) -> Event {
+    Event::new()
+        .uid(&format!(
+            "{}-{}-{}@onduty",
+            e.schedule.id,
+            e.user_id,
+            e.start.as_millis()
+        ))
+        .add_property("DTSTAMP", ical_time(now))
+        .add_property("DTSTART", ical_time(e.start))
+        .add_property("DTEND", ical_time(e.end))
+        .summary(&format!("On call: {} ({})", e.user_name, e.schedule.name))
+        .description(&format!(
+            "{} is on call in {}.",
+            e.user_name, e.schedule.name
+        ))
+        .url(&format!(
+            "{}/api/v1/schedules/{}",
+            base.trim_end_matches('/'),
+            e.schedule.id
+        ))
+        .done()
+}
+
+fn ics(calendar: Calendar) -> Response {
+    let mut response = calendar.to_string().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/calendar; charset=utf-8"),
+    );
+    response
+}
+
+async fn schedule_feed(
+    State(state): State<SharedState>,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    let token = token_of(&file)?;
+    let schedule = state
+        .store
+        .schedule_by_feed_token(token)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such calendar".to_owned()))?;
+    let now = state.clock.now();
+    let window = feed_window(now);
+    let overrides = state.store.overrides(schedule.id, Some(window)).await?;
+    let f = final_schedule(&schedule.rota(overrides), window);
+    let people = state.store.list_users().await?;
+    let mut calendar = calendar(&format!("On call: {}", schedule.name));
+    for s in joined(f.shifts.iter().map(|s| (s.user, s.start, s.end))) {
+        let name = people
+            .iter()
+            .find(|u| u.id == s.0)
+            .map(|u| u.name.to_string())
+            .unwrap_or_else(|| "(deleted user)".to_owned());
+        calendar.push(event(
+            &Entry {
+                schedule: &schedule,
+                user_name: &name,
+                user_id: s.0,
+                start: s.1,
+                end: s.2,
+            },
+            now,
+            &state.config.public_url,
+        ));
+    }
+    Ok(ics(calendar.done()))
+}
+
+async fn user_feed(
+    State(state): State<SharedState>,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    let token = token_of(&file)?;
+    let user_id = state
+        .store
+        .user_by_feed_token(token)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such calendar".to_owned()))?;
+    let user = state.store.user(user_id).await?;
+    let now = state.clock.now();
+    let window = feed_window(now);
+    let mut overrides = state.store.all_overrides(window).await?;
+    let mut calendar = calendar(&format!("On call: {}", user.name));
+    let name = user.name.to_string();
+    for schedule in state.store.list_schedules().await? {
+        let f = final_schedule(
+            &schedule.rota(overrides.remove(&schedule.id).unwrap_or_default()),
+            window,
+        );
+        let mine = f
+            .shifts
+            .iter()
+            .filter(|s| s.user == user_id)
+            .map(|s| (s.user, s.start, s.end));
+        for s in joined(mine) {
+            calendar.push(event(
+                &Entry {
+                    schedule: &schedule,
+                    user_name: &name,
+                    user_id,
+                    start: s.1,
+                    end: s.2,
+                },
+                now,
+                &state.config.public_url,
+            ));
+        }
+    }
+    Ok(ics(calendar.done()))
+}
+
+/// One event per stretch on call: consecutive spans of the same person are joined (a
+/// calendar need not show that a stretch moves from one layer to an override).
+fn joined(
+    spans: impl Iterator<Item = (onduty_core::UserId, Timestamp, Timestamp)>,
+) -> Vec<(onduty_core::UserId, Timestamp, Timestamp)> {
+    let mut out: Vec<(onduty_core::UserId, Timestamp, Timestamp)> = Vec::new();
+    for s in spans {
+        match out.last_mut() {
+            Some(last) if last.0 == s.0 && last.2 == s.1 => last.2 = s.2,
+            _ => out.push(s),
+        }
+    }
+    out
+}
+
+/// A calendar named `name` that asks to be polled hourly.
+fn calendar(name: &str) -> Calendar {
+    let mut c = Calendar::new();
+    c.name(name)
+        .append_property(
+            Property::new("REFRESH-INTERVAL", "PT1H")
+                .append_parameter(Parameter::new("VALUE", "DURATION"))
+                .done(),
+        )
+        .append_property(Property::new("X-PUBLISHED-TTL", "PT1H"));
+    c
+}

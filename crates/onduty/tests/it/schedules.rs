@@ -1,0 +1,365 @@
+//! Schedule stories: the Ops rota paged through a policy across a handoff, overrides,
+//! the final schedule with its gaps, "who is on call", and calendar feeds.
+
+use onduty_core::Timestamp;
+use onduty_testkit::{TestApp, backends, trigger_event};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::paging::{ALICE, BOB, MINUTE, pages_to, person, policy, service, timeline};
+
+/// `at` on the UTC wall clock, as a layer's start: `2026-11-22T09:10:00`.
+fn wall_clock(at: Timestamp) -> String {
+    at.to_rfc3339()
+        .trim_end_matches('Z')
+        .split('.')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+fn shifted(at: Timestamp, minutes: i64) -> Timestamp {
+    Timestamp::from_millis(at.as_millis() + minutes * 60_000)
+}
+
+/// "Ops rota": Alice and Bob take daily turns, handing over 10 minutes from now (Alice's
+/// turn ends then).
+async fn ops_rota(app: &TestApp) -> Value {
+    let start = shifted(app.now(), 10 - 24 * 60);
+    let (status, created) = app
+        .api(
+            Method::POST,
+            "/schedules",
+            Some(json!({
+                "name": "Ops rota",
+                "time_zone": "UTC",
+                "layers": [{
+                    "name": "Primary",
+                    "participants": ["alice@example.com", "bob@example.com"],
+                    "start": wall_clock(start),
+                    "shift": {"unit": "days", "count": 1}
+                }]
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created
+}
+
+#[tokio::test]
+async fn the_ops_rota_pages_whoever_holds_it_before_and_after_a_handoff() {
+    for backend in backends() {
+        let app = TestApp::start_with(backend, |_| {}).await;
+        person(&app, "Alice", ALICE).await;
+        person(&app, "Bob", BOB).await;
+        ops_rota(&app).await;
+        policy(
+            &app,
+            json!({"name": "Ops", "repeat": 1, "levels": [
+                {"targets": [{"type": "schedule", "id": "Ops rota"}], "delay_minutes": 30}
+            ]}),
+        )
+        .await;
+        let key = service(&app, "Checkout", "Ops", json!({})).await;
+
+        // Alice holds the rota when Checkout breaks.
+        app.send_event(trigger_event(&key, "checkout", "Checkout is down"))
+            .await;
+        app.tick().await;
+        let sent = app.notifier.take();
+        assert_eq!(pages_to(&sent, ALICE), [vec![1]], "{backend:?}");
+        assert!(pages_to(&sent, BOB).is_empty());
+
+        // Nobody acknowledges; the rota changes hands at 10 minutes; at 30 minutes the
+        // policy runs again and pages Bob, who holds it now.
+        app.pass(29 * MINUTE).await;
+        app.notifier.take();
+        app.pass(MINUTE).await;
+        let sent = app.notifier.take();
+        assert_eq!(pages_to(&sent, BOB), [vec![1]], "{backend:?}");
+        assert!(pages_to(&sent, ALICE).is_empty());
+
+        let lines = timeline(&app, 1).await;
+        for line in [
+            "Escalation policy Ops, level 1: paging Alice (on call in Ops rota)",
+            "Escalation policy Ops, level 1, repeat 1: paging Bob (on call in Ops rota)",
+        ] {
+            assert!(lines.contains(&line.to_owned()), "{line}: {lines:?}");
+        }
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn an_override_is_paged_instead_and_a_gap_pages_nobody_with_a_warning() {
+    let app = TestApp::start().await;
+    person(&app, "Alice", ALICE).await;
+    person(&app, "Bob", BOB).await;
+    ops_rota(&app).await;
+    // Bob covers Alice for the next 5 minutes.
+    let now = app.now();
+    let (status, created) = app
+        .api(
+            Method::POST,
+            "/schedules/Ops rota/overrides",
+            Some(json!({
+                "user": "bob@example.com",
+                "start": now.to_rfc3339(),
+                "end": shifted(now, 5).to_rfc3339()
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["override"]["user"]["name"], "Bob");
+    policy(
+        &app,
+        json!({"name": "Ops", "levels": [
+            {"targets": [{"type": "schedule", "id": "Ops rota"}], "delay_minutes": 30}
+        ]}),
+    )
+    .await;
+    let key = service(&app, "Checkout", "Ops", json!({})).await;
+    app.send_event(trigger_event(&key, "checkout", "Checkout is down"))
+        .await;
+    app.tick().await;
+    let sent = app.notifier.take();
+    assert_eq!(pages_to(&sent, BOB), [vec![1]]);
+    assert!(pages_to(&sent, ALICE).is_empty());
+
+    // A business-hours-only schedule has nobody on call at night: the policy warns, and a
+    // level that pages it pages nobody and says so.
+    let (status, created) = app
+        .api(
+            Method::POST,
+            "/schedules",
+            Some(json!({
+                "name": "Day desk",
+                "time_zone": "UTC",
+                "layers": [{
+                    "name": "Days",
+                    "participants": ["alice@example.com"],
+                    "start": "2020-01-01T00:00",
+                    "shift": {"unit": "weeks", "count": 1},
+                    "restrictions": [{"type": "daily", "start": "09:00", "end": "17:00"}]
+                }]
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    // Every night of the next 14 days is a gap: 17:00 to 09:00 (or the window's edges).
+    let gaps = created["schedule"]["gaps_next_14_days"].as_array().unwrap();
+    assert!(gaps.len() >= 14, "{gaps:?}");
+    let edges = [app.now(), shifted(app.now(), 14 * 24 * 60)];
+    for g in gaps {
+        let (start, end) = (
+            Timestamp::parse(g["start"].as_str().unwrap()).unwrap(),
+            Timestamp::parse(g["end"].as_str().unwrap()).unwrap(),
+        );
+        assert!(
+            edges.contains(&start) || start.to_rfc3339().contains("T17:00:00"),
+            "{g}"
+        );
+        assert!(
+            edges.contains(&end) || end.to_rfc3339().contains("T09:00:00"),
+            "{g}"
+        );
+    }
+    let (status, created) = app
+        .api(
+            Method::POST,
+            "/escalation-policies",
+            Some(json!({"name": "Desk", "levels": [
+                {"targets": [{"type": "schedule", "id": "Day desk"}], "delay_minutes": 30}
+            ]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let warning = created["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.contains("schedule 'Day desk' has nobody on call"),
+        "{warning}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_final_schedule_overrides_and_who_is_on_call() {
+    let app = TestApp::start().await;
+    person(&app, "Alice", ALICE).await;
+    person(&app, "Bob", BOB).await;
+    ops_rota(&app).await;
+    let now = app.now();
+
+    // Two weeks: alternating days, the first (Alice's) cut at the window's start.
+    let (status, f) = app
+        .api(Method::GET, "/schedules/Ops rota/final?days=14", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{f}");
+    let shifts = f["shifts"].as_array().unwrap();
+    assert_eq!(shifts.len(), 15);
+    assert_eq!(shifts[0]["user"]["name"], "Alice");
+    assert_eq!(shifts[0]["from"], "Primary");
+    assert_eq!(shifts[1]["user"]["name"], "Bob");
+    assert_eq!(shifts[1]["start"], json!(shifted(now, 10)));
+    assert!(f["gaps"].as_array().unwrap().is_empty());
+
+    // Bob covers part of Alice's next turn; the override shows, and can be removed.
+    let (_, created) = app
+        .api(
+            Method::POST,
+            "/schedules/Ops rota/overrides",
+            Some(json!({
+                "user": "bob@example.com",
+                "start": shifted(now, 24 * 60 + 60).to_rfc3339(),
+                "end": shifted(now, 24 * 60 + 120).to_rfc3339()
+            })),
+        )
+        .await;
+    let id = created["override"]["id"].as_str().unwrap().to_owned();
+    let (_, f) = app
+        .api(Method::GET, "/schedules/Ops rota/final?days=3", None)
+        .await;
+    let froms: Vec<&str> = f["shifts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["from"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        froms,
+        [
+            "Primary", "Primary", "Primary", "override", "Primary", "Primary"
+        ]
+    );
+
+    // Who is on call: the overview, the schedule, and "when am I next on call?".
+    let (_, overview) = app.api(Method::GET, "/oncall", None).await;
+    assert_eq!(overview["schedules"][0]["on_call"][0]["name"], "Alice");
+    assert_eq!(overview["schedules"][0]["until"], json!(shifted(now, 10)));
+    let (_, bob) = app
+        .api(Method::GET, "/users/bob@example.com/oncall?days=3", None)
+        .await;
+    assert_eq!(bob["on_call_now"], false);
+    assert_eq!(bob["next"]["start"], json!(shifted(now, 10)));
+    assert_eq!(bob["next"]["schedule"], "Ops rota");
+    let (status, _) = app
+        .api(
+            Method::DELETE,
+            &format!("/schedules/Ops rota/overrides/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, f) = app
+        .api(Method::GET, "/schedules/Ops rota/final?days=3", None)
+        .await;
+    assert_eq!(f["shifts"].as_array().unwrap().len(), 4);
+
+    // Bad input is refused clearly.
+    for (body, expected) in [
+        (
+            json!({"name": "X", "time_zone": "Mars/Olympus", "layers": []}),
+            "time_zone",
+        ),
+        (
+            json!({"name": "X", "time_zone": "UTC", "layers": [{"name": "L", "participants": [], "start": "2026-01-01T00:00", "shift": {"unit": "days", "count": 1}}]}),
+            "participants",
+        ),
+        (
+            json!({"name": "X", "time_zone": "UTC", "layers": [{"name": "L", "participants": ["nobody@example.com"], "start": "2026-01-01T00:00", "shift": {"unit": "days", "count": 1}}]}),
+            "no user",
+        ),
+        (
+            json!({"name": "X", "time_zone": "UTC", "layers": [{"name": "L", "participants": ["alice@example.com"], "start": "2026-01-01T00:00", "shift": {"unit": "days", "count": 0}}]}),
+            "shift",
+        ),
+    ] {
+        let (status, answer) = app.api(Method::POST, "/schedules", Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert!(answer.to_string().contains(expected), "{answer}");
+    }
+    let (status, answer) = app
+        .api(
+            Method::POST,
+            "/schedules/Ops rota/overrides",
+            Some(json!({"user": "bob@example.com", "start": now.to_rfc3339(), "end": now.to_rfc3339()})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn calendars_subscribe_to_a_secret_url_with_stable_event_ids() {
+    let app = TestApp::start().await;
+    person(&app, "Alice", ALICE).await;
+    person(&app, "Bob", BOB).await;
+    ops_rota(&app).await;
+    let (status, feed) = app
+        .api(Method::GET, "/schedules/Ops rota/calendar", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let url = feed["calendar_url"].as_str().unwrap().to_owned();
+    let fetch = |url: String| async move {
+        let response = reqwest::get(&url).await.unwrap();
+        let status = response.status();
+        let kind = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, kind, response.text().await.unwrap())
+    };
+    let (status, kind, first) = fetch(url.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(kind, "text/calendar; charset=utf-8");
+    assert!(first.starts_with("BEGIN:VCALENDAR"), "{first}");
+    assert!(
+        first.contains("SUMMARY:On call: Alice (Ops rota)"),
+        "{first}"
+    );
+    // Long lines are folded (RFC 5545 3.1): a line starting with a space continues the last.
+    let uids = |text: &str| -> Vec<String> {
+        text.replace("\r\n ", "")
+            .lines()
+            .filter(|l| l.starts_with("UID:"))
+            .map(str::to_owned)
+            .collect()
+    };
+    // 30 days back and 180 ahead, but the schedule began a day ago (less 10 minutes):
+    // its first turn and the 180 that start before the feed's end.
+    assert_eq!(uids(&first).len(), 181);
+
+    // An hour later the same shifts have the same UIDs (and one more has come into view).
+    app.advance(60 * MINUTE);
+    let (_, _, again) = fetch(url.clone()).await;
+    let (before, after) = (uids(&first), uids(&again));
+    assert_eq!(after.len(), before.len() + 1);
+    assert!(after.starts_with(&before), "UIDs changed");
+    assert!(before[0].ends_with("@onduty"), "{}", before[0]);
+
+    // A person's own feed holds only their shifts.
+    let (_, mine) = app
+        .api(Method::GET, "/users/bob@example.com/calendar", None)
+        .await;
+    let (status, _, bobs) = fetch(mine["calendar_url"].as_str().unwrap().to_owned()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(bobs.contains("SUMMARY:On call: Bob (Ops rota)"));
+    assert!(!bobs.contains("Alice"));
+    let bob_uids = uids(&bobs);
+    assert!(!bob_uids.is_empty());
+    assert!(
+        bob_uids.iter().all(|u| after.contains(u)),
+        "Bob's UIDs differ"
+    );
+
+    // Rotating the secret retires the old URL.
+    let (status, rotated) = app
+        .api(Method::POST, "/schedules/Ops rota/calendar", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(rotated["calendar_url"].as_str().unwrap(), url);
+    let (status, _, _) = fetch(url).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
