@@ -4,6 +4,7 @@
 //! server's pid, its peak memory.
 
 mod paging;
+mod schedules;
 
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,24 @@ enum Command {
         rate: u64,
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+    },
+    /// Final schedule of a big schedule over a window (core only)
+    ScheduleFinal {
+        #[arg(long, default_value_t = 10)]
+        layers: usize,
+        #[arg(long, default_value_t = 50)]
+        participants: usize,
+        #[arg(long, default_value_t = 90)]
+        days: u64,
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+    },
+    /// Who is on call now across many schedules (core, and through SQLite)
+    OnCallNow {
+        #[arg(long, default_value_t = 1000)]
+        schedules: usize,
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
     },
     /// Due → page lateness with many escalations pending (in process)
     EscalationLateness {
@@ -82,6 +101,18 @@ fn main() -> anyhow::Result<()> {
             escalations,
             spread,
         } => runtime.block_on(paging::lateness(escalations, spread)),
+        Command::ScheduleFinal {
+            layers,
+            participants,
+            days,
+            runs,
+        } => {
+            schedules::final_big(layers, participants, days, runs);
+            Ok(())
+        }
+        Command::OnCallNow { schedules, runs } => {
+            runtime.block_on(schedules::on_call_many(schedules, runs))
+        }
     }
 }
 

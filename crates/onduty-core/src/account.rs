@@ -131,7 +131,7 @@ pub struct TimeZoneName(String);
 impl TimeZoneName {
     pub fn parse(text: &str) -> Result<Self, AccountError> {
         let t = text.trim();
-        if t.is_empty() || t.len() > 64 || jiff::tz::TimeZoneDatabase::bundled().get(t).is_err() {
+        if t.is_empty() || t.len() > 64 || jiff::tz::db().get(t).is_err() {
             return Err(AccountError::BadTimeZone(text.chars().take(64).collect()));
         }
         Ok(TimeZoneName(t.to_owned()))
