@@ -146,6 +146,20 @@ pub enum Command {
         /// The note
         text: String,
     },
+    /// Who is on call now in every schedule, and whom each policy level pages (client)
+    Oncall,
+    /// List schedules with who is on call now (client)
+    Schedules,
+    /// Show a schedule (client)
+    Schedule {
+        #[command(subcommand)]
+        command: ScheduleCommand,
+    },
+    /// Add, list or remove overrides: someone covering a span of a schedule (client)
+    Override {
+        #[command(subcommand)]
+        command: OverrideCommand,
+    },
     /// List services (client)
     Services,
     /// Manage services (client)
@@ -260,6 +274,52 @@ pub struct NewIntegrationArgs {
     pub service: String,
     #[arg(long, default_value = "Events API v2")]
     pub name: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// The final schedule: who is on call when (in the schedule's time zone), and gaps
+    Show {
+        /// Schedule name or id
+        schedule: String,
+        /// How many days ahead (1 to 400)
+        #[arg(long, default_value_t = 14)]
+        days: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OverrideCommand {
+    /// Someone covers a span: `onduty override add "Ops rota" --user bob@example.com
+    /// --start 2026-11-27T18:00 --end 2026-11-30T09:00` (times without an offset are in
+    /// the schedule's time zone)
+    Add {
+        /// Schedule name or id
+        schedule: String,
+        /// Who covers: e-mail or id
+        #[arg(long)]
+        user: String,
+        /// RFC 3339, or a local date and time in the schedule's time zone
+        #[arg(long)]
+        start: String,
+        /// RFC 3339, or a local date and time in the schedule's time zone
+        #[arg(long)]
+        end: String,
+    },
+    /// Overrides in the next days
+    List {
+        /// Schedule name or id
+        schedule: String,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+    /// Remove an override
+    Remove {
+        /// Schedule name or id
+        schedule: String,
+        /// The override's id
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

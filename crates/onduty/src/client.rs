@@ -7,7 +7,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::cli::{
-    ClientArgs, Command, IntegrationCommand, NewIntegrationArgs, NewServiceArgs, ServiceCommand,
+    ClientArgs, Command, IntegrationCommand, NewIntegrationArgs, NewServiceArgs, OverrideCommand,
+    ScheduleCommand, ServiceCommand,
 };
 use crate::output::{clean, print_incident, print_incident_table, print_integration, print_json};
 
@@ -226,6 +227,47 @@ impl Client {
             Command::Service {
                 command: ServiceCommand::Create(args),
             } => self.create_service(args).await?,
+            Command::Oncall => {
+                let overview = self.call(Method::GET, "/oncall", None).await?;
+                self.output(&overview, print_on_call);
+            }
+            Command::Schedules => {
+                let list = self.call(Method::GET, "/schedules", None).await?;
+                self.output(&list, |l| {
+                    for s in l["schedules"].as_array().into_iter().flatten() {
+                        println!(
+                            "{:<30}  {:<24}  {}",
+                            clean(s["name"].as_str().unwrap_or("")),
+                            clean(s["time_zone"].as_str().unwrap_or("")),
+                            names(&s["on_call_now"]).unwrap_or_else(|| "nobody on call".into())
+                        );
+                    }
+                });
+            }
+            Command::Schedule {
+                command: ScheduleCommand::Show { schedule, days },
+            } => {
+                let s = self
+                    .call(
+                        Method::GET,
+                        &format!("/schedules/{}", encode(&schedule)),
+                        None,
+                    )
+                    .await?;
+                let f = self
+                    .call(
+                        Method::GET,
+                        &format!("/schedules/{}/final?days={days}", encode(&schedule)),
+                        None,
+                    )
+                    .await?;
+                let zone = s["schedule"]["time_zone"]
+                    .as_str()
+                    .unwrap_or("UTC")
+                    .to_owned();
+                self.output(&f, |f| print_final_schedule(f, &zone));
+            }
+            Command::Override { command } => self.overrides(command).await?,
             Command::Integration {
                 command: IntegrationCommand::Create(args),
             } => {
@@ -233,6 +275,96 @@ impl Client {
                 self.output(&created, |c| print_integration(&c["integration"]));
             }
             other => bail!("{other:?} is not a client command"),
+        }
+        Ok(())
+    }
+
+    async fn overrides(&self, command: OverrideCommand) -> anyhow::Result<()> {
+        match command {
+            OverrideCommand::Add {
+                schedule,
+                user,
+                start,
+                end,
+            } => {
+                let s = self
+                    .call(
+                        Method::GET,
+                        &format!("/schedules/{}", encode(&schedule)),
+                        None,
+                    )
+                    .await?;
+                let zone = s["schedule"]["time_zone"].as_str().unwrap_or("UTC");
+                let body = json!({
+                    "user": user,
+                    "start": instant_in(&start, zone)?,
+                    "end": instant_in(&end, zone)?,
+                });
+                let created = self
+                    .call(
+                        Method::POST,
+                        &format!("/schedules/{}/overrides", encode(&schedule)),
+                        Some(body),
+                    )
+                    .await?;
+                self.output(&created, |c| {
+                    let o = &c["override"];
+                    println!(
+                        "{} covers {} from {} to {} (override {})",
+                        clean(o["user"]["name"].as_str().unwrap_or("")),
+                        clean(&schedule),
+                        local(o["start"].as_str().unwrap_or(""), zone),
+                        local(o["end"].as_str().unwrap_or(""), zone),
+                        o["id"].as_str().unwrap_or("")
+                    );
+                });
+            }
+            OverrideCommand::List { schedule, days } => {
+                let s = self
+                    .call(
+                        Method::GET,
+                        &format!("/schedules/{}", encode(&schedule)),
+                        None,
+                    )
+                    .await?;
+                let zone = s["schedule"]["time_zone"]
+                    .as_str()
+                    .unwrap_or("UTC")
+                    .to_owned();
+                let list = self
+                    .call(
+                        Method::GET,
+                        &format!("/schedules/{}/overrides?days={days}", encode(&schedule)),
+                        None,
+                    )
+                    .await?;
+                self.output(&list, |l| {
+                    let items = l["overrides"].as_array().cloned().unwrap_or_default();
+                    if items.is_empty() {
+                        println!("No overrides.");
+                    }
+                    for o in items {
+                        println!(
+                            "{}  {} → {}  {}",
+                            o["id"].as_str().unwrap_or(""),
+                            local(o["start"].as_str().unwrap_or(""), &zone),
+                            local(o["end"].as_str().unwrap_or(""), &zone),
+                            clean(o["user"]["name"].as_str().unwrap_or(""))
+                        );
+                    }
+                });
+            }
+            OverrideCommand::Remove { schedule, id } => {
+                self.call(
+                    Method::DELETE,
+                    &format!("/schedules/{}/overrides/{}", encode(&schedule), encode(&id)),
+                    None,
+                )
+                .await?;
+                if !self.json {
+                    println!("Override {} removed.", clean(&id));
+                }
+            }
         }
         Ok(())
     }
@@ -341,4 +473,96 @@ fn encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
+}
+
+/// "Alice, Bob" from a list of people, or `None` if it is empty.
+fn names(people: &Value) -> Option<String> {
+    let list: Vec<String> = people
+        .as_array()?
+        .iter()
+        .map(|p| clean(p["name"].as_str().unwrap_or("")))
+        .collect();
+    (!list.is_empty()).then(|| list.join(", "))
+}
+
+/// An RFC 3339 instant shown on `zone`'s wall clock: "Fri 27 Nov 18:00".
+fn local(instant: &str, zone: &str) -> String {
+    let Ok(ts) = instant.parse::<jiff::Timestamp>() else {
+        return clean(instant);
+    };
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    ts.to_zoned(tz).strftime("%a %d %b %H:%M").to_string()
+}
+
+/// A time from the command line as RFC 3339: as given if it has an offset, else read on
+/// `zone`'s wall clock (`2026-11-27T18:00`).
+fn instant_in(text: &str, zone: &str) -> anyhow::Result<String> {
+    if let Ok(ts) = text.parse::<jiff::Timestamp>() {
+        return Ok(ts.to_string());
+    }
+    let civil: jiff::civil::DateTime = text.parse().with_context(|| {
+        format!("'{text}' is neither RFC 3339 nor a local date and time like 2026-11-27T18:00")
+    })?;
+    let tz = jiff::tz::TimeZone::get(zone)?;
+    Ok(civil.to_zoned(tz)?.timestamp().to_string())
+}
+
+fn print_on_call(overview: &Value) {
+    println!("Schedules");
+    for s in overview["schedules"].as_array().into_iter().flatten() {
+        let who = names(&s["on_call"]).unwrap_or_else(|| "nobody on call".into());
+        let until = s["until"]
+            .as_str()
+            .map(|u| format!(" until {u}"))
+            .unwrap_or_default();
+        println!(
+            "  {:<30}  {who}{until}",
+            clean(s["name"].as_str().unwrap_or(""))
+        );
+    }
+    println!("Escalation policies");
+    for p in overview["escalation_policies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        println!("  {}", clean(p["name"].as_str().unwrap_or("")));
+        for l in p["levels"].as_array().into_iter().flatten() {
+            println!(
+                "    level {}: {}",
+                l["level"],
+                names(&l["people"]).unwrap_or_else(|| "nobody".into())
+            );
+        }
+    }
+}
+
+fn print_final_schedule(f: &Value, zone: &str) {
+    println!("{} ({zone})", clean(f["schedule"].as_str().unwrap_or("")));
+    let mut rows: Vec<(String, String, String, String)> = Vec::new();
+    for s in f["shifts"].as_array().into_iter().flatten() {
+        rows.push((
+            s["start"].as_str().unwrap_or("").to_owned(),
+            s["end"].as_str().unwrap_or("").to_owned(),
+            clean(s["user"]["name"].as_str().unwrap_or("")),
+            clean(s["from"].as_str().unwrap_or("")),
+        ));
+    }
+    for g in f["gaps"].as_array().into_iter().flatten() {
+        rows.push((
+            g["start"].as_str().unwrap_or("").to_owned(),
+            g["end"].as_str().unwrap_or("").to_owned(),
+            "NOBODY ON CALL".to_owned(),
+            "gap".to_owned(),
+        ));
+    }
+    // RFC 3339 in UTC sorts by time.
+    rows.sort();
+    for (start, end, who, from) in rows {
+        println!(
+            "  {} → {}  {who} ({from})",
+            local(&start, zone),
+            local(&end, zone)
+        );
+    }
 }

@@ -3,7 +3,7 @@
 
 use onduty_testkit::{WebhookSink, trigger_event};
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::process::{Api, PATIENCE, Server, checkout_on_call, onduty, run_ok};
 
@@ -192,6 +192,100 @@ async fn incident_actions_from_the_command_line_page_the_right_people() {
     for name in ["alice", "bob", "carol"] {
         assert_eq!(phones.pages(name).len(), 2, "{name}");
     }
+}
+
+/// Schedules from the command line: who is on call, a two-week final schedule, and an
+/// override added, listed and removed (times given on the schedule's wall clock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_and_overrides_from_the_command_line() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let database = vec!["--data-dir".to_owned(), dir.path().display().to_string()];
+    let mut server = Server::start(&database, &[]);
+    let token = server.first_token();
+    let api = Api::new(&server, &token);
+    let phones = WebhookSink::start().await;
+    checkout_on_call(&api, &phones).await;
+    // Alice and Bob take daily turns in Kolkata time; Alice's turn began an hour ago.
+    let started = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+    let kolkata = jiff::tz::TimeZone::get("Asia/Kolkata").unwrap();
+    let start = started.to_zoned(kolkata).datetime();
+    api.post(
+        "/schedules",
+        json!({"name": "Ops rota", "time_zone": "Asia/Kolkata", "layers": [{
+            "name": "Primary",
+            "participants": ["alice@example.com", "bob@example.com"],
+            "start": start.strftime("%Y-%m-%dT%H:%M").to_string(),
+            "shift": {"unit": "days", "count": 1}
+        }]}),
+    )
+    .await;
+    let client = |args: &[&str]| {
+        run_ok(
+            onduty()
+                .args(args)
+                .env("ONDUTY_URL", &api.url)
+                .env("ONDUTY_TOKEN", &token),
+        )
+    };
+
+    let listed = client(&["schedules"]);
+    assert!(
+        listed.contains("Ops rota") && listed.contains("Alice"),
+        "{listed}"
+    );
+    let on_call = client(&["oncall"]);
+    assert!(on_call.contains("Ops rota"), "{on_call}");
+    assert!(on_call.contains("Alice until"), "{on_call}");
+    assert!(on_call.contains("level 2: Bob"), "{on_call}");
+
+    let shown = client(&["schedule", "show", "Ops rota", "--days", "14"]);
+    assert!(shown.starts_with("Ops rota (Asia/Kolkata)"), "{shown}");
+    let turns: Vec<&str> = shown.lines().skip(1).collect();
+    assert_eq!(turns.len(), 15, "{shown}");
+    assert!(turns[0].ends_with("Alice (Primary)"), "{shown}");
+    assert!(turns[1].ends_with("Bob (Primary)"), "{shown}");
+    let handoff = start.strftime("%H:%M").to_string();
+    assert!(
+        turns[1].contains(&handoff),
+        "handoffs at {handoff}: {shown}"
+    );
+
+    // Carol covers two hours of Bob's turn tomorrow, given on Kolkata's wall clock.
+    let from = start + jiff::Span::new().days(1).hours(2);
+    let until = from + jiff::Span::new().hours(2);
+    let added = client(&[
+        "override",
+        "add",
+        "Ops rota",
+        "--user",
+        "carol@example.com",
+        "--start",
+        &from.strftime("%Y-%m-%dT%H:%M").to_string(),
+        "--end",
+        &until.strftime("%Y-%m-%dT%H:%M").to_string(),
+    ]);
+    assert!(added.starts_with("Carol covers Ops rota from"), "{added}");
+    assert!(
+        added.contains(&from.strftime("%H:%M").to_string()),
+        "shown in Kolkata time: {added}"
+    );
+    let id = added
+        .trim()
+        .trim_end_matches(')')
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let shown = client(&["schedule", "show", "Ops rota", "--days", "3"]);
+    assert!(shown.contains("Carol (override)"), "{shown}");
+    let listed = client(&["override", "list", "Ops rota"]);
+    assert!(listed.contains(&id) && listed.contains("Carol"), "{listed}");
+    client(&["override", "remove", "Ops rota", &id]);
+    assert_eq!(
+        client(&["override", "list", "Ops rota"]).trim(),
+        "No overrides."
+    );
 }
 
 #[test]
