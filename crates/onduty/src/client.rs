@@ -247,13 +247,7 @@ impl Client {
             Command::Schedule {
                 command: ScheduleCommand::Show { schedule, days },
             } => {
-                let s = self
-                    .call(
-                        Method::GET,
-                        &format!("/schedules/{}", encode(&schedule)),
-                        None,
-                    )
-                    .await?;
+                let zone = self.schedule_zone(&schedule).await?;
                 let f = self
                     .call(
                         Method::GET,
@@ -261,10 +255,6 @@ impl Client {
                         None,
                     )
                     .await?;
-                let zone = s["schedule"]["time_zone"]
-                    .as_str()
-                    .unwrap_or("UTC")
-                    .to_owned();
                 self.output(&f, |f| print_final_schedule(f, &zone));
             }
             Command::Override { command } => self.overrides(command).await?,
@@ -279,6 +269,21 @@ impl Client {
         Ok(())
     }
 
+    /// A schedule's time zone, to show and read times on its wall clock.
+    async fn schedule_zone(&self, schedule: &str) -> anyhow::Result<String> {
+        let s = self
+            .call(
+                Method::GET,
+                &format!("/schedules/{}", encode(schedule)),
+                None,
+            )
+            .await?;
+        Ok(s["schedule"]["time_zone"]
+            .as_str()
+            .unwrap_or("UTC")
+            .to_owned())
+    }
+
     async fn overrides(&self, command: OverrideCommand) -> anyhow::Result<()> {
         match command {
             OverrideCommand::Add {
@@ -287,18 +292,11 @@ impl Client {
                 start,
                 end,
             } => {
-                let s = self
-                    .call(
-                        Method::GET,
-                        &format!("/schedules/{}", encode(&schedule)),
-                        None,
-                    )
-                    .await?;
-                let zone = s["schedule"]["time_zone"].as_str().unwrap_or("UTC");
+                let zone = self.schedule_zone(&schedule).await?;
                 let body = json!({
                     "user": user,
-                    "start": instant_in(&start, zone)?,
-                    "end": instant_in(&end, zone)?,
+                    "start": instant_in(&start, &zone)?,
+                    "end": instant_in(&end, &zone)?,
                 });
                 let created = self
                     .call(
@@ -313,24 +311,14 @@ impl Client {
                         "{} covers {} from {} to {} (override {})",
                         clean(o["user"]["name"].as_str().unwrap_or("")),
                         clean(&schedule),
-                        local(o["start"].as_str().unwrap_or(""), zone),
-                        local(o["end"].as_str().unwrap_or(""), zone),
+                        local(o["start"].as_str().unwrap_or(""), &zone),
+                        local(o["end"].as_str().unwrap_or(""), &zone),
                         o["id"].as_str().unwrap_or("")
                     );
                 });
             }
             OverrideCommand::List { schedule, days } => {
-                let s = self
-                    .call(
-                        Method::GET,
-                        &format!("/schedules/{}", encode(&schedule)),
-                        None,
-                    )
-                    .await?;
-                let zone = s["schedule"]["time_zone"]
-                    .as_str()
-                    .unwrap_or("UTC")
-                    .to_owned();
+                let zone = self.schedule_zone(&schedule).await?;
                 let list = self
                     .call(
                         Method::GET,

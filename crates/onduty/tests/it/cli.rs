@@ -5,7 +5,7 @@ use onduty_testkit::{WebhookSink, trigger_event};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::process::{Api, PATIENCE, Server, checkout_on_call, onduty, run_ok};
+use crate::process::{PATIENCE, Server, checkout_server, onduty, run_ok};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_five_minute_quick_start_works() {
@@ -134,12 +134,9 @@ async fn the_five_minute_quick_start_works() {
 async fn incident_actions_from_the_command_line_page_the_right_people() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let database = vec!["--data-dir".to_owned(), dir.path().display().to_string()];
-    let mut server = Server::start(&database, &[]);
-    let token = server.first_token();
-    let api = Api::new(&server, &token);
     let phones = WebhookSink::start().await;
-    let key = checkout_on_call(&api, &phones).await;
+    let (_server, api, key) = checkout_server(dir.path(), &phones).await;
+    let token = api.token.clone();
     let client = |args: &[&str]| {
         run_ok(
             onduty()
@@ -200,12 +197,9 @@ async fn incident_actions_from_the_command_line_page_the_right_people() {
 async fn schedules_and_overrides_from_the_command_line() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let database = vec!["--data-dir".to_owned(), dir.path().display().to_string()];
-    let mut server = Server::start(&database, &[]);
-    let token = server.first_token();
-    let api = Api::new(&server, &token);
     let phones = WebhookSink::start().await;
-    checkout_on_call(&api, &phones).await;
+    let (_server, api, _) = checkout_server(dir.path(), &phones).await;
+    let token = api.token.clone();
     // Alice and Bob take daily turns in Kolkata time; Alice's turn began an hour ago.
     let started = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
     let kolkata = jiff::tz::TimeZone::get("Asia/Kolkata").unwrap();

@@ -246,3 +246,18 @@ pub async fn checkout_on_call(api: &Api, phones: &WebhookSink) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// A first start of `onduty serve` on a fresh SQLite directory, with the people and
+/// policies of [`checkout_on_call`] paged at `phones`. Returns the server, the admin's
+/// API and Checkout's routing key.
+pub async fn checkout_server(
+    data: &std::path::Path,
+    phones: &WebhookSink,
+) -> (Server, Api, String) {
+    let database = vec!["--data-dir".to_owned(), data.display().to_string()];
+    let mut server = Server::start(&database, &[]);
+    let token = server.first_token();
+    let api = Api::new(&server, &token);
+    let key = checkout_on_call(&api, phones).await;
+    (server, api, key)
+}
