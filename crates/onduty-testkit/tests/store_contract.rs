@@ -33,6 +33,7 @@ on_every_backend!(
     checkpoints_copy_the_log_and_lose_nothing,
     teams_policies_and_paging_settings,
     contact_methods_verification_and_rules,
+    schedules_overrides_and_calendar_secrets,
 );
 
 /// CI sets `ONDUTY_REQUIRE_POSTGRES=1`: then PostgreSQL must be among the backends.
