@@ -19,7 +19,7 @@ use onduty_core::IncidentRef;
 use onduty_core::contact::{Channel, ContactMethod, NotificationRule, plan_notifications};
 use onduty_core::escalation::{self, Policy, Position, Reached, Target};
 use onduty_core::incident::{IncidentStatus, TimelineKind};
-use onduty_core::schedule::{Window, on_call_at};
+use onduty_core::schedule::{Window, final_schedule, on_call_at};
 use onduty_core::signature::{LINK_KEY, LinkAction, LinkGrant, link_token};
 use onduty_core::{Clock, ContactMethodId, PolicyId, ScheduleId, Timestamp, UserId};
 use onduty_notify::{Content, Link, NotifyError, Outgoing, PageItem, Providers};
@@ -27,6 +27,7 @@ use onduty_store::paging::{
     Delivery, DueEscalation, EscalationStep, OutboxItem, PlannedNotification, Release, SendNow,
     SentGroup,
 };
+use onduty_store::schedules::{HandoffKind, HandoffNotice};
 use onduty_store::{Store, StoreError};
 use tokio::sync::Notify;
 
@@ -65,6 +66,8 @@ pub struct Engine {
     config: EngineConfig,
     wake: Wake,
     link_key: tokio::sync::OnceCell<Arc<Vec<u8>>>,
+    /// When to look for handoff notifications to send next (`None`: at the next tick).
+    handoff_scan: std::sync::Mutex<Option<Timestamp>>,
 }
 
 impl Engine {
@@ -75,6 +78,7 @@ impl Engine {
             config,
             wake,
             link_key: tokio::sync::OnceCell::new(),
+            handoff_scan: std::sync::Mutex::new(None),
         }
     }
 
@@ -92,7 +96,12 @@ impl Engine {
                 break;
             }
         }
-        Ok(self.store.next_paging_deadline().await?)
+        let handoffs = self.handoffs(now).await?;
+        let next = self.store.next_paging_deadline().await?;
+        Ok(match (next, handoffs) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
     }
 
     /// Holds the engine lease and ticks until `shutdown`; only one instance per database
@@ -422,14 +431,115 @@ impl Engine {
         Ok(count)
     }
 
+    /// Tells people their on-call shift starts (their lead time ahead) or has ended, once
+    /// each, through the contact methods of their immediate rules. Looks at most every 10
+    /// minutes, or when the next notification is due; returns when to look again (`None`
+    /// while nobody wants handoff notifications).
+    async fn handoffs(&self, now: Timestamp) -> Result<Option<Timestamp>, EngineError> {
+        let planned = *self.handoff_scan.lock().expect("not poisoned");
+        if let Some(at) = planned
+            && now < at
+        {
+            return Ok(Some(at));
+        }
+        let subscribers = self.store.handoff_subscribers().await?;
+        let rescan = now.saturating_add(HANDOFF_RESCAN);
+        if subscribers.is_empty() {
+            *self.handoff_scan.lock().expect("not poisoned") = Some(rescan);
+            return Ok(None);
+        }
+        let longest = subscribers.iter().map(|(_, lead)| *lead).max().unwrap_or(0);
+        let window = Window {
+            start: Timestamp::from_millis(now.as_millis() - HANDOFF_GRACE.as_millis() as i64),
+            end: now.saturating_add(
+                Duration::from_secs(u64::from(longest) * 60) + HANDOFF_RESCAN + HANDOFF_GRACE,
+            ),
+        };
+        let mut overrides = self.store.all_overrides(window).await?;
+        let mut known = Known::default();
+        let mut notices = Vec::new();
+        let mut next = rescan;
+        for schedule in self.store.list_schedules().await? {
+            let rota = schedule.rota(overrides.remove(&schedule.id).unwrap_or_default());
+            let zone = rota.time_zone.clone();
+            let f = final_schedule(&rota, window);
+            for (user, lead) in &subscribers {
+                let lead = Duration::from_secs(u64::from(*lead) * 60);
+                // One stretch on call per run of the person's shifts.
+                let mut stretches: Vec<(Timestamp, Timestamp)> = Vec::new();
+                for s in f.shifts.iter().filter(|s| s.user == *user) {
+                    match stretches.last_mut() {
+                        Some(last) if last.1 == s.start => last.1 = s.end,
+                        _ => stretches.push((s.start, s.end)),
+                    }
+                }
+                for (start, end) in stretches {
+                    let mut due = Vec::new();
+                    if start > window.start {
+                        let tell =
+                            Timestamp::from_millis(start.as_millis() - lead.as_millis() as i64);
+                        due.push((HandoffKind::Start, start, tell));
+                    }
+                    if end < window.end {
+                        due.push((HandoffKind::End, end, end));
+                    }
+                    for (kind, at, tell) in due {
+                        if tell > now {
+                            next = next.min(tell);
+                            continue;
+                        }
+                        if now >= at.saturating_add(HANDOFF_GRACE) {
+                            continue;
+                        }
+                        let person = self.person(*user, &mut known).await?;
+                        let methods = immediate_methods(person);
+                        if methods.is_empty() {
+                            continue;
+                        }
+                        let text = match kind {
+                            HandoffKind::Start => format!(
+                                "Your on-call shift in {} starts {} and ends {} ({}).",
+                                schedule.name,
+                                wall_clock(start, &zone),
+                                wall_clock(end, &zone),
+                                schedule.time_zone
+                            ),
+                            HandoffKind::End => format!(
+                                "Your on-call shift in {} ended {} ({}).",
+                                schedule.name,
+                                wall_clock(end, &zone),
+                                schedule.time_zone
+                            ),
+                        };
+                        notices.push(HandoffNotice {
+                            schedule: schedule.id,
+                            user: *user,
+                            kind,
+                            at,
+                            methods,
+                            text,
+                        });
+                    }
+                }
+            }
+        }
+        self.store.queue_handoff_notices(&notices, now).await?;
+        *self.handoff_scan.lock().expect("not poisoned") = Some(next);
+        Ok(Some(next))
+    }
+
     /// Sends what is due, one message per contact method (several incidents bundled),
     /// several contact methods at a time, and records how each went in one transaction.
     async fn dispatch(&self, now: Timestamp) -> Result<usize, EngineError> {
         let due = self.store.due_outbox(now, BATCH).await?;
         let count = due.len();
-        let mut groups: BTreeMap<ContactMethodId, Vec<OutboxItem>> = BTreeMap::new();
+        // Pages to one contact method go as one message; notices as another.
+        let mut groups: BTreeMap<(ContactMethodId, bool), Vec<OutboxItem>> = BTreeMap::new();
         for item in due {
-            groups.entry(item.method.id).or_default().push(item);
+            groups
+                .entry((item.method.id, item.notice.is_some()))
+                .or_default()
+                .push(item);
         }
         // At most one SMS or call per number per minute: what comes sooner waits.
         let phones: Vec<ContactMethodId> = groups
@@ -439,7 +549,7 @@ impl Engine {
             .collect();
         let last_sent = self.store.last_sent_to(&phones).await?;
         let mut ready = Vec::with_capacity(groups.len());
-        for (method, items) in groups {
+        for ((method, _), items) in groups {
             let allowed = last_sent
                 .get(&method)
                 .map(|last| last.saturating_add(PER_NUMBER_GAP));
@@ -469,17 +579,25 @@ impl Engine {
         // A bundle reads in incident order.
         items.sort_by_key(|i| i.number);
         let method = items[0].method.clone();
-        let mut page_items = Vec::with_capacity(items.len());
-        for item in &items {
-            if let Some(page) = self.page_item(item, method.channel, now).await? {
-                page_items.push(page);
+        let content = if items[0].notice.is_some() {
+            let lines: Vec<&str> = items.iter().filter_map(|i| i.notice.as_deref()).collect();
+            Content::Notice {
+                text: lines.join("\n"),
             }
-        }
+        } else {
+            let mut page_items = Vec::with_capacity(items.len());
+            for item in &items {
+                if let Some(page) = self.page_item(item, method.channel, now).await? {
+                    page_items.push(page);
+                }
+            }
+            Content::Page { items: page_items }
+        };
         let message = Outgoing {
             channel: method.channel,
             to: method.address.as_str().to_owned(),
             secret: items[0].secret.clone(),
-            content: Content::Page { items: page_items },
+            content,
             idempotency_key: items
                 .iter()
                 .map(|i| i.id.as_str())
@@ -544,6 +662,38 @@ struct Person {
     name: String,
     rules: Vec<NotificationRule>,
     methods: Vec<ContactMethod>,
+}
+
+/// How often the engine looks for handoff notifications at least (schedules change).
+const HANDOFF_RESCAN: Duration = Duration::from_secs(10 * 60);
+/// A handoff notification later than this after its moment is not sent (the engine was
+/// down, say): it would only confuse.
+const HANDOFF_GRACE: Duration = Duration::from_secs(10 * 60);
+
+/// The contact methods of a person's immediate rules that can be used.
+fn immediate_methods(person: &Person) -> Vec<ContactMethodId> {
+    let mut out = Vec::new();
+    for rule in person.rules.iter().filter(|r| r.delay_minutes == 0) {
+        let usable = person
+            .methods
+            .iter()
+            .any(|m| m.id == rule.contact_method && m.can_page());
+        if usable && !out.contains(&rule.contact_method) {
+            out.push(rule.contact_method);
+        }
+    }
+    out
+}
+
+/// "Mon 23 Nov 09:00" on a time zone's wall clock.
+fn wall_clock(at: Timestamp, zone: &jiff::tz::TimeZone) -> String {
+    match jiff::Timestamp::from_millisecond(at.as_millis()) {
+        Ok(ts) => ts
+            .to_zoned(zone.clone())
+            .strftime("%a %d %b %H:%M")
+            .to_string(),
+        Err(_) => at.to_rfc3339(),
+    }
 }
 
 /// Whether a person's contact method can be paged now, or the timeline line saying why not.

@@ -58,6 +58,9 @@ pub enum Content {
     Verification { code: String },
     /// "This is a test": sent when a person asks.
     Test,
+    /// A line for the person that is not about an incident ("your on-call shift in Ops
+    /// rota starts at 09:00").
+    Notice { text: String },
 }
 
 /// A message to send through one contact method.

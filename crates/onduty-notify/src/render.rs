@@ -55,6 +55,7 @@ pub fn sms(content: &Content) -> String {
         }
         Content::Verification { code } => format!("Your onduty verification code is {code}."),
         Content::Test => "This is a test message from onduty.".to_owned(),
+        Content::Notice { text } => format!("onduty: {text}"),
     };
     clip_multiline(&body, SMS_MAX_CHARS)
 }
@@ -84,6 +85,7 @@ pub fn email_subject(content: &Content) -> String {
         Content::Page { items } => format!("[onduty] {} incidents need you", items.len()),
         Content::Verification { .. } => "Your onduty verification code".to_owned(),
         Content::Test => "onduty test message".to_owned(),
+        Content::Notice { text } => format!("[onduty] {}", clip(text, 120)),
     }
 }
 
@@ -130,6 +132,7 @@ pub fn email_text(content: &Content) -> String {
             "This is a test message from onduty. If you read this, onduty can reach you.\n"
                 .to_owned()
         }
+        Content::Notice { text } => format!("{text}\n"),
     }
 }
 
@@ -154,6 +157,7 @@ pub fn voice(content: &Content) -> String {
             )
         }
         Content::Test => "This is a test call from onduty.".to_owned(),
+        Content::Notice { text } => format!("This is onduty. {}", clip(text, 300)),
     }
 }
 

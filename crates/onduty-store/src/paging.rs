@@ -256,6 +256,8 @@ pub struct OutboxItem {
     pub method: ContactMethod,
     pub secret: Option<String>,
     pub attempts: i64,
+    /// The text of a message that is not about an incident (a handoff notification).
+    pub notice: Option<String>,
 }
 
 /// One message sent (or tried) for a group of outbox rows, and its timeline line.
@@ -369,29 +371,41 @@ fn delivery_writes(
     }
 }
 
-/// A new outbox message, due to be sent at once.
+/// A new outbox message about an incident, due to be sent at once.
 fn outbox_row(
     incident: IncidentId,
     user: UserId,
     method: ContactMethodId,
     now: Timestamp,
 ) -> Vec<Val> {
+    message_row(Some(incident), user, method, None, now)
+}
+
+/// A new outbox message: about an incident, or a notice with its own text.
+pub(crate) fn message_row(
+    incident: Option<IncidentId>,
+    user: UserId,
+    method: ContactMethodId,
+    notice: Option<String>,
+    now: Timestamp,
+) -> Vec<Val> {
     vec![
         Val::Text(onduty_core::TimelineId::new(now).to_string()),
-        Val::Text(incident.to_string()),
+        Val::OptText(incident.map(|i| i.to_string())),
         Val::Text(user.to_string()),
         Val::Text(method.to_string()),
         Val::Int(now.as_millis()),
         Val::Int(now.as_millis()),
         Val::Text("pending".to_owned()),
         Val::Int(0),
+        Val::OptText(notice),
     ]
 }
 
-fn outbox_writes(d: Backend, rows: Vec<Vec<Val>>) -> Vec<Write> {
+pub(crate) fn outbox_writes(d: Backend, rows: Vec<Vec<Val>>) -> Vec<Write> {
     multi_row(
         d,
-        "INSERT INTO outbox (id, incident_id, user_id, contact_method_id, next_attempt_at, created_at, status, attempts)",
+        "INSERT INTO outbox (id, incident_id, user_id, contact_method_id, next_attempt_at, created_at, status, attempts, notice)",
         "",
         rows,
     )
@@ -691,7 +705,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<OutboxItem>, StoreError> {
         let sql = format!(
-            "SELECT o.id, o.incident_id, o.user_id, o.attempts, i.number, i.summary, i.severity, i.urgency, i.status, \
+            "SELECT o.id, o.incident_id, o.user_id, o.attempts, o.notice, i.number, i.summary, i.severity, i.urgency, i.status, \
              s.name AS service_name, u.name AS user_name, cm.secret AS cm_secret, {METHOD_COLUMNS} \
              FROM outbox o JOIN users u ON u.id = o.user_id JOIN contact_methods cm ON cm.id = o.contact_method_id \
              LEFT JOIN incidents i ON i.id = o.incident_id LEFT JOIN services s ON s.id = i.service_id \
@@ -724,6 +738,7 @@ impl Store {
                         .ok_or_else(|| StoreError::corrupt("outbox without method"))?,
                     secret: col(row, "cm_secret")?,
                     attempts: col(row, "attempts")?,
+                    notice: col(row, "notice")?,
                 })
             })
             .collect()

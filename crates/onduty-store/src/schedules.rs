@@ -332,3 +332,128 @@ impl Store {
             .transpose()
     }
 }
+
+/// A handoff notification: a shift in a schedule starts or ends for a person.
+#[derive(Debug, Clone)]
+pub struct HandoffNotice {
+    pub schedule: ScheduleId,
+    pub user: UserId,
+    pub kind: HandoffKind,
+    /// When the shift starts or ends.
+    pub at: Timestamp,
+    /// Where to tell the person.
+    pub methods: Vec<onduty_core::ContactMethodId>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoffKind {
+    Start,
+    End,
+}
+
+impl HandoffKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            HandoffKind::Start => "start",
+            HandoffKind::End => "end",
+        }
+    }
+}
+
+impl Store {
+    /// How many minutes before a shift a person is told (`None`: handoff notifications off).
+    pub async fn handoff_notice_minutes(&self, user: UserId) -> Result<Option<u32>, StoreError> {
+        let row = sqlx::query(
+            "SELECT handoff_notice_minutes FROM user_schedule_settings WHERE user_id = $1",
+        )
+        .bind(user.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(match row {
+            Some(r) => col::<Option<i64>>(&r, "handoff_notice_minutes")?
+                .and_then(|m| u32::try_from(m).ok()),
+            None => None,
+        })
+    }
+
+    pub async fn set_handoff_notice_minutes(
+        &self,
+        user: UserId,
+        minutes: Option<u32>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO user_schedule_settings (user_id, handoff_notice_minutes) VALUES ($1, $2) \
+             ON CONFLICT (user_id) DO UPDATE SET handoff_notice_minutes = excluded.handoff_notice_minutes",
+        )
+        .bind(user.to_string())
+        .bind(minutes.map(i64::from))
+        .execute(&mut *self.write_conn().await?)
+        .await?;
+        Ok(())
+    }
+
+    /// Everyone with handoff notifications on, with their lead time in minutes.
+    pub async fn handoff_subscribers(&self) -> Result<Vec<(UserId, u32)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT user_id, handoff_notice_minutes FROM user_schedule_settings \
+             WHERE handoff_notice_minutes IS NOT NULL ORDER BY user_id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    parse_col(r, "user_id", str::parse)?,
+                    u32::try_from(col::<i64>(r, "handoff_notice_minutes")?).unwrap_or(0),
+                ))
+            })
+            .collect()
+    }
+
+    /// Queues each notification not queued before (one outbox message per method), in
+    /// one transaction. Returns how many were new.
+    pub async fn queue_handoff_notices(
+        &self,
+        notices: &[HandoffNotice],
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        if notices.is_empty() {
+            return Ok(0);
+        }
+        let d = self.backend;
+        let mut conn = self.lane().await?;
+        let mut tx = crate::begin(&mut conn, d).await?;
+        let mut rows = Vec::new();
+        let mut new = 0;
+        for n in notices {
+            let done = sqlx::query(sqlx::AssertSqlSafe(crate::sql::numbered(
+                d,
+                "INSERT INTO handoff_notices (schedule_id, user_id, kind, at) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (schedule_id, user_id, kind, at) DO NOTHING",
+            )))
+            .bind(n.schedule.to_string())
+            .bind(n.user.to_string())
+            .bind(n.kind.as_str())
+            .bind(n.at.as_millis())
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                continue;
+            }
+            new += 1;
+            for m in &n.methods {
+                rows.push(crate::paging::message_row(
+                    None,
+                    n.user,
+                    *m,
+                    Some(n.text.clone()),
+                    now,
+                ));
+            }
+        }
+        crate::sql::execute_writes(&mut tx, d, crate::paging::outbox_writes(d, rows)).await?;
+        tx.commit().await?;
+        Ok(new)
+    }
+}

@@ -27,5 +27,21 @@ CREATE INDEX schedule_overrides_span ON schedule_overrides (schedule_id, end_at)
 -- A person's own calendar feed ("my shifts in every schedule").
 CREATE TABLE user_schedule_settings (
     user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
-    feed_token TEXT UNIQUE
+    feed_token TEXT UNIQUE,
+    -- Minutes before a shift starts to tell the person (and they are told when it ends);
+    -- NULL: no handoff notifications.
+    handoff_notice_minutes BIGINT
 );
+
+-- Handoff notifications already queued, so each is sent once.
+CREATE TABLE handoff_notices (
+    schedule_id TEXT NOT NULL REFERENCES schedules (id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL,
+    -- start or end
+    kind TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    PRIMARY KEY (schedule_id, user_id, kind, at)
+);
+
+-- Messages that are not about an incident (handoff notifications) carry their text.
+ALTER TABLE outbox ADD COLUMN notice TEXT;

@@ -37,6 +37,7 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(on_call_now))
         .routes(routes!(user_on_call))
         .routes(routes!(get_user_feed, rotate_user_feed))
+        .routes(routes!(get_handoff_settings, set_handoff_settings))
 }
 
 /// How far ahead a schedule's gaps are looked for (and warned about).
@@ -987,4 +988,65 @@ async fn own_or_admin(state: &SharedState, caller: &Caller, id: &str) -> Result<
         caller.require_admin()?;
     }
     Ok(user)
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HandoffSettings {
+    /// Tell the person before their on-call shifts start and when they end (through the
+    /// contact methods of their immediate notification rules). Off by default.
+    pub enabled: bool,
+    /// How long before a shift starts, in minutes (0 to 1440; default 60).
+    #[serde(default = "default_lead")]
+    pub lead_minutes: u32,
+}
+
+fn default_lead() -> u32 {
+    60
+}
+
+/// Whether a person is told about their shifts starting and ending.
+#[utoipa::path(
+    get, path = "/users/{id}/handoff-notifications", tag = "schedules",
+    params(("id" = String, Path, description = "User id, e-mail, or `me`")),
+    responses((status = 200, body = HandoffSettings), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+async fn get_handoff_settings(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<HandoffSettings>, ApiError> {
+    let user = own_or_admin(&state, &caller, &id).await?;
+    let minutes = state.store.handoff_notice_minutes(user).await?;
+    Ok(Json(HandoffSettings {
+        enabled: minutes.is_some(),
+        lead_minutes: minutes.unwrap_or_else(default_lead),
+    }))
+}
+
+/// Turn handoff notifications on or off, with their lead time (yourself, or admins).
+#[utoipa::path(
+    put, path = "/users/{id}/handoff-notifications", tag = "schedules",
+    params(("id" = String, Path, description = "User id, e-mail, or `me`")),
+    request_body = HandoffSettings,
+    responses((status = 200, body = HandoffSettings), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+async fn set_handoff_settings(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<HandoffSettings>,
+) -> Result<Json<HandoffSettings>, ApiError> {
+    let user = own_or_admin(&state, &caller, &id).await?;
+    if body.lead_minutes > 1440 {
+        return Err(ApiError::BadRequest(format!(
+            "'lead_minutes' must be 0 to 1440, not {}",
+            body.lead_minutes
+        )));
+    }
+    state
+        .store
+        .set_handoff_notice_minutes(user, body.enabled.then_some(body.lead_minutes))
+        .await?;
+    state.wake.notify_one();
+    Ok(Json(body))
 }

@@ -363,3 +363,72 @@ async fn calendars_subscribe_to_a_secret_url_with_stable_event_ids() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.stop().await;
 }
+
+/// Notices sent to `phone` since the last look.
+fn notices_to(sent: &[onduty_notify::Outgoing], phone: &str) -> Vec<String> {
+    sent.iter()
+        .filter(|m| m.to == phone)
+        .filter_map(|m| match &m.content {
+            onduty_notify::Content::Notice { text } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn people_are_told_before_their_shift_starts_and_when_it_ends() {
+    for backend in backends() {
+        let app = TestApp::start_with(backend, |_| {}).await;
+        person(&app, "Alice", ALICE).await;
+        person(&app, "Bob", BOB).await;
+        ops_rota(&app).await;
+        for email in ["alice@example.com", "bob@example.com"] {
+            let (status, body) = app
+                .api(
+                    Method::PUT,
+                    &format!("/users/{email}/handoff-notifications"),
+                    Some(json!({"enabled": true, "lead_minutes": 5})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        app.tick().await;
+        assert!(
+            app.notifier.take().is_empty(),
+            "nothing due yet ({backend:?})"
+        );
+
+        // Bob's turn starts at 10 minutes: he is told at 5.
+        app.pass(5 * MINUTE).await;
+        let sent = app.notifier.take();
+        let bob = notices_to(&sent, BOB);
+        assert_eq!(bob.len(), 1, "{sent:?}");
+        assert!(
+            bob[0].starts_with("Your on-call shift in Ops rota starts"),
+            "{}",
+            bob[0]
+        );
+        assert!(notices_to(&sent, ALICE).is_empty());
+
+        // At 10 minutes Alice's turn ends, and she is told.
+        app.pass(5 * MINUTE).await;
+        let sent = app.notifier.take();
+        let alice = notices_to(&sent, ALICE);
+        assert_eq!(alice.len(), 1, "{sent:?}");
+        assert!(alice[0].starts_with("Your on-call shift in Ops rota ended"));
+        assert!(notices_to(&sent, BOB).is_empty());
+
+        // Each is sent once.
+        app.pass(60 * MINUTE).await;
+        assert!(app.notifier.take().is_empty());
+        let (_, settings) = app
+            .api(
+                Method::GET,
+                "/users/bob@example.com/handoff-notifications",
+                None,
+            )
+            .await;
+        assert_eq!(settings, json!({"enabled": true, "lead_minutes": 5}));
+        app.stop().await;
+    }
+}
