@@ -432,3 +432,172 @@ async fn people_are_told_before_their_shift_starts_and_when_it_ends() {
         app.stop().await;
     }
 }
+
+const DAVE: &str = "+447700900004";
+
+/// The rota a team really runs: weekly handoff on Monday 09:00 in London, a night layer on
+/// top, and an override for the Easter holiday — across the spring clock change on
+/// 29 March 2026. The final schedule, the calendar and the pages agree at every moment.
+#[tokio::test]
+async fn a_london_rota_with_nights_and_a_holiday_across_the_clock_change() {
+    for backend in backends() {
+        let app = TestApp::start_with(backend, |_| {}).await;
+        person(&app, "Alice", ALICE).await;
+        person(&app, "Bob", BOB).await;
+        person(&app, "Carol", crate::paging::CAROL).await;
+        person(&app, "Dave", DAVE).await;
+        let (status, created) = app
+            .api(
+                Method::POST,
+                "/schedules",
+                Some(json!({
+                    "name": "Ops rota",
+                    "time_zone": "Europe/London",
+                    "layers": [
+                        {"name": "Weekly", "participants": ["alice@example.com", "bob@example.com"],
+                         "start": "2026-01-12T09:00", "shift": {"unit": "weeks", "count": 1}},
+                        {"name": "Nights", "participants": ["carol@example.com"],
+                         "start": "2026-01-12T00:00", "shift": {"unit": "weeks", "count": 1},
+                         "restrictions": [{"type": "daily", "start": "22:00", "end": "07:00"}]}
+                    ]
+                })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        // Dave covers Easter: Good Friday 00:00 to Easter Monday 09:00, London time (BST).
+        let (status, _) = app
+            .api(
+                Method::POST,
+                "/schedules/Ops rota/overrides",
+                Some(json!({"user": "dave@example.com",
+                    "start": "2026-04-03T00:00:00+01:00", "end": "2026-04-06T09:00:00+01:00"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+
+        let (_, f) = app
+            .api(
+                Method::GET,
+                "/schedules/Ops rota/final?since=2026-03-28T12:00:00Z&until=2026-04-07T00:00:00Z",
+                None,
+            )
+            .await;
+        let shifts: Vec<(String, String, String)> = f["shifts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["user"]["name"].as_str().unwrap().to_owned(),
+                    s["start"].as_str().unwrap().to_owned(),
+                    s["end"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let expect = |who: &str, start: &str, end: &str| {
+            assert!(
+                shifts.contains(&(who.to_owned(), start.to_owned(), end.to_owned())),
+                "{backend:?}: no {who} {start} → {end} in {shifts:#?}"
+            );
+        };
+        // Saturday night is still GMT at 22:00 and ends at 07:00 BST (06:00Z).
+        expect(
+            "Carol",
+            "2026-03-28T22:00:00.000Z",
+            "2026-03-29T06:00:00.000Z",
+        );
+        // Sunday night is BST throughout.
+        expect(
+            "Carol",
+            "2026-03-29T21:00:00.000Z",
+            "2026-03-30T06:00:00.000Z",
+        );
+        // Monday 09:00 BST is 08:00Z: Alice hands over to Bob.
+        expect(
+            "Alice",
+            "2026-03-30T06:00:00.000Z",
+            "2026-03-30T08:00:00.000Z",
+        );
+        expect(
+            "Bob",
+            "2026-03-30T08:00:00.000Z",
+            "2026-03-30T21:00:00.000Z",
+        );
+        // Easter belongs to Dave, nights included.
+        expect(
+            "Dave",
+            "2026-04-02T23:00:00.000Z",
+            "2026-04-06T08:00:00.000Z",
+        );
+        assert!(f["gaps"].as_array().unwrap().is_empty(), "{f}");
+
+        // The calendar has Bob's week from 08:00Z on Monday.
+        let (_, feed) = app
+            .api(Method::GET, "/schedules/Ops rota/calendar", None)
+            .await;
+        app.advance(
+            Timestamp::parse("2026-03-25T12:00:00Z")
+                .unwrap()
+                .since(app.now()),
+        );
+        let ics = reqwest::get(feed["calendar_url"].as_str().unwrap())
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .replace("\r\n ", "");
+        // Bob's stretch runs until Sunday night's 22:00 BST (Carol's nights sit on top).
+        let bobs_monday = ics
+            .split("BEGIN:VEVENT")
+            .find(|e| e.contains("DTSTART:20260330T080000Z"))
+            .unwrap_or_else(|| panic!("{backend:?}: Bob's Monday shift is not in the feed"));
+        assert!(bobs_monday.contains("SUMMARY:On call: Bob (Ops rota)"));
+        assert!(
+            bobs_monday.contains("DTEND:20260330T210000Z"),
+            "{bobs_monday}"
+        );
+
+        // Escalations page whoever holds the rota at that moment.
+        policy(
+            &app,
+            json!({"name": "Ops", "levels": [
+                {"targets": [{"type": "schedule", "id": "Ops rota"}], "delay_minutes": 30}
+            ]}),
+        )
+        .await;
+        let key = service(&app, "Checkout", "Ops", json!({})).await;
+        let moments = [
+            ("2026-03-29T05:30:00Z", crate::paging::CAROL),
+            ("2026-03-30T07:30:00Z", ALICE),
+            ("2026-03-30T08:30:00Z", BOB),
+            ("2026-04-04T12:00:00Z", DAVE),
+            // The holiday is over and a new week has begun: Alice's.
+            ("2026-04-06T08:30:00Z", ALICE),
+        ];
+        for (i, (at, phone)) in moments.iter().enumerate() {
+            app.advance(Timestamp::parse(at).unwrap().since(app.now()));
+            app.send_event(trigger_event(&key, &format!("k{i}"), "Checkout is down"))
+                .await;
+            app.tick().await;
+            let sent = app.notifier.take();
+            let number = i as i64 + 1;
+            let paged: Vec<&str> = sent
+                .iter()
+                .filter(|m| match &m.content {
+                    onduty_notify::Content::Page { items } => {
+                        items.iter().any(|p| p.number == number)
+                    }
+                    _ => false,
+                })
+                .map(|m| m.to.as_str())
+                .collect();
+            assert_eq!(paged, [*phone], "{backend:?} at {at}");
+            let (status, _) = app
+                .api(Method::POST, &format!("/incidents/{number}/resolve"), None)
+                .await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        app.stop().await;
+    }
+}
