@@ -46,6 +46,18 @@ async fn ops_rota(app: &TestApp) -> Value {
     created
 }
 
+/// "Ops": one level paging whoever is on call in Ops rota, 30 minutes, repeated `repeat`
+/// times.
+async fn rota_policy(app: &TestApp, repeat: u32) {
+    policy(
+        app,
+        json!({"name": "Ops", "repeat": repeat, "levels": [
+            {"targets": [{"type": "schedule", "id": "Ops rota"}], "delay_minutes": 30}
+        ]}),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn the_ops_rota_pages_whoever_holds_it_before_and_after_a_handoff() {
     for backend in backends() {
@@ -53,13 +65,7 @@ async fn the_ops_rota_pages_whoever_holds_it_before_and_after_a_handoff() {
         person(&app, "Alice", ALICE).await;
         person(&app, "Bob", BOB).await;
         ops_rota(&app).await;
-        policy(
-            &app,
-            json!({"name": "Ops", "repeat": 1, "levels": [
-                {"targets": [{"type": "schedule", "id": "Ops rota"}], "delay_minutes": 30}
-            ]}),
-        )
-        .await;
+        rota_policy(&app, 1).await;
         let key = service(&app, "Checkout", "Ops", json!({})).await;
 
         // Alice holds the rota when Checkout breaks.
@@ -111,13 +117,7 @@ async fn an_override_is_paged_instead_and_a_gap_pages_nobody_with_a_warning() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["override"]["user"]["name"], "Bob");
-    policy(
-        &app,
-        json!({"name": "Ops", "levels": [
-            {"targets": [{"type": "schedule", "id": "Ops rota"}], "delay_minutes": 30}
-        ]}),
-    )
-    .await;
+    rota_policy(&app, 0).await;
     let key = service(&app, "Checkout", "Ops", json!({})).await;
     app.send_event(trigger_event(&key, "checkout", "Checkout is down"))
         .await;
@@ -559,13 +559,7 @@ async fn a_london_rota_with_nights_and_a_holiday_across_the_clock_change() {
         );
 
         // Escalations page whoever holds the rota at that moment.
-        policy(
-            &app,
-            json!({"name": "Ops", "levels": [
-                {"targets": [{"type": "schedule", "id": "Ops rota"}], "delay_minutes": 30}
-            ]}),
-        )
-        .await;
+        rota_policy(&app, 0).await;
         let key = service(&app, "Checkout", "Ops", json!({})).await;
         let moments = [
             ("2026-03-29T05:30:00Z", crate::paging::CAROL),
