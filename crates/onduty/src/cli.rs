@@ -147,7 +147,11 @@ pub enum Command {
         text: String,
     },
     /// Who is on call now in every schedule, and whom each policy level pages (client)
-    Oncall,
+    Oncall {
+        /// Another moment than now (RFC 3339)
+        #[arg(long)]
+        at: Option<String>,
+    },
     /// List schedules with who is on call now (client)
     Schedules,
     /// Show a schedule (client)

@@ -227,8 +227,12 @@ impl Client {
             Command::Service {
                 command: ServiceCommand::Create(args),
             } => self.create_service(args).await?,
-            Command::Oncall => {
-                let overview = self.call(Method::GET, "/oncall", None).await?;
+            Command::Oncall { at } => {
+                let path = match at {
+                    Some(at) => format!("/oncall?at={}", encode(&at)),
+                    None => "/oncall".to_owned(),
+                };
+                let overview = self.call(Method::GET, &path, None).await?;
                 self.output(&overview, print_on_call);
             }
             Command::Schedules => {

@@ -790,14 +790,27 @@ pub struct OnCallOverview {
     pub escalation_policies: Vec<OnCallPolicy>,
 }
 
-/// Who is on call now in every schedule, and whom each level of every escalation policy
-/// pages now.
-#[utoipa::path(get, path = "/oncall", tag = "schedules", responses((status = 200, body = OnCallOverview)))]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AtQuery {
+    /// The moment to ask about (RFC 3339); default now.
+    at: Option<String>,
+}
+
+/// Who is on call in every schedule, and whom each level of every escalation policy
+/// pages — now, or at the moment given.
+#[utoipa::path(
+    get, path = "/oncall", tag = "schedules", params(AtQuery),
+    responses((status = 200, body = OnCallOverview), (status = 400, body = ErrorBody))
+)]
 async fn on_call_now(
     State(state): State<SharedState>,
     _caller: Caller,
+    ApiQuery(q): ApiQuery<AtQuery>,
 ) -> Result<Json<OnCallOverview>, ApiError> {
-    let now = state.clock.now();
+    let now = match &q.at {
+        Some(t) => Timestamp::parse(t).map_err(|e| ApiError::BadRequest(format!("'at': {e}")))?,
+        None => state.clock.now(),
+    };
     let people = people(&state).await?;
     let window = window_from(now, GAP_HORIZON);
     let mut overrides = state.store.all_overrides(window).await?;

@@ -232,6 +232,9 @@ async fn schedules_and_overrides_from_the_command_line() {
     assert!(on_call.contains("Ops rota"), "{on_call}");
     assert!(on_call.contains("Alice until"), "{on_call}");
     assert!(on_call.contains("level 2: Bob"), "{on_call}");
+    let tomorrow = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24)).to_string();
+    let later = client(&["oncall", "--at", &tomorrow]);
+    assert!(later.contains("Bob until"), "{later}");
 
     let shown = client(&["schedule", "show", "Ops rota", "--days", "14"]);
     assert!(shown.starts_with("Ops rota (Asia/Kolkata)"), "{shown}");

@@ -236,6 +236,11 @@ async fn the_final_schedule_overrides_and_who_is_on_call() {
     let (_, overview) = app.api(Method::GET, "/oncall", None).await;
     assert_eq!(overview["schedules"][0]["on_call"][0]["name"], "Alice");
     assert_eq!(overview["schedules"][0]["until"], json!(shifted(now, 10)));
+    let later = shifted(now, 12 * 60).to_rfc3339();
+    let (_, overview) = app
+        .api(Method::GET, &format!("/oncall?at={later}"), None)
+        .await;
+    assert_eq!(overview["schedules"][0]["on_call"][0]["name"], "Bob");
     let (_, bob) = app
         .api(Method::GET, "/users/bob@example.com/oncall?days=3", None)
         .await;
