@@ -48,12 +48,15 @@ pub enum ShiftLength {
 }
 
 impl ShiftLength {
-    fn span(self, turns: i64) -> Span {
-        match self {
-            ShiftLength::Hours(n) => Span::new().hours(i64::from(n) * turns),
-            ShiftLength::Days(n) => Span::new().days(i64::from(n) * turns),
-            ShiftLength::Weeks(n) => Span::new().days(7 * i64::from(n) * turns),
-        }
+    /// `turns` shifts, or `None` beyond what a calendar can count (tens of thousands of
+    /// years).
+    fn span(self, turns: i64) -> Option<Span> {
+        let (hours, days) = match self {
+            ShiftLength::Hours(n) => (i64::from(n).checked_mul(turns)?, 0),
+            ShiftLength::Days(n) => (0, i64::from(n).checked_mul(turns)?),
+            ShiftLength::Weeks(n) => (0, (7 * i64::from(n)).checked_mul(turns)?),
+        };
+        Span::new().try_hours(hours).ok()?.try_days(days).ok()
     }
 
     /// The length in milliseconds on a day without a clock change.
@@ -293,7 +296,7 @@ fn local(tz: &TimeZone, at: Timestamp) -> Option<DateTime> {
 
 /// When turn `k` of a layer begins.
 fn handoff(layer: &Layer, tz: &TimeZone, k: i64) -> Option<Timestamp> {
-    instant(tz, layer.start.checked_add(layer.shift.span(k)).ok()?)
+    instant(tz, layer.start.checked_add(layer.shift.span(k)?).ok()?)
 }
 
 /// The layer's turns that overlap `window`, before restrictions.

@@ -432,8 +432,8 @@ impl Engine {
     }
 
     /// Tells people their on-call shift starts (their lead time ahead) or has ended, once
-    /// each, through the contact methods of their immediate rules. Looks at most every 10
-    /// minutes, or when the next notification is due; returns when to look again (`None`
+    /// each, through the contact methods of their immediate rules. Looks at least every 5
+    /// minutes, and when the next notification is due; returns when to look again (`None`
     /// while nobody wants handoff notifications).
     async fn handoffs(&self, now: Timestamp) -> Result<Option<Timestamp>, EngineError> {
         let planned = *self.handoff_scan.lock().expect("not poisoned");
@@ -497,11 +497,18 @@ impl Engine {
                             continue;
                         }
                         let text = match kind {
-                            HandoffKind::Start => format!(
+                            // The scan sees only so far ahead: an end beyond it is not known.
+                            HandoffKind::Start if end < window.end => format!(
                                 "Your on-call shift in {} starts {} and ends {} ({}).",
                                 schedule.name,
                                 wall_clock(start, &zone),
                                 wall_clock(end, &zone),
+                                schedule.time_zone
+                            ),
+                            HandoffKind::Start => format!(
+                                "Your on-call shift in {} starts {} ({}).",
+                                schedule.name,
+                                wall_clock(start, &zone),
                                 schedule.time_zone
                             ),
                             HandoffKind::End => format!(
@@ -664,11 +671,13 @@ struct Person {
     methods: Vec<ContactMethod>,
 }
 
-/// How often the engine looks for handoff notifications at least (schedules change).
-const HANDOFF_RESCAN: Duration = Duration::from_secs(10 * 60);
+/// How often the engine looks for handoff notifications at least (schedules, overrides
+/// and settings change).
+const HANDOFF_RESCAN: Duration = Duration::from_secs(5 * 60);
 /// A handoff notification later than this after its moment is not sent (the engine was
-/// down, say): it would only confuse.
-const HANDOFF_GRACE: Duration = Duration::from_secs(10 * 60);
+/// down, say): it would only confuse. Well above `HANDOFF_RESCAN`, so that a change made
+/// just before a handoff is still seen in time.
+const HANDOFF_GRACE: Duration = Duration::from_secs(30 * 60);
 
 /// The contact methods of a person's immediate rules that can be used.
 fn immediate_methods(person: &Person) -> Vec<ContactMethodId> {

@@ -30,20 +30,34 @@ pub(crate) fn routes() -> Router<SharedState> {
 /// What a feed covers: the last 30 days and the next 180.
 const BEHIND: Duration = Duration::from_secs(30 * 24 * 3600);
 const AHEAD: Duration = Duration::from_secs(180 * 24 * 3600);
+const DAY_MS: i64 = 24 * 3600 * 1000;
 
+/// The feed's window, from and to UTC midnights: the same all day, so a shift cut at
+/// its edge keeps its start (and its UID) from one poll to the next.
 fn feed_window(now: Timestamp) -> Window {
+    let from = now.as_millis() - BEHIND.as_millis() as i64;
+    let until = now.saturating_add(AHEAD).as_millis();
     Window {
-        start: Timestamp::from_millis(now.as_millis() - BEHIND.as_millis() as i64),
-        end: now.saturating_add(AHEAD),
+        start: Timestamp::from_millis(from.div_euclid(DAY_MS) * DAY_MS),
+        end: Timestamp::from_millis((until.div_euclid(DAY_MS) + 1) * DAY_MS),
     }
 }
 
-/// `20260601T090000Z`.
-fn ical_time(t: Timestamp) -> String {
-    match jiff::Timestamp::from_millisecond(t.as_millis()) {
-        Ok(ts) => ts.strftime("%Y%m%dT%H%M%SZ").to_string(),
-        Err(_) => String::new(),
-    }
+/// `20260601T090000Z` (whole seconds; `None` outside what iCalendar can say).
+fn ical_time(t: Timestamp) -> Option<String> {
+    let ts = jiff::Timestamp::from_millisecond(t.as_millis()).ok()?;
+    let year = ts.to_zoned(jiff::tz::TimeZone::UTC).year();
+    (1..=9999)
+        .contains(&year)
+        .then(|| ts.strftime("%Y%m%dT%H%M%SZ").to_string())
+}
+
+/// TEXT as RFC 5545 3.3.11 escapes it, for properties the icalendar crate writes as is.
+fn escape_text(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace(';', "\\;")
+        .replace(',', "\\,")
+        .replace('\n', "\\n")
 }
 
 fn token_of(file: &str) -> Result<&str, ApiError> {
@@ -60,28 +74,36 @@ struct Entry<'a> {
     end: Timestamp,
 }
 
-fn event(e: &Entry<'_>, now: Timestamp, base: &str) -> Event {
-    Event::new()
-        .uid(&format!(
-            "{}-{}-{}@onduty",
-            e.schedule.id,
-            e.user_id,
-            e.start.as_millis()
-        ))
-        .add_property("DTSTAMP", ical_time(now))
-        .add_property("DTSTART", ical_time(e.start))
-        .add_property("DTEND", ical_time(e.end))
-        .summary(&format!("On call: {} ({})", e.user_name, e.schedule.name))
-        .description(&format!(
-            "{} is on call in {}.",
-            e.user_name, e.schedule.name
-        ))
-        .url(&format!(
-            "{}/api/v1/schedules/{}",
-            base.trim_end_matches('/'),
-            e.schedule.id
-        ))
-        .done()
+/// One shift as an event; `None` for one that iCalendar cannot show (under a second, or
+/// outside years 1 to 9999).
+fn event(e: &Entry<'_>, now: Timestamp, base: &str) -> Option<Event> {
+    let (stamp, start, end) = (ical_time(now)?, ical_time(e.start)?, ical_time(e.end)?);
+    if start == end {
+        return None;
+    }
+    Some(
+        Event::new()
+            .uid(&format!(
+                "{}-{}-{}@onduty",
+                e.schedule.id,
+                e.user_id,
+                e.start.as_millis()
+            ))
+            .add_property("DTSTAMP", stamp)
+            .add_property("DTSTART", start)
+            .add_property("DTEND", end)
+            .summary(&format!("On call: {} ({})", e.user_name, e.schedule.name))
+            .description(&format!(
+                "{} is on call in {}.",
+                e.user_name, e.schedule.name
+            ))
+            .url(&format!(
+                "{}/api/v1/schedules/{}",
+                base.trim_end_matches('/'),
+                e.schedule.id
+            ))
+            .done(),
+    )
 }
 
 fn ics(calendar: Calendar) -> Response {
@@ -115,17 +137,16 @@ async fn schedule_feed(
             .find(|u| u.id == s.0)
             .map(|u| u.name.to_string())
             .unwrap_or_else(|| "(deleted user)".to_owned());
-        calendar.push(event(
-            &Entry {
-                schedule: &schedule,
-                user_name: &name,
-                user_id: s.0,
-                start: s.1,
-                end: s.2,
-            },
-            now,
-            &state.config.public_url,
-        ));
+        let entry = Entry {
+            schedule: &schedule,
+            user_name: &name,
+            user_id: s.0,
+            start: s.1,
+            end: s.2,
+        };
+        if let Some(e) = event(&entry, now, &state.config.public_url) {
+            calendar.push(e);
+        }
     }
     Ok(ics(calendar.done()))
 }
@@ -157,17 +178,16 @@ async fn user_feed(
             .filter(|s| s.user == user_id)
             .map(|s| (s.user, s.start, s.end));
         for s in joined(mine) {
-            calendar.push(event(
-                &Entry {
-                    schedule: &schedule,
-                    user_name: &name,
-                    user_id,
-                    start: s.1,
-                    end: s.2,
-                },
-                now,
-                &state.config.public_url,
-            ));
+            let entry = Entry {
+                schedule: &schedule,
+                user_name: &name,
+                user_id,
+                start: s.1,
+                end: s.2,
+            };
+            if let Some(e) = event(&entry, now, &state.config.public_url) {
+                calendar.push(e);
+            }
         }
     }
     Ok(ics(calendar.done()))
@@ -191,7 +211,9 @@ fn joined(
 /// A calendar named `name` that asks to be polled hourly.
 fn calendar(name: &str) -> Calendar {
     let mut c = Calendar::new();
-    c.name(name)
+    // NAME (RFC 7986) is written as given, X-WR-CALNAME escaped by the crate.
+    c.append_property(Property::new("NAME", escape_text(name)))
+        .append_property(Property::new("X-WR-CALNAME", name))
         .append_property(
             Property::new("REFRESH-INTERVAL", "PT1H")
                 .append_parameter(Parameter::new("VALUE", "DURATION"))
@@ -199,4 +221,29 @@ fn calendar(name: &str) -> Calendar {
         )
         .append_property(Property::new("X-PUBLISHED-TTL", "PT1H"));
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped_and_impossible_times_are_left_out() {
+        assert_eq!(
+            escape_text("Ops, nights; a\\b\nc"),
+            "Ops\\, nights\\; a\\\\b\\nc"
+        );
+        assert_eq!(
+            ical_time(Timestamp::parse("2026-06-01T09:00:00.750Z").unwrap()).as_deref(),
+            Some("20260601T090000Z")
+        );
+        assert_eq!(ical_time(Timestamp::from_millis(i64::MIN)), None);
+    }
+
+    #[test]
+    fn the_window_runs_from_midnight_to_midnight() {
+        let w = feed_window(Timestamp::parse("2026-06-15T13:45:00Z").unwrap());
+        assert_eq!(w.start, Timestamp::parse("2026-05-16T00:00:00Z").unwrap());
+        assert_eq!(w.end, Timestamp::parse("2026-12-13T00:00:00Z").unwrap());
+    }
 }

@@ -442,6 +442,13 @@ fn the_override_created_last_wins_where_two_overlap() {
 }
 
 #[test]
+fn layers_at_the_ends_of_time_give_no_shifts_rather_than_a_panic() {
+    let l = layer("-009999-01-01T00:00", ShiftLength::Hours(8784), &[1, 2]);
+    let far = window("9999-01-01T00:00Z", "9999-02-01T00:00Z");
+    assert!(layer_shifts(&l, &tz("UTC"), far).len() <= 1);
+}
+
+#[test]
 fn layers_are_checked() {
     let good = layer("2026-06-01T00:00", ShiftLength::Days(1), &[1]);
     assert_eq!(check_layers(std::slice::from_ref(&good)), Ok(()));

@@ -331,17 +331,23 @@ async fn calendars_subscribe_to_a_secret_url_with_stable_event_ids() {
             .map(str::to_owned)
             .collect()
     };
-    // 30 days back and 180 ahead, but the schedule began a day ago (less 10 minutes):
-    // its first turn and the 180 that start before the feed's end.
-    assert_eq!(uids(&first).len(), 181);
+    // From midnight 30 days back to the midnight after 180 days ahead, but the schedule
+    // began a day ago (less 10 minutes): its first turn and the 181 that start before the
+    // feed's end.
+    assert_eq!(uids(&first).len(), 182);
 
-    // An hour later the same shifts have the same UIDs (and one more has come into view).
+    // An hour later the same shifts have the same UIDs; a day later one more has come
+    // into view and the others keep theirs.
     app.advance(60 * MINUTE);
     let (_, _, again) = fetch(url.clone()).await;
     let (before, after) = (uids(&first), uids(&again));
-    assert_eq!(after.len(), before.len() + 1);
-    assert!(after.starts_with(&before), "UIDs changed");
+    assert!(after == before, "UIDs changed within the day");
     assert!(before[0].ends_with("@onduty"), "{}", before[0]);
+    app.advance(24 * 60 * MINUTE);
+    let (_, _, next_day) = fetch(url.clone()).await;
+    let next_day = uids(&next_day);
+    assert_eq!(next_day.len(), before.len() + 1);
+    assert!(next_day.starts_with(&before), "UIDs changed the next day");
 
     // A person's own feed holds only their shifts.
     let (_, mine) = app
