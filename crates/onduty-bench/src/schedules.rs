@@ -163,6 +163,14 @@ pub async fn on_call_many(count: usize, runs: usize) -> anyhow::Result<()> {
     for s in &schedules {
         store.create_schedule(s, now).await?;
     }
+    // The first listing parses every schedule; later ones only what changed.
+    let t = Instant::now();
+    let first = store.list_schedules().await?;
+    println!(
+        "  first read of {} schedules by this instance (parses them all): {:.2} ms",
+        first.len(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let t = Instant::now();
@@ -187,6 +195,6 @@ pub async fn on_call_many(count: usize, runs: usize) -> anyhow::Result<()> {
         times.push(t.elapsed());
         anyhow::ensure!(read.len() == count, "schedules missing");
     }
-    report("of which reading the schedules", times);
+    report("of which listing the schedules", times);
     Ok(())
 }

@@ -101,6 +101,9 @@ pub struct Store {
     /// here instead of fighting over SQLite's lock, and no transaction pays for handing
     /// a connection back to the pool.
     lane: Arc<Mutex<Option<PoolConnection<Any>>>>,
+    /// Schedules as last read, by id, with the revision they were read at: listing them
+    /// reads only ids and revisions, and parses again only what changed.
+    schedules: schedules::Cache,
     backend: Backend,
 }
 
@@ -237,6 +240,7 @@ impl Store {
                     write,
                     maintenance: Some(maintenance),
                     lane: Arc::default(),
+                    schedules: schedules::Cache::default(),
                     backend,
                 })
             }
@@ -251,6 +255,7 @@ impl Store {
                     write: pool,
                     maintenance: None,
                     lane: Arc::default(),
+                    schedules: schedules::Cache::default(),
                     backend,
                 })
             }

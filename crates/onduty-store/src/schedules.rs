@@ -55,6 +55,12 @@ fn feed_secret() -> Result<String, StoreError> {
     Ok(hex::encode(bytes))
 }
 
+/// Parsed schedules by id, with the revision they were read at.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Cache(
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<ScheduleId, (i64, Schedule)>>>,
+);
+
 impl Store {
     pub async fn create_schedule(
         &self,
@@ -62,8 +68,8 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO schedules (id, name, description, time_zone, team_id, layers, feed_token, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            "INSERT INTO schedules (id, name, description, time_zone, team_id, layers, feed_token, revision, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8)",
         )
         .bind(schedule.id.to_string())
         .bind(schedule.name.as_str().to_owned())
@@ -86,8 +92,8 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "UPDATE schedules SET name = $2, description = $3, time_zone = $4, team_id = $5, layers = $6, updated_at = $7 \
-             WHERE id = $1",
+            "UPDATE schedules SET name = $2, description = $3, time_zone = $4, team_id = $5, layers = $6, updated_at = $7, \
+             revision = revision + 1 WHERE id = $1",
         )
         .bind(schedule.id.to_string())
         .bind(schedule.name.as_str().to_owned())
@@ -148,12 +154,53 @@ impl Store {
         row.as_ref().map(schedule_from_row).transpose()
     }
 
-    /// Every schedule, by name.
+    /// Every schedule, by name. Reads ids and revisions, and the rest only of schedules
+    /// that are new or changed since this store last read them.
     pub async fn list_schedules(&self) -> Result<Vec<Schedule>, StoreError> {
-        let rows = sqlx::query(select_schedules!("ORDER BY name"))
+        let rows = sqlx::query("SELECT id, revision FROM schedules ORDER BY name")
             .fetch_all(&self.read)
             .await?;
-        rows.iter().map(schedule_from_row).collect()
+        let mut current = Vec::with_capacity(rows.len());
+        for row in &rows {
+            current.push((
+                parse_col::<ScheduleId, _>(row, "id", str::parse)?,
+                col::<i64>(row, "revision")?,
+            ));
+        }
+        let stale: Vec<ScheduleId> = {
+            let cache = self.schedules.0.lock().expect("not poisoned");
+            current
+                .iter()
+                .filter(|(id, rev)| cache.get(id).is_none_or(|(r, _)| r != rev))
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        let mut fresh = Vec::with_capacity(stale.len());
+        for chunk in stale.chunks(500) {
+            let sql = format!(
+                "SELECT id, name, description, time_zone, team_id, layers, revision FROM schedules WHERE id IN {}",
+                crate::sql::in_list(self.backend, chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for row in q.fetch_all(&self.read).await? {
+                fresh.push((col::<i64>(&row, "revision")?, schedule_from_row(&row)?));
+            }
+        }
+        let mut cache = self.schedules.0.lock().expect("not poisoned");
+        for (revision, schedule) in fresh {
+            cache.insert(schedule.id, (revision, schedule));
+        }
+        // Forget deleted schedules.
+        let listed: std::collections::HashSet<ScheduleId> =
+            current.iter().map(|(id, _)| *id).collect();
+        cache.retain(|id, _| listed.contains(id));
+        Ok(current
+            .iter()
+            .filter_map(|(id, _)| cache.get(id).map(|(_, s)| s.clone()))
+            .collect())
     }
 
     /// A schedule's overrides that overlap `window` (all of them with `None`), by start.

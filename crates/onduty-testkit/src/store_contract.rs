@@ -1205,8 +1205,28 @@ pub async fn schedules_overrides_and_calendar_secrets(db: &TestDb) {
             .id,
         rota.id
     );
+    assert_eq!(store.list_schedules().await.unwrap(), vec![rota.clone()]);
+    // A change made by another instance is seen (listing keeps what it parsed until the
+    // schedule's revision moves).
+    let other = db.store().await;
     rota.layers[0].shift = ShiftLength::Days(1);
-    store.update_schedule(&rota, at_minute(2)).await.unwrap();
+    other.update_schedule(&rota, at_minute(2)).await.unwrap();
+    assert_eq!(store.list_schedules().await.unwrap(), vec![rota.clone()]);
+    let second = Schedule {
+        id: ScheduleId::new(at_minute(3)),
+        name: Name::parse("Another rota").unwrap(),
+        ..rota.clone()
+    };
+    other.create_schedule(&second, at_minute(3)).await.unwrap();
+    let names: Vec<String> = store
+        .list_schedules()
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(names, ["Another rota", "Ops rota"]);
+    other.delete_schedule(second.id).await.unwrap();
     assert_eq!(store.list_schedules().await.unwrap(), vec![rota.clone()]);
 
     // Overrides: only those overlapping the window come back.

@@ -10,6 +10,8 @@ CREATE TABLE schedules (
     layers TEXT NOT NULL,
     -- The secret in the schedule's calendar feed URL; rotated on request.
     feed_token TEXT NOT NULL UNIQUE,
+    -- Goes up with every change, so that readers can keep what they parsed.
+    revision BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
