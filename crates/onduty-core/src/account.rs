@@ -57,6 +57,52 @@ pub enum AccountError {
     BadRole(String),
     #[error("'{0}' is not a time zone name such as Europe/London or America/New_York")]
     BadTimeZone(String),
+    #[error("a password must be {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters")]
+    BadPassword,
+}
+
+pub const PASSWORD_MIN_CHARS: usize = 10;
+pub const PASSWORD_MAX_CHARS: usize = 200;
+
+/// A password as a person typed it: 10 to 200 characters. Never shown or logged.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub fn parse(text: &str) -> Result<Self, AccountError> {
+        let n = text.chars().count();
+        if !(PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&n) {
+            return Err(AccountError::BadPassword);
+        }
+        Ok(Password(text.to_owned()))
+    }
+
+    /// The argon2id hash (PHC string) with this salt, which the caller draws at random.
+    pub fn hash(&self, salt: [u8; 16]) -> String {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let salt = SaltString::encode_b64(&salt).expect("16 bytes is a valid salt");
+        argon2::Argon2::default()
+            .hash_password(self.0.as_bytes(), &salt)
+            .expect("argon2id with default parameters hashes any password")
+            .to_string()
+    }
+}
+
+/// Whether `password` matches a stored argon2 hash (false for a malformed hash).
+pub fn password_matches(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    match PasswordHash::new(hash) {
+        Ok(parsed) => argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(…)")
+    }
 }
 
 pub const NAME_MAX_CHARS: usize = 100;
@@ -216,6 +262,24 @@ pub struct ApiToken {
     pub user_id: UserId,
     pub name: String,
     pub created_at: Timestamp,
+}
+
+#[cfg(test)]
+mod password_tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        assert!(Password::parse("short").is_err());
+        let p = Password::parse("correct horse battery").unwrap();
+        let hash = p.hash([7; 16]);
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(password_matches("correct horse battery", &hash));
+        assert!(!password_matches("correct horse battery!", &hash));
+        assert!(!password_matches("anything", "not a hash"));
+        assert_ne!(hash, p.hash([8; 16]), "salted");
+        assert_eq!(format!("{p:?}"), "Password(…)");
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod policies;
 pub mod reshape;
 pub mod schedules;
 pub mod services;
+pub mod sessions;
 mod sql;
 pub mod teams;
 pub mod upkeep;

@@ -23,7 +23,7 @@ pub struct UserPatch {
     pub time_zone: Option<TimeZoneName>,
 }
 
-fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     Ok(User {
         id: parse_col(row, "id", str::parse)?,
         email: parse_col(row, "email", Email::parse)?,

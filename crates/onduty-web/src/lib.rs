@@ -12,6 +12,7 @@ mod health;
 pub mod ingest;
 mod rate_limit;
 mod replies;
+mod ui;
 
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
@@ -74,6 +75,8 @@ pub struct AppState {
     /// Wakes the paging engine after a write that may have made something due now.
     pub wake: Arc<tokio::sync::Notify>,
     limiter: rate_limit::Limiter,
+    /// Log-in attempts per e-mail address.
+    login_limiter: rate_limit::Limiter,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -102,6 +105,7 @@ impl App {
         );
         let state = Arc::new(AppState {
             limiter: rate_limit::Limiter::new(config.rate_limit_per_minute),
+            login_limiter: rate_limit::Limiter::new(ui::LOGINS_PER_MINUTE),
             store,
             writer,
             clock,
@@ -114,6 +118,7 @@ impl App {
             .merge(api::routes())
             .merge(replies::routes())
             .merge(calendar::routes())
+            .merge(ui::routes())
             .with_state(state.clone())
             // One span per request at debug level (`ONDUTY_LOG=tower_http=debug` shows
             // them); server errors are logged at error level whatever the filter.

@@ -14,3 +14,4 @@ mod process;
 mod replies;
 mod schedules;
 mod setup;
+mod ui;

@@ -1,0 +1,126 @@
+//! Passwords (argon2id hashes, checked by the core) and the web UI's browser sessions.
+
+use onduty_core::account::User;
+use onduty_core::{Timestamp, UserId};
+
+use crate::sql::col;
+use crate::users::user_from_row;
+use crate::{Store, StoreError};
+
+/// A signed-in browser: who, and the token its forms must carry.
+#[derive(Debug, Clone)]
+pub struct WebSession {
+    pub user: User,
+    pub csrf_token: String,
+    pub expires_at: Timestamp,
+}
+
+impl Store {
+    /// Sets (or replaces) a person's password hash.
+    pub async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(user.to_string())
+            .bind(hash.to_owned())
+            .execute(&mut *self.write_conn().await?)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {user}")));
+        }
+        Ok(())
+    }
+
+    /// A person and their password hash (`None` if they have no password yet).
+    pub async fn password_hash(&self, user: UserId) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+            .bind(user.to_string())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user {user}")))?;
+        col(&row, "password_hash")
+    }
+
+    /// Whether anyone can sign in to the web UI yet (first run shows the set-up page
+    /// until someone can).
+    pub async fn any_password_set(&self) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE password_hash IS NOT NULL")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(col::<i64>(&row, "n")? > 0)
+    }
+
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        csrf_token: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.write_conn().await?;
+        // Old sessions go when new ones come.
+        sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
+            .bind(now.as_millis())
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "INSERT INTO web_sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash.to_owned())
+        .bind(user.to_string())
+        .bind(csrf_token.to_owned())
+        .bind(now.as_millis())
+        .bind(expires_at.as_millis())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// The session with this token hash, if it has not expired.
+    pub async fn session(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<WebSession>, StoreError> {
+        let row = sqlx::query(
+            "SELECT users.id, users.email, users.name, users.role, users.time_zone, users.created_at, \
+             web_sessions.csrf_token, web_sessions.expires_at \
+             FROM web_sessions JOIN users ON users.id = web_sessions.user_id \
+             WHERE web_sessions.token_hash = $1 AND web_sessions.expires_at > $2",
+        )
+        .bind(token_hash.to_owned())
+        .bind(now.as_millis())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| {
+            Ok(WebSession {
+                user: user_from_row(&r)?,
+                csrf_token: col(&r, "csrf_token")?,
+                expires_at: Timestamp::from_millis(col(&r, "expires_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM web_sessions WHERE token_hash = $1")
+            .bind(token_hash.to_owned())
+            .execute(&mut *self.write_conn().await?)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends every session of a person but one (after a password change).
+    pub async fn delete_other_sessions(
+        &self,
+        user: UserId,
+        keep_token_hash: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM web_sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user.to_string())
+            .bind(keep_token_hash.to_owned())
+            .execute(&mut *self.write_conn().await?)
+            .await?;
+        Ok(())
+    }
+}

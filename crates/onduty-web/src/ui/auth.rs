@@ -1,0 +1,476 @@
+//! Logging in and out, the first-run set-up page, changing a password, and `Viewer`: the
+//! signed-in person a page is for.
+//!
+//! A session is a random secret in the `onduty_session` cookie (HttpOnly, SameSite=Lax,
+//! Secure when onduty is served over HTTPS); the store keeps only its SHA-256. Forms of
+//! a session carry its CSRF token; the log-in and set-up forms, which come before any
+//! session, carry the one in the `onduty_csrf` cookie instead (double submit).
+
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use onduty_core::account::{
+    Email, Name, Password, Role, TimeZoneName, TokenSecret, User, password_matches,
+};
+use serde::Deserialize;
+
+use super::page;
+use crate::SharedState;
+
+pub(super) fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/login", get(login_page).post(log_in))
+        .route("/logout", axum::routing::post(log_out))
+        .route("/setup", get(setup_page).post(set_up))
+        .route(
+            "/account/password",
+            get(password_page).post(change_password),
+        )
+}
+
+const SESSION_COOKIE: &str = "onduty_session";
+const CSRF_COOKIE: &str = "onduty_csrf";
+/// How long a session lasts.
+const SESSION_LIFETIME: Duration = Duration::from_secs(14 * 24 * 3600);
+
+/// 32 random bytes as hex.
+fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the system has randomness");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SHA-256 the store keeps of a session secret.
+fn token_hash(secret: &str) -> String {
+    TokenSecret::from_presented(secret).hash()
+}
+
+/// A cookie's value from the request.
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Equal, in time that does not depend on where they differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn set_cookie(state: &SharedState, name: &str, value: &str, max_age: Duration) -> String {
+    let secure = if state.config.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let same_site = if name == CSRF_COOKIE { "Strict" } else { "Lax" };
+    format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={}{secure}",
+        max_age.as_secs()
+    )
+}
+
+/// The person a page is for. Pages that take it send anyone not logged in to `/login`.
+pub(crate) struct Viewer {
+    pub user: User,
+    pub csrf: String,
+    token_hash: String,
+}
+
+impl Viewer {
+    /// Whether a state-changing request's form carries this session's token; answer
+    /// [`forbidden`] when it does not.
+    pub(crate) fn csrf_ok(&self, presented: &str) -> bool {
+        same(presented, &self.csrf)
+    }
+
+    pub(crate) fn name(&self) -> String {
+        self.user.name.to_string()
+    }
+}
+
+/// The answer to a form without the right CSRF token.
+pub(crate) fn forbidden() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "This form has expired or did not come from onduty. Go back, reload the page and try again.",
+    )
+        .into_response()
+}
+
+impl FromRequestParts<SharedState> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Response> {
+        let to_login = || Redirect::to("/login").into_response();
+        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(to_login());
+        };
+        let hash = token_hash(secret);
+        match state.store.session(&hash, state.clock.now()).await {
+            Ok(Some(s)) => Ok(Viewer {
+                user: s.user,
+                csrf: s.csrf_token,
+                token_hash: hash,
+            }),
+            Ok(None) => Err(to_login()),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read a web session");
+                Err((
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database is unavailable",
+                )
+                    .into_response())
+            }
+        }
+    }
+}
+
+/// A page before any session: its CSRF token, from the cookie or new (then set).
+fn pre_session_csrf(state: &SharedState, headers: &HeaderMap) -> (String, Option<String>) {
+    match cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 64) {
+        Some(c) => (c.to_owned(), None),
+        None => {
+            let fresh = random_secret();
+            let header = set_cookie(state, CSRF_COOKIE, &fresh, Duration::from_secs(3600));
+            (fresh, Some(header))
+        }
+    }
+}
+
+/// The `onduty_csrf` cookie's token, if a form before any session carries it back.
+fn pre_session_token<'h>(headers: &'h HeaderMap, presented: &str) -> Option<&'h str> {
+    cookie(headers, CSRF_COOKIE).filter(|expected| same(presented, expected))
+}
+
+fn with_cookie(mut response: Response, cookie: Option<String>) -> Response {
+    if let Some(c) = cookie
+        && let Ok(v) = c.parse()
+    {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+/// Starts a session for `user` and sends them on to `to`.
+async fn sign_in(state: &SharedState, user: &User, to: &str) -> Response {
+    let secret = random_secret();
+    let now = state.clock.now();
+    let created = state
+        .store
+        .create_session(
+            &token_hash(&secret),
+            user.id,
+            &random_secret(),
+            now,
+            now.saturating_add(SESSION_LIFETIME),
+        )
+        .await;
+    if let Err(e) = created {
+        tracing::error!(error = %e, "cannot start a web session");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database is unavailable",
+        )
+            .into_response();
+    }
+    let cookie = set_cookie(state, SESSION_COOKIE, &secret, SESSION_LIFETIME);
+    with_cookie(Redirect::to(to).into_response(), Some(cookie))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    csrf: String,
+    email: String,
+    error: Option<String>,
+}
+
+async fn login_page(State(state): State<SharedState>, headers: HeaderMap) -> Response {
+    if !state.store.any_password_set().await.unwrap_or(true) {
+        return Redirect::to("/setup").into_response();
+    }
+    let (csrf, set) = pre_session_csrf(&state, &headers);
+    with_cookie(
+        page(LoginPage {
+            csrf,
+            email: String::new(),
+            error: None,
+        }),
+        set,
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+    csrf: String,
+}
+
+async fn log_in(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let Some(expected) = pre_session_token(&headers, &form.csrf) else {
+        return forbidden();
+    };
+    let again = |status: StatusCode, error: &str| {
+        let mut response = page(LoginPage {
+            csrf: expected.to_owned(),
+            email: form.email.clone(),
+            error: Some(error.to_owned()),
+        });
+        *response.status_mut() = status;
+        response
+    };
+    let now = state.clock.now();
+    let key = form.email.trim().to_lowercase();
+    if let Err(wait) = state.login_limiter.check(&key, now) {
+        return again(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!(
+                "Too many attempts for this address. Try again in {} seconds.",
+                wait.as_secs().max(1)
+            ),
+        );
+    }
+    let user = match Email::parse(&form.email) {
+        Ok(email) => state.store.user_by_email(&email).await.ok().flatten(),
+        Err(_) => None,
+    };
+    let hash = match &user {
+        Some(u) => state.store.password_hash(u.id).await.ok().flatten(),
+        None => None,
+    };
+    match (user, hash) {
+        (Some(user), Some(hash)) if password_matches(&form.password, &hash) => {
+            sign_in(&state, &user, "/incidents").await
+        }
+        _ => again(
+            StatusCode::UNAUTHORIZED,
+            "That e-mail address and password do not match.",
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn log_out(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    if let Err(e) = state.store.delete_session(&viewer.token_hash).await {
+        tracing::error!(error = %e, "cannot end a web session");
+    }
+    let gone = set_cookie(&state, SESSION_COOKIE, "", Duration::ZERO);
+    with_cookie(Redirect::to("/login").into_response(), Some(gone))
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    csrf: String,
+    name: String,
+    email: String,
+    error: Option<String>,
+}
+
+async fn setup_page(State(state): State<SharedState>, headers: HeaderMap) -> Response {
+    if state.store.any_password_set().await.unwrap_or(true) {
+        return Redirect::to("/login").into_response();
+    }
+    let (csrf, set) = pre_session_csrf(&state, &headers);
+    with_cookie(
+        page(SetupPage {
+            csrf,
+            name: String::new(),
+            email: String::new(),
+            error: None,
+        }),
+        set,
+    )
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    name: String,
+    email: String,
+    password: String,
+    csrf: String,
+}
+
+/// Creates the first administrator (or gives a password to the one `onduty serve`
+/// made on first start, when the address is theirs). Only while nobody has a password.
+async fn set_up(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Form(form): Form<SetupForm>,
+) -> Response {
+    let Some(expected) = pre_session_token(&headers, &form.csrf) else {
+        return forbidden();
+    };
+    if state.store.any_password_set().await.unwrap_or(true) {
+        return Redirect::to("/login").into_response();
+    }
+    let again = |error: String| {
+        let mut response = page(SetupPage {
+            csrf: expected.to_owned(),
+            name: form.name.clone(),
+            email: form.email.clone(),
+            error: Some(error),
+        });
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        response
+    };
+    let parsed = (
+        Name::parse(&form.name),
+        Email::parse(&form.email),
+        Password::parse(&form.password),
+    );
+    let (name, email, password) = match parsed {
+        (Ok(n), Ok(e), Ok(p)) => (n, e, p),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            return again(capitalised(&e.to_string()));
+        }
+    };
+    let now = state.clock.now();
+    let user = match state.store.user_by_email(&email).await {
+        Ok(Some(existing)) => existing,
+        Ok(None) => {
+            let new = onduty_store::users::NewUser {
+                email,
+                name,
+                role: Role::Admin,
+                time_zone: TimeZoneName::utc(),
+            };
+            match state.store.create_user(new, now).await {
+                Ok(u) => u,
+                Err(e) => return again(format!("Cannot create the administrator: {e}")),
+            }
+        }
+        Err(e) => return again(format!("Cannot create the administrator: {e}")),
+    };
+    if user.role != Role::Admin {
+        return again("That address belongs to someone who is not an administrator.".to_owned());
+    }
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).expect("the system has randomness");
+    if let Err(e) = state
+        .store
+        .set_password_hash(user.id, &password.hash(salt))
+        .await
+    {
+        return again(format!("Cannot save the password: {e}"));
+    }
+    sign_in(&state, &user, "/incidents").await
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    viewer_name: String,
+    csrf: String,
+    error: Option<String>,
+    done: bool,
+}
+
+async fn password_page(viewer: Viewer) -> Response {
+    page(PasswordPage {
+        viewer_name: viewer.name(),
+        csrf: viewer.csrf.clone(),
+        error: None,
+        done: false,
+    })
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    new: String,
+    csrf: String,
+}
+
+/// Changes the viewer's password (checking the current one, if they have one) and ends
+/// their other sessions.
+async fn change_password(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let answer = |status: StatusCode, error: Option<String>| {
+        let mut response = page(PasswordPage {
+            viewer_name: viewer.name(),
+            csrf: viewer.csrf.clone(),
+            done: error.is_none(),
+            error,
+        });
+        *response.status_mut() = status;
+        response
+    };
+    let current = match state.store.password_hash(viewer.user.id).await {
+        Ok(h) => h,
+        Err(e) => return answer(StatusCode::SERVICE_UNAVAILABLE, Some(e.to_string())),
+    };
+    if let Some(hash) = current
+        && !password_matches(&form.current, &hash)
+    {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            Some("The current password is not right.".to_owned()),
+        );
+    }
+    let new = match Password::parse(&form.new) {
+        Ok(p) => p,
+        Err(e) => return answer(StatusCode::BAD_REQUEST, Some(capitalised(&e.to_string()))),
+    };
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).expect("the system has randomness");
+    let saved = state
+        .store
+        .set_password_hash(viewer.user.id, &new.hash(salt))
+        .await;
+    let others = state
+        .store
+        .delete_other_sessions(viewer.user.id, &viewer.token_hash)
+        .await;
+    match saved.and(others) {
+        Ok(()) => answer(StatusCode::OK, None),
+        Err(e) => answer(StatusCode::SERVICE_UNAVAILABLE, Some(e.to_string())),
+    }
+}

@@ -1,0 +1,86 @@
+//! The web UI: server-rendered pages (askama templates, escaped by default), signed-in
+//! browser sessions in an HttpOnly cookie, a CSRF token on every form, and strict
+//! security headers. The first visit to a server nobody can log in to shows the set-up
+//! page that creates the first administrator.
+
+mod auth;
+mod incidents;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+use crate::SharedState;
+
+pub(crate) use auth::Viewer;
+
+/// Log-in attempts allowed per e-mail address a minute (a burst of this many, then one
+/// every 60/N seconds).
+pub(crate) const LOGINS_PER_MINUTE: u32 = 5;
+
+/// Largest form a page posts.
+const FORM_LIMIT: usize = 16 * 1024;
+
+pub(crate) fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/incidents") }))
+        .route("/static/onduty.css", get(stylesheet))
+        .merge(auth::routes())
+        .merge(incidents::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(FORM_LIMIT))
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+const CSS: &str = include_str!("../../static/onduty.css");
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CSS,
+    )
+        .into_response()
+}
+
+/// No inline scripts or styles, nothing from elsewhere, no framing; pages are not cached.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// A rendered page, or a plain 500 if a template fails (it cannot, short of a bug).
+fn page(template: impl askama::Template) -> Response {
+    match template.render() {
+        Ok(html) => axum::response::Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page failed to render");
+            (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; see the server log",
+            )
+                .into_response()
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! The web UI over HTTP, as a browser without JavaScript uses it: first-run set-up, log
+//! in and out, sessions and CSRF, changing a password, and incidents shown as text.
+
+use std::collections::HashMap;
+
+use onduty_testkit::{TestApp, trigger_event};
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+
+/// A browser: keeps cookies, does not follow redirects (the tests look at them).
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: HashMap<String, String>,
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The value of a hidden `csrf` field in the page.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a CSRF field")
+            + 19;
+        self.body[at..at + 64].to_owned()
+    }
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: app.url.clone(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        for c in response.headers().get_all(SET_COOKIE) {
+            let c = c.to_str().unwrap();
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = pair.split_once('=').unwrap();
+            if v.is_empty() || c.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        Answer {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Answer {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    /// Ada sets onduty up as its first administrator, with the set-up page's `csrf`.
+    async fn set_up_as_ada(&mut self, csrf: &str) -> Answer {
+        self.post(
+            "/setup",
+            &[
+                ("name", "Ada"),
+                ("email", "ada@example.com"),
+                ("password", "a long passphrase"),
+                ("csrf", csrf),
+            ],
+        )
+        .await
+    }
+
+    /// Ada logs in with `password`, with the log-in page's `csrf` token.
+    async fn log_in(&mut self, password: &str, csrf: &str) -> Answer {
+        self.post(
+            "/login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", password),
+                ("csrf", csrf),
+            ],
+        )
+        .await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let request = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(request).await
+    }
+}
+
+#[tokio::test]
+async fn the_first_visit_sets_up_an_administrator_who_then_logs_in_and_out() {
+    let app = TestApp::start().await;
+    let mut browser = Browser::new(&app);
+
+    // Nobody can log in yet: every page leads to the set-up page.
+    let home = browser.get("/incidents").await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert_eq!(home.location(), "/login");
+    let login = browser.get("/login").await;
+    assert_eq!(login.location(), "/setup");
+    let setup = browser.get("/setup").await;
+    assert_eq!(setup.status, StatusCode::OK);
+    let csrf = setup.csrf();
+
+    // A form without the token is refused; a short password is explained.
+    let forged = browser
+        .post(
+            "/setup",
+            &[
+                ("name", "Ada"),
+                ("email", "ada@example.com"),
+                ("password", "long enough pw"),
+                ("csrf", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let short = browser
+        .post(
+            "/setup",
+            &[
+                ("name", "Ada"),
+                ("email", "ada@example.com"),
+                ("password", "short"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    assert!(
+        short.body.contains("10 to 200 characters"),
+        "{}",
+        short.body
+    );
+
+    let done = browser.set_up_as_ada(&csrf).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location(), "/incidents");
+    let cookie = done
+        .headers
+        .get(SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("onduty_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+
+    let incidents = browser.get("/incidents").await;
+    assert_eq!(incidents.status, StatusCode::OK);
+    assert!(incidents.body.contains("Ada"), "{}", incidents.body);
+    let csp = incidents.headers["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+
+    // Set-up is over once someone can log in.
+    assert_eq!(browser.get("/setup").await.location(), "/login");
+
+    // Log out (with the session's token), then log in again.
+    let csrf = incidents.csrf();
+    assert_eq!(
+        browser.post("/logout", &[("csrf", "wrong")]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let out = browser.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.location(), "/login");
+    assert_eq!(browser.get("/incidents").await.location(), "/login");
+    let login = browser.get("/login").await;
+    let csrf = login.csrf();
+    let wrong = browser.log_in("not the passphrase", &csrf).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("do not match"));
+    let right = browser.log_in("a long passphrase", &csrf).await;
+    assert_eq!(right.location(), "/incidents");
+    assert_eq!(browser.get("/incidents").await.status, StatusCode::OK);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn logging_in_is_rate_limited_per_address() {
+    let app = TestApp::start().await;
+    administrator(&app).await;
+    let mut guesser = Browser::new(&app);
+    let csrf = guesser.get("/login").await.csrf();
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        let a = guesser.log_in("guess guess guess", &csrf).await;
+        statuses.push(a.status);
+    }
+    assert_eq!(statuses[..5], [StatusCode::UNAUTHORIZED; 5]);
+    assert_eq!(statuses[5..], [StatusCode::TOO_MANY_REQUESTS; 2]);
+    // Even the right password waits its turn, until time passes.
+    let blocked = guesser.log_in("a long passphrase", &csrf).await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    app.advance(std::time::Duration::from_secs(60));
+    let through = guesser.log_in("a long passphrase", &csrf).await;
+    assert_eq!(through.location(), "/incidents");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn changing_a_password_logs_out_the_other_sessions() {
+    let app = TestApp::start().await;
+    let mut laptop = administrator(&app).await;
+    let mut phone = Browser::new(&app);
+    let csrf = phone.get("/login").await.csrf();
+    phone.log_in("a long passphrase", &csrf).await;
+    assert_eq!(phone.get("/incidents").await.status, StatusCode::OK);
+
+    let form = laptop.get("/account/password").await;
+    let csrf = form.csrf();
+    let wrong = laptop
+        .post(
+            "/account/password",
+            &[
+                ("current", "not it at all"),
+                ("new", "another long one"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    let changed = laptop
+        .post(
+            "/account/password",
+            &[
+                ("current", "a long passphrase"),
+                ("new", "another long one"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK);
+    assert!(changed.body.contains("Your password is changed"));
+    assert_eq!(laptop.get("/incidents").await.status, StatusCode::OK);
+    assert_eq!(phone.get("/incidents").await.location(), "/login");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn html_and_script_in_an_event_show_as_text() {
+    let app = TestApp::start().await;
+    let (_, key) = app.service("Web <b>shop</b>", "open").await;
+    app.send_event(trigger_event(
+        &key,
+        "xss",
+        "<script>alert('x')</script> & <img src=x onerror=alert(1)>",
+    ))
+    .await;
+    let mut browser = Browser::new(&app);
+    let csrf = browser.get("/setup").await.csrf();
+    browser
+        .post(
+            "/setup",
+            &[
+                ("name", "Ada <i>"),
+                ("email", "ada@example.com"),
+                ("password", "a long passphrase"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    let page = browser.get("/incidents").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("<script>alert"), "{}", page.body);
+    assert!(!page.body.contains("<img src=x"), "{}", page.body);
+    assert!(!page.body.contains("<b>shop"), "{}", page.body);
+    assert!(
+        page.body.contains("&#60;script&#62;alert") || page.body.contains("&lt;script&gt;alert"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("1 triggered"), "{}", page.body);
+    app.stop().await;
+}
+
+/// A browser in which Ada set onduty up (she is logged in, as administrator).
+async fn administrator(app: &TestApp) -> Browser {
+    let mut browser = Browser::new(app);
+    let csrf = browser.get("/setup").await.csrf();
+    let done = browser.set_up_as_ada(&csrf).await;
+    assert_eq!(done.location(), "/incidents");
+    browser
+}
