@@ -4,6 +4,7 @@
 //! page that creates the first administrator.
 
 mod auth;
+mod incident;
 mod incidents;
 
 use axum::Router;
@@ -28,6 +29,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/static/onduty.css", get(stylesheet))
         .merge(auth::routes())
         .merge(incidents::routes())
+        .merge(incident::routes())
         .layer(axum::extract::DefaultBodyLimit::max(FORM_LIMIT))
         .layer(axum::middleware::map_response(security_headers))
 }

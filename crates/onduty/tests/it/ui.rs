@@ -322,3 +322,133 @@ async fn administrator(app: &TestApp) -> Browser {
     assert_eq!(done.location(), "/incidents");
     browser
 }
+
+#[tokio::test]
+async fn an_incident_is_acknowledged_noted_and_resolved_from_its_page() {
+    let app = TestApp::start().await;
+    let (_, key) = app.service("Checkout", "open").await;
+    let mut event = trigger_event(&key, "checkout", "Checkout is down");
+    event["payload"]["custom_details"] =
+        serde_json::json!({"error rate": "37%", "html": "<b>x</b>"});
+    event["links"] = serde_json::json!([
+        {"href": "https://runbooks.example.com/checkout", "text": "Runbook"},
+        {"href": "javascript:alert(1)", "text": "Sneaky"}
+    ]);
+    app.send_event(event).await;
+    let mut browser = administrator(&app).await;
+
+    let list = browser.get("/incidents").await;
+    assert!(list.body.contains("href=\"/incidents/1\""), "{}", list.body);
+    let page = browser.get("/incidents/1").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("error rate"), "{}", page.body);
+    assert!(!page.body.contains("<b>x</b>"));
+    assert!(
+        page.body
+            .contains("href=\"https://runbooks.example.com/checkout\"")
+    );
+    assert!(!page.body.contains("href=\"javascript:"), "{}", page.body);
+    let csrf = page.csrf();
+
+    let forged = browser
+        .post(
+            "/incidents/1/act",
+            &[("csrf", "nope"), ("action", "acknowledge")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let acked = browser
+        .post(
+            "/incidents/1/act",
+            &[("csrf", &csrf), ("action", "acknowledge")],
+        )
+        .await;
+    assert_eq!(acked.location(), "/incidents/1");
+    let noted = browser
+        .post(
+            "/incidents/1/note",
+            &[("csrf", &csrf), ("text", "rolling back <the> deploy")],
+        )
+        .await;
+    assert_eq!(noted.location(), "/incidents/1");
+    let resolved = browser
+        .post(
+            "/incidents/1/act",
+            &[("csrf", &csrf), ("action", "resolve")],
+        )
+        .await;
+    assert_eq!(resolved.location(), "/incidents/1");
+    let page = browser.get("/incidents/1").await;
+    assert!(page.body.contains("status resolved"), "{}", page.body);
+    assert!(page.body.contains("Acknowledged by Ada"), "{}", page.body);
+    assert!(
+        page.body.contains("rolling back &#60;the&#62; deploy")
+            || page.body.contains("rolling back &lt;the&gt; deploy"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("name=\"action\" value=\"resolve\""),
+        "no buttons once resolved"
+    );
+
+    // Acting on a resolved incident explains itself on the page.
+    let again = browser
+        .post(
+            "/incidents/1/act",
+            &[("csrf", &csrf), ("action", "acknowledge")],
+        )
+        .await;
+    assert!(
+        again.location().starts_with("/incidents/1?error="),
+        "{}",
+        again.location()
+    );
+    let shown = browser.get(again.location()).await;
+    assert!(shown.body.contains("already resolved"), "{}", shown.body);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn observers_see_incidents_but_cannot_act() {
+    let app = TestApp::start().await;
+    let (_, key) = app.service("Checkout", "open").await;
+    app.send_event(trigger_event(&key, "checkout", "Checkout is down"))
+        .await;
+    administrator(&app).await;
+    let olga = onduty_core::account::Password::parse("observer password")
+        .unwrap()
+        .hash([1; 16]);
+    app.user_token("Olga", "observer").await;
+    let user = app
+        .store
+        .user_by_email(&onduty_core::account::Email::parse("olga@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    app.store.set_password_hash(user.id, &olga).await.unwrap();
+    let mut browser = Browser::new(&app);
+    let csrf = browser.get("/login").await.csrf();
+    browser
+        .post(
+            "/login",
+            &[
+                ("email", "olga@example.com"),
+                ("password", "observer password"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    let page = browser.get("/incidents/1").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("name=\"action\""), "{}", page.body);
+    let csrf = page.csrf();
+    let tried = browser
+        .post(
+            "/incidents/1/act",
+            &[("csrf", &csrf), ("action", "acknowledge")],
+        )
+        .await;
+    assert_eq!(tried.status, StatusCode::FORBIDDEN);
+    app.stop().await;
+}
