@@ -1,15 +1,17 @@
-//! The incident list: what is open now, newest first, with counts by status.
+//! The incident list, newest first, with counts by status and filters (status, service,
+//! "mine").
 
 use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use onduty_core::incident::IncidentStatus;
 use onduty_store::incidents::IncidentFilter;
+use serde::Deserialize;
 
 use super::{Viewer, page};
 use crate::SharedState;
@@ -37,11 +39,51 @@ struct IncidentsPage {
     triggered: i64,
     acknowledged: i64,
     rows: Vec<Row>,
+    statuses: Vec<(&'static str, &'static str)>,
+    status: String,
+    services: Vec<(String, String)>,
+    service: String,
+    mine: bool,
 }
 
-async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
+/// The list's filters, as the form sends them.
+#[derive(Deserialize)]
+struct Filters {
+    /// `open` (default), `triggered`, `acknowledged`, `resolved` or `all`.
+    status: Option<String>,
+    /// A service id; empty for all.
+    service: Option<String>,
+    /// Only incidents assigned to the viewer.
+    mine: Option<String>,
+}
+
+const STATUSES: [(&str, &str); 5] = [
+    ("open", "open"),
+    ("triggered", "triggered"),
+    ("acknowledged", "acknowledged"),
+    ("resolved", "resolved"),
+    ("all", "all"),
+];
+
+async fn list(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Query(f): Query<Filters>,
+) -> Response {
+    let status = f.status.unwrap_or_else(|| "open".to_owned());
+    let statuses = match status.as_str() {
+        "triggered" => vec![IncidentStatus::Triggered],
+        "acknowledged" => vec![IncidentStatus::Acknowledged],
+        "resolved" => vec![IncidentStatus::Resolved],
+        "all" => Vec::new(),
+        _ => vec![IncidentStatus::Triggered, IncidentStatus::Acknowledged],
+    };
+    let service = f.service.unwrap_or_default();
+    let mine = f.mine.is_some_and(|m| !m.is_empty());
     let filter = IncidentFilter {
-        statuses: vec![IncidentStatus::Triggered, IncidentStatus::Acknowledged],
+        statuses,
+        service: service.parse().ok(),
+        assigned_to: mine.then_some(viewer.user.id),
         ..IncidentFilter::default()
     };
     let (incidents, counts, services) = match tokio::try_join!(
@@ -83,5 +125,17 @@ async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
             .copied()
             .unwrap_or(0),
         rows,
+        statuses: STATUSES.to_vec(),
+        status: if STATUSES.iter().any(|(v, _)| *v == status) {
+            status
+        } else {
+            "open".to_owned()
+        },
+        services: services
+            .iter()
+            .map(|s| (s.id.to_string(), s.name.to_string()))
+            .collect(),
+        service,
+        mine,
     })
 }

@@ -452,3 +452,57 @@ async fn observers_see_incidents_but_cannot_act() {
     assert_eq!(tried.status, StatusCode::FORBIDDEN);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_list_filters_by_status_service_and_mine() {
+    let app = TestApp::start().await;
+    let (_, checkout) = app.service("Checkout", "open").await;
+    let (_, search) = app.service("Search", "open").await;
+    app.send_event(trigger_event(&checkout, "a", "Checkout is down"))
+        .await;
+    app.send_event(trigger_event(&search, "b", "Search is slow"))
+        .await;
+    app.send_event(trigger_event(&search, "c", "Search index stale"))
+        .await;
+    let mut browser = administrator(&app).await;
+    let csrf = browser.get("/incidents").await.csrf();
+    browser
+        .post(
+            "/incidents/3/act",
+            &[("csrf", &csrf), ("action", "resolve")],
+        )
+        .await;
+    browser
+        .post(
+            "/incidents/2/act",
+            &[("csrf", &csrf), ("action", "acknowledge")],
+        )
+        .await;
+
+    let open = browser.get("/incidents").await.body;
+    assert!(open.contains("Checkout is down") && open.contains("Search is slow"));
+    assert!(!open.contains("Search index stale"), "resolved is not open");
+    let all = browser.get("/incidents?status=all").await.body;
+    assert!(all.contains("Search index stale"));
+    let services: serde_json::Value = app.api(reqwest::Method::GET, "/services", None).await.1;
+    let search_id = services["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Search")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let only_search = browser
+        .get(&format!("/incidents?status=all&service={search_id}"))
+        .await
+        .body;
+    assert!(!only_search.contains("Checkout is down"));
+    assert!(only_search.contains("Search is slow") && only_search.contains("Search index stale"));
+    // Ada acknowledged #2, so it is hers.
+    let mine = browser.get("/incidents?status=open&mine=1").await.body;
+    assert!(mine.contains("Search is slow"), "{mine}");
+    assert!(!mine.contains("Checkout is down"), "{mine}");
+    app.stop().await;
+}
