@@ -203,6 +203,17 @@ impl Store {
         Ok(IncidentPage { incidents, next })
     }
 
+    /// Something that changes whenever an incident is opened or changes: the live pages
+    /// of the web UI compare it to know when to refresh.
+    pub async fn incidents_version(&self) -> Result<(i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS last FROM incidents",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok((col(&row, "n")?, col(&row, "last")?))
+    }
+
     /// Counts open incidents by status (for summaries and the UI).
     pub async fn count_incidents_by_status(
         &self,

@@ -77,6 +77,8 @@ pub struct AppState {
     limiter: rate_limit::Limiter,
     /// Log-in attempts per e-mail address.
     login_limiter: rate_limit::Limiter,
+    /// Turns true when shutdown begins: long-lived responses (live pages) end then.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -106,6 +108,7 @@ impl App {
         let state = Arc::new(AppState {
             limiter: rate_limit::Limiter::new(config.rate_limit_per_minute),
             login_limiter: rate_limit::Limiter::new(ui::LOGINS_PER_MINUTE),
+            closing: tokio::sync::watch::Sender::new(false),
             store,
             writer,
             clock,
@@ -155,8 +158,10 @@ impl App {
             upkeep_task,
         } = self;
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let closing = state.closing.clone();
         let server = axum::serve(listener, router).with_graceful_shutdown(async move {
             shutdown.await;
+            closing.send_replace(true);
             let _ = stopping.send(());
         });
         tokio::select! {

@@ -6,6 +6,7 @@
 mod auth;
 mod incident;
 mod incidents;
+mod live;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -30,6 +31,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(auth::routes())
         .merge(incidents::routes())
         .merge(incident::routes())
+        .merge(live::routes())
         .layer(axum::extract::DefaultBodyLimit::max(FORM_LIMIT))
         .layer(axum::middleware::map_response(security_headers))
 }
@@ -37,12 +39,17 @@ pub(crate) fn routes() -> Router<SharedState> {
 const CSS: &str = include_str!("../../static/onduty.css");
 
 async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", CSS)
+}
+
+/// A file served from the binary, cached for an hour.
+fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        CSS,
+        body,
     )
         .into_response()
 }

@@ -506,3 +506,73 @@ async fn the_list_filters_by_status_service_and_mine() {
     assert!(!mine.contains("Checkout is down"), "{mine}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_new_incident_is_announced_to_live_pages() {
+    let app = TestApp::start().await;
+    let (_, key) = app.service("Checkout", "open").await;
+    let browser = administrator(&app).await;
+    let page = {
+        let mut b = Browser {
+            http: browser.http.clone(),
+            base: browser.base.clone(),
+            cookies: browser.cookies.clone(),
+        };
+        b.get("/incidents").await
+    };
+    assert!(page.body.contains("data-live=\"incidents\""));
+    assert!(
+        page.body
+            .contains("<script src=\"/static/live.js\" defer></script>")
+    );
+    assert!(!page.body.contains("<script>"), "no inline scripts");
+
+    let mut stream = browser
+        .http
+        .get(format!("{}/live/incidents", app.url))
+        .header("cookie", browser.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert_eq!(
+        stream.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    app.send_event(trigger_event(&key, "checkout", "Checkout is down"))
+        .await;
+    let mut seen = String::new();
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(chunk) = stream.chunk().await.unwrap() {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains("event: changed") {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(heard.is_ok(), "no change announced: {seen:?}");
+
+    // Not for strangers.
+    let stranger = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/live/incidents", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), StatusCode::SEE_OTHER);
+    let script = reqwest::get(format!("{}/static/live.js", app.url))
+        .await
+        .unwrap();
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    // The live stream is still open: stopping must end it rather than wait for it.
+    app.stop().await;
+    drop(stream);
+}

@@ -1,0 +1,26 @@
+// onduty's only script: live updates and confirmations. Every page works without it.
+"use strict";
+
+// Forms marked data-confirm ask first.
+document.addEventListener("submit", (event) => {
+  const question = event.target.dataset && event.target.dataset.confirm;
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+  }
+});
+
+// Pages marked data-live="incidents" replace their <main> when an incident changes.
+const live = document.body.dataset.live;
+if (live && window.EventSource) {
+  const source = new EventSource("/live/" + live);
+  source.addEventListener("changed", async () => {
+    const response = await fetch(window.location.href, { headers: { "Accept": "text/html" } });
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    const main = fresh.querySelector("main");
+    // Someone typing in a form (a note, say) is not interrupted.
+    if (main && !document.querySelector("main :focus")) {
+      document.querySelector("main").replaceWith(main);
+    }
+  });
+}
