@@ -3,6 +3,7 @@
 //! at a time (a closed loop), and prints events/s, latency percentiles and, given the
 //! server's pid, its peak memory.
 
+mod pages;
 mod paging;
 mod schedules;
 
@@ -50,6 +51,13 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         schedules: usize,
         #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
+    /// Web UI page times with many incidents (in process)
+    UiPages {
+        #[arg(long, default_value_t = 10_000)]
+        incidents: usize,
+        #[arg(long, default_value_t = 100)]
         runs: usize,
     },
     /// Due → page lateness with many escalations pending (in process)
@@ -110,6 +118,7 @@ fn main() -> anyhow::Result<()> {
             schedules::final_big(layers, participants, days, runs);
             Ok(())
         }
+        Command::UiPages { incidents, runs } => runtime.block_on(pages::render(incidents, runs)),
         Command::OnCallNow { schedules, runs } => {
             runtime.block_on(schedules::on_call_many(schedules, runs))
         }

@@ -64,8 +64,13 @@ async fn sink() -> anyhow::Result<(String, Arrivals)> {
     Ok((url, arrivals))
 }
 
-/// onduty with Alice paged by webhook through a one-level policy, engine not yet started.
-async fn rig() -> anyhow::Result<(Rig, Engine)> {
+/// A fresh SQLite store in a temporary directory, with one administrator.
+pub(crate) async fn store_with_admin() -> anyhow::Result<(
+    tempfile::TempDir,
+    Store,
+    Arc<dyn Clock>,
+    onduty_core::account::User,
+)> {
     let dir = tempfile::tempdir()?;
     let store = Store::open(
         &onduty_store::sqlite_url_in(dir.path()),
@@ -73,7 +78,6 @@ async fn rig() -> anyhow::Result<(Rig, Engine)> {
     )
     .await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let now = clock.now();
     let admin = store
         .create_user(
             NewUser {
@@ -82,9 +86,16 @@ async fn rig() -> anyhow::Result<(Rig, Engine)> {
                 role: Role::Admin,
                 time_zone: TimeZoneName::utc(),
             },
-            now,
+            clock.now(),
         )
         .await?;
+    Ok((dir, store, clock, admin))
+}
+
+/// onduty with Alice paged by webhook through a one-level policy, engine not yet started.
+async fn rig() -> anyhow::Result<(Rig, Engine)> {
+    let (dir, store, clock, admin) = store_with_admin().await?;
+    let now = clock.now();
     let secret = TokenSecret::from_random([9; 20]);
     store.create_token(admin.id, "bench", &secret, now).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
