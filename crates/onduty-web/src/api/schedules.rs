@@ -811,7 +811,15 @@ async fn on_call_now(
         Some(t) => Timestamp::parse(t).map_err(|e| ApiError::BadRequest(format!("'at': {e}")))?,
         None => state.clock.now(),
     };
-    let people = people(&state).await?;
+    Ok(Json(on_call_overview(&state, now).await?))
+}
+
+/// Who is on call at `now` in every schedule, and whom each policy level pages then.
+pub(crate) async fn on_call_overview(
+    state: &SharedState,
+    now: Timestamp,
+) -> Result<OnCallOverview, ApiError> {
+    let people = people(state).await?;
     let window = window_from(now, GAP_HORIZON);
     let mut overrides = state.store.all_overrides(window).await?;
     let mut schedules = Vec::new();
@@ -863,11 +871,11 @@ async fn on_call_now(
             levels,
         });
     }
-    Ok(Json(OnCallOverview {
+    Ok(OnCallOverview {
         at: now,
         schedules,
         escalation_policies,
-    }))
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -7,6 +7,7 @@ mod auth;
 mod incident;
 mod incidents;
 mod live;
+mod oncall;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -32,6 +33,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(incidents::routes())
         .merge(incident::routes())
         .merge(live::routes())
+        .merge(oncall::routes())
         .layer(axum::extract::DefaultBodyLimit::max(FORM_LIMIT))
         .layer(axum::middleware::map_response(security_headers))
 }

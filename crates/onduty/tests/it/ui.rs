@@ -576,3 +576,43 @@ async fn a_new_incident_is_announced_to_live_pages() {
     app.stop().await;
     drop(stream);
 }
+
+#[tokio::test]
+async fn the_on_call_page_shows_every_schedule_and_policy() {
+    let app = TestApp::start().await;
+    let mut browser = administrator(&app).await;
+    let empty = browser.get("/oncall").await;
+    assert!(empty.body.contains("No schedules yet."), "{}", empty.body);
+    let (status, _) = app
+        .api(
+            reqwest::Method::POST,
+            "/schedules",
+            Some(
+                serde_json::json!({"name": "Ops <rota>", "time_zone": "UTC", "layers": [{
+                "name": "Primary", "participants": ["ada@example.com"],
+                "start": "2020-01-06T09:00", "shift": {"unit": "weeks", "count": 1}}]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = app
+        .api(
+            reqwest::Method::POST,
+            "/escalation-policies",
+            Some(serde_json::json!({"name": "Ops", "levels": [
+                {"targets": [{"type": "schedule", "id": "Ops <rota>"}], "delay_minutes": 30}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let page = browser.get("/oncall").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("<strong>Ops &#60;rota&#62;</strong>:")
+            || page.body.contains("<strong>Ops &lt;rota&gt;</strong>:"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Ada"), "{}", page.body);
+    assert!(page.body.contains("<h3>Ops</h3>"), "{}", page.body);
+    app.stop().await;
+}
