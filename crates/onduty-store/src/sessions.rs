@@ -29,6 +29,24 @@ impl Store {
         Ok(())
     }
 
+    /// Sets the first password anyone has; false (and nothing changed) if somebody has
+    /// one already, so that two set-ups racing cannot both succeed.
+    pub async fn set_first_password_hash(
+        &self,
+        user: UserId,
+        hash: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $2 WHERE id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM users AS other WHERE other.password_hash IS NOT NULL)",
+        )
+        .bind(user.to_string())
+        .bind(hash.to_owned())
+        .execute(&mut *self.write_conn().await?)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// A person and their password hash (`None` if they have no password yet).
     pub async fn password_hash(&self, user: UserId) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")

@@ -205,8 +205,8 @@ Its API token is shown this once (onduty keeps only a hash). Use it as
 
 Lost it? `{program} admin token create --email {FIRST_ADMIN_EMAIL}` makes another.
 
-In a browser, {url}/ asks you to set up a web administrator with a password
-(give {FIRST_ADMIN_EMAIL} to make it this admin).
+In a browser, {url}/ sets up a web administrator with a password; it asks for
+this token (give {FIRST_ADMIN_EMAIL} to make it this admin).
 
 Send a first event:
   1. create a service and its integration (prints a routing key and a curl command):

@@ -46,6 +46,18 @@ fn random_secret() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A hash no password matches, checked when the address is unknown.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).expect("the system has randomness");
+        Password::parse(&random_secret())
+            .expect("64 characters is a valid password")
+            .hash(salt)
+    })
+}
+
 /// The SHA-256 the store keeps of a session secret.
 fn token_hash(secret: &str) -> String {
     TokenSecret::from_presented(secret).hash()
@@ -241,7 +253,7 @@ async fn log_in(
         response
     };
     let now = state.clock.now();
-    let key = form.email.trim().to_lowercase();
+    let key: String = form.email.trim().to_lowercase().chars().take(254).collect();
     if let Err(wait) = state.login_limiter.check(&key, now) {
         return again(
             StatusCode::TOO_MANY_REQUESTS,
@@ -259,10 +271,13 @@ async fn log_in(
         Some(u) => state.store.password_hash(u.id).await.ok().flatten(),
         None => None,
     };
+    // Unknown addresses cost the same argon2 check, so timing does not tell who exists.
+    let matches = match &hash {
+        Some(h) => password_matches(&form.password, h),
+        None => password_matches(&form.password, dummy_hash()),
+    };
     match (user, hash) {
-        (Some(user), Some(hash)) if password_matches(&form.password, &hash) => {
-            sign_in(&state, &user, "/incidents").await
-        }
+        (Some(user), Some(_)) if matches => sign_in(&state, &user, "/incidents").await,
         _ => again(
             StatusCode::UNAUTHORIZED,
             "That e-mail address and password do not match.",
@@ -317,6 +332,9 @@ async fn setup_page(State(state): State<SharedState>, headers: HeaderMap) -> Res
 
 #[derive(Deserialize)]
 struct SetupForm {
+    /// An administrator's API token (`onduty serve` prints one on first start): proof
+    /// that whoever sets up also runs the server.
+    token: String,
     name: String,
     email: String,
     password: String,
@@ -346,6 +364,17 @@ async fn set_up(
         *response.status_mut() = StatusCode::BAD_REQUEST;
         response
     };
+    let by_token = state
+        .store
+        .user_by_token(&TokenSecret::from_presented(&form.token))
+        .await;
+    if !matches!(&by_token, Ok(Some(u)) if u.role == Role::Admin) {
+        return again(
+            "That is not an administrator's API token. onduty prints one when it first starts; \
+             `onduty admin token create --email <admin>` makes another."
+                .to_owned(),
+        );
+    }
     let parsed = (
         Name::parse(&form.name),
         Email::parse(&form.email),
@@ -379,14 +408,16 @@ async fn set_up(
     }
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).expect("the system has randomness");
-    if let Err(e) = state
+    match state
         .store
-        .set_password_hash(user.id, &password.hash(salt))
+        .set_first_password_hash(user.id, &password.hash(salt))
         .await
     {
-        return again(format!("Cannot save the password: {e}"));
+        Ok(true) => sign_in(&state, &user, "/incidents").await,
+        // Someone else finished setting up meanwhile.
+        Ok(false) => Redirect::to("/login").into_response(),
+        Err(e) => again(format!("Cannot save the password: {e}")),
     }
-    sign_in(&state, &user, "/incidents").await
 }
 
 fn capitalised(text: &str) -> String {

@@ -12,6 +12,8 @@ struct Browser {
     http: reqwest::Client,
     base: String,
     cookies: HashMap<String, String>,
+    /// The administrator's API token, which the set-up page asks for.
+    admin_token: String,
 }
 
 struct Answer {
@@ -48,6 +50,7 @@ impl Browser {
                 .unwrap(),
             base: app.url.clone(),
             cookies: HashMap::new(),
+            admin_token: app.admin_token.clone(),
         }
     }
 
@@ -89,9 +92,11 @@ impl Browser {
 
     /// Ada sets onduty up as its first administrator, with the set-up page's `csrf`.
     async fn set_up_as_ada(&mut self, csrf: &str) -> Answer {
+        let token = self.admin_token.clone();
         self.post(
             "/setup",
             &[
+                ("token", &token),
                 ("name", "Ada"),
                 ("email", "ada@example.com"),
                 ("password", "a long passphrase"),
@@ -140,6 +145,7 @@ async fn the_first_visit_sets_up_an_administrator_who_then_logs_in_and_out() {
         .post(
             "/setup",
             &[
+                ("token", "x"),
                 ("name", "Ada"),
                 ("email", "ada@example.com"),
                 ("password", "long enough pw"),
@@ -148,10 +154,31 @@ async fn the_first_visit_sets_up_an_administrator_who_then_logs_in_and_out() {
         )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    // Without an administrator's API token (proof of running the server), no set-up.
+    let stranger = browser
+        .post(
+            "/setup",
+            &[
+                ("token", "odt_guess"),
+                ("name", "Mallory"),
+                ("email", "mallory@example.com"),
+                ("password", "long enough pw"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(stranger.status, StatusCode::BAD_REQUEST);
+    assert!(
+        stranger.body.contains("not an administrator"),
+        "{}",
+        stranger.body
+    );
+    let token = app.admin_token.clone();
     let short = browser
         .post(
             "/setup",
             &[
+                ("token", &token),
                 ("name", "Ada"),
                 ("email", "ada@example.com"),
                 ("password", "short"),
@@ -293,6 +320,7 @@ async fn html_and_script_in_an_event_show_as_text() {
         .post(
             "/setup",
             &[
+                ("token", &app.admin_token),
                 ("name", "Ada <i>"),
                 ("email", "ada@example.com"),
                 ("password", "a long passphrase"),
@@ -517,6 +545,7 @@ async fn a_new_incident_is_announced_to_live_pages() {
             http: browser.http.clone(),
             base: browser.base.clone(),
             cookies: browser.cookies.clone(),
+            admin_token: browser.admin_token.clone(),
         };
         b.get("/incidents").await
     };
