@@ -498,6 +498,33 @@ pub fn final_schedule(rota: &Rota, window: Window) -> FinalSchedule {
     out
 }
 
+/// A run of someone's final shifts joined end to end, whatever layer or override each
+/// came from: what a person calls "my shift".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stretch {
+    pub user: UserId,
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+impl FinalSchedule {
+    /// The final shifts with adjacent ones of the same person joined, in order.
+    pub fn stretches(&self) -> Vec<Stretch> {
+        let mut out: Vec<Stretch> = Vec::with_capacity(self.shifts.len());
+        for s in &self.shifts {
+            match out.last_mut() {
+                Some(last) if last.user == s.user && last.end == s.start => last.end = s.end,
+                _ => out.push(Stretch {
+                    user: s.user,
+                    start: s.start,
+                    end: s.end,
+                }),
+            }
+        }
+        out
+    }
+}
+
 /// Who is on call at `at` (nobody, or one person; a list so callers page everyone).
 pub fn on_call_at(rota: &Rota, at: Timestamp) -> Vec<UserId> {
     let window = Window {

@@ -462,18 +462,11 @@ impl Engine {
         for schedule in self.store.list_schedules().await? {
             let rota = schedule.rota(overrides.remove(&schedule.id).unwrap_or_default());
             let zone = rota.time_zone.clone();
-            let f = final_schedule(&rota, window);
+            let stretches = final_schedule(&rota, window).stretches();
             for (user, lead) in &subscribers {
                 let lead = Duration::from_secs(u64::from(*lead) * 60);
-                // One stretch on call per run of the person's shifts.
-                let mut stretches: Vec<(Timestamp, Timestamp)> = Vec::new();
-                for s in f.shifts.iter().filter(|s| s.user == *user) {
-                    match stretches.last_mut() {
-                        Some(last) if last.1 == s.start => last.1 = s.end,
-                        _ => stretches.push((s.start, s.end)),
-                    }
-                }
-                for (start, end) in stretches {
+                for stretch in stretches.iter().filter(|s| s.user == *user) {
+                    let (start, end) = (stretch.start, stretch.end);
                     let mut due = Vec::new();
                     if start > window.start {
                         let tell =

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use icalendar::{Calendar, Component, Event, Parameter, Property};
 use onduty_core::Timestamp;
-use onduty_core::schedule::{Schedule, Window, final_schedule};
+use onduty_core::schedule::{Schedule, Stretch, Window, final_schedule};
 
 use crate::SharedState;
 use crate::error::ApiError;
@@ -66,18 +66,22 @@ fn token_of(file: &str) -> Result<&str, ApiError> {
         .ok_or_else(|| ApiError::NotFound("no such calendar".to_owned()))
 }
 
+/// One event: a stretch on call (shifts of one person joined, so a calendar need not
+/// show a stretch moving from one layer to an override).
 struct Entry<'a> {
     schedule: &'a Schedule,
     user_name: &'a str,
-    user_id: onduty_core::UserId,
-    start: Timestamp,
-    end: Timestamp,
+    stretch: Stretch,
 }
 
 /// One shift as an event; `None` for one that iCalendar cannot show (under a second, or
 /// outside years 1 to 9999).
 fn event(e: &Entry<'_>, now: Timestamp, base: &str) -> Option<Event> {
-    let (stamp, start, end) = (ical_time(now)?, ical_time(e.start)?, ical_time(e.end)?);
+    let (stamp, start, end) = (
+        ical_time(now)?,
+        ical_time(e.stretch.start)?,
+        ical_time(e.stretch.end)?,
+    );
     if start == end {
         return None;
     }
@@ -86,8 +90,8 @@ fn event(e: &Entry<'_>, now: Timestamp, base: &str) -> Option<Event> {
             .uid(&format!(
                 "{}-{}-{}@onduty",
                 e.schedule.id,
-                e.user_id,
-                e.start.as_millis()
+                e.stretch.user,
+                e.stretch.start.as_millis()
             ))
             .add_property("DTSTAMP", stamp)
             .add_property("DTSTART", start)
@@ -131,18 +135,16 @@ async fn schedule_feed(
     let f = final_schedule(&schedule.rota(overrides), window);
     let people = state.store.list_users().await?;
     let mut calendar = calendar(&format!("On call: {}", schedule.name));
-    for s in joined(f.shifts.iter().map(|s| (s.user, s.start, s.end))) {
+    for stretch in f.stretches() {
         let name = people
             .iter()
-            .find(|u| u.id == s.0)
+            .find(|u| u.id == stretch.user)
             .map(|u| u.name.to_string())
             .unwrap_or_else(|| "(deleted user)".to_owned());
         let entry = Entry {
             schedule: &schedule,
             user_name: &name,
-            user_id: s.0,
-            start: s.1,
-            end: s.2,
+            stretch,
         };
         if let Some(e) = event(&entry, now, &state.config.public_url) {
             calendar.push(e);
@@ -172,18 +174,11 @@ async fn user_feed(
             &schedule.rota(overrides.remove(&schedule.id).unwrap_or_default()),
             window,
         );
-        let mine = f
-            .shifts
-            .iter()
-            .filter(|s| s.user == user_id)
-            .map(|s| (s.user, s.start, s.end));
-        for s in joined(mine) {
+        for stretch in f.stretches().into_iter().filter(|s| s.user == user_id) {
             let entry = Entry {
                 schedule: &schedule,
                 user_name: &name,
-                user_id,
-                start: s.1,
-                end: s.2,
+                stretch,
             };
             if let Some(e) = event(&entry, now, &state.config.public_url) {
                 calendar.push(e);
@@ -191,21 +186,6 @@ async fn user_feed(
         }
     }
     Ok(ics(calendar.done()))
-}
-
-/// One event per stretch on call: consecutive spans of the same person are joined (a
-/// calendar need not show that a stretch moves from one layer to an override).
-fn joined(
-    spans: impl Iterator<Item = (onduty_core::UserId, Timestamp, Timestamp)>,
-) -> Vec<(onduty_core::UserId, Timestamp, Timestamp)> {
-    let mut out: Vec<(onduty_core::UserId, Timestamp, Timestamp)> = Vec::new();
-    for s in spans {
-        match out.last_mut() {
-            Some(last) if last.0 == s.0 && last.2 == s.1 => last.2 = s.2,
-            _ => out.push(s),
-        }
-    }
-    out
 }
 
 /// A calendar named `name` that asks to be polled hourly.

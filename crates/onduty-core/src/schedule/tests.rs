@@ -381,6 +381,33 @@ fn bob_covers_alice_from_friday_evening_to_monday_morning() {
 }
 
 #[test]
+fn a_stretch_joins_a_persons_shifts_across_layers_and_overrides() {
+    let base = layer("2026-06-01T00:00", ShiftLength::Days(1), &[1, 1, 2]);
+    let cover = Override {
+        id: OverrideId::from_uuid(Uuid::from_bytes([7; 16])),
+        user: user(1),
+        start: at("2026-06-03T00:00Z"),
+        end: at("2026-06-03T06:00Z"),
+        created_at: at("2026-06-01T00:00Z"),
+    };
+    let r = rota("UTC", vec![base], vec![cover]);
+    let f = final_schedule(&r, window("2026-06-01T00:00Z", "2026-06-04T00:00Z"));
+    assert_eq!(f.shifts.len(), 3, "layer, override, layer");
+    let got: Vec<_> = f
+        .stretches()
+        .iter()
+        .map(|s| (s.user, s.start, s.end))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (user(1), at("2026-06-01T00:00Z"), at("2026-06-03T06:00Z")),
+            (user(2), at("2026-06-03T06:00Z"), at("2026-06-04T00:00Z")),
+        ]
+    );
+}
+
+#[test]
 fn gaps_are_where_nobody_is_on_call_and_an_override_can_fill_one() {
     let mut business = layer("2026-06-01T00:00", ShiftLength::Days(1), &[1]);
     business.restrictions = vec![Restriction::Daily {

@@ -945,18 +945,16 @@ pub(crate) async fn user_shifts(
     for s in state.store.list_schedules().await? {
         let f = final_schedule(&s.rota(overrides.remove(&s.id).unwrap_or_default()), window);
         // One shift per stretch on call, even where it changes layer or override.
-        let mut mine: Vec<UserShiftView> = Vec::new();
-        for x in f.shifts.iter().filter(|x| x.user == user) {
-            match mine.last_mut() {
-                Some(last) if last.end == x.start => last.end = x.end,
-                _ => mine.push(UserShiftView {
+        out.extend(
+            f.stretches()
+                .into_iter()
+                .filter(|x| x.user == user)
+                .map(|x| UserShiftView {
                     schedule: s.name.to_string(),
                     start: x.start,
                     end: x.end,
                 }),
-            }
-        }
-        out.extend(mine);
+        );
     }
     out.sort_by_key(|s| (s.start, s.end));
     Ok(out)
