@@ -50,12 +50,15 @@ fn random_secret() -> String {
 fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| {
-        let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt).expect("the system has randomness");
-        Password::parse(&random_secret())
-            .expect("64 characters is a valid password")
-            .hash(salt)
+        salted_hash(&Password::parse(&random_secret()).expect("64 characters is a valid password"))
     })
+}
+
+/// A password's argon2id hash with a fresh random salt.
+fn salted_hash(password: &Password) -> String {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).expect("the system has randomness");
+    password.hash(salt)
 }
 
 /// The SHA-256 the store keeps of a session secret.
@@ -406,11 +409,9 @@ async fn set_up(
     if user.role != Role::Admin {
         return again("That address belongs to someone who is not an administrator.".to_owned());
     }
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).expect("the system has randomness");
     match state
         .store
-        .set_first_password_hash(user.id, &password.hash(salt))
+        .set_first_password_hash(user.id, &salted_hash(&password))
         .await
     {
         Ok(true) => sign_in(&state, &user, "/incidents").await,
@@ -490,11 +491,9 @@ async fn change_password(
         Ok(p) => p,
         Err(e) => return answer(StatusCode::BAD_REQUEST, Some(capitalised(&e.to_string()))),
     };
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).expect("the system has randomness");
     let saved = state
         .store
-        .set_password_hash(viewer.user.id, &new.hash(salt))
+        .set_password_hash(viewer.user.id, &salted_hash(&new))
         .await;
     let others = state
         .store
