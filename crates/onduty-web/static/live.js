@@ -12,7 +12,10 @@ document.addEventListener("submit", (event) => {
 // Pages marked data-live="incidents" replace their <main> when an incident changes.
 const live = document.body.dataset.live;
 if (live && window.EventSource) {
-  const source = new EventSource("/live/" + live);
+  // data-since says where things stood when the page was drawn: a change made before the
+  // stream starts is announced too.
+  const since = document.body.dataset.since || "";
+  const source = new EventSource("/live/" + live + "?since=" + encodeURIComponent(since));
   source.addEventListener("changed", async () => {
     const response = await fetch(window.location.href, { headers: { "Accept": "text/html" } });
     if (!response.ok) return;

@@ -1,13 +1,13 @@
 //! The REST API under `/api/v1`: bearer-token authentication, the endpoints, and the
 //! OpenAPI document generated from them (`/api/v1/openapi.json`).
 
-mod contacts;
-mod incidents;
-mod policies;
+pub(crate) mod contacts;
+pub(crate) mod incidents;
+pub(crate) mod policies;
 pub(crate) mod schedules;
-mod services;
-mod teams;
-mod users;
+pub(crate) mod services;
+pub(crate) mod teams;
+pub(crate) mod users;
 pub mod views;
 
 pub use services::new_routing_key;

@@ -65,7 +65,10 @@ pub struct PolicyEnvelope {
 }
 
 /// Warnings about a policy: gaps in the next 14 days of the schedules it pages.
-async fn warnings(state: &SharedState, policy: &Policy) -> Result<Vec<String>, ApiError> {
+pub(crate) async fn warnings(
+    state: &SharedState,
+    policy: &Policy,
+) -> Result<Vec<String>, ApiError> {
     let now = state.clock.now();
     let window = onduty_core::schedule::Window {
         start: now,
@@ -211,7 +214,7 @@ async fn list_policies(
         (status = 409, description = "Name taken", body = ErrorBody),
     )
 )]
-async fn create_policy(
+pub(crate) async fn create_policy(
     State(state): State<SharedState>,
     caller: Caller,
     ApiJson(body): ApiJson<PolicyBody>,
@@ -260,7 +263,7 @@ async fn get_policy(
         (status = 409, body = ErrorBody),
     )
 )]
-async fn replace_policy(
+pub(crate) async fn replace_policy(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
@@ -290,7 +293,7 @@ async fn replace_policy(
         (status = 409, description = "Still in use", body = ErrorBody),
     )
 )]
-async fn delete_policy(
+pub(crate) async fn delete_policy(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,

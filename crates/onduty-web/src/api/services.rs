@@ -214,7 +214,7 @@ async fn list_services(
         (status = 409, description = "Name taken", body = ErrorBody),
     )
 )]
-async fn create_service(
+pub(crate) async fn create_service(
     State(state): State<SharedState>,
     caller: Caller,
     ApiJson(body): ApiJson<NewServiceBody>,
@@ -284,7 +284,7 @@ async fn get_service(
         (status = 409, body = ErrorBody),
     )
 )]
-async fn update_service(
+pub(crate) async fn update_service(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
@@ -346,7 +346,7 @@ async fn list_integrations(
         (status = 404, body = ErrorBody),
     )
 )]
-async fn create_integration(
+pub(crate) async fn create_integration(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,

@@ -189,6 +189,11 @@ pub struct IntegrationView {
     pub change_events_url: String,
     /// A command that sends a test trigger to this integration.
     pub curl_example: String,
+    /// A receiver to paste into Alertmanager's configuration (its `pagerduty_configs`
+    /// pointed at onduty).
+    pub alertmanager_config: String,
+    /// What to fill in on a Grafana contact point of type PagerDuty.
+    pub grafana_settings: String,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
@@ -209,14 +214,12 @@ impl IntegrationView {
             service_id: i.service_id.to_string(),
             name: i.name.to_string(),
             kind: i.kind.as_str().to_owned(),
-            curl_example: curl_example(
+            curl_example: curl_example(&events_url, shown_key(reveal_key, &routing_key)),
+            alertmanager_config: alertmanager_config(
                 &events_url,
-                if reveal_key {
-                    &routing_key
-                } else {
-                    "<routing key>"
-                },
+                shown_key(reveal_key, &routing_key),
             ),
+            grafana_settings: grafana_settings(&events_url, shown_key(reveal_key, &routing_key)),
             routing_key,
             change_events_url: format!("{base}/v2/change/enqueue"),
             events_url,
@@ -234,6 +237,27 @@ impl std::fmt::Debug for IntegrationView {
             .field("name", &self.name)
             .finish_non_exhaustive()
     }
+}
+
+/// The key as settings show it: itself, or a placeholder for people who may not see it.
+fn shown_key(reveal: bool, key: &str) -> &str {
+    if reveal { key } else { "<routing key>" }
+}
+
+/// An Alertmanager receiver that sends to onduty as it would to PagerDuty.
+pub fn alertmanager_config(events_url: &str, routing_key: &str) -> String {
+    format!(
+        "receivers:\n  - name: onduty\n    pagerduty_configs:\n      - routing_key: {routing_key}\n        \
+         url: {events_url}\n        send_resolved: true\n"
+    )
+}
+
+/// A Grafana contact point that sends to onduty as it would to PagerDuty.
+pub fn grafana_settings(events_url: &str, routing_key: &str) -> String {
+    format!(
+        "Integration: PagerDuty\nIntegration Key: {routing_key}\n\
+         Optional PagerDuty settings → API URL: {events_url}\n"
+    )
 }
 
 /// A ready-to-paste command that sends one trigger event.

@@ -67,7 +67,7 @@ fn token_hash(secret: &str) -> String {
 }
 
 /// A cookie's value from the request.
-fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(super) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -87,7 +87,12 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-fn set_cookie(state: &SharedState, name: &str, value: &str, max_age: Duration) -> String {
+pub(super) fn set_cookie(
+    state: &SharedState,
+    name: &str,
+    value: &str,
+    max_age: Duration,
+) -> String {
     let secure = if state.config.public_url.starts_with("https://") {
         "; Secure"
     } else {
@@ -105,6 +110,8 @@ pub(crate) struct Viewer {
     pub user: User,
     pub csrf: String,
     token_hash: String,
+    /// The message the previous form left for this page (see [`super::flash`]).
+    flash: Option<super::flash::Flash>,
 }
 
 impl Viewer {
@@ -116,6 +123,16 @@ impl Viewer {
 
     pub(crate) fn name(&self) -> String {
         self.user.name.to_string()
+    }
+
+    /// What every signed-in page shows around its content.
+    pub(crate) fn chrome(&self) -> super::Chrome {
+        super::Chrome {
+            viewer_name: self.name(),
+            csrf: self.csrf.clone(),
+            is_admin: self.user.role == onduty_core::account::Role::Admin,
+            flash: self.flash.clone(),
+        }
     }
 }
 
@@ -142,6 +159,8 @@ impl FromRequestParts<SharedState> for Viewer {
                 user: s.user,
                 csrf: s.csrf_token,
                 token_hash: hash,
+                flash: cookie(&parts.headers, super::flash::COOKIE)
+                    .and_then(super::flash::Flash::read),
             }),
             Ok(None) => Err(to_login()),
             Err(e) => {
@@ -432,16 +451,14 @@ fn capitalised(text: &str) -> String {
 #[derive(Template)]
 #[template(path = "password.html")]
 struct PasswordPage {
-    viewer_name: String,
-    csrf: String,
+    chrome: super::Chrome,
     error: Option<String>,
     done: bool,
 }
 
 async fn password_page(viewer: Viewer) -> Response {
     page(PasswordPage {
-        viewer_name: viewer.name(),
-        csrf: viewer.csrf.clone(),
+        chrome: viewer.chrome(),
         error: None,
         done: false,
     })
@@ -467,8 +484,7 @@ async fn change_password(
     }
     let answer = |status: StatusCode, error: Option<String>| {
         let mut response = page(PasswordPage {
-            viewer_name: viewer.name(),
-            csrf: viewer.csrf.clone(),
+            chrome: viewer.chrome(),
             done: error.is_none(),
             error,
         });

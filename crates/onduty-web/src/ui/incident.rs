@@ -2,8 +2,8 @@
 //! buttons (plain forms) to acknowledge, resolve, escalate, snooze and add a note.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use onduty_core::incident::{Action, Actor};
@@ -41,10 +41,9 @@ struct EntryRow {
 #[derive(Template)]
 #[template(path = "incident.html")]
 struct IncidentPage {
-    viewer_name: String,
-    csrf: String,
+    chrome: super::Chrome,
+    live_since: String,
     can_act: bool,
-    error: Option<String>,
     number: i64,
     summary: String,
     status: &'static str,
@@ -56,11 +55,6 @@ struct IncidentPage {
     links: Vec<LinkRow>,
     details: Option<String>,
     timeline: Vec<EntryRow>,
-}
-
-#[derive(Deserialize)]
-struct ShowQuery {
-    error: Option<String>,
 }
 
 fn incident_ref(number: i64) -> IncidentRef {
@@ -76,8 +70,8 @@ async fn show(
     State(state): State<SharedState>,
     viewer: Viewer,
     Path(number): Path<i64>,
-    Query(q): Query<ShowQuery>,
 ) -> Response {
+    let live_since = super::live::since(&state).await;
     let incident = match state.store.incident(incident_ref(number)).await {
         Ok(i) => i,
         Err(e) => return failed(e),
@@ -106,10 +100,9 @@ async fn show(
         })
         .collect();
     page(IncidentPage {
-        viewer_name: viewer.name(),
-        csrf: viewer.csrf.clone(),
+        chrome: viewer.chrome(),
+        live_since,
         can_act: viewer.user.role.can_respond(),
-        error: q.error.map(|e| e.chars().take(300).collect()),
         number,
         summary: incident.summary.clone(),
         status: incident.status.as_str(),
@@ -150,15 +143,8 @@ fn actor(viewer: &Viewer) -> Actor {
 }
 
 /// Back to the incident's page, with the error to show if there is one.
-fn back(number: i64, result: Result<(), ApiError>) -> Response {
-    match result {
-        Ok(()) => Redirect::to(&format!("/incidents/{number}")).into_response(),
-        Err(e) => {
-            let message: String =
-                form_urlencoded::byte_serialize(e.to_string().as_bytes()).collect();
-            Redirect::to(&format!("/incidents/{number}?error={message}")).into_response()
-        }
-    }
+fn back(state: &SharedState, number: i64, result: Result<(), ApiError>) -> Response {
+    super::flash::back(state, &format!("/incidents/{number}"), result)
 }
 
 async fn act(
@@ -203,13 +189,14 @@ async fn act(
         }
         other => {
             return back(
+                &state,
                 number,
                 Err(ApiError::BadRequest(format!("unknown action '{other}'"))),
             );
         }
     };
     state.wake.notify_one();
-    back(number, done.map_err(ApiError::from))
+    back(&state, number, done.map_err(ApiError::from))
 }
 
 #[derive(Deserialize)]
@@ -230,6 +217,7 @@ async fn note(
     let text = form.text.trim();
     if text.is_empty() || text.chars().count() > onduty_core::incident::NOTE_MAX_CHARS {
         return back(
+            &state,
             number,
             Err(ApiError::BadRequest(
                 "a note is 1 to 10,000 characters".to_owned(),
@@ -246,5 +234,5 @@ async fn note(
         )
         .await
         .map(|_| ());
-    back(number, added.map_err(ApiError::from))
+    back(&state, number, added.map_err(ApiError::from))
 }

@@ -34,8 +34,8 @@ struct Row {
 #[derive(Template)]
 #[template(path = "incidents.html")]
 struct IncidentsPage {
-    viewer_name: String,
-    csrf: String,
+    chrome: super::Chrome,
+    live_since: String,
     triggered: i64,
     acknowledged: i64,
     rows: Vec<Row>,
@@ -86,6 +86,7 @@ async fn list(
         assigned_to: mine.then_some(viewer.user.id),
         ..IncidentFilter::default()
     };
+    let live_since = super::live::since(&state).await;
     let (incidents, counts, services) = match tokio::try_join!(
         state.store.list_incidents(&filter, None, SHOWN),
         state.store.count_incidents_by_status(),
@@ -117,8 +118,8 @@ async fn list(
         })
         .collect();
     page(IncidentsPage {
-        viewer_name: viewer.name(),
-        csrf: viewer.csrf.clone(),
+        chrome: viewer.chrome(),
+        live_since,
         triggered: counts.get(&IncidentStatus::Triggered).copied().unwrap_or(0),
         acknowledged: counts
             .get(&IncidentStatus::Acknowledged)

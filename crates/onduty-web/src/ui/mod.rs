@@ -4,10 +4,13 @@
 //! page that creates the first administrator.
 
 mod auth;
+mod flash;
 mod incident;
 mod incidents;
 mod live;
 mod oncall;
+mod policies;
+mod services;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -34,7 +37,10 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(incident::routes())
         .merge(live::routes())
         .merge(oncall::routes())
+        .merge(services::routes())
+        .merge(policies::routes())
         .layer(axum::extract::DefaultBodyLimit::max(FORM_LIMIT))
+        .layer(axum::middleware::from_fn(flash::clear_after_showing))
         .layer(axum::middleware::map_response(security_headers))
 }
 
@@ -79,6 +85,15 @@ async fn security_headers(mut response: Response) -> Response {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// What every signed-in page shows around its content: who is signed in, the log-out
+/// form's CSRF token, what they may do, and the message a form left.
+pub(crate) struct Chrome {
+    pub viewer_name: String,
+    pub csrf: String,
+    pub is_admin: bool,
+    pub flash: Option<flash::Flash>,
 }
 
 /// A rendered page, or a plain 500 if a template fails (it cannot, short of a bug).

@@ -18,8 +18,7 @@ pub(super) fn routes() -> Router<SharedState> {
 #[derive(Template)]
 #[template(path = "oncall.html")]
 struct OnCallPage {
-    viewer_name: String,
-    csrf: String,
+    chrome: super::Chrome,
     schedules: Vec<OnCallSchedule>,
     policies: Vec<OnCallPolicy>,
 }
@@ -27,8 +26,7 @@ struct OnCallPage {
 async fn show(State(state): State<SharedState>, viewer: Viewer) -> Response {
     match on_call_overview(&state, state.clock.now()).await {
         Ok(overview) => page(OnCallPage {
-            viewer_name: viewer.name(),
-            csrf: viewer.csrf.clone(),
+            chrome: viewer.chrome(),
             schedules: overview.schedules,
             policies: overview.escalation_policies,
         }),

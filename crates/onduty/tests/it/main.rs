@@ -4,6 +4,7 @@
 
 mod actions;
 mod api;
+mod browser;
 mod cli;
 mod contacts;
 mod crash;
@@ -15,3 +16,4 @@ mod replies;
 mod schedules;
 mod setup;
 mod ui;
+mod ui_setup;

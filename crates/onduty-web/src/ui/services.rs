@@ -1,0 +1,358 @@
+//! Services: the list, a new-service form, and each service's page with its paging
+//! settings and its integrations (keys, a curl example, and the settings to paste into
+//! Alertmanager and Grafana). Every change goes through the same code as the REST API.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use onduty_core::escalation::Policy;
+use serde::Deserialize;
+
+use super::auth::forbidden;
+use super::flash::{done, failed};
+use super::{Viewer, page};
+use crate::SharedState;
+use crate::api::Caller;
+use crate::api::services::{
+    NewIntegrationBody, NewServiceBody, PagingBody, ServicePatchBody, create_integration,
+    create_service, find_service, update_service,
+};
+use crate::api::views::IntegrationView;
+use crate::error::{ApiError, ApiJson, ApiPath};
+
+pub(super) fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/services", get(list).post(create))
+        .route("/services/{id}", get(show).post(update))
+        .route("/services/{id}/integrations", post(add_integration))
+}
+
+/// A choice in a `<select>`: its value, its label, and whether it is chosen.
+pub(crate) struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+impl Choice {
+    /// `(value, label)` pairs as choices, the one whose value is `selected` chosen.
+    pub(crate) fn list<V: ToString, L: ToString>(
+        items: impl IntoIterator<Item = (V, L)>,
+        selected: Option<String>,
+    ) -> Vec<Choice> {
+        items
+            .into_iter()
+            .map(|(v, l)| {
+                let value = v.to_string();
+                let chosen = selected.as_deref() == Some(value.as_str());
+                Choice::new(value, l.to_string(), chosen)
+            })
+            .collect()
+    }
+
+    pub(crate) fn new(
+        value: impl Into<String>,
+        label: impl Into<String>,
+        selected: bool,
+    ) -> Choice {
+        Choice {
+            value: value.into(),
+            label: label.into(),
+            selected,
+        }
+    }
+}
+
+struct ServiceRow {
+    id: String,
+    name: String,
+    description: String,
+    policy: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "services.html")]
+struct ServicesPage {
+    chrome: super::Chrome,
+    services: Vec<ServiceRow>,
+    policies: Vec<Choice>,
+}
+
+fn policy_name(policies: &[Policy], id: Option<onduty_core::PolicyId>) -> Option<String> {
+    let id = id?;
+    policies
+        .iter()
+        .find(|p| p.id == id)
+        .map(|p| p.name.to_string())
+}
+
+async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
+    let (services, policies) =
+        match tokio::try_join!(state.store.list_services(), state.store.list_policies()) {
+            Ok(found) => found,
+            Err(e) => return ApiError::from(e).into_response(),
+        };
+    page(ServicesPage {
+        chrome: viewer.chrome(),
+        services: services
+            .iter()
+            .map(|s| ServiceRow {
+                id: s.id.to_string(),
+                name: s.name.to_string(),
+                description: s.description.clone(),
+                policy: policy_name(&policies, s.settings.policy_id),
+            })
+            .collect(),
+        policies: Choice::list(policies.iter().map(|p| (p.id, &p.name)), None),
+    })
+}
+
+#[derive(Deserialize)]
+struct NewServiceForm {
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    escalation_policy: String,
+}
+
+/// An empty form field means "none".
+fn given(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// Creates a service with an Events API v2 integration, then shows it.
+async fn create(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Form(form): Form<NewServiceForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let body = NewServiceBody {
+        name: form.name.trim().to_owned(),
+        description: given(&form.description),
+        dedup_mode: None,
+        paging: PagingBody {
+            escalation_policy: Some(given(&form.escalation_policy)),
+            ..PagingBody::default()
+        },
+    };
+    let caller = Caller(viewer.user.clone());
+    let service = match create_service(State(state.clone()), caller, ApiJson(body)).await {
+        Ok((_, body)) => body.0.service,
+        Err(e) => return failed(&state, "/services", e),
+    };
+    let integration = NewIntegrationBody {
+        name: None,
+        kind: None,
+    };
+    let caller = Caller(viewer.user.clone());
+    let to = format!("/services/{}", service.id);
+    match create_integration(
+        State(state.clone()),
+        caller,
+        ApiPath(service.id.clone()),
+        ApiJson(integration),
+    )
+    .await
+    {
+        Ok(_) => done(
+            &state,
+            &to,
+            format!(
+                "Created {}. Send it a first event with the curl command below.",
+                service.name
+            ),
+        ),
+        Err(e) => failed(&state, &to, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "service.html")]
+struct ServicePage {
+    chrome: super::Chrome,
+    id: String,
+    name: String,
+    description: String,
+    policy: Option<(String, String)>,
+    policies: Vec<Choice>,
+    teams: Vec<Choice>,
+    urgencies: Vec<Choice>,
+    dedup_modes: Vec<Choice>,
+    ack_timeout: String,
+    auto_resolve: String,
+    integrations: Vec<IntegrationView>,
+}
+
+async fn show(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Response {
+    let service = match find_service(&state, &id).await {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    let found = tokio::try_join!(
+        state.store.list_policies(),
+        state.store.list_teams(),
+        state.store.list_integrations(service.id),
+    );
+    let (policies, teams, integrations) = match found {
+        Ok(found) => found,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let settings = &service.settings;
+    let urgency = settings.urgency.as_str();
+    let minutes = |m: Option<u32>| m.map(|m| m.to_string()).unwrap_or_default();
+    let reveal = viewer.user.role.can_respond();
+    page(ServicePage {
+        chrome: viewer.chrome(),
+        id: service.id.to_string(),
+        name: service.name.to_string(),
+        description: service.description.clone(),
+        policy: settings
+            .policy_id
+            .and_then(|id| policy_name(&policies, Some(id)).map(|name| (id.to_string(), name))),
+        policies: Choice::list(
+            policies.iter().map(|p| (p.id, &p.name)),
+            settings.policy_id.map(|id| id.to_string()),
+        ),
+        teams: Choice::list(
+            teams.iter().map(|t| (t.id, &t.name)),
+            settings.team_id.map(|id| id.to_string()),
+        ),
+        urgencies: Choice::list(
+            [
+                ("high", "High: page at once"),
+                ("low", "Low: page through low-urgency rules"),
+                (
+                    "severity",
+                    "From the event's severity (critical and error are high)",
+                ),
+            ],
+            Some(urgency.to_owned()),
+        ),
+        dedup_modes: Choice::list(
+            [
+                ("open", "Repeats fold into any open incident"),
+                (
+                    "triggered",
+                    "A repeat after acknowledgement opens a new incident",
+                ),
+            ],
+            Some(service.dedup_mode.as_str().to_owned()),
+        ),
+        ack_timeout: minutes(settings.ack_timeout_minutes),
+        auto_resolve: minutes(settings.auto_resolve_minutes),
+        integrations: integrations
+            .iter()
+            .map(|i| IntegrationView::new(i, &state.config.public_url, reveal))
+            .collect(),
+    })
+}
+
+#[derive(Deserialize)]
+struct ServiceForm {
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    escalation_policy: String,
+    #[serde(default)]
+    team: String,
+    urgency: String,
+    dedup_mode: String,
+    #[serde(default)]
+    ack_timeout_minutes: String,
+    #[serde(default)]
+    auto_resolve_minutes: String,
+}
+
+/// A minutes field: empty is "never".
+fn minutes_field(label: &str, text: &str) -> Result<Option<u32>, ApiError> {
+    match given(text) {
+        None => Ok(None),
+        Some(t) => t.parse().map(Some).map_err(|_| {
+            ApiError::BadRequest(format!(
+                "{label} is a whole number of minutes, or empty for never"
+            ))
+        }),
+    }
+}
+
+async fn update(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<ServiceForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let to = format!("/services/{id}");
+    let timeouts = minutes_field("The acknowledgement timeout", &form.ack_timeout_minutes)
+        .and_then(|ack| {
+            Ok((
+                ack,
+                minutes_field("The auto-resolve time", &form.auto_resolve_minutes)?,
+            ))
+        });
+    let (ack, auto_resolve) = match timeouts {
+        Ok(t) => t,
+        Err(e) => return failed(&state, &to, e),
+    };
+    let body = ServicePatchBody {
+        name: Some(form.name.trim().to_owned()),
+        description: Some(form.description.trim().to_owned()),
+        dedup_mode: Some(form.dedup_mode),
+        paging: PagingBody {
+            team: Some(given(&form.team)),
+            escalation_policy: Some(given(&form.escalation_policy)),
+            urgency: Some(form.urgency),
+            ack_timeout_minutes: Some(ack),
+            auto_resolve_minutes: Some(auto_resolve),
+        },
+    };
+    let caller = Caller(viewer.user.clone());
+    match update_service(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await {
+        Ok(_) => done(&state, &to, "Saved."),
+        Err(e) => failed(&state, &to, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct IntegrationForm {
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+async fn add_integration(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<IntegrationForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let to = format!("/services/{id}");
+    let body = NewIntegrationBody {
+        name: given(&form.name),
+        kind: None,
+    };
+    let caller = Caller(viewer.user.clone());
+    match create_integration(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await {
+        Ok(_) => done(&state, &to, "Integration added."),
+        Err(e) => failed(&state, &to, e),
+    }
+}

@@ -1,0 +1,140 @@
+//! A browser without JavaScript for the web UI's stories: it keeps cookies, reads CSRF
+//! fields out of pages and shows redirects instead of following them.
+
+use std::collections::HashMap;
+
+use onduty_testkit::TestApp;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+
+/// A browser: keeps cookies, does not follow redirects (the tests look at them).
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub cookies: HashMap<String, String>,
+    /// The administrator's API token, which the set-up page asks for.
+    pub admin_token: String,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The value of a hidden `csrf` field in the page.
+    pub fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a CSRF field")
+            + 19;
+        self.body[at..at + 64].to_owned()
+    }
+}
+
+impl Browser {
+    pub fn new(app: &TestApp) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: app.url.clone(),
+            cookies: HashMap::new(),
+            admin_token: app.admin_token.clone(),
+        }
+    }
+
+    pub fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        for c in response.headers().get_all(SET_COOKIE) {
+            let c = c.to_str().unwrap();
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = pair.split_once('=').unwrap();
+            if v.is_empty() || c.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        Answer {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Answer {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    /// Ada sets onduty up as its first administrator, with the set-up page's `csrf`.
+    pub async fn set_up_as_ada(&mut self, csrf: &str) -> Answer {
+        let token = self.admin_token.clone();
+        self.post(
+            "/setup",
+            &[
+                ("token", &token),
+                ("name", "Ada"),
+                ("email", "ada@example.com"),
+                ("password", "a long passphrase"),
+                ("csrf", csrf),
+            ],
+        )
+        .await
+    }
+
+    /// Ada logs in with `password`, with the log-in page's `csrf` token.
+    pub async fn log_in(&mut self, password: &str, csrf: &str) -> Answer {
+        self.post(
+            "/login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", password),
+                ("csrf", csrf),
+            ],
+        )
+        .await
+    }
+
+    pub async fn post_owned(&mut self, path: &str, form: &[(&str, String)]) -> Answer {
+        let request = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(request).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let request = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(request).await
+    }
+}
+
+/// A browser in which Ada set onduty up (she is logged in, as administrator).
+pub async fn administrator(app: &TestApp) -> Browser {
+    let mut browser = Browser::new(app);
+    let csrf = browser.get("/setup").await.csrf();
+    let done = browser.set_up_as_ada(&csrf).await;
+    assert_eq!(done.location(), "/incidents");
+    browser
+}
