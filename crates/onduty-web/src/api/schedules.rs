@@ -162,7 +162,7 @@ pub struct ScheduleList {
 }
 
 /// Everyone, by id, to name people in answers.
-async fn people(state: &SharedState) -> Result<HashMap<UserId, User>, ApiError> {
+pub(crate) async fn people(state: &SharedState) -> Result<HashMap<UserId, User>, ApiError> {
     Ok(state
         .store
         .list_users()
@@ -183,7 +183,7 @@ fn person(people: &HashMap<UserId, User>, id: UserId) -> PersonView {
     }
 }
 
-async fn schedule_view(
+pub(crate) async fn schedule_view(
     state: &SharedState,
     schedule: &Schedule,
     people: &HashMap<UserId, User>,
@@ -299,7 +299,7 @@ async fn list_schedules(
         (status = 409, description = "Name taken", body = ErrorBody),
     )
 )]
-async fn create_schedule(
+pub(crate) async fn create_schedule(
     State(state): State<SharedState>,
     caller: Caller,
     ApiJson(body): ApiJson<ScheduleBody>,
@@ -348,7 +348,7 @@ async fn get_schedule(
         (status = 409, body = ErrorBody),
     )
 )]
-async fn replace_schedule(
+pub(crate) async fn replace_schedule(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
@@ -613,7 +613,7 @@ async fn list_overrides(
         (status = 404, body = ErrorBody),
     )
 )]
-async fn add_override(
+pub(crate) async fn add_override(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
@@ -684,7 +684,7 @@ async fn replace_override(
     ),
     responses((status = 204, description = "Removed"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
-async fn delete_override(
+pub(crate) async fn delete_override(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath((id, override_id)): ApiPath<(String, String)>,
@@ -726,7 +726,7 @@ fn user_feed_url(state: &SharedState, token: &str) -> String {
     params(("id" = String, Path, description = "Schedule id or name")),
     responses((status = 200, body = FeedView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
-async fn rotate_schedule_feed(
+pub(crate) async fn rotate_schedule_feed(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
@@ -745,7 +745,7 @@ async fn rotate_schedule_feed(
     params(("id" = String, Path, description = "Schedule id or name")),
     responses((status = 200, body = FeedView), (status = 404, body = ErrorBody))
 )]
-async fn get_schedule_feed(
+pub(crate) async fn get_schedule_feed(
     State(state): State<SharedState>,
     _caller: Caller,
     ApiPath(id): ApiPath<String>,

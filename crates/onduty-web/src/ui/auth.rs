@@ -131,6 +131,7 @@ impl Viewer {
             viewer_name: self.name(),
             csrf: self.csrf.clone(),
             is_admin: self.user.role == onduty_core::account::Role::Admin,
+            can_respond: self.user.role.can_respond(),
             flash: self.flash.clone(),
         }
     }

@@ -86,6 +86,19 @@ pub(crate) fn failed(state: &SharedState, to: &str, error: impl Display) -> Resp
     )
 }
 
+/// Back to `to` after a form's change: saying `notice` if it worked, why not if not.
+pub(crate) fn after<T>(
+    state: &SharedState,
+    to: &str,
+    result: Result<T, ApiError>,
+    notice: &str,
+) -> Response {
+    match result {
+        Ok(_) => done(state, to, notice),
+        Err(e) => failed(state, to, e),
+    }
+}
+
 /// Back to `to`: quietly if it worked, with the error if not.
 pub(crate) fn back(state: &SharedState, to: &str, result: Result<(), ApiError>) -> Response {
     match result {

@@ -10,6 +10,7 @@ mod incidents;
 mod live;
 mod oncall;
 mod policies;
+mod schedules;
 mod services;
 
 use axum::Router;
@@ -39,6 +40,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(oncall::routes())
         .merge(services::routes())
         .merge(policies::routes())
+        .merge(schedules::routes())
         .layer(axum::extract::DefaultBodyLimit::max(FORM_LIMIT))
         .layer(axum::middleware::from_fn(flash::clear_after_showing))
         .layer(axum::middleware::map_response(security_headers))
@@ -93,6 +95,7 @@ pub(crate) struct Chrome {
     pub viewer_name: String,
     pub csrf: String,
     pub is_admin: bool,
+    pub can_respond: bool,
     pub flash: Option<flash::Flash>,
 }
 

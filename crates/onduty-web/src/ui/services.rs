@@ -11,7 +11,7 @@ use onduty_core::escalation::Policy;
 use serde::Deserialize;
 
 use super::auth::forbidden;
-use super::flash::{done, failed};
+use super::flash::{after, done, failed};
 use super::{Viewer, page};
 use crate::SharedState;
 use crate::api::Caller;
@@ -323,10 +323,12 @@ async fn update(
         },
     };
     let caller = Caller(viewer.user.clone());
-    match update_service(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await {
-        Ok(_) => done(&state, &to, "Saved."),
-        Err(e) => failed(&state, &to, e),
-    }
+    after(
+        &state,
+        &to,
+        update_service(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await,
+        "Saved.",
+    )
 }
 
 #[derive(Deserialize)]
@@ -351,8 +353,10 @@ async fn add_integration(
         kind: None,
     };
     let caller = Caller(viewer.user.clone());
-    match create_integration(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await {
-        Ok(_) => done(&state, &to, "Integration added."),
-        Err(e) => failed(&state, &to, e),
-    }
+    after(
+        &state,
+        &to,
+        create_integration(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await,
+        "Integration added.",
+    )
 }

@@ -30,6 +30,12 @@ impl Answer {
             .unwrap_or("")
     }
 
+    /// Fails the test, showing the page, unless it contains `text`.
+    #[track_caller]
+    pub fn shows(&self, text: &str) {
+        assert!(self.body.contains(text), "no {text:?} in {}", self.body);
+    }
+
     /// The value of a hidden `csrf` field in the page.
     pub fn csrf(&self) -> String {
         let at = self
@@ -119,12 +125,16 @@ impl Browser {
         .await
     }
 
-    pub async fn post_owned(&mut self, path: &str, form: &[(&str, String)]) -> Answer {
-        let request = self.http.post(format!("{}{path}", self.base)).form(form);
-        self.send(request).await
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+        self.post_form(path, form).await
     }
 
-    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+    /// Posts a form built at run time: any list of name and value pairs.
+    pub async fn post_form<F: serde::Serialize + ?Sized>(
+        &mut self,
+        path: &str,
+        form: &F,
+    ) -> Answer {
         let request = self.http.post(format!("{}{path}", self.base)).form(form);
         self.send(request).await
     }
