@@ -220,7 +220,7 @@ async fn new_code(state: &SharedState, method: &ContactMethod) -> Result<String,
     params(("user" = String, Path, description = "User id or e-mail")),
     responses((status = 200, body = MethodList), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
-async fn list_methods(
+pub(crate) async fn list_methods(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath(user): ApiPath<String>,
@@ -246,7 +246,7 @@ async fn list_methods(
         (status = 409, description = "Already one of the user's methods", body = ErrorBody),
     )
 )]
-async fn create_method(
+pub(crate) async fn create_method(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath(user): ApiPath<String>,
@@ -327,7 +327,7 @@ fn hex_of(bytes: &[u8]) -> String {
     params(("user" = String, Path, description = "User id or e-mail"), ("id" = String, Path, description = "Contact method id")),
     responses((status = 204, description = "Removed"), (status = 404, body = ErrorBody))
 )]
-async fn delete_method(
+pub(crate) async fn delete_method(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath((user, id)): ApiPath<(String, String)>,
@@ -351,7 +351,7 @@ async fn delete_method(
         (status = 502, description = "The provider did not take the message", body = ErrorBody),
     )
 )]
-async fn send_code(
+pub(crate) async fn send_code(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath((user, id)): ApiPath<(String, String)>,
@@ -379,7 +379,7 @@ async fn send_code(
         (status = 400, description = "Wrong, expired or used-up code", body = ErrorBody),
     )
 )]
-async fn verify(
+pub(crate) async fn verify(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath((user, id)): ApiPath<(String, String)>,
@@ -416,7 +416,7 @@ async fn verify(
     params(("user" = String, Path, description = "User id or e-mail"), ("id" = String, Path, description = "Contact method id")),
     responses((status = 200, body = SentBody), (status = 502, description = "The provider did not take the message", body = ErrorBody))
 )]
-async fn send_test(
+pub(crate) async fn send_test(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath((user, id)): ApiPath<(String, String)>,
@@ -443,7 +443,7 @@ async fn send_test(
     params(("user" = String, Path, description = "User id or e-mail")),
     responses((status = 200, body = RuleList))
 )]
-async fn list_rules(
+pub(crate) async fn list_rules(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath(user): ApiPath<String>,
@@ -462,7 +462,7 @@ async fn list_rules(
     request_body = NewRuleBody,
     responses((status = 201, body = RuleEnvelope), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
-async fn create_rule(
+pub(crate) async fn create_rule(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath(user): ApiPath<String>,
@@ -506,7 +506,7 @@ async fn create_rule(
     params(("user" = String, Path, description = "User id or e-mail"), ("id" = String, Path, description = "Rule id")),
     responses((status = 204, description = "Removed"), (status = 404, body = ErrorBody))
 )]
-async fn delete_rule(
+pub(crate) async fn delete_rule(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath((user, id)): ApiPath<(String, String)>,

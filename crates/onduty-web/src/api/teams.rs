@@ -72,7 +72,7 @@ async fn list_teams(
     request_body = NewTeamBody,
     responses((status = 201, body = TeamEnvelope), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody))
 )]
-async fn create_team(
+pub(crate) async fn create_team(
     State(state): State<SharedState>,
     caller: Caller,
     ApiJson(body): ApiJson<NewTeamBody>,
@@ -111,7 +111,7 @@ async fn get_team(
     params(("id" = String, Path, description = "Team id or name"), ("user" = String, Path, description = "User id or e-mail")),
     responses((status = 200, body = TeamEnvelope), (status = 404, body = ErrorBody))
 )]
-async fn add_member(
+pub(crate) async fn add_member(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath((id, user)): ApiPath<(String, String)>,
@@ -132,7 +132,7 @@ async fn add_member(
     params(("id" = String, Path, description = "Team id or name"), ("user" = String, Path, description = "User id or e-mail")),
     responses((status = 200, body = TeamEnvelope), (status = 404, body = ErrorBody))
 )]
-async fn remove_member(
+pub(crate) async fn remove_member(
     State(state): State<SharedState>,
     caller: Caller,
     ApiPath((id, user)): ApiPath<(String, String)>,

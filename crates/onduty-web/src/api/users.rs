@@ -146,7 +146,7 @@ async fn list_users(
         (status = 409, description = "E-mail taken", body = ErrorBody),
     )
 )]
-async fn create_user(
+pub(crate) async fn create_user(
     State(state): State<SharedState>,
     caller: Caller,
     ApiJson(body): ApiJson<NewUserBody>,
@@ -192,7 +192,7 @@ async fn create_user(
         (status = 404, body = ErrorBody),
     )
 )]
-async fn update_user(
+pub(crate) async fn update_user(
     State(state): State<SharedState>,
     caller: Caller,
     crate::error::ApiPath(id): crate::error::ApiPath<String>,

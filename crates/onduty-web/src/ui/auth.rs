@@ -55,7 +55,7 @@ fn dummy_hash() -> &'static str {
 }
 
 /// A password's argon2id hash with a fresh random salt.
-fn salted_hash(password: &Password) -> String {
+pub(super) fn salted_hash(password: &Password) -> String {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).expect("the system has randomness");
     password.hash(salt)

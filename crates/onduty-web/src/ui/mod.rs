@@ -9,6 +9,7 @@ mod incident;
 mod incidents;
 mod live;
 mod oncall;
+mod people;
 mod policies;
 mod schedules;
 mod services;
@@ -41,6 +42,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(services::routes())
         .merge(policies::routes())
         .merge(schedules::routes())
+        .merge(people::routes())
         .layer(axum::extract::DefaultBodyLimit::max(FORM_LIMIT))
         .layer(axum::middleware::from_fn(flash::clear_after_showing))
         .layer(axum::middleware::map_response(security_headers))

@@ -30,6 +30,18 @@ impl Answer {
             .unwrap_or("")
     }
 
+    /// The value of the last `attribute` (`href`, `action`) that starts before the first
+    /// `marker`, up to the marker: the link or form the marker ends.
+    pub fn attribute_before(&self, attribute: &str, marker: &str) -> String {
+        let at = self
+            .body
+            .find(marker)
+            .unwrap_or_else(|| panic!("no {marker:?} in {}", self.body));
+        let open = format!("{attribute}=\"");
+        let start = self.body[..at].rfind(&open).expect("the attribute") + open.len();
+        self.body[start..at].to_owned()
+    }
+
     /// Fails the test, showing the page, unless it contains `text`.
     #[track_caller]
     pub fn shows(&self, text: &str) {
@@ -108,6 +120,16 @@ impl Browser {
                 ("password", "a long passphrase"),
                 ("csrf", csrf),
             ],
+        )
+        .await
+    }
+
+    /// Someone logs in from the log-in page.
+    pub async fn log_in_as(&mut self, email: &str, password: &str) -> Answer {
+        let csrf = self.get("/login").await.csrf();
+        self.post(
+            "/login",
+            &[("email", email), ("password", password), ("csrf", &csrf)],
         )
         .await
     }

@@ -1,10 +1,11 @@
 //! Setting a team up from the web UI alone: services and their integrations, escalation
 //! policies, schedules and people, as an administrator without JavaScript does it.
 
+use onduty_notify::Content;
 use onduty_testkit::{TestApp, trigger_event};
 use reqwest::StatusCode;
 
-use crate::browser::{Answer, administrator};
+use crate::browser::{Answer, Browser, administrator};
 
 /// The text between `start` and the next `end` in a page.
 fn between<'a>(page: &'a Answer, start: &str, end: &str) -> &'a str {
@@ -229,9 +230,9 @@ async fn a_rota_is_set_up_and_a_shift_covered_from_its_timeline() {
     );
 
     // Ada covers Grace's shift today, from its "Cover this" link.
-    let cover = rota.body.find("\" class=\"cover\">").expect("a cover link");
-    let href = rota.body[..cover].rfind("href=\"").unwrap() + 6;
-    let link = rota.body[href..cover].replace("&amp;", "&");
+    let link = rota
+        .attribute_before("href", "\" class=\"cover\">")
+        .replace("&amp;", "&");
     let form = ada.get(&link).await;
     let start = between(&form, "name=\"start\" value=\"", "\"").to_owned();
     let end = between(&form, "name=\"end\" value=\"", "\"").to_owned();
@@ -268,9 +269,7 @@ async fn a_rota_is_set_up_and_a_shift_covered_from_its_timeline() {
     assert_eq!(now["schedules"][0]["on_call"][0]["name"], "Ada", "{now}");
 
     // Removing the override gives the shift back to Grace.
-    let delete = rota.body.find("/delete\"").expect("a remove button");
-    let action = rota.body[..delete].rfind("action=\"").unwrap() + 8;
-    let remove = rota.body[action..delete].to_owned();
+    let remove = rota.attribute_before("action", "/delete\"");
     assert!(remove.contains("/overrides/"), "{remove}");
     ada.post(&format!("{remove}/delete"), &[("csrf", &csrf)])
         .await;
@@ -294,5 +293,204 @@ async fn a_rota_is_set_up_and_a_shift_covered_from_its_timeline() {
     rota.shows("Saved.");
     rota.shows("On call now: <strong>Alan</strong>");
     rota.shows("Layer 2: Alan");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn ada_adds_grace_who_sets_up_her_phone_and_rules_and_admins_manage_roles() {
+    let app = TestApp::start().await;
+    let mut ada = administrator(&app).await;
+
+    // Ada adds Grace with a first password.
+    let csrf = ada.get("/people").await.csrf();
+    let added = ada
+        .post(
+            "/people",
+            &[
+                ("csrf", &csrf),
+                ("name", "Grace"),
+                ("email", "grace@example.com"),
+                ("role", "responder"),
+                ("time_zone", ""),
+                ("password", "grace's first password"),
+            ],
+        )
+        .await;
+    let grace_url = added.location().to_owned();
+    assert!(grace_url.starts_with("/people/"), "{grace_url}");
+    ada.get(&grace_url)
+        .await
+        .shows("Added Grace. They log in as grace@example.com");
+
+    // Grace logs in and finds her page from her name.
+    let mut grace = Browser::new(&app);
+    let in_ = grace
+        .log_in_as("grace@example.com", "grace's first password")
+        .await;
+    assert_eq!(in_.location(), "/incidents");
+    let profile = grace.get("/profile").await;
+    assert_eq!(profile.location(), grace_url);
+    let page = grace.get(&grace_url).await;
+    page.shows("No contact methods: you cannot be paged.");
+    let g = page.csrf();
+
+    // Her phone: a code is sent; a wrong one is refused, the right one verifies it.
+    let sent = grace
+        .post(
+            &format!("{grace_url}/methods"),
+            &[
+                ("csrf", &g),
+                ("channel", "sms"),
+                ("address", "+44 7700 900123"),
+                ("name", "mobile"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.location(), grace_url);
+    let page = grace.get(&grace_url).await;
+    page.shows("A code is on its way");
+    page.shows("Not verified");
+    page.shows("sms +447700900123 at once, for any urgency");
+    page.shows("sms +447700900123 after 5 minutes, for high urgency");
+    let messages = app.notifier.take();
+    let Content::Verification { code } = &messages[0].content else {
+        panic!("a code was sent: {messages:?}")
+    };
+    let verify = &page.attribute_before("action", "/verify\"");
+    grace
+        .post(
+            &format!("{verify}/verify"),
+            &[("csrf", &g), ("code", "000000x")],
+        )
+        .await;
+    grace.get(&grace_url).await.shows("wrong code");
+    grace
+        .post(&format!("{verify}/verify"), &[("csrf", &g), ("code", code)])
+        .await;
+    let page = grace.get(&grace_url).await;
+    page.shows("Verified.");
+    assert!(!page.body.contains("Not verified"), "{}", page.body);
+    grace.post(&format!("{verify}/test"), &[("csrf", &g)]).await;
+    grace.get(&grace_url).await.shows("Test sent.");
+    let tests = app.notifier.take();
+    assert_eq!(tests.len(), 1, "{tests:?}");
+    assert_eq!(tests[0].to, "+447700900123");
+
+    // A rule for low urgency after 10 minutes, added and removed.
+    let method_id = verify.rsplit('/').next().unwrap().to_owned();
+    grace
+        .post(
+            &format!("{grace_url}/rules"),
+            &[
+                ("csrf", &g),
+                ("contact_method", &method_id),
+                ("delay_minutes", "10"),
+                ("urgency", "low"),
+            ],
+        )
+        .await;
+    let page = grace.get(&grace_url).await;
+    page.shows("sms +447700900123 after 10 minutes, for low urgency");
+    assert_eq!(page.body.matches("/delete\" class=\"inline\">").count(), 3);
+    let rule = page.attribute_before("action", "/delete\" class=\"inline\">");
+    grace.post(&format!("{rule}/delete"), &[("csrf", &g)]).await;
+    let page = grace.get(&grace_url).await;
+    page.shows("Rule removed.");
+    assert_eq!(page.body.matches("/delete\" class=\"inline\">").count(), 2);
+
+    // Her time zone is hers to change; her role is not.
+    grace
+        .post(
+            &grace_url,
+            &[
+                ("csrf", &g),
+                ("name", "Grace H"),
+                ("time_zone", "Europe/London"),
+            ],
+        )
+        .await;
+    grace.get(&grace_url).await.shows("Grace H");
+    grace
+        .post(
+            &grace_url,
+            &[
+                ("csrf", &g),
+                ("name", "Grace H"),
+                ("time_zone", "Europe/London"),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+    let page = grace.get(&grace_url).await;
+    assert!(
+        page.body.contains("class=\"error\" role=\"alert\""),
+        "{}",
+        page.body
+    );
+    page.shows("responder");
+    // She sees Ada's page, but not Ada's contact details, and cannot add to them.
+    let people = grace.get("/people").await;
+    assert!(!people.body.contains("Add a person"), "{}", people.body);
+    let ada_url = people.attribute_before("href", "\">Ada</a>");
+    let ada_page = grace.get(&ada_url).await;
+    assert!(
+        !ada_page.body.contains("Contact methods"),
+        "{}",
+        ada_page.body
+    );
+    grace
+        .post(
+            &format!("{ada_url}/methods"),
+            &[
+                ("csrf", &g),
+                ("channel", "email"),
+                ("address", "x@example.com"),
+            ],
+        )
+        .await;
+    assert!(app.notifier.take().is_empty());
+
+    // Ada makes Grace an observer, puts her in a team, and sets her a new password,
+    // which logs her out.
+    ada.post(&grace_url, &[("csrf", &csrf), ("role", "observer")])
+        .await;
+    ada.get("/people").await.shows("Saved.");
+    grace.get(&grace_url).await.shows("observer");
+    ada.post("/teams", &[("csrf", &csrf), ("name", "Payments")])
+        .await;
+    let people = ada.get("/people").await;
+    people.shows("Team created.");
+    let team = between(
+        &people,
+        "<form method=\"post\" action=\"/teams/",
+        "/members\"",
+    )
+    .to_owned();
+    let grace_id = grace_url.trim_start_matches("/people/").to_owned();
+    ada.post(
+        &format!("/teams/{team}/members"),
+        &[("csrf", &csrf), ("user", &grace_id)],
+    )
+    .await;
+    ada.get("/people").await.shows("Added to the team.");
+    let (_, teams) = app.api(reqwest::Method::GET, "/teams", None).await;
+    assert_eq!(
+        teams["teams"][0]["members"].as_array().unwrap().len(),
+        1,
+        "{teams}"
+    );
+    ada.post(
+        &format!("{grace_url}/password"),
+        &[("csrf", &csrf), ("password", "a brand new password")],
+    )
+    .await;
+    ada.get(&grace_url)
+        .await
+        .shows("they are logged out everywhere");
+    assert_eq!(grace.get("/incidents").await.location(), "/login");
+    let again = grace
+        .log_in_as("grace@example.com", "a brand new password")
+        .await;
+    assert_eq!(again.location(), "/incidents");
     app.stop().await;
 }

@@ -1,0 +1,582 @@
+//! People: everyone and their roles, teams, adding a person with a first password, and
+//! each person's page with their contact methods (add, verify with a code, test, remove)
+//! and notification rules. People manage their own details; administrators manage
+//! anyone's and the roles. Every change goes through the same code as the REST API.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use onduty_core::account::{Password, Role, User};
+use serde::Deserialize;
+
+use super::auth::{forbidden, salted_hash};
+use super::flash::{after, done, failed};
+use super::services::Choice;
+use super::{Viewer, page};
+use crate::SharedState;
+use crate::api::Caller;
+use crate::api::contacts::{
+    CodeBody, NewMethodBody, NewRuleBody, create_method, create_rule, delete_method, delete_rule,
+    list_methods, list_rules, send_code, send_test, verify,
+};
+use crate::api::teams::{NewTeamBody, add_member, create_team, find_user, remove_member};
+use crate::api::users::{NewUserBody, UserPatchBody, create_user, update_user};
+use crate::error::{ApiError, ApiJson, ApiPath};
+
+pub(super) fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/people", get(list).post(add_person))
+        .route("/profile", get(profile))
+        .route("/people/{id}", get(show).post(update))
+        .route("/people/{id}/password", post(reset_password))
+        .route("/people/{id}/methods", post(add_method))
+        .route(
+            "/people/{id}/methods/{method}/{action}",
+            post(method_action),
+        )
+        .route("/people/{id}/rules", post(add_rule))
+        .route("/people/{id}/rules/{rule}/delete", post(remove_rule))
+        .route("/teams", post(add_team))
+        .route("/teams/{id}/members", post(join_team))
+        .route("/teams/{id}/members/{user}/remove", post(leave_team))
+}
+
+const ROLES: [(&str, &str); 3] = [
+    ("admin", "admin: changes anything"),
+    ("responder", "responder: acts on incidents"),
+    ("observer", "observer: looks, changes nothing"),
+];
+
+struct PersonRow {
+    id: String,
+    name: String,
+    email: String,
+    time_zone: String,
+    role: &'static str,
+    roles: Vec<Choice>,
+}
+
+struct TeamRow {
+    id: String,
+    name: String,
+    members: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "people.html")]
+struct PeoplePage {
+    chrome: super::Chrome,
+    people: Vec<PersonRow>,
+    teams: Vec<TeamRow>,
+    everyone: Vec<Choice>,
+    roles: Vec<Choice>,
+}
+
+fn name_of(users: &[User], id: onduty_core::UserId) -> String {
+    users
+        .iter()
+        .find(|u| u.id == id)
+        .map(|u| u.name.to_string())
+        .unwrap_or_else(|| "(deleted user)".to_owned())
+}
+
+async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
+    let (mut users, teams) =
+        match tokio::try_join!(state.store.list_users(), state.store.list_teams()) {
+            Ok(found) => found,
+            Err(e) => return ApiError::from(e).into_response(),
+        };
+    users.sort_by_key(|u| u.name.to_string().to_lowercase());
+    page(PeoplePage {
+        chrome: viewer.chrome(),
+        people: users
+            .iter()
+            .map(|u| PersonRow {
+                id: u.id.to_string(),
+                name: u.name.to_string(),
+                email: u.email.to_string(),
+                time_zone: u.time_zone.to_string(),
+                role: u.role.as_str(),
+                roles: Choice::list(ROLES, Some(u.role.as_str().to_owned())),
+            })
+            .collect(),
+        teams: teams
+            .iter()
+            .map(|t| TeamRow {
+                id: t.id.to_string(),
+                name: t.name.to_string(),
+                members: t
+                    .members
+                    .iter()
+                    .map(|m| (m.to_string(), name_of(&users, *m)))
+                    .collect(),
+            })
+            .collect(),
+        everyone: Choice::list(users.iter().map(|u| (u.id, &u.name)), None),
+        roles: Choice::list(ROLES, Some("responder".to_owned())),
+    })
+}
+
+#[derive(Deserialize)]
+struct NewPersonForm {
+    csrf: String,
+    name: String,
+    email: String,
+    role: String,
+    #[serde(default)]
+    time_zone: String,
+    password: String,
+}
+
+/// An administrator adds someone, with a first password to hand over (they change it).
+async fn add_person(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Form(form): Form<NewPersonForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let password = match Password::parse(&form.password) {
+        Ok(p) => p,
+        Err(e) => return failed(&state, "/people", format!("The first password: {e}")),
+    };
+    let body = NewUserBody {
+        email: form.email.trim().to_owned(),
+        name: form.name.trim().to_owned(),
+        role: Some(form.role),
+        time_zone: Some(form.time_zone.trim().to_owned()).filter(|t| !t.is_empty()),
+    };
+    let caller = Caller(viewer.user.clone());
+    let user = match create_user(State(state.clone()), caller, ApiJson(body)).await {
+        Ok((_, created)) => created.0.user,
+        Err(e) => return failed(&state, "/people", e),
+    };
+    let id: onduty_core::UserId = match user.id.parse() {
+        Ok(id) => id,
+        Err(_) => return failed(&state, "/people", "the new user's id did not read back"),
+    };
+    let saved = state
+        .store
+        .set_password_hash(id, &salted_hash(&password))
+        .await
+        .map_err(ApiError::from);
+    after(
+        &state,
+        &format!("/people/{}", user.id),
+        saved,
+        &format!(
+            "Added {}. They log in as {} with the password you chose, then change it.",
+            user.name, user.email
+        ),
+    )
+}
+
+async fn profile(viewer: Viewer) -> Response {
+    Redirect::to(&format!("/people/{}", viewer.user.id)).into_response()
+}
+
+struct MethodRow {
+    id: String,
+    name: String,
+    channel: String,
+    address: String,
+    verified: bool,
+    failing: Option<String>,
+}
+
+struct RuleRow {
+    id: String,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "person.html")]
+struct PersonPage {
+    chrome: super::Chrome,
+    id: String,
+    name: String,
+    email: String,
+    role: &'static str,
+    time_zone: String,
+    own: bool,
+    /// The viewer may change this person's details (themselves, or an admin).
+    manage: bool,
+    methods: Vec<MethodRow>,
+    method_choices: Vec<Choice>,
+    rules: Vec<RuleRow>,
+    roles: Vec<Choice>,
+}
+
+async fn show(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Response {
+    let person = match find_user(&state, &id).await {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    let own = person.id == viewer.user.id;
+    let manage = own || viewer.user.role == Role::Admin;
+    let (methods, rules) = if manage {
+        let caller = || Caller(viewer.user.clone());
+        let found = tokio::try_join!(
+            list_methods(State(state.clone()), caller(), ApiPath(id.clone())),
+            list_rules(State(state.clone()), caller(), ApiPath(id.clone())),
+        );
+        match found {
+            Ok((m, r)) => (m.0.contact_methods, r.0.notification_rules),
+            Err(e) => return e.into_response(),
+        }
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let method_label = |mid: &str| {
+        methods
+            .iter()
+            .find(|m| m.id == mid)
+            .map(|m| format!("{} {}", m.channel, m.address))
+            .unwrap_or_else(|| "a removed contact method".to_owned())
+    };
+    let rules = rules
+        .iter()
+        .map(|r| RuleRow {
+            id: r.id.clone(),
+            text: format!(
+                "{} {}, for {} urgency",
+                method_label(&r.contact_method_id),
+                match r.delay_minutes {
+                    0 => "at once".to_owned(),
+                    m => format!("after {m} minutes"),
+                },
+                match r.urgency.as_str() {
+                    "both" => "any",
+                    other => other,
+                }
+            ),
+        })
+        .collect();
+    page(PersonPage {
+        chrome: viewer.chrome(),
+        id: person.id.to_string(),
+        name: person.name.to_string(),
+        email: person.email.to_string(),
+        role: person.role.as_str(),
+        time_zone: person.time_zone.to_string(),
+        own,
+        manage,
+        method_choices: Choice::list(
+            methods
+                .iter()
+                .map(|m| (m.id.clone(), format!("{} {}", m.channel, m.address))),
+            None,
+        ),
+        methods: methods
+            .into_iter()
+            .map(|m| MethodRow {
+                id: m.id,
+                name: m.name,
+                channel: m.channel,
+                address: m.address,
+                verified: m.verified,
+                failing: m.failing,
+            })
+            .collect(),
+        rules,
+        roles: Choice::list(ROLES, Some(person.role.as_str().to_owned())),
+    })
+}
+
+#[derive(Deserialize)]
+struct PersonForm {
+    csrf: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    time_zone: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+/// Changes a person's name and time zone (themselves or an admin) or role (admins).
+async fn update(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<PersonForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let to = if form.role.is_some() && form.name.is_none() {
+        "/people".to_owned()
+    } else {
+        format!("/people/{id}")
+    };
+    let body = UserPatchBody {
+        name: form.name.map(|n| n.trim().to_owned()),
+        role: form.role,
+        time_zone: form.time_zone.map(|t| t.trim().to_owned()),
+    };
+    let caller = Caller(viewer.user.clone());
+    let saved = update_user(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await;
+    after(&state, &to, saved, "Saved.")
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    csrf: String,
+    password: String,
+}
+
+/// An administrator sets someone's password (they forgot it): their sessions end.
+async fn reset_password(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let to = format!("/people/{id}");
+    if viewer.user.role != Role::Admin {
+        return failed(
+            &state,
+            &to,
+            "only administrators set other people's passwords",
+        );
+    }
+    let reset = async {
+        let person = find_user(&state, &id).await?;
+        let password =
+            Password::parse(&form.password).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        state
+            .store
+            .set_password_hash(person.id, &salted_hash(&password))
+            .await?;
+        // No session has an empty hash: this ends all of theirs.
+        state.store.delete_other_sessions(person.id, "").await?;
+        Ok::<_, ApiError>(())
+    };
+    after(
+        &state,
+        &to,
+        reset.await,
+        "Password set; they are logged out everywhere.",
+    )
+}
+
+#[derive(Deserialize)]
+struct MethodForm {
+    csrf: String,
+    channel: String,
+    address: String,
+    #[serde(default)]
+    name: String,
+}
+
+async fn add_method(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<MethodForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let to = format!("/people/{id}");
+    let body = NewMethodBody {
+        channel: form.channel,
+        address: form.address.trim().to_owned(),
+        name: Some(form.name.trim().to_owned()).filter(|n| !n.is_empty()),
+    };
+    let caller = Caller(viewer.user.clone());
+    match create_method(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await {
+        Ok((_, created)) => {
+            let created = created.0;
+            let mut notice = match created.verification.as_str() {
+                "sent" => "Added. A code is on its way: enter it below to verify.".to_owned(),
+                "not needed" => "Added.".to_owned(),
+                why => format!("Added, but the code was not sent ({why}); send it again below."),
+            };
+            if let Some(secret) = created.secret {
+                notice.push_str(&format!(" Its signing secret, shown this once: {secret}"));
+            }
+            done(&state, &to, notice)
+        }
+        Err(e) => failed(&state, &to, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct MethodActionForm {
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// Verify (with a code), send the code again, send a test, or remove a contact method.
+async fn method_action(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path((id, method, action)): Path<(String, String, String)>,
+    Form(form): Form<MethodActionForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let to = format!("/people/{id}");
+    let (s, caller, path) = (
+        State(state.clone()),
+        Caller(viewer.user.clone()),
+        ApiPath((id.clone(), method)),
+    );
+    match action.as_str() {
+        "verify" => {
+            let body = ApiJson(CodeBody {
+                code: form.code.trim().to_owned(),
+            });
+            after(
+                &state,
+                &to,
+                verify(s, caller, path, body).await,
+                "Verified.",
+            )
+        }
+        "send-code" => {
+            let sent = send_code(s, caller, path).await;
+            after(&state, &to, sent, "A new code is on its way.")
+        }
+        "test" => match send_test(s, caller, path).await {
+            Ok(sent) if sent.0.sent => done(&state, &to, "Test sent."),
+            Ok(_) => failed(
+                &state,
+                &to,
+                "The test could not be sent; see the server log.",
+            ),
+            Err(e) => failed(&state, &to, e),
+        },
+        "delete" => after(
+            &state,
+            &to,
+            delete_method(s, caller, path).await,
+            "Removed.",
+        ),
+        other => failed(&state, &to, format!("unknown action '{other}'")),
+    }
+}
+
+#[derive(Deserialize)]
+struct RuleForm {
+    csrf: String,
+    contact_method: String,
+    delay_minutes: String,
+    urgency: String,
+}
+
+async fn add_rule(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<RuleForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let to = format!("/people/{id}");
+    let Ok(delay_minutes) = form.delay_minutes.trim().parse() else {
+        return failed(
+            &state,
+            &to,
+            "The delay is a whole number of minutes (0 for at once)",
+        );
+    };
+    let body = NewRuleBody {
+        contact_method: form.contact_method,
+        delay_minutes,
+        urgency: Some(form.urgency),
+    };
+    let caller = Caller(viewer.user.clone());
+    let created = create_rule(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await;
+    after(&state, &to, created, "Rule added.")
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn remove_rule(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path((id, rule)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let to = format!("/people/{id}");
+    let caller = Caller(viewer.user.clone());
+    let removed = delete_rule(State(state.clone()), caller, ApiPath((id, rule))).await;
+    after(&state, &to, removed, "Rule removed.")
+}
+
+#[derive(Deserialize)]
+struct TeamForm {
+    csrf: String,
+    name: String,
+}
+
+async fn add_team(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Form(form): Form<TeamForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let body = NewTeamBody {
+        name: form.name.trim().to_owned(),
+    };
+    let caller = Caller(viewer.user.clone());
+    let created = create_team(State(state.clone()), caller, ApiJson(body)).await;
+    after(&state, "/people", created, "Team created.")
+}
+
+#[derive(Deserialize)]
+struct MemberForm {
+    csrf: String,
+    user: String,
+}
+
+async fn join_team(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<MemberForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let caller = Caller(viewer.user.clone());
+    let added = add_member(State(state.clone()), caller, ApiPath((id, form.user))).await;
+    after(&state, "/people", added, "Added to the team.")
+}
+
+async fn leave_team(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path((id, user)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let caller = Caller(viewer.user.clone());
+    let removed = remove_member(State(state.clone()), caller, ApiPath((id, user))).await;
+    after(&state, "/people", removed, "Removed from the team.")
+}
