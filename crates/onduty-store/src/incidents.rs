@@ -7,7 +7,7 @@ use onduty_core::contact::Urgency;
 use onduty_core::incident::{
     Action, Actor, Incident, IncidentStatus, TimelineEntry, TimelineKind, transition,
 };
-use onduty_core::{IncidentId, IncidentNumber, IncidentRef, ServiceId, Timestamp, UserId};
+use onduty_core::{IncidentId, IncidentNumber, IncidentRef, ServiceId, TeamId, Timestamp, UserId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
@@ -23,6 +23,8 @@ use crate::{Backend, Store, StoreError, begin};
 pub struct IncidentFilter {
     pub statuses: Vec<IncidentStatus>,
     pub service: Option<ServiceId>,
+    /// Only incidents of this team's services.
+    pub team: Option<TeamId>,
     /// Opened at or after.
     pub since: Option<Timestamp>,
     /// Opened before.
@@ -155,6 +157,12 @@ impl Store {
             c.add(
                 "incidents.service_id = ?",
                 vec![Val::Text(service.to_string())],
+            );
+        }
+        if let Some(team) = filter.team {
+            c.add(
+                "incidents.service_id IN (SELECT s.id FROM services s WHERE s.team_id = ?)",
+                vec![Val::Text(team.to_string())],
             );
         }
         if let Some(since) = filter.since {

@@ -632,6 +632,34 @@ pub async fn lists_filter_and_paginate(db: &TestDb) {
         numbers(&store.list_incidents(&only_b, None, 50).await.unwrap()),
         [10, 8, 6, 4, 2]
     );
+    let payments = store
+        .create_team(Name::parse("Payments").unwrap(), at_minute(0))
+        .await
+        .unwrap();
+    store
+        .update_service(
+            b.service.id,
+            ServicePatch {
+                team_id: Some(Some(payments.id)),
+                ..ServicePatch::default()
+            },
+            at_minute(0),
+        )
+        .await
+        .unwrap();
+    let payments_only = IncidentFilter {
+        team: Some(payments.id),
+        ..Default::default()
+    };
+    assert_eq!(
+        numbers(
+            &store
+                .list_incidents(&payments_only, None, 50)
+                .await
+                .unwrap()
+        ),
+        [10, 8, 6, 4, 2]
+    );
     let open = IncidentFilter {
         statuses: vec![IncidentStatus::Triggered, IncidentStatus::Acknowledged],
         ..Default::default()

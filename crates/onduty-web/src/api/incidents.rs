@@ -44,6 +44,8 @@ pub struct ListQuery {
     status: Option<String>,
     /// A service id or name.
     service: Option<String>,
+    /// A team id or name: incidents of its services.
+    team: Option<String>,
     /// Only incidents opened at or after this instant (RFC 3339).
     since: Option<String>,
     /// Only incidents opened before this instant (RFC 3339).
@@ -167,6 +169,9 @@ async fn list_incidents(
             .transpose()?,
         ..Default::default()
     };
+    if let Some(team) = q.team.as_deref() {
+        filter.team = Some(state.store.team(team).await?.id);
+    }
     if let Some(service) = q.service.as_deref() {
         filter.service = Some(super::services::find_service(&state, service).await?.id);
     }

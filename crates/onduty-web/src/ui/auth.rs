@@ -125,6 +125,11 @@ impl Viewer {
         self.user.name.to_string()
     }
 
+    /// The viewer's wall clock, for the times a page shows.
+    pub(crate) fn zone(&self) -> jiff::tz::TimeZone {
+        super::time::zone(self.user.time_zone.as_str())
+    }
+
     /// What every signed-in page shows around its content.
     pub(crate) fn chrome(&self) -> super::Chrome {
         super::Chrome {

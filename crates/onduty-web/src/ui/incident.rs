@@ -1,5 +1,6 @@
-//! One incident's page: what it is, its details and links, its whole timeline, and the
-//! buttons (plain forms) to acknowledge, resolve, escalate, snooze and add a note.
+//! One incident's page: what it is, who has it, its details, links and images, its whole
+//! timeline (on the viewer's clock), and the buttons (plain forms) to acknowledge,
+//! resolve, escalate, reassign, add responders, snooze and add a note.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -8,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use onduty_core::incident::{Action, Actor};
 use onduty_core::{IncidentNumber, IncidentRef};
-use onduty_store::reshape::Reshape;
+use onduty_store::reshape::{Assignee, Reshape};
 use serde::Deserialize;
 
 use super::auth::forbidden;
@@ -35,6 +36,7 @@ struct LinkRow {
 
 struct EntryRow {
     at: String,
+    at_rfc3339: String,
     message: String,
 }
 
@@ -51,8 +53,17 @@ struct IncidentPage {
     urgency: String,
     service: String,
     opened: String,
+    opened_at: String,
     alert_count: i64,
+    source: Option<String>,
+    assignees: Vec<String>,
+    acknowledged_by: Option<String>,
+    /// Everyone and every policy it can be handed to (`user:…`, `policy:…`).
+    reassign_to: Vec<super::services::Choice>,
+    people: Vec<super::services::Choice>,
     links: Vec<LinkRow>,
+    /// Images are shown as links: loading them would tell their host who is looking.
+    images: Vec<LinkRow>,
     details: Option<String>,
     timeline: Vec<EntryRow>,
 }
@@ -76,9 +87,11 @@ async fn show(
         Ok(i) => i,
         Err(e) => return failed(e),
     };
-    let (timeline, service) = match tokio::try_join!(
+    let (timeline, service, users, policies) = match tokio::try_join!(
         state.store.timeline(incident.id, None, TIMELINE_SHOWN),
         state.store.service(incident.service_id),
+        state.store.list_users(),
+        state.store.list_policies(),
     ) {
         Ok(found) => found,
         Err(e) => return failed(e),
@@ -93,12 +106,25 @@ async fn show(
         .details
         .links
         .iter()
-        .map(|l| LinkRow {
-            safe: l.href.starts_with("https://") || l.href.starts_with("http://"),
-            text: l.text.clone().unwrap_or_else(|| l.href.clone()),
-            href: l.href.clone(),
-        })
+        .map(|l| link(&l.href, l.text.as_deref()))
         .collect();
+    let images = incident
+        .details
+        .images
+        .iter()
+        .map(|i| link(i.href.as_deref().unwrap_or(&i.src), i.alt.as_deref()))
+        .collect();
+    let tz = viewer.zone();
+    let name_of = |id: onduty_core::UserId| {
+        users
+            .iter()
+            .find(|u| u.id == id)
+            .map(|u| u.name.to_string())
+            .unwrap_or_else(|| "(deleted user)".to_owned())
+    };
+    let mut by_name: Vec<_> = users.iter().collect();
+    by_name.sort_by_key(|u| u.name.to_string().to_lowercase());
+    let alert = incident.details.alert.as_ref();
     page(IncidentPage {
         chrome: viewer.chrome(),
         live_since,
@@ -109,15 +135,39 @@ async fn show(
         severity: incident.severity.as_str().to_owned(),
         urgency: incident.urgency.as_str().to_owned(),
         service: service.name.to_string(),
-        opened: incident.created_at.to_rfc3339(),
+        opened: super::time::when(incident.created_at, &tz),
+        opened_at: incident.created_at.to_rfc3339(),
         alert_count: incident.alert_count,
+        source: alert.map(|a| match &a.component {
+            Some(c) => format!("{} ({c})", a.source),
+            None => a.source.clone(),
+        }),
+        assignees: incident.assignees.iter().map(|u| name_of(*u)).collect(),
+        acknowledged_by: incident
+            .acknowledged_by
+            .as_ref()
+            .map(|a| a.name().to_owned()),
+        reassign_to: super::services::Choice::list(
+            by_name
+                .iter()
+                .map(|u| (format!("user:{}", u.id), u.name.to_string()))
+                .chain(
+                    policies
+                        .iter()
+                        .map(|p| (format!("policy:{}", p.id), format!("policy {}", p.name))),
+                ),
+            None,
+        ),
+        people: super::services::Choice::list(by_name.iter().map(|u| (u.id, &u.name)), None),
         links,
+        images,
         details,
         timeline: timeline
             .entries
             .iter()
             .map(|e| EntryRow {
-                at: e.at.to_rfc3339(),
+                at: super::time::when(e.at, &tz),
+                at_rfc3339: e.at.to_rfc3339(),
                 // A note's words are kept beside its line.
                 message: match e.data.as_ref().and_then(|d| d["text"].as_str()) {
                     Some(text) => format!("{}: {text}", e.message),
@@ -133,6 +183,28 @@ struct ActForm {
     csrf: String,
     action: String,
     minutes: Option<u32>,
+    /// For `reassign`: `user:<id>` or `policy:<id>`; for `responder`: a user id.
+    to: Option<String>,
+}
+
+/// A link as the page shows it: clickable only if it is http(s).
+fn link(href: &str, text: Option<&str>) -> LinkRow {
+    LinkRow {
+        safe: href.starts_with("https://") || href.starts_with("http://"),
+        text: text.unwrap_or(href).to_owned(),
+        href: href.to_owned(),
+    }
+}
+
+/// Whom a reassign form names.
+fn assignee(to: Option<&str>) -> Result<Assignee, ApiError> {
+    let bad = || ApiError::BadRequest("choose someone or a policy to reassign to".to_owned());
+    let (kind, id) = to.and_then(|t| t.split_once(':')).ok_or_else(bad)?;
+    match kind {
+        "user" => Ok(Assignee::User(id.parse().map_err(|_| bad())?)),
+        "policy" => Ok(Assignee::Policy(id.parse().map_err(|_| bad())?)),
+        _ => Err(bad()),
+    }
 }
 
 fn actor(viewer: &Viewer) -> Actor {
@@ -178,6 +250,25 @@ async fn act(
             .reshape_incident(r, &Reshape::Escalate { level: None }, &who, via, now)
             .await
             .map(|_| ()),
+        "reassign" => match assignee(form.to.as_deref()) {
+            Ok(to) => state
+                .store
+                .reshape_incident(r, &Reshape::Reassign(to), &who, via, now)
+                .await
+                .map(|_| ()),
+            Err(e) => return back(&state, number, Err(e)),
+        },
+        "responder" => match form.to.as_deref().and_then(|t| t.parse().ok()) {
+            Some(user) => state
+                .store
+                .reshape_incident(r, &Reshape::AddResponders(vec![user]), &who, via, now)
+                .await
+                .map(|_| ()),
+            None => {
+                let e = ApiError::BadRequest("choose someone to add".to_owned());
+                return back(&state, number, Err(e));
+            }
+        },
         "snooze" => {
             let minutes = form.minutes.unwrap_or(60).clamp(1, 7 * 24 * 60);
             let until = now.saturating_add(std::time::Duration::from_secs(u64::from(minutes) * 60));

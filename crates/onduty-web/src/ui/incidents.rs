@@ -1,5 +1,5 @@
 //! The incident list, newest first, with counts by status and filters (status, service,
-//! "mine").
+//! team, when, "mine"); times on the viewer's clock.
 
 use std::collections::HashMap;
 
@@ -28,7 +28,9 @@ struct Row {
     status: &'static str,
     summary: String,
     service: String,
+    /// On the viewer's clock, and as RFC 3339 for `<time datetime>`.
     opened: String,
+    opened_at: String,
 }
 
 #[derive(Template)]
@@ -43,6 +45,8 @@ struct IncidentsPage {
     status: String,
     services: Vec<(String, String)>,
     service: String,
+    teams: Vec<super::services::Choice>,
+    periods: Vec<super::services::Choice>,
     mine: bool,
 }
 
@@ -53,9 +57,21 @@ struct Filters {
     status: Option<String>,
     /// A service id; empty for all.
     service: Option<String>,
+    /// A team id; empty for all.
+    team: Option<String>,
+    /// Opened in the last `1d`, `7d` or `30d`; empty for any time.
+    opened: Option<String>,
     /// Only incidents assigned to the viewer.
     mine: Option<String>,
 }
+
+/// How far back the list looks: the form's value, its label, and days (0: any time).
+const PERIODS: [(&str, &str, i64); 4] = [
+    ("", "any time", 0),
+    ("1d", "the last day", 1),
+    ("7d", "the last 7 days", 7),
+    ("30d", "the last 30 days", 30),
+];
 
 const STATUSES: [(&str, &str); 5] = [
     ("open", "open"),
@@ -80,17 +96,28 @@ async fn list(
     };
     let service = f.service.unwrap_or_default();
     let mine = f.mine.is_some_and(|m| !m.is_empty());
+    let team = f.team.unwrap_or_default();
+    let period = f.opened.unwrap_or_default();
+    let days = PERIODS
+        .iter()
+        .find(|(v, _, _)| *v == period)
+        .map_or(0, |(_, _, d)| *d);
+    let now = state.clock.now();
     let filter = IncidentFilter {
         statuses,
         service: service.parse().ok(),
+        team: team.parse().ok(),
+        since: (days > 0)
+            .then(|| onduty_core::Timestamp::from_millis(now.as_millis() - days * 24 * 3_600_000)),
         assigned_to: mine.then_some(viewer.user.id),
         ..IncidentFilter::default()
     };
     let live_since = super::live::since(&state).await;
-    let (incidents, counts, services) = match tokio::try_join!(
+    let (incidents, counts, services, all_teams) = match tokio::try_join!(
         state.store.list_incidents(&filter, None, SHOWN),
         state.store.count_incidents_by_status(),
         state.store.list_services(),
+        state.store.list_teams(),
     ) {
         Ok(found) => found,
         Err(e) => {
@@ -102,6 +129,7 @@ async fn list(
                 .into_response();
         }
     };
+    let tz = viewer.zone();
     let names: HashMap<_, _> = services
         .iter()
         .map(|s| (s.id, s.name.to_string()))
@@ -114,7 +142,8 @@ async fn list(
             status: i.status.as_str(),
             summary: i.summary.clone(),
             service: names.get(&i.service_id).cloned().unwrap_or_default(),
-            opened: i.created_at.to_rfc3339(),
+            opened: super::time::when(i.created_at, &tz),
+            opened_at: i.created_at.to_rfc3339(),
         })
         .collect();
     page(IncidentsPage {
@@ -137,6 +166,11 @@ async fn list(
             .map(|s| (s.id.to_string(), s.name.to_string()))
             .collect(),
         service,
+        teams: super::services::Choice::list(all_teams.iter().map(|t| (t.id, &t.name)), Some(team)),
+        periods: super::services::Choice::list(
+            PERIODS.iter().map(|(v, l, _)| (v, l)),
+            Some(period),
+        ),
         mine,
     })
 }

@@ -13,6 +13,7 @@ mod people;
 mod policies;
 mod schedules;
 mod services;
+mod time;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use super::auth::forbidden;
 use super::flash::{after, done, failed};
 use super::services::Choice;
+use super::time::{from_jiff, from_local_field, local_field, to_jiff, when, zone};
 use super::{Viewer, page};
 use crate::SharedState;
 use crate::api::Caller;
@@ -44,46 +45,6 @@ pub(super) fn routes() -> Router<SharedState> {
 
 /// Days the timeline shows.
 const DAYS_SHOWN: i64 = 14;
-
-fn zone(name: &str) -> TimeZone {
-    TimeZone::get(name).unwrap_or(TimeZone::UTC)
-}
-
-fn to_jiff(at: Timestamp) -> jiff::Timestamp {
-    jiff::Timestamp::from_millisecond(at.as_millis()).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-}
-
-fn from_jiff(at: jiff::Timestamp) -> Timestamp {
-    Timestamp::from_millis(at.as_millisecond())
-}
-
-/// "Mon 23 Nov 09:00" on `tz`'s wall clock.
-fn when(at: Timestamp, tz: &TimeZone) -> String {
-    to_jiff(at)
-        .to_zoned(tz.clone())
-        .strftime("%a %d %b %H:%M")
-        .to_string()
-}
-
-/// The value of a `datetime-local` field: "2026-11-23T09:00".
-fn local_field(at: Timestamp, tz: &TimeZone) -> String {
-    to_jiff(at)
-        .to_zoned(tz.clone())
-        .strftime("%Y-%m-%dT%H:%M")
-        .to_string()
-}
-
-/// A `datetime-local` field read on `tz`'s wall clock.
-fn from_local_field(label: &str, text: &str, tz: &TimeZone) -> Result<Timestamp, ApiError> {
-    let civil: DateTime = text.trim().parse().map_err(|_| {
-        ApiError::BadRequest(format!("{label} is a date and time like 2026-11-27T18:00"))
-    })?;
-    let at = tz
-        .to_ambiguous_timestamp(civil)
-        .compatible()
-        .map_err(|e| ApiError::BadRequest(format!("{label}: {e}")))?;
-    Ok(from_jiff(at))
-}
 
 /// One stretch of a day on the timeline.
 struct Bar {
@@ -793,14 +754,5 @@ mod tests {
         assert_eq!(rows[1].entries[1].who, "nobody on call");
         assert!(rows[1].entries[1].gap);
         assert_eq!(rows[1].bars[1].class, "gap");
-    }
-
-    #[test]
-    fn local_fields_read_on_the_schedules_clock() {
-        let tz = TimeZone::get("America/New_York").unwrap();
-        let at = from_local_field("The start", "2026-11-27T18:00", &tz).unwrap();
-        assert_eq!(at.to_rfc3339(), "2026-11-27T23:00:00.000Z");
-        assert_eq!(local_field(at, &tz), "2026-11-27T18:00");
-        assert!(from_local_field("The start", "tomorrow", &tz).is_err());
     }
 }

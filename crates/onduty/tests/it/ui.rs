@@ -404,6 +404,104 @@ async fn the_list_filters_by_status_service_and_mine() {
     let mine = browser.get("/incidents?status=open&mine=1").await.body;
     assert!(mine.contains("Search is slow"), "{mine}");
     assert!(!mine.contains("Checkout is down"), "{mine}");
+
+    // By team: Search belongs to Discovery.
+    let (_, team) = app
+        .api(
+            reqwest::Method::POST,
+            "/teams",
+            Some(serde_json::json!({"name": "Discovery"})),
+        )
+        .await;
+    let team_id = team["team"]["id"].as_str().unwrap().to_owned();
+    app.api(
+        reqwest::Method::PATCH,
+        &format!("/services/{search_id}"),
+        Some(serde_json::json!({"team": team_id})),
+    )
+    .await;
+    let discovery = browser
+        .get(&format!("/incidents?status=all&team={team_id}"))
+        .await;
+    discovery.shows("Search is slow");
+    assert!(
+        !discovery.body.contains("Checkout is down"),
+        "{}",
+        discovery.body
+    );
+
+    // By when they opened: two days on, none opened in the last day, all in the last week.
+    app.advance(std::time::Duration::from_secs(2 * 24 * 3600));
+    let today = browser.get("/incidents?status=all&opened=1d").await;
+    today.shows("No incidents.");
+    let week = browser.get("/incidents?status=all&opened=7d").await;
+    week.shows("Checkout is down");
+    week.shows("Search index stale");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_incident_is_reassigned_and_gets_a_responder_from_its_page_on_adas_clock() {
+    let app = TestApp::start().await;
+    let (_, key) = app.service("Checkout", "open").await;
+    app.user_token("Grace", "responder").await;
+    app.user_token("Alan", "responder").await;
+    let mut browser = administrator(&app).await;
+    app.api(
+        reqwest::Method::PATCH,
+        "/users/ada@example.com",
+        Some(serde_json::json!({"time_zone": "Asia/Kolkata"})),
+    )
+    .await;
+    app.send_event(trigger_event(&key, "cart", "Carts are empty"))
+        .await;
+
+    let page = browser.get("/incidents/1").await;
+    // 03:00 UTC is 08:30 in Kolkata.
+    page.shows("Thu 15 Jan 08:30");
+    page.shows("Assigned to nobody");
+    let csrf = page.csrf();
+    let grace = page.attribute_before("value", "\">Grace</option>");
+    assert!(grace.starts_with("user:"), "{grace}");
+    let done = browser
+        .post(
+            "/incidents/1/act",
+            &[("csrf", &csrf), ("action", "reassign"), ("to", &grace)],
+        )
+        .await;
+    assert_eq!(done.location(), "/incidents/1");
+    let page = browser.get("/incidents/1").await;
+    page.shows("Assigned to Grace");
+    let alan = page.attribute_before("value", "\">Alan</option>");
+    let alan = alan.trim_start_matches("user:");
+    browser
+        .post(
+            "/incidents/1/act",
+            &[("csrf", &csrf), ("action", "responder"), ("to", alan)],
+        )
+        .await;
+    let page = browser.get("/incidents/1").await;
+    assert!(
+        page.body.contains("Assigned to Grace, Alan")
+            || page.body.contains("Assigned to Alan, Grace"),
+        "{}",
+        page.body
+    );
+    // Nobody to reassign to is an error on the page, not a change.
+    browser
+        .post(
+            "/incidents/1/act",
+            &[
+                ("csrf", &csrf),
+                ("action", "reassign"),
+                ("to", "user:nobody"),
+            ],
+        )
+        .await;
+    browser
+        .get("/incidents/1")
+        .await
+        .shows("choose someone or a policy to reassign to");
     app.stop().await;
 }
 

@@ -1,0 +1,68 @@
+//! Times as people read them: on a wall clock (the viewer's, or a schedule's), and the
+//! `datetime-local` form fields that are read back on one.
+
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use onduty_core::Timestamp;
+
+use crate::error::ApiError;
+
+/// A time zone by its IANA name; UTC if the name is unknown to this build.
+pub(crate) fn zone(name: &str) -> TimeZone {
+    TimeZone::get(name).unwrap_or(TimeZone::UTC)
+}
+
+pub(crate) fn to_jiff(at: Timestamp) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(at.as_millis()).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+pub(crate) fn from_jiff(at: jiff::Timestamp) -> Timestamp {
+    Timestamp::from_millis(at.as_millisecond())
+}
+
+/// "Mon 23 Nov 09:00" on `tz`'s wall clock.
+pub(crate) fn when(at: Timestamp, tz: &TimeZone) -> String {
+    to_jiff(at)
+        .to_zoned(tz.clone())
+        .strftime("%a %d %b %H:%M")
+        .to_string()
+}
+
+/// The value of a `datetime-local` field: "2026-11-23T09:00".
+pub(crate) fn local_field(at: Timestamp, tz: &TimeZone) -> String {
+    to_jiff(at)
+        .to_zoned(tz.clone())
+        .strftime("%Y-%m-%dT%H:%M")
+        .to_string()
+}
+
+/// A `datetime-local` field read on `tz`'s wall clock.
+pub(crate) fn from_local_field(
+    label: &str,
+    text: &str,
+    tz: &TimeZone,
+) -> Result<Timestamp, ApiError> {
+    let civil: DateTime = text.trim().parse().map_err(|_| {
+        ApiError::BadRequest(format!("{label} is a date and time like 2026-11-27T18:00"))
+    })?;
+    let at = tz
+        .to_ambiguous_timestamp(civil)
+        .compatible()
+        .map_err(|e| ApiError::BadRequest(format!("{label}: {e}")))?;
+    Ok(from_jiff(at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_fields_read_on_the_schedules_clock() {
+        let tz = TimeZone::get("America/New_York").unwrap();
+        let at = from_local_field("The start", "2026-11-27T18:00", &tz).unwrap();
+        assert_eq!(at.to_rfc3339(), "2026-11-27T23:00:00.000Z");
+        assert_eq!(local_field(at, &tz), "2026-11-27T18:00");
+        assert_eq!(when(at, &TimeZone::UTC), "Fri 27 Nov 23:00");
+        assert!(from_local_field("The start", "tomorrow", &tz).is_err());
+    }
+}
