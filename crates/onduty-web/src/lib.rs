@@ -76,7 +76,10 @@ pub struct AppState {
     pub wake: Arc<tokio::sync::Notify>,
     limiter: rate_limit::Limiter,
     /// Log-in attempts per e-mail address.
+    /// Log-in attempts per client address and e-mail address.
     login_limiter: rate_limit::Limiter,
+    /// Log-in attempts per client address.
+    login_client_limiter: rate_limit::Limiter,
     /// Turns true when shutdown begins: long-lived responses (live pages) end then.
     closing: tokio::sync::watch::Sender<bool>,
 }
@@ -108,6 +111,7 @@ impl App {
         let state = Arc::new(AppState {
             limiter: rate_limit::Limiter::new(config.rate_limit_per_minute),
             login_limiter: rate_limit::Limiter::new(ui::LOGINS_PER_MINUTE),
+            login_client_limiter: rate_limit::Limiter::new(ui::LOGINS_PER_MINUTE_PER_CLIENT),
             closing: tokio::sync::watch::Sender::new(false),
             store,
             writer,
@@ -159,6 +163,8 @@ impl App {
         } = self;
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
         let closing = state.closing.clone();
+        // The client's address reaches handlers (the log-in limit counts by it).
+        let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let server = axum::serve(listener, router).with_graceful_shutdown(async move {
             shutdown.await;
             closing.send_replace(true);

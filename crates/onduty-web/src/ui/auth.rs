@@ -22,6 +22,9 @@ use serde::Deserialize;
 
 use super::page;
 use crate::SharedState;
+use axum::Extension;
+use axum::extract::ConnectInfo;
+use std::net::SocketAddr;
 
 pub(super) fn routes() -> Router<SharedState> {
     Router::new()
@@ -265,6 +268,7 @@ struct LoginForm {
 
 async fn log_in(
     State(state): State<SharedState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
@@ -281,12 +285,19 @@ async fn log_in(
         response
     };
     let now = state.clock.now();
-    let key: String = form.email.trim().to_lowercase().chars().take(254).collect();
-    if let Err(wait) = state.login_limiter.check(&key, now) {
+    // Attempts are counted per client address, and per e-mail address from that client:
+    // someone guessing elsewhere cannot lock a person out of their own browser.
+    let ip = peer.map_or_else(|| "unknown".to_owned(), |p| p.0.0.ip().to_string());
+    let email: String = form.email.trim().to_lowercase().chars().take(254).collect();
+    let limited = state
+        .login_client_limiter
+        .check(&ip, now)
+        .and_then(|()| state.login_limiter.check(&format!("{ip} {email}"), now));
+    if let Err(wait) = limited {
         return again(
             StatusCode::TOO_MANY_REQUESTS,
             &format!(
-                "Too many attempts for this address. Try again in {} seconds.",
+                "Too many attempts. Try again in {} seconds.",
                 wait.as_secs().max(1)
             ),
         );

@@ -24,9 +24,13 @@ use crate::SharedState;
 
 pub(crate) use auth::Viewer;
 
-/// Log-in attempts allowed per e-mail address a minute (a burst of this many, then one
-/// every 60/N seconds).
+/// Log-in attempts allowed a minute for one e-mail address from one client address (a
+/// burst of this many, then one every 60/N seconds).
 pub(crate) const LOGINS_PER_MINUTE: u32 = 5;
+
+/// Log-in attempts allowed a minute from one client address, whatever the e-mail address.
+/// Behind a reverse proxy every client has the proxy's address, so this is generous.
+pub(crate) const LOGINS_PER_MINUTE_PER_CLIENT: u32 = 30;
 
 /// Largest form a page posts.
 const FORM_LIMIT: usize = 16 * 1024;

@@ -126,7 +126,7 @@ async fn the_first_visit_sets_up_an_administrator_who_then_logs_in_and_out() {
 }
 
 #[tokio::test]
-async fn logging_in_is_rate_limited_per_address() {
+async fn logging_in_is_rate_limited_per_address_and_per_client() {
     let app = TestApp::start().await;
     administrator(&app).await;
     let mut guesser = Browser::new(&app);
@@ -144,6 +144,19 @@ async fn logging_in_is_rate_limited_per_address() {
     app.advance(std::time::Duration::from_secs(60));
     let through = guesser.log_in("a long passphrase", &csrf).await;
     assert_eq!(through.location(), "/incidents");
+
+    // One client trying many addresses is limited too: 30 a minute.
+    app.advance(std::time::Duration::from_secs(60));
+    let mut sprayer = Browser::new(&app);
+    let mut statuses = Vec::new();
+    for n in 0..31 {
+        let a = sprayer
+            .log_in_as(&format!("user{n}@example.com"), "guess guess guess")
+            .await;
+        statuses.push(a.status);
+    }
+    assert_eq!(statuses[..30], [StatusCode::UNAUTHORIZED; 30]);
+    assert_eq!(statuses[30], StatusCode::TOO_MANY_REQUESTS);
     app.stop().await;
 }
 
