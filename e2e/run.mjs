@@ -1,14 +1,20 @@
 // End-to-end tests of onduty's web UI in a real browser: Playwright (playwright-core)
 // drives Chromium against a fresh `onduty serve` with its own temporary data directory.
 //
-// Covers: the first-run set-up page; a service and routing key made through the REST
-// API; a new incident appearing on the open incident list without a reload (server-sent
-// events and /static/live.js); acknowledging and resolving an incident (with the
-// confirm() dialog); the On call page; the phone-sized layout (no sideways scrolling,
-// big enough buttons, acknowledging from a phone). Any console error, uncaught page
-// error or Content-Security-Policy violation fails the story it happened in.
-// Screenshots of the pages go to target/e2e-screenshots/, the server's log to
-// target/e2e-server.log.
+// Covers the issue's "done means": a new user goes from a fresh server to a configured
+// service, escalation policy and schedule, sees a test incident arrive live and
+// acknowledges it on a phone-sized screen, all without the API. In order: the first-run
+// set-up page; adding a person, a schedule (two people taking turns daily), an escalation
+// policy paging that schedule and a service through that policy, with the web forms; an
+// event sent with the service's routing key appearing on the open incident list without
+// a reload (server-sent events, /static/live.js and the page's data-since); acknowledging
+// and resolving (with the confirm() dialog); covering a shift from the schedule's
+// timeline ("Cover this" and the override form); the On call page; the phone-sized
+// layout of every main page (no sideways scrolling, big enough buttons, acknowledging
+// from a phone). The REST API is only used to check what the pages did. Any console
+// error, uncaught page error, Content-Security-Policy violation or request to another
+// host fails the story it happened in. Screenshots of the pages, desktop-*.png and
+// phone-*.png, go to target/e2e-screenshots/, the server's log to target/e2e-server.log.
 //
 // Run from the repository root:
 //   cargo build -p onduty && npm ci --prefix e2e && node e2e/run.mjs
@@ -41,15 +47,30 @@ const MIN_TAP_PX = 40;
 const PHONE = { width: 375, height: 667 };
 
 const ADMIN = { name: 'Ada Admin', email: 'ada@example.com', password: 'correct horse battery' };
-const SERVICE = 'Checkout API';
+const GRACE = {
+  name: 'Grace Hopper',
+  email: 'grace@example.com',
+  password: 'first password 1906',
+  timeZone: 'America/New_York',
+};
+const SCHEDULE = 'Primary rota';
+const POLICY = 'Checkout escalation';
+const SERVICE = { name: 'Checkout API', description: 'Takes the money' };
 const FIRST = { dedup: 'disk/db01', summary: 'Disk 95% full on db01' };
 const SECOND = { dedup: 'cpu/web02', summary: 'CPU load 40 on web02.example.com' };
 
 let server; // the onduty child process
 let base; // http://127.0.0.1:<port>
 let token; // the admin API token printed on first start
+let adminPath; // /people/<id> of the administrator, story a
+let gracePath; // /people/<id>, story b
+let schedulePath; // /schedules/<id>, story b
+let scheduleStart; // the first handoff, a Date at 00:00 UTC, story b
+let policyPath; // /escalation-policies/<id>, story b
+let servicePath; // /services/<id>, story b
 let routingKey; // story b
 let incidentNumber; // story c
+let covered = false; // story e
 let browser;
 let desktop; // the desktop browser context, logged in by story a
 let page; // its one page
@@ -186,8 +207,48 @@ function pathOf(p) {
   return new URL(p.url()).pathname;
 }
 
+/** Saves the whole page as target/e2e-screenshots/<name>.png; name says desktop or phone. */
 async function screenshot(p, name) {
   await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Waits for the one-time message a form leaves at the top of <main>: `text`, as a
+ * notice. Fails at once, saying why, if the form answered with an error instead. */
+async function expectNotice(p, text) {
+  const notice = p.locator('main > p.notice[role=status]:first-child').filter({ hasText: text });
+  const error = p.locator('main > p.error[role=alert]:first-child');
+  await notice.or(error).first().waitFor();
+  assert.equal(await error.count(), 0, `the form answered: ${await error.allTextContents()}`);
+  assert.equal((await notice.textContent()).trim(), text);
+}
+
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const two = (n) => String(n).padStart(2, '0');
+
+/** A `datetime-local` value of a time in UTC: "2026-11-23T09:00". */
+function localField(date) {
+  return date.toISOString().slice(0, 16);
+}
+
+/** A time in UTC as the pages write it: "Mon 23 Nov 09:00". */
+function clock(date) {
+  const d = date;
+  return `${WEEKDAYS[d.getUTCDay()]} ${two(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** The start of the day (UTC) holding `date`, `days` later. */
+function midnight(date, days = 0) {
+  return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() + days));
+}
+
+/** Who the schedule of story b has on call now, before any override: Grace on the first
+ * day, then the administrator, turn and turn about. */
+function rotaNow() {
+  const turns = Math.floor((Date.now() - scheduleStart.getTime()) / DAY_MS);
+  return turns % 2 === 0 ? [GRACE, ADMIN] : [ADMIN, GRACE];
 }
 
 /** The status shown on an incident's page, once it reads `status`. */
@@ -195,9 +256,10 @@ async function waitForStatus(p, status) {
   await p.locator('main span.status').filter({ hasText: new RegExp(`^${status}$`) }).waitFor();
 }
 
-async function assertNoSidewaysScrolling(p) {
+/** What makes `p` scroll sideways on a phone, or null if nothing does. */
+async function sidewaysScrolling(p) {
   const width = await p.evaluate(() => document.documentElement.scrollWidth);
-  if (width <= PHONE.width) return;
+  if (width <= PHONE.width) return null;
   // Name the elements that stick out, innermost first, to say what to fix.
   const wide = await p.evaluate((limit) => {
     const describe = (e) =>
@@ -213,12 +275,33 @@ async function assertNoSidewaysScrolling(p) {
       .slice(0, 5)
       .map((e) => `${describe(e)} "${e.textContent.trim().slice(0, 40)}" (to ${Math.round(right(e))} px)`);
   }, PHONE.width);
-  assert.fail(`${pathOf(p)} is ${width} px wide on a ${PHONE.width} px screen: ${wide.join(', ')}`);
+  return `${pathOf(p)} is ${width} px wide on a ${PHONE.width} px screen: ${wide.join(', ')}`;
+}
+
+/** An element's text with its white space collapsed, as a reader sees it. */
+async function textOf(locator) {
+  return (await locator.textContent()).replace(/\s+/g, ' ').trim();
+}
+
+/** The form holding the button named `button`. */
+function formWith(p, button) {
+  return p.locator('main form').filter({ has: p.getByRole('button', { name: button, exact: true }) });
+}
+
+/** Waits for an incident's timeline to say the service's policy paged `person`, on call
+ * in the schedule of story b. */
+async function pagedThrough(p, person) {
+  await p
+    .locator('main ol.timeline > li')
+    .filter({ hasText: `Escalation policy ${POLICY}, level 1: paging ${person.name} (on call in ${SCHEDULE})` })
+    .waitFor();
 }
 
 // ---- set-up and tear-down ------------------------------------------------------------------
 
 before(async () => {
+  // The directory holds this run's screenshots only.
+  await rm(SHOTS, { recursive: true, force: true });
   await mkdir(SHOTS, { recursive: true });
   ({ url: base, token } = await startServer());
   browser = await chromium.launch({
@@ -243,7 +326,7 @@ test('a. first-run set-up creates an administrator and logs them in', async () =
   await page.goto('/');
   assert.equal(pathOf(page), '/setup');
   await page.getByRole('heading', { name: 'Welcome to onduty' }).waitFor();
-  await screenshot(page, 'setup');
+  await screenshot(page, 'desktop-setup');
 
   const fill = async (apiToken) => {
     await page.getByLabel("Administrator's API token").fill(apiToken);
@@ -270,47 +353,236 @@ test('a. first-run set-up creates an administrator and logs them in', async () =
   const again = await fetch(`${base}/setup`, { redirect: 'manual' });
   assert.ok(again.status >= 300 && again.status < 400, `GET /setup answered ${again.status}`);
   assert.equal(again.headers.get('location'), '/login');
+
+  // Their name in the nav bar leads to their own page.
+  await page.getByRole('link', { name: ADMIN.name }).click();
+  await page.waitForURL(/\/people\/[^/]+$/);
+  adminPath = pathOf(page);
+  await page.getByRole('heading', { name: ADMIN.name, level: 1 }).waitFor();
+  assert.equal(await textOf(page.locator('main h1 + p')), `${ADMIN.email} · admin · UTC`);
+  await page.getByRole('link', { name: 'Change your password' }).waitFor();
+  await screenshot(page, 'desktop-profile');
   assertNoBrowserProblems();
 });
 
-test('b. a service and its routing key, through the REST API', async () => {
-  const { service } = await api('POST', '/api/v1/services', { name: SERVICE });
-  assert.equal(service.name, SERVICE);
-  const { integration } = await api(
-    'POST',
-    `/api/v1/services/${encodeURIComponent(service.id)}/integrations`,
-    {},
+test('b. a person, a schedule, an escalation policy and a service, made with the web forms', async () => {
+  assert.ok(adminPath, 'needs the administrator of story a');
+
+  // A second person, Grace, through "Add a person".
+  await page.getByRole('link', { name: 'People', exact: true }).click();
+  await page.waitForURL('**/people');
+  await page.getByRole('heading', { name: 'Add a person' }).waitFor();
+  const addPerson = formWith(page, 'Add person');
+  await addPerson.getByLabel('Name').fill(GRACE.name);
+  await addPerson.getByLabel('E-mail').fill(GRACE.email);
+  await addPerson.getByLabel('Role').selectOption({ label: 'responder: acts on incidents' });
+  await addPerson.getByLabel('Time zone').fill(GRACE.timeZone);
+  await addPerson.getByLabel('First password').fill(GRACE.password);
+  await addPerson.getByRole('button', { name: 'Add person' }).click();
+  await expectNotice(
+    page,
+    `Added ${GRACE.name}. They log in as ${GRACE.email} with the password you chose, then change it.`,
   );
-  assert.equal(integration.service_id, service.id);
-  assert.match(integration.routing_key, /^[0-9a-f]{32}$/);
-  routingKey = integration.routing_key;
+  assert.match(pathOf(page), /^\/people\/[^/]+$/);
+  assert.notEqual(pathOf(page), adminPath);
+  gracePath = pathOf(page);
+  await page.getByRole('heading', { name: GRACE.name, level: 1 }).waitFor();
+  assert.equal(await textOf(page.locator('main h1 + p')), `${GRACE.email} · responder · ${GRACE.timeZone}`);
+  await page.getByText(`No contact methods: ${GRACE.name} cannot be paged.`).waitFor();
+  await screenshot(page, 'desktop-person');
+
+  await page.getByRole('link', { name: '← People' }).click();
+  await page.waitForURL('**/people');
+  const graceRow = page
+    .locator('main ul.list > li')
+    .filter({ has: page.getByRole('link', { name: GRACE.name, exact: true }) });
+  assert.match(await textOf(graceRow), new RegExp(`^${GRACE.name} ${GRACE.email} · ${GRACE.timeZone} Role`));
+  assert.equal(await page.getByLabel(`${GRACE.name}'s role`).inputValue(), 'responder');
+  await screenshot(page, 'desktop-people');
+
+  // A schedule: Grace and the administrator take turns, a day each, from today's 00:00 UTC.
+  await page.getByRole('link', { name: 'Schedules', exact: true }).click();
+  await page.waitForURL('**/schedules');
+  await page.getByText('No schedules yet.').waitFor();
+  scheduleStart = midnight(new Date());
+  const newSchedule = formWith(page, 'Create schedule');
+  await newSchedule.getByLabel('Name').fill(SCHEDULE);
+  await newSchedule.getByLabel('Time zone').fill('UTC');
+  await newSchedule.getByLabel('Who takes turns').fill(`${GRACE.email}, ${ADMIN.email}`);
+  await newSchedule.getByLabel('First handoff').fill(localField(scheduleStart));
+  await newSchedule.getByLabel('Each turn lasts').fill('1');
+  await newSchedule.locator('select[name="layer1.unit"]').selectOption('days');
+  await newSchedule.getByRole('button', { name: 'Create schedule' }).click();
+  await expectNotice(page, `Created ${SCHEDULE}.`);
+  assert.match(pathOf(page), /^\/schedules\/[^/]+$/);
+  schedulePath = pathOf(page);
+  await page.getByRole('heading', { name: SCHEDULE, level: 1 }).waitFor();
+  const [onCall, next] = rotaNow();
+  const tomorrow = midnight(new Date(), 1);
+  assert.equal(
+    await textOf(page.locator('main p.preview')),
+    `On call now: ${onCall.name} until ${clock(tomorrow)}. Next: ${next.name} from ${clock(tomorrow)}.`,
+  );
+  assert.equal(await page.locator('main p.error').count(), 0, 'the schedule has gaps');
+  // The timeline: fourteen days from today, a bar and a shift each, turn and turn about.
+  const days = page.locator('main ol.days > li');
+  assert.equal(await days.count(), 14);
+  assert.equal(await page.locator('main svg.day').count(), 14);
+  for (let i = 0; i < 14; i += 1) {
+    const day = days.nth(i);
+    const date = midnight(new Date(), i);
+    const who = rotaNow()[i % 2];
+    assert.equal(await textOf(day.locator('h3')), clock(date).slice(0, -6));
+    const bars = day.locator('svg.day rect');
+    assert.equal(await bars.count(), 1, `${clock(date)}: one bar`);
+    assert.equal(await textOf(bars.locator('title')), `00:00–24:00 ${who.name}`);
+    assert.equal(await bars.getAttribute('width'), '1440');
+    assert.equal(await textOf(day.locator('ul.shifts > li')), `00:00–24:00 ${who.name} (Primary) Cover this`);
+  }
+  await screenshot(page, 'desktop-schedule');
+
+  await page.getByRole('link', { name: '← Schedules' }).click();
+  await page.waitForURL('**/schedules');
+  const scheduleRow = page
+    .locator('main ul.list > li')
+    .filter({ has: page.getByRole('link', { name: SCHEDULE, exact: true }) });
+  assert.equal(await textOf(scheduleRow), `${SCHEDULE} ${onCall.name} on call until ${clock(tomorrow)} UTC`);
+  await screenshot(page, 'desktop-schedules');
+
+  // An escalation policy whose first level pages whoever is on call in that schedule.
+  await page.getByRole('link', { name: 'Policies', exact: true }).click();
+  await page.waitForURL('**/escalation-policies');
+  await page.getByText('No escalation policies yet.').waitFor();
+  const newPolicy = formWith(page, 'Create policy');
+  await newPolicy.getByLabel('Name').fill(POLICY);
+  const targets = newPolicy.locator('select[name="level1.target"]');
+  // People and schedules, labelled so (the first-start "Admin" whose token set the server
+  // up is a person too).
+  const choices = await targets.locator('option').allTextContents();
+  for (const choice of [`Person: ${ADMIN.name}`, `Person: ${GRACE.name}`, `On call in: ${SCHEDULE}`]) {
+    assert.ok(choices.includes(choice), `no "${choice}" among ${JSON.stringify(choices)}`);
+  }
+  for (const choice of choices) assert.match(choice, /^(Person|On call in): /);
+  await newPolicy.getByLabel('Page first').selectOption({ label: `On call in: ${SCHEDULE}` });
+  await newPolicy.getByLabel('escalate after (minutes)').fill('15');
+  await newPolicy.getByRole('button', { name: 'Create policy' }).click();
+  await expectNotice(page, `Created ${POLICY}.`);
+  assert.match(pathOf(page), /^\/escalation-policies\/[^/]+$/);
+  policyPath = pathOf(page);
+  await page.getByRole('heading', { name: POLICY, level: 1 }).waitFor();
+  const preview = `If nobody acknowledges: whoever is on call in ${SCHEDULE} now; nobody more after 15 minutes.`;
+  assert.equal(await textOf(page.locator('main p.preview')), preview);
+  assert.deepEqual(
+    await page.locator('main select[name="level1.target"] option:checked').allTextContents(),
+    [`On call in: ${SCHEDULE}`],
+  );
+  assert.equal(await page.locator('main input[name="level1.delay"]').inputValue(), '15');
+  await screenshot(page, 'desktop-policy');
+
+  await page.getByRole('link', { name: '← Escalation policies' }).click();
+  await page.waitForURL('**/escalation-policies');
+  const policyRow = page
+    .locator('main ul.list > li')
+    .filter({ has: page.getByRole('link', { name: POLICY, exact: true }) });
+  assert.equal(await textOf(policyRow), `${POLICY} ${preview}`);
+  await screenshot(page, 'desktop-policies');
+
+  // A service paging through that policy; it comes with an Events API v2 integration.
+  await page.getByRole('link', { name: 'Services', exact: true }).click();
+  await page.waitForURL('**/services');
+  await page.getByText('No services yet.').waitFor();
+  const newService = formWith(page, 'Create service');
+  await newService.getByLabel('Name').fill(SERVICE.name);
+  await newService.getByLabel('Description').fill(SERVICE.description);
+  await newService.getByLabel('Escalation policy').selectOption({ label: POLICY });
+  await newService.getByRole('button', { name: 'Create service' }).click();
+  await expectNotice(page, `Created ${SERVICE.name}. Send it a first event with the curl command below.`);
+  assert.match(pathOf(page), /^\/services\/[^/]+$/);
+  servicePath = pathOf(page);
+  await page.getByRole('heading', { name: SERVICE.name, level: 1 }).waitFor();
+  const pagesThrough = page.locator('main p').filter({ hasText: 'Pages through' });
+  assert.equal(await textOf(pagesThrough), `Pages through ${POLICY}. Its incidents`);
+  assert.equal(await pagesThrough.getByRole('link', { name: POLICY }).getAttribute('href'), policyPath);
+  const keys = page.locator('main code.key');
+  assert.equal(await keys.count(), 1, 'one integration, one routing key');
+  routingKey = await keys.textContent();
+  assert.match(routingKey, /^[0-9a-f]{32}$/);
+  // What to paste into curl, Alertmanager and Grafana, each with the key.
+  for (const [summary, opened] of [
+    ['Send a test event with curl', true],
+    ['Prometheus Alertmanager (alertmanager.yml)', false],
+    ['Grafana contact point', false],
+  ]) {
+    const details = page.locator('main details').filter({ has: page.getByText(summary, { exact: true }) });
+    const settings = details.locator('pre');
+    assert.equal(await settings.isVisible(), opened, `${summary}: shown at first`);
+    if (!opened) await details.getByText(summary, { exact: true }).click();
+    await settings.waitFor({ state: 'visible' });
+    const text = await settings.textContent();
+    assert.ok(text.includes(routingKey), `${summary}: no routing key in ${text}`);
+    assert.ok(text.includes('/v2/enqueue'), `${summary}: no events URL in ${text}`);
+  }
+  const settingsForm = formWith(page, 'Save');
+  assert.equal(await settingsForm.getByLabel('Name').inputValue(), SERVICE.name);
+  assert.equal(await settingsForm.getByLabel('Description').inputValue(), SERVICE.description);
+  assert.equal(await textOf(settingsForm.locator('select[name=escalation_policy] option:checked')), POLICY);
+  await screenshot(page, 'desktop-service');
+
+  await page.getByRole('link', { name: '← Services' }).click();
+  await page.waitForURL('**/services');
+  const serviceRow = page
+    .locator('main ul.list > li')
+    .filter({ has: page.getByRole('link', { name: SERVICE.name, exact: true }) });
+  assert.equal(await textOf(serviceRow), `${SERVICE.name} ${SERVICE.description} pages through ${POLICY}`);
+  await screenshot(page, 'desktop-services');
+  assertNoBrowserProblems();
 });
 
-test('c. a new incident appears on the open list without a reload', async () => {
+test('c. a test event with the routing key appears on the open incident list without a reload', async () => {
   assert.ok(routingKey, 'needs the routing key of story b');
-  // The list must be listening before the event is sent: its event stream's answer
-  // comes once the server has noted the current state of the incidents.
-  const listening = page.waitForResponse(
-    (r) => new URL(r.url()).pathname === '/live/incidents' && r.status() === 200,
-  );
-  await page.goto('/incidents');
-  await listening;
-  const row = page.locator('table.incidents tbody tr').filter({ hasText: FIRST.summary });
-  assert.equal(await row.count(), 0, 'the incident is listed before its event was sent');
-  await page.evaluate(() => {
-    window.e2eMarker = 'same page';
+  // The page says where things stood when it was drawn (data-since) and hands that to its
+  // event stream, so an incident opened between drawing and listening is announced too.
+  // To show that, the stream is held back until the event has been sent.
+  const isStream = (url) => url.pathname === '/live/incidents';
+  let streamAsked;
+  const asked = new Promise((resolveAsked) => (streamAsked = resolveAsked));
+  let releaseStream;
+  const released = new Promise((resolveReleased) => (releaseStream = resolveReleased));
+  await page.route(isStream, async (route) => {
+    streamAsked(route.request().url());
+    await released;
+    await route.continue();
   });
+  try {
+    await page.getByRole('link', { name: 'Incidents', exact: true }).click();
+    await page.waitForURL('**/incidents');
+    const row = page.locator('table.incidents tbody tr').filter({ hasText: FIRST.summary });
+    await page.getByText('No incidents.').waitFor();
+    assert.equal(await row.count(), 0, 'the incident is listed before its event was sent');
+    const since = await page.locator('body').getAttribute('data-since');
+    assert.match(since, /^\d+-\d+$/);
+    assert.equal(new URL(await asked).searchParams.get('since'), since);
+    await page.evaluate(() => {
+      window.e2eMarker = 'same page';
+    });
 
-  await trigger(FIRST);
-  await row.waitFor({ timeout: WAIT_MS });
+    await trigger(FIRST);
+    const listening = page.waitForResponse((r) => isStream(new URL(r.url())) && r.status() === 200);
+    releaseStream();
+    await listening;
+    await row.waitFor();
 
-  assert.equal(await page.evaluate(() => window.e2eMarker), 'same page', 'the page was reloaded');
-  assert.equal(await row.locator('.status').textContent(), 'triggered');
-  assert.ok((await row.textContent()).includes(SERVICE), 'the row names the service');
-  assert.match(await page.locator('main .counts').textContent(), /^1 triggered · 0 acknowledged$/);
-  incidentNumber = Number(await row.locator('td').first().textContent());
-  assert.ok(incidentNumber > 0, 'the row starts with the incident number');
-  await screenshot(page, 'incidents');
+    assert.equal(await page.evaluate(() => window.e2eMarker), 'same page', 'the page was reloaded');
+    assert.equal(await row.locator('.status').textContent(), 'triggered');
+    assert.equal(await textOf(row.locator('td').nth(3)), SERVICE.name, 'the row names the service');
+    assert.match(await page.locator('main .counts').textContent(), /^1 triggered · 0 acknowledged$/);
+    incidentNumber = Number(await row.locator('td').first().textContent());
+    assert.ok(incidentNumber > 0, 'the row starts with the incident number');
+    await screenshot(page, 'desktop-incidents');
+  } finally {
+    releaseStream();
+    await page.unroute(isStream);
+  }
   assertNoBrowserProblems();
 });
 
@@ -320,11 +592,16 @@ test('d. acknowledge, then resolve after confirming', async () => {
   await page.waitForURL(`**/incidents/${incidentNumber}`);
   await page.getByRole('heading', { name: `#${incidentNumber} ${FIRST.summary}` }).waitFor();
   await waitForStatus(page, 'triggered');
-  await screenshot(page, 'incident');
+  // The service's policy paged whoever the schedule has on call.
+  await pagedThrough(page, rotaNow()[0]);
+  await page.getByText('Assigned to nobody', { exact: true }).waitFor();
+  await screenshot(page, 'desktop-incident');
 
   await page.getByRole('button', { name: 'Acknowledge', exact: true }).click();
   await waitForStatus(page, 'acknowledged');
   await page.getByRole('button', { name: 'Unacknowledge' }).waitFor();
+  await page.getByText(`Assigned to ${ADMIN.name} · acknowledged by ${ADMIN.name}`, { exact: true }).waitFor();
+  await screenshot(page, 'desktop-incident-acknowledged');
 
   const dialogs = [];
   page.once('dialog', async (dialog) => {
@@ -338,27 +615,99 @@ test('d. acknowledge, then resolve after confirming', async () => {
 
   const { incident } = await api('GET', `/api/v1/incidents/${incidentNumber}`);
   assert.equal(incident.status, 'resolved');
-  await screenshot(page, 'incident-resolved');
+  await screenshot(page, 'desktop-incident-resolved');
   assertNoBrowserProblems();
 });
 
-test('the On call page', async () => {
-  await page.getByRole('link', { name: 'On call' }).click();
+test("e. covering someone's shift from the schedule's timeline", async () => {
+  assert.ok(schedulePath, 'needs the schedule of story b');
+  const [onCall, cover] = rotaNow();
+  const shiftStart = midnight(new Date());
+  const shiftEnd = midnight(new Date(), 1);
+  await page.getByRole('link', { name: 'Schedules', exact: true }).click();
+  await page.waitForURL('**/schedules');
+  await page.getByRole('link', { name: SCHEDULE, exact: true }).click();
+  await page.waitForURL(`**${schedulePath}`);
+  const shift = page.locator('main ol.days > li').first().locator('ul.shifts > li');
+  assert.equal(await textOf(shift), `00:00–24:00 ${onCall.name} (Primary) Cover this`);
+
+  await shift.getByRole('link', { name: 'Cover this' }).click();
+  await page.waitForURL((url) => url.pathname === schedulePath && url.searchParams.has('start'));
+  assert.equal(new URL(page.url()).hash, '#cover');
+  const form = formWith(page, 'Add override');
+  // The form holds the whole shift, and is in view.
+  assert.equal(await form.getByLabel('From').inputValue(), localField(shiftStart));
+  assert.equal(await form.getByLabel('Until').inputValue(), localField(shiftEnd));
+  const top = await page.evaluate(() => document.getElementById('cover').getBoundingClientRect().top);
+  assert.ok(top > -2 && top < 800, `the override form is not in view (its heading is at ${top} px)`);
+  await form.getByLabel('Who covers').selectOption({ label: cover.name });
+  assert.equal(await textOf(form.getByLabel('Who covers').locator('option:checked')), cover.name);
+  await screenshot(page, 'desktop-schedule-cover');
+
+  await form.getByRole('button', { name: 'Add override' }).click();
+  await expectNotice(page, 'Override added.');
+  assert.equal(pathOf(page), schedulePath);
+  assert.equal(await textOf(page.locator('main p.preview strong')), cover.name);
+  // The cover's own turn follows tomorrow: they hand over only after it, to the other.
+  const handover = midnight(new Date(), 2);
+  assert.equal(
+    await textOf(page.locator('main p.preview')),
+    `On call now: ${cover.name} until ${clock(handover)}. Next: ${onCall.name} from ${clock(handover)}.`,
+  );
+  assert.equal(
+    await textOf(page.locator('main ol.days > li').first().locator('ul.shifts > li')),
+    `00:00–24:00 ${cover.name} (override) Cover this`,
+  );
+  const bar = page.locator('main svg.day').first().locator('rect');
+  assert.match(await bar.getAttribute('class'), /\boverride\b/);
+  assert.equal(await textOf(bar.locator('title')), `00:00–24:00 ${cover.name}`);
+  const overrides = page.locator('main h2:text-is("Overrides") + ul.list > li');
+  assert.equal(await overrides.count(), 1);
+  assert.equal(
+    await textOf(overrides),
+    `${cover.name} from ${clock(shiftStart)} to ${clock(shiftEnd)} Remove`,
+  );
+  covered = true;
+  await screenshot(page, 'desktop-schedule-override');
+  assertNoBrowserProblems();
+});
+
+test('f. the On call page shows the schedule and the policy', async () => {
+  assert.ok(covered, 'needs the override of story e');
+  const cover = rotaNow()[1];
+  // The covered shift runs into the cover's own turn tomorrow; the handover follows it.
+  const handover = midnight(new Date(), 2);
+  await page.getByRole('link', { name: 'On call', exact: true }).click();
   await page.waitForURL('**/oncall');
   await page.getByRole('heading', { name: 'On call now' }).waitFor();
-  await page.getByText('No schedules yet.').waitFor();
-  await screenshot(page, 'oncall');
+  await screenshot(page, 'desktop-oncall');
+  const schedule = page.locator('main ul.oncall > li').filter({ hasText: SCHEDULE });
+  assert.equal(await schedule.count(), 1);
+  assert.match(await textOf(schedule), new RegExp(`^${SCHEDULE}: ${cover.name} until `));
+  await page.getByRole('heading', { name: POLICY, level: 3 }).waitFor();
+  assert.deepEqual(
+    await page.locator(`main h3:text-is("${POLICY}") + ol.oncall > li`).allTextContents(),
+    [cover.name],
+  );
   assertNoBrowserProblems();
+  // Until the handover: a <time> for machines, written for people as on every other page
+  // ("Mon 23 Nov 00:00").
+  const until = schedule.locator('time');
+  assert.equal(Date.parse(await until.getAttribute('datetime')), handover.getTime());
+  assert.equal(await textOf(until), clock(handover), 'the On call page writes the time for people');
 });
 
-test('e. a phone: no sideways scrolling, big buttons, acknowledging', async () => {
-  assert.ok(routingKey, 'needs the routing key of story b');
+test('g. a phone: every page fits, big buttons, acknowledging a new incident', async () => {
+  assert.ok(routingKey && servicePath && policyPath && schedulePath && gracePath, 'needs story b');
   await trigger(SECOND);
   const phone = await newContext({ viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  const tooWide = [];
   try {
     const p = await phone.newPage();
     await p.goto('/');
     assert.equal(pathOf(p), '/login');
+    await screenshot(p, 'phone-login');
+    tooWide.push(await sidewaysScrolling(p));
     await p.getByLabel('E-mail').fill(ADMIN.email);
     await p.getByLabel('Password').fill(ADMIN.password);
     await p.getByRole('button', { name: 'Log in' }).tap();
@@ -366,13 +715,15 @@ test('e. a phone: no sideways scrolling, big buttons, acknowledging', async () =
     const link = p.getByRole('link', { name: SECOND.summary });
     await link.waitFor();
     await screenshot(p, 'phone-incidents');
-    await assertNoSidewaysScrolling(p);
+    tooWide.push(await sidewaysScrolling(p));
 
     await link.tap();
     await p.waitForURL(/\/incidents\/\d+$/);
     await waitForStatus(p, 'triggered');
+    // Paged to whoever is on call now: the one covering the shift since story e.
+    if (covered) await pagedThrough(p, rotaNow()[1]);
     await screenshot(p, 'phone-incident');
-    await assertNoSidewaysScrolling(p);
+    tooWide.push(await sidewaysScrolling(p));
     const acknowledge = p.getByRole('button', { name: 'Acknowledge', exact: true });
     await acknowledge.waitFor({ state: 'visible' });
     const box = await acknowledge.boundingBox();
@@ -380,14 +731,35 @@ test('e. a phone: no sideways scrolling, big buttons, acknowledging', async () =
 
     await acknowledge.tap();
     await waitForStatus(p, 'acknowledged');
+    await p.getByText(`Assigned to ${ADMIN.name} · acknowledged by ${ADMIN.name}`, { exact: true }).waitFor();
     await screenshot(p, 'phone-incident-acknowledged');
-    await assertNoSidewaysScrolling(p);
+    tooWide.push(await sidewaysScrolling(p));
     const number = pathOf(p).split('/').pop();
     const { incident } = await api('GET', `/api/v1/incidents/${number}`);
     assert.equal(incident.summary, SECOND.summary);
     assert.equal(incident.status, 'acknowledged');
+
+    // Every other main page, as drawn on the phone.
+    for (const [path, name, heading] of [
+      ['/services', 'phone-services', 'Services'],
+      [servicePath, 'phone-service', SERVICE.name],
+      ['/escalation-policies', 'phone-policies', 'Escalation policies'],
+      [policyPath, 'phone-policy', POLICY],
+      ['/schedules', 'phone-schedules', 'Schedules'],
+      [schedulePath, 'phone-schedule', SCHEDULE],
+      ['/people', 'phone-people', 'People'],
+      [gracePath, 'phone-person', GRACE.name],
+      ['/profile', 'phone-profile', ADMIN.name],
+      ['/oncall', 'phone-oncall', 'On call now'],
+    ]) {
+      await p.goto(path);
+      await p.getByRole('heading', { name: heading, level: 1, exact: true }).waitFor();
+      await screenshot(p, name);
+      tooWide.push(await sidewaysScrolling(p));
+    }
   } finally {
     await phone.close();
   }
+  assert.deepEqual(tooWide.filter(Boolean), [], 'pages scroll sideways on a phone');
   assertNoBrowserProblems();
 });

@@ -63,6 +63,7 @@ pub async fn render(incidents: usize, runs: usize) -> anyhow::Result<()> {
             .collect();
         store.ingest_batch(&batch).await?;
     }
+    let rota = team_setup(&store, service.id, now).await?;
     let secret = TokenSecret::from_random([3; 20]);
     store
         .create_session(
@@ -92,10 +93,20 @@ pub async fn render(incidents: usize, runs: usize) -> anyhow::Result<()> {
     );
     let http = reqwest::Client::new();
     let middle = incidents / 2 + 1;
-    for path in [
-        "/incidents".to_owned(),
-        "/incidents?status=all".to_owned(),
-        format!("/incidents/{middle}"),
+    for (path, marker) in [
+        ("/incidents".to_owned(), "Disk"),
+        ("/incidents?status=all".to_owned(), "Disk"),
+        (format!("/incidents/{middle}"), "Disk"),
+        ("/services".to_owned(), "Checkout"),
+        (format!("/services/{}", service.id), "alertmanager"),
+        (
+            "/escalation-policies".to_owned(),
+            "whoever is on call in Rota",
+        ),
+        ("/schedules".to_owned(), "Rota"),
+        (format!("/schedules/{rota}"), "<svg class=\"day\""),
+        ("/people".to_owned(), "Person 19"),
+        ("/oncall".to_owned(), "Rota"),
     ] {
         let mut times = Vec::with_capacity(runs);
         for _ in 0..runs {
@@ -112,7 +123,7 @@ pub async fn render(incidents: usize, runs: usize) -> anyhow::Result<()> {
             );
             let body = response.text().await?;
             times.push(t.elapsed());
-            anyhow::ensure!(body.contains("Disk"), "{path} shows no incident");
+            anyhow::ensure!(body.contains(marker), "{path} does not show {marker:?}");
         }
         times.sort();
         let pick = |p: f64| times[((times.len() as f64 * p).ceil() as usize).saturating_sub(1)];
@@ -123,4 +134,106 @@ pub async fn render(incidents: usize, runs: usize) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A team as the pages see it: 20 people, a rota of two layers (weekly handoffs among ten,
+/// twelve-hour ones among the other ten at night) with ten overrides, and a policy paging
+/// the rota and then a person, used by the service. Returns the rota's id.
+async fn team_setup(
+    store: &onduty_store::Store,
+    service: onduty_core::ServiceId,
+    now: onduty_core::Timestamp,
+) -> anyhow::Result<onduty_core::ScheduleId> {
+    use onduty_core::account::{Email, Role, TimeZoneName};
+    use onduty_core::escalation::{Level, LevelMode, Policy, Steps, Target};
+    use onduty_core::schedule::{Layer, Override, Schedule, ShiftLength};
+    use onduty_store::users::NewUser;
+
+    let mut people = Vec::new();
+    for n in 0..20 {
+        let user = store
+            .create_user(
+                NewUser {
+                    email: Email::parse(&format!("person{n}@example.com"))?,
+                    name: Name::parse(&format!("Person {n}"))?,
+                    role: Role::Responder,
+                    time_zone: TimeZoneName::parse("Europe/London")?,
+                },
+                now,
+            )
+            .await?;
+        people.push(user.id);
+    }
+    let start = jiff::civil::date(2026, 1, 5).at(9, 0, 0, 0);
+    let rota = Schedule {
+        id: onduty_core::ScheduleId::new(now),
+        name: Name::parse("Rota")?,
+        description: String::new(),
+        time_zone: TimeZoneName::parse("Europe/London")?,
+        team_id: None,
+        layers: vec![
+            Layer {
+                name: "Days".to_owned(),
+                participants: people[..10].to_vec(),
+                start,
+                shift: ShiftLength::Weeks(1),
+                restrictions: Vec::new(),
+            },
+            Layer {
+                name: "Nights".to_owned(),
+                participants: people[10..].to_vec(),
+                start: start.saturating_add(jiff::Span::new().hours(12)),
+                shift: ShiftLength::Hours(12),
+                restrictions: Vec::new(),
+            },
+        ],
+    };
+    store.create_schedule(&rota, now).await?;
+    for n in 0..10u64 {
+        let from = now.saturating_add(Duration::from_secs(n * 86_400 + 3_600));
+        store
+            .add_override(
+                rota.id,
+                &Override {
+                    id: onduty_core::OverrideId::new(now),
+                    user: people[n as usize],
+                    start: from,
+                    end: from.saturating_add(Duration::from_secs(4 * 3_600)),
+                    created_at: now,
+                },
+            )
+            .await?;
+    }
+    let id = onduty_core::PolicyId::new(now);
+    let levels = vec![
+        Level {
+            targets: vec![Target::Schedule(rota.id)],
+            delay_minutes: 15,
+            mode: LevelMode::All,
+        },
+        Level {
+            targets: vec![Target::User(people[0])],
+            delay_minutes: 15,
+            mode: LevelMode::All,
+        },
+    ];
+    let policy = Policy {
+        id,
+        name: Name::parse("Checkout on-call")?,
+        description: String::new(),
+        team_id: None,
+        steps: Steps::parse(id, levels, 1)?,
+    };
+    store.create_policy(&policy, now).await?;
+    store
+        .update_service(
+            service,
+            onduty_store::services::ServicePatch {
+                policy_id: Some(Some(id)),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+    Ok(rota.id)
 }

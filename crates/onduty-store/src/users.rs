@@ -18,6 +18,7 @@ pub struct NewUser {
 /// Fields to change on a user; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct UserPatch {
+    pub email: Option<Email>,
     pub name: Option<Name>,
     pub role: Option<Role>,
     pub time_zone: Option<TimeZoneName>,
@@ -44,6 +45,17 @@ macro_rules! select_users {
     };
 }
 
+/// A write's result, with a unique-index violation read as the e-mail address being
+/// someone else's.
+fn taken_address<T>(result: Result<T, sqlx::Error>, email: &Email) -> Result<T, StoreError> {
+    match result.map_err(StoreError::from) {
+        Err(e) if e.is_unique_violation() => Err(StoreError::Conflict(format!(
+            "a user with e-mail {email} already exists"
+        ))),
+        other => other,
+    }
+}
+
 impl Store {
     pub async fn create_user(&self, new: NewUser, now: Timestamp) -> Result<User, StoreError> {
         let user = User {
@@ -65,18 +77,15 @@ impl Store {
         .bind(now.as_millis())
         .execute(&mut *self.write_conn().await?)
         .await;
-        match result.map_err(StoreError::from) {
-            Err(e) if e.is_unique_violation() => Err(StoreError::Conflict(format!(
-                "a user with e-mail {} already exists",
-                user.email
-            ))),
-            Err(e) => Err(e),
-            Ok(_) => Ok(user),
-        }
+        taken_address(result, &user.email)?;
+        Ok(user)
     }
 
     pub async fn update_user(&self, id: UserId, patch: UserPatch) -> Result<User, StoreError> {
         let mut user = self.user(id).await?;
+        if let Some(email) = patch.email {
+            user.email = email;
+        }
         if let Some(name) = patch.name {
             user.name = name;
         }
@@ -86,13 +95,17 @@ impl Store {
         if let Some(tz) = patch.time_zone {
             user.time_zone = tz;
         }
-        sqlx::query("UPDATE users SET name = $2, role = $3, time_zone = $4 WHERE id = $1")
-            .bind(id.to_string())
-            .bind(user.name.as_str().to_owned())
-            .bind(user.role.as_str())
-            .bind(user.time_zone.as_str().to_owned())
-            .execute(&mut *self.write_conn().await?)
-            .await?;
+        let result = sqlx::query(
+            "UPDATE users SET name = $2, role = $3, time_zone = $4, email = $5 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(user.name.as_str().to_owned())
+        .bind(user.role.as_str())
+        .bind(user.time_zone.as_str().to_owned())
+        .bind(user.email.as_str().to_owned())
+        .execute(&mut *self.write_conn().await?)
+        .await;
+        taken_address(result, &user.email)?;
         Ok(user)
     }
 

@@ -11,7 +11,7 @@ use onduty_core::{IncidentNumber, IncidentRef};
 use onduty_store::incidents::IncidentFilter;
 use onduty_store::ingest::{Accepted, ItemResult, Outcome, Received, Rejected};
 use onduty_store::services::{NewService, ServicePatch};
-use onduty_store::users::NewUser;
+use onduty_store::users::{NewUser, UserPatch};
 use onduty_store::{Store, StoreError};
 
 use crate::db::TestDb;
@@ -99,6 +99,34 @@ pub async fn users_and_tokens(db: &TestDb) {
         alice.id
     );
     assert_eq!(store.list_users().await.unwrap().len(), 1);
+
+    // An address can change, but not to someone else's.
+    let bob = user(&store, "Bob", Role::Responder).await;
+    let moved = store
+        .update_user(
+            alice.id,
+            UserPatch {
+                email: Some(Email::parse("alice@example.org").unwrap()),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.email.as_str(), "alice@example.org");
+    let taken = store
+        .update_user(
+            alice.id,
+            UserPatch {
+                email: Some(bob.email.clone()),
+                ..UserPatch::default()
+            },
+        )
+        .await;
+    assert!(matches!(taken, Err(StoreError::Conflict(m)) if m.contains("bob@example.com")));
+    assert_eq!(
+        store.user(alice.id).await.unwrap().email.as_str(),
+        "alice@example.org"
+    );
 }
 
 pub async fn services_and_integrations(db: &TestDb) {
@@ -852,7 +880,6 @@ pub async fn teams_policies_and_paging_settings(db: &TestDb) {
     use onduty_core::escalation::{Level, LevelMode, Policy, Steps, Target};
     use onduty_core::service::ServiceUrgency;
     use onduty_core::{PolicyId, account::TimeZoneName};
-    use onduty_store::users::UserPatch;
 
     let store = db.store().await;
     let alice = user(&store, "Alice", Role::Responder).await;

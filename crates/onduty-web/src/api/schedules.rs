@@ -190,10 +190,11 @@ pub(crate) async fn schedule_view(
 ) -> Result<ScheduleView, ApiError> {
     let now = state.clock.now();
     let ahead = compute(state, schedule, window_from(now, GAP_HORIZON)).await?;
-    let current = ahead.shifts.first().filter(|s| s.start <= now);
+    let stretches = ahead.stretches();
+    let current = stretches.first().filter(|s| s.start <= now);
     let next_change = match current {
         Some(s) => Some(s.end).filter(|end| *end < now.saturating_add(GAP_HORIZON)),
-        None => ahead.shifts.first().map(|s| s.start),
+        None => stretches.first().map(|s| s.start),
     };
     Ok(ScheduleView {
         id: schedule.id.to_string(),
@@ -826,7 +827,10 @@ pub(crate) async fn on_call_overview(
     let mut on_call: HashMap<ScheduleId, Vec<UserId>> = HashMap::new();
     for s in state.store.list_schedules().await? {
         let f = final_schedule(&s.rota(overrides.remove(&s.id).unwrap_or_default()), window);
-        let current = f.shifts.first().filter(|x| x.start <= now);
+        // A stretch, not a shift: an override running into the person's own turn is not a
+        // handover.
+        let stretches = f.stretches();
+        let current = stretches.first().filter(|x| x.start <= now);
         on_call.insert(s.id, current.map(|x| x.user).into_iter().collect());
         schedules.push(OnCallSchedule {
             id: s.id.to_string(),

@@ -62,6 +62,9 @@ pub struct NewUserBody {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UserPatchBody {
+    /// The user or an admin; unique.
+    #[serde(default)]
+    pub email: Option<String>,
     pub name: Option<String>,
     /// Admins only.
     pub role: Option<String>,
@@ -180,7 +183,7 @@ pub(crate) async fn create_user(
     ))
 }
 
-/// Change a user's name, time zone (the user or an admin) or role (admins).
+/// Change a user's e-mail address, name, time zone (the user or an admin) or role (admins).
 #[utoipa::path(
     patch, path = "/users/{id}", tag = "users",
     params(("id" = String, Path, description = "User id or e-mail")),
@@ -203,6 +206,12 @@ pub(crate) async fn update_user(
         caller.require_admin()?;
     }
     let patch = UserPatch {
+        email: body
+            .email
+            .as_deref()
+            .map(Email::parse)
+            .transpose()
+            .map_err(|e| ApiError::BadRequest(format!("'email': {e}")))?,
         name: body
             .name
             .as_deref()

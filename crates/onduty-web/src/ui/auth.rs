@@ -15,9 +15,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
-use onduty_core::account::{
-    Email, Name, Password, Role, TimeZoneName, TokenSecret, User, password_matches,
-};
+use onduty_core::account::{Email, Name, Password, Role, TokenSecret, User, password_matches};
 use serde::Deserialize;
 
 use super::page;
@@ -425,22 +423,23 @@ async fn set_up(
             return again(capitalised(&e.to_string()));
         }
     };
-    let now = state.clock.now();
+    // The token's owner (the first start's admin@localhost, say) becomes this person,
+    // unless the address is already someone's.
+    let token_owner = by_token.ok().flatten().expect("checked above");
     let user = match state.store.user_by_email(&email).await {
         Ok(Some(existing)) => existing,
         Ok(None) => {
-            let new = onduty_store::users::NewUser {
-                email,
-                name,
-                role: Role::Admin,
-                time_zone: TimeZoneName::utc(),
+            let patch = onduty_store::users::UserPatch {
+                email: Some(email),
+                name: Some(name),
+                ..Default::default()
             };
-            match state.store.create_user(new, now).await {
+            match state.store.update_user(token_owner.id, patch).await {
                 Ok(u) => u,
-                Err(e) => return again(format!("Cannot create the administrator: {e}")),
+                Err(e) => return again(format!("Cannot set up the administrator: {e}")),
             }
         }
-        Err(e) => return again(format!("Cannot create the administrator: {e}")),
+        Err(e) => return again(format!("Cannot set up the administrator: {e}")),
     };
     if user.role != Role::Admin {
         return again("That address belongs to someone who is not an administrator.".to_owned());

@@ -294,6 +294,8 @@ async fn show(
 struct PersonForm {
     csrf: String,
     #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     time_zone: Option<String>,
@@ -301,7 +303,8 @@ struct PersonForm {
     role: Option<String>,
 }
 
-/// Changes a person's name and time zone (themselves or an admin) or role (admins).
+/// Changes a person's e-mail address, name and time zone (themselves or an admin) or
+/// role (admins).
 async fn update(
     State(state): State<SharedState>,
     viewer: Viewer,
@@ -317,6 +320,7 @@ async fn update(
         format!("/people/{id}")
     };
     let body = UserPatchBody {
+        email: form.email.map(|e| e.trim().to_owned()),
         name: form.name.map(|n| n.trim().to_owned()),
         role: form.role,
         time_zone: form.time_zone.map(|t| t.trim().to_owned()),

@@ -218,10 +218,13 @@ async fn show(
         Err(e) => return e.into_response(),
     };
     let found = tokio::try_join!(Names::load(&state), warnings(&state, &policy));
-    let (names, warnings) = match found {
+    let (mut names, warnings) = match found {
         Ok(f) => f,
         Err(e) => return e.into_response(),
     };
+    let preview = preview(&policy, &names);
+    // A policy cannot hand over to itself.
+    names.policies.remove(&policy.id.to_string());
     let mut levels: Vec<LevelRow> = policy
         .steps
         .levels()
@@ -245,7 +248,7 @@ async fn show(
         id: policy.id.to_string(),
         name: policy.name.to_string(),
         description: policy.description.clone(),
-        preview: preview(&policy, &names),
+        preview,
         warnings,
         levels,
         repeat: policy.steps.repeat(),

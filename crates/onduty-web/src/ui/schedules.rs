@@ -14,7 +14,7 @@ use axum::{Form, Router};
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use onduty_core::account::User;
-use onduty_core::schedule::{FinalSchedule, ShiftLength, Source, Window};
+use onduty_core::schedule::{FinalSchedule, ShiftLength, Source, Stretch, Window};
 use onduty_core::{Timestamp, UserId};
 use serde::Deserialize;
 
@@ -57,7 +57,7 @@ struct Bar {
 }
 
 /// A stretch of the final schedule: from, to, and who (from where), or nobody.
-type Stretch = (Timestamp, Timestamp, Option<(UserId, Source)>);
+type Span = (Timestamp, Timestamp, Option<(UserId, Source)>);
 
 /// One line under a day's bar.
 struct Entry {
@@ -103,7 +103,7 @@ fn timeline(
         .map(|(start, end, label)| {
             let mut bars = Vec::new();
             let mut entries = Vec::new();
-            let mut spans: Vec<Stretch> = f
+            let mut spans: Vec<Span> = f
                 .shifts
                 .iter()
                 .map(|s| (s.start, s.end, Some((s.user, s.source))))
@@ -223,6 +223,15 @@ async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
         time_zone: viewer.user.time_zone.to_string(),
         first_handoff: tomorrow.map(|d| format!("{d}T09:00")).unwrap_or_default(),
     })
+}
+
+/// Who is on call now and until when they hand over (back-to-back shifts of one person,
+/// from a layer or an override, are one stretch), and the stretch after.
+fn hand_over(stretches: &[Stretch], now: Timestamp) -> (Option<&Stretch>, Option<&Stretch>) {
+    match stretches.iter().position(|s| s.start <= now && now < s.end) {
+        Some(i) => (stretches.get(i), stretches.get(i + 1)),
+        None => (None, stretches.iter().find(|s| s.start > now)),
+    }
 }
 
 fn name_of(people: &HashMap<UserId, User>, id: UserId) -> String {
@@ -463,11 +472,8 @@ async fn show(
     let mut everyone: Vec<UserId> = people.keys().copied().collect();
     everyone.sort();
     let colour = |u: UserId| everyone.iter().position(|x| *x == u).unwrap_or(0);
-    let current = f.shifts.iter().find(|s| s.start <= now && now < s.end);
-    let next = match current {
-        Some(c) => f.shifts.iter().find(|s| s.start >= c.end),
-        None => f.shifts.iter().find(|s| s.start > now),
-    };
+    let stretches = f.stretches();
+    let (current, next) = hand_over(&stretches, now);
     let layer_name = |i: usize| {
         schedule
             .layers
@@ -710,6 +716,36 @@ mod tests {
             (days[1].1.as_millis() - days[1].0.as_millis()) / 3_600_000,
             23
         );
+    }
+
+    #[test]
+    fn the_holder_hands_over_after_back_to_back_shifts_to_someone_else() {
+        let at = |h: i64| Timestamp::from_millis(h * 3_600_000);
+        let (ada, grace) = (UserId::new(at(1)), UserId::new(at(2)));
+        let shift = |user, from, to, source| FinalShift {
+            user,
+            start: at(from),
+            end: at(to),
+            source,
+        };
+        let o = Source::Override(onduty_core::OverrideId::new(at(0)));
+        let f = FinalSchedule {
+            shifts: vec![
+                shift(ada, 0, 24, o),
+                shift(ada, 24, 48, Source::Layer(0)),
+                shift(grace, 48, 72, Source::Layer(0)),
+            ],
+            gaps: Vec::new(),
+        };
+        let stretches = f.stretches();
+        let (current, next) = hand_over(&stretches, at(1));
+        let current = current.unwrap();
+        assert_eq!((current.user, current.end), (ada, at(48)));
+        assert_eq!(next.map(|n| (n.user, n.start)), Some((grace, at(48))));
+        // Before anyone is on call, the next is whoever starts first.
+        let (current, next) = hand_over(&stretches, at(-1));
+        assert!(current.is_none());
+        assert_eq!(next.map(|n| (n.user, n.start)), Some((ada, at(0))));
     }
 
     #[test]

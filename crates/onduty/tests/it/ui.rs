@@ -75,9 +75,16 @@ async fn the_first_visit_sets_up_an_administrator_who_then_logs_in_and_out() {
         short.body
     );
 
+    let before = app.store.list_users().await.unwrap().len();
     let done = browser.set_up_as_ada(&csrf).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(done.location(), "/incidents");
+    // The token's owner became Ada: there is one administrator, not a second one beside
+    // the first start's.
+    let (_, me) = app.api(reqwest::Method::GET, "/me", None).await;
+    assert_eq!(me["user"]["email"], "ada@example.com", "{me}");
+    assert_eq!(me["user"]["name"], "Ada", "{me}");
+    assert_eq!(app.store.list_users().await.unwrap().len(), before);
     let cookie = done
         .headers
         .get(SET_COOKIE)
@@ -595,13 +602,14 @@ async fn the_on_call_page_shows_every_schedule_and_policy() {
     let mut browser = administrator(&app).await;
     let empty = browser.get("/oncall").await;
     assert!(empty.body.contains("No schedules yet."), "{}", empty.body);
+    app.user_token("Grace", "responder").await;
     let (status, _) = app
         .api(
             reqwest::Method::POST,
             "/schedules",
             Some(
                 serde_json::json!({"name": "Ops <rota>", "time_zone": "UTC", "layers": [{
-                "name": "Primary", "participants": ["ada@example.com"],
+                "name": "Primary", "participants": ["ada@example.com", "grace@example.com"],
                 "start": "2020-01-06T09:00", "shift": {"unit": "weeks", "count": 1}}]}),
             ),
         )
@@ -619,12 +627,15 @@ async fn the_on_call_page_shows_every_schedule_and_policy() {
     let page = browser.get("/oncall").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(
-        page.body.contains("<strong>Ops &#60;rota&#62;</strong>:")
-            || page.body.contains("<strong>Ops &lt;rota&gt;</strong>:"),
+        page.body.contains("\">Ops &#60;rota&#62;</a></strong>:")
+            || page.body.contains("\">Ops &lt;rota&gt;</a></strong>:"),
         "{}",
         page.body
     );
-    assert!(page.body.contains("Ada"), "{}", page.body);
+    page.shows("Ada");
+    // Ada hands over to Grace at the next Monday 09:00 (T0 is Thursday 15 January 2026),
+    // shown on Ada's clock.
+    page.shows("until <time datetime=\"2026-01-19T09:00:00.000Z\">Mon 19 Jan 09:00</time>");
     assert!(page.body.contains("<h3>Ops</h3>"), "{}", page.body);
     app.stop().await;
 }
