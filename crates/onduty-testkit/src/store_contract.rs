@@ -729,6 +729,28 @@ pub async fn lists_filter_and_paginate(db: &TestDb) {
     let counts = store.count_incidents_by_status().await.unwrap();
     assert_eq!(counts.get(&IncidentStatus::Triggered), Some(&8));
     assert_eq!(counts.get(&IncidentStatus::Resolved), Some(&1));
+
+    // The live pages' "has anything changed?" moves with a change, and only then.
+    let seen = store.incidents_version().await.unwrap();
+    assert_eq!(store.incidents_version().await.unwrap(), seen);
+    store
+        .act_on_incident(
+            by_number(IncidentNumber(1)),
+            Action::Acknowledge,
+            &bob_actor,
+            "the API",
+            at_minute(30),
+        )
+        .await
+        .unwrap();
+    let acked = store.incidents_version().await.unwrap();
+    assert_ne!(acked, seen);
+    one(&store, trigger(a.key(), "new", "A new one", at_minute(31)))
+        .await
+        .unwrap();
+    let opened = store.incidents_version().await.unwrap();
+    assert_ne!(opened, acked);
+    assert_eq!(opened.0, 11, "the newest number");
 }
 
 pub async fn timelines_paginate(db: &TestDb) {
