@@ -11,7 +11,8 @@
 // and resolving (with the confirm() dialog); covering a shift from the schedule's
 // timeline ("Cover this" and the override form); the On call page; the phone-sized
 // layout of every main page (no sideways scrolling, big enough buttons, acknowledging
-// from a phone). The REST API is only used to check what the pages did. Any console
+// from a phone); the keyboard alone acknowledging an incident in the dark theme, with the
+// contrast of text and links measured. The REST API is only used to check what the pages did. Any console
 // error, uncaught page error, Content-Security-Policy violation or request to another
 // host fails the story it happened in. Screenshots of the pages, desktop-*.png and
 // phone-*.png, go to target/e2e-screenshots/, the server's log to target/e2e-server.log.
@@ -761,5 +762,71 @@ test('g. a phone: every page fits, big buttons, acknowledging a new incident', a
     await phone.close();
   }
   assert.deepEqual(tooWide.filter(Boolean), [], 'pages scroll sideways on a phone');
+  assertNoBrowserProblems();
+});
+
+test('h. the keyboard alone acknowledges an incident, in the dark theme, with readable contrast', async () => {
+  assert.ok(routingKey, 'needs story b');
+  const THIRD = { dedup: 'mem/db02', summary: 'Memory 97% on db02' };
+  await trigger(THIRD);
+  const dark = await newContext({ colorScheme: 'dark' });
+  try {
+    const p = await dark.newPage();
+    await p.goto('/login');
+    await p.getByLabel('E-mail').fill(ADMIN.email);
+    await p.getByLabel('Password').fill(ADMIN.password);
+    await p.keyboard.press('Enter');
+    await p.waitForURL('**/incidents');
+    await p.getByRole('link', { name: THIRD.summary }).waitFor();
+
+    // The system's dark theme is followed, and text stands out from its background
+    // (WCAG's contrast ratio; 4.5 is the minimum for body text, 7 is AAA).
+    const colours = await p.evaluate(() => {
+      const luminance = (rgb) => {
+        const [r, g, b] = rgb.match(/\d+/g).slice(0, 3).map((v) => {
+          const c = Number(v) / 255;
+          return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+      };
+      const ratio = (a, b) => {
+        const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+        return (hi + 0.05) / (lo + 0.05);
+      };
+      const body = getComputedStyle(document.body);
+      const link = getComputedStyle(document.querySelector('main a'));
+      return {
+        background: luminance(body.backgroundColor),
+        text: ratio(body.color, body.backgroundColor),
+        link: ratio(link.color, body.backgroundColor),
+      };
+    });
+    assert.ok(colours.background < 0.05, `the background is light (luminance ${colours.background})`);
+    assert.ok(colours.text >= 7, `body text contrast ${colours.text.toFixed(1)}`);
+    assert.ok(colours.link >= 4.5, `link contrast ${colours.link.toFixed(1)}`);
+    await screenshot(p, 'desktop-dark-incidents');
+
+    // Tab to the incident's link and open it with Enter; tab to Acknowledge and press it.
+    const tabTo = async (matches, what) => {
+      for (let i = 0; i < 60; i += 1) {
+        await p.keyboard.press('Tab');
+        if (await p.evaluate(matches)) return;
+      }
+      assert.fail(`Tab never reached ${what}`);
+    };
+    await tabTo(() => document.activeElement?.textContent === 'Memory 97% on db02', 'the incident');
+    await p.keyboard.press('Enter');
+    await p.waitForURL(/\/incidents\/\d+$/);
+    await waitForStatus(p, 'triggered');
+    await tabTo(() => document.activeElement?.textContent === 'Acknowledge', 'Acknowledge');
+    // Where the keyboard is can be seen.
+    const outline = await p.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    assert.notEqual(outline, 'none', 'the focused button shows no outline');
+    await p.keyboard.press('Enter');
+    await waitForStatus(p, 'acknowledged');
+    await screenshot(p, 'desktop-dark-incident');
+  } finally {
+    await dark.close();
+  }
   assertNoBrowserProblems();
 });

@@ -170,3 +170,24 @@ pub async fn administrator(app: &TestApp) -> Browser {
     assert_eq!(done.location(), "/incidents");
     browser
 }
+
+/// A browser in which `name` (a new user with `role`, e-mail `<name>@example.com`) is
+/// logged in with a password set straight in the store.
+pub async fn logged_in_as(app: &TestApp, name: &str, role: &str) -> Browser {
+    app.user_token(name, role).await;
+    let email = format!("{}@example.com", name.to_lowercase());
+    let user = app
+        .store
+        .user_by_email(&onduty_core::account::Email::parse(&email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = onduty_core::account::Password::parse("their own password")
+        .unwrap()
+        .hash([1; 16]);
+    app.store.set_password_hash(user.id, &hash).await.unwrap();
+    let mut browser = Browser::new(app);
+    let done = browser.log_in_as(&email, "their own password").await;
+    assert_eq!(done.location(), "/incidents");
+    browser
+}

@@ -5,7 +5,7 @@ use onduty_testkit::{TestApp, trigger_event};
 use reqwest::StatusCode;
 use reqwest::header::SET_COOKIE;
 
-use crate::browser::{Browser, administrator};
+use crate::browser::{Browser, administrator, logged_in_as};
 
 #[tokio::test]
 async fn the_first_visit_sets_up_an_administrator_who_then_logs_in_and_out() {
@@ -336,29 +336,7 @@ async fn observers_see_incidents_but_cannot_act() {
     app.send_event(trigger_event(&key, "checkout", "Checkout is down"))
         .await;
     administrator(&app).await;
-    let olga = onduty_core::account::Password::parse("observer password")
-        .unwrap()
-        .hash([1; 16]);
-    app.user_token("Olga", "observer").await;
-    let user = app
-        .store
-        .user_by_email(&onduty_core::account::Email::parse("olga@example.com").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    app.store.set_password_hash(user.id, &olga).await.unwrap();
-    let mut browser = Browser::new(&app);
-    let csrf = browser.get("/login").await.csrf();
-    browser
-        .post(
-            "/login",
-            &[
-                ("email", "olga@example.com"),
-                ("password", "observer password"),
-                ("csrf", &csrf),
-            ],
-        )
-        .await;
+    let mut browser = logged_in_as(&app, "Olga", "observer").await;
     let page = browser.get("/incidents/1").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.body.contains("name=\"action\""), "{}", page.body);

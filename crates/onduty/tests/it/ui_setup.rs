@@ -5,7 +5,7 @@ use onduty_notify::Content;
 use onduty_testkit::{TestApp, trigger_event};
 use reqwest::StatusCode;
 
-use crate::browser::{Answer, Browser, administrator};
+use crate::browser::{Answer, Browser, administrator, logged_in_as};
 
 /// The text between `start` and the next `end` in a page.
 fn between<'a>(page: &'a Answer, start: &str, end: &str) -> &'a str {
@@ -160,6 +160,32 @@ async fn ada_sets_up_a_service_and_its_policy_and_the_first_event_pages_grace() 
         "{}",
         list.body
     );
+
+    // An observer sees the service but no forms or key, and cannot post the forms.
+    let mut olga = logged_in_as(&app, "Olga", "observer").await;
+    let seen = olga.get(&service_url).await;
+    seen.shows("Checkout");
+    assert!(!seen.body.contains("Add integration"), "{}", seen.body);
+    assert!(
+        !seen.body.contains(&key),
+        "observers see no routing key: {}",
+        seen.body
+    );
+    let o = seen.csrf();
+    olga.post("/services", &[("csrf", &o), ("name", "Sneaky")])
+        .await;
+    olga.get("/services")
+        .await
+        .shows("class=\"error\" role=\"alert\"");
+    olga.post(&policy_url, &[("csrf", &o), ("name", "Renamed")])
+        .await;
+    let (_, services) = app.api(reqwest::Method::GET, "/services", None).await;
+    assert_eq!(
+        services["services"].as_array().unwrap().len(),
+        1,
+        "{services}"
+    );
+    ada.get(&policy_url).await.shows("Checkout on-call");
     app.stop().await;
 }
 
