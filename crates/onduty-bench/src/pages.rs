@@ -33,6 +33,7 @@ pub async fn render(incidents: usize, runs: usize) -> anyhow::Result<()> {
     store
         .create_integration(
             NewIntegration {
+                settings: Default::default(),
                 service_id: service.id,
                 name: Name::parse("bench")?,
                 kind: IntegrationKind::EventsV2,

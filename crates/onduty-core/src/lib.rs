@@ -4,6 +4,7 @@
 //! No IO, no async, no SQL, no HTTP. Functions take `now` as an argument.
 
 pub mod account;
+pub mod alertmanager;
 pub mod contact;
 pub mod escalation;
 pub mod event;

@@ -1,6 +1,7 @@
 //! Services (what breaks), their integrations (how events reach them) and the change
 //! events recorded on their timeline.
 
+use crate::alertmanager::GroupBy;
 use serde::{Deserialize, Serialize};
 
 use crate::account::Name;
@@ -90,28 +91,56 @@ pub fn parse_timeout(name: &str, minutes: u32) -> Result<u32, String> {
     }
 }
 
-/// How events reach an integration. More kinds (Alertmanager, Opsgenie, e-mail) come later.
+/// How events reach an integration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum IntegrationKind {
-    /// PagerDuty Events API v2: `POST /v2/enqueue` and `/v2/change/enqueue`.
+    /// PagerDuty Events API v2: `POST /v2/enqueue` and `/v2/change/enqueue` (also what
+    /// Alertmanager's `pagerduty_configs` and Grafana's PagerDuty contact point send).
     #[default]
     EventsV2,
+    /// Prometheus Alertmanager's webhook: `POST /integrations/<key>/alertmanager`.
+    Alertmanager,
+    /// Grafana alerting's webhook contact point: `POST /integrations/<key>/grafana`.
+    Grafana,
 }
 
 impl IntegrationKind {
+    pub const ALL: [IntegrationKind; 3] = [
+        IntegrationKind::EventsV2,
+        IntegrationKind::Alertmanager,
+        IntegrationKind::Grafana,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             IntegrationKind::EventsV2 => "events_v2",
+            IntegrationKind::Alertmanager => "alertmanager",
+            IntegrationKind::Grafana => "grafana",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "events_v2" => Some(IntegrationKind::EventsV2),
-            _ => None,
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// What people call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            IntegrationKind::EventsV2 => "Events API v2",
+            IntegrationKind::Alertmanager => "Prometheus Alertmanager",
+            IntegrationKind::Grafana => "Grafana alerting",
         }
     }
+}
+
+/// How an integration reads what it receives. Stored as JSON: a field added later has a
+/// default, so older rows read as before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct IntegrationSettings {
+    /// Alertmanager and Grafana: one incident per alert (default) or per group.
+    #[serde(default)]
+    pub group_by: GroupBy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +149,7 @@ pub struct Integration {
     pub service_id: ServiceId,
     pub name: Name,
     pub kind: IntegrationKind,
+    pub settings: IntegrationSettings,
     pub routing_key: RoutingKey,
     pub created_at: Timestamp,
 }

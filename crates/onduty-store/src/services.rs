@@ -3,7 +3,8 @@
 use onduty_core::account::Name;
 use onduty_core::incident::DedupMode;
 use onduty_core::service::{
-    ChangeRecord, Integration, IntegrationKind, PagingSettings, Service, ServiceUrgency,
+    ChangeRecord, Integration, IntegrationKind, IntegrationSettings, PagingSettings, Service,
+    ServiceUrgency,
 };
 use onduty_core::{IntegrationId, PolicyId, RoutingKey, ServiceId, TeamId, Timestamp};
 use sqlx::any::AnyRow;
@@ -38,6 +39,7 @@ pub struct NewIntegration {
     pub service_id: ServiceId,
     pub name: Name,
     pub kind: IntegrationKind,
+    pub settings: IntegrationSettings,
     pub routing_key: RoutingKey,
 }
 
@@ -54,7 +56,7 @@ macro_rules! select_services {
 macro_rules! select_integrations {
     ($suffix:literal) => {
         concat!(
-            "SELECT id, service_id, name, kind, routing_key, created_at FROM integrations ",
+            "SELECT id, service_id, name, kind, settings, routing_key, created_at FROM integrations ",
             $suffix
         )
     };
@@ -95,6 +97,9 @@ fn integration_from_row(row: &AnyRow) -> Result<Integration, StoreError> {
         name: parse_col(row, "name", Name::parse)?,
         kind: parse_col(row, "kind", |t| {
             IntegrationKind::parse(t).ok_or("unknown integration kind")
+        })?,
+        settings: parse_col(row, "settings", |t| {
+            serde_json::from_str::<IntegrationSettings>(t)
         })?,
         routing_key: parse_col(row, "routing_key", RoutingKey::parse)?,
         created_at: Timestamp::from_millis(col(row, "created_at")?),
@@ -241,17 +246,19 @@ impl Store {
             service_id: new.service_id,
             name: new.name,
             kind: new.kind,
+            settings: new.settings,
             routing_key: new.routing_key,
             created_at: now,
         };
         let result = sqlx::query(
-            "INSERT INTO integrations (id, service_id, name, kind, routing_key, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO integrations (id, service_id, name, kind, settings, routing_key, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(integration.id.to_string())
         .bind(integration.service_id.to_string())
         .bind(integration.name.as_str().to_owned())
         .bind(integration.kind.as_str())
+        .bind(serde_json::to_string(&integration.settings).expect("settings serialize"))
         .bind(integration.routing_key.as_str().to_owned())
         .bind(now.as_millis())
         .execute(&mut *self.write_conn().await?)

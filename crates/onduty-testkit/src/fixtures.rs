@@ -48,6 +48,7 @@ pub async fn service(store: &Store, name: &str, mode: DedupMode) -> ServiceFixtu
     let integration = store
         .create_integration(
             NewIntegration {
+                settings: Default::default(),
                 service_id: service.id,
                 name: Name::parse("Prometheus").unwrap(),
                 kind: IntegrationKind::EventsV2,

@@ -170,6 +170,37 @@ pub async fn services_and_integrations(db: &TestDb) {
         store.integration(found.id).await.unwrap().name.as_str(),
         "Prometheus"
     );
+    // An integration keeps its kind and how it reads what it receives.
+    let grouped = store
+        .create_integration(
+            onduty_store::services::NewIntegration {
+                service_id: checkout.service.id,
+                name: Name::parse("Alertmanager").unwrap(),
+                kind: onduty_core::service::IntegrationKind::Alertmanager,
+                settings: onduty_core::service::IntegrationSettings {
+                    group_by: onduty_core::alertmanager::GroupBy::Group,
+                },
+                routing_key: routing_key_for("grouped"),
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    let read = store
+        .integration_by_routing_key(&routing_key_for("grouped"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read, grouped);
+    assert_eq!(
+        read.settings.group_by,
+        onduty_core::alertmanager::GroupBy::Group
+    );
+    assert_eq!(
+        found.settings,
+        Default::default(),
+        "older integrations read as before"
+    );
 
     let updated = store
         .update_service(

@@ -159,6 +159,7 @@ async fn create_integration(
     let integration = store
         .create_integration(
             NewIntegration {
+                settings: Default::default(),
                 service_id: service.id,
                 name: Name::parse(&args.name)?,
                 kind: IntegrationKind::EventsV2,

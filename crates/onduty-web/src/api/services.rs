@@ -362,6 +362,7 @@ pub(crate) async fn create_integration(
     };
     let name = parse_name(body.name.as_deref().unwrap_or("Events API v2"))?;
     let new = NewIntegration {
+        settings: Default::default(),
         service_id: service.id,
         name,
         kind,
