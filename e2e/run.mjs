@@ -213,11 +213,11 @@ async function screenshot(p, name) {
   await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-/** Waits for the one-time message a form leaves at the top of <main>: `text`, as a
+/** Waits for the one-time message a form leaves above <main>: `text`, as a
  * notice. Fails at once, saying why, if the form answered with an error instead. */
 async function expectNotice(p, text) {
-  const notice = p.locator('main > p.notice[role=status]:first-child').filter({ hasText: text });
-  const error = p.locator('main > p.error[role=alert]:first-child');
+  const notice = p.locator('body > p.notice[role=status]').filter({ hasText: text });
+  const error = p.locator('body > p.error[role=alert]');
   await notice.or(error).first().waitFor();
   assert.equal(await error.count(), 0, `the form answered: ${await error.allTextContents()}`);
   assert.equal((await notice.textContent()).trim(), text);

@@ -250,12 +250,10 @@ impl Store {
         after: Option<i64>,
         limit: u32,
     ) -> Result<TimelinePage, StoreError> {
-        let rows = sqlx::query(
-            "SELECT timeline.seq, timeline.id, timeline.incident_id, timeline.at, timeline.kind, timeline.actor, \
-             timeline.message, timeline.data, timeline.event_id, timeline.event AS event_body \
-             FROM timeline \
-             WHERE timeline.incident_id = $1 AND timeline.seq > $2 ORDER BY timeline.seq LIMIT $3",
-        )
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{TIMELINE_COLUMNS} WHERE timeline.incident_id = $1 AND timeline.seq > $2 \
+             ORDER BY timeline.seq LIMIT $3"
+        )))
         .bind(incident.to_string())
         .bind(after.unwrap_or(0))
         .bind(i64::from(limit) + 1)
@@ -264,23 +262,7 @@ impl Store {
         let mut entries = Vec::with_capacity(rows.len().min(limit as usize));
         let mut last_seq = None;
         for row in rows.iter().take(limit as usize) {
-            let event_id: Option<String> = col(row, "event_id")?;
-            entries.push(TimelineEntry {
-                id: parse_col(row, "id", str::parse)?,
-                incident_id: parse_col(row, "incident_id", str::parse)?,
-                at: Timestamp::from_millis(col(row, "at")?),
-                kind: parse_col(row, "kind", |t| {
-                    TimelineKind::parse(t).ok_or("unknown timeline kind")
-                })?,
-                actor: json_col(row, "actor")?,
-                message: col(row, "message")?,
-                event_id: event_id
-                    .map(|t| t.parse())
-                    .transpose()
-                    .map_err(StoreError::corrupt)?,
-                event: opt_json_col(row, "event_body")?,
-                data: opt_json_col(row, "data")?,
-            });
+            entries.push(entry_from_row(row)?);
             last_seq = Some(col::<i64>(row, "seq")?);
         }
         let next = if rows.len() > limit as usize {
@@ -289,6 +271,30 @@ impl Store {
             None
         };
         Ok(TimelinePage { entries, next })
+    }
+
+    /// The newest `limit` entries of an incident's timeline, oldest first, and whether
+    /// there are earlier ones.
+    pub async fn timeline_tail(
+        &self,
+        incident: IncidentId,
+        limit: u32,
+    ) -> Result<(Vec<TimelineEntry>, bool), StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{TIMELINE_COLUMNS} WHERE timeline.incident_id = $1 ORDER BY timeline.seq DESC LIMIT $2"
+        )))
+        .bind(incident.to_string())
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.read)
+        .await?;
+        let earlier = rows.len() > limit as usize;
+        let mut entries = rows
+            .iter()
+            .take(limit as usize)
+            .map(entry_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        entries.reverse();
+        Ok((entries, earlier))
     }
 
     /// Acknowledges or resolves an incident on behalf of `actor`. Acknowledging an
@@ -560,4 +566,28 @@ async fn attach_assignees(
         i.assignees = by_incident.remove(&i.id).unwrap_or_default();
     }
     Ok(())
+}
+
+const TIMELINE_COLUMNS: &str = "SELECT timeline.seq, timeline.id, timeline.incident_id, timeline.at, \
+     timeline.kind, timeline.actor, timeline.message, timeline.data, timeline.event_id, \
+     timeline.event AS event_body FROM timeline";
+
+fn entry_from_row(row: &AnyRow) -> Result<TimelineEntry, StoreError> {
+    let event_id: Option<String> = col(row, "event_id")?;
+    Ok(TimelineEntry {
+        id: parse_col(row, "id", str::parse)?,
+        incident_id: parse_col(row, "incident_id", str::parse)?,
+        at: Timestamp::from_millis(col(row, "at")?),
+        kind: parse_col(row, "kind", |t| {
+            TimelineKind::parse(t).ok_or("unknown timeline kind")
+        })?,
+        actor: json_col(row, "actor")?,
+        message: col(row, "message")?,
+        event_id: event_id
+            .map(|t| t.parse())
+            .transpose()
+            .map_err(StoreError::corrupt)?,
+        event: opt_json_col(row, "event_body")?,
+        data: opt_json_col(row, "data")?,
+    })
 }

@@ -818,6 +818,23 @@ pub async fn timelines_paginate(db: &TestDb) {
         .collect();
     let expected: Vec<_> = (0..7).map(|i| format!("event {i}")).collect();
     assert_eq!(summaries, expected);
+
+    // The newest entries, oldest first, and whether earlier ones exist.
+    let summary = |e: &onduty_core::incident::TimelineEntry| {
+        e.event.as_ref().unwrap()["alert"]["summary"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (tail, earlier) = store.timeline_tail(id, 2).await.unwrap();
+    assert_eq!(
+        tail.iter().map(summary).collect::<Vec<_>>(),
+        ["event 5", "event 6"]
+    );
+    assert!(earlier);
+    let (all, earlier) = store.timeline_tail(id, 7).await.unwrap();
+    assert_eq!(all.len(), 7);
+    assert!(!earlier);
 }
 
 /// Two instances on one database race on the same dedup keys: every event is applied

@@ -18,7 +18,9 @@ if (live && window.EventSource) {
   const source = new EventSource("/live/" + live + "?since=" + encodeURIComponent(since));
   source.addEventListener("changed", async () => {
     const response = await fetch(window.location.href, { headers: { "Accept": "text/html" } });
-    if (!response.ok) return;
+    // A redirect means the session ended: leave the page as it is rather than swap in
+    // the log-in form.
+    if (!response.ok || response.redirected) return;
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
     const main = fresh.querySelector("main");
     // Someone typing in a form (a note, say) is not interrupted.

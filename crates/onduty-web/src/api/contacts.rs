@@ -199,7 +199,25 @@ async fn send_now(
 }
 
 /// Makes, keeps (hashed) and sends a new code; says how that went.
+/// Codes and tests a contact method may be sent a minute (a burst of this many, then one
+/// every 60/N seconds): nobody can use onduty to flood a phone or an inbox.
+pub(crate) const SENDS_PER_MINUTE: u32 = 2;
+
+/// Takes one send for `method`, or says to wait.
+fn take_send(state: &SharedState, method: &ContactMethod) -> Result<(), ApiError> {
+    state
+        .contact_send_limiter
+        .check(&method.id.to_string(), state.clock.now())
+        .map_err(|wait| {
+            ApiError::TooManyRequests(format!(
+                "too many messages to this contact method; try again in {} seconds",
+                wait.as_secs().max(1)
+            ))
+        })
+}
+
 async fn new_code(state: &SharedState, method: &ContactMethod) -> Result<String, ApiError> {
+    take_send(state, method)?;
     let code = verification_code(random::<4>());
     let expires = state.clock.now().saturating_add(VERIFICATION_VALID_FOR);
     state
@@ -423,6 +441,13 @@ pub(crate) async fn send_test(
 ) -> Result<Json<SentBody>, ApiError> {
     let user = owner(&state, &caller, &user).await?;
     let method = own_method(&state, &user, &id).await?;
+    // A phone or an inbox gets tests only once it is proven to be its owner's.
+    if method.channel.needs_verification() && !method.verified {
+        return Err(ApiError::BadRequest(
+            "verify this contact method with its code before sending it a test".to_owned(),
+        ));
+    }
+    take_send(&state, &method)?;
     match send_now(&state, &method, Content::Test).await {
         Ok(()) => {
             if method.failing.is_some() {

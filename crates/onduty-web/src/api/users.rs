@@ -205,6 +205,22 @@ pub(crate) async fn update_user(
     if user.id != caller.0.id || body.role.is_some() {
         caller.require_admin()?;
     }
+    // Someone must be left who can change everything.
+    if user.role == Role::Admin && body.role.as_deref().is_some_and(|r| r != "admin") {
+        let admins = state
+            .store
+            .list_users()
+            .await?
+            .iter()
+            .filter(|u| u.role == Role::Admin)
+            .count();
+        if admins <= 1 {
+            return Err(ApiError::Conflict(
+                "this is the last administrator; make someone else an administrator first"
+                    .to_owned(),
+            ));
+        }
+    }
     let patch = UserPatch {
         email: body
             .email

@@ -65,6 +65,8 @@ struct IncidentPage {
     /// Images are shown as links: loading them would tell their host who is looking.
     images: Vec<LinkRow>,
     details: Option<String>,
+    /// The timeline shows its newest entries; there are earlier ones.
+    earlier: bool,
     timeline: Vec<EntryRow>,
 }
 
@@ -87,8 +89,8 @@ async fn show(
         Ok(i) => i,
         Err(e) => return failed(e),
     };
-    let (timeline, service, users, policies) = match tokio::try_join!(
-        state.store.timeline(incident.id, None, TIMELINE_SHOWN),
+    let ((timeline, earlier), service, users, policies) = match tokio::try_join!(
+        state.store.timeline_tail(incident.id, TIMELINE_SHOWN),
         state.store.service(incident.service_id),
         state.store.list_users(),
         state.store.list_policies(),
@@ -162,8 +164,8 @@ async fn show(
         links,
         images,
         details,
+        earlier,
         timeline: timeline
-            .entries
             .iter()
             .map(|e| EntryRow {
                 at: super::time::when(e.at, &tz),

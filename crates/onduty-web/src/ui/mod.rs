@@ -32,8 +32,8 @@ pub(crate) const LOGINS_PER_MINUTE: u32 = 5;
 /// Behind a reverse proxy every client has the proxy's address, so this is generous.
 pub(crate) const LOGINS_PER_MINUTE_PER_CLIENT: u32 = 30;
 
-/// Largest form a page posts.
-const FORM_LIMIT: usize = 16 * 1024;
+/// Largest form a page posts: a 10,000-character note, percent-encoded, fits.
+const FORM_LIMIT: usize = 128 * 1024;
 
 pub(crate) fn routes() -> Router<SharedState> {
     Router::new()

@@ -258,12 +258,18 @@ async fn show(
 /// The policy form, read by hand: a level's targets are a multiple choice, which
 /// repeats its field name (`level1.target=user:…&level1.target=schedule:…`).
 struct PolicyForm {
-    csrf: String,
     body: PolicyBody,
 }
 
+/// The form's CSRF token, read before anything else in it.
+fn csrf_of(bytes: &[u8]) -> String {
+    form_urlencoded::parse(bytes)
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
 fn parse_form(bytes: &[u8]) -> Result<PolicyForm, ApiError> {
-    let mut csrf = String::new();
     let mut name = String::new();
     let mut description = String::new();
     let mut repeat = 0u32;
@@ -272,7 +278,6 @@ fn parse_form(bytes: &[u8]) -> Result<PolicyForm, ApiError> {
     for (key, value) in form_urlencoded::parse(bytes) {
         let value = value.trim();
         match key.as_ref() {
-            "csrf" => csrf = value.to_owned(),
             "name" => name = value.to_owned(),
             "description" => description = value.to_owned(),
             "repeat" => repeat = value.parse().map_err(|_| bad("The repeat count"))?,
@@ -315,7 +320,6 @@ fn parse_form(bytes: &[u8]) -> Result<PolicyForm, ApiError> {
         }
     }
     Ok(PolicyForm {
-        csrf,
         body: PolicyBody {
             name,
             description: Some(description),
@@ -331,13 +335,13 @@ fn parse_form(bytes: &[u8]) -> Result<PolicyForm, ApiError> {
 }
 
 async fn create(State(state): State<SharedState>, viewer: Viewer, body: Bytes) -> Response {
+    if !viewer.csrf_ok(&csrf_of(&body)) {
+        return forbidden();
+    }
     let form = match parse_form(&body) {
         Ok(f) => f,
         Err(e) => return failed(&state, "/escalation-policies", e),
     };
-    if !viewer.csrf_ok(&form.csrf) {
-        return forbidden();
-    }
     let caller = Caller(viewer.user.clone());
     match create_policy(State(state.clone()), caller, ApiJson(form.body)).await {
         Ok((_, created)) => {
@@ -358,23 +362,22 @@ async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
+    if !viewer.csrf_ok(&csrf_of(&body)) {
+        return forbidden();
+    }
     let to = format!("/escalation-policies/{id}");
     let form = match parse_form(&body) {
         Ok(f) => f,
         Err(e) => return failed(&state, &to, e),
     };
-    if !viewer.csrf_ok(&form.csrf) {
-        return forbidden();
-    }
+    // The form does not show the team: it stays as it is.
+    let mut body = form.body;
+    body.team = match find_policy(&state, &id).await {
+        Ok(existing) => existing.team_id.map(|t| t.to_string()),
+        Err(e) => return failed(&state, &to, e),
+    };
     let caller = Caller(viewer.user.clone());
-    match replace_policy(
-        State(state.clone()),
-        caller,
-        ApiPath(id),
-        ApiJson(form.body),
-    )
-    .await
-    {
+    match replace_policy(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await {
         Ok(_) => done(&state, &to, "Saved."),
         Err(e) => failed(&state, &to, e),
     }
@@ -466,7 +469,7 @@ mod tests {
               &level3.delay=30",
         )
         .unwrap();
-        assert_eq!(form.csrf, "t");
+        assert_eq!(csrf_of(b"name=x&csrf=t"), "t");
         assert_eq!(form.body.repeat, 1);
         let levels = &form.body.levels;
         assert_eq!(levels.len(), 2);

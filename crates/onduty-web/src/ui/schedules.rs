@@ -196,7 +196,8 @@ async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
                 end: now.saturating_add(crate::api::schedules::GAP_HORIZON),
             };
             let f = compute(&state, &s, window).await?;
-            let current = f.shifts.first().filter(|c| c.start <= now);
+            let stretches = f.stretches();
+            let current = stretches.first().filter(|c| c.start <= now);
             rows.push(ScheduleRow {
                 id: s.id.to_string(),
                 name: s.name.to_string(),
@@ -342,8 +343,11 @@ fn layer_bodies(
                 .collect(),
             start,
             shift,
-            restrictions: kept
-                .get(i)
+            // The layer the form showed at this number keeps its restrictions, even when
+            // an earlier one was removed.
+            restrictions: usize::try_from(*n)
+                .ok()
+                .and_then(|n| kept.get(n.checked_sub(1)?))
                 .map(|k| k.restrictions.clone())
                 .unwrap_or_default(),
         });
@@ -746,6 +750,38 @@ mod tests {
         let (current, next) = hand_over(&stretches, at(-1));
         assert!(current.is_none());
         assert_eq!(next.map(|n| (n.user, n.start)), Some((ada, at(0))));
+    }
+
+    #[test]
+    fn a_layer_keeps_its_own_restrictions_when_an_earlier_one_is_removed() {
+        use jiff::civil::time;
+        use onduty_core::schedule::{Layer, Restriction};
+        let layer = |name: &str, restrictions| Layer {
+            name: name.to_owned(),
+            participants: vec![UserId::new(Timestamp::from_millis(1))],
+            start: "2026-11-23T09:00".parse().unwrap(),
+            shift: ShiftLength::Weeks(1),
+            restrictions,
+        };
+        let nights = vec![Restriction::Daily {
+            start: time(22, 0, 0, 0),
+            end: time(6, 0, 0, 0),
+        }];
+        let kept = [layer("Days", Vec::new()), layer("Nights", nights.clone())];
+        // Layer 1 emptied (removed), layer 2 kept, a new layer 3 added.
+        let form = parse_form(
+            b"csrf=t&name=Ops&time_zone=UTC&layer1.name=Days&layer1.participants=\
+              &layer2.name=Nights&layer2.participants=a%40example.com&layer2.start=2026-11-23T09:00\
+              &layer2.count=1&layer2.unit=weeks&layer3.name=Extra&layer3.participants=b%40example.com\
+              &layer3.start=2026-11-23T09:00&layer3.count=2&layer3.unit=days",
+        );
+        let layers = layer_bodies(&form, &kept).unwrap();
+        assert_eq!(layers.len(), 2);
+        assert_eq!(layers[0].name, "Nights");
+        assert_eq!(layers[0].restrictions, nights);
+        assert_eq!(layers[1].name, "Extra");
+        assert!(layers[1].restrictions.is_empty());
+        assert_eq!(layers[1].shift, ShiftLength::Days(2));
     }
 
     #[test]

@@ -79,6 +79,18 @@ async fn alice_adds_her_phone_proves_it_with_the_code_and_gets_default_rules() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(app.notifier.take()[0].content, Content::Test);
+    // Two messages a minute at most per method (the code was the first).
+    let (status, refused) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            &format!("/users/alice@example.com/contact-methods/{id}/test"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{refused}");
+    assert!(app.notifier.take().is_empty());
+    app.advance(std::time::Duration::from_secs(60));
     app.notifier
         .fail_next([NotifyError::Permanent("21211 invalid 'To' number".into())]);
     let (status, failed) = app

@@ -81,6 +81,64 @@ async fn ada_sets_up_a_service_and_its_policy_and_the_first_event_pages_grace() 
     policy.shows("Saved.");
     policy.shows("If nobody acknowledges: Grace now; Ada after 15 minutes; then all over again once, after 45 minutes from the start.");
 
+    // Saving keeps what the form does not show (the team), and a form without the page's
+    // token is refused before anything in it is read.
+    let (_, team) = app
+        .api(
+            reqwest::Method::POST,
+            "/teams",
+            Some(serde_json::json!({"name": "Payments"})),
+        )
+        .await;
+    let (status, _) = app
+        .api(
+            reqwest::Method::PUT,
+            &format!("/escalation-policies/{}", policy_url.trim_start_matches("/escalation-policies/")),
+            Some(serde_json::json!({"name": "Checkout on-call", "team": "Payments", "repeat": 1, "levels": [
+                {"targets": [{"type": "user", "id": "grace@example.com"}], "delay_minutes": 15},
+                {"targets": [{"type": "user", "id": "ada@example.com"}], "delay_minutes": 30}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    ada.post(
+        &policy_url,
+        &[
+            ("csrf", &csrf),
+            ("name", "Checkout on-call"),
+            ("level1.target", &grace),
+            ("level1.delay", "20"),
+            ("level2.target", &ada_id),
+            ("level2.delay", "30"),
+            ("repeat", "1"),
+        ],
+    )
+    .await;
+    let (_, read) = app
+        .api(
+            reqwest::Method::GET,
+            &format!(
+                "/escalation-policies/{}",
+                policy_url.trim_start_matches("/escalation-policies/")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(
+        read["escalation_policy"]["levels"][0]["delay_minutes"], 20,
+        "{read}"
+    );
+    assert_eq!(
+        read["escalation_policy"]["team_id"], team["team"]["id"],
+        "{read}"
+    );
+    let forged = ada
+        .post(
+            &policy_url,
+            &[("csrf", "forged"), ("name", "X"), ("level1.delay", "soon")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
     // A service paged through it, with an integration made for it.
     let services = ada.get("/services").await;
     let policy_id = option_value(&services, "Checkout on-call");
@@ -383,6 +441,13 @@ async fn ada_adds_grace_who_sets_up_her_phone_and_rules_and_admins_manage_roles(
         panic!("a code was sent: {messages:?}")
     };
     let verify = &page.attribute_before("action", "/verify\"");
+    // No tests to a phone before it is proven hers.
+    grace.post(&format!("{verify}/test"), &[("csrf", &g)]).await;
+    grace
+        .get(&grace_url)
+        .await
+        .shows("verify this contact method with its code before sending it a test");
+    assert!(app.notifier.take().is_empty());
     grace
         .post(
             &format!("{verify}/verify"),
@@ -475,6 +540,13 @@ async fn ada_adds_grace_who_sets_up_her_phone_and_rules_and_admins_manage_roles(
         )
         .await;
     assert!(app.notifier.take().is_empty());
+
+    // Ada cannot leave the server without an administrator.
+    ada.post(&ada_url, &[("csrf", &csrf), ("role", "observer")])
+        .await;
+    ada.get("/people")
+        .await
+        .shows("this is the last administrator");
 
     // Ada makes Grace an observer, puts her in a team, and sets her a new password,
     // which logs her out.
