@@ -78,7 +78,7 @@ fn invalid(errors: Vec<String>) -> Response {
     )
 }
 
-fn throttled(wait: Duration) -> Response {
+pub(crate) fn throttled(wait: Duration) -> Response {
     let mut response = refused(
         StatusCode::TOO_MANY_REQUESTS,
         "throttle event",
@@ -94,7 +94,7 @@ fn throttled(wait: Duration) -> Response {
 
 /// Reads the body as JSON, or answers as PagerDuty would.
 #[allow(clippy::result_large_err)]
-fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, Response> {
+pub(crate) fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, Response> {
     let bytes = match body {
         Ok(b) => b,
         Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {

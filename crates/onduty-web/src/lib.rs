@@ -13,6 +13,7 @@ pub mod ingest;
 mod rate_limit;
 mod replies;
 mod ui;
+mod webhooks;
 
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;

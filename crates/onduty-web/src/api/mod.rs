@@ -80,6 +80,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .layer(axum::extract::DefaultBodyLimit::max(API_BODY_LIMIT));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::ingest::routes())
+        .merge(crate::webhooks::routes())
         .nest("/api/v1", v1)
         .split_for_parts();
     let doc = Arc::new(doc);

@@ -4,9 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use onduty_core::account::Name;
+use onduty_core::alertmanager::GroupBy;
 use onduty_core::incident::DedupMode;
 use onduty_core::service::{
-    IntegrationKind, PagingSettings, Service, ServiceUrgency, parse_description, parse_timeout,
+    IntegrationKind, IntegrationSettings, PagingSettings, Service, ServiceUrgency,
+    parse_description, parse_timeout,
 };
 use onduty_core::{IntegrationId, RoutingKey, ServiceId};
 use onduty_store::services::{NewIntegration, NewService, ServicePatch};
@@ -168,12 +170,16 @@ pub struct IntegrationBody {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewIntegrationBody {
-    /// Default: `Events API v2`.
+    /// Default: what the type is called ("Events API v2", "Prometheus Alertmanager", …).
     #[serde(default)]
     pub name: Option<String>,
-    /// `events_v2` (default).
+    /// `events_v2` (default), `alertmanager` or `grafana`.
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
+    /// Alertmanager and Grafana: `alert` (default; one incident per alert, by its
+    /// fingerprint) or `group` (one incident per notification group).
+    #[serde(default)]
+    pub group_by: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -334,7 +340,8 @@ async fn list_integrations(
     }))
 }
 
-/// Add an integration to a service (admins): a new 32-character routing key.
+/// Add an integration to a service (admins): a new 32-character key, and how it is
+/// reached (Events API v2, or an Alertmanager or Grafana webhook).
 #[utoipa::path(
     post, path = "/services/{id}/integrations", tag = "services",
     params(("id" = String, Path, description = "Service id or name")),
@@ -357,12 +364,20 @@ pub(crate) async fn create_integration(
     let kind = match body.kind.as_deref() {
         None => IntegrationKind::EventsV2,
         Some(k) => IntegrationKind::parse(k).ok_or_else(|| {
-            ApiError::BadRequest(format!("unknown integration type '{k}': use events_v2"))
+            ApiError::BadRequest(format!(
+                "unknown integration type '{k}': use events_v2, alertmanager or grafana"
+            ))
         })?,
     };
-    let name = parse_name(body.name.as_deref().unwrap_or("Events API v2"))?;
+    let group_by = match body.group_by.as_deref() {
+        None => GroupBy::default(),
+        Some(g) => GroupBy::parse(g).ok_or_else(|| {
+            ApiError::BadRequest(format!("'group_by' must be alert or group, not '{g}'"))
+        })?,
+    };
+    let name = parse_name(body.name.as_deref().unwrap_or(kind.label()))?;
     let new = NewIntegration {
-        settings: Default::default(),
+        settings: IntegrationSettings { group_by },
         service_id: service.id,
         name,
         kind,

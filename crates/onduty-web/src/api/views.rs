@@ -5,7 +5,7 @@ use onduty_core::account::{Team, User};
 use onduty_core::escalation::{LevelMode, Policy, Target};
 use onduty_core::event::{Image, Link};
 use onduty_core::incident::{Actor, Incident, TimelineEntry};
-use onduty_core::service::{ChangeRecord, Integration, Service};
+use onduty_core::service::{ChangeRecord, Integration, IntegrationKind, Service};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -176,9 +176,12 @@ pub struct IntegrationView {
     pub id: String,
     pub service_id: String,
     pub name: String,
-    /// `events_v2`: PagerDuty Events API v2.
+    /// `events_v2` (PagerDuty Events API v2), `alertmanager` or `grafana`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// Alertmanager and Grafana: `alert` (one incident per alert) or `group` (one per
+    /// notification group).
+    pub group_by: String,
     /// The 32-character integration key to put in events' `routing_key`. Anyone holding it
     /// can open, acknowledge and resolve incidents, so observers see only its first
     /// characters.
@@ -187,13 +190,16 @@ pub struct IntegrationView {
     pub events_url: String,
     /// Where to send change events.
     pub change_events_url: String,
+    /// Alertmanager and Grafana integrations: the webhook URL (it holds the key).
+    pub webhook_url: Option<String>,
     /// A command that sends a test trigger to this integration.
     pub curl_example: String,
-    /// A receiver to paste into Alertmanager's configuration (its `pagerduty_configs`
-    /// pointed at onduty).
-    pub alertmanager_config: String,
-    /// What to fill in on a Grafana contact point of type PagerDuty.
-    pub grafana_settings: String,
+    /// A receiver to paste into Alertmanager's configuration: `webhook_configs` for an
+    /// Alertmanager integration, `pagerduty_configs` pointed at onduty for Events API v2.
+    pub alertmanager_config: Option<String>,
+    /// What to fill in on a Grafana contact point: of type Webhook for a Grafana
+    /// integration, of type PagerDuty for Events API v2.
+    pub grafana_settings: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
@@ -209,17 +215,32 @@ impl IntegrationView {
         } else {
             format!("{}…", &i.routing_key.as_str()[..4])
         };
+        let key = shown_key(reveal_key, &routing_key);
+        let webhook_url = match i.kind {
+            IntegrationKind::EventsV2 => None,
+            IntegrationKind::Alertmanager => {
+                Some(format!("{base}/integrations/{key}/alertmanager"))
+            }
+            IntegrationKind::Grafana => Some(format!("{base}/integrations/{key}/grafana")),
+        };
+        let (alertmanager, grafana) = match (i.kind, &webhook_url) {
+            (IntegrationKind::Alertmanager, Some(url)) => (Some(alertmanager_webhook(url)), None),
+            (IntegrationKind::Grafana, Some(url)) => (None, Some(grafana_webhook(url))),
+            _ => (
+                Some(alertmanager_config(&events_url, key)),
+                Some(grafana_settings(&events_url, key)),
+            ),
+        };
         IntegrationView {
             id: i.id.to_string(),
             service_id: i.service_id.to_string(),
             name: i.name.to_string(),
             kind: i.kind.as_str().to_owned(),
-            curl_example: curl_example(&events_url, shown_key(reveal_key, &routing_key)),
-            alertmanager_config: alertmanager_config(
-                &events_url,
-                shown_key(reveal_key, &routing_key),
-            ),
-            grafana_settings: grafana_settings(&events_url, shown_key(reveal_key, &routing_key)),
+            group_by: i.settings.group_by.as_str().to_owned(),
+            curl_example: curl_example(&events_url, key),
+            alertmanager_config: alertmanager,
+            grafana_settings: grafana,
+            webhook_url,
             routing_key,
             change_events_url: format!("{base}/v2/change/enqueue"),
             events_url,
@@ -250,6 +271,18 @@ pub fn alertmanager_config(events_url: &str, routing_key: &str) -> String {
         "receivers:\n  - name: onduty\n    pagerduty_configs:\n      - routing_key: {routing_key}\n        \
          url: {events_url}\n        send_resolved: true\n"
     )
+}
+
+/// An Alertmanager receiver that sends its own webhook to onduty, resolved alerts too.
+pub fn alertmanager_webhook(url: &str) -> String {
+    format!(
+        "receivers:\n  - name: onduty\n    webhook_configs:\n      - url: {url}\n        send_resolved: true\n"
+    )
+}
+
+/// A Grafana contact point that sends its webhook to onduty.
+pub fn grafana_webhook(url: &str) -> String {
+    format!("Integration: Webhook\nURL: {url}\nHTTP Method: POST\n")
 }
 
 /// A Grafana contact point that sends to onduty as it would to PagerDuty.

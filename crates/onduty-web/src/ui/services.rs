@@ -151,6 +151,7 @@ async fn create(
     let integration = NewIntegrationBody {
         name: None,
         kind: None,
+        group_by: None,
     };
     let caller = Caller(viewer.user.clone());
     let to = format!("/services/{}", service.id);
@@ -336,6 +337,10 @@ struct IntegrationForm {
     csrf: String,
     #[serde(default)]
     name: String,
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    group_by: String,
 }
 
 async fn add_integration(
@@ -350,7 +355,8 @@ async fn add_integration(
     let to = format!("/services/{id}");
     let body = NewIntegrationBody {
         name: given(&form.name),
-        kind: None,
+        kind: given(&form.kind),
+        group_by: given(&form.group_by),
     };
     let caller = Caller(viewer.user.clone());
     after(

@@ -10,6 +10,7 @@ mod contacts;
 mod crash;
 mod engine;
 mod ingest;
+mod monitoring;
 mod paging;
 mod process;
 mod replies;

@@ -1,0 +1,220 @@
+//! Webhooks that monitoring tools send in their own shapes, at a URL holding the
+//! integration's key: Prometheus Alertmanager (`POST /integrations/<key>/alertmanager`)
+//! and Grafana alerting (`POST /integrations/<key>/grafana`). A notification becomes the
+//! Events v2 events it means (`onduty_core::alertmanager`), all stored before the answer:
+//! `200` once committed, `503` when the database is unavailable (the sender retries; a
+//! retried notification folds into the same incidents), `400` when it cannot be read
+//! (not retried).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use onduty_core::alertmanager::{Sender, events};
+use onduty_core::{EventId, RoutingKey};
+use onduty_store::StoreError;
+use onduty_store::ingest::{Inbound, Received};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::ingest::{json_body, throttled};
+use crate::{INGEST_BODY_LIMIT, SharedState};
+
+pub(crate) fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(alertmanager))
+        .routes(routes!(grafana))
+        .layer(axum::extract::DefaultBodyLimit::max(INGEST_BODY_LIMIT))
+}
+
+/// The answer to a notification.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationAnswer {
+    /// `success`, `invalid`, `throttled` or `unavailable`.
+    pub status: &'static str,
+    pub message: String,
+    /// Events stored (one per alert, or one per group).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<usize>,
+    /// What could not be read, or what was adjusted to accept it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+fn answer(
+    code: StatusCode,
+    status: &'static str,
+    message: impl Into<String>,
+    errors: Vec<String>,
+) -> Response {
+    (
+        code,
+        Json(NotificationAnswer {
+            status,
+            message: message.into(),
+            events: None,
+            errors,
+            warnings: Vec::new(),
+        }),
+    )
+        .into_response()
+}
+
+/// Receive an Alertmanager notification (webhook payload version 4).
+#[utoipa::path(
+    post, path = "/integrations/{key}/alertmanager", tag = "events", security(()),
+    params(("key" = String, Path, description = "The integration's key")),
+    request_body(content = Object, description = "Alertmanager's webhook payload", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Stored durably", body = NotificationAnswer),
+        (status = 400, description = "Unreadable, or not a key of this server", body = NotificationAnswer),
+        (status = 413, description = "Body over 512 KB", body = NotificationAnswer),
+        (status = 429, description = "Over the integration's rate limit; retry later", body = NotificationAnswer),
+        (status = 503, description = "Not stored; retry", body = NotificationAnswer),
+    )
+)]
+async fn alertmanager(
+    State(state): State<SharedState>,
+    Path(key): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    receive(&state, &key, body, Sender::Alertmanager).await
+}
+
+/// Receive a Grafana alerting notification (webhook contact point).
+#[utoipa::path(
+    post, path = "/integrations/{key}/grafana", tag = "events", security(()),
+    params(("key" = String, Path, description = "The integration's key")),
+    request_body(content = Object, description = "Grafana's webhook payload", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Stored durably", body = NotificationAnswer),
+        (status = 400, description = "Unreadable, or not a key of this server", body = NotificationAnswer),
+        (status = 413, description = "Body over 512 KB", body = NotificationAnswer),
+        (status = 429, description = "Over the integration's rate limit; retry later", body = NotificationAnswer),
+        (status = 503, description = "Not stored; retry", body = NotificationAnswer),
+    )
+)]
+async fn grafana(
+    State(state): State<SharedState>,
+    Path(key): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    receive(&state, &key, body, Sender::Grafana).await
+}
+
+async fn receive(
+    state: &SharedState,
+    key: &str,
+    body: Result<Bytes, BytesRejection>,
+    sender: Sender,
+) -> Response {
+    let now = state.clock.now();
+    let unknown = || {
+        answer(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "this URL's key does not match any integration on this onduty server",
+            Vec::new(),
+        )
+    };
+    let Ok(key) = RoutingKey::parse(key) else {
+        return unknown();
+    };
+    let integration = match state.store.integration_by_routing_key(&key).await {
+        Ok(Some(i)) => i,
+        Ok(None) => return unknown(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot look an integration up");
+            return answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "The database is unavailable; retry",
+                Vec::new(),
+            );
+        }
+    };
+    let value = match json_body(body) {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    let parsed = match events(&value, key.as_str(), integration.settings.group_by, sender) {
+        Ok(p) => p,
+        Err(errors) => {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                "The notification could not be read",
+                errors,
+            );
+        }
+    };
+    for _ in &parsed {
+        if let Err(wait) = state.limiter.check(key.as_str(), now) {
+            return throttled(wait);
+        }
+    }
+    let mut warnings = Vec::new();
+    let mut jobs = Vec::with_capacity(parsed.len());
+    for p in parsed {
+        warnings.extend(p.warnings.iter().cloned());
+        let received = Received {
+            id: EventId::new(now),
+            received_at: now,
+            event: Inbound::Alert(p.value),
+            warnings: p.warnings,
+        };
+        jobs.push(state.writer.submit(received));
+    }
+    // All are handed to the writer at once: they commit together.
+    let results = futures::future::join_all(jobs).await;
+    let stored = results.len();
+    for result in results {
+        match result {
+            Ok(Ok(_)) => {}
+            Ok(Err(rejected)) => {
+                return answer(
+                    StatusCode::BAD_REQUEST,
+                    "invalid",
+                    rejected.to_string(),
+                    Vec::new(),
+                );
+            }
+            Err(e @ (StoreError::WriterStopped | StoreError::Unavailable(_))) => {
+                tracing::warn!(error = %e, "notification not stored");
+                return answer(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Not stored; retry",
+                    Vec::new(),
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "notification not stored");
+                return answer(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Not stored; retry",
+                    Vec::new(),
+                );
+            }
+        }
+    }
+    state.wake.notify_one();
+    (
+        StatusCode::OK,
+        Json(NotificationAnswer {
+            status: "success",
+            message: "Notification processed".to_owned(),
+            events: Some(stored),
+            errors: Vec::new(),
+            warnings,
+        }),
+    )
+        .into_response()
+}

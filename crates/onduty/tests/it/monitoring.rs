@@ -1,0 +1,160 @@
+//! Monitoring tools in their own shapes: Alertmanager's and Grafana's webhooks, at a URL
+//! holding the integration's key. Alerts open and resolve incidents on their own; distinct
+//! alerts are never merged by their summaries.
+
+use onduty_testkit::TestApp;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// A service with an integration of `kind` (and `group_by`); returns its webhook URL path.
+pub async fn webhook(app: &TestApp, service: &str, kind: &str, group_by: &str) -> String {
+    let (status, created) = app
+        .api(Method::POST, "/services", Some(json!({"name": service})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["service"]["id"].as_str().unwrap().to_owned();
+    let (status, integration) = app
+        .api(
+            Method::POST,
+            &format!("/services/{id}/integrations"),
+            Some(json!({"type": kind, "group_by": group_by})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{integration}");
+    let url = integration["integration"]["webhook_url"].as_str().unwrap();
+    url.strip_prefix(&app.url).unwrap().to_owned()
+}
+
+/// One Alertmanager alert.
+fn alert(status: &str, fingerprint: &str, instance: &str) -> Value {
+    json!({"status": status,
+        "labels": {"alertname": "InstanceDown", "instance": instance, "severity": "critical"},
+        "annotations": {"summary": "An instance is down", "runbook_url": "https://runbooks.example/instance-down"},
+        "startsAt": "2026-11-22T08:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prom:9090/graph", "fingerprint": fingerprint})
+}
+
+fn notification(status: &str, alerts: Vec<Value>) -> Value {
+    json!({"version": "4", "groupKey": "{}:{alertname=\"InstanceDown\"}", "truncatedAlerts": 0,
+        "status": status, "receiver": "onduty", "groupLabels": {"alertname": "InstanceDown"},
+        "commonLabels": {"alertname": "InstanceDown"}, "commonAnnotations": {},
+        "externalURL": "http://am:9093", "someFutureField": {"x": 1}, "alerts": alerts})
+}
+
+async fn incidents(app: &TestApp) -> Vec<Value> {
+    let (_, list) = app
+        .api(
+            Method::GET,
+            "/incidents?status=triggered,acknowledged,resolved",
+            None,
+        )
+        .await;
+    list["incidents"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn alertmanager_alerts_open_and_resolve_their_own_incidents() {
+    let app = TestApp::start().await;
+    let path = webhook(&app, "Fleet", "alertmanager", "alert").await;
+
+    // Two instances down: the same summary, two incidents.
+    let firing = notification(
+        "firing",
+        vec![
+            alert("firing", "aaaa", "10.0.0.1:9090"),
+            alert("firing", "bbbb", "10.0.0.2:9090"),
+        ],
+    );
+    let (status, answer, _) = app.post_raw(&path, firing.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["status"], "success");
+    assert_eq!(answer["events"], 2);
+    let list = incidents(&app).await;
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert!(list.iter().all(|i| i["summary"] == "An instance is down"));
+    assert!(list.iter().all(|i| i["severity"] == "critical"));
+    let one = list
+        .iter()
+        .find(|i| i["source"] == "10.0.0.1:9090")
+        .unwrap();
+    assert_eq!(
+        one["links"][0]["href"],
+        "https://runbooks.example/instance-down"
+    );
+    assert_eq!(one["custom_details"]["labels"]["instance"], "10.0.0.1:9090");
+
+    // Alertmanager repeats itself: folded in, not new incidents.
+    app.post_raw(&path, firing.to_string()).await;
+    assert_eq!(incidents(&app).await.len(), 2);
+
+    // One recovers: its incident resolves, the other stays open.
+    let mixed = notification(
+        "firing",
+        vec![
+            alert("resolved", "aaaa", "10.0.0.1:9090"),
+            alert("firing", "bbbb", "10.0.0.2:9090"),
+        ],
+    );
+    let (status, _, _) = app.post_raw(&path, mixed.to_string()).await;
+    assert_eq!(status, StatusCode::OK);
+    let list = incidents(&app).await;
+    let status_of =
+        |instance: &str| list.iter().find(|i| i["source"] == instance).unwrap()["status"].clone();
+    assert_eq!(status_of("10.0.0.1:9090"), "resolved");
+    assert_eq!(status_of("10.0.0.2:9090"), "triggered");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_grouped_grafana_integration_keeps_one_incident_per_notification_group() {
+    let app = TestApp::start().await;
+    let path = webhook(&app, "Dashboards", "grafana", "group").await;
+    let mut body = notification(
+        "firing",
+        vec![
+            alert("firing", "aaaa", "db01"),
+            alert("firing", "bbbb", "db02"),
+        ],
+    );
+    body["title"] = json!("[FIRING:2] InstanceDown");
+    let (status, answer, _) = app.post_raw(&path, body.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["events"], 1);
+    let list = incidents(&app).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["summary"], "[FIRING:2] InstanceDown");
+    assert_eq!(list[0]["client"], "Grafana");
+
+    body["status"] = json!("resolved");
+    app.post_raw(&path, body.to_string()).await;
+    assert_eq!(incidents(&app).await[0]["status"], "resolved");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unreadable_notifications_and_unknown_keys_are_refused_clearly() {
+    let app = TestApp::start().await;
+    let path = webhook(&app, "Fleet", "alertmanager", "alert").await;
+    let (status, answer, _) = app.post_raw(&path, "{not json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let bad = json!({"alerts": [{"status": "sideways"}]});
+    let (status, answer, _) = app.post_raw(&path, bad.to_string()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        answer["errors"],
+        json!(["alerts[0]: 'status' must be firing or resolved, not 'sideways'"])
+    );
+    let unknown = "/integrations/0123456789abcdef0123456789abcdef/alertmanager";
+    let (status, answer, _) = app
+        .post_raw(unknown, notification("firing", vec![]).to_string())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not match")
+    );
+    assert!(incidents(&app).await.is_empty());
+    app.stop().await;
+}
