@@ -26,8 +26,7 @@ use crate::{INGEST_BODY_LIMIT, SharedState};
 
 pub(crate) fn routes() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
-        .routes(routes!(alertmanager))
-        .routes(routes!(grafana))
+        .routes(routes!(notify))
         .layer(axum::extract::DefaultBodyLimit::max(INGEST_BODY_LIMIT))
 }
 
@@ -66,46 +65,42 @@ fn answer(
         .into_response()
 }
 
-/// Receive an Alertmanager notification (webhook payload version 4).
+/// Receive a notification from Alertmanager (webhook payload version 4) or Grafana
+/// alerting (webhook contact point).
 #[utoipa::path(
-    post, path = "/integrations/{key}/alertmanager", tag = "events", security(()),
-    params(("key" = String, Path, description = "The integration's key")),
-    request_body(content = Object, description = "Alertmanager's webhook payload", content_type = "application/json"),
+    post, path = "/integrations/{key}/{tool}", tag = "events", security(()),
+    params(
+        ("key" = String, Path, description = "The integration's key"),
+        ("tool" = String, Path, description = "`alertmanager` or `grafana`"),
+    ),
+    request_body(content = Object, description = "The tool's webhook payload", content_type = "application/json"),
     responses(
         (status = 200, description = "Stored durably", body = NotificationAnswer),
         (status = 400, description = "Unreadable, or not a key of this server", body = NotificationAnswer),
+        (status = 404, description = "Not a tool onduty reads", body = NotificationAnswer),
         (status = 413, description = "Body over 512 KB", body = NotificationAnswer),
         (status = 429, description = "Over the integration's rate limit; retry later", body = NotificationAnswer),
         (status = 503, description = "Not stored; retry", body = NotificationAnswer),
     )
 )]
-async fn alertmanager(
+async fn notify(
     State(state): State<SharedState>,
-    Path(key): Path<String>,
+    Path((key, tool)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    receive(&state, &key, body, Sender::Alertmanager).await
-}
-
-/// Receive a Grafana alerting notification (webhook contact point).
-#[utoipa::path(
-    post, path = "/integrations/{key}/grafana", tag = "events", security(()),
-    params(("key" = String, Path, description = "The integration's key")),
-    request_body(content = Object, description = "Grafana's webhook payload", content_type = "application/json"),
-    responses(
-        (status = 200, description = "Stored durably", body = NotificationAnswer),
-        (status = 400, description = "Unreadable, or not a key of this server", body = NotificationAnswer),
-        (status = 413, description = "Body over 512 KB", body = NotificationAnswer),
-        (status = 429, description = "Over the integration's rate limit; retry later", body = NotificationAnswer),
-        (status = 503, description = "Not stored; retry", body = NotificationAnswer),
-    )
-)]
-async fn grafana(
-    State(state): State<SharedState>,
-    Path(key): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    receive(&state, &key, body, Sender::Grafana).await
+    let sender = match tool.as_str() {
+        "alertmanager" => Sender::Alertmanager,
+        "grafana" => Sender::Grafana,
+        _ => {
+            return answer(
+                StatusCode::NOT_FOUND,
+                "invalid",
+                "onduty reads webhooks from alertmanager and grafana at this address",
+                Vec::new(),
+            );
+        }
+    };
+    receive(&state, &key, body, sender).await
 }
 
 async fn receive(
