@@ -3,6 +3,7 @@
 //! (first start, the CLI, a crash).
 
 mod actions;
+mod alertmanager_peer;
 mod api;
 mod browser;
 mod cli;
