@@ -8,6 +8,7 @@ pub mod alertmanager;
 pub mod contact;
 pub mod escalation;
 pub mod event;
+pub mod heartbeat;
 pub mod ids;
 pub mod incident;
 pub mod rate_limit;
