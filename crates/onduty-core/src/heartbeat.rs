@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::account::TimeZoneName;
+use crate::event::{AlertEvent, parse_alert_event};
 use crate::time::Timestamp;
 
 /// The part of a ping's body that is kept.
@@ -223,6 +224,32 @@ pub fn failure_summary(name: &str, ping: Ping) -> String {
         Ping::Exit(code) => format!("{name} failed (exit status {code})"),
         _ => format!("{name} reported a failure"),
     }
+}
+
+/// Every incident of a heartbeat has this dedup key: one is open at a time.
+pub const DEDUP_KEY: &str = "heartbeat";
+
+/// The event that opens (or adds to) a heartbeat's incident.
+pub fn trigger_event(routing_key: &str, summary: &str, details: serde_json::Value) -> AlertEvent {
+    let event = serde_json::json!({
+        "routing_key": routing_key, "event_action": "trigger", "dedup_key": DEDUP_KEY,
+        "client": "onduty heartbeats",
+        "payload": {"summary": summary, "source": "heartbeat", "severity": "critical",
+                    "custom_details": details},
+    });
+    parse_alert_event(&event)
+        .expect("a heartbeat's event is valid")
+        .value
+}
+
+/// The event that resolves a heartbeat's incident.
+pub fn resolve_event(routing_key: &str) -> AlertEvent {
+    let event = serde_json::json!({
+        "routing_key": routing_key, "event_action": "resolve", "dedup_key": DEDUP_KEY,
+    });
+    parse_alert_event(&event)
+        .expect("a heartbeat's event is valid")
+        .value
 }
 
 #[cfg(test)]

@@ -93,6 +93,10 @@ uuid_id!(
     ScheduleId
 );
 uuid_id!(
+    /// A heartbeat: a job that must ping onduty in time.
+    HeartbeatId
+);
+uuid_id!(
     /// An override in a schedule: someone covering a span for whoever is on call.
     OverrideId
 );

@@ -19,8 +19,8 @@ pub mod signature;
 pub mod time;
 
 pub use ids::{
-    ContactMethodId, DedupKey, EventId, IncidentId, IncidentNumber, IncidentRef, IntegrationId,
-    OverrideId, PolicyId, RoutingKey, RuleId, ScheduleId, ServiceId, TeamId, TimelineId, TokenId,
-    UserId,
+    ContactMethodId, DedupKey, EventId, HeartbeatId, IncidentId, IncidentNumber, IncidentRef,
+    IntegrationId, OverrideId, PolicyId, RoutingKey, RuleId, ScheduleId, ServiceId, TeamId,
+    TimelineId, TokenId, UserId,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

@@ -103,13 +103,16 @@ pub enum IntegrationKind {
     Alertmanager,
     /// Grafana alerting's webhook contact point: `POST /integrations/<key>/grafana`.
     Grafana,
+    /// A heartbeat's pings: `/ping/<key>`; made with the heartbeat.
+    Heartbeat,
 }
 
 impl IntegrationKind {
-    pub const ALL: [IntegrationKind; 3] = [
+    pub const ALL: [IntegrationKind; 4] = [
         IntegrationKind::EventsV2,
         IntegrationKind::Alertmanager,
         IntegrationKind::Grafana,
+        IntegrationKind::Heartbeat,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -117,6 +120,7 @@ impl IntegrationKind {
             IntegrationKind::EventsV2 => "events_v2",
             IntegrationKind::Alertmanager => "alertmanager",
             IntegrationKind::Grafana => "grafana",
+            IntegrationKind::Heartbeat => "heartbeat",
         }
     }
 
@@ -130,6 +134,7 @@ impl IntegrationKind {
             IntegrationKind::EventsV2 => "Events API v2",
             IntegrationKind::Alertmanager => "Prometheus Alertmanager",
             IntegrationKind::Grafana => "Grafana alerting",
+            IntegrationKind::Heartbeat => "Heartbeat",
         }
     }
 }

@@ -18,11 +18,13 @@ use futures::{StreamExt, TryStreamExt};
 use onduty_core::IncidentRef;
 use onduty_core::contact::{Channel, ContactMethod, NotificationRule, plan_notifications};
 use onduty_core::escalation::{self, Policy, Position, Reached, Target};
+use onduty_core::heartbeat;
 use onduty_core::incident::{IncidentStatus, TimelineKind};
 use onduty_core::schedule::{Window, final_schedule, on_call_at};
 use onduty_core::signature::{LINK_KEY, LinkAction, LinkGrant, link_token};
-use onduty_core::{Clock, ContactMethodId, PolicyId, ScheduleId, Timestamp, UserId};
+use onduty_core::{Clock, ContactMethodId, EventId, PolicyId, ScheduleId, Timestamp, UserId};
 use onduty_notify::{Content, Link, NotifyError, Outgoing, PageItem, Providers};
+use onduty_store::ingest::{Inbound, Received};
 use onduty_store::paging::{
     Delivery, DueEscalation, EscalationStep, OutboxItem, PlannedNotification, Release, SendNow,
     SentGroup,
@@ -88,6 +90,7 @@ impl Engine {
         // incident again, a level pages people whose first rule is immediate, …).
         for _ in 0..8 {
             let mut done = 0;
+            done += self.late_heartbeats(now).await?;
             done += self.fire_timers(now).await?;
             done += self.escalate(now).await?;
             done += self.release_notifications(now).await?;
@@ -97,11 +100,38 @@ impl Engine {
             }
         }
         let handoffs = self.handoffs(now).await?;
-        let next = self.store.next_paging_deadline().await?;
-        Ok(match (next, handoffs) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        })
+        let next = [
+            self.store.next_paging_deadline().await?,
+            handoffs,
+            self.store.next_heartbeat_deadline().await?,
+        ];
+        Ok(next.into_iter().flatten().min())
+    }
+
+    /// Opens an incident for every heartbeat overdue at `now` ("nightly-backup has not
+    /// reported for 1 h 10 min"), through its own integration like any event, and marks
+    /// it late so it is reported once.
+    async fn late_heartbeats(&self, now: Timestamp) -> Result<usize, EngineError> {
+        let overdue = self.store.overdue_heartbeats(now).await?;
+        for h in &overdue {
+            let summary = heartbeat::late_summary(&h.name, h.last_success_at, h.created_at, now);
+            let details = serde_json::json!({
+                "heartbeat": h.name,
+                "last ping": h.last_ping_at.map(|t| t.to_rfc3339()),
+                "last ping was": h.last_ping,
+                "expected": h.expect,
+            });
+            let event = heartbeat::trigger_event(h.routing_key.as_str(), &summary, details);
+            let received = Received {
+                id: EventId::new(now),
+                received_at: now,
+                event: Inbound::Alert(event),
+                warnings: Vec::new(),
+            };
+            self.store.ingest_batch(&[received]).await?;
+            self.store.mark_heartbeat_late(h.id).await?;
+        }
+        Ok(overdue.len())
     }
 
     /// Holds the engine lease and ticks until `shutdown`; only one instance per database

@@ -7,6 +7,7 @@
 
 pub mod contacts;
 mod error;
+pub mod heartbeats;
 pub mod inbound;
 pub mod incidents;
 pub mod ingest;

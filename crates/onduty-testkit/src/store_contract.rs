@@ -1455,3 +1455,98 @@ pub async fn schedules_overrides_and_calendar_secrets(db: &TestDb) {
         Err(StoreError::NotFound(_))
     ));
 }
+
+pub async fn heartbeats_pings_and_deadlines(db: &TestDb) {
+    use onduty_core::heartbeat::{Expect, Ping};
+    use onduty_store::heartbeats::HeartbeatState;
+
+    let store = db.store().await;
+    let backups = service(&store, "Backups", DedupMode::Open).await;
+    let made = store
+        .create_heartbeat(
+            backups.service.id,
+            Name::parse("nightly-backup").unwrap(),
+            Expect::period(60, 10).unwrap(),
+            routing_key_for("backup"),
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(made.state, HeartbeatState::New);
+    assert_eq!(made.due_at, Some(at_minute(70)));
+    assert_eq!(made.service_id, backups.service.id);
+    // Its integration is the service's, of kind heartbeat.
+    let integration = store
+        .integration_by_routing_key(&routing_key_for("backup"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        integration.kind,
+        onduty_core::service::IntegrationKind::Heartbeat
+    );
+    assert_eq!(
+        store
+            .heartbeat_by_key(&routing_key_for("backup"))
+            .await
+            .unwrap(),
+        Some(made.clone())
+    );
+    assert_eq!(
+        store.next_heartbeat_deadline().await.unwrap(),
+        Some(at_minute(70))
+    );
+
+    let long = "x".repeat(20_000);
+    let pinged = store
+        .record_ping(made.id, Ping::Success, &long, at_minute(30))
+        .await
+        .unwrap();
+    assert_eq!(pinged.was, HeartbeatState::New);
+    assert_eq!(pinged.heartbeat.state, HeartbeatState::Up);
+    assert_eq!(pinged.heartbeat.due_at, Some(at_minute(100)));
+    assert_eq!(
+        pinged.heartbeat.last_body.as_deref().map(str::len),
+        Some(10 * 1024)
+    );
+    assert!(
+        store
+            .overdue_heartbeats(at_minute(99))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let overdue = store.overdue_heartbeats(at_minute(100)).await.unwrap();
+    assert_eq!(overdue.len(), 1);
+    store.mark_heartbeat_late(made.id).await.unwrap();
+    assert!(
+        store
+            .overdue_heartbeats(at_minute(500))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.next_heartbeat_deadline().await.unwrap(), None);
+    assert_eq!(
+        store.heartbeat(made.id).await.unwrap().state,
+        HeartbeatState::Late
+    );
+
+    let failed = store
+        .record_ping(made.id, Ping::Exit(2), "boom", at_minute(501))
+        .await
+        .unwrap();
+    assert_eq!(failed.was, HeartbeatState::Late);
+    assert_eq!(failed.heartbeat.state, HeartbeatState::Failing);
+    assert_eq!(failed.heartbeat.last_ping.as_deref(), Some("exit 2"));
+    assert_eq!(failed.heartbeat.last_success_at, Some(at_minute(30)));
+    assert_eq!(
+        store
+            .list_heartbeats(Some(backups.service.id))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(store.list_heartbeats(None).await.unwrap().len(), 1);
+}

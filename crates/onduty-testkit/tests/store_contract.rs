@@ -34,6 +34,7 @@ on_every_backend!(
     teams_policies_and_paging_settings,
     contact_methods_verification_and_rules,
     schedules_overrides_and_calendar_secrets,
+    heartbeats_pings_and_deadlines,
 );
 
 /// CI sets `ONDUTY_REQUIRE_POSTGRES=1`: then PostgreSQL must be among the backends.

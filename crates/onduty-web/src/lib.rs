@@ -10,6 +10,7 @@ mod calendar;
 mod error;
 mod health;
 pub mod ingest;
+mod pings;
 mod rate_limit;
 mod replies;
 mod ui;
@@ -128,6 +129,7 @@ impl App {
             .merge(health::routes())
             .merge(api::routes())
             .merge(replies::routes())
+            .merge(pings::routes())
             .merge(calendar::routes())
             .merge(ui::routes())
             .with_state(state.clone())

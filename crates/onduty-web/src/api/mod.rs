@@ -2,6 +2,7 @@
 //! OpenAPI document generated from them (`/api/v1/openapi.json`).
 
 pub(crate) mod contacts;
+pub(crate) mod heartbeats;
 pub(crate) mod incidents;
 pub(crate) mod policies;
 pub(crate) mod schedules;
@@ -50,6 +51,7 @@ use crate::{API_BODY_LIMIT, SharedState};
         (name = "teams", description = "Teams and their members"),
         (name = "escalation policies", description = "Who is paged, in what order, how long apart"),
         (name = "schedules", description = "On-call schedules, overrides, who is on call, calendar feeds"),
+        (name = "heartbeats", description = "Jobs that must ping in time (dead man's switches)"),
     )
 )]
 struct ApiDoc;
@@ -77,6 +79,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(teams::routes())
         .merge(users::routes())
         .merge(contacts::routes())
+        .merge(heartbeats::routes())
         .layer(axum::extract::DefaultBodyLimit::max(API_BODY_LIMIT));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::ingest::routes())

@@ -222,10 +222,12 @@ impl IntegrationView {
                 Some(format!("{base}/integrations/{key}/alertmanager"))
             }
             IntegrationKind::Grafana => Some(format!("{base}/integrations/{key}/grafana")),
+            IntegrationKind::Heartbeat => Some(format!("{base}/ping/{key}")),
         };
         let (alertmanager, grafana) = match (i.kind, &webhook_url) {
             (IntegrationKind::Alertmanager, Some(url)) => (Some(alertmanager_webhook(url)), None),
             (IntegrationKind::Grafana, Some(url)) => (None, Some(grafana_webhook(url))),
+            (IntegrationKind::Heartbeat, _) => (None, None),
             _ => (
                 Some(alertmanager_config(&events_url, key)),
                 Some(grafana_settings(&events_url, key)),

@@ -10,6 +10,7 @@ mod cli;
 mod contacts;
 mod crash;
 mod engine;
+mod heartbeats;
 mod ingest;
 mod monitoring;
 mod paging;

@@ -1,0 +1,281 @@
+//! Heartbeats: each owns an integration (its key is in the ping URL) and remembers its
+//! last ping and when it is next overdue.
+
+use onduty_core::account::Name;
+use onduty_core::heartbeat::{BODY_KEPT, Expect, Ping};
+use onduty_core::service::{IntegrationKind, IntegrationSettings};
+use onduty_core::{HeartbeatId, IntegrationId, RoutingKey, ServiceId, Timestamp};
+use sqlx::any::AnyRow;
+
+use crate::sql::{col, json_col, parse_col, to_json};
+use crate::{Store, StoreError, begin};
+
+/// How a heartbeat stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeartbeatState {
+    /// Never pinged, and not yet overdue.
+    New,
+    Up,
+    /// Overdue, and reported.
+    Late,
+    /// Its last finish was a failure, reported.
+    Failing,
+}
+
+impl HeartbeatState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HeartbeatState::New => "new",
+            HeartbeatState::Up => "up",
+            HeartbeatState::Late => "late",
+            HeartbeatState::Failing => "failing",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
+        Ok(match text {
+            "new" => HeartbeatState::New,
+            "up" => HeartbeatState::Up,
+            "late" => HeartbeatState::Late,
+            "failing" => HeartbeatState::Failing,
+            other => return Err(format!("unknown heartbeat state '{other}'")),
+        })
+    }
+
+    /// Whether an incident is open for it.
+    pub fn is_down(self) -> bool {
+        matches!(self, HeartbeatState::Late | HeartbeatState::Failing)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heartbeat {
+    pub id: HeartbeatId,
+    pub integration_id: IntegrationId,
+    pub service_id: ServiceId,
+    pub routing_key: RoutingKey,
+    pub name: String,
+    pub expect: Expect,
+    pub created_at: Timestamp,
+    pub last_ping_at: Option<Timestamp>,
+    pub last_ping: Option<String>,
+    pub last_body: Option<String>,
+    pub last_success_at: Option<Timestamp>,
+    pub state: HeartbeatState,
+    pub due_at: Option<Timestamp>,
+}
+
+const SELECT: &str = "SELECT h.id, h.integration_id, i.service_id, i.routing_key, h.name, h.expect, \
+     h.created_at, h.last_ping_at, h.last_ping, h.last_body, h.last_success_at, h.state, h.due_at \
+     FROM heartbeats h JOIN integrations i ON i.id = h.integration_id";
+
+fn opt_time(row: &AnyRow, name: &str) -> Result<Option<Timestamp>, StoreError> {
+    Ok(col::<Option<i64>>(row, name)?.map(Timestamp::from_millis))
+}
+
+fn heartbeat_from_row(row: &AnyRow) -> Result<Heartbeat, StoreError> {
+    Ok(Heartbeat {
+        id: parse_col(row, "id", str::parse)?,
+        integration_id: parse_col(row, "integration_id", str::parse)?,
+        service_id: parse_col(row, "service_id", str::parse)?,
+        routing_key: parse_col(row, "routing_key", RoutingKey::parse)?,
+        name: col(row, "name")?,
+        expect: json_col(row, "expect")?,
+        created_at: Timestamp::from_millis(col(row, "created_at")?),
+        last_ping_at: opt_time(row, "last_ping_at")?,
+        last_ping: col(row, "last_ping")?,
+        last_body: col(row, "last_body")?,
+        last_success_at: opt_time(row, "last_success_at")?,
+        state: parse_col(row, "state", HeartbeatState::parse)?,
+        due_at: opt_time(row, "due_at")?,
+    })
+}
+
+/// What a ping changed, for the caller to report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pinged {
+    pub heartbeat: Heartbeat,
+    /// How it stood before the ping.
+    pub was: HeartbeatState,
+}
+
+/// The first 10 KB of a ping's body, cut at a character boundary.
+fn kept(body: &str) -> String {
+    if body.len() <= BODY_KEPT {
+        return body.to_owned();
+    }
+    let mut end = BODY_KEPT;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    body[..end].to_owned()
+}
+
+impl Store {
+    /// Makes a heartbeat on a service, with the integration its pings arrive through.
+    pub async fn create_heartbeat(
+        &self,
+        service: ServiceId,
+        name: Name,
+        expect: Expect,
+        routing_key: RoutingKey,
+        now: Timestamp,
+    ) -> Result<Heartbeat, StoreError> {
+        self.service(service).await?;
+        let integration = IntegrationId::new(now);
+        let id = HeartbeatId::new(now);
+        let due = expect.due_after(now);
+        let mut conn = self.write_conn().await?;
+        let mut tx = begin(&mut conn, self.backend).await?;
+        let inserted = sqlx::query(
+            "INSERT INTO integrations (id, service_id, name, kind, settings, routing_key, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(integration.to_string())
+        .bind(service.to_string())
+        .bind(name.as_str().to_owned())
+        .bind(IntegrationKind::Heartbeat.as_str())
+        .bind(to_json(&IntegrationSettings::default()))
+        .bind(routing_key.as_str().to_owned())
+        .bind(now.as_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from);
+        if let Err(e) = inserted {
+            return Err(if e.is_unique_violation() {
+                StoreError::Conflict("that key is already in use".to_owned())
+            } else {
+                e
+            });
+        }
+        sqlx::query(
+            "INSERT INTO heartbeats (id, integration_id, name, expect, created_at, state, due_at) \
+             VALUES ($1, $2, $3, $4, $5, 'new', $6)",
+        )
+        .bind(id.to_string())
+        .bind(integration.to_string())
+        .bind(name.as_str().to_owned())
+        .bind(to_json(&expect))
+        .bind(now.as_millis())
+        .bind(due.map(|d| d.as_millis()))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        drop(conn);
+        self.heartbeat(id).await
+    }
+
+    pub async fn heartbeat(&self, id: HeartbeatId) -> Result<Heartbeat, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE h.id = $1")))
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("heartbeat {id}")))?;
+        heartbeat_from_row(&row)
+    }
+
+    pub async fn heartbeat_by_key(
+        &self,
+        key: &RoutingKey,
+    ) -> Result<Option<Heartbeat>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE i.routing_key = $1"
+        )))
+        .bind(key.as_str().to_owned())
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(heartbeat_from_row).transpose()
+    }
+
+    /// All heartbeats, or a service's, by name.
+    pub async fn list_heartbeats(
+        &self,
+        service: Option<ServiceId>,
+    ) -> Result<Vec<Heartbeat>, StoreError> {
+        let rows = match service {
+            Some(s) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{SELECT} WHERE i.service_id = $1 ORDER BY h.name"
+                )))
+                .bind(s.to_string())
+                .fetch_all(&self.read)
+                .await?
+            }
+            None => {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} ORDER BY h.name")))
+                    .fetch_all(&self.read)
+                    .await?
+            }
+        };
+        rows.iter().map(heartbeat_from_row).collect()
+    }
+
+    /// Records a ping at `now`: a success or a finish moves the deadline on; a failure
+    /// makes the heartbeat failing; a start only records itself.
+    pub async fn record_ping(
+        &self,
+        id: HeartbeatId,
+        ping: Ping,
+        body: &str,
+        now: Timestamp,
+    ) -> Result<Pinged, StoreError> {
+        let before = self.heartbeat(id).await?;
+        let (state, success_at, due) = match ping {
+            Ping::Start => (before.state, before.last_success_at, before.due_at),
+            Ping::Success | Ping::Exit(0) => {
+                (HeartbeatState::Up, Some(now), before.expect.due_after(now))
+            }
+            Ping::Fail | Ping::Exit(_) => (
+                HeartbeatState::Failing,
+                before.last_success_at,
+                // Failing is reported already; a success is what is awaited now.
+                None,
+            ),
+        };
+        sqlx::query(
+            "UPDATE heartbeats SET last_ping_at = $2, last_ping = $3, last_body = $4, \
+             last_success_at = $5, state = $6, due_at = $7 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(now.as_millis())
+        .bind(ping.as_str())
+        .bind(kept(body))
+        .bind(success_at.map(|t| t.as_millis()))
+        .bind(state.as_str())
+        .bind(due.map(|d| d.as_millis()))
+        .execute(&mut *self.write_conn().await?)
+        .await?;
+        Ok(Pinged {
+            heartbeat: self.heartbeat(id).await?,
+            was: before.state,
+        })
+    }
+
+    /// Heartbeats overdue at `now` (not yet reported).
+    pub async fn overdue_heartbeats(&self, now: Timestamp) -> Result<Vec<Heartbeat>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE h.due_at IS NOT NULL AND h.due_at <= $1 ORDER BY h.due_at LIMIT 100"
+        )))
+        .bind(now.as_millis())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(heartbeat_from_row).collect()
+    }
+
+    /// Marks a heartbeat late (reported): it waits for a ping now.
+    pub async fn mark_heartbeat_late(&self, id: HeartbeatId) -> Result<(), StoreError> {
+        sqlx::query("UPDATE heartbeats SET state = 'late', due_at = NULL WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *self.write_conn().await?)
+            .await?;
+        Ok(())
+    }
+
+    /// When the next heartbeat falls due.
+    pub async fn next_heartbeat_deadline(&self) -> Result<Option<Timestamp>, StoreError> {
+        let row = sqlx::query("SELECT MIN(due_at) AS next FROM heartbeats")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(col::<Option<i64>>(&row, "next")?.map(Timestamp::from_millis))
+    }
+}

@@ -1,0 +1,111 @@
+//! Heartbeat pings, as healthchecks.io takes them: `GET`, `POST` or `HEAD` of
+//! `/ping/<key>` (success), `/ping/<key>/start`, `/ping/<key>/fail` and
+//! `/ping/<key>/<exit status>`. The first 10 KB of a body is kept. A failure opens an
+//! incident, the next success resolves it; both are stored before the `200`.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use onduty_core::heartbeat::{self, BODY_KEPT, Ping};
+use onduty_core::{EventId, RoutingKey};
+use onduty_store::ingest::{Inbound, Received};
+
+use crate::SharedState;
+
+/// Largest ping body read (the first 10 KB of it is kept).
+const PING_BODY_LIMIT: usize = 100 * 1024;
+
+pub(crate) fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/ping/{key}", get(success).post(success))
+        .route("/ping/{key}/{what}", get(other).post(other))
+        .layer(axum::extract::DefaultBodyLimit::max(PING_BODY_LIMIT))
+}
+
+async fn success(
+    State(state): State<SharedState>,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Response {
+    ping(&state, &key, Some(Ping::Success), &body).await
+}
+
+async fn other(
+    State(state): State<SharedState>,
+    Path((key, what)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    ping(&state, &key, Ping::parse(Some(&what)), &body).await
+}
+
+fn text(code: StatusCode, message: &'static str) -> Response {
+    (code, message).into_response()
+}
+
+async fn ping(state: &SharedState, key: &str, ping: Option<Ping>, body: &[u8]) -> Response {
+    let Some(ping) = ping else {
+        return text(
+            StatusCode::NOT_FOUND,
+            "not a ping: use /ping/<key>, /start, /fail or /<exit status 0-255>\n",
+        );
+    };
+    let now = state.clock.now();
+    let Ok(key) = RoutingKey::parse(key) else {
+        return text(StatusCode::NOT_FOUND, "no heartbeat has this key\n");
+    };
+    if let Err(wait) = state.limiter.check(key.as_str(), now) {
+        let mut response = text(StatusCode::TOO_MANY_REQUESTS, "too many pings; slow down\n");
+        if let Ok(v) = wait.as_secs().max(1).to_string().parse() {
+            response.headers_mut().insert("retry-after", v);
+        }
+        return response;
+    }
+    let found = match state.store.heartbeat_by_key(&key).await {
+        Ok(Some(h)) => h,
+        Ok(None) => return text(StatusCode::NOT_FOUND, "no heartbeat has this key\n"),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot look a heartbeat up");
+            return text(StatusCode::SERVICE_UNAVAILABLE, "unavailable; retry\n");
+        }
+    };
+    let body = String::from_utf8_lossy(&body[..body.len().min(BODY_KEPT)]).into_owned();
+    let pinged = match state.store.record_ping(found.id, ping, &body, now).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record a ping");
+            return text(StatusCode::SERVICE_UNAVAILABLE, "unavailable; retry\n");
+        }
+    };
+    let h = &pinged.heartbeat;
+    let event = if ping.is_failure() {
+        let details = serde_json::json!({"heartbeat": h.name, "ping": ping.as_str(), "body": body});
+        Some(heartbeat::trigger_event(
+            key.as_str(),
+            &heartbeat::failure_summary(&h.name, ping),
+            details,
+        ))
+    } else if ping == Ping::Success && pinged.was.is_down() {
+        Some(heartbeat::resolve_event(key.as_str()))
+    } else {
+        None
+    };
+    if let Some(event) = event {
+        let received = Received {
+            id: EventId::new(now),
+            received_at: now,
+            event: Inbound::Alert(event),
+            warnings: Vec::new(),
+        };
+        match state.writer.submit(received).await {
+            Ok(_) => state.wake.notify_one(),
+            Err(e) => {
+                tracing::error!(error = %e, "a heartbeat's event was not stored");
+                return text(StatusCode::SERVICE_UNAVAILABLE, "unavailable; retry\n");
+            }
+        }
+    }
+    text(StatusCode::OK, "OK\n")
+}
