@@ -244,6 +244,18 @@ impl TestApp {
         (id, key)
     }
 
+    /// Every incident, whatever its status, newest first (as the API lists them).
+    pub async fn all_incidents(&self) -> Vec<Value> {
+        let (_, list) = self
+            .api(
+                Method::GET,
+                "/incidents?status=triggered,acknowledged,resolved",
+                None,
+            )
+            .await;
+        list["incidents"].as_array().cloned().unwrap_or_default()
+    }
+
     /// Creates a user with a role and returns their API token.
     pub async fn user_token(&self, name: &str, role: &str) -> String {
         let email = format!("{}@example.com", name.to_lowercase());

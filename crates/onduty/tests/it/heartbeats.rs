@@ -19,17 +19,6 @@ async fn ping(url: &str, body: &str) -> (StatusCode, String) {
     (response.status(), response.text().await.unwrap())
 }
 
-async fn incidents(app: &TestApp) -> Vec<Value> {
-    let (_, list) = app
-        .api(
-            Method::GET,
-            "/incidents?status=triggered,acknowledged,resolved",
-            None,
-        )
-        .await;
-    list["incidents"].as_array().unwrap().clone()
-}
-
 async fn heartbeat(app: &TestApp) -> Value {
     let (_, list) = app.api(Method::GET, "/heartbeats", None).await;
     list["heartbeats"][0].clone()
@@ -38,10 +27,7 @@ async fn heartbeat(app: &TestApp) -> Value {
 #[tokio::test]
 async fn a_backup_that_goes_quiet_fails_and_recovers_opens_and_resolves_its_incidents() {
     let app = TestApp::start().await;
-    let (_, created) = app
-        .api(Method::POST, "/services", Some(json!({"name": "Backups"})))
-        .await;
-    let service = created["service"]["id"].as_str().unwrap().to_owned();
+    let (service, _) = app.service("Backups", "open").await;
     let (status, made) = app
         .api(
             Method::POST,
@@ -70,10 +56,10 @@ async fn a_backup_that_goes_quiet_fails_and_recovers_opens_and_resolves_its_inci
     assert_eq!(heartbeat(&app).await["last_body"], "backed up 12 GB");
     app.advance(69 * MINUTE);
     app.tick().await;
-    assert!(incidents(&app).await.is_empty());
+    assert!(app.all_incidents().await.is_empty());
     app.advance(2 * MINUTE);
     app.tick().await;
-    let list = incidents(&app).await;
+    let list = app.all_incidents().await;
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(
         list[0]["summary"],
@@ -84,21 +70,25 @@ async fn a_backup_that_goes_quiet_fails_and_recovers_opens_and_resolves_its_inci
     // Reported once, however long it stays quiet.
     app.advance(120 * MINUTE);
     app.tick().await;
-    let list = incidents(&app).await;
+    let list = app.all_incidents().await;
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["alert_count"], 1);
 
     // It reports again: resolved.
     ping(&url, "").await;
-    assert_eq!(incidents(&app).await[0]["status"], "resolved");
+    assert_eq!(app.all_incidents().await[0]["status"], "resolved");
     assert_eq!(heartbeat(&app).await["state"], "up");
 
     // It starts, then fails with exit status 3: an incident with what it said.
     ping(&format!("{url}/start"), "").await;
-    assert_eq!(incidents(&app).await.len(), 1, "a start is not a failure");
+    assert_eq!(
+        app.all_incidents().await.len(),
+        1,
+        "a start is not a failure"
+    );
     let (status, _) = ping(&format!("{url}/3"), "rsync: disk full").await;
     assert_eq!(status, StatusCode::OK);
-    let failed = incidents(&app).await;
+    let failed = app.all_incidents().await;
     assert_eq!(failed.len(), 2);
     let open = failed.iter().find(|i| i["status"] == "triggered").unwrap();
     assert_eq!(open["summary"], "nightly-backup failed (exit status 3)");
@@ -108,11 +98,11 @@ async fn a_backup_that_goes_quiet_fails_and_recovers_opens_and_resolves_its_inci
     // Failing, it is not also reported late.
     app.advance(300 * MINUTE);
     app.tick().await;
-    assert_eq!(incidents(&app).await.len(), 2);
+    assert_eq!(app.all_incidents().await.len(), 2);
     // Exit status 0 is a success.
     ping(&format!("{url}/0"), "").await;
     assert!(
-        incidents(&app)
+        app.all_incidents()
             .await
             .iter()
             .all(|i| i["status"] == "resolved")
@@ -133,10 +123,7 @@ async fn a_backup_that_goes_quiet_fails_and_recovers_opens_and_resolves_its_inci
 #[tokio::test]
 async fn a_cron_heartbeat_that_never_reports_is_late_after_its_first_run_and_grace() {
     let app = TestApp::start().await;
-    let (_, created) = app
-        .api(Method::POST, "/services", Some(json!({"name": "Reports"})))
-        .await;
-    let service = created["service"]["id"].as_str().unwrap().to_owned();
+    let (service, _) = app.service("Reports", "open").await;
     // T0 is 03:00 UTC on Thursday 15 January 2026; the job runs at 06:00 New York time
     // (11:00 UTC) on weekdays.
     let (status, made) = app
@@ -150,11 +137,11 @@ async fn a_cron_heartbeat_that_never_reports_is_late_after_its_first_run_and_gra
     assert_eq!(status, StatusCode::CREATED, "{made}");
     assert_eq!(made["heartbeat"]["due_at"], "2026-01-15T11:30:00.000Z");
     let next = app.pass(8 * 60 * MINUTE + 29 * MINUTE).await;
-    assert!(incidents(&app).await.is_empty());
+    assert!(app.all_incidents().await.is_empty());
     assert!(next.is_some());
     // The clock stops at the engine's deadline on the way: reported right at 11:30.
     app.pass(2 * MINUTE).await;
-    let list = incidents(&app).await;
+    let list = app.all_incidents().await;
     assert_eq!(list.len(), 1);
     assert_eq!(
         list[0]["summary"],

@@ -41,17 +41,6 @@ fn notification(status: &str, alerts: Vec<Value>) -> Value {
         "externalURL": "http://am:9093", "someFutureField": {"x": 1}, "alerts": alerts})
 }
 
-async fn incidents(app: &TestApp) -> Vec<Value> {
-    let (_, list) = app
-        .api(
-            Method::GET,
-            "/incidents?status=triggered,acknowledged,resolved",
-            None,
-        )
-        .await;
-    list["incidents"].as_array().unwrap().clone()
-}
-
 #[tokio::test]
 async fn alertmanager_alerts_open_and_resolve_their_own_incidents() {
     let app = TestApp::start().await;
@@ -69,7 +58,7 @@ async fn alertmanager_alerts_open_and_resolve_their_own_incidents() {
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["status"], "success");
     assert_eq!(answer["events"], 2);
-    let list = incidents(&app).await;
+    let list = app.all_incidents().await;
     assert_eq!(list.len(), 2, "{list:?}");
     assert!(list.iter().all(|i| i["summary"] == "An instance is down"));
     assert!(list.iter().all(|i| i["severity"] == "critical"));
@@ -85,7 +74,7 @@ async fn alertmanager_alerts_open_and_resolve_their_own_incidents() {
 
     // Alertmanager repeats itself: folded in, not new incidents.
     app.post_raw(&path, firing.to_string()).await;
-    assert_eq!(incidents(&app).await.len(), 2);
+    assert_eq!(app.all_incidents().await.len(), 2);
 
     // One recovers: its incident resolves, the other stays open.
     let mixed = notification(
@@ -97,7 +86,7 @@ async fn alertmanager_alerts_open_and_resolve_their_own_incidents() {
     );
     let (status, _, _) = app.post_raw(&path, mixed.to_string()).await;
     assert_eq!(status, StatusCode::OK);
-    let list = incidents(&app).await;
+    let list = app.all_incidents().await;
     let status_of =
         |instance: &str| list.iter().find(|i| i["source"] == instance).unwrap()["status"].clone();
     assert_eq!(status_of("10.0.0.1:9090"), "resolved");
@@ -120,14 +109,14 @@ async fn a_grouped_grafana_integration_keeps_one_incident_per_notification_group
     let (status, answer, _) = app.post_raw(&path, body.to_string()).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["events"], 1);
-    let list = incidents(&app).await;
+    let list = app.all_incidents().await;
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["summary"], "[FIRING:2] InstanceDown");
     assert_eq!(list[0]["client"], "Grafana");
 
     body["status"] = json!("resolved");
     app.post_raw(&path, body.to_string()).await;
-    assert_eq!(incidents(&app).await[0]["status"], "resolved");
+    assert_eq!(app.all_incidents().await[0]["status"], "resolved");
     app.stop().await;
 }
 
@@ -155,6 +144,6 @@ async fn unreadable_notifications_and_unknown_keys_are_refused_clearly() {
             .unwrap()
             .contains("does not match")
     );
-    assert!(incidents(&app).await.is_empty());
+    assert!(app.all_incidents().await.is_empty());
     app.stop().await;
 }
