@@ -15,18 +15,21 @@ use super::flash::{after, done, failed};
 use super::{Viewer, page};
 use crate::SharedState;
 use crate::api::Caller;
+use crate::api::heartbeats::{HeartbeatView, NewHeartbeatBody, create_heartbeat};
 use crate::api::services::{
     NewIntegrationBody, NewServiceBody, PagingBody, ServicePatchBody, create_integration,
     create_service, find_service, update_service,
 };
 use crate::api::views::IntegrationView;
 use crate::error::{ApiError, ApiJson, ApiPath};
+use onduty_core::service::IntegrationKind;
 
 pub(super) fn routes() -> Router<SharedState> {
     Router::new()
         .route("/services", get(list).post(create))
         .route("/services/{id}", get(show).post(update))
         .route("/services/{id}/integrations", post(add_integration))
+        .route("/services/{id}/heartbeats", post(add_heartbeat))
 }
 
 /// A choice in a `<select>`: its value, its label, and whether it is chosen.
@@ -190,6 +193,15 @@ struct ServicePage {
     ack_timeout: String,
     auto_resolve: String,
     integrations: Vec<IntegrationView>,
+    heartbeats: Vec<HeartbeatRow>,
+    time_zone: String,
+}
+
+/// A heartbeat, with its times on the viewer's clock.
+struct HeartbeatRow {
+    view: HeartbeatView,
+    last: Option<String>,
+    due: Option<String>,
 }
 
 async fn show(
@@ -205,8 +217,9 @@ async fn show(
         state.store.list_policies(),
         state.store.list_teams(),
         state.store.list_integrations(service.id),
+        state.store.list_heartbeats(Some(service.id)),
     );
-    let (policies, teams, integrations) = match found {
+    let (policies, teams, integrations, heartbeats) = match found {
         Ok(found) => found,
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -214,6 +227,7 @@ async fn show(
     let urgency = settings.urgency.as_str();
     let minutes = |m: Option<u32>| m.map(|m| m.to_string()).unwrap_or_default();
     let reveal = viewer.user.role.can_respond();
+    let tz = viewer.zone();
     page(ServicePage {
         chrome: viewer.chrome(),
         id: service.id.to_string(),
@@ -253,10 +267,21 @@ async fn show(
         ),
         ack_timeout: minutes(settings.ack_timeout_minutes),
         auto_resolve: minutes(settings.auto_resolve_minutes),
+        // A heartbeat's integration is shown with its heartbeat.
         integrations: integrations
             .iter()
+            .filter(|i| i.kind != IntegrationKind::Heartbeat)
             .map(|i| IntegrationView::new(i, &state.config.public_url, reveal))
             .collect(),
+        heartbeats: heartbeats
+            .iter()
+            .map(|h| HeartbeatRow {
+                view: HeartbeatView::new(h, &state.config.public_url, reveal),
+                last: h.last_ping_at.map(|t| super::time::when(t, &tz)),
+                due: h.due_at.map(|t| super::time::when(t, &tz)),
+            })
+            .collect(),
+        time_zone: viewer.user.time_zone.to_string(),
     })
 }
 
@@ -364,5 +389,64 @@ async fn add_integration(
         &to,
         create_integration(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await,
         "Integration added.",
+    )
+}
+
+#[derive(Deserialize)]
+struct HeartbeatForm {
+    csrf: String,
+    name: String,
+    /// `period` or `cron`.
+    every: String,
+    #[serde(default)]
+    period_minutes: String,
+    #[serde(default)]
+    cron: String,
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    grace_minutes: String,
+}
+
+async fn add_heartbeat(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<HeartbeatForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let to = format!("/services/{id}");
+    let read = || -> Result<NewHeartbeatBody, ApiError> {
+        let grace = minutes_field("The grace period", &form.grace_minutes)?;
+        let by_period = form.every != "cron";
+        Ok(NewHeartbeatBody {
+            name: form.name.trim().to_owned(),
+            period_minutes: if by_period {
+                Some(
+                    minutes_field("The period", &form.period_minutes)?.ok_or_else(|| {
+                        ApiError::BadRequest("give the period in minutes".to_owned())
+                    })?,
+                )
+            } else {
+                None
+            },
+            cron: (!by_period).then(|| form.cron.trim().to_owned()),
+            time_zone: given(&form.time_zone),
+            grace_minutes: grace,
+        })
+    };
+    let body = match read() {
+        Ok(b) => b,
+        Err(e) => return failed(&state, &to, e),
+    };
+    let caller = Caller(viewer.user.clone());
+    let made = create_heartbeat(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await;
+    after(
+        &state,
+        &to,
+        made,
+        "Heartbeat added: point the job at its ping URL below.",
     )
 }

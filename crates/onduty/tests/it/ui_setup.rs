@@ -592,3 +592,57 @@ async fn ada_adds_grace_who_sets_up_her_phone_and_rules_and_admins_manage_roles(
     assert_eq!(again.location(), "/incidents");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_heartbeat_is_added_on_the_service_page_and_shows_its_pings() {
+    let app = TestApp::start().await;
+    let (service, _) = app.service("Backups", "open").await;
+    let mut ada = administrator(&app).await;
+    let url = format!("/services/{service}");
+    let csrf = ada.get(&url).await.csrf();
+    let form = |every: &'static str, period: &'static str, cron: &'static str| {
+        [
+            ("csrf", csrf.clone()),
+            ("name", "nightly-backup".to_owned()),
+            ("every", every.to_owned()),
+            ("period_minutes", period.to_owned()),
+            ("cron", cron.to_owned()),
+            ("time_zone", "Europe/London".to_owned()),
+            ("grace_minutes", "30".to_owned()),
+        ]
+    };
+    ada.post_form(&format!("{url}/heartbeats"), &form("cron", "", "at dawn"))
+        .await;
+    ada.get(&url).await.shows("is not a cron expression");
+    ada.post_form(&format!("{url}/heartbeats"), &form("cron", "", "0 3 * * *"))
+        .await;
+    let page = ada.get(&url).await;
+    page.shows("Heartbeat added");
+    page.shows("nightly-backup <span class=\"status resolved\">new</span>");
+    page.shows("Never pinged.");
+    page.shows("0 3 * * * /path/to/job &#38;&#38; curl");
+    // Its integration is shown with it, not among the service's integrations.
+    assert_eq!(
+        page.body.matches("class=\"card integration\"").count(),
+        1,
+        "{}",
+        page.body
+    );
+    let ping_url = between(&page, "Ping URL: <code class=\"key\">", "</code>").to_owned();
+    assert!(
+        ping_url.starts_with(&format!("{}/ping/", app.url)),
+        "{ping_url}"
+    );
+    let pinged = reqwest::Client::new()
+        .post(&ping_url)
+        .body("12 GB <b>copied</b>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pinged.status(), StatusCode::OK);
+    let page = ada.get(&url).await;
+    page.shows("nightly-backup <span class=\"status resolved\">up</span>");
+    page.shows("Last ping: success at Thu 15 Jan 03:00");
+    page.shows("12 GB &#60;b&#62;copied&#60;/b&#62;");
+    app.stop().await;
+}
