@@ -97,6 +97,10 @@ uuid_id!(
     HeartbeatId
 );
 uuid_id!(
+    /// A maintenance window: services that page nobody for a while.
+    MaintenanceId
+);
+uuid_id!(
     /// An override in a schedule: someone covering a span for whoever is on call.
     OverrideId
 );

@@ -20,7 +20,7 @@ pub mod time;
 
 pub use ids::{
     ContactMethodId, DedupKey, EventId, HeartbeatId, IncidentId, IncidentNumber, IncidentRef,
-    IntegrationId, OverrideId, PolicyId, RoutingKey, RuleId, ScheduleId, ServiceId, TeamId,
-    TimelineId, TokenId, UserId,
+    IntegrationId, MaintenanceId, OverrideId, PolicyId, RoutingKey, RuleId, ScheduleId, ServiceId,
+    TeamId, TimelineId, TokenId, UserId,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

@@ -100,12 +100,51 @@ impl Engine {
             }
         }
         let handoffs = self.handoffs(now).await?;
+        if self.maintenance_reminders(now).await? > 0 {
+            self.dispatch(now).await?;
+        }
         let next = [
             self.store.next_paging_deadline().await?,
             handoffs,
             self.store.next_heartbeat_deadline().await?,
+            self.store.next_maintenance_deadline().await?,
         ];
         Ok(next.into_iter().flatten().min())
+    }
+
+    /// Reminds the creator of each maintenance window ending soon, through the contact
+    /// methods of their immediate rules: the window will end by itself, and paging with it.
+    async fn maintenance_reminders(&self, now: Timestamp) -> Result<usize, EngineError> {
+        let due = self.store.due_maintenance_reminders(now).await?;
+        let mut known = Known::default();
+        for w in &due {
+            let Some(user) = w.created_by else {
+                continue;
+            };
+            let zone = match self.store.user(user).await {
+                Ok(u) => {
+                    jiff::tz::TimeZone::get(u.time_zone.as_str()).unwrap_or(jiff::tz::TimeZone::UTC)
+                }
+                Err(_) => jiff::tz::TimeZone::UTC,
+            };
+            let mut names = Vec::new();
+            for s in &w.services {
+                if let Ok(service) = self.store.service(*s).await {
+                    names.push(service.name.to_string());
+                }
+            }
+            let text = format!(
+                "Maintenance of {} ends {} ({}); paging resumes then. Extend it in onduty if the work is not done.",
+                names.join(", "),
+                wall_clock(w.end, &zone),
+                w.reason
+            );
+            let methods = immediate_methods(self.person(user, &mut known).await?);
+            self.store
+                .queue_maintenance_reminder(w.id, user, &methods, &text, now)
+                .await?;
+        }
+        Ok(due.len())
     }
 
     /// Opens an incident for every heartbeat overdue at `now` ("nightly-backup has not

@@ -77,6 +77,8 @@ pub enum Outcome {
     Resolved(Vec<Touched>),
     /// Acknowledge or resolve with no open incident for the key: dropped, as PagerDuty does.
     Ignored,
+    /// A trigger while its service is in maintenance: recorded, no incident, nobody paged.
+    Maintenance,
     ChangeRecorded,
 }
 
@@ -89,6 +91,7 @@ impl Outcome {
             Outcome::AlreadyAcknowledged(_) => "already_acknowledged",
             Outcome::Resolved(_) => "resolved",
             Outcome::Ignored => "ignored",
+            Outcome::Maintenance => "maintenance",
             Outcome::ChangeRecorded => "recorded",
         }
     }
@@ -204,9 +207,32 @@ impl Store {
                 _ => Ok(integ),
             }
         };
+        // Triggers for services in maintenance open nothing.
+        let is_trigger = |item: &Received| matches!(&item.event, Inbound::Alert(e) if e.action == EventAction::Trigger);
+        let quiet = match items
+            .iter()
+            .filter(|i| is_trigger(i))
+            .map(|i| i.received_at)
+            .max()
+        {
+            Some(latest) => crate::maintenance::services_in_maintenance(conn, latest).await?,
+            None => Default::default(),
+        };
         let plans: Vec<Result<Plan, Rejected>> = items
             .iter()
-            .map(|item| accept(item).map(|integ| work.apply(item, integ)))
+            .map(|item| {
+                accept(item).map(|integ| {
+                    if is_trigger(item) && quiet.contains(&integ.service_id) {
+                        Plan {
+                            decision: None,
+                            touched: Vec::new(),
+                            maintenance: true,
+                        }
+                    } else {
+                        work.apply(item, integ)
+                    }
+                })
+            })
             .collect();
 
         let mut writes = Vec::new();
@@ -519,6 +545,8 @@ enum Message {
 struct Plan {
     decision: Option<Decision>,
     touched: Vec<usize>,
+    /// A trigger for a service in maintenance: recorded, nothing opened.
+    maintenance: bool,
 }
 
 struct WorkingSet {
@@ -595,6 +623,7 @@ impl WorkingSet {
             return Plan {
                 decision: None,
                 touched: Vec::new(),
+                maintenance: false,
             };
         };
         let key = event
@@ -779,6 +808,7 @@ impl WorkingSet {
         Plan {
             decision: Some(decision),
             touched,
+            maintenance: false,
         }
     }
 
@@ -793,6 +823,9 @@ impl WorkingSet {
     }
 
     fn outcome(&self, plan: &Plan) -> Outcome {
+        if plan.maintenance {
+            return Outcome::Maintenance;
+        }
         let first = || self.touched(plan.touched[0]);
         match &plan.decision {
             None => Outcome::ChangeRecorded,

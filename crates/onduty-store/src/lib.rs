@@ -11,6 +11,7 @@ pub mod heartbeats;
 pub mod inbound;
 pub mod incidents;
 pub mod ingest;
+pub mod maintenance;
 pub mod paging;
 pub mod policies;
 pub mod reshape;

@@ -1550,3 +1550,111 @@ pub async fn heartbeats_pings_and_deadlines(db: &TestDb) {
     );
     assert_eq!(store.list_heartbeats(None).await.unwrap().len(), 1);
 }
+
+pub async fn maintenance_windows_quiet_triggers_and_end(db: &TestDb) {
+    let store = db.store().await;
+    let checkout = service(&store, "Checkout", DedupMode::Open).await;
+    let alice = user(&store, "Alice", Role::Responder).await;
+    let window = store
+        .create_maintenance(
+            &[checkout.service.id, checkout.service.id],
+            at_minute(10),
+            at_minute(70),
+            "upgrade",
+            Some(alice.id),
+            at_minute(0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(window.services, vec![checkout.service.id]);
+    assert_eq!(window.remind_at, Some(at_minute(55)));
+    assert!(!window.is_on(at_minute(5)) && window.is_on(at_minute(10)));
+    assert!(matches!(
+        store
+            .create_maintenance(
+                &[checkout.service.id],
+                at_minute(10),
+                at_minute(5),
+                "x",
+                None,
+                at_minute(0)
+            )
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    // Before it starts, a trigger opens an incident; during it, it is only recorded.
+    let before = accepted(one(&store, trigger(checkout.key(), "a", "before", at_minute(5))).await);
+    assert!(matches!(before.outcome, Outcome::Opened(_)));
+    let during = accepted(
+        one(
+            &store,
+            trigger(checkout.key(), "b", "during", at_minute(20)),
+        )
+        .await,
+    );
+    assert_eq!(during.outcome, Outcome::Maintenance);
+    // Resolving still works during maintenance.
+    let resolved = accepted(one(&store, resolve(checkout.key(), "a", at_minute(21))).await);
+    assert!(matches!(resolved.outcome, Outcome::Resolved(_)));
+
+    assert_eq!(
+        store.next_maintenance_deadline().await.unwrap(),
+        Some(at_minute(55))
+    );
+    assert!(
+        store
+            .due_maintenance_reminders(at_minute(54))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .due_maintenance_reminders(at_minute(55))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    store
+        .queue_maintenance_reminder(window.id, alice.id, &[], "ending", at_minute(55))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .due_maintenance_reminders(at_minute(60))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let longer = store
+        .extend_maintenance(window.id, at_minute(130), at_minute(60))
+        .await
+        .unwrap();
+    assert_eq!(longer.remind_at, Some(at_minute(115)));
+    assert_eq!(
+        store
+            .list_maintenance(Some(checkout.service.id), at_minute(60))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let ended = store
+        .end_maintenance(window.id, at_minute(61))
+        .await
+        .unwrap();
+    assert_eq!(ended.end, at_minute(61));
+    assert_eq!(ended.remind_at, None);
+    assert!(
+        store
+            .list_maintenance(None, at_minute(61))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let after = accepted(one(&store, trigger(checkout.key(), "b", "after", at_minute(62))).await);
+    assert!(matches!(after.outcome, Outcome::Opened(_)));
+}

@@ -35,6 +35,7 @@ on_every_backend!(
     contact_methods_verification_and_rules,
     schedules_overrides_and_calendar_secrets,
     heartbeats_pings_and_deadlines,
+    maintenance_windows_quiet_triggers_and_end,
 );
 
 /// CI sets `ONDUTY_REQUIRE_POSTGRES=1`: then PostgreSQL must be among the backends.

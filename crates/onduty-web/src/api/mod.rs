@@ -4,6 +4,7 @@
 pub(crate) mod contacts;
 pub(crate) mod heartbeats;
 pub(crate) mod incidents;
+pub(crate) mod maintenance;
 pub(crate) mod policies;
 pub(crate) mod schedules;
 pub(crate) mod services;
@@ -52,6 +53,7 @@ use crate::{API_BODY_LIMIT, SharedState};
         (name = "escalation policies", description = "Who is paged, in what order, how long apart"),
         (name = "schedules", description = "On-call schedules, overrides, who is on call, calendar feeds"),
         (name = "heartbeats", description = "Jobs that must ping in time (dead man's switches)"),
+        (name = "maintenance", description = "Services that page nobody for a while, and always end"),
     )
 )]
 struct ApiDoc;
@@ -80,6 +82,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(users::routes())
         .merge(contacts::routes())
         .merge(heartbeats::routes())
+        .merge(maintenance::routes())
         .layer(axum::extract::DefaultBodyLimit::max(API_BODY_LIMIT));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::ingest::routes())

@@ -1,0 +1,259 @@
+//! `/api/v1/maintenance`: put services in maintenance for a while. Their events are
+//! recorded but open no incident and page nobody; every window ends by itself, and its
+//! creator is reminded shortly before.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use onduty_core::{MaintenanceId, Timestamp};
+use onduty_store::maintenance::MaintenanceWindow;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::Caller;
+use super::services::find_service;
+use crate::SharedState;
+use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
+
+/// Longest maintenance window: a month. Nothing is switched off for good.
+pub const MAX_MINUTES: u32 = 31 * 24 * 60;
+
+pub(super) fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_maintenance, create_maintenance))
+        .routes(routes!(end_maintenance))
+        .routes(routes!(extend_maintenance))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MaintenanceService {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MaintenanceView {
+    pub id: String,
+    pub services: Vec<MaintenanceService>,
+    #[schema(value_type = String, format = DateTime)]
+    pub start: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub end: Timestamp,
+    pub reason: String,
+    /// The user who made it (reminded before the end).
+    pub created_by: Option<String>,
+    /// Whether it is on now.
+    pub on: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MaintenanceList {
+    /// On now or to come, soonest first.
+    pub maintenance: Vec<MaintenanceView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MaintenanceEnvelope {
+    pub maintenance: MaintenanceView,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewMaintenanceBody {
+    /// Service ids or names.
+    pub services: Vec<String>,
+    /// RFC 3339; default now.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// RFC 3339; or give `minutes`.
+    #[serde(default)]
+    pub end: Option<String>,
+    /// How long from the start (1 to 44640, a month).
+    #[serde(default)]
+    pub minutes: Option<u32>,
+    /// Why (shown on the services and in the reminder).
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ExtendBody {
+    /// Minutes to add to the end (negative to shorten).
+    pub minutes: i64,
+}
+
+pub(crate) async fn view(
+    state: &SharedState,
+    w: &MaintenanceWindow,
+    now: Timestamp,
+) -> MaintenanceView {
+    let mut services = Vec::with_capacity(w.services.len());
+    for id in &w.services {
+        let name = match state.store.service(*id).await {
+            Ok(s) => s.name.to_string(),
+            Err(_) => "(deleted service)".to_owned(),
+        };
+        services.push(MaintenanceService {
+            id: id.to_string(),
+            name,
+        });
+    }
+    MaintenanceView {
+        id: w.id.to_string(),
+        services,
+        start: w.start,
+        end: w.end,
+        reason: w.reason.clone(),
+        created_by: w.created_by.map(|u| u.to_string()),
+        on: w.is_on(now),
+    }
+}
+
+fn time(name: &str, text: &str) -> Result<Timestamp, ApiError> {
+    Timestamp::parse(text).map_err(|e| ApiError::BadRequest(format!("'{name}': {e}")))
+}
+
+fn window_id(text: &str) -> Result<MaintenanceId, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::NotFound(format!("no maintenance window '{text}'")))
+}
+
+/// Maintenance windows on now or to come.
+#[utoipa::path(get, path = "/maintenance", tag = "maintenance", responses((status = 200, body = MaintenanceList)))]
+async fn list_maintenance(
+    State(state): State<SharedState>,
+    _caller: Caller,
+) -> Result<Json<MaintenanceList>, ApiError> {
+    let now = state.clock.now();
+    let mut out = Vec::new();
+    for w in state.store.list_maintenance(None, now).await? {
+        out.push(view(&state, &w, now).await);
+    }
+    Ok(Json(MaintenanceList { maintenance: out }))
+}
+
+/// Put services in maintenance (responders and admins): from `start` (default now) until
+/// `end`, or for `minutes`.
+#[utoipa::path(
+    post, path = "/maintenance", tag = "maintenance",
+    request_body = NewMaintenanceBody,
+    responses(
+        (status = 201, body = MaintenanceEnvelope),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub(crate) async fn create_maintenance(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewMaintenanceBody>,
+) -> Result<(StatusCode, Json<MaintenanceEnvelope>), ApiError> {
+    caller.require_responder()?;
+    let now = state.clock.now();
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::BadRequest(
+            "'reason' is 1 to 500 characters: say why, for whoever wonders".to_owned(),
+        ));
+    }
+    let start = body
+        .start
+        .as_deref()
+        .map(|t| time("start", t))
+        .transpose()?
+        .unwrap_or(now);
+    let end = match (body.end.as_deref(), body.minutes) {
+        (Some(t), None) => time("end", t)?,
+        (None, Some(m)) if (1..=MAX_MINUTES).contains(&m) => {
+            start.saturating_add(Duration::from_secs(u64::from(m) * 60))
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::BadRequest(format!(
+                "'minutes' is 1 to {MAX_MINUTES} (a month)"
+            )));
+        }
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give either 'end' or 'minutes': every maintenance window ends".to_owned(),
+            ));
+        }
+    };
+    if end.since(start) > Duration::from_secs(u64::from(MAX_MINUTES) * 60) {
+        return Err(ApiError::BadRequest(
+            "a maintenance window lasts a month at most".to_owned(),
+        ));
+    }
+    let mut services = Vec::with_capacity(body.services.len());
+    for s in &body.services {
+        services.push(find_service(&state, s).await?.id);
+    }
+    let made = state
+        .store
+        .create_maintenance(&services, start, end, reason, Some(caller.0.id), now)
+        .await?;
+    state.wake.notify_one();
+    Ok((
+        StatusCode::CREATED,
+        Json(MaintenanceEnvelope {
+            maintenance: view(&state, &made, now).await,
+        }),
+    ))
+}
+
+/// End a maintenance window now, or cancel one still to come (responders and admins).
+#[utoipa::path(
+    post, path = "/maintenance/{id}/end", tag = "maintenance",
+    params(("id" = String, Path, description = "Maintenance window id")),
+    responses((status = 200, body = MaintenanceEnvelope), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+pub(crate) async fn end_maintenance(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<MaintenanceEnvelope>, ApiError> {
+    caller.require_responder()?;
+    let now = state.clock.now();
+    let ended = state.store.end_maintenance(window_id(&id)?, now).await?;
+    Ok(Json(MaintenanceEnvelope {
+        maintenance: view(&state, &ended, now).await,
+    }))
+}
+
+/// Move a maintenance window's end by `minutes` (responders and admins).
+#[utoipa::path(
+    post, path = "/maintenance/{id}/extend", tag = "maintenance",
+    params(("id" = String, Path, description = "Maintenance window id")),
+    request_body = ExtendBody,
+    responses((status = 200, body = MaintenanceEnvelope), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+pub(crate) async fn extend_maintenance(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ExtendBody>,
+) -> Result<Json<MaintenanceEnvelope>, ApiError> {
+    caller.require_responder()?;
+    let now = state.clock.now();
+    let id = window_id(&id)?;
+    let window = state.store.maintenance(id).await?;
+    let limit = i64::from(MAX_MINUTES);
+    if !(-limit..=limit).contains(&body.minutes) {
+        return Err(ApiError::BadRequest(format!(
+            "'minutes' is within ±{MAX_MINUTES}"
+        )));
+    }
+    let end = Timestamp::from_millis(window.end.as_millis() + body.minutes * 60_000);
+    if end.since(window.start) > Duration::from_secs(u64::from(MAX_MINUTES) * 60) {
+        return Err(ApiError::BadRequest(
+            "a maintenance window lasts a month at most".to_owned(),
+        ));
+    }
+    let moved = state.store.extend_maintenance(id, end, now).await?;
+    state.wake.notify_one();
+    Ok(Json(MaintenanceEnvelope {
+        maintenance: view(&state, &moved, now).await,
+    }))
+}
