@@ -30,6 +30,11 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/services/{id}", get(show).post(update))
         .route("/services/{id}/integrations", post(add_integration))
         .route("/services/{id}/heartbeats", post(add_heartbeat))
+        .route("/services/{id}/maintenance", post(start_maintenance))
+        .route(
+            "/services/{id}/maintenance/{window}/{action}",
+            post(change_maintenance),
+        )
 }
 
 /// A choice in a `<select>`: its value, its label, and whether it is chosen.
@@ -73,6 +78,7 @@ struct ServiceRow {
     name: String,
     description: String,
     policy: Option<String>,
+    in_maintenance: bool,
 }
 
 #[derive(Template)]
@@ -92,11 +98,20 @@ fn policy_name(policies: &[Policy], id: Option<onduty_core::PolicyId>) -> Option
 }
 
 async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
-    let (services, policies) =
-        match tokio::try_join!(state.store.list_services(), state.store.list_policies()) {
-            Ok(found) => found,
-            Err(e) => return ApiError::from(e).into_response(),
-        };
+    let now = state.clock.now();
+    let (services, policies, windows) = match tokio::try_join!(
+        state.store.list_services(),
+        state.store.list_policies(),
+        state.store.list_maintenance(None, now),
+    ) {
+        Ok(found) => found,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let quiet: Vec<_> = windows
+        .iter()
+        .filter(|w| w.is_on(now))
+        .flat_map(|w| w.services.iter().copied())
+        .collect();
     page(ServicesPage {
         chrome: viewer.chrome(),
         services: services
@@ -106,6 +121,7 @@ async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
                 name: s.name.to_string(),
                 description: s.description.clone(),
                 policy: policy_name(&policies, s.settings.policy_id),
+                in_maintenance: quiet.contains(&s.id),
             })
             .collect(),
         policies: Choice::list(policies.iter().map(|p| (p.id, &p.name)), None),
@@ -195,6 +211,18 @@ struct ServicePage {
     integrations: Vec<IntegrationView>,
     heartbeats: Vec<HeartbeatRow>,
     time_zone: String,
+    maintenance: Vec<MaintenanceRow>,
+}
+
+/// A maintenance window of the service, on the viewer's clock.
+struct MaintenanceRow {
+    id: String,
+    on: bool,
+    start: String,
+    end: String,
+    reason: String,
+    /// The other services in it.
+    others: Vec<String>,
 }
 
 /// A heartbeat, with its times on the viewer's clock.
@@ -218,8 +246,11 @@ async fn show(
         state.store.list_teams(),
         state.store.list_integrations(service.id),
         state.store.list_heartbeats(Some(service.id)),
+        state
+            .store
+            .list_maintenance(Some(service.id), state.clock.now()),
     );
-    let (policies, teams, integrations, heartbeats) = match found {
+    let (policies, teams, integrations, heartbeats, windows) = match found {
         Ok(found) => found,
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -282,6 +313,27 @@ async fn show(
             })
             .collect(),
         time_zone: viewer.user.time_zone.to_string(),
+        maintenance: {
+            let now = state.clock.now();
+            let mut rows = Vec::with_capacity(windows.len());
+            for w in &windows {
+                let view = crate::api::maintenance::view(&state, w, now).await;
+                rows.push(MaintenanceRow {
+                    id: view.id,
+                    on: view.on,
+                    start: super::time::when(w.start, &tz),
+                    end: super::time::when(w.end, &tz),
+                    reason: view.reason,
+                    others: view
+                        .services
+                        .into_iter()
+                        .filter(|s| s.id != service.id.to_string())
+                        .map(|s| s.name)
+                        .collect(),
+                });
+            }
+            rows
+        },
     })
 }
 
@@ -449,4 +501,87 @@ async fn add_heartbeat(
         made,
         "Heartbeat added: point the job at its ping URL below.",
     )
+}
+
+#[derive(Deserialize)]
+struct MaintenanceForm {
+    csrf: String,
+    minutes: String,
+    reason: String,
+}
+
+/// Puts this service in maintenance from now for a while.
+async fn start_maintenance(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<MaintenanceForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let to = format!("/services/{id}");
+    let minutes = match minutes_field("The length", &form.minutes) {
+        Ok(m) => m,
+        Err(e) => return failed(&state, &to, e),
+    };
+    let body = crate::api::maintenance::NewMaintenanceBody {
+        services: vec![id.clone()],
+        start: None,
+        end: None,
+        minutes,
+        reason: form.reason,
+    };
+    let caller = Caller(viewer.user.clone());
+    let made =
+        crate::api::maintenance::create_maintenance(State(state.clone()), caller, ApiJson(body))
+            .await;
+    after(
+        &state,
+        &to,
+        made,
+        "In maintenance: its events open no incident and page nobody until the end.",
+    )
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+/// Ends a window now (`end`) or gives it 30 more minutes (`extend`).
+async fn change_maintenance(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path((id, window, action)): Path<(String, String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let to = format!("/services/{id}");
+    let caller = Caller(viewer.user.clone());
+    match action.as_str() {
+        "end" => {
+            let ended = crate::api::maintenance::end_maintenance(
+                State(state.clone()),
+                caller,
+                ApiPath(window),
+            )
+            .await;
+            after(&state, &to, ended, "Maintenance ended: paging is back.")
+        }
+        "extend" => {
+            let body = crate::api::maintenance::ExtendBody { minutes: 30 };
+            let moved = crate::api::maintenance::extend_maintenance(
+                State(state.clone()),
+                caller,
+                ApiPath(window),
+                ApiJson(body),
+            )
+            .await;
+            after(&state, &to, moved, "Maintenance extended by 30 minutes.")
+        }
+        other => failed(&state, &to, format!("unknown action '{other}'")),
+    }
 }

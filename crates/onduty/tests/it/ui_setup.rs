@@ -646,3 +646,41 @@ async fn a_heartbeat_is_added_on_the_service_page_and_shows_its_pings() {
     page.shows("12 GB &#60;b&#62;copied&#60;/b&#62;");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn grace_puts_a_service_in_maintenance_from_its_page_and_ends_it() {
+    let app = TestApp::start().await;
+    let (service, key) = app.service("Checkout", "open").await;
+    administrator(&app).await;
+    let mut grace = logged_in_as(&app, "Grace", "responder").await;
+    let url = format!("/services/{service}");
+    let csrf = grace.get(&url).await.csrf();
+    grace
+        .post(
+            &format!("{url}/maintenance"),
+            &[
+                ("csrf", &csrf),
+                ("minutes", "60"),
+                ("reason", "card <processor> swap"),
+            ],
+        )
+        .await;
+    let page = grace.get(&url).await;
+    page.shows("In maintenance: its events open no incident");
+    page.shows("In maintenance until Thu 15 Jan 04:00</strong>: card &#60;processor&#62; swap.");
+    grace.get("/services").await.shows("in maintenance</span>");
+
+    app.send_event(trigger_event(&key, "cards", "Card payments failing"))
+        .await;
+    assert!(app.all_incidents().await.is_empty());
+
+    let end = page.attribute_before("action", "/end\"");
+    grace.post(&format!("{end}/end"), &[("csrf", &csrf)]).await;
+    let page = grace.get(&url).await;
+    page.shows("Maintenance ended: paging is back.");
+    assert!(!page.body.contains("In maintenance until"), "{}", page.body);
+    app.send_event(trigger_event(&key, "cards", "Card payments failing"))
+        .await;
+    assert_eq!(app.all_incidents().await.len(), 1);
+    app.stop().await;
+}
