@@ -105,14 +105,17 @@ pub enum IntegrationKind {
     Grafana,
     /// A heartbeat's pings: `/ping/<key>`; made with the heartbeat.
     Heartbeat,
+    /// Opsgenie's alert API: `POST /v2/alerts` with `Authorization: GenieKey <key>`.
+    Opsgenie,
 }
 
 impl IntegrationKind {
-    pub const ALL: [IntegrationKind; 4] = [
+    pub const ALL: [IntegrationKind; 5] = [
         IntegrationKind::EventsV2,
         IntegrationKind::Alertmanager,
         IntegrationKind::Grafana,
         IntegrationKind::Heartbeat,
+        IntegrationKind::Opsgenie,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -121,6 +124,7 @@ impl IntegrationKind {
             IntegrationKind::Alertmanager => "alertmanager",
             IntegrationKind::Grafana => "grafana",
             IntegrationKind::Heartbeat => "heartbeat",
+            IntegrationKind::Opsgenie => "opsgenie",
         }
     }
 
@@ -135,6 +139,7 @@ impl IntegrationKind {
             IntegrationKind::Alertmanager => "Prometheus Alertmanager",
             IntegrationKind::Grafana => "Grafana alerting",
             IntegrationKind::Heartbeat => "Heartbeat",
+            IntegrationKind::Opsgenie => "Opsgenie API",
         }
     }
 }

@@ -10,6 +10,7 @@ mod calendar;
 mod error;
 mod health;
 pub mod ingest;
+mod opsgenie;
 mod pings;
 mod rate_limit;
 mod replies;
@@ -130,6 +131,7 @@ impl App {
             .merge(api::routes())
             .merge(replies::routes())
             .merge(pings::routes())
+            .merge(opsgenie::routes())
             .merge(calendar::routes())
             .merge(ui::routes())
             .with_state(state.clone())

@@ -173,7 +173,7 @@ pub struct NewIntegrationBody {
     /// Default: what the type is called ("Events API v2", "Prometheus Alertmanager", …).
     #[serde(default)]
     pub name: Option<String>,
-    /// `events_v2` (default), `alertmanager` or `grafana`.
+    /// `events_v2` (default), `alertmanager`, `grafana` or `opsgenie`.
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
     /// Alertmanager and Grafana: `alert` (default; one incident per alert, by its
@@ -365,10 +365,16 @@ pub(crate) async fn create_integration(
         None => IntegrationKind::EventsV2,
         Some(k) => IntegrationKind::parse(k).ok_or_else(|| {
             ApiError::BadRequest(format!(
-                "unknown integration type '{k}': use events_v2, alertmanager or grafana"
+                "unknown integration type '{k}': use events_v2, alertmanager, grafana or opsgenie"
             ))
         })?,
     };
+    if kind == IntegrationKind::Heartbeat {
+        return Err(ApiError::BadRequest(
+            "a heartbeat's integration comes with it: POST /api/v1/services/{id}/heartbeats"
+                .to_owned(),
+        ));
+    }
     let group_by = match body.group_by.as_deref() {
         None => GroupBy::default(),
         Some(g) => GroupBy::parse(g).ok_or_else(|| {

@@ -200,6 +200,9 @@ pub struct IntegrationView {
     /// What to fill in on a Grafana contact point: of type Webhook for a Grafana
     /// integration, of type PagerDuty for Events API v2.
     pub grafana_settings: Option<String>,
+    /// Opsgenie API integrations: where a tool or script written for Opsgenie sends, and
+    /// with what key.
+    pub opsgenie_settings: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
@@ -223,11 +226,20 @@ impl IntegrationView {
             }
             IntegrationKind::Grafana => Some(format!("{base}/integrations/{key}/grafana")),
             IntegrationKind::Heartbeat => Some(format!("{base}/ping/{key}")),
+            IntegrationKind::Opsgenie => None,
         };
+        let opsgenie = (i.kind == IntegrationKind::Opsgenie).then(|| {
+            format!(
+                "API URL (instead of https://api.opsgenie.com): {base}\n\
+                 Create alerts: POST {base}/v2/alerts\n\
+                 Header: Authorization: GenieKey {key}\n\
+                 Acknowledge or close: POST {base}/v2/alerts/<alias>/acknowledge?identifierType=alias (or /close)\n"
+            )
+        });
         let (alertmanager, grafana) = match (i.kind, &webhook_url) {
             (IntegrationKind::Alertmanager, Some(url)) => (Some(alertmanager_webhook(url)), None),
             (IntegrationKind::Grafana, Some(url)) => (None, Some(grafana_webhook(url))),
-            (IntegrationKind::Heartbeat, _) => (None, None),
+            (IntegrationKind::Heartbeat | IntegrationKind::Opsgenie, _) => (None, None),
             _ => (
                 Some(alertmanager_config(&events_url, key)),
                 Some(grafana_settings(&events_url, key)),
@@ -242,6 +254,7 @@ impl IntegrationView {
             curl_example: curl_example(&events_url, key),
             alertmanager_config: alertmanager,
             grafana_settings: grafana,
+            opsgenie_settings: opsgenie,
             webhook_url,
             routing_key,
             change_events_url: format!("{base}/v2/change/enqueue"),

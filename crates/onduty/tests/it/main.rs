@@ -14,6 +14,7 @@ mod heartbeats;
 mod ingest;
 mod maintenance;
 mod monitoring;
+mod opsgenie;
 mod paging;
 mod process;
 mod replies;

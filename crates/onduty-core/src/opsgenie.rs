@@ -1,0 +1,229 @@
+//! Opsgenie's alert API, for teams moving off Opsgenie: an alert create request becomes
+//! the Events v2 trigger it means (the `alias` is the dedup key), and acknowledge and close
+//! become the events that act on it, parsed by the same rules as `/v2/enqueue`.
+
+use serde_json::{Map, Value, json};
+
+use crate::event::{AlertEvent, EventAction, Parsed, Severity, parse_alert_event};
+
+/// Opsgenie's limits.
+pub const MESSAGE_MAX_CHARS: usize = 130;
+pub const DESCRIPTION_MAX_CHARS: usize = 15_000;
+pub const ALIAS_MAX_CHARS: usize = 512;
+
+/// A priority as an event severity: P1 critical, P2 error, P3 warning (Opsgenie's
+/// default), P4 and P5 info. With the service's urgency set to follow severity, P1 and
+/// P2 page at high urgency and the others at low.
+pub fn severity_of(priority: Option<&str>) -> Option<Severity> {
+    Some(match priority.unwrap_or("P3") {
+        "P1" => Severity::Critical,
+        "P2" => Severity::Error,
+        "P3" => Severity::Warning,
+        "P4" | "P5" => Severity::Info,
+        _ => return None,
+    })
+}
+
+fn text<'a>(body: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    body.get(key)?
+        .as_str()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// The trigger an alert create request means, or Opsgenie-style field errors
+/// (`("message", "Message can not be empty.")`). Without an `alias` the alert is new each
+/// time: `generated_alias` is used.
+pub fn create_event(
+    body: &Value,
+    routing_key: &str,
+    generated_alias: &str,
+) -> Result<Parsed<AlertEvent>, Vec<(String, String)>> {
+    let Some(body) = body.as_object() else {
+        return Err(vec![(
+            "body".to_owned(),
+            "Request body must be a JSON object.".to_owned(),
+        )]);
+    };
+    let mut errors = Vec::new();
+    let message = text(body, "message");
+    match message {
+        None => errors.push(("message".to_owned(), "Message can not be empty.".to_owned())),
+        Some(m) if m.chars().count() > MESSAGE_MAX_CHARS => errors.push((
+            "message".to_owned(),
+            format!("Message can not be longer than {MESSAGE_MAX_CHARS} characters."),
+        )),
+        Some(_) => {}
+    }
+    let alias = text(body, "alias").unwrap_or(generated_alias);
+    if alias.chars().count() > ALIAS_MAX_CHARS {
+        errors.push((
+            "alias".to_owned(),
+            format!("Alias can not be longer than {ALIAS_MAX_CHARS} characters."),
+        ));
+    }
+    if text(body, "description").is_some_and(|d| d.chars().count() > DESCRIPTION_MAX_CHARS) {
+        errors.push((
+            "description".to_owned(),
+            format!("Description can not be longer than {DESCRIPTION_MAX_CHARS} characters."),
+        ));
+    }
+    let priority = text(body, "priority");
+    let severity = severity_of(priority);
+    if severity.is_none() {
+        errors.push((
+            "priority".to_owned(),
+            "Priority should be one of [P1, P2, P3, P4, P5].".to_owned(),
+        ));
+    }
+    if let Some(details) = body.get("details")
+        && !details.is_object()
+        && !details.is_null()
+    {
+        errors.push((
+            "details".to_owned(),
+            "Details should be a map of strings.".to_owned(),
+        ));
+    }
+    if let Some(tags) = body.get("tags")
+        && !tags.is_array()
+        && !tags.is_null()
+    {
+        errors.push((
+            "tags".to_owned(),
+            "Tags should be a list of strings.".to_owned(),
+        ));
+    }
+    let (Some(message), Some(severity), true) = (message, severity, errors.is_empty()) else {
+        return Err(errors);
+    };
+    let mut details = Map::new();
+    for key in [
+        "description",
+        "details",
+        "tags",
+        "entity",
+        "priority",
+        "user",
+        "note",
+        "responders",
+        "actions",
+    ] {
+        if let Some(v) = body.get(key).filter(|v| !v.is_null()) {
+            details.insert(key.to_owned(), v.clone());
+        }
+    }
+    if !details.contains_key("priority") {
+        details.insert("priority".to_owned(), Value::from("P3"));
+    }
+    let mut payload = json!({
+        "summary": message,
+        "source": text(body, "source").or(text(body, "entity")).unwrap_or("Opsgenie API"),
+        "severity": severity.as_str(),
+        "custom_details": details,
+    });
+    if let Some(entity) = text(body, "entity") {
+        payload["component"] = Value::from(entity);
+    }
+    let event = json!({
+        "routing_key": routing_key,
+        "event_action": "trigger",
+        "dedup_key": alias,
+        "payload": payload,
+        "client": "Opsgenie API",
+    });
+    parse_alert_event(&event).map_err(|problems| {
+        problems
+            .into_iter()
+            .map(|p| ("body".to_owned(), p))
+            .collect()
+    })
+}
+
+/// The event that acknowledges or closes (resolves) the alert with `alias`.
+pub fn follow_up_event(
+    routing_key: &str,
+    action: EventAction,
+    alias: &str,
+) -> Result<AlertEvent, Vec<String>> {
+    let event =
+        json!({"routing_key": routing_key, "event_action": action.as_str(), "dedup_key": alias});
+    parse_alert_event(&event).map(|p| p.value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "abcdefabcdefabcdefabcdefabcdef12";
+
+    #[test]
+    fn an_alert_becomes_a_trigger_keyed_by_its_alias() {
+        let body = json!({"message": "An example alert message", "alias": "Life is too short for no alias",
+            "description": "Every alert needs a description", "tags": ["OverwriteQuietHours", "Critical"],
+            "details": {"details1": "value1"}, "entity": "An example entity", "source": "Zabbix",
+            "priority": "P1", "user": "Monitoring Script", "note": "Alert created", "someUnknownField": 1});
+        let e = create_event(&body, KEY, "generated").unwrap().value;
+        assert_eq!(e.action, EventAction::Trigger);
+        assert_eq!(
+            e.dedup_key.unwrap().as_str(),
+            "Life is too short for no alias"
+        );
+        let a = e.alert.unwrap();
+        assert_eq!(a.summary, "An example alert message");
+        assert_eq!(a.source, "Zabbix");
+        assert_eq!(a.severity, Severity::Critical);
+        assert_eq!(a.component.as_deref(), Some("An example entity"));
+        let d = a.custom_details.unwrap();
+        assert_eq!(d["description"], "Every alert needs a description");
+        assert_eq!(d["details"]["details1"], "value1");
+        assert_eq!(d["tags"][1], "Critical");
+        assert_eq!(d["priority"], "P1");
+    }
+
+    #[test]
+    fn without_an_alias_each_request_is_a_new_alert_at_p3() {
+        let e = create_event(&json!({"message": "Disk full"}), KEY, "gen-1")
+            .unwrap()
+            .value;
+        assert_eq!(e.dedup_key.unwrap().as_str(), "gen-1");
+        let a = e.alert.unwrap();
+        assert_eq!(a.severity, Severity::Warning);
+        assert_eq!(a.source, "Opsgenie API");
+        assert_eq!(a.custom_details.unwrap()["priority"], "P3");
+    }
+
+    #[test]
+    fn bad_requests_name_each_field_as_opsgenie_does() {
+        let long = "x".repeat(131);
+        let errors = create_event(
+            &json!({"message": long, "priority": "P9", "details": "nope"}),
+            KEY,
+            "g",
+        )
+        .unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, ["message", "priority", "details"]);
+        assert_eq!(
+            create_event(&json!({"alias": "a"}), KEY, "g").unwrap_err()[0].1,
+            "Message can not be empty."
+        );
+        assert!(create_event(&json!([1]), KEY, "g").is_err());
+    }
+
+    #[test]
+    fn priorities_read_as_severities() {
+        assert_eq!(severity_of(Some("P1")), Some(Severity::Critical));
+        assert_eq!(severity_of(Some("P2")), Some(Severity::Error));
+        assert_eq!(severity_of(None), Some(Severity::Warning));
+        assert_eq!(severity_of(Some("P5")), Some(Severity::Info));
+        assert_eq!(severity_of(Some("high")), None);
+    }
+
+    #[test]
+    fn follow_ups_act_on_the_alias() {
+        let e = follow_up_event(KEY, EventAction::Resolve, "db01-disk").unwrap();
+        assert_eq!(e.action, EventAction::Resolve);
+        assert_eq!(e.dedup_key.unwrap().as_str(), "db01-disk");
+    }
+}

@@ -1,0 +1,306 @@
+//! Opsgenie's alert API at `/v2/alerts`, for tools and scripts written for Opsgenie:
+//! `Authorization: GenieKey <integration key>`, create (the `alias` is the dedup key),
+//! acknowledge and close by `id` (the incident's id), `tiny` (its number) or `alias`, with
+//! Opsgenie's `202 {"result": "Request will be processed", "took", "requestId"}` answers
+//! and error shapes. Requests are stored before the answer.
+
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use onduty_core::event::{AlertEvent, EventAction};
+use onduty_core::{DedupKey, EventId, IncidentNumber, IncidentRef, RoutingKey, opsgenie};
+use onduty_store::StoreError;
+use onduty_store::ingest::{Inbound, Received};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{INGEST_BODY_LIMIT, SharedState};
+
+pub(crate) fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/v2/alerts", post(create))
+        .route("/v2/alerts/{identifier}/{action}", post(act))
+        .layer(axum::extract::DefaultBodyLimit::max(INGEST_BODY_LIMIT))
+}
+
+/// One request's answer, timed and numbered as Opsgenie's are.
+struct Answer {
+    started: Instant,
+    request: EventId,
+}
+
+impl Answer {
+    fn took(&self) -> f64 {
+        (self.started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
+    }
+
+    fn accepted(&self) -> Response {
+        (
+            StatusCode::ACCEPTED,
+            Json(
+                json!({"result": "Request will be processed", "took": self.took(),
+                        "requestId": self.request.to_string()}),
+            ),
+        )
+            .into_response()
+    }
+
+    fn error(&self, status: StatusCode, message: &str, errors: Option<Value>) -> Response {
+        let mut body =
+            json!({"message": message, "took": self.took(), "requestId": self.request.to_string()});
+        if let Some(errors) = errors {
+            body["errors"] = errors;
+        }
+        (status, Json(body)).into_response()
+    }
+}
+
+/// The integration key from `Authorization: GenieKey <key>`.
+fn genie_key(headers: &HeaderMap) -> Option<RoutingKey> {
+    let value = headers.get("authorization")?.to_str().ok()?;
+    let (scheme, key) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("GenieKey") {
+        return None;
+    }
+    RoutingKey::parse(key.trim()).ok()
+}
+
+/// Checks the key names an integration of this server; `None` answers for it.
+async fn authorised(
+    state: &SharedState,
+    headers: &HeaderMap,
+    answer: &Answer,
+) -> Result<RoutingKey, Response> {
+    let Some(key) = genie_key(headers) else {
+        return Err(answer.error(
+            StatusCode::UNAUTHORIZED,
+            "Could not authenticate: send 'Authorization: GenieKey <integration key>'",
+            None,
+        ));
+    };
+    match state.store.integration_by_routing_key(&key).await {
+        Ok(Some(_)) => Ok(key),
+        Ok(None) => Err(answer.error(
+            StatusCode::FORBIDDEN,
+            "This key does not match any integration on this onduty server",
+            None,
+        )),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot look an integration up");
+            Err(answer.error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable; retry", None))
+        }
+    }
+}
+
+/// Stores one event and answers `202`, or why not.
+async fn store(state: &SharedState, answer: &Answer, event: AlertEvent) -> Response {
+    let now = state.clock.now();
+    if let Some(key) = &event.routing_key
+        && state.limiter.check(key.as_str(), now).is_err()
+    {
+        return answer.error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests; retry later",
+            None,
+        );
+    }
+    let received = Received {
+        id: answer.request,
+        received_at: now,
+        event: Inbound::Alert(event),
+        warnings: Vec::new(),
+    };
+    match state.writer.submit(received).await {
+        Ok(Ok(_)) => {
+            state.wake.notify_one();
+            answer.accepted()
+        }
+        Ok(Err(rejected)) => answer.error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &rejected.to_string(),
+            None,
+        ),
+        Err(e @ (StoreError::WriterStopped | StoreError::Unavailable(_))) => {
+            tracing::warn!(error = %e, "request not stored");
+            answer.error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable; retry", None)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "request not stored");
+            answer.error(StatusCode::SERVICE_UNAVAILABLE, "Not stored; retry", None)
+        }
+    }
+}
+
+// The error is the answer itself, sent at once; it is not passed along.
+#[allow(clippy::result_large_err)]
+fn read_json(
+    body: Result<Bytes, BytesRejection>,
+    answer: &Answer,
+    empty_ok: bool,
+) -> Result<Value, Response> {
+    let bytes = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            answer.error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request body is too large",
+                None,
+            )
+        } else {
+            answer.error(
+                StatusCode::BAD_REQUEST,
+                "Request body could not be read",
+                None,
+            )
+        }
+    })?;
+    if empty_ok && bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
+        answer.error(
+            StatusCode::BAD_REQUEST,
+            &format!("Request body is not valid JSON: {e}"),
+            None,
+        )
+    })
+}
+
+/// Create an alert.
+async fn create(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let answer = Answer {
+        started: Instant::now(),
+        request: EventId::new(state.clock.now()),
+    };
+    let key = match authorised(&state, &headers, &answer).await {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let value = match read_json(body, &answer, false) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    // Without an alias every request is a new alert, as in Opsgenie.
+    let generated = format!("opsgenie-{}", answer.request);
+    match opsgenie::create_event(&value, key.as_str(), &generated) {
+        Ok(parsed) => store(&state, &answer, parsed.value).await,
+        Err(errors) => {
+            let map: serde_json::Map<String, Value> = errors
+                .into_iter()
+                .map(|(f, m)| (f, Value::from(m)))
+                .collect();
+            answer.error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Request body is not processable. Please check the errors.",
+                Some(Value::Object(map)),
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct IdentifierQuery {
+    /// `id` (default), `tiny` or `alias`.
+    #[serde(default, rename = "identifierType")]
+    identifier_type: Option<String>,
+}
+
+/// Acknowledge or close an alert.
+async fn act(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path((identifier, action)): Path<(String, String)>,
+    Query(q): Query<IdentifierQuery>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let answer = Answer {
+        started: Instant::now(),
+        request: EventId::new(state.clock.now()),
+    };
+    let action = match action.as_str() {
+        "acknowledge" => EventAction::Acknowledge,
+        "close" => EventAction::Resolve,
+        other => {
+            return answer.error(
+                StatusCode::NOT_FOUND,
+                &format!("onduty takes acknowledge and close, not '{other}'"),
+                None,
+            );
+        }
+    };
+    let key = match authorised(&state, &headers, &answer).await {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    if let Err(r) = read_json(body, &answer, true) {
+        return r;
+    }
+    // The alias is the dedup key; an id or tiny id names an incident, whose key it is.
+    let incident = match q.identifier_type.as_deref().unwrap_or("id") {
+        "alias" => None,
+        "id" => match identifier.parse() {
+            Ok(id) => Some(IncidentRef::Id(id)),
+            Err(_) => {
+                return answer.error(
+                    StatusCode::NOT_FOUND,
+                    &format!("Alert with id [{identifier}] does not exist"),
+                    None,
+                );
+            }
+        },
+        "tiny" => match identifier.parse::<i64>() {
+            Ok(n) => Some(IncidentRef::Number(IncidentNumber(n))),
+            Err(_) => {
+                return answer.error(
+                    StatusCode::NOT_FOUND,
+                    &format!("Alert with tiny id [{identifier}] does not exist"),
+                    None,
+                );
+            }
+        },
+        other => {
+            return answer.error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("identifierType should be one of [id, tiny, alias], not '{other}'"),
+                None,
+            );
+        }
+    };
+    let alias = match incident {
+        None => identifier,
+        Some(r) => match state.store.incident(r).await {
+            Ok(i) => i.dedup_key.as_str().to_owned(),
+            Err(StoreError::NotFound(_)) => {
+                return answer.error(
+                    StatusCode::NOT_FOUND,
+                    &format!("Alert with identifier [{identifier}] does not exist"),
+                    None,
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read an incident");
+                return answer.error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable; retry", None);
+            }
+        },
+    };
+    if DedupKey::parse(&alias).is_err() {
+        return answer.error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The alias is empty or too long",
+            None,
+        );
+    }
+    match opsgenie::follow_up_event(key.as_str(), action, &alias) {
+        Ok(event) => store(&state, &answer, event).await,
+        Err(problems) => answer.error(StatusCode::UNPROCESSABLE_ENTITY, &problems.join("; "), None),
+    }
+}

@@ -1,0 +1,160 @@
+//! A script written for Opsgenie, pointed at onduty: create alerts with an alias, then
+//! acknowledge and close them by alias, incident id or number, with Opsgenie's answers.
+
+use onduty_testkit::TestApp;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn opsgenie(
+    app: &TestApp,
+    key: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{path}", app.url))
+        .header("authorization", format!("GenieKey {key}"));
+    if let Some(b) = body {
+        request = request.json(&b);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// A service with an Opsgenie API integration; returns its key.
+async fn integration(app: &TestApp) -> String {
+    let (service, _) = app.service("Payments", "open").await;
+    let (status, made) = app
+        .api(
+            Method::POST,
+            &format!("/services/{service}/integrations"),
+            Some(json!({"type": "opsgenie"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let settings = made["integration"]["opsgenie_settings"].as_str().unwrap();
+    assert!(
+        settings.contains(&format!("{}/v2/alerts", app.url)),
+        "{settings}"
+    );
+    made["integration"]["routing_key"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_opsgenie_script_creates_acknowledges_and_closes_alerts() {
+    let app = TestApp::start().await;
+    let key = integration(&app).await;
+
+    let alert = json!({"message": "Payment gateway timeouts", "alias": "gateway-timeouts",
+        "description": "p99 over 2 s for 5 minutes", "priority": "P1", "tags": ["payments"],
+        "details": {"region": "eu-west-1"}, "entity": "gateway", "source": "checker.sh"});
+    let (status, answer) = opsgenie(&app, &key, "/v2/alerts", Some(alert.clone())).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(answer["result"], "Request will be processed");
+    assert!(answer["took"].is_number());
+    assert!(answer["requestId"].as_str().unwrap().len() >= 32);
+    // The same alias again is the same alert.
+    opsgenie(&app, &key, "/v2/alerts", Some(alert)).await;
+    let list = app.all_incidents().await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    let i = &list[0];
+    assert_eq!(i["summary"], "Payment gateway timeouts");
+    assert_eq!(i["severity"], "critical");
+    assert_eq!(i["alert_count"], 2);
+    assert_eq!(i["custom_details"]["details"]["region"], "eu-west-1");
+
+    // Acknowledge by alias, close by the incident's number ("tiny id").
+    let (status, _) = opsgenie(
+        &app,
+        &key,
+        "/v2/alerts/gateway-timeouts/acknowledge?identifierType=alias",
+        Some(json!({"user": "ops", "note": "looking"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(app.all_incidents().await[0]["status"], "acknowledged");
+    let (status, _) = opsgenie(&app, &key, "/v2/alerts/1/close?identifierType=tiny", None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(app.all_incidents().await[0]["status"], "resolved");
+
+    // Without an alias, each request is a new alert; closed by its incident id.
+    opsgenie(
+        &app,
+        &key,
+        "/v2/alerts",
+        Some(json!({"message": "Disk full"})),
+    )
+    .await;
+    opsgenie(
+        &app,
+        &key,
+        "/v2/alerts",
+        Some(json!({"message": "Disk full"})),
+    )
+    .await;
+    let list = app.all_incidents().await;
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0]["severity"], "warning", "P3 by default");
+    let id = list[0]["id"].as_str().unwrap();
+    let (status, _) = opsgenie(&app, &key, &format!("/v2/alerts/{id}/close"), None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(app.all_incidents().await[0]["status"], "resolved");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn opsgenie_errors_come_in_opsgenies_shapes() {
+    let app = TestApp::start().await;
+    let key = integration(&app).await;
+    let (status, answer) =
+        opsgenie(&app, &key, "/v2/alerts", Some(json!({"priority": "P7"}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(
+        answer["message"],
+        "Request body is not processable. Please check the errors."
+    );
+    assert_eq!(answer["errors"]["message"], "Message can not be empty.");
+    assert!(answer["errors"]["priority"].is_string());
+    assert!(answer["requestId"].is_string() && answer["took"].is_number());
+
+    let (status, _) = opsgenie(
+        &app,
+        "0123456789abcdef0123456789abcdef",
+        "/v2/alerts",
+        Some(json!({"message": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, answer) = reqwest::Client::new()
+        .post(format!("{}/v2/alerts", app.url))
+        .json(&json!({"message": "x"}))
+        .send()
+        .await
+        .map(|r| (r.status(), r))
+        .unwrap();
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let answer: Value = answer.json().await.unwrap();
+    assert!(answer["message"].as_str().unwrap().contains("GenieKey"));
+
+    let (status, _) = opsgenie(&app, &key, "/v2/alerts/999/close?identifierType=tiny", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = opsgenie(&app, &key, "/v2/alerts/x/close?identifierType=weird", None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = opsgenie(&app, &key, "/v2/alerts/x/snooze?identifierType=alias", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Closing an alias with nothing open is accepted and changes nothing, as with events.
+    let (status, _) = opsgenie(
+        &app,
+        &key,
+        "/v2/alerts/nothing-open/close?identifierType=alias",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert!(app.all_incidents().await.is_empty());
+    app.stop().await;
+}
