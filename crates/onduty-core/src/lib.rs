@@ -17,7 +17,10 @@ pub mod reply;
 pub mod schedule;
 pub mod service;
 pub mod signature;
+#[cfg(test)]
+mod test_json;
 pub mod time;
+pub mod webhook;
 
 pub use ids::{
     ContactMethodId, DedupKey, EventId, HeartbeatId, IncidentId, IncidentNumber, IncidentRef,

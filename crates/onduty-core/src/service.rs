@@ -107,15 +107,18 @@ pub enum IntegrationKind {
     Heartbeat,
     /// Opsgenie's alert API: `POST /v2/alerts` with `Authorization: GenieKey <key>`.
     Opsgenie,
+    /// Any JSON, read through the integration's mapping: `POST /integrations/<key>/webhook`.
+    Webhook,
 }
 
 impl IntegrationKind {
-    pub const ALL: [IntegrationKind; 5] = [
+    pub const ALL: [IntegrationKind; 6] = [
         IntegrationKind::EventsV2,
         IntegrationKind::Alertmanager,
         IntegrationKind::Grafana,
         IntegrationKind::Heartbeat,
         IntegrationKind::Opsgenie,
+        IntegrationKind::Webhook,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -125,6 +128,7 @@ impl IntegrationKind {
             IntegrationKind::Grafana => "grafana",
             IntegrationKind::Heartbeat => "heartbeat",
             IntegrationKind::Opsgenie => "opsgenie",
+            IntegrationKind::Webhook => "webhook",
         }
     }
 
@@ -140,17 +144,21 @@ impl IntegrationKind {
             IntegrationKind::Grafana => "Grafana alerting",
             IntegrationKind::Heartbeat => "Heartbeat",
             IntegrationKind::Opsgenie => "Opsgenie API",
+            IntegrationKind::Webhook => "JSON webhook",
         }
     }
 }
 
 /// How an integration reads what it receives. Stored as JSON: a field added later has a
 /// default, so older rows read as before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct IntegrationSettings {
     /// Alertmanager and Grafana: one incident per alert (default) or per group.
     #[serde(default)]
     pub group_by: GroupBy,
+    /// JSON webhooks: where an event's parts are in a body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<crate::webhook::Mapping>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

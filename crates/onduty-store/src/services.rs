@@ -273,6 +273,23 @@ impl Store {
         }
     }
 
+    /// Replaces how an integration reads what it receives.
+    pub async fn set_integration_settings(
+        &self,
+        id: IntegrationId,
+        settings: &IntegrationSettings,
+    ) -> Result<Integration, StoreError> {
+        let done = sqlx::query("UPDATE integrations SET settings = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(serde_json::to_string(settings).expect("settings serialize"))
+            .execute(&mut *self.write_conn().await?)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("integration {id}")));
+        }
+        self.integration(id).await
+    }
+
     pub async fn list_integrations(
         &self,
         service: ServiceId,

@@ -179,6 +179,7 @@ pub async fn services_and_integrations(db: &TestDb) {
                 kind: onduty_core::service::IntegrationKind::Alertmanager,
                 settings: onduty_core::service::IntegrationSettings {
                     group_by: onduty_core::alertmanager::GroupBy::Group,
+                    mapping: None,
                 },
                 routing_key: routing_key_for("grouped"),
             },
@@ -200,6 +201,26 @@ pub async fn services_and_integrations(db: &TestDb) {
         found.settings,
         Default::default(),
         "older integrations read as before"
+    );
+    // Settings can be replaced, a JSON webhook's mapping with them.
+    let mapping: onduty_core::webhook::Mapping = serde_json::from_value(
+        serde_json::json!({"summary": "/title", "actions": {"ok": "resolve"}}),
+    )
+    .unwrap();
+    let changed = store
+        .set_integration_settings(
+            grouped.id,
+            &onduty_core::service::IntegrationSettings {
+                mapping: Some(mapping.clone()),
+                ..read.settings.clone()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.settings.mapping, Some(mapping));
+    assert_eq!(
+        changed.settings.group_by,
+        onduty_core::alertmanager::GroupBy::Group
     );
 
     let updated = store

@@ -1,6 +1,7 @@
 //! Webhooks that monitoring tools send in their own shapes, at a URL holding the
-//! integration's key: Prometheus Alertmanager (`POST /integrations/<key>/alertmanager`)
-//! and Grafana alerting (`POST /integrations/<key>/grafana`). A notification becomes the
+//! integration's key: Prometheus Alertmanager (`POST /integrations/<key>/alertmanager`),
+//! Grafana alerting (`POST /integrations/<key>/grafana`), and any JSON read through the
+//! integration's mapping (`POST /integrations/<key>/webhook`). A notification becomes the
 //! Events v2 events it means (`onduty_core::alertmanager`), all stored before the answer:
 //! `200` once committed, `503` when the database is unavailable (the sender retries; a
 //! retried notification folds into the same incidents), `400` when it cannot be read
@@ -13,6 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use onduty_core::alertmanager::{Sender, events};
+use onduty_core::webhook;
 use onduty_core::{EventId, RoutingKey};
 use onduty_store::StoreError;
 use onduty_store::ingest::{Inbound, Received};
@@ -65,13 +67,13 @@ fn answer(
         .into_response()
 }
 
-/// Receive a notification from Alertmanager (webhook payload version 4) or Grafana
-/// alerting (webhook contact point).
+/// Receive a notification from Alertmanager (webhook payload version 4), Grafana alerting
+/// (webhook contact point), or any JSON for a JSON webhook integration.
 #[utoipa::path(
     post, path = "/integrations/{key}/{tool}", tag = "events", security(()),
     params(
         ("key" = String, Path, description = "The integration's key"),
-        ("tool" = String, Path, description = "`alertmanager` or `grafana`"),
+        ("tool" = String, Path, description = "`alertmanager`, `grafana`, or `webhook` (any JSON, read through the integration's mapping)"),
     ),
     request_body(content = Object, description = "The tool's webhook payload", content_type = "application/json"),
     responses(
@@ -89,13 +91,14 @@ async fn notify(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let sender = match tool.as_str() {
-        "alertmanager" => Sender::Alertmanager,
-        "grafana" => Sender::Grafana,
+        "alertmanager" => Some(Sender::Alertmanager),
+        "grafana" => Some(Sender::Grafana),
+        "webhook" => None,
         _ => {
             return answer(
                 StatusCode::NOT_FOUND,
                 "invalid",
-                "onduty reads webhooks from alertmanager and grafana at this address",
+                "onduty reads webhooks from alertmanager and grafana, and any JSON at /webhook",
                 Vec::new(),
             );
         }
@@ -107,7 +110,8 @@ async fn receive(
     state: &SharedState,
     key: &str,
     body: Result<Bytes, BytesRejection>,
-    sender: Sender,
+    // None: the generic JSON webhook, read through the integration's mapping.
+    sender: Option<Sender>,
 ) -> Response {
     let now = state.clock.now();
     let unknown = || {
@@ -138,7 +142,19 @@ async fn receive(
         Ok(v) => v,
         Err(response) => return response,
     };
-    let parsed = match events(&value, key.as_str(), integration.settings.group_by, sender) {
+    let parsed = match sender {
+        Some(sender) => events(&value, key.as_str(), integration.settings.group_by, sender),
+        None => match &integration.settings.mapping {
+            Some(mapping) => {
+                let generated = format!("webhook-{}", EventId::new(now));
+                webhook::event(&value, mapping, key.as_str(), &generated).map(|p| vec![p])
+            }
+            None => Err(vec![
+                "this integration has no mapping: make it a JSON webhook integration".to_owned(),
+            ]),
+        },
+    };
+    let parsed = match parsed {
         Ok(p) => p,
         Err(errors) => {
             return answer(

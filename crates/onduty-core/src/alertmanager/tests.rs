@@ -209,33 +209,12 @@ fn severities_read_the_usual_names() {
     }
 }
 
-/// Any JSON at all, nested a few levels.
-fn arbitrary_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        "(firing|resolved|[a-z]{0,8}|.{0,40})".prop_map(Value::from),
-    ];
-    leaf.prop_recursive(4, 64, 8, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-            prop::collection::btree_map(
-                "(alerts|status|labels|annotations|fingerprint|groupKey|startsAt|title|[a-z]{1,6})",
-                inner,
-                0..8
-            )
-            .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(500))]
 
     /// Whatever arrives, the answer is events or reasons, never a panic.
     #[test]
-    fn any_json_gives_events_or_reasons(body in arbitrary_json(), group in any::<bool>()) {
+    fn any_json_gives_events_or_reasons(body in crate::test_json::arbitrary_json("(alerts|status|labels|annotations|fingerprint|groupKey|startsAt|title|[a-z]{1,6})", "(firing|resolved|[a-z]{0,8}|.{0,40})"), group in any::<bool>()) {
         let by = if group { GroupBy::Group } else { GroupBy::Alert };
         let _ = events(&body, KEY, by, Sender::Grafana);
         let wrapped = json!({"status": "firing", "groupKey": "g", "alerts": [body]});

@@ -10,6 +10,7 @@ use onduty_core::service::{
     IntegrationKind, IntegrationSettings, PagingSettings, Service, ServiceUrgency,
     parse_description, parse_timeout,
 };
+use onduty_core::webhook::Mapping;
 use onduty_core::{IntegrationId, RoutingKey, ServiceId};
 use onduty_store::services::{NewIntegration, NewService, ServicePatch};
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,8 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(get_service, update_service))
         .routes(routes!(list_integrations, create_integration))
         .routes(routes!(get_integration))
+        .routes(routes!(set_mapping))
+        .routes(routes!(test_mapping))
         .routes(routes!(list_changes))
 }
 
@@ -173,13 +176,19 @@ pub struct NewIntegrationBody {
     /// Default: what the type is called ("Events API v2", "Prometheus Alertmanager", …).
     #[serde(default)]
     pub name: Option<String>,
-    /// `events_v2` (default), `alertmanager`, `grafana` or `opsgenie`.
+    /// `events_v2` (default), `alertmanager`, `grafana`, `opsgenie` or `webhook`.
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
     /// Alertmanager and Grafana: `alert` (default; one incident per alert, by its
     /// fingerprint) or `group` (one incident per notification group).
     #[serde(default)]
     pub group_by: Option<String>,
+    /// JSON webhooks (required for them): JSON Pointers to the `summary` and, optionally,
+    /// `dedup_key`, `severity`, `source` and `action`, with `actions` mapping the action
+    /// field's values to `trigger`, `acknowledge` or `resolve`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub mapping: Option<Mapping>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -365,7 +374,7 @@ pub(crate) async fn create_integration(
         None => IntegrationKind::EventsV2,
         Some(k) => IntegrationKind::parse(k).ok_or_else(|| {
             ApiError::BadRequest(format!(
-                "unknown integration type '{k}': use events_v2, alertmanager, grafana or opsgenie"
+                "unknown integration type '{k}': use events_v2, alertmanager, grafana, opsgenie or webhook"
             ))
         })?,
     };
@@ -383,7 +392,10 @@ pub(crate) async fn create_integration(
     };
     let name = parse_name(body.name.as_deref().unwrap_or(kind.label()))?;
     let new = NewIntegration {
-        settings: IntegrationSettings { group_by },
+        settings: IntegrationSettings {
+            group_by,
+            mapping: checked_mapping(kind, body.mapping)?,
+        },
         service_id: service.id,
         name,
         kind,
@@ -405,6 +417,27 @@ pub(crate) async fn create_integration(
     ))
 }
 
+/// A JSON webhook's mapping, checked; other kinds have none.
+fn checked_mapping(
+    kind: IntegrationKind,
+    mapping: Option<Mapping>,
+) -> Result<Option<Mapping>, ApiError> {
+    match (kind, mapping) {
+        (IntegrationKind::Webhook, None) => Err(ApiError::BadRequest(
+            "a JSON webhook needs a 'mapping': at least {\"summary\": \"/pointer/to/title\"}"
+                .to_owned(),
+        )),
+        (IntegrationKind::Webhook, Some(m)) => {
+            m.check().map_err(|e| ApiError::BadRequest(e.join("; ")))?;
+            Ok(Some(m))
+        }
+        (_, Some(_)) => Err(ApiError::BadRequest(
+            "only JSON webhook integrations take a 'mapping'".to_owned(),
+        )),
+        (_, None) => Ok(None),
+    }
+}
+
 /// A fresh routing key from the operating system's randomness.
 pub fn new_routing_key() -> RoutingKey {
     let mut bytes = [0u8; 16];
@@ -423,10 +456,7 @@ async fn get_integration(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<IntegrationBody>, ApiError> {
-    let id: IntegrationId = id
-        .parse()
-        .map_err(|e: onduty_core::ids::IdError| ApiError::BadRequest(e.to_string()))?;
-    let integration = state.store.integration(id).await?;
+    let integration = state.store.integration(integration_id(&id)?).await?;
     Ok(Json(IntegrationBody {
         integration: IntegrationView::new(
             &integration,
@@ -462,4 +492,113 @@ async fn list_changes(
         changes: changes.iter().map(ChangeView::from).collect(),
         next_cursor: next.map(|n| encode_cursor('c', n)),
     }))
+}
+
+fn integration_id(text: &str) -> Result<IntegrationId, ApiError> {
+    text.parse()
+        .map_err(|e: onduty_core::ids::IdError| ApiError::BadRequest(e.to_string()))
+}
+
+/// Replace a JSON webhook's mapping (admins).
+#[utoipa::path(
+    put, path = "/integrations/{id}/mapping", tag = "services",
+    params(("id" = String, Path, description = "Integration id")),
+    request_body(content = Object, description = "The mapping: JSON Pointers to summary, dedup_key, severity, source, action, and the action values"),
+    responses((status = 200, body = IntegrationBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+async fn set_mapping(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(mapping): ApiJson<Mapping>,
+) -> Result<Json<IntegrationBody>, ApiError> {
+    caller.require_admin()?;
+    let integration = state.store.integration(integration_id(&id)?).await?;
+    let settings = IntegrationSettings {
+        mapping: checked_mapping(integration.kind, Some(mapping))?,
+        ..integration.settings
+    };
+    let saved = state
+        .store
+        .set_integration_settings(integration.id, &settings)
+        .await?;
+    Ok(Json(IntegrationBody {
+        integration: IntegrationView::new(
+            &saved,
+            &state.config.public_url,
+            caller.0.role.can_respond(),
+        ),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TestMappingBody {
+    /// A body as the tool would send it.
+    #[schema(value_type = Object)]
+    pub sample: serde_json::Value,
+    /// A mapping to try instead of the integration's own.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub mapping: Option<Mapping>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestMappingAnswer {
+    /// The event the sample would be (`event_action`, `dedup_key`, `payload`), when it
+    /// can be read.
+    #[schema(value_type = Option<Object>)]
+    pub event: Option<serde_json::Value>,
+    /// Why it cannot be read, or what was adjusted.
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// What a sample body would produce under a JSON webhook's mapping (or one to try);
+/// nothing is stored.
+#[utoipa::path(
+    post, path = "/integrations/{id}/test-mapping", tag = "services",
+    params(("id" = String, Path, description = "Integration id")),
+    request_body = TestMappingBody,
+    responses((status = 200, body = TestMappingAnswer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+async fn test_mapping(
+    State(state): State<SharedState>,
+    _caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<TestMappingBody>,
+) -> Result<Json<TestMappingAnswer>, ApiError> {
+    let integration = state.store.integration(integration_id(&id)?).await?;
+    let mapping = match body.mapping.or(integration.settings.mapping) {
+        Some(m) => m,
+        None => {
+            return Err(ApiError::BadRequest(
+                "this integration has no mapping; send one to try".to_owned(),
+            ));
+        }
+    };
+    if let Err(errors) = mapping.check() {
+        return Ok(Json(TestMappingAnswer {
+            event: None,
+            errors,
+            warnings: Vec::new(),
+        }));
+    }
+    let answer = match onduty_core::webhook::event(
+        &body.sample,
+        &mapping,
+        integration.routing_key.as_str(),
+        "(generated for each event)",
+    ) {
+        Ok(parsed) => TestMappingAnswer {
+            event: serde_json::to_value(&parsed.value).ok(),
+            errors: Vec::new(),
+            warnings: parsed.warnings,
+        },
+        Err(errors) => TestMappingAnswer {
+            event: None,
+            errors,
+            warnings: Vec::new(),
+        },
+    };
+    Ok(Json(answer))
 }

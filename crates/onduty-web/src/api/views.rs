@@ -203,6 +203,9 @@ pub struct IntegrationView {
     /// Opsgenie API integrations: where a tool or script written for Opsgenie sends, and
     /// with what key.
     pub opsgenie_settings: Option<String>,
+    /// JSON webhooks: where an event's parts are read from (JSON Pointers).
+    #[schema(value_type = Option<Object>)]
+    pub mapping: Option<onduty_core::webhook::Mapping>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
@@ -227,6 +230,7 @@ impl IntegrationView {
             IntegrationKind::Grafana => Some(format!("{base}/integrations/{key}/grafana")),
             IntegrationKind::Heartbeat => Some(format!("{base}/ping/{key}")),
             IntegrationKind::Opsgenie => None,
+            IntegrationKind::Webhook => Some(format!("{base}/integrations/{key}/webhook")),
         };
         let opsgenie = (i.kind == IntegrationKind::Opsgenie).then(|| {
             format!(
@@ -239,7 +243,10 @@ impl IntegrationView {
         let (alertmanager, grafana) = match (i.kind, &webhook_url) {
             (IntegrationKind::Alertmanager, Some(url)) => (Some(alertmanager_webhook(url)), None),
             (IntegrationKind::Grafana, Some(url)) => (None, Some(grafana_webhook(url))),
-            (IntegrationKind::Heartbeat | IntegrationKind::Opsgenie, _) => (None, None),
+            (
+                IntegrationKind::Heartbeat | IntegrationKind::Opsgenie | IntegrationKind::Webhook,
+                _,
+            ) => (None, None),
             _ => (
                 Some(alertmanager_config(&events_url, key)),
                 Some(grafana_settings(&events_url, key)),
@@ -255,6 +262,7 @@ impl IntegrationView {
             alertmanager_config: alertmanager,
             grafana_settings: grafana,
             opsgenie_settings: opsgenie,
+            mapping: i.settings.mapping.clone(),
             webhook_url,
             routing_key,
             change_events_url: format!("{base}/v2/change/enqueue"),

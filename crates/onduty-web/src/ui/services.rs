@@ -171,6 +171,7 @@ async fn create(
         name: None,
         kind: None,
         group_by: None,
+        mapping: None,
     };
     let caller = Caller(viewer.user.clone());
     let to = format!("/services/{}", service.id);
@@ -434,6 +435,7 @@ async fn add_integration(
         name: given(&form.name),
         kind: given(&form.kind),
         group_by: given(&form.group_by),
+        mapping: None,
     };
     let caller = Caller(viewer.user.clone());
     after(

@@ -147,3 +147,110 @@ async fn unreadable_notifications_and_unknown_keys_are_refused_clearly() {
     assert!(app.all_incidents().await.is_empty());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn any_json_is_read_through_a_mapping_tried_on_a_sample_first() {
+    let app = TestApp::start().await;
+    let (service, _) = app.service("Website", "open").await;
+    let mapping = json!({"summary": "/check/name", "dedup_key": "/check/id", "severity": "/level",
+        "source": "/check/url", "action": "/state", "actions": {"ok": "resolve"}});
+    // A JSON webhook needs a mapping, and a sound one.
+    let (status, refused) = app
+        .api(
+            Method::POST,
+            &format!("/services/{service}/integrations"),
+            Some(json!({"type": "webhook"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    let (status, refused) = app
+        .api(
+            Method::POST,
+            &format!("/services/{service}/integrations"),
+            Some(json!({"type": "webhook", "mapping": {"summary": "title", "actions": {"ok": "explode"}}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("JSON Pointer"),
+        "{refused}"
+    );
+    let (status, made) = app
+        .api(
+            Method::POST,
+            &format!("/services/{service}/integrations"),
+            Some(json!({"type": "webhook", "mapping": mapping})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let integration = &made["integration"];
+    let id = integration["id"].as_str().unwrap();
+    let path = integration["webhook_url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&app.url)
+        .unwrap()
+        .to_owned();
+
+    // Try the mapping on a sample: nothing is stored.
+    let down = json!({"check": {"id": 4411, "name": "Homepage is down", "url": "https://example.com"},
+                      "state": "down", "level": "critical"});
+    let (status, tried) = app
+        .api(
+            Method::POST,
+            &format!("/integrations/{id}/test-mapping"),
+            Some(json!({"sample": down})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tried}");
+    assert_eq!(tried["event"]["action"], "trigger");
+    assert_eq!(tried["event"]["dedup_key"], "4411");
+    assert_eq!(tried["event"]["alert"]["summary"], "Homepage is down");
+    assert_eq!(tried["event"]["alert"]["severity"], "critical");
+    let (_, tried) = app
+        .api(
+            Method::POST,
+            &format!("/integrations/{id}/test-mapping"),
+            Some(json!({"sample": {"nothing": 1}})),
+        )
+        .await;
+    assert_eq!(
+        tried["errors"][0],
+        "no summary: nothing readable at '/check/name' in the body"
+    );
+    assert!(app.all_incidents().await.is_empty());
+
+    // The real thing: down opens, ok resolves.
+    let (status, answer, _) = app.post_raw(&path, down.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let list = app.all_incidents().await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["summary"], "Homepage is down");
+    assert_eq!(
+        list[0]["custom_details"]["check"]["url"],
+        "https://example.com"
+    );
+    let ok = json!({"check": {"id": 4411, "name": "Homepage is down"}, "state": "OK"});
+    app.post_raw(&path, ok.to_string()).await;
+    assert_eq!(app.all_incidents().await[0]["status"], "resolved");
+
+    // A new mapping takes effect at once.
+    let (status, _) = app
+        .api(
+            Method::PUT,
+            &format!("/integrations/{id}/mapping"),
+            Some(json!({"summary": "/msg", "dedup_key": "/key"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.post_raw(
+        &path,
+        json!({"msg": "Queue backing up", "key": "q"}).to_string(),
+    )
+    .await;
+    assert_eq!(app.all_incidents().await[0]["summary"], "Queue backing up");
+    app.stop().await;
+}
