@@ -30,6 +30,10 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/services/{id}", get(show).post(update))
         .route("/services/{id}/integrations", post(add_integration))
         .route("/services/{id}/heartbeats", post(add_heartbeat))
+        .route(
+            "/services/{id}/integrations/{integration}/try",
+            post(try_mapping),
+        )
         .route("/services/{id}/maintenance", post(start_maintenance))
         .route(
             "/services/{id}/maintenance/{window}/{action}",
@@ -419,6 +423,24 @@ struct IntegrationForm {
     kind: String,
     #[serde(default)]
     group_by: String,
+    /// JSON webhooks: the mapping, as JSON.
+    #[serde(default)]
+    mapping: String,
+}
+
+/// A mapping typed into a form, if the form is for a JSON webhook.
+fn mapping_field(
+    kind: &str,
+    text: &str,
+) -> Result<Option<onduty_core::webhook::Mapping>, ApiError> {
+    if kind != "webhook" {
+        return Ok(None);
+    }
+    serde_json::from_str(text.trim()).map(Some).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "the mapping is JSON like {{\"summary\": \"/title\", \"dedup_key\": \"/id\"}}: {e}"
+        ))
+    })
 }
 
 async fn add_integration(
@@ -431,11 +453,15 @@ async fn add_integration(
         return forbidden();
     }
     let to = format!("/services/{id}");
+    let mapping = match mapping_field(&form.kind, &form.mapping) {
+        Ok(m) => m,
+        Err(e) => return failed(&state, &to, e),
+    };
     let body = NewIntegrationBody {
         name: given(&form.name),
         kind: given(&form.kind),
         group_by: given(&form.group_by),
-        mapping: None,
+        mapping,
     };
     let caller = Caller(viewer.user.clone());
     after(
@@ -585,5 +611,69 @@ async fn change_maintenance(
             after(&state, &to, moved, "Maintenance extended by 30 minutes.")
         }
         other => failed(&state, &to, format!("unknown action '{other}'")),
+    }
+}
+
+#[derive(Deserialize)]
+struct SampleForm {
+    csrf: String,
+    sample: String,
+}
+
+/// Says what a sample body would make under a JSON webhook's mapping; nothing is stored.
+async fn try_mapping(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path((id, integration)): Path<(String, String)>,
+    Form(form): Form<SampleForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let to = format!("/services/{id}");
+    let sample: serde_json::Value = match serde_json::from_str(form.sample.trim()) {
+        Ok(v) => v,
+        Err(e) => return failed(&state, &to, format!("The sample is not JSON: {e}")),
+    };
+    let found = match integration.parse() {
+        Ok(iid) => state.store.integration(iid).await.map_err(ApiError::from),
+        Err(_) => Err(ApiError::NotFound(format!(
+            "no integration '{integration}'"
+        ))),
+    };
+    let mapping = match found.map(|i| i.settings.mapping) {
+        Ok(Some(m)) => m,
+        Ok(None) => return failed(&state, &to, "this integration has no mapping"),
+        Err(e) => return failed(&state, &to, e),
+    };
+    match onduty_core::webhook::event(
+        &sample,
+        &mapping,
+        "0".repeat(32).as_str(),
+        "(new each time)",
+    ) {
+        Ok(parsed) => {
+            let e = parsed.value;
+            let key = e
+                .dedup_key
+                .as_ref()
+                .map(|k| k.as_str().to_owned())
+                .unwrap_or_default();
+            let what = match &e.alert {
+                Some(a) => format!(
+                    "The sample would trigger '{key}': {} ({}, from {}).",
+                    a.summary,
+                    a.severity.as_str(),
+                    a.source
+                ),
+                None => format!("The sample would {} '{key}'.", e.action.as_str()),
+            };
+            done(&state, &to, what)
+        }
+        Err(errors) => failed(
+            &state,
+            &to,
+            format!("The sample cannot be read: {}", errors.join("; ")),
+        ),
     }
 }

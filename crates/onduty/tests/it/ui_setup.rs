@@ -684,3 +684,67 @@ async fn grace_puts_a_service_in_maintenance_from_its_page_and_ends_it() {
     assert_eq!(app.all_incidents().await.len(), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_json_webhook_is_added_and_its_mapping_tried_on_a_sample_from_the_page() {
+    let app = TestApp::start().await;
+    let (service, _) = app.service("Website", "open").await;
+    let mut ada = administrator(&app).await;
+    let url = format!("/services/{service}");
+    let csrf = ada.get(&url).await.csrf();
+    ada.post(
+        &format!("{url}/integrations"),
+        &[
+            ("csrf", &csrf),
+            ("type", "webhook"),
+            ("mapping", "{not json"),
+        ],
+    )
+    .await;
+    ada.get(&url).await.shows("the mapping is JSON like");
+    ada.post(
+        &format!("{url}/integrations"),
+        &[
+            ("csrf", &csrf),
+            ("type", "webhook"),
+            ("name", "Uptime checker"),
+            (
+                "mapping",
+                r#"{"summary": "/check/name", "dedup_key": "/check/id", "severity": "/level"}"#,
+            ),
+        ],
+    )
+    .await;
+    let page = ada.get(&url).await;
+    page.shows("Integration added.");
+    page.shows("/integrations/");
+    page.shows("&#34;summary&#34;: &#34;/check/name&#34;");
+    let try_url = page.attribute_before("action", "/try\"");
+    ada.post(
+        &format!("{try_url}/try"),
+        &[
+            ("csrf", &csrf),
+            (
+                "sample",
+                r#"{"check": {"id": 4411, "name": "Homepage is down"}, "level": "critical"}"#,
+            ),
+        ],
+    )
+    .await;
+    ada.get(&url).await.shows(
+        "The sample would trigger &#39;4411&#39;: Homepage is down (critical, from webhook).",
+    );
+    ada.post(
+        &format!("{try_url}/try"),
+        &[("csrf", &csrf), ("sample", r#"{"x": 1}"#)],
+    )
+    .await;
+    ada.get(&url)
+        .await
+        .shows("The sample cannot be read: no summary");
+    assert!(
+        app.all_incidents().await.is_empty(),
+        "trying stores nothing"
+    );
+    app.stop().await;
+}
