@@ -11,6 +11,7 @@ pub mod event;
 pub mod heartbeat;
 pub mod ids;
 pub mod incident;
+pub mod mail;
 pub mod opsgenie;
 pub mod rate_limit;
 pub mod reply;
