@@ -109,16 +109,19 @@ pub enum IntegrationKind {
     Opsgenie,
     /// Any JSON, read through the integration's mapping: `POST /integrations/<key>/webhook`.
     Webhook,
+    /// Mail to `<key>@<mail domain>`, through onduty's SMTP listener.
+    Email,
 }
 
 impl IntegrationKind {
-    pub const ALL: [IntegrationKind; 6] = [
+    pub const ALL: [IntegrationKind; 7] = [
         IntegrationKind::EventsV2,
         IntegrationKind::Alertmanager,
         IntegrationKind::Grafana,
         IntegrationKind::Heartbeat,
         IntegrationKind::Opsgenie,
         IntegrationKind::Webhook,
+        IntegrationKind::Email,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -129,6 +132,7 @@ impl IntegrationKind {
             IntegrationKind::Heartbeat => "heartbeat",
             IntegrationKind::Opsgenie => "opsgenie",
             IntegrationKind::Webhook => "webhook",
+            IntegrationKind::Email => "email",
         }
     }
 
@@ -145,6 +149,7 @@ impl IntegrationKind {
             IntegrationKind::Heartbeat => "Heartbeat",
             IntegrationKind::Opsgenie => "Opsgenie API",
             IntegrationKind::Webhook => "JSON webhook",
+            IntegrationKind::Email => "E-mail",
         }
     }
 }
@@ -159,6 +164,9 @@ pub struct IntegrationSettings {
     /// JSON webhooks: where an event's parts are in a body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapping: Option<crate::webhook::Mapping>,
+    /// E-mail: how mails are read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<crate::mail::MailRules>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,6 +20,9 @@ use tokio::task::JoinHandle;
 use crate::db::{Backend, TestDb};
 use crate::fixtures::T0;
 
+/// The domain a test server takes mail for.
+pub const MAIL_DOMAIN: &str = "onduty.test";
+
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`
     pub url: String,
@@ -33,6 +36,8 @@ pub struct TestApp {
     pub notifier: Arc<FakeNotifier>,
     /// The paging engine, driven by hand: call [`TestApp::tick`].
     pub engine: Engine,
+    /// Where onduty takes mail (SMTP on 127.0.0.1), for `<key>@`[`MAIL_DOMAIN`].
+    pub smtp: std::net::SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -83,6 +88,7 @@ impl TestApp {
         let mut config = WebConfig {
             public_url: url.clone(),
             twilio_auth_token: Some(crate::twilio::AUTH_TOKEN.to_owned()),
+            mail_domain: Some(MAIL_DOMAIN.to_owned()),
             ..WebConfig::default()
         };
         tweak(&mut config);
@@ -105,6 +111,9 @@ impl TestApp {
             providers,
             Arc::default(),
         );
+        let mail_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let smtp = mail_listener.local_addr().unwrap();
+        drop(app.serve_mail(mail_listener, MAIL_DOMAIN.to_owned()));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.serve(listener, async {
             let _ = stopped.await;
@@ -121,6 +130,7 @@ impl TestApp {
             db,
             notifier,
             engine,
+            smtp,
             stop: Some(stop),
             task: Some(task),
         }

@@ -180,6 +180,7 @@ pub async fn services_and_integrations(db: &TestDb) {
                 settings: onduty_core::service::IntegrationSettings {
                     group_by: onduty_core::alertmanager::GroupBy::Group,
                     mapping: None,
+                    mail: None,
                 },
                 routing_key: routing_key_for("grouped"),
             },

@@ -10,6 +10,7 @@ mod calendar;
 mod error;
 mod health;
 pub mod ingest;
+mod mail;
 mod opsgenie;
 mod pings;
 mod rate_limit;
@@ -54,6 +55,8 @@ pub struct WebConfig {
     /// Twilio's auth token, to check the signature of its webhooks; `None` turns the
     /// `/twilio/…` endpoints off.
     pub twilio_auth_token: Option<String>,
+    /// The domain onduty takes mail for (`<integration key>@<domain>`), when it does.
+    pub mail_domain: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -63,6 +66,7 @@ impl Default for WebConfig {
             rate_limit_per_minute: 6000,
             writer: WriterOptions::default(),
             twilio_auth_token: None,
+            mail_domain: None,
         }
     }
 }
@@ -154,6 +158,11 @@ impl App {
             writer_task,
             upkeep_task,
         }
+    }
+
+    /// Takes mail for `<integration key>@<domain>` on `listener` until shutdown begins.
+    pub fn serve_mail(&self, listener: TcpListener, domain: String) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(mail::serve(listener, self.state.clone(), domain))
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests and lets the

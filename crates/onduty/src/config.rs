@@ -85,6 +85,12 @@ pub struct Overrides {
     /// The From of e-mails, e.g. "onduty <onduty@example.com>"
     #[arg(long, env = "ONDUTY_SMTP_FROM", global = true)]
     pub smtp_from: Option<String>,
+    /// Take mail in: the address to listen on for SMTP, e.g. 0.0.0.0:2525 [default: off]
+    #[arg(long, env = "ONDUTY_MAIL_LISTEN", global = true)]
+    pub mail_listen: Option<String>,
+    /// The domain mail is taken for: <integration key>@<domain> [default: the public URL's host]
+    #[arg(long, env = "ONDUTY_MAIL_DOMAIN", global = true)]
+    pub mail_domain: Option<String>,
 }
 
 impl fmt::Debug for Overrides {
@@ -118,6 +124,23 @@ struct FileConfig {
     twilio: TwilioFile,
     #[serde(default)]
     smtp: SmtpFile,
+    #[serde(default)]
+    mail: MailFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MailFile {
+    listen: Option<String>,
+    domain: Option<String>,
+}
+
+/// Taking mail in.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub listen: SocketAddr,
+    /// `None`: the public URL's host.
+    pub domain: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -193,6 +216,8 @@ pub struct Config {
     pub twilio: Option<TwilioSettings>,
     /// E-mail; `None` when not configured.
     pub smtp: Option<SmtpSettings>,
+    /// Taking mail in; `None` when off.
+    pub mail: Option<MailSettings>,
 }
 
 impl fmt::Debug for Config {
@@ -279,9 +304,30 @@ impl Config {
         }
         let twilio = twilio_settings(f.twilio, o)?;
         let smtp = smtp_settings(f.smtp, o)?;
+        let mail = match o
+            .mail_listen
+            .clone()
+            .or(f.mail.listen)
+            .filter(|l| !l.trim().is_empty())
+        {
+            None => None,
+            Some(text) => Some(MailSettings {
+                listen: text.parse().with_context(|| {
+                    format!(
+                        "mail listen address '{text}' is not host:port (for example 0.0.0.0:2525)"
+                    )
+                })?,
+                domain: o
+                    .mail_domain
+                    .clone()
+                    .or(f.mail.domain)
+                    .filter(|d| !d.trim().is_empty()),
+            }),
+        };
         Ok(Config {
             twilio,
             smtp,
+            mail,
             listen,
             data_dir: o
                 .data_dir
@@ -480,6 +526,13 @@ sqlite_synchronous = "full"
 # username = "onduty@example.com"
 # password = "secret"
 # from = "onduty <onduty@example.com>"
+
+# Taking mail in: mail to <integration key>@<domain> becomes an event of that integration
+# (integrations of type "email"; a heartbeat's key is a ping). Point an MX record or a
+# forwarding rule at it. (ONDUTY_MAIL_LISTEN, ONDUTY_MAIL_DOMAIN)
+# [mail]
+# listen = "0.0.0.0:2525"
+# domain = "onduty.example.com"   # default: the public URL's host
 "#;
 
 #[cfg(test)]

@@ -86,6 +86,7 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
                 ..WriterOptions::default()
             },
             twilio_auth_token: config.twilio.as_ref().map(|t| t.auth_token.clone()),
+            mail_domain: config.mail.as_ref().map(|m| mail_domain(m, &url)),
         },
         providers,
         wake,
@@ -99,6 +100,17 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
         print_first_start(&url, &token, program);
     }
     tracing::info!(address = %bound, database = %config.database_display(), "onduty started");
+    if let Some(mail) = &config.mail {
+        let listener = tokio::net::TcpListener::bind(mail.listen)
+            .await
+            .with_context(|| format!("cannot listen for mail on {}", mail.listen))?;
+        let domain = mail_domain(mail, &url);
+        println!(
+            "onduty takes mail on {} for <integration key>@{domain}",
+            listener.local_addr()?
+        );
+        drop(app.serve_mail(listener, domain));
+    }
     // One signal stops both: the HTTP side drains, the engine gives its lease up.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let engine_task = tokio::spawn(engine.run(clock.clone(), async move {
@@ -243,4 +255,14 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down: finishing requests and committing queued events");
+}
+
+/// The domain mail is taken for: as configured, or the public URL's host.
+fn mail_domain(mail: &crate::config::MailSettings, public_url: &str) -> String {
+    mail.domain.clone().unwrap_or_else(|| {
+        url::Url::parse(public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "localhost".to_owned())
+    })
 }

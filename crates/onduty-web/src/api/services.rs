@@ -176,7 +176,7 @@ pub struct NewIntegrationBody {
     /// Default: what the type is called ("Events API v2", "Prometheus Alertmanager", …).
     #[serde(default)]
     pub name: Option<String>,
-    /// `events_v2` (default), `alertmanager`, `grafana`, `opsgenie` or `webhook`.
+    /// `events_v2` (default), `alertmanager`, `grafana`, `opsgenie`, `webhook` or `email`.
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
     /// Alertmanager and Grafana: `alert` (default; one incident per alert, by its
@@ -189,6 +189,12 @@ pub struct NewIntegrationBody {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub mapping: Option<Mapping>,
+    /// E-mail: regular expressions for the `dedup_key` (first capture group, over the
+    /// subject then the body) and the subjects that `resolve` or `acknowledge`. All
+    /// optional; by default the subject names the incident and "RESOLVED:"/"OK" resolve.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub mail: Option<onduty_core::mail::MailRules>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -342,10 +348,7 @@ async fn list_integrations(
     let service = find_service(&state, &id).await?;
     let list = state.store.list_integrations(service.id).await?;
     Ok(Json(IntegrationList {
-        integrations: list
-            .iter()
-            .map(|i| IntegrationView::new(i, &state.config.public_url, caller.0.role.can_respond()))
-            .collect(),
+        integrations: list.iter().map(|i| view_of(&state, &caller, i)).collect(),
     }))
 }
 
@@ -374,7 +377,7 @@ pub(crate) async fn create_integration(
         None => IntegrationKind::EventsV2,
         Some(k) => IntegrationKind::parse(k).ok_or_else(|| {
             ApiError::BadRequest(format!(
-                "unknown integration type '{k}': use events_v2, alertmanager, grafana, opsgenie or webhook"
+                "unknown integration type '{k}': use events_v2, alertmanager, grafana, opsgenie, webhook or email"
             ))
         })?,
     };
@@ -395,6 +398,21 @@ pub(crate) async fn create_integration(
         settings: IntegrationSettings {
             group_by,
             mapping: checked_mapping(kind, body.mapping)?,
+            mail: match (kind, body.mail) {
+                (IntegrationKind::Email, rules) => {
+                    let rules = rules.unwrap_or_default();
+                    rules
+                        .check()
+                        .map_err(|e| ApiError::BadRequest(e.join("; ")))?;
+                    Some(rules)
+                }
+                (_, Some(_)) => {
+                    return Err(ApiError::BadRequest(
+                        "only e-mail integrations take 'mail' rules".to_owned(),
+                    ));
+                }
+                (_, None) => None,
+            },
         },
         service_id: service.id,
         name,
@@ -408,11 +426,7 @@ pub(crate) async fn create_integration(
     Ok((
         StatusCode::CREATED,
         Json(IntegrationBody {
-            integration: IntegrationView::new(
-                &integration,
-                &state.config.public_url,
-                caller.0.role.can_respond(),
-            ),
+            integration: view_of(&state, &caller, &integration),
         }),
     ))
 }
@@ -438,6 +452,18 @@ fn checked_mapping(
     }
 }
 
+/// An integration as `caller` may see it: the key (and e-mail address) only for those
+/// who may send events.
+fn view_of(
+    state: &SharedState,
+    caller: &Caller,
+    i: &onduty_core::service::Integration,
+) -> IntegrationView {
+    let reveal = caller.0.role.can_respond();
+    IntegrationView::new(i, &state.config.public_url, reveal)
+        .with_mail_domain(state.config.mail_domain.as_deref(), reveal)
+}
+
 /// A fresh routing key from the operating system's randomness.
 pub fn new_routing_key() -> RoutingKey {
     let mut bytes = [0u8; 16];
@@ -458,11 +484,7 @@ async fn get_integration(
 ) -> Result<Json<IntegrationBody>, ApiError> {
     let integration = state.store.integration(integration_id(&id)?).await?;
     Ok(Json(IntegrationBody {
-        integration: IntegrationView::new(
-            &integration,
-            &state.config.public_url,
-            caller.0.role.can_respond(),
-        ),
+        integration: view_of(&state, &caller, &integration),
     }))
 }
 
@@ -523,11 +545,7 @@ async fn set_mapping(
         .set_integration_settings(integration.id, &settings)
         .await?;
     Ok(Json(IntegrationBody {
-        integration: IntegrationView::new(
-            &saved,
-            &state.config.public_url,
-            caller.0.role.can_respond(),
-        ),
+        integration: view_of(&state, &caller, &saved),
     }))
 }
 

@@ -206,6 +206,12 @@ pub struct IntegrationView {
     /// JSON webhooks: where an event's parts are read from (JSON Pointers).
     #[schema(value_type = Option<Object>)]
     pub mapping: Option<onduty_core::webhook::Mapping>,
+    /// E-mail integrations (and heartbeats): the address to send to, when onduty takes
+    /// mail (`mail.domain`).
+    pub email_address: Option<String>,
+    /// E-mail integrations: how mails are read.
+    #[schema(value_type = Option<Object>)]
+    pub mail_rules: Option<onduty_core::mail::MailRules>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
@@ -231,6 +237,7 @@ impl IntegrationView {
             IntegrationKind::Heartbeat => Some(format!("{base}/ping/{key}")),
             IntegrationKind::Opsgenie => None,
             IntegrationKind::Webhook => Some(format!("{base}/integrations/{key}/webhook")),
+            IntegrationKind::Email => None,
         };
         let opsgenie = (i.kind == IntegrationKind::Opsgenie).then(|| {
             format!(
@@ -244,7 +251,10 @@ impl IntegrationView {
             (IntegrationKind::Alertmanager, Some(url)) => (Some(alertmanager_webhook(url)), None),
             (IntegrationKind::Grafana, Some(url)) => (None, Some(grafana_webhook(url))),
             (
-                IntegrationKind::Heartbeat | IntegrationKind::Opsgenie | IntegrationKind::Webhook,
+                IntegrationKind::Heartbeat
+                | IntegrationKind::Opsgenie
+                | IntegrationKind::Webhook
+                | IntegrationKind::Email,
                 _,
             ) => (None, None),
             _ => (
@@ -263,12 +273,27 @@ impl IntegrationView {
             grafana_settings: grafana,
             opsgenie_settings: opsgenie,
             mapping: i.settings.mapping.clone(),
+            email_address: None,
+            mail_rules: (i.kind == IntegrationKind::Email)
+                .then(|| i.settings.mail.clone().unwrap_or_default()),
             webhook_url,
             routing_key,
             change_events_url: format!("{base}/v2/change/enqueue"),
             events_url,
             created_at: i.created_at,
         }
+    }
+}
+
+impl IntegrationView {
+    /// Adds the address mail reaches this integration at, if onduty takes mail.
+    pub fn with_mail_domain(mut self, domain: Option<&str>, reveal_key: bool) -> Self {
+        if let (Some(domain), true, "email" | "heartbeat") =
+            (domain, reveal_key, self.kind.as_str())
+        {
+            self.email_address = Some(format!("{}@{domain}", self.routing_key));
+        }
+        self
     }
 }
 

@@ -176,6 +176,7 @@ async fn create(
         kind: None,
         group_by: None,
         mapping: None,
+        mail: None,
     };
     let caller = Caller(viewer.user.clone());
     let to = format!("/services/{}", service.id);
@@ -307,7 +308,10 @@ async fn show(
         integrations: integrations
             .iter()
             .filter(|i| i.kind != IntegrationKind::Heartbeat)
-            .map(|i| IntegrationView::new(i, &state.config.public_url, reveal))
+            .map(|i| {
+                IntegrationView::new(i, &state.config.public_url, reveal)
+                    .with_mail_domain(state.config.mail_domain.as_deref(), reveal)
+            })
             .collect(),
         heartbeats: heartbeats
             .iter()
@@ -462,6 +466,7 @@ async fn add_integration(
         kind: given(&form.kind),
         group_by: given(&form.group_by),
         mapping,
+        mail: None,
     };
     let caller = Caller(viewer.user.clone());
     after(

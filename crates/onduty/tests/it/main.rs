@@ -12,6 +12,7 @@ mod crash;
 mod engine;
 mod heartbeats;
 mod ingest;
+mod mail;
 mod maintenance;
 mod monitoring;
 mod opsgenie;

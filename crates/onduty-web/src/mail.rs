@@ -1,0 +1,282 @@
+//! Inbound e-mail: an SMTP listener (smtp-proto reads the commands) that takes mail for
+//! `<integration key>@<domain>`. Unknown recipients are refused at `RCPT`; a message over
+//! 1 MB is refused; an accepted message becomes an event (`onduty_core::mail`), stored
+//! before the `250`, or a success ping for a heartbeat's key. `451` asks the sender to
+//! retry when the database is unavailable.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use onduty_core::event::AlertEvent;
+use onduty_core::heartbeat::{self, BODY_KEPT, Ping};
+use onduty_core::mail::{MAX_MESSAGE_BYTES, MailRules, event_from_mail};
+use onduty_core::service::IntegrationKind;
+use onduty_core::{EventId, RoutingKey};
+use onduty_store::ingest::{Inbound, Received};
+use smtp_proto::request::receiver::{DataReceiver, RequestReceiver};
+use smtp_proto::{Error as SmtpError, Request};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::SharedState;
+
+/// A client silent this long is let go.
+const IDLE: Duration = Duration::from_secs(60);
+/// Most recipients of one message.
+const MAX_RECIPIENTS: usize = 20;
+
+/// Accepts connections until shutdown begins.
+pub(crate) async fn serve(listener: TcpListener, state: SharedState, domain: String) {
+    let mut closing = state.closing.subscribe();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let state = state.clone();
+                    let domain = domain.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = session(stream, peer, state, domain).await {
+                            tracing::debug!(error = %e, %peer, "an SMTP session ended early");
+                        }
+                    });
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot accept an SMTP connection"),
+            },
+            _ = closed(&mut closing) => return,
+        }
+    }
+}
+
+/// Resolves once shutdown has begun.
+async fn closed(closing: &mut tokio::sync::watch::Receiver<bool>) {
+    while !*closing.borrow_and_update() {
+        if closing.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Where a recipient's mail goes.
+enum Recipient {
+    Integration {
+        key: RoutingKey,
+        rules: MailRules,
+    },
+    Heartbeat {
+        id: onduty_core::HeartbeatId,
+        key: RoutingKey,
+    },
+}
+
+async fn write(stream: &mut TcpStream, line: &str) -> std::io::Result<()> {
+    stream.write_all(line.as_bytes()).await?;
+    stream.write_all(b"\r\n").await
+}
+
+async fn session(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    state: SharedState,
+    domain: String,
+) -> std::io::Result<()> {
+    write(&mut stream, &format!("220 {domain} onduty ESMTP ready")).await?;
+    let mut requests = RequestReceiver::default();
+    let mut data: Option<(DataReceiver, Vec<u8>, bool)> = None;
+    let mut recipients: Vec<Recipient> = Vec::new();
+    let mut sender = false;
+    let mut buf = vec![0u8; 8192];
+    // A session ends when shutdown begins, so that it never holds the server up.
+    let mut closing = state.closing.subscribe();
+    loop {
+        let read = tokio::select! {
+            read = tokio::time::timeout(IDLE, stream.read(&mut buf)) => read,
+            _ = closed(&mut closing) => {
+                write(&mut stream, "421 4.3.2 Shutting down; try again later").await?;
+                return Ok(());
+            }
+        };
+        let n = match read {
+            Ok(Ok(0)) | Err(_) => return Ok(()),
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => return Err(e),
+        };
+        let mut bytes = buf[..n].iter();
+        loop {
+            if let Some((receiver, message, too_big)) = &mut data {
+                let mut chunk = Vec::new();
+                let done = receiver.ingest(&mut bytes, &mut chunk);
+                if message.len() + chunk.len() > MAX_MESSAGE_BYTES {
+                    *too_big = true;
+                } else {
+                    message.extend_from_slice(&chunk);
+                }
+                if !done {
+                    break;
+                }
+                let (_, message, too_big) = data.take().expect("in DATA");
+                let reply = if too_big {
+                    format!(
+                        "552 5.3.4 Message over {} KB refused",
+                        MAX_MESSAGE_BYTES / 1024
+                    )
+                } else {
+                    deliver(&state, &recipients, &message).await
+                };
+                recipients.clear();
+                sender = false;
+                write(&mut stream, &reply).await?;
+                continue;
+            }
+            let request = match requests.ingest(&mut bytes) {
+                Ok(r) => r,
+                Err(SmtpError::NeedsMoreData { .. }) => break,
+                Err(SmtpError::UnknownCommand) => {
+                    write(&mut stream, "500 5.5.1 Unknown command").await?;
+                    continue;
+                }
+                Err(e) => {
+                    write(&mut stream, &format!("501 5.5.4 Syntax error: {e:?}")).await?;
+                    continue;
+                }
+            };
+            match request {
+                Request::Ehlo { .. } => {
+                    write(&mut stream, &format!("250-{domain} hello")).await?;
+                    write(&mut stream, &format!("250-SIZE {MAX_MESSAGE_BYTES}")).await?;
+                    write(&mut stream, "250-8BITMIME").await?;
+                    write(&mut stream, "250 ENHANCEDSTATUSCODES").await?;
+                }
+                Request::Helo { .. } | Request::Lhlo { .. } => {
+                    write(&mut stream, &format!("250 {domain} hello")).await?;
+                }
+                Request::Mail { from } => {
+                    if from.size > MAX_MESSAGE_BYTES {
+                        write(&mut stream, "552 5.3.4 Message too big").await?;
+                    } else {
+                        sender = true;
+                        recipients.clear();
+                        write(&mut stream, "250 2.1.0 OK").await?;
+                    }
+                }
+                Request::Rcpt { to } => {
+                    let reply = if !sender {
+                        "503 5.5.1 MAIL first".to_owned()
+                    } else if recipients.len() >= MAX_RECIPIENTS {
+                        "452 4.5.3 Too many recipients".to_owned()
+                    } else {
+                        match recipient(&state, &to.address, &domain).await {
+                            Ok(r) => {
+                                recipients.push(r);
+                                "250 2.1.5 OK".to_owned()
+                            }
+                            Err(reply) => reply,
+                        }
+                    };
+                    write(&mut stream, &reply).await?;
+                }
+                Request::Data => {
+                    if recipients.is_empty() {
+                        write(&mut stream, "503 5.5.1 RCPT first").await?;
+                    } else {
+                        data = Some((DataReceiver::new(), Vec::new(), false));
+                        write(&mut stream, "354 End data with <CR><LF>.<CR><LF>").await?;
+                    }
+                }
+                Request::Rset => {
+                    recipients.clear();
+                    sender = false;
+                    write(&mut stream, "250 2.0.0 OK").await?;
+                }
+                Request::Noop { .. } => write(&mut stream, "250 2.0.0 OK").await?,
+                Request::Quit => {
+                    write(&mut stream, "221 2.0.0 Bye").await?;
+                    return Ok(());
+                }
+                other => {
+                    tracing::debug!(%peer, command = other.name(), "SMTP command not offered");
+                    write(&mut stream, "502 5.5.1 Command not implemented").await?;
+                }
+            }
+        }
+    }
+}
+
+/// Who `address` is, or the reply refusing it.
+async fn recipient(state: &SharedState, address: &str, domain: &str) -> Result<Recipient, String> {
+    let unknown = || format!("550 5.1.1 <{address}>: no such integration here");
+    let (local, host) = address.rsplit_once('@').ok_or_else(unknown)?;
+    if !host.eq_ignore_ascii_case(domain) {
+        return Err(format!(
+            "550 5.1.2 <{address}>: onduty takes mail for {domain} only"
+        ));
+    }
+    let key = RoutingKey::parse(&local.to_ascii_lowercase()).map_err(|_| unknown())?;
+    let integration = match state.store.integration_by_routing_key(&key).await {
+        Ok(Some(i)) => i,
+        Ok(None) => return Err(unknown()),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot look a mail recipient up");
+            return Err("451 4.3.0 Try again later".to_owned());
+        }
+    };
+    if integration.kind == IntegrationKind::Heartbeat {
+        return match state.store.heartbeat_by_key(&key).await {
+            Ok(Some(h)) => Ok(Recipient::Heartbeat { id: h.id, key }),
+            Ok(None) => Err(unknown()),
+            Err(_) => Err("451 4.3.0 Try again later".to_owned()),
+        };
+    }
+    Ok(Recipient::Integration {
+        key,
+        rules: integration.settings.mail.unwrap_or_default(),
+    })
+}
+
+/// Stores what a message means for each recipient; the reply says how it went.
+async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) -> String {
+    let now = state.clock.now();
+    let mut events: Vec<AlertEvent> = Vec::new();
+    for r in recipients {
+        match r {
+            Recipient::Integration { key, rules } => {
+                match event_from_mail(message, key.as_str(), rules) {
+                    Ok(mail) => events.push(mail.event.value),
+                    Err(why) => return format!("554 5.6.0 The message cannot be read: {why}"),
+                }
+            }
+            Recipient::Heartbeat { id, key } => {
+                let text = String::from_utf8_lossy(&message[..message.len().min(BODY_KEPT)]);
+                match state
+                    .store
+                    .record_ping(*id, Ping::Success, &text, now)
+                    .await
+                {
+                    Ok(pinged) if pinged.was.is_down() => {
+                        events.push(heartbeat::resolve_event(key.as_str()));
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot record a ping by mail");
+                        return "451 4.3.0 Try again later".to_owned();
+                    }
+                }
+            }
+        }
+    }
+    let jobs = events.into_iter().map(|event| {
+        state.writer.submit(Received {
+            id: EventId::new(now),
+            received_at: now,
+            event: Inbound::Alert(event),
+            warnings: Vec::new(),
+        })
+    });
+    for result in futures::future::join_all(jobs).await {
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "a mail was not stored");
+            return "451 4.3.0 Not stored; try again later".to_owned();
+        }
+    }
+    state.wake.notify_one();
+    "250 2.0.0 Accepted".to_owned()
+}
