@@ -748,3 +748,26 @@ async fn a_json_webhook_is_added_and_its_mapping_tried_on_a_sample_from_the_page
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_email_integration_shows_its_address_on_the_service_page() {
+    let app = TestApp::start().await;
+    let (service, _) = app.service("Backups", "open").await;
+    let mut ada = administrator(&app).await;
+    let url = format!("/services/{service}");
+    let csrf = ada.get(&url).await.csrf();
+    ada.post(
+        &format!("{url}/integrations"),
+        &[("csrf", &csrf), ("type", "email")],
+    )
+    .await;
+    let page = ada.get(&url).await;
+    page.shows("Integration added.");
+    let address = between(&page, "Send mail to: <code class=\"key\">", "</code>");
+    assert!(
+        address.ends_with(&format!("@{}", onduty_testkit::MAIL_DOMAIN)),
+        "{address}"
+    );
+    assert_eq!(address.split('@').next().unwrap().len(), 32);
+    app.stop().await;
+}
