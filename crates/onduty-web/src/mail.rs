@@ -25,19 +25,28 @@ const IDLE: Duration = Duration::from_secs(60);
 /// Most recipients of one message.
 const MAX_RECIPIENTS: usize = 20;
 
+/// Most SMTP sessions at once; more are told to come back later.
+const MAX_SESSIONS: usize = 64;
+
 /// Accepts connections until shutdown begins.
 pub(crate) async fn serve(listener: TcpListener, state: SharedState, domain: String) {
     let mut closing = state.closing.subscribe();
+    let sessions = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_SESSIONS));
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
+                Ok((mut stream, peer)) => {
+                    let Ok(permit) = sessions.clone().try_acquire_owned() else {
+                        let _ = write(&mut stream, "421 4.7.0 Too many connections; try again later").await;
+                        continue;
+                    };
                     let state = state.clone();
                     let domain = domain.clone();
                     tokio::spawn(async move {
                         if let Err(e) = session(stream, peer, state, domain).await {
                             tracing::debug!(error = %e, %peer, "an SMTP session ended early");
                         }
+                        drop(permit);
                     });
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot accept an SMTP connection"),
