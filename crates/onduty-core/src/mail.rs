@@ -18,6 +18,7 @@ pub const BODY_KEPT: usize = 16 * 1024;
 
 /// How an integration reads mail. Every field has a default, so `{}` is sensible.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MailRules {
     /// A regular expression over the subject, then the body, whose first capture group
     /// (or whole match) is the dedup key. Default: the subject, without resolve and

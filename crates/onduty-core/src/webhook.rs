@@ -13,6 +13,7 @@ use crate::event::{AlertEvent, EventAction, Parsed, parse_alert_event};
 
 /// Where an event's parts are in a body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Mapping {
     /// The summary, e.g. `/title`. Required.
     pub summary: String,

@@ -24,7 +24,7 @@ use onduty_core::schedule::{Window, final_schedule, on_call_at};
 use onduty_core::signature::{LINK_KEY, LinkAction, LinkGrant, link_token};
 use onduty_core::{Clock, ContactMethodId, EventId, PolicyId, ScheduleId, Timestamp, UserId};
 use onduty_notify::{Content, Link, NotifyError, Outgoing, PageItem, Providers};
-use onduty_store::ingest::{Inbound, Received};
+use onduty_store::ingest::{Inbound, Outcome, Received};
 use onduty_store::paging::{
     Delivery, DueEscalation, EscalationStep, OutboxItem, PlannedNotification, Release, SendNow,
     SentGroup,
@@ -167,8 +167,25 @@ impl Engine {
                 event: Inbound::Alert(event),
                 warnings: Vec::new(),
             };
-            self.store.ingest_batch(&[received]).await?;
-            self.store.mark_heartbeat_late(h.id).await?;
+            let results = self.store.ingest_batch(&[received]).await?;
+            let Some(due) = h.due_at else { continue };
+            if matches!(results.first(), Some(Ok(a)) if matches!(a.outcome, Outcome::Maintenance)) {
+                // Its service is in maintenance: nothing opened; look again after a while,
+                // so a job still silent when maintenance ends is reported then.
+                let again = now.saturating_add(HEARTBEAT_RECHECK);
+                self.store.postpone_heartbeat(h.id, due, again).await?;
+                continue;
+            }
+            if !self.store.mark_heartbeat_late(h.id, due).await? {
+                // It pinged while this was being reported: take the report back.
+                let resolve = Received {
+                    id: EventId::new(now),
+                    received_at: now,
+                    event: Inbound::Alert(heartbeat::resolve_event(h.routing_key.as_str())),
+                    warnings: Vec::new(),
+                };
+                self.store.ingest_batch(&[resolve]).await?;
+            }
         }
         Ok(overdue.len())
     }
@@ -732,6 +749,9 @@ struct Person {
     rules: Vec<NotificationRule>,
     methods: Vec<ContactMethod>,
 }
+
+/// How soon a heartbeat that fell due during maintenance is looked at again.
+const HEARTBEAT_RECHECK: Duration = Duration::from_secs(5 * 60);
 
 /// How often the engine looks for handoff notifications at least (schedules, overrides
 /// and settings change).

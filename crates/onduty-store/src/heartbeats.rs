@@ -228,8 +228,9 @@ impl Store {
             Ping::Fail | Ping::Exit(_) => (
                 HeartbeatState::Failing,
                 before.last_success_at,
-                // Failing is reported already; a success is what is awaited now.
-                None,
+                // The failure is reported; if the job then goes quiet, that is reported
+                // too (into the same open incident, or a new one if it was resolved).
+                before.expect.due_after(now),
             ),
         };
         sqlx::query(
@@ -262,10 +263,35 @@ impl Store {
         rows.iter().map(heartbeat_from_row).collect()
     }
 
-    /// Marks a heartbeat late (reported): it waits for a ping now.
-    pub async fn mark_heartbeat_late(&self, id: HeartbeatId) -> Result<(), StoreError> {
-        sqlx::query("UPDATE heartbeats SET state = 'late', due_at = NULL WHERE id = $1")
+    /// Marks a heartbeat late (reported) if it is still due at `was_due` — a ping may
+    /// have come in meanwhile; says whether it did. It waits for a ping now.
+    pub async fn mark_heartbeat_late(
+        &self,
+        id: HeartbeatId,
+        was_due: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE heartbeats SET state = 'late', due_at = NULL WHERE id = $1 AND due_at = $2",
+        )
+        .bind(id.to_string())
+        .bind(was_due.as_millis())
+        .execute(&mut *self.write_conn().await?)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Moves a heartbeat's deadline from `was_due` to `until` (its service is in
+    /// maintenance: look again later), unless a ping moved it meanwhile.
+    pub async fn postpone_heartbeat(
+        &self,
+        id: HeartbeatId,
+        was_due: Timestamp,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE heartbeats SET due_at = $3 WHERE id = $1 AND due_at = $2")
             .bind(id.to_string())
+            .bind(was_due.as_millis())
+            .bind(until.as_millis())
             .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(())

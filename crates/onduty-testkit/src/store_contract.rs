@@ -1540,7 +1540,19 @@ pub async fn heartbeats_pings_and_deadlines(db: &TestDb) {
     );
     let overdue = store.overdue_heartbeats(at_minute(100)).await.unwrap();
     assert_eq!(overdue.len(), 1);
-    store.mark_heartbeat_late(made.id).await.unwrap();
+    // A ping that moved the deadline meanwhile wins over a late report.
+    assert!(
+        !store
+            .mark_heartbeat_late(made.id, at_minute(70))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .mark_heartbeat_late(made.id, at_minute(100))
+            .await
+            .unwrap()
+    );
     assert!(
         store
             .overdue_heartbeats(at_minute(500))

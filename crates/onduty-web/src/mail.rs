@@ -22,6 +22,10 @@ use crate::SharedState;
 
 /// A client silent this long is let go.
 const IDLE: Duration = Duration::from_secs(60);
+/// The longest a session may last, however slowly it trickles.
+const SESSION_LIMIT: Duration = Duration::from_secs(10 * 60);
+/// Refused recipients before a session is ended (guessing keys costs a connection).
+const MAX_REFUSED: usize = 10;
 /// Most recipients of one message.
 const MAX_RECIPIENTS: usize = 20;
 
@@ -96,8 +100,14 @@ async fn session(
     let mut buf = vec![0u8; 8192];
     // A session ends when shutdown begins, so that it never holds the server up.
     let mut closing = state.closing.subscribe();
+    let deadline = tokio::time::Instant::now() + SESSION_LIMIT;
+    let mut refused = 0;
     loop {
         let read = tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => {
+                write(&mut stream, "421 4.4.2 Session too long; closing").await?;
+                return Ok(());
+            }
             read = tokio::time::timeout(IDLE, stream.read(&mut buf)) => read,
             _ = closed(&mut closing) => {
                 write(&mut stream, "421 4.3.2 Shutting down; try again later").await?;
@@ -178,7 +188,19 @@ async fn session(
                                 recipients.push(r);
                                 "250 2.1.5 OK".to_owned()
                             }
-                            Err(reply) => reply,
+                            Err(reply) => {
+                                refused += 1;
+                                if refused >= MAX_REFUSED {
+                                    write(&mut stream, &reply).await?;
+                                    write(
+                                        &mut stream,
+                                        "421 4.7.0 Too many unknown recipients; closing",
+                                    )
+                                    .await?;
+                                    return Ok(());
+                                }
+                                reply
+                            }
                         }
                     };
                     write(&mut stream, &reply).await?;
@@ -187,7 +209,11 @@ async fn session(
                     if recipients.is_empty() {
                         write(&mut stream, "503 5.5.1 RCPT first").await?;
                     } else {
-                        data = Some((DataReceiver::new(), Vec::new(), false));
+                        // As if a line had just ended: a first line of "." ends the
+                        // message, and a first line starting ".." is unstuffed.
+                        let mut receiver = DataReceiver::new();
+                        receiver.ingest(&mut b"\r\n".iter(), &mut Vec::new());
+                        data = Some((receiver, Vec::new(), false));
                         write(&mut stream, "354 End data with <CR><LF>.<CR><LF>").await?;
                     }
                 }
@@ -241,10 +267,13 @@ async fn recipient(state: &SharedState, address: &str, domain: &str) -> Result<R
     })
 }
 
-/// Stores what a message means for each recipient; the reply says how it went.
+/// Stores what a message means for each recipient; the reply says how it went. Every
+/// recipient's event is read before anything is stored, and heartbeats' pings are recorded
+/// only once the events are stored.
 async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) -> String {
     let now = state.clock.now();
     let mut events: Vec<AlertEvent> = Vec::new();
+    let mut pings = Vec::new();
     for r in recipients {
         match r {
             Recipient::Integration { key, rules } => {
@@ -253,23 +282,18 @@ async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) 
                     Err(why) => return format!("554 5.6.0 The message cannot be read: {why}"),
                 }
             }
-            Recipient::Heartbeat { id, key } => {
-                let text = String::from_utf8_lossy(&message[..message.len().min(BODY_KEPT)]);
-                match state
-                    .store
-                    .record_ping(*id, Ping::Success, &text, now)
-                    .await
-                {
-                    Ok(pinged) if pinged.was.is_down() => {
+            Recipient::Heartbeat { id, key } => match state.store.heartbeat(*id).await {
+                Ok(h) => {
+                    if h.state.is_down() {
                         events.push(heartbeat::resolve_event(key.as_str()));
                     }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot record a ping by mail");
-                        return "451 4.3.0 Try again later".to_owned();
-                    }
+                    pings.push(*id);
                 }
-            }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read a heartbeat");
+                    return "451 4.3.0 Try again later".to_owned();
+                }
+            },
         }
     }
     let jobs = events.into_iter().map(|event| {
@@ -281,9 +305,23 @@ async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) 
         })
     });
     for result in futures::future::join_all(jobs).await {
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "a mail was not stored");
-            return "451 4.3.0 Not stored; try again later".to_owned();
+        match result {
+            Ok(Ok(_)) => {}
+            Ok(Err(rejected)) => {
+                tracing::error!(error = %rejected, "a mail's event was refused");
+                return "451 4.3.0 Not stored; try again later".to_owned();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "a mail was not stored");
+                return "451 4.3.0 Not stored; try again later".to_owned();
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&message[..message.len().min(BODY_KEPT)]);
+    for id in pings {
+        if let Err(e) = state.store.record_ping(id, Ping::Success, &text, now).await {
+            tracing::error!(error = %e, "cannot record a ping by mail");
+            return "451 4.3.0 Try again later".to_owned();
         }
     }
     state.wake.notify_one();

@@ -72,22 +72,17 @@ async fn ping(state: &SharedState, key: &str, ping: Option<Ping>, body: &[u8]) -
         }
     };
     let body = String::from_utf8_lossy(&body[..body.len().min(BODY_KEPT)]).into_owned();
-    let pinged = match state.store.record_ping(found.id, ping, &body, now).await {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot record a ping");
-            return text(StatusCode::SERVICE_UNAVAILABLE, "unavailable; retry\n");
-        }
-    };
-    let h = &pinged.heartbeat;
+    // The incident changes first, the ping is recorded after: a ping retried after a
+    // failure here still resolves (or reports) what it should.
     let event = if ping.is_failure() {
-        let details = serde_json::json!({"heartbeat": h.name, "ping": ping.as_str(), "body": body});
+        let details =
+            serde_json::json!({"heartbeat": found.name, "ping": ping.as_str(), "body": body});
         Some(heartbeat::trigger_event(
             key.as_str(),
-            &heartbeat::failure_summary(&h.name, ping),
+            &heartbeat::failure_summary(&found.name, ping),
             details,
         ))
-    } else if ping == Ping::Success && pinged.was.is_down() {
+    } else if ping == Ping::Success && found.state.is_down() {
         Some(heartbeat::resolve_event(key.as_str()))
     } else {
         None
@@ -100,12 +95,20 @@ async fn ping(state: &SharedState, key: &str, ping: Option<Ping>, body: &[u8]) -
             warnings: Vec::new(),
         };
         match state.writer.submit(received).await {
-            Ok(_) => state.wake.notify_one(),
+            Ok(Ok(_)) => state.wake.notify_one(),
+            Ok(Err(rejected)) => {
+                tracing::error!(error = %rejected, "a heartbeat's event was refused");
+                return text(StatusCode::SERVICE_UNAVAILABLE, "unavailable; retry\n");
+            }
             Err(e) => {
                 tracing::error!(error = %e, "a heartbeat's event was not stored");
                 return text(StatusCode::SERVICE_UNAVAILABLE, "unavailable; retry\n");
             }
         }
+    }
+    if let Err(e) = state.store.record_ping(found.id, ping, &body, now).await {
+        tracing::error!(error = %e, "cannot record a ping");
+        return text(StatusCode::SERVICE_UNAVAILABLE, "unavailable; retry\n");
     }
     text(StatusCode::OK, "OK\n")
 }

@@ -239,6 +239,11 @@ pub(crate) async fn extend_maintenance(
     let now = state.clock.now();
     let id = window_id(&id)?;
     let window = state.store.maintenance(id).await?;
+    if window.end <= now {
+        return Err(ApiError::Conflict(
+            "this maintenance window is over; start a new one".to_owned(),
+        ));
+    }
     let limit = i64::from(MAX_MINUTES);
     if !(-limit..=limit).contains(&body.minutes) {
         return Err(ApiError::BadRequest(format!(

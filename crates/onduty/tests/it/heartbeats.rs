@@ -166,3 +166,42 @@ async fn a_cron_heartbeat_that_never_reports_is_late_after_its_first_run_and_gra
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_job_silent_through_maintenance_is_reported_when_maintenance_ends() {
+    let app = TestApp::start().await;
+    let (service, _) = app.service("Backups", "open").await;
+    let (status, _) = app
+        .api(
+            Method::POST,
+            &format!("/services/{service}/heartbeats"),
+            Some(json!({"name": "nightly-backup", "period_minutes": 60, "grace_minutes": 10})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = app
+        .api(
+            Method::POST,
+            "/maintenance",
+            Some(json!({"services": ["Backups"], "minutes": 120, "reason": "storage move"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Due at 70 minutes, inside the window: nothing opens, nobody is paged.
+    app.pass(110 * MINUTE).await;
+    assert!(app.all_incidents().await.is_empty());
+    assert_eq!(heartbeat(&app).await["state"], "new");
+    // The window ends at 120 minutes; the heartbeat is looked at again and reported.
+    app.pass(20 * MINUTE).await;
+    let list = app.all_incidents().await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert!(
+        list[0]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("nightly-backup has never reported"),
+        "{}",
+        list[0]["summary"]
+    );
+    app.stop().await;
+}

@@ -122,6 +122,16 @@ async fn an_upgrade_in_maintenance_pages_nobody_reminds_alice_and_ends_by_itself
             "{refused}"
         );
     }
+    // A window that is over stays over.
+    let (status, _) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            &format!("/maintenance/{again_id}/extend"),
+            Some(json!({"minutes": 30})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
     let observer = app.user_token("Olga", "observer").await;
     let (status, _) = app
         .api_as(
