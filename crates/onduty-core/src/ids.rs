@@ -240,6 +240,20 @@ impl DedupKey {
         Ok(DedupKey(text.to_owned()))
     }
 
+    /// A key from text of any length, for tools whose keys may be longer than 255
+    /// characters (mail subjects, webhook fields, Opsgenie aliases): as it is if it fits,
+    /// else its first 200 characters and a hash of the whole, so that the same long text
+    /// is always the same key.
+    pub fn fitted(text: &str) -> String {
+        if text.chars().count() <= DEDUP_KEY_MAX_CHARS {
+            return text.to_owned();
+        }
+        use sha2::{Digest, Sha256};
+        let head: String = text.chars().take(200).collect();
+        let hash = Sha256::digest(text.as_bytes());
+        format!("{head}…#{}", hex::encode(&hash[..16]))
+    }
+
     /// The key onduty makes up for a trigger that came without one: 32 hex characters
     /// from the caller's random bytes, so it never matches an existing incident.
     pub fn generated(bytes: [u8; 16]) -> Self {
@@ -259,6 +273,17 @@ impl fmt::Display for DedupKey {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_long_text_fits_as_a_key_and_stays_the_same_key() {
+        let long = "subject ".repeat(60);
+        let key = DedupKey::fitted(&long);
+        assert!(DedupKey::parse(&key).is_ok());
+        assert_eq!(key, DedupKey::fitted(&long));
+        assert_ne!(key, DedupKey::fitted(&format!("{long}!")));
+        assert_eq!(DedupKey::fitted("short"), "short");
+    }
+
     use super::*;
 
     #[test]

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::event::{AlertEvent, Parsed, parse_alert_event};
+use crate::ids::DedupKey;
 
 /// Largest message accepted.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
@@ -142,7 +143,7 @@ pub fn event_from_mail(raw: &[u8], routing_key: &str, rules: &MailRules) -> Resu
     let attachments = message.attachment_count();
     let event = if action == "trigger" {
         json!({
-            "routing_key": routing_key, "event_action": "trigger", "dedup_key": dedup,
+            "routing_key": routing_key, "event_action": "trigger", "dedup_key": DedupKey::fitted(&dedup),
             "client": "e-mail",
             "payload": {
                 "summary": summary,
@@ -152,7 +153,7 @@ pub fn event_from_mail(raw: &[u8], routing_key: &str, rules: &MailRules) -> Resu
             },
         })
     } else {
-        json!({"routing_key": routing_key, "event_action": action, "dedup_key": dedup})
+        json!({"routing_key": routing_key, "event_action": action, "dedup_key": DedupKey::fitted(&dedup)})
     };
     let event = parse_alert_event(&event).map_err(|e| e.join("; "))?;
     Ok(Mail { event, attachments })

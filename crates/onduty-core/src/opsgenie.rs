@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::event::{AlertEvent, EventAction, Parsed, Severity, parse_alert_event};
+use crate::ids::DedupKey;
 
 /// Opsgenie's limits.
 pub const MESSAGE_MAX_CHARS: usize = 130;
@@ -128,7 +129,7 @@ pub fn create_event(
     let event = json!({
         "routing_key": routing_key,
         "event_action": "trigger",
-        "dedup_key": alias,
+        "dedup_key": DedupKey::fitted(alias),
         "payload": payload,
         "client": "Opsgenie API",
     });
@@ -146,8 +147,8 @@ pub fn follow_up_event(
     action: EventAction,
     alias: &str,
 ) -> Result<AlertEvent, Vec<String>> {
-    let event =
-        json!({"routing_key": routing_key, "event_action": action.as_str(), "dedup_key": alias});
+    let event = json!({"routing_key": routing_key, "event_action": action.as_str(),
+                       "dedup_key": DedupKey::fitted(alias)});
     parse_alert_event(&event).map(|p| p.value)
 }
 

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::alertmanager::severity_of;
 use crate::event::{AlertEvent, EventAction, Parsed, parse_alert_event};
+use crate::ids::DedupKey;
 
 /// Where an event's parts are in a body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,7 +127,7 @@ pub fn event(
             json!({
                 "routing_key": routing_key,
                 "event_action": "trigger",
-                "dedup_key": dedup.as_deref().unwrap_or(generated_key),
+                "dedup_key": DedupKey::fitted(dedup.as_deref().unwrap_or(generated_key)),
                 "payload": {
                     "summary": summary,
                     "source": at(body, mapping.source.as_deref()).unwrap_or_else(|| "webhook".to_owned()),
@@ -147,7 +148,7 @@ pub fn event(
                         .unwrap_or("(no dedup_key pointer)")
                 )]);
             };
-            json!({"routing_key": routing_key, "event_action": other.as_str(), "dedup_key": key})
+            json!({"routing_key": routing_key, "event_action": other.as_str(), "dedup_key": DedupKey::fitted(&key)})
         }
     };
     parse_alert_event(&event)

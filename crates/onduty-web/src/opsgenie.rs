@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use onduty_core::event::{AlertEvent, EventAction};
-use onduty_core::{DedupKey, EventId, IncidentNumber, IncidentRef, RoutingKey, opsgenie};
+use onduty_core::service::Integration;
+use onduty_core::{EventId, IncidentNumber, IncidentRef, RoutingKey, opsgenie};
 use onduty_store::StoreError;
 use onduty_store::ingest::{Inbound, Received};
 use serde::Deserialize;
@@ -71,12 +72,12 @@ fn genie_key(headers: &HeaderMap) -> Option<RoutingKey> {
     RoutingKey::parse(key.trim()).ok()
 }
 
-/// Checks the key names an integration of this server; `None` answers for it.
+/// The integration the GenieKey names, or the answer refusing it.
 async fn authorised(
     state: &SharedState,
     headers: &HeaderMap,
     answer: &Answer,
-) -> Result<RoutingKey, Response> {
+) -> Result<Integration, Response> {
     let Some(key) = genie_key(headers) else {
         return Err(answer.error(
             StatusCode::UNAUTHORIZED,
@@ -85,7 +86,7 @@ async fn authorised(
         ));
     };
     match state.store.integration_by_routing_key(&key).await {
-        Ok(Some(_)) => Ok(key),
+        Ok(Some(integration)) => Ok(integration),
         Ok(None) => Err(answer.error(
             StatusCode::FORBIDDEN,
             "This key does not match any integration on this onduty server",
@@ -181,10 +182,11 @@ async fn create(
         started: Instant::now(),
         request: EventId::new(state.clock.now()),
     };
-    let key = match authorised(&state, &headers, &answer).await {
-        Ok(k) => k,
+    let integration = match authorised(&state, &headers, &answer).await {
+        Ok(i) => i,
         Err(r) => return r,
     };
+    let key = integration.routing_key.clone();
     let value = match read_json(body, &answer, false) {
         Ok(v) => v,
         Err(r) => return r,
@@ -237,10 +239,11 @@ async fn act(
             );
         }
     };
-    let key = match authorised(&state, &headers, &answer).await {
-        Ok(k) => k,
+    let integration = match authorised(&state, &headers, &answer).await {
+        Ok(i) => i,
         Err(r) => return r,
     };
+    let key = integration.routing_key.clone();
     if let Err(r) = read_json(body, &answer, true) {
         return r;
     }
@@ -278,6 +281,16 @@ async fn act(
     let alias = match incident {
         None => identifier,
         Some(r) => match state.store.incident(r).await {
+            // Only this integration's service's incidents, and only open ones: closing a
+            // closed alert changes nothing, as in Opsgenie.
+            Ok(i) if i.service_id != integration.service_id => {
+                return answer.error(
+                    StatusCode::NOT_FOUND,
+                    &format!("Alert with identifier [{identifier}] does not exist"),
+                    None,
+                );
+            }
+            Ok(i) if !i.status.is_open() => return answer.accepted(),
             Ok(i) => i.dedup_key.as_str().to_owned(),
             Err(StoreError::NotFound(_)) => {
                 return answer.error(
@@ -292,12 +305,8 @@ async fn act(
             }
         },
     };
-    if DedupKey::parse(&alias).is_err() {
-        return answer.error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "The alias is empty or too long",
-            None,
-        );
+    if alias.trim().is_empty() {
+        return answer.error(StatusCode::UNPROCESSABLE_ENTITY, "The alias is empty", None);
     }
     match opsgenie::follow_up_event(key.as_str(), action, &alias) {
         Ok(event) => store(&state, &answer, event).await,

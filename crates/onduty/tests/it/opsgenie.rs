@@ -103,6 +103,55 @@ async fn an_opsgenie_script_creates_acknowledges_and_closes_alerts() {
     let (status, _) = opsgenie(&app, &key, &format!("/v2/alerts/{id}/close"), None).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(app.all_incidents().await[0]["status"], "resolved");
+
+    // Closing the gateway alert's old incident by number does not touch a new one with
+    // the same alias; another service's incidents are not this key's to act on.
+    opsgenie(
+        &app,
+        &key,
+        "/v2/alerts",
+        Some(json!({"message": "Gateway again", "alias": "gateway-timeouts"})),
+    )
+    .await;
+    let (status, _) = opsgenie(&app, &key, "/v2/alerts/1/close?identifierType=tiny", None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let list = app.all_incidents().await;
+    assert_eq!(list[0]["summary"], "Gateway again");
+    assert_eq!(list[0]["status"], "triggered");
+    let (_, other_key) = app.service("Elsewhere", "open").await;
+    app.send_event(onduty_testkit::trigger_event(&other_key, "x", "Not yours"))
+        .await;
+    let (status, _) = opsgenie(&app, &key, "/v2/alerts/5/close?identifierType=tiny", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // An alias longer than 255 characters (Opsgenie allows 512) is one alert too.
+    let long = "a".repeat(400);
+    opsgenie(
+        &app,
+        &key,
+        "/v2/alerts",
+        Some(json!({"message": "Long alias", "alias": long})),
+    )
+    .await;
+    opsgenie(
+        &app,
+        &key,
+        "/v2/alerts",
+        Some(json!({"message": "Long alias", "alias": long})),
+    )
+    .await;
+    let (status, _) = opsgenie(
+        &app,
+        &key,
+        &format!("/v2/alerts/{long}/close?identifierType=alias"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let list = app.all_incidents().await;
+    assert_eq!(list[0]["summary"], "Long alias");
+    assert_eq!(list[0]["alert_count"], 2);
+    assert_eq!(list[0]["status"], "resolved");
     app.stop().await;
 }
 
