@@ -209,20 +209,24 @@ impl Store {
         };
         // Triggers for services in maintenance open nothing.
         let is_trigger = |item: &Received| matches!(&item.event, Inbound::Alert(e) if e.action == EventAction::Trigger);
-        let quiet = match items
+        let times = items
             .iter()
             .filter(|i| is_trigger(i))
-            .map(|i| i.received_at)
-            .max()
-        {
-            Some(latest) => crate::maintenance::services_in_maintenance(conn, latest).await?,
-            None => Default::default(),
+            .map(|i| i.received_at);
+        let quiet = match (times.clone().min(), times.max()) {
+            (Some(from), Some(to)) => crate::maintenance::quiet_spans(conn, from, to).await?,
+            _ => Default::default(),
+        };
+        let in_maintenance = |service: &ServiceId, at: Timestamp| {
+            quiet
+                .get(service)
+                .is_some_and(|spans| spans.iter().any(|(s, e)| *s <= at && at < *e))
         };
         let plans: Vec<Result<Plan, Rejected>> = items
             .iter()
             .map(|item| {
                 accept(item).map(|integ| {
-                    if is_trigger(item) && quiet.contains(&integ.service_id) {
+                    if is_trigger(item) && in_maintenance(&integ.service_id, item.received_at) {
                         Plan {
                             decision: None,
                             touched: Vec::new(),

@@ -1,7 +1,7 @@
 //! Maintenance windows: services that open no incident and page nobody between a start
 //! and an end, with a reminder to their creator shortly before the end.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use onduty_core::{ContactMethodId, MaintenanceId, ServiceId, Timestamp, UserId};
@@ -270,20 +270,31 @@ impl Store {
     }
 }
 
-/// The services in maintenance at `now`, read inside a transaction.
-pub(crate) async fn services_in_maintenance(
+/// The maintenance windows touching `[from, to]`, per service, read inside a transaction:
+/// each event of a batch is checked against its own time.
+pub(crate) async fn quiet_spans(
     conn: &mut sqlx::AnyConnection,
-    now: Timestamp,
-) -> Result<HashSet<ServiceId>, StoreError> {
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<HashMap<ServiceId, Vec<(Timestamp, Timestamp)>>, StoreError> {
     let rows = sqlx::query(
-        "SELECT ms.service_id FROM maintenance_services ms \
+        "SELECT ms.service_id, mw.start_at, mw.end_at FROM maintenance_services ms \
          JOIN maintenance_windows mw ON mw.id = ms.window_id \
-         WHERE mw.start_at <= $1 AND mw.end_at > $1",
+         WHERE mw.start_at <= $2 AND mw.end_at > $1",
     )
-    .bind(now.as_millis())
+    .bind(from.as_millis())
+    .bind(to.as_millis())
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|r| parse_col(r, "service_id", str::parse))
-        .collect()
+    let mut spans: HashMap<ServiceId, Vec<(Timestamp, Timestamp)>> = HashMap::new();
+    for r in &rows {
+        spans
+            .entry(parse_col(r, "service_id", str::parse)?)
+            .or_default()
+            .push((
+                Timestamp::from_millis(col(r, "start_at")?),
+                Timestamp::from_millis(col(r, "end_at")?),
+            ));
+    }
+    Ok(spans)
 }

@@ -1617,6 +1617,23 @@ pub async fn maintenance_windows_quiet_triggers_and_end(db: &TestDb) {
         Err(StoreError::Invalid(_))
     ));
 
+    // One batch straddling the start: each event is judged at its own time.
+    let straddling = store
+        .ingest_batch(&[
+            trigger(checkout.key(), "x", "just before", at_minute(9)),
+            trigger(checkout.key(), "y", "just after", at_minute(10)),
+        ])
+        .await
+        .unwrap();
+    assert!(matches!(
+        straddling[0].as_ref().unwrap().outcome,
+        Outcome::Opened(_)
+    ));
+    assert_eq!(
+        straddling[1].as_ref().unwrap().outcome,
+        Outcome::Maintenance
+    );
+
     // Before it starts, a trigger opens an incident; during it, it is only recorded.
     let before = accepted(one(&store, trigger(checkout.key(), "a", "before", at_minute(5))).await);
     assert!(matches!(before.outcome, Outcome::Opened(_)));
