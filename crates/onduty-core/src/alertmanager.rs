@@ -129,14 +129,23 @@ fn links(alert: &Map<String, Value>, annotations: Option<&Map<String, Value>>) -
     out
 }
 
-/// The Events v2 events a notification means, parsed. One per alert (or one for the
-/// group); an alert that cannot be read is reported by its position.
+/// What a notification means: the events of the alerts that could be read, and why the
+/// others could not (by position).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Read {
+    pub events: Vec<Parsed<AlertEvent>>,
+    pub unreadable: Vec<String>,
+}
+
+/// The Events v2 events a notification means, parsed: one per alert (or one for the
+/// group). An alert that cannot be read does not keep the others out; a notification that
+/// cannot be read at all is an error.
 pub fn events(
     body: &Value,
     routing_key: &str,
     by: GroupBy,
     sender: Sender,
-) -> Result<Vec<Parsed<AlertEvent>>, Vec<String>> {
+) -> Result<Read, Vec<String>> {
     let Some(notification) = body.as_object() else {
         return Err(vec!["The notification must be a JSON object".to_owned()]);
     };
@@ -159,14 +168,13 @@ pub fn events(
         }
         GroupBy::Group => match group_event(notification, alerts, routing_key, sender, external) {
             Ok(e) => out.push(e),
-            Err(problems) => errors.extend(problems),
+            Err(problems) => return Err(problems),
         },
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    Ok(Read {
+        events: out,
+        unreadable: errors,
+    })
 }
 
 fn is_resolved(status: Option<&str>) -> Result<bool, String> {

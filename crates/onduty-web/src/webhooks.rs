@@ -13,7 +13,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use onduty_core::alertmanager::{Sender, events};
+use onduty_core::alertmanager::{Read, Sender, events};
 use onduty_core::webhook;
 use onduty_core::{EventId, RoutingKey};
 use onduty_store::StoreError;
@@ -142,20 +142,32 @@ async fn receive(
         Ok(v) => v,
         Err(response) => return response,
     };
-    let parsed = match sender {
+    let read = match sender {
         Some(sender) => events(&value, key.as_str(), integration.settings.group_by, sender),
         None => match &integration.settings.mapping {
             Some(mapping) => {
                 let generated = format!("webhook-{}", EventId::new(now));
-                webhook::event(&value, mapping, key.as_str(), &generated).map(|p| vec![p])
+                webhook::event(&value, mapping, key.as_str(), &generated).map(|p| Read {
+                    events: vec![p],
+                    unreadable: Vec::new(),
+                })
             }
             None => Err(vec![
                 "this integration has no mapping: make it a JSON webhook integration".to_owned(),
             ]),
         },
     };
-    let parsed = match parsed {
-        Ok(p) => p,
+    // Unreadable alerts do not keep the readable ones out; with none readable, refuse.
+    let (parsed, unreadable) = match read {
+        Ok(r) if r.events.is_empty() && !r.unreadable.is_empty() => {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                "The notification could not be read",
+                r.unreadable,
+            );
+        }
+        Ok(r) => (r.events, r.unreadable),
         Err(errors) => {
             return answer(
                 StatusCode::BAD_REQUEST,
@@ -223,7 +235,7 @@ async fn receive(
             status: "success",
             message: "Notification processed".to_owned(),
             events: Some(stored),
-            errors: Vec::new(),
+            errors: unreadable,
             warnings,
         }),
     )

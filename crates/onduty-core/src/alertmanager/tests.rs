@@ -19,7 +19,7 @@ fn instance_down() -> Value {
 }
 
 fn one(body: &Value, by: GroupBy) -> AlertEvent {
-    let mut all = events(body, KEY, by, Sender::Alertmanager).unwrap();
+    let mut all = events(body, KEY, by, Sender::Alertmanager).unwrap().events;
     assert_eq!(all.len(), 1);
     all.remove(0).value
 }
@@ -73,7 +73,9 @@ fn alerts_that_read_alike_stay_apart_and_each_has_its_own_status() {
     second["fingerprint"] = json!("0000000000000002");
     second["status"] = json!("resolved");
     body["alerts"].as_array_mut().unwrap().push(second);
-    let all = events(&body, KEY, GroupBy::Alert, Sender::Alertmanager).unwrap();
+    let all = events(&body, KEY, GroupBy::Alert, Sender::Alertmanager)
+        .unwrap()
+        .events;
     assert_eq!(all.len(), 2);
     assert_ne!(all[0].value.dedup_key, all[1].value.dedup_key);
     assert_eq!(all[0].value.action, EventAction::Trigger);
@@ -111,7 +113,9 @@ fn without_a_summary_the_alert_names_itself_and_without_a_fingerprint_its_labels
     let body = json!({"status": "firing", "alerts": [
         {"status": "firing", "labels": {"alertname": "HighLatency", "job": "api"}},
         {"status": "firing", "labels": {"alertname": "HighLatency", "job": "web"}}]});
-    let all = events(&body, KEY, GroupBy::Alert, Sender::Alertmanager).unwrap();
+    let all = events(&body, KEY, GroupBy::Alert, Sender::Alertmanager)
+        .unwrap()
+        .events;
     let a = all[0].value.alert.as_ref().unwrap();
     assert_eq!(a.summary, "HighLatency on api");
     assert_eq!(a.source, "api");
@@ -136,7 +140,9 @@ fn grafanas_payload_brings_its_title_dashboard_panel_and_values() {
             "fingerprint": "a1b2c3", "silenceURL": "http://grafana:3000/alerting/silence/new",
             "dashboardURL": "http://grafana:3000/d/xyz", "panelURL": "http://grafana:3000/d/xyz?viewPanel=2",
             "valueString": "[ var='A' labels={instance=db01} value=95 ]"}]});
-    let all = events(&body, KEY, GroupBy::Alert, Sender::Grafana).unwrap();
+    let all = events(&body, KEY, GroupBy::Alert, Sender::Grafana)
+        .unwrap()
+        .events;
     let e = &all[0].value;
     assert_eq!(e.client.as_deref(), Some("Grafana"));
     let alert = e.alert.as_ref().unwrap();
@@ -156,6 +162,7 @@ fn grafanas_payload_brings_its_title_dashboard_panel_and_values() {
 fn one_grafana(body: &Value) -> AlertEvent {
     events(body, KEY, GroupBy::Group, Sender::Grafana)
         .unwrap()
+        .events
         .remove(0)
         .value
 }
@@ -174,7 +181,10 @@ fn bad_notifications_say_what_is_wrong_and_where() {
         ["'alerts' is missing or not a list"]
     );
     let body = json!({"alerts": [{"status": "firing", "labels": {"alertname": "A"}}, {"status": "exploded"}, 7]});
-    let errors = events(&body, KEY, GroupBy::Alert, Sender::Alertmanager).unwrap_err();
+    let read = events(&body, KEY, GroupBy::Alert, Sender::Alertmanager).unwrap();
+    // The readable alert is kept; the others are named.
+    assert_eq!(read.events.len(), 1);
+    let errors = read.unreadable;
     assert_eq!(
         errors,
         [
@@ -188,7 +198,7 @@ fn bad_notifications_say_what_is_wrong_and_where() {
         GroupBy::Alert,
         Sender::Alertmanager,
     );
-    assert!(nothing.unwrap().is_empty());
+    assert!(nothing.unwrap().events.is_empty());
 }
 
 #[test]

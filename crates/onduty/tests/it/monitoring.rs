@@ -133,6 +133,17 @@ async fn unreadable_notifications_and_unknown_keys_are_refused_clearly() {
         answer["errors"],
         json!(["alerts[0]: 'status' must be firing or resolved, not 'sideways'"])
     );
+    // One unreadable alert does not keep the readable one out.
+    let mixed =
+        json!({"alerts": [{"status": "sideways"}, alert("firing", "cccc", "10.0.0.3:9090")]});
+    let (status, answer, _) = app.post_raw(&path, mixed.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["events"], 1);
+    assert_eq!(
+        answer["errors"],
+        json!(["alerts[0]: 'status' must be firing or resolved, not 'sideways'"])
+    );
+    assert_eq!(app.all_incidents().await.len(), 1);
     let unknown = "/integrations/0123456789abcdef0123456789abcdef/alertmanager";
     let (status, answer, _) = app
         .post_raw(unknown, notification("firing", vec![]).to_string())
@@ -144,7 +155,7 @@ async fn unreadable_notifications_and_unknown_keys_are_refused_clearly() {
             .unwrap()
             .contains("does not match")
     );
-    assert!(app.all_incidents().await.is_empty());
+    assert_eq!(app.all_incidents().await.len(), 1, "only the readable alert");
     app.stop().await;
 }
 
