@@ -155,7 +155,11 @@ async fn unreadable_notifications_and_unknown_keys_are_refused_clearly() {
             .unwrap()
             .contains("does not match")
     );
-    assert_eq!(app.all_incidents().await.len(), 1, "only the readable alert");
+    assert_eq!(
+        app.all_incidents().await.len(),
+        1,
+        "only the readable alert"
+    );
     app.stop().await;
 }
 
