@@ -217,8 +217,8 @@ Its API token is shown this once (onduty keeps only a hash). Use it as
 
 Lost it? `{program} admin token create --email {FIRST_ADMIN_EMAIL}` makes another.
 
-In a browser, {url}/ sets up a web administrator with a password; it asks for
-this token (give {FIRST_ADMIN_EMAIL} to make it this admin).
+In a browser, {url}/ sets up the web: it asks for this token, and
+{FIRST_ADMIN_EMAIL} becomes you (your name, e-mail and password).
 
 Send a first event:
   1. create a service and its integration (prints a routing key and a curl command):
