@@ -218,6 +218,8 @@ struct ServicePage {
     heartbeats: Vec<HeartbeatRow>,
     time_zone: String,
     maintenance: Vec<MaintenanceRow>,
+    /// Integrations over their rate limit: name, events refused, since, latest.
+    throttled: Vec<(String, u64, String, String)>,
 }
 
 /// A maintenance window of the service, on the viewer's clock.
@@ -322,6 +324,18 @@ async fn show(
             })
             .collect(),
         time_zone: viewer.user.time_zone.to_string(),
+        throttled: integrations
+            .iter()
+            .filter_map(|i| {
+                let r = state.limiter.refused(i.routing_key.as_str())?;
+                Some((
+                    i.name.to_string(),
+                    r.count,
+                    super::time::when(r.since, &tz),
+                    super::time::when(r.last, &tz),
+                ))
+            })
+            .collect(),
         maintenance: {
             let now = state.clock.now();
             let mut rows = Vec::with_capacity(windows.len());

@@ -771,3 +771,33 @@ async fn an_email_integration_shows_its_address_on_the_service_page() {
     assert_eq!(address.split('@').next().unwrap().len(), 32);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_sender_over_its_rate_limit_is_shown_on_the_service_page() {
+    let app = TestApp::start_with(onduty_testkit::Backend::Sqlite, |c| {
+        c.rate_limit_per_minute = 2;
+    })
+    .await;
+    let (service, key) = app.service("Noisy", "open").await;
+    let mut ada = administrator(&app).await;
+    let url = format!("/services/{service}");
+    let quiet = ada.get(&url).await;
+    assert!(
+        !quiet.body.contains("more events than its rate limit"),
+        "{}",
+        quiet.body
+    );
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        let (status, _) = app
+            .send_event(trigger_event(&key, &format!("k{n}"), "Flood"))
+            .await;
+        statuses.push(status);
+    }
+    assert_eq!(statuses[2], StatusCode::TOO_MANY_REQUESTS);
+    let page = ada.get(&url).await;
+    page.shows(
+        "is sending more events than its rate limit: 2 refused (429) since Thu 15 Jan 03:00",
+    );
+    app.stop().await;
+}
