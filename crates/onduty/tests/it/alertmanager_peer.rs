@@ -71,13 +71,20 @@ async fn start(config: &str) -> Result<Alertmanager, String> {
         _dir: dir,
     };
     let http = reqwest::Client::new();
-    for _ in 0..200 {
-        if let Ok(r) = http.get(format!("{}/-/ready", peer.url)).send().await
-            && r.status().is_success()
-        {
-            return Ok(peer);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let ready_url = format!("{}/-/ready", peer.url);
+    let ready = wait_for(
+        Duration::from_secs(20),
+        || async {
+            http.get(&ready_url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        },
+        |ready| *ready,
+    )
+    .await;
+    if ready {
+        return Ok(peer);
     }
     let log = std::fs::read_to_string(peer._dir.path().join("log")).unwrap_or_default();
     Err(format!("Alertmanager did not become ready: {log}"))
