@@ -41,6 +41,8 @@ pub struct HeartbeatView {
     pub ping_url: String,
     /// A crontab line that runs a job and reports how it went.
     pub crontab: String,
+    /// Mail here is a success ping too, when onduty takes mail (`mail.domain`).
+    pub email_address: Option<String>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_ping_at: Option<Timestamp>,
     /// `success`, `start`, `fail` or `exit N`.
@@ -53,7 +55,12 @@ pub struct HeartbeatView {
 }
 
 impl HeartbeatView {
-    pub fn new(h: &Heartbeat, public_url: &str, reveal_key: bool) -> Self {
+    pub fn new(
+        h: &Heartbeat,
+        public_url: &str,
+        mail_domain: Option<&str>,
+        reveal_key: bool,
+    ) -> Self {
         let key = if reveal_key {
             h.routing_key.as_str().to_owned()
         } else {
@@ -67,6 +74,9 @@ impl HeartbeatView {
             state: h.state.as_str().to_owned(),
             expect: serde_json::to_value(&h.expect).unwrap_or(Value::Null),
             crontab: h.expect.crontab_line(&ping_url),
+            email_address: mail_domain
+                .filter(|_| reveal_key)
+                .map(|d| format!("{}@{d}", h.routing_key)),
             ping_url,
             last_ping_at: h.last_ping_at,
             last_ping: h.last_ping.clone(),
@@ -108,7 +118,14 @@ fn list(state: &SharedState, caller: &Caller, found: &[Heartbeat]) -> HeartbeatL
     HeartbeatList {
         heartbeats: found
             .iter()
-            .map(|h| HeartbeatView::new(h, &state.config.public_url, caller.0.role.can_respond()))
+            .map(|h| {
+                HeartbeatView::new(
+                    h,
+                    &state.config.public_url,
+                    state.config.mail_domain.as_deref(),
+                    caller.0.role.can_respond(),
+                )
+            })
             .collect(),
     }
 }
@@ -188,6 +205,7 @@ pub(crate) async fn create_heartbeat(
             heartbeat: HeartbeatView::new(
                 &made,
                 &state.config.public_url,
+                state.config.mail_domain.as_deref(),
                 caller.0.role.can_respond(),
             ),
         }),

@@ -318,7 +318,12 @@ async fn show(
         heartbeats: heartbeats
             .iter()
             .map(|h| HeartbeatRow {
-                view: HeartbeatView::new(h, &state.config.public_url, reveal),
+                view: HeartbeatView::new(
+                    h,
+                    &state.config.public_url,
+                    state.config.mail_domain.as_deref(),
+                    reveal,
+                ),
                 last: h.last_ping_at.map(|t| super::time::when(t, &tz)),
                 due: h.due_at.map(|t| super::time::when(t, &tz)),
             })

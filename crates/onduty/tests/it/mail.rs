@@ -182,3 +182,42 @@ async fn multipart_encoded_oversized_and_unknown_mail_is_read_or_refused_clearly
     assert_eq!(app.all_incidents().await.len(), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_heartbeat_is_pinged_by_mail_at_the_address_it_shows() {
+    if !swaks_here() {
+        eprintln!("skipped: swaks is not installed");
+        return;
+    }
+    let app = TestApp::start().await;
+    let (service, _) = app.service("Backups", "open").await;
+    let (status, made) = app
+        .api(
+            Method::POST,
+            &format!("/services/{service}/heartbeats"),
+            Some(json!({"name": "nightly-backup", "period_minutes": 60})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let to = made["heartbeat"]["email_address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(to.ends_with(&format!("@{MAIL_DOMAIN}")), "{to}");
+    let (ok, said) = swaks(
+        &app,
+        &to,
+        &["--header", "Subject: backup done", "--body", "12 GB"],
+    )
+    .await;
+    assert!(ok, "{said}");
+    let (_, list) = app.api(Method::GET, "/heartbeats", None).await;
+    assert_eq!(list["heartbeats"][0]["state"], "up", "{list}");
+    assert!(
+        list["heartbeats"][0]["last_body"]
+            .as_str()
+            .unwrap()
+            .contains("12 GB")
+    );
+    app.stop().await;
+}
