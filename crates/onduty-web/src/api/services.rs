@@ -579,7 +579,7 @@ pub struct TestMappingAnswer {
     request_body = TestMappingBody,
     responses((status = 200, body = TestMappingAnswer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
-async fn test_mapping(
+pub(crate) async fn test_mapping(
     State(state): State<SharedState>,
     _caller: Caller,
     ApiPath(id): ApiPath<String>,

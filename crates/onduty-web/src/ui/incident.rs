@@ -59,8 +59,8 @@ struct IncidentPage {
     assignees: Vec<String>,
     acknowledged_by: Option<String>,
     /// Everyone and every policy it can be handed to (`user:…`, `policy:…`).
-    reassign_to: Vec<super::services::Choice>,
-    people: Vec<super::services::Choice>,
+    reassign_to: Vec<super::Choice>,
+    people: Vec<super::Choice>,
     links: Vec<LinkRow>,
     /// Images are shown as links: loading them would tell their host who is looking.
     images: Vec<LinkRow>,
@@ -149,7 +149,7 @@ async fn show(
             .acknowledged_by
             .as_ref()
             .map(|a| a.name().to_owned()),
-        reassign_to: super::services::Choice::list(
+        reassign_to: super::Choice::list(
             by_name
                 .iter()
                 .map(|u| (format!("user:{}", u.id), u.name.to_string()))
@@ -160,7 +160,7 @@ async fn show(
                 ),
             None,
         ),
-        people: super::services::Choice::list(by_name.iter().map(|u| (u.id, &u.name)), None),
+        people: super::Choice::list(by_name.iter().map(|u| (u.id, &u.name)), None),
         links,
         images,
         details,

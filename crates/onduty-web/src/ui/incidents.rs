@@ -45,8 +45,8 @@ struct IncidentsPage {
     status: String,
     services: Vec<(String, String)>,
     service: String,
-    teams: Vec<super::services::Choice>,
-    periods: Vec<super::services::Choice>,
+    teams: Vec<super::Choice>,
+    periods: Vec<super::Choice>,
     mine: bool,
 }
 
@@ -166,11 +166,8 @@ async fn list(
             .map(|s| (s.id.to_string(), s.name.to_string()))
             .collect(),
         service,
-        teams: super::services::Choice::list(all_teams.iter().map(|t| (t.id, &t.name)), Some(team)),
-        periods: super::services::Choice::list(
-            PERIODS.iter().map(|(v, l, _)| (v, l)),
-            Some(period),
-        ),
+        teams: super::Choice::list(all_teams.iter().map(|t| (t.id, &t.name)), Some(team)),
+        periods: super::Choice::list(PERIODS.iter().map(|(v, l, _)| (v, l)), Some(period)),
         mine,
     })
 }

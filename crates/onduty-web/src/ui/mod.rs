@@ -96,6 +96,42 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
+/// A choice in a `<select>`: its value, its label, and whether it is chosen.
+pub(crate) struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+impl Choice {
+    /// `(value, label)` pairs as choices, the one whose value is `selected` chosen.
+    pub(crate) fn list<V: ToString, L: ToString>(
+        items: impl IntoIterator<Item = (V, L)>,
+        selected: Option<String>,
+    ) -> Vec<Choice> {
+        items
+            .into_iter()
+            .map(|(v, l)| {
+                let value = v.to_string();
+                let chosen = selected.as_deref() == Some(value.as_str());
+                Choice::new(value, l.to_string(), chosen)
+            })
+            .collect()
+    }
+
+    pub(crate) fn new(
+        value: impl Into<String>,
+        label: impl Into<String>,
+        selected: bool,
+    ) -> Choice {
+        Choice {
+            value: value.into(),
+            label: label.into(),
+            selected,
+        }
+    }
+}
+
 /// What every signed-in page shows around its content: who is signed in, the log-out
 /// form's CSRF token, what they may do, and the message a form left.
 pub(crate) struct Chrome {

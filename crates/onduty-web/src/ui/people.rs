@@ -13,8 +13,7 @@ use serde::Deserialize;
 
 use super::auth::{forbidden, salted_hash};
 use super::flash::{after, done, failed};
-use super::services::Choice;
-use super::{Viewer, page};
+use super::{Choice, Viewer, page};
 use crate::SharedState;
 use crate::api::Caller;
 use crate::api::contacts::{

@@ -15,8 +15,7 @@ use onduty_core::escalation::{LevelMode, Policy, Target};
 
 use super::auth::forbidden;
 use super::flash::{done, failed};
-use super::services::Choice;
-use super::{Viewer, page};
+use super::{Choice, Viewer, page};
 use crate::SharedState;
 use crate::api::Caller;
 use crate::api::policies::{

@@ -20,9 +20,8 @@ use serde::Deserialize;
 
 use super::auth::forbidden;
 use super::flash::{after, done, failed};
-use super::services::Choice;
 use super::time::{from_jiff, from_local_field, local_field, to_jiff, when, zone};
-use super::{Viewer, page};
+use super::{Choice, Viewer, page};
 use crate::SharedState;
 use crate::api::Caller;
 use crate::api::schedules::{

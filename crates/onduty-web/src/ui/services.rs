@@ -12,13 +12,13 @@ use serde::Deserialize;
 
 use super::auth::forbidden;
 use super::flash::{after, done, failed};
-use super::{Viewer, page};
+use super::{Choice, Viewer, page};
 use crate::SharedState;
 use crate::api::Caller;
 use crate::api::heartbeats::{HeartbeatView, NewHeartbeatBody, create_heartbeat};
 use crate::api::services::{
-    NewIntegrationBody, NewServiceBody, PagingBody, ServicePatchBody, create_integration,
-    create_service, find_service, update_service,
+    NewIntegrationBody, NewServiceBody, PagingBody, ServicePatchBody, TestMappingBody,
+    create_integration, create_service, find_service, test_mapping, update_service,
 };
 use crate::api::views::IntegrationView;
 use crate::error::{ApiError, ApiJson, ApiPath};
@@ -39,42 +39,6 @@ pub(super) fn routes() -> Router<SharedState> {
             "/services/{id}/maintenance/{window}/{action}",
             post(change_maintenance),
         )
-}
-
-/// A choice in a `<select>`: its value, its label, and whether it is chosen.
-pub(crate) struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
-impl Choice {
-    /// `(value, label)` pairs as choices, the one whose value is `selected` chosen.
-    pub(crate) fn list<V: ToString, L: ToString>(
-        items: impl IntoIterator<Item = (V, L)>,
-        selected: Option<String>,
-    ) -> Vec<Choice> {
-        items
-            .into_iter()
-            .map(|(v, l)| {
-                let value = v.to_string();
-                let chosen = selected.as_deref() == Some(value.as_str());
-                Choice::new(value, l.to_string(), chosen)
-            })
-            .collect()
-    }
-
-    pub(crate) fn new(
-        value: impl Into<String>,
-        label: impl Into<String>,
-        selected: bool,
-    ) -> Choice {
-        Choice {
-            value: value.into(),
-            label: label.into(),
-            selected,
-        }
-    }
 }
 
 struct ServiceRow {
@@ -659,45 +623,41 @@ async fn try_mapping(
         Ok(v) => v,
         Err(e) => return failed(&state, &to, format!("The sample is not JSON: {e}")),
     };
-    let found = match integration.parse() {
-        Ok(iid) => state.store.integration(iid).await.map_err(ApiError::from),
-        Err(_) => Err(ApiError::NotFound(format!(
-            "no integration '{integration}'"
-        ))),
+    let body = TestMappingBody {
+        sample,
+        mapping: None,
     };
-    let mapping = match found.map(|i| i.settings.mapping) {
-        Ok(Some(m)) => m,
-        Ok(None) => return failed(&state, &to, "this integration has no mapping"),
+    let caller = Caller(viewer.user.clone());
+    let answer = match test_mapping(
+        State(state.clone()),
+        caller,
+        ApiPath(integration),
+        ApiJson(body),
+    )
+    .await
+    {
+        Ok(a) => a.0,
         Err(e) => return failed(&state, &to, e),
     };
-    match onduty_core::webhook::event(
-        &sample,
-        &mapping,
-        "0".repeat(32).as_str(),
-        "(new each time)",
-    ) {
-        Ok(parsed) => {
-            let e = parsed.value;
-            let key = e
-                .dedup_key
-                .as_ref()
-                .map(|k| k.as_str().to_owned())
-                .unwrap_or_default();
-            let what = match &e.alert {
-                Some(a) => format!(
-                    "The sample would trigger '{key}': {} ({}, from {}).",
-                    a.summary,
-                    a.severity.as_str(),
-                    a.source
-                ),
-                None => format!("The sample would {} '{key}'.", e.action.as_str()),
-            };
-            done(&state, &to, what)
-        }
-        Err(errors) => failed(
+    let Some(e) = answer.event else {
+        return failed(
             &state,
             &to,
-            format!("The sample cannot be read: {}", errors.join("; ")),
-        ),
-    }
+            format!("The sample cannot be read: {}", answer.errors.join("; ")),
+        );
+    };
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+    let key = text(&e["dedup_key"]);
+    let what = if e["alert"].is_object() {
+        let a = &e["alert"];
+        format!(
+            "The sample would trigger '{key}': {} ({}, from {}).",
+            text(&a["summary"]),
+            text(&a["severity"]),
+            text(&a["source"])
+        )
+    } else {
+        format!("The sample would {} '{key}'.", text(&e["action"]))
+    };
+    done(&state, &to, what)
 }

@@ -247,6 +247,16 @@ async fn ada_sets_up_a_service_and_its_policy_and_the_first_event_pages_grace() 
     app.stop().await;
 }
 
+/// Ada, the administrator, on the page of a new service `name`: her browser, the page's
+/// path and its CSRF token.
+async fn ada_on_service(app: &TestApp, name: &str) -> (Browser, String, String) {
+    let (service, _) = app.service(name, "open").await;
+    let mut ada = administrator(app).await;
+    let url = format!("/services/{service}");
+    let csrf = ada.get(&url).await.csrf();
+    (ada, url, csrf)
+}
+
 /// The schedule form for the Ops rota on `zone`: Grace and Alan a day at a time from
 /// midnight on `today`, plus `more` fields.
 fn rota_form(csrf: &str, zone: &str, today: &str, more: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -596,10 +606,7 @@ async fn ada_adds_grace_who_sets_up_her_phone_and_rules_and_admins_manage_roles(
 #[tokio::test]
 async fn a_heartbeat_is_added_on_the_service_page_and_shows_its_pings() {
     let app = TestApp::start().await;
-    let (service, _) = app.service("Backups", "open").await;
-    let mut ada = administrator(&app).await;
-    let url = format!("/services/{service}");
-    let csrf = ada.get(&url).await.csrf();
+    let (mut ada, url, csrf) = ada_on_service(&app, "Backups").await;
     let form = |every: &'static str, period: &'static str, cron: &'static str| {
         [
             ("csrf", csrf.clone()),
@@ -688,10 +695,7 @@ async fn grace_puts_a_service_in_maintenance_from_its_page_and_ends_it() {
 #[tokio::test]
 async fn a_json_webhook_is_added_and_its_mapping_tried_on_a_sample_from_the_page() {
     let app = TestApp::start().await;
-    let (service, _) = app.service("Website", "open").await;
-    let mut ada = administrator(&app).await;
-    let url = format!("/services/{service}");
-    let csrf = ada.get(&url).await.csrf();
+    let (mut ada, url, csrf) = ada_on_service(&app, "Website").await;
     ada.post(
         &format!("{url}/integrations"),
         &[
@@ -752,10 +756,7 @@ async fn a_json_webhook_is_added_and_its_mapping_tried_on_a_sample_from_the_page
 #[tokio::test]
 async fn an_email_integration_shows_its_address_on_the_service_page() {
     let app = TestApp::start().await;
-    let (service, _) = app.service("Backups", "open").await;
-    let mut ada = administrator(&app).await;
-    let url = format!("/services/{service}");
-    let csrf = ada.get(&url).await.csrf();
+    let (mut ada, url, csrf) = ada_on_service(&app, "Backups").await;
     ada.post(
         &format!("{url}/integrations"),
         &[("csrf", &csrf), ("type", "email")],
