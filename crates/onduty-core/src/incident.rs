@@ -162,6 +162,9 @@ pub struct Incident {
     pub acknowledged_by: Option<Actor>,
     pub resolved_at: Option<Timestamp>,
     pub resolved_by: Option<Actor>,
+    /// The alerts grouped into it (its own key first), when other keys joined it within
+    /// the service's grouping window; empty otherwise.
+    pub grouped_alerts: crate::noise::GroupedAlerts,
     pub assignees: Vec<UserId>,
 }
 
@@ -189,6 +192,8 @@ pub enum TimelineKind {
     Unacknowledged,
     /// Quiet until a given time, then triggered again.
     Snoozed,
+    /// Resolved, then triggered again within the service's flap window: open again.
+    Reopened,
 }
 
 impl TimelineKind {
@@ -206,6 +211,7 @@ impl TimelineKind {
             TimelineKind::Notified => "notified",
             TimelineKind::Unacknowledged => "unacknowledged",
             TimelineKind::Snoozed => "snoozed",
+            TimelineKind::Reopened => "reopened",
         }
     }
 
@@ -223,6 +229,7 @@ impl TimelineKind {
             "notified" => TimelineKind::Notified,
             "unacknowledged" => TimelineKind::Unacknowledged,
             "snoozed" => TimelineKind::Snoozed,
+            "reopened" => TimelineKind::Reopened,
             _ => return None,
         })
     }

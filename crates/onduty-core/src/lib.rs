@@ -12,6 +12,7 @@ pub mod heartbeat;
 pub mod ids;
 pub mod incident;
 pub mod mail;
+pub mod noise;
 pub mod opsgenie;
 pub mod rate_limit;
 pub mod reply;

@@ -36,6 +36,14 @@ pub struct PagingSettings {
     pub ack_timeout_minutes: Option<u32>,
     /// An incident with no new event for this many minutes is resolved; `None` never.
     pub auto_resolve_minutes: Option<u32>,
+    /// Triggers with other dedup keys arriving within this many minutes of an incident
+    /// opening join it as alerts rather than opening incidents of their own; `None` off.
+    #[serde(default)]
+    pub group_window_minutes: Option<u32>,
+    /// A trigger arriving within this many minutes of its key's incident resolving
+    /// re-opens that incident rather than opening (and paging for) a new one; `None` off.
+    #[serde(default)]
+    pub flap_window_minutes: Option<u32>,
 }
 
 /// The longest acknowledgement or auto-resolve timeout, in minutes (a week).

@@ -59,7 +59,7 @@ const INCIDENT_COLUMNS: &str = "incidents.id, incidents.number, incidents.servic
      incidents.status, incidents.summary, incidents.severity, incidents.urgency, incidents.details, incidents.alert_count, \
      incidents.last_event_at, incidents.last_event_summary, incidents.created_at, incidents.updated_at, \
      incidents.acknowledged_at, incidents.acknowledged_by, incidents.resolved_at, incidents.resolved_by, \
-     incidents.version";
+     incidents.alerts, incidents.version";
 
 fn incident_from_row(row: &AnyRow) -> Result<Incident, StoreError> {
     let opt_ts = |name: &str| -> Result<Option<Timestamp>, StoreError> {
@@ -90,6 +90,7 @@ fn incident_from_row(row: &AnyRow) -> Result<Incident, StoreError> {
         acknowledged_by: opt_json_col(row, "acknowledged_by")?,
         resolved_at: opt_ts("resolved_at")?,
         resolved_by: opt_json_col(row, "resolved_by")?,
+        grouped_alerts: opt_json_col(row, "alerts")?.unwrap_or_default(),
         assignees: Vec::new(),
     })
 }

@@ -12,10 +12,12 @@
 use std::collections::{HashMap, HashSet};
 
 use onduty_core::event::{AlertEvent, ChangeEvent, EventAction};
+use onduty_core::heartbeat::duration_words;
 use onduty_core::incident::{
     Action, Actor, Decision, DedupMode, IncidentStatus, OpenIncident, TimelineKind, decide,
     transition,
 };
+use onduty_core::noise::{AlertResolution, GroupedAlerts, joins_group, reopens, window};
 use onduty_core::service::ServiceUrgency;
 use onduty_core::{
     DedupKey, EventId, IncidentId, IncidentNumber, IntegrationId, PolicyId, RoutingKey, ServiceId,
@@ -26,10 +28,12 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
 use crate::paging::{
-    TimerKind, clear_timers, minutes_of, set_timer, start_escalation, stop_paging,
+    TimerKind, clear_timers, minutes_of, resume_escalation, set_timer, start_escalation,
+    stop_paging,
 };
 use crate::sql::{
-    Val, Write, chunked, col, execute_writes, in_list, multi_row, opt_id, parse_col, to_json,
+    Val, Write, chunked, col, execute_writes, in_list, multi_row, numbered, opt_id, parse_col,
+    to_json,
 };
 use crate::{Backend, Store, StoreError, begin};
 
@@ -75,6 +79,14 @@ pub enum Outcome {
     Acknowledged(Touched),
     AlreadyAcknowledged(Touched),
     Resolved(Vec<Touched>),
+    /// A trigger within the service's flap window after its key's incident resolved: that
+    /// incident is open again (and pages nobody at once).
+    Reopened(Touched),
+    /// A trigger with a new key within the service's grouping window: it joined the
+    /// newest open incident as an alert.
+    Grouped(Touched),
+    /// A resolve for one alert of a grouped incident whose other alerts still fire.
+    AlertResolved(Touched),
     /// Acknowledge or resolve with no open incident for the key: dropped, as PagerDuty does.
     Ignored,
     /// A trigger while its service is in maintenance: recorded, no incident, nobody paged.
@@ -90,6 +102,9 @@ impl Outcome {
             Outcome::Acknowledged(_) => "acknowledged",
             Outcome::AlreadyAcknowledged(_) => "already_acknowledged",
             Outcome::Resolved(_) => "resolved",
+            Outcome::Reopened(_) => "reopened",
+            Outcome::Grouped(_) => "grouped",
+            Outcome::AlertResolved(_) => "alert_resolved",
             Outcome::Ignored => "ignored",
             Outcome::Maintenance => "maintenance",
             Outcome::ChangeRecorded => "recorded",
@@ -228,9 +243,8 @@ impl Store {
                 accept(item).map(|integ| {
                     if is_trigger(item) && in_maintenance(&integ.service_id, item.received_at) {
                         Plan {
-                            decision: None,
-                            touched: Vec::new(),
                             maintenance: true,
+                            ..Plan::nothing()
                         }
                     } else {
                         work.apply(item, integ)
@@ -321,6 +335,9 @@ struct ServicePaging {
     policy: Option<PolicyId>,
     ack_timeout_minutes: Option<u32>,
     auto_resolve_minutes: Option<u32>,
+    /// Noise control (see `onduty_core::noise`).
+    group_window_minutes: Option<u32>,
+    flap_window_minutes: Option<u32>,
 }
 
 impl Integ {
@@ -336,7 +353,9 @@ impl Integ {
 struct Loaded {
     /// By routing key.
     integrations: HashMap<String, Integ>,
-    /// Open incidents carrying any of the batch's dedup keys (in any service).
+    /// Open incidents carrying any of the batch's dedup keys (in any service), or
+    /// grouping alerts with them; and for services with noise control, their recent open
+    /// incidents and those with the batch's keys that resolved within the flap window.
     incidents: Vec<Work>,
     /// The incident-number counter, read under SQLite's write lock; `None` on
     /// PostgreSQL, where numbers are reserved with a row lock instead.
@@ -345,12 +364,28 @@ struct Loaded {
 
 const INTEGRATIONS_SQL: &str = "SELECT 'integration' AS row_kind, integrations.id, integrations.name, \
      integrations.routing_key, integrations.service_id, services.dedup_mode, services.urgency, \
-     services.policy_id, services.ack_timeout_minutes, services.auto_resolve_minutes \
+     services.policy_id, services.ack_timeout_minutes, services.auto_resolve_minutes, \
+     services.group_window_minutes, services.flap_window_minutes \
      FROM integrations JOIN services ON services.id = integrations.service_id WHERE integrations.routing_key IN ";
 
-const OPEN_INCIDENTS_SQL: &str = "SELECT 'incident' AS row_kind, id, number, service_id, dedup_key, open_key, \
-     status, alert_count, last_event_at, last_event_summary, updated_at, acknowledged_at, acknowledged_by, \
-     resolved_at, resolved_by, version FROM incidents WHERE status <> 'resolved' AND dedup_key IN ";
+/// The incident columns a batch works with, for `work_from_row`.
+macro_rules! select_work {
+    ($where:literal) => {
+        concat!(
+            "SELECT 'incident' AS row_kind, id, number, service_id, dedup_key, open_key, status, \
+             alert_count, last_event_at, last_event_summary, created_at, updated_at, acknowledged_at, \
+             acknowledged_by, resolved_at, resolved_by, alerts, version FROM incidents WHERE ",
+            $where
+        )
+    };
+}
+
+const OPEN_INCIDENTS_SQL: &str = select_work!("status <> 'resolved' AND dedup_key IN ");
+
+/// Open incidents that keys of the batch joined as grouped alerts.
+const GROUPED_INCIDENTS_SQL: &str = select_work!(
+    "status <> 'resolved' AND id IN (SELECT incident_id FROM incident_alert_keys WHERE dedup_key IN "
+);
 
 /// Reads what the batch needs. On SQLite the reads go as one string of statements (one
 /// round trip); on PostgreSQL one statement at a time.
@@ -388,6 +423,10 @@ async fn load(
             format!("{OPEN_INCIDENTS_SQL}{}", in_list(d, chunk.len())),
             chunk.to_vec(),
         ));
+        queries.push((
+            format!("{GROUPED_INCIDENTS_SQL}{})", in_list(d, chunk.len())),
+            chunk.to_vec(),
+        ));
     }
     if d == Backend::Sqlite {
         queries.push((
@@ -396,34 +435,13 @@ async fn load(
             Vec::new(),
         ));
     }
-    let rows = match d {
-        Backend::Sqlite => {
-            let sql: Vec<&str> = queries.iter().map(|(sql, _)| sql.as_str()).collect();
-            let mut q = sqlx::query(AssertSqlSafe(sql.join(";\n"))).persistent(false);
-            for (_, values) in &queries {
-                for v in values {
-                    q = q.bind((*v).to_owned());
-                }
-            }
-            q.fetch_all(&mut *conn).await?
-        }
-        Backend::Postgres => {
-            let mut rows = Vec::new();
-            for (sql, values) in &queries {
-                let mut q = sqlx::query(AssertSqlSafe(sql.clone())).persistent(false);
-                for v in values {
-                    q = q.bind((*v).to_owned());
-                }
-                rows.extend(q.fetch_all(&mut *conn).await?);
-            }
-            rows
-        }
-    };
+    let rows = fetch(conn, d, &queries).await?;
     let mut loaded = Loaded {
         integrations: HashMap::with_capacity(routing_keys.len()),
         incidents: Vec::new(),
         counter: None,
     };
+    let mut seen = HashSet::new();
     for row in &rows {
         match col::<String>(row, "row_kind")?.as_str() {
             "integration" => {
@@ -443,15 +461,111 @@ async fn load(
                             policy: opt_id(row, "policy_id")?,
                             ack_timeout_minutes: minutes(row, "ack_timeout_minutes")?,
                             auto_resolve_minutes: minutes(row, "auto_resolve_minutes")?,
+                            group_window_minutes: minutes(row, "group_window_minutes")?,
+                            flap_window_minutes: minutes(row, "flap_window_minutes")?,
                         },
                     },
                 );
             }
-            "incident" => loaded.incidents.push(work_from_row(row)?),
+            "incident" => {
+                let w = work_from_row(row)?;
+                if seen.insert(w.id) {
+                    loaded.incidents.push(w);
+                }
+            }
             _ => loaded.counter = Some(col(row, "value")?),
         }
     }
+
+    // Noise control reads more, for the services that have it: their recent open
+    // incidents (which a new key may join), and the incidents with the batch's keys that
+    // resolved within the flap window (which a trigger re-opens).
+    let Some(first_trigger) = items
+        .iter()
+        .filter(|i| matches!(&i.event, Inbound::Alert(e) if e.action == EventAction::Trigger))
+        .map(|i| i.received_at.as_millis())
+        .min()
+    else {
+        return Ok(loaded);
+    };
+    let mut services: Vec<(ServiceId, ServicePaging)> = loaded
+        .integrations
+        .values()
+        .filter(|i| {
+            i.paging.group_window_minutes.is_some() || i.paging.flap_window_minutes.is_some()
+        })
+        .map(|i| (i.service_id, i.paging))
+        .collect();
+    services.sort_unstable_by_key(|(id, _)| *id);
+    services.dedup_by_key(|(id, _)| *id);
+    let ids: Vec<String> = services.iter().map(|(id, _)| id.to_string()).collect();
+    let mut queries: Vec<(String, Vec<&str>)> = Vec::new();
+    for ((_, paging), id) in services.iter().zip(&ids) {
+        let since = |minutes: u32| first_trigger - window(minutes).as_millis() as i64;
+        if let Some(minutes) = paging.group_window_minutes {
+            let sql = select_work!("status <> 'resolved' AND service_id = ? AND created_at >= ");
+            queries.push((format!("{sql}{}", since(minutes)), vec![id.as_str()]));
+        }
+        if let Some(minutes) = paging.flap_window_minutes {
+            let sql = select_work!("status = 'resolved' AND service_id = ? AND resolved_at >= ");
+            for chunk in dedup_keys.chunks(1000) {
+                let mut values = vec![id.as_str()];
+                values.extend(chunk);
+                // Numbered below, with the service's placeholder first.
+                let keys = in_list(Backend::Sqlite, chunk.len());
+                queries.push((
+                    format!("{sql}{} AND dedup_key IN {keys}", since(minutes)),
+                    values,
+                ));
+            }
+        }
+    }
+    let queries: Vec<(String, Vec<&str>)> = queries
+        .into_iter()
+        .map(|(sql, values)| (numbered(d, &sql), values))
+        .collect();
+    for row in fetch(conn, d, &queries).await? {
+        let w = work_from_row(&row)?;
+        if seen.insert(w.id) {
+            loaded.incidents.push(w);
+        }
+    }
     Ok(loaded)
+}
+
+/// Runs `queries` (SQL with its text values): on SQLite as one string of statements (one
+/// round trip), on PostgreSQL one at a time.
+async fn fetch(
+    conn: &mut AnyConnection,
+    d: Backend,
+    queries: &[(String, Vec<&str>)],
+) -> Result<Vec<AnyRow>, StoreError> {
+    Ok(match d {
+        Backend::Sqlite => {
+            if queries.is_empty() {
+                return Ok(Vec::new());
+            }
+            let sql: Vec<&str> = queries.iter().map(|(sql, _)| sql.as_str()).collect();
+            let mut q = sqlx::query(AssertSqlSafe(sql.join(";\n"))).persistent(false);
+            for (_, values) in queries {
+                for v in values {
+                    q = q.bind((*v).to_owned());
+                }
+            }
+            q.fetch_all(&mut *conn).await?
+        }
+        Backend::Postgres => {
+            let mut rows = Vec::new();
+            for (sql, values) in queries {
+                let mut q = sqlx::query(AssertSqlSafe(sql.clone())).persistent(false);
+                for v in values {
+                    q = q.bind((*v).to_owned());
+                }
+                rows.extend(q.fetch_all(&mut *conn).await?);
+            }
+            rows
+        }
+    })
 }
 
 fn minutes(row: &AnyRow, name: &str) -> Result<Option<u32>, StoreError> {
@@ -479,11 +593,16 @@ fn work_from_row(row: &AnyRow) -> Result<Work, StoreError> {
         alert_count: col(row, "alert_count")?,
         last_event_at: col(row, "last_event_at")?,
         last_event_summary: col(row, "last_event_summary")?,
+        created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
         acknowledged_at: col(row, "acknowledged_at")?,
         acknowledged_by: col(row, "acknowledged_by")?,
         resolved_at: col(row, "resolved_at")?,
         resolved_by: col(row, "resolved_by")?,
+        alerts: col::<Option<String>>(row, "alerts")?
+            .map(|t| serde_json::from_str(&t).map_err(StoreError::corrupt))
+            .transpose()?,
+        reopened: false,
         opening: None,
     })
 }
@@ -509,11 +628,16 @@ struct Work {
     alert_count: i64,
     last_event_at: i64,
     last_event_summary: String,
+    created_at: i64,
     updated_at: i64,
     acknowledged_at: Option<i64>,
     acknowledged_by: Option<String>,
     resolved_at: Option<i64>,
     resolved_by: Option<String>,
+    /// The alerts grouped into it, once another key joined it.
+    alerts: Option<GroupedAlerts>,
+    /// Resolved when loaded and re-opened by this batch (flapping).
+    reopened: bool,
     /// Only for new incidents: the opening trigger.
     opening: Option<Opening>,
 }
@@ -551,13 +675,39 @@ struct Plan {
     touched: Vec<usize>,
     /// A trigger for a service in maintenance: recorded, nothing opened.
     maintenance: bool,
+    /// What noise control made of it, when it did.
+    folded: Option<Folded>,
+}
+
+impl Plan {
+    fn nothing() -> Plan {
+        Plan {
+            decision: None,
+            touched: Vec::new(),
+            maintenance: false,
+            folded: None,
+        }
+    }
+}
+
+enum Folded {
+    Reopened,
+    Grouped,
+    /// A resolve reached grouped incidents: these resolved; the others still have
+    /// alerts firing.
+    Partly {
+        resolved: Vec<usize>,
+    },
 }
 
 struct WorkingSet {
     dialect: Backend,
     incidents: Vec<Work>,
+    /// By service and key: the incidents with that dedup key, and those grouping it.
     by_key: HashMap<(ServiceId, String), Vec<usize>>,
     timeline: Vec<Entry>,
+    /// Keys that joined an incident in this batch.
+    joined: Vec<(usize, String)>,
 }
 
 impl WorkingSet {
@@ -573,6 +723,7 @@ impl WorkingSet {
             incidents: Vec::with_capacity(loaded.len()),
             by_key: HashMap::with_capacity(loaded.len()),
             timeline: Vec::new(),
+            joined: Vec::new(),
         };
         for w in loaded
             .into_iter()
@@ -593,6 +744,14 @@ impl WorkingSet {
             .entry((w.service_id, w.dedup_key.clone()))
             .or_default()
             .push(idx);
+        for alert in w.alerts.iter().flat_map(|a| &a.0) {
+            if alert.key != w.dedup_key {
+                self.by_key
+                    .entry((w.service_id, alert.key.clone()))
+                    .or_default()
+                    .push(idx);
+            }
+        }
         self.incidents.push(w);
         idx
     }
@@ -624,11 +783,7 @@ impl WorkingSet {
     /// Runs the dedup rule for one event against the working set and applies the result.
     fn apply(&mut self, item: &Received, integ: &Integ) -> Plan {
         let Inbound::Alert(event) = &item.event else {
-            return Plan {
-                decision: None,
-                touched: Vec::new(),
-                maintenance: false,
-            };
+            return Plan::nothing();
         };
         let key = event
             .dedup_key
@@ -653,8 +808,35 @@ impl WorkingSet {
                 holds_key: self.incidents[w].holds_key,
             })
             .collect();
-        let decision = decide(integ.dedup_mode, event.action, &open);
+        // A key that joined another incident follows the `open` dedup mode there: its
+        // triggers fold in, whoever acknowledged the incident.
+        let grouped = candidates
+            .iter()
+            .any(|&w| self.incidents[w].dedup_key != key);
+        let mode = if grouped {
+            DedupMode::Open
+        } else {
+            integ.dedup_mode
+        };
+        let decision = decide(mode, event.action, &open);
         let at = item.received_at.as_millis();
+        if decision == (Decision::Open { supersedes: None }) {
+            let folded_into = |w: usize, folded: Folded, set: &WorkingSet| Plan {
+                decision: Some(Decision::Append(set.incidents[w].id)),
+                touched: vec![w],
+                maintenance: false,
+                folded: Some(folded),
+            };
+            if let Some(w) = self.flapping(integ, &key, at) {
+                self.reopen(w, item, integ, &key);
+                return folded_into(w, Folded::Reopened, self);
+            }
+            if let Some(w) = self.group_target(integ, at) {
+                self.join(w, item, integ, &key);
+                return folded_into(w, Folded::Grouped, self);
+            }
+        }
+        let mut partly = false;
         let find = |id: IncidentId| {
             candidates
                 .iter()
@@ -679,11 +861,14 @@ impl WorkingSet {
                     alert_count: 1,
                     last_event_at: at,
                     last_event_summary: alert.summary.clone(),
+                    created_at: at,
                     updated_at: at,
                     acknowledged_at: None,
                     acknowledged_by: None,
                     resolved_at: None,
                     resolved_by: None,
+                    alerts: None,
+                    reopened: false,
                     opening: Some(Opening {
                         summary: alert.summary.clone(),
                         severity: alert.severity.as_str(),
@@ -729,6 +914,10 @@ impl WorkingSet {
                 inc.last_event_summary = summary;
                 inc.updated_at = at;
                 inc.dirty = true;
+                // A grouped alert that had resolved fires again.
+                if inc.alerts.as_mut().is_some_and(|a| a.fire(&key)) {
+                    inc.state_changed = true;
+                }
                 let message = format!(
                     "Trigger event from {} (alert {})",
                     integ.name, inc.alert_count
@@ -783,9 +972,36 @@ impl WorkingSet {
             }
             Decision::Resolve(ids) => {
                 let mut touched = Vec::with_capacity(ids.len());
+                let mut resolved = Vec::with_capacity(ids.len());
                 for id in ids {
                     let w = find(*id).expect("decided on a candidate");
                     let inc = &mut self.incidents[w];
+                    touched.push(w);
+                    // A grouped incident resolves with its last alert.
+                    let still = inc
+                        .alerts
+                        .as_mut()
+                        .map(|a| a.resolve(&key, item.received_at));
+                    if let Some(AlertResolution::Still(firing)) = still {
+                        inc.updated_at = at;
+                        inc.dirty = true;
+                        inc.state_changed = true;
+                        let message = format!(
+                            "Alert {key} resolved by {} (resolve event); {firing} grouped alert{} still firing",
+                            integ.name,
+                            if firing == 1 { "" } else { "s" }
+                        );
+                        self.note(
+                            w,
+                            item,
+                            TimelineKind::Event,
+                            integ.actor(),
+                            Message::Text(message),
+                        );
+                        partly = true;
+                        continue;
+                    }
+                    resolved.push(w);
                     if let Ok(Some(next)) = transition(inc.status, Action::Resolve) {
                         inc.status = next;
                     }
@@ -803,7 +1019,14 @@ impl WorkingSet {
                         integ.actor(),
                         Message::Text(message),
                     );
-                    touched.push(w);
+                }
+                if partly {
+                    return Plan {
+                        decision: Some(decision.clone()),
+                        touched,
+                        maintenance: false,
+                        folded: Some(Folded::Partly { resolved }),
+                    };
                 }
                 touched
             }
@@ -813,7 +1036,134 @@ impl WorkingSet {
             decision: Some(decision),
             touched,
             maintenance: false,
+            folded: None,
         }
+    }
+
+    /// The incident with `key` that resolved within the service's flap window (the
+    /// latest), which a trigger re-opens.
+    fn flapping(&self, integ: &Integ, key: &str, at: i64) -> Option<usize> {
+        let minutes = integ.paging.flap_window_minutes?;
+        let now = Timestamp::from_millis(at);
+        self.by_key
+            .get(&(integ.service_id, key.to_owned()))?
+            .iter()
+            .copied()
+            .filter(|&w| {
+                let inc = &self.incidents[w];
+                inc.dedup_key == key
+                    && inc.status == IncidentStatus::Resolved
+                    && inc
+                        .resolved_at
+                        .is_some_and(|r| reopens(minutes, Timestamp::from_millis(r), now))
+            })
+            .max_by_key(|&w| self.incidents[w].resolved_at)
+    }
+
+    /// The service's newest open incident, if it opened within the grouping window.
+    fn group_target(&self, integ: &Integ, at: i64) -> Option<usize> {
+        let minutes = integ.paging.group_window_minutes?;
+        let now = Timestamp::from_millis(at);
+        (0..self.incidents.len())
+            .filter(|&w| {
+                let inc = &self.incidents[w];
+                inc.service_id == integ.service_id && inc.status.is_open()
+            })
+            .max_by_key(|&w| self.incidents[w].created_at)
+            .filter(|&w| {
+                joins_group(
+                    minutes,
+                    Timestamp::from_millis(self.incidents[w].created_at),
+                    now,
+                )
+            })
+    }
+
+    /// A flapping incident opens again: acknowledged if it was when it resolved (its
+    /// acknowledgement timeout starts again), otherwise triggered with its escalation
+    /// going on only after the flap window, so that nobody is paged for each flap.
+    fn reopen(&mut self, w: usize, item: &Received, integ: &Integ, key: &str) {
+        let at = item.received_at.as_millis();
+        let minutes = integ.paging.flap_window_minutes.unwrap_or_default();
+        let inc = &mut self.incidents[w];
+        let resolved_at = inc.resolved_at.unwrap_or(at);
+        inc.status = if inc.acknowledged_at.is_some() {
+            IncidentStatus::Acknowledged
+        } else {
+            IncidentStatus::Triggered
+        };
+        inc.holds_key = true;
+        inc.resolved_at = None;
+        inc.resolved_by = None;
+        inc.alert_count += 1;
+        inc.last_event_at = at;
+        inc.last_event_summary = summary_of(item);
+        inc.updated_at = at;
+        inc.dirty = true;
+        inc.state_changed = true;
+        inc.reopened = true;
+        if let Some(alerts) = &mut inc.alerts {
+            // The others ended with the incident; this one fires again.
+            for a in &mut alerts.0 {
+                a.resolved_at.get_or_insert(resolved_at);
+            }
+            alerts.fire(key);
+        }
+        let after = duration_words(std::time::Duration::from_millis(
+            u64::try_from(at - resolved_at).unwrap_or(0),
+        ));
+        let then = if inc.status == IncidentStatus::Acknowledged {
+            "it stays acknowledged".to_owned()
+        } else {
+            format!(
+                "nobody is paged now; if it is still unacknowledged in {minutes} min, its escalation goes on"
+            )
+        };
+        let message = format!(
+            "Re-opened: a trigger from {} arrived {after} after it resolved (flapping); {then}",
+            integ.name
+        );
+        self.note(
+            w,
+            item,
+            TimelineKind::Reopened,
+            integ.actor(),
+            Message::Text(message),
+        );
+    }
+
+    /// A trigger with a key of its own joins incident `w` as one more alert.
+    fn join(&mut self, w: usize, item: &Received, integ: &Integ, key: &str) {
+        let at = item.received_at.as_millis();
+        let minutes = integ.paging.group_window_minutes.unwrap_or_default();
+        let inc = &mut self.incidents[w];
+        let own = inc.dedup_key.clone();
+        inc.alerts
+            .get_or_insert_with(|| GroupedAlerts::start(&own))
+            .fire(key);
+        inc.alert_count += 1;
+        inc.last_event_at = at;
+        inc.last_event_summary = summary_of(item);
+        inc.updated_at = at;
+        inc.dirty = true;
+        inc.state_changed = true;
+        let message = format!(
+            "Alert {key} from {} joined this incident: it arrived within {minutes} min of it opening (alert {})",
+            integ.name, inc.alert_count
+        );
+        let service = inc.service_id;
+        self.by_key
+            .entry((service, key.to_owned()))
+            .or_default()
+            .push(w);
+        self.joined.push((w, key.to_owned()));
+        self.note(
+            w,
+            item,
+            TimelineKind::Alert,
+            integ.actor(),
+            Message::Text(message),
+        );
     }
 
     fn touched(&self, w: usize) -> Touched {
@@ -831,6 +1181,17 @@ impl WorkingSet {
             return Outcome::Maintenance;
         }
         let first = || self.touched(plan.touched[0]);
+        match &plan.folded {
+            Some(Folded::Reopened) => return Outcome::Reopened(first()),
+            Some(Folded::Grouped) => return Outcome::Grouped(first()),
+            Some(Folded::Partly { resolved }) if resolved.is_empty() => {
+                return Outcome::AlertResolved(first());
+            }
+            Some(Folded::Partly { resolved }) => {
+                return Outcome::Resolved(resolved.iter().map(|&w| self.touched(w)).collect());
+            }
+            None => {}
+        }
         match &plan.decision {
             None => Outcome::ChangeRecorded,
             Some(Decision::Open { .. }) => Outcome::Opened(first()),
@@ -928,6 +1289,7 @@ impl WorkingSet {
                     Val::OptText(w.acknowledged_by.clone()),
                     Val::OptInt(w.resolved_at),
                     Val::OptText(w.resolved_by.clone()),
+                    Val::OptText(w.alerts.as_ref().map(to_json)),
                 ]
             })
             .collect();
@@ -935,7 +1297,8 @@ impl WorkingSet {
             writes,
             "status = v.column3, open_key = v.column4, alert_count = v.column5, last_event_at = v.column6, \
              last_event_summary = v.column7, updated_at = v.column8, acknowledged_at = v.column9, \
-             acknowledged_by = v.column10, resolved_at = v.column11, resolved_by = v.column12",
+             acknowledged_by = v.column10, resolved_at = v.column11, resolved_by = v.column12, \
+             alerts = v.column13",
             changes,
         );
         let inserts = self
@@ -963,6 +1326,7 @@ impl WorkingSet {
                     Val::OptText(w.acknowledged_by.clone()),
                     Val::OptInt(w.resolved_at),
                     Val::OptText(w.resolved_by.clone()),
+                    Val::OptText(w.alerts.as_ref().map(to_json)),
                     Val::Int(1),
                 ])
             })
@@ -971,9 +1335,28 @@ impl WorkingSet {
             self.dialect,
             "INSERT INTO incidents (id, number, service_id, dedup_key, open_key, status, summary, severity, urgency, details, \
              alert_count, last_event_at, last_event_summary, created_at, updated_at, acknowledged_at, \
-             acknowledged_by, resolved_at, resolved_by, version)",
+             acknowledged_by, resolved_at, resolved_by, alerts, version)",
             "",
             inserts,
+        ));
+        // The keys that joined incidents, after the incidents they point at.
+        let joined = self
+            .joined
+            .iter()
+            .map(|(w, key)| {
+                let inc = &self.incidents[*w];
+                vec![
+                    Val::Text(inc.id.to_string()),
+                    Val::Text(inc.service_id.to_string()),
+                    Val::Text(key.clone()),
+                ]
+            })
+            .collect();
+        writes.extend(multi_row(
+            self.dialect,
+            "INSERT INTO incident_alert_keys (incident_id, service_id, dedup_key)",
+            "ON CONFLICT DO NOTHING",
+            joined,
         ));
     }
 
@@ -1020,7 +1403,17 @@ impl WorkingSet {
                         ));
                     }
                 }
-                (Some(before), after) if before != after => stopped.push(w.id),
+                // Re-opened by a flap: escalation goes on after the flap window, from
+                // the level it had reached.
+                (Some(IncidentStatus::Resolved), IncidentStatus::Triggered) if w.reopened => {
+                    let minutes = settings.flap_window_minutes.unwrap_or_default();
+                    writes.push(resume_escalation(
+                        d,
+                        w.id,
+                        at.saturating_add(minutes_of(minutes)),
+                    ));
+                }
+                (Some(before), after) if before != after && !w.reopened => stopped.push(w.id),
                 _ => {}
             }
             if w.status == IncidentStatus::Resolved
@@ -1081,6 +1474,15 @@ impl WorkingSet {
             })
             .collect()
     }
+}
+
+/// The summary of a trigger (empty for other events).
+fn summary_of(item: &Received) -> String {
+    match &item.event {
+        Inbound::Alert(e) => e.alert.as_ref().map(|a| a.summary.clone()),
+        Inbound::Change(_) => None,
+    }
+    .unwrap_or_default()
 }
 
 /// The values of one `timeline` row, in [`timeline_writes`]'s column order.

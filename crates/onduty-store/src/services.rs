@@ -32,6 +32,8 @@ pub struct ServicePatch {
     pub urgency: Option<ServiceUrgency>,
     pub ack_timeout_minutes: Option<Option<u32>>,
     pub auto_resolve_minutes: Option<Option<u32>>,
+    pub group_window_minutes: Option<Option<u32>>,
+    pub flap_window_minutes: Option<Option<u32>>,
 }
 
 #[derive(Debug, Clone)]
@@ -47,7 +49,8 @@ macro_rules! select_services {
     ($suffix:literal) => {
         concat!(
             "SELECT id, name, description, dedup_mode, team_id, policy_id, urgency, ack_timeout_minutes, \
-             auto_resolve_minutes, created_at, updated_at FROM services ",
+             auto_resolve_minutes, group_window_minutes, flap_window_minutes, created_at, updated_at \
+             FROM services ",
             $suffix
         )
     };
@@ -78,6 +81,8 @@ fn service_from_row(row: &AnyRow) -> Result<Service, StoreError> {
             })?,
             ack_timeout_minutes: opt_minutes(row, "ack_timeout_minutes")?,
             auto_resolve_minutes: opt_minutes(row, "auto_resolve_minutes")?,
+            group_window_minutes: opt_minutes(row, "group_window_minutes")?,
+            flap_window_minutes: opt_minutes(row, "flap_window_minutes")?,
         },
         created_at: Timestamp::from_millis(col(row, "created_at")?),
         updated_at: Timestamp::from_millis(col(row, "updated_at")?),
@@ -132,8 +137,8 @@ impl Store {
         let s = &service.settings;
         sqlx::query(
             "INSERT INTO services (id, name, description, dedup_mode, team_id, policy_id, urgency, \
-             ack_timeout_minutes, auto_resolve_minutes, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+             ack_timeout_minutes, auto_resolve_minutes, group_window_minutes, flap_window_minutes, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
         )
         .bind(service.id.to_string())
         .bind(service.name.as_str().to_owned())
@@ -144,6 +149,8 @@ impl Store {
         .bind(s.urgency.as_str())
         .bind(s.ack_timeout_minutes.map(i64::from))
         .bind(s.auto_resolve_minutes.map(i64::from))
+        .bind(s.group_window_minutes.map(i64::from))
+        .bind(s.flap_window_minutes.map(i64::from))
         .bind(now.as_millis())
         .execute(&mut *self.write_conn().await?)
         .await
@@ -209,11 +216,18 @@ impl Store {
         if let Some(minutes) = patch.auto_resolve_minutes {
             s.auto_resolve_minutes = minutes;
         }
+        if let Some(minutes) = patch.group_window_minutes {
+            s.group_window_minutes = minutes;
+        }
+        if let Some(minutes) = patch.flap_window_minutes {
+            s.flap_window_minutes = minutes;
+        }
         service.updated_at = now;
         let s = &service.settings;
         let done = sqlx::query(
             "UPDATE services SET name = $2, description = $3, dedup_mode = $4, team_id = $5, policy_id = $6, \
-             urgency = $7, ack_timeout_minutes = $8, auto_resolve_minutes = $9, updated_at = $10 WHERE id = $1",
+             urgency = $7, ack_timeout_minutes = $8, auto_resolve_minutes = $9, group_window_minutes = $10, \
+             flap_window_minutes = $11, updated_at = $12 WHERE id = $1",
         )
         .bind(id.to_string())
         .bind(service.name.as_str().to_owned())
@@ -224,6 +238,8 @@ impl Store {
         .bind(s.urgency.as_str())
         .bind(s.ack_timeout_minutes.map(i64::from))
         .bind(s.auto_resolve_minutes.map(i64::from))
+        .bind(s.group_window_minutes.map(i64::from))
+        .bind(s.flap_window_minutes.map(i64::from))
         .bind(now.as_millis())
         .execute(&mut *self.write_conn().await?)
         .await

@@ -36,6 +36,7 @@ on_every_backend!(
     schedules_overrides_and_calendar_secrets,
     heartbeats_pings_and_deadlines,
     maintenance_windows_quiet_triggers_and_end,
+    noise_control_groups_alerts_and_reopens_flapping_incidents,
 );
 
 /// CI sets `ONDUTY_REQUIRE_POSTGRES=1`: then PostgreSQL must be among the backends.

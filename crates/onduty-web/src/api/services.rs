@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use onduty_core::account::Name;
 use onduty_core::alertmanager::GroupBy;
 use onduty_core::incident::DedupMode;
+use onduty_core::noise;
 use onduty_core::service::{
     IntegrationKind, IntegrationSettings, PagingSettings, Service, ServiceUrgency,
     parse_description, parse_timeout,
@@ -106,6 +107,16 @@ pub struct PagingBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u32>)]
     pub auto_resolve_minutes: Option<Option<u32>>,
+    /// Noise control: triggers with other dedup keys arriving within this many minutes
+    /// (1–1440) of an incident opening join it as alerts; `null` is off.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
+    pub group_window_minutes: Option<Option<u32>>,
+    /// Noise control: a trigger arriving within this many minutes (1–1440) of its key's
+    /// incident resolving re-opens it instead of opening and paging anew; `null` is off.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
+    pub flap_window_minutes: Option<Option<u32>>,
 }
 
 /// For fields where `null` means "clear": present (even as `null`) is `Some`.
@@ -152,6 +163,17 @@ async fn paging_patch(
     }
     if let Some(v) = &body.auto_resolve_minutes {
         patch.auto_resolve_minutes = Some(minutes("auto_resolve_minutes", v)?);
+    }
+    let window = |name: &str, v: &Option<u32>| -> Result<Option<u32>, ApiError> {
+        v.map(|m| noise::parse_window(&format!("'{name}'"), m))
+            .transpose()
+            .map_err(ApiError::BadRequest)
+    };
+    if let Some(v) = &body.group_window_minutes {
+        patch.group_window_minutes = Some(window("group_window_minutes", v)?);
+    }
+    if let Some(v) = &body.flap_window_minutes {
+        patch.flap_window_minutes = Some(window("flap_window_minutes", v)?);
     }
     Ok(())
 }
@@ -264,6 +286,12 @@ pub(crate) async fn create_service(
             auto_resolve_minutes: paging
                 .auto_resolve_minutes
                 .unwrap_or(defaults.auto_resolve_minutes),
+            group_window_minutes: paging
+                .group_window_minutes
+                .unwrap_or(defaults.group_window_minutes),
+            flap_window_minutes: paging
+                .flap_window_minutes
+                .unwrap_or(defaults.flap_window_minutes),
         },
     };
     let service = state.store.create_service(new, state.clock.now()).await?;

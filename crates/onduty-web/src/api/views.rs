@@ -147,6 +147,10 @@ pub struct ServiceView {
     pub ack_timeout_minutes: Option<u32>,
     /// An incident without a new event this long (minutes) is resolved.
     pub auto_resolve_minutes: Option<u32>,
+    /// Triggers with other keys arriving this soon (minutes) after an incident opens join it.
+    pub group_window_minutes: Option<u32>,
+    /// A trigger this soon (minutes) after its key's incident resolved re-opens it.
+    pub flap_window_minutes: Option<u32>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
@@ -165,6 +169,8 @@ impl From<&Service> for ServiceView {
             urgency: s.settings.urgency.as_str().to_owned(),
             ack_timeout_minutes: s.settings.ack_timeout_minutes,
             auto_resolve_minutes: s.settings.auto_resolve_minutes,
+            group_window_minutes: s.settings.group_window_minutes,
+            flap_window_minutes: s.settings.flap_window_minutes,
             created_at: s.created_at,
             updated_at: s.updated_at,
         }
@@ -412,6 +418,9 @@ pub struct IncidentView {
     pub images: Vec<ImageView>,
     /// Trigger events folded into this incident, the first included.
     pub alert_count: i64,
+    /// When other dedup keys joined it (the service's grouping window): each key, its own
+    /// first, and whether its source has said it resolved. Empty otherwise.
+    pub grouped_alerts: Vec<GroupedAlertView>,
     #[schema(value_type = String, format = DateTime)]
     pub last_event_at: Timestamp,
     pub last_event_summary: String,
@@ -427,6 +436,14 @@ pub struct IncidentView {
     pub resolved_by: Option<ActorView>,
     /// Ids of the users the incident is assigned to.
     pub assignees: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupedAlertView {
+    pub dedup_key: String,
+    /// When a resolve event for this key arrived; `null` while it fires.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub resolved_at: Option<Timestamp>,
 }
 
 fn link_view(l: &Link) -> LinkView {
@@ -466,6 +483,15 @@ impl From<&Incident> for IncidentView {
             links: i.details.links.iter().map(link_view).collect(),
             images: i.details.images.iter().map(image_view).collect(),
             alert_count: i.alert_count,
+            grouped_alerts: i
+                .grouped_alerts
+                .0
+                .iter()
+                .map(|a| GroupedAlertView {
+                    dedup_key: a.key.clone(),
+                    resolved_at: a.resolved_at.map(Timestamp::from_millis),
+                })
+                .collect(),
             last_event_at: i.last_event_at,
             last_event_summary: i.last_event_summary.clone(),
             created_at: i.created_at,

@@ -55,6 +55,8 @@ struct IncidentPage {
     opened: String,
     opened_at: String,
     alert_count: i64,
+    /// Keys grouped into it, and when each resolved (on the viewer's clock).
+    grouped: Vec<(String, Option<String>)>,
     source: Option<String>,
     assignees: Vec<String>,
     acknowledged_by: Option<String>,
@@ -140,6 +142,17 @@ async fn show(
         opened: super::time::when(incident.created_at, &tz),
         opened_at: incident.created_at.to_rfc3339(),
         alert_count: incident.alert_count,
+        grouped: incident
+            .grouped_alerts
+            .0
+            .iter()
+            .map(|a| {
+                let resolved = a
+                    .resolved_at
+                    .map(|t| super::time::when(onduty_core::Timestamp::from_millis(t), &tz));
+                (a.key.clone(), resolved)
+            })
+            .collect(),
         source: alert.map(|a| match &a.component {
             Some(c) => format!("{} ({c})", a.source),
             None => a.source.clone(),

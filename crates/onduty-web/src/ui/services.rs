@@ -178,6 +178,8 @@ struct ServicePage {
     dedup_modes: Vec<Choice>,
     ack_timeout: String,
     auto_resolve: String,
+    group_window: String,
+    flap_window: String,
     integrations: Vec<IntegrationView>,
     heartbeats: Vec<HeartbeatRow>,
     time_zone: String,
@@ -270,6 +272,8 @@ async fn show(
         ),
         ack_timeout: minutes(settings.ack_timeout_minutes),
         auto_resolve: minutes(settings.auto_resolve_minutes),
+        group_window: minutes(settings.group_window_minutes),
+        flap_window: minutes(settings.flap_window_minutes),
         // A heartbeat's integration is shown with its heartbeat.
         integrations: integrations
             .iter()
@@ -345,6 +349,10 @@ struct ServiceForm {
     ack_timeout_minutes: String,
     #[serde(default)]
     auto_resolve_minutes: String,
+    #[serde(default)]
+    group_window_minutes: String,
+    #[serde(default)]
+    flap_window_minutes: String,
 }
 
 /// A minutes field: empty is "never".
@@ -374,9 +382,11 @@ async fn update(
             Ok((
                 ack,
                 minutes_field("The auto-resolve time", &form.auto_resolve_minutes)?,
+                minutes_field("The grouping window", &form.group_window_minutes)?,
+                minutes_field("The flap window", &form.flap_window_minutes)?,
             ))
         });
-    let (ack, auto_resolve) = match timeouts {
+    let (ack, auto_resolve, group_window, flap_window) = match timeouts {
         Ok(t) => t,
         Err(e) => return failed(&state, &to, e),
     };
@@ -390,6 +400,8 @@ async fn update(
             urgency: Some(form.urgency),
             ack_timeout_minutes: Some(ack),
             auto_resolve_minutes: Some(auto_resolve),
+            group_window_minutes: Some(group_window),
+            flap_window_minutes: Some(flap_window),
         },
     };
     let caller = Caller(viewer.user.clone());

@@ -15,6 +15,7 @@ mod ingest;
 mod mail;
 mod maintenance;
 mod monitoring;
+mod noise;
 mod opsgenie;
 mod paging;
 mod process;
