@@ -23,6 +23,17 @@ use crate::fixtures::T0;
 /// The domain a test server takes mail for.
 pub const MAIL_DOMAIN: &str = "onduty.test";
 
+/// A self-signed certificate for `localhost` and its key, in PEM, made once per test
+/// process: test servers offer `STARTTLS` with it.
+pub fn test_certificate() -> &'static (String, String) {
+    static CERT: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    CERT.get_or_init(|| {
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+            .expect("a self-signed certificate");
+        (made.cert.pem(), made.key_pair.serialize_pem())
+    })
+}
+
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`
     pub url: String,
@@ -36,7 +47,8 @@ pub struct TestApp {
     pub notifier: Arc<FakeNotifier>,
     /// The paging engine, driven by hand: call [`TestApp::tick`].
     pub engine: Engine,
-    /// Where onduty takes mail (SMTP on 127.0.0.1), for `<key>@`[`MAIL_DOMAIN`].
+    /// Where onduty takes mail (SMTP on 127.0.0.1), for `<key>@`[`MAIL_DOMAIN`]; it offers
+    /// `STARTTLS` with [`test_certificate`].
     pub smtp: std::net::SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -113,7 +125,9 @@ impl TestApp {
         );
         let mail_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let smtp = mail_listener.local_addr().unwrap();
-        drop(app.serve_mail(mail_listener, MAIL_DOMAIN.to_owned()));
+        let (cert, key) = test_certificate();
+        let tls = onduty_web::mail_tls(cert.as_bytes(), key.as_bytes()).expect("mail TLS");
+        drop(app.serve_mail(mail_listener, MAIL_DOMAIN.to_owned(), Some(tls)));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.serve(listener, async {
             let _ = stopped.await;

@@ -8,7 +8,7 @@ pub mod sink;
 pub mod store_contract;
 pub mod twilio;
 
-pub use app::{MAIL_DOMAIN, TestApp, follow_up_event, trigger_event};
+pub use app::{MAIL_DOMAIN, TestApp, follow_up_event, test_certificate, trigger_event};
 pub use db::{Backend, TestDb, backends};
 pub use sink::WebhookSink;
 

@@ -11,6 +11,7 @@ mod error;
 mod health;
 pub mod ingest;
 mod mail;
+pub use mail::{MailTls, MailTlsError, mail_tls};
 mod opsgenie;
 mod pings;
 mod rate_limit;
@@ -160,9 +161,15 @@ impl App {
         }
     }
 
-    /// Takes mail for `<integration key>@<domain>` on `listener` until shutdown begins.
-    pub fn serve_mail(&self, listener: TcpListener, domain: String) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(mail::serve(listener, self.state.clone(), domain))
+    /// Takes mail for `<integration key>@<domain>` on `listener` until shutdown begins,
+    /// offering `STARTTLS` when `tls` is given.
+    pub fn serve_mail(
+        &self,
+        listener: TcpListener,
+        domain: String,
+        tls: Option<MailTls>,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(mail::serve(listener, self.state.clone(), domain, tls))
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests and lets the

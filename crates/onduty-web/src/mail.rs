@@ -2,9 +2,11 @@
 //! `<integration key>@<domain>`. Unknown recipients are refused at `RCPT`; a message over
 //! 1 MB is refused; an accepted message becomes an event (`onduty_core::mail`), stored
 //! before the `250`, or a success ping for a heartbeat's key. `451` asks the sender to
-//! retry when the database is unavailable.
+//! retry when the database is unavailable. With a certificate configured, `STARTTLS`
+//! (RFC 3207) is offered and the session starts over inside TLS.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use onduty_core::event::AlertEvent;
@@ -13,9 +15,11 @@ use onduty_core::mail::{MAX_MESSAGE_BYTES, MailRules, event_from_mail};
 use onduty_core::service::IntegrationKind;
 use onduty_core::{EventId, RoutingKey};
 use onduty_store::ingest::{Inbound, Received};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use smtp_proto::request::receiver::{DataReceiver, RequestReceiver};
 use smtp_proto::{Error as SmtpError, Request};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::SharedState;
@@ -32,8 +36,46 @@ const MAX_RECIPIENTS: usize = 20;
 /// Most SMTP sessions at once; more are told to come back later.
 const MAX_SESSIONS: usize = 64;
 
+/// The TLS side of `STARTTLS`: the server's certificate and key.
+pub type MailTls = Arc<rustls::ServerConfig>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailTlsError {
+    #[error("the certificate file holds no readable PEM certificate: {0}")]
+    Certificate(String),
+    #[error("the key file holds no readable PEM private key: {0}")]
+    Key(String),
+    #[error("the certificate and key do not go together: {0}")]
+    Config(#[from] rustls::Error),
+}
+
+/// The TLS configuration for `STARTTLS` from PEM text: a certificate chain (the server's
+/// own certificate first) and its private key (PKCS #8, PKCS #1 or SEC1).
+pub fn mail_tls(cert_pem: &[u8], key_pem: &[u8]) -> Result<MailTls, MailTlsError> {
+    let certs = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| MailTlsError::Certificate(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(MailTlsError::Certificate("no CERTIFICATE block".to_owned()));
+    }
+    let key =
+        PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| MailTlsError::Key(e.to_string()))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)?;
+    Ok(Arc::new(config))
+}
+
 /// Accepts connections until shutdown begins.
-pub(crate) async fn serve(listener: TcpListener, state: SharedState, domain: String) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    state: SharedState,
+    domain: String,
+    tls: Option<MailTls>,
+) {
     let mut closing = state.closing.subscribe();
     let sessions = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_SESSIONS));
     loop {
@@ -46,8 +88,9 @@ pub(crate) async fn serve(listener: TcpListener, state: SharedState, domain: Str
                     };
                     let state = state.clone();
                     let domain = domain.clone();
+                    let tls = tls.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = session(stream, peer, state, domain).await {
+                        if let Err(e) = session(stream, peer, state, domain, tls).await {
                             tracing::debug!(error = %e, %peer, "an SMTP session ended early");
                         }
                         drop(permit);
@@ -81,9 +124,22 @@ enum Recipient {
     },
 }
 
-async fn write(stream: &mut TcpStream, line: &str) -> std::io::Result<()> {
+async fn write<S: AsyncWrite + Unpin>(stream: &mut S, line: &str) -> std::io::Result<()> {
     stream.write_all(line.as_bytes()).await?;
     stream.write_all(b"\r\n").await
+}
+
+/// What a session may spend, across `STARTTLS`.
+struct Limits {
+    deadline: tokio::time::Instant,
+    refused: usize,
+}
+
+/// How a conversation ended.
+enum Ended {
+    Closed,
+    /// The client asked for TLS and was told to go ahead.
+    StartTls,
 }
 
 async fn session(
@@ -91,8 +147,44 @@ async fn session(
     peer: SocketAddr,
     state: SharedState,
     domain: String,
+    tls: Option<MailTls>,
 ) -> std::io::Result<()> {
     write(&mut stream, &format!("220 {domain} onduty ESMTP ready")).await?;
+    let mut limits = Limits {
+        deadline: tokio::time::Instant::now() + SESSION_LIMIT,
+        refused: 0,
+    };
+    let offer = tls.is_some();
+    match converse(&mut stream, peer, &state, &domain, offer, &mut limits).await? {
+        Ended::Closed => Ok(()),
+        Ended::StartTls => {
+            let Some(config) = tls else {
+                return Ok(());
+            };
+            let acceptor = tokio_rustls::TlsAcceptor::from(config);
+            let handshake = tokio::time::timeout(IDLE, acceptor.accept(stream)).await;
+            let mut secure = handshake.map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out")
+            })??;
+            // RFC 3207: everything known before is forgotten; the client greets again.
+            converse(&mut secure, peer, &state, &domain, false, &mut limits).await?;
+            secure.shutdown().await.ok();
+            Ok(())
+        }
+    }
+}
+
+/// One SMTP conversation on `stream`, in plain text or inside TLS. `offer_tls`: whether
+/// `STARTTLS` is offered (configured, and not already in TLS).
+async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    peer: SocketAddr,
+    state: &SharedState,
+    domain: &str,
+    offer_tls: bool,
+    limits: &mut Limits,
+) -> std::io::Result<Ended> {
+    let mut stream = stream;
     let mut requests = RequestReceiver::default();
     let mut data: Option<(DataReceiver, Vec<u8>, bool)> = None;
     let mut recipients: Vec<Recipient> = Vec::new();
@@ -100,22 +192,21 @@ async fn session(
     let mut buf = vec![0u8; 8192];
     // A session ends when shutdown begins, so that it never holds the server up.
     let mut closing = state.closing.subscribe();
-    let deadline = tokio::time::Instant::now() + SESSION_LIMIT;
-    let mut refused = 0;
+    let deadline = limits.deadline;
     loop {
         let read = tokio::select! {
             _ = tokio::time::sleep_until(deadline) => {
                 write(&mut stream, "421 4.4.2 Session too long; closing").await?;
-                return Ok(());
+                return Ok(Ended::Closed);
             }
             read = tokio::time::timeout(IDLE, stream.read(&mut buf)) => read,
             _ = closed(&mut closing) => {
                 write(&mut stream, "421 4.3.2 Shutting down; try again later").await?;
-                return Ok(());
+                return Ok(Ended::Closed);
             }
         };
         let n = match read {
-            Ok(Ok(0)) | Err(_) => return Ok(()),
+            Ok(Ok(0)) | Err(_) => return Ok(Ended::Closed),
             Ok(Ok(n)) => n,
             Ok(Err(e)) => return Err(e),
         };
@@ -139,7 +230,7 @@ async fn session(
                         MAX_MESSAGE_BYTES / 1024
                     )
                 } else {
-                    deliver(&state, &recipients, &message).await
+                    deliver(state, &recipients, &message).await
                 };
                 recipients.clear();
                 sender = false;
@@ -163,6 +254,9 @@ async fn session(
                     write(&mut stream, &format!("250-{domain} hello")).await?;
                     write(&mut stream, &format!("250-SIZE {MAX_MESSAGE_BYTES}")).await?;
                     write(&mut stream, "250-8BITMIME").await?;
+                    if offer_tls {
+                        write(&mut stream, "250-STARTTLS").await?;
+                    }
                     write(&mut stream, "250 ENHANCEDSTATUSCODES").await?;
                 }
                 Request::Helo { .. } | Request::Lhlo { .. } => {
@@ -183,21 +277,21 @@ async fn session(
                     } else if recipients.len() >= MAX_RECIPIENTS {
                         "452 4.5.3 Too many recipients".to_owned()
                     } else {
-                        match recipient(&state, &to.address, &domain).await {
+                        match recipient(state, &to.address, domain).await {
                             Ok(r) => {
                                 recipients.push(r);
                                 "250 2.1.5 OK".to_owned()
                             }
                             Err(reply) => {
-                                refused += 1;
-                                if refused >= MAX_REFUSED {
+                                limits.refused += 1;
+                                if limits.refused >= MAX_REFUSED {
                                     write(&mut stream, &reply).await?;
                                     write(
                                         &mut stream,
                                         "421 4.7.0 Too many unknown recipients; closing",
                                     )
                                     .await?;
-                                    return Ok(());
+                                    return Ok(Ended::Closed);
                                 }
                                 reply
                             }
@@ -225,7 +319,13 @@ async fn session(
                 Request::Noop { .. } => write(&mut stream, "250 2.0.0 OK").await?,
                 Request::Quit => {
                     write(&mut stream, "221 2.0.0 Bye").await?;
-                    return Ok(());
+                    return Ok(Ended::Closed);
+                }
+                Request::StartTls if offer_tls => {
+                    write(&mut stream, "220 2.0.0 Ready to start TLS").await?;
+                    // Whatever the client sent after STARTTLS in plain text is dropped
+                    // unread: only what comes inside TLS counts (RFC 3207, section 4.2).
+                    return Ok(Ended::StartTls);
                 }
                 other => {
                     tracing::debug!(%peer, command = other.name(), "SMTP command not offered");
@@ -326,4 +426,18 @@ async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) 
     }
     state.wake.notify_one();
     "250 2.0.0 Accepted".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_certificates_and_keys_are_named() {
+        let err = mail_tls(b"not a certificate", b"").unwrap_err();
+        assert!(matches!(err, MailTlsError::Certificate(_)), "{err}");
+        let cert = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let err = mail_tls(cert, b"no key here").unwrap_err();
+        assert!(matches!(err, MailTlsError::Key(_)), "{err}");
+    }
 }

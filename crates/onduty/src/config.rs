@@ -91,6 +91,12 @@ pub struct Overrides {
     /// The domain mail is taken for: <integration key>@<domain> [default: the public URL's host]
     #[arg(long, env = "ONDUTY_MAIL_DOMAIN", global = true)]
     pub mail_domain: Option<String>,
+    /// Offer STARTTLS on the mail listener with this certificate chain (PEM) [default: no TLS]
+    #[arg(long, env = "ONDUTY_MAIL_TLS_CERT", global = true)]
+    pub mail_tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --mail-tls-cert
+    #[arg(long, env = "ONDUTY_MAIL_TLS_KEY", global = true)]
+    pub mail_tls_key: Option<PathBuf>,
 }
 
 impl fmt::Debug for Overrides {
@@ -133,6 +139,8 @@ struct FileConfig {
 struct MailFile {
     listen: Option<String>,
     domain: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// Taking mail in.
@@ -141,6 +149,9 @@ pub struct MailSettings {
     pub listen: SocketAddr,
     /// `None`: the public URL's host.
     pub domain: Option<String>,
+    /// The certificate chain and private key files (PEM) that `STARTTLS` uses; `None`: no
+    /// TLS offered.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -322,6 +333,14 @@ impl Config {
                     .clone()
                     .or(f.mail.domain)
                     .filter(|d| !d.trim().is_empty()),
+                tls: match (
+                    o.mail_tls_cert.clone().or(f.mail.tls_cert),
+                    o.mail_tls_key.clone().or(f.mail.tls_key),
+                ) {
+                    (None, None) => None,
+                    (Some(cert), Some(key)) => Some((cert, key)),
+                    _ => bail!("mail.tls_cert and mail.tls_key go together: set both or neither"),
+                },
             }),
         };
         Ok(Config {
@@ -533,6 +552,9 @@ sqlite_synchronous = "full"
 # [mail]
 # listen = "0.0.0.0:2525"
 # domain = "onduty.example.com"   # default: the public URL's host
+# STARTTLS, offered when both are set (ONDUTY_MAIL_TLS_CERT, ONDUTY_MAIL_TLS_KEY):
+# tls_cert = "/etc/onduty/mail.crt"    # PEM certificate chain, the server's own first
+# tls_key = "/etc/onduty/mail.key"     # PEM private key
 "#;
 
 #[cfg(test)]
@@ -602,6 +624,31 @@ mod tests {
         assert!(
             toml::from_str::<FileConfig>("listn = \"x\"").is_err(),
             "unknown keys are refused"
+        );
+        assert!(
+            bad(Overrides {
+                mail_listen: Some("127.0.0.1:2525".into()),
+                mail_tls_cert: Some("mail.crt".into()),
+                ..Default::default()
+            })
+            .contains("set both or neither")
+        );
+    }
+
+    #[test]
+    fn mail_tls_comes_from_the_file_or_the_flags() {
+        let file: FileConfig = toml::from_str(
+            "[mail]\nlisten = \"127.0.0.1:2525\"\ntls_cert = \"a.crt\"\ntls_key = \"a.key\"\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            mail_tls_key: Some("b.key".into()),
+            ..Default::default()
+        };
+        let c = Config::merge(file, &overrides, None).unwrap();
+        assert_eq!(
+            c.mail.unwrap().tls,
+            Some((PathBuf::from("a.crt"), PathBuf::from("b.key")))
         );
     }
 

@@ -105,11 +105,32 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen for mail on {}", mail.listen))?;
         let domain = mail_domain(mail, &url);
+        let tls = match &mail.tls {
+            None => None,
+            Some((cert, key)) => {
+                let read = |path: &std::path::Path| {
+                    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+                };
+                let tls = onduty_web::mail_tls(&read(cert)?, &read(key)?).with_context(|| {
+                    format!(
+                        "cannot offer STARTTLS with {} and {}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+                Some(tls)
+            }
+        };
         println!(
-            "onduty takes mail on {} for <integration key>@{domain}",
-            listener.local_addr()?
+            "onduty takes mail on {} for <integration key>@{domain}{}",
+            listener.local_addr()?,
+            if tls.is_some() {
+                " (STARTTLS offered)"
+            } else {
+                ""
+            }
         );
-        drop(app.serve_mail(listener, domain));
+        drop(app.serve_mail(listener, domain, tls));
     }
     // One signal stops both: the HTTP side drains, the engine gives its lease up.
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -1,13 +1,16 @@
 //! Mail in, sent by a real SMTP client (`swaks`, Debian's): a cron job's failure mail
 //! opens an incident and its recovery mail resolves it; multipart, encoded subjects,
-//! oversized messages and unknown recipients. Skipped when swaks is not installed, unless
+//! oversized messages, unknown recipients and STARTTLS. The swaks stories are skipped when swaks is not installed, unless
 //! ONDUTY_REQUIRE_SWAKS=1 (CI installs it and sets this).
 
 use std::process::Command;
 
 use onduty_testkit::{MAIL_DOMAIN, TestApp};
 use reqwest::{Method, StatusCode};
+use rustls::pki_types::pem::PemObject;
 use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio_rustls::rustls;
 
 fn swaks_here() -> bool {
     let found = Command::new("swaks").arg("--version").output().is_ok();
@@ -219,5 +222,130 @@ async fn a_heartbeat_is_pinged_by_mail_at_the_address_it_shows() {
             .unwrap()
             .contains("12 GB")
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn mail_sent_over_starttls_is_taken_like_any_other() {
+    if !swaks_here() {
+        eprintln!("skipped: swaks is not installed");
+        return;
+    }
+    let app = TestApp::start().await;
+    let to = address(&app).await;
+    let (ok, said) = swaks(
+        &app,
+        &to,
+        &[
+            "--tls",
+            "--header",
+            "Subject: backup failed on db01",
+            "--body",
+            "exit status 2",
+        ],
+    )
+    .await;
+    assert!(ok, "{said}");
+    assert!(
+        said.contains("STARTTLS") && said.contains("TLS started"),
+        "{said}"
+    );
+    let (_, list) = app.api(Method::GET, "/incidents", None).await;
+    assert_eq!(
+        list["incidents"][0]["summary"], "backup failed on db01",
+        "{list}"
+    );
+    app.stop().await;
+}
+
+/// Reads one SMTP reply (all its lines); returns it whole.
+async fn reply<S: AsyncRead + Unpin>(stream: &mut BufReader<S>) -> String {
+    let mut all = String::new();
+    loop {
+        let mut line = String::new();
+        let n = stream.read_line(&mut line).await.unwrap();
+        assert!(n > 0, "the server closed the connection after {all:?}");
+        all.push_str(&line);
+        if line.as_bytes().get(3) != Some(&b'-') {
+            return all;
+        }
+    }
+}
+
+async fn say<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut BufReader<S>, text: &str) -> String {
+    stream.get_mut().write_all(text.as_bytes()).await.unwrap();
+    reply(stream).await
+}
+
+#[tokio::test]
+async fn starttls_forgets_what_came_before_it_and_refuses_plain_text_smuggled_after_it() {
+    let app = TestApp::start().await;
+    let to = address(&app).await;
+    let mut plain = BufReader::new(tokio::net::TcpStream::connect(app.smtp).await.unwrap());
+    assert!(reply(&mut plain).await.starts_with("220 "));
+    let hello = say(&mut plain, "EHLO client.example.com\r\n").await;
+    assert!(hello.contains("250-STARTTLS"), "{hello}");
+    // A sender before TLS, and a command smuggled after STARTTLS in the same packet: both
+    // must be forgotten once TLS starts.
+    assert!(
+        say(&mut plain, "MAIL FROM:<cron@example.com>\r\n")
+            .await
+            .starts_with("250")
+    );
+    let go = say(&mut plain, "STARTTLS\r\nRCPT TO:<nobody@onduty.test>\r\n").await;
+    assert!(go.starts_with("220 2.0.0"), "{go}");
+
+    let (cert, _) = onduty_testkit::test_certificate();
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(cert.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = connector
+        .connect(name, plain.into_inner())
+        .await
+        .expect("a TLS handshake with the configured certificate");
+    let mut secure = BufReader::new(tls);
+
+    let hello = say(&mut secure, "EHLO client.example.com\r\n").await;
+    assert!(hello.starts_with("250-"), "{hello}");
+    assert!(!hello.contains("STARTTLS"), "not offered twice: {hello}");
+    let early = say(&mut secure, &format!("RCPT TO:<{to}>\r\n")).await;
+    assert!(
+        early.starts_with("503"),
+        "the sender given before TLS is forgotten: {early}"
+    );
+    assert!(say(&mut secure, "STARTTLS\r\n").await.starts_with("502"));
+    assert!(
+        say(&mut secure, "MAIL FROM:<cron@example.com>\r\n")
+            .await
+            .starts_with("250")
+    );
+    assert!(
+        say(&mut secure, &format!("RCPT TO:<{to}>\r\n"))
+            .await
+            .starts_with("250")
+    );
+    assert!(say(&mut secure, "DATA\r\n").await.starts_with("354"));
+    let stored = say(
+        &mut secure,
+        "Subject: disk full on db02\r\n\r\nonly 1% left\r\n.\r\n",
+    )
+    .await;
+    assert!(stored.starts_with("250"), "{stored}");
+    assert!(say(&mut secure, "QUIT\r\n").await.starts_with("221"));
+
+    let (_, list) = app.api(Method::GET, "/incidents", None).await;
+    let incidents = list["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1, "{list}");
+    assert_eq!(incidents[0]["summary"], "disk full on db02");
     app.stop().await;
 }
