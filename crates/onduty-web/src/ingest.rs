@@ -237,7 +237,7 @@ async fn accept<T>(
         Err(errors) => return invalid(errors),
     };
     let (key, event) = prepare(parsed.value);
-    if let Err(wait) = state.limiter.check(key.as_str(), now) {
+    if let Err(wait) = crate::rate_limit::admit_event(state, &key, now).await {
         return throttled(wait);
     }
     let received = Received {

@@ -103,7 +103,9 @@ async fn authorised(
 async fn store(state: &SharedState, answer: &Answer, event: AlertEvent) -> Response {
     let now = state.clock.now();
     if let Some(key) = &event.routing_key
-        && state.limiter.check(key.as_str(), now).is_err()
+        && crate::rate_limit::admit_event(state, key, now)
+            .await
+            .is_err()
     {
         return answer.error(
             StatusCode::TOO_MANY_REQUESTS,

@@ -56,7 +56,7 @@ async fn ping(state: &SharedState, key: &str, ping: Option<Ping>, body: &[u8]) -
     let Ok(key) = RoutingKey::parse(key) else {
         return text(StatusCode::NOT_FOUND, "no heartbeat has this key\n");
     };
-    if let Err(wait) = state.limiter.check(key.as_str(), now) {
+    if let Err(wait) = crate::rate_limit::admit_event(state, &key, now).await {
         let mut response = text(StatusCode::TOO_MANY_REQUESTS, "too many pings; slow down\n");
         if let Ok(v) = wait.as_secs().max(1).to_string().parse() {
             response.headers_mut().insert("retry-after", v);

@@ -28,6 +28,16 @@ pub(crate) struct Refused {
 /// Keys whose refusals are remembered, at most.
 const REFUSED_KEPT: usize = 10_000;
 
+/// A key with no refusal for this long starts a new spell of refusals (noted again).
+const QUIET: Duration = Duration::from_secs(10 * 60);
+
+/// A refused request: how long to wait, and whether it began a spell of refusals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub wait: Duration,
+    pub starts_spell: bool,
+}
+
 impl Limiter {
     pub(crate) fn new(per_minute: u32) -> Self {
         Limiter {
@@ -37,28 +47,42 @@ impl Limiter {
         }
     }
 
-    /// Takes one event's worth for `key`, or says how long to wait (and remembers the
-    /// refusal).
+    /// Takes one event's worth for `key`, or says how long to wait.
     pub(crate) fn check(&self, key: &str, now: Timestamp) -> Result<(), Duration> {
-        let result = self.take(key, now);
-        if result.is_err() {
-            let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
-            if refused.len() >= REFUSED_KEPT && !refused.contains_key(key) {
-                refused.clear();
-            }
-            refused
-                .entry(key.to_owned())
-                .and_modify(|r| {
-                    r.count += 1;
-                    r.last = now;
-                })
-                .or_insert(Refused {
-                    count: 1,
-                    since: now,
-                    last: now,
-                });
+        self.admit(key, now).map_err(|r| r.wait)
+    }
+
+    /// Takes one event's worth for `key`, or refuses (and remembers the refusal: a
+    /// refusal after [`QUIET`] without any starts a new spell, counted from zero).
+    pub(crate) fn admit(&self, key: &str, now: Timestamp) -> Result<(), Refusal> {
+        let Err(wait) = self.take(key, now) else {
+            return Ok(());
+        };
+        let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        if refused.len() >= REFUSED_KEPT && !refused.contains_key(key) {
+            refused.clear();
         }
-        result
+        let fresh = Refused {
+            count: 1,
+            since: now,
+            last: now,
+        };
+        let starts_spell = match refused.get_mut(key) {
+            Some(r) if now.since(r.last) < QUIET => {
+                r.count += 1;
+                r.last = now;
+                false
+            }
+            Some(r) => {
+                *r = fresh;
+                true
+            }
+            None => {
+                refused.insert(key.to_owned(), fresh);
+                true
+            }
+        };
+        Err(Refusal { wait, starts_spell })
     }
 
     /// What `key` has had refused since this instance started, if anything.
@@ -87,6 +111,49 @@ impl Limiter {
     }
 }
 
+/// Checks `key`'s rate limit for an event arriving now. The first refusal of a spell is
+/// also put on the service's timeline, as a change event from onduty, so that dropped
+/// events are on record (the service page counts the rest); that one refusal waits for
+/// the note to be stored.
+pub(crate) async fn admit_event(
+    state: &crate::SharedState,
+    key: &onduty_core::RoutingKey,
+    now: Timestamp,
+) -> Result<(), Duration> {
+    let refusal = match state.limiter.admit(key.as_str(), now) {
+        Ok(()) => return Ok(()),
+        Err(r) => r,
+    };
+    if refusal.starts_spell
+        && let Some(limit) = state.limiter.limit
+    {
+        let per_minute = limit.per_minute;
+        let note = onduty_core::event::ChangeEvent {
+            routing_key: Some(key.clone()),
+            summary: format!(
+                "onduty is refusing events from this integration (HTTP 429): more than \
+                 {per_minute} a minute. They are not stored; the service page counts them."
+            ),
+            source: Some("onduty".to_owned()),
+            timestamp: Some(now),
+            custom_details: Some(serde_json::json!({ "rate_limit_per_minute": per_minute })),
+            links: Vec::new(),
+        };
+        let received = onduty_store::ingest::Received {
+            id: onduty_core::EventId::new(now),
+            received_at: now,
+            event: onduty_store::ingest::Inbound::Change(note),
+            warnings: Vec::new(),
+        };
+        match state.writer.submit(received).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot note refused events on the service"),
+            Err(e) => tracing::warn!(error = %e, "cannot note refused events on the service"),
+        }
+    }
+    Err(refusal.wait)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +174,17 @@ mod tests {
         assert!(l.check("a", later).is_err());
         assert_eq!(l.refused("a").unwrap().count, 2);
         assert_eq!(l.refused("a").unwrap().last, later);
+        // A refusal after ten quiet minutes starts a new spell, counted afresh.
+        // (The bucket refills meanwhile: two events' worth are taken first.)
+        let spell = |at: Timestamp| {
+            let _ = (l.check("a", at), l.check("a", at));
+            l.admit("a", at).unwrap_err().starts_spell
+        };
+        assert!(!spell(Timestamp::from_millis(9 * 60_000)));
+        let quiet = Timestamp::from_millis(19 * 60_000 + 1);
+        assert!(spell(quiet));
+        assert_eq!(l.refused("a").unwrap().since, quiet);
+        assert_eq!(l.refused("a").unwrap().count, 1);
         let off = Limiter::new(0);
         for _ in 0..1000 {
             assert!(off.check("a", t).is_ok());

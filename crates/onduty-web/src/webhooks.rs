@@ -178,7 +178,7 @@ async fn receive(
         }
     };
     for _ in &parsed {
-        if let Err(wait) = state.limiter.check(key.as_str(), now) {
+        if let Err(wait) = crate::rate_limit::admit_event(state, &key, now).await {
             return throttled(wait);
         }
     }

@@ -186,7 +186,13 @@ struct ServicePage {
     maintenance: Vec<MaintenanceRow>,
     /// Integrations over their rate limit: name, events refused, since, latest.
     throttled: Vec<(String, u64, String, String)>,
+    /// The newest change events (deploys, and onduty's notes of refused events): when,
+    /// summary, source.
+    changes: Vec<(String, String, String)>,
 }
+
+/// Change events shown on a service's page.
+const CHANGES_SHOWN: u32 = 5;
 
 /// A maintenance window of the service, on the viewer's clock.
 struct MaintenanceRow {
@@ -223,8 +229,9 @@ async fn show(
         state
             .store
             .list_maintenance(Some(service.id), state.clock.now()),
+        state.store.list_changes(service.id, None, CHANGES_SHOWN),
     );
-    let (policies, teams, integrations, heartbeats, windows) = match found {
+    let (policies, teams, integrations, heartbeats, windows, (changes, _)) = match found {
         Ok(found) => found,
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -233,7 +240,18 @@ async fn show(
     let minutes = |m: Option<u32>| m.map(|m| m.to_string()).unwrap_or_default();
     let reveal = viewer.user.role.can_respond();
     let tz = viewer.zone();
+    let changes = changes
+        .iter()
+        .map(|c| {
+            (
+                super::time::when(c.received_at, &tz),
+                c.change.summary.clone(),
+                c.change.source.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
     page(ServicePage {
+        changes,
         chrome: viewer.chrome(),
         id: service.id.to_string(),
         name: service.name.to_string(),

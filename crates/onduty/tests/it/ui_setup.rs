@@ -3,7 +3,7 @@
 
 use onduty_notify::Content;
 use onduty_testkit::{TestApp, trigger_event};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 
 use crate::browser::{Answer, Browser, administrator, logged_in_as};
 
@@ -800,5 +800,32 @@ async fn a_sender_over_its_rate_limit_is_shown_on_the_service_page() {
     page.shows(
         "is sending more events than its rate limit: 2 refused (429) since Thu 15 Jan 03:00",
     );
+    // The first refusal is on the service's timeline once, as a change event from onduty.
+    let changes = change_events(&app, &service).await;
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0]["source"], "onduty", "{changes:?}");
+    assert!(
+        changes[0]["summary"].as_str().unwrap().starts_with(
+            "onduty is refusing events from this integration (HTTP 429): more than 2 a minute"
+        ),
+        "{changes:?}"
+    );
+    let page = ada.get(&url).await;
+    page.shows("onduty is refusing events from this integration");
+    // Ten quiet minutes later, a new spell of refusals is noted again.
+    app.advance(std::time::Duration::from_secs(11 * 60));
+    for n in 0..3 {
+        app.send_event(trigger_event(&key, &format!("m{n}"), "Flood"))
+            .await;
+    }
+    assert_eq!(change_events(&app, &service).await.len(), 2);
     app.stop().await;
+}
+
+/// The service's change events, newest first.
+async fn change_events(app: &TestApp, service: &str) -> Vec<serde_json::Value> {
+    let (_, body) = app
+        .api(Method::GET, &format!("/services/{service}/changes"), None)
+        .await;
+    body["changes"].as_array().cloned().unwrap_or_default()
 }
