@@ -32,10 +32,29 @@ use onduty_store::writer::{IngestWriter, WriterOptions};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnRequest, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use error::{ApiError, ErrorBody};
+
+/// A request path as logs show it: the secrets some paths carry (integration keys, ping
+/// keys, calendar-feed and e-mail-link tokens) are replaced by `…`. The query is never logged.
+fn loggable_path(path: &str) -> String {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    // parts[0] is the empty string before the first '/'.
+    let secret = match parts.get(1).copied() {
+        Some("ping" | "integrations" | "actions") => Some(2),
+        Some("calendar") => Some(3),
+        _ => None,
+    };
+    if let Some(i) = secret
+        && let Some(part) = parts.get_mut(i)
+        && !part.is_empty()
+    {
+        *part = "…";
+    }
+    parts.join("/")
+}
 
 /// PagerDuty's limit on an Events API request body.
 pub const INGEST_BODY_LIMIT: usize = 512 * 1024;
@@ -149,7 +168,13 @@ impl App {
             ))
             .layer(
                 TraceLayer::new_for_http()
-                    .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
+                    .make_span_with(|request: &axum::http::Request<_>| {
+                        tracing::debug_span!(
+                            "request",
+                            method = %request.method(),
+                            path = %loggable_path(request.uri().path()),
+                        )
+                    })
                     .on_request(DefaultOnRequest::new().level(Level::DEBUG))
                     .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
             );
@@ -212,5 +237,26 @@ impl App {
             task.abort();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn logged_paths_hide_the_secrets_they_carry() {
+        assert_eq!(loggable_path("/ping/k3y/fail"), "/ping/…/fail");
+        assert_eq!(
+            loggable_path("/integrations/k3y/alertmanager"),
+            "/integrations/…/alertmanager"
+        );
+        assert_eq!(loggable_path("/actions/t0ken"), "/actions/…");
+        assert_eq!(
+            loggable_path("/calendar/users/s3cret.ics"),
+            "/calendar/users/…"
+        );
+        assert_eq!(loggable_path("/incidents/42"), "/incidents/42");
+        assert_eq!(loggable_path("/ping"), "/ping");
     }
 }
