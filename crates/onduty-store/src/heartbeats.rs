@@ -8,7 +8,7 @@ use onduty_core::{HeartbeatId, IntegrationId, RoutingKey, ServiceId, Timestamp};
 use sqlx::any::AnyRow;
 
 use crate::sql::{col, json_col, parse_col, to_json};
-use crate::{Store, StoreError, begin};
+use crate::{Backend, Store, StoreError, begin};
 
 /// How a heartbeat stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,7 +219,22 @@ impl Store {
         body: &str,
         now: Timestamp,
     ) -> Result<Pinged, StoreError> {
-        let before = self.heartbeat(id).await?;
+        // Read and write in one transaction (the row locked on PostgreSQL), so that two
+        // pings at once, even on two instances, each see the other's effect.
+        let d = self.backend;
+        let mut conn = self.lane().await?;
+        let mut tx = begin(&mut conn, d).await?;
+        let lock = match d {
+            Backend::Postgres => " FOR UPDATE OF h",
+            Backend::Sqlite => "",
+        };
+        let read = format!("{SELECT} WHERE h.id = $1{lock}");
+        let row = sqlx::query(sqlx::AssertSqlSafe(read.clone()))
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("heartbeat {id}")))?;
+        let before = heartbeat_from_row(&row)?;
         let (state, success_at, due) = match ping {
             Ping::Start => (before.state, before.last_success_at, before.due_at),
             Ping::Success | Ping::Exit(0) => {
@@ -244,10 +259,16 @@ impl Store {
         .bind(success_at.map(|t| t.as_millis()))
         .bind(state.as_str())
         .bind(due.map(|d| d.as_millis()))
-        .execute(&mut *self.write_conn().await?)
+        .execute(&mut *tx)
         .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(read))
+            .bind(id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        let heartbeat = heartbeat_from_row(&row)?;
+        tx.commit().await?;
         Ok(Pinged {
-            heartbeat: self.heartbeat(id).await?,
+            heartbeat,
             was: before.state,
         })
     }

@@ -1583,6 +1583,24 @@ pub async fn heartbeats_pings_and_deadlines(db: &TestDb) {
         1
     );
     assert_eq!(store.list_heartbeats(None).await.unwrap().len(), 1);
+
+    // Pings at once never undo each other: a start racing a success leaves it up.
+    for round in 0..20 {
+        let at = at_minute(1000 + round);
+        store
+            .record_ping(made.id, Ping::Fail, "", at)
+            .await
+            .unwrap();
+        let (start, success) = tokio::join!(
+            store.record_ping(made.id, Ping::Start, "", at),
+            store.record_ping(made.id, Ping::Success, "", at),
+        );
+        start.unwrap();
+        success.unwrap();
+        let now = store.heartbeat(made.id).await.unwrap();
+        assert_eq!(now.state, HeartbeatState::Up, "round {round}");
+        assert_eq!(now.last_success_at, Some(at), "round {round}");
+    }
 }
 
 pub async fn maintenance_windows_quiet_triggers_and_end(db: &TestDb) {
