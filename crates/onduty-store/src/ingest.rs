@@ -28,8 +28,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
 use crate::paging::{
-    TimerKind, clear_timers, minutes_of, resume_escalation, set_timer, start_escalation,
-    stop_paging,
+    TimerKind, clear_timers, minutes_of, set_timer, start_escalation, stop_paging,
 };
 use crate::sql::{
     Val, Write, chunked, col, execute_writes, in_list, multi_row, numbered, opt_id, parse_col,
@@ -1053,6 +1052,7 @@ impl WorkingSet {
                 let inc = &self.incidents[w];
                 inc.dedup_key == key
                     && inc.status == IncidentStatus::Resolved
+                    && !resolved_by_a_person(inc)
                     && inc
                         .resolved_at
                         .is_some_and(|r| reopens(minutes, Timestamp::from_millis(r), now))
@@ -1080,8 +1080,8 @@ impl WorkingSet {
     }
 
     /// A flapping incident opens again: acknowledged if it was when it resolved (its
-    /// acknowledgement timeout starts again), otherwise triggered with its escalation
-    /// going on only after the flap window, so that nobody is paged for each flap.
+    /// acknowledgement timeout starts again), otherwise triggered, its policy paging again
+    /// from the first level only after the flap window, so that nobody is paged per flap.
     fn reopen(&mut self, w: usize, item: &Received, integ: &Integ, key: &str) {
         let at = item.received_at.as_millis();
         let minutes = integ.paging.flap_window_minutes.unwrap_or_default();
@@ -1116,7 +1116,7 @@ impl WorkingSet {
             "it stays acknowledged".to_owned()
         } else {
             format!(
-                "nobody is paged now; if it is still unacknowledged in {minutes} min, its escalation goes on"
+                "nobody is paged now; if it is still unacknowledged in {minutes} min, its escalation policy pages again from the first level"
             )
         };
         let message = format!(
@@ -1152,11 +1152,11 @@ impl WorkingSet {
             integ.name, inc.alert_count
         );
         let service = inc.service_id;
-        self.by_key
-            .entry((service, key.to_owned()))
-            .or_default()
-            .push(w);
-        self.joined.push((w, key.to_owned()));
+        let listed = self.by_key.entry((service, key.to_owned())).or_default();
+        if !listed.contains(&w) {
+            listed.push(w);
+            self.joined.push((w, key.to_owned()));
+        }
         self.note(
             w,
             item,
@@ -1271,36 +1271,41 @@ impl WorkingSet {
              updated_at = v.column6",
             appends,
         );
-        let changes = self
-            .incidents
-            .iter()
-            .filter(|w| w.dirty && w.state_changed && w.version.is_some())
-            .map(|w| {
-                vec![
-                    Val::Text(w.id.to_string()),
-                    Val::Int(w.version.unwrap_or_default()),
-                    Val::Text(w.status.as_str().to_owned()),
-                    Val::OptText(w.holds_key.then(|| w.dedup_key.clone())),
-                    Val::Int(w.alert_count),
-                    Val::Int(w.last_event_at),
-                    Val::Text(w.last_event_summary.clone()),
-                    Val::Int(w.updated_at),
-                    Val::OptInt(w.acknowledged_at),
-                    Val::OptText(w.acknowledged_by.clone()),
-                    Val::OptInt(w.resolved_at),
-                    Val::OptText(w.resolved_by.clone()),
-                    Val::OptText(w.alerts.as_ref().map(to_json)),
-                ]
-            })
-            .collect();
-        self.checked_updates(
-            writes,
-            "status = v.column3, open_key = v.column4, alert_count = v.column5, last_event_at = v.column6, \
-             last_event_summary = v.column7, updated_at = v.column8, acknowledged_at = v.column9, \
-             acknowledged_by = v.column10, resolved_at = v.column11, resolved_by = v.column12, \
-             alerts = v.column13",
-            changes,
-        );
+        // Those that give a key up before those that take one: a unique index is checked
+        // row by row, so one statement must never hand a key from one row to another.
+        for holders in [false, true] {
+            let changes = self
+                .incidents
+                .iter()
+                .filter(|w| w.dirty && w.state_changed && w.version.is_some())
+                .filter(|w| w.holds_key == holders)
+                .map(|w| {
+                    vec![
+                        Val::Text(w.id.to_string()),
+                        Val::Int(w.version.unwrap_or_default()),
+                        Val::Text(w.status.as_str().to_owned()),
+                        Val::OptText(w.holds_key.then(|| w.dedup_key.clone())),
+                        Val::Int(w.alert_count),
+                        Val::Int(w.last_event_at),
+                        Val::Text(w.last_event_summary.clone()),
+                        Val::Int(w.updated_at),
+                        Val::OptInt(w.acknowledged_at),
+                        Val::OptText(w.acknowledged_by.clone()),
+                        Val::OptInt(w.resolved_at),
+                        Val::OptText(w.resolved_by.clone()),
+                        Val::OptText(w.alerts.as_ref().map(to_json)),
+                    ]
+                })
+                .collect();
+            self.checked_updates(
+                writes,
+                "status = v.column3, open_key = v.column4, alert_count = v.column5, last_event_at = v.column6, \
+                 last_event_summary = v.column7, updated_at = v.column8, acknowledged_at = v.column9, \
+                 acknowledged_by = v.column10, resolved_at = v.column11, resolved_by = v.column12, \
+                 alerts = v.column13",
+                changes,
+            );
+        }
         let inserts = self
             .incidents
             .iter()
@@ -1403,17 +1408,22 @@ impl WorkingSet {
                         ));
                     }
                 }
-                // Re-opened by a flap: escalation goes on after the flap window, from
-                // the level it had reached.
-                (Some(IncidentStatus::Resolved), IncidentStatus::Triggered) if w.reopened => {
-                    let minutes = settings.flap_window_minutes.unwrap_or_default();
-                    writes.push(resume_escalation(
-                        d,
-                        w.id,
-                        at.saturating_add(minutes_of(minutes)),
-                    ));
+                // Re-opened by a flap, unacknowledged: if it still is after the flap
+                // window, the service's policy pages it again from its first level.
+                (Some(IncidentStatus::Resolved), IncidentStatus::Triggered) => {
+                    if let Some(policy) = settings.policy {
+                        let minutes = settings.flap_window_minutes.unwrap_or_default();
+                        writes.push(start_escalation(
+                            d,
+                            w.id,
+                            policy,
+                            at.saturating_add(minutes_of(minutes)),
+                        ));
+                    }
                 }
-                (Some(before), after) if before != after && !w.reopened => stopped.push(w.id),
+                // Re-opened acknowledged: its paging stopped when it resolved.
+                (Some(IncidentStatus::Resolved), _) => {}
+                (Some(before), after) if before != after => stopped.push(w.id),
                 _ => {}
             }
             if w.status == IncidentStatus::Resolved
@@ -1474,6 +1484,14 @@ impl WorkingSet {
             })
             .collect()
     }
+}
+
+/// Whether a person resolved the incident: that is final, even within a flap window.
+fn resolved_by_a_person(inc: &Work) -> bool {
+    inc.resolved_by
+        .as_deref()
+        .and_then(|text| serde_json::from_str::<Actor>(text).ok())
+        .is_some_and(|actor| matches!(actor, Actor::User { .. }))
 }
 
 /// The summary of a trigger (empty for other events).

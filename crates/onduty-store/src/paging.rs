@@ -37,16 +37,6 @@ pub(crate) fn start_escalation(
     )
 }
 
-/// Lets an incident's escalation go on at `at` from the level it had reached (a flapping
-/// incident re-opened); nothing if it never escalated.
-pub(crate) fn resume_escalation(d: Backend, incident: IncidentId, at: Timestamp) -> Write {
-    write(
-        d,
-        "UPDATE escalations SET next_at = ? WHERE incident_id = ?",
-        vec![Val::Int(at.as_millis()), Val::Text(incident.to_string())],
-    )
-}
-
 /// Stops everything that would page for these incidents: their escalation, the
 /// notifications planned, and messages not yet sent.
 pub(crate) fn stop_paging(d: Backend, incidents: &[IncidentId]) -> Vec<Write> {

@@ -1910,12 +1910,51 @@ pub async fn noise_control_groups_alerts_and_reopens_flapping_incidents(db: &Tes
         .count();
     assert_eq!(reopens, 3, "each re-opening is on the timeline");
 
+    // A resolve and a trigger in one batch: resolved, then re-opened.
+    let batch = store
+        .ingest_batch(&[
+            resolve(dbs.key(), "cpu", at_minute(118)),
+            trigger(dbs.key(), "cpu", "CPU", at_minute(118)),
+        ])
+        .await
+        .unwrap();
+    let outcomes: Vec<Outcome> = batch.into_iter().map(outcome).collect();
+    assert_eq!(
+        outcomes,
+        vec![Outcome::Resolved(vec![n]), Outcome::Reopened(n)]
+    );
+
     // Outside the window, a trigger opens a new incident.
     one(&store, resolve(dbs.key(), "cpu", at_minute(119)))
         .await
         .unwrap();
     let late = outcome(one(&store, trigger(dbs.key(), "cpu", "CPU", at_minute(140))).await);
-    assert!(matches!(late, Outcome::Opened(t) if t.number != n.number));
+    let Outcome::Opened(newer) = late else {
+        panic!("expected a new incident, got {late:?}")
+    };
+    assert_ne!(newer.number, n.number);
+
+    // A person's resolve is final, even within the window.
+    let ada = user(&store, "Ada", Role::Responder).await;
+    let ada = Actor::User {
+        id: ada.id,
+        name: "Ada".to_owned(),
+    };
+    store
+        .act_on_incident(
+            by_number(newer.number),
+            Action::Resolve,
+            &ada,
+            "the API",
+            at_minute(141),
+        )
+        .await
+        .unwrap();
+    let after = outcome(one(&store, trigger(dbs.key(), "cpu", "CPU", at_minute(142))).await);
+    assert!(
+        matches!(after, Outcome::Opened(t) if t.number != newer.number),
+        "{after:?}"
+    );
 
     // Turned off, triggers behave as before.
     let off = ServicePatch {

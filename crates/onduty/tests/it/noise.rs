@@ -86,13 +86,14 @@ async fn an_alert_storm_is_one_incident_and_a_flapping_check_reopens_it_without_
                 .any(|l| l.starts_with("Re-opened: a trigger from")),
             "{lines:?}"
         );
-        // ...until it has stayed unacknowledged for the flap window: then the
-        // escalation goes on from where it stood, to the second level.
+        // ...until it has stayed unacknowledged for the flap window: then the policy
+        // pages it again from its first level.
         app.pass(9 * MINUTE).await;
         assert!(app.notifier.take().is_empty());
         app.pass(MINUTE).await;
         let sent = app.notifier.take();
-        assert_eq!(pages_to(&sent, BOB), [vec![1]], "{sent:?}");
+        assert_eq!(pages_to(&sent, ALICE), [vec![1]], "{sent:?}");
+        assert!(pages_to(&sent, BOB).is_empty(), "{sent:?}");
         let (_, list) = app.api(Method::GET, "/incidents", None).await;
         assert_eq!(list["incidents"].as_array().unwrap().len(), 1);
         app.stop().await;
@@ -186,6 +187,59 @@ async fn noise_settings_are_checked_and_shown() {
         page.body.contains("<strong>firing</strong>"),
         "{}",
         page.body
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_incident_handed_to_a_person_that_flaps_is_paged_again_through_the_policy() {
+    let app = TestApp::start().await;
+    person(&app, "Alice", ALICE).await;
+    person(&app, "Bob", BOB).await;
+    policy(
+        &app,
+        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30)]}),
+    )
+    .await;
+    let key = service(
+        &app,
+        "Queue",
+        "Ops",
+        json!({"urgency": "low", "flap_window_minutes": 10}),
+    )
+    .await;
+    app.send_event(trigger_event(&key, "queue/depth", "Queue backing up"))
+        .await;
+    app.tick().await;
+    app.notifier.take();
+    // Handed straight to Bob: no policy follows the incident any more.
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/incidents/1/reassign",
+            Some(json!({"user": "bob@example.com"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.tick().await;
+    assert_eq!(pages_to(&app.notifier.take(), BOB), [vec![1]]);
+    app.send_event(follow_up_event(&key, "resolve", "queue/depth"))
+        .await;
+    app.pass(MINUTE).await;
+    app.send_event(trigger_event(&key, "queue/depth", "Queue backing up"))
+        .await;
+    // Another incident meanwhile pages as usual: the engine is not stuck on the first.
+    app.send_event(trigger_event(&key, "queue/consumers", "No consumers"))
+        .await;
+    app.tick().await;
+    let sent = app.notifier.take();
+    assert_eq!(pages_to(&sent, ALICE), [vec![2]], "{sent:?}");
+    app.pass(10 * MINUTE).await;
+    let sent = app.notifier.take();
+    assert_eq!(
+        pages_to(&sent, ALICE),
+        [vec![1]],
+        "the service's policy pages the re-opened incident: {sent:?}"
     );
     app.stop().await;
 }
