@@ -10,7 +10,7 @@ use onduty_core::incident::DedupMode;
 use onduty_core::service::IntegrationKind;
 use onduty_core::{EventId, RoutingKey};
 use onduty_notify::Providers;
-use onduty_store::ingest::{Inbound, Received};
+use onduty_store::ingest::{Inbound, Received, Via};
 use onduty_store::services::{NewIntegration, NewService};
 use onduty_web::{App, WebConfig};
 use serde_json::json;
@@ -59,6 +59,7 @@ pub async fn render(incidents: usize, runs: usize) -> anyhow::Result<()> {
                     received_at: now,
                     event: Inbound::Alert(parsed.value),
                     warnings: Vec::new(),
+                    via: Via::Sender,
                 }
             })
             .collect();

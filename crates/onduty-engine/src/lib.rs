@@ -24,7 +24,7 @@ use onduty_core::schedule::{Window, final_schedule, on_call_at};
 use onduty_core::signature::{LINK_KEY, LinkAction, LinkGrant, link_token};
 use onduty_core::{Clock, ContactMethodId, EventId, PolicyId, ScheduleId, Timestamp, UserId};
 use onduty_notify::{Content, Link, NotifyError, Outgoing, PageItem, Providers};
-use onduty_store::ingest::{Inbound, Outcome, Received};
+use onduty_store::ingest::{Inbound, Outcome, Received, Via};
 use onduty_store::paging::{
     Delivery, DueEscalation, EscalationStep, OutboxItem, PlannedNotification, Release, SendNow,
     SentGroup,
@@ -166,6 +166,7 @@ impl Engine {
                 received_at: now,
                 event: Inbound::Alert(event),
                 warnings: Vec::new(),
+                via: Via::Onduty,
             };
             let results = self.store.ingest_batch(&[received]).await?;
             let Some(due) = h.due_at else { continue };
@@ -183,6 +184,7 @@ impl Engine {
                     received_at: now,
                     event: Inbound::Alert(heartbeat::resolve_event(h.routing_key.as_str())),
                     warnings: Vec::new(),
+                    via: Via::Onduty,
                 };
                 self.store.ingest_batch(&[resolve]).await?;
             }

@@ -44,6 +44,17 @@ pub struct Received {
     pub event: Inbound,
     /// What the parser adjusted to accept the event (kept on the timeline).
     pub warnings: Vec<String>,
+    /// Who hands it in: a sender from outside, or onduty itself.
+    pub via: Via,
+}
+
+/// Who hands an event in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A monitoring tool or script, through one of the ingest endpoints.
+    Sender,
+    /// onduty itself: a heartbeat's pings and lateness, notes of refused events.
+    Onduty,
 }
 
 #[derive(Debug, Clone)]
@@ -126,6 +137,9 @@ pub enum Rejected {
     /// The edge gives every trigger a dedup key; one without is a programming error.
     #[error("a trigger needs a dedup key")]
     MissingDedupKey,
+    /// A heartbeat's key takes pings (`/ping/<key>`, mail), not events from senders.
+    #[error("this key belongs to a heartbeat: ping it at /ping/<key> instead of sending events")]
+    HeartbeatKey,
 }
 
 pub type ItemResult = Result<Accepted, Rejected>;
@@ -214,6 +228,9 @@ impl Store {
                 .routing_key()
                 .and_then(|k| integrations.get(k.as_str()))
                 .ok_or(Rejected::UnknownRoutingKey)?;
+            if integ.heartbeat && item.via == Via::Sender {
+                return Err(Rejected::HeartbeatKey);
+            }
             match &item.event {
                 Inbound::Alert(e) if e.action == EventAction::Trigger && e.dedup_key.is_none() => {
                     Err(Rejected::MissingDedupKey)
@@ -326,6 +343,8 @@ struct Integ {
     dedup_mode: DedupMode,
     urgency: ServiceUrgency,
     paging: ServicePaging,
+    /// A heartbeat's integration: only onduty's own events are taken for it.
+    heartbeat: bool,
 }
 
 /// What a service's settings mean for the engine's state.
@@ -364,7 +383,7 @@ struct Loaded {
 const INTEGRATIONS_SQL: &str = "SELECT 'integration' AS row_kind, integrations.id, integrations.name, \
      integrations.routing_key, integrations.service_id, services.dedup_mode, services.urgency, \
      services.policy_id, services.ack_timeout_minutes, services.auto_resolve_minutes, \
-     services.group_window_minutes, services.flap_window_minutes \
+     services.group_window_minutes, services.flap_window_minutes, integrations.kind \
      FROM integrations JOIN services ON services.id = integrations.service_id WHERE integrations.routing_key IN ";
 
 /// The incident columns a batch works with, for `work_from_row`.
@@ -463,6 +482,7 @@ async fn load(
                             group_window_minutes: minutes(row, "group_window_minutes")?,
                             flap_window_minutes: minutes(row, "flap_window_minutes")?,
                         },
+                        heartbeat: col::<String>(row, "kind")? == "heartbeat",
                     },
                 );
             }

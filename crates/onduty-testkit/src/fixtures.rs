@@ -7,7 +7,7 @@ use onduty_core::incident::DedupMode;
 use onduty_core::service::{Integration, IntegrationKind, Service};
 use onduty_core::{DedupKey, EventId, RoutingKey, Timestamp};
 use onduty_store::Store;
-use onduty_store::ingest::{Inbound, Received};
+use onduty_store::ingest::{Inbound, Received, Via};
 use onduty_store::services::{NewIntegration, NewService};
 use onduty_store::users::NewUser;
 
@@ -117,6 +117,7 @@ fn received(event: Inbound, at: Timestamp) -> Received {
         received_at: at,
         event,
         warnings: Vec::new(),
+        via: Via::Sender,
     }
 }
 

@@ -1584,6 +1584,16 @@ pub async fn heartbeats_pings_and_deadlines(db: &TestDb) {
     );
     assert_eq!(store.list_heartbeats(None).await.unwrap().len(), 1);
 
+    // Its key takes no events from senders; onduty's own are taken.
+    let key = routing_key_for("backup");
+    let mut from_sender = trigger(&key, "x", "forged", at_minute(999));
+    assert_eq!(
+        one(&store, from_sender.clone()).await,
+        Err(Rejected::HeartbeatKey)
+    );
+    from_sender.via = onduty_store::ingest::Via::Onduty;
+    assert!(one(&store, from_sender).await.is_ok());
+
     // Pings at once never undo each other: a start racing a success leaves it up.
     for round in 0..20 {
         let at = at_minute(1000 + round);

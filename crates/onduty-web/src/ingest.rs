@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use onduty_core::event::{EventAction, Parsed, parse_alert_event, parse_change_event};
 use onduty_core::{DedupKey, EventId, RoutingKey};
 use onduty_store::StoreError;
-use onduty_store::ingest::{Inbound, Received, Rejected};
+use onduty_store::ingest::{Inbound, Received, Rejected, Via};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -153,6 +153,10 @@ async fn submit(
         Ok(Err(Rejected::MissingDedupKey)) => {
             invalid(vec!["'dedup_key' is missing or blank".to_owned()])
         }
+        Ok(Err(Rejected::HeartbeatKey)) => invalid(vec![format!(
+            "'routing_key' {}… belongs to a heartbeat: it takes pings at /ping/<key>, not events",
+            &key.as_str()[..8]
+        )]),
         Err(StoreError::WriterStopped) => refused(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -245,6 +249,7 @@ async fn accept<T>(
         received_at: now,
         event,
         warnings: parsed.warnings,
+        via: Via::Sender,
     };
     submit(state, &key, received, message).await
 }

@@ -14,7 +14,7 @@ use onduty_core::heartbeat::{self, BODY_KEPT, Ping};
 use onduty_core::mail::{MAX_MESSAGE_BYTES, MailRules, event_from_mail};
 use onduty_core::service::IntegrationKind;
 use onduty_core::{EventId, RoutingKey};
-use onduty_store::ingest::{Inbound, Received};
+use onduty_store::ingest::{Inbound, Received, Via};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use smtp_proto::request::receiver::{DataReceiver, RequestReceiver};
@@ -402,6 +402,7 @@ async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) 
             received_at: now,
             event: Inbound::Alert(event),
             warnings: Vec::new(),
+            via: Via::Sender,
         })
     });
     for result in futures::future::join_all(jobs).await {

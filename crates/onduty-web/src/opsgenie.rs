@@ -17,7 +17,7 @@ use onduty_core::event::{AlertEvent, EventAction};
 use onduty_core::service::Integration;
 use onduty_core::{EventId, IncidentNumber, IncidentRef, RoutingKey, opsgenie};
 use onduty_store::StoreError;
-use onduty_store::ingest::{Inbound, Received};
+use onduty_store::ingest::{Inbound, Received, Via};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -118,6 +118,7 @@ async fn store(state: &SharedState, answer: &Answer, event: AlertEvent) -> Respo
         received_at: now,
         event: Inbound::Alert(event),
         warnings: Vec::new(),
+        via: Via::Sender,
     };
     match state.writer.submit(received).await {
         Ok(Ok(_)) => {

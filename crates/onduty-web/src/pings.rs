@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use onduty_core::heartbeat::{self, BODY_KEPT, Ping};
 use onduty_core::{EventId, RoutingKey};
-use onduty_store::ingest::{Inbound, Received};
+use onduty_store::ingest::{Inbound, Received, Via};
 
 use crate::SharedState;
 
@@ -93,6 +93,7 @@ async fn ping(state: &SharedState, key: &str, ping: Option<Ping>, body: &[u8]) -
             received_at: now,
             event: Inbound::Alert(event),
             warnings: Vec::new(),
+            via: Via::Onduty,
         };
         match state.writer.submit(received).await {
             Ok(Ok(_)) => state.wake.notify_one(),

@@ -144,6 +144,7 @@ pub(crate) async fn admit_event(
             received_at: now,
             event: onduty_store::ingest::Inbound::Change(note),
             warnings: Vec::new(),
+            via: onduty_store::ingest::Via::Onduty,
         };
         match state.writer.submit(received).await {
             Ok(Ok(_)) => {}

@@ -17,7 +17,7 @@ use onduty_core::alertmanager::{Read, Sender, events};
 use onduty_core::webhook;
 use onduty_core::{EventId, RoutingKey};
 use onduty_store::StoreError;
-use onduty_store::ingest::{Inbound, Received};
+use onduty_store::ingest::{Inbound, Received, Via};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -191,6 +191,7 @@ async fn receive(
             received_at: now,
             event: Inbound::Alert(p.value),
             warnings: p.warnings,
+            via: Via::Sender,
         };
         jobs.push(state.writer.submit(received));
     }

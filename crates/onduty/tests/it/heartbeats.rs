@@ -117,6 +117,17 @@ async fn a_backup_that_goes_quiet_fails_and_recovers_opens_and_resolves_its_inci
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Its key takes pings, not events: a sender can't forge or resolve its incidents.
+    let key = url.rsplit('/').next().unwrap();
+    let (status, body) = app
+        .send_event(onduty_testkit::follow_up_event(key, "resolve", "heartbeat"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.to_string().contains("belongs to a heartbeat"),
+        "{body}"
+    );
     app.stop().await;
 }
 
