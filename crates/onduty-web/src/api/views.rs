@@ -256,13 +256,10 @@ impl IntegrationView {
         let (alertmanager, grafana) = match (i.kind, &webhook_url) {
             (IntegrationKind::Alertmanager, Some(url)) => (Some(alertmanager_webhook(url)), None),
             (IntegrationKind::Grafana, Some(url)) => (None, Some(grafana_webhook(url))),
-            (
-                IntegrationKind::Heartbeat
-                | IntegrationKind::Opsgenie
-                | IntegrationKind::Webhook
-                | IntegrationKind::Email,
-                _,
-            ) => (None, None),
+            (IntegrationKind::Opsgenie, _) => (Some(alertmanager_opsgenie(base, key)), None),
+            (IntegrationKind::Heartbeat | IntegrationKind::Webhook | IntegrationKind::Email, _) => {
+                (None, None)
+            }
             _ => (
                 Some(alertmanager_config(&events_url, key)),
                 Some(grafana_settings(&events_url, key)),
@@ -324,6 +321,15 @@ pub fn alertmanager_config(events_url: &str, routing_key: &str) -> String {
     format!(
         "receivers:\n  - name: onduty\n    pagerduty_configs:\n      - routing_key: {routing_key}\n        \
          url: {events_url}\n        send_resolved: true\n"
+    )
+}
+
+/// An Alertmanager receiver that sends to onduty as it would to Opsgenie (Alertmanager
+/// adds `v2/alerts…` to the API URL).
+pub fn alertmanager_opsgenie(base: &str, key: &str) -> String {
+    format!(
+        "receivers:\n  - name: onduty\n    opsgenie_configs:\n      - api_key: {key}\n        \
+         api_url: {base}/\n        send_resolved: true\n"
     )
 }
 

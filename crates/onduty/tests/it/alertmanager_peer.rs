@@ -1,8 +1,9 @@
 //! The real Prometheus Alertmanager (Debian's `prometheus-alertmanager`) sending to
 //! onduty with only the settings onduty's service page shows: its own webhook
-//! (`webhook_configs`) and its PagerDuty notifier (`pagerduty_configs` with `url` pointed
-//! at `/v2/enqueue`). An alert pushed into Alertmanager opens an incident through each,
-//! and resolving it there resolves both. Skipped when no Alertmanager is installed, unless
+//! (`webhook_configs`), its PagerDuty notifier (`pagerduty_configs` with `url` pointed
+//! at `/v2/enqueue`) and its Opsgenie notifier (`opsgenie_configs` with `api_url` pointed at
+//! onduty). An alert pushed into Alertmanager opens an incident through each, and
+//! resolving it there resolves all three. Skipped when no Alertmanager is installed, unless
 //! ONDUTY_REQUIRE_ALERTMANAGER=1 (CI installs it and sets this).
 
 use std::process::{Child, Command, Stdio};
@@ -118,10 +119,11 @@ async fn incidents_of(app: &TestApp, service: &str) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn the_real_alertmanager_opens_and_resolves_incidents_through_both_of_its_notifiers() {
+async fn the_real_alertmanager_opens_and_resolves_incidents_through_each_of_its_notifiers() {
     let app = TestApp::start().await;
     let (webhook_service, webhook) = integration(&app, "Fleet (webhook)", "alertmanager").await;
     let (pd_service, pagerduty) = integration(&app, "Fleet (PagerDuty)", "events_v2").await;
+    let (og_service, opsgenie) = integration(&app, "Fleet (Opsgenie)", "opsgenie").await;
 
     // The receivers exactly as onduty shows them, renamed apart and routed to both.
     let receiver = |view: &Value, name: &str| {
@@ -133,10 +135,12 @@ async fn the_real_alertmanager_opens_and_resolves_incidents_through_both_of_its_
     };
     let config = format!(
         "route:\n  receiver: webhook\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 1s\n  \
-         repeat_interval: 1h\n  routes:\n    - receiver: webhook\n      continue: true\n    - receiver: pagerduty\n\
-         receivers:\n{}{}",
+         repeat_interval: 1h\n  routes:\n    - receiver: webhook\n      continue: true\n    - receiver: opsgenie\n      continue: true\n\
+         \x20   - receiver: pagerduty\n\
+         receivers:\n{}{}{}",
         receiver(&webhook, "webhook"),
         receiver(&pagerduty, "pagerduty"),
+        receiver(&opsgenie, "opsgenie"),
     );
     let peer = match start(&config).await {
         Ok(p) => p,
@@ -168,14 +172,18 @@ async fn the_real_alertmanager_opens_and_resolves_incidents_through_both_of_its_
     assert!(pushed.status().is_success(), "{}", pushed.status());
 
     let patience = Duration::from_secs(30);
-    let both = || async {
+    let all = || async {
         (
             incidents_of(&app, &webhook_service).await,
             incidents_of(&app, &pd_service).await,
+            incidents_of(&app, &og_service).await,
         )
     };
-    let (through_webhook, through_pagerduty) =
-        wait_for(patience, both, |(w, p)| !w.is_empty() && !p.is_empty()).await;
+    let (through_webhook, through_pagerduty, through_opsgenie) =
+        wait_for(patience, all, |(w, p, o)| {
+            !w.is_empty() && !p.is_empty() && !o.is_empty()
+        })
+        .await;
     assert_eq!(through_webhook.len(), 1, "{through_webhook:?}");
     let w = &through_webhook[0];
     assert_eq!(w["summary"], "Disk 95% full on db01");
@@ -188,6 +196,14 @@ async fn the_real_alertmanager_opens_and_resolves_incidents_through_both_of_its_
     );
     assert_eq!(through_pagerduty.len(), 1, "{through_pagerduty:?}");
     assert_eq!(through_pagerduty[0]["status"], "triggered");
+    assert_eq!(through_opsgenie.len(), 1, "{through_opsgenie:?}");
+    assert!(
+        through_opsgenie[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("DiskFull"),
+        "{through_opsgenie:?}"
+    );
 
     // Fixed: Alertmanager hears the alert has ended and tells onduty both ways.
     let ended = jiff::Timestamp::now()
@@ -201,13 +217,18 @@ async fn the_real_alertmanager_opens_and_resolves_incidents_through_both_of_its_
         .await
         .unwrap();
     assert!(pushed.status().is_success());
-    let (w, p) = wait_for(patience, both, |(w, p)| {
-        w[0]["status"] == "resolved" && p[0]["status"] == "resolved"
+    let (w, p, o) = wait_for(patience, all, |(w, p, o)| {
+        w[0]["status"] == "resolved" && p[0]["status"] == "resolved" && o[0]["status"] == "resolved"
     })
     .await;
     assert_eq!(w[0]["status"], "resolved", "{w:?}");
     assert_eq!(p[0]["status"], "resolved", "{p:?}");
-    assert_eq!(w.len() + p.len(), 2, "no new incidents on the way");
+    assert_eq!(o[0]["status"], "resolved", "{o:?}");
+    assert_eq!(
+        w.len() + p.len() + o.len(),
+        3,
+        "no new incidents on the way"
+    );
     drop(peer);
     app.stop().await;
 }
