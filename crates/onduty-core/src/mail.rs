@@ -258,7 +258,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(300))]
+        #![proptest_config(ProptestConfig::with_cases(crate::test_json::fuzz_cases(300)))]
 
         /// Whatever bytes arrive, the answer is an event or a reason, never a panic.
         #[test]

@@ -227,4 +227,19 @@ mod tests {
         assert_eq!(e.action, EventAction::Resolve);
         assert_eq!(e.dedup_key.unwrap().as_str(), "db01-disk");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(crate::test_json::fuzz_cases(500)))]
+
+        /// Whatever JSON arrives, the answer is an event or field errors, never a panic.
+        #[test]
+        fn any_json_gives_an_event_or_field_errors(
+            body in crate::test_json::arbitrary_json(
+                "(message|alias|priority|details|tags|entity|source|description|[a-z]{1,5})",
+                "(P[0-9]|.{0,140})",
+            )
+        ) {
+            let _ = create_event(&body, KEY, "generated");
+        }
+    }
 }

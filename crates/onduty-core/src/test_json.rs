@@ -1,9 +1,18 @@
-//! For property tests: any JSON at all, nested a few levels, with object keys drawn from
+//! For property tests: how long fuzzing properties run, and any JSON at all, nested a few levels, with object keys drawn from
 //! `keys` and strings from `words` (regular expressions), so that generated bodies reach
 //! the fields a parser looks for.
 
 use proptest::prelude::*;
 use serde_json::Value;
+
+/// Cases for a fuzzing property (a parser given anything must answer, never panic):
+/// `default`, or `ONDUTY_FUZZ_CASES` when set (CI runs a longer pass with it).
+pub(crate) fn fuzz_cases(default: u32) -> u32 {
+    std::env::var("ONDUTY_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 pub(crate) fn arbitrary_json(
     keys: &'static str,

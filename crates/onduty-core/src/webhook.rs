@@ -249,7 +249,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(500))]
+        #![proptest_config(ProptestConfig::with_cases(crate::test_json::fuzz_cases(500)))]
 
         /// Any body under any pointers gives an event or reasons, never a panic.
         #[test]

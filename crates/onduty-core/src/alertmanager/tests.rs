@@ -220,7 +220,7 @@ fn severities_read_the_usual_names() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(500))]
+    #![proptest_config(ProptestConfig::with_cases(crate::test_json::fuzz_cases(500)))]
 
     /// Whatever arrives, the answer is events or reasons, never a panic.
     #[test]
