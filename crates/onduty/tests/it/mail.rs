@@ -349,3 +349,53 @@ async fn starttls_forgets_what_came_before_it_and_refuses_plain_text_smuggled_af
     assert_eq!(incidents[0]["summary"], "disk full on db02");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn serve_offers_starttls_with_the_certificate_files_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = onduty_testkit::test_certificate();
+    let cert_file = dir.path().join("mail.crt");
+    let key_file = dir.path().join("mail.key");
+    std::fs::write(&cert_file, cert).unwrap();
+    std::fs::write(&key_file, key).unwrap();
+    let database = crate::process::database_args(&dir.path().join("data"), None);
+    let mut server = crate::process::Server::start(
+        &database,
+        &[
+            ("ONDUTY_MAIL_LISTEN", "127.0.0.1:0"),
+            ("ONDUTY_MAIL_TLS_CERT", cert_file.to_str().unwrap()),
+            ("ONDUTY_MAIL_TLS_KEY", key_file.to_str().unwrap()),
+        ],
+    );
+    let line = server.wait_for_line("onduty takes mail on ");
+    assert!(line.ends_with("(STARTTLS offered)"), "{line}");
+    let address = line
+        .trim_start_matches("onduty takes mail on ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut smtp = BufReader::new(tokio::net::TcpStream::connect(address).await.unwrap());
+    assert!(reply(&mut smtp).await.starts_with("220 "));
+    let hello = say(&mut smtp, "EHLO client.example.com\r\n").await;
+    assert!(hello.contains("250-STARTTLS"), "{hello}");
+
+    // A key file that isn't one stops the start with a clear reason.
+    std::fs::write(&key_file, "not a key").unwrap();
+    let out = crate::process::onduty()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--mail-listen",
+            "127.0.0.1:0",
+        ])
+        .args(&database)
+        .args(["--mail-tls-cert", cert_file.to_str().unwrap()])
+        .args(["--mail-tls-key", key_file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("cannot offer STARTTLS"), "{said}");
+}
