@@ -1,5 +1,5 @@
-//! The incident list, newest first, with counts by status and filters (status, service,
-//! team, when, "mine"); times on the viewer's clock.
+//! The incident list, newest first, a hundred at a time, with counts by status and filters
+//! (status, service, team, when, "mine"); times on the viewer's clock.
 
 use std::collections::HashMap;
 
@@ -48,6 +48,9 @@ struct IncidentsPage {
     teams: Vec<super::Choice>,
     periods: Vec<super::Choice>,
     mine: bool,
+    /// Links to the next (older) hundred, and back to the newest, with the same filters.
+    older: Option<String>,
+    newest: Option<String>,
 }
 
 /// The list's filters, as the form sends them.
@@ -63,6 +66,8 @@ struct Filters {
     opened: Option<String>,
     /// Only incidents assigned to the viewer.
     mine: Option<String>,
+    /// Only incidents numbered below this: the older pages.
+    before: Option<String>,
 }
 
 /// How far back the list looks: the form's value, its label, and days (0: any time).
@@ -102,6 +107,28 @@ async fn list(
         .iter()
         .find(|(v, _, _)| *v == period)
         .map_or(0, |(_, _, d)| *d);
+    let before = f
+        .before
+        .as_deref()
+        .and_then(|b| b.parse().ok())
+        .map(onduty_core::IncidentNumber);
+    // The same filters, for the paging links.
+    let link = |before: Option<i64>| {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("status", &status);
+        for (name, value) in [("service", &service), ("team", &team), ("opened", &period)] {
+            if !value.is_empty() {
+                query.append_pair(name, value);
+            }
+        }
+        if mine {
+            query.append_pair("mine", "1");
+        }
+        if let Some(b) = before {
+            query.append_pair("before", &b.to_string());
+        }
+        format!("/incidents?{}", query.finish())
+    };
     let now = state.clock.now();
     let filter = IncidentFilter {
         statuses,
@@ -114,7 +141,7 @@ async fn list(
     };
     let live_since = super::live::since(&state).await;
     let (incidents, counts, services, all_teams) = match tokio::try_join!(
-        state.store.list_incidents(&filter, None, SHOWN),
+        state.store.list_incidents(&filter, before, SHOWN),
         state.store.count_incidents_by_status(),
         state.store.list_services(),
         state.store.list_teams(),
@@ -129,6 +156,8 @@ async fn list(
                 .into_response();
         }
     };
+    let older = incidents.next.map(|n| link(Some(n.0)));
+    let newest = before.is_some().then(|| link(None));
     let tz = viewer.zone();
     let names: HashMap<_, _> = services
         .iter()
@@ -169,5 +198,7 @@ async fn list(
         teams: super::Choice::list(all_teams.iter().map(|t| (t.id, &t.name)), Some(team)),
         periods: super::Choice::list(PERIODS.iter().map(|(v, l, _)| (v, l)), Some(period)),
         mine,
+        older,
+        newest,
     })
 }

@@ -617,3 +617,48 @@ async fn the_on_call_page_shows_every_schedule_and_policy() {
     assert!(page.body.contains("<h3>Ops</h3>"), "{}", page.body);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_incident_list_pages_through_older_incidents_with_its_filters() {
+    let app = TestApp::start().await;
+    let (_, key) = app.service("Batch", "open").await;
+    let key = onduty_core::RoutingKey::parse(&key).unwrap();
+    let events: Vec<_> = (0..105)
+        .map(|n| {
+            onduty_testkit::fixtures::trigger(
+                &key,
+                &format!("job-{n}"),
+                &format!("Job {n} failed"),
+                onduty_core::Clock::now(app.clock.as_ref()),
+            )
+        })
+        .collect();
+    app.store.ingest_batch(&events).await.unwrap();
+    let mut browser = administrator(&app).await;
+
+    let first = browser.get("/incidents?status=all").await;
+    assert!(
+        first.body.contains("href=\"/incidents/105\""),
+        "{}",
+        first.body
+    );
+    assert!(first.body.contains("href=\"/incidents/6\""));
+    assert!(
+        !first.body.contains("href=\"/incidents/5\""),
+        "a hundred at a time"
+    );
+    assert!(!first.body.contains("← Newest"));
+    assert!(first.body.contains("before=6\">Older →"), "{}", first.body);
+
+    let second = browser.get("/incidents?status=all&before=6").await;
+    assert!(
+        second.body.contains("href=\"/incidents/5\""),
+        "{}",
+        second.body
+    );
+    assert!(second.body.contains("href=\"/incidents/1\""));
+    assert!(!second.body.contains("href=\"/incidents/6\""));
+    assert!(!second.body.contains("Older →"), "{}", second.body);
+    assert!(second.body.contains("← Newest"));
+    app.stop().await;
+}
