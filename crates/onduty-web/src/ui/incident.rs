@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use onduty_core::incident::{Action, Actor};
@@ -78,7 +78,7 @@ fn incident_ref(number: i64) -> IncidentRef {
 
 /// An error page for a failed read, as the API would word it.
 fn failed(e: onduty_store::StoreError) -> Response {
-    ApiError::from(e).into_response()
+    super::error_page(e)
 }
 
 async fn show(

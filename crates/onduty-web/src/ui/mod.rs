@@ -20,7 +20,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
-use crate::SharedState;
+use crate::{ApiError, SharedState};
+use askama::Template;
 
 pub(crate) use auth::Viewer;
 
@@ -140,6 +141,43 @@ pub(crate) struct Chrome {
     pub is_admin: bool,
     pub can_respond: bool,
     pub flash: Option<flash::Flash>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    title: &'static str,
+    message: String,
+}
+
+/// A failed page request as a page, with the API's status and sentence (the details of
+/// an internal error stay in the server log).
+pub(crate) fn error_page(e: impl Into<ApiError>) -> Response {
+    let e = e.into();
+    let (status, _) = e.status_and_code();
+    let message = match &e {
+        ApiError::Internal(detail) => {
+            tracing::error!(error = %detail, "a page failed");
+            "Something went wrong on the server; its log says what.".to_owned()
+        }
+        other => other.to_string(),
+    };
+    let mut response = page(ErrorPage {
+        title: status.canonical_reason().unwrap_or("Error"),
+        message,
+    });
+    *response.status_mut() = status;
+    response
+}
+
+/// Paths nothing answers: a page for people, JSON under the API.
+pub(crate) async fn not_found(uri: axum::http::Uri) -> Response {
+    let e = ApiError::NotFound(format!("{} is not a page here", uri.path()));
+    if uri.path().starts_with("/api/") {
+        e.into_response()
+    } else {
+        error_page(e)
+    }
 }
 
 /// A rendered page, or a plain 500 if a template fails (it cannot, short of a bug).

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 
 use super::{Viewer, page};
@@ -45,6 +45,6 @@ async fn show(State(state): State<SharedState>, viewer: Viewer) -> Response {
                 .collect(),
             policies: overview.escalation_policies,
         }),
-        Err(e) => e.into_response(),
+        Err(e) => super::error_page(e),
     }
 }

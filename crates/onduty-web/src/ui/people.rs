@@ -85,7 +85,7 @@ async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
     let (mut users, teams) =
         match tokio::try_join!(state.store.list_users(), state.store.list_teams()) {
             Ok(found) => found,
-            Err(e) => return ApiError::from(e).into_response(),
+            Err(e) => return super::error_page(e),
         };
     users.sort_by_key(|u| u.name.to_string().to_lowercase());
     page(PeoplePage {
@@ -216,7 +216,7 @@ async fn show(
 ) -> Response {
     let person = match find_user(&state, &id).await {
         Ok(u) => u,
-        Err(e) => return e.into_response(),
+        Err(e) => return super::error_page(e),
     };
     let own = person.id == viewer.user.id;
     let manage = own || viewer.user.role == Role::Admin;
@@ -228,7 +228,7 @@ async fn show(
         );
         match found {
             Ok((m, r)) => (m.0.contact_methods, r.0.notification_rules),
-            Err(e) => return e.into_response(),
+            Err(e) => return super::error_page(e),
         }
     } else {
         (Vec::new(), Vec::new())

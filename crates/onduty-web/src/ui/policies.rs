@@ -9,7 +9,7 @@ use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use onduty_core::escalation::{LevelMode, Policy, Target};
 
@@ -170,7 +170,7 @@ async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
     );
     let (policies, names) = match found {
         Ok(f) => f,
-        Err(e) => return e.into_response(),
+        Err(e) => return super::error_page(e),
     };
     page(PoliciesPage {
         chrome: viewer.chrome(),
@@ -214,12 +214,12 @@ async fn show(
 ) -> Response {
     let policy = match find_policy(&state, &id).await {
         Ok(p) => p,
-        Err(e) => return e.into_response(),
+        Err(e) => return super::error_page(e),
     };
     let found = tokio::try_join!(Names::load(&state), warnings(&state, &policy));
     let (mut names, warnings) = match found {
         Ok(f) => f,
-        Err(e) => return e.into_response(),
+        Err(e) => return super::error_page(e),
     };
     let preview = preview(&policy, &names);
     // A policy cannot hand over to itself.

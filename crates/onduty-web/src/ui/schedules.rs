@@ -212,7 +212,7 @@ async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
     };
     let schedules = match found.await {
         Ok(rows) => rows,
-        Err(e) => return e.into_response(),
+        Err(e) => return super::error_page(e),
     };
     let tz = zone(viewer.user.time_zone.as_str());
     // A first handoff to suggest: 09:00 tomorrow.
@@ -448,7 +448,7 @@ async fn show(
     let now = state.clock.now();
     let schedule = match find_schedule(&state, &id).await {
         Ok(s) => s,
-        Err(e) => return e.into_response(),
+        Err(e) => return super::error_page(e),
     };
     let tz = zone(schedule.time_zone.as_str());
     let days = days_from(now, &tz, DAYS_SHOWN);
@@ -469,7 +469,7 @@ async fn show(
     );
     let (f, people, overrides, feed) = match found {
         Ok(found) => found,
-        Err(e) => return e.into_response(),
+        Err(e) => return super::error_page(e),
     };
     // A colour per person, stable across the page.
     let mut everyone: Vec<UserId> = people.keys().copied().collect();

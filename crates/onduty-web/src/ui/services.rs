@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use onduty_core::escalation::Policy;
@@ -73,7 +73,7 @@ async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
         state.store.list_maintenance(None, now),
     ) {
         Ok(found) => found,
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return super::error_page(e),
     };
     let quiet: Vec<_> = windows
         .iter()
@@ -219,7 +219,7 @@ async fn show(
 ) -> Response {
     let service = match find_service(&state, &id).await {
         Ok(s) => s,
-        Err(e) => return e.into_response(),
+        Err(e) => return super::error_page(e),
     };
     let found = tokio::try_join!(
         state.store.list_policies(),
@@ -233,7 +233,7 @@ async fn show(
     );
     let (policies, teams, integrations, heartbeats, windows, (changes, _)) = match found {
         Ok(found) => found,
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return super::error_page(e),
     };
     let settings = &service.settings;
     let urgency = settings.urgency.as_str();

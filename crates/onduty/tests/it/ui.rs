@@ -662,3 +662,37 @@ async fn the_incident_list_pages_through_older_incidents_with_its_filters() {
     assert!(second.body.contains("← Newest"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn pages_that_do_not_exist_say_so_as_pages_and_the_api_as_json() {
+    let app = TestApp::start().await;
+    let mut browser = administrator(&app).await;
+    let missing = browser.get("/incidents/4242").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(
+        missing.body.contains("<h1>Not Found</h1>"),
+        "{}",
+        missing.body
+    );
+    assert!(
+        missing.body.contains("incident #4242 not found"),
+        "{}",
+        missing.body
+    );
+    let nowhere = browser.get("/no/such/<page>").await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+    assert!(
+        nowhere.body.contains("<h1>Not Found</h1>"),
+        "{}",
+        nowhere.body
+    );
+    assert!(
+        !nowhere.body.contains("<page>"),
+        "escaped: {}",
+        nowhere.body
+    );
+    let (status, body) = app.api(reqwest::Method::GET, "/no-such-thing", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+    app.stop().await;
+}
