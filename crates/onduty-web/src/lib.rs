@@ -77,6 +77,9 @@ pub struct WebConfig {
     pub twilio_auth_token: Option<String>,
     /// The domain onduty takes mail for (`<integration key>@<domain>`), when it does.
     pub mail_domain: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: the client's address is then
+    /// taken from it (for log-in limits). Empty: the peer's address, whatever headers say.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for WebConfig {
@@ -87,6 +90,7 @@ impl Default for WebConfig {
             writer: WriterOptions::default(),
             twilio_auth_token: None,
             mail_domain: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -33,6 +33,10 @@ pub struct Overrides {
     /// [default: http://<listen address>]
     #[arg(long, env = "ONDUTY_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For is believed, comma-separated addresses or
+    /// networks (e.g. 127.0.0.1,10.0.0.0/8) [default: none]
+    #[arg(long, env = "ONDUTY_TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
     /// Log format: text or json [default: text]
     #[arg(long, env = "ONDUTY_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
@@ -122,6 +126,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     public_url: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
     log_format: Option<String>,
     log: Option<String>,
     #[serde(default)]
@@ -216,6 +221,8 @@ pub struct Config {
     /// Set when the operator chose a database; otherwise SQLite in `data_dir`.
     database_url: Option<String>,
     pub public_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub log_format: LogFormat,
     pub log: String,
     pub rate_limit_per_minute: u32,
@@ -343,7 +350,27 @@ impl Config {
                 },
             }),
         };
+        let proxies: Vec<String> = match (&o.trusted_proxies, f.trusted_proxies) {
+            (Some(list), _) => list.split(',').map(str::to_owned).collect(),
+            (None, Some(list)) => list,
+            (None, None) => Vec::new(),
+        };
+        let trusted_proxies = proxies
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "trusted proxy '{p}' is not an address or a network (e.g. 10.0.0.0/8)"
+                        )
+                    })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Config {
+            trusted_proxies,
             twilio,
             smtp,
             mail,
@@ -509,6 +536,11 @@ data_dir = "./onduty-data"
 # Default: http://<listen address>. (ONDUTY_PUBLIC_URL, --public-url)
 # public_url = "https://onduty.example.com"
 
+# Behind a reverse proxy: the proxies whose X-Forwarded-For header is believed, so that
+# log-in limits count each client rather than the proxy. (ONDUTY_TRUSTED_PROXIES,
+# --trusted-proxies, comma-separated)
+# trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]
+
 # Logs go to standard error: "text" for people, "json" for log collectors.
 # (ONDUTY_LOG_FORMAT, --log-format)
 log_format = "text"
@@ -632,6 +664,30 @@ mod tests {
                 ..Default::default()
             })
             .contains("set both or neither")
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let file: FileConfig =
+            toml::from_str("trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\"]\n").unwrap();
+        let c = Config::merge(file, &Overrides::default(), None).unwrap();
+        let shown: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(shown, ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]);
+        let flags = Overrides {
+            trusted_proxies: Some("192.168.0.0/16, 127.0.0.1".into()),
+            ..Default::default()
+        };
+        let c = Config::merge(FileConfig::default(), &flags, None).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 2);
+        let bad = Overrides {
+            trusted_proxies: Some("proxy.example.com".into()),
+            ..Default::default()
+        };
+        let err = Config::merge(FileConfig::default(), &bad, None).unwrap_err();
+        assert!(
+            err.to_string().contains("not an address or a network"),
+            "{err}"
         );
     }
 

@@ -87,6 +87,7 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
             },
             twilio_auth_token: config.twilio.as_ref().map(|t| t.auth_token.clone()),
             mail_domain: config.mail.as_ref().map(|m| mail_domain(m, &url)),
+            trusted_proxies: config.trusted_proxies.clone(),
         },
         providers,
         wake,

@@ -22,7 +22,7 @@ use super::page;
 use crate::SharedState;
 use axum::Extension;
 use axum::extract::ConnectInfo;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 pub(super) fn routes() -> Router<SharedState> {
     Router::new()
@@ -285,7 +285,13 @@ async fn log_in(
     let now = state.clock.now();
     // Attempts are counted per client address, and per e-mail address from that client:
     // someone guessing elsewhere cannot lock a person out of their own browser.
-    let ip = peer.map_or_else(|| "unknown".to_owned(), |p| p.0.0.ip().to_string());
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let ip = client_address(
+        peer.map(|p| p.0.0.ip()),
+        forwarded,
+        &state.config.trusted_proxies,
+    )
+    .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
     let email: String = form.email.trim().to_lowercase().chars().take(254).collect();
     let limited = state
         .login_client_limiter
@@ -534,5 +540,84 @@ async fn change_password(
     match saved.and(others) {
         Ok(()) => answer(StatusCode::OK, None),
         Err(e) => answer(StatusCode::SERVICE_UNAVAILABLE, Some(e.to_string())),
+    }
+}
+
+/// The client's address: the peer's, or, when the peer is a trusted proxy, the nearest
+/// address in `X-Forwarded-For` that is not a trusted proxy itself (proxies append the
+/// address they heard from, so what lies left of that could be made up by the client).
+fn client_address(
+    peer: Option<IpAddr>,
+    forwarded_for: Option<&str>,
+    trusted: &[ipnet::IpNet],
+) -> Option<IpAddr> {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let peer = peer?;
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let Some(header) = forwarded_for else {
+        return Some(peer);
+    };
+    let mut hops = Vec::new();
+    for hop in header.split(',') {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => hops.push(ip),
+            // An unreadable list tells nothing reliable: count the proxy itself.
+            Err(_) => return Some(peer),
+        }
+    }
+    Some(
+        hops.iter()
+            .rev()
+            .find(|ip| !is_trusted(ip))
+            .or(hops.first())
+            .copied()
+            .unwrap_or(peer),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_is_the_nearest_untrusted_hop_behind_trusted_proxies() {
+        let proxies: Vec<ipnet::IpNet> = vec![
+            "127.0.0.1/32".parse().unwrap(),
+            "10.0.0.0/8".parse().unwrap(),
+        ];
+        let none: Vec<ipnet::IpNet> = Vec::new();
+        let peer = Some(ip("127.0.0.1"));
+        // No trusted proxies: the header is ignored.
+        assert_eq!(client_address(peer, Some("203.0.113.9"), &none), peer);
+        // Behind a trusted proxy: the address it heard from.
+        assert_eq!(
+            client_address(peer, Some("203.0.113.9"), &proxies),
+            Some(ip("203.0.113.9"))
+        );
+        // A client making up hops on the left gains nothing.
+        assert_eq!(
+            client_address(peer, Some("198.51.100.1, 203.0.113.9, 10.1.2.3"), &proxies),
+            Some(ip("203.0.113.9"))
+        );
+        // An untrusted peer's header means nothing.
+        let stranger = Some(ip("192.0.2.7"));
+        assert_eq!(
+            client_address(stranger, Some("203.0.113.9"), &proxies),
+            stranger
+        );
+        // Unreadable, absent, or all trusted.
+        assert_eq!(client_address(peer, Some("nonsense"), &proxies), peer);
+        assert_eq!(client_address(peer, None, &proxies), peer);
+        assert_eq!(
+            client_address(peer, Some("10.0.0.5"), &proxies),
+            Some(ip("10.0.0.5"))
+        );
+        assert_eq!(client_address(None, Some("203.0.113.9"), &proxies), None);
     }
 }

@@ -151,6 +151,17 @@ impl Browser {
         self.post_form(path, form).await
     }
 
+    /// Logs in as `email` through a reverse proxy that says the client is `client`.
+    pub async fn log_in_via_proxy(&mut self, client: &str, email: &str, password: &str) -> Answer {
+        let csrf = self.get("/login").await.csrf();
+        let request = self
+            .http
+            .post(format!("{}/login", self.base))
+            .header("x-forwarded-for", client)
+            .form(&[("email", email), ("password", password), ("csrf", &csrf)]);
+        self.send(request).await
+    }
+
     /// Posts a form built at run time: any list of name and value pairs.
     pub async fn post_form<F: serde::Serialize + ?Sized>(
         &mut self,

@@ -168,6 +168,67 @@ async fn logging_in_is_rate_limited_per_address_and_per_client() {
 }
 
 #[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_log_in_limit() {
+    let app = TestApp::start_with(onduty_testkit::Backend::Sqlite, |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    administrator(&app).await;
+    let mut sprayer = Browser::new(&app);
+    let mut statuses = Vec::new();
+    for n in 0..31 {
+        let a = sprayer
+            .log_in_via_proxy(
+                "203.0.113.1",
+                &format!("user{n}@example.com"),
+                "guess guess guess",
+            )
+            .await;
+        statuses.push(a.status);
+    }
+    assert_eq!(statuses[..30], [StatusCode::UNAUTHORIZED; 30]);
+    assert_eq!(statuses[30], StatusCode::TOO_MANY_REQUESTS);
+    // Someone else behind the same proxy is not held up by the sprayer.
+    let mut ada = Browser::new(&app);
+    let through = ada
+        .log_in_via_proxy("198.51.100.7", "ada@example.com", "a long passphrase")
+        .await;
+    assert_eq!(through.location(), "/incidents");
+    // A client that makes up an earlier hop is still counted by the hop the proxy saw.
+    let spoofed = sprayer
+        .log_in_via_proxy(
+            "192.0.2.99, 203.0.113.1",
+            "user99@example.com",
+            "guess guess guess",
+        )
+        .await;
+    assert_eq!(spoofed.status, StatusCode::TOO_MANY_REQUESTS);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_a_forwarded_for_header_changes_nothing() {
+    let app = TestApp::start().await;
+    administrator(&app).await;
+    let mut sprayer = Browser::new(&app);
+    for n in 0..30 {
+        let client = format!("203.0.113.{n}");
+        sprayer
+            .log_in_via_proxy(
+                &client,
+                &format!("user{n}@example.com"),
+                "guess guess guess",
+            )
+            .await;
+    }
+    let blocked = sprayer
+        .log_in_via_proxy("198.51.100.7", "ada@example.com", "a long passphrase")
+        .await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn changing_a_password_logs_out_the_other_sessions() {
     let app = TestApp::start().await;
     let mut laptop = administrator(&app).await;
