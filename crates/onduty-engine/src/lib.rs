@@ -58,6 +58,44 @@ const BATCH: u32 = 500;
 /// Messages sent at the same time (each to a different contact method).
 const SENDS_AT_ONCE: usize = 16;
 
+/// The stages of a tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Heartbeats,
+    Timers,
+    Escalations,
+    Notifications,
+    Outbox,
+    Handoffs,
+    Reminders,
+}
+
+/// Which stages failed in this tick, and the first failure.
+#[derive(Default)]
+struct Stages {
+    failed: Vec<Stage>,
+    failure: Option<EngineError>,
+}
+
+impl Stages {
+    fn runs(&self, stage: Stage) -> bool {
+        !self.failed.contains(&stage)
+    }
+
+    /// What a stage did: how much, or nothing if it failed (logged and remembered).
+    fn count(&mut self, stage: Stage, result: Result<usize, EngineError>) -> usize {
+        match result {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(?stage, error = %e, "an engine stage failed; the others go on");
+                self.failed.push(stage);
+                self.failure.get_or_insert(e);
+                0
+            }
+        }
+    }
+}
+
 /// Wakes the engine early: a new incident or an action may have made something due now.
 /// The HTTP side holds the same `Notify` and calls `notify_one` after such writes.
 pub type Wake = Arc<Notify>;
@@ -86,22 +124,47 @@ impl Engine {
 
     /// Does everything due at `now` and returns when something is next due.
     pub async fn tick(&self, now: Timestamp) -> Result<Option<Timestamp>, EngineError> {
+        // A stage that fails (a database error, a row it cannot read) is logged and
+        // skipped for the rest of this tick; the others still run, so that, say, a
+        // heartbeat problem never holds up pages. The first failure is returned at the
+        // end, and the loop around tries again shortly.
+        let mut stages = Stages::default();
         // Each stage can make work for the next one due at once (a timer triggers an
         // incident again, a level pages people whose first rule is immediate, …).
         for _ in 0..8 {
             let mut done = 0;
-            done += self.late_heartbeats(now).await?;
-            done += self.fire_timers(now).await?;
-            done += self.escalate(now).await?;
-            done += self.release_notifications(now).await?;
-            done += self.dispatch(now).await?;
+            if stages.runs(Stage::Heartbeats) {
+                done += stages.count(Stage::Heartbeats, self.late_heartbeats(now).await);
+            }
+            if stages.runs(Stage::Timers) {
+                done += stages.count(Stage::Timers, self.fire_timers(now).await);
+            }
+            if stages.runs(Stage::Escalations) {
+                done += stages.count(Stage::Escalations, self.escalate(now).await);
+            }
+            if stages.runs(Stage::Notifications) {
+                done += stages.count(Stage::Notifications, self.release_notifications(now).await);
+            }
+            if stages.runs(Stage::Outbox) {
+                done += stages.count(Stage::Outbox, self.dispatch(now).await);
+            }
             if done == 0 {
                 break;
             }
         }
-        let handoffs = self.handoffs(now).await?;
-        if self.maintenance_reminders(now).await? > 0 {
-            self.dispatch(now).await?;
+        let handoffs = match self.handoffs(now).await {
+            Ok(next) => next,
+            Err(e) => {
+                stages.count(Stage::Handoffs, Err(e));
+                None
+            }
+        };
+        let reminded = stages.count(Stage::Reminders, self.maintenance_reminders(now).await);
+        if reminded > 0 && stages.runs(Stage::Outbox) {
+            stages.count(Stage::Outbox, self.dispatch(now).await);
+        }
+        if let Some(e) = stages.failure {
+            return Err(e);
         }
         let next = [
             self.store.next_paging_deadline().await?,

@@ -503,7 +503,9 @@ const METHOD_COLUMNS: &str = "cm.id AS cm_id, cm.user_id AS cm_user_id, cm.name 
      cm.address AS cm_address, cm.verified AS cm_verified, cm.failing AS cm_failing, cm.created_at AS cm_created_at";
 
 impl Store {
-    /// Escalations due at `now`, earliest first.
+    /// Escalations due at `now`, earliest first. A row that cannot be read (damaged by
+    /// hand, say) is taken out of the schedule, with a note on its incident's timeline and
+    /// the error in the log, so that it never holds up the others.
     pub async fn due_escalations(
         &self,
         now: Timestamp,
@@ -518,23 +520,69 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(DueEscalation {
-                    incident: parse_col(row, "incident_id", str::parse)?,
-                    number: col(row, "number")?,
-                    status: parse_col(row, "status", |t| {
-                        IncidentStatus::parse(t).ok_or("unknown status")
-                    })?,
-                    urgency: parse_col(row, "urgency", |t| {
-                        Urgency::parse(t).ok_or("unknown urgency")
-                    })?,
-                    policy: parse_col(row, "policy_id", str::parse)?,
-                    position: position_from_row(row)?,
-                    next_at: Timestamp::from_millis(col(row, "next_at")?),
-                })
+        let read = |row: &AnyRow| -> Result<DueEscalation, StoreError> {
+            Ok(DueEscalation {
+                incident: parse_col(row, "incident_id", str::parse)?,
+                number: col(row, "number")?,
+                status: parse_col(row, "status", |t| {
+                    IncidentStatus::parse(t).ok_or("unknown status")
+                })?,
+                urgency: parse_col(row, "urgency", |t| {
+                    Urgency::parse(t).ok_or("unknown urgency")
+                })?,
+                policy: parse_col(row, "policy_id", str::parse)?,
+                position: position_from_row(row)?,
+                next_at: Timestamp::from_millis(col(row, "next_at")?),
             })
-            .collect()
+        };
+        let mut due = Vec::with_capacity(rows.len());
+        for row in &rows {
+            match read(row) {
+                Ok(e) => due.push(e),
+                Err(e) => {
+                    let incident: String = col(row, "incident_id")?;
+                    tracing::error!(%incident, error = %e, "an escalation cannot be read; it stops here");
+                    self.park_escalation(&incident, &e.to_string(), now).await?;
+                }
+            }
+        }
+        Ok(due)
+    }
+
+    /// Takes an unreadable escalation out of the schedule and says so on its incident.
+    async fn park_escalation(
+        &self,
+        incident: &str,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let d = self.backend;
+        let mut writes = vec![write(
+            d,
+            "UPDATE escalations SET next_at = NULL WHERE incident_id = ?",
+            vec![Val::Text(incident.to_owned())],
+        )];
+        if let Ok(id) = incident.parse::<IncidentId>() {
+            let message = format!(
+                "onduty could not read this incident's escalation ({error}) and stopped \
+                 escalating it: page people by hand (escalate or reassign)"
+            );
+            let row = timeline_row(
+                id,
+                now,
+                TimelineKind::Escalated,
+                &Actor::System,
+                message,
+                None,
+                None,
+            );
+            writes.extend(timeline_writes(d, vec![row]));
+        }
+        let mut conn = self.lane().await?;
+        let mut tx = begin(&mut conn, d).await?;
+        execute_writes(&mut tx, d, writes).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The round-robin pointer of a policy level (0 if never used).

@@ -531,3 +531,85 @@ async fn a_service_without_a_policy_records_incidents_and_pages_nobody() {
     assert!(app.notifier.take().is_empty());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_failing_engine_stage_does_not_hold_up_pages() {
+    for backend in backends() {
+        let app = TestApp::start_with(backend, |_| {}).await;
+        person(&app, "Alice", ALICE).await;
+        policy(
+            &app,
+            json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30)]}),
+        )
+        .await;
+        let key = service(&app, "Database", "Ops", json!({"urgency": "low"})).await;
+        let (backups, _) = app.service("Backups", "open").await;
+        let (status, made) = app
+            .api(
+                Method::POST,
+                &format!("/services/{backups}/heartbeats"),
+                Some(json!({"name": "nightly", "period_minutes": 60, "grace_minutes": 10})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        // A heartbeat row nobody can read, and overdue: its stage fails on every tick.
+        app.db
+            .execute("UPDATE heartbeats SET expect = 'not json', due_at = 0")
+            .await;
+
+        app.send_event(trigger_event(&key, "db01/disk", "Disk full on db01"))
+            .await;
+        let ticked = app.engine.tick(app.now()).await;
+        assert!(
+            ticked.is_err(),
+            "the failing stage is reported ({backend:?})"
+        );
+        assert_eq!(
+            pages_to(&app.notifier.take(), ALICE),
+            [vec![1]],
+            "and the page goes out all the same ({backend:?})"
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn an_escalation_that_cannot_be_read_stops_alone_and_says_so() {
+    for backend in backends() {
+        let app = TestApp::start_with(backend, |_| {}).await;
+        person(&app, "Alice", ALICE).await;
+        person(&app, "Bob", BOB).await;
+        policy(
+            &app,
+            json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30), level(&["bob@example.com"], 30)]}),
+        )
+        .await;
+        let key = service(&app, "Database", "Ops", json!({"urgency": "low"})).await;
+        app.send_event(trigger_event(&key, "db01/disk", "Disk full on db01"))
+            .await;
+        app.tick().await;
+        app.notifier.take();
+        // Incident 1's escalation row is damaged (its policy gone from the row).
+        app.db
+            .execute("UPDATE escalations SET policy_id = NULL")
+            .await;
+        app.pass(MINUTE).await;
+        app.send_event(trigger_event(&key, "db02/disk", "Disk full on db02"))
+            .await;
+        app.tick().await;
+        assert_eq!(pages_to(&app.notifier.take(), ALICE), [vec![2]]);
+
+        // Both are due for their second level; only the readable one gets there.
+        app.pass(30 * MINUTE).await;
+        let sent = app.notifier.take();
+        assert_eq!(pages_to(&sent, BOB), [vec![2]], "{sent:?} ({backend:?})");
+        let lines = timeline(&app, 1).await;
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("onduty could not read this incident's escalation")),
+            "{lines:?}"
+        );
+        app.stop().await;
+    }
+}
