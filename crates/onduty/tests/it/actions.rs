@@ -8,20 +8,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::paging::{
-    ALICE, BOB, CAROL, MINUTE, level, pages_to, person, policy, service, timeline,
+    ALICE, BOB, CAROL, MINUTE, alice_then_bob, level, pages_to, person, policy, timeline,
 };
 
 /// Alice (level 1, 30 minutes) then Bob (level 2) for the Database service; incident #1
 /// triggered and Alice paged.
 async fn two_levels_and_an_incident(app: &TestApp) {
-    person(app, "Alice", ALICE).await;
-    person(app, "Bob", BOB).await;
-    policy(
-        app,
-        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30), level(&["bob@example.com"], 30)]}),
-    )
-    .await;
-    let key = service(app, "Database", "Ops", json!({})).await;
+    let key = alice_then_bob(app, json!({})).await;
     app.send_event(trigger_event(&key, "db01/disk", "DISK at 99% on db01"))
         .await;
     app.tick().await;

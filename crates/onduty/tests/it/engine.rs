@@ -12,21 +12,14 @@ use onduty_notify::fake::FakeNotifier;
 use onduty_testkit::{Backend, TestApp, backends, trigger_event, wait_for};
 use serde_json::json;
 
-use crate::paging::{ALICE, BOB, MINUTE, level, pages_to, person, policy, service};
+use crate::paging::{ALICE, BOB, MINUTE, alice_then_bob, pages_to};
 
 /// The lease of the instances these stories start.
 const LEASE: Duration = Duration::from_secs(3);
 
 /// Alice (level 1) then Bob after 30 minutes; incident #1 triggered and Alice paged.
 async fn alice_paged(app: &TestApp) {
-    person(app, "Alice", ALICE).await;
-    person(app, "Bob", BOB).await;
-    policy(
-        app,
-        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30), level(&["bob@example.com"], 30)]}),
-    )
-    .await;
-    let key = service(app, "Database", "Ops", json!({})).await;
+    let key = alice_then_bob(app, json!({})).await;
     app.send_event(trigger_event(&key, "db01/disk", "DISK at 99% on db01"))
         .await;
     app.tick().await;

@@ -5,23 +5,16 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::browser::administrator;
-use crate::paging::{ALICE, BOB, MINUTE, level, pages_to, person, policy, service, timeline};
+use crate::paging::{
+    ALICE, BOB, MINUTE, alice_then_bob, level, pages_to, person, policy, service, timeline,
+};
 
 #[tokio::test]
 async fn an_alert_storm_is_one_incident_and_a_flapping_check_reopens_it_without_paging() {
     for backend in backends() {
         let app = TestApp::start_with(backend, |_| {}).await;
-        person(&app, "Alice", ALICE).await;
-        person(&app, "Bob", BOB).await;
-        policy(
+        let key = alice_then_bob(
             &app,
-            json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30), level(&["bob@example.com"], 30)]}),
-        )
-        .await;
-        let key = service(
-            &app,
-            "Database",
-            "Ops",
             json!({"urgency": "low", "group_window_minutes": 5, "flap_window_minutes": 10}),
         )
         .await;

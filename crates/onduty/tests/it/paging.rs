@@ -92,6 +92,19 @@ pub(crate) async fn timeline(app: &TestApp, number: i64) -> Vec<String> {
         .collect()
 }
 
+/// Alice and Bob, a policy "Ops" paging Alice and then Bob 30 minutes later, and a
+/// service "Database" paging through it (with `settings`); returns its routing key.
+pub(crate) async fn alice_then_bob(app: &TestApp, settings: Value) -> String {
+    person(app, "Alice", ALICE).await;
+    person(app, "Bob", BOB).await;
+    policy(
+        app,
+        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30), level(&["bob@example.com"], 30)]}),
+    )
+    .await;
+    service(app, "Database", "Ops", settings).await
+}
+
 pub(crate) const ALICE: &str = "+447700900001";
 pub(crate) const BOB: &str = "+447700900002";
 pub(crate) const CAROL: &str = "+447700900003";
@@ -577,14 +590,7 @@ async fn a_failing_engine_stage_does_not_hold_up_pages() {
 async fn an_escalation_that_cannot_be_read_stops_alone_and_says_so() {
     for backend in backends() {
         let app = TestApp::start_with(backend, |_| {}).await;
-        person(&app, "Alice", ALICE).await;
-        person(&app, "Bob", BOB).await;
-        policy(
-            &app,
-            json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30), level(&["bob@example.com"], 30)]}),
-        )
-        .await;
-        let key = service(&app, "Database", "Ops", json!({"urgency": "low"})).await;
+        let key = alice_then_bob(&app, json!({"urgency": "low"})).await;
         app.send_event(trigger_event(&key, "db01/disk", "Disk full on db01"))
             .await;
         app.tick().await;
