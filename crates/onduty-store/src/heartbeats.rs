@@ -281,7 +281,17 @@ impl Store {
         .bind(now.as_millis())
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(heartbeat_from_row).collect()
+        let d = self.backend;
+        // One that cannot be read is no longer watched (the log says which).
+        self.read_or_set_aside(&rows, "heartbeat", heartbeat_from_row, |row, _| {
+            let id: String = col(row, "id")?;
+            Ok(vec![crate::paging::write(
+                d,
+                "UPDATE heartbeats SET due_at = NULL WHERE id = ?",
+                vec![crate::sql::Val::Text(id)],
+            )])
+        })
+        .await
     }
 
     /// Marks a heartbeat late (reported) if it is still due at `was_due` — a ping may

@@ -503,6 +503,41 @@ const METHOD_COLUMNS: &str = "cm.id AS cm_id, cm.user_id AS cm_user_id, cm.name 
      cm.address AS cm_address, cm.verified AS cm_verified, cm.failing AS cm_failing, cm.created_at AS cm_created_at";
 
 impl Store {
+    /// Reads the engine's due rows with `read`. A row that cannot be read (damaged by
+    /// hand, say) is logged and set aside with the statements `set_aside` gives for it,
+    /// all in one transaction, so that one damaged row never stops the engine's work on
+    /// the others; a row whose statements cannot even be made is only logged.
+    pub(crate) async fn read_or_set_aside<T>(
+        &self,
+        rows: &[AnyRow],
+        what: &str,
+        read: impl Fn(&AnyRow) -> Result<T, StoreError>,
+        set_aside: impl Fn(&AnyRow, &StoreError) -> Result<Vec<Write>, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::with_capacity(rows.len());
+        let mut writes = Vec::new();
+        for row in rows {
+            match read(row) {
+                Ok(t) => out.push(t),
+                Err(e) => {
+                    tracing::error!(error = %e, "a due {what} cannot be read; it is set aside");
+                    match set_aside(row, &e) {
+                        Ok(w) => writes.extend(w),
+                        Err(e) => tracing::error!(error = %e, "nor can it be set aside"),
+                    }
+                }
+            }
+        }
+        if !writes.is_empty() {
+            let d = self.backend;
+            let mut conn = self.lane().await?;
+            let mut tx = begin(&mut conn, d).await?;
+            execute_writes(&mut tx, d, writes).await?;
+            tx.commit().await?;
+        }
+        Ok(out)
+    }
+
     /// Escalations due at `now`, earliest first. A row that cannot be read (damaged by
     /// hand, say) is taken out of the schedule, with a note on its incident's timeline and
     /// the error in the log, so that it never holds up the others.
@@ -520,69 +555,53 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.read)
         .await?;
-        let read = |row: &AnyRow| -> Result<DueEscalation, StoreError> {
-            Ok(DueEscalation {
-                incident: parse_col(row, "incident_id", str::parse)?,
-                number: col(row, "number")?,
-                status: parse_col(row, "status", |t| {
-                    IncidentStatus::parse(t).ok_or("unknown status")
-                })?,
-                urgency: parse_col(row, "urgency", |t| {
-                    Urgency::parse(t).ok_or("unknown urgency")
-                })?,
-                policy: parse_col(row, "policy_id", str::parse)?,
-                position: position_from_row(row)?,
-                next_at: Timestamp::from_millis(col(row, "next_at")?),
-            })
-        };
-        let mut due = Vec::with_capacity(rows.len());
-        for row in &rows {
-            match read(row) {
-                Ok(e) => due.push(e),
-                Err(e) => {
-                    let incident: String = col(row, "incident_id")?;
-                    tracing::error!(%incident, error = %e, "an escalation cannot be read; it stops here");
-                    self.park_escalation(&incident, &e.to_string(), now).await?;
-                }
-            }
-        }
-        Ok(due)
-    }
-
-    /// Takes an unreadable escalation out of the schedule and says so on its incident.
-    async fn park_escalation(
-        &self,
-        incident: &str,
-        error: &str,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
         let d = self.backend;
-        let mut writes = vec![write(
-            d,
-            "UPDATE escalations SET next_at = NULL WHERE incident_id = ?",
-            vec![Val::Text(incident.to_owned())],
-        )];
-        if let Ok(id) = incident.parse::<IncidentId>() {
-            let message = format!(
-                "onduty could not read this incident's escalation ({error}) and stopped \
-                 escalating it: page people by hand (escalate or reassign)"
-            );
-            let row = timeline_row(
-                id,
-                now,
-                TimelineKind::Escalated,
-                &Actor::System,
-                message,
-                None,
-                None,
-            );
-            writes.extend(timeline_writes(d, vec![row]));
-        }
-        let mut conn = self.lane().await?;
-        let mut tx = begin(&mut conn, d).await?;
-        execute_writes(&mut tx, d, writes).await?;
-        tx.commit().await?;
-        Ok(())
+        self.read_or_set_aside(
+            &rows,
+            "escalation",
+            |row| {
+                Ok(DueEscalation {
+                    incident: parse_col(row, "incident_id", str::parse)?,
+                    number: col(row, "number")?,
+                    status: parse_col(row, "status", |t| {
+                        IncidentStatus::parse(t).ok_or("unknown status")
+                    })?,
+                    urgency: parse_col(row, "urgency", |t| {
+                        Urgency::parse(t).ok_or("unknown urgency")
+                    })?,
+                    policy: parse_col(row, "policy_id", str::parse)?,
+                    position: position_from_row(row)?,
+                    next_at: Timestamp::from_millis(col(row, "next_at")?),
+                })
+            },
+            |row, error| {
+                // Taken out of the schedule, and said on its incident.
+                let incident: String = col(row, "incident_id")?;
+                let mut writes = vec![write(
+                    d,
+                    "UPDATE escalations SET next_at = NULL WHERE incident_id = ?",
+                    vec![Val::Text(incident.clone())],
+                )];
+                if let Ok(id) = incident.parse::<IncidentId>() {
+                    let message = format!(
+                        "onduty could not read this incident's escalation ({error}) and stopped \
+                         escalating it: page people by hand (escalate or reassign)"
+                    );
+                    let row = timeline_row(
+                        id,
+                        now,
+                        TimelineKind::Escalated,
+                        &Actor::System,
+                        message,
+                        None,
+                        None,
+                    );
+                    writes.extend(timeline_writes(d, vec![row]));
+                }
+                Ok(writes)
+            },
+        )
+        .await
     }
 
     /// The round-robin pointer of a policy level (0 if never used).
@@ -675,8 +694,11 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(&self.read)
             .await?;
-        rows.iter()
-            .map(|row| {
+        let d = self.backend;
+        self.read_or_set_aside(
+            &rows,
+            "notification",
+            |row| {
                 Ok(DueNotification {
                     id: col(row, "id")?,
                     incident: parse_col(row, "incident_id", str::parse)?,
@@ -689,8 +711,17 @@ impl Store {
                     due_at: Timestamp::from_millis(col(row, "due_at")?),
                     responder: col::<i64>(row, "responder")? != 0,
                 })
-            })
-            .collect()
+            },
+            |row, _| {
+                let id: i64 = col(row, "id")?;
+                Ok(vec![write(
+                    d,
+                    "DELETE FROM planned_notifications WHERE id = ?",
+                    vec![Val::Int(id)],
+                )])
+            },
+        )
+        .await
     }
 
     /// Turns due notifications into outbox messages (or drops them, with `send: false`),
@@ -764,8 +795,11 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(&self.read)
             .await?;
-        rows.iter()
-            .map(|row| {
+        let d = self.backend;
+        self.read_or_set_aside(
+            &rows,
+            "message",
+            |row| {
                 let incident: Option<String> = col(row, "incident_id")?;
                 let status: Option<String> = col(row, "status")?;
                 Ok(OutboxItem {
@@ -788,8 +822,17 @@ impl Store {
                     attempts: col(row, "attempts")?,
                     notice: col(row, "notice")?,
                 })
-            })
-            .collect()
+            },
+            |row, _| {
+                let id: i64 = col(row, "id")?;
+                Ok(vec![write(
+                    d,
+                    "UPDATE outbox SET status = 'failed', last_error = 'onduty could not read this message', next_attempt_at = NULL WHERE id = ?",
+                    vec![Val::Int(id)],
+                )])
+            },
+        )
+        .await
     }
 
     /// When a message was last sent to each of these contact methods (for per-number
@@ -951,15 +994,28 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|row| {
+        let d = self.backend;
+        self.read_or_set_aside(
+            &rows,
+            "timer",
+            |row| {
                 Ok(DueTimer {
                     incident: parse_col(row, "incident_id", str::parse)?,
                     kind: parse_col(row, "kind", |t| TimerKind::parse(t).ok_or("unknown timer"))?,
                     due_at: Timestamp::from_millis(col(row, "due_at")?),
                 })
-            })
-            .collect()
+            },
+            |row, _| {
+                let incident: String = col(row, "incident_id")?;
+                let kind: String = col(row, "kind")?;
+                Ok(vec![write(
+                    d,
+                    "DELETE FROM incident_timers WHERE incident_id = ? AND kind = ?",
+                    vec![Val::Text(incident), Val::Text(kind)],
+                )])
+            },
+        )
+        .await
     }
 
     /// Does what a due timer says: an acknowledgement timeout or the end of a snooze

@@ -546,7 +546,7 @@ async fn a_service_without_a_policy_records_incidents_and_pages_nobody() {
 }
 
 #[tokio::test]
-async fn a_failing_engine_stage_does_not_hold_up_pages() {
+async fn damaged_rows_and_failing_engine_stages_never_hold_up_pages() {
     for backend in backends() {
         let app = TestApp::start_with(backend, |_| {}).await;
         person(&app, "Alice", ALICE).await;
@@ -565,13 +565,34 @@ async fn a_failing_engine_stage_does_not_hold_up_pages() {
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{made}");
-        // A heartbeat row nobody can read, and overdue: its stage fails on every tick.
+        // A heartbeat row nobody can read, and overdue: it is set aside (and logged),
+        // and everything else goes on.
         app.db
             .execute("UPDATE heartbeats SET expect = 'not json', due_at = 0")
             .await;
-
         app.send_event(trigger_event(&key, "db01/disk", "Disk full on db01"))
             .await;
+        let ticked = app.engine.tick(app.now()).await;
+        assert!(ticked.is_ok(), "{ticked:?} ({backend:?})");
+        assert_eq!(pages_to(&app.notifier.take(), ALICE), [vec![1]]);
+        assert_eq!(
+            app.db
+                .execute("UPDATE heartbeats SET name = name WHERE due_at IS NULL")
+                .await,
+            1,
+            "no longer due"
+        );
+
+        // A whole stage failing (its table gone) is reported, and the page still goes out.
+        app.db
+            .execute("ALTER TABLE heartbeats RENAME TO heartbeats_gone")
+            .await;
+        // (Later, so that Alice's phone is not still paced from the first page.)
+        app.advance(10 * MINUTE);
+        let (status, body) = app
+            .send_event(trigger_event(&key, "db02/disk", "Disk full on db02"))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
         let ticked = app.engine.tick(app.now()).await;
         assert!(
             ticked.is_err(),
@@ -579,7 +600,7 @@ async fn a_failing_engine_stage_does_not_hold_up_pages() {
         );
         assert_eq!(
             pages_to(&app.notifier.take(), ALICE),
-            [vec![1]],
+            [vec![2]],
             "and the page goes out all the same ({backend:?})"
         );
         app.stop().await;
