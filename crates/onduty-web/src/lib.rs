@@ -106,7 +106,6 @@ pub struct AppState {
     /// Wakes the paging engine after a write that may have made something due now.
     pub wake: Arc<tokio::sync::Notify>,
     limiter: rate_limit::Limiter,
-    /// Log-in attempts per e-mail address.
     /// Log-in attempts per client address and e-mail address.
     login_limiter: rate_limit::Limiter,
     /// Log-in attempts per client address.
@@ -115,6 +114,9 @@ pub struct AppState {
     contact_send_limiter: rate_limit::Limiter,
     /// Turns true when shutdown begins: long-lived responses (live pages) end then.
     closing: tokio::sync::watch::Sender<bool>,
+    /// Where the incidents stand (`ui::live`): one watcher reads the database for every
+    /// live page, and only while some page listens.
+    incidents_seen: tokio::sync::watch::Sender<Option<(i64, i64)>>,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -147,6 +149,7 @@ impl App {
             login_client_limiter: rate_limit::Limiter::new(ui::LOGINS_PER_MINUTE_PER_CLIENT),
             contact_send_limiter: rate_limit::Limiter::new(api::contacts::SENDS_PER_MINUTE),
             closing: tokio::sync::watch::Sender::new(false),
+            incidents_seen: tokio::sync::watch::Sender::new(None),
             store,
             writer,
             clock,
@@ -154,6 +157,7 @@ impl App {
             providers,
             wake,
         });
+        tokio::spawn(ui::watch_incidents(state.clone()));
         let router = Router::new()
             .merge(health::routes())
             .merge(api::routes())

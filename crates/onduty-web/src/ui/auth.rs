@@ -110,7 +110,7 @@ pub(super) fn set_cookie(
 pub(crate) struct Viewer {
     pub user: User,
     pub csrf: String,
-    token_hash: String,
+    pub(crate) token_hash: String,
     /// The message the previous form left for this page (see [`super::flash`]).
     flash: Option<super::flash::Flash>,
 }

@@ -24,6 +24,7 @@ use crate::{ApiError, SharedState};
 use askama::Template;
 
 pub(crate) use auth::Viewer;
+pub(crate) use live::watch_incidents;
 
 /// Log-in attempts allowed a minute for one e-mail address from one client address (a
 /// burst of this many, then one every 60/N seconds).

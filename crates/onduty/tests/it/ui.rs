@@ -636,6 +636,37 @@ async fn a_new_incident_is_announced_to_live_pages() {
 }
 
 #[tokio::test]
+async fn logging_out_ends_the_live_stream() {
+    let app = TestApp::start().await;
+    let (_, key) = app.service("Checkout", "open").await;
+    let mut browser = administrator(&app).await;
+    let cookies = browser.cookie_header();
+    let mut stream = browser
+        .http
+        .get(format!("{}/live/incidents", app.url))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let page = browser.get("/incidents").await;
+    let out = browser.post("/logout", &[("csrf", &page.csrf())]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    app.send_event(trigger_event(&key, "checkout", "Checkout is down"))
+        .await;
+    let mut seen = String::new();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(chunk) = stream.chunk().await.unwrap() {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream went on: {seen:?}");
+    assert!(!seen.contains("event: changed"), "{seen:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_on_call_page_shows_every_schedule_and_policy() {
     let app = TestApp::start().await;
     let mut browser = administrator(&app).await;
