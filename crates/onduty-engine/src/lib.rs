@@ -291,7 +291,12 @@ impl Engine {
                             .max(Duration::from_millis(5));
                     }
                     Ok(None) => {}
-                    Err(e) => tracing::error!(error = %e, "engine step failed; trying again"),
+                    // A stage failed (the others ran): try again soon, so that what the
+                    // failing stage holds up is late by a second at most.
+                    Err(e) => {
+                        tracing::error!(error = %e, "engine step failed; trying again");
+                        sleep_for = sleep_for.min(Duration::from_secs(1));
+                    }
                 },
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "cannot reach the engine lease"),

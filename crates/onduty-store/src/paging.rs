@@ -506,7 +506,7 @@ impl Store {
     /// Reads the engine's due rows with `read`. A row that cannot be read (damaged by
     /// hand, say) is logged and set aside with the statements `set_aside` gives for it,
     /// all in one transaction, so that one damaged row never stops the engine's work on
-    /// the others; a row whose statements cannot even be made is only logged.
+    /// the others. A row whose statements cannot even be made fails the read.
     pub(crate) async fn read_or_set_aside<T>(
         &self,
         rows: &[AnyRow],
@@ -521,10 +521,9 @@ impl Store {
                 Ok(t) => out.push(t),
                 Err(e) => {
                     tracing::error!(error = %e, "a due {what} cannot be read; it is set aside");
-                    match set_aside(row, &e) {
-                        Ok(w) => writes.extend(w),
-                        Err(e) => tracing::error!(error = %e, "nor can it be set aside"),
-                    }
+                    // One that cannot even be set aside fails the stage (which is then
+                    // retried after a pause), rather than staying due and spinning.
+                    writes.extend(set_aside(row, &e)?);
                 }
             }
         }
@@ -713,11 +712,11 @@ impl Store {
                 })
             },
             |row, _| {
-                let id: i64 = col(row, "id")?;
+                let id: String = col(row, "id")?;
                 Ok(vec![write(
                     d,
                     "DELETE FROM planned_notifications WHERE id = ?",
-                    vec![Val::Int(id)],
+                    vec![Val::Text(id)],
                 )])
             },
         )
@@ -824,11 +823,11 @@ impl Store {
                 })
             },
             |row, _| {
-                let id: i64 = col(row, "id")?;
+                let id: String = col(row, "id")?;
                 Ok(vec![write(
                     d,
                     "UPDATE outbox SET status = 'failed', last_error = 'onduty could not read this message', next_attempt_at = NULL WHERE id = ?",
-                    vec![Val::Int(id)],
+                    vec![Val::Text(id)],
                 )])
             },
         )

@@ -166,7 +166,6 @@ impl App {
             .merge(opsgenie::routes())
             .merge(calendar::routes())
             .merge(ui::routes())
-            .fallback(ui::not_found)
             .with_state(state.clone())
             // One span per request at debug level (`ONDUTY_LOG=tower_http=debug` shows
             // them); server errors are logged at error level whatever the filter.

@@ -125,8 +125,9 @@ enum Recipient {
 }
 
 async fn write<S: AsyncWrite + Unpin>(stream: &mut S, line: &str) -> std::io::Result<()> {
-    stream.write_all(line.as_bytes()).await?;
-    stream.write_all(b"\r\n").await
+    stream.write_all(format!("{line}\r\n").as_bytes()).await?;
+    // Inside TLS a written reply may wait in a buffer: send it before reading on.
+    stream.flush().await
 }
 
 /// What a session may spend, across `STARTTLS`.
@@ -372,20 +373,21 @@ async fn recipient(state: &SharedState, address: &str, domain: &str) -> Result<R
 /// only once the events are stored.
 async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) -> String {
     let now = state.clock.now();
-    let mut events: Vec<AlertEvent> = Vec::new();
+    let mut events: Vec<(AlertEvent, Via)> = Vec::new();
     let mut pings = Vec::new();
     for r in recipients {
         match r {
             Recipient::Integration { key, rules } => {
                 match event_from_mail(message, key.as_str(), rules) {
-                    Ok(mail) => events.push(mail.event.value),
+                    Ok(mail) => events.push((mail.event.value, Via::Sender)),
                     Err(why) => return format!("554 5.6.0 The message cannot be read: {why}"),
                 }
             }
             Recipient::Heartbeat { id, key } => match state.store.heartbeat(*id).await {
                 Ok(h) => {
+                    // The recovery is the heartbeat's own event, as for an HTTP ping.
                     if h.state.is_down() {
-                        events.push(heartbeat::resolve_event(key.as_str()));
+                        events.push((heartbeat::resolve_event(key.as_str()), Via::Onduty));
                     }
                     pings.push(*id);
                 }
@@ -396,21 +398,22 @@ async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) 
             },
         }
     }
-    let jobs = events.into_iter().map(|event| {
+    let jobs = events.into_iter().map(|(event, via)| {
         state.writer.submit(Received {
             id: EventId::new(now),
             received_at: now,
             event: Inbound::Alert(event),
             warnings: Vec::new(),
-            via: Via::Sender,
+            via,
         })
     });
     for result in futures::future::join_all(jobs).await {
         match result {
             Ok(Ok(_)) => {}
             Ok(Err(rejected)) => {
+                // Retrying would change nothing: refuse for good.
                 tracing::error!(error = %rejected, "a mail's event was refused");
-                return "451 4.3.0 Not stored; try again later".to_owned();
+                return format!("554 5.7.1 Refused: {rejected}");
             }
             Err(e) => {
                 tracing::warn!(error = %e, "a mail was not stored");

@@ -148,7 +148,8 @@ pub(crate) async fn admit_event(
         };
         match state.writer.submit(received).await {
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot note refused events on the service"),
+            // A key nobody has (refused by the writer): nothing to note it on.
+            Ok(Err(e)) => tracing::debug!(error = %e, "refused events not noted"),
             Err(e) => tracing::warn!(error = %e, "cannot note refused events on the service"),
         }
     }

@@ -328,6 +328,13 @@ impl Config {
             .or(f.mail.listen)
             .filter(|l| !l.trim().is_empty())
         {
+            None if o.mail_tls_cert.is_some()
+                || o.mail_tls_key.is_some()
+                || f.mail.tls_cert.is_some()
+                || f.mail.tls_key.is_some() =>
+            {
+                bail!("mail.tls_cert and mail.tls_key are for taking mail in: set mail.listen too")
+            }
             None => None,
             Some(text) => Some(MailSettings {
                 listen: text.parse().with_context(|| {
@@ -664,6 +671,14 @@ mod tests {
                 ..Default::default()
             })
             .contains("set both or neither")
+        );
+        assert!(
+            bad(Overrides {
+                mail_tls_cert: Some("mail.crt".into()),
+                mail_tls_key: Some("mail.key".into()),
+                ..Default::default()
+            })
+            .contains("set mail.listen too")
         );
     }
 

@@ -90,16 +90,10 @@ pub(crate) fn routes() -> Router<SharedState> {
         .nest("/api/v1", v1)
         .split_for_parts();
     let doc = Arc::new(doc);
-    router
-        .route(
-            "/api/v1/openapi.json",
-            get(move || async move { Json(doc.as_ref().clone()) }),
-        )
-        .fallback(not_found)
-}
-
-async fn not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError::NotFound(format!("no such endpoint: {}", uri.path()))
+    router.route(
+        "/api/v1/openapi.json",
+        get(move || async move { Json(doc.as_ref().clone()) }),
+    )
 }
 
 /// The user a request's API token belongs to.

@@ -285,10 +285,16 @@ async fn log_in(
     let now = state.clock.now();
     // Attempts are counted per client address, and per e-mail address from that client:
     // someone guessing elsewhere cannot lock a person out of their own browser.
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    // Every X-Forwarded-For header, in order: some proxies add one rather than append.
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let forwarded = forwarded.join(",");
     let ip = client_address(
         peer.map(|p| p.0.0.ip()),
-        forwarded,
+        (!forwarded.is_empty()).then_some(forwarded.as_str()),
         &state.config.trusted_proxies,
     )
     .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
@@ -559,22 +565,19 @@ fn client_address(
     let Some(header) = forwarded_for else {
         return Some(peer);
     };
-    let mut hops = Vec::new();
-    for hop in header.split(',') {
+    // From the nearest hop outwards: the first one not a trusted proxy is the client.
+    // Only the hops reached must be readable; what lies beyond is the client's to make up.
+    let mut last = peer;
+    for hop in header.rsplit(',') {
         match hop.trim().parse::<IpAddr>() {
-            Ok(ip) => hops.push(ip),
-            // An unreadable list tells nothing reliable: count the proxy itself.
-            Err(_) => return Some(peer),
+            Ok(ip) if is_trusted(&ip) => last = ip,
+            Ok(ip) => return Some(ip),
+            // Unreadable where it matters: count the nearest trusted proxy.
+            Err(_) => return Some(last),
         }
     }
-    Some(
-        hops.iter()
-            .rev()
-            .find(|ip| !is_trusted(ip))
-            .or(hops.first())
-            .copied()
-            .unwrap_or(peer),
-    )
+    // Every hop a trusted proxy: the farthest one.
+    Some(last)
 }
 
 #[cfg(test)]
@@ -613,6 +616,15 @@ mod tests {
         );
         // Unreadable, absent, or all trusted.
         assert_eq!(client_address(peer, Some("nonsense"), &proxies), peer);
+        // Rubbish beyond the client is no matter; rubbish before it stops at the proxy.
+        assert_eq!(
+            client_address(peer, Some("rubbish, 203.0.113.9"), &proxies),
+            Some(ip("203.0.113.9"))
+        );
+        assert_eq!(
+            client_address(peer, Some("203.0.113.9, rubbish, 10.0.0.7"), &proxies),
+            Some(ip("10.0.0.7"))
+        );
         assert_eq!(client_address(peer, None, &proxies), peer);
         assert_eq!(
             client_address(peer, Some("10.0.0.5"), &proxies),

@@ -68,6 +68,11 @@ pub(crate) async fn watch_incidents(state: SharedState) {
             return;
         }
         if state.incidents_seen.receiver_count() == 0 {
+            // Forget what was seen: a page that starts listening later compares with
+            // what it drew, not with an old reading.
+            state
+                .incidents_seen
+                .send_if_modified(|seen| seen.take().is_some());
             continue;
         }
         match state.store.incidents_version().await {

@@ -50,6 +50,8 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(policies::routes())
         .merge(schedules::routes())
         .merge(people::routes())
+        // Whatever nothing answers, inside the pages' security headers.
+        .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(FORM_LIMIT))
         .layer(axum::middleware::from_fn(flash::clear_after_showing))
         .layer(axum::middleware::map_response(security_headers))
@@ -171,13 +173,17 @@ pub(crate) fn error_page(e: impl Into<ApiError>) -> Response {
     response
 }
 
-/// Paths nothing answers: a page for people, JSON under the API.
-pub(crate) async fn not_found(uri: axum::http::Uri) -> Response {
-    let e = ApiError::NotFound(format!("{} is not a page here", uri.path()));
-    if uri.path().starts_with("/api/") {
-        e.into_response()
+/// Paths nothing answers (the whole server's fallback): JSON where tools call, a page
+/// for people everywhere else.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    if ["/api/", "/v2/", "/integrations/"]
+        .iter()
+        .any(|p| path.starts_with(p))
+    {
+        ApiError::NotFound(format!("no such endpoint: {path}")).into_response()
     } else {
-        error_page(e)
+        error_page(ApiError::NotFound(format!("{path} is not a page here")))
     }
 }
 

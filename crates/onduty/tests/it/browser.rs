@@ -151,14 +151,15 @@ impl Browser {
         self.post_form(path, form).await
     }
 
-    /// Logs in as `email` through a reverse proxy that says the client is `client`.
+    /// Logs in as `email` through a reverse proxy that says the client is `client` (an
+    /// `X-Forwarded-For` value; each comma-free `;`-separated part is a header of its own).
     pub async fn log_in_via_proxy(&mut self, client: &str, email: &str, password: &str) -> Answer {
         let csrf = self.get("/login").await.csrf();
-        let request = self
-            .http
-            .post(format!("{}/login", self.base))
-            .header("x-forwarded-for", client)
-            .form(&[("email", email), ("password", password), ("csrf", &csrf)]);
+        let mut request = self.http.post(format!("{}/login", self.base));
+        for header in client.split(';') {
+            request = request.header("x-forwarded-for", header.trim());
+        }
+        let request = request.form(&[("email", email), ("password", password), ("csrf", &csrf)]);
         self.send(request).await
     }
 

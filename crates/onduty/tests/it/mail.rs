@@ -222,6 +222,22 @@ async fn a_heartbeat_is_pinged_by_mail_at_the_address_it_shows() {
             .unwrap()
             .contains("12 GB")
     );
+
+    // It goes quiet, is reported late, and the next mail brings it back.
+    app.pass(std::time::Duration::from_secs(80 * 60)).await;
+    let open = app.all_incidents().await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["status"], "triggered");
+    let (ok, said) = swaks(
+        &app,
+        &to,
+        &["--header", "Subject: backup done", "--body", "13 GB"],
+    )
+    .await;
+    assert!(ok, "{said}");
+    let (_, list) = app.api(Method::GET, "/heartbeats", None).await;
+    assert_eq!(list["heartbeats"][0]["state"], "up", "{list}");
+    assert_eq!(app.all_incidents().await[0]["status"], "resolved");
     app.stop().await;
 }
 

@@ -640,3 +640,65 @@ async fn an_escalation_that_cannot_be_read_stops_alone_and_says_so() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_damaged_planned_page_or_message_is_set_aside_and_the_engine_moves_on() {
+    // SQLite lets a test put text where a number belongs; PostgreSQL would refuse it.
+    let app = TestApp::start().await;
+    person(&app, "Alice", ALICE).await;
+    policy(
+        &app,
+        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30)]}),
+    )
+    .await;
+    let key = service(&app, "Database", "Ops", json!({})).await;
+    app.send_event(trigger_event(&key, "db01/disk", "Disk full on db01"))
+        .await;
+    app.tick().await;
+    assert_eq!(pages_to(&app.notifier.take(), ALICE), [vec![1]]);
+    // Her 5-minute rule is planned; damage it.
+    let damaged = app
+        .db
+        .execute("UPDATE planned_notifications SET responder = 'not a number'")
+        .await;
+    assert_eq!(damaged, 1);
+    app.advance(5 * MINUTE);
+    let next = app.tick().await;
+    assert!(app.notifier.take().is_empty());
+    assert!(
+        next.is_none_or(|n| n > app.now()),
+        "nothing left due: {next:?}"
+    );
+    assert_eq!(
+        app.db
+            .execute("UPDATE planned_notifications SET due_at = due_at")
+            .await,
+        0,
+        "set aside"
+    );
+
+    // A message waiting for another try is damaged: it is marked failed.
+    app.notifier
+        .fail_next([NotifyError::Transient("503 from provider".into())]);
+    app.send_event(trigger_event(&key, "db02/disk", "Disk full on db02"))
+        .await;
+    app.tick().await;
+    let damaged = app
+        .db
+        .execute("UPDATE outbox SET attempts = 'x' WHERE status = 'pending'")
+        .await;
+    assert_eq!(damaged, 1);
+    app.advance(10 * MINUTE);
+    let next = app.tick().await;
+    assert!(
+        next.is_none_or(|n| n > app.now()),
+        "nothing left due: {next:?}"
+    );
+    assert_eq!(
+        app.db
+            .execute("UPDATE outbox SET status = status WHERE status = 'failed'")
+            .await,
+        1
+    );
+    app.stop().await;
+}

@@ -203,6 +203,15 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_log_in_limit() {
         )
         .await;
     assert_eq!(spoofed.status, StatusCode::TOO_MANY_REQUESTS);
+    // Nor by sending a header of its own before the proxy's (as HAProxy adds one).
+    let own_header = sprayer
+        .log_in_via_proxy(
+            "192.0.2.98; 203.0.113.1",
+            "user98@example.com",
+            "guess guess guess",
+        )
+        .await;
+    assert_eq!(own_header.status, StatusCode::TOO_MANY_REQUESTS);
     app.stop().await;
 }
 
@@ -771,7 +780,7 @@ async fn pages_that_do_not_exist_say_so_as_pages_and_the_api_as_json() {
         "{}",
         missing.body
     );
-    let nowhere = browser.get("/no/such/<page>").await;
+    let nowhere = browser.get("/no/such/'page'").await;
     assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
     assert!(
         nowhere.body.contains("<h1>Not Found</h1>"),
@@ -779,9 +788,15 @@ async fn pages_that_do_not_exist_say_so_as_pages_and_the_api_as_json() {
         nowhere.body
     );
     assert!(
-        !nowhere.body.contains("<page>"),
+        nowhere.body.contains("/no/such/&#39;page&#39;")
+            || nowhere.body.contains("/no/such/&#x27;page&#x27;"),
         "escaped: {}",
         nowhere.body
+    );
+    assert!(
+        nowhere.headers.contains_key("content-security-policy"),
+        "{:?}",
+        nowhere.headers
     );
     let (status, body) = app.api(reqwest::Method::GET, "/no-such-thing", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
