@@ -20,6 +20,15 @@ fn swaks_here() -> bool {
     found
 }
 
+/// A server for a swaks story, or `None` (the story is skipped) without swaks.
+async fn server_for_swaks() -> Option<TestApp> {
+    if !swaks_here() {
+        eprintln!("skipped: swaks is not installed");
+        return None;
+    }
+    Some(TestApp::start().await)
+}
+
 /// Sends with swaks; returns whether it was delivered and what swaks said.
 async fn swaks(app: &TestApp, to: &str, args: &[&str]) -> (bool, String) {
     let server = app.smtp.to_string();
@@ -69,11 +78,9 @@ async fn address(app: &TestApp) -> String {
 
 #[tokio::test]
 async fn a_cron_jobs_failure_mail_opens_an_incident_and_its_recovery_mail_resolves_it() {
-    if !swaks_here() {
-        eprintln!("skipped: swaks is not installed");
+    let Some(app) = server_for_swaks().await else {
         return;
-    }
-    let app = TestApp::start().await;
+    };
     let to = address(&app).await;
     let (ok, said) = swaks(
         &app,
@@ -123,11 +130,9 @@ async fn a_cron_jobs_failure_mail_opens_an_incident_and_its_recovery_mail_resolv
 
 #[tokio::test]
 async fn multipart_encoded_oversized_and_unknown_mail_is_read_or_refused_clearly() {
-    if !swaks_here() {
-        eprintln!("skipped: swaks is not installed");
+    let Some(app) = server_for_swaks().await else {
         return;
-    }
-    let app = TestApp::start().await;
+    };
     let to = address(&app).await;
 
     // A multipart message with an attachment and a Latin-1 encoded subject.
@@ -188,11 +193,9 @@ async fn multipart_encoded_oversized_and_unknown_mail_is_read_or_refused_clearly
 
 #[tokio::test]
 async fn a_heartbeat_is_pinged_by_mail_at_the_address_it_shows() {
-    if !swaks_here() {
-        eprintln!("skipped: swaks is not installed");
+    let Some(app) = server_for_swaks().await else {
         return;
-    }
-    let app = TestApp::start().await;
+    };
     let (service, _) = app.service("Backups", "open").await;
     let (status, made) = app
         .api(
@@ -243,11 +246,9 @@ async fn a_heartbeat_is_pinged_by_mail_at_the_address_it_shows() {
 
 #[tokio::test]
 async fn mail_sent_over_starttls_is_taken_like_any_other() {
-    if !swaks_here() {
-        eprintln!("skipped: swaks is not installed");
+    let Some(app) = server_for_swaks().await else {
         return;
-    }
-    let app = TestApp::start().await;
+    };
     let to = address(&app).await;
     let (ok, said) = swaks(
         &app,
