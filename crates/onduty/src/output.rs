@@ -114,6 +114,21 @@ pub fn print_incident(detail: &Value, service_name: &str) {
             .and_then(Value::as_i64)
             .unwrap_or_default()
     );
+    for alert in i
+        .get("grouped_alerts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let state = match alert.get("resolved_at").and_then(Value::as_str) {
+            Some(at) => format!("resolved {at}"),
+            None => "firing".to_owned(),
+        };
+        println!(
+            "  grouped:    {} ({state})",
+            clean(text(alert, "dedup_key"))
+        );
+    }
     println!("  opened:     {}", text(i, "created_at"));
     println!(
         "  last event: {} ({})",

@@ -78,6 +78,35 @@ async fn the_five_minute_quick_start_works() {
     let open = client(&["incidents"]);
     assert_eq!(open.trim(), "No incidents.");
 
+    // Grouped alerts show on an incident.
+    let http = reqwest::Client::new();
+    let patched = http
+        .patch(format!(
+            "http://{}/api/v1/services/My%20service",
+            server.url
+        ))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"group_window_minutes": 10}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), StatusCode::OK);
+    for (dedup, summary) in [
+        ("cpu/db01", "CPU 100% on db01"),
+        ("mem/db01", "Memory low on db01"),
+    ] {
+        let sent = http
+            .post(format!("http://{}/v2/enqueue", server.url))
+            .body(trigger_event(&key, dedup, summary).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), StatusCode::ACCEPTED);
+    }
+    let shown = client(&["incident", "2"]);
+    assert!(shown.contains("grouped:    cpu/db01 (firing)"), "{shown}");
+    assert!(shown.contains("grouped:    mem/db01 (firing)"), "{shown}");
+
     // A bad token is refused with a clear message.
     let out = onduty()
         .args(["incidents"])
