@@ -355,6 +355,32 @@ impl Store {
     }
 
     /// Adds a note to an incident's timeline (open or resolved).
+    /// The newest incident of `service` with `dedup_key`, open or not (what an Opsgenie
+    /// alias names).
+    pub async fn newest_incident_with_key(
+        &self,
+        service: ServiceId,
+        dedup_key: &str,
+    ) -> Result<Option<IncidentId>, StoreError> {
+        // Two index reads: the open one, else the newest resolved one.
+        for sql in [
+            "SELECT id FROM incidents WHERE status <> 'resolved' AND dedup_key = $1 AND service_id = $2 \
+             ORDER BY number DESC LIMIT 1",
+            "SELECT id FROM incidents WHERE status = 'resolved' AND dedup_key = $1 AND service_id = $2 \
+             ORDER BY resolved_at DESC LIMIT 1",
+        ] {
+            let row = sqlx::query(sql)
+                .bind(dedup_key.to_owned())
+                .bind(service.to_string())
+                .fetch_optional(&self.read)
+                .await?;
+            if let Some(row) = row {
+                return Ok(Some(parse_col(&row, "id", str::parse)?));
+            }
+        }
+        Ok(None)
+    }
+
     pub async fn add_note(
         &self,
         r: IncidentRef,

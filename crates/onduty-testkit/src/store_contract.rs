@@ -1977,5 +1977,33 @@ pub async fn noise_control_groups_alerts_and_reopens_flapping_incidents(db: &Tes
         .await
         .unwrap();
     let alone = outcome(one(&store, trigger(dbs.key(), "fan", "Fan", at_minute(141))).await);
-    assert!(matches!(alone, Outcome::Opened(_)));
+    let Outcome::Opened(fan) = alone else {
+        panic!("expected a new incident, got {alone:?}")
+    };
+    // The newest incident with a key, open or resolved (what an Opsgenie alias names).
+    let newest = |key: &'static str| store.newest_incident_with_key(dbs.service.id, key);
+    assert_eq!(newest("fan").await.unwrap(), Some(fan.id));
+    assert_eq!(
+        newest("cpu").await.unwrap(),
+        Some(newer_after_person(&store, &dbs).await)
+    );
+    assert_eq!(newest("nothing").await.unwrap(), None);
+}
+
+/// The incident the last `cpu` trigger opened (after a person's resolve).
+async fn newer_after_person(
+    store: &Store,
+    dbs: &crate::fixtures::ServiceFixture,
+) -> onduty_core::IncidentId {
+    let filter = IncidentFilter {
+        service: Some(dbs.service.id),
+        statuses: vec![IncidentStatus::Triggered],
+        ..IncidentFilter::default()
+    };
+    let open = store.list_incidents(&filter, None, 100).await.unwrap();
+    open.incidents
+        .iter()
+        .find(|i| i.dedup_key.as_str() == "cpu")
+        .expect("an open cpu incident")
+        .id
 }

@@ -1,6 +1,7 @@
 //! Opsgenie's alert API at `/v2/alerts`, for tools and scripts written for Opsgenie:
 //! `Authorization: GenieKey <integration key>`, create (the `alias` is the dedup key),
-//! acknowledge and close by `id` (the incident's id), `tiny` (its number) or `alias`, with
+//! acknowledge, close and add notes by `id` (the incident's id), `tiny` (its number) or
+//! `alias`, with
 //! Opsgenie's `202 {"result": "Request will be processed", "took", "requestId"}` answers
 //! and error shapes. Requests are stored before the answer.
 
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use onduty_core::event::{AlertEvent, EventAction};
+use onduty_core::incident::{Actor, parse_note};
 use onduty_core::service::Integration;
 use onduty_core::{EventId, IncidentNumber, IncidentRef, RoutingKey, opsgenie};
 use onduty_store::StoreError;
@@ -28,6 +30,83 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/v2/alerts", post(create))
         .route("/v2/alerts/{identifier}/{action}", post(act))
         .layer(axum::extract::DefaultBodyLimit::max(INGEST_BODY_LIMIT))
+}
+
+/// `POST /v2/alerts/{identifier}/notes`: a note on the incident (open or not) that the
+/// identifier names, from the integration, with the `user` who wrote it if given.
+async fn note(
+    state: &SharedState,
+    answer: &Answer,
+    integration: &Integration,
+    incident: Option<IncidentRef>,
+    identifier: &str,
+    body: &Value,
+) -> Response {
+    let text = match body.get("note").and_then(Value::as_str).map(parse_note) {
+        Some(Ok(text)) => text,
+        Some(Err(why)) => {
+            return answer.error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Request body is not processable. Please check the errors.",
+                Some(json!({ "note": why })),
+            );
+        }
+        None => {
+            return answer.error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Request body is not processable. Please check the errors.",
+                Some(json!({ "note": "Note can not be empty." })),
+            );
+        }
+    };
+    let text = match body.get("user").and_then(Value::as_str) {
+        Some(user) if !user.trim().is_empty() => format!("{}: {text}", user.trim()),
+        _ => text,
+    };
+    let missing = || {
+        answer.error(
+            StatusCode::NOT_FOUND,
+            &format!("Alert with identifier [{identifier}] does not exist"),
+            None,
+        )
+    };
+    let unavailable = |e: StoreError| {
+        tracing::error!(error = %e, "cannot note on an incident");
+        answer.error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable; retry", None)
+    };
+    let found = match incident {
+        Some(r) => match state.store.incident(r).await {
+            Ok(i) if i.service_id == integration.service_id => Ok(Some(i.id)),
+            Ok(_) => Ok(None),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        },
+        None => {
+            let key = onduty_core::DedupKey::fitted(identifier);
+            state
+                .store
+                .newest_incident_with_key(integration.service_id, &key)
+                .await
+        }
+    };
+    let id = match found {
+        Ok(Some(id)) => id,
+        Ok(None) => return missing(),
+        Err(e) => return unavailable(e),
+    };
+    let actor = Actor::Integration {
+        id: integration.id,
+        name: integration.name.to_string(),
+    };
+    match state
+        .store
+        .add_note(IncidentRef::Id(id), &text, &actor, state.clock.now())
+        .await
+    {
+        Ok(_) => answer.accepted(),
+        Err(StoreError::NotFound(_)) => missing(),
+        Err(e) => unavailable(e),
+    }
 }
 
 /// One request's answer, timed and numbered as Opsgenie's are.
@@ -231,13 +310,15 @@ async fn act(
         started: Instant::now(),
         request: EventId::new(state.clock.now()),
     };
+    // `None`: add a note.
     let action = match action.as_str() {
-        "acknowledge" => EventAction::Acknowledge,
-        "close" => EventAction::Resolve,
+        "acknowledge" => Some(EventAction::Acknowledge),
+        "close" => Some(EventAction::Resolve),
+        "notes" => None,
         other => {
             return answer.error(
                 StatusCode::NOT_FOUND,
-                &format!("onduty takes acknowledge and close, not '{other}'"),
+                &format!("onduty takes acknowledge, close and notes, not '{other}'"),
                 None,
             );
         }
@@ -247,9 +328,10 @@ async fn act(
         Err(r) => return r,
     };
     let key = integration.routing_key.clone();
-    if let Err(r) = read_json(body, &answer, true) {
-        return r;
-    }
+    let body = match read_json(body, &answer, action.is_some()) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     // The alias is the dedup key; an id or tiny id names an incident, whose key it is.
     let incident = match q.identifier_type.as_deref().unwrap_or("id") {
         "alias" => None,
@@ -280,6 +362,9 @@ async fn act(
                 None,
             );
         }
+    };
+    let Some(action) = action else {
+        return note(&state, &answer, &integration, incident, &identifier, &body).await;
     };
     let alias = match incident {
         None => identifier,

@@ -207,3 +207,71 @@ async fn opsgenie_errors_come_in_opsgenies_shapes() {
     assert!(app.all_incidents().await.is_empty());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn notes_reach_the_alert_by_alias_or_number_open_or_closed() {
+    let app = TestApp::start().await;
+    let key = integration(&app).await;
+    let alert = json!({"message": "Disk full on db01", "alias": "db01-disk"});
+    opsgenie(&app, &key, "/v2/alerts", Some(alert)).await;
+
+    let (status, answer) = opsgenie(
+        &app,
+        &key,
+        "/v2/alerts/db01-disk/notes?identifierType=alias",
+        Some(json!({"note": "Cleared /var/log, 40% free", "user": "zabbix", "source": "Zabbix"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    opsgenie(
+        &app,
+        &key,
+        "/v2/alerts/db01-disk/close?identifierType=alias",
+        None,
+    )
+    .await;
+    // A closed alert still takes notes (by its number here).
+    let (status, answer) = opsgenie(
+        &app,
+        &key,
+        "/v2/alerts/1/notes?identifierType=tiny",
+        Some(json!({"note": "Root cause: log rotation was off"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let (_, detail) = app.api(Method::GET, "/incidents/1", None).await;
+    let notes: Vec<&str> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "note")
+        .map(|e| e["data"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "zabbix: Cleared /var/log, 40% free",
+            "Root cause: log rotation was off"
+        ]
+    );
+
+    // Unknown alerts, empty notes.
+    let (status, answer) = opsgenie(
+        &app,
+        &key,
+        "/v2/alerts/nope/notes?identifierType=alias",
+        Some(json!({"note": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    let (status, answer) = opsgenie(
+        &app,
+        &key,
+        "/v2/alerts/db01-disk/notes?identifierType=alias",
+        Some(json!({"note": "  "})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(answer["errors"]["note"].is_string(), "{answer}");
+    app.stop().await;
+}
