@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use onduty_core::account::{Name, TokenSecret};
+use onduty_core::batch::{HandedIn, Inbound, Received};
 use onduty_core::event::parse_alert_event;
 use onduty_core::incident::DedupMode;
 use onduty_core::service::IntegrationKind;
 use onduty_core::{EventId, RoutingKey};
 use onduty_notify::Providers;
-use onduty_store::ingest::{Inbound, Received, Via};
 use onduty_store::services::{NewIntegration, NewService};
 use onduty_web::{App, WebConfig};
 use serde_json::json;
@@ -59,7 +59,7 @@ pub async fn render(incidents: usize, runs: usize) -> anyhow::Result<()> {
                     received_at: now,
                     event: Inbound::Alert(parsed.value),
                     warnings: Vec::new(),
-                    via: Via::Sender,
+                    from: HandedIn::BySender,
                 }
             })
             .collect();

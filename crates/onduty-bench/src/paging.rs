@@ -14,11 +14,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::routing::post;
 use onduty_core::account::{Email, Name, Role, TimeZoneName, TokenSecret};
+use onduty_core::batch::{HandedIn, Inbound, Received};
 use onduty_core::event::parse_alert_event;
 use onduty_core::{Clock, EventId, SystemClock, Timestamp};
 use onduty_engine::{Engine, EngineConfig};
 use onduty_notify::Providers;
-use onduty_store::ingest::{Inbound, Received, Via};
 use onduty_store::users::NewUser;
 use onduty_store::{Store, StoreOptions};
 use onduty_web::{App, WebConfig};
@@ -277,7 +277,7 @@ pub async fn lateness(count: usize, spread: u64) -> anyhow::Result<()> {
             received_at: due,
             event: Inbound::Alert(parsed.value),
             warnings: Vec::new(),
-            via: Via::Sender,
+            from: HandedIn::BySender,
         });
         due_at.push(due);
         if batch.len() == 500 || i + 1 == count {

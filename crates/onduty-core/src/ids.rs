@@ -112,6 +112,15 @@ uuid_id!(
     /// One of a person's notification rules ("at 5 minutes, call me").
     RuleId
 );
+uuid_id!(
+    /// A notification planned for a person paged for an incident: one of their rules,
+    /// waiting for its time.
+    PlannedNotificationId
+);
+uuid_id!(
+    /// A message in the outbox: a row before it is sent.
+    OutboxId
+);
 
 /// A UUIDv7 whose timestamp is `now`, with random low bits.
 fn uuid_v7_at(now: Timestamp) -> Uuid {

@@ -5,15 +5,18 @@
 
 pub mod account;
 pub mod alertmanager;
+pub mod batch;
 pub mod contact;
 pub mod escalation;
 pub mod event;
 pub mod heartbeat;
 pub mod ids;
 pub mod incident;
+pub mod lifecycle;
 pub mod mail;
 pub mod noise;
 pub mod opsgenie;
+pub mod paging;
 pub mod rate_limit;
 pub mod reply;
 pub mod schedule;
@@ -26,7 +29,7 @@ pub mod webhook;
 
 pub use ids::{
     ContactMethodId, DedupKey, EventId, HeartbeatId, IncidentId, IncidentNumber, IncidentRef,
-    IntegrationId, MaintenanceId, OverrideId, PolicyId, RoutingKey, RuleId, ScheduleId, ServiceId,
-    TeamId, TimelineId, TokenId, UserId,
+    IntegrationId, MaintenanceId, OutboxId, OverrideId, PlannedNotificationId, PolicyId,
+    RoutingKey, RuleId, ScheduleId, ServiceId, TeamId, TimelineId, TokenId, UserId,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

@@ -1,6 +1,6 @@
 //! The store's one error type.
 
-use onduty_core::incident::TransitionError;
+use onduty_core::lifecycle::Refused;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -11,8 +11,10 @@ pub enum StoreError {
     /// The request makes no sense for this data (a level the policy does not have).
     #[error("{0}")]
     Invalid(String),
+    /// The lifecycle refused a command (an incident already resolved, a level its policy
+    /// does not have); nothing changed.
     #[error(transparent)]
-    Transition(#[from] TransitionError),
+    Refused(#[from] Refused),
     #[error("database configuration: {0}")]
     Config(String),
     #[error("database error: {0}")]

@@ -285,7 +285,7 @@ impl Store {
         // One that cannot be read is no longer watched (the log says which).
         self.read_or_set_aside(&rows, "heartbeat", heartbeat_from_row, |row, _| {
             let id: String = col(row, "id")?;
-            Ok(vec![crate::paging::write(
+            Ok(vec![crate::sql::write(
                 d,
                 "UPDATE heartbeats SET due_at = NULL WHERE id = ?",
                 vec![crate::sql::Val::Text(id)],

@@ -6,7 +6,7 @@ use onduty_core::incident::{Actor, TimelineKind};
 use onduty_core::{ContactMethodId, IncidentId, Timestamp};
 
 use crate::contacts::method_from_row;
-use crate::ingest::{timeline_row, timeline_writes};
+use crate::effects::{timeline_row, timeline_writes};
 use crate::sql::{col, execute_writes, parse_col};
 use crate::{Store, StoreError, begin};
 

@@ -4,18 +4,13 @@
 use std::collections::HashMap;
 
 use onduty_core::contact::Urgency;
-use onduty_core::incident::{
-    Action, Actor, Incident, IncidentStatus, TimelineEntry, TimelineKind, transition,
-};
+use onduty_core::incident::{Actor, Incident, IncidentStatus, TimelineEntry, TimelineKind};
 use onduty_core::{IncidentId, IncidentNumber, IncidentRef, ServiceId, TeamId, Timestamp, UserId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
-use crate::ingest::{timeline_row, timeline_writes};
-use crate::paging::{TimerKind, clear_timers, minutes_of, set_timer, stop_paging};
-use crate::sql::{
-    Val, bind, col, execute_writes, in_list, json_col, opt_json_col, parse_col, to_json,
-};
+use crate::effects::{timeline_row, timeline_writes};
+use crate::sql::{Val, bind, col, execute_writes, in_list, json_col, opt_json_col, parse_col};
 use crate::{Backend, Store, StoreError, begin};
 
 /// Which incidents to list. Empty `statuses` means every status.
@@ -46,13 +41,6 @@ pub struct TimelinePage {
     pub entries: Vec<TimelineEntry>,
     /// Pass as `after` to get the following entries.
     pub next: Option<i64>,
-}
-
-/// The result of an action: the incident afterwards, and whether anything changed.
-#[derive(Debug, Clone)]
-pub struct Acted {
-    pub incident: Incident,
-    pub changed: bool,
 }
 
 const INCIDENT_COLUMNS: &str = "incidents.id, incidents.number, incidents.service_id, incidents.dedup_key, \
@@ -298,63 +286,6 @@ impl Store {
         Ok((entries, earlier))
     }
 
-    /// Acknowledges or resolves an incident on behalf of `actor`. Acknowledging an
-    /// acknowledged incident changes nothing; acting on a resolved one is an error.
-    /// A person who acknowledges an unassigned incident becomes its assignee.
-    pub async fn act_on_incident(
-        &self,
-        r: IncidentRef,
-        action: Action,
-        actor: &Actor,
-        via: &str,
-        now: Timestamp,
-    ) -> Result<Acted, StoreError> {
-        for _ in 0..8 {
-            match self.try_act(r, action, actor, via, now).await {
-                Err(e) if e.is_retryable() => continue,
-                Err(e) => return Err(e),
-                Ok(changed) => {
-                    let incident = self.incident(r).await?;
-                    return Ok(Acted { incident, changed });
-                }
-            }
-        }
-        Err(StoreError::Contention)
-    }
-
-    async fn try_act(
-        &self,
-        r: IncidentRef,
-        action: Action,
-        actor: &Actor,
-        via: &str,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        let mut conn = self.write_conn().await?;
-        let mut tx = begin(&mut conn, self.backend).await?;
-        let conn: &mut AnyConnection = &mut tx;
-        let (incident, version) = load_incident(conn, r).await?;
-        let Some(next) = transition(incident.status, action)? else {
-            return Ok(false);
-        };
-        let message = format!("{} by {} via {via}", verb_of(action), actor.name());
-        apply_action(
-            conn,
-            self.backend,
-            &incident,
-            version,
-            next,
-            action,
-            actor,
-            message,
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Adds a note to an incident's timeline (open or resolved).
     /// The newest incident of `service` with `dedup_key`, open or not (what an Opsgenie
     /// alias names).
     pub async fn newest_incident_with_key(
@@ -381,6 +312,7 @@ impl Store {
         Ok(None)
     }
 
+    /// Adds a note to an incident's timeline (open or resolved).
     pub async fn add_note(
         &self,
         r: IncidentRef,
@@ -422,146 +354,12 @@ impl Store {
     }
 }
 
-/// The human name of an action on the timeline.
-fn verb_of(action: Action) -> &'static str {
-    match action {
-        Action::Acknowledge => "Acknowledged",
-        Action::Resolve => "Resolved",
-        Action::Unacknowledge => "Triggered again",
-    }
-}
-
-/// Applies an action to a loaded incident inside the caller's transaction: its row
-/// (checking the version it was read at), its timeline, and the engine's state (stop
-/// paging; acknowledgement timeout; escalation again after being triggered again).
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn apply_action(
-    conn: &mut AnyConnection,
-    d: Backend,
-    incident: &Incident,
-    version: i64,
-    next: IncidentStatus,
-    action: Action,
-    actor: &Actor,
-    message: String,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    let at = now.as_millis();
-    let who = to_json(actor);
-    let (sql, kind) = match action {
-        Action::Acknowledge => (
-            "UPDATE incidents SET status = $3, acknowledged_at = $4, acknowledged_by = $5, updated_at = $4, \
-             version = version + 1 WHERE id = $1 AND version = $2",
-            TimelineKind::Acknowledged,
-        ),
-        Action::Resolve => (
-            "UPDATE incidents SET status = $3, resolved_at = $4, resolved_by = $5, updated_at = $4, \
-             open_key = NULL, version = version + 1 WHERE id = $1 AND version = $2",
-            TimelineKind::Resolved,
-        ),
-        Action::Unacknowledge => (
-            "UPDATE incidents SET status = $3, acknowledged_at = NULL, acknowledged_by = NULL, updated_at = $4, \
-             version = version + 1 WHERE id = $1 AND version = $2",
-            TimelineKind::Unacknowledged,
-        ),
-    };
-    let mut query = sqlx::query(sql)
-        .bind(incident.id.to_string())
-        .bind(version)
-        .bind(next.as_str())
-        .bind(at);
-    if action != Action::Unacknowledge {
-        query = query.bind(who);
-    }
-    let done = query.execute(&mut *conn).await?;
-    if done.rows_affected() != 1 {
-        return Err(StoreError::VersionConflict);
-    }
-    let mut rows = vec![timeline_row(
-        incident.id,
-        now,
-        kind,
-        actor,
-        message,
-        None,
-        None,
-    )];
-    if let (Action::Acknowledge, Actor::User { id, name }) = (action, actor) {
-        let assigned =
-            sqlx::query("SELECT COUNT(*) AS n FROM incident_assignees WHERE incident_id = $1")
-                .bind(incident.id.to_string())
-                .fetch_one(&mut *conn)
-                .await?;
-        if col::<i64>(&assigned, "n")? == 0 {
-            sqlx::query("INSERT INTO incident_assignees (incident_id, user_id, assigned_at) VALUES ($1, $2, $3)")
-                .bind(incident.id.to_string())
-                .bind(id.to_string())
-                .bind(at)
-                .execute(&mut *conn)
-                .await?;
-            rows.push(timeline_row(
-                incident.id,
-                now,
-                TimelineKind::Assigned,
-                actor,
-                format!("Assigned to {name}"),
-                None,
-                None,
-            ));
-        }
-    }
-    let mut writes = timeline_writes(d, rows);
-    // Whatever was about to page for this incident stops.
-    writes.extend(stop_paging(d, &[incident.id]));
-    match action {
-        Action::Acknowledge => {
-            let row = sqlx::query("SELECT ack_timeout_minutes FROM services WHERE id = $1")
-                .bind(incident.service_id.to_string())
-                .fetch_one(&mut *conn)
-                .await?;
-            if let Some(minutes) = col::<Option<i64>>(&row, "ack_timeout_minutes")? {
-                let minutes = u32::try_from(minutes).map_err(StoreError::corrupt)?;
-                writes.push(set_timer(
-                    d,
-                    incident.id,
-                    TimerKind::AckTimeout,
-                    now.saturating_add(minutes_of(minutes)),
-                ));
-            }
-        }
-        Action::Resolve => writes.extend(clear_timers(d, &[incident.id])),
-        Action::Unacknowledge => {
-            writes.extend(clear_timers(d, &[incident.id]));
-            writes.extend(crate::reshape::page_again(conn, d, incident, now).await?);
-        }
-    }
-    execute_writes(conn, d, writes).await
-}
-
 /// The incident and its version, by number or id.
 pub(crate) async fn load_incident(
     conn: &mut AnyConnection,
     r: IncidentRef,
 ) -> Result<(Incident, i64), StoreError> {
-    let (sql, value) = match r {
-        IncidentRef::Number(n) => (
-            format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1"),
-            Val::Int(n.0),
-        ),
-        IncidentRef::Id(id) => (
-            format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1"),
-            Val::Text(id.to_string()),
-        ),
-    };
-    let row = bind(sqlx::query(AssertSqlSafe(sql)), value)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| {
-            StoreError::NotFound(match r {
-                IncidentRef::Number(n) => format!("incident #{n}"),
-                IncidentRef::Id(id) => format!("incident {id}"),
-            })
-        })?;
+    let row = crate::rows::incident_row(conn, INCIDENT_COLUMNS, r).await?;
     Ok((incident_from_row(&row)?, col(&row, "version")?))
 }
 

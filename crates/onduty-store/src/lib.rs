@@ -5,7 +5,9 @@
 //! `ON CONFLICT`); only the migrations differ per dialect. The database never computes
 //! time: every `now` is a bound parameter.
 
+pub mod commands;
 pub mod contacts;
+mod effects;
 mod error;
 pub mod heartbeats;
 pub mod inbound;
@@ -14,7 +16,7 @@ pub mod ingest;
 pub mod maintenance;
 pub mod paging;
 pub mod policies;
-pub mod reshape;
+mod rows;
 pub mod schedules;
 pub mod services;
 pub mod sessions;

@@ -25,6 +25,16 @@ pub struct MaintenanceWindow {
     pub remind_at: Option<Timestamp>,
 }
 
+/// A reminder to a window's creator that it ends soon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reminder {
+    pub window: MaintenanceId,
+    pub user: UserId,
+    /// The contact methods of their immediate rules; none: nobody to tell.
+    pub methods: Vec<ContactMethodId>,
+    pub text: String,
+}
+
 impl MaintenanceWindow {
     pub fn is_on(&self, now: Timestamp) -> bool {
         self.start <= now && now < self.end
@@ -231,32 +241,35 @@ impl Store {
         self.with_services(&rows).await
     }
 
-    /// Queues a window's reminder to `user` through `methods` (none: nobody to tell) and
-    /// marks it sent, in one transaction.
-    pub async fn queue_maintenance_reminder(
+    /// Queues each window's reminder to its creator through its methods (none: nobody to
+    /// tell) and marks it sent, all in one transaction; a window already reminded (by
+    /// another engine) is left alone.
+    pub async fn queue_maintenance_reminders(
         &self,
-        id: MaintenanceId,
-        user: UserId,
-        methods: &[ContactMethodId],
-        text: &str,
+        reminders: &[Reminder],
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        if reminders.is_empty() {
+            return Ok(());
+        }
         let d = self.backend;
         let mut conn = self.write_conn().await?;
         let mut tx = begin(&mut conn, d).await?;
-        let sent = sqlx::query(
-            "UPDATE maintenance_windows SET remind_at = NULL WHERE id = $1 AND remind_at IS NOT NULL",
-        )
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        if sent.rows_affected() == 1 {
-            let rows = methods
-                .iter()
-                .map(|m| crate::paging::message_row(None, user, *m, Some(text.to_owned()), now))
-                .collect();
-            crate::sql::execute_writes(&mut tx, d, crate::paging::outbox_writes(d, rows)).await?;
+        let mut rows = Vec::new();
+        for r in reminders {
+            let sent = sqlx::query(
+                "UPDATE maintenance_windows SET remind_at = NULL WHERE id = $1 AND remind_at IS NOT NULL",
+            )
+            .bind(r.window.to_string())
+            .execute(&mut *tx)
+            .await?;
+            if sent.rows_affected() == 1 {
+                rows.extend(r.methods.iter().map(|m| {
+                    crate::effects::message_row(None, r.user, *m, Some(r.text.clone()), now)
+                }));
+            }
         }
+        crate::sql::execute_writes(&mut tx, d, crate::effects::outbox_writes(d, rows)).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -6,171 +6,20 @@
 //! writes back what it decided, each step in one transaction.
 
 use onduty_core::contact::{Channel, ContactMethod, Urgency};
-use onduty_core::escalation::{Position, Rotation};
-use onduty_core::incident::{Action, Actor, IncidentStatus, TimelineKind};
-use onduty_core::{ContactMethodId, IncidentId, PolicyId, RuleId, Timestamp, UserId};
+use onduty_core::escalation::Position;
+use onduty_core::incident::{Actor, IncidentStatus, TimelineKind};
+use onduty_core::paging::{Effect, Effects, TimerKind};
+use onduty_core::{ContactMethodId, IncidentId, PolicyId, Timestamp, UserId};
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
-use crate::ingest::{timeline_row, timeline_writes};
-use crate::sql::{Val, Write, col, execute_writes, in_list, multi_row, numbered, parse_col};
+use crate::effects::{
+    Known, effect_writes, message_row, outbox_writes, timeline_row, timeline_writes,
+};
+use crate::sql::{Val, Write, col, execute_writes, in_list, numbered, parse_col};
 use crate::{Backend, Store, StoreError, begin};
 
-/// Starts (or restarts) escalating an incident through `policy`: its first level is due at
-/// `at`.
-pub(crate) fn start_escalation(
-    d: Backend,
-    incident: IncidentId,
-    policy: PolicyId,
-    at: Timestamp,
-) -> Write {
-    write(
-        d,
-        "INSERT INTO escalations (incident_id, policy_id, level, round, hand_overs, next_at) \
-         VALUES (?, ?, -1, 0, 0, ?) ON CONFLICT (incident_id) DO UPDATE SET policy_id = excluded.policy_id, \
-         level = -1, round = 0, hand_overs = 0, next_at = excluded.next_at",
-        vec![
-            Val::Text(incident.to_string()),
-            Val::Text(policy.to_string()),
-            Val::Int(at.as_millis()),
-        ],
-    )
-}
-
-/// Stops everything that would page for these incidents: their escalation, the
-/// notifications planned, and messages not yet sent.
-pub(crate) fn stop_paging(d: Backend, incidents: &[IncidentId]) -> Vec<Write> {
-    if incidents.is_empty() {
-        return Vec::new();
-    }
-    let ids = || {
-        incidents
-            .iter()
-            .map(|i| Val::Text(i.to_string()))
-            .collect::<Vec<_>>()
-    };
-    let list = in_list(d, incidents.len());
-    vec![
-        // The row stays, so that "escalate to the next level" knows where it stood.
-        Write {
-            sql: format!("UPDATE escalations SET next_at = NULL WHERE incident_id IN {list}"),
-            values: ids(),
-            expect_rows: None,
-        },
-        Write {
-            sql: format!("DELETE FROM planned_notifications WHERE incident_id IN {list}"),
-            values: ids(),
-            expect_rows: None,
-        },
-        Write {
-            sql: format!(
-                "UPDATE outbox SET status = 'cancelled' WHERE status = 'pending' AND incident_id IN {list}"
-            ),
-            values: ids(),
-            expect_rows: None,
-        },
-    ]
-}
-
-/// Plans one notification of a person paged for `incident`.
-pub(crate) fn plan_notification(
-    d: Backend,
-    incident: IncidentId,
-    n: &PlannedNotification,
-    responder: bool,
-    now: Timestamp,
-) -> Write {
-    write(
-        d,
-        "INSERT INTO planned_notifications (id, incident_id, user_id, rule_id, contact_method_id, due_at, responder) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-        vec![
-            Val::Text(onduty_core::TimelineId::new(now).to_string()),
-            Val::Text(incident.to_string()),
-            Val::Text(n.user.to_string()),
-            Val::Text(n.rule.to_string()),
-            Val::Text(n.contact_method.to_string()),
-            Val::Int(n.due_at.as_millis()),
-            Val::Int(i64::from(responder)),
-        ],
-    )
-}
-
-/// The per-incident timers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimerKind {
-    /// An acknowledged incident is triggered again.
-    AckTimeout,
-    /// A snoozed incident is triggered again.
-    Snooze,
-    /// An incident without events for a while is resolved.
-    AutoResolve,
-}
-
-impl TimerKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TimerKind::AckTimeout => "ack_timeout",
-            TimerKind::Snooze => "snooze",
-            TimerKind::AutoResolve => "auto_resolve",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<TimerKind> {
-        Some(match text {
-            "ack_timeout" => TimerKind::AckTimeout,
-            "snooze" => TimerKind::Snooze,
-            "auto_resolve" => TimerKind::AutoResolve,
-            _ => return None,
-        })
-    }
-}
-
-pub(crate) fn minutes_of(minutes: u32) -> std::time::Duration {
-    std::time::Duration::from_secs(u64::from(minutes) * 60)
-}
-
-/// Sets (or moves) a timer.
-pub(crate) fn set_timer(
-    d: Backend,
-    incident: IncidentId,
-    kind: TimerKind,
-    due: Timestamp,
-) -> Write {
-    write(
-        d,
-        "INSERT INTO incident_timers (incident_id, kind, due_at) VALUES (?, ?, ?) \
-         ON CONFLICT (incident_id, kind) DO UPDATE SET due_at = excluded.due_at",
-        vec![
-            Val::Text(incident.to_string()),
-            Val::Text(kind.as_str().to_owned()),
-            Val::Int(due.as_millis()),
-        ],
-    )
-}
-
-/// Removes every timer of these incidents (they are resolved).
-pub(crate) fn clear_timers(d: Backend, incidents: &[IncidentId]) -> Vec<Write> {
-    if incidents.is_empty() {
-        return Vec::new();
-    }
-    vec![Write {
-        sql: format!(
-            "DELETE FROM incident_timers WHERE incident_id IN {}",
-            in_list(d, incidents.len())
-        ),
-        values: incidents.iter().map(|i| Val::Text(i.to_string())).collect(),
-        expect_rows: None,
-    }]
-}
-
-pub(crate) fn write(d: Backend, sql: &str, values: Vec<Val>) -> Write {
-    Write {
-        sql: numbered(d, sql),
-        values,
-        expect_rows: None,
-    }
-}
+pub(crate) use crate::sql::write;
 
 /// An escalation whose time has come, with what the engine needs to decide.
 #[derive(Debug, Clone)]
@@ -185,42 +34,20 @@ pub struct DueEscalation {
     pub next_at: Timestamp,
 }
 
-/// A person to page for an incident, with their rules' planned times.
-#[derive(Debug, Clone)]
-pub struct PlannedNotification {
-    pub user: UserId,
-    pub rule: RuleId,
-    pub contact_method: ContactMethodId,
-    pub due_at: Timestamp,
-}
-
 /// What the engine decided for one due escalation.
 #[derive(Debug, Clone)]
 pub struct EscalationStep {
     pub incident: IncidentId,
     /// The `next_at` it was read with: if it changed since, the step is skipped.
     pub read_next_at: Timestamp,
-    /// The new position and when to escalate again; `None` leaves nothing pending.
-    pub next: Option<(Position, Option<Timestamp>)>,
-    pub rotation: Option<Rotation>,
-    /// People's rules due later, kept until their time.
-    pub notifications: Vec<PlannedNotification>,
-    /// Messages to queue at once (rules due now that can page).
-    pub send_now: Vec<SendNow>,
-    pub timeline: Vec<(TimelineKind, String)>,
-}
-
-/// A message to queue for sending at once.
-#[derive(Debug, Clone, Copy)]
-pub struct SendNow {
-    pub user: UserId,
-    pub contact_method: ContactMethodId,
+    /// The escalation moved on, people paged, lines on the timeline.
+    pub effects: Vec<Effect>,
 }
 
 /// A planned notification whose time has come.
 #[derive(Debug, Clone)]
 pub struct DueNotification {
-    pub id: String,
+    pub id: onduty_core::PlannedNotificationId,
     pub incident: IncidentId,
     pub status: IncidentStatus,
     pub user: UserId,
@@ -243,7 +70,7 @@ pub struct Release {
 /// A message waiting to be sent, with what it says.
 #[derive(Debug, Clone)]
 pub struct OutboxItem {
-    pub id: String,
+    pub id: onduty_core::OutboxId,
     pub incident: Option<IncidentId>,
     pub number: Option<i64>,
     pub summary: String,
@@ -325,7 +152,7 @@ fn delivery_writes(
     for chunk in items.chunks(500) {
         let ids = vec!["?"; chunk.len()].join(",");
         let mut values = set_values.clone();
-        values.extend(chunk.iter().map(|i| Val::Text(i.id.clone())));
+        values.extend(chunk.iter().map(|i| Val::Text(i.id.to_string())));
         writes.push(write(
             d,
             &format!("UPDATE outbox SET {set} WHERE id IN ({ids})"),
@@ -369,100 +196,6 @@ fn delivery_writes(
             None,
         ));
     }
-}
-
-/// A new outbox message about an incident, due to be sent at once.
-fn outbox_row(
-    incident: IncidentId,
-    user: UserId,
-    method: ContactMethodId,
-    now: Timestamp,
-) -> Vec<Val> {
-    message_row(Some(incident), user, method, None, now)
-}
-
-/// A new outbox message: about an incident, or a notice with its own text.
-pub(crate) fn message_row(
-    incident: Option<IncidentId>,
-    user: UserId,
-    method: ContactMethodId,
-    notice: Option<String>,
-    now: Timestamp,
-) -> Vec<Val> {
-    vec![
-        Val::Text(onduty_core::TimelineId::new(now).to_string()),
-        Val::OptText(incident.map(|i| i.to_string())),
-        Val::Text(user.to_string()),
-        Val::Text(method.to_string()),
-        Val::Int(now.as_millis()),
-        Val::Int(now.as_millis()),
-        Val::Text("pending".to_owned()),
-        Val::Int(0),
-        Val::OptText(notice),
-    ]
-}
-
-pub(crate) fn outbox_writes(d: Backend, rows: Vec<Vec<Val>>) -> Vec<Write> {
-    multi_row(
-        d,
-        "INSERT INTO outbox (id, incident_id, user_id, contact_method_id, next_attempt_at, created_at, status, attempts, notice)",
-        "",
-        rows,
-    )
-}
-
-/// The writes that apply one escalation step.
-fn escalation_writes(d: Backend, step: EscalationStep, now: Timestamp, writes: &mut Vec<Write>) {
-    match step.next {
-        Some((position, next_at)) => writes.push(write(
-            d,
-            "UPDATE escalations SET policy_id = ?, level = ?, round = ?, hand_overs = ?, next_at = ? WHERE incident_id = ?",
-            vec![
-                Val::Text(position.policy.to_string()),
-                Val::Int(i64::from(position.level)),
-                Val::Int(i64::from(position.round)),
-                Val::Int(i64::from(position.hand_overs)),
-                Val::OptInt(next_at.map(Timestamp::as_millis)),
-                Val::Text(step.incident.to_string()),
-            ],
-        )),
-        None => writes.push(write(
-            d,
-            "UPDATE escalations SET next_at = NULL WHERE incident_id = ?",
-            vec![Val::Text(step.incident.to_string())],
-        )),
-    }
-    if let Some(r) = step.rotation {
-        writes.push(write(
-            d,
-            "INSERT INTO rotation_pointers (policy_id, level, next) VALUES (?, ?, ?) \
-             ON CONFLICT (policy_id, level) DO UPDATE SET next = excluded.next",
-            vec![
-                Val::Text(r.policy.to_string()),
-                Val::Int(i64::from(r.level)),
-                Val::Int(i64::from(r.next)),
-            ],
-        ));
-    }
-    for n in &step.notifications {
-        writes.push(plan_notification(d, step.incident, n, false, now));
-    }
-    let rows = step
-        .timeline
-        .into_iter()
-        .map(|(kind, message)| {
-            timeline_row(
-                step.incident,
-                now,
-                kind,
-                &Actor::System,
-                message,
-                None,
-                None,
-            )
-        })
-        .collect();
-    writes.extend(timeline_writes(d, rows));
 }
 
 fn position_from_row(row: &AnyRow) -> Result<Option<Position>, StoreError> {
@@ -603,6 +336,31 @@ impl Store {
         .await
     }
 
+    /// The round-robin pointers of these policies' levels (levels never used are absent:
+    /// their pointer is 0).
+    pub async fn rotation_pointers(
+        &self,
+        policies: &[PolicyId],
+    ) -> Result<std::collections::HashMap<(PolicyId, u32), u32>, StoreError> {
+        let mut pointers = std::collections::HashMap::new();
+        for chunk in policies.chunks(500) {
+            let sql = format!(
+                "SELECT policy_id, level, next FROM rotation_pointers WHERE policy_id IN {}",
+                in_list(self.backend, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for p in chunk {
+                q = q.bind(p.to_string());
+            }
+            for row in q.fetch_all(&self.read).await? {
+                let level = u32::try_from(col::<i64>(&row, "level")?).unwrap_or(0);
+                let next = u32::try_from(col::<i64>(&row, "next")?).unwrap_or(0);
+                pointers.insert((parse_col(&row, "policy_id", str::parse)?, level), next);
+            }
+        }
+        Ok(pointers)
+    }
+
     /// The round-robin pointer of a policy level (0 if never used).
     pub async fn rotation_pointer(&self, policy: PolicyId, level: u32) -> Result<u32, StoreError> {
         let row =
@@ -653,8 +411,7 @@ impl Store {
                 );
             }
         }
-        let mut writes = Vec::new();
-        let mut outbox = Vec::new();
+        let mut effects = Effects::new();
         let mut applied = 0;
         for step in steps {
             let still_due = current.get(&step.incident.to_string())
@@ -663,15 +420,15 @@ impl Store {
                 continue;
             }
             applied += 1;
-            outbox.extend(
-                step.send_now
-                    .iter()
-                    .map(|m| outbox_row(step.incident, m.user, m.contact_method, now)),
-            );
-            escalation_writes(d, step, now, &mut writes);
+            effects.extend(step.incident, step.effects);
         }
-        writes.extend(outbox_writes(d, outbox));
-        execute_writes(&mut tx, d, writes).await?;
+        let bodies = std::collections::HashMap::new();
+        let known = Known {
+            now,
+            numbers: &std::collections::HashMap::new(),
+            event_bodies: &bodies,
+        };
+        execute_writes(&mut tx, d, effect_writes(d, &effects, &known)).await?;
         tx.commit().await?;
         Ok(applied)
     }
@@ -699,7 +456,7 @@ impl Store {
             "notification",
             |row| {
                 Ok(DueNotification {
-                    id: col(row, "id")?,
+                    id: parse_col(row, "id", str::parse)?,
                     incident: parse_col(row, "incident_id", str::parse)?,
                     status: parse_col(row, "status", |t| {
                         IncidentStatus::parse(t).ok_or("unknown status")
@@ -745,17 +502,27 @@ impl Store {
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for r in chunk {
-                q = q.bind(r.due.id.clone());
+                q = q.bind(r.due.id.to_string());
             }
             for row in q.fetch_all(&mut *tx).await? {
-                taken.insert(col::<String>(&row, "id")?);
+                taken.insert(parse_col::<onduty_core::PlannedNotificationId, _>(
+                    &row,
+                    "id",
+                    str::parse,
+                )?);
             }
         }
         let mut outbox = Vec::new();
         let mut timeline = Vec::new();
         for r in releases.iter().filter(|r| taken.contains(&r.due.id)) {
             if let (true, Some(method)) = (r.send, &r.due.method) {
-                outbox.push(outbox_row(r.due.incident, r.due.user, method.id, now));
+                outbox.push(message_row(
+                    Some(r.due.incident),
+                    r.due.user,
+                    method.id,
+                    None,
+                    now,
+                ));
             }
             if let Some(note) = &r.note {
                 timeline.push(timeline_row(
@@ -802,7 +569,7 @@ impl Store {
                 let incident: Option<String> = col(row, "incident_id")?;
                 let status: Option<String> = col(row, "status")?;
                 Ok(OutboxItem {
-                    id: col(row, "id")?,
+                    id: parse_col(row, "id", str::parse)?,
                     incident: incident
                         .map(|i| i.parse())
                         .transpose()
@@ -867,13 +634,13 @@ impl Store {
     /// Moves messages to a later attempt time without counting an attempt (rate limits).
     pub async fn postpone_outbox(
         &self,
-        ids: &[String],
+        ids: &[onduty_core::OutboxId],
         until: Timestamp,
     ) -> Result<(), StoreError> {
         let d = self.backend;
         let mut conn = self.lane().await?;
         let mut values = vec![Val::Int(until.as_millis())];
-        values.extend(ids.iter().map(|i| Val::Text(i.clone())));
+        values.extend(ids.iter().map(|i| Val::Text(i.to_string())));
         let sql = numbered(
             d,
             &format!(
@@ -1015,60 +782,5 @@ impl Store {
             },
         )
         .await
-    }
-
-    /// Does what a due timer says: an acknowledgement timeout or the end of a snooze
-    /// triggers the incident again (and it pages again); auto-resolution resolves it.
-    /// Returns false if the timer had already moved or gone.
-    pub async fn fire_timer(&self, timer: &DueTimer, now: Timestamp) -> Result<bool, StoreError> {
-        let d = self.backend;
-        let mut conn = self.lane().await?;
-        let mut tx = begin(&mut conn, d).await?;
-        let taken = sqlx::query(AssertSqlSafe(numbered(
-            d,
-            "DELETE FROM incident_timers WHERE incident_id = ? AND kind = ? AND due_at = ?",
-        )))
-        .bind(timer.incident.to_string())
-        .bind(timer.kind.as_str())
-        .bind(timer.due_at.as_millis())
-        .execute(&mut *tx)
-        .await?;
-        if taken.rows_affected() == 0 {
-            return Ok(false);
-        }
-        let (incident, version) =
-            crate::incidents::load_incident(&mut tx, onduty_core::IncidentRef::Id(timer.incident))
-                .await?;
-        let (action, message) = match timer.kind {
-            TimerKind::AckTimeout => (
-                Action::Unacknowledge,
-                "The acknowledgement timed out; triggered again".to_owned(),
-            ),
-            TimerKind::Snooze => (
-                Action::Unacknowledge,
-                "The snooze ended; triggered again".to_owned(),
-            ),
-            TimerKind::AutoResolve => (
-                Action::Resolve,
-                "Resolved automatically: no new event within the service's auto-resolve time"
-                    .to_owned(),
-            ),
-        };
-        if let Ok(Some(next)) = onduty_core::incident::transition(incident.status, action) {
-            crate::incidents::apply_action(
-                &mut tx,
-                d,
-                &incident,
-                version,
-                next,
-                action,
-                &Actor::System,
-                message,
-                now,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(true)
     }
 }

@@ -490,7 +490,7 @@ impl Store {
             }
             new += 1;
             for m in &n.methods {
-                rows.push(crate::paging::message_row(
+                rows.push(crate::effects::message_row(
                     None,
                     n.user,
                     *m,
@@ -499,7 +499,7 @@ impl Store {
                 ));
             }
         }
-        crate::sql::execute_writes(&mut tx, d, crate::paging::outbox_writes(d, rows)).await?;
+        crate::sql::execute_writes(&mut tx, d, crate::effects::outbox_writes(d, rows)).await?;
         tx.commit().await?;
         Ok(new)
     }

@@ -104,6 +104,15 @@ pub(crate) struct Write {
 }
 
 /// `head VALUES (…),(…) tail` over `rows`, split into statements under the parameter limit.
+/// One statement written with `?` placeholders, numbered for the dialect.
+pub(crate) fn write(d: Backend, sql: &str, values: Vec<Val>) -> Write {
+    Write {
+        sql: numbered(d, sql),
+        values,
+        expect_rows: None,
+    }
+}
+
 pub(crate) fn multi_row(d: Backend, head: &str, tail: &str, rows: Vec<Vec<Val>>) -> Vec<Write> {
     chunked(d, rows, |values, _| {
         (format!("{head} VALUES {values} {tail}"), None)

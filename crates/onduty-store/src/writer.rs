@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::ingest::{ItemResult, Received};
 use crate::{Store, StoreError};
+use onduty_core::batch::{ItemResult, Received};
 
 #[derive(Debug, Clone, Copy)]
 pub struct WriterOptions {

@@ -2,12 +2,12 @@
 //! test reads like the incident it tells.
 
 use onduty_core::account::{Email, Name, Role, User};
+use onduty_core::batch::{HandedIn, Inbound, Received};
 use onduty_core::event::{Alert, AlertEvent, ChangeEvent, EventAction, Severity};
 use onduty_core::incident::DedupMode;
 use onduty_core::service::{Integration, IntegrationKind, Service};
 use onduty_core::{DedupKey, EventId, RoutingKey, Timestamp};
 use onduty_store::Store;
-use onduty_store::ingest::{Inbound, Received, Via};
 use onduty_store::services::{NewIntegration, NewService};
 use onduty_store::users::NewUser;
 
@@ -117,7 +117,7 @@ fn received(event: Inbound, at: Timestamp) -> Received {
         received_at: at,
         event,
         warnings: Vec::new(),
-        via: Via::Sender,
+        from: HandedIn::BySender,
     }
 }
 

@@ -4,12 +4,11 @@
 use std::collections::HashSet;
 
 use onduty_core::account::{Email, Name, Role, TokenSecret};
-use onduty_core::incident::{
-    Action, Actor, DedupMode, IncidentStatus, TimelineKind, TransitionError,
-};
+use onduty_core::batch::{Accepted, ItemResult, Outcome, Received, Rejected};
+use onduty_core::incident::{Actor, DedupMode, IncidentStatus, TimelineKind};
+use onduty_core::lifecycle::{Acting, Command, Refused, Via};
 use onduty_core::{IncidentNumber, IncidentRef};
 use onduty_store::incidents::IncidentFilter;
-use onduty_store::ingest::{Accepted, ItemResult, Outcome, Received, Rejected};
 use onduty_store::services::{NewService, ServicePatch};
 use onduty_store::users::{NewUser, UserPatch};
 use onduty_store::{Store, StoreError};
@@ -489,7 +488,7 @@ pub async fn a_batch_is_applied_in_order_and_refuses_unknown_keys_alone(db: &Tes
     assert_eq!(results[5].clone().unwrap().outcome, Outcome::ChangeRecorded);
     // A trigger without a dedup key (the edge always gives one) is refused on its own.
     let mut keyless = trigger(key, "x", "no key", at_minute(3));
-    if let onduty_store::ingest::Inbound::Alert(e) = &mut keyless.event {
+    if let onduty_core::batch::Inbound::Alert(e) = &mut keyless.event {
         e.dedup_key = None;
     }
     let refused = store
@@ -539,11 +538,10 @@ pub async fn people_acknowledge_resolve_and_add_notes(db: &TestDb) {
     );
 
     let acted = store
-        .act_on_incident(
+        .command_incident(
             by_number(n),
-            Action::Acknowledge,
-            &alice_actor,
-            "the API",
+            &Command::Acknowledge,
+            &Acting::person(alice_actor.clone(), Via::Api),
             at_minute(3),
         )
         .await
@@ -556,11 +554,10 @@ pub async fn people_acknowledge_resolve_and_add_notes(db: &TestDb) {
         "acknowledging an unassigned incident takes it"
     );
     let again = store
-        .act_on_incident(
+        .command_incident(
             by_number(n),
-            Action::Acknowledge,
-            &alice_actor,
-            "the API",
+            &Command::Acknowledge,
+            &Acting::person(alice_actor.clone(), Via::Api),
             at_minute(4),
         )
         .await
@@ -579,11 +576,10 @@ pub async fn people_acknowledge_resolve_and_add_notes(db: &TestDb) {
     assert_eq!(note.kind, TimelineKind::Note);
 
     let resolved = store
-        .act_on_incident(
+        .command_incident(
             by_number(n),
-            Action::Resolve,
-            &alice_actor,
-            "the API",
+            &Command::Resolve,
+            &Acting::person(alice_actor.clone(), Via::Api),
             at_minute(9),
         )
         .await
@@ -591,17 +587,16 @@ pub async fn people_acknowledge_resolve_and_add_notes(db: &TestDb) {
     assert_eq!(resolved.incident.status, IncidentStatus::Resolved);
     assert_eq!(resolved.incident.resolved_by, Some(alice_actor.clone()));
     let late = store
-        .act_on_incident(
+        .command_incident(
             by_number(n),
-            Action::Acknowledge,
-            &alice_actor,
-            "the API",
+            &Command::Acknowledge,
+            &Acting::person(alice_actor.clone(), Via::Api),
             at_minute(10),
         )
         .await;
     assert!(matches!(
         late,
-        Err(StoreError::Transition(TransitionError::AlreadyResolved))
+        Err(StoreError::Refused(Refused::AlreadyResolved(_)))
     ));
     // The key is free again: the next trigger opens a new incident.
     let next = accepted(
@@ -670,21 +665,19 @@ pub async fn lists_filter_and_paginate(db: &TestDb) {
         .unwrap();
     }
     store
-        .act_on_incident(
+        .command_incident(
             by_number(IncidentNumber(3)),
-            Action::Acknowledge,
-            &bob_actor,
-            "the API",
+            &Command::Acknowledge,
+            &Acting::person(bob_actor.clone(), Via::Api),
             at_minute(20),
         )
         .await
         .unwrap();
     store
-        .act_on_incident(
+        .command_incident(
             by_number(IncidentNumber(4)),
-            Action::Resolve,
-            &bob_actor,
-            "the API",
+            &Command::Resolve,
+            &Acting::person(bob_actor.clone(), Via::Api),
             at_minute(20),
         )
         .await
@@ -787,11 +780,10 @@ pub async fn lists_filter_and_paginate(db: &TestDb) {
     let seen = store.incidents_version().await.unwrap();
     assert_eq!(store.incidents_version().await.unwrap(), seen);
     store
-        .act_on_incident(
+        .command_incident(
             by_number(IncidentNumber(1)),
-            Action::Acknowledge,
-            &bob_actor,
-            "the API",
+            &Command::Acknowledge,
+            &Acting::person(bob_actor.clone(), Via::Api),
             at_minute(30),
         )
         .await
@@ -1591,7 +1583,7 @@ pub async fn heartbeats_pings_and_deadlines(db: &TestDb) {
         one(&store, from_sender.clone()).await,
         Err(Rejected::HeartbeatKey)
     );
-    from_sender.via = onduty_store::ingest::Via::Onduty;
+    from_sender.from = onduty_core::batch::HandedIn::ByOnduty;
     assert!(one(&store, from_sender).await.is_ok());
 
     // Pings at once never undo each other: a start racing a success leaves it up.
@@ -1697,7 +1689,15 @@ pub async fn maintenance_windows_quiet_triggers_and_end(db: &TestDb) {
         1
     );
     store
-        .queue_maintenance_reminder(window.id, alice.id, &[], "ending", at_minute(55))
+        .queue_maintenance_reminders(
+            &[onduty_store::maintenance::Reminder {
+                window: window.id,
+                user: alice.id,
+                methods: Vec::new(),
+                text: "ending".to_owned(),
+            }],
+            at_minute(55),
+        )
         .await
         .unwrap();
     assert!(
@@ -1951,11 +1951,10 @@ pub async fn noise_control_groups_alerts_and_reopens_flapping_incidents(db: &Tes
         name: "Ada".to_owned(),
     };
     store
-        .act_on_incident(
+        .command_incident(
             by_number(newer.number),
-            Action::Resolve,
-            &ada,
-            "the API",
+            &Command::Resolve,
+            &Acting::person(ada.clone(), Via::Api),
             at_minute(141),
         )
         .await

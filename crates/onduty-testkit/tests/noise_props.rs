@@ -5,11 +5,11 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use onduty_core::batch::Received;
 use onduty_core::event::EventAction;
 use onduty_core::incident::{DedupMode, IncidentStatus};
 use onduty_store::Store;
 use onduty_store::incidents::IncidentFilter;
-use onduty_store::ingest::Received;
 use onduty_store::services::ServicePatch;
 use onduty_testkit::fixtures::{acknowledge, at_minute, resolve, service, trigger};
 use onduty_testkit::{TestDb, backends};

@@ -5,7 +5,8 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use onduty_core::incident::TransitionError;
+use onduty_app::AppError;
+use onduty_core::lifecycle::Refused;
 use onduty_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -94,23 +95,35 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Invalid(m) => ApiError::BadRequest(m),
+            AppError::Forbidden(m) => ApiError::Forbidden(m),
+            AppError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            AppError::Conflict(m) => ApiError::Conflict(m),
+            AppError::Refused(r) => {
+                let text = r.to_string();
+                match r {
+                    Refused::AlreadyResolved(_)
+                    | Refused::NoPolicy(_)
+                    | Refused::NotApplicable(_) => ApiError::Conflict(text),
+                    Refused::Unknown(_) => ApiError::NotFound(text),
+                    Refused::NoSuchLevel { .. }
+                    | Refused::AtLastLevel { .. }
+                    | Refused::SnoozeInThePast
+                    | Refused::SnoozeTooLong => ApiError::BadRequest(text),
+                }
+            }
+            AppError::Unavailable(m) => ApiError::Unavailable(m),
+            AppError::Internal(m) => ApiError::Internal(m),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
-            StoreError::Conflict(m) => ApiError::Conflict(m),
-            StoreError::Invalid(m) => ApiError::BadRequest(m),
-            StoreError::Transition(TransitionError::AlreadyResolved) => {
-                ApiError::Conflict("the incident is already resolved; resolved is final".to_owned())
-            }
-            StoreError::WriterStopped => {
-                ApiError::Unavailable("onduty is shutting down; retry shortly".to_owned())
-            }
-            StoreError::Contention => {
-                ApiError::Unavailable("too many concurrent changes; retry".to_owned())
-            }
-            other => ApiError::Internal(other.to_string()),
-        }
+        ApiError::from(AppError::from(e))
     }
 }
 

@@ -12,10 +12,10 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use onduty_core::batch::{HandedIn, Inbound, Received, Rejected};
 use onduty_core::event::{EventAction, Parsed, parse_alert_event, parse_change_event};
 use onduty_core::{DedupKey, EventId, RoutingKey};
 use onduty_store::StoreError;
-use onduty_store::ingest::{Inbound, Received, Rejected, Via};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -157,6 +157,17 @@ async fn submit(
             "'routing_key' {}… belongs to a heartbeat: it takes pings at /ping/<key>, not events",
             &key.as_str()[..8]
         )]),
+        // The dedup rule routed the event where the lifecycle refuses it: a bug, and
+        // nothing was stored, so the sender is told to retry.
+        Ok(Err(e @ Rejected::Refused(_))) => {
+            tracing::error!(error = %e, "event not applied");
+            refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "onduty could not apply this event; retry",
+                Vec::new(),
+            )
+        }
         Err(StoreError::WriterStopped) => refused(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -249,7 +260,7 @@ async fn accept<T>(
         received_at: now,
         event,
         warnings: parsed.warnings,
-        via: Via::Sender,
+        from: HandedIn::BySender,
     };
     submit(state, &key, received, message).await
 }

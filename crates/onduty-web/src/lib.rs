@@ -97,6 +97,8 @@ impl Default for WebConfig {
 
 /// What every handler shares.
 pub struct AppState {
+    /// The application layer: every door's use cases.
+    pub app: onduty_app::App,
     pub store: Store,
     pub writer: IngestWriter,
     pub clock: Arc<dyn Clock>,
@@ -150,6 +152,7 @@ impl App {
             contact_send_limiter: rate_limit::Limiter::new(api::contacts::SENDS_PER_MINUTE),
             closing: tokio::sync::watch::Sender::new(false),
             incidents_seen: tokio::sync::watch::Sender::new(None),
+            app: onduty_app::App::new(store.clone(), clock.clone(), wake.clone()),
             store,
             writer,
             clock,

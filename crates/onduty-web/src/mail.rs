@@ -9,12 +9,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use onduty_core::batch::{HandedIn, Inbound, Received};
 use onduty_core::event::AlertEvent;
 use onduty_core::heartbeat::{self, BODY_KEPT, Ping};
 use onduty_core::mail::{MAX_MESSAGE_BYTES, MailRules, event_from_mail};
 use onduty_core::service::IntegrationKind;
 use onduty_core::{EventId, RoutingKey};
-use onduty_store::ingest::{Inbound, Received, Via};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use smtp_proto::request::receiver::{DataReceiver, RequestReceiver};
@@ -373,13 +373,13 @@ async fn recipient(state: &SharedState, address: &str, domain: &str) -> Result<R
 /// only once the events are stored.
 async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) -> String {
     let now = state.clock.now();
-    let mut events: Vec<(AlertEvent, Via)> = Vec::new();
+    let mut events: Vec<(AlertEvent, HandedIn)> = Vec::new();
     let mut pings = Vec::new();
     for r in recipients {
         match r {
             Recipient::Integration { key, rules } => {
                 match event_from_mail(message, key.as_str(), rules) {
-                    Ok(mail) => events.push((mail.event.value, Via::Sender)),
+                    Ok(mail) => events.push((mail.event.value, HandedIn::BySender)),
                     Err(why) => return format!("554 5.6.0 The message cannot be read: {why}"),
                 }
             }
@@ -387,7 +387,7 @@ async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) 
                 Ok(h) => {
                     // The recovery is the heartbeat's own event, as for an HTTP ping.
                     if h.state.is_down() {
-                        events.push((heartbeat::resolve_event(key.as_str()), Via::Onduty));
+                        events.push((heartbeat::resolve_event(key.as_str()), HandedIn::ByOnduty));
                     }
                     pings.push(*id);
                 }
@@ -398,13 +398,13 @@ async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) 
             },
         }
     }
-    let jobs = events.into_iter().map(|(event, via)| {
+    let jobs = events.into_iter().map(|(event, from)| {
         state.writer.submit(Received {
             id: EventId::new(now),
             received_at: now,
             event: Inbound::Alert(event),
             warnings: Vec::new(),
-            via,
+            from,
         })
     });
     for result in futures::future::join_all(jobs).await {

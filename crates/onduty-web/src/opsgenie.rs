@@ -14,12 +14,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use onduty_core::batch::{HandedIn, Inbound, Received};
 use onduty_core::event::{AlertEvent, EventAction};
 use onduty_core::incident::{Actor, parse_note};
 use onduty_core::service::Integration;
 use onduty_core::{EventId, IncidentNumber, IncidentRef, RoutingKey, opsgenie};
 use onduty_store::StoreError;
-use onduty_store::ingest::{Inbound, Received, Via};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -197,7 +197,7 @@ async fn store(state: &SharedState, answer: &Answer, event: AlertEvent) -> Respo
         received_at: now,
         event: Inbound::Alert(event),
         warnings: Vec::new(),
-        via: Via::Sender,
+        from: HandedIn::BySender,
     };
     match state.writer.submit(received).await {
         Ok(Ok(_)) => {

@@ -9,9 +9,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use onduty_core::batch::{HandedIn, Inbound, Received};
 use onduty_core::heartbeat::{self, BODY_KEPT, Ping};
 use onduty_core::{EventId, RoutingKey};
-use onduty_store::ingest::{Inbound, Received, Via};
 
 use crate::SharedState;
 
@@ -93,7 +93,7 @@ async fn ping(state: &SharedState, key: &str, ping: Option<Ping>, body: &[u8]) -
             received_at: now,
             event: Inbound::Alert(event),
             warnings: Vec::new(),
-            via: Via::Onduty,
+            from: HandedIn::ByOnduty,
         };
         match state.writer.submit(received).await {
             Ok(Ok(_)) => state.wake.notify_one(),

@@ -139,12 +139,12 @@ pub(crate) async fn admit_event(
             custom_details: Some(serde_json::json!({ "rate_limit_per_minute": per_minute })),
             links: Vec::new(),
         };
-        let received = onduty_store::ingest::Received {
+        let received = onduty_core::batch::Received {
             id: onduty_core::EventId::new(now),
             received_at: now,
-            event: onduty_store::ingest::Inbound::Change(note),
+            event: onduty_core::batch::Inbound::Change(note),
             warnings: Vec::new(),
-            via: onduty_store::ingest::Via::Onduty,
+            from: onduty_core::batch::HandedIn::ByOnduty,
         };
         match state.writer.submit(received).await {
             Ok(Ok(_)) => {}

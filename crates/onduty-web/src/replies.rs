@@ -9,9 +9,10 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use onduty_app::{Acting, AppError, IncidentCommand};
 use onduty_core::account::User;
 use onduty_core::contact::Channel;
-use onduty_core::incident::{Action, Actor};
+use onduty_core::lifecycle::{Refused, Via};
 use onduty_core::reply::{Keypress, REPLY_HELP, Reply, ReplyAction, parse_keypress, parse_reply};
 use onduty_core::signature::{LINK_KEY, LinkAction, verify_link_token, verify_twilio_signature};
 use onduty_core::{IncidentNumber, IncidentRef};
@@ -19,7 +20,6 @@ use onduty_notify::twilio::{call_twiml, message_twiml, say_twiml, xml_escape};
 use onduty_notify::{Content, PageItem};
 use onduty_store::StoreError;
 use onduty_store::inbound::DeliveryReport;
-use onduty_store::reshape::Reshape;
 
 use crate::SharedState;
 
@@ -39,20 +39,20 @@ pub(crate) fn routes() -> Router<SharedState> {
 }
 
 /// Why a Twilio webhook is refused.
-enum Refused {
+enum WebhookRefused {
     NotConfigured,
     BadSignature,
 }
 
-impl IntoResponse for Refused {
+impl IntoResponse for WebhookRefused {
     fn into_response(self) -> Response {
         match self {
-            Refused::NotConfigured => (
+            WebhookRefused::NotConfigured => (
                 StatusCode::NOT_FOUND,
                 "Twilio is not configured on this server",
             )
                 .into_response(),
-            Refused::BadSignature => {
+            WebhookRefused::BadSignature => {
                 (StatusCode::FORBIDDEN, "invalid X-Twilio-Signature").into_response()
             }
         }
@@ -65,9 +65,9 @@ fn signed_form(
     uri: &OriginalUri,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<Vec<(String, String)>, Refused> {
+) -> Result<Vec<(String, String)>, WebhookRefused> {
     let Some(token) = &state.config.twilio_auth_token else {
-        return Err(Refused::NotConfigured);
+        return Err(WebhookRefused::NotConfigured);
     };
     let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
     let url = format!(
@@ -84,7 +84,7 @@ fn signed_form(
             url,
             "refused a Twilio webhook with a missing or wrong signature"
         );
-        return Err(Refused::BadSignature);
+        return Err(WebhookRefused::BadSignature);
     }
     Ok(params)
 }
@@ -126,54 +126,26 @@ async fn owner(
     Ok(Some((user, ids)))
 }
 
-/// Does `action` for `user` on one incident; returns the sentence to tell them.
+/// Does `action` for `user` on one incident, through the application layer; returns
+/// the sentence to tell them.
 async fn act_for(
     state: &SharedState,
     user: &User,
     incident: IncidentRef,
     action: ReplyAction,
-    via: &str,
+    via: Via,
 ) -> String {
     let label = match incident {
         IncidentRef::Number(n) => format!("#{n}"),
         IncidentRef::Id(_) => "the incident".to_owned(),
     };
-    if !user.role.can_respond() {
-        return format!("{label}: observers cannot act on incidents");
-    }
-    let actor = Actor::User {
-        id: user.id,
-        name: user.name.to_string(),
+    let command = match action {
+        ReplyAction::Acknowledge => IncidentCommand::Acknowledge,
+        ReplyAction::Resolve => IncidentCommand::Resolve,
+        ReplyAction::Escalate => IncidentCommand::Escalate { level: None },
     };
-    let now = state.clock.now();
-    let result = match action {
-        ReplyAction::Acknowledge => {
-            state
-                .store
-                .act_on_incident(incident, Action::Acknowledge, &actor, via, now)
-                .await
-        }
-        ReplyAction::Resolve => {
-            state
-                .store
-                .act_on_incident(incident, Action::Resolve, &actor, via, now)
-                .await
-        }
-        ReplyAction::Escalate => {
-            state
-                .store
-                .reshape_incident(
-                    incident,
-                    &Reshape::Escalate { level: None },
-                    &actor,
-                    via,
-                    now,
-                )
-                .await
-        }
-    };
-    state.wake.notify_one();
-    match result {
+    let acting = Acting::new(user.clone(), via);
+    match state.app.act(&acting, incident, command).await {
         Ok(acted) => {
             let label = format!("#{}", acted.incident.number);
             if acted.changed {
@@ -182,9 +154,14 @@ async fn act_for(
                 format!("{label} was already {}", acted.incident.status.as_str())
             }
         }
-        Err(StoreError::Transition(_)) => format!("{label} is already resolved"),
-        Err(StoreError::NotFound(_)) => format!("{label} does not exist"),
-        Err(StoreError::Conflict(m) | StoreError::Invalid(m)) => format!("{label}: {m}"),
+        Err(AppError::Forbidden(_)) => format!("{label}: observers cannot act on incidents"),
+        Err(AppError::Refused(Refused::AlreadyResolved(_))) => {
+            format!("{label} is already resolved")
+        }
+        Err(AppError::NotFound(_)) => format!("{label} does not exist"),
+        Err(e @ (AppError::Refused(_) | AppError::Conflict(_) | AppError::Invalid(_))) => {
+            format!("{label}: {e}")
+        }
         Err(e) => {
             tracing::error!(error = %e, "a reply could not be acted on");
             format!("{label}: onduty could not do that just now; try again")
@@ -241,7 +218,7 @@ async fn inbound_sms(
         Reply::Act {
             action,
             number: Some(n),
-        } => act_for(&state, &user, IncidentRef::Number(IncidentNumber(n)), action, "SMS").await,
+        } => act_for(&state, &user, IncidentRef::Number(IncidentNumber(n)), action, Via::Sms).await,
         Reply::Act {
             action,
             number: None,
@@ -252,7 +229,7 @@ async fn inbound_sms(
             Ok(incidents) => {
                 let mut lines = Vec::with_capacity(incidents.len());
                 for id in incidents {
-                    lines.push(act_for(&state, &user, IncidentRef::Id(id), action, "SMS").await);
+                    lines.push(act_for(&state, &user, IncidentRef::Id(id), action, Via::Sms).await);
                 }
                 lines.join("; ")
             }
@@ -311,7 +288,7 @@ async fn voice_keys(
                         &user,
                         IncidentRef::Number(IncidentNumber(*n)),
                         action,
-                        "a phone call",
+                        Via::PhoneCall,
                     )
                     .await,
                 );
@@ -489,7 +466,7 @@ async fn link_act(State(state): State<SharedState>, Path(token): Path<String>) -
         &user,
         IncidentRef::Id(grant.incident),
         action,
-        "an e-mail link",
+        Via::EmailLink,
     )
     .await;
     page(StatusCode::OK, &said, "<p>You can close this page.</p>")

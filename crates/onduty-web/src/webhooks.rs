@@ -14,10 +14,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use onduty_core::alertmanager::{Read, Sender, events};
+use onduty_core::batch::{HandedIn, Inbound, Received};
 use onduty_core::webhook;
 use onduty_core::{EventId, RoutingKey};
 use onduty_store::StoreError;
-use onduty_store::ingest::{Inbound, Received, Via};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -191,7 +191,7 @@ async fn receive(
             received_at: now,
             event: Inbound::Alert(p.value),
             warnings: p.warnings,
-            via: Via::Sender,
+            from: HandedIn::BySender,
         };
         jobs.push(state.writer.submit(received));
     }

@@ -5,10 +5,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use onduty_core::incident::{Action, IncidentStatus, parse_note};
+use onduty_app::{IncidentCommand, SnoozeFor};
+use onduty_core::incident::IncidentStatus;
+use onduty_core::lifecycle::Assignee;
 use onduty_core::{IncidentNumber, IncidentRef, Timestamp, UserId};
 use onduty_store::incidents::IncidentFilter;
-use onduty_store::reshape::{Assignee, Reshape};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -259,19 +260,17 @@ async fn get_timeline(
     }))
 }
 
+/// Does `command` through the application layer, as the caller, via the API.
 async fn act(
     state: &SharedState,
     caller: &Caller,
     id: &str,
-    action: Action,
+    command: IncidentCommand,
 ) -> Result<Json<ActionResult>, ApiError> {
-    caller.require_responder()?;
-    let now = state.clock.now();
     let acted = state
-        .store
-        .act_on_incident(parse_ref(id)?, action, &caller.actor(), "the API", now)
+        .app
+        .act(&caller.acting(), parse_ref(id)?, command)
         .await?;
-    state.wake.notify_one();
     Ok(Json(ActionResult {
         incident: IncidentView::from(&acted.incident),
         changed: acted.changed,
@@ -294,7 +293,7 @@ async fn acknowledge(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ActionResult>, ApiError> {
-    act(&state, &caller, &id, Action::Acknowledge).await
+    act(&state, &caller, &id, IncidentCommand::Acknowledge).await
 }
 
 /// Resolve: the problem is over. Resolved is final; a new event opens a new incident.
@@ -313,7 +312,7 @@ async fn resolve(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ActionResult>, ApiError> {
-    act(&state, &caller, &id, Action::Resolve).await
+    act(&state, &caller, &id, IncidentCommand::Resolve).await
 }
 
 /// Add a note to the incident's timeline.
@@ -334,12 +333,9 @@ async fn add_note(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<NewNote>,
 ) -> Result<(StatusCode, Json<NoteCreated>), ApiError> {
-    caller.require_responder()?;
-    let text = parse_note(&body.text).map_err(ApiError::BadRequest)?;
-    let now = state.clock.now();
     let note = state
-        .store
-        .add_note(parse_ref(&id)?, &text, &caller.actor(), now)
+        .app
+        .add_note(&caller.acting(), parse_ref(&id)?, &body.text)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -347,25 +343,6 @@ async fn add_note(
             note: TimelineEntryView::from(&note),
         }),
     ))
-}
-
-async fn reshape(
-    state: &SharedState,
-    caller: &Caller,
-    id: &str,
-    change: Reshape,
-) -> Result<Json<ActionResult>, ApiError> {
-    caller.require_responder()?;
-    let now = state.clock.now();
-    let acted = state
-        .store
-        .reshape_incident(parse_ref(id)?, &change, &caller.actor(), "the API", now)
-        .await?;
-    state.wake.notify_one();
-    Ok(Json(ActionResult {
-        incident: IncidentView::from(&acted.incident),
-        changed: acted.changed,
-    }))
 }
 
 /// Unacknowledge: triggered again, and its escalation policy pages from the first level.
@@ -384,7 +361,7 @@ async fn unacknowledge(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ActionResult>, ApiError> {
-    act(&state, &caller, &id, Action::Unacknowledge).await
+    act(&state, &caller, &id, IncidentCommand::Unacknowledge).await
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -421,14 +398,8 @@ async fn escalate(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?
     };
-    let level = match body.level {
-        Some(0) => {
-            return Err(ApiError::BadRequest("'level' counts from 1".to_owned()));
-        }
-        Some(l) => Some(l - 1),
-        None => None,
-    };
-    reshape(&state, &caller, &id, Reshape::Escalate { level }).await
+    let command = IncidentCommand::Escalate { level: body.level };
+    act(&state, &caller, &id, command).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -469,7 +440,7 @@ async fn reassign(
             ));
         }
     };
-    reshape(&state, &caller, &id, Reshape::Reassign(to)).await
+    act(&state, &caller, &id, IncidentCommand::Reassign(to)).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -499,19 +470,17 @@ async fn add_responders(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RespondersRequest>,
 ) -> Result<Json<ActionResult>, ApiError> {
-    if body.users.is_empty() || body.users.len() > 20 {
-        return Err(ApiError::BadRequest(
-            "'users' needs 1 to 20 people".to_owned(),
-        ));
+    if body.users.len() > onduty_app::MAX_RESPONDERS {
+        return Err(ApiError::BadRequest(format!(
+            "'users' needs 1 to {} people",
+            onduty_app::MAX_RESPONDERS
+        )));
     }
     let mut users = Vec::with_capacity(body.users.len());
     for text in &body.users {
-        let user = find_user(&state, text).await?.id;
-        if !users.contains(&user) {
-            users.push(user);
-        }
+        users.push(find_user(&state, text).await?.id);
     }
-    reshape(&state, &caller, &id, Reshape::AddResponders(users)).await
+    act(&state, &caller, &id, IncidentCommand::AddResponders(users)).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -543,33 +512,14 @@ async fn snooze(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<SnoozeRequest>,
 ) -> Result<Json<ActionResult>, ApiError> {
-    let now = state.clock.now();
-    let until = match (&body.until, body.minutes) {
-        (Some(text), None) => parse_time("until", text)?,
-        (None, Some(minutes)) if (1..=MAX_SNOOZE_MINUTES).contains(&minutes) => {
-            now.saturating_add(std::time::Duration::from_secs(u64::from(minutes) * 60))
-        }
-        (None, Some(_)) => {
-            return Err(ApiError::BadRequest(format!(
-                "'minutes' must be 1 to {MAX_SNOOZE_MINUTES}"
-            )));
-        }
+    let snooze = match (&body.until, body.minutes) {
+        (Some(text), None) => SnoozeFor::Until(parse_time("until", text)?),
+        (None, Some(minutes)) => SnoozeFor::Minutes(minutes),
         _ => {
             return Err(ApiError::BadRequest(
                 "give either 'until' or 'minutes'".to_owned(),
             ));
         }
     };
-    let longest = now.saturating_add(std::time::Duration::from_secs(
-        u64::from(MAX_SNOOZE_MINUTES) * 60,
-    ));
-    if until > longest {
-        return Err(ApiError::BadRequest(
-            "a snooze lasts at most a week".to_owned(),
-        ));
-    }
-    reshape(&state, &caller, &id, Reshape::Snooze { until }).await
+    act(&state, &caller, &id, IncidentCommand::Snooze(snooze)).await
 }
-
-/// The longest snooze: a week.
-const MAX_SNOOZE_MINUTES: u32 = 7 * 24 * 60;

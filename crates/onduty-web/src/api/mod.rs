@@ -24,8 +24,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use onduty_app::Acting;
 use onduty_core::account::{TokenSecret, User};
 use onduty_core::incident::Actor;
+use onduty_core::lifecycle::Via;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -131,6 +133,11 @@ impl FromRequestParts<SharedState> for Caller {
 }
 
 impl Caller {
+    /// The caller, acting through the API.
+    pub fn acting(&self) -> Acting {
+        Acting::new(self.0.clone(), Via::Api)
+    }
+
     pub fn actor(&self) -> Actor {
         Actor::User {
             id: self.0.id,
@@ -138,29 +145,14 @@ impl Caller {
         }
     }
 
-    /// Acknowledging, resolving and notes need a responder or an admin.
+    /// Acting on incidents and notes need a responder or an admin.
     pub fn require_responder(&self) -> Result<(), ApiError> {
-        if self.0.role.can_respond() {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "{} is an observer: observers can look but not act on incidents",
-                self.0.email
-            )))
-        }
+        Ok(self.acting().require_responder()?)
     }
 
     /// Configuration (services, integrations, users) needs an admin.
     pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.0.role.can_configure() {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "only admins can do this; {} is a {}",
-                self.0.email,
-                self.0.role.as_str()
-            )))
-        }
+        Ok(self.acting().require_admin()?)
     }
 }
 

@@ -7,9 +7,9 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use onduty_core::incident::{Action, Actor};
+use onduty_app::{Acting, IncidentCommand, SnoozeFor};
+use onduty_core::lifecycle::{Assignee, Via};
 use onduty_core::{IncidentNumber, IncidentRef};
-use onduty_store::reshape::{Assignee, Reshape};
 use serde::Deserialize;
 
 use super::auth::forbidden;
@@ -222,16 +222,35 @@ fn assignee(to: Option<&str>) -> Result<Assignee, ApiError> {
     }
 }
 
-fn actor(viewer: &Viewer) -> Actor {
-    Actor::User {
-        id: viewer.user.id,
-        name: viewer.user.name.to_string(),
-    }
+/// The viewer, acting through the web UI.
+fn acting(viewer: &Viewer) -> Acting {
+    Acting::new(viewer.user.clone(), Via::WebUi)
 }
 
-/// Back to the incident's page, with the error to show if there is one.
+/// What an action form asks.
+fn command(form: &ActForm) -> Result<IncidentCommand, ApiError> {
+    Ok(match form.action.as_str() {
+        "acknowledge" => IncidentCommand::Acknowledge,
+        "resolve" => IncidentCommand::Resolve,
+        "unacknowledge" => IncidentCommand::Unacknowledge,
+        "escalate" => IncidentCommand::Escalate { level: None },
+        "reassign" => IncidentCommand::Reassign(assignee(form.to.as_deref())?),
+        "responder" => match form.to.as_deref().and_then(|t| t.parse().ok()) {
+            Some(user) => IncidentCommand::AddResponders(vec![user]),
+            None => return Err(ApiError::BadRequest("choose someone to add".to_owned())),
+        },
+        "snooze" => IncidentCommand::Snooze(SnoozeFor::Minutes(form.minutes.unwrap_or(60))),
+        other => return Err(ApiError::BadRequest(format!("unknown action '{other}'"))),
+    })
+}
+
+/// Back to the incident's page, with the error to show if there is one; a person who
+/// may not act is refused outright.
 fn back(state: &SharedState, number: i64, result: Result<(), ApiError>) -> Response {
-    super::flash::back(state, &format!("/incidents/{number}"), result)
+    match result {
+        Err(e @ ApiError::Forbidden(_)) => super::error_page(e),
+        other => super::flash::back(state, &format!("/incidents/{number}"), other),
+    }
 }
 
 async fn act(
@@ -240,69 +259,19 @@ async fn act(
     Path(number): Path<i64>,
     Form(form): Form<ActForm>,
 ) -> Response {
-    if !viewer.csrf_ok(&form.csrf) || !viewer.user.role.can_respond() {
+    if !viewer.csrf_ok(&form.csrf) {
         return forbidden();
     }
-    let now = state.clock.now();
-    let r = incident_ref(number);
-    let who = actor(&viewer);
-    let via = "the web UI";
-    let done = match form.action.as_str() {
-        "acknowledge" | "resolve" | "unacknowledge" => {
-            let action = match form.action.as_str() {
-                "acknowledge" => Action::Acknowledge,
-                "resolve" => Action::Resolve,
-                _ => Action::Unacknowledge,
-            };
-            state
-                .store
-                .act_on_incident(r, action, &who, via, now)
-                .await
-                .map(|_| ())
-        }
-        "escalate" => state
-            .store
-            .reshape_incident(r, &Reshape::Escalate { level: None }, &who, via, now)
+    let done = match command(&form) {
+        Ok(command) => state
+            .app
+            .act(&acting(&viewer), incident_ref(number), command)
             .await
-            .map(|_| ()),
-        "reassign" => match assignee(form.to.as_deref()) {
-            Ok(to) => state
-                .store
-                .reshape_incident(r, &Reshape::Reassign(to), &who, via, now)
-                .await
-                .map(|_| ()),
-            Err(e) => return back(&state, number, Err(e)),
-        },
-        "responder" => match form.to.as_deref().and_then(|t| t.parse().ok()) {
-            Some(user) => state
-                .store
-                .reshape_incident(r, &Reshape::AddResponders(vec![user]), &who, via, now)
-                .await
-                .map(|_| ()),
-            None => {
-                let e = ApiError::BadRequest("choose someone to add".to_owned());
-                return back(&state, number, Err(e));
-            }
-        },
-        "snooze" => {
-            let minutes = form.minutes.unwrap_or(60).clamp(1, 7 * 24 * 60);
-            let until = now.saturating_add(std::time::Duration::from_secs(u64::from(minutes) * 60));
-            state
-                .store
-                .reshape_incident(r, &Reshape::Snooze { until }, &who, via, now)
-                .await
-                .map(|_| ())
-        }
-        other => {
-            return back(
-                &state,
-                number,
-                Err(ApiError::BadRequest(format!("unknown action '{other}'"))),
-            );
-        }
+            .map(|_| ())
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
     };
-    state.wake.notify_one();
-    back(&state, number, done.map_err(ApiError::from))
+    back(&state, number, done)
 }
 
 #[derive(Deserialize)]
@@ -317,28 +286,14 @@ async fn note(
     Path(number): Path<i64>,
     Form(form): Form<NoteForm>,
 ) -> Response {
-    if !viewer.csrf_ok(&form.csrf) || !viewer.user.role.can_respond() {
+    if !viewer.csrf_ok(&form.csrf) {
         return forbidden();
     }
-    let text = form.text.trim();
-    if text.is_empty() || text.chars().count() > onduty_core::incident::NOTE_MAX_CHARS {
-        return back(
-            &state,
-            number,
-            Err(ApiError::BadRequest(
-                "a note is 1 to 10,000 characters".to_owned(),
-            )),
-        );
-    }
     let added = state
-        .store
-        .add_note(
-            incident_ref(number),
-            text,
-            &actor(&viewer),
-            state.clock.now(),
-        )
+        .app
+        .add_note(&acting(&viewer), incident_ref(number), &form.text)
         .await
-        .map(|_| ());
-    back(&state, number, added.map_err(ApiError::from))
+        .map(|_| ())
+        .map_err(ApiError::from);
+    back(&state, number, added)
 }

@@ -1,0 +1,119 @@
+//! Acting on incidents: acknowledge, resolve, unacknowledge, escalate, reassign, add
+//! responders, snooze, and notes. Every door (API, web page, SMS reply, phone call,
+//! e-mail link) comes through [`App::act`] and [`App::add_note`].
+
+use std::time::Duration;
+
+use onduty_core::IncidentRef;
+use onduty_core::incident::{TimelineEntry, parse_note};
+use onduty_core::lifecycle::{Acting as Who, Assignee, Command};
+use onduty_core::{Timestamp, UserId};
+
+use crate::{Acted, Acting, App, AppError};
+
+/// Most people one "add responders" pages.
+pub const MAX_RESPONDERS: usize = 20;
+
+/// How long a snooze lasts: until a time, or for some minutes from now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnoozeFor {
+    Until(Timestamp),
+    Minutes(u32),
+}
+
+/// What a person asks of an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IncidentCommand {
+    Acknowledge,
+    Resolve,
+    Unacknowledge,
+    /// Page a level now: the one given (counting from 1) or the next.
+    Escalate {
+        level: Option<u32>,
+    },
+    Reassign(Assignee),
+    AddResponders(Vec<UserId>),
+    Snooze(SnoozeFor),
+}
+
+impl IncidentCommand {
+    /// The lifecycle's command, with the input checked.
+    fn parse(self, now: Timestamp) -> Result<Command, AppError> {
+        Ok(match self {
+            IncidentCommand::Acknowledge => Command::Acknowledge,
+            IncidentCommand::Resolve => Command::Resolve,
+            IncidentCommand::Unacknowledge => Command::Unacknowledge,
+            IncidentCommand::Escalate { level: Some(0) } => {
+                return Err(AppError::Invalid("'level' counts from 1".to_owned()));
+            }
+            IncidentCommand::Escalate { level } => Command::Escalate {
+                level: level.map(|l| l - 1),
+            },
+            IncidentCommand::Reassign(to) => Command::Reassign(to),
+            IncidentCommand::AddResponders(users) => {
+                let mut unique = Vec::with_capacity(users.len());
+                for u in users {
+                    if !unique.contains(&u) {
+                        unique.push(u);
+                    }
+                }
+                if unique.is_empty() || unique.len() > MAX_RESPONDERS {
+                    return Err(AppError::Invalid(format!(
+                        "'users' needs 1 to {MAX_RESPONDERS} people"
+                    )));
+                }
+                Command::AddResponders(unique)
+            }
+            IncidentCommand::Snooze(SnoozeFor::Until(until)) => Command::Snooze { until },
+            IncidentCommand::Snooze(SnoozeFor::Minutes(minutes)) => {
+                let longest = onduty_core::lifecycle::MAX_SNOOZE.as_secs() / 60;
+                if minutes == 0 || u64::from(minutes) > longest {
+                    return Err(AppError::Invalid(format!(
+                        "a snooze lasts 1 to {longest} minutes (a week)"
+                    )));
+                }
+                let until = now.saturating_add(Duration::from_secs(u64::from(minutes) * 60));
+                Command::Snooze { until }
+            }
+        })
+    }
+}
+
+impl App {
+    /// Does what `acting` asks of an incident, through the lifecycle, in one transaction.
+    /// Responders and admins may act; observers may not.
+    pub async fn act(
+        &self,
+        acting: &Acting,
+        incident: IncidentRef,
+        command: IncidentCommand,
+    ) -> Result<Acted, AppError> {
+        acting.require_responder()?;
+        let now = self.now();
+        let command = command.parse(now)?;
+        let who = Who::person(acting.actor(), acting.via);
+        let acted = self
+            .store
+            .command_incident(incident, &command, &who, now)
+            .await?;
+        if acted.changed {
+            self.wake_engine();
+        }
+        Ok(acted)
+    }
+
+    /// Adds a note to an incident's timeline (open or resolved): 1 to 10,000 characters.
+    pub async fn add_note(
+        &self,
+        acting: &Acting,
+        incident: IncidentRef,
+        text: &str,
+    ) -> Result<TimelineEntry, AppError> {
+        acting.require_responder()?;
+        let text = parse_note(text).map_err(AppError::Invalid)?;
+        Ok(self
+            .store
+            .add_note(incident, &text, &acting.actor(), self.now())
+            .await?)
+    }
+}

@@ -1,0 +1,151 @@
+//! onduty's application layer: one async function per use case, between every door and
+//! the store.
+//!
+//! The REST API, the web pages, Twilio's SMS and call webhooks, e-mail links — and every
+//! door to come — are thin adapters: they find out who is acting and through what
+//! ([`Acting`]), turn their request into a use case's input, and call it. The use case
+//! checks the role and the input once, runs in one transaction (through the store), wakes
+//! the paging engine when paging may have changed, and returns a result or an
+//! [`AppError`], which each door words its own way (JSON, a page, an SMS).
+//! No HTTP types here.
+
+mod incidents;
+
+use std::sync::Arc;
+
+use onduty_core::account::User;
+use onduty_core::incident::Actor;
+use onduty_core::lifecycle::{Refused, Via};
+use onduty_core::{Clock, Timestamp};
+use onduty_store::{Store, StoreError};
+use tokio::sync::Notify;
+
+pub use incidents::{IncidentCommand, MAX_RESPONDERS, SnoozeFor};
+pub use onduty_store::commands::Acted;
+
+/// The application: what every door calls.
+#[derive(Clone)]
+pub struct App {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    /// Wakes the paging engine after a change that may have made something due now.
+    wake: Arc<Notify>,
+}
+
+/// Who acts, and through which door.
+#[derive(Debug, Clone)]
+pub struct Acting {
+    pub user: User,
+    pub via: Via,
+}
+
+impl Acting {
+    pub fn new(user: User, via: Via) -> Acting {
+        Acting { user, via }
+    }
+
+    fn actor(&self) -> Actor {
+        Actor::User {
+            id: self.user.id,
+            name: self.user.name.to_string(),
+        }
+    }
+
+    /// Acting on incidents (acknowledge, resolve, notes, …) needs a responder or an admin.
+    pub fn require_responder(&self) -> Result<(), AppError> {
+        if self.user.role.can_respond() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "{} is an observer: observers can look but not act on incidents",
+                self.user.email
+            )))
+        }
+    }
+
+    /// Configuration (services, integrations, people, …) needs an admin.
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.user.role.can_configure() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "only admins can do this; {} is a {}",
+                self.user.email,
+                self.user.role.as_str()
+            )))
+        }
+    }
+}
+
+/// Why a use case did nothing. Each door words it its own way (an HTTP status and JSON,
+/// a page, an SMS answer).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The input is not acceptable; the sentence says why.
+    #[error("{0}")]
+    Invalid(String),
+    /// The person may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// What it names does not exist ("incident #42").
+    #[error("{0} not found")]
+    NotFound(String),
+    /// It cannot be done in the state things are in (a name already taken).
+    #[error("{0}")]
+    Conflict(String),
+    /// The incident's lifecycle refused the command (already resolved, no such level).
+    #[error(transparent)]
+    Refused(Refused),
+    /// onduty cannot do it just now (shutting down, too busy); retrying may work.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Something broke; the log says what.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => AppError::NotFound(what),
+            StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::Invalid(m) => AppError::Invalid(m),
+            StoreError::Refused(r) => AppError::from(r),
+            StoreError::WriterStopped => {
+                AppError::Unavailable("onduty is shutting down; retry shortly".to_owned())
+            }
+            StoreError::Contention => {
+                AppError::Unavailable("too many concurrent changes; retry".to_owned())
+            }
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<Refused> for AppError {
+    fn from(r: Refused) -> Self {
+        match r {
+            Refused::Unknown(what) => AppError::NotFound(what.to_owned()),
+            other => AppError::Refused(other),
+        }
+    }
+}
+
+impl App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, wake: Arc<Notify>) -> App {
+        App { store, clock, wake }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Paging may have changed: the engine looks now rather than at its next deadline.
+    fn wake_engine(&self) {
+        self.wake.notify_one();
+    }
+}

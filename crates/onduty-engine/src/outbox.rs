@@ -1,0 +1,247 @@
+//! The outbox stage: messages due to be sent. Load the due rows and when each phone was
+//! last sent to; plan the bundles (one message per contact method, several incidents in
+//! it) and what waits for the per-number gap; then send the bundles, several contact
+//! methods at a time, and record how each went in one transaction.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use onduty_core::contact::Channel;
+use onduty_core::signature::{LINK_KEY, LinkAction, LinkGrant, link_token};
+use onduty_core::{ContactMethodId, IncidentRef, OutboxId, Timestamp};
+use onduty_notify::{Content, Link, NotifyError, Outgoing, PageItem};
+use onduty_store::paging::{Delivery, OutboxItem, SentGroup};
+
+use crate::{BATCH, Engine, EngineError};
+
+/// Attempts at a message before it is given up.
+pub const MAX_ATTEMPTS: i64 = 5;
+/// No more than one SMS or call to a number per minute; what comes meanwhile is bundled.
+pub const PER_NUMBER_GAP: Duration = Duration::from_secs(60);
+/// Messages sent at the same time (each to a different contact method).
+const SENDS_AT_ONCE: usize = 16;
+/// How long a one-click link in an e-mail works.
+pub const LINK_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<usize, EngineError> {
+    let due = engine.store.due_outbox(now, BATCH).await?;
+    let count = due.len();
+    let phones: Vec<ContactMethodId> = due
+        .iter()
+        .filter(|i| matches!(i.method.channel, Channel::Sms | Channel::Voice))
+        .map(|i| i.method.id)
+        .collect();
+    let last_sent = engine.store.last_sent_to(&phones).await?;
+    let planned = plan(due, &last_sent, now);
+    for (ids, until) in &planned.wait {
+        engine.store.postpone_outbox(ids, *until).await?;
+    }
+    let sent: Vec<SentGroup> = futures::stream::iter(planned.send)
+        .map(|items| engine.send_group(items, now))
+        .buffer_unordered(SENDS_AT_ONCE)
+        .try_collect()
+        .await?;
+    engine.store.record_deliveries(&sent, now).await?;
+    Ok(count)
+}
+
+/// What to do with the due messages.
+#[derive(Debug, Default)]
+pub(crate) struct Dispatch {
+    /// Bundles to send now: each one message to one contact method.
+    pub send: Vec<Vec<OutboxItem>>,
+    /// Messages that wait for their number's gap, and until when.
+    pub wait: Vec<(Vec<OutboxId>, Timestamp)>,
+}
+
+/// Pages to one contact method go as one message, notices as another; at most one SMS or
+/// call per number per [`PER_NUMBER_GAP`]: what comes sooner waits.
+pub(crate) fn plan(
+    due: Vec<OutboxItem>,
+    last_sent: &HashMap<ContactMethodId, Timestamp>,
+    now: Timestamp,
+) -> Dispatch {
+    let mut groups: BTreeMap<(ContactMethodId, bool), Vec<OutboxItem>> = BTreeMap::new();
+    for item in due {
+        groups
+            .entry((item.method.id, item.notice.is_some()))
+            .or_default()
+            .push(item);
+    }
+    let mut dispatch = Dispatch::default();
+    for ((method, _), items) in groups {
+        let phone = matches!(items[0].method.channel, Channel::Sms | Channel::Voice);
+        let allowed = last_sent
+            .get(&method)
+            .filter(|_| phone)
+            .map(|last| last.saturating_add(PER_NUMBER_GAP));
+        match allowed {
+            Some(allowed) if allowed > now => {
+                dispatch
+                    .wait
+                    .push((items.iter().map(|i| i.id).collect(), allowed));
+            }
+            _ => dispatch.send.push(items),
+        }
+    }
+    dispatch
+}
+
+impl Engine {
+    /// Sends one message for a group of outbox rows to the same contact method.
+    async fn send_group(
+        &self,
+        mut items: Vec<OutboxItem>,
+        now: Timestamp,
+    ) -> Result<SentGroup, EngineError> {
+        // A bundle reads in incident order.
+        items.sort_by_key(|i| i.number);
+        let method = items[0].method.clone();
+        let content = if items[0].notice.is_some() {
+            let lines: Vec<&str> = items.iter().filter_map(|i| i.notice.as_deref()).collect();
+            Content::Notice {
+                text: lines.join("\n"),
+            }
+        } else {
+            let mut page_items = Vec::with_capacity(items.len());
+            for item in &items {
+                if let Some(page) = self.page_item(item, method.channel, now).await? {
+                    page_items.push(page);
+                }
+            }
+            Content::Page { items: page_items }
+        };
+        let message = Outgoing {
+            channel: method.channel,
+            to: method.address.as_str().to_owned(),
+            secret: items[0].secret.clone(),
+            content,
+            idempotency_key: items
+                .iter()
+                .map(|i| i.id.to_string())
+                .collect::<Vec<_>>()
+                .join("+"),
+            at: now,
+        };
+        let to = format!(
+            "{} to {} {}",
+            method.channel.label(),
+            items[0].user_name,
+            method.address.as_str()
+        );
+        let attempts = items.iter().map(|i| i.attempts).max().unwrap_or(0) + 1;
+        let (delivery, line) = match self.providers.send(&message).await {
+            Ok(sent) => (
+                Delivery::Sent {
+                    provider_ref: sent.provider_ref,
+                },
+                format!("{to}: sent"),
+            ),
+            Err(NotifyError::Transient(e)) if attempts < MAX_ATTEMPTS => (
+                Delivery::Retry {
+                    error: e.clone(),
+                    retry_at: Some(now.saturating_add(backoff(attempts))),
+                },
+                format!("{to}: failed ({e}); trying again"),
+            ),
+            Err(e @ NotifyError::Transient(_)) | Err(e @ NotifyError::NotConfigured(_)) => (
+                Delivery::Retry {
+                    error: e.to_string(),
+                    retry_at: None,
+                },
+                format!("{to}: failed ({e}); gave up"),
+            ),
+            Err(NotifyError::Permanent(e)) => (
+                Delivery::Refused { error: e.clone() },
+                format!(
+                    "{to}: refused ({e}); the contact method is marked failing and the next rule goes now"
+                ),
+            ),
+        };
+        Ok(SentGroup {
+            items,
+            delivery,
+            line,
+        })
+    }
+
+    /// One incident as a message shows it. E-mails also get the trigger's details and
+    /// links, and one-click links signed for the person paged.
+    async fn page_item(
+        &self,
+        item: &OutboxItem,
+        channel: Channel,
+        now: Timestamp,
+    ) -> Result<Option<PageItem>, EngineError> {
+        let (Some(number), Some(incident)) = (item.number, item.incident) else {
+            return Ok(None);
+        };
+        let base = self.config.public_url.trim_end_matches('/');
+        let mut page = PageItem {
+            number,
+            summary: item.summary.clone(),
+            service: item.service.clone(),
+            severity: item.severity.clone(),
+            urgency: item.urgency.clone(),
+            url: format!("{base}/api/v1/incidents/{number}"),
+            details: None,
+            links: Vec::new(),
+            ack_url: None,
+            resolve_url: None,
+        };
+        if channel != Channel::Email {
+            return Ok(Some(page));
+        }
+        let full = self.store.incident(IncidentRef::Id(incident)).await?;
+        page.details = full
+            .details
+            .alert
+            .as_ref()
+            .and_then(|a| a.custom_details.clone());
+        page.links = full
+            .details
+            .links
+            .iter()
+            .map(|l| Link {
+                href: l.href.clone(),
+                text: l.text.clone(),
+            })
+            .collect();
+        let key = self.link_key().await?;
+        let expires = now.saturating_add(LINK_LIFETIME);
+        let url = |action| {
+            let token = link_token(
+                &key,
+                &LinkGrant {
+                    incident,
+                    user: item.user,
+                    action,
+                    expires,
+                },
+            );
+            format!("{base}/actions/{token}")
+        };
+        page.ack_url = Some(url(LinkAction::Acknowledge));
+        page.resolve_url = Some(url(LinkAction::Resolve));
+        Ok(Some(page))
+    }
+
+    async fn link_key(&self) -> Result<Arc<Vec<u8>>, EngineError> {
+        let key = self
+            .link_key
+            .get_or_try_init(|| async { self.store.server_key(LINK_KEY).await.map(Arc::new) })
+            .await?;
+        Ok(key.clone())
+    }
+}
+
+/// Waits between attempts at a message: 30 s, 1, 2, 4 minutes.
+fn backoff(attempts: i64) -> Duration {
+    let exp = u32::try_from(attempts.clamp(1, 5) - 1).unwrap_or(0);
+    Duration::from_secs(30 * 2u64.pow(exp))
+}
+
+#[cfg(test)]
+mod tests;
