@@ -1,8 +1,9 @@
-//! The incident lifecycle: statuses, the transitions people and events cause, and the
-//! dedup rules that decide whether an event opens, joins or changes an incident.
+//! Incidents: their statuses, timelines and who acts on them, and the dedup rule that
+//! decides whether an event opens, joins or changes an incident.
 //!
-//! Everything here is a pure function of its arguments. The store loads the open
-//! incidents that carry an event's dedup key, asks [`decide`], and persists the outcome.
+//! Everything here is a pure function of its arguments. The ingest batch
+//! ([`crate::batch`]) asks [`decide`] which of the open incidents carrying an event's
+//! dedup key it reaches; the lifecycle ([`crate::lifecycle`]) changes that incident.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -72,51 +73,6 @@ impl DedupMode {
             "triggered" => Some(DedupMode::Triggered),
             _ => None,
         }
-    }
-}
-
-/// Something a person (or an event) asks of an incident.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    Acknowledge,
-    Resolve,
-    /// Back to triggered (and paging again): by hand, when an acknowledgement times out,
-    /// or when a snooze ends.
-    Unacknowledge,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Acknowledge => "acknowledge",
-            Action::Resolve => "resolve",
-            Action::Unacknowledge => "unacknowledge",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TransitionError {
-    #[error(
-        "the incident is already resolved; resolved is final (a new event opens a new incident)"
-    )]
-    AlreadyResolved,
-}
-
-/// The status after `action`, `None` if the action changes nothing (acknowledging an
-/// acknowledged incident), or an error if the incident is resolved: resolved is terminal.
-pub fn transition(
-    status: IncidentStatus,
-    action: Action,
-) -> Result<Option<IncidentStatus>, TransitionError> {
-    use IncidentStatus::*;
-    match (status, action) {
-        (Resolved, _) => Err(TransitionError::AlreadyResolved),
-        (Triggered, Action::Acknowledge) => Ok(Some(Acknowledged)),
-        (Acknowledged, Action::Acknowledge) => Ok(None),
-        (Triggered | Acknowledged, Action::Resolve) => Ok(Some(Resolved)),
-        (Acknowledged, Action::Unacknowledge) => Ok(Some(Triggered)),
-        (Triggered, Action::Unacknowledge) => Ok(None),
     }
 }
 
@@ -339,36 +295,6 @@ mod tests {
 
     fn id(n: i64) -> IncidentId {
         IncidentId::new(Timestamp::from_millis(n))
-    }
-
-    #[test]
-    fn transitions_table() {
-        let table = [
-            (Triggered, Action::Acknowledge, Ok(Some(Acknowledged))),
-            (Triggered, Action::Resolve, Ok(Some(Resolved))),
-            (Acknowledged, Action::Acknowledge, Ok(None)),
-            (Acknowledged, Action::Resolve, Ok(Some(Resolved))),
-            (
-                Resolved,
-                Action::Acknowledge,
-                Err(TransitionError::AlreadyResolved),
-            ),
-            (
-                Resolved,
-                Action::Resolve,
-                Err(TransitionError::AlreadyResolved),
-            ),
-            (Acknowledged, Action::Unacknowledge, Ok(Some(Triggered))),
-            (Triggered, Action::Unacknowledge, Ok(None)),
-            (
-                Resolved,
-                Action::Unacknowledge,
-                Err(TransitionError::AlreadyResolved),
-            ),
-        ];
-        for (from, action, expected) in table {
-            assert_eq!(transition(from, action), expected, "{from:?} + {action:?}");
-        }
     }
 
     #[test]
