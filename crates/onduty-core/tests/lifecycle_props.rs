@@ -18,8 +18,7 @@ use onduty_core::contact::{NotificationRule, RuleUrgency};
 use onduty_core::event::{Alert, AlertEvent, EventAction, Severity};
 use onduty_core::incident::{Actor, DedupMode, IncidentStatus};
 use onduty_core::lifecycle::{
-    Acting, Assignee, Command, Context, IncidentState, Person, PolicyBrief, Settings, Via,
-    decide,
+    Acting, Assignee, Command, Context, IncidentState, Person, PolicyBrief, Settings, Via, decide,
 };
 use onduty_core::paging::{Effect, Effects, EscalationState, TimerKind};
 use onduty_core::{
