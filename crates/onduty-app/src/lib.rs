@@ -10,6 +10,11 @@
 //! No HTTP types here.
 
 mod incidents;
+mod monitoring;
+mod people;
+mod policies;
+mod schedules;
+mod services;
 
 use std::sync::Arc;
 
@@ -17,19 +22,33 @@ use onduty_core::account::User;
 use onduty_core::incident::Actor;
 use onduty_core::lifecycle::{Refused, Via};
 use onduty_core::{Clock, Timestamp};
+use onduty_notify::Providers;
 use onduty_store::{Store, StoreError};
 use tokio::sync::Notify;
 
 pub use incidents::{IncidentCommand, MAX_RESPONDERS, SnoozeFor};
+pub use monitoring::{HeartbeatInput, MAX_MAINTENANCE_MINUTES, MaintenanceInput, Until};
 pub use onduty_store::commands::Acted;
+pub use people::{
+    MethodCreated, MethodInput, RuleInput, SENDS_PER_MINUTE, UserInput, new_token_secret,
+    salted_hash,
+};
+pub use policies::{LevelInput, PolicyInput};
+pub use schedules::{
+    GAP_HORIZON, LayerInput, MAX_HANDOFF_LEAD_MINUTES, OverrideInput, ScheduleInput,
+};
+pub use services::{IntegrationInput, MappingTry, PagingInput, ServiceInput, new_routing_key};
 
-/// The application: what every door calls.
+/// The application: what every door calls. Cheap to clone.
 #[derive(Clone)]
 pub struct App {
     store: Store,
     clock: Arc<dyn Clock>,
     /// Wakes the paging engine after a change that may have made something due now.
     wake: Arc<Notify>,
+    /// How messages that are not pages reach people: verification codes, tests.
+    providers: Providers,
+    send_limiter: Arc<people::SendLimiter>,
 }
 
 /// Who acts, and through which door.
@@ -87,8 +106,8 @@ pub enum AppError {
     /// The person may not do this.
     #[error("{0}")]
     Forbidden(String),
-    /// What it names does not exist ("incident #42").
-    #[error("{0} not found")]
+    /// What it names does not exist: "incident #42 not found".
+    #[error("{0}")]
     NotFound(String),
     /// It cannot be done in the state things are in (a name already taken).
     #[error("{0}")]
@@ -96,6 +115,13 @@ pub enum AppError {
     /// The incident's lifecycle refused the command (already resolved, no such level).
     #[error(transparent)]
     Refused(Refused),
+    /// Too many of these just now (codes sent to one phone, say); the sentence says when
+    /// to try again.
+    #[error("{0}")]
+    TooManyRequests(String),
+    /// A provider (SMTP, Twilio, a webhook) did not take a message.
+    #[error("{0}")]
+    ProviderFailed(String),
     /// onduty cannot do it just now (shutting down, too busy); retrying may work.
     #[error("{0}")]
     Unavailable(String),
@@ -107,7 +133,7 @@ pub enum AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(what) => AppError::NotFound(what),
+            StoreError::NotFound(what) => AppError::NotFound(format!("{what} not found")),
             StoreError::Conflict(m) => AppError::Conflict(m),
             StoreError::Invalid(m) => AppError::Invalid(m),
             StoreError::Refused(r) => AppError::from(r),
@@ -125,15 +151,26 @@ impl From<StoreError> for AppError {
 impl From<Refused> for AppError {
     fn from(r: Refused) -> Self {
         match r {
-            Refused::Unknown(what) => AppError::NotFound(what.to_owned()),
+            Refused::Unknown(what) => AppError::NotFound(format!("no such {what}")),
             other => AppError::Refused(other),
         }
     }
 }
 
 impl App {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, wake: Arc<Notify>) -> App {
-        App { store, clock, wake }
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        wake: Arc<Notify>,
+        providers: Providers,
+    ) -> App {
+        App {
+            store,
+            clock,
+            wake,
+            providers,
+            send_limiter: Arc::default(),
+        }
     }
 
     pub fn store(&self) -> &Store {

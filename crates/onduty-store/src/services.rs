@@ -125,6 +125,17 @@ impl Store {
         new: NewService,
         now: Timestamp,
     ) -> Result<Service, StoreError> {
+        Ok(self.create_service_with(new, Vec::new(), now).await?.0)
+    }
+
+    /// Creates a service and its first integrations (their `service_id` is the new
+    /// service's), in one transaction.
+    pub async fn create_service_with(
+        &self,
+        new: NewService,
+        integrations: Vec<NewIntegration>,
+        now: Timestamp,
+    ) -> Result<(Service, Vec<Integration>), StoreError> {
         let service = Service {
             id: ServiceId::new(now),
             name: new.name,
@@ -135,6 +146,8 @@ impl Store {
             updated_at: now,
         };
         let s = &service.settings;
+        let mut conn = self.write_conn().await?;
+        let mut tx = crate::begin(&mut conn, self.backend).await?;
         sqlx::query(
             "INSERT INTO services (id, name, description, dedup_mode, team_id, policy_id, urgency, \
              ack_timeout_minutes, auto_resolve_minutes, group_window_minutes, flap_window_minutes, \
@@ -152,10 +165,19 @@ impl Store {
         .bind(s.group_window_minutes.map(i64::from))
         .bind(s.flap_window_minutes.map(i64::from))
         .bind(now.as_millis())
-        .execute(&mut *self.write_conn().await?)
+        .execute(&mut *tx)
         .await
         .map_err(|e| name_taken(e.into(), &service.name))?;
-        Ok(service)
+        let mut made = Vec::with_capacity(integrations.len());
+        for new in integrations {
+            let integration = NewIntegration {
+                service_id: service.id,
+                ..new
+            };
+            made.push(insert_integration(&mut tx, integration, now).await?);
+        }
+        tx.commit().await?;
+        Ok((service, made))
     }
 
     pub async fn list_services(&self) -> Result<Vec<Service>, StoreError> {
@@ -257,36 +279,8 @@ impl Store {
     ) -> Result<Integration, StoreError> {
         // Fails clearly if the service does not exist.
         self.service(new.service_id).await?;
-        let integration = Integration {
-            id: IntegrationId::new(now),
-            service_id: new.service_id,
-            name: new.name,
-            kind: new.kind,
-            settings: new.settings,
-            routing_key: new.routing_key,
-            created_at: now,
-        };
-        let result = sqlx::query(
-            "INSERT INTO integrations (id, service_id, name, kind, settings, routing_key, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(integration.id.to_string())
-        .bind(integration.service_id.to_string())
-        .bind(integration.name.as_str().to_owned())
-        .bind(integration.kind.as_str())
-        .bind(serde_json::to_string(&integration.settings).expect("settings serialize"))
-        .bind(integration.routing_key.as_str().to_owned())
-        .bind(now.as_millis())
-        .execute(&mut *self.write_conn().await?)
-        .await
-        .map_err(StoreError::from);
-        match result {
-            Err(e) if e.is_unique_violation() => Err(StoreError::Conflict(
-                "that routing key is already in use".to_owned(),
-            )),
-            Err(e) => Err(e),
-            Ok(_) => Ok(integration),
-        }
+        let mut conn = self.write_conn().await?;
+        insert_integration(&mut conn, new, now).await
     }
 
     /// Replaces how an integration reads what it receives.
@@ -375,5 +369,42 @@ impl Store {
             out.push((col::<i64>(row, "seq")?, record));
         }
         Ok((out.into_iter().map(|(_, r)| r).collect(), next))
+    }
+}
+
+async fn insert_integration(
+    conn: &mut sqlx::AnyConnection,
+    new: NewIntegration,
+    now: Timestamp,
+) -> Result<Integration, StoreError> {
+    let integration = Integration {
+        id: IntegrationId::new(now),
+        service_id: new.service_id,
+        name: new.name,
+        kind: new.kind,
+        settings: new.settings,
+        routing_key: new.routing_key,
+        created_at: now,
+    };
+    let result = sqlx::query(
+        "INSERT INTO integrations (id, service_id, name, kind, settings, routing_key, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(integration.id.to_string())
+    .bind(integration.service_id.to_string())
+    .bind(integration.name.as_str().to_owned())
+    .bind(integration.kind.as_str())
+    .bind(serde_json::to_string(&integration.settings).expect("settings serialize"))
+    .bind(integration.routing_key.as_str().to_owned())
+    .bind(now.as_millis())
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::from);
+    match result {
+        Err(e) if e.is_unique_violation() => Err(StoreError::Conflict(
+            "that routing key is already in use".to_owned(),
+        )),
+        Err(e) => Err(e),
+        Ok(_) => Ok(integration),
     }
 }

@@ -58,6 +58,17 @@ fn taken_address<T>(result: Result<T, sqlx::Error>, email: &Email) -> Result<T, 
 
 impl Store {
     pub async fn create_user(&self, new: NewUser, now: Timestamp) -> Result<User, StoreError> {
+        self.create_user_with_password(new, None, now).await
+    }
+
+    /// Adds a person who logs in to the web UI with the password behind `password_hash`
+    /// (or cannot, with none yet), in one statement.
+    pub async fn create_user_with_password(
+        &self,
+        new: NewUser,
+        password_hash: Option<&str>,
+        now: Timestamp,
+    ) -> Result<User, StoreError> {
         let user = User {
             id: UserId::new(now),
             email: new.email,
@@ -67,7 +78,8 @@ impl Store {
             created_at: now,
         };
         let result = sqlx::query(
-            "INSERT INTO users (id, email, name, role, time_zone, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO users (id, email, name, role, time_zone, created_at, password_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(user.id.to_string())
         .bind(user.email.as_str().to_owned())
@@ -75,6 +87,7 @@ impl Store {
         .bind(user.role.as_str())
         .bind(user.time_zone.as_str().to_owned())
         .bind(now.as_millis())
+        .bind(password_hash.map(str::to_owned))
         .execute(&mut *self.write_conn().await?)
         .await;
         taken_address(result, &user.email)?;

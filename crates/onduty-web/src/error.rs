@@ -100,7 +100,7 @@ impl From<AppError> for ApiError {
         match e {
             AppError::Invalid(m) => ApiError::BadRequest(m),
             AppError::Forbidden(m) => ApiError::Forbidden(m),
-            AppError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            AppError::NotFound(m) => ApiError::NotFound(m),
             AppError::Conflict(m) => ApiError::Conflict(m),
             AppError::Refused(r) => {
                 let text = r.to_string();
@@ -115,6 +115,8 @@ impl From<AppError> for ApiError {
                     | Refused::SnoozeTooLong => ApiError::BadRequest(text),
                 }
             }
+            AppError::TooManyRequests(m) => ApiError::TooManyRequests(m),
+            AppError::ProviderFailed(m) => ApiError::BadGateway(m),
             AppError::Unavailable(m) => ApiError::Unavailable(m),
             AppError::Internal(m) => ApiError::Internal(m),
         }

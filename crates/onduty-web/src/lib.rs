@@ -112,8 +112,6 @@ pub struct AppState {
     login_limiter: rate_limit::Limiter,
     /// Log-in attempts per client address.
     login_client_limiter: rate_limit::Limiter,
-    /// Verification codes and tests per contact method.
-    contact_send_limiter: rate_limit::Limiter,
     /// Turns true when shutdown begins: long-lived responses (live pages) end then.
     closing: tokio::sync::watch::Sender<bool>,
     /// Where the incidents stand (`ui::live`): one watcher reads the database for every
@@ -149,10 +147,14 @@ impl App {
             limiter: rate_limit::Limiter::new(config.rate_limit_per_minute),
             login_limiter: rate_limit::Limiter::new(ui::LOGINS_PER_MINUTE),
             login_client_limiter: rate_limit::Limiter::new(ui::LOGINS_PER_MINUTE_PER_CLIENT),
-            contact_send_limiter: rate_limit::Limiter::new(api::contacts::SENDS_PER_MINUTE),
             closing: tokio::sync::watch::Sender::new(false),
             incidents_seen: tokio::sync::watch::Sender::new(None),
-            app: onduty_app::App::new(store.clone(), clock.clone(), wake.clone()),
+            app: onduty_app::App::new(
+                store.clone(),
+                clock.clone(),
+                wake.clone(),
+                providers.clone(),
+            ),
             store,
             writer,
             clock,

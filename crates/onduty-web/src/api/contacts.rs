@@ -4,21 +4,15 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use onduty_app::{MethodInput, RuleInput};
 use onduty_core::account::User;
-use onduty_core::contact::{
-    Address, Channel, ContactMethod, MAX_RULE_DELAY_MINUTES, NotificationRule, RuleUrgency,
-    VERIFICATION_VALID_FOR, default_rules, hash_code, verification_code,
-};
-use onduty_core::{ContactMethodId, RuleId};
-use onduty_notify::{Content, NotifyError, Outgoing};
-use onduty_store::contacts::{NewContactMethod, Verification};
+use onduty_core::contact::{ContactMethod, NotificationRule};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::Caller;
-use super::teams::find_user;
 use crate::SharedState;
 use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
 
@@ -146,90 +140,10 @@ pub struct RuleEnvelope {
 
 /// The user named in the path, if the caller may manage their contact details (themselves
 /// or an admin).
+/// The person whose contact methods and rules the caller manages (themselves, or
+/// anyone for admins).
 async fn owner(state: &SharedState, caller: &Caller, user: &str) -> Result<User, ApiError> {
-    let user = find_user(state, user).await?;
-    if user.id != caller.0.id {
-        caller.require_admin()?;
-    }
-    Ok(user)
-}
-
-async fn own_method(state: &SharedState, user: &User, id: &str) -> Result<ContactMethod, ApiError> {
-    let id: ContactMethodId = id
-        .parse()
-        .map_err(|_| ApiError::NotFound(format!("no contact method '{id}'")))?;
-    let method = state.store.contact_method(id).await?;
-    if method.user_id != user.id {
-        return Err(ApiError::NotFound(format!("no contact method '{id}'")));
-    }
-    Ok(method)
-}
-
-fn random<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
-    bytes
-}
-
-/// Sends a message to one contact method now (not a page: pages go through the engine).
-async fn send_now(
-    state: &SharedState,
-    method: &ContactMethod,
-    content: Content,
-) -> Result<(), NotifyError> {
-    let now = state.clock.now();
-    let secret = match method.channel {
-        Channel::Webhook => state
-            .store
-            .contact_method_secret(method.id)
-            .await
-            .ok()
-            .flatten(),
-        _ => None,
-    };
-    let message = Outgoing {
-        channel: method.channel,
-        to: method.address.as_str().to_owned(),
-        secret,
-        content,
-        idempotency_key: format!("{}-{}", method.id, now.as_millis()),
-        at: now,
-    };
-    state.providers.send(&message).await.map(|_| ())
-}
-
-/// Makes, keeps (hashed) and sends a new code; says how that went.
-/// Codes and tests a contact method may be sent a minute (a burst of this many, then one
-/// every 60/N seconds): nobody can use onduty to flood a phone or an inbox.
-pub(crate) const SENDS_PER_MINUTE: u32 = 2;
-
-/// Takes one send for `method`, or says to wait.
-fn take_send(state: &SharedState, method: &ContactMethod) -> Result<(), ApiError> {
-    state
-        .contact_send_limiter
-        .check(&method.id.to_string(), state.clock.now())
-        .map_err(|wait| {
-            ApiError::TooManyRequests(format!(
-                "too many messages to this contact method; try again in {} seconds",
-                wait.as_secs().max(1)
-            ))
-        })
-}
-
-async fn new_code(state: &SharedState, method: &ContactMethod) -> Result<String, ApiError> {
-    take_send(state, method)?;
-    let code = verification_code(random::<4>());
-    let expires = state.clock.now().saturating_add(VERIFICATION_VALID_FOR);
-    state
-        .store
-        .set_verification_code(method.id, &hash_code(&code), expires)
-        .await?;
-    Ok(
-        match send_now(state, method, Content::Verification { code }).await {
-            Ok(()) => "sent".to_owned(),
-            Err(e) => format!("not sent: {e}"),
-        },
-    )
+    Ok(state.app.contact_owner(&caller.acting(), user).await?)
 }
 
 /// A user's contact methods.
@@ -270,73 +184,27 @@ pub(crate) async fn create_method(
     ApiPath(user): ApiPath<String>,
     ApiJson(body): ApiJson<NewMethodBody>,
 ) -> Result<(StatusCode, Json<MethodCreated>), ApiError> {
-    let user = owner(&state, &caller, &user).await?;
-    let channel = Channel::parse(&body.channel).ok_or_else(|| {
-        ApiError::BadRequest(format!(
-            "'channel' must be email, sms, voice or webhook, not '{}'",
-            body.channel
-        ))
-    })?;
-    let address = Address::parse(channel, &body.address)
-        .map_err(|e| ApiError::BadRequest(format!("'address': {e}")))?;
-    let name = body
-        .name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .unwrap_or(channel.label());
-    if name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::BadRequest(
-            "'name' must be 1 to 100 plain characters".to_owned(),
-        ));
-    }
-    let secret =
-        (channel == Channel::Webhook).then(|| format!("whsec_{}", hex_of(&random::<24>())));
-    let first = state.store.rules(user.id).await?.is_empty()
-        && state.store.contact_methods(user.id).await?.is_empty();
-    let now = state.clock.now();
-    let method = state
-        .store
-        .create_contact_method(
-            NewContactMethod {
-                user_id: user.id,
-                name: name.to_owned(),
-                channel,
-                address,
-                secret: secret.clone(),
+    let made = state
+        .app
+        .create_method(
+            &caller.acting(),
+            &user,
+            MethodInput {
+                channel: body.channel,
+                address: body.address,
+                name: body.name,
             },
-            now,
         )
         .await?;
-    let mut created_rules = Vec::new();
-    if first {
-        for (delay, urgency) in default_rules() {
-            created_rules.push(
-                state
-                    .store
-                    .create_rule(user.id, method.id, delay, urgency, now)
-                    .await?,
-            );
-        }
-    }
-    let verification = if channel.needs_verification() {
-        new_code(&state, &method).await?
-    } else {
-        "not needed".to_owned()
-    };
     Ok((
         StatusCode::CREATED,
         Json(MethodCreated {
-            contact_method: ContactMethodView::from(&method),
-            verification,
-            secret,
-            default_rules: created_rules.iter().map(RuleView::from).collect(),
+            contact_method: ContactMethodView::from(&made.method),
+            verification: made.verification,
+            secret: made.secret,
+            default_rules: made.default_rules.iter().map(RuleView::from).collect(),
         }),
     ))
-}
-
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Remove a contact method and the rules that use it.
@@ -350,11 +218,9 @@ pub(crate) async fn delete_method(
     caller: Caller,
     ApiPath((user, id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let user = owner(&state, &caller, &user).await?;
-    let method = own_method(&state, &user, &id).await?;
     state
-        .store
-        .delete_contact_method(user.id, method.id)
+        .app
+        .delete_method(&caller.acting(), &user, &id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -374,17 +240,8 @@ pub(crate) async fn send_code(
     caller: Caller,
     ApiPath((user, id)): ApiPath<(String, String)>,
 ) -> Result<Json<SentBody>, ApiError> {
-    let user = owner(&state, &caller, &user).await?;
-    let method = own_method(&state, &user, &id).await?;
-    if !method.channel.needs_verification() {
-        return Err(ApiError::BadRequest(
-            "webhooks need no verification code".to_owned(),
-        ));
-    }
-    match new_code(&state, &method).await?.as_str() {
-        "sent" => Ok(Json(SentBody { sent: true })),
-        failure => Err(ApiError::BadGateway(failure.to_owned())),
-    }
+    state.app.send_code(&caller.acting(), &user, &id).await?;
+    Ok(Json(SentBody { sent: true }))
 }
 
 /// Confirm a contact method with the code sent to it.
@@ -403,29 +260,13 @@ pub(crate) async fn verify(
     ApiPath((user, id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Json<MethodEnvelope>, ApiError> {
-    let user = owner(&state, &caller, &user).await?;
-    let method = own_method(&state, &user, &id).await?;
-    let outcome = state
-        .store
-        .verify_contact_method(method.id, &hash_code(&body.code), state.clock.now())
+    let method = state
+        .app
+        .verify_method(&caller.acting(), &user, &id, &body.code)
         .await?;
-    match outcome {
-        Verification::Verified => {
-            let method = state.store.contact_method(method.id).await?;
-            Ok(Json(MethodEnvelope {
-                contact_method: ContactMethodView::from(&method),
-            }))
-        }
-        Verification::Wrong { attempts_left } => Err(ApiError::BadRequest(format!(
-            "wrong code; {attempts_left} attempts left before a new code is needed"
-        ))),
-        Verification::Expired => Err(ApiError::BadRequest(
-            "the code has expired; ask for a new one".to_owned(),
-        )),
-        Verification::NoCode => Err(ApiError::BadRequest(
-            "no valid code: ask for a new one with send-code".to_owned(),
-        )),
-    }
+    Ok(Json(MethodEnvelope {
+        contact_method: ContactMethodView::from(&method),
+    }))
 }
 
 /// Send a test message now. Success clears a failure mark.
@@ -439,27 +280,8 @@ pub(crate) async fn send_test(
     caller: Caller,
     ApiPath((user, id)): ApiPath<(String, String)>,
 ) -> Result<Json<SentBody>, ApiError> {
-    let user = owner(&state, &caller, &user).await?;
-    let method = own_method(&state, &user, &id).await?;
-    // A phone or an inbox gets tests only once it is proven to be its owner's.
-    if method.channel.needs_verification() && !method.verified {
-        return Err(ApiError::BadRequest(
-            "verify this contact method with its code before sending it a test".to_owned(),
-        ));
-    }
-    take_send(&state, &method)?;
-    match send_now(&state, &method, Content::Test).await {
-        Ok(()) => {
-            if method.failing.is_some() {
-                state
-                    .store
-                    .set_contact_method_failing(method.id, None)
-                    .await?;
-            }
-            Ok(Json(SentBody { sent: true }))
-        }
-        Err(e) => Err(ApiError::BadGateway(e.to_string())),
-    }
+    state.app.send_test(&caller.acting(), &user, &id).await?;
+    Ok(Json(SentBody { sent: true }))
 }
 
 /// A user's notification rules, earliest first.
@@ -493,28 +315,16 @@ pub(crate) async fn create_rule(
     ApiPath(user): ApiPath<String>,
     ApiJson(body): ApiJson<NewRuleBody>,
 ) -> Result<(StatusCode, Json<RuleEnvelope>), ApiError> {
-    let user = owner(&state, &caller, &user).await?;
-    let method = own_method(&state, &user, &body.contact_method).await?;
-    if body.delay_minutes > MAX_RULE_DELAY_MINUTES {
-        return Err(ApiError::BadRequest(format!(
-            "'delay_minutes' must be 0 to {MAX_RULE_DELAY_MINUTES}, not {}",
-            body.delay_minutes
-        )));
-    }
-    let urgency = match body.urgency.as_deref() {
-        None => RuleUrgency::Both,
-        Some(u) => RuleUrgency::parse(u).ok_or_else(|| {
-            ApiError::BadRequest(format!("'urgency' must be high, low or both, not '{u}'"))
-        })?,
-    };
     let rule = state
-        .store
+        .app
         .create_rule(
-            user.id,
-            method.id,
-            body.delay_minutes,
-            urgency,
-            state.clock.now(),
+            &caller.acting(),
+            &user,
+            RuleInput {
+                contact_method: body.contact_method,
+                delay_minutes: body.delay_minutes,
+                urgency: body.urgency,
+            },
         )
         .await?;
     Ok((
@@ -536,10 +346,6 @@ pub(crate) async fn delete_rule(
     caller: Caller,
     ApiPath((user, id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let user = owner(&state, &caller, &user).await?;
-    let id: RuleId = id
-        .parse()
-        .map_err(|_| ApiError::NotFound(format!("no notification rule '{id}'")))?;
-    state.store.delete_rule(user.id, id).await?;
+    state.app.delete_rule(&caller.acting(), &user, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,8 +5,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use onduty_core::Timestamp;
-use onduty_core::account::{Name, TimeZoneName};
-use onduty_core::heartbeat::Expect;
 use onduty_store::heartbeats::Heartbeat;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -15,9 +13,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::Caller;
-use super::services::{find_service, new_routing_key};
+use super::services::find_service;
 use crate::SharedState;
 use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
+use onduty_app::HeartbeatInput;
 
 pub(super) fn routes() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
@@ -174,31 +173,17 @@ pub(crate) async fn create_heartbeat(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<NewHeartbeatBody>,
 ) -> Result<(StatusCode, Json<HeartbeatEnvelope>), ApiError> {
-    caller.require_admin()?;
-    let service = find_service(&state, &id).await?;
-    let name = Name::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("'name': {e}")))?;
-    let grace = body.grace_minutes.unwrap_or(5);
-    let expect = match (body.period_minutes, body.cron.as_deref()) {
-        (Some(period), None) => Expect::period(period, grace),
-        (None, Some(cron)) => {
-            let zone = TimeZoneName::parse(body.time_zone.as_deref().unwrap_or("UTC"))
-                .map_err(|e| ApiError::BadRequest(format!("'time_zone': {e}")))?;
-            Expect::cron(cron, zone, grace)
-        }
-        _ => {
-            return Err(ApiError::BadRequest(
-                "give either 'period_minutes' or 'cron'".to_owned(),
-            ));
-        }
-    }
-    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let now = state.clock.now();
+    let input = HeartbeatInput {
+        name: body.name,
+        period_minutes: body.period_minutes,
+        cron: body.cron,
+        time_zone: body.time_zone,
+        grace_minutes: body.grace_minutes,
+    };
     let made = state
-        .store
-        .create_heartbeat(service.id, name, expect, new_routing_key(), now)
+        .app
+        .create_heartbeat(&caller.acting(), &id, input)
         .await?;
-    // The engine learns of the new deadline.
-    state.wake.notify_one();
     Ok((
         StatusCode::CREATED,
         Json(HeartbeatEnvelope {

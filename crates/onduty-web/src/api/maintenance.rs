@@ -2,12 +2,11 @@
 //! recorded but open no incident and page nobody; every window ends by itself, and its
 //! creator is reminded shortly before.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use onduty_core::{MaintenanceId, Timestamp};
+use onduty_app::{MaintenanceInput, Until};
+use onduty_core::Timestamp;
 use onduty_store::maintenance::MaintenanceWindow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,12 +14,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::Caller;
-use super::services::find_service;
 use crate::SharedState;
 use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
-
-/// Longest maintenance window: a month. Nothing is switched off for good.
-pub const MAX_MINUTES: u32 = 31 * 24 * 60;
 
 pub(super) fn routes() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
@@ -115,11 +110,6 @@ fn time(name: &str, text: &str) -> Result<Timestamp, ApiError> {
     Timestamp::parse(text).map_err(|e| ApiError::BadRequest(format!("'{name}': {e}")))
 }
 
-fn window_id(text: &str) -> Result<MaintenanceId, ApiError> {
-    text.parse()
-        .map_err(|_| ApiError::NotFound(format!("no maintenance window '{text}'")))
-}
-
 /// Maintenance windows on now or to come.
 #[utoipa::path(get, path = "/maintenance", tag = "maintenance", responses((status = 200, body = MaintenanceList)))]
 async fn list_maintenance(
@@ -151,50 +141,26 @@ pub(crate) async fn create_maintenance(
     caller: Caller,
     ApiJson(body): ApiJson<NewMaintenanceBody>,
 ) -> Result<(StatusCode, Json<MaintenanceEnvelope>), ApiError> {
-    caller.require_responder()?;
-    let now = state.clock.now();
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(ApiError::BadRequest(
-            "'reason' is 1 to 500 characters: say why, for whoever wonders".to_owned(),
-        ));
-    }
-    let start = body
-        .start
-        .as_deref()
-        .map(|t| time("start", t))
-        .transpose()?
-        .unwrap_or(now);
-    let end = match (body.end.as_deref(), body.minutes) {
-        (Some(t), None) => time("end", t)?,
-        (None, Some(m)) if (1..=MAX_MINUTES).contains(&m) => {
-            start.saturating_add(Duration::from_secs(u64::from(m) * 60))
-        }
-        (None, Some(_)) => {
-            return Err(ApiError::BadRequest(format!(
-                "'minutes' is 1 to {MAX_MINUTES} (a month)"
-            )));
-        }
-        _ => {
-            return Err(ApiError::BadRequest(
-                "give either 'end' or 'minutes': every maintenance window ends".to_owned(),
-            ));
-        }
+    let until = match (body.end.as_deref(), body.minutes) {
+        (Some(t), None) => Some(Until::End(time("end", t)?)),
+        (None, Some(m)) => Some(Until::Minutes(m)),
+        _ => None,
     };
-    if end.since(start) > Duration::from_secs(u64::from(MAX_MINUTES) * 60) {
-        return Err(ApiError::BadRequest(
-            "a maintenance window lasts a month at most".to_owned(),
-        ));
-    }
-    let mut services = Vec::with_capacity(body.services.len());
-    for s in &body.services {
-        services.push(find_service(&state, s).await?.id);
-    }
+    let input = MaintenanceInput {
+        services: body.services,
+        start: body
+            .start
+            .as_deref()
+            .map(|t| time("start", t))
+            .transpose()?,
+        until,
+        reason: body.reason,
+    };
     let made = state
-        .store
-        .create_maintenance(&services, start, end, reason, Some(caller.0.id), now)
+        .app
+        .create_maintenance(&caller.acting(), input)
         .await?;
-    state.wake.notify_one();
+    let now = state.clock.now();
     Ok((
         StatusCode::CREATED,
         Json(MaintenanceEnvelope {
@@ -214,9 +180,8 @@ pub(crate) async fn end_maintenance(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<MaintenanceEnvelope>, ApiError> {
-    caller.require_responder()?;
+    let ended = state.app.end_maintenance(&caller.acting(), &id).await?;
     let now = state.clock.now();
-    let ended = state.store.end_maintenance(window_id(&id)?, now).await?;
     Ok(Json(MaintenanceEnvelope {
         maintenance: view(&state, &ended, now).await,
     }))
@@ -235,29 +200,11 @@ pub(crate) async fn extend_maintenance(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ExtendBody>,
 ) -> Result<Json<MaintenanceEnvelope>, ApiError> {
-    caller.require_responder()?;
+    let moved = state
+        .app
+        .extend_maintenance(&caller.acting(), &id, body.minutes)
+        .await?;
     let now = state.clock.now();
-    let id = window_id(&id)?;
-    let window = state.store.maintenance(id).await?;
-    if window.end <= now {
-        return Err(ApiError::Conflict(
-            "this maintenance window is over; start a new one".to_owned(),
-        ));
-    }
-    let limit = i64::from(MAX_MINUTES);
-    if !(-limit..=limit).contains(&body.minutes) {
-        return Err(ApiError::BadRequest(format!(
-            "'minutes' is within ±{MAX_MINUTES}"
-        )));
-    }
-    let end = Timestamp::from_millis(window.end.as_millis() + body.minutes * 60_000);
-    if end.since(window.start) > Duration::from_secs(u64::from(MAX_MINUTES) * 60) {
-        return Err(ApiError::BadRequest(
-            "a maintenance window lasts a month at most".to_owned(),
-        ));
-    }
-    let moved = state.store.extend_maintenance(id, end, now).await?;
-    state.wake.notify_one();
     Ok(Json(MaintenanceEnvelope {
         maintenance: view(&state, &moved, now).await,
     }))

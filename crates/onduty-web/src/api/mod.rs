@@ -12,8 +12,7 @@ pub(crate) mod teams;
 pub(crate) mod users;
 pub mod views;
 
-pub use services::new_routing_key;
-pub use users::new_token_secret;
+pub use onduty_app::{new_routing_key, new_token_secret};
 
 use std::sync::Arc;
 

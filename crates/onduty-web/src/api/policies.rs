@@ -3,10 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use onduty_core::account::{Email, Name};
-use onduty_core::escalation::{Level, LevelMode, Policy, Steps, Target};
-use onduty_core::service::parse_description;
-use onduty_core::{PolicyId, UserId};
+use onduty_app::{LevelInput, PolicyInput};
+use onduty_core::escalation::Policy;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -25,14 +23,7 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
 
 /// A policy by id or by name.
 pub(crate) async fn find_policy(state: &SharedState, text: &str) -> Result<Policy, ApiError> {
-    if let Ok(id) = text.parse::<PolicyId>() {
-        return Ok(state.store.policy(id).await?);
-    }
-    state
-        .store
-        .policy_by_name(text)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no escalation policy with id or name '{text}'")))
+    Ok(state.app.find_policy(text).await?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -64,130 +55,23 @@ pub struct PolicyEnvelope {
     pub warnings: Vec<String>,
 }
 
-/// Warnings about a policy: gaps in the next 14 days of the schedules it pages.
-pub(crate) async fn warnings(
-    state: &SharedState,
-    policy: &Policy,
-) -> Result<Vec<String>, ApiError> {
-    let now = state.clock.now();
-    let window = onduty_core::schedule::Window {
-        start: now,
-        end: now.saturating_add(super::schedules::GAP_HORIZON),
-    };
-    let mut out = Vec::new();
-    let mut seen = Vec::new();
-    for (i, level) in policy.steps.levels().iter().enumerate() {
-        for t in &level.targets {
-            let Target::Schedule(id) = t else { continue };
-            if seen.contains(id) {
-                continue;
-            }
-            seen.push(*id);
-            let schedule = match state.store.schedule(*id).await {
-                Ok(s) => s,
-                Err(onduty_store::StoreError::NotFound(_)) => {
-                    out.push(format!(
-                        "level {}: a schedule it pages no longer exists",
-                        i + 1
-                    ));
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let f = super::schedules::compute(state, &schedule, window).await?;
-            if let Some(first) = f.gaps.first() {
-                out.push(format!(
-                    "level {}: schedule '{}' has nobody on call in {} span(s) of the next 14 days, first from {} to {}; nobody would be paged then",
-                    i + 1,
-                    schedule.name,
-                    f.gaps.len(),
-                    first.start.to_rfc3339(),
-                    first.end.to_rfc3339()
-                ));
-            }
+impl From<PolicyBody> for PolicyInput {
+    fn from(b: PolicyBody) -> Self {
+        PolicyInput {
+            name: b.name,
+            description: b.description,
+            team: b.team,
+            levels: b
+                .levels
+                .into_iter()
+                .map(|l| LevelInput {
+                    targets: l.targets.into_iter().map(|t| (t.kind, t.id)).collect(),
+                    delay_minutes: l.delay_minutes,
+                    mode: l.mode,
+                })
+                .collect(),
+            repeat: b.repeat,
         }
-    }
-    Ok(out)
-}
-
-/// Builds a valid policy from a request, resolving names and checking every target exists.
-async fn parse_policy(
-    state: &SharedState,
-    id: PolicyId,
-    body: PolicyBody,
-) -> Result<Policy, ApiError> {
-    let name = Name::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("'name': {e}")))?;
-    let description = parse_description(body.description.as_deref().unwrap_or(""))
-        .map_err(ApiError::BadRequest)?;
-    let team_id = match body.team.as_deref() {
-        None => None,
-        Some(t) => Some(state.store.team(t).await?.id),
-    };
-    let mut levels = Vec::with_capacity(body.levels.len());
-    for (i, level) in body.levels.into_iter().enumerate() {
-        let n = i + 1;
-        let mode = match level.mode.as_deref() {
-            None | Some("all") => LevelMode::All,
-            Some("round_robin") => LevelMode::RoundRobin,
-            Some(other) => {
-                return Err(ApiError::BadRequest(format!(
-                    "level {n}: 'mode' must be all or round_robin, not '{other}'"
-                )));
-            }
-        };
-        let mut targets = Vec::with_capacity(level.targets.len());
-        for t in &level.targets {
-            targets.push(parse_target(state, n, &t.kind, &t.id).await?);
-        }
-        levels.push(Level {
-            targets,
-            delay_minutes: level.delay_minutes,
-            mode,
-        });
-    }
-    let steps =
-        Steps::parse(id, levels, body.repeat).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    Ok(Policy {
-        id,
-        name,
-        description,
-        team_id,
-        steps,
-    })
-}
-
-async fn parse_target(
-    state: &SharedState,
-    level: usize,
-    kind: &str,
-    id: &str,
-) -> Result<Target, ApiError> {
-    let missing = |what: &str| ApiError::BadRequest(format!("level {level}: no {what} '{id}'"));
-    match kind {
-        "user" => {
-            let user = match id.parse::<UserId>() {
-                Ok(uid) => state.store.user(uid).await.ok(),
-                Err(_) => match Email::parse(id) {
-                    Ok(email) => state.store.user_by_email(&email).await?,
-                    Err(_) => None,
-                },
-            };
-            user.map(|u| Target::User(u.id))
-                .ok_or_else(|| missing("user"))
-        }
-        "policy" => match find_policy(state, id).await {
-            Ok(p) => Ok(Target::Policy(p.id)),
-            Err(ApiError::NotFound(_)) => Err(missing("escalation policy")),
-            Err(e) => Err(e),
-        },
-        "schedule" => match super::schedules::find_schedule(state, id).await {
-            Ok(s) => Ok(Target::Schedule(s.id)),
-            Err(ApiError::NotFound(_)) => Err(missing("schedule")),
-            Err(e) => Err(e),
-        },
-        other => Err(ApiError::BadRequest(format!(
-            "level {level}: a target's 'type' is user, schedule or policy, not '{other}'"
-        ))),
     }
 }
 
@@ -219,15 +103,15 @@ pub(crate) async fn create_policy(
     caller: Caller,
     ApiJson(body): ApiJson<PolicyBody>,
 ) -> Result<(StatusCode, Json<PolicyEnvelope>), ApiError> {
-    caller.require_admin()?;
-    let now = state.clock.now();
-    let policy = parse_policy(&state, PolicyId::new(now), body).await?;
-    state.store.create_policy(&policy, now).await?;
+    let (policy, warnings) = state
+        .app
+        .create_policy(&caller.acting(), body.into())
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(PolicyEnvelope {
             escalation_policy: PolicyView::from(&policy),
-            warnings: warnings(&state, &policy).await?,
+            warnings,
         }),
     ))
 }
@@ -246,7 +130,7 @@ async fn get_policy(
     let policy = find_policy(&state, &id).await?;
     Ok(Json(PolicyEnvelope {
         escalation_policy: PolicyView::from(&policy),
-        warnings: warnings(&state, &policy).await?,
+        warnings: state.app.policy_warnings(&policy).await?,
     }))
 }
 
@@ -269,16 +153,13 @@ pub(crate) async fn replace_policy(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<PolicyBody>,
 ) -> Result<Json<PolicyEnvelope>, ApiError> {
-    caller.require_admin()?;
-    let existing = find_policy(&state, &id).await?;
-    let policy = parse_policy(&state, existing.id, body).await?;
-    state
-        .store
-        .update_policy(&policy, state.clock.now())
+    let (policy, warnings) = state
+        .app
+        .replace_policy(&caller.acting(), &id, body.into())
         .await?;
     Ok(Json(PolicyEnvelope {
         escalation_policy: PolicyView::from(&policy),
-        warnings: warnings(&state, &policy).await?,
+        warnings,
     }))
 }
 
@@ -298,8 +179,6 @@ pub(crate) async fn delete_policy(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_admin()?;
-    let policy = find_policy(&state, &id).await?;
-    state.store.delete_policy(policy.id).await?;
+    state.app.delete_policy(&caller.acting(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,21 +8,19 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use onduty_core::account::{Name, TimeZoneName, User};
+use onduty_app::{LayerInput, OverrideInput, ScheduleInput};
+use onduty_core::account::User;
 use onduty_core::escalation::Target;
 use onduty_core::schedule::{
-    FinalSchedule, Layer, Override, Restriction, Schedule, ShiftLength, Source, Window,
-    check_layers, final_schedule,
+    FinalSchedule, Override, Restriction, Schedule, ShiftLength, Source, Window, final_schedule,
 };
-use onduty_core::service::parse_description;
-use onduty_core::{OverrideId, ScheduleId, Timestamp, UserId};
+use onduty_core::{ScheduleId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::Caller;
-use super::teams::find_user;
 use crate::SharedState;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 
@@ -40,19 +38,11 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(get_handoff_settings, set_handoff_settings))
 }
 
-/// How far ahead a schedule's gaps are looked for (and warned about).
-pub(crate) const GAP_HORIZON: Duration = Duration::from_secs(14 * 24 * 3600);
+pub(crate) use onduty_app::GAP_HORIZON;
 
 /// A schedule by id or by name.
 pub(crate) async fn find_schedule(state: &SharedState, text: &str) -> Result<Schedule, ApiError> {
-    if let Ok(id) = text.parse::<ScheduleId>() {
-        return Ok(state.store.schedule(id).await?);
-    }
-    state
-        .store
-        .schedule_by_name(text)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no schedule with id or name '{text}'")))
+    Ok(state.app.find_schedule(text).await?)
 }
 
 /// The final schedule of `window` for a stored schedule, overrides included.
@@ -61,8 +51,7 @@ pub(crate) async fn compute(
     schedule: &Schedule,
     window: Window,
 ) -> Result<FinalSchedule, ApiError> {
-    let overrides = state.store.overrides(schedule.id, Some(window)).await?;
-    Ok(final_schedule(&schedule.rota(overrides), window))
+    Ok(state.app.final_schedule(schedule, window).await?)
 }
 
 fn window_from(start: Timestamp, length: Duration) -> Window {
@@ -229,50 +218,26 @@ pub(crate) async fn schedule_view(
     })
 }
 
-/// Builds a valid schedule from a request, resolving people and the team.
-async fn parse_schedule(
-    state: &SharedState,
-    id: ScheduleId,
-    body: ScheduleBody,
-) -> Result<Schedule, ApiError> {
-    let name = Name::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("'name': {e}")))?;
-    let description = parse_description(body.description.as_deref().unwrap_or(""))
-        .map_err(ApiError::BadRequest)?;
-    let time_zone = TimeZoneName::parse(&body.time_zone)
-        .map_err(|e| ApiError::BadRequest(format!("'time_zone': {e}")))?;
-    let team_id = match body.team.as_deref() {
-        None => None,
-        Some(t) => Some(state.store.team(t).await?.id),
-    };
-    let mut layers = Vec::with_capacity(body.layers.len());
-    for (i, l) in body.layers.into_iter().enumerate() {
-        let mut participants = Vec::with_capacity(l.participants.len());
-        for p in &l.participants {
-            let user = find_user(state, p).await.map_err(|e| match e {
-                ApiError::NotFound(_) => {
-                    ApiError::BadRequest(format!("layer {}: no user '{p}'", i + 1))
-                }
-                other => other,
-            })?;
-            participants.push(user.id);
+impl From<ScheduleBody> for ScheduleInput {
+    fn from(b: ScheduleBody) -> Self {
+        ScheduleInput {
+            name: b.name,
+            description: b.description,
+            time_zone: b.time_zone,
+            team: b.team,
+            layers: b
+                .layers
+                .into_iter()
+                .map(|l| LayerInput {
+                    name: l.name,
+                    participants: l.participants,
+                    start: l.start,
+                    shift: l.shift,
+                    restrictions: l.restrictions,
+                })
+                .collect(),
         }
-        layers.push(Layer {
-            name: l.name.trim().to_owned(),
-            participants,
-            start: l.start,
-            shift: l.shift,
-            restrictions: l.restrictions,
-        });
     }
-    check_layers(&layers).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    Ok(Schedule {
-        id,
-        name,
-        description,
-        time_zone,
-        team_id,
-        layers,
-    })
 }
 
 /// All schedules, by name, with who is on call now.
@@ -305,10 +270,10 @@ pub(crate) async fn create_schedule(
     caller: Caller,
     ApiJson(body): ApiJson<ScheduleBody>,
 ) -> Result<(StatusCode, Json<ScheduleEnvelope>), ApiError> {
-    caller.require_admin()?;
-    let now = state.clock.now();
-    let schedule = parse_schedule(&state, ScheduleId::new(now), body).await?;
-    state.store.create_schedule(&schedule, now).await?;
+    let schedule = state
+        .app
+        .create_schedule(&caller.acting(), body.into())
+        .await?;
     let people = people(&state).await?;
     Ok((
         StatusCode::CREATED,
@@ -355,12 +320,9 @@ pub(crate) async fn replace_schedule(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ScheduleBody>,
 ) -> Result<Json<ScheduleEnvelope>, ApiError> {
-    caller.require_admin()?;
-    let existing = find_schedule(&state, &id).await?;
-    let schedule = parse_schedule(&state, existing.id, body).await?;
-    state
-        .store
-        .update_schedule(&schedule, state.clock.now())
+    let schedule = state
+        .app
+        .replace_schedule(&caller.acting(), &id, body.into())
         .await?;
     let people = people(&state).await?;
     Ok(Json(ScheduleEnvelope {
@@ -384,9 +346,7 @@ async fn delete_schedule(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_admin()?;
-    let schedule = find_schedule(&state, &id).await?;
-    state.store.delete_schedule(schedule.id).await?;
+    state.app.delete_schedule(&caller.acting(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -543,33 +503,27 @@ pub struct OverrideList {
     pub overrides: Vec<OverrideView>,
 }
 
-async fn parse_override(
-    state: &SharedState,
-    id: OverrideId,
-    body: &OverrideBody,
-    created_at: Timestamp,
-) -> Result<(Override, User), ApiError> {
-    let user = find_user(state, &body.user).await.map_err(|e| match e {
-        ApiError::NotFound(m) => ApiError::BadRequest(m),
-        other => other,
-    })?;
-    let at = |name: &str, text: &str| {
-        Timestamp::parse(text).map_err(|e| ApiError::BadRequest(format!("'{name}': {e}")))
-    };
-    let (start, end) = (at("start", &body.start)?, at("end", &body.end)?);
-    Window::new(start, end).map_err(|_| {
-        ApiError::BadRequest("an override must end after it starts, within 400 days".to_owned())
-    })?;
-    Ok((
-        Override {
-            id,
-            user: user.id,
-            start,
-            end,
-            created_at,
-        },
-        user,
-    ))
+impl OverrideBody {
+    /// The override this body asks for, its times read.
+    fn input(&self) -> Result<OverrideInput, ApiError> {
+        let at = |name: &str, text: &str| {
+            Timestamp::parse(text).map_err(|e| ApiError::BadRequest(format!("'{name}': {e}")))
+        };
+        Ok(OverrideInput {
+            user: self.user.clone(),
+            start: at("start", &self.start)?,
+            end: at("end", &self.end)?,
+        })
+    }
+}
+
+fn override_view(o: &Override, user: &User) -> OverrideView {
+    OverrideView {
+        id: o.id.to_string(),
+        user: PersonView::from(user),
+        start: o.start,
+        end: o.end,
+    }
 }
 
 /// A schedule's overrides that overlap a window (default: the next 14 days).
@@ -620,20 +574,14 @@ pub(crate) async fn add_override(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<OverrideBody>,
 ) -> Result<(StatusCode, Json<OverrideEnvelope>), ApiError> {
-    caller.require_responder()?;
-    let schedule = find_schedule(&state, &id).await?;
-    let now = state.clock.now();
-    let (o, user) = parse_override(&state, OverrideId::new(now), &body, now).await?;
-    state.store.add_override(schedule.id, &o).await?;
+    let (o, user) = state
+        .app
+        .add_override(&caller.acting(), &id, body.input()?)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(OverrideEnvelope {
-            item: OverrideView {
-                id: o.id.to_string(),
-                user: PersonView::from(&user),
-                start: o.start,
-                end: o.end,
-            },
+            item: override_view(&o, &user),
         }),
     ))
 }
@@ -659,20 +607,12 @@ async fn replace_override(
     ApiPath((id, override_id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<OverrideBody>,
 ) -> Result<Json<OverrideEnvelope>, ApiError> {
-    caller.require_responder()?;
-    let schedule = find_schedule(&state, &id).await?;
-    let oid: OverrideId = override_id
-        .parse()
-        .map_err(|_| ApiError::NotFound(format!("no override '{override_id}'")))?;
-    let (o, user) = parse_override(&state, oid, &body, state.clock.now()).await?;
-    state.store.update_override(schedule.id, &o).await?;
+    let (o, user) = state
+        .app
+        .replace_override(&caller.acting(), &id, &override_id, body.input()?)
+        .await?;
     Ok(Json(OverrideEnvelope {
-        item: OverrideView {
-            id: o.id.to_string(),
-            user: PersonView::from(&user),
-            start: o.start,
-            end: o.end,
-        },
+        item: override_view(&o, &user),
     }))
 }
 
@@ -690,12 +630,10 @@ pub(crate) async fn delete_override(
     caller: Caller,
     ApiPath((id, override_id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_responder()?;
-    let schedule = find_schedule(&state, &id).await?;
-    let oid: OverrideId = override_id
-        .parse()
-        .map_err(|_| ApiError::NotFound(format!("no override '{override_id}'")))?;
-    state.store.delete_override(schedule.id, oid).await?;
+    state
+        .app
+        .delete_override(&caller.acting(), &id, &override_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -706,7 +644,8 @@ pub struct FeedView {
     pub calendar_url: String,
 }
 
-fn schedule_feed_url(state: &SharedState, token: &str) -> String {
+/// The public URL of a schedule's calendar feed with this secret token.
+pub(crate) fn schedule_feed_url(state: &SharedState, token: &str) -> String {
     format!(
         "{}/calendar/schedules/{token}.ics",
         state.config.public_url.trim_end_matches('/')
@@ -732,9 +671,10 @@ pub(crate) async fn rotate_schedule_feed(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<FeedView>, ApiError> {
-    caller.require_admin()?;
-    let schedule = find_schedule(&state, &id).await?;
-    let token = state.store.rotate_schedule_feed_token(schedule.id).await?;
+    let token = state
+        .app
+        .rotate_schedule_feed(&caller.acting(), &id)
+        .await?;
     Ok(Json(FeedView {
         calendar_url: schedule_feed_url(&state, &token),
     }))
@@ -917,7 +857,7 @@ async fn user_on_call(
     let user = if id == "me" {
         caller.0.clone()
     } else {
-        find_user(&state, &id).await?
+        super::teams::find_user(&state, &id).await?
     };
     let now = state.clock.now();
     let window = match (&q.since, &q.until, q.days) {
@@ -993,8 +933,7 @@ async fn rotate_user_feed(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<FeedView>, ApiError> {
-    let user = own_or_admin(&state, &caller, &id).await?;
-    let token = state.store.rotate_user_feed_token(user).await?;
+    let token = state.app.rotate_user_feed(&caller.acting(), &id).await?;
     Ok(Json(FeedView {
         calendar_url: user_feed_url(&state, &token),
     }))
@@ -1002,15 +941,7 @@ async fn rotate_user_feed(
 
 /// A person's feed belongs to them; admins may see and rotate anyone's.
 async fn own_or_admin(state: &SharedState, caller: &Caller, id: &str) -> Result<UserId, ApiError> {
-    let user = if id == "me" {
-        caller.0.id
-    } else {
-        find_user(state, id).await?.id
-    };
-    if user != caller.0.id {
-        caller.require_admin()?;
-    }
-    Ok(user)
+    Ok(state.app.own_or_admin(&caller.acting(), id).await?)
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -1059,17 +990,13 @@ async fn set_handoff_settings(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<HandoffSettings>,
 ) -> Result<Json<HandoffSettings>, ApiError> {
-    let user = own_or_admin(&state, &caller, &id).await?;
-    if body.lead_minutes > 1440 {
-        return Err(ApiError::BadRequest(format!(
-            "'lead_minutes' must be 0 to 1440, not {}",
-            body.lead_minutes
-        )));
-    }
     state
-        .store
-        .set_handoff_notice_minutes(user, body.enabled.then_some(body.lead_minutes))
+        .app
+        .set_handoff_notifications(
+            &caller.acting(),
+            &id,
+            body.enabled.then_some(body.lead_minutes),
+        )
         .await?;
-    state.wake.notify_one();
     Ok(Json(body))
 }

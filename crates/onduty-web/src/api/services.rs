@@ -3,17 +3,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use onduty_core::account::Name;
-use onduty_core::alertmanager::GroupBy;
-use onduty_core::incident::DedupMode;
-use onduty_core::noise;
-use onduty_core::service::{
-    IntegrationKind, IntegrationSettings, PagingSettings, Service, ServiceUrgency,
-    parse_description, parse_timeout,
-};
+use onduty_app::{IntegrationInput, PagingInput, ServiceInput};
+use onduty_core::IntegrationId;
+use onduty_core::service::Service;
 use onduty_core::webhook::Mapping;
-use onduty_core::{IntegrationId, RoutingKey, ServiceId};
-use onduty_store::services::{NewIntegration, NewService, ServicePatch};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -37,26 +30,7 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
 
 /// A service by id or by name.
 pub(crate) async fn find_service(state: &SharedState, text: &str) -> Result<Service, ApiError> {
-    if let Ok(id) = text.parse::<ServiceId>() {
-        return Ok(state.store.service(id).await?);
-    }
-    state
-        .store
-        .service_by_name(text)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no service with id or name '{text}'")))
-}
-
-fn parse_name(text: &str) -> Result<Name, ApiError> {
-    Name::parse(text).map_err(|e| ApiError::BadRequest(format!("'name': {e}")))
-}
-
-fn parse_mode(text: &str) -> Result<DedupMode, ApiError> {
-    DedupMode::parse(text).ok_or_else(|| {
-        ApiError::BadRequest(format!(
-            "'dedup_mode' must be 'open' or 'triggered', not '{text}'"
-        ))
-    })
+    Ok(state.app.find_service(text).await?)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -128,54 +102,52 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// Turns a paging body into the changes it asks for, looking names up.
-async fn paging_patch(
-    state: &SharedState,
-    body: &PagingBody,
-    patch: &mut ServicePatch,
-) -> Result<(), ApiError> {
-    if let Some(team) = &body.team {
-        patch.team_id = Some(match team {
-            None => None,
-            Some(t) => Some(state.store.team(t).await?.id),
-        });
+impl From<PagingBody> for PagingInput {
+    fn from(b: PagingBody) -> Self {
+        PagingInput {
+            team: b.team,
+            escalation_policy: b.escalation_policy,
+            urgency: b.urgency,
+            ack_timeout_minutes: b.ack_timeout_minutes,
+            auto_resolve_minutes: b.auto_resolve_minutes,
+            group_window_minutes: b.group_window_minutes,
+            flap_window_minutes: b.flap_window_minutes,
+        }
     }
-    if let Some(policy) = &body.escalation_policy {
-        patch.policy_id = Some(match policy {
-            None => None,
-            Some(p) => Some(super::policies::find_policy(state, p).await?.id),
-        });
+}
+
+impl From<NewServiceBody> for ServiceInput {
+    fn from(b: NewServiceBody) -> Self {
+        ServiceInput {
+            name: Some(b.name),
+            description: b.description,
+            dedup_mode: b.dedup_mode,
+            paging: b.paging.into(),
+        }
     }
-    if let Some(u) = &body.urgency {
-        patch.urgency = Some(ServiceUrgency::parse(u).ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "'urgency' must be high, low or severity, not '{u}'"
-            ))
-        })?);
+}
+
+impl From<ServicePatchBody> for ServiceInput {
+    fn from(b: ServicePatchBody) -> Self {
+        ServiceInput {
+            name: b.name,
+            description: b.description,
+            dedup_mode: b.dedup_mode,
+            paging: b.paging.into(),
+        }
     }
-    let minutes = |name: &str, v: &Option<u32>| -> Result<Option<u32>, ApiError> {
-        v.map(|m| parse_timeout(name, m))
-            .transpose()
-            .map_err(ApiError::BadRequest)
-    };
-    if let Some(v) = &body.ack_timeout_minutes {
-        patch.ack_timeout_minutes = Some(minutes("ack_timeout_minutes", v)?);
+}
+
+impl From<NewIntegrationBody> for IntegrationInput {
+    fn from(b: NewIntegrationBody) -> Self {
+        IntegrationInput {
+            name: b.name,
+            kind: b.kind,
+            group_by: b.group_by,
+            mapping: b.mapping,
+            mail: b.mail,
+        }
     }
-    if let Some(v) = &body.auto_resolve_minutes {
-        patch.auto_resolve_minutes = Some(minutes("auto_resolve_minutes", v)?);
-    }
-    let window = |name: &str, v: &Option<u32>| -> Result<Option<u32>, ApiError> {
-        v.map(|m| noise::parse_window(&format!("'{name}'"), m))
-            .transpose()
-            .map_err(ApiError::BadRequest)
-    };
-    if let Some(v) = &body.group_window_minutes {
-        patch.group_window_minutes = Some(window("group_window_minutes", v)?);
-    }
-    if let Some(v) = &body.flap_window_minutes {
-        patch.flap_window_minutes = Some(window("flap_window_minutes", v)?);
-    }
-    Ok(())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -262,39 +234,10 @@ pub(crate) async fn create_service(
     caller: Caller,
     ApiJson(body): ApiJson<NewServiceBody>,
 ) -> Result<(StatusCode, Json<ServiceBody>), ApiError> {
-    caller.require_admin()?;
-    let mut paging = ServicePatch::default();
-    paging_patch(&state, &body.paging, &mut paging).await?;
-    let defaults = PagingSettings::default();
-    let new = NewService {
-        name: parse_name(&body.name)?,
-        description: parse_description(body.description.as_deref().unwrap_or(""))
-            .map_err(ApiError::BadRequest)?,
-        dedup_mode: body
-            .dedup_mode
-            .as_deref()
-            .map(parse_mode)
-            .transpose()?
-            .unwrap_or_default(),
-        settings: PagingSettings {
-            team_id: paging.team_id.unwrap_or(defaults.team_id),
-            policy_id: paging.policy_id.unwrap_or(defaults.policy_id),
-            urgency: paging.urgency.unwrap_or(defaults.urgency),
-            ack_timeout_minutes: paging
-                .ack_timeout_minutes
-                .unwrap_or(defaults.ack_timeout_minutes),
-            auto_resolve_minutes: paging
-                .auto_resolve_minutes
-                .unwrap_or(defaults.auto_resolve_minutes),
-            group_window_minutes: paging
-                .group_window_minutes
-                .unwrap_or(defaults.group_window_minutes),
-            flap_window_minutes: paging
-                .flap_window_minutes
-                .unwrap_or(defaults.flap_window_minutes),
-        },
-    };
-    let service = state.store.create_service(new, state.clock.now()).await?;
+    let (service, _) = state
+        .app
+        .create_service(&caller.acting(), body.into(), Vec::new())
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(ServiceBody {
@@ -339,23 +282,9 @@ pub(crate) async fn update_service(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ServicePatchBody>,
 ) -> Result<Json<ServiceBody>, ApiError> {
-    caller.require_admin()?;
-    let service = find_service(&state, &id).await?;
-    let mut patch = ServicePatch {
-        name: body.name.as_deref().map(parse_name).transpose()?,
-        description: body
-            .description
-            .as_deref()
-            .map(parse_description)
-            .transpose()
-            .map_err(ApiError::BadRequest)?,
-        dedup_mode: body.dedup_mode.as_deref().map(parse_mode).transpose()?,
-        ..ServicePatch::default()
-    };
-    paging_patch(&state, &body.paging, &mut patch).await?;
     let service = state
-        .store
-        .update_service(service.id, patch, state.clock.now())
+        .app
+        .update_service(&caller.acting(), &id, body.into())
         .await?;
     Ok(Json(ServiceBody {
         service: ServiceView::from(&service),
@@ -399,57 +328,9 @@ pub(crate) async fn create_integration(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<NewIntegrationBody>,
 ) -> Result<(StatusCode, Json<IntegrationBody>), ApiError> {
-    caller.require_admin()?;
-    let service = find_service(&state, &id).await?;
-    let kind = match body.kind.as_deref() {
-        None => IntegrationKind::EventsV2,
-        Some(k) => IntegrationKind::parse(k).ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "unknown integration type '{k}': use events_v2, alertmanager, grafana, opsgenie, webhook or email"
-            ))
-        })?,
-    };
-    if kind == IntegrationKind::Heartbeat {
-        return Err(ApiError::BadRequest(
-            "a heartbeat's integration comes with it: POST /api/v1/services/{id}/heartbeats"
-                .to_owned(),
-        ));
-    }
-    let group_by = match body.group_by.as_deref() {
-        None => GroupBy::default(),
-        Some(g) => GroupBy::parse(g).ok_or_else(|| {
-            ApiError::BadRequest(format!("'group_by' must be alert or group, not '{g}'"))
-        })?,
-    };
-    let name = parse_name(body.name.as_deref().unwrap_or(kind.label()))?;
-    let new = NewIntegration {
-        settings: IntegrationSettings {
-            group_by,
-            mapping: checked_mapping(kind, body.mapping)?,
-            mail: match (kind, body.mail) {
-                (IntegrationKind::Email, rules) => {
-                    let rules = rules.unwrap_or_default();
-                    rules
-                        .check()
-                        .map_err(|e| ApiError::BadRequest(e.join("; ")))?;
-                    Some(rules)
-                }
-                (_, Some(_)) => {
-                    return Err(ApiError::BadRequest(
-                        "only e-mail integrations take 'mail' rules".to_owned(),
-                    ));
-                }
-                (_, None) => None,
-            },
-        },
-        service_id: service.id,
-        name,
-        kind,
-        routing_key: new_routing_key(),
-    };
     let integration = state
-        .store
-        .create_integration(new, state.clock.now())
+        .app
+        .create_integration(&caller.acting(), &id, body.into())
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -457,27 +338,6 @@ pub(crate) async fn create_integration(
             integration: view_of(&state, &caller, &integration),
         }),
     ))
-}
-
-/// A JSON webhook's mapping, checked; other kinds have none.
-fn checked_mapping(
-    kind: IntegrationKind,
-    mapping: Option<Mapping>,
-) -> Result<Option<Mapping>, ApiError> {
-    match (kind, mapping) {
-        (IntegrationKind::Webhook, None) => Err(ApiError::BadRequest(
-            "a JSON webhook needs a 'mapping': at least {\"summary\": \"/pointer/to/title\"}"
-                .to_owned(),
-        )),
-        (IntegrationKind::Webhook, Some(m)) => {
-            m.check().map_err(|e| ApiError::BadRequest(e.join("; ")))?;
-            Ok(Some(m))
-        }
-        (_, Some(_)) => Err(ApiError::BadRequest(
-            "only JSON webhook integrations take a 'mapping'".to_owned(),
-        )),
-        (_, None) => Ok(None),
-    }
 }
 
 /// An integration as `caller` may see it: the key (and e-mail address) only for those
@@ -490,13 +350,6 @@ fn view_of(
     let reveal = caller.0.role.can_respond();
     IntegrationView::new(i, &state.config.public_url, reveal)
         .with_mail_domain(state.config.mail_domain.as_deref(), reveal)
-}
-
-/// A fresh routing key from the operating system's randomness.
-pub fn new_routing_key() -> RoutingKey {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
-    RoutingKey::from_random(bytes)
 }
 
 /// One integration, with its routing key and a curl example.
@@ -562,15 +415,9 @@ async fn set_mapping(
     ApiPath(id): ApiPath<String>,
     ApiJson(mapping): ApiJson<Mapping>,
 ) -> Result<Json<IntegrationBody>, ApiError> {
-    caller.require_admin()?;
-    let integration = state.store.integration(integration_id(&id)?).await?;
-    let settings = IntegrationSettings {
-        mapping: checked_mapping(integration.kind, Some(mapping))?,
-        ..integration.settings
-    };
     let saved = state
-        .store
-        .set_integration_settings(integration.id, &settings)
+        .app
+        .set_mapping(&caller.acting(), integration_id(&id)?, mapping)
         .await?;
     Ok(Json(IntegrationBody {
         integration: view_of(&state, &caller, &saved),
@@ -613,38 +460,13 @@ pub(crate) async fn test_mapping(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<TestMappingBody>,
 ) -> Result<Json<TestMappingAnswer>, ApiError> {
-    let integration = state.store.integration(integration_id(&id)?).await?;
-    let mapping = match body.mapping.or(integration.settings.mapping) {
-        Some(m) => m,
-        None => {
-            return Err(ApiError::BadRequest(
-                "this integration has no mapping; send one to try".to_owned(),
-            ));
-        }
-    };
-    if let Err(errors) = mapping.check() {
-        return Ok(Json(TestMappingAnswer {
-            event: None,
-            errors,
-            warnings: Vec::new(),
-        }));
-    }
-    let answer = match onduty_core::webhook::event(
-        &body.sample,
-        &mapping,
-        integration.routing_key.as_str(),
-        "(generated for each event)",
-    ) {
-        Ok(parsed) => TestMappingAnswer {
-            event: serde_json::to_value(&parsed.value).ok(),
-            errors: Vec::new(),
-            warnings: parsed.warnings,
-        },
-        Err(errors) => TestMappingAnswer {
-            event: None,
-            errors,
-            warnings: Vec::new(),
-        },
-    };
-    Ok(Json(answer))
+    let tried = state
+        .app
+        .try_mapping(integration_id(&id)?, &body.sample, body.mapping)
+        .await?;
+    Ok(Json(TestMappingAnswer {
+        event: tried.event,
+        errors: tried.errors,
+        warnings: tried.warnings,
+    }))
 }

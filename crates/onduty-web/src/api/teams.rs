@@ -3,8 +3,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use onduty_core::UserId;
-use onduty_core::account::{Email, Name};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -42,16 +40,7 @@ pub(crate) async fn find_user(
     state: &SharedState,
     text: &str,
 ) -> Result<onduty_core::account::User, ApiError> {
-    if let Ok(id) = text.parse::<UserId>() {
-        return Ok(state.store.user(id).await?);
-    }
-    let email = Email::parse(text)
-        .map_err(|_| ApiError::NotFound(format!("no user with id or e-mail '{text}'")))?;
-    state
-        .store
-        .user_by_email(&email)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no user with id or e-mail '{text}'")))
+    Ok(state.app.find_user(text).await?)
 }
 
 /// All teams, by name.
@@ -77,9 +66,7 @@ pub(crate) async fn create_team(
     caller: Caller,
     ApiJson(body): ApiJson<NewTeamBody>,
 ) -> Result<(StatusCode, Json<TeamEnvelope>), ApiError> {
-    caller.require_admin()?;
-    let name = Name::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("'name': {e}")))?;
-    let team = state.store.create_team(name, state.clock.now()).await?;
+    let team = state.app.create_team(&caller.acting(), &body.name).await?;
     Ok((
         StatusCode::CREATED,
         Json(TeamEnvelope {
@@ -116,11 +103,7 @@ pub(crate) async fn add_member(
     caller: Caller,
     ApiPath((id, user)): ApiPath<(String, String)>,
 ) -> Result<Json<TeamEnvelope>, ApiError> {
-    caller.require_admin()?;
-    let team = state.store.team(&id).await?;
-    let user = find_user(&state, &user).await?;
-    state.store.add_team_member(team.id, user.id).await?;
-    let team = state.store.team(&team.id.to_string()).await?;
+    let team = state.app.add_member(&caller.acting(), &id, &user).await?;
     Ok(Json(TeamEnvelope {
         team: TeamView::from(&team),
     }))
@@ -137,16 +120,10 @@ pub(crate) async fn remove_member(
     caller: Caller,
     ApiPath((id, user)): ApiPath<(String, String)>,
 ) -> Result<Json<TeamEnvelope>, ApiError> {
-    caller.require_admin()?;
-    let team = state.store.team(&id).await?;
-    let user = find_user(&state, &user).await?;
-    if !state.store.remove_team_member(team.id, user.id).await? {
-        return Err(ApiError::NotFound(format!(
-            "{} is not a member of {}",
-            user.email, team.name
-        )));
-    }
-    let team = state.store.team(&team.id.to_string()).await?;
+    let team = state
+        .app
+        .remove_member(&caller.acting(), &id, &user)
+        .await?;
     Ok(Json(TeamEnvelope {
         team: TeamView::from(&team),
     }))

@@ -3,8 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use onduty_core::account::{Email, Name, Role, TimeZoneName, TokenSecret};
-use onduty_store::users::{NewUser, UserPatch};
+use onduty_app::UserInput;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -71,16 +70,26 @@ pub struct UserPatchBody {
     pub time_zone: Option<String>,
 }
 
-fn parse_role(r: &str) -> Result<Role, ApiError> {
-    Role::parse(r).ok_or_else(|| {
-        ApiError::BadRequest(format!(
-            "'role' must be admin, responder or observer, not '{r}'"
-        ))
-    })
+impl From<NewUserBody> for UserInput {
+    fn from(b: NewUserBody) -> Self {
+        UserInput {
+            email: Some(b.email),
+            name: Some(b.name),
+            role: b.role,
+            time_zone: b.time_zone,
+        }
+    }
 }
 
-fn parse_time_zone(t: &str) -> Result<TimeZoneName, ApiError> {
-    TimeZoneName::parse(t).map_err(|e| ApiError::BadRequest(format!("'time_zone': {e}")))
+impl From<UserPatchBody> for UserInput {
+    fn from(b: UserPatchBody) -> Self {
+        UserInput {
+            email: b.email,
+            name: b.name,
+            role: b.role,
+            time_zone: b.time_zone,
+        }
+    }
 }
 
 /// The user the token belongs to.
@@ -102,12 +111,9 @@ async fn create_token(
     caller: Caller,
     ApiJson(body): ApiJson<NewTokenBody>,
 ) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
-    let name = Name::parse(body.name.as_deref().unwrap_or("api"))
-        .map_err(|e| ApiError::BadRequest(format!("'name': {e}")))?;
-    let secret = new_token_secret();
-    let token = state
-        .store
-        .create_token(caller.0.id, name.as_str(), &secret, state.clock.now())
+    let (token, secret) = state
+        .app
+        .create_token(&caller.acting(), body.name.as_deref())
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -117,13 +123,6 @@ async fn create_token(
             token: secret.expose().to_owned(),
         }),
     ))
-}
-
-/// A fresh token secret from the operating system's randomness.
-pub fn new_token_secret() -> TokenSecret {
-    let mut bytes = [0u8; 20];
-    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
-    TokenSecret::from_random(bytes)
 }
 
 /// All users.
@@ -154,27 +153,10 @@ pub(crate) async fn create_user(
     caller: Caller,
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> Result<(StatusCode, Json<UserBody>), ApiError> {
-    caller.require_admin()?;
-    let role = body
-        .role
-        .as_deref()
-        .map(parse_role)
-        .transpose()?
-        .unwrap_or(Role::Responder);
-
-    let new = NewUser {
-        email: Email::parse(&body.email)
-            .map_err(|e| ApiError::BadRequest(format!("'email': {e}")))?,
-        name: Name::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("'name': {e}")))?,
-        role,
-        time_zone: body
-            .time_zone
-            .as_deref()
-            .map(parse_time_zone)
-            .transpose()?
-            .unwrap_or_else(TimeZoneName::utc),
-    };
-    let user = state.store.create_user(new, state.clock.now()).await?;
+    let user = state
+        .app
+        .create_user(&caller.acting(), body.into(), None)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(UserBody {
@@ -201,43 +183,10 @@ pub(crate) async fn update_user(
     crate::error::ApiPath(id): crate::error::ApiPath<String>,
     ApiJson(body): ApiJson<UserPatchBody>,
 ) -> Result<Json<UserBody>, ApiError> {
-    let user = super::teams::find_user(&state, &id).await?;
-    if user.id != caller.0.id || body.role.is_some() {
-        caller.require_admin()?;
-    }
-    // Someone must be left who can change everything.
-    if user.role == Role::Admin && body.role.as_deref().is_some_and(|r| r != "admin") {
-        let admins = state
-            .store
-            .list_users()
-            .await?
-            .iter()
-            .filter(|u| u.role == Role::Admin)
-            .count();
-        if admins <= 1 {
-            return Err(ApiError::Conflict(
-                "this is the last administrator; make someone else an administrator first"
-                    .to_owned(),
-            ));
-        }
-    }
-    let patch = UserPatch {
-        email: body
-            .email
-            .as_deref()
-            .map(Email::parse)
-            .transpose()
-            .map_err(|e| ApiError::BadRequest(format!("'email': {e}")))?,
-        name: body
-            .name
-            .as_deref()
-            .map(Name::parse)
-            .transpose()
-            .map_err(|e| ApiError::BadRequest(format!("'name': {e}")))?,
-        role: body.role.as_deref().map(parse_role).transpose()?,
-        time_zone: body.time_zone.as_deref().map(parse_time_zone).transpose()?,
-    };
-    let user = state.store.update_user(user.id, patch).await?;
+    let user = state
+        .app
+        .update_user(&caller.acting(), &id, body.into())
+        .await?;
     Ok(Json(UserBody {
         user: UserView::from(&user),
     }))

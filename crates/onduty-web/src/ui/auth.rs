@@ -55,12 +55,7 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-/// A password's argon2id hash with a fresh random salt.
-pub(super) fn salted_hash(password: &Password) -> String {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).expect("the system has randomness");
-    password.hash(salt)
-}
+pub(super) use onduty_app::salted_hash;
 
 /// The SHA-256 the store keeps of a session secret.
 fn token_hash(secret: &str) -> String {
@@ -124,6 +119,11 @@ impl Viewer {
 
     pub(crate) fn name(&self) -> String {
         self.user.name.to_string()
+    }
+
+    /// The viewer, acting through the web UI.
+    pub(crate) fn acting(&self) -> onduty_app::Acting {
+        onduty_app::Acting::new(self.user.clone(), onduty_core::lifecycle::Via::WebUi)
     }
 
     /// The viewer's wall clock, for the times a page shows.

@@ -87,15 +87,15 @@ pub(crate) fn failed(state: &SharedState, to: &str, error: impl Display) -> Resp
 }
 
 /// Back to `to` after a form's change: saying `notice` if it worked, why not if not.
-pub(crate) fn after<T>(
+pub(crate) fn after<T, E: Into<ApiError>>(
     state: &SharedState,
     to: &str,
-    result: Result<T, ApiError>,
+    result: Result<T, E>,
     notice: &str,
 ) -> Response {
     match result {
         Ok(_) => done(state, to, notice),
-        Err(e) => failed(state, to, e),
+        Err(e) => failed(state, to, e.into()),
     }
 }
 

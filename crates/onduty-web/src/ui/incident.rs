@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use onduty_app::{Acting, IncidentCommand, SnoozeFor};
-use onduty_core::lifecycle::{Assignee, Via};
+use onduty_app::{IncidentCommand, SnoozeFor};
+use onduty_core::lifecycle::Assignee;
 use onduty_core::{IncidentNumber, IncidentRef};
 use serde::Deserialize;
 
@@ -222,11 +222,6 @@ fn assignee(to: Option<&str>) -> Result<Assignee, ApiError> {
     }
 }
 
-/// The viewer, acting through the web UI.
-fn acting(viewer: &Viewer) -> Acting {
-    Acting::new(viewer.user.clone(), Via::WebUi)
-}
-
 /// What an action form asks.
 fn command(form: &ActForm) -> Result<IncidentCommand, ApiError> {
     Ok(match form.action.as_str() {
@@ -265,7 +260,7 @@ async fn act(
     let done = match command(&form) {
         Ok(command) => state
             .app
-            .act(&acting(&viewer), incident_ref(number), command)
+            .act(&viewer.acting(), incident_ref(number), command)
             .await
             .map(|_| ())
             .map_err(ApiError::from),
@@ -291,7 +286,7 @@ async fn note(
     }
     let added = state
         .app
-        .add_note(&acting(&viewer), incident_ref(number), &form.text)
+        .add_note(&viewer.acting(), incident_ref(number), &form.text)
         .await
         .map(|_| ())
         .map_err(ApiError::from);

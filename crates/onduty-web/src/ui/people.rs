@@ -8,21 +8,16 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use onduty_core::account::{Password, Role, User};
+use onduty_core::account::{Role, User};
 use serde::Deserialize;
 
-use super::auth::{forbidden, salted_hash};
+use super::auth::forbidden;
 use super::flash::{after, done, failed};
 use super::{Choice, Viewer, page};
 use crate::SharedState;
-use crate::api::Caller;
-use crate::api::contacts::{
-    CodeBody, NewMethodBody, NewRuleBody, create_method, create_rule, delete_method, delete_rule,
-    list_methods, list_rules, send_code, send_test, verify,
-};
-use crate::api::teams::{NewTeamBody, add_member, create_team, find_user, remove_member};
-use crate::api::users::{NewUserBody, UserPatchBody, create_user, update_user};
-use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::api::contacts::{ContactMethodView, RuleView};
+use crate::error::ApiError;
+use onduty_app::{MethodInput, RuleInput, UserInput};
 
 pub(super) fn routes() -> Router<SharedState> {
     Router::new()
@@ -138,39 +133,27 @@ async fn add_person(
     if !viewer.csrf_ok(&form.csrf) {
         return forbidden();
     }
-    let password = match Password::parse(&form.password) {
-        Ok(p) => p,
-        Err(e) => return failed(&state, "/people", format!("The first password: {e}")),
-    };
-    let body = NewUserBody {
-        email: form.email.trim().to_owned(),
-        name: form.name.trim().to_owned(),
+    let input = UserInput {
+        email: Some(form.email.trim().to_owned()),
+        name: Some(form.name.trim().to_owned()),
         role: Some(form.role),
         time_zone: Some(form.time_zone.trim().to_owned()).filter(|t| !t.is_empty()),
     };
-    let caller = Caller(viewer.user.clone());
-    let user = match create_user(State(state.clone()), caller, ApiJson(body)).await {
-        Ok((_, created)) => created.0.user,
-        Err(e) => return failed(&state, "/people", e),
-    };
-    let id: onduty_core::UserId = match user.id.parse() {
-        Ok(id) => id,
-        Err(_) => return failed(&state, "/people", "the new user's id did not read back"),
-    };
-    let saved = state
-        .store
-        .set_password_hash(id, &salted_hash(&password))
+    match state
+        .app
+        .create_user(&viewer.acting(), input, Some(&form.password))
         .await
-        .map_err(ApiError::from);
-    after(
-        &state,
-        &format!("/people/{}", user.id),
-        saved,
-        &format!(
-            "Added {}. They log in as {} with the password you chose, then change it.",
-            user.name, user.email
+    {
+        Ok(user) => done(
+            &state,
+            &format!("/people/{}", user.id),
+            format!(
+                "Added {}. They log in as {} with the password you chose, then change it.",
+                user.name, user.email
+            ),
         ),
-    )
+        Err(e) => failed(&state, "/people", ApiError::from(e)),
+    }
 }
 
 async fn profile(viewer: Viewer) -> Response {
@@ -214,20 +197,22 @@ async fn show(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Response {
-    let person = match find_user(&state, &id).await {
+    let person = match state.app.find_user(&id).await {
         Ok(u) => u,
         Err(e) => return super::error_page(e),
     };
     let own = person.id == viewer.user.id;
     let manage = own || viewer.user.role == Role::Admin;
     let (methods, rules) = if manage {
-        let caller = || Caller(viewer.user.clone());
         let found = tokio::try_join!(
-            list_methods(State(state.clone()), caller(), ApiPath(id.clone())),
-            list_rules(State(state.clone()), caller(), ApiPath(id.clone())),
+            state.store.contact_methods(person.id),
+            state.store.rules(person.id),
         );
         match found {
-            Ok((m, r)) => (m.0.contact_methods, r.0.notification_rules),
+            Ok((m, r)) => (
+                m.iter().map(ContactMethodView::from).collect::<Vec<_>>(),
+                r.iter().map(RuleView::from).collect::<Vec<_>>(),
+            ),
             Err(e) => return super::error_page(e),
         }
     } else {
@@ -318,14 +303,13 @@ async fn update(
     } else {
         format!("/people/{id}")
     };
-    let body = UserPatchBody {
+    let input = UserInput {
         email: form.email.map(|e| e.trim().to_owned()),
         name: form.name.map(|n| n.trim().to_owned()),
         role: form.role,
         time_zone: form.time_zone.map(|t| t.trim().to_owned()),
     };
-    let caller = Caller(viewer.user.clone());
-    let saved = update_user(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await;
+    let saved = state.app.update_user(&viewer.acting(), &id, input).await;
     after(&state, &to, saved, "Saved.")
 }
 
@@ -346,29 +330,14 @@ async fn reset_password(
         return forbidden();
     }
     let to = format!("/people/{id}");
-    if viewer.user.role != Role::Admin {
-        return failed(
-            &state,
-            &to,
-            "only administrators set other people's passwords",
-        );
-    }
-    let reset = async {
-        let person = find_user(&state, &id).await?;
-        let password =
-            Password::parse(&form.password).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        state
-            .store
-            .set_password_hash(person.id, &salted_hash(&password))
-            .await?;
-        // No session has an empty hash: this ends all of theirs.
-        state.store.delete_other_sessions(person.id, "").await?;
-        Ok::<_, ApiError>(())
-    };
+    let reset = state
+        .app
+        .reset_password(&viewer.acting(), &id, &form.password)
+        .await;
     after(
         &state,
         &to,
-        reset.await,
+        reset,
         "Password set; they are logged out everywhere.",
     )
 }
@@ -392,15 +361,13 @@ async fn add_method(
         return forbidden();
     }
     let to = format!("/people/{id}");
-    let body = NewMethodBody {
+    let input = MethodInput {
         channel: form.channel,
         address: form.address.trim().to_owned(),
         name: Some(form.name.trim().to_owned()).filter(|n| !n.is_empty()),
     };
-    let caller = Caller(viewer.user.clone());
-    match create_method(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await {
-        Ok((_, created)) => {
-            let created = created.0;
+    match state.app.create_method(&viewer.acting(), &id, input).await {
+        Ok(created) => {
             let mut notice = match created.verification.as_str() {
                 "sent" => "Added. A code is on its way: enter it below to verify.".to_owned(),
                 "not needed" => "Added.".to_owned(),
@@ -411,7 +378,7 @@ async fn add_method(
             }
             done(&state, &to, notice)
         }
-        Err(e) => failed(&state, &to, e),
+        Err(e) => failed(&state, &to, ApiError::from(e)),
     }
 }
 
@@ -433,42 +400,25 @@ async fn method_action(
         return forbidden();
     }
     let to = format!("/people/{id}");
-    let (s, caller, path) = (
-        State(state.clone()),
-        Caller(viewer.user.clone()),
-        ApiPath((id.clone(), method)),
-    );
+    let (app, acting) = (&state.app, viewer.acting());
     match action.as_str() {
         "verify" => {
-            let body = ApiJson(CodeBody {
-                code: form.code.trim().to_owned(),
-            });
-            after(
-                &state,
-                &to,
-                verify(s, caller, path, body).await,
-                "Verified.",
-            )
+            let code = form.code.trim();
+            let verified = app.verify_method(&acting, &id, &method, code).await;
+            after(&state, &to, verified, "Verified.")
         }
         "send-code" => {
-            let sent = send_code(s, caller, path).await;
+            let sent = app.send_code(&acting, &id, &method).await;
             after(&state, &to, sent, "A new code is on its way.")
         }
-        "test" => match send_test(s, caller, path).await {
-            Ok(sent) if sent.0.sent => done(&state, &to, "Test sent."),
-            Ok(_) => failed(
-                &state,
-                &to,
-                "The test could not be sent; see the server log.",
-            ),
-            Err(e) => failed(&state, &to, e),
-        },
-        "delete" => after(
-            &state,
-            &to,
-            delete_method(s, caller, path).await,
-            "Removed.",
-        ),
+        "test" => {
+            let sent = app.send_test(&acting, &id, &method).await;
+            after(&state, &to, sent, "Test sent.")
+        }
+        "delete" => {
+            let removed = app.delete_method(&acting, &id, &method).await;
+            after(&state, &to, removed, "Removed.")
+        }
         other => failed(&state, &to, format!("unknown action '{other}'")),
     }
 }
@@ -498,13 +448,12 @@ async fn add_rule(
             "The delay is a whole number of minutes (0 for at once)",
         );
     };
-    let body = NewRuleBody {
+    let input = RuleInput {
         contact_method: form.contact_method,
         delay_minutes,
         urgency: Some(form.urgency),
     };
-    let caller = Caller(viewer.user.clone());
-    let created = create_rule(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await;
+    let created = state.app.create_rule(&viewer.acting(), &id, input).await;
     after(&state, &to, created, "Rule added.")
 }
 
@@ -523,8 +472,7 @@ async fn remove_rule(
         return forbidden();
     }
     let to = format!("/people/{id}");
-    let caller = Caller(viewer.user.clone());
-    let removed = delete_rule(State(state.clone()), caller, ApiPath((id, rule))).await;
+    let removed = state.app.delete_rule(&viewer.acting(), &id, &rule).await;
     after(&state, &to, removed, "Rule removed.")
 }
 
@@ -542,11 +490,10 @@ async fn add_team(
     if !viewer.csrf_ok(&form.csrf) {
         return forbidden();
     }
-    let body = NewTeamBody {
-        name: form.name.trim().to_owned(),
-    };
-    let caller = Caller(viewer.user.clone());
-    let created = create_team(State(state.clone()), caller, ApiJson(body)).await;
+    let created = state
+        .app
+        .create_team(&viewer.acting(), form.name.trim())
+        .await;
     after(&state, "/people", created, "Team created.")
 }
 
@@ -565,8 +512,10 @@ async fn join_team(
     if !viewer.csrf_ok(&form.csrf) {
         return forbidden();
     }
-    let caller = Caller(viewer.user.clone());
-    let added = add_member(State(state.clone()), caller, ApiPath((id, form.user))).await;
+    let added = state
+        .app
+        .add_member(&viewer.acting(), &id, &form.user)
+        .await;
     after(&state, "/people", added, "Added to the team.")
 }
 
@@ -579,7 +528,6 @@ async fn leave_team(
     if !viewer.csrf_ok(&form.csrf) {
         return forbidden();
     }
-    let caller = Caller(viewer.user.clone());
-    let removed = remove_member(State(state.clone()), caller, ApiPath((id, user))).await;
+    let removed = state.app.remove_member(&viewer.acting(), &id, &user).await;
     after(&state, "/people", removed, "Removed from the team.")
 }

@@ -17,12 +17,8 @@ use super::auth::forbidden;
 use super::flash::{done, failed};
 use super::{Choice, Viewer, page};
 use crate::SharedState;
-use crate::api::Caller;
-use crate::api::policies::{
-    PolicyBody, create_policy, delete_policy, find_policy, replace_policy, warnings,
-};
-use crate::api::views::{LevelView, TargetView};
-use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::error::ApiError;
+use onduty_app::{LevelInput, PolicyInput};
 
 pub(super) fn routes() -> Router<SharedState> {
     Router::new()
@@ -212,11 +208,17 @@ async fn show(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Response {
-    let policy = match find_policy(&state, &id).await {
+    let policy = match state.app.find_policy(&id).await {
         Ok(p) => p,
         Err(e) => return super::error_page(e),
     };
-    let found = tokio::try_join!(Names::load(&state), warnings(&state, &policy));
+    let found = tokio::try_join!(Names::load(&state), async {
+        state
+            .app
+            .policy_warnings(&policy)
+            .await
+            .map_err(ApiError::from)
+    });
     let (mut names, warnings) = match found {
         Ok(f) => f,
         Err(e) => return super::error_page(e),
@@ -257,7 +259,7 @@ async fn show(
 /// The policy form, read by hand: a level's targets are a multiple choice, which
 /// repeats its field name (`level1.target=user:…&level1.target=schedule:…`).
 struct PolicyForm {
-    body: PolicyBody,
+    body: PolicyInput,
 }
 
 /// The form's CSRF token, read before anything else in it.
@@ -272,7 +274,7 @@ fn parse_form(bytes: &[u8]) -> Result<PolicyForm, ApiError> {
     let mut name = String::new();
     let mut description = String::new();
     let mut repeat = 0u32;
-    let mut levels: BTreeMap<u32, LevelView> = BTreeMap::new();
+    let mut levels: BTreeMap<u32, LevelInput> = BTreeMap::new();
     let bad = |what: &str| ApiError::BadRequest(format!("{what} is not a whole number"));
     for (key, value) in form_urlencoded::parse(bytes) {
         let value = value.trim();
@@ -293,7 +295,7 @@ fn parse_form(bytes: &[u8]) -> Result<PolicyForm, ApiError> {
                 if levels.len() >= 20 && !levels.contains_key(&n) {
                     return Err(ApiError::BadRequest("at most 20 levels".to_owned()));
                 }
-                let entry = levels.entry(n).or_insert_with(|| LevelView {
+                let entry = levels.entry(n).or_insert_with(|| LevelInput {
                     targets: Vec::new(),
                     delay_minutes: 30,
                     mode: None,
@@ -301,10 +303,7 @@ fn parse_form(bytes: &[u8]) -> Result<PolicyForm, ApiError> {
                 match field {
                     "target" => {
                         if let Some((kind, id)) = value.split_once(':') {
-                            entry.targets.push(TargetView {
-                                kind: kind.to_owned(),
-                                id: id.to_owned(),
-                            });
+                            entry.targets.push((kind.to_owned(), id.to_owned()));
                         }
                     }
                     "delay" => {
@@ -319,7 +318,7 @@ fn parse_form(bytes: &[u8]) -> Result<PolicyForm, ApiError> {
         }
     }
     Ok(PolicyForm {
-        body: PolicyBody {
+        body: PolicyInput {
             name,
             description: Some(description),
             team: None,
@@ -341,17 +340,13 @@ async fn create(State(state): State<SharedState>, viewer: Viewer, body: Bytes) -
         Ok(f) => f,
         Err(e) => return failed(&state, "/escalation-policies", e),
     };
-    let caller = Caller(viewer.user.clone());
-    match create_policy(State(state.clone()), caller, ApiJson(form.body)).await {
-        Ok((_, created)) => {
-            let p = &created.0.escalation_policy;
-            done(
-                &state,
-                &format!("/escalation-policies/{}", p.id),
-                format!("Created {}.", p.name),
-            )
-        }
-        Err(e) => failed(&state, "/escalation-policies", e),
+    match state.app.create_policy(&viewer.acting(), form.body).await {
+        Ok((p, _)) => done(
+            &state,
+            &format!("/escalation-policies/{}", p.id),
+            format!("Created {}.", p.name),
+        ),
+        Err(e) => failed(&state, "/escalation-policies", ApiError::from(e)),
     }
 }
 
@@ -371,15 +366,12 @@ async fn update(
     };
     // The form does not show the team: it stays as it is.
     let mut body = form.body;
-    body.team = match find_policy(&state, &id).await {
+    body.team = match state.app.find_policy(&id).await {
         Ok(existing) => existing.team_id.map(|t| t.to_string()),
-        Err(e) => return failed(&state, &to, e),
+        Err(e) => return failed(&state, &to, ApiError::from(e)),
     };
-    let caller = Caller(viewer.user.clone());
-    match replace_policy(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await {
-        Ok(_) => done(&state, &to, "Saved."),
-        Err(e) => failed(&state, &to, e),
-    }
+    let replaced = state.app.replace_policy(&viewer.acting(), &id, body).await;
+    super::flash::after(&state, &to, replaced, "Saved.")
 }
 
 #[derive(serde::Deserialize)]
@@ -396,10 +388,13 @@ async fn delete(
     if !viewer.csrf_ok(&form.csrf) {
         return forbidden();
     }
-    let caller = Caller(viewer.user.clone());
-    match delete_policy(State(state.clone()), caller, ApiPath(id.clone())).await {
-        Ok(_) => done(&state, "/escalation-policies", "Deleted."),
-        Err(e) => failed(&state, &format!("/escalation-policies/{id}"), e),
+    match state.app.delete_policy(&viewer.acting(), &id).await {
+        Ok(()) => done(&state, "/escalation-policies", "Deleted."),
+        Err(e) => failed(
+            &state,
+            &format!("/escalation-policies/{id}"),
+            ApiError::from(e),
+        ),
     }
 }
 
@@ -475,8 +470,8 @@ mod tests {
         assert_eq!(levels[0].targets.len(), 2);
         assert_eq!(levels[0].delay_minutes, 5);
         assert_eq!(levels[0].mode.as_deref(), Some("round_robin"));
-        assert_eq!(levels[1].targets[0].kind, "schedule");
-        assert_eq!(levels[1].targets[0].id, "s1");
+        assert_eq!(levels[1].targets[0].0, "schedule");
+        assert_eq!(levels[1].targets[0].1, "s1");
         assert!(parse_form(b"level1.delay=soon").is_err());
     }
 }

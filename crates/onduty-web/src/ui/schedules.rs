@@ -23,12 +23,9 @@ use super::flash::{after, done, failed};
 use super::time::{from_jiff, from_local_field, local_field, to_jiff, when, zone};
 use super::{Choice, Viewer, page};
 use crate::SharedState;
-use crate::api::Caller;
-use crate::api::schedules::{
-    LayerBody, OverrideBody, ScheduleBody, add_override, compute, create_schedule, delete_override,
-    find_schedule, get_schedule_feed, people, replace_schedule, rotate_schedule_feed,
-};
-use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::api::schedules::{compute, find_schedule, people, schedule_feed_url};
+use crate::error::ApiError;
+use onduty_app::{LayerInput, OverrideInput, ScheduleInput};
 
 pub(super) fn routes() -> Router<SharedState> {
     Router::new()
@@ -301,7 +298,7 @@ fn parse_form(bytes: &[u8]) -> ScheduleForm {
 fn layer_bodies(
     form: &ScheduleForm,
     kept: &[onduty_core::schedule::Layer],
-) -> Result<Vec<LayerBody>, ApiError> {
+) -> Result<Vec<LayerInput>, ApiError> {
     let mut out = Vec::new();
     for (i, (n, l)) in form
         .layers
@@ -327,7 +324,7 @@ fn layer_bodies(
                 )));
             }
         };
-        out.push(LayerBody {
+        out.push(LayerInput {
             name: if l.name.is_empty() {
                 format!("Layer {}", i + 1)
             } else {
@@ -363,23 +360,19 @@ async fn create(State(state): State<SharedState>, viewer: Viewer, body: Bytes) -
         Ok(l) => l,
         Err(e) => return failed(&state, "/schedules", e),
     };
-    let body = ScheduleBody {
+    let input = ScheduleInput {
         name: form.name.clone(),
         description: Some(form.description.clone()),
         time_zone: form.time_zone.clone(),
         team: None,
         layers,
     };
-    let caller = Caller(viewer.user.clone());
-    match create_schedule(State(state.clone()), caller, ApiJson(body)).await {
-        Ok((_, created)) => {
-            let s = &created.0.schedule;
-            done(
-                &state,
-                &format!("/schedules/{}", s.id),
-                format!("Created {}.", s.name),
-            )
-        }
+    match state.app.create_schedule(&viewer.acting(), input).await {
+        Ok(s) => done(
+            &state,
+            &format!("/schedules/{}", s.id),
+            format!("Created {}.", s.name),
+        ),
         Err(e) => failed(&state, "/schedules", e),
     }
 }
@@ -460,12 +453,11 @@ async fn show(
         start: first.0,
         end: last.1,
     };
-    let caller = Caller(viewer.user.clone());
     let found = tokio::try_join!(
         compute(&state, &schedule, window),
         people(&state),
         async { Ok(state.store.overrides(schedule.id, Some(window)).await?) },
-        get_schedule_feed(State(state.clone()), caller, ApiPath(id.clone())),
+        async { Ok(state.store.schedule_feed_token(schedule.id).await?) },
     );
     let (f, people, overrides, feed) = match found {
         Ok(found) => found,
@@ -574,7 +566,7 @@ async fn show(
                 &tz,
             ),
         ),
-        calendar_url: feed.0.calendar_url,
+        calendar_url: schedule_feed_url(&state, &feed),
     })
 }
 
@@ -597,20 +589,18 @@ async fn update(
         Ok(l) => l,
         Err(e) => return failed(&state, &to, e),
     };
-    let body = ScheduleBody {
+    let input = ScheduleInput {
         name: form.name.clone(),
         description: Some(form.description.clone()),
         time_zone: form.time_zone.clone(),
         team: existing.team_id.map(|t| t.to_string()),
         layers,
     };
-    let caller = Caller(viewer.user.clone());
-    after(
-        &state,
-        &to,
-        replace_schedule(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await,
-        "Saved.",
-    )
+    let replaced = state
+        .app
+        .replace_schedule(&viewer.acting(), &id, input)
+        .await;
+    after(&state, &to, replaced, "Saved.")
 }
 
 #[derive(Deserialize)]
@@ -635,19 +625,12 @@ async fn cover(
     let added = async {
         let schedule = find_schedule(&state, &id).await?;
         let tz = zone(schedule.time_zone.as_str());
-        let body = OverrideBody {
+        let input = OverrideInput {
             user: form.user.clone(),
-            start: from_local_field("The start", &form.start, &tz)?.to_rfc3339(),
-            end: from_local_field("The end", &form.end, &tz)?.to_rfc3339(),
+            start: from_local_field("The start", &form.start, &tz)?,
+            end: from_local_field("The end", &form.end, &tz)?,
         };
-        let caller = Caller(viewer.user.clone());
-        let _added = add_override(
-            State(state.clone()),
-            caller,
-            ApiPath(id.clone()),
-            ApiJson(body),
-        )
-        .await?;
+        state.app.add_override(&viewer.acting(), &id, input).await?;
         Ok::<_, ApiError>(())
     };
     match added.await {
@@ -671,13 +654,11 @@ async fn uncover(
         return forbidden();
     }
     let to = format!("/schedules/{id}");
-    let caller = Caller(viewer.user.clone());
-    after(
-        &state,
-        &to,
-        delete_override(State(state.clone()), caller, ApiPath((id, override_id))).await,
-        "Override removed.",
-    )
+    let removed = state
+        .app
+        .delete_override(&viewer.acting(), &id, &override_id)
+        .await;
+    after(&state, &to, removed, "Override removed.")
 }
 
 async fn rotate_calendar(
@@ -690,11 +671,11 @@ async fn rotate_calendar(
         return forbidden();
     }
     let to = format!("/schedules/{id}");
-    let caller = Caller(viewer.user.clone());
+    let rotated = state.app.rotate_schedule_feed(&viewer.acting(), &id).await;
     after(
         &state,
         &to,
-        rotate_schedule_feed(State(state.clone()), caller, ApiPath(id)).await,
+        rotated,
         "The calendar has a new link; the old one no longer works.",
     )
 }

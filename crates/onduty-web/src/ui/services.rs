@@ -14,14 +14,12 @@ use super::auth::forbidden;
 use super::flash::{after, done, failed};
 use super::{Choice, Viewer, page};
 use crate::SharedState;
-use crate::api::Caller;
-use crate::api::heartbeats::{HeartbeatView, NewHeartbeatBody, create_heartbeat};
-use crate::api::services::{
-    NewIntegrationBody, NewServiceBody, PagingBody, ServicePatchBody, TestMappingBody,
-    create_integration, create_service, find_service, test_mapping, update_service,
-};
+use crate::api::heartbeats::HeartbeatView;
 use crate::api::views::IntegrationView;
-use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::error::ApiError;
+use onduty_app::{
+    HeartbeatInput, IntegrationInput, MaintenanceInput, PagingInput, ServiceInput, Until,
+};
 use onduty_core::service::IntegrationKind;
 
 pub(super) fn routes() -> Router<SharedState> {
@@ -121,46 +119,31 @@ async fn create(
     if !viewer.csrf_ok(&form.csrf) {
         return forbidden();
     }
-    let body = NewServiceBody {
-        name: form.name.trim().to_owned(),
+    let input = ServiceInput {
+        name: Some(form.name.trim().to_owned()),
         description: given(&form.description),
         dedup_mode: None,
-        paging: PagingBody {
+        paging: PagingInput {
             escalation_policy: Some(given(&form.escalation_policy)),
-            ..PagingBody::default()
+            ..PagingInput::default()
         },
     };
-    let caller = Caller(viewer.user.clone());
-    let service = match create_service(State(state.clone()), caller, ApiJson(body)).await {
-        Ok((_, body)) => body.0.service,
-        Err(e) => return failed(&state, "/services", e),
-    };
-    let integration = NewIntegrationBody {
-        name: None,
-        kind: None,
-        group_by: None,
-        mapping: None,
-        mail: None,
-    };
-    let caller = Caller(viewer.user.clone());
-    let to = format!("/services/{}", service.id);
-    match create_integration(
-        State(state.clone()),
-        caller,
-        ApiPath(service.id.clone()),
-        ApiJson(integration),
-    )
-    .await
+    // The service and its first integration, in one transaction.
+    let first = IntegrationInput::default();
+    match state
+        .app
+        .create_service(&viewer.acting(), input, vec![first])
+        .await
     {
-        Ok(_) => done(
+        Ok((service, _)) => done(
             &state,
-            &to,
+            &format!("/services/{}", service.id),
             format!(
                 "Created {}. Send it a first event with the curl command below.",
                 service.name
             ),
         ),
-        Err(e) => failed(&state, &to, e),
+        Err(e) => failed(&state, "/services", ApiError::from(e)),
     }
 }
 
@@ -217,7 +200,7 @@ async fn show(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Response {
-    let service = match find_service(&state, &id).await {
+    let service = match state.app.find_service(&id).await {
         Ok(s) => s,
         Err(e) => return super::error_page(e),
     };
@@ -408,11 +391,11 @@ async fn update(
         Ok(t) => t,
         Err(e) => return failed(&state, &to, e),
     };
-    let body = ServicePatchBody {
+    let input = ServiceInput {
         name: Some(form.name.trim().to_owned()),
         description: Some(form.description.trim().to_owned()),
         dedup_mode: Some(form.dedup_mode),
-        paging: PagingBody {
+        paging: PagingInput {
             team: Some(given(&form.team)),
             escalation_policy: Some(given(&form.escalation_policy)),
             urgency: Some(form.urgency),
@@ -422,13 +405,8 @@ async fn update(
             flap_window_minutes: Some(flap_window),
         },
     };
-    let caller = Caller(viewer.user.clone());
-    after(
-        &state,
-        &to,
-        update_service(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await,
-        "Saved.",
-    )
+    let updated = state.app.update_service(&viewer.acting(), &id, input).await;
+    after(&state, &to, updated, "Saved.")
 }
 
 #[derive(Deserialize)]
@@ -474,20 +452,18 @@ async fn add_integration(
         Ok(m) => m,
         Err(e) => return failed(&state, &to, e),
     };
-    let body = NewIntegrationBody {
+    let input = IntegrationInput {
         name: given(&form.name),
         kind: given(&form.kind),
         group_by: given(&form.group_by),
         mapping,
         mail: None,
     };
-    let caller = Caller(viewer.user.clone());
-    after(
-        &state,
-        &to,
-        create_integration(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await,
-        "Integration added.",
-    )
+    let made = state
+        .app
+        .create_integration(&viewer.acting(), &id, input)
+        .await;
+    after(&state, &to, made, "Integration added.")
 }
 
 #[derive(Deserialize)]
@@ -516,10 +492,10 @@ async fn add_heartbeat(
         return forbidden();
     }
     let to = format!("/services/{id}");
-    let read = || -> Result<NewHeartbeatBody, ApiError> {
+    let read = || -> Result<HeartbeatInput, ApiError> {
         let grace = minutes_field("The grace period", &form.grace_minutes)?;
         let by_period = form.every != "cron";
-        Ok(NewHeartbeatBody {
+        Ok(HeartbeatInput {
             name: form.name.trim().to_owned(),
             period_minutes: if by_period {
                 Some(
@@ -539,8 +515,10 @@ async fn add_heartbeat(
         Ok(b) => b,
         Err(e) => return failed(&state, &to, e),
     };
-    let caller = Caller(viewer.user.clone());
-    let made = create_heartbeat(State(state.clone()), caller, ApiPath(id), ApiJson(body)).await;
+    let made = state
+        .app
+        .create_heartbeat(&viewer.acting(), &id, body)
+        .await;
     after(
         &state,
         &to,
@@ -571,17 +549,13 @@ async fn start_maintenance(
         Ok(m) => m,
         Err(e) => return failed(&state, &to, e),
     };
-    let body = crate::api::maintenance::NewMaintenanceBody {
+    let input = MaintenanceInput {
         services: vec![id.clone()],
         start: None,
-        end: None,
-        minutes,
+        until: minutes.map(Until::Minutes),
         reason: form.reason,
     };
-    let caller = Caller(viewer.user.clone());
-    let made =
-        crate::api::maintenance::create_maintenance(State(state.clone()), caller, ApiJson(body))
-            .await;
+    let made = state.app.create_maintenance(&viewer.acting(), input).await;
     after(
         &state,
         &to,
@@ -606,26 +580,16 @@ async fn change_maintenance(
         return forbidden();
     }
     let to = format!("/services/{id}");
-    let caller = Caller(viewer.user.clone());
     match action.as_str() {
         "end" => {
-            let ended = crate::api::maintenance::end_maintenance(
-                State(state.clone()),
-                caller,
-                ApiPath(window),
-            )
-            .await;
+            let ended = state.app.end_maintenance(&viewer.acting(), &window).await;
             after(&state, &to, ended, "Maintenance ended: paging is back.")
         }
         "extend" => {
-            let body = crate::api::maintenance::ExtendBody { minutes: 30 };
-            let moved = crate::api::maintenance::extend_maintenance(
-                State(state.clone()),
-                caller,
-                ApiPath(window),
-                ApiJson(body),
-            )
-            .await;
+            let moved = state
+                .app
+                .extend_maintenance(&viewer.acting(), &window, 30)
+                .await;
             after(&state, &to, moved, "Maintenance extended by 30 minutes.")
         }
         other => failed(&state, &to, format!("unknown action '{other}'")),
@@ -653,21 +617,12 @@ async fn try_mapping(
         Ok(v) => v,
         Err(e) => return failed(&state, &to, format!("The sample is not JSON: {e}")),
     };
-    let body = TestMappingBody {
-        sample,
-        mapping: None,
+    let Ok(integration) = integration.parse() else {
+        return failed(&state, &to, format!("no integration '{integration}'"));
     };
-    let caller = Caller(viewer.user.clone());
-    let answer = match test_mapping(
-        State(state.clone()),
-        caller,
-        ApiPath(integration),
-        ApiJson(body),
-    )
-    .await
-    {
-        Ok(a) => a.0,
-        Err(e) => return failed(&state, &to, e),
+    let answer = match state.app.try_mapping(integration, &sample, None).await {
+        Ok(a) => a,
+        Err(e) => return failed(&state, &to, ApiError::from(e)),
     };
     let Some(e) = answer.event else {
         return failed(

@@ -1,0 +1,188 @@
+//! Managing heartbeats (jobs that must ping in time) and maintenance windows (services
+//! that page nobody for a while, and always end).
+
+use std::time::Duration;
+
+use onduty_core::account::{Name, TimeZoneName};
+use onduty_core::heartbeat::Expect;
+use onduty_core::{MaintenanceId, Timestamp};
+use onduty_store::heartbeats::Heartbeat;
+use onduty_store::maintenance::MaintenanceWindow;
+
+use crate::services::new_routing_key;
+use crate::{Acting, App, AppError};
+
+/// The longest maintenance window, in minutes (a month).
+pub const MAX_MAINTENANCE_MINUTES: u32 = 31 * 24 * 60;
+
+/// The longest a maintenance window lasts.
+const LONGEST: Duration = Duration::from_secs(MAX_MAINTENANCE_MINUTES as u64 * 60);
+
+/// A heartbeat as a door received it: every so many minutes, or on a cron schedule.
+#[derive(Debug, Clone, Default)]
+pub struct HeartbeatInput {
+    pub name: String,
+    pub period_minutes: Option<u32>,
+    pub cron: Option<String>,
+    /// The cron schedule's time zone (default UTC).
+    pub time_zone: Option<String>,
+    /// How late a ping may be (default 5 minutes).
+    pub grace_minutes: Option<u32>,
+}
+
+/// When a maintenance window ends: at a time, or so many minutes after it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    End(Timestamp),
+    Minutes(u32),
+}
+
+/// A maintenance window as a door received it.
+#[derive(Debug, Clone)]
+pub struct MaintenanceInput {
+    /// Service ids or names.
+    pub services: Vec<String>,
+    /// Default: now.
+    pub start: Option<Timestamp>,
+    pub until: Option<Until>,
+    pub reason: String,
+}
+
+fn window_id(text: &str) -> Result<MaintenanceId, AppError> {
+    text.parse()
+        .map_err(|_| AppError::NotFound(format!("no maintenance window '{text}'")))
+}
+
+impl App {
+    /// Adds a heartbeat to a service (admins), with an integration of its own.
+    pub async fn create_heartbeat(
+        &self,
+        acting: &Acting,
+        service: &str,
+        input: HeartbeatInput,
+    ) -> Result<Heartbeat, AppError> {
+        acting.require_admin()?;
+        let service = self.find_service(service).await?;
+        let name =
+            Name::parse(&input.name).map_err(|e| AppError::Invalid(format!("'name': {e}")))?;
+        let grace = input.grace_minutes.unwrap_or(5);
+        let expect = match (input.period_minutes, input.cron.as_deref()) {
+            (Some(period), None) => Expect::period(period, grace),
+            (None, Some(cron)) => {
+                let zone = TimeZoneName::parse(input.time_zone.as_deref().unwrap_or("UTC"))
+                    .map_err(|e| AppError::Invalid(format!("'time_zone': {e}")))?;
+                Expect::cron(cron, zone, grace)
+            }
+            _ => {
+                return Err(AppError::Invalid(
+                    "give either 'period_minutes' or 'cron'".to_owned(),
+                ));
+            }
+        }
+        .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let made = self
+            .store
+            .create_heartbeat(service.id, name, expect, new_routing_key(), self.now())
+            .await?;
+        // The engine learns of the new deadline.
+        self.wake_engine();
+        Ok(made)
+    }
+
+    /// Puts services in maintenance (responders and admins): their events open no
+    /// incident and page nobody until the window ends, as every window does.
+    pub async fn create_maintenance(
+        &self,
+        acting: &Acting,
+        input: MaintenanceInput,
+    ) -> Result<MaintenanceWindow, AppError> {
+        acting.require_responder()?;
+        let now = self.now();
+        let reason = input.reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(AppError::Invalid(
+                "'reason' is 1 to 500 characters: say why, for whoever wonders".to_owned(),
+            ));
+        }
+        let start = input.start.unwrap_or(now);
+        let end = match input.until {
+            Some(Until::End(end)) => end,
+            Some(Until::Minutes(m)) if (1..=MAX_MAINTENANCE_MINUTES).contains(&m) => {
+                start.saturating_add(Duration::from_secs(u64::from(m) * 60))
+            }
+            Some(Until::Minutes(_)) => {
+                return Err(AppError::Invalid(format!(
+                    "'minutes' is 1 to {MAX_MAINTENANCE_MINUTES} (a month)"
+                )));
+            }
+            None => {
+                return Err(AppError::Invalid(
+                    "give either 'end' or 'minutes': every maintenance window ends".to_owned(),
+                ));
+            }
+        };
+        if end.since(start) > LONGEST {
+            return Err(AppError::Invalid(
+                "a maintenance window lasts a month at most".to_owned(),
+            ));
+        }
+        let mut services = Vec::with_capacity(input.services.len());
+        for s in &input.services {
+            services.push(self.find_service(s).await?.id);
+        }
+        let made = self
+            .store
+            .create_maintenance(&services, start, end, reason, Some(acting.user.id), now)
+            .await?;
+        self.wake_engine();
+        Ok(made)
+    }
+
+    /// Ends a maintenance window now (responders and admins): paging is back.
+    pub async fn end_maintenance(
+        &self,
+        acting: &Acting,
+        window: &str,
+    ) -> Result<MaintenanceWindow, AppError> {
+        acting.require_responder()?;
+        let ended = self
+            .store
+            .end_maintenance(window_id(window)?, self.now())
+            .await?;
+        self.wake_engine();
+        Ok(ended)
+    }
+
+    /// Moves a maintenance window's end by `minutes` (responders and admins).
+    pub async fn extend_maintenance(
+        &self,
+        acting: &Acting,
+        window: &str,
+        minutes: i64,
+    ) -> Result<MaintenanceWindow, AppError> {
+        acting.require_responder()?;
+        let now = self.now();
+        let id = window_id(window)?;
+        let window = self.store.maintenance(id).await?;
+        if window.end <= now {
+            return Err(AppError::Conflict(
+                "this maintenance window is over; start a new one".to_owned(),
+            ));
+        }
+        let limit = i64::from(MAX_MAINTENANCE_MINUTES);
+        if !(-limit..=limit).contains(&minutes) {
+            return Err(AppError::Invalid(format!(
+                "'minutes' is within ±{MAX_MAINTENANCE_MINUTES}"
+            )));
+        }
+        let end = Timestamp::from_millis(window.end.as_millis() + minutes * 60_000);
+        if end.since(window.start) > LONGEST {
+            return Err(AppError::Invalid(
+                "a maintenance window lasts a month at most".to_owned(),
+            ));
+        }
+        let moved = self.store.extend_maintenance(id, end, now).await?;
+        self.wake_engine();
+        Ok(moved)
+    }
+}
