@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use crate::event::{AlertEvent, ChangeEvent, EventAction};
+use crate::event::{AlertEvent, ChangeEvent};
 use crate::ids::{
     DedupKey, EventId, IncidentId, IncidentNumber, IntegrationId, RoutingKey, ServiceId,
 };
@@ -33,6 +33,24 @@ pub struct Received {
     pub from: HandedIn,
 }
 
+impl Received {
+    /// The dedup key the event acts on: the sender's, or for a trigger without one, a key
+    /// made from its event id. None for a change event.
+    pub fn dedup_key(&self) -> Option<DedupKey> {
+        match &self.event {
+            Inbound::Alert(e) => Some(event_key(self.id, e)),
+            Inbound::Change(_) => None,
+        }
+    }
+}
+
+fn event_key(id: EventId, event: &AlertEvent) -> DedupKey {
+    event
+        .dedup_key()
+        .cloned()
+        .unwrap_or_else(|| DedupKey::of_event(id))
+}
+
 /// Who hands an event in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandedIn {
@@ -44,8 +62,6 @@ pub enum HandedIn {
 
 #[derive(Debug, Clone)]
 pub enum Inbound {
-    /// An alert event. For a trigger the edge has already filled in a generated dedup key
-    /// if the sender gave none.
     Alert(AlertEvent),
     Change(ChangeEvent),
 }
@@ -58,21 +74,14 @@ impl Inbound {
         }
     }
 
-    pub fn dedup_key(&self) -> Option<&DedupKey> {
-        match self {
-            Inbound::Alert(e) => e.dedup_key.as_ref(),
-            Inbound::Change(_) => None,
-        }
-    }
-
     pub fn is_trigger(&self) -> bool {
-        matches!(self, Inbound::Alert(e) if e.action == EventAction::Trigger)
+        matches!(self, Inbound::Alert(e) if e.is_trigger())
     }
 
     /// The event's kind as stored: `trigger`, `acknowledge`, `resolve` or `change`.
     pub fn kind(&self) -> &'static str {
         match self {
-            Inbound::Alert(e) => e.action.as_str(),
+            Inbound::Alert(e) => e.action().as_str(),
             Inbound::Change(_) => "change",
         }
     }
@@ -138,9 +147,6 @@ pub struct Accepted {
 pub enum Rejected {
     #[error("no integration has this routing key")]
     UnknownRoutingKey,
-    /// The edge gives every trigger a dedup key; one without is a programming error.
-    #[error("a trigger needs a dedup key")]
-    MissingDedupKey,
     /// A heartbeat's key takes pings (`/ping/<key>`, mail), not events from senders.
     #[error("this key belongs to a heartbeat: ping it at /ping/<key> instead of sending events")]
     HeartbeatKey,
@@ -298,9 +304,6 @@ impl<'a> Batch<'a> {
         if source.heartbeat && item.from == HandedIn::BySender {
             return Err(Rejected::HeartbeatKey);
         }
-        if item.event.is_trigger() && item.event.dedup_key().is_none() {
-            return Err(Rejected::MissingDedupKey);
-        }
         Ok(source)
     }
 
@@ -318,13 +321,10 @@ impl<'a> Batch<'a> {
             return Ok(Plan::ChangeRecorded);
         };
         let at = item.received_at;
-        if event.action == EventAction::Trigger && self.in_maintenance(source.service_id, at) {
+        if event.is_trigger() && self.in_maintenance(source.service_id, at) {
             return Ok(Plan::Maintenance);
         }
-        let Some(key) = event.dedup_key.clone() else {
-            // Acknowledge and resolve events carry a key by construction.
-            return Ok(Plan::Ignored);
-        };
+        let key = event_key(item.id, event);
         let candidates: Vec<usize> = self
             .by_key
             .get(&(source.service_id, key.clone()))
@@ -356,15 +356,11 @@ impl<'a> Batch<'a> {
         } else {
             source.settings.dedup_mode
         };
-        let decision = decide(mode, event.action, &open);
+        let decision = decide(mode, event.action(), &open);
         let acting = Acting::event(source.actor(), item.id, item.warnings.clone());
         let trigger = || Trigger {
             key: key.clone(),
-            summary: event
-                .alert
-                .as_ref()
-                .map(|a| a.summary.clone())
-                .unwrap_or_default(),
+            summary: event.alert().map(|a| a.summary.clone()).unwrap_or_default(),
         };
         if decision == (Decision::Open { supersedes: None }) {
             if let Some(w) = self.flapping(source, &key, at) {
@@ -382,7 +378,7 @@ impl<'a> Batch<'a> {
         }
         Ok(match decision {
             Decision::Open { supersedes } => {
-                let alert = event.alert.as_ref();
+                let alert = event.alert();
                 let summary = alert.map(|a| a.summary.as_str()).unwrap_or_default();
                 let urgency = source.settings.urgency_of(
                     alert

@@ -102,26 +102,145 @@ pub struct Alert {
     pub custom_details: Option<Value>,
 }
 
+/// What an alert event asks. A trigger carries what the problem is and, if the sender
+/// gave one, its dedup key; acknowledge and resolve name the key they act on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Act {
+    Trigger {
+        alert: Alert,
+        /// Without one, the ingest batch keys the trigger by its event id, so it opens an
+        /// incident of its own ([`DedupKey::of_event`]).
+        dedup_key: Option<DedupKey>,
+    },
+    Acknowledge(DedupKey),
+    Resolve(DedupKey),
+}
+
+impl Act {
+    pub fn action(&self) -> EventAction {
+        match self {
+            Act::Trigger { .. } => EventAction::Trigger,
+            Act::Acknowledge(_) => EventAction::Acknowledge,
+            Act::Resolve(_) => EventAction::Resolve,
+        }
+    }
+
+    /// The key the sender gave, if any.
+    pub fn dedup_key(&self) -> Option<&DedupKey> {
+        match self {
+            Act::Trigger { dedup_key, .. } => dedup_key.as_ref(),
+            Act::Acknowledge(key) | Act::Resolve(key) => Some(key),
+        }
+    }
+}
+
 /// A valid alert event. The routing key is kept out of serialization: it is a secret and
-/// the stored event names its integration instead.
+/// the stored event names its integration instead. Stored as PagerDuty's shape
+/// (`action`, `dedup_key`, `alert`, …).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "StoredAlertEvent", into = "StoredAlertEvent")]
 pub struct AlertEvent {
-    #[serde(skip)]
     pub routing_key: Option<RoutingKey>,
-    pub action: EventAction,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dedup_key: Option<DedupKey>,
-    /// Present exactly when `action` is `Trigger`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alert: Option<Alert>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Act,
     pub client: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<Link>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<Image>,
+}
+
+impl AlertEvent {
+    pub fn action(&self) -> EventAction {
+        self.act.action()
+    }
+
+    /// The key the sender gave, if any.
+    pub fn dedup_key(&self) -> Option<&DedupKey> {
+        self.act.dedup_key()
+    }
+
+    /// What the problem is, for a trigger.
+    pub fn alert(&self) -> Option<&Alert> {
+        match &self.act {
+            Act::Trigger { alert, .. } => Some(alert),
+            Act::Acknowledge(_) | Act::Resolve(_) => None,
+        }
+    }
+
+    pub fn is_trigger(&self) -> bool {
+        matches!(self.act, Act::Trigger { .. })
+    }
+}
+
+/// An alert event as stored (and as every version of onduty stored it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredAlertEvent {
+    action: EventAction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dedup_key: Option<DedupKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    alert: Option<Alert>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    links: Vec<Link>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    images: Vec<Image>,
+}
+
+impl TryFrom<StoredAlertEvent> for AlertEvent {
+    type Error = &'static str;
+
+    fn try_from(s: StoredAlertEvent) -> Result<Self, Self::Error> {
+        let act = Act::from_parts(s.action, s.alert, s.dedup_key)?;
+        Ok(AlertEvent {
+            routing_key: None,
+            act,
+            client: s.client,
+            client_url: s.client_url,
+            links: s.links,
+            images: s.images,
+        })
+    }
+}
+
+impl From<AlertEvent> for StoredAlertEvent {
+    fn from(e: AlertEvent) -> Self {
+        let action = e.action();
+        let (alert, dedup_key) = match e.act {
+            Act::Trigger { alert, dedup_key } => (Some(alert), dedup_key),
+            Act::Acknowledge(key) | Act::Resolve(key) => (None, Some(key)),
+        };
+        StoredAlertEvent {
+            action,
+            dedup_key,
+            alert,
+            client: e.client,
+            client_url: e.client_url,
+            links: e.links,
+            images: e.images,
+        }
+    }
+}
+
+impl Act {
+    /// Puts together what the wire keeps apart, refusing the combinations that mean nothing.
+    fn from_parts(
+        action: EventAction,
+        alert: Option<Alert>,
+        dedup_key: Option<DedupKey>,
+    ) -> Result<Act, &'static str> {
+        Ok(match (action, alert, dedup_key) {
+            (EventAction::Trigger, Some(alert), dedup_key) => Act::Trigger { alert, dedup_key },
+            (EventAction::Trigger, None, _) => return Err("a trigger without its alert"),
+            (EventAction::Acknowledge, _, Some(key)) => Act::Acknowledge(key),
+            (EventAction::Resolve, _, Some(key)) => Act::Resolve(key),
+            (EventAction::Acknowledge | EventAction::Resolve, _, None) => {
+                return Err("an acknowledge or resolve without its dedup key");
+            }
+        })
+    }
 }
 
 /// A valid change event: something changed (a deploy, a config push); nobody is paged.
@@ -207,14 +326,12 @@ pub fn parse_alert_event(body: &Value) -> Result<Parsed<AlertEvent>, Vec<String>
     let (Some(routing_key), Some(action)) = (routing_key, action) else {
         return Err(p.into_errors());
     };
-    if action == EventAction::Trigger && alert.is_none() {
+    let Ok(act) = Act::from_parts(action, alert, dedup_key) else {
         return Err(p.into_errors());
-    }
+    };
     p.finish(AlertEvent {
         routing_key: Some(routing_key),
-        action,
-        dedup_key,
-        alert,
+        act,
         client,
         client_url,
         links,
@@ -571,9 +688,9 @@ mod tests {
         let parsed = parse_alert_event(&body).unwrap();
         assert!(parsed.warnings.is_empty());
         let e = parsed.value;
-        assert_eq!(e.action, EventAction::Trigger);
-        assert_eq!(e.dedup_key.unwrap().as_str(), "srv01/mysql");
-        let alert = e.alert.unwrap();
+        assert_eq!(e.action(), EventAction::Trigger);
+        assert_eq!(e.dedup_key().unwrap().as_str(), "srv01/mysql");
+        let alert = e.alert().unwrap();
         assert_eq!(alert.severity, Severity::Critical);
         assert_eq!(alert.timestamp.unwrap().as_millis(), 1_437_122_578_315);
         assert_eq!(alert.component.as_deref(), Some("mysql"));
@@ -591,8 +708,8 @@ mod tests {
             )
             .unwrap()
             .value;
-            assert_eq!(e.action.as_str(), action);
-            assert!(e.alert.is_none());
+            assert_eq!(e.action().as_str(), action);
+            assert!(e.alert().is_none());
         }
     }
 
@@ -675,7 +792,7 @@ mod tests {
         let body = json!({"routing_key":KEY,"event_action":"trigger",
             "payload":{"summary":long,"source":"h","severity":"warning"}});
         let parsed = parse_alert_event(&body).unwrap();
-        assert_eq!(parsed.value.alert.unwrap().summary.chars().count(), 1024);
+        assert_eq!(parsed.value.alert().unwrap().summary.chars().count(), 1024);
         assert_eq!(
             parsed.warnings,
             vec!["'payload.summary' was longer than 1024 characters (1500) and was truncated"]
@@ -687,7 +804,7 @@ mod tests {
         let body = json!({"routing_key":KEY,"event_action":"trigger",
             "payload":{"summary":"s","source":"h","severity":"info","timestamp":"last tuesday"}});
         let parsed = parse_alert_event(&body).unwrap();
-        assert_eq!(parsed.value.alert.unwrap().timestamp, None);
+        assert_eq!(parsed.value.alert().unwrap().timestamp, None);
         assert_eq!(parsed.warnings.len(), 1);
         assert!(parsed.warnings[0].starts_with("'payload.timestamp' was ignored"));
     }
@@ -697,8 +814,8 @@ mod tests {
         let body = json!({"routing_key":KEY,"event_action":"trigger","dedup_key":"a\u{0}b",
             "payload":{"summary":"x\u{0}y","source":"h","severity":"info"}});
         let e = parse_alert_event(&body).unwrap().value;
-        assert_eq!(e.dedup_key.unwrap().as_str(), "a\u{FFFD}b");
-        assert_eq!(e.alert.unwrap().summary, "x\u{FFFD}y");
+        assert_eq!(e.dedup_key().unwrap().as_str(), "a\u{FFFD}b");
+        assert_eq!(e.alert().unwrap().summary, "x\u{FFFD}y");
     }
 
     #[test]
@@ -706,8 +823,8 @@ mod tests {
         let body = json!({"routing_key":KEY,"event_action":"trigger","dedup_key":"",
             "payload":{"summary":"s","source":"h","severity":"INFO"}});
         let e = parse_alert_event(&body).unwrap().value;
-        assert_eq!(e.dedup_key, None);
-        assert_eq!(e.alert.unwrap().severity, Severity::Info);
+        assert_eq!(e.dedup_key(), None);
+        assert_eq!(e.alert().unwrap().severity, Severity::Info);
     }
 
     #[test]
@@ -717,7 +834,25 @@ mod tests {
         let stored = serde_json::to_string(&e).unwrap();
         assert!(!stored.contains(KEY));
         let back: AlertEvent = serde_json::from_str(&stored).unwrap();
-        assert_eq!(back.dedup_key, e.dedup_key);
+        assert_eq!(back.dedup_key(), e.dedup_key());
+    }
+
+    #[test]
+    fn stored_form_keeps_the_wire_shape_and_refuses_what_means_nothing() {
+        let body = json!({"routing_key":KEY,"event_action":"trigger","dedup_key":"k",
+            "payload":{"summary":"s","source":"h","severity":"info"}});
+        let e = parse_alert_event(&body).unwrap().value;
+        let stored = serde_json::to_value(&e).unwrap();
+        assert_eq!(stored["action"], "trigger");
+        assert_eq!(stored["dedup_key"], "k");
+        assert_eq!(stored["alert"]["summary"], "s");
+        let back: AlertEvent = serde_json::from_value(stored).unwrap();
+        assert_eq!(back.act, e.act);
+
+        let no_alert = json!({"action":"trigger","dedup_key":"k"});
+        assert!(serde_json::from_value::<AlertEvent>(no_alert).is_err());
+        let no_key = json!({"action":"acknowledge"});
+        assert!(serde_json::from_value::<AlertEvent>(no_key).is_err());
     }
 
     #[test]

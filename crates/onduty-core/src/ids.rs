@@ -263,10 +263,10 @@ impl DedupKey {
         format!("{head}…#{}", hex::encode(&hash[..16]))
     }
 
-    /// The key onduty makes up for a trigger that came without one: 32 hex characters
-    /// from the caller's random bytes, so it never matches an existing incident.
-    pub fn generated(bytes: [u8; 16]) -> Self {
-        DedupKey(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    /// The key of a trigger that came without one: its event id's 32 hex characters, so
+    /// it never matches an existing incident.
+    pub fn of_event(id: EventId) -> Self {
+        DedupKey(id.as_uuid().simple().to_string())
     }
 
     pub fn as_str(&self) -> &str {

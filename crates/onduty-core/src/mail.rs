@@ -181,12 +181,15 @@ mod tests {
         )
         .unwrap();
         let e = m.event.value;
-        assert_eq!(e.action, EventAction::Trigger);
-        assert_eq!(e.dedup_key.unwrap().as_str(), "Backup failed on db01");
-        let a = e.alert.unwrap();
+        assert_eq!(e.action(), EventAction::Trigger);
+        assert_eq!(e.dedup_key().unwrap().as_str(), "Backup failed on db01");
+        let a = e.alert().unwrap();
         assert_eq!(a.summary, "Backup failed on db01");
         assert_eq!(a.source, "cron@db01.example.com");
-        assert_eq!(a.custom_details.unwrap()["body"], "rsync: disk full");
+        assert_eq!(
+            a.custom_details.clone().unwrap()["body"],
+            "rsync: disk full"
+        );
     }
 
     #[test]
@@ -196,19 +199,19 @@ mod tests {
             .unwrap()
             .event
             .value;
-        assert_eq!(r.action, EventAction::Resolve);
-        assert_eq!(r.dedup_key.unwrap().as_str(), "Backup failed on db01");
+        assert_eq!(r.action(), EventAction::Resolve);
+        assert_eq!(r.dedup_key().unwrap().as_str(), "Backup failed on db01");
         let ok = event_from_mail(&mail("Re: OK - Backup failed on db01", ""), KEY, &rules)
             .unwrap()
             .event
             .value;
-        assert_eq!(ok.action, EventAction::Resolve);
-        assert_eq!(ok.dedup_key.unwrap().as_str(), "Backup failed on db01");
+        assert_eq!(ok.action(), EventAction::Resolve);
+        assert_eq!(ok.dedup_key().unwrap().as_str(), "Backup failed on db01");
         let ack = event_from_mail(&mail("ACK: Backup failed on db01", ""), KEY, &rules)
             .unwrap()
             .event
             .value;
-        assert_eq!(ack.action, EventAction::Acknowledge);
+        assert_eq!(ack.action(), EventAction::Acknowledge);
     }
 
     #[test]
@@ -222,13 +225,13 @@ mod tests {
             .unwrap()
             .event
             .value;
-        assert_eq!(t.dedup_key.unwrap().as_str(), "db01");
+        assert_eq!(t.dedup_key().unwrap().as_str(), "db01");
         let r = event_from_mail(&mail("Disk alarm cleared", "host=db01"), KEY, &rules)
             .unwrap()
             .event
             .value;
-        assert_eq!(r.action, EventAction::Resolve);
-        assert_eq!(r.dedup_key.unwrap().as_str(), "db01");
+        assert_eq!(r.action(), EventAction::Resolve);
+        assert_eq!(r.dedup_key().unwrap().as_str(), "db01");
         assert!(
             MailRules {
                 dedup_key: Some("(".to_owned()),
@@ -252,9 +255,12 @@ mod tests {
         );
         let m = event_from_mail(raw.as_bytes(), KEY, &MailRules::default()).unwrap();
         assert_eq!(m.attachments, 1);
-        let a = m.event.value.alert.unwrap();
+        let a = m.event.value.alert().unwrap();
         assert_eq!(a.summary, "Température haute");
-        assert_eq!(a.custom_details.unwrap()["body"], "Too hot in rack 4");
+        assert_eq!(
+            a.custom_details.clone().unwrap()["body"],
+            "Too hot in rack 4"
+        );
     }
 
     proptest! {

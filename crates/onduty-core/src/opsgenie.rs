@@ -165,17 +165,17 @@ mod tests {
             "details": {"details1": "value1"}, "entity": "An example entity", "source": "Zabbix",
             "priority": "P1", "user": "Monitoring Script", "note": "Alert created", "someUnknownField": 1});
         let e = create_event(&body, KEY, "generated").unwrap().value;
-        assert_eq!(e.action, EventAction::Trigger);
+        assert_eq!(e.action(), EventAction::Trigger);
         assert_eq!(
-            e.dedup_key.unwrap().as_str(),
+            e.dedup_key().unwrap().as_str(),
             "Life is too short for no alias"
         );
-        let a = e.alert.unwrap();
+        let a = e.alert().unwrap();
         assert_eq!(a.summary, "An example alert message");
         assert_eq!(a.source, "Zabbix");
         assert_eq!(a.severity, Severity::Critical);
         assert_eq!(a.component.as_deref(), Some("An example entity"));
-        let d = a.custom_details.unwrap();
+        let d = a.custom_details.clone().unwrap();
         assert_eq!(d["description"], "Every alert needs a description");
         assert_eq!(d["details"]["details1"], "value1");
         assert_eq!(d["tags"][1], "Critical");
@@ -187,11 +187,11 @@ mod tests {
         let e = create_event(&json!({"message": "Disk full"}), KEY, "gen-1")
             .unwrap()
             .value;
-        assert_eq!(e.dedup_key.unwrap().as_str(), "gen-1");
-        let a = e.alert.unwrap();
+        assert_eq!(e.dedup_key().unwrap().as_str(), "gen-1");
+        let a = e.alert().unwrap();
         assert_eq!(a.severity, Severity::Warning);
         assert_eq!(a.source, "Opsgenie API");
-        assert_eq!(a.custom_details.unwrap()["priority"], "P3");
+        assert_eq!(a.custom_details.clone().unwrap()["priority"], "P3");
     }
 
     #[test]
@@ -224,8 +224,8 @@ mod tests {
     #[test]
     fn follow_ups_act_on_the_alias() {
         let e = follow_up_event(KEY, EventAction::Resolve, "db01-disk").unwrap();
-        assert_eq!(e.action, EventAction::Resolve);
-        assert_eq!(e.dedup_key.unwrap().as_str(), "db01-disk");
+        assert_eq!(e.action(), EventAction::Resolve);
+        assert_eq!(e.dedup_key().unwrap().as_str(), "db01-disk");
     }
 
     proptest::proptest! {

@@ -183,27 +183,27 @@ mod tests {
         let body = json!({"check": {"id": 4411, "name": "Homepage is down", "url": "https://example.com"},
                           "state": "down", "level": "critical"});
         let e = event(&body, &uptime_mapping(), KEY, "gen").unwrap().value;
-        assert_eq!(e.action, EventAction::Trigger);
-        assert_eq!(e.dedup_key.unwrap().as_str(), "4411");
-        let a = e.alert.unwrap();
+        assert_eq!(e.action(), EventAction::Trigger);
+        assert_eq!(e.dedup_key().unwrap().as_str(), "4411");
+        let a = e.alert().unwrap();
         assert_eq!(a.summary, "Homepage is down");
         assert_eq!(a.severity, Severity::Critical);
         assert_eq!(a.source, "https://example.com");
-        assert_eq!(a.custom_details.unwrap()["state"], "down");
+        assert_eq!(a.custom_details.clone().unwrap()["state"], "down");
     }
 
     #[test]
     fn mapped_values_acknowledge_and_resolve_whatever_their_case() {
         let ok = json!({"check": {"id": "4411"}, "state": "OK"});
         let e = event(&ok, &uptime_mapping(), KEY, "gen").unwrap().value;
-        assert_eq!(e.action, EventAction::Resolve);
-        assert_eq!(e.dedup_key.unwrap().as_str(), "4411");
+        assert_eq!(e.action(), EventAction::Resolve);
+        assert_eq!(e.dedup_key().unwrap().as_str(), "4411");
         let paused = json!({"check": {"id": "4411"}, "state": "paused"});
         assert_eq!(
             event(&paused, &uptime_mapping(), KEY, "g")
                 .unwrap()
                 .value
-                .action,
+                .action(),
             EventAction::Acknowledge
         );
     }
@@ -232,8 +232,8 @@ mod tests {
         let e = event(&json!({"msg": "hi"}), &simple, KEY, "gen-7")
             .unwrap()
             .value;
-        assert_eq!(e.dedup_key.unwrap().as_str(), "gen-7");
-        assert_eq!(e.alert.unwrap().severity, Severity::Error);
+        assert_eq!(e.dedup_key().unwrap().as_str(), "gen-7");
+        assert_eq!(e.alert().unwrap().severity, Severity::Error);
     }
 
     #[test]

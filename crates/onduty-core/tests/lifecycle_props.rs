@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use onduty_core::batch::{Batch, HandedIn, Inbound, Plan, Quiet, Received, Source};
 use onduty_core::contact::{NotificationRule, RuleUrgency};
-use onduty_core::event::{Alert, AlertEvent, EventAction, Severity};
+use onduty_core::event::{Act, Alert, AlertEvent, EventAction, Severity};
 use onduty_core::incident::{Actor, DedupMode, IncidentStatus};
 use onduty_core::lifecycle::{
     Acting, Assignee, Command, Context, IncidentState, Person, PolicyBrief, Settings, Via, decide,
@@ -165,24 +165,30 @@ impl World {
     }
 
     fn event(&self, action: EventAction, key: u8, at: Timestamp) -> Received {
-        let alert = (action == EventAction::Trigger).then(|| Alert {
-            summary: format!("key {key} broke"),
-            source: "test".to_owned(),
-            severity: Severity::Critical,
-            timestamp: None,
-            component: None,
-            group: None,
-            class: None,
-            custom_details: None,
-        });
+        let dedup_key = DedupKey::parse(&format!("key-{key}")).unwrap();
+        let act = match action {
+            EventAction::Trigger => Act::Trigger {
+                alert: Alert {
+                    summary: format!("key {key} broke"),
+                    source: "test".to_owned(),
+                    severity: Severity::Critical,
+                    timestamp: None,
+                    component: None,
+                    group: None,
+                    class: None,
+                    custom_details: None,
+                },
+                dedup_key: Some(dedup_key),
+            },
+            EventAction::Acknowledge => Act::Acknowledge(dedup_key),
+            EventAction::Resolve => Act::Resolve(dedup_key),
+        };
         Received {
             id: EventId::new(at),
             received_at: at,
             event: Inbound::Alert(AlertEvent {
                 routing_key: Some(self.key.clone()),
-                action,
-                dedup_key: Some(DedupKey::parse(&format!("key-{key}")).unwrap()),
-                alert,
+                act,
                 client: None,
                 client_url: None,
                 links: Vec::new(),

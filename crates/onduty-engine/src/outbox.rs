@@ -195,11 +195,7 @@ impl Engine {
             return Ok(Some(page));
         }
         let full = self.store.incident(IncidentRef::Id(incident)).await?;
-        page.details = full
-            .details
-            .alert
-            .as_ref()
-            .and_then(|a| a.custom_details.clone());
+        page.details = full.details.alert().and_then(|a| a.custom_details.clone());
         page.links = full
             .details
             .links

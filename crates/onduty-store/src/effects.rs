@@ -105,7 +105,7 @@ pub(crate) fn incident_writes(d: Backend, rows: &[RowWrite]) -> Vec<Write> {
                 return None;
             };
             let s = r.state;
-            let alert = opening.event.alert.as_ref();
+            let alert = opening.event.alert();
             Some(vec![
                 Val::Text(s.id.to_string()),
                 Val::Int(s.number.map(|n| n.0).unwrap_or_default()),

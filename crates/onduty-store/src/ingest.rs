@@ -153,14 +153,14 @@ impl Store {
                     Val::Text(source.service_id.to_string()),
                     Val::Int(item.received_at.as_millis()),
                     Val::Text(item.event.kind().to_owned()),
-                    Val::OptText(item.event.dedup_key().map(|k| k.as_str().to_owned())),
+                    Val::OptText(item.dedup_key().map(|k| k.as_str().to_owned())),
                     Val::Text(outcome.as_str().to_owned()),
                     Val::Text(body),
                 ]);
             }
             results.push(Ok(Accepted {
                 event_id: item.id,
-                dedup_key: item.event.dedup_key().cloned(),
+                dedup_key: item.dedup_key(),
                 outcome,
             }));
         }
@@ -310,9 +310,13 @@ async fn load(
         .collect();
     routing_keys.sort_unstable();
     routing_keys.dedup();
+    // A trigger without a key gets a new one, which no stored incident holds.
     let mut dedup_keys: Vec<&str> = items
         .iter()
-        .filter_map(|i| i.event.dedup_key())
+        .filter_map(|i| match &i.event {
+            Inbound::Alert(e) => e.dedup_key(),
+            Inbound::Change(_) => None,
+        })
         .map(DedupKey::as_str)
         .collect();
     dedup_keys.sort_unstable();

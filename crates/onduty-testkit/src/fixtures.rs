@@ -3,7 +3,7 @@
 
 use onduty_core::account::{Email, Name, Role, User};
 use onduty_core::batch::{HandedIn, Inbound, Received};
-use onduty_core::event::{Alert, AlertEvent, ChangeEvent, EventAction, Severity};
+use onduty_core::event::{Act, Alert, AlertEvent, ChangeEvent, EventAction, Severity};
 use onduty_core::incident::DedupMode;
 use onduty_core::service::{Integration, IntegrationKind, Service};
 use onduty_core::{DedupKey, EventId, RoutingKey, Timestamp};
@@ -90,20 +90,27 @@ pub async fn user(store: &Store, name: &str, role: Role) -> User {
 }
 
 fn alert_event(key: &RoutingKey, action: EventAction, dedup: &str, summary: &str) -> AlertEvent {
+    let dedup_key = DedupKey::parse(dedup).unwrap();
+    let act = match action {
+        EventAction::Trigger => Act::Trigger {
+            alert: Alert {
+                summary: summary.to_owned(),
+                source: "db01.example.com".to_owned(),
+                severity: Severity::Critical,
+                timestamp: None,
+                component: Some("mysql".to_owned()),
+                group: None,
+                class: None,
+                custom_details: Some(serde_json::json!({"free space": "1%"})),
+            },
+            dedup_key: Some(dedup_key),
+        },
+        EventAction::Acknowledge => Act::Acknowledge(dedup_key),
+        EventAction::Resolve => Act::Resolve(dedup_key),
+    };
     AlertEvent {
         routing_key: Some(key.clone()),
-        action,
-        dedup_key: Some(DedupKey::parse(dedup).unwrap()),
-        alert: (action == EventAction::Trigger).then(|| Alert {
-            summary: summary.to_owned(),
-            source: "db01.example.com".to_owned(),
-            severity: Severity::Critical,
-            timestamp: None,
-            component: Some("mysql".to_owned()),
-            group: None,
-            class: None,
-            custom_details: Some(serde_json::json!({"free space": "1%"})),
-        }),
+        act,
         client: Some("Prometheus".to_owned()),
         client_url: None,
         links: Vec::new(),

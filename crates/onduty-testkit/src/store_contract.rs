@@ -5,9 +5,10 @@ use std::collections::HashSet;
 
 use onduty_core::account::{Email, Name, Role, TokenSecret};
 use onduty_core::batch::{Accepted, ItemResult, Outcome, Received, Rejected};
+use onduty_core::event::Act;
 use onduty_core::incident::{Actor, DedupMode, IncidentStatus, TimelineKind};
 use onduty_core::lifecycle::{Acting, Command, Refused, Via};
-use onduty_core::{IncidentNumber, IncidentRef};
+use onduty_core::{DedupKey, IncidentNumber, IncidentRef};
 use onduty_store::incidents::IncidentFilter;
 use onduty_store::services::{NewService, ServicePatch};
 use onduty_store::users::{NewUser, UserPatch};
@@ -299,10 +300,7 @@ pub async fn a_trigger_opens_an_incident_and_repeats_fold_into_it(db: &TestDb) {
     assert_eq!(incident.last_event_summary, "DISK at 100%");
     assert_eq!(incident.last_event_at, at_minute(3));
     assert_eq!(incident.created_at, at_minute(0));
-    assert_eq!(
-        incident.details.alert.as_ref().unwrap().source,
-        "db01.example.com"
-    );
+    assert_eq!(incident.details.alert().unwrap().source, "db01.example.com");
     assert_eq!(
         store
             .incident(IncidentRef::Id(opened.id))
@@ -486,22 +484,30 @@ pub async fn a_batch_is_applied_in_order_and_refuses_unknown_keys_alone(db: &Tes
     let second = number(&results[4].clone().unwrap().outcome);
     assert_eq!(second.0, first.0 + 1, "numbers are consecutive");
     assert_eq!(results[5].clone().unwrap().outcome, Outcome::ChangeRecorded);
-    // A trigger without a dedup key (the edge always gives one) is refused on its own.
+    // A trigger without a dedup key opens an incident of its own, keyed by its event id.
     let mut keyless = trigger(key, "x", "no key", at_minute(3));
     if let onduty_core::batch::Inbound::Alert(e) = &mut keyless.event {
-        e.dedup_key = None;
+        e.act = Act::Trigger {
+            alert: e.alert().cloned().unwrap(),
+            dedup_key: None,
+        };
     }
-    let refused = store
+    let made_up = DedupKey::of_event(keyless.id);
+    let results = store
         .ingest_batch(&[keyless, trigger(key, "k2", "fine", at_minute(3))])
         .await
         .unwrap();
-    assert_eq!(refused[0], Err(Rejected::MissingDedupKey));
-    assert!(refused[1].is_ok());
+    let accepted = results[0].clone().unwrap();
+    assert_eq!(accepted.dedup_key, Some(made_up.clone()));
+    let opened = number(&accepted.outcome);
+    let incident = store.incident(IncidentRef::Number(opened)).await.unwrap();
+    assert_eq!(incident.dedup_key, made_up);
+    assert!(results[1].is_ok());
     let page = store
         .list_incidents(&IncidentFilter::default(), None, 10)
         .await
         .unwrap();
-    assert_eq!(page.incidents.len(), 3);
+    assert_eq!(page.incidents.len(), 4);
 }
 
 pub async fn change_events_are_on_the_service_timeline(db: &TestDb) {

@@ -13,8 +13,8 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onduty_core::batch::{HandedIn, Inbound, Received, Rejected};
-use onduty_core::event::{EventAction, Parsed, parse_alert_event, parse_change_event};
-use onduty_core::{DedupKey, EventId, RoutingKey};
+use onduty_core::event::{Parsed, parse_alert_event, parse_change_event};
+use onduty_core::{EventId, RoutingKey};
 use onduty_store::StoreError;
 use serde::Serialize;
 use serde_json::Value;
@@ -118,12 +118,6 @@ pub(crate) fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, Re
     serde_json::from_slice(&bytes).map_err(|e| invalid(vec![format!("Malformed JSON: {e}")]))
 }
 
-fn random_bytes() -> [u8; 16] {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
-    bytes
-}
-
 /// Hands the event to the ingest writer and answers once it is committed.
 async fn submit(
     state: &SharedState,
@@ -150,9 +144,6 @@ async fn submit(
             "'routing_key' {}… does not match any integration on this onduty server",
             &key.as_str()[..8]
         )]),
-        Ok(Err(Rejected::MissingDedupKey)) => {
-            invalid(vec!["'dedup_key' is missing or blank".to_owned()])
-        }
         Ok(Err(Rejected::HeartbeatKey)) => invalid(vec![format!(
             "'routing_key' {}… belongs to a heartbeat: it takes pings at /ping/<key>, not events",
             &key.as_str()[..8]
@@ -220,10 +211,7 @@ async fn enqueue(
         body,
         parse_alert_event,
         "Event processed",
-        |mut event| {
-            if event.action == EventAction::Trigger && event.dedup_key.is_none() {
-                event.dedup_key = Some(DedupKey::generated(random_bytes()));
-            }
+        |event| {
             let key = event
                 .routing_key
                 .clone()

@@ -27,19 +27,19 @@ fn one(body: &Value, by: GroupBy) -> AlertEvent {
 #[test]
 fn a_firing_alert_triggers_by_its_fingerprint_with_labels_annotations_and_links() {
     let e = one(&instance_down(), GroupBy::Alert);
-    assert_eq!(e.action, EventAction::Trigger);
+    assert_eq!(e.action(), EventAction::Trigger);
     assert_eq!(
-        e.dedup_key.unwrap().as_str(),
+        e.dedup_key().unwrap().as_str(),
         "fingerprint:791cec13fcba0368"
     );
-    assert_eq!(e.routing_key.unwrap().as_str(), KEY);
-    let alert = e.alert.unwrap();
+    assert_eq!(e.routing_key.as_ref().unwrap().as_str(), KEY);
+    let alert = e.alert().unwrap();
     assert_eq!(alert.summary, "Instance 10.0.0.1:9090 down");
     assert_eq!(alert.source, "10.0.0.1:9090");
     assert_eq!(alert.severity, Severity::Critical);
     assert_eq!(alert.class.as_deref(), Some("InstanceDown"));
     assert!(alert.timestamp.is_some());
-    let details = alert.custom_details.unwrap();
+    let details = alert.custom_details.clone().unwrap();
     assert_eq!(details["labels"]["instance"], "10.0.0.1:9090");
     assert_eq!(
         details["annotations"]["runbook_url"],
@@ -58,9 +58,9 @@ fn a_resolved_alert_resolves_the_same_key() {
     body["status"] = json!("resolved");
     body["alerts"][0]["status"] = json!("resolved");
     let e = one(&body, GroupBy::Alert);
-    assert_eq!(e.action, EventAction::Resolve);
+    assert_eq!(e.action(), EventAction::Resolve);
     assert_eq!(
-        e.dedup_key.unwrap().as_str(),
+        e.dedup_key().unwrap().as_str(),
         "fingerprint:791cec13fcba0368"
     );
 }
@@ -77,9 +77,9 @@ fn alerts_that_read_alike_stay_apart_and_each_has_its_own_status() {
         .unwrap()
         .events;
     assert_eq!(all.len(), 2);
-    assert_ne!(all[0].value.dedup_key, all[1].value.dedup_key);
-    assert_eq!(all[0].value.action, EventAction::Trigger);
-    assert_eq!(all[1].value.action, EventAction::Resolve);
+    assert_ne!(all[0].value.dedup_key(), all[1].value.dedup_key());
+    assert_eq!(all[0].value.action(), EventAction::Trigger);
+    assert_eq!(all[1].value.action(), EventAction::Resolve);
 }
 
 #[test]
@@ -90,22 +90,25 @@ fn a_group_is_one_incident_resolved_with_the_whole_group() {
     second["labels"]["severity"] = json!("warning");
     body["alerts"].as_array_mut().unwrap().push(second);
     let e = one(&body, GroupBy::Group);
-    let key = e.dedup_key.clone().unwrap();
+    let key = e.dedup_key().cloned().unwrap();
     assert!(key.as_str().starts_with("group:"), "{}", key.as_str());
-    let alert = e.alert.unwrap();
+    let alert = e.alert().unwrap();
     assert_eq!(alert.summary, "2 alerts firing: InstanceDown");
     assert_eq!(alert.severity, Severity::Critical, "the worst of the group");
-    assert_eq!(alert.custom_details.unwrap()["firing"], 2);
+    assert_eq!(alert.custom_details.clone().unwrap()["firing"], 2);
 
     // One alert resolving does not resolve the group; the group resolving does.
     body["alerts"][0]["status"] = json!("resolved");
     let still = one(&body, GroupBy::Group);
-    assert_eq!(still.action, EventAction::Trigger);
-    assert_eq!(still.alert.unwrap().summary, "Instance 10.0.0.1:9090 down");
+    assert_eq!(still.action(), EventAction::Trigger);
+    assert_eq!(
+        still.alert().unwrap().summary,
+        "Instance 10.0.0.1:9090 down"
+    );
     body["status"] = json!("resolved");
     let done = one(&body, GroupBy::Group);
-    assert_eq!(done.action, EventAction::Resolve);
-    assert_eq!(done.dedup_key.unwrap(), key);
+    assert_eq!(done.action(), EventAction::Resolve);
+    assert_eq!(done.dedup_key(), Some(&key));
 }
 
 #[test]
@@ -116,13 +119,13 @@ fn without_a_summary_the_alert_names_itself_and_without_a_fingerprint_its_labels
     let all = events(&body, KEY, GroupBy::Alert, Sender::Alertmanager)
         .unwrap()
         .events;
-    let a = all[0].value.alert.as_ref().unwrap();
+    let a = all[0].value.alert().unwrap();
     assert_eq!(a.summary, "HighLatency on api");
     assert_eq!(a.source, "api");
     assert_eq!(a.severity, Severity::Error, "Alertmanager's default");
     let keys: Vec<_> = all
         .iter()
-        .map(|e| e.value.dedup_key.clone().unwrap())
+        .map(|e| e.value.dedup_key().cloned().unwrap())
         .collect();
     assert!(keys[0].as_str().starts_with("labels:"));
     assert_ne!(keys[0], keys[1]);
@@ -145,7 +148,7 @@ fn grafanas_payload_brings_its_title_dashboard_panel_and_values() {
         .events;
     let e = &all[0].value;
     assert_eq!(e.client.as_deref(), Some("Grafana"));
-    let alert = e.alert.as_ref().unwrap();
+    let alert = e.alert().unwrap();
     assert_eq!(alert.summary, "Disk 95% full on db01");
     assert_eq!(alert.severity, Severity::Warning);
     assert_eq!(
@@ -156,7 +159,10 @@ fn grafanas_payload_brings_its_title_dashboard_panel_and_values() {
     assert_eq!(texts, ["Source", "Dashboard", "Panel", "Silence"]);
     // The group's title names it when grouped.
     let grouped = one_grafana(&body);
-    assert_eq!(grouped.alert.unwrap().summary, "[FIRING:1] DiskFull (db01)");
+    assert_eq!(
+        grouped.alert().unwrap().summary,
+        "[FIRING:1] DiskFull (db01)"
+    );
 }
 
 fn one_grafana(body: &Value) -> AlertEvent {

@@ -469,7 +469,7 @@ fn image_view(i: &Image) -> ImageView {
 
 impl From<&Incident> for IncidentView {
     fn from(i: &Incident) -> Self {
-        let alert = i.details.alert.as_ref();
+        let alert = i.details.alert();
         IncidentView {
             id: i.id.to_string(),
             number: i.number.0,

@@ -102,8 +102,7 @@ async fn show(
     };
     let details = incident
         .details
-        .alert
-        .as_ref()
+        .alert()
         .and_then(|a| a.custom_details.as_ref())
         .and_then(|d| serde_json::to_string_pretty(d).ok());
     let links = incident
@@ -128,7 +127,7 @@ async fn show(
     };
     let mut by_name: Vec<_> = users.iter().collect();
     by_name.sort_by_key(|u| u.name.to_string().to_lowercase());
-    let alert = incident.details.alert.as_ref();
+    let alert = incident.details.alert();
     page(IncidentPage {
         chrome: viewer.chrome(),
         live_since,
