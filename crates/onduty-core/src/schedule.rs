@@ -283,8 +283,10 @@ pub struct FinalSchedule {
 }
 
 /// A local wall-clock time as an instant, by this module's rule for times that do not
-/// exist or exist twice (see the module documentation).
-fn instant(tz: &TimeZone, local: DateTime) -> Option<Timestamp> {
+/// exist or exist twice (see the module documentation). Every wall-clock time onduty reads
+/// (a handoff, a restriction, a form's date field) goes through here. None only past the
+/// range of time zones.
+pub fn instant(tz: &TimeZone, local: DateTime) -> Option<Timestamp> {
     let ts = tz.to_ambiguous_timestamp(local).compatible().ok()?;
     Some(Timestamp::from_millis(ts.as_millisecond()))
 }

@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
+use askama::Template;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::twilio::xml_escape as escape;
-use crate::{Content, Notifier, NotifyError, Outgoing, SendFuture, Sent, render};
+use crate::{Content, Notifier, NotifyError, Outgoing, PageItem, SendFuture, Sent, render};
 
 /// How the connection to the SMTP server is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +104,9 @@ impl Notifier for EmailNotifier {
                 .to
                 .parse()
                 .map_err(|e| NotifyError::Permanent(format!("not an e-mail address: {e}")))?;
+            let html = email_html(&message.content).map_err(|e| {
+                NotifyError::Permanent(format!("the e-mail cannot be written: {e}"))
+            })?;
             let email = Message::builder()
                 .from(self.from.clone())
                 .to(to)
@@ -114,7 +117,7 @@ impl Notifier for EmailNotifier {
                 )))
                 .multipart(MultiPart::alternative_plain_html(
                     render::email_text(&message.content),
-                    email_html(&message.content),
+                    html,
                 ))
                 .map_err(|e| NotifyError::Permanent(format!("the e-mail cannot be built: {e}")))?;
             match self.transport.send(email).await {
@@ -132,61 +135,125 @@ impl Notifier for EmailNotifier {
     }
 }
 
-/// The HTML body: every piece of incident text escaped.
-pub fn email_html(content: &Content) -> String {
-    let mut html = String::from(
-        "<!DOCTYPE html><html><body style=\"font-family: sans-serif; line-height: 1.4\">",
-    );
-    match content {
-        Content::Page { items } => {
-            for i in items {
-                html.push_str(&format!(
-                    "<h2 style=\"margin-bottom: 0.2em\">#{} {}</h2>\
-                     <p style=\"margin-top: 0\">Service: {} · Severity: {} ({} urgency)</p>",
-                    i.number,
-                    escape(&i.summary),
-                    escape(&i.service),
-                    escape(&i.severity),
-                    escape(&i.urgency),
-                ));
-                if let Some(details) = &i.details {
-                    html.push_str(&format!(
-                        "<pre style=\"background: #f4f4f4; padding: 0.5em\">{}</pre>",
-                        escape(&serde_json::to_string_pretty(details).unwrap_or_default())
-                    ));
-                }
-                if !i.links.is_empty() {
-                    html.push_str("<ul>");
-                    for link in &i.links {
-                        html.push_str(&format!(
-                            "<li><a href=\"{}\">{}</a></li>",
-                            escape(&link.href),
-                            escape(link.text.as_deref().unwrap_or(&link.href))
-                        ));
-                    }
-                    html.push_str("</ul>");
-                }
-                html.push_str("<p>");
-                for (label, url) in [("Acknowledge", &i.ack_url), ("Resolve", &i.resolve_url)] {
-                    if let Some(url) = url {
-                        html.push_str(&format!(
-                            "<a href=\"{}\" style=\"display: inline-block; padding: 0.5em 1em; margin-right: 0.5em; \
-                             background: #1f6feb; color: #fff; text-decoration: none; border-radius: 4px\">{label}</a>",
-                            escape(url)
-                        ));
-                    }
-                }
-                html.push_str(&format!(
-                    "<a href=\"{}\">View incident</a></p><hr>",
-                    escape(&i.url)
-                ));
-            }
-        }
-        other => html.push_str(&format!(
-            "<p>{}</p>",
-            escape(&render::email_text(other)).replace('\n', "<br>")
-        )),
+/// The HTML body, from `templates/email.html`: askama escapes every piece of incident text.
+#[derive(Template)]
+#[template(path = "email.html")]
+struct EmailHtml<'a> {
+    items: Vec<ItemHtml<'a>>,
+    /// For anything but a page: the plain text's lines.
+    lines: Vec<String>,
+}
+
+struct ItemHtml<'a> {
+    number: i64,
+    summary: &'a str,
+    service: &'a str,
+    severity: &'a str,
+    urgency: &'a str,
+    url: &'a str,
+    details: Option<String>,
+    links: Vec<Anchor<'a>>,
+    buttons: Vec<Anchor<'a>>,
+}
+
+struct Anchor<'a> {
+    href: &'a str,
+    label: &'a str,
+}
+
+pub fn email_html(content: &Content) -> Result<String, askama::Error> {
+    let page = match content {
+        Content::Page { items } => EmailHtml {
+            items: items.iter().map(item_html).collect(),
+            lines: Vec::new(),
+        },
+        other => EmailHtml {
+            items: Vec::new(),
+            lines: render::email_text(other)
+                .lines()
+                .map(str::to_owned)
+                .collect(),
+        },
+    };
+    page.render()
+}
+
+fn item_html(i: &PageItem) -> ItemHtml<'_> {
+    let buttons = [("Acknowledge", &i.ack_url), ("Resolve", &i.resolve_url)]
+        .into_iter()
+        .filter_map(|(label, url)| url.as_deref().map(|href| Anchor { href, label }))
+        .collect();
+    ItemHtml {
+        number: i.number,
+        summary: &i.summary,
+        service: &i.service,
+        severity: &i.severity,
+        urgency: &i.urgency,
+        url: &i.url,
+        details: i
+            .details
+            .as_ref()
+            .and_then(|d| serde_json::to_string_pretty(d).ok()),
+        links: i
+            .links
+            .iter()
+            .map(|link| Anchor {
+                href: &link.href,
+                label: link.text.as_deref().unwrap_or(&link.href),
+            })
+            .collect(),
+        buttons,
     }
-    html.push_str("</body></html>");
-    html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Link;
+
+    fn item() -> PageItem {
+        PageItem {
+            number: 7,
+            summary: "<script>alert(1)</script> & \"more\"".to_owned(),
+            service: "Checkout".to_owned(),
+            severity: "critical".to_owned(),
+            urgency: "high".to_owned(),
+            url: "http://onduty.example/incidents/7".to_owned(),
+            details: Some(serde_json::json!({"note": "<b>bold</b>"})),
+            links: vec![Link {
+                href: "https://runbooks.example/a?b=1&c=\"2\"".to_owned(),
+                text: None,
+            }],
+            ack_url: Some("http://onduty.example/actions/ACK".to_owned()),
+            resolve_url: None,
+        }
+    }
+
+    #[test]
+    fn a_page_escapes_every_piece_of_incident_text() {
+        let html = email_html(&Content::Page {
+            items: vec![item()],
+        })
+        .unwrap();
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(!html.contains("<b>bold"), "{html}");
+        assert!(!html.contains("c=\"2\""), "{html}");
+        assert!(
+            html.contains("#7 &#60;script&#62;alert(1)&#60;/script&#62; &#38;"),
+            "{html}"
+        );
+        assert!(html.contains(">Acknowledge</a>"), "{html}");
+        assert!(!html.contains(">Resolve</a>"), "{html}");
+        assert!(html.contains("href=\"http://onduty.example/incidents/7\">View incident"));
+    }
+
+    #[test]
+    fn other_messages_keep_their_lines() {
+        let html = email_html(&Content::Notice {
+            text: "Your shift starts <soon>".to_owned(),
+        })
+        .unwrap();
+        assert!(html.contains("Your shift starts &#60;soon&#62;"), "{html}");
+        assert!(!html.contains("<h2"), "{html}");
+    }
 }

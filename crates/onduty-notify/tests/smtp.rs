@@ -160,9 +160,10 @@ async fn a_page_reaches_a_real_smtp_server_with_text_html_and_links() {
         "{flat}"
     );
     assert!(
-        flat.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        flat.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
         "{flat}"
     );
+    assert!(!flat.contains("<script>"), "{flat}");
     assert!(
         flat.contains("href=\"http://onduty.example/actions/RESOLVE-TOKEN\""),
         "{flat}"

@@ -3,6 +3,7 @@
 //! checked against `X-Twilio-Signature`; and the one-click links in e-mails, checked by
 //! their HMAC signature. Who acts is the person the number or link belongs to.
 
+use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
@@ -16,7 +17,7 @@ use onduty_core::lifecycle::{Refused, Via};
 use onduty_core::reply::{Keypress, REPLY_HELP, Reply, ReplyAction, parse_keypress, parse_reply};
 use onduty_core::signature::{LINK_KEY, LinkAction, verify_link_token, verify_twilio_signature};
 use onduty_core::{IncidentNumber, IncidentRef};
-use onduty_notify::twilio::{call_twiml, message_twiml, say_twiml, xml_escape};
+use onduty_notify::twilio::{call_twiml, message_twiml, say_twiml};
 use onduty_notify::{Content, PageItem};
 use onduty_store::StoreError;
 use onduty_store::inbound::DeliveryReport;
@@ -377,17 +378,38 @@ async fn delivery_status(
     }
 }
 
-fn page(status: StatusCode, title: &str, body_html: &str) -> Response {
-    (
-        status,
-        Html(format!(
-            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-             <title>{t} · onduty</title></head><body style=\"font-family: sans-serif; max-width: 36em; margin: 2em auto\">\
-             <h1>{t}</h1>{body_html}</body></html>",
-            t = xml_escape(title)
-        )),
-    )
-        .into_response()
+/// The page an e-mail link opens (`templates/link.html`).
+#[derive(Template, Default)]
+#[template(path = "link.html")]
+struct LinkPage<'a> {
+    title: &'a str,
+    /// The incident's summary and status.
+    incident: Option<(&'a str, &'a str)>,
+    text: &'a str,
+    /// The label of the one button, which posts back to the same link.
+    button: Option<&'a str>,
+}
+
+impl LinkPage<'_> {
+    fn answer(&self, status: StatusCode) -> Response {
+        match self.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot render a link page");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        }
+    }
+}
+
+/// A page with a title and a sentence.
+fn page(status: StatusCode, title: &str, text: &str) -> Response {
+    LinkPage {
+        title,
+        text,
+        ..LinkPage::default()
+    }
+    .answer(status)
 }
 
 /// The grant in a link token, or the page saying why it does not work.
@@ -400,17 +422,14 @@ async fn check_link(
         page(
             StatusCode::SERVICE_UNAVAILABLE,
             "Try again",
-            "<p>onduty cannot check this link just now.</p>",
+            "onduty cannot check this link just now.",
         )
     })?;
     verify_link_token(&key, token, state.clock.now()).map_err(|e| {
         page(
             StatusCode::GONE,
             "This link does not work",
-            &format!(
-                "<p>{}. Open onduty to act on the incident.</p>",
-                xml_escape(&e.to_string())
-            ),
+            &format!("{e}. Open onduty to act on the incident."),
         )
     })
 }
@@ -430,16 +449,13 @@ async fn link_page(State(state): State<SharedState>, Path(token): Path<String>) 
         LinkAction::Acknowledge => "Acknowledge",
         LinkAction::Resolve => "Resolve",
     };
-    page(
-        StatusCode::OK,
-        &format!("{verb} incident #{}", incident.number),
-        &format!(
-            "<p><strong>{}</strong><br>Status: {}</p>\
-             <form method=\"post\"><button type=\"submit\" style=\"font-size: 1.2em; padding: 0.5em 1.5em\">{verb}</button></form>",
-            xml_escape(&incident.summary),
-            incident.status.as_str()
-        ),
-    )
+    LinkPage {
+        title: &format!("{verb} incident #{}", incident.number),
+        incident: Some((&incident.summary, incident.status.as_str())),
+        text: "",
+        button: Some(verb),
+    }
+    .answer(StatusCode::OK)
 }
 
 async fn link_act(State(state): State<SharedState>, Path(token): Path<String>) -> Response {
@@ -453,7 +469,7 @@ async fn link_act(State(state): State<SharedState>, Path(token): Path<String>) -
             return page(
                 StatusCode::GONE,
                 "This link does not work",
-                "<p>Its user no longer exists.</p>",
+                "Its user no longer exists.",
             );
         }
     };
@@ -469,5 +485,25 @@ async fn link_act(State(state): State<SharedState>, Path(token): Path<String>) -
         Via::EmailLink,
     )
     .await;
-    page(StatusCode::OK, &said, "<p>You can close this page.</p>")
+    page(StatusCode::OK, &said, "You can close this page.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_page_escapes_the_incident_it_shows() {
+        let html = LinkPage {
+            title: "Acknowledge incident #1",
+            incident: Some(("<img src=x onerror=alert(1)>", "triggered")),
+            text: "",
+            button: Some("Acknowledge"),
+        }
+        .render()
+        .unwrap();
+        assert!(!html.contains("<img"), "{html}");
+        assert!(html.contains("&#60;img src=x"), "{html}");
+        assert!(html.contains("<form method=\"post\">"), "{html}");
+    }
 }

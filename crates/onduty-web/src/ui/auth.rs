@@ -11,13 +11,15 @@ use std::time::Duration;
 use askama::Template;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use onduty_core::account::{Email, Name, Password, Role, TokenSecret, User, password_matches};
 use serde::Deserialize;
+use subtle::ConstantTimeEq;
 
+use super::cookies::{self, Sent, SetCookie};
 use super::page;
 use crate::SharedState;
 use axum::Extension;
@@ -62,43 +64,31 @@ fn token_hash(secret: &str) -> String {
     TokenSecret::from_presented(secret).hash()
 }
 
-/// A cookie's value from the request.
-pub(super) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
 /// Equal, in time that does not depend on where they differ.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// The `Set-Cookie` header for `name`: the CSRF cookie travels only with onduty's own
+/// requests, the others also with links from elsewhere (e-mail, chat).
 pub(super) fn set_cookie(
     state: &SharedState,
     name: &str,
     value: &str,
     max_age: Duration,
-) -> String {
-    let secure = if state.config.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    let same_site = if name == CSRF_COOKIE { "Strict" } else { "Lax" };
-    format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={}{secure}",
-        max_age.as_secs()
-    )
+) -> Option<HeaderValue> {
+    SetCookie {
+        name,
+        value,
+        max_age,
+        sent: if name == CSRF_COOKIE {
+            Sent::Strict
+        } else {
+            Sent::Lax
+        },
+        secure: state.config.public_url.starts_with("https://"),
+    }
+    .header()
 }
 
 /// The person a page is for. Pages that take it send anyone not logged in to `/login`.
@@ -157,17 +147,17 @@ impl FromRequestParts<SharedState> for Viewer {
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Response> {
         let to_login = || Redirect::to("/login").into_response();
-        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
+        let Some(secret) = cookies::read(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login());
         };
-        let hash = token_hash(secret);
+        let hash = token_hash(&secret);
         match state.store.session(&hash, state.clock.now()).await {
             Ok(Some(s)) => Ok(Viewer {
                 user: s.user,
                 csrf: s.csrf_token,
                 token_hash: hash,
-                flash: cookie(&parts.headers, super::flash::COOKIE)
-                    .and_then(super::flash::Flash::read),
+                flash: cookies::read(&parts.headers, super::flash::COOKIE)
+                    .and_then(|value| super::flash::Flash::read(&value)),
             }),
             Ok(None) => Err(to_login()),
             Err(e) => {
@@ -183,27 +173,25 @@ impl FromRequestParts<SharedState> for Viewer {
 }
 
 /// A page before any session: its CSRF token, from the cookie or new (then set).
-fn pre_session_csrf(state: &SharedState, headers: &HeaderMap) -> (String, Option<String>) {
-    match cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 64) {
-        Some(c) => (c.to_owned(), None),
+fn pre_session_csrf(state: &SharedState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    match cookies::read(headers, CSRF_COOKIE).filter(|c| c.len() == 64) {
+        Some(c) => (c, None),
         None => {
             let fresh = random_secret();
             let header = set_cookie(state, CSRF_COOKIE, &fresh, Duration::from_secs(3600));
-            (fresh, Some(header))
+            (fresh, header)
         }
     }
 }
 
 /// The `onduty_csrf` cookie's token, if a form before any session carries it back.
-fn pre_session_token<'h>(headers: &'h HeaderMap, presented: &str) -> Option<&'h str> {
-    cookie(headers, CSRF_COOKIE).filter(|expected| same(presented, expected))
+fn pre_session_token(headers: &HeaderMap, presented: &str) -> Option<String> {
+    cookies::read(headers, CSRF_COOKIE).filter(|expected| same(presented, expected))
 }
 
-fn with_cookie(mut response: Response, cookie: Option<String>) -> Response {
-    if let Some(c) = cookie
-        && let Ok(v) = c.parse()
-    {
-        response.headers_mut().append(header::SET_COOKIE, v);
+fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(value) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
 }
@@ -231,7 +219,7 @@ async fn sign_in(state: &SharedState, user: &User, to: &str) -> Response {
             .into_response();
     }
     let cookie = set_cookie(state, SESSION_COOKIE, &secret, SESSION_LIFETIME);
-    with_cookie(Redirect::to(to).into_response(), Some(cookie))
+    with_cookie(Redirect::to(to).into_response(), cookie)
 }
 
 #[derive(Template)]
@@ -351,7 +339,7 @@ async fn log_out(
         tracing::error!(error = %e, "cannot end a web session");
     }
     let gone = set_cookie(&state, SESSION_COOKIE, "", Duration::ZERO);
-    with_cookie(Redirect::to("/login").into_response(), Some(gone))
+    with_cookie(Redirect::to("/login").into_response(), gone)
 }
 
 #[derive(Template)]

@@ -6,10 +6,11 @@ use std::fmt::Display;
 use std::time::Duration;
 
 use axum::extract::Request;
-use axum::http::{HeaderValue, header};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::cookies::{self, Sent, SetCookie};
 use crate::SharedState;
 use crate::error::ApiError;
 
@@ -56,8 +57,8 @@ fn redirect_with(state: &SharedState, to: &str, flash: Flash) -> Response {
         Duration::from_secs(60),
     );
     let mut response = Redirect::to(to).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, v);
+    if let Some(value) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
 }
@@ -109,13 +110,17 @@ pub(crate) fn back(state: &SharedState, to: &str, result: Result<(), ApiError>) 
 
 /// Once a page has been shown with the message, the cookie goes.
 pub(super) async fn clear_after_showing(request: Request, next: Next) -> Response {
-    let had = super::auth::cookie(request.headers(), COOKIE).is_some();
-    let mut response = next.run(request).await;
+    let had = cookies::read(request.headers(), COOKIE).is_some();
+    let response = next.run(request).await;
     if had && response.status().is_success() {
-        response.headers_mut().append(
-            header::SET_COOKIE,
-            HeaderValue::from_static("onduty_flash=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
-        );
+        let gone = SetCookie {
+            name: COOKIE,
+            value: "",
+            max_age: Duration::ZERO,
+            sent: Sent::Lax,
+            secure: false,
+        };
+        return gone.on(response);
     }
     response
 }

@@ -4,6 +4,7 @@
 //! page that creates the first administrator.
 
 mod auth;
+mod cookies;
 mod flash;
 mod incident;
 mod incidents;

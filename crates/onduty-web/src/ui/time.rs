@@ -4,6 +4,7 @@
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use onduty_core::Timestamp;
+use onduty_core::schedule::instant;
 
 use crate::error::ApiError;
 
@@ -36,7 +37,8 @@ pub(crate) fn local_field(at: Timestamp, tz: &TimeZone) -> String {
         .to_string()
 }
 
-/// A `datetime-local` field read on `tz`'s wall clock.
+/// A `datetime-local` field read on `tz`'s wall clock, by the schedules' rule for times
+/// that do not exist or exist twice ([`onduty_core::schedule::instant`]).
 pub(crate) fn from_local_field(
     label: &str,
     text: &str,
@@ -45,11 +47,7 @@ pub(crate) fn from_local_field(
     let civil: DateTime = text.trim().parse().map_err(|_| {
         ApiError::BadRequest(format!("{label} is a date and time like 2026-11-27T18:00"))
     })?;
-    let at = tz
-        .to_ambiguous_timestamp(civil)
-        .compatible()
-        .map_err(|e| ApiError::BadRequest(format!("{label}: {e}")))?;
-    Ok(from_jiff(at))
+    instant(tz, civil).ok_or_else(|| ApiError::BadRequest(format!("{label} is out of range")))
 }
 
 #[cfg(test)]
@@ -64,5 +62,16 @@ mod tests {
         assert_eq!(local_field(at, &tz), "2026-11-27T18:00");
         assert_eq!(when(at, &TimeZone::UTC), "Fri 27 Nov 23:00");
         assert!(from_local_field("The start", "tomorrow", &tz).is_err());
+    }
+
+    #[test]
+    fn local_fields_follow_the_schedules_rule_across_daylight_saving() {
+        let tz = TimeZone::get("America/New_York").unwrap();
+        // 02:30 does not exist on 8 March 2026: it moves forward by the hour-long gap.
+        let gap = from_local_field("The start", "2026-03-08T02:30", &tz).unwrap();
+        assert_eq!(gap.to_rfc3339(), "2026-03-08T07:30:00.000Z");
+        // 01:30 happens twice on 1 November 2026: the first one (still daylight time).
+        let twice = from_local_field("The start", "2026-11-01T01:30", &tz).unwrap();
+        assert_eq!(twice.to_rfc3339(), "2026-11-01T05:30:00.000Z");
     }
 }
