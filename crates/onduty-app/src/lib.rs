@@ -4,7 +4,8 @@
 //! The REST API, the web pages, Twilio's SMS and call webhooks, e-mail links — and every
 //! door to come — are thin adapters: they find out who is acting and through what
 //! ([`Acting`]), turn their request into a use case's input, and call it. The use case
-//! checks the role and the input once, runs in one transaction (through the store), wakes
+//! checks the role and the input once, writes in one transaction (through the store;
+//! resetting a password also ends the person's other sessions afterwards), wakes
 //! the paging engine when paging may have changed, and returns a result or an
 //! [`AppError`], which each door words its own way (JSON, a page, an SMS).
 //! No HTTP types here.

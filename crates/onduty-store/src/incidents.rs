@@ -1,5 +1,5 @@
-//! Reading incidents and their timelines, and the actions people take on them
-//! (acknowledge, resolve, add a note).
+//! Reading incidents and their timelines, and adding notes. Every change of an incident's
+//! state goes through [`crate::commands`].
 
 use std::collections::HashMap;
 

@@ -1,9 +1,9 @@
 //! The paging engine's state: escalations in progress, notifications planned for the
 //! people paged, per-incident timers, the outbox, and the engine lease.
 //!
-//! Ingest and incident actions keep this state in step with incidents inside their own
-//! transactions ([`start_escalation`], [`stop_paging`]); the engine reads what is due and
-//! writes back what it decided, each step in one transaction.
+//! Ingest and incident commands keep this state in step with incidents inside their own
+//! transactions, through the one writer of effects ([`crate::effects`]); the engine reads
+//! what is due here and writes back what it decided.
 
 use onduty_core::contact::{Channel, ContactMethod, Urgency};
 use onduty_core::escalation::Position;

@@ -1,5 +1,7 @@
-//! The web layer's one error type, and the single place errors become HTTP responses:
-//! `{"error": {"code": "...", "message": "..."}}`.
+//! The web layer's one error type, and where the REST API turns errors (its own, the
+//! application layer's, the store's) into responses:
+//! `{"error": {"code": "...", "message": "..."}}`. Pages, flashes, e-mail link pages and
+//! SMS replies word the same errors their own way.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
