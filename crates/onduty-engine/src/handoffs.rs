@@ -150,3 +150,128 @@ pub(crate) fn plan(scan: &Scan) -> (Vec<HandoffNotice>, Timestamp) {
     }
     (notices, next)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onduty_core::account::{Name, TimeZoneName};
+    use onduty_core::contact::{Address, Channel, ContactMethod, NotificationRule, RuleUrgency};
+    use onduty_core::schedule::{Layer, ShiftLength};
+    use onduty_core::{ContactMethodId, RuleId};
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    struct Rota {
+        ada: UserId,
+        schedule: Schedule,
+        people: HashMap<UserId, Person>,
+    }
+
+    /// Ada and Bob take daily turns at 09:00 Berlin time (08:00 UTC in November), Ada
+    /// first on Monday 23 November; Ada wants to know 30 minutes ahead.
+    fn rota(ada_has_an_immediate_rule: bool) -> Rota {
+        let t = at("2026-11-01T00:00:00Z");
+        let (ada, bob) = (UserId::new(t), UserId::new(at("2026-11-01T00:00:01Z")));
+        let mail = ContactMethod {
+            id: ContactMethodId::new(t),
+            user_id: ada,
+            name: "mail".to_owned(),
+            channel: Channel::Email,
+            address: Address::parse(Channel::Email, "ada@example.com").unwrap(),
+            verified: true,
+            failing: None,
+            created_at: t,
+        };
+        let person = Person {
+            name: "Ada".to_owned(),
+            rules: vec![NotificationRule {
+                id: RuleId::new(t),
+                user_id: ada,
+                contact_method: mail.id,
+                delay_minutes: if ada_has_an_immediate_rule { 0 } else { 5 },
+                urgency: RuleUrgency::Both,
+            }],
+            methods: vec![mail],
+            time_zone: None,
+        };
+        let schedule = Schedule {
+            id: ScheduleId::new(t),
+            name: Name::parse("Ops rota").unwrap(),
+            description: String::new(),
+            time_zone: TimeZoneName::parse("Europe/Berlin").unwrap(),
+            team_id: None,
+            layers: vec![Layer {
+                name: "daily".to_owned(),
+                participants: vec![ada, bob],
+                start: "2026-11-23T09:00".parse().unwrap(),
+                shift: ShiftLength::Days(1),
+                restrictions: Vec::new(),
+            }],
+        };
+        Rota {
+            ada,
+            schedule,
+            people: HashMap::from([(ada, person)]),
+        }
+    }
+
+    fn scan_at(rota: &Rota, now: &str) -> (Vec<HandoffNotice>, Timestamp) {
+        let subscribers = [(rota.ada, 30)];
+        let now = at(now);
+        plan(&Scan {
+            subscribers: &subscribers,
+            schedules: std::slice::from_ref(&rota.schedule),
+            overrides: HashMap::new(),
+            people: &rota.people,
+            window: window(&subscribers, now),
+            now,
+        })
+    }
+
+    #[test]
+    fn a_shift_is_announced_its_lead_time_ahead_and_its_end_once_it_ends() {
+        let rota = rota(true);
+
+        // Before the lead time: nothing yet, and the next look is when the notice is due.
+        let (notices, next) = scan_at(&rota, "2026-11-23T07:28:00Z");
+        assert!(notices.is_empty(), "{notices:?}");
+        assert_eq!(next, at("2026-11-23T07:30:00Z"));
+
+        let (notices, _) = scan_at(&rota, "2026-11-23T07:30:00Z");
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        let start = &notices[0];
+        assert_eq!(
+            (start.user, start.kind, start.at),
+            (rota.ada, HandoffKind::Start, at("2026-11-23T08:00:00Z"))
+        );
+        assert_eq!(start.methods, vec![rota.people[&rota.ada].methods[0].id]);
+        assert_eq!(
+            start.text,
+            "Your on-call shift in Ops rota starts Mon 23 Nov 09:00 (Europe/Berlin)."
+        );
+
+        // Ten minutes after Ada hands over to Bob.
+        let (notices, _) = scan_at(&rota, "2026-11-24T08:10:00Z");
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert_eq!(
+            (notices[0].kind, notices[0].at),
+            (HandoffKind::End, at("2026-11-24T08:00:00Z"))
+        );
+        assert_eq!(
+            notices[0].text,
+            "Your on-call shift in Ops rota ended Tue 24 Nov 09:00 (Europe/Berlin)."
+        );
+    }
+
+    #[test]
+    fn late_notices_and_people_without_an_immediate_rule_are_left_out() {
+        // The engine was down past the grace: the end is not announced late.
+        let (notices, _) = scan_at(&rota(true), "2026-11-24T08:40:00Z");
+        assert!(notices.is_empty(), "{notices:?}");
+        // Handoff notices go only through rules that fire at once.
+        let (notices, _) = scan_at(&rota(false), "2026-11-23T07:30:00Z");
+        assert!(notices.is_empty(), "{notices:?}");
+    }
+}

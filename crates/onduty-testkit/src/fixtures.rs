@@ -3,11 +3,13 @@
 
 use onduty_core::account::{Email, Name, Role, User};
 use onduty_core::batch::{HandedIn, Inbound, Received};
+use onduty_core::contact::{Address, Channel, ContactMethod};
 use onduty_core::event::{Act, Alert, AlertEvent, ChangeEvent, EventAction, Severity};
 use onduty_core::incident::DedupMode;
 use onduty_core::service::{Integration, IntegrationKind, Service};
 use onduty_core::{DedupKey, EventId, RoutingKey, Timestamp};
 use onduty_store::Store;
+use onduty_store::contacts::NewContactMethod;
 use onduty_store::services::{NewIntegration, NewService};
 use onduty_store::users::NewUser;
 
@@ -126,6 +128,23 @@ fn received(event: Inbound, at: Timestamp) -> Received {
         warnings: Vec::new(),
         from: HandedIn::BySender,
     }
+}
+
+/// A webhook contact method ("pager bridge", secret `whsec`): it pages without a code.
+pub async fn webhook(store: &Store, user: onduty_core::UserId) -> ContactMethod {
+    store
+        .create_contact_method(
+            NewContactMethod {
+                user_id: user,
+                name: "pager bridge".into(),
+                channel: Channel::Webhook,
+                address: Address::parse(Channel::Webhook, "http://127.0.0.1:9/hook").unwrap(),
+                secret: Some("whsec".into()),
+            },
+            T0,
+        )
+        .await
+        .expect("create a webhook contact method")
 }
 
 pub fn trigger(key: &RoutingKey, dedup: &str, summary: &str, at: Timestamp) -> Received {

@@ -15,9 +15,12 @@ use onduty_store::users::{NewUser, UserPatch};
 use onduty_store::{Store, StoreError};
 
 use crate::db::TestDb;
+
+mod paging;
 use crate::fixtures::{
-    T0, acknowledge, at_minute, change, resolve, routing_key_for, service, trigger, user,
+    T0, acknowledge, at_minute, change, resolve, routing_key_for, service, trigger, user, webhook,
 };
+pub use paging::{escalations_planned_notifications_and_the_outbox, one_engine_holds_the_lease};
 
 /// Applies one event and returns what it did.
 pub async fn one(store: &Store, item: Received) -> ItemResult {
@@ -1190,19 +1193,7 @@ pub async fn contact_methods_verification_and_rules(db: &TestDb) {
         )
         .await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))));
-    let hook = store
-        .create_contact_method(
-            NewContactMethod {
-                user_id: alice.id,
-                name: "pager bridge".into(),
-                channel: Channel::Webhook,
-                address: Address::parse(Channel::Webhook, "http://127.0.0.1:9/hook").unwrap(),
-                secret: Some("whsec".into()),
-            },
-            T0,
-        )
-        .await
-        .unwrap();
+    let hook = webhook(&store, alice.id).await;
     assert!(hook.can_page(), "a webhook needs no code");
     assert_eq!(
         store

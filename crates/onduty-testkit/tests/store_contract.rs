@@ -37,6 +37,8 @@ on_every_backend!(
     heartbeats_pings_and_deadlines,
     maintenance_windows_quiet_triggers_and_end,
     noise_control_groups_alerts_and_reopens_flapping_incidents,
+    escalations_planned_notifications_and_the_outbox,
+    one_engine_holds_the_lease,
 );
 
 /// CI sets `ONDUTY_REQUIRE_POSTGRES=1`: then PostgreSQL must be among the backends.
