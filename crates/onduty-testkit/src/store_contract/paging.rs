@@ -1,5 +1,5 @@
-//! The paging half of the store contract: escalations, planned notifications, the outbox
-//! and the engine lease, as the engine's stages use them.
+//! Store contract: escalations, planned notifications, the outbox and the engine lease, as
+//! the engine's stages use them.
 
 use onduty_core::account::Role;
 use onduty_core::contact::RuleUrgency;

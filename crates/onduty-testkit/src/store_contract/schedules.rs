@@ -1,0 +1,169 @@
+//! Store contract: schedules, overrides and calendar feeds.
+
+use super::*;
+
+pub async fn schedules_overrides_and_calendar_secrets(db: &TestDb) {
+    use onduty_core::account::TimeZoneName;
+    use onduty_core::escalation::{Level, LevelMode, Policy, Steps, Target};
+    use onduty_core::schedule::{Layer, Override, Schedule, ShiftLength, Window};
+    use onduty_core::{OverrideId, PolicyId, ScheduleId};
+
+    let store = db.store().await;
+    let alice = user(&store, "Alice", Role::Responder).await;
+    let bob = user(&store, "Bob", Role::Responder).await;
+    let mut rota = Schedule {
+        id: ScheduleId::new(T0),
+        name: Name::parse("Ops rota").unwrap(),
+        description: String::new(),
+        time_zone: TimeZoneName::parse("Europe/London").unwrap(),
+        team_id: None,
+        layers: vec![Layer {
+            name: "Primary".to_owned(),
+            participants: vec![alice.id, bob.id],
+            start: "2026-06-01T09:00".parse().unwrap(),
+            shift: ShiftLength::Weeks(1),
+            restrictions: Vec::new(),
+        }],
+    };
+    store.create_schedule(&rota, T0).await.unwrap();
+    let same_name = Schedule {
+        id: ScheduleId::new(at_minute(1)),
+        ..rota.clone()
+    };
+    let taken = store.create_schedule(&same_name, T0).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(m)) if m.contains("Ops rota")));
+    assert_eq!(store.schedule(rota.id).await.unwrap(), rota);
+    assert_eq!(
+        store
+            .schedule_by_name("Ops rota")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        rota.id
+    );
+    assert_eq!(store.list_schedules().await.unwrap(), vec![rota.clone()]);
+    // A change made by another instance is seen (listing keeps what it parsed until the
+    // schedule's revision moves).
+    let other = db.store().await;
+    rota.layers[0].shift = ShiftLength::Days(1);
+    other.update_schedule(&rota, at_minute(2)).await.unwrap();
+    assert_eq!(store.list_schedules().await.unwrap(), vec![rota.clone()]);
+    let second = Schedule {
+        id: ScheduleId::new(at_minute(3)),
+        name: Name::parse("Another rota").unwrap(),
+        ..rota.clone()
+    };
+    other.create_schedule(&second, at_minute(3)).await.unwrap();
+    let names: Vec<String> = store
+        .list_schedules()
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(names, ["Another rota", "Ops rota"]);
+    other.delete_schedule(second.id).await.unwrap();
+    assert_eq!(store.list_schedules().await.unwrap(), vec![rota.clone()]);
+
+    // Overrides: only those overlapping the window come back.
+    let cover = |n: u8, from: i64, to: i64| Override {
+        id: OverrideId::new(at_minute(n.into())),
+        user: bob.id,
+        start: at_minute(from),
+        end: at_minute(to),
+        created_at: at_minute(n.into()),
+    };
+    let early = cover(3, 100, 200);
+    let late = cover(4, 300, 400);
+    store.add_override(rota.id, &early).await.unwrap();
+    store.add_override(rota.id, &late).await.unwrap();
+    let window = Window::new(at_minute(150), at_minute(250)).unwrap();
+    assert_eq!(
+        store.overrides(rota.id, Some(window)).await.unwrap(),
+        vec![early.clone()]
+    );
+    assert_eq!(store.overrides(rota.id, None).await.unwrap().len(), 2);
+    let everywhere = store
+        .all_overrides(Window::new(at_minute(0), at_minute(1000)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(everywhere[&rota.id].len(), 2);
+    let moved = Override {
+        user: alice.id,
+        start: at_minute(500),
+        end: at_minute(600),
+        ..late.clone()
+    };
+    store.update_override(rota.id, &moved).await.unwrap();
+    assert_eq!(
+        store.overrides(rota.id, None).await.unwrap()[1].user,
+        alice.id
+    );
+    store.delete_override(rota.id, early.id).await.unwrap();
+    assert!(matches!(
+        store.delete_override(rota.id, early.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Calendar secrets: found by their secret, replaced on rotation.
+    let secret = store.schedule_feed_token(rota.id).await.unwrap();
+    assert_eq!(
+        store
+            .schedule_by_feed_token(&secret)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        rota.id
+    );
+    let rotated = store.rotate_schedule_feed_token(rota.id).await.unwrap();
+    assert_ne!(rotated, secret);
+    assert!(
+        store
+            .schedule_by_feed_token(&secret)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mine = store.user_feed_token(alice.id).await.unwrap();
+    assert_eq!(
+        store.user_feed_token(alice.id).await.unwrap(),
+        mine,
+        "stable"
+    );
+    assert_eq!(
+        store.user_by_feed_token(&mine).await.unwrap(),
+        Some(alice.id)
+    );
+    let fresh = store.rotate_user_feed_token(alice.id).await.unwrap();
+    assert_ne!(fresh, mine);
+    assert_eq!(store.user_by_feed_token(&mine).await.unwrap(), None);
+
+    // A schedule a policy pages cannot be deleted; otherwise it goes with its overrides.
+    let ops = Policy {
+        id: PolicyId::new(T0),
+        name: Name::parse("Ops").unwrap(),
+        description: String::new(),
+        team_id: None,
+        steps: Steps::parse(
+            PolicyId::new(T0),
+            vec![Level {
+                targets: vec![Target::Schedule(rota.id)],
+                delay_minutes: 30,
+                mode: LevelMode::All,
+            }],
+            0,
+        )
+        .unwrap(),
+    };
+    store.create_policy(&ops, T0).await.unwrap();
+    let refused = store.delete_schedule(rota.id).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(m)) if m.contains("Ops")));
+    store.delete_policy(ops.id).await.unwrap();
+    store.delete_schedule(rota.id).await.unwrap();
+    assert!(matches!(
+        store.schedule(rota.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
