@@ -11,7 +11,7 @@ use std::time::Duration;
 use askama::Template;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -189,13 +189,6 @@ fn pre_session_token(headers: &HeaderMap, presented: &str) -> Option<String> {
     cookies::read(headers, CSRF_COOKIE).filter(|expected| same(presented, expected))
 }
 
-fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
-    if let Some(value) = cookie {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
-}
-
 /// Starts a session for `user` and sends them on to `to`.
 async fn sign_in(state: &SharedState, user: &User, to: &str) -> Response {
     let secret = random_secret();
@@ -219,7 +212,7 @@ async fn sign_in(state: &SharedState, user: &User, to: &str) -> Response {
             .into_response();
     }
     let cookie = set_cookie(state, SESSION_COOKIE, &secret, SESSION_LIFETIME);
-    with_cookie(Redirect::to(to).into_response(), cookie)
+    cookies::with(Redirect::to(to).into_response(), cookie)
 }
 
 #[derive(Template)]
@@ -235,7 +228,7 @@ async fn login_page(State(state): State<SharedState>, headers: HeaderMap) -> Res
         return Redirect::to("/setup").into_response();
     }
     let (csrf, set) = pre_session_csrf(&state, &headers);
-    with_cookie(
+    cookies::with(
         page(LoginPage {
             csrf,
             email: String::new(),
@@ -339,7 +332,7 @@ async fn log_out(
         tracing::error!(error = %e, "cannot end a web session");
     }
     let gone = set_cookie(&state, SESSION_COOKIE, "", Duration::ZERO);
-    with_cookie(Redirect::to("/login").into_response(), gone)
+    cookies::with(Redirect::to("/login").into_response(), gone)
 }
 
 #[derive(Template)]
@@ -356,7 +349,7 @@ async fn setup_page(State(state): State<SharedState>, headers: HeaderMap) -> Res
         return Redirect::to("/login").into_response();
     }
     let (csrf, set) = pre_session_csrf(&state, &headers);
-    with_cookie(
+    cookies::with(
         page(SetupPage {
             csrf,
             name: String::new(),

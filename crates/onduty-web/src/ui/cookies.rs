@@ -58,12 +58,17 @@ impl SetCookie<'_> {
     }
 
     /// `response` with this cookie set.
-    pub(crate) fn on(&self, mut response: Response) -> Response {
-        if let Some(value) = self.header() {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
-        response
+    pub(crate) fn on(&self, response: Response) -> Response {
+        with(response, self.header())
     }
+}
+
+/// `response` with a `Set-Cookie` header, if there is one.
+pub(crate) fn with(mut response: Response, set: Option<HeaderValue>) -> Response {
+    if let Some(value) = set {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ use std::fmt::Display;
 use std::time::Duration;
 
 use axum::extract::Request;
-use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -56,11 +55,7 @@ fn redirect_with(state: &SharedState, to: &str, flash: Flash) -> Response {
         &flash.cookie_value(),
         Duration::from_secs(60),
     );
-    let mut response = Redirect::to(to).into_response();
-    if let Some(value) = cookie {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
+    cookies::with(Redirect::to(to).into_response(), cookie)
 }
 
 /// Back to `to` after a form worked, saying so.
