@@ -185,7 +185,7 @@ impl Engine {
             service: item.service.clone(),
             severity: item.severity.clone(),
             urgency: item.urgency.clone(),
-            url: format!("{base}/api/v1/incidents/{number}"),
+            url: format!("{base}/incidents/{number}"),
             details: None,
             links: Vec::new(),
             ack_url: None,

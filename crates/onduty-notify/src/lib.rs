@@ -27,7 +27,7 @@ pub struct PageItem {
     pub service: String,
     pub severity: String,
     pub urgency: String,
-    /// Where to see it (the API today, the web UI later).
+    /// Where to see it: the incident's web page.
     pub url: String,
     /// The trigger's custom details, shown in e-mails.
     #[serde(skip_serializing_if = "Option::is_none")]

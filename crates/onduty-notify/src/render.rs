@@ -172,7 +172,7 @@ mod tests {
             service: "Checkout".to_owned(),
             severity: "critical".to_owned(),
             urgency: "high".to_owned(),
-            url: format!("http://onduty.example/api/v1/incidents/{n}"),
+            url: format!("http://onduty.example/incidents/{n}"),
             details: None,
             links: Vec::new(),
             ack_url: None,

@@ -305,10 +305,17 @@ async fn voice_keys(
                     .incident(IncidentRef::Number(IncidentNumber(*n)))
                     .await
                 {
+                    let service = match state.store.service(i.service_id).await {
+                        Ok(service) => service.name.to_string(),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot read the service of a repeated call");
+                            String::new()
+                        }
+                    };
                     items.push(PageItem {
                         number: i.number.0,
                         summary: i.summary.clone(),
-                        service: String::new(),
+                        service,
                         severity: i.severity.as_str().to_owned(),
                         urgency: i.urgency.as_str().to_owned(),
                         url: String::new(),

@@ -31,7 +31,7 @@ pub async fn run(
                 email,
                 name,
                 role,
-                token,
+                with_token,
             } => {
                 let role = Role::parse(&role).with_context(|| {
                     format!("role must be admin, responder or observer, not '{role}'")
@@ -47,7 +47,7 @@ pub async fn run(
                         now,
                     )
                     .await?;
-                let secret = if token {
+                let secret = if with_token {
                     let secret = onduty_web::api::new_token_secret();
                     store.create_token(user.id, "cli", &secret, now).await?;
                     Some(secret)

@@ -223,7 +223,7 @@ pub enum AdminUserCommand {
         role: String,
         /// Also create an API token and print it
         #[arg(long)]
-        token: bool,
+        with_token: bool,
     },
     /// List users
     List,
@@ -336,4 +336,96 @@ pub enum ServiceCommand {
 pub enum IntegrationCommand {
     /// Add an Events API v2 integration (a new routing key) to a service
     Create(NewIntegrationArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    /// One concrete invocation of every command the README's "Command line" lists.
+    const DOCUMENTED: &[&str] = &[
+        "onduty serve",
+        "onduty migrate",
+        "onduty config example",
+        "onduty config show",
+        "onduty admin user create --email a@example.com --name Ann --role admin --with-token",
+        "onduty admin user create --email a@example.com --name Ann --with-token --token odt_x",
+        "onduty admin user list",
+        "onduty admin token create --email a@example.com",
+        "onduty admin service create Web --dedup-mode triggered --no-integration",
+        "onduty admin service list",
+        "onduty admin integration create --service Web",
+        "onduty incidents --status all --service Web --mine",
+        "onduty incident 3",
+        "onduty ack 3 4",
+        "onduty resolve 3",
+        "onduty unack 3",
+        "onduty note 3 looking",
+        "onduty escalate 3 --level 2",
+        "onduty reassign 3 --user a@example.com",
+        "onduty reassign 3 --policy Ops",
+        "onduty responders 3 a@example.com b@example.com",
+        "onduty snooze 3 30",
+        "onduty services",
+        "onduty service create Web",
+        "onduty integration create --service Web",
+        "onduty oncall --at 2026-12-24T20:00:00Z",
+        "onduty schedules",
+        "onduty schedule show Ops --days 14",
+        "onduty override add Ops --user a@example.com --start 2026-11-27T18:00 --end 2026-11-30T09:00",
+        "onduty override list Ops",
+        "onduty override remove Ops 0190",
+    ];
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_documented_command_parses() {
+        for line in DOCUMENTED {
+            let words = line.split(' ');
+            if let Err(e) = Cli::try_parse_from(words) {
+                panic!("`{line}` does not parse: {e}");
+            }
+        }
+    }
+
+    /// Each line of the README's command list names a command tried above, so a
+    /// command added to the README without an example here fails.
+    #[test]
+    fn the_readme_lists_only_commands_tried_here() {
+        let readme = include_str!("../../../README.md");
+        let block = readme
+            .split("## Command line")
+            .nth(1)
+            .and_then(|rest| rest.split("```").nth(1))
+            .expect("the README has a command-line block");
+        for line in block.lines().skip(1).filter(|l| l.starts_with("onduty ")) {
+            let synopsis = line.split("  ").next().unwrap();
+            for (i, alternative) in synopsis.split(" | ").enumerate() {
+                let named: Vec<&str> = alternative
+                    .split(' ')
+                    .take_while(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+                    .filter(|w| !w.starts_with('-') && *w != "onduty")
+                    .collect();
+                if named.is_empty() {
+                    continue;
+                }
+                // "config example | show": a bare word after `|` continues the command before it.
+                let wanted = named.join(" ");
+                let tried = DOCUMENTED.iter().any(|d| {
+                    let d = d.trim_start_matches("onduty ");
+                    d.starts_with(&wanted) || (i > 0 && d.contains(&format!(" {wanted}")))
+                });
+                assert!(
+                    tried,
+                    "`{wanted}` (README: {line}) has no example in DOCUMENTED"
+                );
+            }
+        }
+    }
 }

@@ -468,6 +468,45 @@ async fn a_provider_outage_is_retried_with_backoff() {
 }
 
 #[tokio::test]
+async fn the_link_in_a_page_opens_the_incidents_web_page() {
+    let app = TestApp::start().await;
+    let key = alice_then_bob(&app, json!({})).await;
+    app.send_event(trigger_event(&key, "a", "Disk full")).await;
+    app.tick().await;
+    let sent = app.notifier.take();
+    let url = sent
+        .iter()
+        .find_map(|m| match &m.content {
+            Content::Page { items } => Some(items[0].url.clone()),
+            _ => None,
+        })
+        .expect("a page was sent");
+    assert_eq!(url, format!("{}/incidents/1", app.url));
+    let page = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.status(),
+        StatusCode::SEE_OTHER,
+        "a person without a session is sent to log in, not given a JSON error"
+    );
+    assert!(
+        page.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"),
+        "{:?}",
+        page.headers()
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn several_incidents_at_once_become_one_sms() {
     let app = TestApp::start().await;
     person(&app, "Alice", ALICE).await;

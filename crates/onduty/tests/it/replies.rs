@@ -270,6 +270,10 @@ async fn alice_presses_4_during_the_call_to_acknowledge() {
             .await;
         assert!(twiml.contains("<Gather"), "1 repeats the message: {twiml}");
         assert!(twiml.contains("Replication lag 300s"), "{twiml}");
+        assert!(
+            twiml.contains("Incident 1 on Database: Replication lag 300s"),
+            "the repeat names the service as the first call did: {twiml}"
+        );
         let (status, twiml) = app
             .twilio_webhook(
                 "/twilio/voice?incidents=1",
