@@ -75,6 +75,15 @@ pub struct Link {
     pub text: Option<String>,
 }
 
+/// Whether a link sent by a monitoring tool may be shown as a clickable link: only
+/// `http` and `https` (any case). Anything else (`javascript:`, `data:`, `file:`) is shown
+/// as text, since a page or an e-mail would otherwise run or open it.
+pub fn clickable(href: &str) -> bool {
+    href.split_once("://").is_some_and(|(scheme, _)| {
+        scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Image {
     pub src: String,
@@ -666,6 +675,22 @@ fn json_type(v: &Value) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_web_links_are_clickable() {
+        for (href, expected) in [
+            ("https://runbooks.example/a", true),
+            ("HTTP://grafana.example", true),
+            ("javascript:alert(1)", false),
+            ("JavaScript://%0aalert(1)", false),
+            ("data:text/html,<script>alert(1)</script>", false),
+            (" https://leading.space", false),
+            ("file:///etc/passwd", false),
+            ("/relative", false),
+        ] {
+            assert_eq!(super::clickable(href), expected, "{href}");
+        }
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -152,8 +152,15 @@ struct ItemHtml<'a> {
     urgency: &'a str,
     url: &'a str,
     details: Option<String>,
-    links: Vec<Anchor<'a>>,
+    links: Vec<LinkHtml<'a>>,
     buttons: Vec<Anchor<'a>>,
+}
+
+/// A link from the event: clickable only if it is http(s), otherwise shown as text.
+struct LinkHtml<'a> {
+    href: &'a str,
+    label: &'a str,
+    clickable: bool,
 }
 
 struct Anchor<'a> {
@@ -197,9 +204,10 @@ fn item_html(i: &PageItem) -> ItemHtml<'_> {
         links: i
             .links
             .iter()
-            .map(|link| Anchor {
+            .map(|link| LinkHtml {
                 href: &link.href,
                 label: link.text.as_deref().unwrap_or(&link.href),
+                clickable: onduty_core::event::clickable(&link.href),
             })
             .collect(),
         buttons,
@@ -220,10 +228,20 @@ mod tests {
             urgency: "high".to_owned(),
             url: "http://onduty.example/incidents/7".to_owned(),
             details: Some(serde_json::json!({"note": "<b>bold</b>"})),
-            links: vec![Link {
-                href: "https://runbooks.example/a?b=1&c=\"2\"".to_owned(),
-                text: None,
-            }],
+            links: vec![
+                Link {
+                    href: "https://runbooks.example/a?b=1&c=\"2\"".to_owned(),
+                    text: None,
+                },
+                Link {
+                    href: "javascript:alert(document.cookie)".to_owned(),
+                    text: Some("Runbook".to_owned()),
+                },
+                Link {
+                    href: "data:text/html,<script>alert(1)</script>".to_owned(),
+                    text: None,
+                },
+            ],
             ack_url: Some("http://onduty.example/actions/ACK".to_owned()),
             resolve_url: None,
         }
@@ -245,6 +263,16 @@ mod tests {
         assert!(html.contains(">Acknowledge</a>"), "{html}");
         assert!(!html.contains(">Resolve</a>"), "{html}");
         assert!(html.contains("href=\"http://onduty.example/incidents/7\">View incident"));
+        assert!(
+            html.contains("<a href=\"https://runbooks.example/a?b=1&#38;c=&#34;2&#34;\""),
+            "{html}"
+        );
+        assert!(!html.contains("href=\"javascript:"), "{html}");
+        assert!(!html.contains("href=\"data:"), "{html}");
+        assert!(
+            html.contains("Runbook (javascript:alert(document.cookie))"),
+            "{html}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -35,7 +36,12 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/twilio/sms", post(inbound_sms))
         .route("/twilio/voice", post(voice_keys))
         .route("/twilio/status", post(delivery_status))
-        .route("/actions/{token}", get(link_page).post(link_act))
+        .route(
+            "/actions/{token}",
+            get(link_page)
+                .post(link_act)
+                .layer(axum::middleware::map_response(crate::ui::security_headers)),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
 }
 
@@ -43,6 +49,8 @@ pub(crate) fn routes() -> Router<SharedState> {
 enum WebhookRefused {
     NotConfigured,
     BadSignature,
+    TooLarge,
+    Unreadable,
 }
 
 impl IntoResponse for WebhookRefused {
@@ -56,6 +64,19 @@ impl IntoResponse for WebhookRefused {
             WebhookRefused::BadSignature => {
                 (StatusCode::FORBIDDEN, "invalid X-Twilio-Signature").into_response()
             }
+            WebhookRefused::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "onduty takes Twilio webhooks of up to {} KB",
+                    BODY_LIMIT / 1024
+                ),
+            )
+                .into_response(),
+            WebhookRefused::Unreadable => (
+                StatusCode::BAD_REQUEST,
+                "onduty could not read the webhook's body",
+            )
+                .into_response(),
         }
     }
 }
@@ -65,12 +86,19 @@ fn signed_form(
     state: &SharedState,
     uri: &OriginalUri,
     headers: &HeaderMap,
-    body: &Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Vec<(String, String)>, WebhookRefused> {
     let Some(token) = &state.config.twilio_auth_token else {
         return Err(WebhookRefused::NotConfigured);
     };
-    let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let body = match body {
+        Ok(body) => body,
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(WebhookRefused::TooLarge);
+        }
+        Err(_) => return Err(WebhookRefused::Unreadable),
+    };
+    let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let url = format!(
         "{}{}",
         state.config.public_url.trim_end_matches('/'),
@@ -176,9 +204,9 @@ async fn inbound_sms(
     State(state): State<SharedState>,
     uri: OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let params = match signed_form(&state, &uri, &headers, &body) {
+    let params = match signed_form(&state, &uri, &headers, body) {
         Ok(p) => p,
         Err(refused) => return refused.into_response(),
     };
@@ -263,9 +291,9 @@ async fn voice_keys(
     State(state): State<SharedState>,
     uri: OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let params = match signed_form(&state, &uri, &headers, &body) {
+    let params = match signed_form(&state, &uri, &headers, body) {
         Ok(p) => p,
         Err(refused) => return refused.into_response(),
     };
@@ -340,9 +368,9 @@ async fn delivery_status(
     State(state): State<SharedState>,
     uri: OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let params = match signed_form(&state, &uri, &headers, &body) {
+    let params = match signed_form(&state, &uri, &headers, body) {
         Ok(p) => p,
         Err(refused) => return refused.into_response(),
     };

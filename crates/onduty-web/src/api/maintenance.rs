@@ -62,10 +62,12 @@ pub struct NewMaintenanceBody {
     pub services: Vec<String>,
     /// RFC 3339; default now.
     #[serde(default)]
-    pub start: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub start: Option<Timestamp>,
     /// RFC 3339; or give `minutes`.
     #[serde(default)]
-    pub end: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub end: Option<Timestamp>,
     /// How long from the start (1 to 44640, a month).
     #[serde(default)]
     pub minutes: Option<u32>,
@@ -106,10 +108,6 @@ pub(crate) async fn view(
     }
 }
 
-fn time(name: &str, text: &str) -> Result<Timestamp, ApiError> {
-    Timestamp::parse(text).map_err(|e| ApiError::BadRequest(format!("'{name}': {e}")))
-}
-
 /// Maintenance windows on now or to come.
 #[utoipa::path(get, path = "/maintenance", tag = "maintenance", responses((status = 200, body = MaintenanceList)))]
 async fn list_maintenance(
@@ -141,18 +139,14 @@ pub(crate) async fn create_maintenance(
     caller: Caller,
     ApiJson(body): ApiJson<NewMaintenanceBody>,
 ) -> Result<(StatusCode, Json<MaintenanceEnvelope>), ApiError> {
-    let until = match (body.end.as_deref(), body.minutes) {
-        (Some(t), None) => Some(Until::End(time("end", t)?)),
+    let until = match (body.end, body.minutes) {
+        (Some(t), None) => Some(Until::End(t)),
         (None, Some(m)) => Some(Until::Minutes(m)),
         _ => None,
     };
     let input = MaintenanceInput {
         services: body.services,
-        start: body
-            .start
-            .as_deref()
-            .map(|t| time("start", t))
-            .transpose()?,
+        start: body.start,
         until,
         reason: body.reason,
     };

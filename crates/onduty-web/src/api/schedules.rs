@@ -70,6 +70,7 @@ pub struct LayerBody {
     /// The first handoff, on the schedule's wall clock: `2026-06-01T09:00`. Later handoffs
     /// keep its time of day, across daylight-saving changes.
     #[schema(value_type = String, example = "2026-06-01T09:00")]
+    #[serde(deserialize_with = "wall_clock")]
     pub start: jiff::civil::DateTime,
     /// `{"unit": "hours" | "days" | "weeks", "count": N}`.
     #[schema(value_type = Object, example = json!({"unit": "weeks", "count": 1}))]
@@ -80,6 +81,26 @@ pub struct LayerBody {
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     pub restrictions: Vec<Restriction>,
+}
+
+/// Reads a wall-clock time such as `2026-06-01T09:00`, and says so when given anything else.
+fn wall_clock<'de, D: serde::Deserializer<'de>>(d: D) -> Result<jiff::civil::DateTime, D::Error> {
+    struct WallClock;
+    impl serde::de::Visitor<'_> for WallClock {
+        type Value = jiff::civil::DateTime;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a wall-clock time on the schedule's clock, as a string such as \"2026-06-01T09:00\"")
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            text.parse().map_err(|_| {
+                let shown: String = text.chars().take(64).collect();
+                E::custom(format!(
+                    "'{shown}' is not a wall-clock time such as 2026-06-01T09:00"
+                ))
+            })
+        }
+    }
+    d.deserialize_str(WallClock)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -477,9 +498,11 @@ pub struct OverrideBody {
     /// Who covers: a user id or e-mail address.
     pub user: String,
     /// RFC 3339.
-    pub start: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub start: Timestamp,
     /// RFC 3339; after `start`.
-    pub end: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub end: Timestamp,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -504,16 +527,13 @@ pub struct OverrideList {
 }
 
 impl OverrideBody {
-    /// The override this body asks for, its times read.
-    fn input(&self) -> Result<OverrideInput, ApiError> {
-        let at = |name: &str, text: &str| {
-            Timestamp::parse(text).map_err(|e| ApiError::BadRequest(format!("'{name}': {e}")))
-        };
-        Ok(OverrideInput {
-            user: self.user.clone(),
-            start: at("start", &self.start)?,
-            end: at("end", &self.end)?,
-        })
+    /// The override this body asks for.
+    fn input(self) -> OverrideInput {
+        OverrideInput {
+            user: self.user,
+            start: self.start,
+            end: self.end,
+        }
     }
 }
 
@@ -576,7 +596,7 @@ pub(crate) async fn add_override(
 ) -> Result<(StatusCode, Json<OverrideEnvelope>), ApiError> {
     let (o, user) = state
         .app
-        .add_override(&caller.acting(), &id, body.input()?)
+        .add_override(&caller.acting(), &id, body.input())
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -609,7 +629,7 @@ async fn replace_override(
 ) -> Result<Json<OverrideEnvelope>, ApiError> {
     let (o, user) = state
         .app
-        .replace_override(&caller.acting(), &id, &override_id, body.input()?)
+        .replace_override(&caller.acting(), &id, &override_id, body.input())
         .await?;
     Ok(Json(OverrideEnvelope {
         item: override_view(&o, &user),

@@ -204,7 +204,7 @@ struct ActForm {
 /// A link as the page shows it: clickable only if it is http(s).
 fn link(href: &str, text: Option<&str>) -> LinkRow {
     LinkRow {
-        safe: href.starts_with("https://") || href.starts_with("http://"),
+        safe: onduty_core::event::clickable(href),
         text: text.unwrap_or(href).to_owned(),
         href: href.to_owned(),
     }

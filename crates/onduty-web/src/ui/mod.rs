@@ -77,7 +77,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// No inline scripts or styles, nothing from elsewhere, no framing; pages are not cached.
-async fn security_headers(mut response: Response) -> Response {
+pub(crate) async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,

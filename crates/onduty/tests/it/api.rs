@@ -350,6 +350,62 @@ async fn bad_requests_are_explained() {
         .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(body["error"]["code"], "payload_too_large");
+    assert_eq!(
+        body["error"]["message"],
+        "the request body is larger than this endpoint takes"
+    );
+
+    // A body must be an object, and a refusal names the field and the format it wants.
+    let (status, _) = app
+        .api(Method::POST, "/services", Some(json!({"name": "Web"})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/services/Web/integrations",
+            Some(json!([null])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "the body must be a JSON object ({…})"
+    );
+    let (_, list) = app
+        .api(Method::GET, "/services/Web/integrations", None)
+        .await;
+    assert_eq!(list["integrations"], json!([]), "nothing was created");
+    let body_cases = [
+        (
+            "/schedules",
+            json!({"name": "Ops", "time_zone": "UTC", "layers": [{"name": "Week",
+                "participants": [], "start": "June 1st", "shift": {"unit": "weeks", "count": 1}}]}),
+            "'layers[0].start': 'June 1st' is not a wall-clock time such as 2026-06-01T09:00",
+        ),
+        (
+            "/maintenance",
+            json!({"services": ["Web"], "start": 1733390000, "minutes": 30}),
+            "'start': invalid type: integer `1733390000`, expected an ISO 8601 timestamp with an \
+             offset, as a string (for example \"2015-07-17T08:42:58.315+0000\")",
+        ),
+        (
+            "/maintenance",
+            json!({"services": ["Web"], "end": "tomorrow"}),
+            "'end': 'tomorrow' is not an ISO 8601 timestamp with an offset (for example \
+             2015-07-17T08:42:58.315+0000)",
+        ),
+        (
+            "/services",
+            json!({"name": 7}),
+            "'name': invalid type: integer `7`, expected a string",
+        ),
+    ];
+    for (path, sent, message) in body_cases {
+        let (status, body) = app.api(Method::POST, path, Some(sent)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(body["error"]["message"], message, "{path}");
+    }
     let (status, body) = app.api(Method::GET, "/nowhere", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found");

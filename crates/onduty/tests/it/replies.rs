@@ -394,6 +394,7 @@ async fn the_email_links_acknowledge_without_logging_in_once_clicked() {
         // Opening the link (a mail scanner does) changes nothing: it shows a button.
         let page = app.http.get(&ack).send().await.unwrap();
         assert_eq!(page.status(), StatusCode::OK);
+        has_security_headers(&page);
         let html = page.text().await.unwrap();
         assert!(html.contains("<form method=\"post\">"), "{html}");
         assert_eq!(status_of(&app, 1).await, "triggered");
@@ -401,9 +402,11 @@ async fn the_email_links_acknowledge_without_logging_in_once_clicked() {
         let forged = ack.replace("ack", "resolve");
         let refused = app.http.post(&forged).send().await.unwrap();
         assert_eq!(refused.status(), StatusCode::GONE);
+        has_security_headers(&refused);
 
         let done = app.http.post(&ack).send().await.unwrap();
         assert_eq!(done.status(), StatusCode::OK);
+        has_security_headers(&done);
         assert!(done.text().await.unwrap().contains("Acknowledged #1"));
         assert_eq!(status_of(&app, 1).await, "acknowledged", "{backend:?}");
         let lines = timeline(&app, 1).await;
@@ -419,6 +422,34 @@ async fn the_email_links_acknowledge_without_logging_in_once_clicked() {
         assert_eq!(status_of(&app, 1).await, "acknowledged");
         app.stop().await;
     }
+}
+
+/// A page opened from an e-mail is as locked down as the web UI's pages.
+fn has_security_headers(page: &reqwest::Response) {
+    let headers = page.headers();
+    let csp = headers
+        .get("content-security-policy")
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or_default();
+    assert!(csp.contains("frame-ancestors 'none'"), "{headers:?}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn an_oversized_twilio_webhook_is_refused_in_ondutys_words() {
+    let app = TestApp::start().await;
+    let big = "x".repeat(100 * 1024);
+    let (status, text) = app
+        .twilio_webhook(
+            "/twilio/sms",
+            &[("To", ALICE), ("From", FROM), ("Body", &big)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(text, "onduty takes Twilio webhooks of up to 64 KB");
+    app.stop().await;
 }
 
 /// Sends through the real Twilio client to a local Twilio.
