@@ -112,6 +112,7 @@ pub struct AppState {
     login_limiter: rate_limit::Limiter,
     /// Log-in attempts per client address.
     login_client_limiter: rate_limit::Limiter,
+    login_account_limiter: rate_limit::Limiter,
     /// Turns true when shutdown begins: long-lived responses (live pages) end then.
     closing: tokio::sync::watch::Sender<bool>,
     /// Where the incidents stand (`ui::live`): one watcher reads the database for every
@@ -147,6 +148,7 @@ impl App {
             limiter: rate_limit::Limiter::new(config.rate_limit_per_minute),
             login_limiter: rate_limit::Limiter::new(ui::LOGINS_PER_MINUTE),
             login_client_limiter: rate_limit::Limiter::new(ui::LOGINS_PER_MINUTE_PER_CLIENT),
+            login_account_limiter: rate_limit::Limiter::new(ui::LOGINS_PER_MINUTE_PER_ACCOUNT),
             closing: tokio::sync::watch::Sender::new(false),
             incidents_seen: tokio::sync::watch::Sender::new(None),
             app: onduty_app::App::new(

@@ -264,8 +264,9 @@ async fn log_in(
         response
     };
     let now = state.clock.now();
-    // Attempts are counted per client address, and per e-mail address from that client:
-    // someone guessing elsewhere cannot lock a person out of their own browser.
+    // Attempts are counted per client address, per e-mail address from that client (so
+    // someone guessing elsewhere does not use up a person's own tries), and per e-mail
+    // address from everywhere, at a higher limit, against guessing from many addresses.
     // Every X-Forwarded-For header, in order: some proxies add one rather than append.
     let forwarded: Vec<&str> = headers
         .get_all("x-forwarded-for")
@@ -283,7 +284,8 @@ async fn log_in(
     let limited = state
         .login_client_limiter
         .check(&ip, now)
-        .and_then(|()| state.login_limiter.check(&format!("{ip} {email}"), now));
+        .and_then(|()| state.login_limiter.check(&format!("{ip} {email}"), now))
+        .and_then(|()| state.login_account_limiter.check(&email, now));
     if let Err(wait) = limited {
         return again(
             StatusCode::TOO_MANY_REQUESTS,

@@ -35,6 +35,10 @@ pub(crate) const LOGINS_PER_MINUTE: u32 = 5;
 /// Behind a reverse proxy every client has the proxy's address, so this is generous.
 pub(crate) const LOGINS_PER_MINUTE_PER_CLIENT: u32 = 30;
 
+/// Log-in attempts allowed a minute for one e-mail address, from all client addresses
+/// together: guessing one person's password from many addresses is slowed to this pace.
+pub(crate) const LOGINS_PER_MINUTE_PER_ACCOUNT: u32 = 10;
+
 /// Largest form a page posts: a 10,000-character note, percent-encoded, fits.
 const FORM_LIMIT: usize = 128 * 1024;
 

@@ -216,6 +216,42 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_log_in_limit() {
 }
 
 #[tokio::test]
+async fn guessing_one_persons_password_from_many_addresses_is_limited_too() {
+    let app = TestApp::start_with(onduty_testkit::Backend::Sqlite, |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    administrator(&app).await;
+    let mut statuses = Vec::new();
+    for n in 0..11 {
+        let mut guesser = Browser::new(&app);
+        let a = guesser
+            .log_in_via_proxy(
+                &format!("203.0.113.{n}"),
+                "ada@example.com",
+                "guess guess guess",
+            )
+            .await;
+        statuses.push(a.status);
+    }
+    assert_eq!(statuses[..10], [StatusCode::UNAUTHORIZED; 10]);
+    assert_eq!(statuses[10], StatusCode::TOO_MANY_REQUESTS);
+    // Another person is not held up, and Ada gets in once the guessing has paused.
+    let mut bob = Browser::new(&app);
+    let other = bob
+        .log_in_via_proxy("198.51.100.8", "bob@example.com", "guess guess guess")
+        .await;
+    assert_eq!(other.status, StatusCode::UNAUTHORIZED);
+    app.advance(std::time::Duration::from_secs(60));
+    let mut ada = Browser::new(&app);
+    let through = ada
+        .log_in_via_proxy("198.51.100.7", "ada@example.com", "a long passphrase")
+        .await;
+    assert_eq!(through.location(), "/incidents");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn without_trusted_proxies_a_forwarded_for_header_changes_nothing() {
     let app = TestApp::start().await;
     administrator(&app).await;
