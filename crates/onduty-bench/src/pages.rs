@@ -85,7 +85,7 @@ pub async fn render(incidents: usize, runs: usize) -> anyhow::Result<()> {
             public_url: url.clone(),
             ..WebConfig::default()
         },
-        Providers::new(reqwest::Client::new()),
+        Providers::new(onduty_notify::outbound::OutboundPolicy::default()),
         onduty_engine::Wake::default(),
     );
     tokio::spawn(app.serve(listener, std::future::pending()));

@@ -19,6 +19,7 @@ use onduty_core::event::parse_alert_event;
 use onduty_core::{Clock, EventId, SystemClock, Timestamp};
 use onduty_engine::{Engine, EngineConfig};
 use onduty_notify::Providers;
+use onduty_notify::outbound::OutboundPolicy;
 use onduty_store::users::NewUser;
 use onduty_store::{Store, StoreOptions};
 use onduty_web::{App, WebConfig};
@@ -37,14 +38,21 @@ struct Rig {
     _dir: tempfile::TempDir,
 }
 
-async fn sink() -> anyhow::Result<(String, Arrivals)> {
+/// The last verification code the sink was sent.
+type Code = Arc<Mutex<Option<String>>>;
+
+async fn sink() -> anyhow::Result<(String, Arrivals, Code)> {
     let arrivals: Arrivals = Arc::default();
+    let code: Code = Arc::default();
     let app = axum::Router::new()
         .route(
             "/page",
             post(
-                |State(a): State<Arrivals>, Json(body): Json<Value>| async move {
+                |State((a, code)): State<(Arrivals, Code)>, Json(body): Json<Value>| async move {
                     let now = Instant::now();
+                    if let Some(c) = body["code"].as_str() {
+                        *code.lock().unwrap() = Some(c.to_owned());
+                    }
                     if let Some(items) = body["incidents"].as_array() {
                         let mut a = a.lock().unwrap();
                         for i in items {
@@ -57,11 +65,11 @@ async fn sink() -> anyhow::Result<(String, Arrivals)> {
                 },
             ),
         )
-        .with_state(arrivals.clone());
+        .with_state((arrivals.clone(), code.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/page", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok((url, arrivals))
+    Ok((url, arrivals, code))
 }
 
 /// A fresh SQLite store in a temporary directory, with one administrator.
@@ -101,7 +109,10 @@ async fn rig() -> anyhow::Result<(Rig, Engine)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let wake = onduty_engine::Wake::default();
-    let providers = Providers::new(reqwest::Client::new());
+    // The sink listens on loopback, which the operator has to open.
+    let providers = Providers::new(
+        OutboundPolicy::parse(&["127.0.0.1/32".to_owned()]).map_err(anyhow::Error::msg)?,
+    );
     let engine = Engine::new(
         store.clone(),
         providers.clone(),
@@ -124,7 +135,7 @@ async fn rig() -> anyhow::Result<(Rig, Engine)> {
         wake,
     );
     tokio::spawn(app.serve(listener, std::future::pending()));
-    let (sink_url, arrivals) = sink().await?;
+    let (sink_url, arrivals, code) = sink().await?;
     let mut rig = Rig {
         url,
         token: secret.expose().to_owned(),
@@ -139,9 +150,17 @@ async fn rig() -> anyhow::Result<(Rig, Engine)> {
         json!({"email": "alice@example.com", "name": "Alice", "role": "responder"}),
     )
     .await?;
+    let method = rig
+        .api(
+            "/users/alice@example.com/contact-methods",
+            json!({"channel": "webhook", "address": sink_url}),
+        )
+        .await?;
+    let id = method["contact_method"]["id"].as_str().unwrap_or_default();
+    let code = code.lock().unwrap().clone().unwrap_or_default();
     rig.api(
-        "/users/alice@example.com/contact-methods",
-        json!({"channel": "webhook", "address": sink_url}),
+        &format!("/users/alice@example.com/contact-methods/{id}/verify"),
+        json!({"code": code}),
     )
     .await?;
     rig.api(

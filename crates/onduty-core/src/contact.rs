@@ -40,13 +40,6 @@ impl Channel {
         })
     }
 
-    /// E-mail, SMS and voice reach a person's own inbox or phone: they must prove they
-    /// own it (a code) before onduty pages through it. A webhook is configured by its
-    /// owner and needs no code.
-    pub fn needs_verification(self) -> bool {
-        !matches!(self, Channel::Webhook)
-    }
-
     /// What the timeline calls a page through this channel: "SMS to Alice +44…".
     pub fn label(self) -> &'static str {
         match self {
@@ -163,7 +156,7 @@ impl ContactMethod {
     }
 
     pub fn can_page(&self) -> bool {
-        (self.verified || !self.channel.needs_verification()) && self.failing.is_none()
+        self.verified && self.failing.is_none()
     }
 }
 

@@ -153,7 +153,7 @@ impl Engine {
                 },
                 format!("{to}: failed ({e}); gave up"),
             ),
-            Err(NotifyError::Permanent(e)) => (
+            Err(NotifyError::Permanent(e) | NotifyError::Blocked(e)) => (
                 Delivery::Refused { error: e.clone() },
                 format!(
                     "{to}: refused ({e}); the contact method is marked failing and the next rule goes now"

@@ -7,6 +7,7 @@
 
 pub mod email;
 pub mod fake;
+pub mod outbound;
 pub mod render;
 pub mod twilio;
 pub mod webhook;
@@ -97,6 +98,9 @@ pub enum NotifyError {
     /// No provider is configured for this channel on this server.
     #[error("{0} is not configured on this server")]
     NotConfigured(&'static str),
+    /// The outbound address policy does not allow the destination; never retried.
+    #[error("{0}")]
+    Blocked(String),
 }
 
 impl NotifyError {
@@ -112,20 +116,23 @@ pub trait Notifier: Send + Sync {
     fn send<'a>(&'a self, message: &'a Outgoing) -> SendFuture<'a>;
 }
 
-/// The configured provider of each channel.
+/// The configured provider of each channel, and where user-given addresses may point.
 #[derive(Clone, Default)]
 pub struct Providers {
     pub email: Option<Arc<dyn Notifier>>,
     pub sms: Option<Arc<dyn Notifier>>,
     pub voice: Option<Arc<dyn Notifier>>,
     pub webhook: Option<Arc<dyn Notifier>>,
+    /// Checked again when an address is added, so an internal one is refused at once.
+    pub outbound: outbound::OutboundPolicy,
 }
 
 impl Providers {
-    /// Real providers where configured; webhooks always work.
-    pub fn new(http: reqwest::Client) -> Providers {
+    /// Real providers where configured; webhooks always work, within `outbound`.
+    pub fn new(outbound: outbound::OutboundPolicy) -> Providers {
         Providers {
-            webhook: Some(Arc::new(webhook::WebhookNotifier::new(http))),
+            webhook: Some(Arc::new(webhook::WebhookNotifier::new(outbound.clone()))),
+            outbound,
             ..Providers::default()
         }
     }
@@ -137,6 +144,7 @@ impl Providers {
             sms: Some(notifier.clone()),
             voice: Some(notifier.clone()),
             webhook: Some(notifier),
+            outbound: outbound::OutboundPolicy::default(),
         }
     }
 

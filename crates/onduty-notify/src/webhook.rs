@@ -1,24 +1,30 @@
 //! The webhook contact method: a JSON POST signed with HMAC-SHA256 over a timestamp and
 //! the body (`X-Onduty-Signature: t=…,v1=…`), with the message's idempotency key in
-//! `X-Onduty-Delivery` so a receiver can drop repeats.
+//! `X-Onduty-Delivery` so a receiver can drop repeats. Requests obey the outbound address
+//! policy and follow no redirect.
 
 use std::time::Duration;
 
 use onduty_core::signature::webhook_signature;
 use serde_json::json;
 
+use crate::outbound::{OutboundPolicy, refusal};
 use crate::{Content, Notifier, NotifyError, Outgoing, SendFuture, Sent};
 
 /// How long a receiver may take to answer.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct WebhookNotifier {
+    policy: OutboundPolicy,
     http: reqwest::Client,
 }
 
 impl WebhookNotifier {
-    pub fn new(http: reqwest::Client) -> Self {
-        WebhookNotifier { http }
+    pub fn new(policy: OutboundPolicy) -> Self {
+        WebhookNotifier {
+            http: policy.client(TIMEOUT),
+            policy,
+        }
     }
 }
 
@@ -43,20 +49,27 @@ pub fn body(message: &Outgoing) -> serde_json::Value {
 impl Notifier for WebhookNotifier {
     fn send<'a>(&'a self, message: &'a Outgoing) -> SendFuture<'a> {
         Box::pin(async move {
+            let url = reqwest::Url::parse(&message.to)
+                .map_err(|e| NotifyError::Permanent(format!("not a URL: {e}")))?;
+            self.policy
+                .check_url(&url)
+                .map_err(|refused| NotifyError::Blocked(refused.to_string()))?;
             let payload = serde_json::to_vec(&body(message)).expect("JSON values serialize");
             let secret = message.secret.as_deref().unwrap_or_default();
             let signature = webhook_signature(secret, message.at.as_millis() / 1000, &payload);
             let response = self
                 .http
-                .post(&message.to)
-                .timeout(TIMEOUT)
+                .post(url)
                 .header("content-type", "application/json")
                 .header("x-onduty-signature", signature)
                 .header("x-onduty-delivery", &message.idempotency_key)
                 .body(payload)
                 .send()
                 .await
-                .map_err(|e| NotifyError::Transient(format!("webhook not reached: {e}")))?;
+                .map_err(|e| match refusal(&e) {
+                    Some(refused) => NotifyError::Blocked(refused.to_string()),
+                    None => NotifyError::Transient(format!("webhook not reached: {e}")),
+                })?;
             let status = response.status();
             if status.is_success() {
                 Ok(Sent::default())

@@ -10,10 +10,16 @@ use axum::routing::post;
 use onduty_core::Timestamp;
 use onduty_core::contact::Channel;
 use onduty_core::signature::verify_webhook_signature;
+use onduty_notify::outbound::OutboundPolicy;
 use onduty_notify::webhook::WebhookNotifier;
 use onduty_notify::{Content, Notifier, NotifyError, Outgoing, PageItem};
 
 type Seen = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
+
+/// Receivers here listen on loopback, which the operator has to open.
+fn to_loopback() -> WebhookNotifier {
+    WebhookNotifier::new(OutboundPolicy::parse(&["127.0.0.1/32".to_owned()]).unwrap())
+}
 
 async fn receiver(status: StatusCode) -> (String, Seen) {
     let seen: Seen = Arc::default();
@@ -28,6 +34,15 @@ async fn receiver(status: StatusCode) -> (String, Seen) {
                     status
                 },
             ),
+        )
+        .route(
+            "/moved",
+            post(|| async {
+                (
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [(axum::http::header::LOCATION, "/hook")],
+                )
+            }),
         )
         .with_state((seen.clone(), status));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -64,7 +79,7 @@ fn page(to: &str) -> Outgoing {
 async fn a_page_arrives_as_signed_json() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (url, seen) = receiver(StatusCode::OK).await;
-    let notifier = WebhookNotifier::new(reqwest::Client::new());
+    let notifier = to_loopback();
     notifier.send(&page(&url)).await.unwrap();
     let seen = seen.lock().unwrap();
     let (headers, body) = &seen[0];
@@ -84,7 +99,7 @@ async fn a_page_arrives_as_signed_json() {
 #[tokio::test]
 async fn server_errors_are_transient_and_client_errors_permanent() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let notifier = WebhookNotifier::new(reqwest::Client::new());
+    let notifier = to_loopback();
     let (down, _) = receiver(StatusCode::SERVICE_UNAVAILABLE).await;
     assert!(matches!(
         notifier.send(&page(&down)).await,
@@ -106,4 +121,46 @@ async fn server_errors_are_transient_and_client_errors_permanent() {
         notifier.send(&page(closed)).await,
         Err(NotifyError::Transient(_))
     ));
+}
+
+#[tokio::test]
+async fn internal_addresses_are_refused_unless_the_operator_opens_them() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (url, seen) = receiver(StatusCode::OK).await;
+    let strict = WebhookNotifier::new(OutboundPolicy::default());
+    let port = url.rsplit(':').next().unwrap();
+    for to in [
+        url.clone(),
+        format!("http://localhost:{port}"),
+        format!("http://2130706433:{port}"),
+        format!("http://0x7f000001:{port}"),
+    ] {
+        let refused = strict.send(&page(&to)).await;
+        assert!(
+            matches!(&refused, Err(NotifyError::Blocked(m)) if m.contains("outbound.allow")),
+            "{to}: {refused:?}"
+        );
+    }
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "nothing reached the receiver"
+    );
+    to_loopback().send(&page(&url)).await.unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (url, seen) = receiver(StatusCode::OK).await;
+    let moved = url.replace("/hook", "/moved");
+    let answer = to_loopback().send(&page(&moved)).await;
+    assert!(
+        matches!(answer, Err(NotifyError::Permanent(_))),
+        "{answer:?}"
+    );
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "the POST was not replayed to where the redirect pointed"
+    );
 }

@@ -1,6 +1,7 @@
 //! A local webhook receiver standing in for people's phones in process-level stories:
 //! each person's webhook contact method posts to `/<name>`, and the sink notes which
-//! incidents each page carried and when it arrived (wall clock).
+//! incidents each page carried and when it arrived (wall clock), and the verification
+//! code each method was sent.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,6 +24,7 @@ pub struct Page {
 #[derive(Default)]
 struct Inner {
     pages: Mutex<HashMap<String, Vec<Page>>>,
+    codes: Mutex<HashMap<String, String>>,
     arrived: Notify,
 }
 
@@ -43,6 +45,10 @@ impl WebhookSink {
                     |State(inner): State<Arc<Inner>>,
                      Path(name): Path<String>,
                      Json(body): Json<Value>| async move {
+                        if let Some(code) = body["code"].as_str() {
+                            inner.codes.lock().unwrap().insert(name, code.to_owned());
+                            return "ok";
+                        }
                         let numbers = body["incidents"]
                             .as_array()
                             .map(|items| {
@@ -77,6 +83,11 @@ impl WebhookSink {
     /// The webhook address for `name`'s pages.
     pub fn url(&self, name: &str) -> String {
         format!("{}/{name}", self.base)
+    }
+
+    /// The last verification code `name`'s method was sent.
+    pub fn code(&self, name: &str) -> Option<String> {
+        self.inner.codes.lock().unwrap().get(name).cloned()
     }
 
     /// The pages `name` got so far.

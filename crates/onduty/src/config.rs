@@ -37,6 +37,10 @@ pub struct Overrides {
     /// networks (e.g. 127.0.0.1,10.0.0.0/8) [default: none]
     #[arg(long, env = "ONDUTY_TRUSTED_PROXIES", global = true)]
     pub trusted_proxies: Option<String>,
+    /// Internal networks, addresses or host names that webhooks may be sent to,
+    /// comma-separated (e.g. 10.0.0.0/8,alerts.internal) [default: none]
+    #[arg(long, env = "ONDUTY_OUTBOUND_ALLOW", global = true)]
+    pub outbound_allow: Option<String>,
     /// Log format: text or json [default: text]
     #[arg(long, env = "ONDUTY_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
@@ -137,6 +141,14 @@ struct FileConfig {
     smtp: SmtpFile,
     #[serde(default)]
     mail: MailFile,
+    #[serde(default)]
+    outbound: OutboundFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutboundFile {
+    allow: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -236,6 +248,8 @@ pub struct Config {
     pub smtp: Option<SmtpSettings>,
     /// Taking mail in; `None` when off.
     pub mail: Option<MailSettings>,
+    /// Where requests to user-given addresses (webhooks) may go.
+    pub outbound: onduty_notify::outbound::OutboundPolicy,
 }
 
 impl fmt::Debug for Config {
@@ -376,7 +390,15 @@ impl Config {
                     })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let allow: Vec<String> = match (&o.outbound_allow, f.outbound.allow) {
+            (Some(list), _) => list.split(',').map(str::to_owned).collect(),
+            (None, Some(list)) => list,
+            (None, None) => Vec::new(),
+        };
+        let outbound =
+            onduty_notify::outbound::OutboundPolicy::parse(&allow).map_err(anyhow::Error::msg)?;
         Ok(Config {
+            outbound,
             trusted_proxies,
             twilio,
             smtp,
@@ -548,6 +570,12 @@ data_dir = "./onduty-data"
 # --trusted-proxies, comma-separated)
 # trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]
 
+# Webhooks (and later chat, push and subscriber addresses) are never sent to loopback,
+# private, link-local or other internal addresses, whatever a name resolves to, and
+# redirects are not followed. Open internal targets here: networks, addresses or host
+# names. (ONDUTY_OUTBOUND_ALLOW, --outbound-allow, comma-separated)
+# outbound.allow = ["10.20.0.0/16", "alerts.internal"]
+
 # Logs go to standard error: "text" for people, "json" for log collectors.
 # (ONDUTY_LOG_FORMAT, --log-format)
 log_format = "text"
@@ -680,6 +708,31 @@ mod tests {
             })
             .contains("set mail.listen too")
         );
+    }
+
+    #[test]
+    fn outbound_allow_opens_networks_and_names() {
+        let file: FileConfig =
+            toml::from_str("[outbound]\nallow = [\"10.0.0.0/8\", \"alerts.internal\"]\n").unwrap();
+        let c = Config::merge(file, &Overrides::default(), None).unwrap();
+        let ip = |t: &str| t.parse::<std::net::IpAddr>().unwrap();
+        assert!(c.outbound.permits("x", ip("10.1.1.1")));
+        assert!(c.outbound.permits("alerts.internal", ip("192.168.0.9")));
+        assert!(!c.outbound.permits("x", ip("127.0.0.1")));
+        let none = Config::merge(FileConfig::default(), &Overrides::default(), None).unwrap();
+        assert!(!none.outbound.permits("x", ip("10.1.1.1")));
+        let flags = Overrides {
+            outbound_allow: Some("127.0.0.1, ::1".into()),
+            ..Default::default()
+        };
+        let c = Config::merge(FileConfig::default(), &flags, None).unwrap();
+        assert!(c.outbound.permits("x", ip("127.0.0.1")));
+        let bad = Overrides {
+            outbound_allow: Some("not a host!".into()),
+            ..Default::default()
+        };
+        let err = Config::merge(FileConfig::default(), &bad, None).unwrap_err();
+        assert!(err.to_string().contains("outbound.allow entry"), "{err}");
     }
 
     #[test]

@@ -165,8 +165,12 @@ fn engine_holder(bound: SocketAddr) -> String {
 /// The message providers the configuration sets up: webhooks always; Twilio and SMTP
 /// when configured.
 fn providers(config: &Config, public_url: &str) -> anyhow::Result<Providers> {
-    let http = reqwest::Client::new();
-    let mut providers = Providers::new(http.clone());
+    // Twilio's address is the operator's own setting; it is trusted as configured, but
+    // redirects are not followed either.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let mut providers = Providers::new(config.outbound.clone());
     if let Some(t) = &config.twilio {
         let twilio: Arc<dyn onduty_notify::Notifier> = Arc::new(TwilioNotifier::new(
             http,

@@ -112,7 +112,7 @@ pub async fn contact_methods_verification_and_rules(db: &TestDb) {
         .await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))));
     let hook = webhook(&store, alice.id).await;
-    assert!(hook.can_page(), "a webhook needs no code");
+    assert!(!hook.can_page(), "a webhook waits for its code too");
     assert_eq!(
         store
             .contact_method_secret(hook.id)

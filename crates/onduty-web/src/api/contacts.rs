@@ -88,7 +88,7 @@ pub struct NewMethodBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MethodCreated {
     pub contact_method: ContactMethodView,
-    /// `sent` (enter the code with `/verify`), `not needed` (webhooks), or why it was not
+    /// `sent` (enter the code with `/verify`), or why it was not
     /// sent (then `/send-code` tries again).
     pub verification: String,
     /// Webhooks only, shown once: the secret to check `X-Onduty-Signature` with.

@@ -370,7 +370,6 @@ async fn add_method(
         Ok(created) => {
             let mut notice = match created.verification.as_str() {
                 "sent" => "Added. A code is on its way: enter it below to verify.".to_owned(),
-                "not needed" => "Added.".to_owned(),
                 why => format!("Added, but the code was not sent ({why}); send it again below."),
             };
             if let Some(secret) = created.secret {

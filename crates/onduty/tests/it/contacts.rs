@@ -115,11 +115,19 @@ async fn alice_adds_her_phone_proves_it_with_the_code_and_gets_default_rules() {
             &alice,
             Method::POST,
             "/users/alice@example.com/contact-methods",
-            Some(json!({"channel": "webhook", "address": "http://127.0.0.1:9/pager"})),
+            Some(json!({"channel": "webhook", "address": "https://hooks.example/pager"})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    assert_eq!(hook["verification"], "not needed");
+    assert_eq!(
+        hook["verification"], "sent",
+        "a webhook proves itself with a code too"
+    );
+    assert_eq!(hook["contact_method"]["verified"], false);
+    assert!(matches!(
+        app.notifier.take()[..],
+        [ref m] if matches!(m.content, Content::Verification { .. })
+    ));
     assert!(hook["secret"].as_str().unwrap().starts_with("whsec_"));
     assert!(hook["default_rules"].as_array().unwrap().is_empty());
     let hook_id = hook["contact_method"]["id"].as_str().unwrap();

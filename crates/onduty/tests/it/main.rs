@@ -17,6 +17,7 @@ mod maintenance;
 mod monitoring;
 mod noise;
 mod opsgenie;
+mod outbound;
 mod paging;
 mod process;
 mod replies;
