@@ -16,10 +16,11 @@ mod opsgenie;
 mod pings;
 mod rate_limit;
 mod replies;
+pub mod server;
 mod ui;
 mod webhooks;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,6 +81,8 @@ pub struct WebConfig {
     /// Reverse proxies whose `X-Forwarded-For` is believed: the client's address is then
     /// taken from it (for log-in limits). Empty: the peer's address, whatever headers say.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Connections open at once, and how long a client may take to send headers.
+    pub limits: server::Limits,
 }
 
 impl Default for WebConfig {
@@ -91,6 +94,7 @@ impl Default for WebConfig {
             twilio_auth_token: None,
             mail_domain: None,
             trusted_proxies: Vec::new(),
+            limits: server::Limits::default(),
         }
     }
 }
@@ -227,15 +231,13 @@ impl App {
         } = self;
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
         let closing = state.closing.clone();
-        // The client's address reaches handlers (the log-in limit counts by it).
-        let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let server = server::serve(listener, router, state.config.limits, async move {
             shutdown.await;
             closing.send_replace(true);
             let _ = stopping.send(());
         });
         tokio::select! {
-            served = server.into_future() => served?,
+            () = server => {},
             _ = async {
                 if stopped.await.is_ok() {
                     tokio::time::sleep(SHUTDOWN_DRAIN).await;

@@ -41,6 +41,10 @@ pub struct Overrides {
     /// comma-separated (e.g. 10.0.0.0/8,alerts.internal) [default: none]
     #[arg(long, env = "ONDUTY_OUTBOUND_ALLOW", global = true)]
     pub outbound_allow: Option<String>,
+    /// HTTP connections served at once; past it new ones are answered 503
+    /// [default: 10000, and fewer if the open-file limit asks]
+    #[arg(long, env = "ONDUTY_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
     /// Log format: text or json [default: text]
     #[arg(long, env = "ONDUTY_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
@@ -131,6 +135,7 @@ struct FileConfig {
     database_url: Option<String>,
     public_url: Option<String>,
     trusted_proxies: Option<Vec<String>>,
+    max_connections: Option<usize>,
     log_format: Option<String>,
     log: Option<String>,
     #[serde(default)]
@@ -250,6 +255,8 @@ pub struct Config {
     pub mail: Option<MailSettings>,
     /// Where requests to user-given addresses (webhooks) may go.
     pub outbound: onduty_notify::outbound::OutboundPolicy,
+    /// HTTP connections served at once (before the open-file limit is considered).
+    pub max_connections: usize,
 }
 
 impl fmt::Debug for Config {
@@ -399,6 +406,10 @@ impl Config {
             onduty_notify::outbound::OutboundPolicy::parse(&allow).map_err(anyhow::Error::msg)?;
         Ok(Config {
             outbound,
+            max_connections: o
+                .max_connections
+                .or(f.max_connections)
+                .unwrap_or(onduty_web::server::MAX_CONNECTIONS),
             trusted_proxies,
             twilio,
             smtp,
@@ -575,6 +586,13 @@ data_dir = "./onduty-data"
 # redirects are not followed. Open internal targets here: networks, addresses or host
 # names. (ONDUTY_OUTBOUND_ALLOW, --outbound-allow, comma-separated)
 # outbound.allow = ["10.20.0.0/16", "alerts.internal"]
+
+# HTTP connections served at once; past it a new connection is answered 503 and closed.
+# A client must send a request's headers within 15 seconds (an idle kept-alive connection
+# is closed after as long). At start onduty raises its open-file limit to the hard limit,
+# and serves fewer connections if that limit asks, keeping 256 files for the database.
+# (ONDUTY_MAX_CONNECTIONS, --max-connections)
+# max_connections = 10000
 
 # Logs go to standard error: "text" for people, "json" for log collectors.
 # (ONDUTY_LOG_FORMAT, --log-format)

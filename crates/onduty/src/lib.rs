@@ -5,6 +5,7 @@ pub mod admin;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod files;
 pub mod output;
 pub mod serve;
 

@@ -53,6 +53,8 @@ pub fn public_url(config: &Config, bound: SocketAddr) -> String {
 }
 
 pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
+    let open_files = crate::files::raise_open_file_limit();
+    let max_connections = crate::files::connection_limit(config.max_connections, open_files);
     let store = open_store(&config).await?;
     let listener = TcpListener::bind(config.listen).await.with_context(|| {
         format!(
@@ -88,6 +90,10 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
             twilio_auth_token: config.twilio.as_ref().map(|t| t.auth_token.clone()),
             mail_domain: config.mail.as_ref().map(|m| mail_domain(m, &url)),
             trusted_proxies: config.trusted_proxies.clone(),
+            limits: onduty_web::server::Limits {
+                max_connections,
+                ..onduty_web::server::Limits::default()
+            },
         },
         providers,
         wake,
@@ -100,7 +106,13 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
     if let Some(token) = first {
         print_first_start(&url, &token, program);
     }
-    tracing::info!(address = %bound, database = %config.database_display(), "onduty started");
+    tracing::info!(
+        address = %bound,
+        database = %config.database_display(),
+        open_files = open_files.unwrap_or_default(),
+        max_connections,
+        "onduty started"
+    );
     if let Some(mail) = &config.mail {
         let listener = tokio::net::TcpListener::bind(mail.listen)
             .await

@@ -7,6 +7,7 @@ mod alertmanager_peer;
 mod api;
 mod browser;
 mod cli;
+mod connections;
 mod contacts;
 mod crash;
 mod engine;

@@ -55,12 +55,24 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 
 impl Server {
     pub fn start(database: &[String], envs: &[(&str, &str)]) -> Server {
-        let mut child = onduty()
+        Server::start_with(database, envs, |_| {})
+    }
+
+    /// As [`Server::start`], with `adjust` applied to the command first.
+    pub fn start_with(
+        database: &[String],
+        envs: &[(&str, &str)],
+        adjust: impl FnOnce(&mut Command),
+    ) -> Server {
+        let mut command = onduty();
+        command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(database)
             // Webhook receivers in these stories listen on loopback, which has to be opened.
             .env("ONDUTY_OUTBOUND_ALLOW", "127.0.0.1")
-            .envs(envs.iter().copied())
+            .envs(envs.iter().copied());
+        adjust(&mut command);
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
