@@ -5,7 +5,8 @@
 //! retry when the database is unavailable. With a certificate configured, `STARTTLS`
 //! (RFC 3207) is offered and the session starts over inside TLS.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +36,46 @@ const MAX_RECIPIENTS: usize = 20;
 
 /// Most SMTP sessions at once; more are told to come back later.
 const MAX_SESSIONS: usize = 64;
+/// Most SMTP sessions at once from one client address, so that no client can take them
+/// all.
+const MAX_SESSIONS_PER_CLIENT: usize = 8;
+
+/// Sessions open per client address.
+#[derive(Default)]
+struct PerClient(std::sync::Mutex<HashMap<IpAddr, usize>>);
+
+/// One session counted against its client; uncounted when dropped.
+struct ClientSlot {
+    counts: Arc<PerClient>,
+    client: IpAddr,
+}
+
+impl PerClient {
+    fn take(self: &Arc<Self>, client: IpAddr) -> Option<ClientSlot> {
+        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let open = counts.entry(client).or_default();
+        if *open >= MAX_SESSIONS_PER_CLIENT {
+            return None;
+        }
+        *open += 1;
+        Some(ClientSlot {
+            counts: self.clone(),
+            client,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(open) = counts.get_mut(&self.client) {
+            *open -= 1;
+            if *open == 0 {
+                counts.remove(&self.client);
+            }
+        }
+    }
+}
 
 /// The TLS side of `STARTTLS`: the server's certificate and key.
 pub type MailTls = Arc<rustls::ServerConfig>;
@@ -78,10 +119,15 @@ pub(crate) async fn serve(
 ) {
     let mut closing = state.closing.subscribe();
     let sessions = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_SESSIONS));
+    let per_client: Arc<PerClient> = Arc::default();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((mut stream, peer)) => {
+                    let Some(slot) = per_client.take(peer.ip()) else {
+                        let _ = write(&mut stream, "421 4.7.0 Too many connections from your address; try again later").await;
+                        continue;
+                    };
                     let Ok(permit) = sessions.clone().try_acquire_owned() else {
                         let _ = write(&mut stream, "421 4.7.0 Too many connections; try again later").await;
                         continue;
@@ -94,6 +140,7 @@ pub(crate) async fn serve(
                             tracing::debug!(error = %e, %peer, "an SMTP session ended early");
                         }
                         drop(permit);
+                        drop(slot);
                     });
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot accept an SMTP connection"),

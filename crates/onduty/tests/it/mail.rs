@@ -416,3 +416,46 @@ async fn serve_offers_starttls_with_the_certificate_files_it_is_given() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("cannot offer STARTTLS"), "{said}");
 }
+
+/// Opens an SMTP connection to `app` from the local address `from`; returns it and its
+/// greeting.
+async fn greeted_from(app: &TestApp, from: &str) -> (BufReader<tokio::net::TcpStream>, String) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let stream = socket.connect(app.smtp).await.unwrap();
+    let mut stream = BufReader::new(stream);
+    let greeting = reply(&mut stream).await;
+    (stream, greeting)
+}
+
+#[tokio::test]
+async fn one_client_cannot_take_every_smtp_session() {
+    let app = TestApp::start().await;
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        let (stream, greeting) = greeted_from(&app, "127.0.0.1").await;
+        assert!(greeting.starts_with("220 "), "{greeting}");
+        held.push(stream);
+    }
+    let (_, greeting) = greeted_from(&app, "127.0.0.1").await;
+    assert_eq!(
+        greeting,
+        "421 4.7.0 Too many connections from your address; try again later\r\n"
+    );
+    // Another client is still served, and the first gets a session back once one ends.
+    let (_, greeting) = greeted_from(&app, "127.0.0.2").await;
+    assert!(greeting.starts_with("220 "), "{greeting}");
+    let mut first = held.pop().unwrap();
+    assert!(say(&mut first, "QUIT\r\n").await.starts_with("221"));
+    drop(first);
+    let mut greeting = String::new();
+    for _ in 0..10_000 {
+        greeting = greeted_from(&app, "127.0.0.1").await.1;
+        if greeting.starts_with("220 ") {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(greeting.starts_with("220 "), "{greeting}");
+    app.stop().await;
+}
