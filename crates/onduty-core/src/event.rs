@@ -436,7 +436,12 @@ impl Parser {
                 None
             }
             // NUL cannot be stored in a PostgreSQL text column; keep the rest of the text.
-            Some(Value::String(s)) if s.contains('\0') => Some(s.replace('\0', "\u{FFFD}")),
+            Some(Value::String(s)) if s.contains('\0') => {
+                self.warnings.push(format!(
+                    "'{prefix}{name}' held a NUL character, stored as U+FFFD"
+                ));
+                Some(crate::text::without_nul(s).into_owned())
+            }
             Some(Value::String(s)) => Some(s.clone()),
             Some(other) => {
                 self.error(format!(

@@ -252,6 +252,55 @@ pub fn resolve_event(routing_key: &str) -> AlertEvent {
         .value
 }
 
+/// What is kept of a ping's body: its first [`BODY_KEPT`] bytes as text, with NUL
+/// characters replaced (see [`crate::text::without_nul`]) and, for mail, the keys it was
+/// addressed to hidden, since anyone who reads a key can send pings with it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PingBody(String);
+
+/// What stands in a kept mail for a key it was addressed to.
+pub const KEY_HIDDEN: &str = "(key hidden)";
+
+impl PingBody {
+    /// The body of an HTTP ping.
+    pub fn of_request(body: &[u8]) -> PingBody {
+        let text = String::from_utf8_lossy(&body[..body.len().min(BODY_KEPT)]);
+        PingBody(crate::text::without_nul(&text).into_owned())
+    }
+
+    /// A whole mail message (headers and body), with every key in `keys` hidden.
+    pub fn of_mail(message: &[u8], keys: &[&str]) -> PingBody {
+        let mut text = String::from_utf8_lossy(message).into_owned();
+        for key in keys.iter().filter(|k| !k.is_empty()) {
+            // Addresses are case-insensitive; keys are lowercase.
+            text = replace_ignoring_ascii_case(&text, key, KEY_HIDDEN);
+        }
+        let mut end = text.len().min(BODY_KEPT);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        PingBody(crate::text::without_nul(&text[..end]).into_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn replace_ignoring_ascii_case(text: &str, find: &str, with: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let find = find.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    while let Some(at) = lower[from..].find(&find) {
+        out.push_str(&text[from..from + at]);
+        out.push_str(with);
+        from += at + find.len();
+    }
+    out.push_str(&text[from..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +350,31 @@ mod tests {
             Expect::cron("0 0 31 2 *", TimeZoneName::utc(), 0),
             Err(HeartbeatError::NeverDue),
             "31 February"
+        );
+    }
+
+    #[test]
+    fn a_kept_body_has_no_nul_and_a_kept_mail_no_key() {
+        assert_eq!(PingBody::of_request(b"ok\0").as_str(), "ok\u{FFFD}");
+        let long = vec![b'x'; BODY_KEPT + 10];
+        assert_eq!(PingBody::of_request(&long).as_str().len(), BODY_KEPT);
+        let key = "3f0c9a8b7c6d5e4f3a2b1c0d9e8f7a6b";
+        let mail = format!(
+            "To: <{}@onduty.example.com>\r\nCc: {key}@onduty.example.com\r\n\r\ndone\0",
+            key.to_ascii_uppercase()
+        );
+        let kept = PingBody::of_mail(mail.as_bytes(), &[key]);
+        assert_eq!(
+            kept.as_str(),
+            "To: <(key hidden)@onduty.example.com>\r\nCc: (key hidden)@onduty.example.com\r\n\r\ndone\u{FFFD}"
+        );
+        // Hidden before it is cut, so a key at the cut cannot show in part.
+        let mut at_the_end = "x".repeat(BODY_KEPT - 10);
+        at_the_end.push_str(key);
+        assert!(
+            !PingBody::of_mail(at_the_end.as_bytes(), &[key])
+                .as_str()
+                .contains("3f0c9a8b")
         );
     }
 

@@ -210,7 +210,7 @@ pub struct TimelineEntry {
 
 pub const NOTE_MAX_CHARS: usize = 10_000;
 
-/// A note's text: trimmed, 1 to 10,000 characters.
+/// A note's text: trimmed, 1 to 10,000 characters, NUL characters stored as U+FFFD.
 pub fn parse_note(text: &str) -> Result<String, String> {
     let t = text.trim();
     if t.is_empty() {
@@ -221,7 +221,7 @@ pub fn parse_note(text: &str) -> Result<String, String> {
             "a note must be at most {NOTE_MAX_CHARS} characters"
         ));
     }
-    Ok(t.to_owned())
+    Ok(crate::text::without_nul(t).into_owned())
 }
 
 /// What the store knows about one open incident carrying an event's dedup key.

@@ -24,6 +24,7 @@ pub mod service;
 pub mod signature;
 #[cfg(test)]
 mod test_json;
+pub mod text;
 pub mod time;
 pub mod webhook;
 

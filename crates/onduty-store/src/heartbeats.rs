@@ -2,7 +2,7 @@
 //! last ping and when it is next overdue.
 
 use onduty_core::account::Name;
-use onduty_core::heartbeat::{BODY_KEPT, Expect, Ping};
+use onduty_core::heartbeat::{Expect, Ping, PingBody};
 use onduty_core::service::{IntegrationKind, IntegrationSettings};
 use onduty_core::{HeartbeatId, IntegrationId, RoutingKey, ServiceId, Timestamp};
 use sqlx::any::AnyRow;
@@ -100,17 +100,6 @@ pub struct Pinged {
 }
 
 /// The first 10 KB of a ping's body, cut at a character boundary.
-fn kept(body: &str) -> String {
-    if body.len() <= BODY_KEPT {
-        return body.to_owned();
-    }
-    let mut end = BODY_KEPT;
-    while !body.is_char_boundary(end) {
-        end -= 1;
-    }
-    body[..end].to_owned()
-}
-
 impl Store {
     /// Makes a heartbeat on a service, with the integration its pings arrive through.
     pub async fn create_heartbeat(
@@ -216,7 +205,7 @@ impl Store {
         &self,
         id: HeartbeatId,
         ping: Ping,
-        body: &str,
+        body: &PingBody,
         now: Timestamp,
     ) -> Result<Pinged, StoreError> {
         // Read and write in one transaction (the row locked on PostgreSQL), so that two
@@ -255,7 +244,7 @@ impl Store {
         .bind(id.to_string())
         .bind(now.as_millis())
         .bind(ping.as_str())
-        .bind(kept(body))
+        .bind(body.as_str().to_owned())
         .bind(success_at.map(|t| t.as_millis()))
         .bind(state.as_str())
         .bind(due.map(|d| d.as_millis()))

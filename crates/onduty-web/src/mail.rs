@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onduty_core::batch::{HandedIn, Inbound, Received};
-use onduty_core::event::AlertEvent;
-use onduty_core::heartbeat::{self, BODY_KEPT, Ping};
+use onduty_core::event::{AlertEvent, Parsed};
+use onduty_core::heartbeat::{self, Ping, PingBody};
 use onduty_core::mail::{MAX_MESSAGE_BYTES, MailRules, event_from_mail};
 use onduty_core::service::IntegrationKind;
 use onduty_core::{EventId, RoutingKey};
@@ -169,6 +169,14 @@ enum Recipient {
         id: onduty_core::HeartbeatId,
         key: RoutingKey,
     },
+}
+
+impl Recipient {
+    fn key(&self) -> &RoutingKey {
+        match self {
+            Recipient::Integration { key, .. } | Recipient::Heartbeat { key, .. } => key,
+        }
+    }
 }
 
 async fn write<S: AsyncWrite + Unpin>(stream: &mut S, line: &str) -> std::io::Result<()> {
@@ -420,13 +428,13 @@ async fn recipient(state: &SharedState, address: &str, domain: &str) -> Result<R
 /// only once the events are stored.
 async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) -> String {
     let now = state.clock.now();
-    let mut events: Vec<(AlertEvent, HandedIn)> = Vec::new();
+    let mut events: Vec<(Parsed<AlertEvent>, HandedIn)> = Vec::new();
     let mut pings = Vec::new();
     for r in recipients {
         match r {
             Recipient::Integration { key, rules } => {
                 match event_from_mail(message, key.as_str(), rules) {
-                    Ok(mail) => events.push((mail.event.value, HandedIn::BySender)),
+                    Ok(mail) => events.push((mail.event, HandedIn::BySender)),
                     Err(why) => return format!("554 5.6.0 The message cannot be read: {why}"),
                 }
             }
@@ -434,7 +442,13 @@ async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) 
                 Ok(h) => {
                     // The recovery is the heartbeat's own event, as for an HTTP ping.
                     if h.state.is_down() {
-                        events.push((heartbeat::resolve_event(key.as_str()), HandedIn::ByOnduty));
+                        events.push((
+                            Parsed {
+                                value: heartbeat::resolve_event(key.as_str()),
+                                warnings: Vec::new(),
+                            },
+                            HandedIn::ByOnduty,
+                        ));
                     }
                     pings.push(*id);
                 }
@@ -449,8 +463,8 @@ async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) 
         state.writer.submit(Received {
             id: EventId::new(now),
             received_at: now,
-            event: Inbound::Alert(event),
-            warnings: Vec::new(),
+            event: Inbound::Alert(event.value),
+            warnings: event.warnings,
             from,
         })
     });
@@ -468,9 +482,11 @@ async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) 
             }
         }
     }
-    let text = String::from_utf8_lossy(&message[..message.len().min(BODY_KEPT)]);
+    // Every key the message was sent to is hidden from what is kept.
+    let keys: Vec<&str> = recipients.iter().map(|r| r.key().as_str()).collect();
+    let body = PingBody::of_mail(message, &keys);
     for id in pings {
-        if let Err(e) = state.store.record_ping(id, Ping::Success, &text, now).await {
+        if let Err(e) = state.store.record_ping(id, Ping::Success, &body, now).await {
             tracing::error!(error = %e, "cannot record a ping by mail");
             return "451 4.3.0 Try again later".to_owned();
         }

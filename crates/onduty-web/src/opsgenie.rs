@@ -60,7 +60,9 @@ async fn note(
         }
     };
     let text = match body.get("user").and_then(Value::as_str) {
-        Some(user) if !user.trim().is_empty() => format!("{}: {text}", user.trim()),
+        Some(user) if !user.trim().is_empty() => {
+            format!("{}: {text}", onduty_core::text::without_nul(user.trim()))
+        }
         _ => text,
     };
     let missing = || {

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use onduty_core::batch::{HandedIn, Inbound, Received};
-use onduty_core::heartbeat::{self, BODY_KEPT, Ping};
+use onduty_core::heartbeat::{self, Ping, PingBody};
 use onduty_core::{EventId, RoutingKey};
 
 use crate::SharedState;
@@ -71,12 +71,11 @@ async fn ping(state: &SharedState, key: &str, ping: Option<Ping>, body: &[u8]) -
             return text(StatusCode::SERVICE_UNAVAILABLE, "unavailable; retry\n");
         }
     };
-    let body = String::from_utf8_lossy(&body[..body.len().min(BODY_KEPT)]).into_owned();
+    let body = PingBody::of_request(body);
     // The incident changes first, the ping is recorded after: a ping retried after a
     // failure here still resolves (or reports) what it should.
     let event = if ping.is_failure() {
-        let details =
-            serde_json::json!({"heartbeat": found.name, "ping": ping.as_str(), "body": body});
+        let details = serde_json::json!({"heartbeat": found.name, "ping": ping.as_str(), "body": body.as_str()});
         Some(heartbeat::trigger_event(
             key.as_str(),
             &heartbeat::failure_summary(&found.name, ping),

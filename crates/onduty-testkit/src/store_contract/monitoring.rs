@@ -3,7 +3,7 @@
 use super::*;
 
 pub async fn heartbeats_pings_and_deadlines(db: &TestDb) {
-    use onduty_core::heartbeat::{Expect, Ping};
+    use onduty_core::heartbeat::{Expect, Ping, PingBody};
     use onduty_store::heartbeats::HeartbeatState;
 
     let store = db.store().await;
@@ -45,7 +45,12 @@ pub async fn heartbeats_pings_and_deadlines(db: &TestDb) {
 
     let long = "x".repeat(20_000);
     let pinged = store
-        .record_ping(made.id, Ping::Success, &long, at_minute(30))
+        .record_ping(
+            made.id,
+            Ping::Success,
+            &PingBody::of_request(long.as_bytes()),
+            at_minute(30),
+        )
         .await
         .unwrap();
     assert_eq!(pinged.was, HeartbeatState::New);
@@ -91,12 +96,18 @@ pub async fn heartbeats_pings_and_deadlines(db: &TestDb) {
     );
 
     let failed = store
-        .record_ping(made.id, Ping::Exit(2), "boom", at_minute(501))
+        .record_ping(
+            made.id,
+            Ping::Exit(2),
+            &PingBody::of_request(b"boom\0"),
+            at_minute(501),
+        )
         .await
         .unwrap();
     assert_eq!(failed.was, HeartbeatState::Late);
     assert_eq!(failed.heartbeat.state, HeartbeatState::Failing);
     assert_eq!(failed.heartbeat.last_ping.as_deref(), Some("exit 2"));
+    assert_eq!(failed.heartbeat.last_body.as_deref(), Some("boom\u{FFFD}"));
     assert_eq!(failed.heartbeat.last_success_at, Some(at_minute(30)));
     assert_eq!(
         store
@@ -122,12 +133,13 @@ pub async fn heartbeats_pings_and_deadlines(db: &TestDb) {
     for round in 0..20 {
         let at = at_minute(1000 + round);
         store
-            .record_ping(made.id, Ping::Fail, "", at)
+            .record_ping(made.id, Ping::Fail, &PingBody::default(), at)
             .await
             .unwrap();
+        let empty = PingBody::default();
         let (start, success) = tokio::join!(
-            store.record_ping(made.id, Ping::Start, "", at),
-            store.record_ping(made.id, Ping::Success, "", at),
+            store.record_ping(made.id, Ping::Start, &empty, at),
+            store.record_ping(made.id, Ping::Success, &empty, at),
         );
         start.unwrap();
         success.unwrap();

@@ -17,6 +17,7 @@ mod mail;
 mod maintenance;
 mod monitoring;
 mod noise;
+mod nul;
 mod opsgenie;
 mod outbound;
 mod paging;
