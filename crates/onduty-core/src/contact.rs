@@ -151,8 +151,19 @@ pub struct ContactMethod {
 
 impl ContactMethod {
     /// "SMS +44…" — how the timeline names it.
-    pub fn describe(&self) -> String {
-        format!("{} {}", self.channel.label(), self.address.as_str())
+    /// How a timeline, which every user can read, names a message to `owner` through
+    /// this method: "SMS to Alice +15555550100". A webhook's URL can carry credentials, so
+    /// it shows only as "Webhook of Alice"; its owner and admins see it on the contact
+    /// methods.
+    pub fn to_owner(&self, owner: &str) -> String {
+        match self.channel {
+            Channel::Webhook => format!("Webhook of {owner}"),
+            _ => format!(
+                "{} to {owner} {}",
+                self.channel.label(),
+                self.address.as_str()
+            ),
+        }
     }
 
     pub fn can_page(&self) -> bool {
@@ -320,6 +331,24 @@ mod tests {
         assert!(Address::parse(Channel::Sms, "alice@example.com").is_err());
         assert!(Address::parse(Channel::Voice, "+14155550100").is_ok());
         assert!(Address::parse(Channel::Webhook, "http://127.0.0.1:9000/hook").is_ok());
+        let method = |channel, address| ContactMethod {
+            id: ContactMethodId::from_uuid(uuid::Uuid::from_u128(1)),
+            user_id: UserId::from_uuid(uuid::Uuid::from_u128(2)),
+            name: "mine".to_owned(),
+            channel,
+            address: Address::parse(channel, address).unwrap(),
+            verified: true,
+            failing: None,
+            created_at: Timestamp::from_millis(0),
+        };
+        assert_eq!(
+            method(Channel::Webhook, "https://hooks.example/x?token=s3cret").to_owner("Alice"),
+            "Webhook of Alice"
+        );
+        assert_eq!(
+            method(Channel::Sms, "+15555550100").to_owner("Alice"),
+            "SMS to Alice +15555550100"
+        );
         assert!(Address::parse(Channel::Webhook, "ftp://example.com").is_err());
         assert!(Address::parse(Channel::Webhook, "https://x.example/a b").is_err());
     }

@@ -87,7 +87,7 @@ mod tests {
                 false,
                 Some(false),
                 false,
-                Some("E-mail alice@example.com to Alice skipped: not verified yet"),
+                Some("E-mail to Alice alice@example.com skipped: not verified yet"),
             ),
         ];
         for (status, responder, method, send, note) in table {

@@ -125,12 +125,7 @@ impl Engine {
                 .join("+"),
             at: now,
         };
-        let to = format!(
-            "{} to {} {}",
-            method.channel.label(),
-            items[0].user_name,
-            method.address.as_str()
-        );
+        let to = method.to_owner(&items[0].user_name);
         let attempts = items.iter().map(|i| i.attempts).max().unwrap_or(0) + 1;
         let (delivery, line) = match self.providers.send(&message).await {
             Ok(sent) => (

@@ -26,13 +26,12 @@ pub(crate) fn may_send(method: Option<&ContactMethod>, user_name: &str) -> Resul
     match method {
         None => Err(format!("{user_name}'s contact method was removed; skipped")),
         Some(m) if m.can_page() => Ok(()),
-        Some(m) if m.failing.is_some() => Err(format!(
-            "{} to {user_name} skipped: it is failing",
-            m.describe()
-        )),
+        Some(m) if m.failing.is_some() => {
+            Err(format!("{} skipped: it is failing", m.to_owner(user_name)))
+        }
         Some(m) => Err(format!(
-            "{} to {user_name} skipped: not verified yet",
-            m.describe()
+            "{} skipped: not verified yet",
+            m.to_owner(user_name)
         )),
     }
 }

@@ -68,7 +68,10 @@ impl Notifier for WebhookNotifier {
                 .await
                 .map_err(|e| match refusal(&e) {
                     Some(refused) => NotifyError::Blocked(refused.to_string()),
-                    None => NotifyError::Transient(format!("webhook not reached: {e}")),
+                    // Without the URL: its query string can be a credential.
+                    None => {
+                        NotifyError::Transient(format!("webhook not reached: {}", e.without_url()))
+                    }
                 })?;
             let status = response.status();
             if status.is_success() {

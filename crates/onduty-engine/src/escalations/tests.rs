@@ -241,7 +241,7 @@ fn schedules_gaps_unverified_methods_and_people_without_rules_are_said() {
         lines(step),
         [
             "Escalation policy Ops, level 1; nobody is on call in Backup: paging Alice (on call in Primary), Carol; Carol has no notification rules, so nothing reaches them",
-            "SMS +15555550100 to Alice skipped: not verified yet",
+            "SMS to Alice +15555550100 skipped: not verified yet",
         ]
     );
 }

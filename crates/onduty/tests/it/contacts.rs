@@ -266,3 +266,34 @@ async fn contact_details_are_private_and_checked() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_webhooks_url_is_not_shown_on_timelines_everyone_reads() {
+    let app = TestApp::start().await;
+    let alice = app.user_token("Alice", "responder").await;
+    let olive = app.user_token("Olive", "observer").await;
+    let url = "https://hooks.example.com/page?token=s3cret";
+    crate::paging::verified_method(&app, &alice, "alice@example.com", "webhook", url).await;
+    crate::paging::policy(
+        &app,
+        json!({"name": "Ops", "levels": [crate::paging::level(&["alice@example.com"], 30)]}),
+    )
+    .await;
+    let key = crate::paging::service(&app, "Web", "Ops", json!({})).await;
+    app.send_event(onduty_testkit::trigger_event(&key, "5xx", "Errors"))
+        .await;
+    app.tick().await;
+    assert_eq!(app.notifier.take().len(), 1, "Alice's webhook is paged");
+
+    let (status, detail) = app.api_as(&olive, Method::GET, "/incidents/1", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let lines: Vec<&str> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["message"].as_str())
+        .collect();
+    assert!(lines.contains(&"Webhook of Alice: sent"), "{lines:?}");
+    assert!(!detail.to_string().contains("s3cret"), "{detail}");
+    app.stop().await;
+}
