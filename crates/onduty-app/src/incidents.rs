@@ -113,7 +113,7 @@ impl App {
         let text = parse_note(text).map_err(AppError::Invalid)?;
         Ok(self
             .store
-            .add_note(incident, &text, &acting.actor(), self.now())
+            .add_note(incident, &text, &acting.actor(), None, self.now())
             .await?)
     }
 }

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::event::{AlertEvent, EventAction, Parsed, Severity, parse_alert_event};
 use crate::ids::DedupKey;
+use crate::incident::TimelineKind;
 
 /// Opsgenie's limits.
 pub const MESSAGE_MAX_CHARS: usize = 130;
@@ -152,6 +153,76 @@ pub fn follow_up_event(
     parse_alert_event(&event).map(|p| p.value)
 }
 
+/// What a request that was answered `202` did, as onduty recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// It made this first entry on an incident's timeline.
+    OnIncident {
+        kind: TimelineKind,
+        /// The event's action; `None` for a note.
+        action: Option<EventAction>,
+    },
+    /// It touched no incident: an acknowledge or close for an alias with no open alert,
+    /// or a create while the service was in maintenance.
+    Dropped {
+        action: EventAction,
+        in_maintenance: bool,
+    },
+}
+
+/// A request's status in Opsgenie's words (`GET /v2/alerts/requests/{id}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestStatus {
+    /// `Create`, `Acknowledge`, `Close` or `AddNote`.
+    pub action: &'static str,
+    pub is_success: bool,
+    pub status: &'static str,
+}
+
+fn action_word(action: Option<EventAction>) -> &'static str {
+    match action {
+        Some(EventAction::Trigger) => "Create",
+        Some(EventAction::Acknowledge) => "Acknowledge",
+        Some(EventAction::Resolve) => "Close",
+        None => "AddNote",
+    }
+}
+
+/// The status Opsgenie would report for a request that was `handled` so.
+pub fn request_status(handled: Handled) -> RequestStatus {
+    let (action, is_success, status) = match handled {
+        Handled::OnIncident { kind, action } => {
+            let status = match (action, kind) {
+                (None, _) => "Added note",
+                (Some(EventAction::Trigger), TimelineKind::Triggered) => "Created alert",
+                (Some(EventAction::Trigger), _) => "Alert already exists: its count went up",
+                (Some(EventAction::Acknowledge), TimelineKind::Acknowledged) => {
+                    "Acknowledged alert"
+                }
+                (Some(EventAction::Acknowledge), _) => "Alert is already acknowledged",
+                (Some(EventAction::Resolve), _) => "Closed alert",
+            };
+            (action_word(action), true, status)
+        }
+        Handled::Dropped {
+            action,
+            in_maintenance: true,
+        } => (
+            action_word(Some(action)),
+            true,
+            "Service is in maintenance: no alert was created",
+        ),
+        Handled::Dropped { action, .. } => {
+            (action_word(Some(action)), false, "Alert does not exist")
+        }
+    };
+    RequestStatus {
+        action,
+        is_success,
+        status,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +311,74 @@ mod tests {
             )
         ) {
             let _ = create_event(&body, KEY, "generated");
+        }
+    }
+
+    #[test]
+    fn request_statuses_read_as_opsgenie_reports_them() {
+        use EventAction::{Acknowledge, Resolve, Trigger};
+        let on = |kind, action| Handled::OnIncident { kind, action };
+        let cases = [
+            (
+                on(TimelineKind::Triggered, Some(Trigger)),
+                "Create",
+                true,
+                "Created alert",
+            ),
+            (
+                on(TimelineKind::Alert, Some(Trigger)),
+                "Create",
+                true,
+                "Alert already exists: its count went up",
+            ),
+            (
+                on(TimelineKind::Acknowledged, Some(Acknowledge)),
+                "Acknowledge",
+                true,
+                "Acknowledged alert",
+            ),
+            (
+                on(TimelineKind::Event, Some(Acknowledge)),
+                "Acknowledge",
+                true,
+                "Alert is already acknowledged",
+            ),
+            (
+                on(TimelineKind::Resolved, Some(Resolve)),
+                "Close",
+                true,
+                "Closed alert",
+            ),
+            (on(TimelineKind::Note, None), "AddNote", true, "Added note"),
+            (
+                Handled::Dropped {
+                    action: Resolve,
+                    in_maintenance: false,
+                },
+                "Close",
+                false,
+                "Alert does not exist",
+            ),
+            (
+                Handled::Dropped {
+                    action: Trigger,
+                    in_maintenance: true,
+                },
+                "Create",
+                true,
+                "Service is in maintenance: no alert was created",
+            ),
+        ];
+        for (handled, action, is_success, status) in cases {
+            assert_eq!(
+                request_status(handled),
+                RequestStatus {
+                    action,
+                    is_success,
+                    status
+                },
+                "{handled:?}"
+            );
         }
     }
 }

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use onduty_core::contact::Urgency;
 use onduty_core::incident::{Actor, Incident, IncidentStatus, TimelineEntry, TimelineKind};
-use onduty_core::{IncidentId, IncidentNumber, IncidentRef, ServiceId, TeamId, Timestamp, UserId};
+use onduty_core::{
+    EventId, IncidentId, IncidentNumber, IncidentRef, ServiceId, TeamId, Timestamp, UserId,
+};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
@@ -312,12 +314,15 @@ impl Store {
         Ok(None)
     }
 
-    /// Adds a note to an incident's timeline (open or resolved).
+    /// Adds a note to an incident's timeline (open or resolved). A note that came as a
+    /// request with an id of its own (Opsgenie's API) keeps the request with it, so that
+    /// its status can be looked up ([`Store::request`]).
     pub async fn add_note(
         &self,
         r: IncidentRef,
         text: &str,
         actor: &Actor,
+        request: Option<(EventId, &serde_json::Value)>,
         now: Timestamp,
     ) -> Result<TimelineEntry, StoreError> {
         let mut conn = self.write_conn().await?;
@@ -325,13 +330,16 @@ impl Store {
         let conn: &mut AnyConnection = &mut tx;
         let (incident, _) = load_incident(conn, r).await?;
         let data = serde_json::json!({ "text": text });
+        let body_json = request
+            .map(|(_, body)| body.to_string())
+            .unwrap_or_default();
         let row = timeline_row(
             incident.id,
             now,
             TimelineKind::Note,
             actor,
             format!("Note from {}", actor.name()),
-            None,
+            request.as_ref().map(|(id, _)| (*id, body_json.as_str())),
             Some(&data),
         );
         let id = match &row[0] {
@@ -347,8 +355,8 @@ impl Store {
             kind: TimelineKind::Note,
             actor: actor.clone(),
             message: format!("Note from {}", actor.name()),
-            event_id: None,
-            event: None,
+            event_id: request.map(|(id, _)| id),
+            event: request.map(|(_, body)| body.clone()),
             data: Some(data),
         })
     }

@@ -12,13 +12,13 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use onduty_core::batch::{HandedIn, Inbound, Received};
 use onduty_core::event::{AlertEvent, EventAction};
 use onduty_core::incident::{Actor, parse_note};
 use onduty_core::service::Integration;
-use onduty_core::{EventId, IncidentNumber, IncidentRef, RoutingKey, opsgenie};
+use onduty_core::{EventId, IncidentId, IncidentNumber, IncidentRef, RoutingKey, opsgenie};
 use onduty_store::StoreError;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -29,7 +29,99 @@ pub(crate) fn routes() -> Router<SharedState> {
     Router::new()
         .route("/v2/alerts", post(create))
         .route("/v2/alerts/{identifier}/{action}", post(act))
+        .route("/v2/alerts/requests/{request}", get(request_status))
         .layer(axum::extract::DefaultBodyLimit::max(INGEST_BODY_LIMIT))
+}
+
+/// The note a request carries (`note`, prefixed with the `user` who wrote it if given):
+/// `None` without one, an error for one that cannot be a note.
+fn note_text(body: &Value) -> Option<Result<String, String>> {
+    let note = body.get("note").filter(|v| !v.is_null())?;
+    let text = match note.as_str().map(parse_note) {
+        Some(Ok(text)) => text,
+        Some(Err(why)) => return Some(Err(why)),
+        None => return Some(Err("Note should be a string.".to_owned())),
+    };
+    Some(Ok(match body.get("user").and_then(Value::as_str) {
+        Some(user) if !user.trim().is_empty() => {
+            format!("{}: {text}", onduty_core::text::without_nul(user.trim()))
+        }
+        _ => text,
+    }))
+}
+
+impl Answer {
+    fn unprocessable_note(&self, why: String) -> Response {
+        self.error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Request body is not processable. Please check the errors.",
+            Some(json!({ "note": why })),
+        )
+    }
+
+    fn missing(&self, identifier: &str) -> Response {
+        self.error(
+            StatusCode::NOT_FOUND,
+            &format!("Alert with identifier [{identifier}] does not exist"),
+            None,
+        )
+    }
+
+    fn unavailable(&self, e: StoreError) -> Response {
+        tracing::error!(error = %e, "cannot answer an Opsgenie request");
+        self.error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable; retry", None)
+    }
+}
+
+/// Puts `text` on an incident's timeline as a note from the integration, kept with the
+/// request it came in.
+async fn put_note(
+    state: &SharedState,
+    answer: &Answer,
+    integration: &Integration,
+    incident: IncidentId,
+    text: &str,
+    body: &Value,
+) -> Result<(), StoreError> {
+    let actor = Actor::Integration {
+        id: integration.id,
+        name: integration.name.to_string(),
+    };
+    state
+        .store
+        .add_note(
+            IncidentRef::Id(incident),
+            text,
+            &actor,
+            Some((answer.request, body)),
+            state.clock.now(),
+        )
+        .await
+        .map(|_| ())
+}
+
+/// The incident of this integration's service that `incident` names, or, by alias, the
+/// newest with that key.
+async fn find_incident(
+    state: &SharedState,
+    integration: &Integration,
+    incident: Option<IncidentRef>,
+    identifier: &str,
+) -> Result<Option<IncidentId>, StoreError> {
+    match incident {
+        Some(r) => match state.store.incident(r).await {
+            Ok(i) if i.service_id == integration.service_id => Ok(Some(i.id)),
+            Ok(_) | Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        },
+        None => {
+            let key = onduty_core::DedupKey::fitted(identifier);
+            state
+                .store
+                .newest_incident_with_key(integration.service_id, &key)
+                .await
+        }
+    }
 }
 
 /// `POST /v2/alerts/{identifier}/notes`: a note on the incident (open or not) that the
@@ -42,73 +134,73 @@ async fn note(
     identifier: &str,
     body: &Value,
 ) -> Response {
-    let text = match body.get("note").and_then(Value::as_str).map(parse_note) {
+    let text = match note_text(body) {
         Some(Ok(text)) => text,
-        Some(Err(why)) => {
-            return answer.error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Request body is not processable. Please check the errors.",
-                Some(json!({ "note": why })),
-            );
-        }
-        None => {
-            return answer.error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Request body is not processable. Please check the errors.",
-                Some(json!({ "note": "Note can not be empty." })),
-            );
-        }
+        Some(Err(why)) => return answer.unprocessable_note(why),
+        None => return answer.unprocessable_note("Note can not be empty.".to_owned()),
     };
-    let text = match body.get("user").and_then(Value::as_str) {
-        Some(user) if !user.trim().is_empty() => {
-            format!("{}: {text}", onduty_core::text::without_nul(user.trim()))
-        }
-        _ => text,
+    let id = match find_incident(state, integration, incident, identifier).await {
+        Ok(Some(id)) => id,
+        Ok(None) => return answer.missing(identifier),
+        Err(e) => return answer.unavailable(e),
+    };
+    match put_note(state, answer, integration, id, &text, body).await {
+        Ok(()) => answer.accepted(),
+        Err(StoreError::NotFound(_)) => answer.missing(identifier),
+        Err(e) => answer.unavailable(e),
+    }
+}
+
+/// `GET /v2/alerts/requests/{requestId}`: what became of a request this integration's
+/// service was sent, in Opsgenie's shape.
+async fn request_status(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(request): Path<String>,
+) -> Response {
+    let answer = Answer {
+        started: Instant::now(),
+        request: EventId::new(state.clock.now()),
+    };
+    let integration = match authorised(&state, &headers, &answer).await {
+        Ok(i) => i,
+        Err(r) => return r,
     };
     let missing = || {
         answer.error(
             StatusCode::NOT_FOUND,
-            &format!("Alert with identifier [{identifier}] does not exist"),
+            "Request not found. It might not be processed, yet.",
             None,
         )
     };
-    let unavailable = |e: StoreError| {
-        tracing::error!(error = %e, "cannot note on an incident");
-        answer.error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable; retry", None)
+    let Ok(id) = request.trim().parse::<EventId>() else {
+        return missing();
     };
-    let found = match incident {
-        Some(r) => match state.store.incident(r).await {
-            Ok(i) if i.service_id == integration.service_id => Ok(Some(i.id)),
-            Ok(_) => Ok(None),
-            Err(StoreError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
-        },
-        None => {
-            let key = onduty_core::DedupKey::fitted(identifier);
-            state
-                .store
-                .newest_incident_with_key(integration.service_id, &key)
-                .await
-        }
+    let record = match state.store.request(id).await {
+        Ok(Some(r)) if r.service_id == integration.service_id => r,
+        Ok(_) => return missing(),
+        Err(e) => return answer.unavailable(e),
     };
-    let id = match found {
-        Ok(Some(id)) => id,
-        Ok(None) => return missing(),
-        Err(e) => return unavailable(e),
-    };
-    let actor = Actor::Integration {
-        id: integration.id,
-        name: integration.name.to_string(),
-    };
-    match state
-        .store
-        .add_note(IncidentRef::Id(id), &text, &actor, state.clock.now())
-        .await
-    {
-        Ok(_) => answer.accepted(),
-        Err(StoreError::NotFound(_)) => missing(),
-        Err(e) => unavailable(e),
+    let status = opsgenie::request_status(record.handled);
+    let mut data = json!({
+        "success": status.is_success,
+        "action": status.action,
+        "processedAt": record.at.to_rfc3339(),
+        "integrationId": record.integration_id.unwrap_or(integration.id).to_string(),
+        "isSuccess": status.is_success,
+        "status": status.status,
+    });
+    if let Some(incident) = record.incident {
+        data["alertId"] = Value::from(incident.to_string());
     }
+    if let Some(alias) = record.alias {
+        data["alias"] = Value::from(alias);
+    }
+    (
+        StatusCode::OK,
+        Json(json!({"data": data, "took": answer.took(), "requestId": answer.request.to_string()})),
+    )
+        .into_response()
 }
 
 /// One request's answer, timed and numbered as Opsgenie's are.
@@ -368,38 +460,50 @@ async fn act(
     let Some(action) = action else {
         return note(&state, &answer, &integration, incident, &identifier, &body).await;
     };
-    let alias = match incident {
-        None => identifier,
+    // A note sent with the action goes on the incident's timeline once the action is in.
+    let note = match note_text(&body) {
+        Some(Ok(text)) => Some(text),
+        Some(Err(why)) => return answer.unprocessable_note(why),
+        None => None,
+    };
+    let (alias, open) = match incident {
+        None => (identifier.clone(), true),
         Some(r) => match state.store.incident(r).await {
             // Only this integration's service's incidents, and only open ones: closing a
             // closed alert changes nothing, as in Opsgenie.
             Ok(i) if i.service_id != integration.service_id => {
-                return answer.error(
-                    StatusCode::NOT_FOUND,
-                    &format!("Alert with identifier [{identifier}] does not exist"),
-                    None,
-                );
+                return answer.missing(&identifier);
             }
-            Ok(i) if !i.status.is_open() => return answer.accepted(),
-            Ok(i) => i.dedup_key.as_str().to_owned(),
-            Err(StoreError::NotFound(_)) => {
-                return answer.error(
-                    StatusCode::NOT_FOUND,
-                    &format!("Alert with identifier [{identifier}] does not exist"),
-                    None,
-                );
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read an incident");
-                return answer.error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable; retry", None);
-            }
+            Ok(i) => (i.dedup_key.as_str().to_owned(), i.status.is_open()),
+            Err(StoreError::NotFound(_)) => return answer.missing(&identifier),
+            Err(e) => return answer.unavailable(e),
         },
     };
     if alias.trim().is_empty() {
         return answer.error(StatusCode::UNPROCESSABLE_ENTITY, "The alias is empty", None);
     }
-    match opsgenie::follow_up_event(key.as_str(), action, &alias) {
-        Ok(event) => store(&state, &answer, event).await,
-        Err(problems) => answer.error(StatusCode::UNPROCESSABLE_ENTITY, &problems.join("; "), None),
+    if open {
+        let stored = match opsgenie::follow_up_event(key.as_str(), action, &alias) {
+            Ok(event) => store(&state, &answer, event).await,
+            Err(problems) => {
+                return answer.error(StatusCode::UNPROCESSABLE_ENTITY, &problems.join("; "), None);
+            }
+        };
+        if stored.status() != StatusCode::ACCEPTED {
+            return stored;
+        }
     }
+    if let Some(text) = note {
+        match find_incident(&state, &integration, incident, &identifier).await {
+            Ok(Some(id)) => {
+                if let Err(e) = put_note(&state, &answer, &integration, id, &text, &body).await {
+                    return answer.unavailable(e);
+                }
+            }
+            // Nothing to note on: the action was dropped, as it is without a note.
+            Ok(None) => {}
+            Err(e) => return answer.unavailable(e),
+        }
+    }
+    answer.accepted()
 }

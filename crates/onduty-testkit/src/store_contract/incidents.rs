@@ -46,6 +46,7 @@ pub async fn people_acknowledge_resolve_and_add_notes(db: &TestDb) {
             by_number(n),
             "restarted the load balancer",
             &alice_actor,
+            None,
             at_minute(5),
         )
         .await
@@ -118,7 +119,7 @@ pub async fn people_acknowledge_resolve_and_add_notes(db: &TestDb) {
     assert_eq!(timeline[4].at, at_minute(9));
 
     let missing = store
-        .add_note(by_number(IncidentNumber(999)), "x", &alice_actor, T0)
+        .add_note(by_number(IncidentNumber(999)), "x", &alice_actor, None, T0)
         .await;
     assert!(matches!(missing, Err(StoreError::NotFound(m)) if m == "incident #999"));
 }

@@ -19,6 +19,7 @@ mod monitoring;
 mod noise;
 mod nul;
 mod opsgenie;
+mod opsgenie_sdk;
 mod outbound;
 mod paging;
 mod process;

@@ -275,3 +275,121 @@ async fn notes_reach_the_alert_by_alias_or_number_open_or_closed() {
     assert!(answer["errors"]["note"].is_string(), "{answer}");
     app.stop().await;
 }
+
+async fn request_status(app: &TestApp, key: &str, request: &str) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .get(format!("{}/v2/alerts/requests/{request}", app.url))
+        .header("authorization", format!("GenieKey {key}"))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_script_looks_its_requests_up_and_its_notes_reach_the_timeline() {
+    let app = TestApp::start().await;
+    let key = integration(&app).await;
+    let (_, created) = opsgenie(
+        &app,
+        &key,
+        "/v2/alerts",
+        Some(json!({"message": "Queue backed up", "alias": "queue"})),
+    )
+    .await;
+    let (status, answer) = request_status(&app, &key, created["requestId"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let incident = app.all_incidents().await[0]["id"].clone();
+    let data = &answer["data"];
+    assert_eq!(data["action"], "Create");
+    assert_eq!(data["isSuccess"], true);
+    assert_eq!(data["success"], true);
+    assert_eq!(data["status"], "Created alert");
+    assert_eq!(data["alertId"], incident);
+    assert_eq!(data["alias"], "queue");
+    assert_eq!(data["processedAt"], app.now().to_rfc3339());
+    assert!(
+        data["integrationId"].as_str().unwrap().len() >= 32,
+        "{data}"
+    );
+    assert!(answer["took"].is_number() && answer["requestId"].is_string());
+
+    // Acknowledged with a note and who wrote it: both are on the timeline.
+    let (_, acked) = opsgenie(
+        &app,
+        &key,
+        "/v2/alerts/queue/acknowledge?identifierType=alias",
+        Some(json!({"user": "oncall-bot", "note": "draining it", "source": "script"})),
+    )
+    .await;
+    let (_, answer) = request_status(&app, &key, acked["requestId"].as_str().unwrap()).await;
+    assert_eq!(answer["data"]["action"], "Acknowledge");
+    assert_eq!(answer["data"]["status"], "Acknowledged alert");
+    let (_, closed) = opsgenie(
+        &app,
+        &key,
+        "/v2/alerts/1/close?identifierType=tiny",
+        Some(json!({"note": "drained"})),
+    )
+    .await;
+    let (_, answer) = request_status(&app, &key, closed["requestId"].as_str().unwrap()).await;
+    assert_eq!(answer["data"]["action"], "Close");
+    assert_eq!(answer["data"]["status"], "Closed alert");
+    let (_, detail) = app.api(Method::GET, "/incidents/1", None).await;
+    let notes: Vec<&str> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "note")
+        .filter_map(|e| e["data"]["text"].as_str())
+        .collect();
+    assert_eq!(notes, ["oncall-bot: draining it", "drained"]);
+
+    // A note request has a status too; a close for an alias with no alert says it failed.
+    let (_, noted) = opsgenie(
+        &app,
+        &key,
+        "/v2/alerts/queue/notes?identifierType=alias",
+        Some(json!({"note": "postmortem Tuesday"})),
+    )
+    .await;
+    let (_, answer) = request_status(&app, &key, noted["requestId"].as_str().unwrap()).await;
+    assert_eq!(answer["data"]["action"], "AddNote");
+    assert_eq!(answer["data"]["status"], "Added note");
+    let (_, dropped) = opsgenie(
+        &app,
+        &key,
+        "/v2/alerts/nothing-here/close?identifierType=alias",
+        None,
+    )
+    .await;
+    let (status, answer) = request_status(&app, &key, dropped["requestId"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["data"]["isSuccess"], false);
+    assert_eq!(answer["data"]["status"], "Alert does not exist");
+    assert_eq!(answer["data"]["alias"], "nothing-here");
+
+    // Unknown ids, and another service's requests, are Opsgenie's 404.
+    for unknown in ["not-an-id", "0190c5a4-8f00-7000-8000-000000000000"] {
+        let (status, answer) = request_status(&app, &key, unknown).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            answer["message"],
+            "Request not found. It might not be processed, yet."
+        );
+        assert!(answer["requestId"].is_string() && answer["took"].is_number());
+    }
+    let (billing, _) = app.service("Billing", "open").await;
+    let (_, made) = app
+        .api(
+            Method::POST,
+            &format!("/services/{billing}/integrations"),
+            Some(json!({"type": "opsgenie"})),
+        )
+        .await;
+    let other = made["integration"]["routing_key"].as_str().unwrap();
+    let (status, _) = request_status(&app, other, created["requestId"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
