@@ -15,6 +15,7 @@ mod monitoring;
 mod people;
 mod policies;
 mod schedules;
+mod sends;
 mod services;
 
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub use policies::{LevelInput, PolicyInput};
 pub use schedules::{
     GAP_HORIZON, LayerInput, MAX_HANDOFF_LEAD_MINUTES, OverrideInput, ScheduleInput,
 };
+pub use sends::SendUsage;
 pub use services::{IntegrationInput, MappingTry, PagingInput, ServiceInput, new_routing_key};
 
 /// The application: what every door calls. Cheap to clone.
@@ -50,6 +52,8 @@ pub struct App {
     /// How messages that are not pages reach people: verification codes, tests.
     providers: Providers,
     send_limiter: Arc<people::SendLimiter>,
+    /// Hourly limits on codes and tests.
+    message_limits: onduty_core::rate_limit::HourlyLimits,
 }
 
 /// Who acts, and through which door.
@@ -171,6 +175,15 @@ impl App {
             wake,
             providers,
             send_limiter: Arc::default(),
+            message_limits: Default::default(),
+        }
+    }
+
+    /// The same, with these hourly limits on codes and tests.
+    pub fn with_message_limits(self, limits: onduty_core::rate_limit::HourlyLimits) -> App {
+        App {
+            message_limits: limits,
+            ..self
         }
     }
 

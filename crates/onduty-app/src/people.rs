@@ -15,6 +15,7 @@ use onduty_core::rate_limit::{RateLimit, TokenBucket};
 use onduty_core::{ContactMethodId, RuleId, Timestamp, UserId};
 use onduty_notify::{Content, NotifyError, Outgoing};
 use onduty_store::contacts::{NewContactMethod, Verification};
+use onduty_store::sends::SendKind;
 use onduty_store::users::{NewUser, UserPatch};
 
 use crate::{Acting, App, AppError};
@@ -333,6 +334,7 @@ impl App {
     /// A new verification code, kept hashed and sent: `sent` or `not sent: …`.
     async fn new_code(&self, method: &ContactMethod) -> Result<String, AppError> {
         self.send_limiter.take(method.id, self.now())?;
+        self.admit_send(method, SendKind::Code).await?;
         let code = verification_code(random::<4>());
         let expires = self.now().saturating_add(VERIFICATION_VALID_FOR);
         self.store
@@ -387,6 +389,8 @@ impl App {
             let hex: String = random::<24>().iter().map(|b| format!("{b:02x}")).collect();
             format!("whsec_{hex}")
         });
+        // Over the hourly limits nothing is made: a method without its code is no use.
+        self.send_allowed(user.id).await?;
         let first = self.store.rules(user.id).await?.is_empty()
             && self.store.contact_methods(user.id).await?.is_empty();
         let now = self.now();
@@ -484,6 +488,7 @@ impl App {
             ));
         }
         self.send_limiter.take(method.id, self.now())?;
+        self.admit_send(&method, SendKind::Test).await?;
         match self.send_now(&method, Content::Test).await {
             Ok(()) => {
                 if method.failing.is_some() {

@@ -1,5 +1,6 @@
 //! A token bucket per key, with time as an argument: up to `per_minute` events in any
-//! burst, refilled evenly over the minute. Used to answer 429 to a runaway sender.
+//! burst, refilled evenly over the minute. Used to answer 429 to a runaway sender. Also
+//! the hourly limits on codes and test messages.
 
 use std::time::Duration;
 
@@ -54,6 +55,45 @@ impl TokenBucket {
     }
 }
 
+/// Hourly limits on the messages that are not pages (verification codes and tests),
+/// which anyone can ask for and which cost money by SMS and call: per person, and for the
+/// whole server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HourlyLimits {
+    pub per_person: u32,
+    pub total: u32,
+}
+
+impl Default for HourlyLimits {
+    fn default() -> Self {
+        HourlyLimits {
+            per_person: 10,
+            total: 100,
+        }
+    }
+}
+
+/// Which hourly limit a message would pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverLimit {
+    Person,
+    Server,
+}
+
+impl HourlyLimits {
+    /// Whether one more message may go, given how many went in the last hour to this
+    /// person and to everyone.
+    pub fn admit(&self, to_person: u64, in_all: u64) -> Result<(), OverLimit> {
+        if to_person >= u64::from(self.per_person) {
+            Err(OverLimit::Person)
+        } else if in_all >= u64::from(self.total) {
+            Err(OverLimit::Server)
+        } else {
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +120,27 @@ mod tests {
         let mut b = TokenBucket::new(limit, Timestamp::from_millis(10_000));
         assert!(b.take(limit, Timestamp::from_millis(10_000)).is_ok());
         assert!(b.take(limit, Timestamp::from_millis(0)).is_err());
+    }
+
+    #[test]
+    fn hourly_limits_stop_one_person_first_then_everyone() {
+        let limits = HourlyLimits {
+            per_person: 3,
+            total: 5,
+        };
+        let cases = [
+            (0, 0, Ok(())),
+            (2, 4, Ok(())),
+            (3, 3, Err(OverLimit::Person)),
+            (0, 5, Err(OverLimit::Server)),
+            (3, 5, Err(OverLimit::Person)),
+        ];
+        for (to_person, in_all, expected) in cases {
+            assert_eq!(
+                limits.admit(to_person, in_all),
+                expected,
+                "{to_person} {in_all}"
+            );
+        }
     }
 }

@@ -19,6 +19,7 @@ pub mod policies;
 pub mod requests;
 mod rows;
 pub mod schedules;
+pub mod sends;
 pub mod services;
 pub mod sessions;
 mod sql;

@@ -83,6 +83,8 @@ pub struct WebConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Connections open at once, and how long a client may take to send headers.
     pub limits: server::Limits,
+    /// Hourly limits on verification codes and test messages.
+    pub message_limits: onduty_core::rate_limit::HourlyLimits,
 }
 
 impl Default for WebConfig {
@@ -95,6 +97,7 @@ impl Default for WebConfig {
             mail_domain: None,
             trusted_proxies: Vec::new(),
             limits: server::Limits::default(),
+            message_limits: Default::default(),
         }
     }
 }
@@ -160,7 +163,8 @@ impl App {
                 clock.clone(),
                 wake.clone(),
                 providers.clone(),
-            ),
+            )
+            .with_message_limits(config.message_limits),
             store,
             writer,
             clock,

@@ -148,6 +148,15 @@ struct FileConfig {
     mail: MailFile,
     #[serde(default)]
     outbound: OutboundFile,
+    #[serde(default)]
+    messages: MessagesFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessagesFile {
+    per_person_per_hour: Option<u32>,
+    per_hour: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -255,6 +264,8 @@ pub struct Config {
     pub mail: Option<MailSettings>,
     /// Where requests to user-given addresses (webhooks) may go.
     pub outbound: onduty_notify::outbound::OutboundPolicy,
+    /// Hourly limits on verification codes and test messages.
+    pub message_limits: onduty_core::rate_limit::HourlyLimits,
     /// HTTP connections served at once (before the open-file limit is considered).
     pub max_connections: usize,
 }
@@ -404,8 +415,17 @@ impl Config {
         };
         let outbound =
             onduty_notify::outbound::OutboundPolicy::parse(&allow).map_err(anyhow::Error::msg)?;
+        let default_limits = onduty_core::rate_limit::HourlyLimits::default();
+        let message_limits = onduty_core::rate_limit::HourlyLimits {
+            per_person: f
+                .messages
+                .per_person_per_hour
+                .unwrap_or(default_limits.per_person),
+            total: f.messages.per_hour.unwrap_or(default_limits.total),
+        };
         Ok(Config {
             outbound,
+            message_limits,
             max_connections: o
                 .max_connections
                 .or(f.max_connections)
@@ -601,6 +621,13 @@ log_format = "text"
 # (ONDUTY_LOG, --log)
 log = "info"
 
+[messages]
+# Verification codes and test messages (not pages) that onduty sends per hour: to one
+# person, and in all. Anyone can ask for them, and by SMS or call they cost money; past a
+# limit the request is refused (429) and admins see who asked under People.
+per_person_per_hour = 10
+per_hour = 100
+
 [ingest]
 # Events accepted per routing key per minute, and the largest burst; over it, senders get
 # 429 and retry. 0 turns the limit off. (ONDUTY_INGEST_RATE_LIMIT_PER_MINUTE)
@@ -655,7 +682,8 @@ mod tests {
         assert_eq!(none.rate_limit_per_minute, 6000);
 
         let file: FileConfig = toml::from_str(
-            "listen = \"0.0.0.0:9000\"\nlog_format = \"json\"\n[ingest]\nrate_limit_per_minute = 10\n",
+            "listen = \"0.0.0.0:9000\"\nlog_format = \"json\"\n[ingest]\nrate_limit_per_minute = 10\n\
+             [messages]\nper_hour = 500\n",
         )
         .unwrap();
         let overrides = Overrides {
@@ -670,6 +698,13 @@ mod tests {
         );
         assert_eq!(c.log_format, LogFormat::Json, "the file beats the defaults");
         assert_eq!(c.rate_limit_per_minute, 10);
+        assert_eq!(
+            c.message_limits,
+            onduty_core::rate_limit::HourlyLimits {
+                per_person: 10,
+                total: 500
+            }
+        );
     }
 
     #[test]

@@ -90,6 +90,7 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
             twilio_auth_token: config.twilio.as_ref().map(|t| t.auth_token.clone()),
             mail_domain: config.mail.as_ref().map(|m| mail_domain(m, &url)),
             trusted_proxies: config.trusted_proxies.clone(),
+            message_limits: config.message_limits,
             limits: onduty_web::server::Limits {
                 max_connections,
                 ..onduty_web::server::Limits::default()

@@ -20,6 +20,34 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(create_token))
         .routes(routes!(list_users, create_user))
         .routes(routes!(update_user))
+        .routes(routes!(message_usage))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageLimits {
+    /// Codes and tests one person may be sent per hour.
+    pub per_person_per_hour: u32,
+    /// Codes and tests the whole server sends per hour.
+    pub per_hour: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonSent {
+    pub user: UserView,
+    pub sent: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LastHour {
+    pub total: u64,
+    /// Everyone who was sent any, most first.
+    pub people: Vec<PersonSent>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageUsage {
+    pub limits: MessageLimits,
+    pub last_hour: LastHour,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -189,5 +217,39 @@ pub(crate) async fn update_user(
         .await?;
     Ok(Json(UserBody {
         user: UserView::from(&user),
+    }))
+}
+
+/// Verification codes and test messages sent in the last hour, per person, against the
+/// hourly limits (admins). Pages are not counted.
+#[utoipa::path(
+    get, path = "/message-usage", tag = "users",
+    responses(
+        (status = 200, body = MessageUsage),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+    )
+)]
+async fn message_usage(
+    State(state): State<SharedState>,
+    caller: Caller,
+) -> Result<Json<MessageUsage>, ApiError> {
+    let usage = state.app.send_usage(&caller.acting()).await?;
+    Ok(Json(MessageUsage {
+        limits: MessageLimits {
+            per_person_per_hour: usage.limits.per_person,
+            per_hour: usage.limits.total,
+        },
+        last_hour: LastHour {
+            total: usage.total,
+            people: usage
+                .by_person
+                .iter()
+                .map(|(user, sent)| PersonSent {
+                    user: UserView::from(user),
+                    sent: *sent,
+                })
+                .collect(),
+        },
     }))
 }

@@ -66,6 +66,8 @@ struct PeoplePage {
     teams: Vec<TeamRow>,
     everyone: Vec<Choice>,
     roles: Vec<Choice>,
+    /// Admins: codes and tests sent in the last hour.
+    sends: Option<onduty_app::SendUsage>,
 }
 
 fn name_of(users: &[User], id: onduty_core::UserId) -> String {
@@ -83,7 +85,16 @@ async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
             Err(e) => return super::error_page(e),
         };
     users.sort_by_key(|u| u.name.to_string().to_lowercase());
+    let sends = if viewer.chrome().is_admin {
+        match state.app.send_usage(&viewer.acting()).await {
+            Ok(usage) => Some(usage),
+            Err(e) => return super::error_page(e),
+        }
+    } else {
+        None
+    };
     page(PeoplePage {
+        sends,
         chrome: viewer.chrome(),
         people: users
             .iter()

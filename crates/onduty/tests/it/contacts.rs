@@ -297,3 +297,99 @@ async fn a_webhooks_url_is_not_shown_on_timelines_everyone_reads() {
     assert!(!detail.to_string().contains("s3cret"), "{detail}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn codes_and_tests_stop_at_the_hourly_limits_and_admins_see_who_asked() {
+    let app = TestApp::start_with(onduty_testkit::Backend::Sqlite, |c| {
+        c.message_limits = onduty_core::rate_limit::HourlyLimits {
+            per_person: 3,
+            total: 5,
+        };
+    })
+    .await;
+    let olive = app.user_token("Olive", "observer").await;
+    let bob = app.user_token("Bob", "responder").await;
+    let add = |token: &str, email: &str, n: u32| {
+        let (token, email) = (token.to_owned(), email.to_owned());
+        let app = &app;
+        async move {
+            app.api_as(
+                &token,
+                Method::POST,
+                &format!("/users/{email}/contact-methods"),
+                Some(json!({"channel": "sms", "address": format!("+1555555{n:04}")})),
+            )
+            .await
+        }
+    };
+    for n in 0..3 {
+        let (status, body) = add(&olive, "olive@example.com", n).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    // Olive's fourth number is refused, and nothing is made of it.
+    let (status, body) = add(&olive, "olive@example.com", 3).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("3 codes and test messages in the last hour"),
+        "{body}"
+    );
+    let (_, mine) = app
+        .api_as(
+            &olive,
+            Method::GET,
+            "/users/olive@example.com/contact-methods",
+            None,
+        )
+        .await;
+    assert_eq!(mine["contact_methods"].as_array().unwrap().len(), 3);
+    assert_eq!(app.notifier.take().len(), 3, "three codes went out");
+
+    // Bob gets two before the server's limit of five stops him too.
+    for n in 10..12 {
+        let (status, body) = add(&bob, "bob@example.com", n).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) = add(&bob, "bob@example.com", 12).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("its 5 codes and test messages for this hour"),
+        "{body}"
+    );
+
+    // Admins see who asked; others may not look.
+    let (status, usage) = app.api(Method::GET, "/message-usage", None).await;
+    assert_eq!(status, StatusCode::OK, "{usage}");
+    assert_eq!(
+        usage["limits"],
+        json!({"per_person_per_hour": 3, "per_hour": 5})
+    );
+    assert_eq!(usage["last_hour"]["total"], 5);
+    let people: Vec<(&str, u64)> = usage["last_hour"]["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["user"]["name"].as_str().unwrap(),
+                p["sent"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(people, [("Olive", 3), ("Bob", 2)]);
+    let (status, _) = app
+        .api_as(&olive, Method::GET, "/message-usage", None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // An hour later the counts have run out.
+    app.advance(std::time::Duration::from_secs(61 * 60));
+    let (status, body) = add(&olive, "olive@example.com", 3).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    app.stop().await;
+}

@@ -532,6 +532,19 @@ async fn ada_adds_grace_who_sets_up_her_phone_and_rules_and_admins_manage_roles(
     // She sees Ada's page, but not Ada's contact details, and cannot add to them.
     let people = grace.get("/people").await;
     assert!(!people.body.contains("Add a person"), "{}", people.body);
+    assert!(
+        !people.body.contains("Codes and test messages"),
+        "only admins see who was sent codes"
+    );
+    let seen_by_ada = ada.get("/people").await;
+    seen_by_ada.shows("Codes and test messages");
+    assert!(
+        seen_by_ada
+            .body
+            .contains("Grace H</a> <span class=\"muted\">2 of 10</span>"),
+        "{}",
+        seen_by_ada.body
+    );
     let ada_url = people.attribute_before("href", "\">Ada</a>");
     let ada_page = grace.get(&ada_url).await;
     assert!(
