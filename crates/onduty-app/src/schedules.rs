@@ -120,10 +120,10 @@ impl App {
         acting.require_responder()?;
         let schedule = self.find_schedule(schedule).await?;
         let now = self.now();
-        let (o, user) = self
+        let (mut o, user) = self
             .parse_override(OverrideId::new(now), &input, now)
             .await?;
-        self.store.add_override(schedule.id, &o).await?;
+        o.seq = self.store.add_override(schedule.id, &o).await?;
         self.wake_engine();
         Ok((o, user))
     }
@@ -262,6 +262,8 @@ impl App {
         })
     }
 
+    /// A valid override from an input, resolving the person; its `seq` is 0 until the
+    /// store numbers it.
     async fn parse_override(
         &self,
         id: OverrideId,
@@ -282,6 +284,7 @@ impl App {
                 start: input.start,
                 end: input.end,
                 created_at,
+                seq: 0,
             },
             user,
         ))

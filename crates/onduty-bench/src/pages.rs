@@ -202,6 +202,7 @@ async fn team_setup(
                     start: from,
                     end: from.saturating_add(Duration::from_secs(4 * 3_600)),
                     created_at: now,
+                    seq: 0,
                 },
             )
             .await?;

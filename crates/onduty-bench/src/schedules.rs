@@ -94,6 +94,7 @@ fn overrides(count: usize, from: Timestamp, user: UserId) -> Vec<Override> {
                 start,
                 end: start.saturating_add(Duration::from_secs(36 * 3600)),
                 created_at: from,
+                seq: i as i64,
             }
         })
         .collect()

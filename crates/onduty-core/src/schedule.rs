@@ -147,8 +147,10 @@ pub struct Override {
     pub user: UserId,
     pub start: Timestamp,
     pub end: Timestamp,
-    /// Where overrides overlap, the one created last wins.
     pub created_at: Timestamp,
+    /// The order overrides were made in, given by the store: where overrides overlap, the
+    /// one with the highest wins (it was made last, even within the same millisecond).
+    pub seq: i64,
 }
 
 /// An on-call schedule as stored: its layers, bottom first; overrides are kept apart.
@@ -442,8 +444,8 @@ pub fn final_schedule(rota: &Rota, window: Window) -> FinalSchedule {
         .iter()
         .filter(|o| o.start < window.end && o.end > window.start && o.start < o.end)
         .collect();
-    // Latest created first: the first that covers an instant wins.
-    overrides.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    // Made last first: the first that covers an instant wins.
+    overrides.sort_by(|a, b| b.seq.cmp(&a.seq).then(b.id.cmp(&a.id)));
 
     let mut points: Vec<Timestamp> = vec![window.start, window.end];
     for shifts in &layers {

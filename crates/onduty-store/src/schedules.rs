@@ -36,6 +36,7 @@ fn override_from_row(row: &AnyRow) -> Result<Override, StoreError> {
         start: Timestamp::from_millis(col(row, "start_at")?),
         end: Timestamp::from_millis(col(row, "end_at")?),
         created_at: Timestamp::from_millis(col(row, "created_at")?),
+        seq: col(row, "seq")?,
     })
 }
 
@@ -214,7 +215,7 @@ impl Store {
             None => (i64::MIN, i64::MAX),
         };
         let rows = sqlx::query(
-            "SELECT id, user_id, start_at, end_at, created_at FROM schedule_overrides \
+            "SELECT id, user_id, start_at, end_at, created_at, seq FROM schedule_overrides \
              WHERE schedule_id = $1 AND end_at > $2 AND start_at < $3 ORDER BY start_at, id",
         )
         .bind(schedule.to_string())
@@ -231,7 +232,7 @@ impl Store {
         window: Window,
     ) -> Result<std::collections::HashMap<ScheduleId, Vec<Override>>, StoreError> {
         let rows = sqlx::query(
-            "SELECT schedule_id, id, user_id, start_at, end_at, created_at FROM schedule_overrides \
+            "SELECT schedule_id, id, user_id, start_at, end_at, created_at, seq FROM schedule_overrides \
              WHERE end_at > $1 AND start_at < $2 ORDER BY start_at, id",
         )
         .bind(window.start.as_millis())
@@ -247,10 +248,16 @@ impl Store {
         Ok(out)
     }
 
-    pub async fn add_override(&self, schedule: ScheduleId, o: &Override) -> Result<(), StoreError> {
-        sqlx::query(
+    /// Stores a new override and returns the number the database gave it: higher than
+    /// every override's before it, so the override made last wins where they overlap.
+    pub async fn add_override(
+        &self,
+        schedule: ScheduleId,
+        o: &Override,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
             "INSERT INTO schedule_overrides (id, schedule_id, user_id, start_at, end_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
         )
         .bind(o.id.to_string())
         .bind(schedule.to_string())
@@ -258,9 +265,9 @@ impl Store {
         .bind(o.start.as_millis())
         .bind(o.end.as_millis())
         .bind(o.created_at.as_millis())
-        .execute(&mut *self.write_conn().await?)
+        .fetch_one(&mut *self.write_conn().await?)
         .await?;
-        Ok(())
+        col(&row, "seq")
     }
 
     /// Changes an override's person or span.

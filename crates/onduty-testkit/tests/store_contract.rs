@@ -34,6 +34,8 @@ on_every_backend!(
     teams_policies_and_paging_settings,
     contact_methods_verification_and_rules,
     schedules_overrides_and_calendar_secrets,
+    the_override_added_last_wins_within_a_millisecond,
+    overrides_stored_before_numbering_keep_their_order,
     heartbeats_pings_and_deadlines,
     maintenance_windows_quiet_triggers_and_end,
     noise_control_groups_alerts_and_reopens_flapping_incidents,

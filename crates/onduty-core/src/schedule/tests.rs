@@ -358,6 +358,7 @@ fn bob_covers_alice_from_friday_evening_to_monday_morning() {
         start: at("2026-06-05T18:00Z"),
         end: at("2026-06-08T09:00Z"),
         created_at: at("2026-06-01T00:00Z"),
+        seq: 0,
     };
     let r = rota("UTC", vec![base], vec![cover.clone()]);
     let f = final_schedule(&r, window("2026-06-05T00:00Z", "2026-06-10T00:00Z"));
@@ -389,6 +390,7 @@ fn a_stretch_joins_a_persons_shifts_across_layers_and_overrides() {
         start: at("2026-06-03T00:00Z"),
         end: at("2026-06-03T06:00Z"),
         created_at: at("2026-06-01T00:00Z"),
+        seq: 0,
     };
     let r = rota("UTC", vec![base], vec![cover]);
     let f = final_schedule(&r, window("2026-06-01T00:00Z", "2026-06-04T00:00Z"));
@@ -429,6 +431,7 @@ fn gaps_are_where_nobody_is_on_call_and_an_override_can_fill_one() {
         start: at("2026-06-01T17:00Z"),
         end: at("2026-06-01T20:00Z"),
         created_at: at("2026-05-01T00:00Z"),
+        seq: 0,
     };
     let r = rota("UTC", vec![business], vec![evening]);
     let f = final_schedule(&r, window("2026-06-01T00:00Z", "2026-06-02T00:00Z"));
@@ -437,31 +440,23 @@ fn gaps_are_where_nobody_is_on_call_and_an_override_can_fill_one() {
 }
 
 #[test]
-fn the_override_created_last_wins_where_two_overlap() {
+fn the_override_made_last_wins_where_two_overlap_even_within_a_millisecond() {
     let base = layer("2026-06-01T00:00", ShiftLength::Weeks(1), &[1]);
-    let make = |n: u8, start: &str, end: &str, created: &str| Override {
+    // Both made in the same millisecond; the store numbered them 1 then 2.
+    let make = |n: u8, start: &str, end: &str, seq: i64| Override {
         id: OverrideId::from_uuid(Uuid::from_bytes([n; 16])),
         user: user(n),
         start: at(start),
         end: at(end),
-        created_at: at(created),
+        created_at: at("2026-05-01T00:00Z"),
+        seq,
     };
     let r = rota(
         "UTC",
         vec![base],
         vec![
-            make(
-                5,
-                "2026-06-02T00:00Z",
-                "2026-06-04T00:00Z",
-                "2026-05-02T00:00Z",
-            ),
-            make(
-                6,
-                "2026-06-03T00:00Z",
-                "2026-06-05T00:00Z",
-                "2026-05-01T00:00Z",
-            ),
+            make(6, "2026-06-03T00:00Z", "2026-06-05T00:00Z", 1),
+            make(5, "2026-06-02T00:00Z", "2026-06-04T00:00Z", 2),
         ],
     );
     assert_eq!(on_call_at(&r, at("2026-06-03T12:00Z")), [user(5)]);
@@ -652,6 +647,7 @@ proptest! {
             start,
             end,
             created_at: w.start,
+            seq: 0,
         };
         let without = rota(ZONES[zone], layers.clone(), Vec::new());
         let with = rota(ZONES[zone], layers, vec![cover]);

@@ -1,17 +1,16 @@
 //! Store contract: schedules, overrides and calendar feeds.
 
+use onduty_core::OverrideId;
+use onduty_core::account::TimeZoneName;
+use onduty_core::schedule::{Layer, Override, Schedule, ShiftLength, on_call_at};
+use onduty_core::{ScheduleId, UserId};
+use uuid::Uuid;
+
 use super::*;
 
-pub async fn schedules_overrides_and_calendar_secrets(db: &TestDb) {
-    use onduty_core::account::TimeZoneName;
-    use onduty_core::escalation::{Level, LevelMode, Policy, Steps, Target};
-    use onduty_core::schedule::{Layer, Override, Schedule, ShiftLength, Window};
-    use onduty_core::{OverrideId, PolicyId, ScheduleId};
-
-    let store = db.store().await;
-    let alice = user(&store, "Alice", Role::Responder).await;
-    let bob = user(&store, "Bob", Role::Responder).await;
-    let mut rota = Schedule {
+/// "Ops rota": the people take weekly turns from 1 June 2026.
+fn ops_rota(people: Vec<UserId>) -> Schedule {
+    Schedule {
         id: ScheduleId::new(T0),
         name: Name::parse("Ops rota").unwrap(),
         description: String::new(),
@@ -19,12 +18,112 @@ pub async fn schedules_overrides_and_calendar_secrets(db: &TestDb) {
         team_id: None,
         layers: vec![Layer {
             name: "Primary".to_owned(),
-            participants: vec![alice.id, bob.id],
+            participants: people,
             start: "2026-06-01T09:00".parse().unwrap(),
             shift: ShiftLength::Weeks(1),
             restrictions: Vec::new(),
         }],
-    };
+    }
+}
+
+/// `user` covers minutes `from` to `to` after T0; made at T0, with this id.
+fn cover(id: u128, user: UserId, from: i64, to: i64) -> Override {
+    Override {
+        id: OverrideId::from_uuid(Uuid::from_u128(id)),
+        user,
+        start: at_minute(from),
+        end: at_minute(to),
+        created_at: T0,
+        seq: 0,
+    }
+}
+
+/// Two overrides made in the same millisecond over the same span: the one added second
+/// wins, whichever id is the greater.
+pub async fn the_override_added_last_wins_within_a_millisecond(db: &TestDb) {
+    let store = db.store().await;
+    let alice = user(&store, "Alice", Role::Responder).await;
+    let bob = user(&store, "Bob", Role::Responder).await;
+    let rota = ops_rota(vec![alice.id]);
+    store.create_schedule(&rota, T0).await.unwrap();
+    for (first, second, at) in [(u128::MAX, 1, 150), (2, u128::MAX - 1, 350)] {
+        for (id, who) in [(first, alice.id), (second, bob.id)] {
+            store
+                .add_override(rota.id, &cover(id, who, at - 50, at + 50))
+                .await
+                .unwrap();
+        }
+        let overrides = store.overrides(rota.id, None).await.unwrap();
+        assert_eq!(
+            on_call_at(&rota.rota(overrides), at_minute(at)),
+            [bob.id],
+            "the override added second wins"
+        );
+    }
+}
+
+/// Overrides stored before they were numbered are numbered by when they were made, then
+/// by id (the order that decided between them before), and new ones come after them.
+pub async fn overrides_stored_before_numbering_keep_their_order(db: &TestDb) {
+    let folder = format!(
+        "{}/../onduty-store/migrations/{}",
+        env!("CARGO_MANIFEST_DIR"),
+        db.backend.as_str()
+    );
+    let migrations = sqlx::migrate::Migrator::new(std::path::Path::new(&folder))
+        .await
+        .unwrap();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&db.url)
+        .await
+        .unwrap();
+    migrations.run_to(12, &mut conn).await.unwrap();
+    let store = Store::connect(&db.url, &Default::default()).await.unwrap();
+    let alice = user(&store, "Alice", Role::Responder).await;
+    let bob = user(&store, "Bob", Role::Responder).await;
+    let carol = user(&store, "Carol", Role::Responder).await;
+    let rota = ops_rota(vec![alice.id]);
+    store.create_schedule(&rota, T0).await.unwrap();
+    // Bob's and Carol's were made in the same millisecond, after Alice's; Carol's id is
+    // the greater.
+    for (id, who, made) in [
+        ("ffffffff-0000-7000-8000-000000000000", alice.id, 2),
+        ("00000000-0000-7000-8000-000000000000", bob.id, 3),
+        ("80000000-0000-7000-8000-000000000000", carol.id, 3),
+    ] {
+        db.execute(&format!(
+            "INSERT INTO schedule_overrides (id, schedule_id, user_id, start_at, end_at, created_at) \
+             VALUES ('{id}', '{}', '{who}', {}, {}, {})",
+            rota.id,
+            at_minute(100).as_millis(),
+            at_minute(200).as_millis(),
+            at_minute(made).as_millis(),
+        ))
+        .await;
+    }
+    store.migrate().await.unwrap();
+    let mut stored = store.overrides(rota.id, None).await.unwrap();
+    stored.sort_by_key(|o| o.seq);
+    let made: Vec<UserId> = stored.iter().map(|o| o.user).collect();
+    assert_eq!(made, [alice.id, bob.id, carol.id]);
+    assert_eq!(on_call_at(&rota.rota(stored), at_minute(150)), [carol.id]);
+    // Made with the smallest id and an earlier time, a new override still wins.
+    store
+        .add_override(rota.id, &cover(0, alice.id, 120, 180))
+        .await
+        .unwrap();
+    let stored = store.overrides(rota.id, None).await.unwrap();
+    assert_eq!(on_call_at(&rota.rota(stored), at_minute(150)), [alice.id]);
+}
+
+pub async fn schedules_overrides_and_calendar_secrets(db: &TestDb) {
+    use onduty_core::PolicyId;
+    use onduty_core::escalation::{Level, LevelMode, Policy, Steps, Target};
+    use onduty_core::schedule::Window;
+
+    let store = db.store().await;
+    let alice = user(&store, "Alice", Role::Responder).await;
+    let bob = user(&store, "Bob", Role::Responder).await;
+    let mut rota = ops_rota(vec![alice.id, bob.id]);
     store.create_schedule(&rota, T0).await.unwrap();
     let same_name = Schedule {
         id: ScheduleId::new(at_minute(1)),
@@ -73,11 +172,13 @@ pub async fn schedules_overrides_and_calendar_secrets(db: &TestDb) {
         start: at_minute(from),
         end: at_minute(to),
         created_at: at_minute(n.into()),
+        seq: 0,
     };
-    let early = cover(3, 100, 200);
-    let late = cover(4, 300, 400);
-    store.add_override(rota.id, &early).await.unwrap();
-    store.add_override(rota.id, &late).await.unwrap();
+    let mut early = cover(3, 100, 200);
+    let mut late = cover(4, 300, 400);
+    early.seq = store.add_override(rota.id, &early).await.unwrap();
+    late.seq = store.add_override(rota.id, &late).await.unwrap();
+    assert!(late.seq > early.seq, "numbered in the order they were made");
     let window = Window::new(at_minute(150), at_minute(250)).unwrap();
     assert_eq!(
         store.overrides(rota.id, Some(window)).await.unwrap(),

@@ -294,6 +294,47 @@ async fn the_final_schedule_overrides_and_who_is_on_call() {
     app.stop().await;
 }
 
+/// Two overrides over the same span made in the same millisecond (the clock stands still):
+/// the second one made wins, every time.
+#[tokio::test]
+async fn of_two_overrides_made_at_once_the_second_wins() {
+    for backend in backends() {
+        let app = TestApp::start_with(backend, |_| {}).await;
+        person(&app, "Alice", ALICE).await;
+        person(&app, "Bob", BOB).await;
+        ops_rota(&app).await;
+        let now = app.now();
+        for day in 1..=8 {
+            let (start, end) = (
+                shifted(now, day * 24 * 60),
+                shifted(now, day * 24 * 60 + 60),
+            );
+            for who in ["alice@example.com", "bob@example.com"] {
+                let (status, body) = app
+                    .api(
+                        Method::POST,
+                        "/schedules/Ops rota/overrides",
+                        Some(json!({"user": who, "start": start.to_rfc3339(), "end": end.to_rfc3339()})),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::CREATED, "{body}");
+            }
+            let (_, overview) = app
+                .api(
+                    Method::GET,
+                    &format!("/oncall?at={}", start.to_rfc3339()),
+                    None,
+                )
+                .await;
+            assert_eq!(
+                overview["schedules"][0]["on_call"][0]["name"], "Bob",
+                "day {day} on {backend:?}"
+            );
+        }
+        app.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn calendars_subscribe_to_a_secret_url_with_stable_event_ids() {
     let app = TestApp::start().await;
