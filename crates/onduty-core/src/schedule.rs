@@ -272,6 +272,10 @@ pub struct FinalShift {
     pub start: Timestamp,
     pub end: Timestamp,
     pub source: Source,
+    /// When what it comes from starts (not before the window): the layer's shift, or the
+    /// override. It stays put when an override cuts into the shift; this is what a
+    /// calendar names the shift by.
+    pub source_start: Timestamp,
 }
 
 /// The final schedule of a window: who is on call when, and the spans with nobody.
@@ -465,10 +469,10 @@ pub fn final_schedule(rota: &Rota, window: Window) -> FinalSchedule {
     let mut out = FinalSchedule::default();
     for pair in points.windows(2) {
         let (start, end) = (pair[0], pair[1]);
-        let mut who: Option<(UserId, Source)> = overrides
+        let mut who: Option<(UserId, Source, Timestamp)> = overrides
             .iter()
             .find(|o| o.start <= start && o.end >= end)
-            .map(|o| (o.user, Source::Override(o.id)));
+            .map(|o| (o.user, Source::Override(o.id), o.start.max(window.start)));
         for (index, shifts) in layers.iter().enumerate().rev() {
             let c = &mut cursors[index];
             while *c < shifts.len() && shifts[*c].end <= start {
@@ -478,11 +482,11 @@ pub fn final_schedule(rota: &Rota, window: Window) -> FinalSchedule {
                 && let Some(s) = shifts.get(*c)
                 && s.start <= start
             {
-                who = Some((s.user, Source::Layer(index)));
+                who = Some((s.user, Source::Layer(index), s.start));
             }
         }
         match who {
-            Some((user, source)) => match out.shifts.last_mut() {
+            Some((user, source, source_start)) => match out.shifts.last_mut() {
                 Some(last) if last.end == start && last.user == user && last.source == source => {
                     last.end = end;
                 }
@@ -491,6 +495,7 @@ pub fn final_schedule(rota: &Rota, window: Window) -> FinalSchedule {
                     start,
                     end,
                     source,
+                    source_start,
                 }),
             },
             None => match out.gaps.last_mut() {
@@ -509,6 +514,10 @@ pub struct Stretch {
     pub user: UserId,
     pub start: Timestamp,
     pub end: Timestamp,
+    /// Where its first shift comes from, and when that starts (see
+    /// [`FinalShift::source_start`]).
+    pub source: Source,
+    pub source_start: Timestamp,
 }
 
 impl FinalSchedule {
@@ -522,6 +531,8 @@ impl FinalSchedule {
                     user: s.user,
                     start: s.start,
                     end: s.end,
+                    source: s.source,
+                    source_start: s.source_start,
                 }),
             }
         }

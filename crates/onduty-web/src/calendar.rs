@@ -3,10 +3,11 @@
 //! Google Calendar, Outlook or Apple Calendar to subscribe to. The secret in the URL is
 //! the only credential; it can be rotated through the API.
 //!
-//! Each shift is one event whose UID is made of the schedule, the person and the shift's
-//! start, so a calendar that polls again updates a shift (a new end, say) instead of
-//! adding a second one.
+//! Each stretch on call is one event whose UID names what the stretch comes from (see
+//! [`uids`]), so a calendar that polls again updates a shift (a new end, an override moved)
+//! instead of adding a second one.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::Router;
@@ -16,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use icalendar::{Calendar, Component, Event, Parameter, Property};
 use onduty_core::Timestamp;
-use onduty_core::schedule::{Schedule, Stretch, Window, final_schedule};
+use onduty_core::schedule::{Schedule, Source, Stretch, Window, final_schedule};
 
 use crate::SharedState;
 use crate::error::ApiError;
@@ -72,6 +73,34 @@ struct Entry<'a> {
     schedule: &'a Schedule,
     user_name: &'a str,
     stretch: Stretch,
+    uid: String,
+}
+
+/// The UIDs of a schedule's stretches, in order. A stretch is named by what it comes
+/// from, which moving an override does not change: the layer's shift it begins with, by
+/// that shift's start (`<schedule>-<person>-<start in ms>@onduty`, the name a shift without
+/// overrides has always had), or the override it begins with (`<schedule>-<override>@onduty`).
+/// Where one source gives several stretches (an override cutting a shift in two), the
+/// second is `…-2@onduty`, the third `…-3@onduty`.
+fn uids(schedule: &Schedule, stretches: &[Stretch]) -> Vec<String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    stretches
+        .iter()
+        .map(|s| {
+            let name = match s.source {
+                Source::Layer(_) => {
+                    format!("{}-{}-{}", schedule.id, s.user, s.source_start.as_millis())
+                }
+                Source::Override(id) => format!("{}-{id}", schedule.id),
+            };
+            let n = seen.entry(name.clone()).or_default();
+            *n += 1;
+            match *n {
+                1 => format!("{name}@onduty"),
+                n => format!("{name}-{n}@onduty"),
+            }
+        })
+        .collect()
 }
 
 /// One shift as an event; `None` for one that iCalendar cannot show (under a second, or
@@ -87,12 +116,7 @@ fn event(e: &Entry<'_>, now: Timestamp, base: &str) -> Option<Event> {
     }
     Some(
         Event::new()
-            .uid(&format!(
-                "{}-{}-{}@onduty",
-                e.schedule.id,
-                e.stretch.user,
-                e.stretch.start.as_millis()
-            ))
+            .uid(&e.uid)
             .add_property("DTSTAMP", stamp)
             .add_property("DTSTART", start)
             .add_property("DTEND", end)
@@ -135,7 +159,8 @@ async fn schedule_feed(
     let f = final_schedule(&schedule.rota(overrides), window);
     let people = state.store.list_users().await?;
     let mut calendar = calendar(&format!("On call: {}", schedule.name));
-    for stretch in f.stretches() {
+    let stretches = f.stretches();
+    for (stretch, uid) in stretches.iter().zip(uids(&schedule, &stretches)) {
         let name = people
             .iter()
             .find(|u| u.id == stretch.user)
@@ -144,7 +169,8 @@ async fn schedule_feed(
         let entry = Entry {
             schedule: &schedule,
             user_name: &name,
-            stretch,
+            stretch: *stretch,
+            uid,
         };
         if let Some(e) = event(&entry, now, &state.config.public_url) {
             calendar.push(e);
@@ -174,11 +200,14 @@ async fn user_feed(
             &schedule.rota(overrides.remove(&schedule.id).unwrap_or_default()),
             window,
         );
-        for stretch in f.stretches().into_iter().filter(|s| s.user == user_id) {
+        let stretches = f.stretches();
+        let named = stretches.iter().zip(uids(&schedule, &stretches));
+        for (stretch, uid) in named.filter(|(s, _)| s.user == user_id) {
             let entry = Entry {
                 schedule: &schedule,
                 user_name: &name,
-                stretch,
+                stretch: *stretch,
+                uid,
             };
             if let Some(e) = event(&entry, now, &state.config.public_url) {
                 calendar.push(e);
@@ -218,6 +247,48 @@ mod tests {
             Some("20260601T090000Z")
         );
         assert_eq!(ical_time(Timestamp::from_millis(i64::MIN)), None);
+    }
+
+    #[test]
+    fn a_stretch_is_named_by_its_source_and_a_second_from_one_source_is_numbered() {
+        use onduty_core::account::{Name, TimeZoneName};
+        use onduty_core::{OverrideId, ScheduleId, UserId};
+        let at = |ms: i64| Timestamp::from_millis(ms);
+        let schedule = Schedule {
+            id: ScheduleId::new(at(0)),
+            name: Name::parse("Ops").unwrap(),
+            description: String::new(),
+            time_zone: TimeZoneName::utc(),
+            team_id: None,
+            layers: Vec::new(),
+        };
+        let (alice, bob) = (UserId::new(at(1)), UserId::new(at(2)));
+        let cover = OverrideId::new(at(3));
+        let stretch = |user, start, end, source, source_start| Stretch {
+            user,
+            start: at(start),
+            end: at(end),
+            source,
+            source_start: at(source_start),
+        };
+        // Bob's override cuts Alice's shift (from 0 to 100) in two.
+        let named = uids(
+            &schedule,
+            &[
+                stretch(alice, 0, 40, Source::Layer(0), 0),
+                stretch(bob, 40, 60, Source::Override(cover), 40),
+                stretch(alice, 60, 100, Source::Layer(0), 0),
+            ],
+        );
+        let s = schedule.id;
+        assert_eq!(
+            named,
+            [
+                format!("{s}-{alice}-0@onduty"),
+                format!("{s}-{cover}@onduty"),
+                format!("{s}-{alice}-0-2@onduty"),
+            ]
+        );
     }
 
     #[test]

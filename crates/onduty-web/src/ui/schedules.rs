@@ -711,6 +711,7 @@ mod tests {
             start: at(from),
             end: at(to),
             source,
+            source_start: at(from),
         };
         let o = Source::Override(onduty_core::OverrideId::new(at(0)));
         let f = FinalSchedule {
@@ -775,6 +776,7 @@ mod tests {
                 start: at("2026-11-23T18:00:00Z"),
                 end: at("2026-11-24T09:00:00Z"),
                 source: Source::Layer(0),
+                source_start: at("2026-11-23T18:00:00Z"),
             }],
             gaps: vec![Window {
                 start: at("2026-11-24T09:00:00Z"),

@@ -340,7 +340,8 @@ async fn calendars_subscribe_to_a_secret_url_with_stable_event_ids() {
     let app = TestApp::start().await;
     person(&app, "Alice", ALICE).await;
     person(&app, "Bob", BOB).await;
-    ops_rota(&app).await;
+    let rota = ops_rota(&app).await;
+    let began = shifted(app.now(), 10 - 24 * 60);
     let (status, feed) = app
         .api(Method::GET, "/schedules/Ops rota/calendar", None)
         .await;
@@ -383,7 +384,18 @@ async fn calendars_subscribe_to_a_secret_url_with_stable_event_ids() {
     let (_, _, again) = fetch(url.clone()).await;
     let (before, after) = (uids(&first), uids(&again));
     assert!(after == before, "UIDs changed within the day");
-    assert!(before[0].ends_with("@onduty"), "{}", before[0]);
+    // A shift is named by the schedule, the person and its start.
+    assert_eq!(
+        before[0],
+        format!(
+            "UID:{}-{}-{}@onduty",
+            rota["schedule"]["id"].as_str().unwrap(),
+            rota["schedule"]["layers"][0]["participants"][0]
+                .as_str()
+                .unwrap(),
+            began.as_millis()
+        )
+    );
     app.advance(24 * 60 * MINUTE);
     let (_, _, next_day) = fetch(url.clone()).await;
     let next_day = uids(&next_day);
@@ -403,6 +415,46 @@ async fn calendars_subscribe_to_a_secret_url_with_stable_event_ids() {
     assert!(
         bob_uids.iter().all(|u| after.contains(u)),
         "Bob's UIDs differ"
+    );
+
+    // Bob covers an hour in the middle of Alice's turn three days on: her turn becomes two
+    // events and his hour a third. Moving the override's start and end changes no UID.
+    let alices_turn = shifted(began, 4 * 24 * 60);
+    let cover = |from: i64, to: i64| {
+        json!({
+            "user": "bob@example.com",
+            "start": shifted(alices_turn, from).to_rfc3339(),
+            "end": shifted(alices_turn, to).to_rfc3339()
+        })
+    };
+    let (status, created) = app
+        .api(
+            Method::POST,
+            "/schedules/Ops rota/overrides",
+            Some(cover(60, 120)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (_, _, covered) = fetch(url.clone()).await;
+    let covered = uids(&covered);
+    assert_eq!(covered.len(), next_day.len() + 2);
+    let (status, moved) = app
+        .api(
+            Method::PUT,
+            &format!(
+                "/schedules/Ops rota/overrides/{}",
+                created["override"]["id"].as_str().unwrap()
+            ),
+            Some(cover(90, 180)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    let (_, _, moved) = fetch(url.clone()).await;
+    let moved = uids(&moved);
+    let changed: Vec<&String> = moved.iter().filter(|u| !covered.contains(u)).collect();
+    assert!(
+        changed.is_empty() && moved.len() == covered.len(),
+        "UIDs changed when the override moved: {changed:?}"
     );
 
     // Rotating the secret retires the old URL.
