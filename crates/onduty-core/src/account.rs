@@ -2,7 +2,9 @@
 //! secret is shown once and only its hash is kept).
 
 use std::fmt;
+use std::sync::LazyLock;
 
+use jiff::tz::{TimeZone, TimeZoneDatabase};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -168,19 +170,49 @@ impl fmt::Display for Email {
     }
 }
 
+/// The time zone database built into onduty, not the machine's: every machine reads a
+/// zone the same way, and the machine's own entries (`localtime`) are not in it.
+static ZONES: LazyLock<TimeZoneDatabase> = LazyLock::new(TimeZoneDatabase::bundled);
+
+/// Entries of the database that are not places: the machine's zone, the rules file and
+/// the zone of machines not set up yet.
+const NOT_PLACES: [&str; 3] = ["localtime", "posixrules", "factory"];
+
+/// A time zone by its IANA name, in any case, from the database built into onduty; `None`
+/// for a name it does not know or one that is not a place (see [`NOT_PLACES`]).
+pub fn time_zone(name: &str) -> Option<TimeZone> {
+    let zone = ZONES.get(name.trim()).ok()?;
+    let canonical = zone.iana_name()?;
+    if NOT_PLACES.iter().any(|n| canonical.eq_ignore_ascii_case(n)) {
+        return None;
+    }
+    Some(zone)
+}
+
 /// An IANA time zone name ("Europe/London"), checked against the time zone database
-/// built into onduty (so every machine agrees on it).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// built into onduty (so every machine agrees on it) and spelled as it spells it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct TimeZoneName(String);
 
 impl TimeZoneName {
+    /// A name as typed: `europe/london` is `Europe/London`; `localtime` is refused.
     pub fn parse(text: &str) -> Result<Self, AccountError> {
         let t = text.trim();
-        if t.is_empty() || t.len() > 64 || jiff::tz::db().get(t).is_err() {
-            return Err(AccountError::BadTimeZone(text.chars().take(64).collect()));
-        }
-        Ok(TimeZoneName(t.to_owned()))
+        let canonical = (t.len() <= 64)
+            .then(|| time_zone(t))
+            .flatten()
+            .and_then(|zone| zone.iana_name().map(str::to_owned));
+        canonical
+            .map(TimeZoneName)
+            .ok_or_else(|| AccountError::BadTimeZone(text.chars().take(64).collect()))
+    }
+
+    /// A stored name read back: as [`TimeZoneName::parse`] spells it, or UTC for one it
+    /// refuses (stored before names were checked this way), so that a row never fails to
+    /// load over its time zone.
+    pub fn read(text: &str) -> Self {
+        Self::parse(text).unwrap_or_else(|_| Self::utc())
     }
 
     pub fn utc() -> Self {
@@ -189,6 +221,19 @@ impl TimeZoneName {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The zone itself, from the database built into onduty.
+    pub fn zone(&self) -> TimeZone {
+        time_zone(&self.0).unwrap_or(TimeZone::UTC)
+    }
+}
+
+/// Names are stored in JSON too (a heartbeat's cron schedule): read as
+/// [`TimeZoneName::read`] reads them.
+impl<'de> Deserialize<'de> for TimeZoneName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|text| TimeZoneName::read(&text))
     }
 }
 
@@ -302,6 +347,43 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn time_zone_names_are_spelled_as_the_database_spells_them() {
+        for (typed, canonical) in [
+            ("europe/london", "Europe/London"),
+            (" AMERICA/NEW_YORK ", "America/New_York"),
+            ("utc", "UTC"),
+            ("Asia/Kolkata", "Asia/Kolkata"),
+        ] {
+            assert_eq!(TimeZoneName::parse(typed).unwrap().as_str(), canonical);
+        }
+        // The machine's own zone and the database's rules files are not places.
+        for bad in [
+            "localtime",
+            "posixrules",
+            "Factory",
+            "factory",
+            "Mars/Olympus",
+            "",
+        ] {
+            assert!(TimeZoneName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stored_time_zone_names_are_read_leniently() {
+        assert_eq!(
+            TimeZoneName::read("europe/london").as_str(),
+            "Europe/London"
+        );
+        assert_eq!(TimeZoneName::read("localtime"), TimeZoneName::utc());
+        let stored: TimeZoneName = serde_json::from_str("\"localtime\"").unwrap();
+        assert_eq!(stored, TimeZoneName::utc());
+        let stored: TimeZoneName = serde_json::from_str("\"asia/kolkata\"").unwrap();
+        assert_eq!(stored.as_str(), "Asia/Kolkata");
+        assert_eq!(stored.zone().iana_name(), Some("Asia/Kolkata"));
     }
 
     #[test]

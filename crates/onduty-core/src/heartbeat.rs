@@ -105,7 +105,7 @@ impl Expect {
                 cron, time_zone, ..
             } => {
                 let cron = parse_cron(cron).ok()?;
-                let tz = jiff::tz::TimeZone::get(time_zone.as_str()).ok()?;
+                let tz = time_zone.zone();
                 let from = jiff::Timestamp::from_millisecond(since.as_millis())
                     .ok()?
                     .to_zoned(tz);
@@ -350,6 +350,23 @@ mod tests {
             Expect::cron("0 0 31 2 *", TimeZoneName::utc(), 0),
             Err(HeartbeatError::NeverDue),
             "31 February"
+        );
+    }
+
+    #[test]
+    fn a_cron_schedule_stored_with_a_zone_no_longer_taken_runs_on_utc() {
+        let stored = r#"{"type": "cron", "cron": "0 3 * * *", "time_zone": "localtime", "grace_minutes": 0}"#;
+        let e: Expect = serde_json::from_str(stored).unwrap();
+        assert!(matches!(&e, Expect::Cron { time_zone, .. } if *time_zone == TimeZoneName::utc()));
+        assert_eq!(
+            e.expected_after(at("2026-07-01T12:00:00Z")),
+            Some(at("2026-07-02T03:00:00Z"))
+        );
+        let stored = r#"{"type": "cron", "cron": "0 3 * * *", "time_zone": "europe/london", "grace_minutes": 0}"#;
+        let e: Expect = serde_json::from_str(stored).unwrap();
+        assert_eq!(
+            e.expected_after(at("2026-07-01T12:00:00Z")),
+            Some(at("2026-07-02T02:00:00Z"))
         );
     }
 

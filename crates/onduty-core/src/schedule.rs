@@ -168,7 +168,7 @@ impl Schedule {
     /// The schedule with these overrides, ready to compute.
     pub fn rota(&self, overrides: Vec<Override>) -> Rota {
         Rota {
-            time_zone: TimeZone::get(self.time_zone.as_str()).unwrap_or(TimeZone::UTC),
+            time_zone: self.time_zone.zone(),
             layers: self.layers.clone(),
             overrides,
         }

@@ -15,9 +15,9 @@ pub(crate) fn wall_clock(at: Timestamp, zone: &jiff::tz::TimeZone) -> String {
     }
 }
 
-/// A time zone by name; UTC if unknown.
+/// A time zone by name, from the database built into onduty; UTC if unknown.
 pub(crate) fn zone(name: Option<&str>) -> jiff::tz::TimeZone {
-    name.and_then(|n| jiff::tz::TimeZone::get(n).ok())
+    name.and_then(onduty_core::account::time_zone)
         .unwrap_or(jiff::tz::TimeZone::UTC)
 }
 

@@ -23,7 +23,7 @@ fn schedule_from_row(row: &AnyRow) -> Result<Schedule, StoreError> {
         id: parse_col(row, "id", str::parse)?,
         name: parse_col(row, "name", Name::parse)?,
         description: col(row, "description")?,
-        time_zone: parse_col(row, "time_zone", TimeZoneName::parse)?,
+        time_zone: TimeZoneName::read(&col::<String>(row, "time_zone")?),
         team_id: opt_id(row, "team_id")?,
         layers: json_col::<Vec<Layer>>(row, "layers")?,
     })

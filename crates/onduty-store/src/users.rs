@@ -30,7 +30,7 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
         email: parse_col(row, "email", Email::parse)?,
         name: parse_col(row, "name", Name::parse)?,
         role: parse_col(row, "role", |t| Role::parse(t).ok_or("unknown role"))?,
-        time_zone: parse_col(row, "time_zone", TimeZoneName::parse)?,
+        time_zone: TimeZoneName::read(&col::<String>(row, "time_zone")?),
         created_at: Timestamp::from_millis(col(row, "created_at")?),
     })
 }

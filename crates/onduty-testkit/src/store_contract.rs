@@ -50,6 +50,7 @@ pub use people::{contact_methods_verification_and_rules, users_and_tokens};
 pub use schedules::{
     overrides_stored_before_numbering_keep_their_order, schedules_overrides_and_calendar_secrets,
     the_override_added_last_wins_within_a_millisecond,
+    time_zones_stored_before_checking_are_read_leniently,
 };
 pub use services::{services_and_integrations, teams_policies_and_paging_settings};
 

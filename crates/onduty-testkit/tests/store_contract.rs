@@ -36,6 +36,7 @@ on_every_backend!(
     schedules_overrides_and_calendar_secrets,
     the_override_added_last_wins_within_a_millisecond,
     overrides_stored_before_numbering_keep_their_order,
+    time_zones_stored_before_checking_are_read_leniently,
     heartbeats_pings_and_deadlines,
     maintenance_windows_quiet_triggers_and_end,
     noise_control_groups_alerts_and_reopens_flapping_incidents,

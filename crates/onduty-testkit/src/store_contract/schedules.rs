@@ -268,3 +268,31 @@ pub async fn schedules_overrides_and_calendar_secrets(db: &TestDb) {
         Err(StoreError::NotFound(_))
     ));
 }
+
+/// Time zones stored before names were checked against onduty's own database (as typed,
+/// or the machine's `localtime`) are read as that database spells them, or as UTC: lists
+/// load whatever a row holds.
+pub async fn time_zones_stored_before_checking_are_read_leniently(db: &TestDb) {
+    let store = db.store().await;
+    let alice = user(&store, "Alice", Role::Responder).await;
+    let rota = ops_rota(vec![alice.id]);
+    store.create_schedule(&rota, T0).await.unwrap();
+    db.execute(&format!(
+        "UPDATE users SET time_zone = 'localtime' WHERE id = '{}'",
+        alice.id
+    ))
+    .await;
+    db.execute(&format!(
+        "UPDATE schedules SET time_zone = 'europe/london', revision = revision + 1 WHERE id = '{}'",
+        rota.id
+    ))
+    .await;
+    let people = store.list_users().await.unwrap();
+    assert_eq!(people[0].time_zone, TimeZoneName::utc());
+    assert_eq!(
+        store.user(alice.id).await.unwrap().time_zone,
+        TimeZoneName::utc()
+    );
+    let schedules = store.list_schedules().await.unwrap();
+    assert_eq!(schedules[0].time_zone.as_str(), "Europe/London");
+}

@@ -8,9 +8,10 @@ use onduty_core::schedule::instant;
 
 use crate::error::ApiError;
 
-/// A time zone by its IANA name; UTC if the name is unknown to this build.
+/// A time zone by its IANA name, from the database built into onduty; UTC if the name
+/// is unknown to this build.
 pub(crate) fn zone(name: &str) -> TimeZone {
-    TimeZone::get(name).unwrap_or(TimeZone::UTC)
+    onduty_core::account::time_zone(name).unwrap_or(TimeZone::UTC)
 }
 
 pub(crate) fn to_jiff(at: Timestamp) -> jiff::Timestamp {

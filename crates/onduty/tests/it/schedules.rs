@@ -267,6 +267,10 @@ async fn the_final_schedule_overrides_and_who_is_on_call() {
             "time_zone",
         ),
         (
+            json!({"name": "X", "time_zone": "localtime", "layers": []}),
+            "time_zone",
+        ),
+        (
             json!({"name": "X", "time_zone": "UTC", "layers": [{"name": "L", "participants": [], "start": "2026-01-01T00:00", "shift": {"unit": "days", "count": 1}}]}),
             "participants",
         ),
@@ -291,6 +295,20 @@ async fn the_final_schedule_overrides_and_who_is_on_call() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    // A time zone is kept as the time zone database spells it.
+    let (status, created) = app
+        .api(
+            Method::POST,
+            "/schedules",
+            Some(
+                json!({"name": "London rota", "time_zone": "europe/london", "layers": [{
+                "name": "L", "participants": ["alice@example.com"],
+                "start": "2026-01-01T00:00", "shift": {"unit": "days", "count": 1}}]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["schedule"]["time_zone"], "Europe/London");
     app.stop().await;
 }
 
