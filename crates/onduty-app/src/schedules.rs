@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use onduty_core::account::{Name, TimeZoneName, User};
 use onduty_core::schedule::{
-    FinalSchedule, Layer, Override, Restriction, Schedule, ShiftLength, Window, check_layers,
+    self, FinalSchedule, Layer, Override, Restriction, Schedule, ShiftLength, Window, check_layers,
     final_schedule,
 };
 use onduty_core::service::parse_description;
@@ -72,6 +72,20 @@ impl App {
     ) -> Result<FinalSchedule, AppError> {
         let overrides = self.store.overrides(schedule.id, Some(window)).await?;
         Ok(final_schedule(&schedule.rota(overrides), window))
+    }
+
+    /// When the stretch on call at `at` in a stored schedule began, however long before a
+    /// window that cuts it (see [`schedule::stretch_began`]); `None` when nobody is on call.
+    pub async fn stretch_began(
+        &self,
+        schedule: &Schedule,
+        at: Timestamp,
+    ) -> Result<Option<Timestamp>, AppError> {
+        let overrides = self
+            .store
+            .overrides(schedule.id, Some(schedule::look_back(at)))
+            .await?;
+        Ok(schedule::stretch_began(&schedule.rota(overrides), at))
     }
 
     /// Creates a schedule (admins).

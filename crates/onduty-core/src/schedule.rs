@@ -540,6 +540,44 @@ impl FinalSchedule {
     }
 }
 
+/// The first span looked back over for when a stretch began; each next one is twice as
+/// long, up to [`MAX_WINDOW`].
+const FIRST_LOOK_BACK: Duration = Duration::from_secs(24 * 3600);
+
+/// The span looked back over for when the stretch on call at `at` began, at the most:
+/// [`stretch_began`] needs the overrides that overlap it.
+pub fn look_back(at: Timestamp) -> Window {
+    let end = at.saturating_add(Duration::from_millis(1));
+    Window {
+        start: end.saturating_sub(MAX_WINDOW),
+        end,
+    }
+}
+
+/// When the stretch on call at `at` began, though a window that starts later cuts it: the
+/// final schedule is computed over a day before `at`, then two, four, … until the stretch
+/// holding `at` begins inside it. `rota` holds the overrides of [`look_back`]`(at)`. `None`
+/// when nobody is on call at `at`; the start of the look-back when the stretch began even
+/// before that.
+pub fn stretch_began(rota: &Rota, at: Timestamp) -> Option<Timestamp> {
+    let back = look_back(at);
+    let mut span = FIRST_LOOK_BACK;
+    loop {
+        let window = Window {
+            start: back.end.saturating_sub(span).max(back.start),
+            end: back.end,
+        };
+        let holding = final_schedule(rota, window)
+            .stretches()
+            .pop()
+            .filter(|s| s.start <= at && at < s.end)?;
+        if holding.start > window.start || window.start == back.start {
+            return Some(holding.start);
+        }
+        span = span.saturating_mul(2);
+    }
+}
+
 /// Who is on call at `at` (nobody, or one person; a list so callers page everyone).
 pub fn on_call_at(rota: &Rota, at: Timestamp) -> Vec<UserId> {
     let window = Window {

@@ -498,6 +498,55 @@ fn the_override_made_last_wins_where_two_overlap_even_within_a_millisecond() {
 }
 
 #[test]
+fn a_stretch_began_at_its_real_start_however_far_back() {
+    let weekly = layer("2026-06-01T09:00", ShiftLength::Weeks(1), &[1, 2]);
+    let r = rota("UTC", vec![weekly.clone()], Vec::new());
+    // Three days back: the look-back doubles from a day until it holds the handoff.
+    assert_eq!(
+        stretch_began(&r, at("2026-06-04T12:00Z")),
+        Some(at("2026-06-01T09:00Z"))
+    );
+    assert_eq!(
+        stretch_began(&r, at("2026-06-01T09:00Z")),
+        Some(at("2026-06-01T09:00Z"))
+    );
+    // Alice also covered the day before her turn: her stretch began then.
+    let cover = Override {
+        id: OverrideId::from_uuid(Uuid::from_bytes([7; 16])),
+        user: user(1),
+        start: at("2026-05-31T06:00Z"),
+        end: at("2026-06-01T09:00Z"),
+        created_at: at("2026-05-01T00:00Z"),
+        seq: 1,
+    };
+    let covered = rota("UTC", vec![weekly], vec![cover]);
+    assert_eq!(
+        stretch_began(&covered, at("2026-06-04T12:00Z")),
+        Some(at("2026-05-31T06:00Z"))
+    );
+    // Nobody on call: no stretch.
+    let mut days = layer("2026-06-01T00:00", ShiftLength::Days(1), &[1]);
+    days.restrictions = vec![Restriction::Daily {
+        start: time("09:00"),
+        end: time("17:00"),
+    }];
+    let r = rota("UTC", vec![days], Vec::new());
+    assert_eq!(stretch_began(&r, at("2026-06-02T20:00Z")), None);
+    assert_eq!(
+        stretch_began(&r, at("2026-06-02T16:00Z")),
+        Some(at("2026-06-02T09:00Z"))
+    );
+    // One person on call for years: as far back as the look-back goes.
+    let alone = rota(
+        "UTC",
+        vec![layer("2020-01-01T00:00", ShiftLength::Days(1), &[1])],
+        Vec::new(),
+    );
+    let now = at("2026-06-04T12:00Z");
+    assert_eq!(stretch_began(&alone, now), Some(look_back(now).start));
+}
+
+#[test]
 fn layers_at_the_ends_of_time_give_no_shifts_rather_than_a_panic() {
     let l = layer("-009999-01-01T00:00", ShiftLength::Hours(8784), &[1, 2]);
     let far = window("9999-01-01T00:00Z", "9999-02-01T00:00Z");

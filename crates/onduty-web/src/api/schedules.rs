@@ -856,9 +856,11 @@ pub struct UserOnCallView {
     pub user: PersonView,
     /// True when the person is on call somewhere now.
     pub on_call_now: bool,
-    /// Their next shift that has not ended (now, if they are on call), in the window.
+    /// Their next shift that has not ended (the current one, if they are on call, with
+    /// the time it really began), in the window.
     pub next: Option<UserShiftView>,
-    /// Their shifts in every schedule in the window, in order.
+    /// Their shifts in every schedule in the window, in order; the one they are on now
+    /// starts when it really began, though that is before the window.
     pub shifts: Vec<UserShiftView>,
 }
 
@@ -884,7 +886,7 @@ async fn user_on_call(
         (None, None, None) => window_from(now, Duration::from_secs(90 * 24 * 3600)),
         _ => q.window(now)?,
     };
-    let shifts = user_shifts(&state, user.id, window).await?;
+    let shifts = user_shifts(&state, user.id, window, now).await?;
     let next = shifts.iter().find(|s| s.end > now).map(|s| UserShiftView {
         schedule: s.schedule.clone(),
         start: s.start,
@@ -898,27 +900,32 @@ async fn user_on_call(
     }))
 }
 
-/// A person's shifts in every schedule over `window`, in order.
+/// A person's shifts in every schedule over `window`, in order. The shift they are on at
+/// `now` starts when it really began, though the window cuts it.
 pub(crate) async fn user_shifts(
     state: &SharedState,
     user: UserId,
     window: Window,
+    now: Timestamp,
 ) -> Result<Vec<UserShiftView>, ApiError> {
     let mut overrides = state.store.all_overrides(window).await?;
     let mut out = Vec::new();
     for s in state.store.list_schedules().await? {
         let f = final_schedule(&s.rota(overrides.remove(&s.id).unwrap_or_default()), window);
         // One shift per stretch on call, even where it changes layer or override.
-        out.extend(
-            f.stretches()
-                .into_iter()
-                .filter(|x| x.user == user)
-                .map(|x| UserShiftView {
-                    schedule: s.name.to_string(),
-                    start: x.start,
-                    end: x.end,
-                }),
-        );
+        for x in f.stretches().into_iter().filter(|x| x.user == user) {
+            let cut = x.start == window.start && x.start <= now && now < x.end;
+            let start = if cut {
+                state.app.stretch_began(&s, now).await?.unwrap_or(x.start)
+            } else {
+                x.start
+            };
+            out.push(UserShiftView {
+                schedule: s.name.to_string(),
+                start,
+                end: x.end,
+            });
+        }
     }
     out.sort_by_key(|s| (s.start, s.end));
     Ok(out)

@@ -247,6 +247,14 @@ async fn the_final_schedule_overrides_and_who_is_on_call() {
     assert_eq!(bob["on_call_now"], false);
     assert_eq!(bob["next"]["start"], json!(shifted(now, 10)));
     assert_eq!(bob["next"]["schedule"], "Ops rota");
+    // Alice is on call: her shift began a day ago (less 10 minutes), not when she asked.
+    let (_, alice) = app
+        .api(Method::GET, "/users/alice@example.com/oncall", None)
+        .await;
+    assert_eq!(alice["on_call_now"], true);
+    assert_eq!(alice["next"]["start"], json!(shifted(now, 10 - 24 * 60)));
+    assert_eq!(alice["next"]["end"], json!(shifted(now, 10)));
+    assert_eq!(alice["shifts"][0]["start"], alice["next"]["start"]);
     let (status, _) = app
         .api(
             Method::DELETE,
