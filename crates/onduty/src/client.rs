@@ -520,8 +520,12 @@ fn print_on_call(overview: &Value) {
     {
         println!("  {}", clean(p["name"].as_str().unwrap_or("")));
         for l in p["levels"].as_array().into_iter().flatten() {
+            let handed = l["hands_over_to"]
+                .as_str()
+                .map(|other| format!("hands over to {}: ", clean(other)))
+                .unwrap_or_default();
             println!(
-                "    level {}: {}",
+                "    level {}: {handed}{}",
                 l["level"],
                 names(&l["people"]).unwrap_or_else(|| "nobody".into())
             );

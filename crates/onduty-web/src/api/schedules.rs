@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use onduty_app::{LayerInput, OverrideInput, ScheduleInput};
 use onduty_core::account::User;
-use onduty_core::escalation::Target;
+use onduty_core::escalation::{Level, Policy, Target};
 use onduty_core::schedule::{
     FinalSchedule, Override, Restriction, Schedule, ShiftLength, Source, Window, final_schedule,
 };
@@ -732,8 +732,12 @@ pub struct OnCallSchedule {
 pub struct OnCallPolicyLevel {
     /// From 1.
     pub level: usize,
-    /// The people this level pages now: its users, and whoever is on call in its schedules.
+    /// The people this level pages now: its users, whoever is on call in its schedules,
+    /// and, when it hands over to another policy, the people of that policy's first level
+    /// (paged at once).
     pub people: Vec<PersonView>,
+    /// The name of the policy this level hands the incident over to, if it does.
+    pub hands_over_to: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -802,30 +806,25 @@ pub(crate) async fn on_call_overview(
             until: current.map(|x| x.end).filter(|e| *e < window.end),
         });
     }
+    let policies = state.store.list_policies().await?;
     let mut escalation_policies = Vec::new();
-    for p in state.store.list_policies().await? {
+    for p in &policies {
         let levels = p
             .steps
             .levels()
             .iter()
             .enumerate()
             .map(|(i, level)| {
+                let handed = hand_over(level, &policies);
                 let mut ids: Vec<UserId> = Vec::new();
-                for t in &level.targets {
-                    let found = match t {
-                        Target::User(u) => vec![*u],
-                        Target::Schedule(s) => on_call.get(s).cloned().unwrap_or_default(),
-                        Target::Policy(_) => Vec::new(),
-                    };
-                    for u in found {
-                        if !ids.contains(&u) {
-                            ids.push(u);
-                        }
-                    }
+                add_paged(&level.targets, &on_call, &mut ids);
+                if let Some(first) = handed.and_then(|h| h.steps.levels().first()) {
+                    add_paged(&first.targets, &on_call, &mut ids);
                 }
                 OnCallPolicyLevel {
                     level: i + 1,
                     people: ids.iter().map(|u| person(&people, *u)).collect(),
+                    hands_over_to: handed.map(|h| h.name.to_string()),
                 }
             })
             .collect();
@@ -840,6 +839,37 @@ pub(crate) async fn on_call_overview(
         schedules,
         escalation_policies,
     })
+}
+
+/// The policy a level hands the incident over to, as the engine finds it: its first
+/// policy target (`None` when it has none, or that policy is gone).
+fn hand_over<'p>(level: &Level, policies: &'p [Policy]) -> Option<&'p Policy> {
+    let id = level.targets.iter().find_map(|t| match t {
+        Target::Policy(p) => Some(*p),
+        _ => None,
+    })?;
+    policies.iter().find(|p| p.id == id)
+}
+
+/// Adds to `ids` (once each) the people these targets page now: the users, and whoever is
+/// on call in the schedules. Hand-overs are the caller's (see [`hand_over`]).
+fn add_paged(
+    targets: &[Target],
+    on_call: &HashMap<ScheduleId, Vec<UserId>>,
+    ids: &mut Vec<UserId>,
+) {
+    for t in targets {
+        let found = match t {
+            Target::User(u) => std::slice::from_ref(u),
+            Target::Schedule(s) => on_call.get(s).map(Vec::as_slice).unwrap_or_default(),
+            Target::Policy(_) => &[],
+        };
+        for u in found {
+            if !ids.contains(u) {
+                ids.push(*u);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

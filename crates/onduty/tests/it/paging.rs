@@ -362,6 +362,25 @@ async fn an_unacknowledged_support_incident_is_handed_over_to_the_ops_teams_poli
             {"targets": [{"type": "policy", "id": "Ops"}], "delay_minutes": 10}]}),
     )
     .await;
+    // Who is on call shows the hand-over level paging Ops's first level, Bob.
+    let (_, overview) = app.api(Method::GET, "/oncall", None).await;
+    let support = overview["escalation_policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Support")
+        .unwrap();
+    assert_eq!(
+        support["levels"][1]["people"][0]["name"], "Bob",
+        "{support}"
+    );
+    assert_eq!(support["levels"][1]["hands_over_to"], "Ops");
+    let page = crate::browser::logged_in_as(&app, "Carol", "observer")
+        .await
+        .get("/oncall")
+        .await;
+    page.shows("<li>hands over to Ops: Bob</li>");
+
     let key = service(&app, "Helpdesk", "Support", json!({"urgency": "low"})).await;
     app.send_event(trigger_event(&key, "h", "printer on fire"))
         .await;
