@@ -10,6 +10,7 @@
 //! [`AppError`], which each door words its own way (JSON, a page, an SMS).
 //! No HTTP types here.
 
+mod access;
 mod incidents;
 mod monitoring;
 mod people;

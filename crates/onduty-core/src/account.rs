@@ -251,6 +251,34 @@ pub struct User {
     pub role: Role,
     pub time_zone: TimeZoneName,
     pub created_at: Timestamp,
+    #[serde(default)]
+    pub status: AccountStatus,
+}
+
+/// Whether a person can use onduty. A disabled person cannot log in or use a token and
+/// is not paged; a deleted one is disabled for good and leaves the lists, while history
+/// keeps their name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    #[default]
+    Active,
+    Disabled,
+    Deleted,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Disabled => "disabled",
+            AccountStatus::Deleted => "deleted",
+        }
+    }
+
+    pub fn is_active(self) -> bool {
+        self == AccountStatus::Active
+    }
 }
 
 /// A team: people who share services and escalation policies.

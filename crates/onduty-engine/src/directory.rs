@@ -141,14 +141,23 @@ fn targets(policy: &Policy) -> impl Iterator<Item = Target> + '_ {
 }
 
 async fn load_person(store: &Store, user: UserId) -> Result<Person, EngineError> {
-    let (name, time_zone) = match store.user(user).await {
-        Ok(u) => (u.name.to_string(), Some(u.time_zone.as_str().to_owned())),
-        Err(StoreError::NotFound(_)) => (String::new(), None),
+    let (name, time_zone, active) = match store.user(user).await {
+        Ok(u) => (
+            u.name.to_string(),
+            Some(u.time_zone.as_str().to_owned()),
+            u.status.is_active(),
+        ),
+        Err(StoreError::NotFound(_)) => (String::new(), None, false),
         Err(e) => return Err(e.into()),
     };
+    // A disabled person is not paged: to the plan they have no rules.
     Ok(Person {
         name,
-        rules: store.rules(user).await?,
+        rules: if active {
+            store.rules(user).await?
+        } else {
+            Vec::new()
+        },
         methods: store.contact_methods(user).await?,
         time_zone,
     })

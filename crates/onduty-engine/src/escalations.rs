@@ -43,6 +43,22 @@ fn line(now: Timestamp, kind: TimelineKind, text: String) -> Effect {
     Effect::Line(Line::new(now, kind, &Actor::System, text))
 }
 
+/// What the incident says, loudly, when no level of its policy reached anyone. The API
+/// and the incident's page look for `nobody_paged` in the line's data.
+fn nobody_could_be_paged(now: Timestamp, policy: &str) -> Effect {
+    let mut line = Line::new(
+        now,
+        TimelineKind::Escalated,
+        &Actor::System,
+        format!(
+            "Nobody could be paged: no level of {policy} reaches anyone on call with a \
+             notification rule"
+        ),
+    );
+    line.data = Some(serde_json::json!({ "nobody_paged": true }));
+    Effect::Line(line)
+}
+
 fn step(e: &DueEscalation, dir: &mut Directory, now: Timestamp) -> EscalationStep {
     let mut effects = Vec::new();
     // Nothing more is due unless this step says so.
@@ -207,7 +223,21 @@ fn step(e: &DueEscalation, dir: &mut Directory, now: Timestamp) -> EscalationSte
         text.push_str(&format!(": paging {}", names.join(", ")));
     }
     text.extend(unreachable);
+    // Nobody on call, or nobody with a rule: waiting out the delay would page nobody.
+    let reachable = users.iter().any(|u| !dir.person(*u).rules.is_empty());
+    let mut nobody_paged = None;
+    if reachable {
+        // The people being paged have the incident (PagerDuty's meaning of assignment).
+        effects.push(Effect::UnassignAll);
+        effects.extend(users.iter().map(|u| Effect::Assign(*u)));
+    } else if escalation::next(&policy, &position).is_some() {
+        text.push_str("; nobody here can be paged, so the next level is paged now");
+        escalate_at = now;
+    } else if !e.assigned {
+        nobody_paged = Some(nobody_could_be_paged(now, &policy.name.to_string()));
+    }
     effects.push(line(now, TimelineKind::Escalated, text));
+    effects.extend(nobody_paged);
     effects.extend(skipped);
     effects.push(Effect::Escalation(EscalationState {
         policy: Some(position.policy),

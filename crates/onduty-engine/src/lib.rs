@@ -16,6 +16,7 @@ mod escalations;
 mod handoffs;
 mod heartbeats;
 mod lease;
+pub use lease::{TAKEOVER_POLL, takeover_bound};
 mod notifications;
 mod outbox;
 mod reminders;

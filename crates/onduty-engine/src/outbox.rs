@@ -10,16 +10,17 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use onduty_core::contact::Channel;
 use onduty_core::signature::{LINK_KEY, LinkAction, LinkGrant, link_token};
-use onduty_core::{ContactMethodId, IncidentRef, OutboxId, Timestamp};
+use onduty_core::{ContactMethodId, IncidentRef, Timestamp};
 use onduty_notify::{Content, Link, NotifyError, Outgoing, PageItem};
-use onduty_store::paging::{Delivery, OutboxItem, SentGroup};
+use onduty_store::paging::{Delivery, Hold, OutboxItem, SentGroup};
 
 use crate::{BATCH, Engine, EngineError};
 
 /// Attempts at a message before it is given up.
 pub const MAX_ATTEMPTS: i64 = 5;
-/// No more than one SMS or call to a number per minute; what comes meanwhile is bundled.
-pub const PER_NUMBER_GAP: Duration = Duration::from_secs(60);
+/// No more than one SMS or call to a number per 15 seconds: what falls due meanwhile is
+/// bundled into the next message, so a page leaves at most 15 s after it is due.
+pub const PER_NUMBER_GAP: Duration = Duration::from_secs(15);
 /// Messages sent at the same time (each to a different contact method).
 const SENDS_AT_ONCE: usize = 16;
 /// How long a one-click link in an e-mail works.
@@ -35,8 +36,8 @@ pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<usize, Engine
         .collect();
     let last_sent = engine.store.last_sent_to(&phones).await?;
     let planned = plan(due, &last_sent, now);
-    for (ids, until) in &planned.wait {
-        engine.store.postpone_outbox(ids, *until).await?;
+    if !planned.wait.is_empty() {
+        engine.store.hold_outbox(&planned.wait, now).await?;
     }
     let sent: Vec<SentGroup> = futures::stream::iter(planned.send)
         .map(|items| engine.send_group(items, now))
@@ -52,8 +53,8 @@ pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<usize, Engine
 pub(crate) struct Dispatch {
     /// Bundles to send now: each one message to one contact method.
     pub send: Vec<Vec<OutboxItem>>,
-    /// Messages that wait for their number's gap, and until when.
-    pub wait: Vec<(Vec<OutboxId>, Timestamp)>,
+    /// Messages that wait for their number's gap, until when, and why (for the timeline).
+    pub wait: Vec<Hold>,
 }
 
 /// Pages to one contact method go as one message, notices as another; at most one SMS or
@@ -79,9 +80,19 @@ pub(crate) fn plan(
             .map(|last| last.saturating_add(PER_NUMBER_GAP));
         match allowed {
             Some(allowed) if allowed > now => {
-                dispatch
-                    .wait
-                    .push((items.iter().map(|i| i.id).collect(), allowed));
+                let held = allowed.since(now).as_secs().max(1);
+                let reason = format!(
+                    "{}: held {held} s, since the number was sent a message {} s ago; \
+                     whatever else falls due for it by then goes in the same message",
+                    items[0].method.to_owner(&items[0].user_name),
+                    now.since(allowed.saturating_sub(PER_NUMBER_GAP)).as_secs()
+                );
+                dispatch.wait.push(Hold {
+                    outbox: items.iter().map(|i| i.id).collect(),
+                    incidents: items.iter().filter_map(|i| i.incident).collect(),
+                    until: allowed,
+                    reason,
+                });
             }
             _ => dispatch.send.push(items),
         }

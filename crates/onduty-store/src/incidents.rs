@@ -314,6 +314,19 @@ impl Store {
         Ok(None)
     }
 
+    /// The timeline's word that no level of the incident's policy reached anyone, if it
+    /// said so (the engine marks that line `nobody_paged`).
+    pub async fn nobody_paged(&self, id: IncidentId) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT message FROM timeline WHERE incident_id = $1 AND kind = 'escalated' \
+             AND data LIKE '%\"nobody_paged\":true%' ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(|r| col(r, "message")).transpose()
+    }
+
     /// Adds a note to an incident's timeline (open or resolved). A note that came as a
     /// request with an id of its own (Opsgenie's API) keeps the request with it, so that
     /// its status can be looked up ([`Store::request`]).

@@ -16,7 +16,7 @@ use sqlx::any::AnyRow;
 use crate::effects::{
     Known, effect_writes, message_row, outbox_writes, timeline_row, timeline_writes,
 };
-use crate::sql::{Val, Write, col, execute_writes, in_list, numbered, parse_col};
+use crate::sql::{Val, Write, col, execute_writes, in_list, parse_col};
 use crate::{Backend, Store, StoreError, begin};
 
 pub(crate) use crate::sql::write;
@@ -32,6 +32,8 @@ pub struct DueEscalation {
     /// `None` before the first level is reached.
     pub position: Option<Position>,
     pub next_at: Timestamp,
+    /// Someone has the incident (an earlier level paged them, or they took it).
+    pub assigned: bool,
 }
 
 /// What the engine decided for one due escalation.
@@ -85,6 +87,17 @@ pub struct OutboxItem {
     pub attempts: i64,
     /// The text of a message that is not about an incident (a handoff notification).
     pub notice: Option<String>,
+}
+
+/// Messages to one number held back for its gap: until when, and why.
+#[derive(Debug, Clone)]
+pub struct Hold {
+    pub outbox: Vec<onduty_core::OutboxId>,
+    /// The incidents the messages are about.
+    pub incidents: Vec<IncidentId>,
+    pub until: Timestamp,
+    /// The timeline's line about it.
+    pub reason: String,
 }
 
 /// One message sent (or tried) for a group of outbox rows, and its timeline line.
@@ -279,7 +292,8 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<DueEscalation>, StoreError> {
         let rows = sqlx::query(
-            "SELECT e.incident_id, e.policy_id, e.level, e.round, e.hand_overs, e.next_at, i.number, i.status, i.urgency \
+            "SELECT e.incident_id, e.policy_id, e.level, e.round, e.hand_overs, e.next_at, i.number, i.status, i.urgency, \
+             (SELECT COUNT(*) FROM incident_assignees a WHERE a.incident_id = i.id) AS assigned \
              FROM escalations e JOIN incidents i ON i.id = e.incident_id \
              WHERE e.next_at IS NOT NULL AND e.next_at <= $1 ORDER BY e.next_at LIMIT $2",
         )
@@ -304,6 +318,7 @@ impl Store {
                     policy: parse_col(row, "policy_id", str::parse)?,
                     position: position_from_row(row)?,
                     next_at: Timestamp::from_millis(col(row, "next_at")?),
+                    assigned: col::<i64>(row, "assigned")? > 0,
                 })
             },
             |row, error| {
@@ -631,33 +646,55 @@ impl Store {
         Ok(last)
     }
 
-    /// Moves messages to a later attempt time without counting an attempt (rate limits).
-    pub async fn postpone_outbox(
-        &self,
-        ids: &[onduty_core::OutboxId],
-        until: Timestamp,
-    ) -> Result<(), StoreError> {
+    /// Holds messages back for their number's gap, in one transaction: each waits until
+    /// its hold's end, each incident's timeline says why, and each incident's escalation
+    /// waits as long, so that a level's delay counts from when its page went out.
+    pub async fn hold_outbox(&self, holds: &[Hold], now: Timestamp) -> Result<(), StoreError> {
         let d = self.backend;
+        let mut writes = Vec::new();
+        let mut timeline = Vec::new();
+        for hold in holds {
+            for chunk in hold.outbox.chunks(500) {
+                let mut values = vec![Val::Int(hold.until.as_millis())];
+                values.extend(chunk.iter().map(|i| Val::Text(i.to_string())));
+                writes.push(write(
+                    d,
+                    &format!(
+                        "UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending' AND id IN ({})",
+                        vec!["?"; chunk.len()].join(",")
+                    ),
+                    values,
+                ));
+            }
+            let shift = hold.until.as_millis() - now.as_millis();
+            for incident in &hold.incidents {
+                writes.push(write(
+                    d,
+                    "UPDATE escalations SET next_at = next_at + ? \
+                     WHERE incident_id = ? AND next_at IS NOT NULL AND next_at > ?",
+                    vec![
+                        Val::Int(shift),
+                        Val::Text(incident.to_string()),
+                        Val::Int(now.as_millis()),
+                    ],
+                ));
+                timeline.push(timeline_row(
+                    *incident,
+                    now,
+                    TimelineKind::Notified,
+                    &Actor::System,
+                    hold.reason.clone(),
+                    None,
+                    None,
+                ));
+            }
+        }
+        writes.extend(timeline_writes(d, timeline));
         let mut conn = self.lane().await?;
-        let mut values = vec![Val::Int(until.as_millis())];
-        values.extend(ids.iter().map(|i| Val::Text(i.to_string())));
-        let sql = numbered(
-            d,
-            &format!(
-                "UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending' AND id IN ({})",
-                vec!["?"; ids.len()].join(",")
-            ),
-        );
-        execute_writes(
-            &mut conn,
-            d,
-            vec![Write {
-                sql,
-                values,
-                expect_rows: None,
-            }],
-        )
-        .await
+        let mut tx = begin(&mut conn, d).await?;
+        execute_writes(&mut tx, d, writes).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Records how sending each group of messages (one contact method, one message)

@@ -300,6 +300,36 @@ impl Store {
         self.integration(id).await
     }
 
+    /// Gives an integration a new routing key: the old one is refused from now on.
+    pub async fn set_routing_key(
+        &self,
+        id: IntegrationId,
+        key: &RoutingKey,
+    ) -> Result<Integration, StoreError> {
+        let done = sqlx::query("UPDATE integrations SET routing_key = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(key.as_str().to_owned())
+            .execute(&mut *self.write_conn().await?)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("integration {id}")));
+        }
+        self.integration(id).await
+    }
+
+    /// Deletes an integration: its key is refused from now on. The events it brought stay
+    /// on their incidents' timelines.
+    pub async fn delete_integration(&self, id: IntegrationId) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM integrations WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *self.write_conn().await?)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("integration {id}")));
+        }
+        Ok(())
+    }
+
     pub async fn list_integrations(
         &self,
         service: ServiceId,

@@ -4,7 +4,7 @@ use onduty_core::account::User;
 use onduty_core::{Timestamp, UserId};
 
 use crate::sql::col;
-use crate::users::user_from_row;
+use crate::users::{USER_COLUMNS, user_from_row};
 use crate::{Store, StoreError};
 
 /// A signed-in browser: who, and the token its forms must carry.
@@ -47,13 +47,17 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// A person and their password hash (`None` if they have no password yet).
+    /// A person's password hash: `None` if they have no password yet or are disabled, so
+    /// that a disabled person cannot log in.
     pub async fn password_hash(&self, user: UserId) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
-            .bind(user.to_string())
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("user {user}")))?;
+        let row = sqlx::query(
+            "SELECT CASE WHEN disabled_at IS NULL THEN password_hash END AS password_hash \
+             FROM users WHERE id = $1",
+        )
+        .bind(user.to_string())
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("user {user}")))?;
         col(&row, "password_hash")
     }
 
@@ -100,12 +104,12 @@ impl Store {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<WebSession>, StoreError> {
-        let row = sqlx::query(
-            "SELECT users.id, users.email, users.name, users.role, users.time_zone, users.created_at, \
-             web_sessions.csrf_token, web_sessions.expires_at \
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS}, web_sessions.csrf_token, web_sessions.expires_at \
              FROM web_sessions JOIN users ON users.id = web_sessions.user_id \
-             WHERE web_sessions.token_hash = $1 AND web_sessions.expires_at > $2",
-        )
+             WHERE web_sessions.token_hash = $1 AND web_sessions.expires_at > $2 \
+             AND users.disabled_at IS NULL"
+        )))
         .bind(token_hash.to_owned())
         .bind(now.as_millis())
         .fetch_optional(&self.read)

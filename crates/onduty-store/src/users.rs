@@ -1,11 +1,13 @@
 //! Users and their API tokens.
 
-use onduty_core::account::{ApiToken, Email, Name, Role, TimeZoneName, TokenSecret, User};
+use onduty_core::account::{
+    AccountStatus, ApiToken, Email, Name, Role, TimeZoneName, TokenSecret, User,
+};
 use onduty_core::{Timestamp, TokenId, UserId};
 use sqlx::any::AnyRow;
 
 use crate::sql::{col, parse_col};
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, begin};
 
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -32,14 +34,27 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
         role: parse_col(row, "role", |t| Role::parse(t).ok_or("unknown role"))?,
         time_zone: TimeZoneName::read(&col::<String>(row, "time_zone")?),
         created_at: Timestamp::from_millis(col(row, "created_at")?),
+        status: match (
+            col::<Option<i64>>(row, "deleted_at")?,
+            col::<Option<i64>>(row, "disabled_at")?,
+        ) {
+            (Some(_), _) => AccountStatus::Deleted,
+            (None, Some(_)) => AccountStatus::Disabled,
+            (None, None) => AccountStatus::Active,
+        },
     })
 }
+
+/// The columns [`user_from_row`] reads, for queries that join users to something else.
+pub(crate) const USER_COLUMNS: &str = "users.id, users.email, users.name, users.role, \
+     users.time_zone, users.created_at, users.disabled_at, users.deleted_at";
 
 /// The user query with a fixed suffix, as one `&'static str` (so sqlx caches the statement).
 macro_rules! select_users {
     ($suffix:literal) => {
         concat!(
-            "SELECT users.id, users.email, users.name, users.role, users.time_zone, users.created_at FROM users ",
+            "SELECT users.id, users.email, users.name, users.role, users.time_zone, users.created_at, \
+             users.disabled_at, users.deleted_at FROM users ",
             $suffix
         )
     };
@@ -76,6 +91,7 @@ impl Store {
             role: new.role,
             time_zone: new.time_zone,
             created_at: now,
+            status: AccountStatus::Active,
         };
         let result = sqlx::query(
             "INSERT INTO users (id, email, name, role, time_zone, created_at, password_hash) \
@@ -122,17 +138,21 @@ impl Store {
         Ok(user)
     }
 
+    /// People who have not been deleted.
     pub async fn count_users(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE deleted_at IS NULL")
             .fetch_one(&self.read)
             .await?;
         col(&row, "n")
     }
 
+    /// Everyone but the deleted.
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        let rows = sqlx::query(select_users!("ORDER BY users.email"))
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(select_users!(
+            "WHERE users.deleted_at IS NULL ORDER BY users.email"
+        ))
+        .fetch_all(&self.read)
+        .await?;
         rows.iter().map(user_from_row).collect()
     }
 
@@ -180,15 +200,127 @@ impl Store {
         Ok(token)
     }
 
-    /// The user a presented token belongs to, if it is a valid token.
+    /// The user a presented token belongs to, if it is a valid token of someone who is
+    /// not disabled.
     pub async fn user_by_token(&self, secret: &TokenSecret) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(
-            "SELECT users.id, users.email, users.name, users.role, users.time_zone, users.created_at \
-             FROM api_tokens JOIN users ON users.id = api_tokens.user_id WHERE api_tokens.secret_hash = $1",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM api_tokens JOIN users ON users.id = api_tokens.user_id \
+             WHERE api_tokens.secret_hash = $1 AND users.disabled_at IS NULL"
+        )))
         .bind(secret.hash())
         .fetch_optional(&self.read)
         .await?;
         row.as_ref().map(user_from_row).transpose()
     }
+
+    /// A person's API tokens, oldest first (never their secrets, which are not kept).
+    pub async fn tokens(&self, user: UserId) -> Result<Vec<ApiToken>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, name, created_at FROM api_tokens WHERE user_id = $1 \
+             ORDER BY created_at, id",
+        )
+        .bind(user.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ApiToken {
+                    id: parse_col(row, "id", str::parse)?,
+                    user_id: parse_col(row, "user_id", str::parse)?,
+                    name: col(row, "name")?,
+                    created_at: Timestamp::from_millis(col(row, "created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes one of a person's tokens: it is refused from now on.
+    pub async fn delete_token(&self, user: UserId, token: TokenId) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
+            .bind(token.to_string())
+            .bind(user.to_string())
+            .execute(&mut *self.write_conn().await?)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("token {token}")));
+        }
+        Ok(())
+    }
+
+    /// Disables a person (their sessions and tokens end at once) or enables them again.
+    /// A deleted person stays deleted.
+    pub async fn set_user_disabled(
+        &self,
+        user: UserId,
+        disabled: bool,
+        now: Timestamp,
+    ) -> Result<User, StoreError> {
+        let d = self.backend;
+        let mut conn = self.write_conn().await?;
+        let mut tx = begin(&mut conn, d).await?;
+        let done =
+            sqlx::query("UPDATE users SET disabled_at = $2 WHERE id = $1 AND deleted_at IS NULL")
+                .bind(user.to_string())
+                .bind(disabled.then_some(now.as_millis()))
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {user}")));
+        }
+        if disabled {
+            end_access(&mut tx, user).await?;
+        }
+        tx.commit().await?;
+        self.user(user).await
+    }
+
+    /// Deletes a person: disabled for good, out of the lists, teams and contact methods,
+    /// with their e-mail address freed; incidents' histories keep their name.
+    pub async fn delete_user(&self, user: UserId, now: Timestamp) -> Result<(), StoreError> {
+        let d = self.backend;
+        let mut conn = self.write_conn().await?;
+        let mut tx = begin(&mut conn, d).await?;
+        let done = sqlx::query(
+            "UPDATE users SET deleted_at = $2, disabled_at = COALESCE(disabled_at, $2), \
+             email = $3, password_hash = NULL WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(user.to_string())
+        .bind(now.as_millis())
+        .bind(format!(
+            "deleted-{}@deleted.invalid",
+            user.as_uuid().simple()
+        ))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {user}")));
+        }
+        end_access(&mut tx, user).await?;
+        for sql in [
+            "DELETE FROM notification_rules WHERE user_id = $1",
+            "DELETE FROM contact_methods WHERE user_id = $1",
+            "DELETE FROM team_members WHERE user_id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(user.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Ends a person's web sessions and API tokens, inside the caller's transaction.
+async fn end_access(conn: &mut sqlx::AnyConnection, user: UserId) -> Result<(), StoreError> {
+    for sql in [
+        "DELETE FROM web_sessions WHERE user_id = $1",
+        "DELETE FROM api_tokens WHERE user_id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(user.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }

@@ -176,6 +176,54 @@ pub enum Command {
         #[command(subcommand)]
         command: IntegrationCommand,
     },
+    /// List or revoke API tokens: yours, or anyone's for admins (client)
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Disable, enable or delete a person (client; admins)
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// List API tokens (never their secrets)
+    List {
+        /// Someone else's (admins): e-mail or id
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke an API token: it is refused from then on
+    Revoke {
+        /// The token's id (from `onduty token list`)
+        id: String,
+        /// Someone else's (admins): e-mail or id
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Disable a person: their sessions and tokens end at once, they cannot log in and are
+    /// not paged
+    Disable {
+        /// E-mail or id
+        user: String,
+    },
+    /// Let a disabled person log in again
+    Enable {
+        /// E-mail or id
+        user: String,
+    },
+    /// Delete a person for good; incidents' histories keep their name
+    Delete {
+        /// E-mail or id
+        user: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -336,6 +384,16 @@ pub enum ServiceCommand {
 pub enum IntegrationCommand {
     /// Add an Events API v2 integration (a new routing key) to a service
     Create(NewIntegrationArgs),
+    /// Delete an integration: its key is refused from then on (admins)
+    Delete {
+        /// The integration's id
+        id: String,
+    },
+    /// Give an integration a new key; the old one is refused from then on (admins)
+    RotateKey {
+        /// The integration's id
+        id: String,
+    },
 }
 
 #[cfg(test)]
@@ -377,6 +435,14 @@ mod tests {
         "onduty override add Ops --user a@example.com --start 2026-11-27T18:00 --end 2026-11-30T09:00",
         "onduty override list Ops",
         "onduty override remove Ops 0190",
+        "onduty token list",
+        "onduty token list --user a@example.com",
+        "onduty token revoke 0190 --user a@example.com",
+        "onduty user disable a@example.com",
+        "onduty user enable a@example.com",
+        "onduty user delete a@example.com",
+        "onduty integration delete 0190",
+        "onduty integration rotate-key 0190",
     ];
 
     #[test]

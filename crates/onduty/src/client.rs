@@ -12,6 +12,8 @@ use crate::cli::{
 };
 use crate::output::{clean, print_incident, print_incident_table, print_integration, print_json};
 
+mod access;
+
 pub struct Client {
     http: reqwest::Client,
     base: String,
@@ -268,6 +270,9 @@ impl Client {
                 let created = self.create_integration(&args).await?;
                 self.output(&created, |c| print_integration(&c["integration"]));
             }
+            Command::Integration { command } => self.integration_access(command).await?,
+            Command::Token { command } => self.tokens(command).await?,
+            Command::User { command } => self.people(command).await?,
             other => bail!("{other:?} is not a client command"),
         }
         Ok(())

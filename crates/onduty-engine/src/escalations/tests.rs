@@ -79,7 +79,18 @@ fn due(policy: &Policy, position: Option<Position>) -> DueEscalation {
         policy: policy.id,
         position,
         next_at: t(0),
+        assigned: false,
     }
+}
+
+fn assigned(step: &EscalationStep) -> Vec<UserId> {
+    step.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Assign(u) => Some(*u),
+            _ => None,
+        })
+        .collect()
 }
 
 fn lines(step: &EscalationStep) -> Vec<String> {
@@ -260,4 +271,101 @@ fn a_deleted_policy_pages_nobody() {
         ["The escalation policy no longer exists; nobody was paged"]
     );
     assert_eq!(escalation(step).next_at, None);
+}
+
+#[test]
+fn the_people_paged_have_the_incident() {
+    let (alice, alice_p) = person(1, "Alice", true);
+    let p = policy(10, vec![(vec![Target::User(alice)], LevelMode::All)]);
+    let mut dir = Directory::default();
+    dir.policies.insert(p.id, Some(p.clone()));
+    dir.people.insert(alice, alice_p);
+    let step = &plan(&[due(&p, None)], &mut dir, t(0))[0];
+    assert!(step.effects.contains(&Effect::UnassignAll));
+    assert_eq!(assigned(step), [alice]);
+}
+
+#[test]
+fn a_level_that_can_page_nobody_hands_on_at_once() {
+    let (alice, alice_p) = person(1, "Alice", true);
+    let (carol, mut carol_p) = person(3, "Carol", true);
+    carol_p.rules.clear();
+    let empty = id(ScheduleId::from_uuid, 51);
+    let p = policy(
+        10,
+        vec![
+            (vec![Target::Schedule(empty)], LevelMode::All),
+            (vec![Target::User(carol)], LevelMode::All),
+            (vec![Target::User(alice)], LevelMode::All),
+        ],
+    );
+    let mut dir = Directory::default();
+    dir.policies.insert(p.id, Some(p.clone()));
+    dir.people.insert(alice, alice_p);
+    dir.people.insert(carol, carol_p);
+    dir.on_call.insert(
+        empty,
+        Some(OnCall {
+            name: "Primary".to_owned(),
+            people: vec![],
+        }),
+    );
+    // Nobody on call: the next level is due now, and nobody has the incident.
+    let first = &plan(&[due(&p, None)], &mut dir, t(0))[0];
+    assert_eq!(
+        lines(first),
+        [
+            "Escalation policy Ops, level 1; nobody is on call in Primary: nobody to page; nobody here can be paged, so the next level is paged now"
+        ]
+    );
+    assert_eq!(escalation(first).next_at, Some(t(0)));
+    assert!(assigned(first).is_empty());
+    // Carol has no rules: the same.
+    let at_first = Some(Position {
+        policy: p.id,
+        level: 0,
+        round: 0,
+        hand_overs: 0,
+    });
+    let second = &plan(&[due(&p, at_first)], &mut dir, t(0))[0];
+    assert_eq!(escalation(second).next_at, Some(t(0)));
+    assert!(
+        lines(second)[0].ends_with("so the next level is paged now"),
+        "{:?}",
+        lines(second)
+    );
+    // Alice is paged and has it; her level waits its delay.
+    let at_second = Some(Position {
+        policy: p.id,
+        level: 1,
+        round: 0,
+        hand_overs: 0,
+    });
+    let third = &plan(&[due(&p, at_second)], &mut dir, t(0))[0];
+    assert_eq!(assigned(third), [alice]);
+    assert_eq!(escalation(third).next_at, Some(t(30)));
+}
+
+#[test]
+fn when_no_level_reaches_anyone_the_incident_says_so() {
+    let (carol, mut carol_p) = person(3, "Carol", true);
+    carol_p.rules.clear();
+    let p = policy(10, vec![(vec![Target::User(carol)], LevelMode::All)]);
+    let mut dir = Directory::default();
+    dir.policies.insert(p.id, Some(p.clone()));
+    dir.people.insert(carol, carol_p);
+    let step = &plan(&[due(&p, None)], &mut dir, t(0))[0];
+    assert_eq!(
+        lines(step)[1],
+        "Nobody could be paged: no level of Ops reaches anyone on call with a notification rule"
+    );
+    let loud = step.effects.iter().any(|e| {
+        matches!(e, Effect::Line(l) if l.data == Some(serde_json::json!({"nobody_paged": true})))
+    });
+    assert!(loud, "the line is marked for the API and the page");
+    // Someone earlier had it: the last level finding nobody is not news.
+    let mut had = due(&p, None);
+    had.assigned = true;
+    let step = &plan(&[had], &mut dir, t(0))[0];
+    assert_eq!(lines(step).len(), 1, "{:?}", lines(step));
 }

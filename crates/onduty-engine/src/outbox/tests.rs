@@ -1,7 +1,7 @@
 //! Bundling and the per-number gap, planned without sending.
 
 use onduty_core::contact::{Address, ContactMethod};
-use onduty_core::{IncidentId, UserId};
+use onduty_core::{IncidentId, OutboxId, UserId};
 
 use super::*;
 
@@ -69,7 +69,7 @@ fn pages_to_one_method_go_as_one_message_and_notices_apart() {
 fn a_phone_sent_to_within_the_gap_waits_for_it_and_mail_does_not() {
     let sms = method(1, Channel::Sms, "+15555550100");
     let mail = method(2, Channel::Email, "alice@example.com");
-    let last_sent = HashMap::from([(sms.id, t(-20)), (mail.id, t(-20))]);
+    let last_sent = HashMap::from([(sms.id, t(-5)), (mail.id, t(-5))]);
     let planned = plan(
         vec![item(&sms, 1, None), item(&mail, 2, None)],
         &last_sent,
@@ -78,9 +78,16 @@ fn a_phone_sent_to_within_the_gap_waits_for_it_and_mail_does_not() {
     assert_eq!(planned.send.len(), 1);
     assert_eq!(planned.send[0][0].number, Some(2));
     assert_eq!(planned.wait.len(), 1);
-    assert_eq!(planned.wait[0].1, t(40), "60 s after the last message");
+    let hold = &planned.wait[0];
+    assert_eq!(hold.until, t(10), "15 s after the last message");
+    assert_eq!(hold.incidents.len(), 1);
+    assert_eq!(
+        hold.reason,
+        "SMS to Alice +15555550100: held 10 s, since the number was sent a message 5 s ago; \
+         whatever else falls due for it by then goes in the same message"
+    );
     // Once the gap has passed, it goes.
-    let later = plan(vec![item(&sms, 1, None)], &last_sent, t(40));
+    let later = plan(vec![item(&sms, 1, None)], &last_sent, t(10));
     assert_eq!(later.send.len(), 1);
 }
 

@@ -194,10 +194,19 @@ pub async fn escalations_planned_notifications_and_the_outbox(db: &TestDb) {
         (item.method.id, item.attempts, item.secret.as_deref()),
         (hook.id, 0, Some("whsec"))
     );
-    store
-        .postpone_outbox(&[item.id], at_minute(2))
-        .await
-        .unwrap();
+    let hold = onduty_store::paging::Hold {
+        outbox: vec![item.id],
+        incidents: item.incident.into_iter().collect(),
+        until: at_minute(2),
+        reason: "held for the number's gap".to_owned(),
+    };
+    store.hold_outbox(&[hold], opened).await.unwrap();
+    assert!(timeline_says(&store, incident, "held for the number's gap").await);
+    assert!(
+        escalations_at(&store, at_minute(11)).await.is_empty(),
+        "the level waits as long as its page was held"
+    );
+    assert_eq!(escalations_at(&store, at_minute(12)).await.len(), 1);
     assert!(outbox_at(&store, opened).await.is_empty());
     assert_eq!(
         store.next_paging_deadline().await.unwrap(),
@@ -299,10 +308,11 @@ pub async fn escalations_planned_notifications_and_the_outbox(db: &TestDb) {
         "a refused message marks its contact method failing"
     );
 
-    // Acknowledging stops it all: the next level and the planned notification go.
+    // Acknowledging stops it all: the next level (a minute later for the held page) and
+    // the planned notification go.
     assert_eq!(
         store.next_paging_deadline().await.unwrap(),
-        Some(at_minute(11))
+        Some(at_minute(12))
     );
     let alice_actor = Actor::User {
         id: alice.id,
@@ -343,6 +353,21 @@ pub async fn one_engine_holds_the_lease(db: &TestDb) {
     assert!(
         !store
             .acquire_lease("b", until(T0), until(renewed))
+            .await
+            .unwrap()
+    );
+    // Free the moment it runs out: with instances looking every second, a dead holder
+    // is replaced within the lease and a second.
+    assert!(
+        !store
+            .acquire_lease("b", renewed, until(renewed))
+            .await
+            .unwrap()
+    );
+    let just_after = renewed.saturating_add(std::time::Duration::from_millis(1));
+    assert!(
+        store
+            .acquire_lease("b", just_after, until(just_after))
             .await
             .unwrap()
     );

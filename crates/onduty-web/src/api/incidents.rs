@@ -75,6 +75,10 @@ pub struct IncidentDetail {
     pub timeline: Vec<TimelineEntryView>,
     /// Present when the timeline has more entries: pass to `/incidents/{id}/timeline`.
     pub timeline_next_cursor: Option<String>,
+    /// Present while nobody has an open incident because no level of its escalation
+    /// policy reached anyone (nobody on call, or nobody with a notification rule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nobody_paged: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -229,7 +233,19 @@ async fn get_incident(
             .map(TimelineEntryView::from)
             .collect(),
         timeline_next_cursor: timeline.next.map(|s| encode_cursor('t', s)),
+        nobody_paged: nobody_paged(&state, &incident).await?,
     }))
+}
+
+/// Why nobody was paged for an open incident that nobody has, if that is so.
+pub(crate) async fn nobody_paged(
+    state: &SharedState,
+    incident: &onduty_core::incident::Incident,
+) -> Result<Option<String>, onduty_store::StoreError> {
+    if !incident.status.is_open() || !incident.assignees.is_empty() {
+        return Ok(None);
+    }
+    state.store.nobody_paged(incident.id).await
 }
 
 /// An incident's timeline, oldest first, a page at a time.

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: bearer-token authentication, the endpoints, and the
 //! OpenAPI document generated from them (`/api/v1/openapi.json`).
 
+pub(crate) mod access;
 pub(crate) mod contacts;
 pub(crate) mod heartbeats;
 pub(crate) mod incidents;
@@ -81,6 +82,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(schedules::routes())
         .merge(teams::routes())
         .merge(users::routes())
+        .merge(access::routes())
         .merge(contacts::routes())
         .merge(heartbeats::routes())
         .merge(maintenance::routes())

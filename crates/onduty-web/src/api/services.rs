@@ -22,7 +22,8 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(list_services, create_service))
         .routes(routes!(get_service, update_service))
         .routes(routes!(list_integrations, create_integration))
-        .routes(routes!(get_integration))
+        .routes(routes!(get_integration, delete_integration))
+        .routes(routes!(rotate_key))
         .routes(routes!(set_mapping))
         .routes(routes!(test_mapping))
         .routes(routes!(list_changes))
@@ -366,6 +367,49 @@ async fn get_integration(
     let integration = state.store.integration(integration_id(&id)?).await?;
     Ok(Json(IntegrationBody {
         integration: view_of(&state, &caller, &integration),
+    }))
+}
+
+/// Delete an integration (admins): its key is refused from now on.
+#[utoipa::path(
+    delete, path = "/integrations/{id}", tag = "services",
+    params(("id" = String, Path, description = "Integration id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+async fn delete_integration(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    state.app.delete_integration(&caller.acting(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Give an integration a new key (admins): the old key is refused from now on.
+#[utoipa::path(
+    post, path = "/integrations/{id}/rotate-key", tag = "services",
+    params(("id" = String, Path, description = "Integration id")),
+    responses(
+        (status = 200, body = IntegrationBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+async fn rotate_key(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<IntegrationBody>, ApiError> {
+    let rotated = state.app.rotate_key(&caller.acting(), &id).await?;
+    Ok(Json(IntegrationBody {
+        integration: view_of(&state, &caller, &rotated),
     }))
 }
 

@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::Caller;
+use super::access::{__path_delete_user, delete_user};
 use super::views::UserView;
 use crate::SharedState;
 use crate::error::{ApiError, ApiJson, ErrorBody};
@@ -19,7 +20,7 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(me))
         .routes(routes!(create_token))
         .routes(routes!(list_users, create_user))
-        .routes(routes!(update_user))
+        .routes(routes!(update_user, delete_user))
         .routes(routes!(message_usage))
 }
 

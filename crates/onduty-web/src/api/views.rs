@@ -21,6 +21,8 @@ pub struct UserView {
     pub time_zone: String,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    /// `active`, `disabled` (cannot log in or use tokens, not paged) or `deleted`.
+    pub status: String,
 }
 
 impl From<&User> for UserView {
@@ -32,6 +34,7 @@ impl From<&User> for UserView {
             role: u.role.as_str().to_owned(),
             time_zone: u.time_zone.to_string(),
             created_at: u.created_at,
+            status: u.status.as_str().to_owned(),
         }
     }
 }

@@ -67,6 +67,8 @@ struct IncidentPage {
     /// Images are shown as links: loading them would tell their host who is looking.
     images: Vec<LinkRow>,
     details: Option<String>,
+    /// No level of its policy reached anyone, and nobody has it.
+    nobody_paged: Option<String>,
     /// The timeline shows its newest entries; there are earlier ones.
     earlier: bool,
     timeline: Vec<EntryRow>,
@@ -128,7 +130,12 @@ async fn show(
     let mut by_name: Vec<_> = users.iter().collect();
     by_name.sort_by_key(|u| u.name.to_string().to_lowercase());
     let alert = incident.details.alert();
+    let nobody_paged = match crate::api::incidents::nobody_paged(&state, &incident).await {
+        Ok(found) => found,
+        Err(e) => return failed(e),
+    };
     page(IncidentPage {
+        nobody_paged,
         chrome: viewer.chrome(),
         live_since,
         can_act: viewer.user.role.can_respond(),

@@ -3,6 +3,7 @@
 //! security headers. The first visit to a server nobody can log in to shows the set-up
 //! page that creates the first administrator.
 
+mod access;
 mod auth;
 mod cookies;
 mod flash;
@@ -55,6 +56,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(policies::routes())
         .merge(schedules::routes())
         .merge(people::routes())
+        .merge(access::routes())
         // Whatever nothing answers, inside the pages' security headers.
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(FORM_LIMIT))

@@ -201,6 +201,10 @@ struct PersonPage {
     method_choices: Vec<Choice>,
     rules: Vec<RuleRow>,
     roles: Vec<Choice>,
+    /// `active`, `disabled` or `deleted`.
+    status: &'static str,
+    /// Their API tokens: id, name, when made.
+    tokens: Vec<(String, String, String)>,
 }
 
 async fn show(
@@ -229,6 +233,15 @@ async fn show(
     } else {
         (Vec::new(), Vec::new())
     };
+    let tokens = if manage {
+        match state.app.tokens(&viewer.acting(), &id).await {
+            Ok(t) => t,
+            Err(e) => return super::error_page(e),
+        }
+    } else {
+        Vec::new()
+    };
+    let zone = viewer.zone();
     let method_label = |mid: &str| {
         methods
             .iter()
@@ -282,6 +295,17 @@ async fn show(
             .collect(),
         rules,
         roles: Choice::list(ROLES, Some(person.role.as_str().to_owned())),
+        status: person.status.as_str(),
+        tokens: tokens
+            .into_iter()
+            .map(|t| {
+                (
+                    t.id.to_string(),
+                    t.name,
+                    super::time::when(t.created_at, &zone),
+                )
+            })
+            .collect(),
     })
 }
 

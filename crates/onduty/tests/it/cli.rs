@@ -211,7 +211,7 @@ async fn incident_actions_from_the_command_line_page_the_right_people() {
         "Escalation policy Ops, level 1: paging Alice",
         "Escalation policy Ops, level 2: paging Bob",
         "Escalation policy Support, level 1: paging Carol",
-        "Webhook to Bob",
+        "Webhook of Bob",
     ] {
         assert!(shown.contains(line), "no '{line}' in:\n{shown}");
     }

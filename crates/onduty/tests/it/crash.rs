@@ -189,7 +189,7 @@ async fn paging_crash_story(backend: Backend) {
     api.event(trigger_event(&key, "checkout-down", "Checkout is down"))
         .await;
     phones.wait_for("alice", 1, PATIENCE).await;
-    api.wait_for_line("/incidents/1", "Webhook to Alice").await;
+    api.wait_for_line("/incidents/1", "Webhook of Alice").await;
 
     // The server dies mid-escalation. While it is down, move the rest of the 30 minutes on
     // to 25 seconds from now: past the dead holder's lease, so the new process holds the

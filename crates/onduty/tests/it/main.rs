@@ -2,6 +2,7 @@
 //! port 0, and against the real `onduty` executable where the story needs a process
 //! (first start, the CLI, a crash).
 
+mod access;
 mod actions;
 mod alertmanager_peer;
 mod api;
@@ -10,6 +11,7 @@ mod cli;
 mod connections;
 mod contacts;
 mod crash;
+mod empty_levels;
 mod engine;
 mod heartbeats;
 mod ingest;

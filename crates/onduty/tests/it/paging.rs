@@ -538,19 +538,23 @@ async fn the_link_in_a_page_opens_the_incidents_web_page() {
 }
 
 #[tokio::test]
-async fn several_incidents_at_once_become_one_sms() {
+async fn a_page_held_for_its_numbers_gap_leaves_within_15_seconds_and_the_next_level_waits_for_it()
+{
     let app = TestApp::start().await;
     person(&app, "Alice", ALICE).await;
+    person(&app, "Bob", BOB).await;
     policy(
         &app,
-        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 60)]}),
+        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 1), level(&["bob@example.com"], 1)]}),
     )
     .await;
     let key = service(&app, "Web", "Ops", json!({"urgency": "low"})).await;
     app.send_event(trigger_event(&key, "a", "first")).await;
     app.tick().await;
     assert_eq!(pages_to(&app.notifier.take(), ALICE), [vec![1]]);
-    app.advance(Duration::from_secs(10));
+
+    // Five seconds later a storm: its pages wait for the number's 15-second gap and go as one.
+    app.advance(Duration::from_secs(5));
     for key_suffix in ["b", "c", "d"] {
         app.send_event(trigger_event(&key, key_suffix, "storm"))
             .await;
@@ -558,14 +562,28 @@ async fn several_incidents_at_once_become_one_sms() {
     app.tick().await;
     assert!(
         app.notifier.take().is_empty(),
-        "not within a minute of the last SMS"
+        "not within 15 s of the last SMS"
     );
-    app.pass(Duration::from_secs(50)).await;
+    app.pass(Duration::from_secs(10)).await;
     assert_eq!(
         pages_to(&app.notifier.take(), ALICE),
         [vec![2, 3, 4]],
-        "one SMS for three incidents"
+        "one SMS for three incidents, 15 s after the first"
     );
+    let lines = timeline(&app, 2).await;
+    assert!(
+        lines.iter().any(|l| l.starts_with(&format!(
+            "SMS to Alice {ALICE}: held 10 s, since the number was sent a message 5 s ago"
+        ))),
+        "{lines:?}"
+    );
+
+    // Their next level counts its minute from when Alice's page went out, not from when it
+    // was due: Bob hears of #1 at 1:00, of the storm at 1:15.
+    app.pass(Duration::from_secs(50)).await;
+    assert_eq!(pages_to(&app.notifier.take(), BOB), [vec![1]]);
+    app.pass(Duration::from_secs(10)).await;
+    assert_eq!(pages_to(&app.notifier.take(), BOB), [vec![2, 3, 4]]);
     app.stop().await;
 }
 
