@@ -50,29 +50,6 @@ fn note_text(body: &Value) -> Option<Result<String, String>> {
     }))
 }
 
-impl Answer {
-    fn unprocessable_note(&self, why: String) -> Response {
-        self.error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Request body is not processable. Please check the errors.",
-            Some(json!({ "note": why })),
-        )
-    }
-
-    fn missing(&self, identifier: &str) -> Response {
-        self.error(
-            StatusCode::NOT_FOUND,
-            &format!("Alert with identifier [{identifier}] does not exist"),
-            None,
-        )
-    }
-
-    fn unavailable(&self, e: StoreError) -> Response {
-        tracing::error!(error = %e, "cannot answer an Opsgenie request");
-        self.error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable; retry", None)
-    }
-}
-
 /// Puts `text` on an incident's timeline as a note from the integration, kept with the
 /// request it came in.
 async fn put_note(
@@ -158,10 +135,7 @@ async fn request_status(
     headers: HeaderMap,
     Path(request): Path<String>,
 ) -> Response {
-    let answer = Answer {
-        started: Instant::now(),
-        request: EventId::new(state.clock.now()),
-    };
+    let answer = Answer::start(&state);
     let integration = match authorised(&state, &headers, &answer).await {
         Ok(i) => i,
         Err(r) => return r,
@@ -210,6 +184,35 @@ struct Answer {
 }
 
 impl Answer {
+    /// A request's answer, from when it came in.
+    fn start(state: &SharedState) -> Answer {
+        Answer {
+            started: Instant::now(),
+            request: EventId::new(state.clock.now()),
+        }
+    }
+
+    fn unprocessable_note(&self, why: String) -> Response {
+        self.error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Request body is not processable. Please check the errors.",
+            Some(json!({ "note": why })),
+        )
+    }
+
+    fn missing(&self, identifier: &str) -> Response {
+        self.error(
+            StatusCode::NOT_FOUND,
+            &format!("Alert with identifier [{identifier}] does not exist"),
+            None,
+        )
+    }
+
+    fn unavailable(&self, e: StoreError) -> Response {
+        tracing::error!(error = %e, "cannot answer an Opsgenie request");
+        self.error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable; retry", None)
+    }
+
     fn took(&self) -> f64 {
         (self.started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
     }
@@ -354,10 +357,7 @@ async fn create(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let answer = Answer {
-        started: Instant::now(),
-        request: EventId::new(state.clock.now()),
-    };
+    let answer = Answer::start(&state);
     let integration = match authorised(&state, &headers, &answer).await {
         Ok(i) => i,
         Err(r) => return r,
@@ -400,10 +400,7 @@ async fn act(
     Query(q): Query<IdentifierQuery>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let answer = Answer {
-        started: Instant::now(),
-        request: EventId::new(state.clock.now()),
-    };
+    let answer = Answer::start(&state);
     // `None`: add a note.
     let action = match action.as_str() {
         "acknowledge" => Some(EventAction::Acknowledge),

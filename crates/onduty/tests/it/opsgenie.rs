@@ -22,9 +22,15 @@ async fn opsgenie(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// A service with an Opsgenie API integration; returns its key.
+/// A service "Payments" with an Opsgenie API integration; returns its key.
 async fn integration(app: &TestApp) -> String {
-    let (service, _) = app.service("Payments", "open").await;
+    let made = integration_of(app, "Payments").await;
+    made["routing_key"].as_str().unwrap().to_owned()
+}
+
+/// A service named `name` with an Opsgenie API integration; returns the integration.
+pub(crate) async fn integration_of(app: &TestApp, name: &str) -> Value {
+    let (service, _) = app.service(name, "open").await;
     let (status, made) = app
         .api(
             Method::POST,
@@ -38,10 +44,7 @@ async fn integration(app: &TestApp) -> String {
         settings.contains(&format!("{}/v2/alerts", app.url)),
         "{settings}"
     );
-    made["integration"]["routing_key"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    made["integration"].clone()
 }
 
 #[tokio::test]
@@ -380,15 +383,8 @@ async fn a_script_looks_its_requests_up_and_its_notes_reach_the_timeline() {
         );
         assert!(answer["requestId"].is_string() && answer["took"].is_number());
     }
-    let (billing, _) = app.service("Billing", "open").await;
-    let (_, made) = app
-        .api(
-            Method::POST,
-            &format!("/services/{billing}/integrations"),
-            Some(json!({"type": "opsgenie"})),
-        )
-        .await;
-    let other = made["integration"]["routing_key"].as_str().unwrap();
+    let billing = integration_of(&app, "Billing").await;
+    let other = billing["routing_key"].as_str().unwrap();
     let (status, _) = request_status(&app, other, created["requestId"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.stop().await;

@@ -3,8 +3,8 @@
 //! ONDUTY_REQUIRE_OPSGENIE_SDK=1 (CI installs it and sets this).
 
 use onduty_testkit::TestApp;
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use reqwest::Method;
+use serde_json::Value;
 
 const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -30,20 +30,9 @@ async fn opsgenies_sdk_creates_looks_up_acknowledges_notes_and_closes() {
         return;
     }
     let app = TestApp::start().await;
-    let (service, _) = app.service("Checkout", "open").await;
-    let (status, made) = app
-        .api(
-            Method::POST,
-            &format!("/services/{service}/integrations"),
-            Some(json!({"type": "opsgenie"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{made}");
-    let key = made["integration"]["routing_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let integration = made["integration"]["id"].clone();
+    let made = crate::opsgenie::integration_of(&app, "Checkout").await;
+    let key = made["routing_key"].as_str().unwrap().to_owned();
+    let integration = made["id"].clone();
     let url = app.url.clone();
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("python3")
