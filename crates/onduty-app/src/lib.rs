@@ -26,11 +26,12 @@ use onduty_core::incident::Actor;
 use onduty_core::lifecycle::{Refused, Via};
 use onduty_core::{Clock, Timestamp};
 use onduty_notify::Providers;
-use onduty_store::{Store, StoreError};
-use tokio::sync::Notify;
+use onduty_store::{Store, StoreError, Wake};
 
 pub use incidents::{IncidentCommand, MAX_RESPONDERS, SnoozeFor};
-pub use monitoring::{HeartbeatInput, MAX_MAINTENANCE_MINUTES, MaintenanceInput, Until};
+pub use monitoring::{
+    EngineStatus, HeartbeatInput, MAX_MAINTENANCE_MINUTES, MaintenanceInput, Until,
+};
 pub use onduty_store::commands::Acted;
 pub use people::{
     MethodCreated, MethodInput, RuleInput, SENDS_PER_MINUTE, UserInput, new_token_secret,
@@ -49,7 +50,7 @@ pub struct App {
     store: Store,
     clock: Arc<dyn Clock>,
     /// Wakes the paging engine after a change that may have made something due now.
-    wake: Arc<Notify>,
+    wake: Wake,
     /// How messages that are not pages reach people: verification codes, tests.
     providers: Providers,
     send_limiter: Arc<people::SendLimiter>,
@@ -164,12 +165,7 @@ impl From<Refused> for AppError {
 }
 
 impl App {
-    pub fn new(
-        store: Store,
-        clock: Arc<dyn Clock>,
-        wake: Arc<Notify>,
-        providers: Providers,
-    ) -> App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, wake: Wake, providers: Providers) -> App {
         App {
             store,
             clock,

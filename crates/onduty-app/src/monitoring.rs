@@ -186,3 +186,60 @@ impl App {
         Ok(moved)
     }
 }
+
+/// Which instance runs the paging engine, as its lease says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineStatus {
+    /// `holder` runs it, and has renewed the lease until `until` (not yet past).
+    Running { holder: String, until: Timestamp },
+    /// Nobody runs it: nobody holds the lease (`last` is `None`), or its last holder
+    /// stopped renewing it, and it ran out at the time given.
+    Stopped { last: Option<(String, Timestamp)> },
+}
+
+impl EngineStatus {
+    /// Reads the lease at `now`.
+    pub fn of(lease: Option<(String, Timestamp)>, now: Timestamp) -> EngineStatus {
+        match lease {
+            Some((holder, until)) if until > now => EngineStatus::Running { holder, until },
+            last => EngineStatus::Stopped { last },
+        }
+    }
+}
+
+impl App {
+    /// Which instance runs the paging engine (for `/readyz` and the web UI; no role
+    /// needed: it names a process, nothing about incidents or people).
+    pub async fn engine_status(&self) -> Result<EngineStatus, AppError> {
+        let lease = self.store.lease_holder().await?;
+        Ok(EngineStatus::of(lease, self.now()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engine_runs_while_its_lease_has_not_run_out() {
+        let now = Timestamp::from_millis(1_800_000_000_000);
+        let later = now.saturating_add(Duration::from_secs(15));
+        let held = |until| Some(("a:1".to_owned(), until));
+        assert_eq!(
+            EngineStatus::of(held(later), now),
+            EngineStatus::Running {
+                holder: "a:1".to_owned(),
+                until: later
+            }
+        );
+        assert_eq!(
+            EngineStatus::of(held(now), now),
+            EngineStatus::Stopped { last: held(now) },
+            "a lease that runs out now is over"
+        );
+        assert_eq!(
+            EngineStatus::of(None, now),
+            EngineStatus::Stopped { last: None }
+        );
+    }
+}

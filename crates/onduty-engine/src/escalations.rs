@@ -25,8 +25,33 @@ pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<usize, Engine
     let policies: Vec<PolicyId> = due.iter().map(|e| e.policy).collect();
     let mut directory = Directory::for_policies(&engine.store, policies, now).await?;
     let steps = plan(&due, &mut directory, now);
-    engine.store.apply_escalations(steps, now).await?;
+    let said = escalation_lines(&due, &steps);
+    let applied = engine.store.apply_escalations(steps, now).await?;
+    for (incident, number, text) in said {
+        if applied.contains(&incident) {
+            tracing::info!(incident = number, "incident #{number}: {text}");
+        }
+    }
     Ok(due.len())
+}
+
+/// What each step says about the escalation ("Escalated to level 2 of Ops: paging
+/// Bob"), for the log: names of levels and people, never an address.
+fn escalation_lines(
+    due: &[DueEscalation],
+    steps: &[EscalationStep],
+) -> Vec<(onduty_core::IncidentId, i64, String)> {
+    let mut lines = Vec::new();
+    for (e, step) in due.iter().zip(steps) {
+        for effect in &step.effects {
+            if let Effect::Line(line) = effect
+                && line.kind == TimelineKind::Escalated
+            {
+                lines.push((e.incident, e.number, line.text.words(|_| None)));
+            }
+        }
+    }
+    lines
 }
 
 /// What reaching the next level of each due escalation means. Round-robin pointers move

@@ -91,7 +91,8 @@ impl Engine {
             let sleep = sleep_for(clock.now(), next, renew_at, ceiling);
             tokio::select! {
                 _ = &mut shutdown => break,
-                _ = self.wake.notified() => {}
+                // Only the holder has work to do when woken.
+                _ = self.wake.notified(), if holds => {}
                 _ = tokio::time::sleep(sleep) => {}
             }
         }

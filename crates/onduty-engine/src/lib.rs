@@ -29,7 +29,6 @@ use std::time::Duration;
 use onduty_core::Timestamp;
 use onduty_notify::Providers;
 use onduty_store::{Store, StoreError};
-use tokio::sync::Notify;
 
 pub use outbox::{LINK_LIFETIME, MAX_ATTEMPTS, PER_NUMBER_GAP};
 
@@ -90,9 +89,7 @@ impl Stages {
     }
 }
 
-/// Wakes the engine early: a new incident or an action may have made something due now.
-/// The HTTP side holds the same `Notify` and calls `notify_one` after such writes.
-pub type Wake = Arc<Notify>;
+pub use onduty_store::Wake;
 
 pub struct Engine {
     store: Store,

@@ -166,6 +166,7 @@ impl Engine {
                 ),
             ),
         };
+        log_delivery(method.channel, &items, &delivery);
         Ok(SentGroup {
             items,
             delivery,
@@ -247,3 +248,31 @@ fn backoff(attempts: i64) -> Duration {
 
 #[cfg(test)]
 mod tests;
+
+/// One log line per message: the channel, whose it is and the incidents, never the
+/// address or the message (a webhook's URL may hold a token).
+fn log_delivery(channel: Channel, items: &[OutboxItem], delivery: &Delivery) {
+    let person = items[0].user_name.as_str();
+    let incidents: Vec<i64> = items.iter().filter_map(|i| i.number).collect();
+    let channel = channel.label();
+    match delivery {
+        Delivery::Sent { .. } => {
+            tracing::info!(channel, person, ?incidents, "message sent")
+        }
+        Delivery::Retry {
+            error,
+            retry_at: Some(_),
+        } => {
+            tracing::warn!(channel, person, ?incidents, error = %error, "message not sent; trying again")
+        }
+        Delivery::Retry {
+            error,
+            retry_at: None,
+        } => {
+            tracing::error!(channel, person, ?incidents, error = %error, "message not sent; gave up")
+        }
+        Delivery::Refused { error } => {
+            tracing::error!(channel, person, ?incidents, error = %error, "message refused by the provider")
+        }
+    }
+}

@@ -26,6 +26,7 @@ mod sql;
 pub mod teams;
 pub mod upkeep;
 pub mod users;
+mod wake;
 pub mod writer;
 
 use std::ops::{Deref, DerefMut};
@@ -39,6 +40,7 @@ use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Connection, Executor, Ro
 use tokio::sync::{Mutex, MutexGuard};
 
 pub use error::StoreError;
+pub use wake::Wake;
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +114,8 @@ pub struct Store {
     /// reads only ids and revisions, and parses again only what changed.
     schedules: schedules::Cache,
     backend: Backend,
+    /// PostgreSQL only: the URL, for the connection that listens for wakes (`wake.rs`).
+    listen_url: Option<wake::ListenUrl>,
 }
 
 /// A write connection: the lane's (held until dropped) or one from the pool.
@@ -249,6 +253,7 @@ impl Store {
                     lane: Arc::default(),
                     schedules: schedules::Cache::default(),
                     backend,
+                    listen_url: None,
                 })
             }
             Backend::Postgres => {
@@ -264,6 +269,7 @@ impl Store {
                     lane: Arc::default(),
                     schedules: schedules::Cache::default(),
                     backend,
+                    listen_url: Some(wake::ListenUrl(url.into())),
                 })
             }
         }

@@ -391,14 +391,15 @@ impl Store {
     }
 
     /// Applies escalation steps in one transaction, each unless its escalation changed
-    /// since it was read (an acknowledgement, say). Returns how many were applied.
+    /// since it was read (an acknowledgement, say). Returns the incidents whose step was
+    /// applied.
     pub async fn apply_escalations(
         &self,
         steps: Vec<EscalationStep>,
         now: Timestamp,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<IncidentId>, StoreError> {
         if steps.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let d = self.backend;
         let mut conn = self.lane().await?;
@@ -427,14 +428,14 @@ impl Store {
             }
         }
         let mut effects = Effects::new();
-        let mut applied = 0;
+        let mut applied = Vec::new();
         for step in steps {
             let still_due = current.get(&step.incident.to_string())
                 == Some(&Some(step.read_next_at.as_millis()));
             if !still_due {
                 continue;
             }
-            applied += 1;
+            applied.push(step.incident);
             effects.extend(step.incident, step.effects);
         }
         let bodies = std::collections::HashMap::new();

@@ -114,15 +114,12 @@ impl TestApp {
                 holder: "test".to_owned(),
                 lease: Duration::from_secs(15),
             },
-            Arc::default(),
+            onduty_store::Wake::default(),
         );
-        let app = App::new(
-            store.clone(),
-            clock.clone(),
-            config,
-            providers,
-            Arc::default(),
-        );
+        // As in `onduty serve`: on PostgreSQL, what this app accepts wakes the engine of
+        // any instance on the database.
+        let wake = store.wake();
+        let app = App::new(store.clone(), clock.clone(), config, providers, wake);
         let mail_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let smtp = mail_listener.local_addr().unwrap();
         let (cert, key) = test_certificate();

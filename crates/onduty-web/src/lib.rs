@@ -113,7 +113,7 @@ pub struct AppState {
     /// How messages that are not pages reach people: verification codes, tests.
     pub providers: Providers,
     /// Wakes the paging engine after a write that may have made something due now.
-    pub wake: Arc<tokio::sync::Notify>,
+    pub wake: onduty_store::Wake,
     limiter: rate_limit::Limiter,
     /// Log-in attempts per client address and e-mail address.
     login_limiter: rate_limit::Limiter,
@@ -144,7 +144,7 @@ impl App {
         clock: Arc<dyn Clock>,
         config: WebConfig,
         providers: Providers,
-        wake: Arc<tokio::sync::Notify>,
+        wake: onduty_store::Wake,
     ) -> App {
         let (writer, writer_task) = IngestWriter::spawn(store.clone(), config.writer);
         let upkeep_task = onduty_store::upkeep::spawn_checkpoints(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use onduty_core::account::{Email, Name, Role, TokenSecret};
 use onduty_core::{Clock, SystemClock};
-use onduty_engine::{Engine, EngineConfig, Wake};
+use onduty_engine::{Engine, EngineConfig};
 use onduty_notify::Providers;
 use onduty_notify::email::{EmailNotifier, SmtpConfig};
 use onduty_notify::twilio::{TwilioConfig, TwilioNotifier};
@@ -66,7 +66,9 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
     let url = public_url(&config, bound);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let providers = providers(&config, &url)?;
-    let wake = Wake::default();
+    // On PostgreSQL, shared with the other instances: the one running the engine hears
+    // of what this one accepted.
+    let wake = store.wake();
     let engine = Engine::new(
         store.clone(),
         providers.clone(),

@@ -161,14 +161,14 @@ pub async fn escalations_planned_notifications_and_the_outbox(db: &TestDb) {
             .apply_escalations(vec![step.clone()], opened)
             .await
             .unwrap(),
-        1
+        [incident]
     );
     assert!(escalations_at(&store, opened).await.is_empty());
     assert!(timeline_says(&store, incident, "Escalated to level 1 of Ops").await);
     // A step decided on a stale read changes nothing.
     assert_eq!(
         store.apply_escalations(vec![step], opened).await.unwrap(),
-        0
+        []
     );
     let moved = escalations_at(&store, at_minute(11)).await;
     assert_eq!(

@@ -68,6 +68,45 @@ struct PeoplePage {
     roles: Vec<Choice>,
     /// Admins: codes and tests sent in the last hour.
     sends: Option<onduty_app::SendUsage>,
+    /// Admins: which instance runs the paging engine.
+    engine: Option<EngineLine>,
+}
+
+/// Which instance runs the paging engine, as a sentence; `running: false` is shown as an
+/// alarm, since nothing is paged then.
+struct EngineLine {
+    running: bool,
+    text: String,
+}
+
+impl EngineLine {
+    fn of(status: onduty_app::EngineStatus, tz: &jiff::tz::TimeZone) -> EngineLine {
+        let clock = |at| {
+            super::time::to_jiff(at)
+                .to_zoned(tz.clone())
+                .strftime("%a %d %b %H:%M:%S")
+                .to_string()
+        };
+        match status {
+            onduty_app::EngineStatus::Running { holder, until } => EngineLine {
+                running: true,
+                text: format!(
+                    "The paging engine runs on {holder}; its lease is renewed until {}.",
+                    clock(until)
+                ),
+            },
+            onduty_app::EngineStatus::Stopped { last } => EngineLine {
+                running: false,
+                text: match last {
+                    Some((holder, until)) => format!(
+                        "No instance runs the paging engine: the lease of {holder} ran out at {}. Nothing is paged until an instance takes it.",
+                        clock(until)
+                    ),
+                    None => "No instance runs the paging engine. Nothing is paged until an instance takes its lease.".to_owned(),
+                },
+            },
+        }
+    }
 }
 
 fn name_of(users: &[User], id: onduty_core::UserId) -> String {
@@ -85,16 +124,18 @@ async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
             Err(e) => return super::error_page(e),
         };
     users.sort_by_key(|u| u.name.to_string().to_lowercase());
-    let sends = if viewer.chrome().is_admin {
-        match state.app.send_usage(&viewer.acting()).await {
-            Ok(usage) => Some(usage),
+    let acting = viewer.acting();
+    let (sends, engine) = if viewer.chrome().is_admin {
+        match tokio::try_join!(state.app.send_usage(&acting), state.app.engine_status()) {
+            Ok((usage, engine)) => (Some(usage), Some(EngineLine::of(engine, &viewer.zone()))),
             Err(e) => return super::error_page(e),
         }
     } else {
-        None
+        (None, None)
     };
     page(PeoplePage {
         sends,
+        engine,
         chrome: viewer.chrome(),
         people: users
             .iter()

@@ -580,6 +580,36 @@ async fn health_and_readiness() {
     let ready: Value = response.json().await.unwrap();
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["backend"], "sqlite");
+    assert_eq!(
+        ready["engine"],
+        json!({"state": "stopped"}),
+        "nobody took the lease"
+    );
+
+    // It names the instance that runs the paging engine, and says when its lease ran out.
+    let until = app.now().saturating_add(Duration::from_secs(15));
+    assert!(
+        app.store
+            .acquire_lease("pager-1:8080", app.now(), until)
+            .await
+            .unwrap()
+    );
+    let readyz = || async {
+        let answer = app.http.get(format!("{}/readyz", app.url)).send().await;
+        answer.unwrap().json::<Value>().await.unwrap()
+    };
+    assert_eq!(
+        readyz().await["engine"],
+        json!({"state": "running", "holder": "pager-1:8080", "lease_until": until.to_rfc3339()})
+    );
+    app.advance(Duration::from_secs(16));
+    let ready = readyz().await;
+    assert_eq!(
+        ready["engine"],
+        json!({"state": "stopped", "last_holder": "pager-1:8080", "lease_ran_out_at": until.to_rfc3339()})
+    );
+    assert_eq!(ready["status"], "ready", "any instance takes events");
+
     // With the database gone, onduty says it is not ready.
     app.store.close().await;
     let response = app

@@ -28,16 +28,26 @@ async fn alice_paged(app: &TestApp) {
 
 /// A second onduty on the same database: its own store connection, engine and phone.
 async fn another_instance(app: &TestApp, holder: &str) -> (Engine, Arc<FakeNotifier>) {
+    instance_with_lease(app, holder, LEASE).await
+}
+
+async fn instance_with_lease(
+    app: &TestApp,
+    holder: &str,
+    lease: Duration,
+) -> (Engine, Arc<FakeNotifier>) {
     let phone = Arc::new(FakeNotifier::new());
+    let store = app.db.store().await;
+    let wake = store.wake();
     let engine = Engine::new(
-        app.db.store().await,
+        store,
         Providers::all(phone.clone()),
         EngineConfig {
             public_url: app.url.clone(),
             holder: holder.to_owned(),
-            lease: LEASE,
+            lease,
         },
-        Arc::default(),
+        wake,
     );
     (engine, phone)
 }
@@ -131,5 +141,55 @@ async fn when_the_engine_holder_dies_another_instance_takes_over_and_pages_once(
     );
     assert!(first_phone.take().is_empty(), "the dead one sent nothing");
     second_loop.abort();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_event_another_instance_accepts_is_paged_at_once_by_the_engine_holder() {
+    // Only PostgreSQL is shared by several instances.
+    if !backends().contains(&Backend::Postgres) {
+        return;
+    }
+    let app = TestApp::start_with(Backend::Postgres, |_| {}).await;
+    let key = alice_then_bob(&app, json!({})).await;
+    // The holder's lease is so long that, unless woken, it would next look at the
+    // database minutes from now.
+    let clock = Arc::new(ManualClock::new(app.now()));
+    let (holder, phone) = instance_with_lease(&app, "holder", 30 * MINUTE).await;
+    let holder_loop = tokio::spawn(holder.run(clock.clone(), std::future::pending()));
+    let store = app.db.store().await;
+    wait_for(
+        Duration::from_secs(10),
+        || async { store.lease_holder().await.unwrap() },
+        |h| h.is_some(),
+    )
+    .await;
+
+    // The test app, which does not run the engine, accepts two events in turn, the
+    // second after Alice's number may take another message.
+    for (number, host) in [(1, "db01"), (2, "db02")] {
+        if number == 2 {
+            app.advance(MINUTE);
+            clock.advance(MINUTE);
+        }
+        app.send_event(trigger_event(
+            &key,
+            &format!("{host}/disk"),
+            &format!("DISK at 99% on {host}"),
+        ))
+        .await;
+        let paged = wait_for(
+            Duration::from_secs(5),
+            || async { phone.take() },
+            |sent| !pages_to(sent, ALICE).is_empty(),
+        )
+        .await;
+        assert_eq!(
+            pages_to(&paged, ALICE),
+            [vec![number]],
+            "the holder pages incident #{number} as soon as another instance accepted it"
+        );
+    }
+    holder_loop.abort();
     app.stop().await;
 }

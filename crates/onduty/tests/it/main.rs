@@ -15,6 +15,7 @@ mod empty_levels;
 mod engine;
 mod heartbeats;
 mod ingest;
+mod logs;
 mod mail;
 mod maintenance;
 mod monitoring;

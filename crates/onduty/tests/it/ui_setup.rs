@@ -536,7 +536,23 @@ async fn ada_adds_grace_who_sets_up_her_phone_and_rules_and_admins_manage_roles(
         !people.body.contains("Codes and test messages"),
         "only admins see who was sent codes"
     );
+    assert!(
+        !people.body.contains("paging engine"),
+        "nor the server's state"
+    );
+    // Admins see whether an instance runs the paging engine, and which.
+    ada.get("/people")
+        .await
+        .shows("No instance runs the paging engine. Nothing is paged");
+    let until = app.now().saturating_add(std::time::Duration::from_secs(15));
+    assert!(
+        app.store
+            .acquire_lease("pager-1:8080", app.now(), until)
+            .await
+            .unwrap()
+    );
     let seen_by_ada = ada.get("/people").await;
+    seen_by_ada.shows("The paging engine runs on pager-1:8080");
     seen_by_ada.shows("Codes and test messages");
     assert!(
         seen_by_ada
