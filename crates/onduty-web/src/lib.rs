@@ -177,8 +177,6 @@ impl App {
             .merge(health::routes())
             .merge(api::routes())
             .merge(replies::routes())
-            .merge(pings::routes())
-            .merge(opsgenie::routes())
             .merge(calendar::routes())
             .merge(ui::routes())
             .with_state(state.clone())

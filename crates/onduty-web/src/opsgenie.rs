@@ -7,30 +7,86 @@
 
 use std::time::Instant;
 
+use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use onduty_core::batch::{HandedIn, Inbound, Received};
 use onduty_core::event::{AlertEvent, EventAction};
 use onduty_core::incident::{Actor, parse_note};
 use onduty_core::service::Integration;
 use onduty_core::{EventId, IncidentId, IncidentNumber, IncidentRef, RoutingKey, opsgenie};
 use onduty_store::StoreError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::{INGEST_BODY_LIMIT, SharedState};
 
-pub(crate) fn routes() -> Router<SharedState> {
-    Router::new()
-        .route("/v2/alerts", post(create))
-        .route("/v2/alerts/{identifier}/{action}", post(act))
-        .route("/v2/alerts/requests/{request}", get(request_status))
+pub(crate) fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(act))
+        .routes(routes!(request_status))
         .layer(axum::extract::DefaultBodyLimit::max(INGEST_BODY_LIMIT))
+}
+
+/// Opsgenie's answer to a request it takes: it is stored, and its outcome can be looked up
+/// by `requestId`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpsgenieAccepted {
+    /// Always `Request will be processed`.
+    pub result: &'static str,
+    /// Seconds the request took.
+    pub took: f64,
+    #[serde(rename = "requestId")]
+    pub request_id: String,
+}
+
+/// Opsgenie's answer to a request it refuses.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpsgenieError {
+    pub message: String,
+    /// Seconds the request took.
+    pub took: f64,
+    #[serde(rename = "requestId")]
+    pub request_id: String,
+    /// What is wrong, by field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub errors: Option<Value>,
+}
+
+/// What became of a request, in Opsgenie's shape.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpsgenieRequestStatus {
+    pub data: RequestStatusData,
+    /// Seconds the request took.
+    pub took: f64,
+    #[serde(rename = "requestId")]
+    pub request_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestStatusData {
+    pub success: bool,
+    /// `Create`, `Acknowledge`, `Close` or `AddNote`.
+    pub action: String,
+    pub processed_at: String,
+    pub integration_id: String,
+    pub is_success: bool,
+    /// `Created alert`, `Acknowledged alert`, …, or why it was not done.
+    pub status: String,
+    /// The incident's id, when the request reached one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
 }
 
 /// The note a request carries (`note`, prefixed with the `user` who wrote it if given):
@@ -130,6 +186,18 @@ async fn note(
 
 /// `GET /v2/alerts/requests/{requestId}`: what became of a request this integration's
 /// service was sent, in Opsgenie's shape.
+#[utoipa::path(
+    get, path = "/v2/alerts/requests/{request}", tag = "opsgenie",
+    security(("genieKey" = [])),
+    params(("request" = String, Path, description = "The `requestId` a request's answer gave")),
+    responses(
+        (status = 200, description = "What became of the request", body = OpsgenieRequestStatus),
+        (status = 401, description = "No GenieKey, or an unknown one", body = OpsgenieError),
+        (status = 403, description = "The integration is not an Opsgenie one", body = OpsgenieError),
+        (status = 404, description = "No such request for this integration's service", body = OpsgenieError),
+        (status = 503, description = "Unavailable; retry", body = OpsgenieError),
+    )
+)]
 async fn request_status(
     State(state): State<SharedState>,
     headers: HeaderMap,
@@ -156,23 +224,23 @@ async fn request_status(
         Err(e) => return answer.unavailable(e),
     };
     let status = opsgenie::request_status(record.handled);
-    let mut data = json!({
-        "success": status.is_success,
-        "action": status.action,
-        "processedAt": record.at.to_rfc3339(),
-        "integrationId": record.integration_id.unwrap_or(integration.id).to_string(),
-        "isSuccess": status.is_success,
-        "status": status.status,
-    });
-    if let Some(incident) = record.incident {
-        data["alertId"] = Value::from(incident.to_string());
-    }
-    if let Some(alias) = record.alias {
-        data["alias"] = Value::from(alias);
-    }
+    let data = RequestStatusData {
+        success: status.is_success,
+        action: status.action.to_string(),
+        processed_at: record.at.to_rfc3339(),
+        integration_id: record.integration_id.unwrap_or(integration.id).to_string(),
+        is_success: status.is_success,
+        status: status.status.to_string(),
+        alert_id: record.incident.map(|i| i.to_string()),
+        alias: record.alias,
+    };
     (
         StatusCode::OK,
-        Json(json!({"data": data, "took": answer.took(), "requestId": answer.request.to_string()})),
+        Json(OpsgenieRequestStatus {
+            data,
+            took: answer.took(),
+            request_id: answer.request.to_string(),
+        }),
     )
         .into_response()
 }
@@ -218,22 +286,21 @@ impl Answer {
     }
 
     fn accepted(&self) -> Response {
-        (
-            StatusCode::ACCEPTED,
-            Json(
-                json!({"result": "Request will be processed", "took": self.took(),
-                        "requestId": self.request.to_string()}),
-            ),
-        )
-            .into_response()
+        let body = OpsgenieAccepted {
+            result: "Request will be processed",
+            took: self.took(),
+            request_id: self.request.to_string(),
+        };
+        (StatusCode::ACCEPTED, Json(body)).into_response()
     }
 
     fn error(&self, status: StatusCode, message: &str, errors: Option<Value>) -> Response {
-        let mut body =
-            json!({"message": message, "took": self.took(), "requestId": self.request.to_string()});
-        if let Some(errors) = errors {
-            body["errors"] = errors;
-        }
+        let body = OpsgenieError {
+            message: message.to_owned(),
+            took: self.took(),
+            request_id: self.request.to_string(),
+            errors,
+        };
         (status, Json(body)).into_response()
     }
 }
@@ -351,7 +418,23 @@ fn read_json(
     })
 }
 
-/// Create an alert.
+/// Create an alert: it becomes an event on the integration's service, its `alias` the
+/// dedup key.
+#[utoipa::path(
+    post, path = "/v2/alerts", tag = "opsgenie",
+    security(("genieKey" = [])),
+    request_body(content = Object, description = "Opsgenie's create-alert request: `message` (required), `alias`, `description`, `priority` (P1 to P5), `source`, `tags`, `details`, `entity`, `note`, `user`", content_type = "application/json"),
+    responses(
+        (status = 202, description = "Stored", body = OpsgenieAccepted),
+        (status = 400, description = "The body is not JSON", body = OpsgenieError),
+        (status = 401, description = "No GenieKey, or an unknown one", body = OpsgenieError),
+        (status = 403, description = "The integration is not an Opsgenie one", body = OpsgenieError),
+        (status = 413, description = "Body over 512 KB", body = OpsgenieError),
+        (status = 422, description = "A field is missing or wrong", body = OpsgenieError),
+        (status = 429, description = "Over the integration's rate limit", body = OpsgenieError),
+        (status = 503, description = "Not stored; retry", body = OpsgenieError),
+    )
+)]
 async fn create(
     State(state): State<SharedState>,
     headers: HeaderMap,
@@ -385,22 +468,51 @@ async fn create(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct IdentifierQuery {
     /// `id` (default), `tiny` or `alias`.
     #[serde(default, rename = "identifierType")]
     identifier_type: Option<String>,
 }
 
-/// Acknowledge or close an alert.
+/// Acknowledge or close an alert, or add a note to it.
+#[utoipa::path(
+    post, path = "/v2/alerts/{identifier}/{action}", tag = "opsgenie",
+    security(("genieKey" = [])),
+    params(
+        ("identifier" = String, Path, description = "The alert's id, tiny id or alias (see `identifierType`)"),
+        ("action" = String, Path, description = "`acknowledge`, `close` or `notes`", pattern = "^(acknowledge|close|notes)$"),
+        IdentifierQuery,
+    ),
+    request_body(content = Object, description = "Optional for acknowledge and close: `note`, `user`, `source`; `note` is required for notes", content_type = "application/json"),
+    responses(
+        (status = 202, description = "Stored", body = OpsgenieAccepted),
+        (status = 400, description = "The body is not JSON", body = OpsgenieError),
+        (status = 401, description = "No GenieKey, or an unknown one", body = OpsgenieError),
+        (status = 403, description = "The integration is not an Opsgenie one", body = OpsgenieError),
+        (status = 404, description = "No such alert, or no such action", body = OpsgenieError),
+        (status = 413, description = "Body over 512 KB", body = OpsgenieError),
+        (status = 422, description = "A field is wrong", body = OpsgenieError),
+        (status = 429, description = "Over the integration's rate limit", body = OpsgenieError),
+        (status = 503, description = "Not stored; retry", body = OpsgenieError),
+    )
+)]
 async fn act(
     State(state): State<SharedState>,
     headers: HeaderMap,
     Path((identifier, action)): Path<(String, String)>,
-    Query(q): Query<IdentifierQuery>,
+    query: Result<Query<IdentifierQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let answer = Answer::start(&state);
+    let Ok(Query(q)) = query else {
+        return answer.error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The query string cannot be read: identifierType should be one of [id, tiny, alias]",
+            None,
+        );
+    };
     // `None`: add a note.
     let action = match action.as_str() {
         "acknowledge" => Some(EventAction::Acknowledge),

@@ -3,28 +3,42 @@
 //! `/ping/<key>/<exit status>`. The first 10 KB of a body is kept. A failure opens an
 //! incident, the next success resolves it; both are stored before the `200`.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use onduty_core::batch::{HandedIn, Inbound, Received};
 use onduty_core::heartbeat::{self, Ping, PingBody};
 use onduty_core::{EventId, RoutingKey};
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::SharedState;
 
 /// Largest ping body read (the first 10 KB of it is kept).
 const PING_BODY_LIMIT: usize = 100 * 1024;
 
-pub(crate) fn routes() -> Router<SharedState> {
-    Router::new()
-        .route("/ping/{key}", get(success).post(success))
-        .route("/ping/{key}/{what}", get(other).post(other))
+pub(crate) fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(success))
+        .routes(routes!(other))
         .layer(axum::extract::DefaultBodyLimit::max(PING_BODY_LIMIT))
 }
 
+/// The job ran and succeeded. A `POST`'s body (the job's output; the first 10 KB is kept)
+/// goes on the heartbeat's timeline.
+#[utoipa::path(
+    method(get, post), path = "/ping/{key}", tag = "pings", security(()),
+    params(("key" = String, Path, description = "The heartbeat's key")),
+    responses(
+        (status = 200, description = "Recorded", body = String, content_type = "text/plain"),
+        (status = 404, description = "No heartbeat has this key", body = String, content_type = "text/plain"),
+        (status = 413, description = "Body over 100 KB", body = String, content_type = "text/plain"),
+        (status = 429, description = "Too many pings; retry after the Retry-After seconds", body = String, content_type = "text/plain"),
+        (status = 503, description = "Not recorded; retry", body = String, content_type = "text/plain"),
+    )
+)]
 async fn success(
     State(state): State<SharedState>,
     Path(key): Path<String>,
@@ -33,6 +47,22 @@ async fn success(
     ping(&state, &key, Some(Ping::Success), &body).await
 }
 
+/// The job started (`start`), failed (`fail`) or ended with an exit status (`0` is a
+/// success, `1` to `255` a failure).
+#[utoipa::path(
+    method(get, post), path = "/ping/{key}/{what}", tag = "pings", security(()),
+    params(
+        ("key" = String, Path, description = "The heartbeat's key"),
+        ("what" = String, Path, description = "`start`, `fail`, or an exit status from 0 to 255", pattern = "^(start|fail|[0-9]{1,3})$"),
+    ),
+    responses(
+        (status = 200, description = "Recorded", body = String, content_type = "text/plain"),
+        (status = 404, description = "No heartbeat has this key, or `what` is none of the above", body = String, content_type = "text/plain"),
+        (status = 413, description = "Body over 100 KB", body = String, content_type = "text/plain"),
+        (status = 429, description = "Too many pings; retry after the Retry-After seconds", body = String, content_type = "text/plain"),
+        (status = 503, description = "Not recorded; retry", body = String, content_type = "text/plain"),
+    )
+)]
 async fn other(
     State(state): State<SharedState>,
     Path((key, what)): Path<(String, String)>,

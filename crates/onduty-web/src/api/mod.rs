@@ -3,6 +3,7 @@
 
 pub(crate) mod access;
 pub(crate) mod contacts;
+mod doc;
 pub(crate) mod heartbeats;
 pub(crate) mod incidents;
 pub(crate) mod maintenance;
@@ -28,52 +29,14 @@ use onduty_app::Acting;
 use onduty_core::account::{TokenSecret, User};
 use onduty_core::incident::Actor;
 use onduty_core::lifecycle::Via;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ApiError;
 use crate::{API_BODY_LIMIT, SharedState};
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "onduty",
-        description = "On-call and incident alerting. Events come in through the PagerDuty-compatible \
-                       Events API v2 (`/v2/enqueue`); people list and act on incidents through `/api/v1`, \
-                       authenticated with `Authorization: Bearer <token>`. Errors are \
-                       `{\"error\": {\"code\", \"message\"}}`."
-    ),
-    modifiers(&BearerAuth),
-    security(("bearer" = [])),
-    tags(
-        (name = "events", description = "PagerDuty Events API v2 compatible ingest (authenticated by routing key)"),
-        (name = "incidents", description = "List, read and act on incidents"),
-        (name = "services", description = "Services and their integrations"),
-        (name = "users", description = "Users and API tokens"),
-        (name = "teams", description = "Teams and their members"),
-        (name = "escalation policies", description = "Who is paged, in what order, how long apart"),
-        (name = "schedules", description = "On-call schedules, overrides, who is on call, calendar feeds"),
-        (name = "heartbeats", description = "Jobs that must ping in time (dead man's switches)"),
-        (name = "maintenance", description = "Services that page nobody for a while, and always end"),
-    )
-)]
-struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
-/// Every route with an OpenAPI description: the ingest endpoints and `/api/v1`, plus
-/// the document itself.
+/// Every route with an OpenAPI description: the ingest endpoints (events, webhooks,
+/// Opsgenie, pings) and `/api/v1`, plus the document itself.
 pub(crate) fn routes() -> Router<SharedState> {
     let v1 = OpenApiRouter::new()
         .merge(incidents::routes())
@@ -87,11 +50,14 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(heartbeats::routes())
         .merge(maintenance::routes())
         .layer(axum::extract::DefaultBodyLimit::max(API_BODY_LIMIT));
-    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(doc::ApiDoc::openapi())
         .merge(crate::ingest::routes())
         .merge(crate::webhooks::routes())
+        .merge(crate::opsgenie::routes())
+        .merge(crate::pings::routes())
         .nest("/api/v1", v1)
         .split_for_parts();
+    doc::finish(&mut doc);
     let doc = Arc::new(doc);
     router.route(
         "/api/v1/openapi.json",

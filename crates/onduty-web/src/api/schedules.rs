@@ -372,12 +372,14 @@ async fn delete_schedule(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WindowQuery {
     /// Start of the window (RFC 3339); default now.
     since: Option<String>,
     /// End of the window (RFC 3339); default `since` plus `days`.
     until: Option<String>,
     /// Length of the window in days when `until` is absent (1 to 400; default 14).
+    #[param(minimum = 1, maximum = 400)]
     days: Option<u32>,
 }
 
@@ -756,6 +758,7 @@ pub struct OnCallOverview {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AtQuery {
     /// The moment to ask about (RFC 3339); default now.
     at: Option<String>,

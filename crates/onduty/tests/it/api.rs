@@ -543,6 +543,11 @@ async fn the_openapi_document_describes_the_api() {
         "/api/v1/incidents/{id}/notes",
         "/api/v1/services",
         "/api/v1/services/{id}/integrations",
+        "/v2/alerts",
+        "/v2/alerts/{identifier}/{action}",
+        "/v2/alerts/requests/{request}",
+        "/ping/{key}",
+        "/ping/{key}/{what}",
     ] {
         assert!(
             doc["paths"].get(path).is_some(),
@@ -554,7 +559,78 @@ async fn the_openapi_document_describes_the_api() {
         "bearer"
     );
     assert!(doc["components"]["schemas"].get("IncidentView").is_some());
+
+    // What OpenAPI requires, and what a client generated from the document relies on.
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let at = format!("{method} {path}");
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            assert!(ids.insert(id.to_owned()), "{at}: operationId {id} again");
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty()),
+                    "{at} {status} has no description"
+                );
+            }
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap();
+                if parameter["in"] == "path" {
+                    assert!(
+                        path.contains(&format!("{{{name}}}")),
+                        "{at}: {name} is not in the path"
+                    );
+                }
+            }
+            if path.starts_with("/api/v1/") && operation.get("security").is_none() {
+                assert!(
+                    operation["responses"].get("401").is_some(),
+                    "{at} does not say it needs a token"
+                );
+            }
+        }
+    }
+    let days = &doc["paths"]["/api/v1/schedules/{id}/final"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "days")
+        .cloned()
+        .unwrap();
+    assert_eq!(days["in"], "query");
+    assert_eq!(days["schema"]["minimum"], 1);
+    assert_eq!(days["schema"]["maximum"], 400);
+    validate_with_openapi_spec_validator(&doc);
     app.stop().await;
+}
+
+/// Checks the document with `openapi-spec-validator` (PyPI) when it is installed; CI
+/// installs it and sets ONDUTY_REQUIRE_OPENAPI_VALIDATOR=1.
+fn validate_with_openapi_spec_validator(doc: &Value) {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), serde_json::to_vec(doc).unwrap()).unwrap();
+    let run = std::process::Command::new("openapi-spec-validator")
+        .args(["--validation-errors", "all"])
+        .arg(file.path())
+        .output();
+    match run {
+        Ok(out) => assert!(
+            out.status.success(),
+            "openapi-spec-validator: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => {
+            assert_ne!(
+                std::env::var("ONDUTY_REQUIRE_OPENAPI_VALIDATOR").as_deref(),
+                Ok("1"),
+                "ONDUTY_REQUIRE_OPENAPI_VALIDATOR=1 but openapi-spec-validator cannot run: {e}"
+            );
+            eprintln!("skipped: openapi-spec-validator is not installed ({e})");
+        }
+    }
 }
 
 #[tokio::test]
