@@ -3,11 +3,11 @@
 //! integrations or rotating their keys (admins). Every change goes through the same code
 //! as the REST API.
 
+use super::CsrfForm;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::post;
 use axum::{Form, Router};
-use serde::Deserialize;
 
 use super::Viewer;
 use super::auth::forbidden;
@@ -29,11 +29,6 @@ pub(super) fn routes() -> Router<SharedState> {
             "/services/{id}/integrations/{integration}/rotate-key",
             post(rotate_key),
         )
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
 }
 
 async fn revoke_token(

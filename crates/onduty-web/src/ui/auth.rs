@@ -6,6 +6,7 @@
 //! a session carry its CSRF token; the log-in and set-up forms, which come before any
 //! session, carry the one in the `onduty_csrf` cookie instead (double submit).
 
+use super::CsrfForm;
 use std::time::Duration;
 
 use askama::Template;
@@ -315,11 +316,6 @@ async fn log_in(
             "That e-mail address and password do not match.",
         ),
     }
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
 }
 
 async fn log_out(

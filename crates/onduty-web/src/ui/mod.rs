@@ -28,6 +28,12 @@ use askama::Template;
 pub(crate) use auth::Viewer;
 pub(crate) use live::watch_incidents;
 
+/// A form that carries nothing but its CSRF token: a button that does one thing.
+#[derive(serde::Deserialize)]
+pub(crate) struct CsrfForm {
+    csrf: String,
+}
+
 /// Log-in attempts allowed a minute for one e-mail address from one client address (a
 /// burst of this many, then one every 60/N seconds).
 pub(crate) const LOGINS_PER_MINUTE: u32 = 5;

@@ -3,6 +3,7 @@
 //! and notification rules. People manage their own details; administrators manage
 //! anyone's and the roles. Every change goes through the same code as the REST API.
 
+use super::CsrfForm;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -530,11 +531,6 @@ async fn add_rule(
     };
     let created = state.app.create_rule(&viewer.acting(), &id, input).await;
     after(&state, &to, created, "Rule added.")
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
 }
 
 async fn remove_rule(

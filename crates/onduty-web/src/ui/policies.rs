@@ -3,6 +3,7 @@
 //! targets, delays and repeats. Forms work without JavaScript: the edit form always has
 //! one empty level to fill in, and a level with no targets is removed.
 
+use super::CsrfForm;
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
@@ -372,11 +373,6 @@ async fn update(
     };
     let replaced = state.app.replace_policy(&viewer.acting(), &id, body).await;
     super::flash::after(&state, &to, replaced, "Saved.")
-}
-
-#[derive(serde::Deserialize)]
-struct CsrfForm {
-    csrf: String,
 }
 
 async fn delete(

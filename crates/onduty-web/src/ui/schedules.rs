@@ -3,6 +3,7 @@
 //! timeline, layers edited, and the calendar subscription link. Every change goes
 //! through the same code as the REST API.
 
+use super::CsrfForm;
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
@@ -637,11 +638,6 @@ async fn cover(
         Ok(()) => done(&state, &to, "Override added."),
         Err(e) => failed(&state, &to, e),
     }
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
 }
 
 async fn uncover(

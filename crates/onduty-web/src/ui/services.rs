@@ -2,6 +2,7 @@
 //! settings and its integrations (keys, a curl example, and the settings to paste into
 //! Alertmanager and Grafana). Every change goes through the same code as the REST API.
 
+use super::CsrfForm;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -562,11 +563,6 @@ async fn start_maintenance(
         made,
         "In maintenance: its events open no incident and page nobody until the end.",
     )
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
 }
 
 /// Ends a window now (`end`) or gives it 30 more minutes (`extend`).
