@@ -168,7 +168,7 @@ impl App {
     }
 
     async fn parse_target(&self, level: usize, kind: &str, id: &str) -> Result<Target, AppError> {
-        let missing = |what: &str| AppError::Invalid(format!("level {level}: no {what} '{id}'"));
+        let missing = |what: &str| AppError::NotFound(format!("level {level}: no {what} '{id}'"));
         match kind {
             "user" => {
                 let user = match id.parse::<UserId>() {

@@ -251,7 +251,7 @@ impl App {
             for p in &l.participants {
                 let user = self.find_user(p).await.map_err(|e| match e {
                     AppError::NotFound(_) => {
-                        AppError::Invalid(format!("layer {}: no user '{p}'", i + 1))
+                        AppError::NotFound(format!("layer {}: no user '{p}'", i + 1))
                     }
                     other => other,
                 })?;

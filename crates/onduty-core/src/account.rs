@@ -189,6 +189,17 @@ pub fn time_zone(name: &str) -> Option<TimeZone> {
     Some(zone)
 }
 
+/// Every name [`time_zone`] takes, as the database spells it, sorted.
+pub fn time_zone_names() -> Vec<String> {
+    let mut names: Vec<String> = ZONES
+        .available()
+        .map(|name| name.as_str().to_owned())
+        .filter(|name| time_zone(name).is_some())
+        .collect();
+    names.sort();
+    names
+}
+
 /// An IANA time zone name ("Europe/London"), checked against the time zone database
 /// built into onduty (so every machine agrees on it) and spelled as it spells it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -397,6 +408,17 @@ mod tests {
             "",
         ] {
             assert!(TimeZoneName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_list_of_time_zone_names_is_what_parsing_takes() {
+        let names = time_zone_names();
+        assert!(names.len() > 300, "{}", names.len());
+        assert!(names.iter().any(|n| n == "Europe/London"));
+        assert!(!names.iter().any(|n| n.eq_ignore_ascii_case("localtime")));
+        for name in &names {
+            assert_eq!(TimeZoneName::parse(name).unwrap().as_str(), name);
         }
     }
 

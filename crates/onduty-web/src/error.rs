@@ -192,13 +192,14 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 fn read_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
+    let mut value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
     if !value.is_object() {
         return Err(ApiError::BadRequest(
             "the body must be a JSON object ({…})".to_owned(),
         ));
     }
+    whole_numbers_as_integers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -208,6 +209,25 @@ fn read_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ApiError::BadRequest(format!("'{path}': {inner}"))
         }
     })
+}
+
+/// Writes every whole number spelled with a fraction (`5.0`, as Python's `json` writes a
+/// float) as the integer it is, so that an integer field takes it: JSON Schema counts `5.0`
+/// as an integer, and so does the OpenAPI document.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => {
+            let whole = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0);
+            // Within ±2^53 a float is exactly the integer it spells.
+            if let Some(f) = whole.filter(|f| f.abs() <= 9_007_199_254_740_992.0) {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        Value::Null | Value::Bool(_) | Value::String(_) => {}
+    }
 }
 
 /// `axum::extract::Query` whose rejections are [`ApiError`]s.

@@ -32,6 +32,7 @@ pub struct ContactMethodView {
     pub id: String,
     pub name: String,
     /// `email`, `sms`, `voice` or `webhook`.
+    #[schema(format = "channel")]
     pub channel: String,
     /// The e-mail address, E.164 phone number or URL.
     pub address: String,
@@ -78,10 +79,12 @@ impl From<&NotificationRule> for RuleView {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewMethodBody {
     /// `email`, `sms`, `voice` or `webhook`.
+    #[schema(format = "channel")]
     pub channel: String,
     /// An e-mail address, a phone number in E.164 (+442071838750), or an http(s) URL.
     pub address: String,
     #[serde(default)]
+    #[schema(format = "name")]
     pub name: Option<String>,
 }
 
@@ -122,9 +125,11 @@ pub struct NewRuleBody {
     /// The id of one of the user's contact methods.
     pub contact_method: String,
     /// Minutes after being paged (0 to 1440).
+    #[schema(minimum = 0, maximum = 1440)]
     pub delay_minutes: u32,
     /// `high`, `low` or `both` (default).
     #[serde(default)]
+    #[schema(format = "rule-urgency")]
     pub urgency: Option<String>,
 }
 

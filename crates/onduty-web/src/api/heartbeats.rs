@@ -98,18 +98,22 @@ pub struct HeartbeatEnvelope {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewHeartbeatBody {
     /// 1 to 100 characters: what the job is ("nightly-backup").
+    #[schema(format = "name")]
     pub name: String,
-    /// A ping at least this often (minutes); or give `cron`.
+    /// A ping at least this often (minutes, up to 527040: a year); or give `cron`.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 527040)]
     pub period_minutes: Option<u32>,
     /// A cron expression (5 fields, or 6 with seconds) of when the job runs.
     #[serde(default)]
     pub cron: Option<String>,
     /// The cron expression's clock (IANA; default UTC).
     #[serde(default)]
+    #[schema(format = "time-zone")]
     pub time_zone: Option<String>,
-    /// How late a ping may be (minutes; default 5).
+    /// How late a ping may be (minutes, up to a year; default 5).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 527040)]
     pub grace_minutes: Option<u32>,
 }
 

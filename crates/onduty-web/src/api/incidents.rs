@@ -42,18 +42,25 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
 pub struct ListQuery {
     /// Comma-separated statuses (`triggered`, `acknowledged`, `resolved`), or `open` for
     /// triggered and acknowledged. Default: all.
+    #[param(
+        pattern = "^ *(triggered|acknowledged|resolved|open) *(, *(triggered|acknowledged|resolved|open) *)*$"
+    )]
     status: Option<String>,
     /// A service id or name.
     service: Option<String>,
     /// A team id or name: incidents of its services.
     team: Option<String>,
     /// Only incidents opened at or after this instant (RFC 3339).
+    #[param(format = DateTime)]
     since: Option<String>,
     /// Only incidents opened before this instant (RFC 3339).
+    #[param(format = DateTime)]
     until: Option<String>,
     /// `me`, or a user id.
+    #[param(format = "me-or-id")]
     assigned_to: Option<String>,
     /// Page size, 1 to 100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -97,6 +104,7 @@ pub struct ActionResult {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewNote {
     /// 1 to 10,000 characters.
+    #[schema(format = "note")]
     pub text: String,
 }
 
@@ -109,6 +117,7 @@ pub struct NoteCreated {
 #[into_params(parameter_in = Query)]
 pub struct TimelineQuery {
     /// Entries per page, 1 to 100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -209,7 +218,7 @@ const DETAIL_TIMELINE: u32 = 50;
 /// One incident, by number or id, with its timeline.
 #[utoipa::path(
     get, path = "/incidents/{id}", tag = "incidents",
-    params(("id" = String, Path, description = "Incident number (42) or id")),
+    params(("id" = String, Path, description = "Incident number (42) or id", format = "incident-ref")),
     responses(
         (status = 200, body = IncidentDetail),
         (status = 404, body = ErrorBody),
@@ -251,7 +260,7 @@ pub(crate) async fn nobody_paged(
 /// An incident's timeline, oldest first, a page at a time.
 #[utoipa::path(
     get, path = "/incidents/{id}/timeline", tag = "incidents",
-    params(("id" = String, Path, description = "Incident number or id"), TimelineQuery),
+    params(("id" = String, Path, description = "Incident number or id", format = "incident-ref"), TimelineQuery),
     responses((status = 200, body = TimelinePageView), (status = 404, body = ErrorBody))
 )]
 async fn get_timeline(
@@ -296,7 +305,7 @@ async fn act(
 /// Acknowledge: someone is on it. Acknowledging twice changes nothing.
 #[utoipa::path(
     post, path = "/incidents/{id}/acknowledge", tag = "incidents",
-    params(("id" = String, Path, description = "Incident number or id")),
+    params(("id" = String, Path, description = "Incident number or id", format = "incident-ref")),
     responses(
         (status = 200, body = ActionResult),
         (status = 403, description = "Observers cannot act", body = ErrorBody),
@@ -315,7 +324,7 @@ async fn acknowledge(
 /// Resolve: the problem is over. Resolved is final; a new event opens a new incident.
 #[utoipa::path(
     post, path = "/incidents/{id}/resolve", tag = "incidents",
-    params(("id" = String, Path, description = "Incident number or id")),
+    params(("id" = String, Path, description = "Incident number or id", format = "incident-ref")),
     responses(
         (status = 200, body = ActionResult),
         (status = 403, body = ErrorBody),
@@ -334,7 +343,7 @@ async fn resolve(
 /// Add a note to the incident's timeline.
 #[utoipa::path(
     post, path = "/incidents/{id}/notes", tag = "incidents",
-    params(("id" = String, Path, description = "Incident number or id")),
+    params(("id" = String, Path, description = "Incident number or id", format = "incident-ref")),
     request_body = NewNote,
     responses(
         (status = 201, body = NoteCreated),
@@ -364,7 +373,7 @@ async fn add_note(
 /// Unacknowledge: triggered again, and its escalation policy pages from the first level.
 #[utoipa::path(
     post, path = "/incidents/{id}/unacknowledge", tag = "incidents",
-    params(("id" = String, Path, description = "Incident number or id")),
+    params(("id" = String, Path, description = "Incident number or id", format = "incident-ref")),
     responses(
         (status = 200, body = ActionResult),
         (status = 403, body = ErrorBody),
@@ -384,6 +393,7 @@ async fn unacknowledge(
 #[serde(deny_unknown_fields)]
 pub struct EscalateRequest {
     /// The level to page, counting from 1. Default: the level after the current one.
+    #[schema(minimum = 1, nullable = false)]
     pub level: Option<u32>,
 }
 
@@ -391,7 +401,7 @@ pub struct EscalateRequest {
 /// delay. An acknowledged incident is triggered again.
 #[utoipa::path(
     post, path = "/incidents/{id}/escalate", tag = "incidents",
-    params(("id" = String, Path, description = "Incident number or id")),
+    params(("id" = String, Path, description = "Incident number or id", format = "incident-ref")),
     request_body = EscalateRequest,
     responses(
         (status = 200, body = ActionResult),
@@ -420,10 +430,13 @@ async fn escalate(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1, max_properties = 1)]
 pub struct ReassignRequest {
     /// A user's e-mail or id: they are paged now, and no escalation policy follows.
+    #[schema(nullable = false)]
     pub user: Option<String>,
     /// An escalation policy's name or id: it pages from its first level now.
+    #[schema(nullable = false)]
     pub escalation_policy: Option<String>,
 }
 
@@ -431,7 +444,7 @@ pub struct ReassignRequest {
 /// incident is triggered again.
 #[utoipa::path(
     post, path = "/incidents/{id}/reassign", tag = "incidents",
-    params(("id" = String, Path, description = "Incident number or id")),
+    params(("id" = String, Path, description = "Incident number or id", format = "incident-ref")),
     request_body = ReassignRequest,
     responses(
         (status = 200, body = ActionResult),
@@ -463,6 +476,7 @@ async fn reassign(
 #[serde(deny_unknown_fields)]
 pub struct RespondersRequest {
     /// E-mails or ids of the people to page, 1 to 20.
+    #[schema(min_items = 1, max_items = 20)]
     pub users: Vec<String>,
 }
 
@@ -470,7 +484,7 @@ pub struct RespondersRequest {
 /// paged even if the incident is acknowledged.
 #[utoipa::path(
     post, path = "/incidents/{id}/responders", tag = "incidents",
-    params(("id" = String, Path, description = "Incident number or id")),
+    params(("id" = String, Path, description = "Incident number or id", format = "incident-ref")),
     request_body = RespondersRequest,
     responses(
         (status = 200, body = ActionResult),
@@ -501,10 +515,13 @@ async fn add_responders(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1, max_properties = 1)]
 pub struct SnoozeRequest {
-    /// When to trigger again (RFC 3339).
+    /// When to trigger again (RFC 3339): in the future, within a week.
+    #[schema(format = DateTime, nullable = false)]
     pub until: Option<String>,
     /// Or: how many minutes from now (1 to 10,080, a week).
+    #[schema(minimum = 1, maximum = 10080, nullable = false)]
     pub minutes: Option<u32>,
 }
 
@@ -512,7 +529,7 @@ pub struct SnoozeRequest {
 /// acknowledged by the snooze.
 #[utoipa::path(
     post, path = "/incidents/{id}/snooze", tag = "incidents",
-    params(("id" = String, Path, description = "Incident number or id")),
+    params(("id" = String, Path, description = "Incident number or id", format = "incident-ref")),
     request_body = SnoozeRequest,
     responses(
         (status = 200, body = ActionResult),

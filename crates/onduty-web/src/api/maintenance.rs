@@ -70,14 +70,17 @@ pub struct NewMaintenanceBody {
     pub end: Option<Timestamp>,
     /// How long from the start (1 to 44640, a month).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 44640)]
     pub minutes: Option<u32>,
-    /// Why (shown on the services and in the reminder).
+    /// Why (shown on the services and in the reminder): 1 to 500 characters.
+    #[schema(format = "reason")]
     pub reason: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ExtendBody {
-    /// Minutes to add to the end (negative to shorten).
+    /// Minutes to add to the end (negative to shorten), within ±44640 (a month).
+    #[schema(minimum = -44640, maximum = 44640)]
     pub minutes: i64,
 }
 

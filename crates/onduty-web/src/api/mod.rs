@@ -50,15 +50,14 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(heartbeats::routes())
         .merge(maintenance::routes())
         .layer(axum::extract::DefaultBodyLimit::max(API_BODY_LIMIT));
-    let (router, mut doc) = OpenApiRouter::with_openapi(doc::ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(doc::ApiDoc::openapi())
         .merge(crate::ingest::routes())
         .merge(crate::webhooks::routes())
         .merge(crate::opsgenie::routes())
         .merge(crate::pings::routes())
         .nest("/api/v1", v1)
         .split_for_parts();
-    doc::finish(&mut doc);
-    let doc = Arc::new(doc);
+    let doc = Arc::new(doc::finish(doc));
     router.route(
         "/api/v1/openapi.json",
         get(move || async move { Json(doc.as_ref().clone()) }),

@@ -29,16 +29,20 @@ pub(crate) async fn find_policy(state: &SharedState, text: &str) -> Result<Polic
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PolicyBody {
     /// 1 to 100 characters, unique.
+    #[schema(format = "name")]
     pub name: String,
     #[serde(default)]
+    #[schema(format = "description")]
     pub description: Option<String>,
     /// A team id or name.
     #[serde(default)]
     pub team: Option<String>,
-    /// In order: level 1 is paged at once, level 2 after level 1's delay, …
+    /// In order: level 1 is paged at once, level 2 after level 1's delay, … (1 to 20 levels).
+    #[schema(min_items = 1, max_items = 20)]
     pub levels: Vec<LevelView>,
     /// How many more times the whole policy runs after its first pass (0 to 9; default 0).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 9)]
     pub repeat: u32,
 }
 

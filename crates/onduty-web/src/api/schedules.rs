@@ -64,22 +64,24 @@ fn window_from(start: Timestamp, length: Duration) -> Window {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct LayerBody {
     /// 1 to 100 characters.
+    #[schema(format = "name")]
     pub name: String,
-    /// Who takes turns, in order: user ids or e-mail addresses (ids in answers).
+    /// Who takes turns, in order: user ids or e-mail addresses (ids in answers); 1 to 100.
+    #[schema(min_items = 1, max_items = 100)]
     pub participants: Vec<String>,
     /// The first handoff, on the schedule's wall clock: `2026-06-01T09:00`. Later handoffs
     /// keep its time of day, across daylight-saving changes.
-    #[schema(value_type = String, example = "2026-06-01T09:00")]
+    #[schema(value_type = String, format = "wall-clock", example = "2026-06-01T09:00")]
     #[serde(deserialize_with = "wall_clock")]
     pub start: jiff::civil::DateTime,
     /// `{"unit": "hours" | "days" | "weeks", "count": N}`.
-    #[schema(value_type = Object, example = json!({"unit": "weeks", "count": 1}))]
+    #[schema(schema_with = super::doc::shift_length)]
     pub shift: ShiftLength,
     /// Only these hours of each day or spans of each week: `{"type": "daily", "start":
     /// "09:00", "end": "17:00"}` or `{"type": "weekly", "start_day": "friday", "start":
     /// "18:00", "end_day": "monday", "end": "09:00"}`. None: always.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(schema_with = super::doc::restrictions)]
     pub restrictions: Vec<Restriction>,
 }
 
@@ -106,15 +108,20 @@ fn wall_clock<'de, D: serde::Deserializer<'de>>(d: D) -> Result<jiff::civil::Dat
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ScheduleBody {
     /// 1 to 100 characters, unique.
+    #[schema(format = "name")]
     pub name: String,
     #[serde(default)]
+    #[schema(format = "description")]
     pub description: Option<String>,
     /// An IANA time zone (`Europe/London`); handoffs and restrictions are in it.
+    #[schema(format = "time-zone")]
     pub time_zone: String,
     /// A team id or name.
     #[serde(default)]
     pub team: Option<String>,
-    /// Bottom layer first: a later layer takes precedence where it has someone on call.
+    /// Bottom layer first: a later layer takes precedence where it has someone on call (at
+    /// most 20).
+    #[schema(min_items = 1, max_items = 20)]
     pub layers: Vec<LayerBody>,
 }
 
@@ -375,8 +382,11 @@ async fn delete_schedule(
 #[into_params(parameter_in = Query)]
 pub struct WindowQuery {
     /// Start of the window (RFC 3339); default now.
+    #[param(format = DateTime)]
     since: Option<String>,
-    /// End of the window (RFC 3339); default `since` plus `days`.
+    /// End of the window (RFC 3339), after `since` and at most 400 days from it; default
+    /// `since` plus `days`.
+    #[param(format = DateTime)]
     until: Option<String>,
     /// Length of the window in days when `until` is absent (1 to 400; default 14).
     #[param(minimum = 1, maximum = 400)]
@@ -761,6 +771,7 @@ pub struct OnCallOverview {
 #[into_params(parameter_in = Query)]
 pub struct AtQuery {
     /// The moment to ask about (RFC 3339); default now.
+    #[param(format = DateTime)]
     at: Option<String>,
 }
 
@@ -1011,6 +1022,7 @@ pub struct HandoffSettings {
     pub enabled: bool,
     /// How long before a shift starts, in minutes (0 to 1440; default 60).
     #[serde(default = "default_lead")]
+    #[schema(minimum = 0, maximum = 1440)]
     pub lead_minutes: u32,
 }
 

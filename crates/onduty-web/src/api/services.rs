@@ -42,11 +42,14 @@ pub struct ServiceList {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewServiceBody {
     /// 1 to 100 characters, unique.
+    #[schema(format = "name")]
     pub name: String,
     #[serde(default)]
+    #[schema(format = "description")]
     pub description: Option<String>,
     /// `open` (default) or `triggered`.
     #[serde(default)]
+    #[schema(format = "dedup-mode")]
     pub dedup_mode: Option<String>,
     #[serde(flatten)]
     pub paging: PagingBody,
@@ -54,8 +57,11 @@ pub struct NewServiceBody {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ServicePatchBody {
+    #[schema(format = "name", nullable = false)]
     pub name: Option<String>,
+    #[schema(format = "description")]
     pub description: Option<String>,
+    #[schema(format = "dedup-mode", nullable = false)]
     pub dedup_mode: Option<String>,
     #[serde(flatten)]
     pub paging: PagingBody,
@@ -73,24 +79,27 @@ pub struct PagingBody {
     #[schema(value_type = Option<String>)]
     pub escalation_policy: Option<Option<String>>,
     /// `high` (default), `low`, or `severity` (critical and error events are high).
+    #[schema(format = "service-urgency", nullable = false)]
     pub urgency: Option<String>,
-    /// Minutes after which an acknowledged, unresolved incident is triggered again.
+    /// Minutes (1 to 10,080, a week) after which an acknowledged, unresolved incident is
+    /// triggered again.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<u32>)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 10080)]
     pub ack_timeout_minutes: Option<Option<u32>>,
-    /// Minutes without a new event after which an incident is resolved.
+    /// Minutes (1 to 10,080, a week) without a new event after which an incident is
+    /// resolved.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<u32>)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 10080)]
     pub auto_resolve_minutes: Option<Option<u32>>,
     /// Noise control: triggers with other dedup keys arriving within this many minutes
     /// (1–1440) of an incident opening join it as alerts; `null` is off.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<u32>)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1440)]
     pub group_window_minutes: Option<Option<u32>>,
     /// Noise control: a trigger arriving within this many minutes (1–1440) of its key's
     /// incident resolving re-opens it instead of opening and paging anew; `null` is off.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<u32>)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1440)]
     pub flap_window_minutes: Option<Option<u32>>,
 }
 
@@ -170,25 +179,28 @@ pub struct IntegrationBody {
 pub struct NewIntegrationBody {
     /// Default: what the type is called ("Events API v2", "Prometheus Alertmanager", …).
     #[serde(default)]
+    #[schema(format = "name")]
     pub name: Option<String>,
     /// `events_v2` (default), `alertmanager`, `grafana`, `opsgenie`, `webhook` or `email`.
     #[serde(default, rename = "type")]
+    #[schema(format = "integration-type")]
     pub kind: Option<String>,
     /// Alertmanager and Grafana: `alert` (default; one incident per alert, by its
     /// fingerprint) or `group` (one incident per notification group).
     #[serde(default)]
+    #[schema(format = "group-by")]
     pub group_by: Option<String>,
     /// JSON webhooks (required for them): JSON Pointers to the `summary` and, optionally,
     /// `dedup_key`, `severity`, `source` and `action`, with `actions` mapping the action
     /// field's values to `trigger`, `acknowledge` or `resolve`.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = super::doc::webhook_mapping)]
     pub mapping: Option<Mapping>,
     /// E-mail: regular expressions for the `dedup_key` (first capture group, over the
     /// subject then the body) and the subjects that `resolve` or `acknowledge`. All
     /// optional; by default the subject names the incident and "RESOLVED:"/"OK" resolve.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = super::doc::mail_rules)]
     pub mail: Option<onduty_core::mail::MailRules>,
 }
 
@@ -203,6 +215,7 @@ pub struct ChangeList {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size, 1 to 100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -356,7 +369,7 @@ fn view_of(
 /// One integration, with its routing key and a curl example.
 #[utoipa::path(
     get, path = "/integrations/{id}", tag = "services",
-    params(("id" = String, Path, description = "Integration id")),
+    params(("id" = String, Path, description = "Integration id", format = Uuid)),
     responses((status = 200, body = IntegrationBody), (status = 404, body = ErrorBody))
 )]
 async fn get_integration(
@@ -373,7 +386,7 @@ async fn get_integration(
 /// Delete an integration (admins): its key is refused from now on.
 #[utoipa::path(
     delete, path = "/integrations/{id}", tag = "services",
-    params(("id" = String, Path, description = "Integration id")),
+    params(("id" = String, Path, description = "Integration id", format = Uuid)),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, body = ErrorBody),
@@ -394,7 +407,7 @@ async fn delete_integration(
 /// Give an integration a new key (admins): the old key is refused from now on.
 #[utoipa::path(
     post, path = "/integrations/{id}/rotate-key", tag = "services",
-    params(("id" = String, Path, description = "Integration id")),
+    params(("id" = String, Path, description = "Integration id", format = Uuid)),
     responses(
         (status = 200, body = IntegrationBody),
         (status = 401, body = ErrorBody),
@@ -449,7 +462,7 @@ fn integration_id(text: &str) -> Result<IntegrationId, ApiError> {
 /// Replace a JSON webhook's mapping (admins).
 #[utoipa::path(
     put, path = "/integrations/{id}/mapping", tag = "services",
-    params(("id" = String, Path, description = "Integration id")),
+    params(("id" = String, Path, description = "Integration id", format = Uuid)),
     request_body(content = Object, description = "The mapping: JSON Pointers to summary, dedup_key, severity, source, action, and the action values"),
     responses((status = 200, body = IntegrationBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
@@ -475,7 +488,7 @@ pub struct TestMappingBody {
     pub sample: serde_json::Value,
     /// A mapping to try instead of the integration's own.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = super::doc::webhook_mapping)]
     pub mapping: Option<Mapping>,
 }
 
@@ -494,7 +507,7 @@ pub struct TestMappingAnswer {
 /// nothing is stored.
 #[utoipa::path(
     post, path = "/integrations/{id}/test-mapping", tag = "services",
-    params(("id" = String, Path, description = "Integration id")),
+    params(("id" = String, Path, description = "Integration id", format = Uuid)),
     request_body = TestMappingBody,
     responses((status = 200, body = TestMappingAnswer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
 )]

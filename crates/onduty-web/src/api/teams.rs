@@ -22,6 +22,8 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewTeamBody {
+    /// 1 to 100 characters, unique.
+    #[schema(format = "name")]
     pub name: String,
 }
 

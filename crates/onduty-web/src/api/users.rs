@@ -65,6 +65,7 @@ pub struct UserList {
 pub struct NewTokenBody {
     /// What the token is for ("laptop", "grafana"). Default: `api`.
     #[serde(default)]
+    #[schema(format = "name")]
     pub name: Option<String>,
 }
 
@@ -78,13 +79,18 @@ pub struct TokenCreated {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewUserBody {
+    /// Unique.
+    #[schema(format = Email)]
     pub email: String,
+    #[schema(format = "name")]
     pub name: String,
     /// `admin`, `responder` (default) or `observer`.
     #[serde(default)]
+    #[schema(format = "role")]
     pub role: Option<String>,
     /// IANA time zone (default `UTC`).
     #[serde(default)]
+    #[schema(format = "time-zone")]
     pub time_zone: Option<String>,
 }
 
@@ -92,10 +98,14 @@ pub struct NewUserBody {
 pub struct UserPatchBody {
     /// The user or an admin; unique.
     #[serde(default)]
+    #[schema(format = Email, nullable = false)]
     pub email: Option<String>,
+    #[schema(format = "name", nullable = false)]
     pub name: Option<String>,
     /// Admins only.
+    #[schema(format = "role", nullable = false)]
     pub role: Option<String>,
+    #[schema(format = "time-zone", nullable = false)]
     pub time_zone: Option<String>,
 }
 
@@ -204,6 +214,7 @@ pub(crate) async fn create_user(
         (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
+        (status = 409, description = "Another user has that e-mail address", body = ErrorBody),
     )
 )]
 pub(crate) async fn update_user(

@@ -65,6 +65,7 @@ impl From<&Team> for TeamView {
 pub struct TargetView {
     /// `user`, `schedule`, or `policy` (hand the incident over to that escalation policy).
     #[serde(rename = "type")]
+    #[schema(format = "target-type")]
     pub kind: String,
     /// In requests a user may also be named by e-mail, a policy by name.
     pub id: String,
@@ -86,11 +87,15 @@ impl From<&Target> for TargetView {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct LevelView {
+    /// 1 to 50, each named once.
+    #[schema(min_items = 1, max_items = 50)]
     pub targets: Vec<TargetView>,
     /// Minutes without acknowledgement before the next level (1 to 1440).
+    #[schema(minimum = 1, maximum = 1440)]
     pub delay_minutes: u32,
     /// `all` (default) or `round_robin` (one target in turn, across incidents).
     #[serde(default)]
+    #[schema(format = "level-mode")]
     pub mode: Option<String>,
 }
 

@@ -376,6 +376,25 @@ async fn bad_requests_are_explained() {
         .api(Method::GET, "/services/Web/integrations", None)
         .await;
     assert_eq!(list["integrations"], json!([]), "nothing was created");
+    // A whole number written as a float (Python's `json` writes `30.0`) is that integer,
+    // as JSON Schema counts it; a fraction is still refused.
+    let (status, body) = app
+        .api(
+            Method::PATCH,
+            "/services/Web",
+            Some(json!({"ack_timeout_minutes": 30.0})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["service"]["ack_timeout_minutes"], 30);
+    let (status, body) = app
+        .api(
+            Method::PATCH,
+            "/services/Web",
+            Some(json!({"ack_timeout_minutes": 30.5})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let body_cases = [
         (
             "/schedules",

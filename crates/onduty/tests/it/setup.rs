@@ -104,37 +104,45 @@ async fn bad_policies_are_refused_with_the_reason() {
         (
             json!({"name": "P", "levels": []}),
             "a policy needs at least one level and at most 20",
+            StatusCode::BAD_REQUEST,
         ),
         (
             json!({"name": "P", "levels": [{"targets": [{"type": "user", "id": "nobody@example.com"}], "delay_minutes": 5}]}),
             "level 1: no user 'nobody@example.com'",
+            StatusCode::NOT_FOUND,
         ),
         (
             json!({"name": "P", "levels": [{"targets": [alice], "delay_minutes": 0}]}),
             "level 1: the delay must be 1 to 1440 minutes, not 0",
+            StatusCode::BAD_REQUEST,
         ),
         (
             json!({"name": "P", "levels": [{"targets": [alice], "delay_minutes": 5, "mode": "random"}]}),
             "level 1: 'mode' must be all or round_robin, not 'random'",
+            StatusCode::BAD_REQUEST,
         ),
         (
             json!({"name": "P", "levels": [{"targets": [{"type": "schedule", "id": "ops-rota"}], "delay_minutes": 5}]}),
             "level 1: no schedule 'ops-rota'",
+            StatusCode::NOT_FOUND,
         ),
         (
             json!({"name": "P", "levels": [{"targets": [{"type": "team", "id": "x"}], "delay_minutes": 5}]}),
             "level 1: a target's 'type' is user, schedule or policy, not 'team'",
+            StatusCode::BAD_REQUEST,
         ),
         (
             json!({"name": "P", "levels": [{"targets": [alice], "delay_minutes": 5}], "repeat": 12}),
             "repeat must be 0 to 9, not 12",
+            StatusCode::BAD_REQUEST,
         ),
     ];
-    for (body, message) in cases {
+    // A target that does not exist is not found; the rest cannot be read.
+    for (body, message, expected) in cases {
         let (status, answer) = app
             .api(Method::POST, "/escalation-policies", Some(body.clone()))
             .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(status, expected, "{body}");
         assert_eq!(answer["error"]["message"], message, "{body}");
     }
     let (status, _) = app
