@@ -298,6 +298,10 @@ fn mail_rules_schema() -> Value {
     let regex = json!({"type": "string", "maxLength": 1000});
     json!({
         "type": "object",
+        "description": "For e-mail integrations: regular expressions for the `dedup_key` (first \
+                        capture group, over the subject then the body) and the subjects that \
+                        `resolve` or `acknowledge`. All optional; by default the subject names \
+                        the incident and \"RESOLVED:\"/\"OK\" resolve.",
         "additionalProperties": false,
         "properties": {"dedup_key": regex, "resolve": regex, "acknowledge": regex},
     })
@@ -307,6 +311,7 @@ fn mail_rules_schema() -> Value {
 fn shift_length_schema() -> Value {
     json!({
         "type": "object",
+        "description": "How long each turn lasts on the wall clock: `{\"unit\": \"weeks\", \"count\": 1}`.",
         "required": ["unit", "count"],
         "additionalProperties": false,
         "properties": {
@@ -321,23 +326,29 @@ fn shift_length_schema() -> Value {
 fn restriction_schema() -> Value {
     let time = json!({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"});
     let day = json!({"enum": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]});
-    json!({"oneOf": [
-        {
-            "type": "object",
-            "required": ["type", "start", "end"],
-            "additionalProperties": false,
-            "properties": {"type": {"const": "daily"}, "start": time, "end": time},
-        },
-        {
-            "type": "object",
-            "required": ["type", "start_day", "start", "end_day", "end"],
-            "additionalProperties": false,
-            "properties": {
-                "type": {"const": "weekly"}, "start_day": day, "start": time,
-                "end_day": day, "end": time,
+    json!({
+        "description": "When a layer is in force: every day from `start` to `end` (through \
+                        midnight when `end` is not after `start`), or every week from `start_day` \
+                        at `start` to `end_day` at `end`. A layer without restrictions is always \
+                        in force.",
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["type", "start", "end"],
+                "additionalProperties": false,
+                "properties": {"type": {"const": "daily"}, "start": time, "end": time},
             },
-        },
-    ]})
+            {
+                "type": "object",
+                "required": ["type", "start_day", "start", "end_day", "end"],
+                "additionalProperties": false,
+                "properties": {
+                    "type": {"const": "weekly"}, "start_day": day, "start": time,
+                    "end_day": day, "end": time,
+                },
+            },
+        ],
+    })
 }
 
 /// For `#[schema(schema_with = …)]`: a field holding a value a schema above describes.
