@@ -8,8 +8,8 @@ use onduty_core::account::{
     ApiToken, Email, Name, Password, Role, Team, TimeZoneName, TokenSecret, User,
 };
 use onduty_core::contact::{
-    Address, Channel, ContactMethod, MAX_RULE_DELAY_MINUTES, NotificationRule, RuleUrgency,
-    VERIFICATION_VALID_FOR, default_rules, hash_code, verification_code,
+    Address, Channel, ContactMethod, MAX_RULE_DELAY_MINUTES, NotificationRule, RepeatEvery,
+    RuleUrgency, VERIFICATION_VALID_FOR, default_rules, hash_code, verification_code,
 };
 use onduty_core::rate_limit::{RateLimit, TokenBucket};
 use onduty_core::{ContactMethodId, RuleId, Timestamp, UserId};
@@ -37,10 +37,12 @@ pub struct UserInput {
 /// A contact method as a door received it.
 #[derive(Debug, Clone, Default)]
 pub struct MethodInput {
-    /// `email`, `sms`, `voice` or `webhook`.
+    /// `email`, `sms`, `voice`, `webhook` or `ntfy`.
     pub channel: String,
     pub address: String,
     pub name: Option<String>,
+    /// ntfy: an access token for a topic that needs one (`tk_…`); kept, never shown.
+    pub token: Option<String>,
 }
 
 /// A new contact method, and what came with it.
@@ -63,6 +65,9 @@ pub struct RuleInput {
     pub delay_minutes: u32,
     /// `high`, `low` or `both` (default).
     pub urgency: Option<String>,
+    /// A push rule pages again this many seconds apart until someone acknowledges (30 to
+    /// 3600; default 60 for ntfy, 0 for none). Other channels page once.
+    pub repeat_seconds: Option<u32>,
 }
 
 /// Per contact method: how many codes and tests it may still be sent.
@@ -312,7 +317,7 @@ impl App {
     async fn send_now(&self, method: &ContactMethod, content: Content) -> Result<(), NotifyError> {
         let now = self.now();
         let secret = match method.channel {
-            Channel::Webhook => self
+            Channel::Webhook | Channel::Ntfy => self
                 .store
                 .contact_method_secret(method.id)
                 .await
@@ -359,13 +364,13 @@ impl App {
         let user = self.contact_owner(acting, who).await?;
         let channel = Channel::parse(&input.channel).ok_or_else(|| {
             AppError::Invalid(format!(
-                "'channel' must be email, sms, voice or webhook, not '{}'",
+                "'channel' must be email, sms, voice, webhook or ntfy, not '{}'",
                 input.channel
             ))
         })?;
         let address = Address::parse(channel, &input.address)
             .map_err(|e| AppError::Invalid(format!("'address': {e}")))?;
-        if channel == Channel::Webhook {
+        if matches!(channel, Channel::Webhook | Channel::Ntfy) {
             // An address written as an IP is refused now; a name, when it is resolved.
             let url = url::Url::parse(address.as_str())
                 .map_err(|e| AppError::Invalid(format!("'address': {e}")))?;
@@ -385,10 +390,19 @@ impl App {
                 "'name' must be 1 to 100 plain characters".to_owned(),
             ));
         }
-        let secret = (channel == Channel::Webhook).then(|| {
-            let hex: String = random::<24>().iter().map(|b| format!("{b:02x}")).collect();
-            format!("whsec_{hex}")
-        });
+        let secret = match channel {
+            Channel::Webhook => {
+                let hex: String = random::<24>().iter().map(|b| format!("{b:02x}")).collect();
+                Some(format!("whsec_{hex}"))
+            }
+            Channel::Ntfy => ntfy_token(input.token.as_deref())?,
+            _ if input.token.is_some() => {
+                return Err(AppError::Invalid(
+                    "'token' is for ntfy contact methods".to_owned(),
+                ));
+            }
+            _ => None,
+        };
         // Over the hourly limits nothing is made: a method without its code is no use.
         self.send_allowed(user.id).await?;
         let first = self.store.rules(user.id).await?.is_empty()
@@ -408,11 +422,12 @@ impl App {
             )
             .await?;
         let mut default = Vec::new();
+        let repeat = channel.repeats().then_some(RepeatEvery::DEFAULT);
         if first {
             for (delay, urgency) in default_rules() {
                 default.push(
                     self.store
-                        .create_rule(user.id, method.id, delay, urgency, now)
+                        .create_rule(user.id, method.id, delay, urgency, repeat, now)
                         .await?,
                 );
             }
@@ -421,7 +436,8 @@ impl App {
         Ok(MethodCreated {
             method,
             verification,
-            secret,
+            // A webhook's secret is onduty's, shown once; an ntfy token was the person's.
+            secret: secret.filter(|_| channel == Channel::Webhook),
             default_rules: default,
         })
     }
@@ -523,9 +539,28 @@ impl App {
                 AppError::Invalid(format!("'urgency' must be high, low or both, not '{u}'"))
             })?,
         };
+        let repeat = match (method.channel.repeats(), input.repeat_seconds) {
+            (_, Some(0)) => None,
+            (true, None) => Some(RepeatEvery::DEFAULT),
+            (true, Some(seconds)) => Some(RepeatEvery::parse(seconds).map_err(AppError::Invalid)?),
+            (false, None) => None,
+            (false, Some(_)) => {
+                return Err(AppError::Invalid(format!(
+                    "'repeat_seconds' is for push (ntfy) rules: {} pages once per rule",
+                    method.channel.label()
+                )));
+            }
+        };
         Ok(self
             .store
-            .create_rule(user.id, method.id, input.delay_minutes, urgency, self.now())
+            .create_rule(
+                user.id,
+                method.id,
+                input.delay_minutes,
+                urgency,
+                repeat,
+                self.now(),
+            )
             .await?)
     }
 
@@ -539,15 +574,34 @@ impl App {
     }
 }
 
+/// An ntfy access token as typed: none, or up to 200 visible ASCII characters.
+fn ntfy_token(text: Option<&str>) -> Result<Option<String>, AppError> {
+    let Some(token) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if token.len() > 200 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppError::Invalid(
+            "'token' must be an ntfy access token (tk_…): up to 200 visible characters".to_owned(),
+        ));
+    }
+    Ok(Some(token.to_owned()))
+}
+
 /// What a person is told when a message to one of their methods fails. A webhook's
 /// receiver could be anyone's server, so what it answered (a status code, "not reached")
 /// stays in the server log: told to the person, it would make a port scanner.
 fn told(method: &ContactMethod, error: &NotifyError) -> String {
     match (method.channel, error) {
         (_, NotifyError::Blocked(why)) => why.clone(),
-        (Channel::Webhook, _) => {
-            tracing::info!(method = %method.id, %error, "a webhook did not take a message");
-            "the webhook did not take the message".to_owned()
+        (Channel::Webhook | Channel::Ntfy, _) => {
+            tracing::info!(method = %method.id, %error, "a receiver did not take a message");
+            match method.channel {
+                Channel::Webhook => "the webhook did not take the message".to_owned(),
+                _ => format!(
+                    "the {} server did not take the message",
+                    method.channel.label()
+                ),
+            }
         }
         _ => error.to_string(),
     }

@@ -1,5 +1,6 @@
-//! How people are reached: contact methods (e-mail, SMS, voice, webhook) with addresses
-//! parsed at the edge, urgency, and notification rules ("at 5 minutes, call me").
+//! How people are reached: contact methods (e-mail, SMS, voice, webhook, ntfy push) with
+//! addresses parsed at the edge, urgency, and notification rules ("at 5 minutes, call me";
+//! "push to my phone every minute until someone acknowledges").
 
 use std::fmt;
 use std::time::Duration;
@@ -18,6 +19,8 @@ pub enum Channel {
     Sms,
     Voice,
     Webhook,
+    /// A push to the ntfy app on a phone, through an ntfy server (self-hosted or ntfy.sh).
+    Ntfy,
 }
 
 impl Channel {
@@ -27,6 +30,7 @@ impl Channel {
             Channel::Sms => "sms",
             Channel::Voice => "voice",
             Channel::Webhook => "webhook",
+            Channel::Ntfy => "ntfy",
         }
     }
 
@@ -36,6 +40,7 @@ impl Channel {
             "sms" => Channel::Sms,
             "voice" => Channel::Voice,
             "webhook" => Channel::Webhook,
+            "ntfy" => Channel::Ntfy,
             _ => return None,
         })
     }
@@ -47,7 +52,14 @@ impl Channel {
             Channel::Sms => "SMS",
             Channel::Voice => "Voice call",
             Channel::Webhook => "Webhook",
+            Channel::Ntfy => "ntfy",
         }
+    }
+
+    /// Whether a rule through this channel can repeat a page until someone acknowledges
+    /// (a push that replaces itself; an SMS or call every minute would be a flood).
+    pub fn repeats(self) -> bool {
+        self == Channel::Ntfy
     }
 }
 
@@ -59,6 +71,11 @@ pub enum ContactError {
     Phone(String),
     #[error("'{0}' is not an http:// or https:// URL of at most 2048 characters")]
     Url(String),
+    #[error(
+        "'{0}' is not an ntfy topic URL: the server and one topic name of 1 to 64 letters, \
+         digits, - or _ (https://ntfy.example.com/alice-pages)"
+    )]
+    NtfyTopic(String),
     #[error(transparent)]
     Email(#[from] crate::account::AccountError),
 }
@@ -97,6 +114,24 @@ impl fmt::Debug for PhoneNumber {
     }
 }
 
+/// An http(s) URL of at most 2048 characters, without spaces or control characters.
+fn web_url(text: &str) -> Result<&str, ContactError> {
+    let t = text.trim();
+    let scheme_ok = t.starts_with("https://") || t.starts_with("http://");
+    if !scheme_ok || t.len() > 2048 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ContactError::Url(text.chars().take(60).collect()));
+    }
+    Ok(t)
+}
+
+/// A topic or sequence id as ntfy takes them: 1 to 64 letters, digits, `-` or `_`.
+pub fn is_ntfy_name(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Where a contact method delivers, checked for its channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
@@ -111,16 +146,18 @@ impl Address {
         match channel {
             Channel::Email => Ok(Address::Email(Email::parse(text)?)),
             Channel::Sms | Channel::Voice => Ok(Address::Phone(PhoneNumber::parse(text)?)),
-            Channel::Webhook => {
-                let t = text.trim();
-                let scheme_ok = t.starts_with("https://") || t.starts_with("http://");
-                if !scheme_ok
-                    || t.len() > 2048
-                    || t.chars().any(|c| c.is_whitespace() || c.is_control())
-                {
-                    return Err(ContactError::Url(text.chars().take(60).collect()));
+            Channel::Webhook => Ok(Address::Url(web_url(text)?.to_owned())),
+            Channel::Ntfy => {
+                let url = web_url(text)?;
+                let bad = || ContactError::NtfyTopic(text.chars().take(60).collect());
+                let (server, topic) = url.rsplit_once('/').ok_or_else(bad)?;
+                let has_host = server
+                    .split_once("://")
+                    .is_some_and(|(_, host)| !host.is_empty() && !host.contains(['?', '#']));
+                if !has_host || !is_ntfy_name(topic) {
+                    return Err(bad());
                 }
-                Ok(Address::Url(t.to_owned()))
+                Ok(Address::Url(url.to_owned()))
             }
         }
     }
@@ -153,11 +190,12 @@ impl ContactMethod {
     /// "SMS +44…" — how the timeline names it.
     /// How a timeline, which every user can read, names a message to `owner` through
     /// this method: "SMS to Alice +15555550100". A webhook's URL can carry credentials, so
-    /// it shows only as "Webhook of Alice"; its owner and admins see it on the contact
-    /// methods.
+    /// it shows only as "Webhook of Alice" (and an ntfy topic as "ntfy of Alice"); its
+    /// owner and admins see it on the contact methods.
     pub fn to_owner(&self, owner: &str) -> String {
         match self.channel {
-            Channel::Webhook => format!("Webhook of {owner}"),
+            // An ntfy topic is as good as a password on a public server.
+            Channel::Webhook | Channel::Ntfy => format!("{} of {owner}", self.channel.label()),
             _ => format!(
                 "{} to {owner} {}",
                 self.channel.label(),
@@ -244,7 +282,8 @@ impl RuleUrgency {
 /// Most minutes a rule may wait after the page.
 pub const MAX_RULE_DELAY_MINUTES: u32 = 1440;
 
-/// "At `delay_minutes` after I am paged, for these urgencies, use this contact method."
+/// "At `delay_minutes` after I am paged, for these urgencies, use this contact method"
+/// (and, for a push, "again every `repeat_seconds` until someone acknowledges").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationRule {
     pub id: RuleId,
@@ -252,6 +291,10 @@ pub struct NotificationRule {
     pub contact_method: ContactMethodId,
     pub delay_minutes: u32,
     pub urgency: RuleUrgency,
+    /// Page again this often until the incident is acknowledged, the person's next rule
+    /// is due, or [`REPEAT_FOR`] has passed. Only for channels that [`Channel::repeats`].
+    #[serde(default)]
+    pub repeat: Option<RepeatEvery>,
 }
 
 impl NotificationRule {
@@ -260,19 +303,71 @@ impl NotificationRule {
     }
 }
 
+/// How often a rule pages again: 30 to 3600 seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RepeatEvery(u32);
+
+impl RepeatEvery {
+    pub const MIN_SECONDS: u32 = 30;
+    pub const MAX_SECONDS: u32 = 3600;
+    /// What a push rule repeats at unless told otherwise.
+    pub const DEFAULT: RepeatEvery = RepeatEvery(60);
+
+    pub fn parse(seconds: u32) -> Result<RepeatEvery, String> {
+        if (Self::MIN_SECONDS..=Self::MAX_SECONDS).contains(&seconds) {
+            Ok(RepeatEvery(seconds))
+        } else {
+            Err(format!(
+                "'repeat_seconds' must be {} to {} seconds (0 for no repeat), not {seconds}",
+                Self::MIN_SECONDS,
+                Self::MAX_SECONDS
+            ))
+        }
+    }
+
+    pub fn seconds(self) -> u32 {
+        self.0
+    }
+
+    fn duration(self) -> Duration {
+        Duration::from_secs(u64::from(self.0))
+    }
+}
+
+/// The longest a rule keeps repeating a page.
+pub const REPEAT_FOR: Duration = Duration::from_secs(30 * 60);
+
 /// When each of a person's rules fires for a page at `paged_at` of the given urgency,
 /// in time order. Each fires only if the incident is still unacknowledged by then (the
-/// engine checks that when the time comes).
+/// engine checks that when the time comes). A repeating rule fires again every
+/// `repeat` after its first time, for at most [`REPEAT_FOR`] and only until the person's
+/// next rule (by time) is due: that one takes over.
 pub fn plan_notifications(
     rules: &[NotificationRule],
     urgency: Urgency,
     paged_at: Timestamp,
 ) -> Vec<(RuleId, Timestamp)> {
-    let mut due: Vec<(RuleId, Timestamp)> = rules
-        .iter()
-        .filter(|r| r.urgency.covers(urgency))
-        .map(|r| (r.id, paged_at.saturating_add(r.delay())))
-        .collect();
+    let mut rules: Vec<&NotificationRule> =
+        rules.iter().filter(|r| r.urgency.covers(urgency)).collect();
+    rules.sort_by_key(|r| (r.delay_minutes, r.id));
+    let mut due = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let first = paged_at.saturating_add(rule.delay());
+        due.push((rule.id, first));
+        let Some(every) = rule.repeat else { continue };
+        let next_rule = rules[i + 1..]
+            .iter()
+            .map(|r| paged_at.saturating_add(r.delay()))
+            .find(|at| *at > first);
+        let end = first.saturating_add(REPEAT_FOR);
+        let end = next_rule.map_or(end, |next| next.min(end));
+        let mut at = first.saturating_add(every.duration());
+        while at < end {
+            due.push((rule.id, at));
+            at = at.saturating_add(every.duration());
+        }
+    }
     due.sort_by_key(|(id, at)| (*at, *id));
     due
 }
@@ -363,6 +458,7 @@ mod tests {
             contact_method: cm,
             delay_minutes,
             urgency,
+            repeat: None,
         };
         let rules = vec![
             rule(3, 10, RuleUrgency::Both),
@@ -381,6 +477,65 @@ mod tests {
             2,
             "the high-only call is skipped for low urgency"
         );
+    }
+
+    #[test]
+    fn a_repeating_rule_pages_again_until_the_next_rule_or_half_an_hour() {
+        let user = UserId::from_uuid(uuid::Uuid::from_bytes([1; 16]));
+        let cm = ContactMethodId::from_uuid(uuid::Uuid::from_bytes([2; 16]));
+        let rule = |n: u8, delay_minutes, repeat: Option<u32>| NotificationRule {
+            id: RuleId::from_uuid(uuid::Uuid::from_bytes([n; 16])),
+            user_id: user,
+            contact_method: cm,
+            delay_minutes,
+            urgency: RuleUrgency::Both,
+            repeat: repeat.map(|s| RepeatEvery::parse(s).unwrap()),
+        };
+        let at = Timestamp::from_millis(0);
+        let seconds = |rules: &[NotificationRule]| -> Vec<(u8, i64)> {
+            plan_notifications(rules, Urgency::High, at)
+                .iter()
+                .map(|(id, t)| (id.as_uuid().as_bytes()[0], t.as_millis() / 1000))
+                .collect()
+        };
+        // Every minute from 0 until the call at 3 minutes takes over.
+        assert_eq!(
+            seconds(&[rule(1, 0, Some(60)), rule(2, 3, None)]),
+            vec![(1, 0), (1, 60), (1, 120), (2, 180)]
+        );
+        // Alone, for half an hour: at 0, 5, …, 25 minutes.
+        let alone = seconds(&[rule(1, 0, Some(300))]);
+        assert_eq!(alone.len(), 6);
+        assert_eq!(alone.last(), Some(&(1, 25 * 60)));
+        // A rule at the same minute does not cut it short; one without repeat fires once.
+        assert_eq!(
+            seconds(&[rule(1, 0, Some(600)), rule(2, 0, None)]),
+            vec![(1, 0), (2, 0), (1, 600), (1, 1200)]
+        );
+        assert!(RepeatEvery::parse(29).is_err());
+        assert!(RepeatEvery::parse(3601).is_err());
+    }
+
+    #[test]
+    fn ntfy_addresses_are_a_server_and_one_topic() {
+        for good in [
+            "https://ntfy.sh/alice-pages",
+            "http://127.0.0.1:8080/ops_team",
+            "https://push.example.com/ntfy/alice",
+        ] {
+            assert!(Address::parse(Channel::Ntfy, good).is_ok(), "{good}");
+        }
+        for bad in [
+            "https://ntfy.sh/",
+            "https://ntfy.sh",
+            "https://ntfy.sh/alice?x=1",
+            "https://ntfy.sh/al ice",
+            "ntfy.sh/alice",
+            "https:///alice",
+            "https://ntfy.sh/a.b",
+        ] {
+            assert!(Address::parse(Channel::Ntfy, bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -141,7 +141,8 @@ pub enum Via {
     WebUi,
     Sms,
     PhoneCall,
-    EmailLink,
+    /// A signed one-click link, from an e-mail or a push notification's button.
+    OneClickLink,
 }
 
 impl Via {
@@ -151,7 +152,7 @@ impl Via {
             Via::WebUi => "the web UI",
             Via::Sms => "SMS",
             Via::PhoneCall => "a phone call",
-            Via::EmailLink => "an e-mail link",
+            Via::OneClickLink => "a one-click link",
         }
     }
 }

@@ -152,6 +152,7 @@ impl World {
                     contact_method: id(ContactMethodId::from_uuid, 5),
                     delay_minutes: 0,
                     urgency: RuleUrgency::Both,
+                    repeat: None,
                 }],
             }],
             policies: vec![PolicyBrief {

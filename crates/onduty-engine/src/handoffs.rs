@@ -192,6 +192,7 @@ mod tests {
                 contact_method: mail.id,
                 delay_minutes: if ada_has_an_immediate_rule { 0 } else { 5 },
                 urgency: RuleUrgency::Both,
+                repeat: None,
             }],
             methods: vec![mail],
             time_zone: None,

@@ -1,6 +1,7 @@
 //! onduty's paging engine. [`Engine::tick`] does everything due at `now` — overdue
-//! heartbeats, timers, escalations, people's notification rules, the outbox, handoff
-//! notifications and maintenance reminders — and returns the next deadline.
+//! heartbeats, timers, escalations, people's notification rules, pushes to take back, the
+//! outbox, handoff notifications and maintenance reminders — and returns the next
+//! deadline.
 //! [`Engine::run`] (in `lease.rs`) is the loop around it: hold the lease, tick, sleep until
 //! the next deadline or until woken.
 //!
@@ -19,6 +20,7 @@ mod lease;
 pub use lease::{TAKEOVER_POLL, takeover_bound};
 mod notifications;
 mod outbox;
+mod pushes;
 mod reminders;
 mod text;
 mod timers;
@@ -58,6 +60,7 @@ enum Stage {
     Timers,
     Escalations,
     Notifications,
+    Pushes,
     Outbox,
     Handoffs,
     Reminders,
@@ -135,6 +138,9 @@ impl Engine {
             }
             if stages.runs(Stage::Notifications) {
                 done += stages.count(Stage::Notifications, notifications::run(self, now).await);
+            }
+            if stages.runs(Stage::Pushes) {
+                done += stages.count(Stage::Pushes, pushes::run(self, now).await);
             }
             if stages.runs(Stage::Outbox) {
                 done += stages.count(Stage::Outbox, outbox::run(self, now).await);

@@ -64,15 +64,16 @@ pub(crate) fn plan(
     last_sent: &HashMap<ContactMethodId, Timestamp>,
     now: Timestamp,
 ) -> Dispatch {
-    let mut groups: BTreeMap<(ContactMethodId, bool), Vec<OutboxItem>> = BTreeMap::new();
+    // Pages, notices and take-backs to one contact method are three messages.
+    let mut groups: BTreeMap<(ContactMethodId, bool, bool), Vec<OutboxItem>> = BTreeMap::new();
     for item in due {
         groups
-            .entry((item.method.id, item.notice.is_some()))
+            .entry((item.method.id, item.notice.is_some(), item.clears))
             .or_default()
             .push(item);
     }
     let mut dispatch = Dispatch::default();
-    for ((method, _), items) in groups {
+    for ((method, _, _), items) in groups {
         let phone = matches!(items[0].method.channel, Channel::Sms | Channel::Voice);
         let allowed = last_sent
             .get(&method)
@@ -114,6 +115,10 @@ impl Engine {
             let lines: Vec<&str> = items.iter().filter_map(|i| i.notice.as_deref()).collect();
             Content::Notice {
                 text: lines.join("\n"),
+            }
+        } else if items[0].clears {
+            Content::Settled {
+                numbers: items.iter().filter_map(|i| i.number).collect(),
             }
         } else {
             let mut page_items = Vec::with_capacity(items.len());
@@ -175,7 +180,7 @@ impl Engine {
     }
 
     /// One incident as a message shows it. E-mails also get the trigger's details and
-    /// links, and one-click links signed for the person paged.
+    /// links; e-mails and pushes get one-click links signed for the person paged.
     async fn page_item(
         &self,
         item: &OutboxItem,
@@ -198,20 +203,22 @@ impl Engine {
             ack_url: None,
             resolve_url: None,
         };
-        if channel != Channel::Email {
+        if !matches!(channel, Channel::Email | Channel::Ntfy) {
             return Ok(Some(page));
         }
-        let full = self.store.incident(IncidentRef::Id(incident)).await?;
-        page.details = full.details.alert().and_then(|a| a.custom_details.clone());
-        page.links = full
-            .details
-            .links
-            .iter()
-            .map(|l| Link {
-                href: l.href.clone(),
-                text: l.text.clone(),
-            })
-            .collect();
+        if channel == Channel::Email {
+            let full = self.store.incident(IncidentRef::Id(incident)).await?;
+            page.details = full.details.alert().and_then(|a| a.custom_details.clone());
+            page.links = full
+                .details
+                .links
+                .iter()
+                .map(|l| Link {
+                    href: l.href.clone(),
+                    text: l.text.clone(),
+                })
+                .collect();
+        }
         let key = self.link_key().await?;
         let expires = now.saturating_add(LINK_LIFETIME);
         let url = |action| {

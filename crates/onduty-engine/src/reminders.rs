@@ -101,6 +101,7 @@ mod tests {
             contact_method: m.id,
             delay_minutes: delay,
             urgency: RuleUrgency::Both,
+            repeat: None,
         };
         let person = Person {
             name: "Ada".to_owned(),

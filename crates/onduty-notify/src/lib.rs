@@ -7,6 +7,7 @@
 
 pub mod email;
 pub mod fake;
+pub mod ntfy;
 pub mod outbound;
 pub mod render;
 pub mod twilio;
@@ -36,7 +37,8 @@ pub struct PageItem {
     /// The trigger's links (a runbook, a dashboard), shown in e-mails.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<Link>,
-    /// One-click links for e-mail (signed for the person paged), when the engine has them.
+    /// One-click links for e-mail and push (signed for the person paged), when the engine
+    /// has them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ack_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,6 +64,9 @@ pub enum Content {
     /// A line for the person that is not about an incident ("your on-call shift in Ops
     /// rota starts at 09:00").
     Notice { text: String },
+    /// These incidents no longer need the person: take back what was pushed about them
+    /// (an ntfy clear). Queued only for channels that can take a message back.
+    Settled { numbers: Vec<i64> },
 }
 
 /// A message to send through one contact method.
@@ -123,15 +128,17 @@ pub struct Providers {
     pub sms: Option<Arc<dyn Notifier>>,
     pub voice: Option<Arc<dyn Notifier>>,
     pub webhook: Option<Arc<dyn Notifier>>,
+    pub ntfy: Option<Arc<dyn Notifier>>,
     /// Checked again when an address is added, so an internal one is refused at once.
     pub outbound: outbound::OutboundPolicy,
 }
 
 impl Providers {
-    /// Real providers where configured; webhooks always work, within `outbound`.
+    /// Real providers where configured; webhooks and ntfy always work, within `outbound`.
     pub fn new(outbound: outbound::OutboundPolicy) -> Providers {
         Providers {
             webhook: Some(Arc::new(webhook::WebhookNotifier::new(outbound.clone()))),
+            ntfy: Some(Arc::new(ntfy::NtfyNotifier::new(outbound.clone()))),
             outbound,
             ..Providers::default()
         }
@@ -143,7 +150,8 @@ impl Providers {
             email: Some(notifier.clone()),
             sms: Some(notifier.clone()),
             voice: Some(notifier.clone()),
-            webhook: Some(notifier),
+            webhook: Some(notifier.clone()),
+            ntfy: Some(notifier),
             outbound: outbound::OutboundPolicy::default(),
         }
     }
@@ -154,6 +162,7 @@ impl Providers {
             Channel::Sms => self.sms.as_ref(),
             Channel::Voice => self.voice.as_ref(),
             Channel::Webhook => self.webhook.as_ref(),
+            Channel::Ntfy => self.ntfy.as_ref(),
         }
     }
 

@@ -56,8 +56,19 @@ pub fn sms(content: &Content) -> String {
         Content::Verification { code } => format!("Your onduty verification code is {code}."),
         Content::Test => "This is a test message from onduty.".to_owned(),
         Content::Notice { text } => format!("onduty: {text}"),
+        Content::Settled { numbers } => format!("onduty: {} taken care of.", numbers_text(numbers)),
     };
     clip_multiline(&body, SMS_MAX_CHARS)
+}
+
+/// "#3", "#3 and #5", "#3, #5 and #8".
+pub fn numbers_text(numbers: &[i64]) -> String {
+    let words: Vec<String> = numbers.iter().map(|n| format!("#{n}")).collect();
+    match words.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 fn clip_multiline(text: &str, max: usize) -> String {
@@ -86,6 +97,7 @@ pub fn email_subject(content: &Content) -> String {
         Content::Verification { .. } => "Your onduty verification code".to_owned(),
         Content::Test => "onduty test message".to_owned(),
         Content::Notice { text } => format!("[onduty] {}", clip(text, 120)),
+        Content::Settled { numbers } => format!("[onduty] {} taken care of", numbers_text(numbers)),
     }
 }
 
@@ -133,6 +145,7 @@ pub fn email_text(content: &Content) -> String {
                 .to_owned()
         }
         Content::Notice { text } => format!("{text}\n"),
+        Content::Settled { numbers } => format!("{} taken care of.\n", numbers_text(numbers)),
     }
 }
 
@@ -158,6 +171,9 @@ pub fn voice(content: &Content) -> String {
         }
         Content::Test => "This is a test call from onduty.".to_owned(),
         Content::Notice { text } => format!("This is onduty. {}", clip(text, 300)),
+        Content::Settled { numbers } => {
+            format!("This is onduty. {} taken care of.", numbers_text(numbers))
+        }
     }
 }
 

@@ -39,6 +39,7 @@ pub fn body(message: &Outgoing) -> serde_json::Value {
         Content::Verification { code } => json!({"type": "verification", "code": code}),
         Content::Test => json!({"type": "test"}),
         Content::Notice { text } => json!({"type": "notice", "text": text}),
+        Content::Settled { numbers } => json!({"type": "settled", "incidents": numbers}),
     };
     if let (Some(b), Some(f)) = (body.as_object_mut(), fields.as_object()) {
         b.extend(f.clone());

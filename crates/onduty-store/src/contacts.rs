@@ -1,7 +1,9 @@
 //! Contact methods (with their verification codes, failures and webhook secrets) and
 //! notification rules.
 
-use onduty_core::contact::{Address, Channel, ContactMethod, NotificationRule, RuleUrgency};
+use onduty_core::contact::{
+    Address, Channel, ContactMethod, NotificationRule, RepeatEvery, RuleUrgency,
+};
 use onduty_core::{ContactMethodId, RuleId, Timestamp, UserId};
 use sqlx::any::AnyRow;
 
@@ -69,6 +71,14 @@ fn rule_from_row(row: &AnyRow) -> Result<NotificationRule, StoreError> {
         urgency: parse_col(row, "urgency", |t| {
             RuleUrgency::parse(t).ok_or("unknown urgency")
         })?,
+        repeat: col::<Option<i64>>(row, "repeat_seconds")?
+            .map(|s| {
+                u32::try_from(s)
+                    .map_err(|e| e.to_string())
+                    .and_then(RepeatEvery::parse)
+                    .map_err(StoreError::corrupt)
+            })
+            .transpose()?,
     })
 }
 
@@ -257,6 +267,7 @@ impl Store {
         method: ContactMethodId,
         delay_minutes: u32,
         urgency: RuleUrgency,
+        repeat: Option<RepeatEvery>,
         now: Timestamp,
     ) -> Result<NotificationRule, StoreError> {
         let owner = self.contact_method(method).await?.user_id;
@@ -269,16 +280,18 @@ impl Store {
             contact_method: method,
             delay_minutes,
             urgency,
+            repeat,
         };
         sqlx::query(
-            "INSERT INTO notification_rules (id, user_id, contact_method_id, delay_minutes, urgency, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO notification_rules (id, user_id, contact_method_id, delay_minutes, urgency, repeat_seconds, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(rule.id.to_string())
         .bind(user.to_string())
         .bind(method.to_string())
         .bind(i64::from(delay_minutes))
         .bind(urgency.as_str())
+        .bind(repeat.map(|r| i64::from(r.seconds())))
         .bind(now.as_millis())
         .execute(&mut *self.write_conn().await?)
         .await?;
@@ -309,7 +322,7 @@ pub(crate) async fn rules_on(
     user: UserId,
 ) -> Result<Vec<NotificationRule>, StoreError> {
     let rows = sqlx::query(
-        "SELECT id, user_id, contact_method_id, delay_minutes, urgency FROM notification_rules \
+        "SELECT id, user_id, contact_method_id, delay_minutes, urgency, repeat_seconds FROM notification_rules \
          WHERE user_id = $1 ORDER BY delay_minutes, created_at, id",
     )
     .bind(user.to_string())

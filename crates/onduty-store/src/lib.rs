@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod maintenance;
 pub mod paging;
 pub mod policies;
+pub mod pushes;
 pub mod requests;
 mod rows;
 pub mod schedules;

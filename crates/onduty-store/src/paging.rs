@@ -87,6 +87,8 @@ pub struct OutboxItem {
     pub attempts: i64,
     /// The text of a message that is not about an incident (a handoff notification).
     pub notice: Option<String>,
+    /// A message that takes back what was pushed about its incident (an ntfy clear).
+    pub clears: bool,
 }
 
 /// Messages to one number held back for its gap: until when, and why.
@@ -171,6 +173,29 @@ fn delivery_writes(
             &format!("UPDATE outbox SET {set} WHERE id IN ({ids})"),
             values,
         ));
+    }
+    if let Delivery::Sent { .. } = delivery {
+        // A page pushed to a phone is taken back once its incident needs nobody
+        // (`crate::pushes`).
+        for item in items {
+            if let (Some(incident), true, false, None) = (
+                item.incident,
+                item.method.channel.repeats(),
+                item.clears,
+                &item.notice,
+            ) {
+                writes.push(write(
+                    d,
+                    "INSERT INTO pushed (incident_id, contact_method_id, user_id) VALUES (?, ?, ?) \
+                     ON CONFLICT DO NOTHING",
+                    vec![
+                        Val::Text(incident.to_string()),
+                        Val::Text(item.method.id.to_string()),
+                        Val::Text(item.user.to_string()),
+                    ],
+                ));
+            }
+        }
     }
     if let (Delivery::Refused { error }, Some(first)) = (delivery, items.first()) {
         writes.push(write(
@@ -566,7 +591,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<OutboxItem>, StoreError> {
         let sql = format!(
-            "SELECT o.id, o.incident_id, o.user_id, o.attempts, o.notice, i.number, i.summary, i.severity, i.urgency, i.status, \
+            "SELECT o.id, o.incident_id, o.user_id, o.attempts, o.notice, o.clears, i.number, i.summary, i.severity, i.urgency, i.status, \
              s.name AS service_name, u.name AS user_name, cm.secret AS cm_secret, {METHOD_COLUMNS} \
              FROM outbox o JOIN users u ON u.id = o.user_id JOIN contact_methods cm ON cm.id = o.contact_method_id \
              LEFT JOIN incidents i ON i.id = o.incident_id LEFT JOIN services s ON s.id = i.service_id \
@@ -603,6 +628,7 @@ impl Store {
                     secret: col(row, "cm_secret")?,
                     attempts: col(row, "attempts")?,
                     notice: col(row, "notice")?,
+                    clears: col::<i64>(row, "clears")? != 0,
                 })
             },
             |row, _| {

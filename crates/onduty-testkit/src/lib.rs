@@ -4,6 +4,7 @@
 pub mod app;
 pub mod db;
 pub mod fixtures;
+pub mod ntfy;
 pub mod sink;
 pub mod store_contract;
 pub mod twilio;

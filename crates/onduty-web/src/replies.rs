@@ -517,7 +517,7 @@ async fn link_act(State(state): State<SharedState>, Path(token): Path<String>) -
         &user,
         IncidentRef::Id(grant.incident),
         action,
-        Via::EmailLink,
+        Via::OneClickLink,
     )
     .await;
     page(StatusCode::OK, &said, "You can close this page.")

@@ -49,6 +49,7 @@ fn bob() -> Person {
                 contact_method: ContactMethodId::from_uuid(uuid::Uuid::from_u128(21)),
                 delay_minutes: 0,
                 urgency: RuleUrgency::Both,
+                repeat: None,
             },
             NotificationRule {
                 id: RuleId::from_uuid(uuid::Uuid::from_u128(22)),
@@ -56,6 +57,7 @@ fn bob() -> Person {
                 contact_method: ContactMethodId::from_uuid(uuid::Uuid::from_u128(23)),
                 delay_minutes: 5,
                 urgency: RuleUrgency::High,
+                repeat: None,
             },
         ],
     }

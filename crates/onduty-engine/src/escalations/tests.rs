@@ -36,6 +36,7 @@ fn person(n: u128, name: &str, verified: bool) -> (UserId, Person) {
         contact_method: method.id,
         delay_minutes: delay,
         urgency: RuleUrgency::Both,
+        repeat: None,
     };
     (
         user,

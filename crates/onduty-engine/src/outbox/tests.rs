@@ -38,6 +38,7 @@ fn item(method: &ContactMethod, number: i64, notice: Option<&str>) -> OutboxItem
         secret: None,
         attempts: 0,
         notice: notice.map(str::to_owned),
+        clears: false,
     }
 }
 
@@ -63,6 +64,30 @@ fn pages_to_one_method_go_as_one_message_and_notices_apart() {
         vec![vec![Some(1), Some(3)], vec![Some(2)], vec![Some(4)]]
     );
     assert!(planned.wait.is_empty());
+}
+
+#[test]
+fn taking_back_pushes_is_a_message_of_its_own() {
+    let push = method(1, Channel::Ntfy, "https://ntfy.example/alice");
+    let take_back = OutboxItem {
+        clears: true,
+        ..item(&push, 2, None)
+    };
+    let planned = plan(
+        vec![item(&push, 1, None), take_back, item(&push, 3, None)],
+        &HashMap::new(),
+        t(0),
+    );
+    let mut bundles: Vec<(bool, Vec<Option<i64>>)> = planned
+        .send
+        .iter()
+        .map(|b| (b[0].clears, b.iter().map(|i| i.number).collect()))
+        .collect();
+    bundles.sort();
+    assert_eq!(
+        bundles,
+        vec![(false, vec![Some(1), Some(3)]), (true, vec![Some(2)])]
+    );
 }
 
 #[test]

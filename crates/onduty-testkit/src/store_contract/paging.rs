@@ -62,7 +62,7 @@ pub async fn escalations_planned_notifications_and_the_outbox(db: &TestDb) {
     let alice = user(&store, "Alice", Role::Responder).await;
     let hook = webhook(&store, alice.id).await;
     let later = store
-        .create_rule(alice.id, hook.id, 5, RuleUrgency::Both, T0)
+        .create_rule(alice.id, hook.id, 5, RuleUrgency::Both, None, T0)
         .await
         .unwrap();
     let policy_id = PolicyId::new(T0);

@@ -189,11 +189,11 @@ pub async fn contact_methods_verification_and_rules(db: &TestDb) {
 
     // Rules, earliest first; they go with their method.
     store
-        .create_rule(alice.id, phone.id, 5, RuleUrgency::High, T0)
+        .create_rule(alice.id, phone.id, 5, RuleUrgency::High, None, T0)
         .await
         .unwrap();
     store
-        .create_rule(alice.id, hook.id, 0, RuleUrgency::Both, T0)
+        .create_rule(alice.id, hook.id, 0, RuleUrgency::Both, None, T0)
         .await
         .unwrap();
     let rules = store.rules(alice.id).await.unwrap();
@@ -203,7 +203,7 @@ pub async fn contact_methods_verification_and_rules(db: &TestDb) {
     );
     let bob = user(&store, "Bob", Role::Responder).await;
     let foreign = store
-        .create_rule(bob.id, phone.id, 0, RuleUrgency::Both, T0)
+        .create_rule(bob.id, phone.id, 0, RuleUrgency::Both, None, T0)
         .await;
     assert!(
         matches!(foreign, Err(StoreError::NotFound(_))),

@@ -31,10 +31,10 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
 pub struct ContactMethodView {
     pub id: String,
     pub name: String,
-    /// `email`, `sms`, `voice` or `webhook`.
+    /// `email`, `sms`, `voice`, `webhook` or `ntfy`.
     #[schema(format = "channel")]
     pub channel: String,
-    /// The e-mail address, E.164 phone number or URL.
+    /// The e-mail address, E.164 phone number, webhook URL or ntfy topic URL.
     pub address: String,
     pub verified: bool,
     /// Why a provider refused this method for good, if it did; it pages again once
@@ -63,6 +63,10 @@ pub struct RuleView {
     pub delay_minutes: u32,
     /// `high`, `low` or `both`.
     pub urgency: String,
+    /// Push rules: paged again this many seconds apart until someone acknowledges, the
+    /// person's next rule is due, or 30 minutes have passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_seconds: Option<u32>,
 }
 
 impl From<&NotificationRule> for RuleView {
@@ -72,20 +76,25 @@ impl From<&NotificationRule> for RuleView {
             contact_method_id: r.contact_method.to_string(),
             delay_minutes: r.delay_minutes,
             urgency: r.urgency.as_str().to_owned(),
+            repeat_seconds: r.repeat.map(|r| r.seconds()),
         }
     }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewMethodBody {
-    /// `email`, `sms`, `voice` or `webhook`.
+    /// `email`, `sms`, `voice`, `webhook` or `ntfy`.
     #[schema(format = "channel")]
     pub channel: String,
-    /// An e-mail address, a phone number in E.164 (+442071838750), or an http(s) URL.
+    /// An e-mail address, a phone number in E.164 (+442071838750), a webhook's http(s)
+    /// URL, or an ntfy topic's URL (`https://ntfy.sh/alice-pages-7f3a`).
     pub address: String,
     #[serde(default)]
     #[schema(format = "name")]
     pub name: Option<String>,
+    /// ntfy only: an access token (`tk_…`) for a protected topic. Kept, never shown.
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -131,6 +140,12 @@ pub struct NewRuleBody {
     #[serde(default)]
     #[schema(format = "rule-urgency")]
     pub urgency: Option<String>,
+    /// Push (ntfy) rules only: page again this many seconds apart (30 to 3600; default
+    /// 60; 0 for once) until someone acknowledges, the person's next rule is due, or 30
+    /// minutes have passed.
+    #[serde(default)]
+    #[schema(format = "repeat-seconds")]
+    pub repeat_seconds: Option<u32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -198,6 +213,7 @@ pub(crate) async fn create_method(
                 channel: body.channel,
                 address: body.address,
                 name: body.name,
+                token: body.token,
             },
         )
         .await?;
@@ -329,6 +345,7 @@ pub(crate) async fn create_rule(
                 contact_method: body.contact_method,
                 delay_minutes: body.delay_minutes,
                 urgency: body.urgency,
+                repeat_seconds: body.repeat_seconds,
             },
         )
         .await?;

@@ -296,7 +296,7 @@ async fn show(
         .map(|r| RuleRow {
             id: r.id.clone(),
             text: format!(
-                "{} {}, for {} urgency",
+                "{} {}, for {} urgency{}",
                 method_label(&r.contact_method_id),
                 match r.delay_minutes {
                     0 => "at once".to_owned(),
@@ -305,6 +305,10 @@ async fn show(
                 match r.urgency.as_str() {
                     "both" => "any",
                     other => other,
+                },
+                match r.repeat_seconds {
+                    Some(s) => format!(", again every {s} s until acknowledged"),
+                    None => String::new(),
                 }
             ),
         })
@@ -426,6 +430,8 @@ struct MethodForm {
     address: String,
     #[serde(default)]
     name: String,
+    #[serde(default)]
+    token: String,
 }
 
 async fn add_method(
@@ -442,6 +448,7 @@ async fn add_method(
         channel: form.channel,
         address: form.address.trim().to_owned(),
         name: Some(form.name.trim().to_owned()).filter(|n| !n.is_empty()),
+        token: Some(form.token.trim().to_owned()).filter(|t| !t.is_empty()),
     };
     match state.app.create_method(&viewer.acting(), &id, input).await {
         Ok(created) => {
@@ -505,6 +512,8 @@ struct RuleForm {
     contact_method: String,
     delay_minutes: String,
     urgency: String,
+    #[serde(default)]
+    repeat_seconds: String,
 }
 
 async fn add_rule(
@@ -524,10 +533,24 @@ async fn add_rule(
             "The delay is a whole number of minutes (0 for at once)",
         );
     };
+    let repeat_seconds = match form.repeat_seconds.trim() {
+        "" => None,
+        text => match text.parse() {
+            Ok(seconds) => Some(seconds),
+            Err(_) => {
+                return failed(
+                    &state,
+                    &to,
+                    "Repeat is a whole number of seconds (0 for once)",
+                );
+            }
+        },
+    };
     let input = RuleInput {
         contact_method: form.contact_method,
         delay_minutes,
         urgency: Some(form.urgency),
+        repeat_seconds,
     };
     let created = state.app.create_rule(&viewer.acting(), &id, input).await;
     after(&state, &to, created, "Rule added.")

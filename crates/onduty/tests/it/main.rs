@@ -26,6 +26,7 @@ mod opsgenie_sdk;
 mod outbound;
 mod paging;
 mod process;
+mod push;
 mod replies;
 mod schedules;
 mod setup;

@@ -411,7 +411,7 @@ async fn the_email_links_acknowledge_without_logging_in_once_clicked() {
         assert_eq!(status_of(&app, 1).await, "acknowledged", "{backend:?}");
         let lines = timeline(&app, 1).await;
         assert!(
-            lines.contains(&"Acknowledged by Alice via an e-mail link".to_owned()),
+            lines.contains(&"Acknowledged by Alice via a one-click link".to_owned()),
             "{lines:?}"
         );
 
