@@ -11,6 +11,7 @@
 //! No HTTP types here.
 
 mod access;
+mod chat;
 mod incidents;
 mod monitoring;
 mod people;
@@ -28,6 +29,7 @@ use onduty_core::{Clock, Timestamp};
 use onduty_notify::Providers;
 use onduty_store::{Store, StoreError, Wake};
 
+pub use chat::ChatChannelInput;
 pub use incidents::{IncidentCommand, MAX_RESPONDERS, SnoozeFor};
 pub use monitoring::{
     EngineStatus, HeartbeatInput, MAX_MAINTENANCE_MINUTES, MaintenanceInput, Until,

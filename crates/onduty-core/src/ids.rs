@@ -121,6 +121,10 @@ uuid_id!(
     /// A message in the outbox: a row before it is sent.
     OutboxId
 );
+uuid_id!(
+    /// A chat channel that gets a message for every incident of a service or team.
+    ChatChannelId
+);
 
 /// A UUIDv7 whose timestamp is `now`, with random low bits.
 fn uuid_v7_at(now: Timestamp) -> Uuid {

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod alertmanager;
 pub mod batch;
+pub mod chat;
 pub mod contact;
 pub mod escalation;
 pub mod event;
@@ -29,8 +30,8 @@ pub mod time;
 pub mod webhook;
 
 pub use ids::{
-    ContactMethodId, DedupKey, EventId, HeartbeatId, IncidentId, IncidentNumber, IncidentRef,
-    IntegrationId, MaintenanceId, OutboxId, OverrideId, PlannedNotificationId, PolicyId,
-    RoutingKey, RuleId, ScheduleId, ServiceId, TeamId, TimelineId, TokenId, UserId,
+    ChatChannelId, ContactMethodId, DedupKey, EventId, HeartbeatId, IncidentId, IncidentNumber,
+    IncidentRef, IntegrationId, MaintenanceId, OutboxId, OverrideId, PlannedNotificationId,
+    PolicyId, RoutingKey, RuleId, ScheduleId, ServiceId, TeamId, TimelineId, TokenId, UserId,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

@@ -143,6 +143,8 @@ pub enum Via {
     PhoneCall,
     /// A signed one-click link, from an e-mail or a push notification's button.
     OneClickLink,
+    /// A button or a command in Slack.
+    Slack,
 }
 
 impl Via {
@@ -153,6 +155,7 @@ impl Via {
             Via::Sms => "SMS",
             Via::PhoneCall => "a phone call",
             Via::OneClickLink => "a one-click link",
+            Via::Slack => "Slack",
         }
     }
 }

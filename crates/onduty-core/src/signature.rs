@@ -1,6 +1,8 @@
 //! Signatures on what crosses the network: onduty's outgoing webhooks (HMAC-SHA256 over a
-//! timestamp and the body) and Twilio's incoming webhooks (`X-Twilio-Signature`,
-//! HMAC-SHA1 over the URL and the sorted form parameters). Comparisons are constant-time.
+//! timestamp and the body), Twilio's incoming webhooks (`X-Twilio-Signature`, HMAC-SHA1
+//! over the URL and the sorted form parameters) and Slack's requests
+//! (`X-Slack-Signature`, HMAC-SHA256 over `v0:<timestamp>:<body>`). Comparisons are
+//! constant-time.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
@@ -70,6 +72,58 @@ pub fn verify_twilio_signature(
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// How old a Slack request's timestamp may be (either way) before it is refused as a
+/// replay: five minutes, as Slack advises.
+pub const SLACK_MAX_AGE_SECONDS: i64 = 5 * 60;
+
+/// Why a request said to come from Slack is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SlackRefusal {
+    #[error("missing or unreadable X-Slack-Request-Timestamp or X-Slack-Signature")]
+    Missing,
+    #[error("the request's timestamp is more than five minutes from now")]
+    Stale,
+    #[error("the X-Slack-Signature does not match")]
+    BadSignature,
+}
+
+/// Slack's request signature: `v0=` and the hex HMAC-SHA256, keyed by the app's signing
+/// secret, of `v0:<timestamp>:<body>`.
+pub fn slack_signature(signing_secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(signing_secret.as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(format!("v0:{timestamp}:").as_bytes());
+    mac.update(body);
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Checks a request from Slack: its timestamp (Unix seconds, within
+/// [`SLACK_MAX_AGE_SECONDS`] of `now`) and its signature over the body as received.
+pub fn verify_slack_request(
+    signing_secret: &str,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+    now: crate::Timestamp,
+) -> Result<i64, SlackRefusal> {
+    let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
+        return Err(SlackRefusal::Missing);
+    };
+    let timestamp: i64 = timestamp
+        .trim()
+        .parse()
+        .map_err(|_| SlackRefusal::Missing)?;
+    if (now.as_millis() / 1000 - timestamp).abs() > SLACK_MAX_AGE_SECONDS {
+        return Err(SlackRefusal::Stale);
+    }
+    let expected = slack_signature(signing_secret, timestamp, body);
+    if constant_time_eq(expected.as_bytes(), signature.trim().as_bytes()) {
+        Ok(timestamp)
+    } else {
+        Err(SlackRefusal::BadSignature)
+    }
 }
 
 /// The name of the server key (kept in the database) that signs one-click links.
@@ -164,6 +218,35 @@ pub fn verify_link_token(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The worked example in Slack's "Verifying requests from Slack".
+    #[test]
+    fn slack_signatures_match_slacks_example_and_refuse_stale_or_forged_requests() {
+        let secret = "8f742231b10e8888abcd99yyyzzz85a5";
+        let body = b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+        let signature = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
+        assert_eq!(slack_signature(secret, 1531420618, body), signature);
+        let at = |seconds: i64| crate::Timestamp::from_millis(seconds * 1000);
+        let check = |now, ts: &str, sig: &str, body: &[u8]| {
+            verify_slack_request(secret, Some(ts), Some(sig), body, now)
+        };
+        assert_eq!(
+            check(at(1531420618 + 299), "1531420618", signature, body),
+            Ok(1531420618)
+        );
+        assert_eq!(
+            check(at(1531420618 + 301), "1531420618", signature, body),
+            Err(SlackRefusal::Stale)
+        );
+        assert_eq!(
+            check(at(1531420618), "1531420618", signature, b"token=forged"),
+            Err(SlackRefusal::BadSignature)
+        );
+        assert_eq!(
+            verify_slack_request(secret, None, Some(signature), body, at(1531420618)),
+            Err(SlackRefusal::Missing)
+        );
+    }
 
     #[test]
     fn webhook_signatures_verify_and_detect_tampering() {

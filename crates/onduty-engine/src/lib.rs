@@ -12,6 +12,7 @@
 //! sent at least once: a crash between sending and recording sends again, with the same
 //! idempotency key.
 
+mod chat;
 mod directory;
 mod escalations;
 mod handoffs;
@@ -62,6 +63,7 @@ enum Stage {
     Notifications,
     Pushes,
     Outbox,
+    Chat,
     Handoffs,
     Reminders,
 }
@@ -144,6 +146,9 @@ impl Engine {
             }
             if stages.runs(Stage::Outbox) {
                 done += stages.count(Stage::Outbox, outbox::run(self, now).await);
+            }
+            if stages.runs(Stage::Chat) {
+                done += stages.count(Stage::Chat, chat::run(self, now).await);
             }
             if done == 0 {
                 break;

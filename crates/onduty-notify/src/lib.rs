@@ -10,6 +10,7 @@ pub mod fake;
 pub mod ntfy;
 pub mod outbound;
 pub mod render;
+pub mod slack;
 pub mod twilio;
 pub mod webhook;
 
@@ -129,6 +130,8 @@ pub struct Providers {
     pub voice: Option<Arc<dyn Notifier>>,
     pub webhook: Option<Arc<dyn Notifier>>,
     pub ntfy: Option<Arc<dyn Notifier>>,
+    /// Slack, for channels that get every incident of a service or team.
+    pub slack: Option<Arc<slack::SlackClient>>,
     /// Checked again when an address is added, so an internal one is refused at once.
     pub outbound: outbound::OutboundPolicy,
 }
@@ -152,6 +155,7 @@ impl Providers {
             voice: Some(notifier.clone()),
             webhook: Some(notifier.clone()),
             ntfy: Some(notifier),
+            slack: None,
             outbound: outbound::OutboundPolicy::default(),
         }
     }

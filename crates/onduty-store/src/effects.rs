@@ -144,6 +144,63 @@ pub(crate) fn incident_writes(d: Backend, rows: &[RowWrite]) -> Vec<Write> {
         "",
         inserts,
     ));
+    // Chat messages follow: a row per channel for each new incident, one more change for
+    // each changed one.
+    let opened: Vec<IncidentId> = rows
+        .iter()
+        .filter(|r| matches!(r.scope, Scope::New(_)))
+        .map(|r| r.state.id)
+        .collect();
+    let changed: Vec<IncidentId> = rows
+        .iter()
+        .filter(|r| matches!(r.scope, Scope::State))
+        .map(|r| r.state.id)
+        .collect();
+    if let Some(now) = rows.iter().map(|r| r.state.updated_at).max() {
+        writes.extend(chat_writes(d, &opened, &changed, now));
+    }
+    writes
+}
+
+/// The statements that keep chat messages in step with incidents: rows for the channels
+/// of incidents just `opened` (written after their `INSERT`), and one more change for
+/// incidents whose state `changed`.
+fn chat_writes(
+    d: Backend,
+    opened: &[IncidentId],
+    changed: &[IncidentId],
+    now: Timestamp,
+) -> Vec<Write> {
+    let mut writes = Vec::new();
+    let marks = |n: usize| vec!["?"; n].join(",");
+    for chunk in opened.chunks(500) {
+        writes.push(crate::sql::write(
+            d,
+            &format!(
+                "INSERT INTO chat_posts (incident_id, chat_channel_id, changes, shown, attempts, next_attempt_at) \
+                 SELECT i.id, c.id, 1, 0, 0, i.created_at FROM incidents i \
+                 JOIN services s ON s.id = i.service_id \
+                 JOIN chat_channels c ON c.service_id = s.id OR (c.team_id IS NOT NULL AND c.team_id = s.team_id) \
+                 WHERE i.id IN ({})",
+                marks(chunk.len())
+            ),
+            text_ids(chunk),
+        ));
+    }
+    for chunk in changed.chunks(500) {
+        let mut values = vec![Val::Int(now.as_millis())];
+        values.extend(text_ids(chunk));
+        writes.push(crate::sql::write(
+            d,
+            &format!(
+                "UPDATE chat_posts SET changes = changes + 1, \
+                 next_attempt_at = CASE WHEN attempts = 0 THEN ? ELSE next_attempt_at END \
+                 WHERE incident_id IN ({})",
+                marks(chunk.len())
+            ),
+            values,
+        ));
+    }
     writes
 }
 

@@ -749,7 +749,7 @@ impl Store {
     }
 
     /// The earliest moment anything is due: an escalation, a planned notification, a
-    /// timer or a message to send.
+    /// timer, a message to send or a chat message to bring up to date.
     pub async fn next_paging_deadline(&self) -> Result<Option<Timestamp>, StoreError> {
         let row = sqlx::query(
             "SELECT MIN(t) AS next FROM ( \
@@ -757,6 +757,9 @@ impl Store {
                UNION ALL SELECT MIN(due_at) FROM planned_notifications \
                UNION ALL SELECT MIN(due_at) FROM incident_timers \
                UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending' \
+               UNION ALL SELECT MIN(p.next_attempt_at) FROM chat_posts p \
+                 JOIN chat_channels c ON c.id = p.chat_channel_id \
+                 WHERE p.shown < p.changes AND c.failing IS NULL \
              ) AS deadlines",
         )
         .fetch_one(&self.read)

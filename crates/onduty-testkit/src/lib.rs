@@ -6,6 +6,7 @@ pub mod db;
 pub mod fixtures;
 pub mod ntfy;
 pub mod sink;
+pub mod slack;
 pub mod store_contract;
 pub mod twilio;
 

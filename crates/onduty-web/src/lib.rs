@@ -17,6 +17,7 @@ mod pings;
 mod rate_limit;
 mod replies;
 pub mod server;
+mod slack;
 mod ui;
 mod webhooks;
 
@@ -76,6 +77,8 @@ pub struct WebConfig {
     /// Twilio's auth token, to check the signature of its webhooks; `None` turns the
     /// `/twilio/…` endpoints off.
     pub twilio_auth_token: Option<String>,
+    /// The Slack app's signing secret, to check its requests; `None` turns `/slack/…` off.
+    pub slack_signing_secret: Option<Secret>,
     /// The domain onduty takes mail for (`<integration key>@<domain>`), when it does.
     pub mail_domain: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed: the client's address is then
@@ -94,6 +97,7 @@ impl Default for WebConfig {
             rate_limit_per_minute: 6000,
             writer: WriterOptions::default(),
             twilio_auth_token: None,
+            slack_signing_secret: None,
             mail_domain: None,
             trusted_proxies: Vec::new(),
             limits: server::Limits::default(),
@@ -125,6 +129,28 @@ pub struct AppState {
     /// Where the incidents stand (`ui::live`): one watcher reads the database for every
     /// live page, and only while some page listens.
     incidents_seen: tokio::sync::watch::Sender<Option<(i64, i64)>>,
+    /// Slack requests already received, so a replay is refused.
+    slack_seen: slack::SeenRequests,
+}
+
+/// A secret from the configuration: usable, never shown by `Debug`.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
 }
 
 pub type SharedState = Arc<AppState>;
@@ -158,6 +184,7 @@ impl App {
             login_account_limiter: rate_limit::Limiter::new(ui::LOGINS_PER_MINUTE_PER_ACCOUNT),
             closing: tokio::sync::watch::Sender::new(false),
             incidents_seen: tokio::sync::watch::Sender::new(None),
+            slack_seen: Default::default(),
             app: onduty_app::App::new(
                 store.clone(),
                 clock.clone(),
@@ -177,6 +204,7 @@ impl App {
             .merge(health::routes())
             .merge(api::routes())
             .merge(replies::routes())
+            .merge(slack::routes())
             .merge(calendar::routes())
             .merge(ui::routes())
             .with_state(state.clone())

@@ -157,7 +157,7 @@ async fn owner(
 
 /// Does `action` for `user` on one incident, through the application layer; returns
 /// the sentence to tell them.
-async fn act_for(
+pub(crate) async fn act_for(
     state: &SharedState,
     user: &User,
     incident: IncidentRef,

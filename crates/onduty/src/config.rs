@@ -74,6 +74,25 @@ pub struct Overrides {
     /// Twilio's API base URL [default: https://api.twilio.com]
     #[arg(long, env = "ONDUTY_TWILIO_API_BASE", global = true)]
     pub twilio_api_base: Option<String>,
+    /// Slack bot token, xoxb-… (turns Slack on, with the signing secret)
+    #[arg(
+        long,
+        env = "ONDUTY_SLACK_BOT_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub slack_bot_token: Option<String>,
+    /// Slack app's signing secret
+    #[arg(
+        long,
+        env = "ONDUTY_SLACK_SIGNING_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub slack_signing_secret: Option<String>,
+    /// Slack's Web API base URL [default: https://slack.com/api]
+    #[arg(long, env = "ONDUTY_SLACK_API_BASE", global = true)]
+    pub slack_api_base: Option<String>,
     /// SMTP server host (turns e-mail on, with the from-address)
     #[arg(long, env = "ONDUTY_SMTP_HOST", global = true)]
     pub smtp_host: Option<String>,
@@ -143,6 +162,8 @@ struct FileConfig {
     #[serde(default)]
     twilio: TwilioFile,
     #[serde(default)]
+    slack: SlackFile,
+    #[serde(default)]
     smtp: SmtpFile,
     #[serde(default)]
     mail: MailFile,
@@ -192,6 +213,23 @@ struct TwilioFile {
     auth_token: Option<String>,
     from: Option<String>,
     api_base: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlackFile {
+    bot_token: Option<String>,
+    signing_secret: Option<String>,
+    api_base: Option<String>,
+}
+
+/// Slack: a bot token to post and update messages, and the signing secret its requests
+/// (button clicks, the slash command) are checked with.
+#[derive(Clone)]
+pub struct SlackSettings {
+    pub bot_token: String,
+    pub signing_secret: String,
+    pub api_base: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -258,6 +296,8 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// SMS and voice; `None` when not configured.
     pub twilio: Option<TwilioSettings>,
+    /// Slack; `None` when not configured.
+    pub slack: Option<SlackSettings>,
     /// E-mail; `None` when not configured.
     pub smtp: Option<SmtpSettings>,
     /// Taking mail in; `None` when off.
@@ -285,6 +325,7 @@ impl fmt::Debug for Config {
             .field("sqlite_sync", &self.sqlite_sync)
             .field("file", &self.file)
             .field("twilio", &self.twilio.as_ref().map(|t| &t.account_sid))
+            .field("slack", &self.slack.as_ref().map(|s| &s.api_base))
             .field(
                 "smtp",
                 &self.smtp.as_ref().map(|m| format!("{}:{}", m.host, m.port)),
@@ -353,6 +394,7 @@ impl Config {
             bail!("ingest.max_batch must be between 1 and 4096, not {max_batch}");
         }
         let twilio = twilio_settings(f.twilio, o)?;
+        let slack = slack_settings(f.slack, o)?;
         let smtp = smtp_settings(f.smtp, o)?;
         let mail = match o
             .mail_listen
@@ -432,6 +474,7 @@ impl Config {
                 .unwrap_or(onduty_web::server::MAX_CONNECTIONS),
             trusted_proxies,
             twilio,
+            slack,
             smtp,
             mail,
             listen,
@@ -504,6 +547,33 @@ fn twilio_settings(f: TwilioFile, o: &Overrides) -> anyhow::Result<Option<Twilio
         _ => bail!(
             "Twilio needs all of account_sid, auth_token and from (ONDUTY_TWILIO_ACCOUNT_SID, \
              ONDUTY_TWILIO_AUTH_TOKEN, ONDUTY_TWILIO_FROM)"
+        ),
+    }
+}
+
+/// Slack's settings: both the bot token and the signing secret, or neither.
+fn slack_settings(f: SlackFile, o: &Overrides) -> anyhow::Result<Option<SlackSettings>> {
+    let token = o.slack_bot_token.clone().or(f.bot_token);
+    let secret = o.slack_signing_secret.clone().or(f.signing_secret);
+    let api_base = o
+        .slack_api_base
+        .clone()
+        .or(f.api_base)
+        .unwrap_or_else(|| onduty_notify::slack::DEFAULT_API_BASE.to_owned());
+    match (token, secret) {
+        (None, None) => Ok(None),
+        (Some(bot_token), Some(signing_secret)) => {
+            url::Url::parse(&api_base)
+                .with_context(|| format!("slack.api_base '{api_base}' is not a URL"))?;
+            Ok(Some(SlackSettings {
+                bot_token,
+                signing_secret,
+                api_base,
+            }))
+        }
+        _ => bail!(
+            "Slack needs both bot_token and signing_secret (ONDUTY_SLACK_BOT_TOKEN, \
+             ONDUTY_SLACK_SIGNING_SECRET)"
         ),
     }
 }
@@ -647,6 +717,15 @@ sqlite_synchronous = "full"
 # auth_token = "your auth token"
 # from = "+15005550006"
 # api_base = "https://api.twilio.com"
+
+# Slack: every incident of a service or team posted to its channels, with buttons, and a
+# /onduty slash command. Slack calls back at <public_url>/slack/interactions and
+# /slack/commands; the README walks through creating the app.
+# (ONDUTY_SLACK_BOT_TOKEN, ONDUTY_SLACK_SIGNING_SECRET, ONDUTY_SLACK_API_BASE)
+# [slack]
+# bot_token = "xoxb-…"
+# signing_secret = "your app's signing secret"
+# api_base = "https://slack.com/api"
 
 # E-mail over SMTP. security: "starttls" (port 587), "tls" (port 465) or "plain" (port 25).
 # (ONDUTY_SMTP_HOST, ONDUTY_SMTP_PORT, ONDUTY_SMTP_SECURITY, ONDUTY_SMTP_USERNAME,

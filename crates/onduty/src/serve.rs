@@ -90,6 +90,10 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
                 ..WriterOptions::default()
             },
             twilio_auth_token: config.twilio.as_ref().map(|t| t.auth_token.clone()),
+            slack_signing_secret: config
+                .slack
+                .as_ref()
+                .map(|s| onduty_web::Secret::new(s.signing_secret.clone())),
             mail_domain: config.mail.as_ref().map(|m| mail_domain(m, &url)),
             trusted_proxies: config.trusted_proxies.clone(),
             message_limits: config.message_limits,
@@ -199,6 +203,14 @@ fn providers(config: &Config, public_url: &str) -> anyhow::Result<Providers> {
         ));
         providers.sms = Some(twilio.clone());
         providers.voice = Some(twilio);
+    }
+    if let Some(s) = &config.slack {
+        providers.slack = Some(Arc::new(onduty_notify::slack::SlackClient::new(
+            onduty_notify::slack::SlackConfig {
+                bot_token: s.bot_token.clone(),
+                api_base: s.api_base.clone(),
+            },
+        )));
     }
     if let Some(m) = &config.smtp {
         let email = EmailNotifier::new(&SmtpConfig {

@@ -224,6 +224,7 @@ fn format_constraints(format: &str) -> Option<Value> {
         // `RepeatEvery`: none (0), or 30 to 3600 seconds.
         "repeat-seconds" => json!({"anyOf": [{"const": 0}, {"minimum": 30, "maximum": 3600}]}),
         "rule-urgency" => json!({"enum": ["high", "low", "both"]}),
+        "chat-platform" => json!({"enum": ["slack"]}),
         // A maintenance window's reason: some text, at most 500 characters.
         "reason" => json!({"maxLength": 500, "pattern": r"\S"}),
         // A date and time of day without an offset, read on a schedule's clock (a date the
@@ -395,9 +396,9 @@ mod tests {
     /// Every word the document offers is one the core's parser takes.
     #[test]
     fn the_documented_choices_are_the_words_the_server_takes() {
-        use onduty_core::{account, alertmanager, contact, incident, service};
+        use onduty_core::{account, alertmanager, chat, contact, incident, service};
         type Parses = fn(&str) -> bool;
-        let cases: [(&str, Parses); 7] = [
+        let cases: [(&str, Parses); 8] = [
             ("dedup-mode", |w| incident::DedupMode::parse(w).is_some()),
             ("service-urgency", |w| {
                 service::ServiceUrgency::parse(w).is_some()
@@ -407,6 +408,7 @@ mod tests {
             ("role", |w| account::Role::parse(w).is_some()),
             ("channel", |w| contact::Channel::parse(w).is_some()),
             ("rule-urgency", |w| contact::RuleUrgency::parse(w).is_some()),
+            ("chat-platform", |w| chat::ChatPlatform::parse(w).is_some()),
         ];
         for (format, parses) in cases {
             for word in choices(format) {

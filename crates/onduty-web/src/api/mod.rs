@@ -2,6 +2,7 @@
 //! OpenAPI document generated from them (`/api/v1/openapi.json`).
 
 pub(crate) mod access;
+mod chat;
 pub(crate) mod contacts;
 mod doc;
 pub(crate) mod heartbeats;
@@ -49,6 +50,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(contacts::routes())
         .merge(heartbeats::routes())
         .merge(maintenance::routes())
+        .merge(chat::routes())
         .layer(axum::extract::DefaultBodyLimit::max(API_BODY_LIMIT));
     let (router, doc) = OpenApiRouter::with_openapi(doc::ApiDoc::openapi())
         .merge(crate::ingest::routes())

@@ -30,5 +30,6 @@ mod push;
 mod replies;
 mod schedules;
 mod setup;
+mod slack;
 mod ui;
 mod ui_setup;

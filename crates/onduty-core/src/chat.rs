@@ -1,0 +1,194 @@
+//! Chat: what people ask of onduty from a chat tool. Buttons on an incident's message name
+//! an action (`acknowledge`, `resolve`, `escalate`) and carry the incident's id; a slash
+//! command (`/onduty ack 42`) is parsed here into a [`ChatCommand`].
+
+use crate::ids::{ChatChannelId, IncidentNumber, ServiceId, TeamId};
+
+/// The chat tools onduty posts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChatPlatform {
+    Slack,
+}
+
+impl ChatPlatform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatPlatform::Slack => "slack",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ChatPlatform> {
+        match text {
+            "slack" => Some(ChatPlatform::Slack),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ChatPlatform::Slack => "Slack",
+        }
+    }
+}
+
+/// A channel's id as the platform writes it: Slack's are letters and digits
+/// (`C0123ABCD`), at most 32.
+pub fn parse_channel(platform: ChatPlatform, text: &str) -> Result<String, String> {
+    let t = text.trim();
+    match platform {
+        ChatPlatform::Slack
+            if (1..=32).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
+            Ok(t.to_owned())
+        }
+        ChatPlatform::Slack => Err(format!(
+            "'{}' is not a Slack channel id: open the channel's details in Slack and copy the \
+             id at the bottom (C0123ABCD)",
+            text.chars().take(40).collect::<String>()
+        )),
+    }
+}
+
+/// Whose incidents a channel gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatScope {
+    Service(ServiceId),
+    /// Every service of the team.
+    Team(TeamId),
+}
+
+/// A channel that gets a message for every incident in its scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatChannel {
+    pub id: ChatChannelId,
+    pub platform: ChatPlatform,
+    pub channel: String,
+    pub scope: ChatScope,
+    /// Why the platform refused the channel for good, if it did.
+    pub failing: Option<String>,
+}
+
+/// A button on an incident's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatButton {
+    Acknowledge,
+    Resolve,
+    Escalate,
+}
+
+impl ChatButton {
+    pub const ALL: [ChatButton; 3] = [
+        ChatButton::Acknowledge,
+        ChatButton::Resolve,
+        ChatButton::Escalate,
+    ];
+
+    /// The button's id in the message (Slack's `action_id`).
+    pub fn id(self) -> &'static str {
+        match self {
+            ChatButton::Acknowledge => "acknowledge",
+            ChatButton::Resolve => "resolve",
+            ChatButton::Escalate => "escalate",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ChatButton::Acknowledge => "Acknowledge",
+            ChatButton::Resolve => "Resolve",
+            ChatButton::Escalate => "Escalate",
+        }
+    }
+
+    pub fn parse(id: &str) -> Option<ChatButton> {
+        Self::ALL.into_iter().find(|b| b.id() == id)
+    }
+}
+
+/// What a slash command asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatCommand {
+    /// The open incidents.
+    Incidents,
+    /// Who is on call now.
+    OnCall,
+    Acknowledge(IncidentNumber),
+    Resolve(IncidentNumber),
+    /// How to use it (also the answer to anything it does not understand).
+    Help,
+}
+
+/// Reads the text after the command: `incidents`, `oncall` (or `who`), `ack 42` (or
+/// `acknowledge #42`), `resolve 42`; anything else is [`ChatCommand::Help`].
+pub fn parse_command(text: &str) -> ChatCommand {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
+    let number = |w: &String| {
+        w.trim_start_matches('#')
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(IncidentNumber)
+    };
+    match words.as_slice() {
+        [w] if matches!(w.as_str(), "incidents" | "list" | "open") => ChatCommand::Incidents,
+        [w] if matches!(w.as_str(), "oncall" | "on-call" | "who") => ChatCommand::OnCall,
+        [w, n] if matches!(w.as_str(), "ack" | "acknowledge") => {
+            number(n).map_or(ChatCommand::Help, ChatCommand::Acknowledge)
+        }
+        [w, n] if w == "resolve" => number(n).map_or(ChatCommand::Help, ChatCommand::Resolve),
+        _ => ChatCommand::Help,
+    }
+}
+
+/// The answer to [`ChatCommand::Help`].
+pub const COMMAND_HELP: &str = "Try `incidents` (the open ones), `oncall` (who is on call now), \
+                                `ack 42` or `resolve 42`.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slash_commands_read_as_people_type_them() {
+        let n = IncidentNumber;
+        for (text, command) in [
+            ("incidents", ChatCommand::Incidents),
+            ("  LIST ", ChatCommand::Incidents),
+            ("oncall", ChatCommand::OnCall),
+            ("who", ChatCommand::OnCall),
+            ("ack 42", ChatCommand::Acknowledge(n(42))),
+            ("Acknowledge #42", ChatCommand::Acknowledge(n(42))),
+            ("resolve 7", ChatCommand::Resolve(n(7))),
+            ("ack", ChatCommand::Help),
+            ("ack forty", ChatCommand::Help),
+            ("ack 0", ChatCommand::Help),
+            ("resolve 7 8", ChatCommand::Help),
+            ("", ChatCommand::Help),
+            ("help", ChatCommand::Help),
+        ] {
+            assert_eq!(parse_command(text), command, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn slack_channel_ids_are_letters_and_digits() {
+        assert_eq!(
+            parse_channel(ChatPlatform::Slack, " C0123ABCD ").as_deref(),
+            Ok("C0123ABCD")
+        );
+        for bad in ["", "#ops", "C0123 ABCD", &"C".repeat(33)] {
+            assert!(parse_channel(ChatPlatform::Slack, bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn buttons_are_named_by_their_ids() {
+        for button in ChatButton::ALL {
+            assert_eq!(ChatButton::parse(button.id()), Some(button));
+        }
+        assert_eq!(ChatButton::parse("snooze"), None);
+    }
+}

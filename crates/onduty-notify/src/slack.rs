@@ -1,0 +1,304 @@
+//! Slack's Web API, as a bot: `chat.postMessage` and `chat.update` with Block Kit (an
+//! incident's message, with Acknowledge, Resolve and Escalate buttons), `users.info` (the
+//! e-mail of whoever clicked, to link them to their onduty user) and an interaction's
+//! `response_url` (answers only the clicker sees). Every call carries the bot token
+//! (`Authorization: Bearer xoxb-…`). A `429` is retried after its `Retry-After`; errors
+//! that will not pass (`channel_not_found`, `not_in_channel`, `invalid_auth`, …) are
+//! refusals.
+
+use std::time::Duration;
+
+use onduty_core::chat::ChatButton;
+use onduty_core::incident::IncidentStatus;
+use serde_json::{Value, json};
+
+/// How long Slack may take to answer.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Slack's production Web API.
+pub const DEFAULT_API_BASE: &str = "https://slack.com/api";
+
+#[derive(Clone)]
+pub struct SlackConfig {
+    /// The bot's token, `xoxb-…`.
+    pub bot_token: String,
+    /// `https://slack.com/api`, or a local server in tests.
+    pub api_base: String,
+}
+
+impl std::fmt::Debug for SlackConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackConfig")
+            .field("bot_token", &"<redacted>")
+            .field("api_base", &self.api_base)
+            .finish()
+    }
+}
+
+/// Why a call to Slack did not work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SlackFailure {
+    /// Worth trying again: after `after` when Slack said so (`Retry-After`).
+    #[error("{error}")]
+    Retry {
+        error: String,
+        after: Option<Duration>,
+    },
+    /// Slack will not take it: the channel is gone, the bot is not in it, the token was
+    /// revoked.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Slack's errors that trying again will not mend.
+const REFUSALS: [&str; 10] = [
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "no_permission",
+    "missing_scope",
+    "restricted_action",
+];
+
+/// What an incident's message shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentMessage {
+    pub id: String,
+    pub number: i64,
+    pub summary: String,
+    pub service: String,
+    pub severity: String,
+    pub urgency: String,
+    pub status: IncidentStatus,
+    /// The incident's web page.
+    pub url: String,
+}
+
+/// Slack's `mrkdwn` takes `&`, `<` and `>` as markup: outside text escapes them.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The message (`text` for notifications, `blocks` for the channel) of an incident: the
+/// summary linking to its page, the service, severity, urgency and status, and the
+/// buttons that apply (none once resolved).
+pub fn incident_blocks(m: &IncidentMessage) -> Value {
+    let status = match m.status {
+        IncidentStatus::Triggered => "Triggered",
+        IncidentStatus::Acknowledged => "Acknowledged",
+        IncidentStatus::Resolved => "Resolved",
+    };
+    let summary: String = escape(&m.summary).chars().take(2900).collect();
+    let mut blocks = vec![
+        json!({"type": "section", "text": {"type": "mrkdwn",
+            "text": format!("*<{}|#{}> {summary}*", m.url, m.number)}}),
+        json!({"type": "context", "elements": [{"type": "mrkdwn",
+            "text": format!("{} · {} · {} urgency · *{status}*",
+                escape(&m.service), escape(&m.severity), escape(&m.urgency))}]}),
+    ];
+    let buttons: Vec<Value> = match m.status {
+        IncidentStatus::Triggered => ChatButton::ALL.to_vec(),
+        IncidentStatus::Acknowledged => vec![ChatButton::Resolve, ChatButton::Escalate],
+        IncidentStatus::Resolved => Vec::new(),
+    }
+    .into_iter()
+    .map(|b| {
+        let mut button = json!({"type": "button", "action_id": b.id(), "value": m.id,
+            "text": {"type": "plain_text", "text": b.label()}});
+        if b == ChatButton::Acknowledge {
+            button["style"] = json!("primary");
+        }
+        button
+    })
+    .collect();
+    if !buttons.is_empty() {
+        blocks.push(json!({"type": "actions", "block_id": "onduty", "elements": buttons}));
+    }
+    json!({
+        "text": format!("#{} [{}] {} ({status})", m.number, m.severity, m.summary.chars().take(300).collect::<String>()),
+        "blocks": blocks,
+    })
+}
+
+/// Slack could not be reached (a timeout, a refused connection): worth trying again.
+fn unreached(e: reqwest::Error) -> SlackFailure {
+    SlackFailure::Retry {
+        error: format!("Slack not reached: {}", e.without_url()),
+        after: None,
+    }
+}
+
+pub struct SlackClient {
+    http: reqwest::Client,
+    config: SlackConfig,
+}
+
+impl SlackClient {
+    pub fn new(config: SlackConfig) -> SlackClient {
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client");
+        SlackClient { http, config }
+    }
+
+    /// Posts an incident's message to `channel`; returns its `ts`, Slack's id for it.
+    pub async fn post(
+        &self,
+        channel: &str,
+        message: &IncidentMessage,
+    ) -> Result<String, SlackFailure> {
+        let mut body = incident_blocks(message);
+        body["channel"] = json!(channel);
+        let answer = self.call("chat.postMessage", &body).await?;
+        answer["ts"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| SlackFailure::Retry {
+                error: "Slack's answer had no ts".to_owned(),
+                after: None,
+            })
+    }
+
+    /// Brings a posted message up to date.
+    pub async fn update(
+        &self,
+        channel: &str,
+        ts: &str,
+        message: &IncidentMessage,
+    ) -> Result<(), SlackFailure> {
+        let mut body = incident_blocks(message);
+        body["channel"] = json!(channel);
+        body["ts"] = json!(ts);
+        self.call("chat.update", &body).await.map(|_| ())
+    }
+
+    /// The e-mail address on a Slack user's profile (`users:read.email`), if it shows one.
+    pub async fn user_email(&self, user: &str) -> Result<Option<String>, SlackFailure> {
+        let answer = self.call("users.info", &json!({"user": user})).await?;
+        Ok(answer["user"]["profile"]["email"]
+            .as_str()
+            .map(str::to_owned))
+    }
+
+    /// Answers the person who clicked or typed a command, where only they see it.
+    pub async fn respond(&self, response_url: &str, text: &str) -> Result<(), SlackFailure> {
+        let body = json!({"response_type": "ephemeral", "replace_original": false, "text": text});
+        let response = self
+            .http
+            .post(response_url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(unreached)?;
+        match response.status() {
+            s if s.is_success() => Ok(()),
+            s => Err(SlackFailure::Refused(format!("response_url answered {s}"))),
+        }
+    }
+
+    async fn call(&self, method: &str, body: &Value) -> Result<Value, SlackFailure> {
+        let url = format!("{}/{method}", self.config.api_base.trim_end_matches('/'));
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(&self.config.bot_token)
+            .json(body)
+            .send()
+            .await
+            .map_err(unreached)?;
+        let status = response.status();
+        if status.as_u16() == 429 {
+            let after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            return Err(SlackFailure::Retry {
+                error: "Slack is rate limiting (429)".to_owned(),
+                after,
+            });
+        }
+        if !status.is_success() {
+            return Err(SlackFailure::Retry {
+                error: format!("Slack answered {status}"),
+                after: None,
+            });
+        }
+        let answer: Value = response.json().await.map_err(|e| SlackFailure::Retry {
+            error: format!("Slack's answer could not be read: {}", e.without_url()),
+            after: None,
+        })?;
+        if answer["ok"] == true {
+            return Ok(answer);
+        }
+        let error = answer["error"]
+            .as_str()
+            .unwrap_or("unknown_error")
+            .to_owned();
+        if REFUSALS.contains(&error.as_str()) {
+            Err(SlackFailure::Refused(error))
+        } else {
+            Err(SlackFailure::Retry { error, after: None })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(status: IncidentStatus) -> IncidentMessage {
+        IncidentMessage {
+            id: "0193-id".to_owned(),
+            number: 42,
+            summary: "Disk <full> & slow on db01".to_owned(),
+            service: "Checkout".to_owned(),
+            severity: "critical".to_owned(),
+            urgency: "high".to_owned(),
+            status,
+            url: "https://onduty.example/incidents/42".to_owned(),
+        }
+    }
+
+    fn buttons(body: &Value) -> Vec<String> {
+        body["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["type"] == "actions")
+            .flat_map(|b| b["elements"].as_array().unwrap().clone())
+            .map(|e| e["action_id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn an_incident_message_escapes_outside_text_and_offers_the_buttons_that_apply() {
+        let body = incident_blocks(&message(IncidentStatus::Triggered));
+        assert_eq!(
+            body["blocks"][0]["text"]["text"],
+            "*<https://onduty.example/incidents/42|#42> Disk &lt;full&gt; &amp; slow on db01*"
+        );
+        assert!(
+            body["blocks"][1]["elements"][0]["text"]
+                .as_str()
+                .unwrap()
+                .ends_with("*Triggered*")
+        );
+        assert_eq!(buttons(&body), ["acknowledge", "resolve", "escalate"]);
+        assert_eq!(body["blocks"][2]["elements"][0]["value"], "0193-id");
+        assert_eq!(
+            buttons(&incident_blocks(&message(IncidentStatus::Acknowledged))),
+            ["resolve", "escalate"]
+        );
+        assert!(buttons(&incident_blocks(&message(IncidentStatus::Resolved))).is_empty());
+    }
+}

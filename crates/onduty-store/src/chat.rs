@@ -1,0 +1,300 @@
+//! Chat channels and the message each incident has in each. An incident opened in a
+//! channel's scope gets a row in `chat_posts`, and every change of its state counts one
+//! more change there; both are written in the incident's own transaction
+//! (`effects::chat_writes`). The engine's chat stage posts or updates the
+//! messages that are behind ([`Store::due_chat_posts`]) and records how it went.
+
+use onduty_core::chat::{ChatChannel, ChatPlatform, ChatScope};
+use onduty_core::incident::{Actor, IncidentStatus, TimelineKind};
+use onduty_core::{ChatChannelId, IncidentId, Timestamp, UserId};
+use sqlx::any::AnyRow;
+
+use crate::effects::{timeline_row, timeline_writes};
+use crate::sql::{Val, col, execute_writes, parse_col, write};
+use crate::{Store, StoreError, begin};
+
+/// A message to post or bring up to date, with what it shows.
+#[derive(Debug, Clone)]
+pub struct DueChatPost {
+    pub incident: IncidentId,
+    pub number: i64,
+    pub summary: String,
+    pub severity: String,
+    pub urgency: String,
+    pub status: IncidentStatus,
+    pub service: String,
+    pub channel_id: ChatChannelId,
+    pub platform: ChatPlatform,
+    pub channel: String,
+    /// The message's id on the platform, once posted.
+    pub message_ref: Option<String>,
+    /// The change this message will show once sent.
+    pub changes: i64,
+    pub attempts: i64,
+}
+
+/// How posting or updating one message went.
+#[derive(Debug, Clone)]
+pub enum ChatPostResult {
+    Shown {
+        message_ref: Option<String>,
+    },
+    /// Try again at this time.
+    Retry {
+        error: String,
+        at: Timestamp,
+    },
+    /// The platform refused the channel for good: the channel is marked failing and the
+    /// incident's timeline says so.
+    Refused {
+        error: String,
+    },
+}
+
+fn channel_from_row(row: &AnyRow) -> Result<ChatChannel, StoreError> {
+    let service: Option<String> = col(row, "service_id")?;
+    let team: Option<String> = col(row, "team_id")?;
+    let scope = match (service, team) {
+        (Some(s), _) => ChatScope::Service(s.parse().map_err(StoreError::corrupt)?),
+        (None, Some(t)) => ChatScope::Team(t.parse().map_err(StoreError::corrupt)?),
+        (None, None) => return Err(StoreError::corrupt("a chat channel of nothing")),
+    };
+    Ok(ChatChannel {
+        id: parse_col(row, "id", str::parse)?,
+        platform: parse_col(row, "platform", |t| {
+            ChatPlatform::parse(t).ok_or("unknown chat platform")
+        })?,
+        channel: col(row, "channel")?,
+        scope,
+        failing: col(row, "failing")?,
+    })
+}
+
+impl Store {
+    /// Posts every incident of `scope` opened from now on to `channel`.
+    pub async fn add_chat_channel(
+        &self,
+        scope: ChatScope,
+        platform: ChatPlatform,
+        channel: &str,
+        now: Timestamp,
+    ) -> Result<ChatChannel, StoreError> {
+        let made = ChatChannel {
+            id: ChatChannelId::new(now),
+            platform,
+            channel: channel.to_owned(),
+            scope,
+            failing: None,
+        };
+        let (service, team) = match scope {
+            ChatScope::Service(s) => (Some(s.to_string()), None),
+            ChatScope::Team(t) => (None, Some(t.to_string())),
+        };
+        sqlx::query(
+            "INSERT INTO chat_channels (id, platform, channel, service_id, team_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(made.id.to_string())
+        .bind(platform.as_str())
+        .bind(channel.to_owned())
+        .bind(service)
+        .bind(team)
+        .bind(now.as_millis())
+        .execute(&mut *self.write_conn().await?)
+        .await?;
+        Ok(made)
+    }
+
+    /// The channels of a service or team, oldest first.
+    pub async fn chat_channels(&self, scope: ChatScope) -> Result<Vec<ChatChannel>, StoreError> {
+        let (column, id) = match scope {
+            ChatScope::Service(s) => ("service_id", s.to_string()),
+            ChatScope::Team(t) => ("team_id", t.to_string()),
+        };
+        let sql = format!(
+            "SELECT id, platform, channel, service_id, team_id, failing FROM chat_channels \
+             WHERE {column} = $1 ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(channel_from_row).collect()
+    }
+
+    pub async fn chat_channel(&self, id: ChatChannelId) -> Result<ChatChannel, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, platform, channel, service_id, team_id, failing FROM chat_channels WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("chat channel {id}")))?;
+        channel_from_row(&row)
+    }
+
+    /// Stops posting to a channel (its messages so far stay where they are).
+    pub async fn delete_chat_channel(&self, id: ChatChannelId) -> Result<(), StoreError> {
+        let mut conn = self.lane().await?;
+        let mut tx = begin(&mut conn, self.backend).await?;
+        for sql in [
+            "DELETE FROM chat_posts WHERE chat_channel_id = $1",
+            "DELETE FROM chat_channels WHERE id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Messages behind their incident and due, oldest first.
+    pub async fn due_chat_posts(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DueChatPost>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.incident_id, p.chat_channel_id, p.message_ref, p.changes, p.attempts, \
+             i.number, i.summary, i.severity, i.urgency, i.status, s.name AS service_name, \
+             c.platform, c.channel FROM chat_posts p \
+             JOIN incidents i ON i.id = p.incident_id JOIN services s ON s.id = i.service_id \
+             JOIN chat_channels c ON c.id = p.chat_channel_id \
+             WHERE p.shown < p.changes AND p.next_attempt_at <= $1 AND c.failing IS NULL \
+             ORDER BY p.next_attempt_at, p.incident_id LIMIT $2",
+        )
+        .bind(now.as_millis())
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DueChatPost {
+                    incident: parse_col(row, "incident_id", str::parse)?,
+                    number: col(row, "number")?,
+                    summary: col(row, "summary")?,
+                    severity: col(row, "severity")?,
+                    urgency: col(row, "urgency")?,
+                    status: parse_col(row, "status", |t| {
+                        IncidentStatus::parse(t).ok_or("unknown status")
+                    })?,
+                    service: col(row, "service_name")?,
+                    channel_id: parse_col(row, "chat_channel_id", str::parse)?,
+                    platform: parse_col(row, "platform", |t| {
+                        ChatPlatform::parse(t).ok_or("unknown chat platform")
+                    })?,
+                    channel: col(row, "channel")?,
+                    message_ref: col(row, "message_ref")?,
+                    changes: col(row, "changes")?,
+                    attempts: col(row, "attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records how each message went, in one transaction; a refused channel is marked
+    /// failing and says so on the incident's timeline (`line`).
+    pub async fn record_chat_posts(
+        &self,
+        results: &[(DueChatPost, ChatPostResult, String)],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let d = self.backend;
+        let mut writes = Vec::new();
+        let mut timeline = Vec::new();
+        for (post, result, line) in results {
+            if !matches!(result, ChatPostResult::Shown { .. }) {
+                timeline.push(timeline_row(
+                    post.incident,
+                    now,
+                    TimelineKind::Notified,
+                    &Actor::System,
+                    line.clone(),
+                    None,
+                    None,
+                ));
+            }
+            let key = [
+                Val::Text(post.incident.to_string()),
+                Val::Text(post.channel_id.to_string()),
+            ];
+            let (set, mut values) = match result {
+                ChatPostResult::Shown { message_ref } => (
+                    "message_ref = COALESCE(?, message_ref), shown = ?, attempts = 0, last_error = NULL",
+                    vec![Val::OptText(message_ref.clone()), Val::Int(post.changes)],
+                ),
+                ChatPostResult::Retry { error, at } => (
+                    "attempts = attempts + 1, next_attempt_at = ?, last_error = ?",
+                    vec![Val::Int(at.as_millis()), Val::Text(error.clone())],
+                ),
+                ChatPostResult::Refused { error } => {
+                    writes.push(write(
+                        d,
+                        "UPDATE chat_channels SET failing = ? WHERE id = ?",
+                        vec![Val::Text(error.clone()), key[1].clone()],
+                    ));
+                    (
+                        "shown = ?, last_error = ?",
+                        vec![Val::Int(post.changes), Val::Text(error.clone())],
+                    )
+                }
+            };
+            values.extend(key);
+            writes.push(write(
+                d,
+                &format!(
+                    "UPDATE chat_posts SET {set} WHERE incident_id = ? AND chat_channel_id = ?"
+                ),
+                values,
+            ));
+        }
+        writes.extend(timeline_writes(d, timeline));
+        let mut conn = self.lane().await?;
+        let mut tx = begin(&mut conn, d).await?;
+        execute_writes(&mut tx, d, writes).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The onduty user a chat account is linked to.
+    pub async fn chat_user(
+        &self,
+        platform: ChatPlatform,
+        chat_user: &str,
+    ) -> Result<Option<UserId>, StoreError> {
+        let row =
+            sqlx::query("SELECT user_id FROM chat_links WHERE platform = $1 AND chat_user = $2")
+                .bind(platform.as_str())
+                .bind(chat_user.to_owned())
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(|r| parse_col(&r, "user_id", str::parse))
+            .transpose()
+    }
+
+    /// Links a chat account to an onduty user (again, if it was someone else's).
+    pub async fn link_chat_user(
+        &self,
+        platform: ChatPlatform,
+        chat_user: &str,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO chat_links (platform, chat_user, user_id, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (platform, chat_user) DO UPDATE SET user_id = excluded.user_id",
+        )
+        .bind(platform.as_str())
+        .bind(chat_user.to_owned())
+        .bind(user.to_string())
+        .bind(now.as_millis())
+        .execute(&mut *self.write_conn().await?)
+        .await?;
+        Ok(())
+    }
+}

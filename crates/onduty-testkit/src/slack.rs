@@ -1,0 +1,191 @@
+//! A local Slack for tests: the Web API methods onduty calls (`chat.postMessage`,
+//! `chat.update`, `users.info`, each with `Authorization: Bearer <bot token>`, answering
+//! `{"ok": true, …}` or `{"ok": false, "error": "…"}` as Slack does), `response_url`s that
+//! note what onduty answered, and requests signed as Slack signs them, to send to onduty.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+
+pub const BOT_TOKEN: &str = "xoxb-test-token";
+pub const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+
+/// A call onduty made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    /// `chat.postMessage`, `chat.update`, `users.info` or `respond`.
+    pub method: String,
+    pub body: Value,
+}
+
+#[derive(Default)]
+struct Inner {
+    calls: Mutex<Vec<Call>>,
+    /// Channels the bot is in.
+    channels: Mutex<Vec<String>>,
+    /// Slack user id → the e-mail on their profile.
+    users: Mutex<HashMap<String, String>>,
+    /// The next calls answered `429` (with `Retry-After`).
+    rate_limited: Mutex<(u32, u64)>,
+    posted: Mutex<u64>,
+}
+
+#[derive(Clone)]
+pub struct SlackServer {
+    /// The Web API base, `http://127.0.0.1:<port>/api`.
+    pub api_base: String,
+    base: String,
+    inner: Arc<Inner>,
+}
+
+impl SlackServer {
+    pub async fn start() -> SlackServer {
+        let inner: Arc<Inner> = Arc::default();
+        let app = axum::Router::new()
+            .route("/api/{method}", post(web_api))
+            .route("/respond/{n}", post(respond))
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the Slack server");
+        let base = format!("http://{}", listener.local_addr().expect("an address"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        SlackServer {
+            api_base: format!("{base}/api"),
+            base,
+            inner,
+        }
+    }
+
+    /// The bot is in `channel`.
+    pub fn join(&self, channel: &str) {
+        self.inner.channels.lock().unwrap().push(channel.to_owned());
+    }
+
+    /// A workspace member, with the e-mail Slack verified for them.
+    pub fn member(&self, id: &str, email: &str) {
+        self.inner
+            .users
+            .lock()
+            .unwrap()
+            .insert(id.to_owned(), email.to_owned());
+    }
+
+    /// The next `calls` are answered `429 Too Many Requests`, `Retry-After: <seconds>`.
+    pub fn rate_limit(&self, calls: u32, seconds: u64) {
+        *self.inner.rate_limited.lock().unwrap() = (calls, seconds);
+    }
+
+    /// A `response_url` for an interaction or a command.
+    pub fn response_url(&self, n: u32) -> String {
+        format!("{}/respond/{n}", self.base)
+    }
+
+    /// The calls so far, and forgets them.
+    pub fn take(&self) -> Vec<Call> {
+        std::mem::take(&mut *self.inner.calls.lock().unwrap())
+    }
+}
+
+async fn web_api(
+    State(inner): State<Arc<Inner>>,
+    Path(method): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    {
+        let mut limited = inner.rate_limited.lock().unwrap();
+        if limited.0 > 0 {
+            limited.0 -= 1;
+            let headers = [("retry-after", limited.1.to_string())];
+            return (StatusCode::TOO_MANY_REQUESTS, headers, "").into_response();
+        }
+    }
+    let authorised = headers.get("authorization").and_then(|v| v.to_str().ok())
+        == Some(&format!("Bearer {BOT_TOKEN}"));
+    if !authorised {
+        return Json(json!({"ok": false, "error": "invalid_auth"})).into_response();
+    }
+    inner.calls.lock().unwrap().push(Call {
+        method: method.clone(),
+        body: body.clone(),
+    });
+    let in_channel = |body: &Value| {
+        let channel = body["channel"].as_str().unwrap_or_default();
+        inner.channels.lock().unwrap().iter().any(|c| c == channel)
+    };
+    let answer = match method.as_str() {
+        "chat.postMessage" if in_channel(&body) => {
+            let mut posted = inner.posted.lock().unwrap();
+            *posted += 1;
+            json!({"ok": true, "channel": body["channel"], "ts": format!("1700000000.{:06}", *posted)})
+        }
+        "chat.update" if in_channel(&body) => {
+            json!({"ok": true, "channel": body["channel"], "ts": body["ts"]})
+        }
+        "chat.postMessage" | "chat.update" => json!({"ok": false, "error": "not_in_channel"}),
+        "users.info" => {
+            let user = body["user"].as_str().unwrap_or_default();
+            match inner.users.lock().unwrap().get(user) {
+                Some(email) => {
+                    json!({"ok": true, "user": {"id": user, "profile": {"email": email}}})
+                }
+                None => json!({"ok": false, "error": "user_not_found"}),
+            }
+        }
+        _ => json!({"ok": false, "error": "unknown_method"}),
+    };
+    Json(answer).into_response()
+}
+
+async fn respond(State(inner): State<Arc<Inner>>, Json(body): Json<Value>) -> &'static str {
+    inner.calls.lock().unwrap().push(Call {
+        method: "respond".to_owned(),
+        body,
+    });
+    "ok"
+}
+
+/// The headers Slack sends with `body` at `timestamp` (Unix seconds).
+pub fn signed_headers(timestamp: i64, body: &str) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "x-slack-signature",
+            onduty_core::signature::slack_signature(SIGNING_SECRET, timestamp, body.as_bytes()),
+        ),
+        ("x-slack-request-timestamp", timestamp.to_string()),
+        (
+            "content-type",
+            "application/x-www-form-urlencoded".to_owned(),
+        ),
+    ]
+}
+
+/// A click on an incident message's button, as Slack posts it (`payload=<JSON>`).
+pub fn click_body(user: &str, action_id: &str, incident_id: &str, response_url: &str) -> String {
+    let payload = json!({
+        "type": "block_actions",
+        "user": {"id": user, "username": user},
+        "response_url": response_url,
+        "actions": [{"type": "button", "block_id": "onduty", "action_id": action_id, "value": incident_id}],
+    });
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish()
+}
+
+/// A `/onduty <text>` slash command, as Slack posts it.
+pub fn command_body(user: &str, text: &str, response_url: &str) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("command", "/onduty")
+        .append_pair("text", text)
+        .append_pair("user_id", user)
+        .append_pair("response_url", response_url)
+        .finish()
+}

@@ -1,0 +1,199 @@
+//! `/api/v1/…/chat-channels`: the chat channels that get every incident of a service, or
+//! of a team's services, with buttons to act on it.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use onduty_app::ChatChannelInput;
+use onduty_core::chat::{ChatChannel, ChatScope};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::Caller;
+use crate::SharedState;
+use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
+
+pub(super) fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(service_channels, add_service_channel))
+        .routes(routes!(team_channels, add_team_channel))
+        .routes(routes!(remove_channel))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChatChannelView {
+    pub id: String,
+    /// `slack`.
+    pub platform: String,
+    /// The platform's id of the channel.
+    pub channel: String,
+    /// The service whose incidents it gets, or
+    pub service_id: Option<String>,
+    /// the team whose services' incidents it gets.
+    pub team_id: Option<String>,
+    /// Why the platform refused the channel for good (the bot is not in it, it was
+    /// archived): nothing is posted until it is added again.
+    pub failing: Option<String>,
+}
+
+impl From<&ChatChannel> for ChatChannelView {
+    fn from(c: &ChatChannel) -> Self {
+        let (service_id, team_id) = match c.scope {
+            ChatScope::Service(s) => (Some(s.to_string()), None),
+            ChatScope::Team(t) => (None, Some(t.to_string())),
+        };
+        ChatChannelView {
+            id: c.id.to_string(),
+            platform: c.platform.as_str().to_owned(),
+            channel: c.channel.clone(),
+            service_id,
+            team_id,
+            failing: c.failing.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChatChannelList {
+    pub chat_channels: Vec<ChatChannelView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChatChannelEnvelope {
+    pub chat_channel: ChatChannelView,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewChatChannel {
+    /// `slack`.
+    #[schema(format = "chat-platform")]
+    pub platform: String,
+    /// The channel's id: in Slack, open the channel's details and copy the id at the
+    /// bottom (`C0123ABCD`). Invite the onduty app to the channel.
+    #[schema(pattern = "^[A-Za-z0-9]{1,32}$")]
+    pub channel: String,
+}
+
+async fn list(state: &SharedState, scope: ChatScope) -> Result<Json<ChatChannelList>, ApiError> {
+    let channels = state.store.chat_channels(scope).await?;
+    Ok(Json(ChatChannelList {
+        chat_channels: channels.iter().map(ChatChannelView::from).collect(),
+    }))
+}
+
+async fn add(
+    state: &SharedState,
+    caller: &Caller,
+    scope: ChatScope,
+    body: NewChatChannel,
+) -> Result<(StatusCode, Json<ChatChannelEnvelope>), ApiError> {
+    let input = ChatChannelInput {
+        platform: body.platform,
+        channel: body.channel,
+    };
+    let made = state
+        .app
+        .add_chat_channel(&caller.acting(), scope, input)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ChatChannelEnvelope {
+            chat_channel: ChatChannelView::from(&made),
+        }),
+    ))
+}
+
+/// The chat channels that get this service's incidents.
+#[utoipa::path(
+    get, path = "/services/{id}/chat-channels", tag = "services",
+    params(("id" = String, Path, description = "Service id or name")),
+    responses((status = 200, body = ChatChannelList), (status = 404, body = ErrorBody))
+)]
+async fn service_channels(
+    State(state): State<SharedState>,
+    _caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ChatChannelList>, ApiError> {
+    let service = state.app.find_service(&id).await?;
+    list(&state, ChatScope::Service(service.id)).await
+}
+
+/// Post every incident of this service opened from now on to a chat channel (admins).
+#[utoipa::path(
+    post, path = "/services/{id}/chat-channels", tag = "services",
+    params(("id" = String, Path, description = "Service id or name")),
+    request_body = NewChatChannel,
+    responses(
+        (status = 201, body = ChatChannelEnvelope),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "The channel already gets these incidents", body = ErrorBody),
+    )
+)]
+async fn add_service_channel(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<NewChatChannel>,
+) -> Result<(StatusCode, Json<ChatChannelEnvelope>), ApiError> {
+    let service = state.app.find_service(&id).await?;
+    add(&state, &caller, ChatScope::Service(service.id), body).await
+}
+
+/// The chat channels that get the incidents of this team's services.
+#[utoipa::path(
+    get, path = "/teams/{id}/chat-channels", tag = "teams",
+    params(("id" = String, Path, description = "Team id or name")),
+    responses((status = 200, body = ChatChannelList), (status = 404, body = ErrorBody))
+)]
+async fn team_channels(
+    State(state): State<SharedState>,
+    _caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ChatChannelList>, ApiError> {
+    let team = state.store.team(&id).await?;
+    list(&state, ChatScope::Team(team.id)).await
+}
+
+/// Post every incident of this team's services opened from now on to a chat channel
+/// (admins).
+#[utoipa::path(
+    post, path = "/teams/{id}/chat-channels", tag = "teams",
+    params(("id" = String, Path, description = "Team id or name")),
+    request_body = NewChatChannel,
+    responses(
+        (status = 201, body = ChatChannelEnvelope),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "The channel already gets these incidents", body = ErrorBody),
+    )
+)]
+async fn add_team_channel(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<NewChatChannel>,
+) -> Result<(StatusCode, Json<ChatChannelEnvelope>), ApiError> {
+    let team = state.store.team(&id).await?;
+    add(&state, &caller, ChatScope::Team(team.id), body).await
+}
+
+/// Stop posting to a chat channel (admins); what it has stays.
+#[utoipa::path(
+    delete, path = "/chat-channels/{id}", tag = "services",
+    params(("id" = String, Path, description = "Chat channel id", format = Uuid)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+async fn remove_channel(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    state.app.remove_chat_channel(&caller.acting(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,323 @@
+//! Slack stories: a service posts its incidents to a channel; people act with the
+//! message's buttons and the `/onduty` command, as the onduty user their Slack account is
+//! linked to; the message follows the incident whichever door changed it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use onduty_notify::Providers;
+use onduty_notify::slack::{SlackClient, SlackConfig};
+use onduty_testkit::slack::{
+    BOT_TOKEN, SIGNING_SECRET, SlackServer, click_body, command_body, signed_headers,
+};
+use onduty_testkit::{Backend, TestApp, backends, trigger_event};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::paging::{ALICE, level, person, policy, service, timeline};
+
+/// onduty with Slack pointed at `slack`.
+async fn onduty_with_slack(backend: Backend, slack: &SlackServer) -> TestApp {
+    let api_base = slack.api_base.clone();
+    TestApp::start_with_providers(
+        backend,
+        |config| {
+            config.slack_signing_secret = Some(onduty_web::Secret::new(SIGNING_SECRET.to_owned()))
+        },
+        move |_, fake| Providers {
+            slack: Some(Arc::new(SlackClient::new(SlackConfig {
+                bot_token: BOT_TOKEN.to_owned(),
+                api_base,
+            }))),
+            ..Providers::all(fake)
+        },
+    )
+    .await
+}
+
+/// Alice (SMS), a policy paging her, and a service "Database" posting to channel
+/// C0OPS; returns the routing key.
+async fn database_in_slack(app: &TestApp, slack: &SlackServer) -> String {
+    person(app, "Alice", ALICE).await;
+    slack.join("C0OPS");
+    slack.member("U0ALICE", "alice@example.com");
+    policy(
+        app,
+        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30)]}),
+    )
+    .await;
+    let key = service(app, "Database", "Ops", json!({})).await;
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/services/Database/chat-channels",
+            Some(json!({"platform": "slack", "channel": "C0OPS"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    key
+}
+
+/// Incident #1 of "Database" opens and its message is posted.
+async fn incident_posted(app: &TestApp, key: &str) {
+    app.send_event(trigger_event(key, "db01/disk", "DISK at 99% on db01"))
+        .await;
+    app.tick().await;
+}
+
+/// Sends `body` to `path` signed as Slack would at `timestamp` (with `signature` instead,
+/// if given); returns the status and the answer's text.
+async fn from_slack(
+    app: &TestApp,
+    path: &str,
+    body: &str,
+    timestamp: i64,
+    signature: Option<&str>,
+) -> (StatusCode, String) {
+    let mut request = reqwest::Client::new().post(format!("{}{path}", app.url));
+    for (name, value) in signed_headers(timestamp, body) {
+        let value = match (name, signature) {
+            ("x-slack-signature", Some(forged)) => forged.to_owned(),
+            _ => value,
+        };
+        request = request.header(name, value);
+    }
+    let response = request.body(body.to_owned()).send().await.unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+fn now_seconds(app: &TestApp) -> i64 {
+    app.now().as_millis() / 1000
+}
+
+/// The status the incident's last Slack message (post or update) shows, and its buttons.
+fn shown(call: &onduty_testkit::slack::Call) -> (String, Vec<String>) {
+    let blocks = call.body["blocks"].as_array().unwrap();
+    let status = blocks[1]["elements"][0]["text"].as_str().unwrap();
+    let status = status.rsplit('*').nth(1).unwrap().to_owned();
+    let buttons = blocks
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().unwrap().clone())
+        .map(|e| e["action_id"].as_str().unwrap().to_owned())
+        .collect();
+    (status, buttons)
+}
+
+async fn incident_id(app: &TestApp, number: i64) -> String {
+    let (_, detail) = app
+        .api(Method::GET, &format!("/incidents/{number}"), None)
+        .await;
+    detail["incident"]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn alice_acknowledges_from_the_channel_and_the_message_follows() {
+    for backend in backends() {
+        let slack = SlackServer::start().await;
+        let app = onduty_with_slack(backend, &slack).await;
+        let key = database_in_slack(&app, &slack).await;
+
+        app.send_event(trigger_event(&key, "db01/disk", "DISK at 99% <on> db01"))
+            .await;
+        app.tick().await;
+        let calls = slack.take();
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        assert_eq!(calls[0].method, "chat.postMessage");
+        assert_eq!(calls[0].body["channel"], "C0OPS");
+        let section = calls[0].body["blocks"][0]["text"]["text"].as_str().unwrap();
+        assert!(section.contains("DISK at 99% &lt;on&gt; db01"), "{section}");
+        assert_eq!(
+            shown(&calls[0]),
+            (
+                "Triggered".to_owned(),
+                vec!["acknowledge".into(), "resolve".into(), "escalate".into()]
+            )
+        );
+
+        // Alice clicks Acknowledge: her Slack account is linked by its e-mail.
+        let id = incident_id(&app, 1).await;
+        let click = click_body("U0ALICE", "acknowledge", &id, &slack.response_url(1));
+        let (status, _) =
+            from_slack(&app, "/slack/interactions", &click, now_seconds(&app), None).await;
+        assert_eq!(status, StatusCode::OK);
+        let lines = timeline(&app, 1).await;
+        assert!(
+            lines.contains(&"Acknowledged by Alice via Slack".to_owned()),
+            "{lines:?}"
+        );
+        app.tick().await;
+        let calls = slack.take();
+        let update = calls
+            .iter()
+            .find(|c| c.method == "chat.update")
+            .unwrap_or_else(|| panic!("no update: {calls:?}"));
+        assert_eq!(update.body["ts"], "1700000000.000001");
+        assert_eq!(
+            shown(update),
+            (
+                "Acknowledged".to_owned(),
+                vec!["resolve".into(), "escalate".into()]
+            )
+        );
+        assert!(
+            calls.iter().all(|c| c.method != "chat.postMessage"),
+            "updated in place, not posted again"
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn resolved_by_sms_the_slack_message_says_so() {
+    let slack = SlackServer::start().await;
+    let app = onduty_with_slack(Backend::Sqlite, &slack).await;
+    let key = database_in_slack(&app, &slack).await;
+    incident_posted(&app, &key).await;
+    slack.take();
+    let (status, answer) = app
+        .twilio_webhook("/twilio/sms", &[("From", ALICE), ("Body", "1r")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    app.tick().await;
+    let calls = slack.take();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].method, "chat.update");
+    assert_eq!(shown(&calls[0]), ("Resolved".to_owned(), Vec::new()));
+}
+
+#[tokio::test]
+async fn forged_stale_and_replayed_clicks_are_refused_and_change_nothing() {
+    let slack = SlackServer::start().await;
+    let app = onduty_with_slack(Backend::Sqlite, &slack).await;
+    let key = database_in_slack(&app, &slack).await;
+    incident_posted(&app, &key).await;
+    let id = incident_id(&app, 1).await;
+    let click = click_body("U0ALICE", "resolve", &id, &slack.response_url(1));
+    let now = now_seconds(&app);
+    let forged = "v0=0000000000000000000000000000000000000000000000000000000000000000";
+    for (timestamp, signature) in [(now, Some(forged)), (now - 6 * 60, None)] {
+        let (status, _) =
+            from_slack(&app, "/slack/interactions", &click, timestamp, signature).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (_, detail) = app.api(Method::GET, "/incidents/1", None).await;
+    assert_eq!(detail["incident"]["status"], "triggered");
+
+    let (status, _) = from_slack(&app, "/slack/interactions", &click, now, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = from_slack(&app, "/slack/interactions", &click, now, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body.contains("already received"), "{body}");
+}
+
+#[tokio::test]
+async fn someone_onduty_does_not_know_is_told_how_to_link_and_nothing_changes() {
+    let slack = SlackServer::start().await;
+    let app = onduty_with_slack(Backend::Sqlite, &slack).await;
+    let key = database_in_slack(&app, &slack).await;
+    slack.member("U0MALLORY", "mallory@elsewhere.example");
+    app.send_event(trigger_event(&key, "db01/disk", "DISK at 99% on db01"))
+        .await;
+    app.tick().await;
+    slack.take();
+    let id = incident_id(&app, 1).await;
+    let click = click_body("U0MALLORY", "resolve", &id, &slack.response_url(7));
+    let (status, _) =
+        from_slack(&app, "/slack/interactions", &click, now_seconds(&app), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, detail) = app.api(Method::GET, "/incidents/1", None).await;
+    assert_eq!(detail["incident"]["status"], "triggered");
+    let answer = onduty_testkit::wait_for(
+        Duration::from_secs(5),
+        || async { slack.take() },
+        |calls| calls.iter().any(|c| c.method == "respond"),
+    )
+    .await;
+    let told = answer.iter().find(|c| c.method == "respond").unwrap();
+    assert_eq!(told.body["response_type"], "ephemeral");
+    assert!(
+        told.body["text"].as_str().unwrap().contains("not linked"),
+        "{}",
+        told.body
+    );
+}
+
+#[tokio::test]
+async fn the_slash_command_lists_and_acknowledges() {
+    let slack = SlackServer::start().await;
+    let app = onduty_with_slack(Backend::Sqlite, &slack).await;
+    let key = database_in_slack(&app, &slack).await;
+    incident_posted(&app, &key).await;
+    let url = slack.response_url(1);
+    let ask = |text: &str| command_body("U0ALICE", text, &url);
+    let now = now_seconds(&app);
+    let (status, answer) = from_slack(&app, "/slack/commands", &ask("incidents"), now, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["response_type"], "ephemeral");
+    assert!(
+        answer["text"]
+            .as_str()
+            .unwrap()
+            .contains("DISK at 99% on db01 — triggered"),
+        "{answer}"
+    );
+    let (_, answer) = from_slack(&app, "/slack/commands", &ask("ack 1"), now, None).await;
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["text"], "Acknowledged #1");
+    let (_, answer) = from_slack(&app, "/slack/commands", &ask("dance"), now, None).await;
+    assert!(answer.contains("Try `incidents`"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_rate_limited_slack_is_waited_out_and_a_channel_the_bot_left_is_marked_failing() {
+    let slack = SlackServer::start().await;
+    let app = onduty_with_slack(Backend::Sqlite, &slack).await;
+    let key = database_in_slack(&app, &slack).await;
+    slack.rate_limit(1, 30);
+    app.send_event(trigger_event(&key, "db01/disk", "DISK at 99% on db01"))
+        .await;
+    app.tick().await;
+    assert!(slack.take().is_empty(), "the 429 is not a post");
+    let lines = timeline(&app, 1).await;
+    assert!(
+        lines.iter().any(|l| l.ends_with("trying again in 30 s")),
+        "{lines:?}"
+    );
+    app.pass(Duration::from_secs(30)).await;
+    let calls = slack.take();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].method, "chat.postMessage");
+
+    // A channel the bot is not in: refused for good, said once, nothing more tried.
+    let (status, _) = app
+        .api(
+            Method::POST,
+            "/services/Database/chat-channels",
+            Some(json!({"platform": "slack", "channel": "C0GONE"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.send_event(trigger_event(&key, "db02/disk", "DISK at 99% on db02"))
+        .await;
+    app.tick().await;
+    let lines = timeline(&app, 2).await;
+    assert!(
+        lines.contains(
+            &"Slack channel C0GONE: refused (not_in_channel); the channel is marked failing"
+                .to_owned()
+        ),
+        "{lines:?}"
+    );
+    let (_, list) = app
+        .api(Method::GET, "/services/Database/chat-channels", None)
+        .await;
+    let gone = list["chat_channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["channel"] == "C0GONE")
+        .unwrap();
+    assert_eq!(gone["failing"], "not_in_channel");
+}
