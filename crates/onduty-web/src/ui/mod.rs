@@ -5,6 +5,7 @@
 
 mod access;
 mod auth;
+mod chat;
 mod cookies;
 mod flash;
 mod incident;
@@ -59,6 +60,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(live::routes())
         .merge(oncall::routes())
         .merge(services::routes())
+        .merge(chat::routes())
         .merge(policies::routes())
         .merge(schedules::routes())
         .merge(people::routes())

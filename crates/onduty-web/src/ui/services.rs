@@ -173,6 +173,8 @@ struct ServicePage {
     /// The newest change events (deploys, and onduty's notes of refused events): when,
     /// summary, source.
     changes: Vec<(String, String, String)>,
+    /// Slack channels that get the service's incidents: id, channel, why it fails.
+    chat_channels: Vec<(String, String, Option<String>)>,
 }
 
 /// Change events shown on a service's page.
@@ -214,8 +216,11 @@ async fn show(
             .store
             .list_maintenance(Some(service.id), state.clock.now()),
         state.store.list_changes(service.id, None, CHANGES_SHOWN),
+        state
+            .store
+            .chat_channels(onduty_core::chat::ChatScope::Service(service.id)),
     );
-    let (policies, teams, integrations, heartbeats, windows, (changes, _)) = match found {
+    let (policies, teams, integrations, heartbeats, windows, (changes, _), chat) = match found {
         Ok(found) => found,
         Err(e) => return super::error_page(e),
     };
@@ -236,6 +241,10 @@ async fn show(
         .collect();
     page(ServicePage {
         changes,
+        chat_channels: chat
+            .iter()
+            .map(|c| (c.id.to_string(), c.channel.clone(), c.failing.clone()))
+            .collect(),
         chrome: viewer.chrome(),
         id: service.id.to_string(),
         name: service.name.to_string(),

@@ -858,3 +858,35 @@ async fn change_events(app: &TestApp, service: &str) -> Vec<serde_json::Value> {
         .await;
     body["changes"].as_array().cloned().unwrap_or_default()
 }
+
+#[tokio::test]
+async fn ada_points_a_service_at_a_slack_channel_from_its_page_and_takes_it_back() {
+    let app = TestApp::start().await;
+    let (mut ada, url, csrf) = ada_on_service(&app, "Checkout").await;
+    let form = |channel: &str| [("csrf", csrf.clone()), ("channel", channel.to_owned())];
+    ada.post_form(&format!("{url}/chat-channels"), &form("#ops"))
+        .await;
+    ada.get(&url).await.shows("is not a Slack channel id");
+    ada.post_form(&format!("{url}/chat-channels"), &form("C0123ABCD"))
+        .await;
+    let page = ada.get(&url).await;
+    page.shows("Slack channel added");
+    page.shows("Channel C0123ABCD");
+    let (_, list) = app
+        .api(Method::GET, "/services/Checkout/chat-channels", None)
+        .await;
+    let id = list["chat_channels"][0]["id"].as_str().unwrap().to_owned();
+    ada.post_form(
+        &format!("{url}/chat-channels/{id}/delete"),
+        &[("csrf", csrf.clone())],
+    )
+    .await;
+    ada.get(&url)
+        .await
+        .shows("No Slack channel gets this service");
+    let (_, list) = app
+        .api(Method::GET, "/services/Checkout/chat-channels", None)
+        .await;
+    assert_eq!(list["chat_channels"], serde_json::json!([]));
+    app.stop().await;
+}
