@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use onduty_core::account::{
     ApiToken, Email, Name, Password, Role, Team, TimeZoneName, TokenSecret, User,
 };
+use onduty_core::chat::ChatPlatform;
 use onduty_core::contact::{
     Address, Channel, ContactMethod, MAX_RULE_DELAY_MINUTES, NotificationRule, RepeatEvery,
     RuleUrgency, VERIFICATION_VALID_FOR, default_rules, hash_code, verification_code,
@@ -364,11 +365,15 @@ impl App {
         let user = self.contact_owner(acting, who).await?;
         let channel = Channel::parse(&input.channel).ok_or_else(|| {
             AppError::Invalid(format!(
-                "'channel' must be email, sms, voice, webhook or ntfy, not '{}'",
+                "'channel' must be email, sms, voice, webhook, ntfy or slack, not '{}'",
                 input.channel
             ))
         })?;
-        let address = Address::parse(channel, &input.address)
+        let address = match channel {
+            Channel::Slack => self.slack_member(&user, &input.address).await?,
+            _ => input.address.clone(),
+        };
+        let address = Address::parse(channel, &address)
             .map_err(|e| AppError::Invalid(format!("'address': {e}")))?;
         if matches!(channel, Channel::Webhook | Channel::Ntfy) {
             // An address written as an IP is refused now; a name, when it is resolved.
@@ -431,6 +436,12 @@ impl App {
                         .await?,
                 );
             }
+        }
+        if let Address::ChatUser(member) = &method.address {
+            // Their clicks in Slack act as them from now on.
+            self.store
+                .link_chat_user(ChatPlatform::Slack, member, user.id, now)
+                .await?;
         }
         let verification = self.new_code(&method).await?;
         Ok(MethodCreated {
@@ -571,6 +582,36 @@ impl App {
             .parse()
             .map_err(|_| AppError::NotFound(format!("no notification rule '{id}'")))?;
         Ok(self.store.delete_rule(user.id, id).await?)
+    }
+}
+
+impl App {
+    /// A person's Slack member id: as given (`U0123ABCD`), or looked up by an e-mail
+    /// address (the one given, or else theirs) with `users.lookupByEmail`.
+    async fn slack_member(&self, user: &User, given: &str) -> Result<String, AppError> {
+        let given = given.trim();
+        if Address::parse(Channel::Slack, given).is_ok() {
+            return Ok(given.to_owned());
+        }
+        let Some(slack) = self.providers.slack.as_ref() else {
+            return Err(AppError::Invalid(
+                "Slack is not configured on this server".to_owned(),
+            ));
+        };
+        let email = if given.is_empty() {
+            user.email.as_str()
+        } else {
+            given
+        };
+        match slack.member_by_email(email).await {
+            Ok(Some(member)) => Ok(member),
+            Ok(None) => Err(AppError::Invalid(format!(
+                "'address': no member of the Slack workspace has the e-mail address {email}"
+            ))),
+            Err(e) => Err(AppError::ProviderFailed(format!(
+                "Slack could not be asked who has {email}: {e}"
+            ))),
+        }
     }
 }
 

@@ -21,6 +21,8 @@ pub enum Channel {
     Webhook,
     /// A push to the ntfy app on a phone, through an ntfy server (self-hosted or ntfy.sh).
     Ntfy,
+    /// A direct message from the onduty app in Slack.
+    Slack,
 }
 
 impl Channel {
@@ -31,6 +33,7 @@ impl Channel {
             Channel::Voice => "voice",
             Channel::Webhook => "webhook",
             Channel::Ntfy => "ntfy",
+            Channel::Slack => "slack",
         }
     }
 
@@ -41,6 +44,7 @@ impl Channel {
             "voice" => Channel::Voice,
             "webhook" => Channel::Webhook,
             "ntfy" => Channel::Ntfy,
+            "slack" => Channel::Slack,
             _ => return None,
         })
     }
@@ -53,6 +57,7 @@ impl Channel {
             Channel::Voice => "Voice call",
             Channel::Webhook => "Webhook",
             Channel::Ntfy => "ntfy",
+            Channel::Slack => "Slack",
         }
     }
 
@@ -76,6 +81,8 @@ pub enum ContactError {
          digits, - or _ (https://ntfy.example.com/alice-pages)"
     )]
     NtfyTopic(String),
+    #[error("'{0}' is not a Slack member id (U0123ABCD)")]
+    SlackUser(String),
     #[error(transparent)]
     Email(#[from] crate::account::AccountError),
 }
@@ -139,6 +146,8 @@ pub enum Address {
     Email(Email),
     Phone(PhoneNumber),
     Url(String),
+    /// A chat platform's id of a person (Slack's member id, `U0123ABCD`).
+    ChatUser(String),
 }
 
 impl Address {
@@ -147,6 +156,17 @@ impl Address {
             Channel::Email => Ok(Address::Email(Email::parse(text)?)),
             Channel::Sms | Channel::Voice => Ok(Address::Phone(PhoneNumber::parse(text)?)),
             Channel::Webhook => Ok(Address::Url(web_url(text)?.to_owned())),
+            Channel::Slack => {
+                let t = text.trim();
+                let member = (2..=32).contains(&t.len())
+                    && t.starts_with(['U', 'W'])
+                    && t.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+                if !member {
+                    return Err(ContactError::SlackUser(text.chars().take(40).collect()));
+                }
+                Ok(Address::ChatUser(t.to_owned()))
+            }
             Channel::Ntfy => {
                 let url = web_url(text)?;
                 let bad = || ContactError::NtfyTopic(text.chars().take(60).collect());
@@ -167,6 +187,7 @@ impl Address {
             Address::Email(e) => e.as_str(),
             Address::Phone(p) => p.as_str(),
             Address::Url(u) => u,
+            Address::ChatUser(u) => u,
         }
     }
 }
@@ -535,6 +556,18 @@ mod tests {
             "https://ntfy.sh/a.b",
         ] {
             assert!(Address::parse(Channel::Ntfy, bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn slack_addresses_are_member_ids() {
+        assert_eq!(
+            Address::parse(Channel::Slack, " U0123ABCD "),
+            Ok(Address::ChatUser("U0123ABCD".to_owned()))
+        );
+        assert!(Address::parse(Channel::Slack, "W0123ABCD").is_ok());
+        for bad in ["alice@example.com", "C0123ABCD", "u0123abcd", "U", ""] {
+            assert!(Address::parse(Channel::Slack, bad).is_err(), "{bad}");
         }
     }
 

@@ -192,6 +192,7 @@ impl Engine {
         };
         let base = self.config.public_url.trim_end_matches('/');
         let mut page = PageItem {
+            id: incident.to_string(),
             number,
             summary: item.summary.clone(),
             service: item.service.clone(),

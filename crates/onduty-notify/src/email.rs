@@ -221,6 +221,7 @@ mod tests {
 
     fn item() -> PageItem {
         PageItem {
+            id: "incident-id".to_owned(),
             number: 7,
             summary: "<script>alert(1)</script> & \"more\"".to_owned(),
             service: "Checkout".to_owned(),

@@ -25,6 +25,8 @@ use serde::Serialize;
 /// One incident in a page (several are bundled into one message when they come at once).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PageItem {
+    /// The incident's id (buttons in chat carry it).
+    pub id: String,
     pub number: i64,
     pub summary: String,
     pub service: String,
@@ -132,6 +134,8 @@ pub struct Providers {
     pub ntfy: Option<Arc<dyn Notifier>>,
     /// Slack, for channels that get every incident of a service or team.
     pub slack: Option<Arc<slack::SlackClient>>,
+    /// The same Slack client, for direct messages to people (see [`Providers::with_slack`]).
+    pub slack_notifier: Option<Arc<dyn Notifier>>,
     /// Checked again when an address is added, so an internal one is refused at once.
     pub outbound: outbound::OutboundPolicy,
 }
@@ -156,8 +160,17 @@ impl Providers {
             webhook: Some(notifier.clone()),
             ntfy: Some(notifier),
             slack: None,
+            slack_notifier: None,
             outbound: outbound::OutboundPolicy::default(),
         }
+    }
+
+    /// Slack for channels and for direct messages.
+    pub fn with_slack(mut self, client: slack::SlackClient) -> Providers {
+        let client = Arc::new(client);
+        self.slack_notifier = Some(client.clone());
+        self.slack = Some(client);
+        self
     }
 
     pub fn for_channel(&self, channel: Channel) -> Option<&Arc<dyn Notifier>> {
@@ -167,6 +180,7 @@ impl Providers {
             Channel::Voice => self.voice.as_ref(),
             Channel::Webhook => self.webhook.as_ref(),
             Channel::Ntfy => self.ntfy.as_ref(),
+            Channel::Slack => self.slack_notifier.as_ref(),
         }
     }
 

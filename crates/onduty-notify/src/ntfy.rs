@@ -196,6 +196,7 @@ mod tests {
 
     fn item(number: i64, urgency: &str) -> PageItem {
         PageItem {
+            id: format!("incident-{number}"),
             number,
             summary: "Disk full on db01".to_owned(),
             service: "Checkout".to_owned(),

@@ -183,6 +183,7 @@ mod tests {
 
     fn item(n: i64, summary: &str) -> PageItem {
         PageItem {
+            id: format!("incident-{n}"),
             number: n,
             summary: summary.to_owned(),
             service: "Checkout".to_owned(),

@@ -12,6 +12,8 @@ use onduty_core::chat::ChatButton;
 use onduty_core::incident::IncidentStatus;
 use serde_json::{Value, json};
 
+use crate::{Content, Notifier, NotifyError, Outgoing, SendFuture, Sent, render};
+
 /// How long Slack may take to answer.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -182,10 +184,22 @@ impl SlackClient {
 
     /// The e-mail address on a Slack user's profile (`users:read.email`), if it shows one.
     pub async fn user_email(&self, user: &str) -> Result<Option<String>, SlackFailure> {
-        let answer = self.call("users.info", &json!({"user": user})).await?;
+        let answer = self.call_form("users.info", &[("user", user)]).await?;
         Ok(answer["user"]["profile"]["email"]
             .as_str()
             .map(str::to_owned))
+    }
+
+    /// The member id of the workspace member with this e-mail address, if there is one.
+    pub async fn member_by_email(&self, email: &str) -> Result<Option<String>, SlackFailure> {
+        match self
+            .call_form("users.lookupByEmail", &[("email", email)])
+            .await
+        {
+            Ok(answer) => Ok(answer["user"]["id"].as_str().map(str::to_owned)),
+            Err(SlackFailure::Retry { error, .. }) if error == "users_not_found" => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Answers the person who clicked or typed a command, where only they see it.
@@ -204,13 +218,25 @@ impl SlackClient {
         }
     }
 
+    /// A method that writes, with a JSON body.
     async fn call(&self, method: &str, body: &Value) -> Result<Value, SlackFailure> {
-        let url = format!("{}/{method}", self.config.api_base.trim_end_matches('/'));
-        let response = self
-            .http
-            .post(url)
+        let request = self.http.post(self.url(method)).json(body);
+        self.answer(request).await
+    }
+
+    /// A method that reads: Slack takes their arguments form-encoded only.
+    async fn call_form(&self, method: &str, form: &[(&str, &str)]) -> Result<Value, SlackFailure> {
+        let request = self.http.post(self.url(method)).form(form);
+        self.answer(request).await
+    }
+
+    fn url(&self, method: &str) -> String {
+        format!("{}/{method}", self.config.api_base.trim_end_matches('/'))
+    }
+
+    async fn answer(&self, request: reqwest::RequestBuilder) -> Result<Value, SlackFailure> {
+        let response = request
             .bearer_auth(&self.config.bot_token)
-            .json(body)
             .send()
             .await
             .map_err(unreached)?;
@@ -249,6 +275,48 @@ impl SlackClient {
         } else {
             Err(SlackFailure::Retry { error, after: None })
         }
+    }
+}
+
+/// Direct messages: a person's Slack contact method is their member id, and the app posts
+/// to it (Slack opens the direct message). A page is one message per incident, with its
+/// buttons; codes, tests and notices are plain text.
+impl Notifier for SlackClient {
+    fn send<'a>(&'a self, message: &'a Outgoing) -> SendFuture<'a> {
+        Box::pin(async move {
+            let member = message.to.as_str();
+            let failed = |e: SlackFailure| match e {
+                SlackFailure::Retry { error, .. } => NotifyError::Transient(error),
+                SlackFailure::Refused(error) => NotifyError::Permanent(error),
+            };
+            match &message.content {
+                Content::Page { items } => {
+                    for item in items {
+                        let page = IncidentMessage {
+                            id: item.id.clone(),
+                            number: item.number,
+                            summary: item.summary.clone(),
+                            service: item.service.clone(),
+                            severity: item.severity.clone(),
+                            urgency: item.urgency.clone(),
+                            status: IncidentStatus::Triggered,
+                            url: item.url.clone(),
+                        };
+                        self.post(member, &page).await.map_err(failed)?;
+                    }
+                }
+                other => {
+                    let text = render::sms(other);
+                    self.call(
+                        "chat.postMessage",
+                        &json!({"channel": member, "text": text}),
+                    )
+                    .await
+                    .map_err(failed)?;
+                }
+            }
+            Ok(Sent::default())
+        })
     }
 }
 

@@ -226,6 +226,7 @@ mod tests {
     fn call_twiml_gathers_one_key_and_escapes_what_it_says() {
         let content = Content::Page {
             items: vec![PageItem {
+                id: "incident-id".to_owned(),
                 number: 7,
                 summary: "5xx > 10% on <web> & \"api\"".to_owned(),
                 service: "Web".to_owned(),

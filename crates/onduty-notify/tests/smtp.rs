@@ -80,6 +80,7 @@ fn page() -> Outgoing {
         secret: None,
         content: Content::Page {
             items: vec![PageItem {
+                id: "incident-id".to_owned(),
                 number: 7,
                 summary: "Checkout <script>alert(1)</script> errors".to_owned(),
                 service: "Web".to_owned(),

@@ -58,6 +58,7 @@ fn page(to: &str) -> Outgoing {
         secret: Some("whsec-test".to_owned()),
         content: Content::Page {
             items: vec![PageItem {
+                id: "incident-id".to_owned(),
                 number: 7,
                 summary: "DISK at 99%".into(),
                 service: "DB".into(),

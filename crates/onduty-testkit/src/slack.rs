@@ -1,5 +1,6 @@
-//! A local Slack for tests: the Web API methods onduty calls (`chat.postMessage`,
-//! `chat.update`, `users.info`, each with `Authorization: Bearer <bot token>`, answering
+//! A local Slack for tests: the Web API methods onduty calls (`chat.postMessage` and
+//! `chat.update` with JSON bodies, `users.info` and `users.lookupByEmail` with form bodies,
+//! each with `Authorization: Bearer <bot token>`, answering
 //! `{"ok": true, …}` or `{"ok": false, "error": "…"}` as Slack does), `response_url`s that
 //! note what onduty answered, and requests signed as Slack signs them, to send to onduty.
 
@@ -97,8 +98,28 @@ async fn web_api(
     State(inner): State<Arc<Inner>>,
     Path(method): Path<String>,
     headers: HeaderMap,
-    Json(body): Json<Value>,
+    body: axum::body::Bytes,
 ) -> Response {
+    let form = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let body: Value = if form {
+        form_urlencoded::parse(&body)
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(_) => return Json(json!({"ok": false, "error": "invalid_json"})).into_response(),
+        }
+    };
+    let reads = matches!(method.as_str(), "users.info" | "users.lookupByEmail");
+    if reads != form {
+        // Slack takes reads form-encoded only, and onduty sends writes as JSON.
+        return Json(json!({"ok": false, "error": "invalid_arguments"})).into_response();
+    }
     {
         let mut limited = inner.rate_limited.lock().unwrap();
         if limited.0 > 0 {
@@ -118,7 +139,9 @@ async fn web_api(
     });
     let in_channel = |body: &Value| {
         let channel = body["channel"].as_str().unwrap_or_default();
+        // A member id is the app's direct message with them.
         inner.channels.lock().unwrap().iter().any(|c| c == channel)
+            || inner.users.lock().unwrap().contains_key(channel)
     };
     let answer = match method.as_str() {
         "chat.postMessage" if in_channel(&body) => {
@@ -137,6 +160,14 @@ async fn web_api(
                     json!({"ok": true, "user": {"id": user, "profile": {"email": email}}})
                 }
                 None => json!({"ok": false, "error": "user_not_found"}),
+            }
+        }
+        "users.lookupByEmail" => {
+            let email = body["email"].as_str().unwrap_or_default();
+            let users = inner.users.lock().unwrap();
+            match users.iter().find(|(_, e)| e.as_str() == email) {
+                Some((id, _)) => json!({"ok": true, "user": {"id": id}}),
+                None => json!({"ok": false, "error": "users_not_found"}),
             }
         }
         _ => json!({"ok": false, "error": "unknown_method"}),

@@ -341,6 +341,7 @@ async fn voice_keys(
                         }
                     };
                     items.push(PageItem {
+                        id: i.id.to_string(),
                         number: i.number.0,
                         summary: i.summary.clone(),
                         service,

@@ -205,12 +205,12 @@ fn providers(config: &Config, public_url: &str) -> anyhow::Result<Providers> {
         providers.voice = Some(twilio);
     }
     if let Some(s) = &config.slack {
-        providers.slack = Some(Arc::new(onduty_notify::slack::SlackClient::new(
+        providers = providers.with_slack(onduty_notify::slack::SlackClient::new(
             onduty_notify::slack::SlackConfig {
                 bot_token: s.bot_token.clone(),
                 api_base: s.api_base.clone(),
             },
-        )));
+        ));
     }
     if let Some(m) = &config.smtp {
         let email = EmailNotifier::new(&SmtpConfig {

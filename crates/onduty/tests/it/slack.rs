@@ -24,12 +24,11 @@ async fn onduty_with_slack(backend: Backend, slack: &SlackServer) -> TestApp {
         |config| {
             config.slack_signing_secret = Some(onduty_web::Secret::new(SIGNING_SECRET.to_owned()))
         },
-        move |_, fake| Providers {
-            slack: Some(Arc::new(SlackClient::new(SlackConfig {
+        move |_, fake| {
+            Providers::all(fake).with_slack(SlackClient::new(SlackConfig {
                 bot_token: BOT_TOKEN.to_owned(),
                 api_base,
-            }))),
-            ..Providers::all(fake)
+            }))
         },
     )
     .await
@@ -320,4 +319,93 @@ async fn a_rate_limited_slack_is_waited_out_and_a_channel_the_bot_left_is_marked
         .find(|c| c["channel"] == "C0GONE")
         .unwrap();
     assert_eq!(gone["failing"], "not_in_channel");
+}
+
+#[tokio::test]
+async fn bob_is_paged_by_direct_message_and_acknowledges_with_its_button() {
+    let slack = SlackServer::start().await;
+    let app = onduty_with_slack(Backend::Sqlite, &slack).await;
+    slack.member("U0BOB", "bob@example.com");
+    let bob = app.user_token("Bob", "responder").await;
+    // His Slack account is found by his e-mail address.
+    let (status, created) = app
+        .api_as(
+            &bob,
+            Method::POST,
+            "/users/bob@example.com/contact-methods",
+            Some(json!({"channel": "slack", "address": ""})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["contact_method"]["address"], "U0BOB");
+    let calls = slack.take();
+    let code_message = calls
+        .iter()
+        .find(|c| c.method == "chat.postMessage")
+        .unwrap_or_else(|| panic!("no code sent: {calls:?}"));
+    assert_eq!(code_message.body["channel"], "U0BOB");
+    let code: String = code_message.body["text"]
+        .as_str()
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let id = created["contact_method"]["id"].as_str().unwrap();
+    let (status, _) = app
+        .api_as(
+            &bob,
+            Method::POST,
+            &format!("/users/bob@example.com/contact-methods/{id}/verify"),
+            Some(json!({ "code": code })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    policy(
+        &app,
+        json!({"name": "Ops", "levels": [level(&["bob@example.com"], 30)]}),
+    )
+    .await;
+    let key = service(&app, "Database", "Ops", json!({})).await;
+    incident_posted(&app, &key).await;
+    let calls = slack.take();
+    let page = calls
+        .iter()
+        .find(|c| c.method == "chat.postMessage" && c.body["channel"] == "U0BOB")
+        .unwrap_or_else(|| panic!("no direct message: {calls:?}"));
+    assert_eq!(
+        shown(page),
+        (
+            "Triggered".to_owned(),
+            vec!["acknowledge".into(), "resolve".into(), "escalate".into()]
+        )
+    );
+    let incident = page.body["blocks"][2]["elements"][0]["value"]
+        .as_str()
+        .unwrap();
+    let click = click_body("U0BOB", "acknowledge", incident, &slack.response_url(1));
+    let (status, _) =
+        from_slack(&app, "/slack/interactions", &click, now_seconds(&app), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let lines = timeline(&app, 1).await;
+    assert!(
+        lines.contains(&"Acknowledged by Bob via Slack".to_owned()),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Slack to Bob U0BOB: sent")),
+        "{lines:?}"
+    );
+
+    // Someone not in the workspace cannot add Slack.
+    let (status, body) = app
+        .api_as(
+            &bob,
+            Method::POST,
+            "/users/bob@example.com/contact-methods",
+            Some(json!({"channel": "slack", "address": "bob@elsewhere.example"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
