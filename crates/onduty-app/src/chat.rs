@@ -37,17 +37,23 @@ impl App {
         })?;
         let channel = parse_channel(platform, &input.channel)
             .map_err(|e| AppError::Invalid(format!("'channel': {e}")))?;
-        if self
-            .store
-            .chat_channels(scope)
-            .await?
-            .iter()
-            .any(|c| c.platform == platform && c.channel == channel)
+        let existing = self.store.chat_channels(scope).await?;
+        if let Some(same) = existing
+            .into_iter()
+            .find(|c| c.platform == platform && c.channel == channel)
         {
-            return Err(AppError::Conflict(format!(
-                "{} channel {channel} already gets these incidents",
-                platform.label()
-            )));
+            if same.failing.is_none() {
+                return Err(AppError::Conflict(format!(
+                    "{} channel {channel} already gets these incidents",
+                    platform.label()
+                )));
+            }
+            // Added again once mended: it gets incidents again.
+            self.store.revive_chat_channel(same.id).await?;
+            return Ok(ChatChannel {
+                failing: None,
+                ..same
+            });
         }
         Ok(self
             .store
@@ -75,12 +81,22 @@ impl App {
         verified_email: Option<&str>,
     ) -> Result<Option<User>, AppError> {
         if let Some(id) = self.store.chat_user(platform, chat_user).await? {
-            return Ok(self.store.user(id).await.ok());
+            return Ok(self
+                .store
+                .user(id)
+                .await
+                .ok()
+                .filter(|u| u.status.is_active()));
         }
         let Some(email) = verified_email.and_then(|e| Email::parse(e).ok()) else {
             return Ok(None);
         };
-        let Some(user) = self.store.user_by_email(&email).await? else {
+        let Some(user) = self
+            .store
+            .user_by_email(&email)
+            .await?
+            .filter(|u| u.status.is_active())
+        else {
             return Ok(None);
         };
         self.store

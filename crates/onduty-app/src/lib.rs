@@ -80,7 +80,16 @@ impl Acting {
     }
 
     /// Acting on incidents (acknowledge, resolve, notes, …) needs a responder or an admin.
+    /// A disabled or deleted person acts on nothing, whatever door they come through (a
+    /// phone's SMS reply, a link in an old e-mail, a linked chat account).
     pub fn require_responder(&self) -> Result<(), AppError> {
+        if !self.user.status.is_active() {
+            return Err(AppError::Forbidden(format!(
+                "{} is {}: only active people act on incidents",
+                self.user.email,
+                self.user.status.as_str()
+            )));
+        }
         if self.user.role.can_respond() {
             Ok(())
         } else {

@@ -31,16 +31,17 @@ impl ChatPlatform {
     }
 }
 
-/// A channel's id as the platform writes it: Slack's are letters and digits
-/// (`C0123ABCD`), at most 32.
+/// A channel's id as the platform writes it: Slack's start with `C` (public) or `G`
+/// (private), then capital letters and digits (`C0123ABCD`), at most 32 in all. A channel's
+/// name will not do: Slack updates a message only by its channel's id.
 pub fn parse_channel(platform: ChatPlatform, text: &str) -> Result<String, String> {
     let t = text.trim();
+    let slack_id = (2..=32).contains(&t.len())
+        && t.starts_with(['C', 'G'])
+        && t.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     match platform {
-        ChatPlatform::Slack
-            if (1..=32).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric()) =>
-        {
-            Ok(t.to_owned())
-        }
+        ChatPlatform::Slack if slack_id => Ok(t.to_owned()),
         ChatPlatform::Slack => Err(format!(
             "'{}' is not a Slack channel id: open the channel's details in Slack and copy the \
              id at the bottom (C0123ABCD)",
@@ -179,7 +180,16 @@ mod tests {
             parse_channel(ChatPlatform::Slack, " C0123ABCD ").as_deref(),
             Ok("C0123ABCD")
         );
-        for bad in ["", "#ops", "C0123 ABCD", &"C".repeat(33)] {
+        assert!(parse_channel(ChatPlatform::Slack, "G0PRIVATE1").is_ok());
+        for bad in [
+            "",
+            "#ops",
+            "ops",
+            "U0123ABCD",
+            "c0123abcd",
+            "C0123 ABCD",
+            &"C".repeat(33),
+        ] {
             assert!(parse_channel(ChatPlatform::Slack, bad).is_err(), "{bad}");
         }
     }

@@ -618,7 +618,17 @@ impl Decision<'_> {
     fn page_people(&mut self, users: &[UserId], responder: bool) -> Result<(), Refused> {
         for user in users {
             let person = self.ctx.person(*user)?;
-            for (rule, due_at) in plan_notifications(&person.rules, self.next.urgency, self.now) {
+            // A responder added by hand is paged even when the incident is acknowledged, so
+            // their rules fire once each: a repeat would ring on past the acknowledgement.
+            let rules: Vec<NotificationRule> = person
+                .rules
+                .iter()
+                .map(|r| NotificationRule {
+                    repeat: r.repeat.filter(|_| !responder),
+                    ..r.clone()
+                })
+                .collect();
+            for (rule, due_at) in plan_notifications(&rules, self.next.urgency, self.now) {
                 if let Some(r) = person.rules.iter().find(|r| r.id == rule) {
                     self.push(Effect::PlanNotification(PlannedNotification {
                         user: *user,

@@ -115,7 +115,7 @@ pub fn verify_slack_request(
         .trim()
         .parse()
         .map_err(|_| SlackRefusal::Missing)?;
-    if (now.as_millis() / 1000 - timestamp).abs() > SLACK_MAX_AGE_SECONDS {
+    if (now.as_millis() / 1000).abs_diff(timestamp) > SLACK_MAX_AGE_SECONDS.unsigned_abs() {
         return Err(SlackRefusal::Stale);
     }
     let expected = slack_signature(signing_secret, timestamp, body);

@@ -1,30 +1,48 @@
 //! The chat stage: each incident's message in the chat channels of its service or team,
 //! posted once and then updated in place whenever the incident changes, whichever door
-//! changed it. Load the messages that are behind; plan each (post or update, and what
-//! it shows: the incident as it is now); send them; record how each went in one
-//! transaction. A rate limit is waited out (`Retry-After`); a channel the platform
-//! refuses for good is marked failing, on the incident's timeline too.
+//! changed it. It runs after the paging stages, so pages never wait for chat. Load the
+//! messages that are behind (a few at a time); send each channel's in turn, channels side
+//! by side; record how each went in one transaction. A rate limit is waited out
+//! (`Retry-After`, for the rest of that channel's messages too, and not counted as an
+//! attempt); a message that keeps failing gives up that change (the next one tries
+//! again); a deleted message is posted again; a channel the platform refuses for good is
+//! marked failing, on the incident's timeline too.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use futures::StreamExt;
 use onduty_core::Timestamp;
 use onduty_core::chat::ChatPlatform;
 use onduty_notify::slack::{IncidentMessage, SlackFailure};
 use onduty_store::chat::{ChatPostResult, DueChatPost};
 
-use crate::{BATCH, Engine, EngineError};
+use crate::{Engine, EngineError};
 
 /// Attempts at a message before its change is given up (the next change tries again).
 const MAX_ATTEMPTS: i64 = 6;
+/// Messages sent per tick at most, and channels sent to at once.
+const CHAT_BATCH: u32 = 32;
+const CHANNELS_AT_ONCE: usize = 8;
 
 pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<usize, EngineError> {
-    let due = engine.store.due_chat_posts(now, BATCH).await?;
+    let due = engine.store.due_chat_posts(now, CHAT_BATCH).await?;
     let count = due.len();
-    let mut results = Vec::with_capacity(count);
+    let mut by_channel: BTreeMap<String, Vec<DueChatPost>> = BTreeMap::new();
     for post in due {
-        let (result, line) = engine.show(&post, now).await;
-        results.push((post, result, line));
+        by_channel
+            .entry(post.channel_id.to_string())
+            .or_default()
+            .push(post);
     }
+    let results: Vec<_> = futures::stream::iter(by_channel.into_values())
+        .map(|posts| engine.show_in_turn(posts, now))
+        .buffer_unordered(CHANNELS_AT_ONCE)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
     engine.store.record_chat_posts(&results, now).await?;
     Ok(count)
 }
@@ -47,34 +65,53 @@ pub(crate) fn message(post: &DueChatPost, public_url: &str) -> IncidentMessage {
     }
 }
 
-/// How a failure is recorded: tried again after Slack's wait or a backoff, given up for
-/// this change after [`MAX_ATTEMPTS`], or a refusal; and the timeline's line.
+/// How a failure is recorded, and the timeline's line about it.
 pub(crate) fn outcome(
     post: &DueChatPost,
     failure: SlackFailure,
     now: Timestamp,
 ) -> (ChatPostResult, String) {
     let place = format!("{} channel {}", post.platform.label(), post.channel);
+    let again = |error: &str, wait: Duration| {
+        format!(
+            "{place}: not updated ({error}); trying again in {} s",
+            wait.as_secs()
+        )
+    };
     match failure {
-        SlackFailure::Retry { error, after } if post.attempts + 1 < MAX_ATTEMPTS => {
-            let wait = after.unwrap_or_else(|| backoff(post.attempts + 1));
+        // A rate limit is waited out as long as Slack asks, and is no failure of ours.
+        SlackFailure::Retry {
+            error,
+            after: Some(wait),
+        } => (
+            ChatPostResult::Retry {
+                at: now.saturating_add(wait),
+                counted: false,
+                error: error.clone(),
+            },
+            again(&error, wait),
+        ),
+        SlackFailure::Retry { error, after: None } if post.attempts + 1 < MAX_ATTEMPTS => {
+            let wait = backoff(post.attempts + 1);
             (
                 ChatPostResult::Retry {
-                    error: error.clone(),
                     at: now.saturating_add(wait),
+                    counted: true,
+                    error: error.clone(),
                 },
-                format!(
-                    "{place}: not updated ({error}); trying again in {} s",
-                    wait.as_secs()
-                ),
+                again(&error, wait),
             )
         }
         SlackFailure::Retry { error, .. } => (
-            ChatPostResult::Refused {
-                error: format!("gave up: {error}"),
+            ChatPostResult::GaveUp {
+                error: error.clone(),
             },
-            format!("{place}: not updated ({error}); gave up"),
+            format!("{place}: not updated ({error}); gave up until the incident changes again"),
         ),
+        // Someone deleted the message: it is posted again.
+        SlackFailure::Refused(error) if error == "message_not_found" => {
+            (ChatPostResult::Repost, String::new())
+        }
         SlackFailure::Refused(error) => (
             ChatPostResult::Refused {
                 error: error.clone(),
@@ -91,6 +128,37 @@ fn backoff(attempts: i64) -> Duration {
 }
 
 impl Engine {
+    /// One channel's messages, in turn; after a rate limit the rest wait as long.
+    async fn show_in_turn(
+        &self,
+        posts: Vec<DueChatPost>,
+        now: Timestamp,
+    ) -> Vec<(DueChatPost, ChatPostResult, String)> {
+        let mut results = Vec::with_capacity(posts.len());
+        let mut limited: Option<Timestamp> = None;
+        for post in posts {
+            let (result, line) = match limited {
+                Some(at) => (
+                    ChatPostResult::Retry {
+                        error: "waiting out Slack's rate limit".to_owned(),
+                        at,
+                        counted: false,
+                    },
+                    String::new(),
+                ),
+                None => self.show(&post, now).await,
+            };
+            if let ChatPostResult::Retry {
+                at, counted: false, ..
+            } = &result
+            {
+                limited = Some(*at);
+            }
+            results.push((post, result, line));
+        }
+        results
+    }
+
     async fn show(&self, post: &DueChatPost, now: Timestamp) -> (ChatPostResult, String) {
         let ChatPlatform::Slack = post.platform;
         let Some(slack) = self.providers.slack.as_ref() else {
@@ -140,28 +208,45 @@ mod tests {
     }
 
     #[test]
-    fn a_rate_limit_is_waited_out_and_other_failures_back_off_then_give_up() {
+    fn a_rate_limit_is_waited_out_and_other_failures_back_off_then_give_up_the_change() {
         let now = Timestamp::from_millis(0);
-        let limited = SlackFailure::Retry {
+        let at = |s| now.saturating_add(Duration::from_secs(s));
+        let limited = || SlackFailure::Retry {
             error: "429".to_owned(),
             after: Some(Duration::from_secs(30)),
         };
-        let (result, line) = outcome(&post(0), limited, now);
+        let (result, line) = outcome(&post(0), limited(), now);
         assert!(
-            matches!(result, ChatPostResult::Retry { at, .. } if at == now.saturating_add(Duration::from_secs(30)))
+            matches!(result, ChatPostResult::Retry { at: t, counted: false, .. } if t == at(30))
         );
         assert!(line.ends_with("trying again in 30 s"), "{line}");
+        let (result, _) = outcome(&post(MAX_ATTEMPTS - 1), limited(), now);
+        assert!(
+            matches!(result, ChatPostResult::Retry { counted: false, .. }),
+            "a rate limit is never given up"
+        );
         let down = || SlackFailure::Retry {
             error: "Slack answered 503".to_owned(),
             after: None,
         };
         let (result, _) = outcome(&post(2), down(), now);
         assert!(
-            matches!(result, ChatPostResult::Retry { at, .. } if at == now.saturating_add(Duration::from_secs(40)))
+            matches!(result, ChatPostResult::Retry { at: t, counted: true, .. } if t == at(40))
         );
         let (result, line) = outcome(&post(MAX_ATTEMPTS - 1), down(), now);
-        assert!(matches!(result, ChatPostResult::Refused { .. }));
-        assert!(line.ends_with("gave up"), "{line}");
+        assert!(
+            matches!(result, ChatPostResult::GaveUp { .. }),
+            "the channel stays in use"
+        );
+        assert!(
+            line.ends_with("gave up until the incident changes again"),
+            "{line}"
+        );
+        let gone = SlackFailure::Refused("message_not_found".to_owned());
+        assert!(matches!(
+            outcome(&post(0), gone, now).0,
+            ChatPostResult::Repost
+        ));
         let (result, line) = outcome(
             &post(0),
             SlackFailure::Refused("channel_not_found".to_owned()),

@@ -147,9 +147,6 @@ impl Engine {
             if stages.runs(Stage::Outbox) {
                 done += stages.count(Stage::Outbox, outbox::run(self, now).await);
             }
-            if stages.runs(Stage::Chat) {
-                done += stages.count(Stage::Chat, chat::run(self, now).await);
-            }
             if done == 0 {
                 break;
             }
@@ -165,6 +162,9 @@ impl Engine {
         if reminded > 0 && stages.runs(Stage::Outbox) {
             stages.count(Stage::Outbox, outbox::run(self, now).await);
         }
+        // Chat messages follow incidents once the pages went: a slow chat platform never
+        // holds up a page.
+        stages.count(Stage::Chat, chat::run(self, now).await);
         if let Some(e) = stages.failure {
             return Err(e);
         }

@@ -123,7 +123,8 @@ pub fn incident_blocks(m: &IncidentMessage) -> Value {
         blocks.push(json!({"type": "actions", "block_id": "onduty", "elements": buttons}));
     }
     json!({
-        "text": format!("#{} [{}] {} ({status})", m.number, m.severity, m.summary.chars().take(300).collect::<String>()),
+        "text": format!("#{} [{}] {} ({status})", m.number, escape(&m.severity),
+            escape(&m.summary.chars().take(300).collect::<String>())),
         "blocks": blocks,
     })
 }
@@ -183,8 +184,14 @@ impl SlackClient {
     }
 
     /// The e-mail address on a Slack user's profile (`users:read.email`), if it shows one.
+    /// Asked while Slack waits for an answer to a click, so it gets 2 seconds.
     pub async fn user_email(&self, user: &str) -> Result<Option<String>, SlackFailure> {
-        let answer = self.call_form("users.info", &[("user", user)]).await?;
+        let request = self
+            .http
+            .post(self.url("users.info"))
+            .form(&[("user", user)])
+            .timeout(Duration::from_secs(2));
+        let answer = self.answer(request).await?;
         Ok(answer["user"]["profile"]["email"]
             .as_str()
             .map(str::to_owned))

@@ -39,10 +39,17 @@ pub enum ChatPostResult {
     Shown {
         message_ref: Option<String>,
     },
-    /// Try again at this time.
+    /// Try again at this time; `counted`: as one more attempt (a rate limit is not one).
     Retry {
         error: String,
         at: Timestamp,
+        counted: bool,
+    },
+    /// Post it again: the posted message is gone (someone deleted it).
+    Repost,
+    /// This change is given up (the next one tries again); the channel stays in use.
+    GaveUp {
+        error: String,
     },
     /// The platform refused the channel for good: the channel is marked failing and the
     /// incident's timeline says so.
@@ -133,6 +140,15 @@ impl Store {
         channel_from_row(&row)
     }
 
+    /// Posts to a channel marked failing again (it was fixed: the app is back in it).
+    pub async fn revive_chat_channel(&self, id: ChatChannelId) -> Result<(), StoreError> {
+        sqlx::query("UPDATE chat_channels SET failing = NULL WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *self.write_conn().await?)
+            .await?;
+        Ok(())
+    }
+
     /// Stops posting to a channel (its messages so far stay where they are).
     pub async fn delete_chat_channel(&self, id: ChatChannelId) -> Result<(), StoreError> {
         let mut conn = self.lane().await?;
@@ -208,7 +224,10 @@ impl Store {
         let mut writes = Vec::new();
         let mut timeline = Vec::new();
         for (post, result, line) in results {
-            if !matches!(result, ChatPostResult::Shown { .. }) {
+            if !matches!(
+                result,
+                ChatPostResult::Shown { .. } | ChatPostResult::Repost
+            ) {
                 timeline.push(timeline_row(
                     post.incident,
                     now,
@@ -228,9 +247,21 @@ impl Store {
                     "message_ref = COALESCE(?, message_ref), shown = ?, attempts = 0, last_error = NULL",
                     vec![Val::OptText(message_ref.clone()), Val::Int(post.changes)],
                 ),
-                ChatPostResult::Retry { error, at } => (
-                    "attempts = attempts + 1, next_attempt_at = ?, last_error = ?",
-                    vec![Val::Int(at.as_millis()), Val::Text(error.clone())],
+                ChatPostResult::Retry { error, at, counted } => (
+                    "attempts = attempts + ?, next_attempt_at = ?, last_error = ?",
+                    vec![
+                        Val::Int(i64::from(*counted)),
+                        Val::Int(at.as_millis()),
+                        Val::Text(error.clone()),
+                    ],
+                ),
+                ChatPostResult::Repost => (
+                    "message_ref = NULL, next_attempt_at = ?",
+                    vec![Val::Int(now.as_millis())],
+                ),
+                ChatPostResult::GaveUp { error } => (
+                    "shown = ?, attempts = 0, last_error = ?",
+                    vec![Val::Int(post.changes), Val::Text(error.clone())],
                 ),
                 ChatPostResult::Refused { error } => {
                     writes.push(write(

@@ -485,7 +485,7 @@ fn stop_paging(d: Backend, incidents: &[IncidentId]) -> Vec<Write> {
             format!("UPDATE escalations SET next_at = NULL WHERE incident_id IN {list}"),
             format!("DELETE FROM planned_notifications WHERE incident_id IN {list}"),
             format!(
-                "UPDATE outbox SET status = 'cancelled' WHERE status = 'pending' AND incident_id IN {list}"
+                "UPDATE outbox SET status = 'cancelled' WHERE status = 'pending' AND clears = 0 AND incident_id IN {list}"
             ),
         ] {
             writes.push(Write {

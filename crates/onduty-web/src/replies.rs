@@ -183,7 +183,7 @@ pub(crate) async fn act_for(
                 format!("{label} was already {}", acted.incident.status.as_str())
             }
         }
-        Err(AppError::Forbidden(_)) => format!("{label}: observers cannot act on incidents"),
+        Err(e @ AppError::Forbidden(_)) => format!("{label}: {e}"),
         Err(AppError::Refused(Refused::AlreadyResolved(_))) => {
             format!("{label} is already resolved")
         }

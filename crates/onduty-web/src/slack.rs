@@ -3,11 +3,13 @@
 //!
 //! Every request is checked before anything is read from it: its `X-Slack-Signature` (the
 //! app's signing secret over `v0:<timestamp>:<body>`), a timestamp within five minutes, and
-//! a signature not seen before (a replay within the five minutes is refused too). Refused
-//! requests get `401` and change nothing. The clicker acts as the onduty user their Slack
-//! account is linked to (by the e-mail address Slack verified for it), through the same
-//! `act_for` as SMS replies and one-click links. The answer leaves at once (Slack wants one
-//! within 3 s); the incident's messages are brought up to date by the engine.
+//! a signature not seen before by this instance (a replay within the five minutes is
+//! refused too). Refused requests get `401` and change nothing. The clicker acts as the
+//! onduty user their Slack account is linked to (by the e-mail address Slack verified for
+//! it; asking Slack for it takes at most 2 s, once per account), through the same
+//! `act_for` as SMS replies and one-click links, and the answer leaves when that is done
+//! (Slack wants one within 3 s); the incident's messages are brought up to date by the
+//! engine.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

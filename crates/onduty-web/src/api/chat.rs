@@ -73,7 +73,7 @@ pub struct NewChatChannel {
     pub platform: String,
     /// The channel's id: in Slack, open the channel's details and copy the id at the
     /// bottom (`C0123ABCD`). Invite the onduty app to the channel.
-    #[schema(pattern = "^[A-Za-z0-9]{1,32}$")]
+    #[schema(pattern = "^[CG][A-Z0-9]{1,31}$")]
     pub channel: String,
 }
 

@@ -259,3 +259,66 @@ async fn only_push_rules_repeat_and_an_ntfy_address_is_a_topic_url() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_take_back_waiting_for_the_ntfy_server_survives_the_incident_being_resolved() {
+    let app = onduty_pushing(Backend::Sqlite).await;
+    let ntfy = NtfyServer::start().await;
+    let (alice, _) = alice_with_ntfy(&app, &ntfy).await;
+    let key = database_paging_alice(&app).await;
+    app.send_event(trigger_event(&key, "db01/disk", "DISK at 99% on db01"))
+        .await;
+    app.tick().await;
+    assert_eq!(ntfy.take_published().len(), 1);
+    // Acknowledged while the ntfy server is down: the take-back waits to be tried again.
+    ntfy.fail_with(Some(StatusCode::BAD_GATEWAY));
+    let (status, _) = app
+        .api_as(&alice, Method::POST, "/incidents/1/acknowledge", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.tick().await;
+    let (status, _) = app
+        .api_as(&alice, Method::POST, "/incidents/1/resolve", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    ntfy.fail_with(None);
+    app.pass(Duration::from_secs(30)).await;
+    assert_eq!(ntfy.take(), taken_back(1));
+}
+
+#[tokio::test]
+async fn a_responder_added_to_an_acknowledged_incident_is_pushed_once_not_every_minute() {
+    let app = onduty_pushing(Backend::Sqlite).await;
+    let ntfy = NtfyServer::start().await;
+    alice_with_ntfy(&app, &ntfy).await;
+    let bob = app.user_token("Bob", "responder").await;
+    verified_method(&app, &bob, "bob@example.com", "sms", crate::paging::BOB).await;
+    policy(
+        &app,
+        json!({"name": "Ops", "levels": [level(&["bob@example.com"], 30)]}),
+    )
+    .await;
+    let key = service(&app, "Database", "Ops", json!({})).await;
+    app.send_event(trigger_event(&key, "db01/disk", "DISK at 99% on db01"))
+        .await;
+    app.tick().await;
+    let (status, _) = app
+        .api_as(&bob, Method::POST, "/incidents/1/acknowledge", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = app
+        .api_as(
+            &bob,
+            Method::POST,
+            "/incidents/1/responders",
+            Some(json!({"users": ["alice@example.com"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.tick().await;
+    let pushed = ntfy.take_published();
+    assert_eq!(pushed.len(), 1, "{pushed:?}");
+    // Her rules fire once each: nothing until her second rule at 5 minutes.
+    app.pass(4 * MINUTE).await;
+    assert!(ntfy.take_published().is_empty(), "no repeats");
+}

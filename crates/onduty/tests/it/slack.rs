@@ -2,7 +2,6 @@
 //! message's buttons and the `/onduty` command, as the onduty user their Slack account is
 //! linked to; the message follows the incident whichever door changed it.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use onduty_notify::Providers;
@@ -319,6 +318,29 @@ async fn a_rate_limited_slack_is_waited_out_and_a_channel_the_bot_left_is_marked
         .find(|c| c["channel"] == "C0GONE")
         .unwrap();
     assert_eq!(gone["failing"], "not_in_channel");
+
+    // The app is invited back and the channel attached again: it gets incidents again.
+    slack.join("C0GONE");
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/services/Database/chat-channels",
+            Some(json!({"platform": "slack", "channel": "C0GONE"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["chat_channel"]["failing"], Value::Null);
+    slack.take();
+    app.send_event(trigger_event(&key, "db03/disk", "DISK at 99% on db03"))
+        .await;
+    app.tick().await;
+    let calls = slack.take();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.method == "chat.postMessage" && c.body["channel"] == "C0GONE"),
+        "{calls:?}"
+    );
 }
 
 #[tokio::test]
@@ -408,4 +430,27 @@ async fn bob_is_paged_by_direct_message_and_acknowledges_with_its_button() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn once_alice_is_disabled_her_clicks_change_nothing() {
+    let slack = SlackServer::start().await;
+    let app = onduty_with_slack(Backend::Sqlite, &slack).await;
+    let key = database_in_slack(&app, &slack).await;
+    incident_posted(&app, &key).await;
+    let id = incident_id(&app, 1).await;
+    let now = now_seconds(&app);
+    // Her first click links her account; then an admin disables her.
+    let click = click_body("U0ALICE", "acknowledge", &id, &slack.response_url(1));
+    let (status, _) = from_slack(&app, "/slack/interactions", &click, now, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = app
+        .api(Method::POST, "/users/alice@example.com/disable", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let click = click_body("U0ALICE", "resolve", &id, &slack.response_url(2));
+    let (status, _) = from_slack(&app, "/slack/interactions", &click, now, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, detail) = app.api(Method::GET, "/incidents/1", None).await;
+    assert_eq!(detail["incident"]["status"], "acknowledged");
 }
