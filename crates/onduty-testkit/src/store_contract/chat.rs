@@ -6,7 +6,7 @@ use onduty_core::chat::{ChatPlatform, ChatScope};
 use onduty_core::incident::{DedupMode, IncidentStatus};
 use onduty_store::chat::ChatPostResult;
 
-use super::one;
+use super::{accepted, one};
 use crate::db::TestDb;
 use crate::fixtures::{acknowledge, at_minute, service, trigger, user};
 
@@ -15,7 +15,7 @@ pub async fn chat_messages_follow_their_incidents(db: &TestDb) {
     let web = service(&store, "Web", DedupMode::Open).await;
     let other = service(&store, "Other", DedupMode::Open).await;
     // An incident opened before the channel is attached is not posted.
-    one(&store, trigger(web.key(), "old", "before", at_minute(0))).await;
+    accepted(one(&store, trigger(web.key(), "old", "before", at_minute(0))).await);
     let channel = store
         .add_chat_channel(
             ChatScope::Service(web.service.id),
@@ -32,16 +32,9 @@ pub async fn chat_messages_follow_their_incidents(db: &TestDb) {
             .unwrap(),
         vec![channel.clone()]
     );
-    one(
-        &store,
-        trigger(web.key(), "disk", "disk full", at_minute(2)),
-    )
-    .await;
-    one(
-        &store,
-        trigger(other.key(), "cpu", "not ours", at_minute(2)),
-    )
-    .await;
+    for (svc, key, summary) in [(&web, "disk", "disk full"), (&other, "cpu", "not ours")] {
+        accepted(one(&store, trigger(svc.key(), key, summary, at_minute(2))).await);
+    }
     let due = store.due_chat_posts(at_minute(2), 10).await.unwrap();
     assert_eq!(due.len(), 1, "{due:?}");
     let post = &due[0];
@@ -66,7 +59,7 @@ pub async fn chat_messages_follow_their_incidents(db: &TestDb) {
             .unwrap()
             .is_empty()
     );
-    one(&store, acknowledge(web.key(), "disk", at_minute(4))).await;
+    accepted(one(&store, acknowledge(web.key(), "disk", at_minute(4))).await);
     let due = store.due_chat_posts(at_minute(4), 10).await.unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].status, IncidentStatus::Acknowledged);
@@ -111,7 +104,7 @@ pub async fn chat_messages_follow_their_incidents(db: &TestDb) {
             .as_deref(),
         Some("not_in_channel")
     );
-    one(&store, trigger(web.key(), "mem", "memory", at_minute(7))).await;
+    accepted(one(&store, trigger(web.key(), "mem", "memory", at_minute(7))).await);
     assert!(
         store
             .due_chat_posts(at_minute(7), 10)
