@@ -7,13 +7,14 @@
 use onduty_core::ChatChannelId;
 use onduty_core::account::{Email, User};
 use onduty_core::chat::{ChatChannel, ChatPlatform, ChatScope, parse_channel};
+use onduty_core::contact::hash_code;
 
 use crate::{Acting, App, AppError};
 
 /// A channel as a door received it.
 #[derive(Debug, Clone)]
 pub struct ChatChannelInput {
-    /// `slack`.
+    /// `slack` or `telegram`.
     pub platform: String,
     /// The platform's id of the channel (Slack: `C0123ABCD`).
     pub channel: String,
@@ -31,7 +32,7 @@ impl App {
         acting.require_admin()?;
         let platform = ChatPlatform::parse(input.platform.trim()).ok_or_else(|| {
             AppError::Invalid(format!(
-                "'platform' must be slack, not '{}'",
+                "'platform' must be slack or telegram, not '{}'",
                 input.platform.chars().take(40).collect::<String>()
             ))
         })?;
@@ -104,4 +105,72 @@ impl App {
             .await?;
         Ok(Some(user))
     }
+
+    /// A one-time code that links `who`'s chat account to them once sent to onduty's bot
+    /// (`/start <code>` in Telegram), valid for [`LINK_CODE_VALID_FOR`]; a new one replaces
+    /// the last. The person themselves, or an admin.
+    pub async fn chat_link_code(
+        &self,
+        acting: &Acting,
+        who: &str,
+        platform: &str,
+    ) -> Result<(String, onduty_core::Timestamp), AppError> {
+        let user = self.contact_owner(acting, who).await?;
+        let platform = match ChatPlatform::parse(platform.trim()) {
+            Some(ChatPlatform::Telegram) => ChatPlatform::Telegram,
+            _ => {
+                return Err(AppError::Invalid(
+                    "'platform' must be telegram: Slack links accounts by their e-mail".to_owned(),
+                ));
+            }
+        };
+        const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).expect("the operating system provides randomness");
+        // 32 letters and digits: each byte picks one evenly (256 = 8 × 32).
+        let code: String = bytes
+            .iter()
+            .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+            .collect();
+        let expires = self.now().saturating_add(LINK_CODE_VALID_FOR);
+        self.store
+            .add_link_code(platform, user.id, &hash_code(&code), expires)
+            .await?;
+        Ok((code, expires))
+    }
+
+    /// Links a chat account with a one-time code sent from it; returns whose it now is.
+    pub async fn link_chat_by_code(
+        &self,
+        platform: ChatPlatform,
+        chat_user: &str,
+        code: &str,
+    ) -> Result<User, AppError> {
+        let now = self.now();
+        let unknown = || {
+            AppError::NotFound(
+                "that code is unknown, used or expired: make a new one on your profile in onduty"
+                    .to_owned(),
+            )
+        };
+        let id = self
+            .store
+            .take_link_code(platform, &hash_code(code.trim()), now)
+            .await?
+            .ok_or_else(unknown)?;
+        let user = self
+            .store
+            .user(id)
+            .await
+            .ok()
+            .filter(|u| u.status.is_active())
+            .ok_or_else(unknown)?;
+        self.store
+            .link_chat_user(platform, chat_user, user.id, now)
+            .await?;
+        Ok(user)
+    }
 }
+
+/// How long a code that links a chat account works.
+pub const LINK_CODE_VALID_FOR: std::time::Duration = std::time::Duration::from_secs(15 * 60);

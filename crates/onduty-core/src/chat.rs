@@ -8,18 +8,21 @@ use crate::ids::{ChatChannelId, IncidentNumber, ServiceId, TeamId};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChatPlatform {
     Slack,
+    Telegram,
 }
 
 impl ChatPlatform {
     pub fn as_str(self) -> &'static str {
         match self {
             ChatPlatform::Slack => "slack",
+            ChatPlatform::Telegram => "telegram",
         }
     }
 
     pub fn parse(text: &str) -> Option<ChatPlatform> {
         match text {
             "slack" => Some(ChatPlatform::Slack),
+            "telegram" => Some(ChatPlatform::Telegram),
             _ => None,
         }
     }
@@ -27,21 +30,32 @@ impl ChatPlatform {
     pub fn label(self) -> &'static str {
         match self {
             ChatPlatform::Slack => "Slack",
+            ChatPlatform::Telegram => "Telegram",
         }
     }
 }
 
 /// A channel's id as the platform writes it: Slack's start with `C` (public) or `G`
-/// (private), then capital letters and digits (`C0123ABCD`), at most 32 in all. A channel's
-/// name will not do: Slack updates a message only by its channel's id.
+/// (private), then capital letters and digits (`C0123ABCD`), at most 32 in all (a channel's
+/// name will not do: Slack updates a message only by its channel's id); a Telegram group's
+/// is a number, negative (`-1001234567890`).
 pub fn parse_channel(platform: ChatPlatform, text: &str) -> Result<String, String> {
     let t = text.trim();
     let slack_id = (2..=32).contains(&t.len())
         && t.starts_with(['C', 'G'])
         && t.bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    let telegram_id =
+        (1..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
     match platform {
         ChatPlatform::Slack if slack_id => Ok(t.to_owned()),
+        ChatPlatform::Telegram if telegram_id => Ok(t.to_owned()),
+        ChatPlatform::Telegram => Err(format!(
+            "'{}' is not a Telegram chat id: add the onduty bot to the group, and use the \
+             group's id (-1001234567890)",
+            text.chars().take(40).collect::<String>()
+        )),
         ChatPlatform::Slack => Err(format!(
             "'{}' is not a Slack channel id: open the channel's details in Slack and copy the \
              id at the bottom (C0123ABCD)",
@@ -181,6 +195,8 @@ mod tests {
             Ok("C0123ABCD")
         );
         assert!(parse_channel(ChatPlatform::Slack, "G0PRIVATE1").is_ok());
+        assert!(parse_channel(ChatPlatform::Telegram, "-1001234567890").is_ok());
+        assert!(parse_channel(ChatPlatform::Telegram, "@ops").is_err());
         for bad in [
             "",
             "#ops",

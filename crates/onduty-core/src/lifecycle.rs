@@ -145,6 +145,8 @@ pub enum Via {
     OneClickLink,
     /// A button or a command in Slack.
     Slack,
+    /// A button in Telegram.
+    Telegram,
 }
 
 impl Via {
@@ -156,6 +158,7 @@ impl Via {
             Via::PhoneCall => "a phone call",
             Via::OneClickLink => "a one-click link",
             Via::Slack => "Slack",
+            Via::Telegram => "Telegram",
         }
     }
 }

@@ -14,7 +14,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use onduty_core::Timestamp;
 use onduty_core::chat::ChatPlatform;
-use onduty_notify::slack::{IncidentMessage, SlackFailure};
+use onduty_notify::ChatFailure;
+use onduty_notify::IncidentMessage;
 use onduty_store::chat::{ChatPostResult, DueChatPost};
 
 use crate::{Engine, EngineError};
@@ -68,7 +69,7 @@ pub(crate) fn message(post: &DueChatPost, public_url: &str) -> IncidentMessage {
 /// How a failure is recorded, and the timeline's line about it.
 pub(crate) fn outcome(
     post: &DueChatPost,
-    failure: SlackFailure,
+    failure: ChatFailure,
     now: Timestamp,
 ) -> (ChatPostResult, String) {
     let place = format!("{} channel {}", post.platform.label(), post.channel);
@@ -80,7 +81,7 @@ pub(crate) fn outcome(
     };
     match failure {
         // A rate limit is waited out as long as Slack asks, and is no failure of ours.
-        SlackFailure::Retry {
+        ChatFailure::Retry {
             error,
             after: Some(wait),
         } => (
@@ -91,7 +92,7 @@ pub(crate) fn outcome(
             },
             again(&error, wait),
         ),
-        SlackFailure::Retry { error, after: None } if post.attempts + 1 < MAX_ATTEMPTS => {
+        ChatFailure::Retry { error, after: None } if post.attempts + 1 < MAX_ATTEMPTS => {
             let wait = backoff(post.attempts + 1);
             (
                 ChatPostResult::Retry {
@@ -102,17 +103,17 @@ pub(crate) fn outcome(
                 again(&error, wait),
             )
         }
-        SlackFailure::Retry { error, .. } => (
+        ChatFailure::Retry { error, .. } => (
             ChatPostResult::GaveUp {
                 error: error.clone(),
             },
             format!("{place}: not updated ({error}); gave up until the incident changes again"),
         ),
         // Someone deleted the message: it is posted again.
-        SlackFailure::Refused(error) if error == "message_not_found" => {
+        ChatFailure::Refused(error) if error == "message_not_found" => {
             (ChatPostResult::Repost, String::new())
         }
-        SlackFailure::Refused(error) => (
+        ChatFailure::Refused(error) => (
             ChatPostResult::Refused {
                 error: error.clone(),
             },
@@ -140,7 +141,7 @@ impl Engine {
             let (result, line) = match limited {
                 Some(at) => (
                     ChatPostResult::Retry {
-                        error: "waiting out Slack's rate limit".to_owned(),
+                        error: "waiting out the platform's rate limit".to_owned(),
                         at,
                         counted: false,
                     },
@@ -160,21 +161,35 @@ impl Engine {
     }
 
     async fn show(&self, post: &DueChatPost, now: Timestamp) -> (ChatPostResult, String) {
-        let ChatPlatform::Slack = post.platform;
-        let Some(slack) = self.providers.slack.as_ref() else {
-            return outcome(
-                post,
-                SlackFailure::Refused("Slack is not configured on this server".to_owned()),
-                now,
-            );
-        };
         let message = message(post, &self.config.public_url);
-        let sent = match &post.message_ref {
-            None => slack.post(&post.channel, &message).await.map(Some),
-            Some(ts) => slack
-                .update(&post.channel, ts, &message)
-                .await
-                .map(|()| None),
+        let unconfigured = || {
+            ChatFailure::Refused(format!(
+                "{} is not configured on this server",
+                post.platform.label()
+            ))
+        };
+        let sent = match (post.platform, &post.message_ref) {
+            (ChatPlatform::Slack, reference) => match (self.providers.slack.as_ref(), reference) {
+                (None, _) => Err(unconfigured()),
+                (Some(slack), None) => slack.post(&post.channel, &message).await.map(Some),
+                (Some(slack), Some(ts)) => slack
+                    .update(&post.channel, ts, &message)
+                    .await
+                    .map(|()| None),
+            },
+            (ChatPlatform::Telegram, reference) => {
+                match (self.providers.telegram.as_ref(), reference) {
+                    (None, _) => Err(unconfigured()),
+                    (Some(telegram), None) => telegram
+                        .send_incident(&post.channel, &message)
+                        .await
+                        .map(Some),
+                    (Some(telegram), Some(id)) => telegram
+                        .edit_incident(&post.channel, id, &message)
+                        .await
+                        .map(|()| None),
+                }
+            }
         };
         match sent {
             Ok(message_ref) => (ChatPostResult::Shown { message_ref }, String::new()),
@@ -211,7 +226,7 @@ mod tests {
     fn a_rate_limit_is_waited_out_and_other_failures_back_off_then_give_up_the_change() {
         let now = Timestamp::from_millis(0);
         let at = |s| now.saturating_add(Duration::from_secs(s));
-        let limited = || SlackFailure::Retry {
+        let limited = || ChatFailure::Retry {
             error: "429".to_owned(),
             after: Some(Duration::from_secs(30)),
         };
@@ -225,7 +240,7 @@ mod tests {
             matches!(result, ChatPostResult::Retry { counted: false, .. }),
             "a rate limit is never given up"
         );
-        let down = || SlackFailure::Retry {
+        let down = || ChatFailure::Retry {
             error: "Slack answered 503".to_owned(),
             after: None,
         };
@@ -242,14 +257,14 @@ mod tests {
             line.ends_with("gave up until the incident changes again"),
             "{line}"
         );
-        let gone = SlackFailure::Refused("message_not_found".to_owned());
+        let gone = ChatFailure::Refused("message_not_found".to_owned());
         assert!(matches!(
             outcome(&post(0), gone, now).0,
             ChatPostResult::Repost
         ));
         let (result, line) = outcome(
             &post(0),
-            SlackFailure::Refused("channel_not_found".to_owned()),
+            ChatFailure::Refused("channel_not_found".to_owned()),
             now,
         );
         assert!(

@@ -11,6 +11,7 @@ pub mod ntfy;
 pub mod outbound;
 pub mod render;
 pub mod slack;
+pub mod telegram;
 pub mod twilio;
 pub mod webhook;
 
@@ -95,6 +96,35 @@ pub struct Sent {
     pub provider_ref: Option<String>,
 }
 
+/// What an incident's message shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentMessage {
+    pub id: String,
+    pub number: i64,
+    pub summary: String,
+    pub service: String,
+    pub severity: String,
+    pub urgency: String,
+    pub status: onduty_core::incident::IncidentStatus,
+    /// The incident's web page.
+    pub url: String,
+}
+
+/// Why a call to a chat platform (Slack, Telegram) did not work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChatFailure {
+    /// Worth trying again: after `after` when the platform said so (`Retry-After`).
+    #[error("{error}")]
+    Retry {
+        error: String,
+        after: Option<std::time::Duration>,
+    },
+    /// The platform will not take it: the channel is gone, the bot is not in it, the
+    /// token was revoked.
+    #[error("{0}")]
+    Refused(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotifyError {
     /// Worth retrying: a timeout, a 5xx, the provider is down.
@@ -136,6 +166,8 @@ pub struct Providers {
     pub slack: Option<Arc<slack::SlackClient>>,
     /// The same Slack client, for direct messages to people (see [`Providers::with_slack`]).
     pub slack_notifier: Option<Arc<dyn Notifier>>,
+    /// Telegram, for groups that get every incident of a service or team.
+    pub telegram: Option<Arc<telegram::TelegramClient>>,
     /// Checked again when an address is added, so an internal one is refused at once.
     pub outbound: outbound::OutboundPolicy,
 }
@@ -161,6 +193,7 @@ impl Providers {
             ntfy: Some(notifier),
             slack: None,
             slack_notifier: None,
+            telegram: None,
             outbound: outbound::OutboundPolicy::default(),
         }
     }

@@ -12,7 +12,10 @@ use onduty_core::chat::ChatButton;
 use onduty_core::incident::IncidentStatus;
 use serde_json::{Value, json};
 
-use crate::{Content, Notifier, NotifyError, Outgoing, SendFuture, Sent, render};
+use crate::{
+    ChatFailure, Content, IncidentMessage, Notifier, NotifyError, Outgoing, SendFuture, Sent,
+    render,
+};
 
 /// How long Slack may take to answer.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -37,21 +40,6 @@ impl std::fmt::Debug for SlackConfig {
     }
 }
 
-/// Why a call to Slack did not work.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SlackFailure {
-    /// Worth trying again: after `after` when Slack said so (`Retry-After`).
-    #[error("{error}")]
-    Retry {
-        error: String,
-        after: Option<Duration>,
-    },
-    /// Slack will not take it: the channel is gone, the bot is not in it, the token was
-    /// revoked.
-    #[error("{0}")]
-    Refused(String),
-}
-
 /// Slack's errors that trying again will not mend.
 const REFUSALS: [&str; 10] = [
     "channel_not_found",
@@ -65,20 +53,6 @@ const REFUSALS: [&str; 10] = [
     "missing_scope",
     "restricted_action",
 ];
-
-/// What an incident's message shows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IncidentMessage {
-    pub id: String,
-    pub number: i64,
-    pub summary: String,
-    pub service: String,
-    pub severity: String,
-    pub urgency: String,
-    pub status: IncidentStatus,
-    /// The incident's web page.
-    pub url: String,
-}
 
 /// Slack's `mrkdwn` takes `&`, `<` and `>` as markup: outside text escapes them.
 pub fn escape(text: &str) -> String {
@@ -130,8 +104,8 @@ pub fn incident_blocks(m: &IncidentMessage) -> Value {
 }
 
 /// Slack could not be reached (a timeout, a refused connection): worth trying again.
-fn unreached(e: reqwest::Error) -> SlackFailure {
-    SlackFailure::Retry {
+fn unreached(e: reqwest::Error) -> ChatFailure {
+    ChatFailure::Retry {
         error: format!("Slack not reached: {}", e.without_url()),
         after: None,
     }
@@ -157,14 +131,14 @@ impl SlackClient {
         &self,
         channel: &str,
         message: &IncidentMessage,
-    ) -> Result<String, SlackFailure> {
+    ) -> Result<String, ChatFailure> {
         let mut body = incident_blocks(message);
         body["channel"] = json!(channel);
         let answer = self.call("chat.postMessage", &body).await?;
         answer["ts"]
             .as_str()
             .map(str::to_owned)
-            .ok_or_else(|| SlackFailure::Retry {
+            .ok_or_else(|| ChatFailure::Retry {
                 error: "Slack's answer had no ts".to_owned(),
                 after: None,
             })
@@ -176,7 +150,7 @@ impl SlackClient {
         channel: &str,
         ts: &str,
         message: &IncidentMessage,
-    ) -> Result<(), SlackFailure> {
+    ) -> Result<(), ChatFailure> {
         let mut body = incident_blocks(message);
         body["channel"] = json!(channel);
         body["ts"] = json!(ts);
@@ -185,7 +159,7 @@ impl SlackClient {
 
     /// The e-mail address on a Slack user's profile (`users:read.email`), if it shows one.
     /// Asked while Slack waits for an answer to a click, so it gets 2 seconds.
-    pub async fn user_email(&self, user: &str) -> Result<Option<String>, SlackFailure> {
+    pub async fn user_email(&self, user: &str) -> Result<Option<String>, ChatFailure> {
         let request = self
             .http
             .post(self.url("users.info"))
@@ -198,19 +172,19 @@ impl SlackClient {
     }
 
     /// The member id of the workspace member with this e-mail address, if there is one.
-    pub async fn member_by_email(&self, email: &str) -> Result<Option<String>, SlackFailure> {
+    pub async fn member_by_email(&self, email: &str) -> Result<Option<String>, ChatFailure> {
         match self
             .call_form("users.lookupByEmail", &[("email", email)])
             .await
         {
             Ok(answer) => Ok(answer["user"]["id"].as_str().map(str::to_owned)),
-            Err(SlackFailure::Retry { error, .. }) if error == "users_not_found" => Ok(None),
+            Err(ChatFailure::Retry { error, .. }) if error == "users_not_found" => Ok(None),
             Err(e) => Err(e),
         }
     }
 
     /// Answers the person who clicked or typed a command, where only they see it.
-    pub async fn respond(&self, response_url: &str, text: &str) -> Result<(), SlackFailure> {
+    pub async fn respond(&self, response_url: &str, text: &str) -> Result<(), ChatFailure> {
         let body = json!({"response_type": "ephemeral", "replace_original": false, "text": text});
         let response = self
             .http
@@ -221,18 +195,18 @@ impl SlackClient {
             .map_err(unreached)?;
         match response.status() {
             s if s.is_success() => Ok(()),
-            s => Err(SlackFailure::Refused(format!("response_url answered {s}"))),
+            s => Err(ChatFailure::Refused(format!("response_url answered {s}"))),
         }
     }
 
     /// A method that writes, with a JSON body.
-    async fn call(&self, method: &str, body: &Value) -> Result<Value, SlackFailure> {
+    async fn call(&self, method: &str, body: &Value) -> Result<Value, ChatFailure> {
         let request = self.http.post(self.url(method)).json(body);
         self.answer(request).await
     }
 
     /// A method that reads: Slack takes their arguments form-encoded only.
-    async fn call_form(&self, method: &str, form: &[(&str, &str)]) -> Result<Value, SlackFailure> {
+    async fn call_form(&self, method: &str, form: &[(&str, &str)]) -> Result<Value, ChatFailure> {
         let request = self.http.post(self.url(method)).form(form);
         self.answer(request).await
     }
@@ -241,7 +215,7 @@ impl SlackClient {
         format!("{}/{method}", self.config.api_base.trim_end_matches('/'))
     }
 
-    async fn answer(&self, request: reqwest::RequestBuilder) -> Result<Value, SlackFailure> {
+    async fn answer(&self, request: reqwest::RequestBuilder) -> Result<Value, ChatFailure> {
         let response = request
             .bearer_auth(&self.config.bot_token)
             .send()
@@ -255,18 +229,18 @@ impl SlackClient {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
-            return Err(SlackFailure::Retry {
+            return Err(ChatFailure::Retry {
                 error: "Slack is rate limiting (429)".to_owned(),
                 after,
             });
         }
         if !status.is_success() {
-            return Err(SlackFailure::Retry {
+            return Err(ChatFailure::Retry {
                 error: format!("Slack answered {status}"),
                 after: None,
             });
         }
-        let answer: Value = response.json().await.map_err(|e| SlackFailure::Retry {
+        let answer: Value = response.json().await.map_err(|e| ChatFailure::Retry {
             error: format!("Slack's answer could not be read: {}", e.without_url()),
             after: None,
         })?;
@@ -278,9 +252,9 @@ impl SlackClient {
             .unwrap_or("unknown_error")
             .to_owned();
         if REFUSALS.contains(&error.as_str()) {
-            Err(SlackFailure::Refused(error))
+            Err(ChatFailure::Refused(error))
         } else {
-            Err(SlackFailure::Retry { error, after: None })
+            Err(ChatFailure::Retry { error, after: None })
         }
     }
 }
@@ -292,9 +266,9 @@ impl Notifier for SlackClient {
     fn send<'a>(&'a self, message: &'a Outgoing) -> SendFuture<'a> {
         Box::pin(async move {
             let member = message.to.as_str();
-            let failed = |e: SlackFailure| match e {
-                SlackFailure::Retry { error, .. } => NotifyError::Transient(error),
-                SlackFailure::Refused(error) => NotifyError::Permanent(error),
+            let failed = |e: ChatFailure| match e {
+                ChatFailure::Retry { error, .. } => NotifyError::Transient(error),
+                ChatFailure::Refused(error) => NotifyError::Permanent(error),
             };
             match &message.content {
                 Content::Page { items } => {

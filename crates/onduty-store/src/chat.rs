@@ -292,6 +292,63 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps a one-time code (its hash) that links a chat account to `user` until
+    /// `expires`; the person's earlier codes for the platform go.
+    pub async fn add_link_code(
+        &self,
+        platform: ChatPlatform,
+        user: UserId,
+        code_hash: &str,
+        expires: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lane().await?;
+        let mut tx = begin(&mut conn, self.backend).await?;
+        sqlx::query("DELETE FROM chat_link_codes WHERE platform = $1 AND user_id = $2")
+            .bind(platform.as_str())
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO chat_link_codes (code_hash, platform, user_id, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(code_hash.to_owned())
+        .bind(platform.as_str())
+        .bind(user.to_string())
+        .bind(expires.as_millis())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The user a one-time code was made for, if it is still valid; the code is used up.
+    pub async fn take_link_code(
+        &self,
+        platform: ChatPlatform,
+        code_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError> {
+        let mut conn = self.lane().await?;
+        let mut tx = begin(&mut conn, self.backend).await?;
+        let row = sqlx::query(
+            "SELECT user_id, expires_at FROM chat_link_codes WHERE code_hash = $1 AND platform = $2",
+        )
+        .bind(code_hash.to_owned())
+        .bind(platform.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM chat_link_codes WHERE code_hash = $1")
+            .bind(code_hash.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let Some(row) = row else { return Ok(None) };
+        if col::<i64>(&row, "expires_at")? < now.as_millis() {
+            return Ok(None);
+        }
+        Ok(Some(parse_col(&row, "user_id", str::parse)?))
+    }
+
     /// The onduty user a chat account is linked to.
     pub async fn chat_user(
         &self,

@@ -8,6 +8,7 @@ pub mod ntfy;
 pub mod sink;
 pub mod slack;
 pub mod store_contract;
+pub mod telegram;
 pub mod twilio;
 
 pub use app::{MAIL_DOMAIN, TestApp, follow_up_event, test_certificate, trigger_event};

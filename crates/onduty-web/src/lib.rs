@@ -18,6 +18,7 @@ mod rate_limit;
 mod replies;
 pub mod server;
 mod slack;
+mod telegram;
 mod ui;
 mod webhooks;
 
@@ -79,6 +80,9 @@ pub struct WebConfig {
     pub twilio_auth_token: Option<String>,
     /// The Slack app's signing secret, to check its requests; `None` turns `/slack/…` off.
     pub slack_signing_secret: Option<Secret>,
+    /// The secret token Telegram sends with each update (`setWebhook`'s `secret_token`);
+    /// `None` turns `/telegram/webhook` off.
+    pub telegram_webhook_secret: Option<Secret>,
     /// The domain onduty takes mail for (`<integration key>@<domain>`), when it does.
     pub mail_domain: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed: the client's address is then
@@ -98,6 +102,7 @@ impl Default for WebConfig {
             writer: WriterOptions::default(),
             twilio_auth_token: None,
             slack_signing_secret: None,
+            telegram_webhook_secret: None,
             mail_domain: None,
             trusted_proxies: Vec::new(),
             limits: server::Limits::default(),
@@ -205,6 +210,7 @@ impl App {
             .merge(api::routes())
             .merge(replies::routes())
             .merge(slack::routes())
+            .merge(telegram::routes())
             .merge(calendar::routes())
             .merge(ui::routes())
             .with_state(state.clone())

@@ -93,6 +93,25 @@ pub struct Overrides {
     /// Slack's Web API base URL [default: https://slack.com/api]
     #[arg(long, env = "ONDUTY_SLACK_API_BASE", global = true)]
     pub slack_api_base: Option<String>,
+    /// Telegram bot token from @BotFather (turns Telegram on, with the webhook secret)
+    #[arg(
+        long,
+        env = "ONDUTY_TELEGRAM_BOT_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub telegram_bot_token: Option<String>,
+    /// The secret_token given to Telegram's setWebhook, checked on every update
+    #[arg(
+        long,
+        env = "ONDUTY_TELEGRAM_WEBHOOK_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub telegram_webhook_secret: Option<String>,
+    /// Telegram's Bot API base URL [default: https://api.telegram.org]
+    #[arg(long, env = "ONDUTY_TELEGRAM_API_BASE", global = true)]
+    pub telegram_api_base: Option<String>,
     /// SMTP server host (turns e-mail on, with the from-address)
     #[arg(long, env = "ONDUTY_SMTP_HOST", global = true)]
     pub smtp_host: Option<String>,
@@ -164,6 +183,8 @@ struct FileConfig {
     #[serde(default)]
     slack: SlackFile,
     #[serde(default)]
+    telegram: TelegramFile,
+    #[serde(default)]
     smtp: SmtpFile,
     #[serde(default)]
     mail: MailFile,
@@ -221,6 +242,23 @@ struct SlackFile {
     bot_token: Option<String>,
     signing_secret: Option<String>,
     api_base: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TelegramFile {
+    bot_token: Option<String>,
+    webhook_secret: Option<String>,
+    api_base: Option<String>,
+}
+
+/// Telegram: a bot token to post and edit messages, and the secret token its updates
+/// carry.
+#[derive(Clone)]
+pub struct TelegramSettings {
+    pub bot_token: String,
+    pub webhook_secret: String,
+    pub api_base: String,
 }
 
 /// Slack: a bot token to post and update messages, and the signing secret its requests
@@ -298,6 +336,8 @@ pub struct Config {
     pub twilio: Option<TwilioSettings>,
     /// Slack; `None` when not configured.
     pub slack: Option<SlackSettings>,
+    /// Telegram; `None` when not configured.
+    pub telegram: Option<TelegramSettings>,
     /// E-mail; `None` when not configured.
     pub smtp: Option<SmtpSettings>,
     /// Taking mail in; `None` when off.
@@ -395,6 +435,7 @@ impl Config {
         }
         let twilio = twilio_settings(f.twilio, o)?;
         let slack = slack_settings(f.slack, o)?;
+        let telegram = telegram_settings(f.telegram, o)?;
         let smtp = smtp_settings(f.smtp, o)?;
         let mail = match o
             .mail_listen
@@ -475,6 +516,7 @@ impl Config {
             trusted_proxies,
             twilio,
             slack,
+            telegram,
             smtp,
             mail,
             listen,
@@ -574,6 +616,39 @@ fn slack_settings(f: SlackFile, o: &Overrides) -> anyhow::Result<Option<SlackSet
         _ => bail!(
             "Slack needs both bot_token and signing_secret (ONDUTY_SLACK_BOT_TOKEN, \
              ONDUTY_SLACK_SIGNING_SECRET)"
+        ),
+    }
+}
+
+/// Telegram's settings: both the bot token and the webhook secret, or neither.
+fn telegram_settings(f: TelegramFile, o: &Overrides) -> anyhow::Result<Option<TelegramSettings>> {
+    let token = o.telegram_bot_token.clone().or(f.bot_token);
+    let secret = o.telegram_webhook_secret.clone().or(f.webhook_secret);
+    let api_base = o
+        .telegram_api_base
+        .clone()
+        .or(f.api_base)
+        .unwrap_or_else(|| onduty_notify::telegram::DEFAULT_API_BASE.to_owned());
+    match (token, secret) {
+        (None, None) => Ok(None),
+        (Some(bot_token), Some(webhook_secret)) => {
+            let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+            if !(1..=256).contains(&webhook_secret.len()) || !webhook_secret.chars().all(allowed) {
+                bail!(
+                    "telegram.webhook_secret must be 1 to 256 letters, digits, _ or - (Telegram's rule)"
+                );
+            }
+            url::Url::parse(&api_base)
+                .with_context(|| format!("telegram.api_base '{api_base}' is not a URL"))?;
+            Ok(Some(TelegramSettings {
+                bot_token,
+                webhook_secret,
+                api_base,
+            }))
+        }
+        _ => bail!(
+            "Telegram needs both bot_token and webhook_secret (ONDUTY_TELEGRAM_BOT_TOKEN, \
+             ONDUTY_TELEGRAM_WEBHOOK_SECRET)"
         ),
     }
 }
@@ -726,6 +801,15 @@ sqlite_synchronous = "full"
 # bot_token = "xoxb-…"
 # signing_secret = "your app's signing secret"
 # api_base = "https://slack.com/api"
+
+# Telegram: every incident of a service or team posted to its groups, with buttons. Point
+# the bot's webhook at <public_url>/telegram/webhook with this secret (the README shows the
+# setWebhook call). (ONDUTY_TELEGRAM_BOT_TOKEN, ONDUTY_TELEGRAM_WEBHOOK_SECRET,
+# ONDUTY_TELEGRAM_API_BASE)
+# [telegram]
+# bot_token = "123456:ABC-…"
+# webhook_secret = "a-long-random-string"
+# api_base = "https://api.telegram.org"
 
 # E-mail over SMTP. security: "starttls" (port 587), "tls" (port 465) or "plain" (port 25).
 # (ONDUTY_SMTP_HOST, ONDUTY_SMTP_PORT, ONDUTY_SMTP_SECURITY, ONDUTY_SMTP_USERNAME,

@@ -94,6 +94,10 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
                 .slack
                 .as_ref()
                 .map(|s| onduty_web::Secret::new(s.signing_secret.clone())),
+            telegram_webhook_secret: config
+                .telegram
+                .as_ref()
+                .map(|t| onduty_web::Secret::new(t.webhook_secret.clone())),
             mail_domain: config.mail.as_ref().map(|m| mail_domain(m, &url)),
             trusted_proxies: config.trusted_proxies.clone(),
             message_limits: config.message_limits,
@@ -211,6 +215,14 @@ fn providers(config: &Config, public_url: &str) -> anyhow::Result<Providers> {
                 api_base: s.api_base.clone(),
             },
         ));
+    }
+    if let Some(t) = &config.telegram {
+        providers.telegram = Some(Arc::new(onduty_notify::telegram::TelegramClient::new(
+            onduty_notify::telegram::TelegramConfig {
+                bot_token: t.bot_token.clone(),
+                api_base: t.api_base.clone(),
+            },
+        )));
     }
     if let Some(m) = &config.smtp {
         let email = EmailNotifier::new(&SmtpConfig {

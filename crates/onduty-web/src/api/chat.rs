@@ -20,12 +20,13 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(service_channels, add_service_channel))
         .routes(routes!(team_channels, add_team_channel))
         .routes(routes!(remove_channel))
+        .routes(routes!(link_code))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChatChannelView {
     pub id: String,
-    /// `slack`.
+    /// `slack` or `telegram`.
     pub platform: String,
     /// The platform's id of the channel.
     pub channel: String,
@@ -68,12 +69,13 @@ pub struct ChatChannelEnvelope {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewChatChannel {
-    /// `slack`.
+    /// `slack` or `telegram`.
     #[schema(format = "chat-platform")]
     pub platform: String,
     /// The channel's id: in Slack, open the channel's details and copy the id at the
-    /// bottom (`C0123ABCD`). Invite the onduty app to the channel.
-    #[schema(pattern = "^[CG][A-Z0-9]{1,31}$")]
+    /// bottom (`C0123ABCD`) and invite the onduty app to the channel; in Telegram, add
+    /// the onduty bot to the group and use the group's id (`-1001234567890`).
+    #[schema(pattern = "^([CG][A-Z0-9]{1,31}|-?[0-9]{1,20})$")]
     pub channel: String,
 }
 
@@ -196,4 +198,46 @@ async fn remove_channel(
 ) -> Result<StatusCode, ApiError> {
     state.app.remove_chat_channel(&caller.acting(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkCodeRequest {
+    /// `telegram` (Slack links accounts by their e-mail address).
+    #[schema(format = "chat-platform")]
+    pub platform: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkCode {
+    /// Send `/start <code>` to onduty's Telegram bot: your Telegram account then acts as you.
+    pub code: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: onduty_core::Timestamp,
+}
+
+/// A one-time code that links the person's chat account to them, valid for 15 minutes
+/// (the person themselves, or admins); a new one replaces the last.
+#[utoipa::path(
+    post, path = "/users/{user}/chat-link-code", tag = "users",
+    params(("user" = String, Path, description = "User id or e-mail")),
+    request_body = LinkCodeRequest,
+    responses(
+        (status = 201, body = LinkCode),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+async fn link_code(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(user): ApiPath<String>,
+    ApiJson(body): ApiJson<LinkCodeRequest>,
+) -> Result<(StatusCode, Json<LinkCode>), ApiError> {
+    let (code, expires_at) = state
+        .app
+        .chat_link_code(&caller.acting(), &user, &body.platform)
+        .await?;
+    Ok((StatusCode::CREATED, Json(LinkCode { code, expires_at })))
 }

@@ -1,5 +1,7 @@
-//! Chat channels on a service's page: attach a Slack channel that gets every incident of
-//! the service, or stop posting to one (admins). Both go through the application layer.
+//! Chat on the web pages: on a service's page, attach a Slack channel or Telegram group
+//! that gets every incident of the service, or stop posting to one (admins); on a
+//! person's page, make the code that links their Telegram account. All go through the
+//! application layer.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -22,12 +24,19 @@ pub(super) fn routes() -> Router<SharedState> {
             "/services/{id}/chat-channels/{channel}/delete",
             post(remove),
         )
+        .route("/people/{id}/telegram-code", post(telegram_code))
 }
 
 #[derive(Deserialize)]
 struct ChannelForm {
     csrf: String,
+    #[serde(default = "slack")]
+    platform: String,
     channel: String,
+}
+
+fn slack() -> String {
+    "slack".to_owned()
 }
 
 async fn add(
@@ -45,7 +54,7 @@ async fn add(
         Err(e) => return failed(&state, &to, crate::error::ApiError::from(e)),
     };
     let input = ChatChannelInput {
-        platform: "slack".to_owned(),
+        platform: form.platform,
         channel: form.channel,
     };
     let made = state
@@ -56,7 +65,7 @@ async fn add(
         &state,
         &to,
         made,
-        "Slack channel added: incidents opened from now on are posted there.",
+        "Channel added: incidents opened from now on are posted there.",
     )
 }
 
@@ -80,4 +89,29 @@ async fn remove(
         removed,
         "Removed: nothing more is posted there.",
     )
+}
+
+/// A code that links the person's Telegram account, shown once.
+async fn telegram_code(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let to = format!("/people/{id}");
+    match state
+        .app
+        .chat_link_code(&viewer.acting(), &id, "telegram")
+        .await
+    {
+        Ok((code, _)) => super::flash::done(
+            &state,
+            &to,
+            format!("In Telegram, send /start {code} to onduty's bot within 15 minutes."),
+        ),
+        Err(e) => failed(&state, &to, crate::error::ApiError::from(e)),
+    }
 }

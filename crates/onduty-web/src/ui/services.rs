@@ -173,7 +173,7 @@ struct ServicePage {
     /// The newest change events (deploys, and onduty's notes of refused events): when,
     /// summary, source.
     changes: Vec<(String, String, String)>,
-    /// Slack channels that get the service's incidents: id, channel, why it fails.
+    /// Chat channels that get the service's incidents: id, "Slack C0123", why it fails.
     chat_channels: Vec<(String, String, Option<String>)>,
 }
 
@@ -243,7 +243,10 @@ async fn show(
         changes,
         chat_channels: chat
             .iter()
-            .map(|c| (c.id.to_string(), c.channel.clone(), c.failing.clone()))
+            .map(|c| {
+                let place = format!("{} {}", c.platform.label(), c.channel);
+                (c.id.to_string(), place, c.failing.clone())
+            })
             .collect(),
         chrome: viewer.chrome(),
         id: service.id.to_string(),

@@ -31,5 +31,6 @@ mod replies;
 mod schedules;
 mod setup;
 mod slack;
+mod telegram;
 mod ui;
 mod ui_setup;

@@ -863,15 +863,21 @@ async fn change_events(app: &TestApp, service: &str) -> Vec<serde_json::Value> {
 async fn ada_points_a_service_at_a_slack_channel_from_its_page_and_takes_it_back() {
     let app = TestApp::start().await;
     let (mut ada, url, csrf) = ada_on_service(&app, "Checkout").await;
-    let form = |channel: &str| [("csrf", csrf.clone()), ("channel", channel.to_owned())];
+    let form = |channel: &str| {
+        [
+            ("csrf", csrf.clone()),
+            ("platform", "slack".to_owned()),
+            ("channel", channel.to_owned()),
+        ]
+    };
     ada.post_form(&format!("{url}/chat-channels"), &form("#ops"))
         .await;
     ada.get(&url).await.shows("is not a Slack channel id");
     ada.post_form(&format!("{url}/chat-channels"), &form("C0123ABCD"))
         .await;
     let page = ada.get(&url).await;
-    page.shows("Slack channel added");
-    page.shows("Channel C0123ABCD");
+    page.shows("Channel added");
+    page.shows("Slack C0123ABCD");
     let (_, list) = app
         .api(Method::GET, "/services/Checkout/chat-channels", None)
         .await;
@@ -883,10 +889,17 @@ async fn ada_points_a_service_at_a_slack_channel_from_its_page_and_takes_it_back
     .await;
     ada.get(&url)
         .await
-        .shows("No Slack channel gets this service");
+        .shows("No chat channel gets this service");
     let (_, list) = app
         .api(Method::GET, "/services/Checkout/chat-channels", None)
         .await;
     assert_eq!(list["chat_channels"], serde_json::json!([]));
+
+    // A Telegram code, from Ada's own page.
+    let me = "/people/ada@example.com";
+    let csrf = ada.get(me).await.csrf();
+    ada.post_form(&format!("{me}/telegram-code"), &[("csrf", csrf)])
+        .await;
+    ada.get(me).await.shows("send /start ");
     app.stop().await;
 }

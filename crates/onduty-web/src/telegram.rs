@@ -1,0 +1,148 @@
+//! Telegram's updates to onduty (`POST /telegram/webhook`, set with `setWebhook` and a
+//! `secret_token`): a press on an incident message's button (`callback_query`) and
+//! `/start <code>` sent to the bot, which links the sender's Telegram account to the
+//! onduty user the code was made for.
+//!
+//! An update without the right `X-Telegram-Bot-Api-Secret-Token` gets `401` and changes
+//! nothing. The presser acts as the user their account is linked to, through the same
+//! `act_for` as SMS replies and Slack; they are answered with `answerCallbackQuery`. The
+//! incident's messages are brought up to date by the engine.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use onduty_core::chat::{ChatButton, ChatPlatform};
+use onduty_core::lifecycle::Via;
+use onduty_core::reply::ReplyAction;
+use onduty_core::{IncidentId, IncidentRef};
+use onduty_notify::telegram::parse_callback;
+use serde_json::Value;
+use subtle::ConstantTimeEq;
+
+use crate::SharedState;
+use crate::replies::act_for;
+
+/// The largest update onduty reads (Telegram's are a few KB).
+const BODY_LIMIT: usize = 256 * 1024;
+
+pub(crate) fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/telegram/webhook", post(update))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+const NOT_LINKED: &str = "Your Telegram account is not linked to an onduty user. In onduty, \
+                          make a Telegram code on your profile and send /start <code> to this bot.";
+
+async fn update(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(secret) = state.config.telegram_webhook_secret.as_ref() else {
+        return (
+            StatusCode::NOT_FOUND,
+            "Telegram is not configured on this server",
+        )
+            .into_response();
+    };
+    let given = headers
+        .get("x-telegram-bot-api-secret-token")
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if !bool::from(given.ct_eq(secret.expose().as_bytes())) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            "invalid X-Telegram-Bot-Api-Secret-Token",
+        )
+            .into_response();
+    }
+    let body = match body {
+        Ok(b) => b,
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the update is larger than Telegram sends",
+            )
+                .into_response();
+        }
+        Err(_) => return (StatusCode::BAD_REQUEST, "the update could not be read").into_response(),
+    };
+    let Ok(update) = serde_json::from_slice::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "the update is not JSON").into_response();
+    };
+    let Some(telegram) = state.providers.telegram.clone() else {
+        return StatusCode::OK.into_response();
+    };
+    if let Some(query) = update.get("callback_query") {
+        let (Some(id), Some(from), Some((button, incident))) = (
+            query["id"].as_str(),
+            query["from"]["id"].as_i64(),
+            query["data"].as_str().and_then(parse_callback),
+        ) else {
+            return StatusCode::OK.into_response();
+        };
+        let said = match (
+            state
+                .app
+                .chat_user(ChatPlatform::Telegram, &from.to_string(), None)
+                .await,
+            incident.parse::<IncidentId>(),
+        ) {
+            (Ok(Some(user)), Ok(incident)) => {
+                let action = match button {
+                    ChatButton::Acknowledge => ReplyAction::Acknowledge,
+                    ChatButton::Resolve => ReplyAction::Resolve,
+                    ChatButton::Escalate => ReplyAction::Escalate,
+                };
+                act_for(
+                    &state,
+                    &user,
+                    IncidentRef::Id(incident),
+                    action,
+                    Via::Telegram,
+                )
+                .await
+            }
+            (Ok(None), _) => NOT_LINKED.to_owned(),
+            (Ok(Some(_)), Err(_)) => "That button is not onduty's.".to_owned(),
+            (Err(e), _) => format!("onduty could not tell who you are just now ({e}); try again"),
+        };
+        if let Err(e) = telegram.answer_callback(id, &said).await {
+            tracing::warn!(error = %e, "a Telegram answer was not delivered");
+        }
+    } else if let Some(message) = update.get("message") {
+        let text = message["text"].as_str().unwrap_or_default().trim();
+        let (Some(chat), Some(from)) = (
+            message["chat"]["id"].as_i64(),
+            message["from"]["id"].as_i64(),
+        ) else {
+            return StatusCode::OK.into_response();
+        };
+        let Some(rest) = text.strip_prefix("/start") else {
+            return StatusCode::OK.into_response();
+        };
+        let answer = match rest.trim() {
+            "" => NOT_LINKED.to_owned(),
+            code => match state
+                .app
+                .link_chat_by_code(ChatPlatform::Telegram, &from.to_string(), code)
+                .await
+            {
+                Ok(user) => format!(
+                    "Linked: your buttons in onduty's messages act as {} ({}).",
+                    user.name, user.email
+                ),
+                Err(e) => format!("Not linked: {e}"),
+            },
+        };
+        if let Err(e) = telegram.send_text(&chat.to_string(), &answer).await {
+            tracing::warn!(error = %e, "a Telegram answer was not delivered");
+        }
+    }
+    StatusCode::OK.into_response()
+}
