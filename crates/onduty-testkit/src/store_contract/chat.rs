@@ -146,4 +146,31 @@ pub async fn chat_messages_follow_their_incidents(db: &TestDb) {
         store.chat_user(ChatPlatform::Slack, "U1").await.unwrap(),
         Some(bob.id)
     );
+
+    // One-time link codes: a newer one replaces the older, each works once, in time.
+    store
+        .add_link_code(ChatPlatform::Telegram, alice.id, "hash-1", at_minute(25))
+        .await
+        .unwrap();
+    store
+        .add_link_code(ChatPlatform::Telegram, alice.id, "hash-2", at_minute(25))
+        .await
+        .unwrap();
+    let take = |hash: &'static str, minute| {
+        let store = store.clone();
+        async move {
+            store
+                .take_link_code(ChatPlatform::Telegram, hash, at_minute(minute))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(take("hash-1", 10).await, None, "replaced");
+    assert_eq!(take("hash-2", 10).await, Some(alice.id));
+    assert_eq!(take("hash-2", 10).await, None, "used up");
+    store
+        .add_link_code(ChatPlatform::Telegram, bob.id, "hash-3", at_minute(25))
+        .await
+        .unwrap();
+    assert_eq!(take("hash-3", 26).await, None, "expired");
 }
