@@ -365,12 +365,23 @@ impl App {
         let user = self.contact_owner(acting, who).await?;
         let channel = Channel::parse(&input.channel).ok_or_else(|| {
             AppError::Invalid(format!(
-                "'channel' must be email, sms, voice, webhook, ntfy or slack, not '{}'",
+                "'channel' must be email, sms, voice, webhook, ntfy, slack or telegram, not '{}'",
                 input.channel
             ))
         })?;
         let address = match channel {
             Channel::Slack => self.slack_member(&user, &input.address).await?,
+            Channel::Telegram if input.address.trim().is_empty() => self
+                .store
+                .chat_account(ChatPlatform::Telegram, user.id)
+                .await?
+                .ok_or_else(|| {
+                    AppError::Invalid(
+                        "link your Telegram account first: make a Telegram code on your page in \
+                         onduty and send /start <code> to onduty's bot"
+                            .to_owned(),
+                    )
+                })?,
             _ => input.address.clone(),
         };
         let address = Address::parse(channel, &address)

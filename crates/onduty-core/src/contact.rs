@@ -23,6 +23,8 @@ pub enum Channel {
     Ntfy,
     /// A direct message from the onduty app in Slack.
     Slack,
+    /// A private message from onduty's Telegram bot.
+    Telegram,
 }
 
 impl Channel {
@@ -34,6 +36,7 @@ impl Channel {
             Channel::Webhook => "webhook",
             Channel::Ntfy => "ntfy",
             Channel::Slack => "slack",
+            Channel::Telegram => "telegram",
         }
     }
 
@@ -45,6 +48,7 @@ impl Channel {
             "webhook" => Channel::Webhook,
             "ntfy" => Channel::Ntfy,
             "slack" => Channel::Slack,
+            "telegram" => Channel::Telegram,
             _ => return None,
         })
     }
@@ -58,6 +62,7 @@ impl Channel {
             Channel::Webhook => "Webhook",
             Channel::Ntfy => "ntfy",
             Channel::Slack => "Slack",
+            Channel::Telegram => "Telegram",
         }
     }
 
@@ -83,6 +88,8 @@ pub enum ContactError {
     NtfyTopic(String),
     #[error("'{0}' is not a Slack member id (U0123ABCD)")]
     SlackUser(String),
+    #[error("'{0}' is not a Telegram user id (a number)")]
+    TelegramUser(String),
     #[error(transparent)]
     Email(#[from] crate::account::AccountError),
 }
@@ -164,6 +171,13 @@ impl Address {
                         .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
                 if !member {
                     return Err(ContactError::SlackUser(text.chars().take(40).collect()));
+                }
+                Ok(Address::ChatUser(t.to_owned()))
+            }
+            Channel::Telegram => {
+                let t = text.trim();
+                if !(1..=20).contains(&t.len()) || !t.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(ContactError::TelegramUser(text.chars().take(40).collect()));
                 }
                 Ok(Address::ChatUser(t.to_owned()))
             }

@@ -110,6 +110,22 @@ pub struct IncidentMessage {
     pub url: String,
 }
 
+impl From<&PageItem> for IncidentMessage {
+    /// A page's incident as a chat message: it pages because it is triggered.
+    fn from(item: &PageItem) -> Self {
+        IncidentMessage {
+            id: item.id.clone(),
+            number: item.number,
+            summary: item.summary.clone(),
+            service: item.service.clone(),
+            severity: item.severity.clone(),
+            urgency: item.urgency.clone(),
+            status: onduty_core::incident::IncidentStatus::Triggered,
+            url: item.url.clone(),
+        }
+    }
+}
+
 /// Why a call to a chat platform (Slack, Telegram) did not work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChatFailure {
@@ -168,6 +184,8 @@ pub struct Providers {
     pub slack_notifier: Option<Arc<dyn Notifier>>,
     /// Telegram, for groups that get every incident of a service or team.
     pub telegram: Option<Arc<telegram::TelegramClient>>,
+    /// The same Telegram client, for private messages (see [`Providers::with_telegram`]).
+    pub telegram_notifier: Option<Arc<dyn Notifier>>,
     /// Checked again when an address is added, so an internal one is refused at once.
     pub outbound: outbound::OutboundPolicy,
 }
@@ -194,6 +212,7 @@ impl Providers {
             slack: None,
             slack_notifier: None,
             telegram: None,
+            telegram_notifier: None,
             outbound: outbound::OutboundPolicy::default(),
         }
     }
@@ -206,6 +225,14 @@ impl Providers {
         self
     }
 
+    /// Telegram for groups and for private messages.
+    pub fn with_telegram(mut self, client: telegram::TelegramClient) -> Providers {
+        let client = Arc::new(client);
+        self.telegram_notifier = Some(client.clone());
+        self.telegram = Some(client);
+        self
+    }
+
     pub fn for_channel(&self, channel: Channel) -> Option<&Arc<dyn Notifier>> {
         match channel {
             Channel::Email => self.email.as_ref(),
@@ -214,6 +241,7 @@ impl Providers {
             Channel::Webhook => self.webhook.as_ref(),
             Channel::Ntfy => self.ntfy.as_ref(),
             Channel::Slack => self.slack_notifier.as_ref(),
+            Channel::Telegram => self.telegram_notifier.as_ref(),
         }
     }
 

@@ -273,16 +273,7 @@ impl Notifier for SlackClient {
             match &message.content {
                 Content::Page { items } => {
                     for item in items {
-                        let page = IncidentMessage {
-                            id: item.id.clone(),
-                            number: item.number,
-                            summary: item.summary.clone(),
-                            service: item.service.clone(),
-                            severity: item.severity.clone(),
-                            urgency: item.urgency.clone(),
-                            status: IncidentStatus::Triggered,
-                            url: item.url.clone(),
-                        };
+                        let page = IncidentMessage::from(item);
                         self.post(member, &page).await.map_err(failed)?;
                     }
                 }

@@ -11,7 +11,10 @@ use onduty_core::chat::ChatButton;
 use onduty_core::incident::IncidentStatus;
 use serde_json::{Value, json};
 
-use crate::{ChatFailure, IncidentMessage};
+use crate::{
+    ChatFailure, Content, IncidentMessage, Notifier, NotifyError, Outgoing, SendFuture, Sent,
+    render,
+};
 
 /// How long Telegram may take to answer.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -193,6 +196,34 @@ impl TelegramClient {
                 after: None,
             }),
         }
+    }
+}
+
+/// Private messages: a person's Telegram contact method is their user id (which is also
+/// their private chat's id with the bot). A page is one message per incident, with its
+/// buttons; codes, tests and notices are plain text.
+impl Notifier for TelegramClient {
+    fn send<'a>(&'a self, message: &'a Outgoing) -> SendFuture<'a> {
+        Box::pin(async move {
+            let chat = message.to.as_str();
+            let failed = |e: ChatFailure| match e {
+                ChatFailure::Retry { error, .. } => NotifyError::Transient(error),
+                ChatFailure::Refused(error) => NotifyError::Permanent(error),
+            };
+            match &message.content {
+                Content::Page { items } => {
+                    for item in items {
+                        let page = IncidentMessage::from(item);
+                        self.send_incident(chat, &page).await.map_err(failed)?;
+                    }
+                }
+                other => self
+                    .send_text(chat, &render::sms(other))
+                    .await
+                    .map_err(failed)?,
+            }
+            Ok(Sent::default())
+        })
     }
 }
 

@@ -365,6 +365,23 @@ impl Store {
             .transpose()
     }
 
+    /// The chat account linked to `user` on `platform`, if any (the latest linked).
+    pub async fn chat_account(
+        &self,
+        platform: ChatPlatform,
+        user: UserId,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT chat_user FROM chat_links WHERE platform = $1 AND user_id = $2 \
+             ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(platform.as_str())
+        .bind(user.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| col(&r, "chat_user")).transpose()
+    }
+
     /// Links a chat account to an onduty user (again, if it was someone else's).
     pub async fn link_chat_user(
         &self,

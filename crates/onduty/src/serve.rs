@@ -217,12 +217,12 @@ fn providers(config: &Config, public_url: &str) -> anyhow::Result<Providers> {
         ));
     }
     if let Some(t) = &config.telegram {
-        providers.telegram = Some(Arc::new(onduty_notify::telegram::TelegramClient::new(
+        providers = providers.with_telegram(onduty_notify::telegram::TelegramClient::new(
             onduty_notify::telegram::TelegramConfig {
                 bot_token: t.bot_token.clone(),
                 api_base: t.api_base.clone(),
             },
-        )));
+        ));
     }
     if let Some(m) = &config.smtp {
         let email = EmailNotifier::new(&SmtpConfig {

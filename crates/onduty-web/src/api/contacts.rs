@@ -31,11 +31,11 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
 pub struct ContactMethodView {
     pub id: String,
     pub name: String,
-    /// `email`, `sms`, `voice`, `webhook`, `ntfy` or `slack`.
+    /// `email`, `sms`, `voice`, `webhook`, `ntfy`, `slack` or `telegram`.
     #[schema(format = "channel")]
     pub channel: String,
-    /// The e-mail address, E.164 phone number, webhook URL, ntfy topic URL or Slack
-    /// member id.
+    /// The e-mail address, E.164 phone number, webhook URL, ntfy topic URL, Slack member
+    /// id or Telegram user id.
     pub address: String,
     pub verified: bool,
     /// Why a provider refused this method for good, if it did; it pages again once
@@ -84,14 +84,14 @@ impl From<&NotificationRule> for RuleView {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewMethodBody {
-    /// `email`, `sms`, `voice`, `webhook`, `ntfy` or `slack` (a direct message from the
-    /// onduty app).
+    /// `email`, `sms`, `voice`, `webhook`, `ntfy`, `slack` (a direct message from the
+    /// onduty app) or `telegram` (a private message from onduty's bot).
     #[schema(format = "channel")]
     pub channel: String,
     /// An e-mail address, a phone number in E.164 (+442071838750), a webhook's http(s)
     /// URL, an ntfy topic's URL (`https://ntfy.sh/alice-pages-7f3a`), or for Slack a
     /// member id (`U0123ABCD`) or the e-mail address of the Slack account (empty: the
-    /// user's own).
+    /// user's own); for Telegram, empty: the Telegram account the user linked.
     pub address: String,
     #[serde(default)]
     #[schema(format = "name")]

@@ -220,7 +220,9 @@ fn format_constraints(format: &str) -> Option<Value> {
         "target-type" => json!({"enum": ["user", "schedule", "policy"]}),
         "level-mode" => json!({"enum": ["all", "round_robin"]}),
         "role" => json!({"enum": ["admin", "responder", "observer"]}),
-        "channel" => json!({"enum": ["email", "sms", "voice", "webhook", "ntfy", "slack"]}),
+        "channel" => {
+            json!({"enum": ["email", "sms", "voice", "webhook", "ntfy", "slack", "telegram"]})
+        }
         // `RepeatEvery`: none (0), or 30 to 3600 seconds.
         "repeat-seconds" => json!({"anyOf": [{"const": 0}, {"minimum": 30, "maximum": 3600}]}),
         "rule-urgency" => json!({"enum": ["high", "low", "both"]}),

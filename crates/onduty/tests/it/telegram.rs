@@ -2,8 +2,6 @@
 //! account with `/start <code>` and acts with the message's buttons; the message follows
 //! the incident.
 
-use std::sync::Arc;
-
 use onduty_notify::Providers;
 use onduty_notify::telegram::{TelegramClient, TelegramConfig};
 use onduty_testkit::telegram::{BOT_TOKEN, Call, TelegramServer, WEBHOOK_SECRET, pressed, said};
@@ -24,12 +22,11 @@ async fn onduty_with_telegram(backend: Backend, telegram: &TelegramServer) -> Te
             config.telegram_webhook_secret =
                 Some(onduty_web::Secret::new(WEBHOOK_SECRET.to_owned()))
         },
-        move |_, fake| Providers {
-            telegram: Some(Arc::new(TelegramClient::new(TelegramConfig {
+        move |_, fake| {
+            Providers::all(fake).with_telegram(TelegramClient::new(TelegramConfig {
                 bot_token: BOT_TOKEN.to_owned(),
                 api_base,
-            }))),
-            ..Providers::all(fake)
+            }))
         },
     )
     .await
@@ -247,6 +244,88 @@ async fn a_group_the_bot_is_not_in_is_marked_failing() {
             &"Telegram channel -42: refused (Bad Request: chat not found); the channel is marked failing"
                 .to_owned()
         ),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test]
+async fn alice_is_paged_by_private_message_once_her_account_is_linked() {
+    let telegram = TelegramServer::start().await;
+    let app = onduty_with_telegram(Backend::Sqlite, &telegram).await;
+    let alice = app.user_token("Alice", "responder").await;
+    telegram.join(&ALICES_TELEGRAM.to_string());
+    let add = || {
+        app.api_as(
+            &alice,
+            Method::POST,
+            "/users/alice@example.com/contact-methods",
+            Some(json!({"channel": "telegram", "address": ""})),
+        )
+    };
+    let (status, body) = add().await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("link your Telegram account first")
+    );
+
+    let code = link_code(&app, &alice).await;
+    update(
+        &app,
+        WEBHOOK_SECRET,
+        &said(1, ALICES_TELEGRAM, &format!("/start {code}")),
+    )
+    .await;
+    telegram.take();
+    let (status, created) = add().await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created["contact_method"]["address"],
+        ALICES_TELEGRAM.to_string()
+    );
+    let calls = telegram.take();
+    let code: String = calls[0].body["text"]
+        .as_str()
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let id = created["contact_method"]["id"].as_str().unwrap();
+    let (status, _) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            &format!("/users/alice@example.com/contact-methods/{id}/verify"),
+            Some(json!({ "code": code })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    policy(
+        &app,
+        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30)]}),
+    )
+    .await;
+    let key = service(&app, "Database", "Ops", json!({})).await;
+    app.send_event(trigger_event(&key, "db01/disk", "DISK at 99% on db01"))
+        .await;
+    app.tick().await;
+    let calls = telegram.take();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].body["chat_id"], ALICES_TELEGRAM.to_string());
+    let (_, buttons) = shown(&calls[0]);
+    assert_eq!(buttons.len(), 3);
+    let chat = ALICES_TELEGRAM.to_string();
+    update(
+        &app,
+        WEBHOOK_SECRET,
+        &pressed(2, ALICES_TELEGRAM, &chat, &buttons[0]),
+    )
+    .await;
+    let lines = timeline(&app, 1).await;
+    assert!(
+        lines.contains(&"Acknowledged by Alice via Telegram".to_owned()),
         "{lines:?}"
     );
 }
