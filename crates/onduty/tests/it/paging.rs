@@ -52,6 +52,19 @@ pub(crate) async fn verified_method(
     id.to_owned()
 }
 
+/// Enters the verification `code` for a user's contact method `id`, as its owner.
+pub(crate) async fn enter_code(app: &TestApp, token: &str, email: &str, id: &str, code: &str) {
+    let (status, body) = app
+        .api_as(
+            token,
+            Method::POST,
+            &format!("/users/{email}/contact-methods/{id}/verify"),
+            Some(json!({ "code": code })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
 pub(crate) async fn policy(app: &TestApp, body: Value) {
     let (status, created) = app
         .api(Method::POST, "/escalation-policies", Some(body))

@@ -12,7 +12,7 @@ use onduty_testkit::{Backend, TestApp, backends, trigger_event};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::paging::{ALICE, MINUTE, level, policy, service, timeline, verified_method};
+use crate::paging::{ALICE, MINUTE, enter_code, level, policy, service, timeline, verified_method};
 
 /// onduty whose ntfy pushes go to `ntfy` (and everything else to the fake phones).
 async fn onduty_pushing(backend: Backend) -> TestApp {
@@ -60,15 +60,7 @@ async fn alice_with_ntfy(app: &TestApp, ntfy: &NtfyServer) -> (String, String) {
         .filter(char::is_ascii_digit)
         .collect();
     let id = created["contact_method"]["id"].as_str().unwrap().to_owned();
-    let (status, _) = app
-        .api_as(
-            &token,
-            Method::POST,
-            &format!("/users/alice@example.com/contact-methods/{id}/verify"),
-            Some(json!({ "code": code })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    enter_code(app, &token, "alice@example.com", &id, &code).await;
     (token, id)
 }
 

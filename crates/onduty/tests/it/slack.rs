@@ -13,7 +13,7 @@ use onduty_testkit::{Backend, TestApp, backends, trigger_event};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::paging::{ALICE, level, person, policy, service, timeline};
+use crate::paging::{ALICE, enter_code, level, person, policy, service, timeline};
 
 /// onduty with Slack pointed at `slack`.
 async fn onduty_with_slack(backend: Backend, slack: &SlackServer) -> TestApp {
@@ -373,15 +373,7 @@ async fn bob_is_paged_by_direct_message_and_acknowledges_with_its_button() {
         .filter(char::is_ascii_digit)
         .collect();
     let id = created["contact_method"]["id"].as_str().unwrap();
-    let (status, _) = app
-        .api_as(
-            &bob,
-            Method::POST,
-            &format!("/users/bob@example.com/contact-methods/{id}/verify"),
-            Some(json!({ "code": code })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    enter_code(&app, &bob, "bob@example.com", id, &code).await;
     policy(
         &app,
         json!({"name": "Ops", "levels": [level(&["bob@example.com"], 30)]}),

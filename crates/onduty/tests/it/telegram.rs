@@ -9,7 +9,7 @@ use onduty_testkit::{Backend, TestApp, backends, trigger_event};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::paging::{ALICE, level, person, policy, service, timeline};
+use crate::paging::{ALICE, enter_code, level, person, policy, service, timeline};
 
 const GROUP: &str = "-1001234567890";
 const ALICES_TELEGRAM: i64 = 111_222_333;
@@ -293,15 +293,7 @@ async fn alice_is_paged_by_private_message_once_her_account_is_linked() {
         .filter(char::is_ascii_digit)
         .collect();
     let id = created["contact_method"]["id"].as_str().unwrap();
-    let (status, _) = app
-        .api_as(
-            &alice,
-            Method::POST,
-            &format!("/users/alice@example.com/contact-methods/{id}/verify"),
-            Some(json!({ "code": code })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    enter_code(&app, &alice, "alice@example.com", id, &code).await;
     policy(
         &app,
         json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30)]}),
