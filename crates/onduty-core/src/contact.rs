@@ -71,6 +71,13 @@ impl Channel {
     pub fn repeats(self) -> bool {
         self == Channel::Ntfy
     }
+
+    /// Whether a page through this channel is followed up once its incident needs nobody
+    /// (acknowledged or resolved, by any door): a push is cleared from the phone, a chat
+    /// message gets a reply saying so.
+    pub fn follows_up(self) -> bool {
+        matches!(self, Channel::Ntfy | Channel::Slack | Channel::Telegram)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

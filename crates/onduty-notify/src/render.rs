@@ -56,9 +56,22 @@ pub fn sms(content: &Content) -> String {
         Content::Verification { code } => format!("Your onduty verification code is {code}."),
         Content::Test => "This is a test message from onduty.".to_owned(),
         Content::Notice { text } => format!("onduty: {text}"),
-        Content::Settled { numbers } => format!("onduty: {} taken care of.", numbers_text(numbers)),
+        Content::Settled { numbers } => format!("onduty: {}", settled(numbers)),
     };
     clip_multiline(&body, SMS_MAX_CHARS)
+}
+
+/// "#3 is taken care of (acknowledged or resolved); you are not needed for it now."
+fn settled(numbers: &[i64]) -> String {
+    let (verb, it) = if numbers.len() == 1 {
+        ("is", "it")
+    } else {
+        ("are", "them")
+    };
+    format!(
+        "{} {verb} taken care of (acknowledged or resolved); you are not needed for {it} now.",
+        numbers_text(numbers)
+    )
 }
 
 /// "#3", "#3 and #5", "#3, #5 and #8".
@@ -97,7 +110,7 @@ pub fn email_subject(content: &Content) -> String {
         Content::Verification { .. } => "Your onduty verification code".to_owned(),
         Content::Test => "onduty test message".to_owned(),
         Content::Notice { text } => format!("[onduty] {}", clip(text, 120)),
-        Content::Settled { numbers } => format!("[onduty] {} taken care of", numbers_text(numbers)),
+        Content::Settled { numbers } => format!("[onduty] {}", settled(numbers)),
     }
 }
 
@@ -145,7 +158,7 @@ pub fn email_text(content: &Content) -> String {
                 .to_owned()
         }
         Content::Notice { text } => format!("{text}\n"),
-        Content::Settled { numbers } => format!("{} taken care of.\n", numbers_text(numbers)),
+        Content::Settled { numbers } => format!("{}\n", settled(numbers)),
     }
 }
 
@@ -229,5 +242,11 @@ mod tests {
             "This is onduty. Your verification code is 1, 2, 3."
         );
         assert!(email_subject(&Content::Test).contains("test"));
+        assert_eq!(
+            sms(&Content::Settled {
+                numbers: vec![3, 5]
+            }),
+            "onduty: #3 and #5 are taken care of (acknowledged or resolved); you are not needed for them now."
+        );
     }
 }

@@ -175,12 +175,12 @@ fn delivery_writes(
         ));
     }
     if let Delivery::Sent { .. } = delivery {
-        // A page pushed to a phone is taken back once its incident needs nobody
-        // (`crate::pushes`).
+        // A page pushed to a phone or sent in chat is followed up once its incident needs
+        // nobody (`crate::pushes`).
         for item in items {
             if let (Some(incident), true, false, None) = (
                 item.incident,
-                item.method.channel.repeats(),
+                item.method.channel.follows_up(),
                 item.clears,
                 &item.notice,
             ) {

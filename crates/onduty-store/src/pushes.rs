@@ -1,6 +1,7 @@
-//! Pushes taken back. A page pushed to a phone (ntfy) is remembered in `pushed` when it is
-//! sent (`paging::record_deliveries`); once its incident needs nobody (acknowledged or
-//! resolved, by any door), the engine queues a message that clears it from the phone.
+//! Pages followed up. A page pushed to a phone (ntfy) or sent as a chat message (Slack,
+//! Telegram) is remembered in `pushed` when it is sent (`paging::record_deliveries`); once
+//! its incident needs nobody (acknowledged or resolved, by any door), the engine queues a
+//! message that clears the push from the phone, or says so in the chat.
 
 use onduty_core::{ContactMethodId, IncidentId, OutboxId, Timestamp, UserId};
 

@@ -411,6 +411,21 @@ async fn bob_is_paged_by_direct_message_and_acknowledges_with_its_button() {
             .any(|l| l.starts_with("Slack to Bob U0BOB: sent")),
         "{lines:?}"
     );
+    // The direct message is followed up: the incident no longer needs him.
+    slack.take();
+    app.tick().await;
+    let calls = slack.take();
+    let follow_up = calls
+        .iter()
+        .find(|c| c.method == "chat.postMessage" && c.body["channel"] == "U0BOB")
+        .unwrap_or_else(|| panic!("no follow-up: {calls:?}"));
+    assert!(
+        follow_up.body["text"]
+            .as_str()
+            .unwrap()
+            .contains("#1 is taken care of"),
+        "{follow_up:?}"
+    );
 
     // Someone not in the workspace cannot add Slack.
     let (status, body) = app
