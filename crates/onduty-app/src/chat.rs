@@ -108,14 +108,19 @@ impl App {
 
     /// A one-time code that links `who`'s chat account to them once sent to onduty's bot
     /// (`/start <code>` in Telegram), valid for [`LINK_CODE_VALID_FOR`]; a new one replaces
-    /// the last. The person themselves, or an admin.
+    /// the last. Only for oneself: whoever sends the code acts as its person.
     pub async fn chat_link_code(
         &self,
         acting: &Acting,
         who: &str,
         platform: &str,
     ) -> Result<(String, onduty_core::Timestamp), AppError> {
-        let user = self.contact_owner(acting, who).await?;
+        let user = self.find_user(who).await?;
+        if user.id != acting.user.id {
+            return Err(AppError::Forbidden(
+                "a chat account is linked by its own person only: they make their code".to_owned(),
+            ));
+        }
         let platform = match ChatPlatform::parse(platform.trim()) {
             Some(ChatPlatform::Telegram) => ChatPlatform::Telegram,
             _ => {

@@ -371,7 +371,8 @@ impl App {
         })?;
         let address = match channel {
             Channel::Slack => self.slack_member(&user, &input.address).await?,
-            Channel::Telegram if input.address.trim().is_empty() => self
+            // Only the Telegram account the person linked with a code, whatever was typed.
+            Channel::Telegram => self
                 .store
                 .chat_account(ChatPlatform::Telegram, user.id)
                 .await?
@@ -448,12 +449,6 @@ impl App {
                 );
             }
         }
-        if let Address::ChatUser(member) = &method.address {
-            // Their clicks in Slack act as them from now on.
-            self.store
-                .link_chat_user(ChatPlatform::Slack, member, user.id, now)
-                .await?;
-        }
         let verification = self.new_code(&method).await?;
         Ok(MethodCreated {
             method,
@@ -501,7 +496,17 @@ impl App {
             .verify_contact_method(method.id, &hash_code(code), self.now())
             .await?;
         match outcome {
-            Verification::Verified => Ok(self.store.contact_method(method.id).await?),
+            Verification::Verified => {
+                if let (Channel::Slack, Address::ChatUser(member)) =
+                    (method.channel, &method.address)
+                {
+                    // The Slack account proved to be theirs: its clicks act as them.
+                    self.store
+                        .link_chat_user(ChatPlatform::Slack, member, user.id, self.now())
+                        .await?;
+                }
+                Ok(self.store.contact_method(method.id).await?)
+            }
             Verification::Wrong { attempts_left } => Err(AppError::Invalid(format!(
                 "wrong code; {attempts_left} attempts left before a new code is needed"
             ))),

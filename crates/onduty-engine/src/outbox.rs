@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use onduty_core::contact::Channel;
 use onduty_core::signature::{LINK_KEY, LinkAction, LinkGrant, link_token};
-use onduty_core::{ContactMethodId, IncidentRef, Timestamp};
+use onduty_core::{ContactMethodId, IncidentId, IncidentRef, Timestamp};
 use onduty_notify::{Content, Link, NotifyError, Outgoing, PageItem};
 use onduty_store::paging::{Delivery, Hold, OutboxItem, SentGroup};
 
@@ -57,6 +57,10 @@ pub(crate) struct Dispatch {
     pub wait: Vec<Hold>,
 }
 
+/// What goes in one message: the contact method, notice or not, take-back or not, and in
+/// chat the incident.
+type Bundle = (ContactMethodId, bool, bool, Option<IncidentId>);
+
 /// Pages to one contact method go as one message, notices as another; at most one SMS or
 /// call per number per [`PER_NUMBER_GAP`]: what comes sooner waits.
 pub(crate) fn plan(
@@ -64,16 +68,22 @@ pub(crate) fn plan(
     last_sent: &HashMap<ContactMethodId, Timestamp>,
     now: Timestamp,
 ) -> Dispatch {
-    // Pages, notices and take-backs to one contact method are three messages.
-    let mut groups: BTreeMap<(ContactMethodId, bool, bool), Vec<OutboxItem>> = BTreeMap::new();
+    // Pages, notices and take-backs to one contact method are three messages; in chat,
+    // each incident's page is a message of its own (its buttons act on it), so a retry
+    // never sends again what went.
+    let mut groups: BTreeMap<Bundle, Vec<OutboxItem>> = BTreeMap::new();
     for item in due {
+        let chat = matches!(item.method.channel, Channel::Slack | Channel::Telegram);
+        let own = item
+            .incident
+            .filter(|_| chat && item.notice.is_none() && !item.clears);
         groups
-            .entry((item.method.id, item.notice.is_some(), item.clears))
+            .entry((item.method.id, item.notice.is_some(), item.clears, own))
             .or_default()
             .push(item);
     }
     let mut dispatch = Dispatch::default();
-    for ((method, _, _), items) in groups {
+    for ((method, ..), items) in groups {
         let phone = matches!(items[0].method.channel, Channel::Sms | Channel::Voice);
         let allowed = last_sent
             .get(&method)

@@ -61,15 +61,11 @@ pub fn sms(content: &Content) -> String {
     clip_multiline(&body, SMS_MAX_CHARS)
 }
 
-/// "#3 is taken care of (acknowledged or resolved); you are not needed for it now."
+/// "#3 has been acknowledged or resolved."
 fn settled(numbers: &[i64]) -> String {
-    let (verb, it) = if numbers.len() == 1 {
-        ("is", "it")
-    } else {
-        ("are", "them")
-    };
+    let verb = if numbers.len() == 1 { "has" } else { "have" };
     format!(
-        "{} {verb} taken care of (acknowledged or resolved); you are not needed for {it} now.",
+        "{} {verb} been acknowledged or resolved.",
         numbers_text(numbers)
     )
 }
@@ -246,7 +242,7 @@ mod tests {
             sms(&Content::Settled {
                 numbers: vec![3, 5]
             }),
-            "onduty: #3 and #5 are taken care of (acknowledged or resolved); you are not needed for them now."
+            "onduty: #3 and #5 have been acknowledged or resolved."
         );
     }
 }

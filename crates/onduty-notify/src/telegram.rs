@@ -87,7 +87,7 @@ pub fn incident_message(m: &IncidentMessage) -> Value {
         "text": text,
         "parse_mode": "HTML",
         "link_preview_options": {"is_disabled": true},
-        "reply_markup": {"inline_keyboard": [buttons]},
+        "reply_markup": {"inline_keyboard": if buttons.is_empty() { vec![] } else { vec![buttons] }},
     })
 }
 
@@ -138,7 +138,10 @@ impl TelegramClient {
             Ok(_) => Ok(()),
             // Already as it should be.
             Err(ChatFailure::Refused(e)) if e.contains("message is not modified") => Ok(()),
-            Err(ChatFailure::Refused(e)) if e.contains("message to edit not found") => {
+            // Gone, or too old to edit: post it again.
+            Err(ChatFailure::Refused(e))
+                if e.contains("message to edit not found") || e.contains("can't be edited") =>
+            {
                 Err(ChatFailure::Refused("message_not_found".to_owned()))
             }
             Err(e) => Err(e),

@@ -337,12 +337,17 @@ impl Store {
         .bind(platform.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM chat_link_codes WHERE code_hash = $1")
-            .bind(code_hash.to_owned())
-            .execute(&mut *tx)
-            .await?;
+        // Whoever deletes the row used the code: two uses racing cannot both win.
+        let deleted =
+            sqlx::query("DELETE FROM chat_link_codes WHERE code_hash = $1 AND platform = $2")
+                .bind(code_hash.to_owned())
+                .bind(platform.as_str())
+                .execute(&mut *tx)
+                .await?;
         tx.commit().await?;
-        let Some(row) = row else { return Ok(None) };
+        let Some(row) = row.filter(|_| deleted.rows_affected() == 1) else {
+            return Ok(None);
+        };
         if col::<i64>(&row, "expires_at")? < now.as_millis() {
             return Ok(None);
         }
@@ -392,7 +397,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO chat_links (platform, chat_user, user_id, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (platform, chat_user) DO UPDATE SET user_id = excluded.user_id",
+             ON CONFLICT (platform, chat_user) DO UPDATE SET user_id = excluded.user_id, \
+             created_at = excluded.created_at",
         )
         .bind(platform.as_str())
         .bind(chat_user.to_owned())

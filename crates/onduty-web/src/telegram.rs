@@ -110,25 +110,34 @@ async fn update(
             }
             (Ok(None), _) => NOT_LINKED.to_owned(),
             (Ok(Some(_)), Err(_)) => "That button is not onduty's.".to_owned(),
-            (Err(e), _) => format!("onduty could not tell who you are just now ({e}); try again"),
+            (Err(e), _) => {
+                tracing::warn!(error = %e, "a Telegram press could not be attributed");
+                "onduty could not tell who you are just now; try again".to_owned()
+            }
         };
         if let Err(e) = telegram.answer_callback(id, &said).await {
             tracing::warn!(error = %e, "a Telegram answer was not delivered");
         }
     } else if let Some(message) = update.get("message") {
-        let text = message["text"].as_str().unwrap_or_default().trim();
+        let text = message["text"].as_str().unwrap_or_default();
         let (Some(chat), Some(from)) = (
             message["chat"]["id"].as_i64(),
             message["from"]["id"].as_i64(),
         ) else {
             return StatusCode::OK.into_response();
         };
-        let Some(rest) = text.strip_prefix("/start") else {
+        // Only in the person's private chat with the bot: a group would read the answer.
+        if message["chat"]["type"] != "private" {
             return StatusCode::OK.into_response();
-        };
-        let answer = match rest.trim() {
-            "" => NOT_LINKED.to_owned(),
-            code => match state
+        }
+        let mut words = text.split_whitespace();
+        let command = words.next().unwrap_or_default();
+        if command.split('@').next() != Some("/start") {
+            return StatusCode::OK.into_response();
+        }
+        let answer = match words.next() {
+            None => NOT_LINKED.to_owned(),
+            Some(code) => match state
                 .app
                 .link_chat_by_code(ChatPlatform::Telegram, &from.to_string(), code)
                 .await
@@ -137,7 +146,11 @@ async fn update(
                     "Linked: your buttons in onduty's messages act as {} ({}).",
                     user.name, user.email
                 ),
-                Err(e) => format!("Not linked: {e}"),
+                Err(e @ onduty_app::AppError::NotFound(_)) => format!("Not linked: {e}"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a Telegram account could not be linked");
+                    "Not linked: onduty could not do that just now; try again".to_owned()
+                }
             },
         };
         if let Err(e) = telegram.send_text(&chat.to_string(), &answer).await {

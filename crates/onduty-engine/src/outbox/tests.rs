@@ -91,6 +91,17 @@ fn taking_back_pushes_is_a_message_of_its_own() {
 }
 
 #[test]
+fn in_chat_each_incident_is_a_message_of_its_own() {
+    let slack = method(1, Channel::Slack, "U0ALICE");
+    let planned = plan(
+        vec![item(&slack, 1, None), item(&slack, 2, None)],
+        &HashMap::new(),
+        t(0),
+    );
+    assert_eq!(planned.send.len(), 2);
+}
+
+#[test]
 fn a_phone_sent_to_within_the_gap_waits_for_it_and_mail_does_not() {
     let sms = method(1, Channel::Sms, "+15555550100");
     let mail = method(2, Channel::Email, "alice@example.com");

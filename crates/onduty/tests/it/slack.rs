@@ -423,7 +423,7 @@ async fn bob_is_paged_by_direct_message_and_acknowledges_with_its_button() {
         follow_up.body["text"]
             .as_str()
             .unwrap()
-            .contains("#1 is taken care of"),
+            .contains("#1 has been acknowledged or resolved"),
         "{follow_up:?}"
     );
 

@@ -195,7 +195,18 @@ async fn an_update_without_the_secret_token_is_refused_and_changes_nothing() {
     let app = onduty_with_telegram(Backend::Sqlite, &telegram).await;
     let alice = person(&app, "Alice", ALICE).await;
     let code = link_code(&app, &alice).await;
-    let start = said(1, ALICES_TELEGRAM, &format!("/start {code}"));
+    // Said in a group, or as another command, it does nothing.
+    let mut in_group = said(9, ALICES_TELEGRAM, &format!("/start {code}"));
+    in_group["message"]["chat"] = json!({"id": -42, "type": "group"});
+    telegram.join("-42");
+    assert_eq!(
+        update(&app, WEBHOOK_SECRET, &in_group).await,
+        StatusCode::OK
+    );
+    let other = said(8, ALICES_TELEGRAM, &format!("/startle {code}"));
+    assert_eq!(update(&app, WEBHOOK_SECRET, &other).await, StatusCode::OK);
+    assert!(telegram.take().is_empty());
+    let start = said(1, ALICES_TELEGRAM, &format!("/start@onduty_bot {code}"));
     assert_eq!(
         update(&app, "wrong", &start).await,
         StatusCode::UNAUTHORIZED
