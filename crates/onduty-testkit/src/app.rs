@@ -99,7 +99,9 @@ impl TestApp {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let mut config = WebConfig {
             public_url: url.clone(),
-            twilio_auth_token: Some(crate::twilio::AUTH_TOKEN.to_owned()),
+            twilio_auth_token: Some(onduty_web::Secret::new(
+                crate::twilio::AUTH_TOKEN.to_owned(),
+            )),
             mail_domain: Some(MAIL_DOMAIN.to_owned()),
             ..WebConfig::default()
         };

@@ -77,7 +77,7 @@ pub struct WebConfig {
     pub writer: WriterOptions,
     /// Twilio's auth token, to check the signature of its webhooks; `None` turns the
     /// `/twilio/…` endpoints off.
-    pub twilio_auth_token: Option<String>,
+    pub twilio_auth_token: Option<Secret>,
     /// The Slack app's signing secret, to check its requests; `None` turns `/slack/…` off.
     pub slack_signing_secret: Option<Secret>,
     /// The secret token Telegram sends with each update (`setWebhook`'s `secret_token`);
@@ -295,7 +295,20 @@ impl App {
 
 #[cfg(test)]
 mod tests {
-    use super::loggable_path;
+    use super::{Secret, WebConfig, loggable_path};
+
+    #[test]
+    fn the_settings_never_print_their_secrets() {
+        let config = WebConfig {
+            twilio_auth_token: Some(Secret::new("twilio-s3cret".to_owned())),
+            slack_signing_secret: Some(Secret::new("slack-s3cret".to_owned())),
+            telegram_webhook_secret: Some(Secret::new("telegram-s3cret".to_owned())),
+            ..WebConfig::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("Secret(<redacted>)"), "{shown}");
+    }
 
     #[test]
     fn logged_paths_hide_the_secrets_they_carry() {

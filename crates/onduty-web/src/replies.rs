@@ -23,7 +23,7 @@ use onduty_notify::{Content, PageItem};
 use onduty_store::StoreError;
 use onduty_store::inbound::DeliveryReport;
 
-use crate::SharedState;
+use crate::{Secret, SharedState};
 
 /// Twilio's webhooks are small forms; links carry no body worth more than this.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -88,7 +88,7 @@ fn signed_form(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Vec<(String, String)>, WebhookRefused> {
-    let Some(token) = &state.config.twilio_auth_token else {
+    let Some(token) = state.config.twilio_auth_token.as_ref().map(Secret::expose) else {
         return Err(WebhookRefused::NotConfigured);
     };
     let body = match body {

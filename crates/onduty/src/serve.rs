@@ -89,7 +89,10 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
                 max_batch: config.max_batch,
                 ..WriterOptions::default()
             },
-            twilio_auth_token: config.twilio.as_ref().map(|t| t.auth_token.clone()),
+            twilio_auth_token: config
+                .twilio
+                .as_ref()
+                .map(|t| onduty_web::Secret::new(t.auth_token.clone())),
             slack_signing_secret: config
                 .slack
                 .as_ref()
