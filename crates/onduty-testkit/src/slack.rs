@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 
 pub const BOT_TOKEN: &str = "xoxb-test-token";
 pub const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+/// The workspace the requests below come from.
+pub const TEAM_ID: &str = "T0ONDUTY";
 
 /// A call onduty made.
 #[derive(Debug, Clone, PartialEq)]
@@ -202,6 +204,7 @@ pub fn signed_headers(timestamp: i64, body: &str) -> Vec<(&'static str, String)>
 pub fn click_body(user: &str, action_id: &str, incident_id: &str, response_url: &str) -> String {
     let payload = json!({
         "type": "block_actions",
+        "team": {"id": TEAM_ID},
         "user": {"id": user, "username": user},
         "response_url": response_url,
         "actions": [{"type": "button", "block_id": "onduty", "action_id": action_id, "value": incident_id}],
@@ -215,6 +218,7 @@ pub fn click_body(user: &str, action_id: &str, incident_id: &str, response_url: 
 pub fn command_body(user: &str, text: &str, response_url: &str) -> String {
     form_urlencoded::Serializer::new(String::new())
         .append_pair("command", "/onduty")
+        .append_pair("team_id", TEAM_ID)
         .append_pair("text", text)
         .append_pair("user_id", user)
         .append_pair("response_url", response_url)

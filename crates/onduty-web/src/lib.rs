@@ -80,6 +80,9 @@ pub struct WebConfig {
     pub twilio_auth_token: Option<Secret>,
     /// The Slack app's signing secret, to check its requests; `None` turns `/slack/…` off.
     pub slack_signing_secret: Option<Secret>,
+    /// The Slack workspace (`T0123ABCD`) whose requests are taken; `None`: any the app is
+    /// installed in.
+    pub slack_team_id: Option<String>,
     /// The secret token Telegram sends with each update (`setWebhook`'s `secret_token`);
     /// `None` turns `/telegram/webhook` off.
     pub telegram_webhook_secret: Option<Secret>,
@@ -102,6 +105,7 @@ impl Default for WebConfig {
             writer: WriterOptions::default(),
             twilio_auth_token: None,
             slack_signing_secret: None,
+            slack_team_id: None,
             telegram_webhook_secret: None,
             mail_domain: None,
             trusted_proxies: Vec::new(),

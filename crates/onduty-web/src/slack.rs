@@ -115,6 +115,18 @@ fn checked(
     Ok(body)
 }
 
+/// A refusal when onduty is pinned to one workspace and the request comes from another
+/// (a shared channel's member from another organisation, say).
+fn other_workspace(state: &SharedState, team: Option<&str>) -> Option<Refusal> {
+    let pinned = state.config.slack_team_id.as_deref()?;
+    (team != Some(pinned)).then(|| {
+        refused(
+            StatusCode::FORBIDDEN,
+            "this Slack workspace is not the one onduty is set up for",
+        )
+    })
+}
+
 /// The onduty user behind a Slack account, linking it by its verified e-mail if need be.
 async fn who(state: &SharedState, slack_user: &str) -> Result<Option<User>, String> {
     let app = &state.app;
@@ -165,6 +177,9 @@ async fn interaction(
     let Ok(payload) = serde_json::from_str::<Value>(&payload) else {
         return refused(StatusCode::BAD_REQUEST, "the 'payload' is not JSON").into_response();
     };
+    if let Some(refusal) = other_workspace(&state, payload["team"]["id"].as_str()) {
+        return refusal.into_response();
+    }
     let action = &payload["actions"][0];
     let (Some(button), Some(incident), Some(slack_user)) = (
         action["action_id"].as_str().and_then(ChatButton::parse),
@@ -217,6 +232,9 @@ async fn command(
         Ok(b) => b,
         Err(refusal) => return refusal.into_response(),
     };
+    if let Some(refusal) = other_workspace(&state, field(&body, "team_id").as_deref()) {
+        return refusal.into_response();
+    }
     let Some(slack_user) = field(&body, "user_id") else {
         return refused(StatusCode::BAD_REQUEST, "expected a slash command's form").into_response();
     };

@@ -90,6 +90,9 @@ pub struct Overrides {
         hide_env_values = true
     )]
     pub slack_signing_secret: Option<String>,
+    /// The one Slack workspace whose requests are taken (T0123ABCD) [default: any]
+    #[arg(long, env = "ONDUTY_SLACK_TEAM_ID", global = true)]
+    pub slack_team_id: Option<String>,
     /// Slack's Web API base URL [default: https://slack.com/api]
     #[arg(long, env = "ONDUTY_SLACK_API_BASE", global = true)]
     pub slack_api_base: Option<String>,
@@ -241,6 +244,7 @@ struct TwilioFile {
 struct SlackFile {
     bot_token: Option<String>,
     signing_secret: Option<String>,
+    team_id: Option<String>,
     api_base: Option<String>,
 }
 
@@ -267,6 +271,8 @@ pub struct TelegramSettings {
 pub struct SlackSettings {
     pub bot_token: String,
     pub signing_secret: String,
+    /// The one workspace whose requests are taken; `None`: any.
+    pub team_id: Option<String>,
     pub api_base: String,
 }
 
@@ -610,6 +616,7 @@ fn slack_settings(f: SlackFile, o: &Overrides) -> anyhow::Result<Option<SlackSet
             Ok(Some(SlackSettings {
                 bot_token,
                 signing_secret,
+                team_id: o.slack_team_id.clone().or(f.team_id),
                 api_base,
             }))
         }
@@ -800,6 +807,7 @@ sqlite_synchronous = "full"
 # [slack]
 # bot_token = "xoxb-…"
 # signing_secret = "your app's signing secret"
+# team_id = "T0123ABCD"    # only this workspace's clicks and commands (ONDUTY_SLACK_TEAM_ID)
 # api_base = "https://slack.com/api"
 
 # Telegram: every incident of a service or team posted to its groups, with buttons. Point

@@ -97,6 +97,7 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
                 .slack
                 .as_ref()
                 .map(|s| onduty_web::Secret::new(s.signing_secret.clone())),
+            slack_team_id: config.slack.as_ref().and_then(|s| s.team_id.clone()),
             telegram_webhook_secret: config
                 .telegram
                 .as_ref()

@@ -7,7 +7,7 @@ use std::time::Duration;
 use onduty_notify::Providers;
 use onduty_notify::slack::{SlackClient, SlackConfig};
 use onduty_testkit::slack::{
-    BOT_TOKEN, SIGNING_SECRET, SlackServer, click_body, command_body, signed_headers,
+    BOT_TOKEN, SIGNING_SECRET, SlackServer, TEAM_ID, click_body, command_body, signed_headers,
 };
 use onduty_testkit::{Backend, TestApp, backends, trigger_event};
 use reqwest::{Method, StatusCode};
@@ -21,7 +21,8 @@ async fn onduty_with_slack(backend: Backend, slack: &SlackServer) -> TestApp {
     TestApp::start_with_providers(
         backend,
         |config| {
-            config.slack_signing_secret = Some(onduty_web::Secret::new(SIGNING_SECRET.to_owned()))
+            config.slack_signing_secret = Some(onduty_web::Secret::new(SIGNING_SECRET.to_owned()));
+            config.slack_team_id = Some(TEAM_ID.to_owned());
         },
         move |_, fake| {
             Providers::all(fake).with_slack(SlackClient::new(SlackConfig {
@@ -460,4 +461,20 @@ async fn once_alice_is_disabled_her_clicks_change_nothing() {
     assert_eq!(status, StatusCode::OK);
     let (_, detail) = app.api(Method::GET, "/incidents/1", None).await;
     assert_eq!(detail["incident"]["status"], "acknowledged");
+}
+
+#[tokio::test]
+async fn a_click_from_another_workspace_is_refused() {
+    let slack = SlackServer::start().await;
+    let app = onduty_with_slack(Backend::Sqlite, &slack).await;
+    let key = database_in_slack(&app, &slack).await;
+    incident_posted(&app, &key).await;
+    let id = incident_id(&app, 1).await;
+    let click = click_body("U0ALICE", "resolve", &id, &slack.response_url(1))
+        .replace(TEAM_ID, "T0ELSEWHERE");
+    let (status, body) =
+        from_slack(&app, "/slack/interactions", &click, now_seconds(&app), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (_, detail) = app.api(Method::GET, "/incidents/1", None).await;
+    assert_eq!(detail["incident"]["status"], "triggered");
 }
