@@ -6,7 +6,7 @@
 
 use onduty_core::ChatChannelId;
 use onduty_core::account::{Email, User};
-use onduty_core::chat::{ChatChannel, ChatPlatform, ChatScope, parse_channel};
+use onduty_core::chat::{ChatChannel, ChatPlatform, ChatScope, link_code, parse_channel};
 use onduty_core::contact::hash_code;
 
 use crate::{Acting, App, AppError};
@@ -129,14 +129,7 @@ impl App {
                 ));
             }
         };
-        const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).expect("the operating system provides randomness");
-        // 32 letters and digits: each byte picks one evenly (256 = 8 × 32).
-        let code: String = bytes
-            .iter()
-            .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-            .collect();
+        let code = link_code(crate::people::random());
         let expires = self.now().saturating_add(LINK_CODE_VALID_FOR);
         self.store
             .add_link_code(platform, user.id, &hash_code(&code), expires)

@@ -119,7 +119,8 @@ fn parse_name(t: &str) -> Result<Name, AppError> {
     Name::parse(t).map_err(|e| AppError::Invalid(format!("'name': {e}")))
 }
 
-fn random<const N: usize>() -> [u8; N] {
+/// `N` bytes from the operating system's randomness.
+pub(crate) fn random<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).expect("the operating system provides randomness");
     bytes

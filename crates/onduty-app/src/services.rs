@@ -82,9 +82,7 @@ fn parse_mode(text: &str) -> Result<DedupMode, AppError> {
 
 /// A fresh routing key from the operating system's randomness.
 pub fn new_routing_key() -> RoutingKey {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
-    RoutingKey::from_random(bytes)
+    RoutingKey::from_random(crate::people::random())
 }
 
 /// A JSON webhook's mapping, checked; other kinds have none.

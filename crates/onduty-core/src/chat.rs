@@ -158,6 +158,16 @@ pub fn parse_command(text: &str) -> ChatCommand {
     }
 }
 
+/// A one-time code that links a chat account: 16 of 32 letters and digits (no `l`, `o`,
+/// `0`, `1`), from the caller's random bytes, each byte picking one evenly (256 = 8 × 32).
+pub fn link_code(random: [u8; 16]) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    random
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}
+
 /// The answer to [`ChatCommand::Help`].
 pub const COMMAND_HELP: &str = "Try `incidents` (the open ones), `oncall` (who is on call now), \
                                 `ack 42` or `resolve 42`.";
@@ -208,6 +218,20 @@ mod tests {
         ] {
             assert!(parse_channel(ChatPlatform::Slack, bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn link_codes_are_sixteen_unambiguous_letters_and_digits() {
+        assert_eq!(link_code([0; 16]), "a".repeat(16));
+        assert_eq!(link_code([31; 16]), "9".repeat(16));
+        assert_eq!(
+            link_code([32; 16]),
+            "a".repeat(16),
+            "each byte wraps evenly"
+        );
+        let code = link_code(*b"0123456789abcdef");
+        assert_eq!(code.len(), 16);
+        assert!(!code.contains(['l', 'o', '0', '1']), "{code}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! means for the page is decided from the error's kind: [`NotifyError::Transient`]
 //! (retry later) or [`NotifyError::Permanent`] (this address will not work).
 
+pub mod chat;
 pub mod email;
 pub mod fake;
 pub mod ntfy;
@@ -22,6 +23,8 @@ use std::sync::Arc;
 use onduty_core::Timestamp;
 use onduty_core::contact::Channel;
 use serde::Serialize;
+
+pub use chat::{BotConfig, ChatFailure, IncidentMessage};
 
 /// One incident in a page (several are bundled into one message when they come at once).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -96,51 +99,6 @@ pub struct Sent {
     pub provider_ref: Option<String>,
 }
 
-/// What an incident's message shows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IncidentMessage {
-    pub id: String,
-    pub number: i64,
-    pub summary: String,
-    pub service: String,
-    pub severity: String,
-    pub urgency: String,
-    pub status: onduty_core::incident::IncidentStatus,
-    /// The incident's web page.
-    pub url: String,
-}
-
-impl From<&PageItem> for IncidentMessage {
-    /// A page's incident as a chat message: it pages because it is triggered.
-    fn from(item: &PageItem) -> Self {
-        IncidentMessage {
-            id: item.id.clone(),
-            number: item.number,
-            summary: item.summary.clone(),
-            service: item.service.clone(),
-            severity: item.severity.clone(),
-            urgency: item.urgency.clone(),
-            status: onduty_core::incident::IncidentStatus::Triggered,
-            url: item.url.clone(),
-        }
-    }
-}
-
-/// Why a call to a chat platform (Slack, Telegram) did not work.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ChatFailure {
-    /// Worth trying again: after `after` when the platform said so (`Retry-After`).
-    #[error("{error}")]
-    Retry {
-        error: String,
-        after: Option<std::time::Duration>,
-    },
-    /// The platform will not take it: the channel is gone, the bot is not in it, the
-    /// token was revoked.
-    #[error("{0}")]
-    Refused(String),
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotifyError {
     /// Worth retrying: a timeout, a 5xx, the provider is down.
@@ -178,14 +136,10 @@ pub struct Providers {
     pub voice: Option<Arc<dyn Notifier>>,
     pub webhook: Option<Arc<dyn Notifier>>,
     pub ntfy: Option<Arc<dyn Notifier>>,
-    /// Slack, for channels that get every incident of a service or team.
+    /// Slack: channels that get every incident of a service or team, and direct messages.
     pub slack: Option<Arc<slack::SlackClient>>,
-    /// The same Slack client, for direct messages to people (see [`Providers::with_slack`]).
-    pub slack_notifier: Option<Arc<dyn Notifier>>,
-    /// Telegram, for groups that get every incident of a service or team.
+    /// Telegram: groups that get every incident of a service or team, and private messages.
     pub telegram: Option<Arc<telegram::TelegramClient>>,
-    /// The same Telegram client, for private messages (see [`Providers::with_telegram`]).
-    pub telegram_notifier: Option<Arc<dyn Notifier>>,
     /// Checked again when an address is added, so an internal one is refused at once.
     pub outbound: outbound::OutboundPolicy,
 }
@@ -210,38 +164,20 @@ impl Providers {
             webhook: Some(notifier.clone()),
             ntfy: Some(notifier),
             slack: None,
-            slack_notifier: None,
             telegram: None,
-            telegram_notifier: None,
             outbound: outbound::OutboundPolicy::default(),
         }
     }
 
-    /// Slack for channels and for direct messages.
-    pub fn with_slack(mut self, client: slack::SlackClient) -> Providers {
-        let client = Arc::new(client);
-        self.slack_notifier = Some(client.clone());
-        self.slack = Some(client);
-        self
-    }
-
-    /// Telegram for groups and for private messages.
-    pub fn with_telegram(mut self, client: telegram::TelegramClient) -> Providers {
-        let client = Arc::new(client);
-        self.telegram_notifier = Some(client.clone());
-        self.telegram = Some(client);
-        self
-    }
-
-    pub fn for_channel(&self, channel: Channel) -> Option<&Arc<dyn Notifier>> {
+    pub fn for_channel(&self, channel: Channel) -> Option<&dyn Notifier> {
         match channel {
-            Channel::Email => self.email.as_ref(),
-            Channel::Sms => self.sms.as_ref(),
-            Channel::Voice => self.voice.as_ref(),
-            Channel::Webhook => self.webhook.as_ref(),
-            Channel::Ntfy => self.ntfy.as_ref(),
-            Channel::Slack => self.slack_notifier.as_ref(),
-            Channel::Telegram => self.telegram_notifier.as_ref(),
+            Channel::Email => self.email.as_deref(),
+            Channel::Sms => self.sms.as_deref(),
+            Channel::Voice => self.voice.as_deref(),
+            Channel::Webhook => self.webhook.as_deref(),
+            Channel::Ntfy => self.ntfy.as_deref(),
+            Channel::Slack => self.slack.as_deref().map(|c| c as &dyn Notifier),
+            Channel::Telegram => self.telegram.as_deref().map(|c| c as &dyn Notifier),
         }
     }
 

@@ -9,36 +9,13 @@
 use std::time::Duration;
 
 use onduty_core::chat::ChatButton;
-use onduty_core::incident::IncidentStatus;
 use serde_json::{Value, json};
 
-use crate::{
-    ChatFailure, Content, IncidentMessage, Notifier, NotifyError, Outgoing, SendFuture, Sent,
-    render,
-};
-
-/// How long Slack may take to answer.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
+use crate::chat::{DirectMessages, bot_http, send_direct};
+use crate::{BotConfig, ChatFailure, IncidentMessage, Notifier, Outgoing, SendFuture};
 
 /// Slack's production Web API.
 pub const DEFAULT_API_BASE: &str = "https://slack.com/api";
-
-#[derive(Clone)]
-pub struct SlackConfig {
-    /// The bot's token, `xoxb-…`.
-    pub bot_token: String,
-    /// `https://slack.com/api`, or a local server in tests.
-    pub api_base: String,
-}
-
-impl std::fmt::Debug for SlackConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SlackConfig")
-            .field("bot_token", &"<redacted>")
-            .field("api_base", &self.api_base)
-            .finish()
-    }
-}
 
 /// Slack's errors that trying again will not mend.
 const REFUSALS: [&str; 10] = [
@@ -65,11 +42,7 @@ pub fn escape(text: &str) -> String {
 /// summary linking to its page, the service, severity, urgency and status, and the
 /// buttons that apply (none once resolved).
 pub fn incident_blocks(m: &IncidentMessage) -> Value {
-    let status = match m.status {
-        IncidentStatus::Triggered => "Triggered",
-        IncidentStatus::Acknowledged => "Acknowledged",
-        IncidentStatus::Resolved => "Resolved",
-    };
+    let status = m.status_label();
     let summary: String = escape(&m.summary).chars().take(2900).collect();
     let mut blocks = vec![
         json!({"type": "section", "text": {"type": "mrkdwn",
@@ -78,21 +51,18 @@ pub fn incident_blocks(m: &IncidentMessage) -> Value {
             "text": format!("{} · {} · {} urgency · *{status}*",
                 escape(&m.service), escape(&m.severity), escape(&m.urgency))}]}),
     ];
-    let buttons: Vec<Value> = match m.status {
-        IncidentStatus::Triggered => ChatButton::ALL.to_vec(),
-        IncidentStatus::Acknowledged => vec![ChatButton::Resolve, ChatButton::Escalate],
-        IncidentStatus::Resolved => Vec::new(),
-    }
-    .into_iter()
-    .map(|b| {
-        let mut button = json!({"type": "button", "action_id": b.id(), "value": m.id,
+    let buttons: Vec<Value> = m
+        .buttons()
+        .into_iter()
+        .map(|b| {
+            let mut button = json!({"type": "button", "action_id": b.id(), "value": m.id,
             "text": {"type": "plain_text", "text": b.label()}});
-        if b == ChatButton::Acknowledge {
-            button["style"] = json!("primary");
-        }
-        button
-    })
-    .collect();
+            if b == ChatButton::Acknowledge {
+                button["style"] = json!("primary");
+            }
+            button
+        })
+        .collect();
     if !buttons.is_empty() {
         blocks.push(json!({"type": "actions", "block_id": "onduty", "elements": buttons}));
     }
@@ -113,17 +83,15 @@ fn unreached(e: reqwest::Error) -> ChatFailure {
 
 pub struct SlackClient {
     http: reqwest::Client,
-    config: SlackConfig,
+    config: BotConfig,
 }
 
 impl SlackClient {
-    pub fn new(config: SlackConfig) -> SlackClient {
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("an HTTP client");
-        SlackClient { http, config }
+    pub fn new(config: BotConfig) -> SlackClient {
+        SlackClient {
+            http: bot_http(),
+            config,
+        }
     }
 
     /// Posts an incident's message to `channel`; returns its `ts`, Slack's id for it.
@@ -260,41 +228,29 @@ impl SlackClient {
 }
 
 /// Direct messages: a person's Slack contact method is their member id, and the app posts
-/// to it (Slack opens the direct message). A page is one message per incident, with its
-/// buttons; codes, tests and notices are plain text.
+/// to it (Slack opens the direct message).
+impl DirectMessages for SlackClient {
+    async fn post_incident(&self, to: &str, message: &IncidentMessage) -> Result<(), ChatFailure> {
+        self.post(to, message).await.map(|_| ())
+    }
+
+    async fn post_text(&self, to: &str, text: &str) -> Result<(), ChatFailure> {
+        self.call("chat.postMessage", &json!({"channel": to, "text": text}))
+            .await
+            .map(|_| ())
+    }
+}
+
 impl Notifier for SlackClient {
     fn send<'a>(&'a self, message: &'a Outgoing) -> SendFuture<'a> {
-        Box::pin(async move {
-            let member = message.to.as_str();
-            let failed = |e: ChatFailure| match e {
-                ChatFailure::Retry { error, .. } => NotifyError::Transient(error),
-                ChatFailure::Refused(error) => NotifyError::Permanent(error),
-            };
-            match &message.content {
-                Content::Page { items } => {
-                    for item in items {
-                        let page = IncidentMessage::from(item);
-                        self.post(member, &page).await.map_err(failed)?;
-                    }
-                }
-                other => {
-                    let text = render::sms(other);
-                    self.call(
-                        "chat.postMessage",
-                        &json!({"channel": member, "text": text}),
-                    )
-                    .await
-                    .map_err(failed)?;
-                }
-            }
-            Ok(Sent::default())
-        })
+        Box::pin(send_direct(self, message))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use onduty_core::incident::IncidentStatus;
 
     fn message(status: IncidentStatus) -> IncidentMessage {
         IncidentMessage {

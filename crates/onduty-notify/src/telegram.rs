@@ -8,36 +8,13 @@
 use std::time::Duration;
 
 use onduty_core::chat::ChatButton;
-use onduty_core::incident::IncidentStatus;
 use serde_json::{Value, json};
 
-use crate::{
-    ChatFailure, Content, IncidentMessage, Notifier, NotifyError, Outgoing, SendFuture, Sent,
-    render,
-};
-
-/// How long Telegram may take to answer.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
+use crate::chat::{DirectMessages, bot_http, send_direct};
+use crate::{BotConfig, ChatFailure, IncidentMessage, Notifier, Outgoing, SendFuture};
 
 /// Telegram's Bot API.
 pub const DEFAULT_API_BASE: &str = "https://api.telegram.org";
-
-#[derive(Clone)]
-pub struct TelegramConfig {
-    /// The bot's token from @BotFather (`123456:ABC…`).
-    pub bot_token: String,
-    /// `https://api.telegram.org`, or a local server in tests.
-    pub api_base: String,
-}
-
-impl std::fmt::Debug for TelegramConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TelegramConfig")
-            .field("bot_token", &"<redacted>")
-            .field("api_base", &self.api_base)
-            .finish()
-    }
-}
 
 /// Telegram's HTML takes `&`, `<` and `>` as markup: outside text escapes them.
 pub fn escape(text: &str) -> String {
@@ -60,11 +37,7 @@ pub fn parse_callback(data: &str) -> Option<(ChatButton, &str)> {
 
 /// An incident's message: HTML text and the buttons that apply (none once resolved).
 pub fn incident_message(m: &IncidentMessage) -> Value {
-    let status = match m.status {
-        IncidentStatus::Triggered => "Triggered",
-        IncidentStatus::Acknowledged => "Acknowledged",
-        IncidentStatus::Resolved => "Resolved",
-    };
+    let status = m.status_label();
     let summary: String = m.summary.chars().take(3000).collect();
     let text = format!(
         "<b><a href=\"{}\">#{}</a> {}</b>\n{} · {} · {} urgency · <b>{status}</b>",
@@ -75,14 +48,11 @@ pub fn incident_message(m: &IncidentMessage) -> Value {
         escape(&m.severity),
         escape(&m.urgency),
     );
-    let buttons: Vec<Value> = match m.status {
-        IncidentStatus::Triggered => ChatButton::ALL.to_vec(),
-        IncidentStatus::Acknowledged => vec![ChatButton::Resolve, ChatButton::Escalate],
-        IncidentStatus::Resolved => Vec::new(),
-    }
-    .into_iter()
-    .map(|b| json!({"text": b.label(), "callback_data": callback_data(b, &m.id)}))
-    .collect();
+    let buttons: Vec<Value> = m
+        .buttons()
+        .into_iter()
+        .map(|b| json!({"text": b.label(), "callback_data": callback_data(b, &m.id)}))
+        .collect();
     json!({
         "text": text,
         "parse_mode": "HTML",
@@ -93,17 +63,15 @@ pub fn incident_message(m: &IncidentMessage) -> Value {
 
 pub struct TelegramClient {
     http: reqwest::Client,
-    config: TelegramConfig,
+    config: BotConfig,
 }
 
 impl TelegramClient {
-    pub fn new(config: TelegramConfig) -> TelegramClient {
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("an HTTP client");
-        TelegramClient { http, config }
+    pub fn new(config: BotConfig) -> TelegramClient {
+        TelegramClient {
+            http: bot_http(),
+            config,
+        }
     }
 
     /// Posts an incident's message to a chat; returns its `message_id`.
@@ -203,36 +171,27 @@ impl TelegramClient {
 }
 
 /// Private messages: a person's Telegram contact method is their user id (which is also
-/// their private chat's id with the bot). A page is one message per incident, with its
-/// buttons; codes, tests and notices are plain text.
+/// their private chat's id with the bot).
+impl DirectMessages for TelegramClient {
+    async fn post_incident(&self, to: &str, message: &IncidentMessage) -> Result<(), ChatFailure> {
+        self.send_incident(to, message).await.map(|_| ())
+    }
+
+    async fn post_text(&self, to: &str, text: &str) -> Result<(), ChatFailure> {
+        self.send_text(to, text).await
+    }
+}
+
 impl Notifier for TelegramClient {
     fn send<'a>(&'a self, message: &'a Outgoing) -> SendFuture<'a> {
-        Box::pin(async move {
-            let chat = message.to.as_str();
-            let failed = |e: ChatFailure| match e {
-                ChatFailure::Retry { error, .. } => NotifyError::Transient(error),
-                ChatFailure::Refused(error) => NotifyError::Permanent(error),
-            };
-            match &message.content {
-                Content::Page { items } => {
-                    for item in items {
-                        let page = IncidentMessage::from(item);
-                        self.send_incident(chat, &page).await.map_err(failed)?;
-                    }
-                }
-                other => self
-                    .send_text(chat, &render::sms(other))
-                    .await
-                    .map_err(failed)?,
-            }
-            Ok(Sent::default())
-        })
+        Box::pin(send_direct(self, message))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use onduty_core::incident::IncidentStatus;
 
     #[test]
     fn an_incident_message_escapes_outside_text_and_its_buttons_fit_telegrams_limit() {

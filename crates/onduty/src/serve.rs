@@ -213,20 +213,20 @@ fn providers(config: &Config, public_url: &str) -> anyhow::Result<Providers> {
         providers.voice = Some(twilio);
     }
     if let Some(s) = &config.slack {
-        providers = providers.with_slack(onduty_notify::slack::SlackClient::new(
-            onduty_notify::slack::SlackConfig {
+        providers.slack = Some(Arc::new(onduty_notify::slack::SlackClient::new(
+            onduty_notify::BotConfig {
                 bot_token: s.bot_token.clone(),
                 api_base: s.api_base.clone(),
             },
-        ));
+        )));
     }
     if let Some(t) = &config.telegram {
-        providers = providers.with_telegram(onduty_notify::telegram::TelegramClient::new(
-            onduty_notify::telegram::TelegramConfig {
+        providers.telegram = Some(Arc::new(onduty_notify::telegram::TelegramClient::new(
+            onduty_notify::BotConfig {
                 bot_token: t.bot_token.clone(),
                 api_base: t.api_base.clone(),
             },
-        ));
+        )));
     }
     if let Some(m) = &config.smtp {
         let email = EmailNotifier::new(&SmtpConfig {

@@ -12,7 +12,9 @@ use onduty_testkit::{Backend, TestApp, backends, trigger_event};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::paging::{ALICE, MINUTE, enter_code, level, policy, service, timeline, verified_method};
+use crate::paging::{
+    ALICE, MINUTE, code_in, enter_code, level, policy, service, timeline, verified_method,
+};
 
 /// onduty whose ntfy pushes go to `ntfy` (and everything else to the fake phones).
 async fn onduty_pushing(backend: Backend) -> TestApp {
@@ -53,12 +55,7 @@ async fn alice_with_ntfy(app: &TestApp, ntfy: &NtfyServer) -> (String, String) {
     );
     assert_eq!(created["default_rules"][0]["repeat_seconds"], 60);
     let published = ntfy.take_published();
-    let code: String = published[0]["message"]
-        .as_str()
-        .unwrap()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
+    let code = code_in(&published[0]["message"]);
     let id = created["contact_method"]["id"].as_str().unwrap().to_owned();
     enter_code(app, &token, "alice@example.com", &id, &code).await;
     (token, id)

@@ -2,10 +2,13 @@
 //! message's buttons and the `/onduty` command, as the onduty user their Slack account is
 //! linked to; the message follows the incident whichever door changed it.
 
+use std::sync::Arc;
+
 use std::time::Duration;
 
+use onduty_notify::BotConfig;
 use onduty_notify::Providers;
-use onduty_notify::slack::{SlackClient, SlackConfig};
+use onduty_notify::slack::SlackClient;
 use onduty_testkit::slack::{
     BOT_TOKEN, SIGNING_SECRET, SlackServer, TEAM_ID, click_body, command_body, signed_headers,
 };
@@ -13,7 +16,7 @@ use onduty_testkit::{Backend, TestApp, backends, trigger_event};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::paging::{ALICE, enter_code, level, person, policy, service, timeline};
+use crate::paging::{ALICE, code_in, enter_code, level, person, policy, service, timeline};
 
 /// onduty with Slack pointed at `slack`.
 async fn onduty_with_slack(backend: Backend, slack: &SlackServer) -> TestApp {
@@ -25,10 +28,14 @@ async fn onduty_with_slack(backend: Backend, slack: &SlackServer) -> TestApp {
             config.slack_team_id = Some(TEAM_ID.to_owned());
         },
         move |_, fake| {
-            Providers::all(fake).with_slack(SlackClient::new(SlackConfig {
+            let client = SlackClient::new(BotConfig {
                 bot_token: BOT_TOKEN.to_owned(),
                 api_base,
-            }))
+            });
+            Providers {
+                slack: Some(Arc::new(client)),
+                ..Providers::all(fake)
+            }
         },
     )
     .await
@@ -367,12 +374,7 @@ async fn bob_is_paged_by_direct_message_and_acknowledges_with_its_button() {
         .find(|c| c.method == "chat.postMessage")
         .unwrap_or_else(|| panic!("no code sent: {calls:?}"));
     assert_eq!(code_message.body["channel"], "U0BOB");
-    let code: String = code_message.body["text"]
-        .as_str()
-        .unwrap()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
+    let code = code_in(&code_message.body["text"]);
     let id = created["contact_method"]["id"].as_str().unwrap();
     enter_code(&app, &bob, "bob@example.com", id, &code).await;
     policy(

@@ -2,14 +2,17 @@
 //! account with `/start <code>` and acts with the message's buttons; the message follows
 //! the incident.
 
+use std::sync::Arc;
+
+use onduty_notify::BotConfig;
 use onduty_notify::Providers;
-use onduty_notify::telegram::{TelegramClient, TelegramConfig};
+use onduty_notify::telegram::TelegramClient;
 use onduty_testkit::telegram::{BOT_TOKEN, Call, TelegramServer, WEBHOOK_SECRET, pressed, said};
 use onduty_testkit::{Backend, TestApp, backends, trigger_event};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::paging::{ALICE, enter_code, level, person, policy, service, timeline};
+use crate::paging::{ALICE, code_in, enter_code, level, person, policy, service, timeline};
 
 const GROUP: &str = "-1001234567890";
 const ALICES_TELEGRAM: i64 = 111_222_333;
@@ -23,10 +26,14 @@ async fn onduty_with_telegram(backend: Backend, telegram: &TelegramServer) -> Te
                 Some(onduty_web::Secret::new(WEBHOOK_SECRET.to_owned()))
         },
         move |_, fake| {
-            Providers::all(fake).with_telegram(TelegramClient::new(TelegramConfig {
+            let client = TelegramClient::new(BotConfig {
                 bot_token: BOT_TOKEN.to_owned(),
                 api_base,
-            }))
+            });
+            Providers {
+                telegram: Some(Arc::new(client)),
+                ..Providers::all(fake)
+            }
         },
     )
     .await
@@ -297,12 +304,7 @@ async fn alice_is_paged_by_private_message_once_her_account_is_linked() {
         ALICES_TELEGRAM.to_string()
     );
     let calls = telegram.take();
-    let code: String = calls[0].body["text"]
-        .as_str()
-        .unwrap()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
+    let code = code_in(&calls[0].body["text"]);
     let id = created["contact_method"]["id"].as_str().unwrap();
     enter_code(&app, &alice, "alice@example.com", id, &code).await;
     policy(
