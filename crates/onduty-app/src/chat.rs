@@ -1,8 +1,9 @@
 //! Chat: channels that get every incident of a service or team (admins choose them), and
 //! who a chat account belongs to. A person's chat account is linked to their onduty user
-//! once, by the e-mail address the chat platform has verified for it; acting from chat
-//! (a button, a command) is then acting as that person, through `App::act` like every
-//! other door.
+//! once: by the e-mail address the chat platform has verified for it, by a one-time code
+//! sent from it (Telegram), or by a signed link, valid 15 minutes, that onduty sends only
+//! to that account and its person opens while logged in. Acting from chat (a button, a
+//! command) is then acting as that person, through `App::act` like every other door.
 
 use onduty_core::ChatChannelId;
 use onduty_core::account::{Email, User};
@@ -14,9 +15,10 @@ use crate::{Acting, App, AppError};
 /// A channel as a door received it.
 #[derive(Debug, Clone)]
 pub struct ChatChannelInput {
-    /// `slack` or `telegram`.
+    /// `slack`, `telegram`, `mattermost`, `teams` or `discord`.
     pub platform: String,
-    /// The platform's id of the channel (Slack: `C0123ABCD`).
+    /// The platform's id of the channel (Slack: `C0123ABCD`), or a webhook's URL (Teams,
+    /// Discord).
     pub channel: String,
 }
 
@@ -32,12 +34,21 @@ impl App {
         acting.require_admin()?;
         let platform = ChatPlatform::parse(input.platform.trim()).ok_or_else(|| {
             AppError::Invalid(format!(
-                "'platform' must be slack or telegram, not '{}'",
+                "'platform' must be slack, telegram, mattermost, teams or discord, not '{}'",
                 input.platform.chars().take(40).collect::<String>()
             ))
         })?;
         let channel = parse_channel(platform, &input.channel)
             .map_err(|e| AppError::Invalid(format!("'channel': {e}")))?;
+        if platform.by_webhook() {
+            // A webhook written as an IP is refused now; a name, when it is resolved.
+            let url = url::Url::parse(&channel)
+                .map_err(|_| AppError::Invalid("'channel' is not a URL".to_owned()))?;
+            self.providers
+                .outbound
+                .check_url(&url)
+                .map_err(|e| AppError::Invalid(format!("'channel': {e}")))?;
+        }
         let existing = self.store.chat_channels(scope).await?;
         if let Some(same) = existing
             .into_iter()
@@ -45,8 +56,9 @@ impl App {
         {
             if same.failing.is_none() {
                 return Err(AppError::Conflict(format!(
-                    "{} channel {channel} already gets these incidents",
-                    platform.label()
+                    "{} channel {} already gets these incidents",
+                    platform.label(),
+                    onduty_core::chat::channel_shown(platform, &channel)
                 )));
             }
             // Added again once mended: it gets incidents again.
@@ -167,6 +179,28 @@ impl App {
             .link_chat_user(platform, chat_user, user.id, now)
             .await?;
         Ok(user)
+    }
+}
+
+impl App {
+    /// Links a chat account to the person acting, from the signed link onduty sent that
+    /// account when it was not linked (whoever opened it logged in as
+    /// themselves, and confirmed). A link made earlier is replaced.
+    pub async fn link_chat_account(
+        &self,
+        acting: &Acting,
+        platform: ChatPlatform,
+        chat_user: &str,
+    ) -> Result<(), AppError> {
+        if !acting.user.status.is_active() {
+            return Err(AppError::Forbidden(
+                "a disabled user cannot link a chat account".to_owned(),
+            ));
+        }
+        Ok(self
+            .store
+            .link_chat_user(platform, chat_user, acting.user.id, self.now())
+            .await?)
     }
 }
 

@@ -9,59 +9,139 @@ use crate::ids::{ChatChannelId, IncidentNumber, ServiceId, TeamId};
 pub enum ChatPlatform {
     Slack,
     Telegram,
+    Mattermost,
+    /// Microsoft Teams, through a Workflows webhook.
+    Teams,
+    /// Discord, through a channel's webhook.
+    Discord,
 }
 
 impl ChatPlatform {
+    pub const ALL: [ChatPlatform; 5] = [
+        ChatPlatform::Slack,
+        ChatPlatform::Telegram,
+        ChatPlatform::Mattermost,
+        ChatPlatform::Teams,
+        ChatPlatform::Discord,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ChatPlatform::Slack => "slack",
             ChatPlatform::Telegram => "telegram",
+            ChatPlatform::Mattermost => "mattermost",
+            ChatPlatform::Teams => "teams",
+            ChatPlatform::Discord => "discord",
         }
     }
 
     pub fn parse(text: &str) -> Option<ChatPlatform> {
-        match text {
-            "slack" => Some(ChatPlatform::Slack),
-            "telegram" => Some(ChatPlatform::Telegram),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|p| p.as_str() == text)
     }
 
     pub fn label(self) -> &'static str {
         match self {
             ChatPlatform::Slack => "Slack",
             ChatPlatform::Telegram => "Telegram",
+            ChatPlatform::Mattermost => "Mattermost",
+            ChatPlatform::Teams => "Microsoft Teams",
+            ChatPlatform::Discord => "Discord",
         }
+    }
+
+    /// Whether a channel is reached by its webhook's URL, which works as a password
+    /// (Teams, Discord): it is never shown again once added.
+    pub fn by_webhook(self) -> bool {
+        matches!(self, ChatPlatform::Teams | ChatPlatform::Discord)
     }
 }
 
 /// A channel's id as the platform writes it: Slack's start with `C` (public) or `G`
 /// (private), then capital letters and digits (`C0123ABCD`), at most 32 in all (a channel's
 /// name will not do: Slack updates a message only by its channel's id); a Telegram group's
-/// is a number, negative (`-1001234567890`).
+/// is a number, negative (`-1001234567890`); a Mattermost channel's is 26 small letters and
+/// digits. Teams and Discord channels are their webhooks' URLs; a Discord webhook's ends
+/// in `/api/webhooks/<id>/<token>`.
 pub fn parse_channel(platform: ChatPlatform, text: &str) -> Result<String, String> {
     let t = text.trim();
-    let slack_id = (2..=32).contains(&t.len())
-        && t.starts_with(['C', 'G'])
-        && t.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-    let digits = t.strip_prefix('-').unwrap_or(t);
-    let telegram_id =
-        (1..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
-    match platform {
-        ChatPlatform::Slack if slack_id => Ok(t.to_owned()),
-        ChatPlatform::Telegram if telegram_id => Ok(t.to_owned()),
-        ChatPlatform::Telegram => Err(format!(
-            "'{}' is not a Telegram chat id: add the onduty bot to the group, and use the \
-             group's id (-1001234567890)",
-            text.chars().take(40).collect::<String>()
-        )),
-        ChatPlatform::Slack => Err(format!(
+    let shown = || text.chars().take(40).collect::<String>();
+    let ok = match platform {
+        ChatPlatform::Slack => {
+            (2..=32).contains(&t.len())
+                && t.starts_with(['C', 'G'])
+                && t.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        }
+        ChatPlatform::Telegram => {
+            let digits = t.strip_prefix('-').unwrap_or(t);
+            (1..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+        }
+        ChatPlatform::Mattermost => {
+            t.len() == 26
+                && t.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        }
+        ChatPlatform::Teams => crate::contact::web_url(t).is_ok(),
+        ChatPlatform::Discord => crate::contact::web_url(t).is_ok() && is_discord_webhook(t),
+    };
+    if ok {
+        return Ok(t.to_owned());
+    }
+    Err(match platform {
+        ChatPlatform::Slack => format!(
             "'{}' is not a Slack channel id: open the channel's details in Slack and copy the \
              id at the bottom (C0123ABCD)",
-            text.chars().take(40).collect::<String>()
-        )),
+            shown()
+        ),
+        ChatPlatform::Telegram => format!(
+            "'{}' is not a Telegram chat id: add the onduty bot to the group, and use the \
+             group's id (-1001234567890)",
+            shown()
+        ),
+        ChatPlatform::Mattermost => format!(
+            "'{}' is not a Mattermost channel id: in the channel, open View Info and copy its \
+             ID (26 letters and digits)",
+            shown()
+        ),
+        // A webhook's URL is a secret: an error does not repeat it.
+        ChatPlatform::Teams => "a Teams channel is its Workflows webhook's URL (https://…): in \
+                                Teams, add the workflow \"Post to a channel when a webhook \
+                                request is received\" and copy its URL"
+            .to_owned(),
+        ChatPlatform::Discord => "a Discord channel is its webhook's URL \
+                                  (https://discord.com/api/webhooks/<id>/<token>): in the \
+                                  channel's settings, open Integrations, Webhooks, and copy it"
+            .to_owned(),
+    })
+}
+
+/// Whether a URL's path ends in `/webhooks/<id>/<token>`, as Discord's do.
+fn is_discord_webhook(url: &str) -> bool {
+    let path = url.split(['?', '#']).next().unwrap_or_default();
+    let parts: Vec<&str> = path.trim_end_matches('/').rsplitn(4, '/').collect();
+    matches!(parts.as_slice(), [token, id, "webhooks", _]
+        if !token.is_empty()
+            && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !id.is_empty()
+            && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// How a channel is named where people see it: its id, or for a webhook only its host
+/// (`webhook at discord.com`).
+pub fn channel_shown(platform: ChatPlatform, channel: &str) -> String {
+    if !platform.by_webhook() {
+        return channel.to_owned();
     }
+    let host = channel
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or_default()
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    // The user and password before an `@` are secret too.
+    let host = host.rsplit('@').next().unwrap_or_default();
+    format!("webhook at {host}")
 }
 
 /// Whose incidents a channel gets.
@@ -217,6 +297,50 @@ mod tests {
             &"C".repeat(33),
         ] {
             assert!(parse_channel(ChatPlatform::Slack, bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn mattermost_ids_and_webhooks_are_checked_and_webhooks_never_shown() {
+        assert!(parse_channel(ChatPlatform::Mattermost, "4xp9fdt8pjgk3xyfpa6gm7khfc").is_ok());
+        assert!(parse_channel(ChatPlatform::Mattermost, "town-square").is_err());
+        let discord = "https://discord.com/api/webhooks/1234567890/AbC-d_E";
+        assert_eq!(
+            parse_channel(ChatPlatform::Discord, discord).as_deref(),
+            Ok(discord)
+        );
+        assert!(
+            parse_channel(
+                ChatPlatform::Discord,
+                "http://127.0.0.1:8080/api/v10/webhooks/1/t?wait=true"
+            )
+            .is_ok()
+        );
+        for bad in [
+            "https://discord.com/api/webhooks/x/token",
+            "https://discord.com/api/webhooks/123",
+            "discord.com/api/webhooks/1/t",
+        ] {
+            assert!(parse_channel(ChatPlatform::Discord, bad).is_err(), "{bad}");
+        }
+        let teams = "https://prod-01.westus.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?sig=SECRET";
+        assert!(parse_channel(ChatPlatform::Teams, teams).is_ok());
+        let refused = parse_channel(ChatPlatform::Teams, "ftp://x/?sig=SECRET").unwrap_err();
+        assert!(!refused.contains("SECRET"), "{refused}");
+        assert_eq!(
+            channel_shown(ChatPlatform::Teams, teams),
+            "webhook at prod-01.westus.logic.azure.com:443"
+        );
+        assert_eq!(
+            channel_shown(
+                ChatPlatform::Discord,
+                "https://u:p@discord.com/api/webhooks/1/t"
+            ),
+            "webhook at discord.com"
+        );
+        assert_eq!(channel_shown(ChatPlatform::Slack, "C0123"), "C0123");
+        for platform in ChatPlatform::ALL {
+            assert_eq!(ChatPlatform::parse(platform.as_str()), Some(platform));
         }
     }
 

@@ -136,7 +136,7 @@ impl fmt::Debug for PhoneNumber {
 }
 
 /// An http(s) URL of at most 2048 characters, without spaces or control characters.
-fn web_url(text: &str) -> Result<&str, ContactError> {
+pub(crate) fn web_url(text: &str) -> Result<&str, ContactError> {
     let t = text.trim();
     let scheme_ok = t.starts_with("https://") || t.starts_with("http://");
     if !scheme_ok || t.len() > 2048 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {

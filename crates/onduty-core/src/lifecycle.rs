@@ -147,6 +147,8 @@ pub enum Via {
     Slack,
     /// A button in Telegram.
     Telegram,
+    /// A button in Mattermost.
+    Mattermost,
 }
 
 impl Via {
@@ -159,6 +161,7 @@ impl Via {
             Via::OneClickLink => "a one-click link",
             Via::Slack => "Slack",
             Via::Telegram => "Telegram",
+            Via::Mattermost => "Mattermost",
         }
     }
 }

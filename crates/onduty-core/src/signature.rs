@@ -1,8 +1,9 @@
 //! Signatures on what crosses the network: onduty's outgoing webhooks (HMAC-SHA256 over a
 //! timestamp and the body), Twilio's incoming webhooks (`X-Twilio-Signature`, HMAC-SHA1
 //! over the URL and the sorted form parameters) and Slack's requests
-//! (`X-Slack-Signature`, HMAC-SHA256 over `v0:<timestamp>:<body>`). Comparisons are
-//! constant-time.
+//! (`X-Slack-Signature`, HMAC-SHA256 over `v0:<timestamp>:<body>`); and onduty's own
+//! signed tokens: one-click links, tokens in Mattermost buttons, and links that tie a
+//! chat account to its person. Comparisons are constant-time.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
@@ -166,16 +167,43 @@ pub struct LinkGrant {
 /// the signature an HMAC-SHA256 (hex) of the rest with the server's link key. It is
 /// single-purpose (one incident, one action) and expires.
 pub fn link_token(key: &[u8], grant: &LinkGrant) -> String {
-    let body = format!(
-        "{}.{}.{}.{}",
-        grant.incident,
-        grant.user,
-        grant.action.as_str(),
-        grant.expires.as_millis()
-    );
+    signed(
+        key,
+        format!(
+            "{}.{}.{}.{}",
+            grant.incident,
+            grant.user,
+            grant.action.as_str(),
+            grant.expires.as_millis()
+        ),
+    )
+}
+
+/// `body` and its HMAC-SHA256 (hex) with `key`, joined by a dot.
+fn signed(key: &[u8], body: String) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(body.as_bytes());
     format!("{body}.{}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The parts of a token [`signed`] with `key`, if its signature holds (checked in
+/// constant time).
+fn signed_parts<'t>(key: &[u8], token: &'t str) -> Result<Vec<&'t str>, LinkError> {
+    let (body, signature) = token.rsplit_once('.').ok_or(LinkError::Invalid)?;
+    let signature = hex::decode(signature).map_err(|_| LinkError::Invalid)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(body.as_bytes());
+    mac.verify_slice(&signature)
+        .map_err(|_| LinkError::Invalid)?;
+    Ok(body.split('.').collect())
+}
+
+fn expiry(text: &str, now: crate::Timestamp) -> Result<crate::Timestamp, LinkError> {
+    let expires = crate::Timestamp::from_millis(text.parse().map_err(|_| LinkError::Invalid)?);
+    if expires <= now {
+        return Err(LinkError::Expired);
+    }
+    Ok(expires)
 }
 
 /// Why a link token is refused.
@@ -193,26 +221,107 @@ pub fn verify_link_token(
     token: &str,
     now: crate::Timestamp,
 ) -> Result<LinkGrant, LinkError> {
-    let (body, signature) = token.rsplit_once('.').ok_or(LinkError::Invalid)?;
-    let signature = hex::decode(signature).map_err(|_| LinkError::Invalid)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
-    mac.update(body.as_bytes());
-    mac.verify_slice(&signature)
-        .map_err(|_| LinkError::Invalid)?;
-    let parts: Vec<&str> = body.split('.').collect();
+    let parts = signed_parts(key, token)?;
     let [incident, user, action, expires] = parts.as_slice() else {
         return Err(LinkError::Invalid);
     };
-    let grant = LinkGrant {
+    Ok(LinkGrant {
         incident: incident.parse().map_err(|_| LinkError::Invalid)?,
         user: user.parse().map_err(|_| LinkError::Invalid)?,
         action: LinkAction::parse(action).ok_or(LinkError::Invalid)?,
-        expires: crate::Timestamp::from_millis(expires.parse().map_err(|_| LinkError::Invalid)?),
+        expires: expiry(expires, now)?,
+    })
+}
+
+/// What a verified button token grants: pressing one button of one incident's chat
+/// message, as whoever the platform says pressed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ButtonGrant {
+    pub incident: crate::IncidentId,
+    pub button: crate::chat::ChatButton,
+    pub expires: crate::Timestamp,
+}
+
+/// A token for a button on a platform that does not sign its requests (Mattermost keeps it
+/// in the button's `context`, which clients never see), or that cannot call back at all
+/// (a link on a Teams or Discord card, which acts as whoever opens it once logged in):
+/// `button.<incident>.<button>.<expiry ms>.<signature>`, signed like [`link_token`].
+pub fn button_token(key: &[u8], grant: &ButtonGrant) -> String {
+    signed(
+        key,
+        format!(
+            "button.{}.{}.{}",
+            grant.incident,
+            grant.button.id(),
+            grant.expires.as_millis()
+        ),
+    )
+}
+
+/// Checks a button token's signature and expiry at `now`.
+pub fn verify_button_token(
+    key: &[u8],
+    token: &str,
+    now: crate::Timestamp,
+) -> Result<ButtonGrant, LinkError> {
+    let parts = signed_parts(key, token)?;
+    let ["button", incident, button, expires] = parts.as_slice() else {
+        return Err(LinkError::Invalid);
     };
-    if grant.expires <= now {
-        return Err(LinkError::Expired);
-    }
-    Ok(grant)
+    Ok(ButtonGrant {
+        incident: incident.parse().map_err(|_| LinkError::Invalid)?,
+        button: crate::chat::ChatButton::parse(button).ok_or(LinkError::Invalid)?,
+        expires: expiry(expires, now)?,
+    })
+}
+
+/// What a verified account-linking token grants: linking one chat account to whoever
+/// opens it, once logged in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatLinkGrant {
+    pub platform: crate::chat::ChatPlatform,
+    /// The platform's id of the account (Slack's `U0123ABCD`).
+    pub chat_user: String,
+    pub expires: crate::Timestamp,
+}
+
+/// A token that links a chat account: `chat.<platform>.<account>.<expiry ms>.<signature>`,
+/// signed like [`link_token`] (the leading `chat` keeps the two kinds apart). `None` when
+/// the account's id holds anything but letters, digits, `-` and `_`.
+pub fn chat_link_token(key: &[u8], grant: &ChatLinkGrant) -> Option<String> {
+    let plain = !grant.chat_user.is_empty()
+        && grant
+            .chat_user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    plain.then(|| {
+        signed(
+            key,
+            format!(
+                "chat.{}.{}.{}",
+                grant.platform.as_str(),
+                grant.chat_user,
+                grant.expires.as_millis()
+            ),
+        )
+    })
+}
+
+/// Checks an account-linking token's signature and expiry at `now`.
+pub fn verify_chat_link_token(
+    key: &[u8],
+    token: &str,
+    now: crate::Timestamp,
+) -> Result<ChatLinkGrant, LinkError> {
+    let parts = signed_parts(key, token)?;
+    let ["chat", platform, chat_user, expires] = parts.as_slice() else {
+        return Err(LinkError::Invalid);
+    };
+    Ok(ChatLinkGrant {
+        platform: crate::chat::ChatPlatform::parse(platform).ok_or(LinkError::Invalid)?,
+        chat_user: (*chat_user).to_owned(),
+        expires: expiry(expires, now)?,
+    })
 }
 
 #[cfg(test)]
@@ -295,9 +404,10 @@ mod tests {
     fn link_tokens_grant_one_action_until_they_expire() {
         let key = b"0123456789abcdef0123456789abcdef";
         let now = crate::Timestamp::from_millis(1_800_000_000_000);
+        let person = crate::UserId::new(now);
         let grant = LinkGrant {
             incident: crate::IncidentId::new(now),
-            user: crate::UserId::new(now),
+            user: person,
             action: LinkAction::Acknowledge,
             expires: crate::Timestamp::from_millis(1_800_000_060_000),
         };
@@ -321,5 +431,57 @@ mod tests {
             verify_link_token(key, "garbage", now),
             Err(LinkError::Invalid)
         );
+    }
+
+    #[test]
+    fn chat_link_tokens_name_one_account_and_are_not_action_links() {
+        let key = b"0123456789abcdef0123456789abcdef";
+        let now = crate::Timestamp::from_millis(1_800_000_000_000);
+        let grant = ChatLinkGrant {
+            platform: crate::chat::ChatPlatform::Slack,
+            chat_user: "U0123ABCD".to_owned(),
+            expires: crate::Timestamp::from_millis(1_800_000_900_000),
+        };
+        let token = chat_link_token(key, &grant).unwrap();
+        assert!(token.starts_with("chat.slack.U0123ABCD."), "{token}");
+        assert_eq!(verify_chat_link_token(key, &token, now), Ok(grant.clone()));
+        assert_eq!(
+            verify_chat_link_token(key, &token, grant.expires),
+            Err(LinkError::Expired)
+        );
+        assert_eq!(
+            verify_chat_link_token(key, &token.replace("U0123ABCD", "U0THEIRS1"), now),
+            Err(LinkError::Invalid)
+        );
+        assert_eq!(
+            verify_link_token(key, &token, now),
+            Err(LinkError::Invalid),
+            "an account link does not act on incidents"
+        );
+        let button = ButtonGrant {
+            incident: crate::IncidentId::new(now),
+            button: crate::chat::ChatButton::Escalate,
+            expires: grant.expires,
+        };
+        let pressed = button_token(key, &button);
+        assert_eq!(verify_button_token(key, &pressed, now), Ok(button.clone()));
+        assert_eq!(
+            verify_button_token(key, &pressed.replace("escalate", "resolve"), now),
+            Err(LinkError::Invalid)
+        );
+        assert_eq!(
+            verify_button_token(key, &token, now),
+            Err(LinkError::Invalid),
+            "an account link is no button"
+        );
+        assert_eq!(
+            verify_button_token(key, &pressed, button.expires),
+            Err(LinkError::Expired)
+        );
+        let odd = ChatLinkGrant {
+            chat_user: "U1.ack".to_owned(),
+            ..grant
+        };
+        assert_eq!(chat_link_token(key, &odd), None);
     }
 }

@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use onduty_core::Timestamp;
-use onduty_core::chat::ChatPlatform;
-use onduty_notify::ChatFailure;
-use onduty_notify::IncidentMessage;
+use onduty_core::chat::{ChatButton, ChatPlatform, channel_shown};
+use onduty_core::signature::{ButtonGrant, button_token};
+use onduty_notify::{ChatFailure, IncidentMessage, SignedButton};
 use onduty_store::chat::{ChatPostResult, DueChatPost};
 
 use crate::{Engine, EngineError};
@@ -48,8 +48,48 @@ pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<usize, Engine
     Ok(count)
 }
 
+/// How long a signed button works (Mattermost, Teams, Discord). A message that is updated
+/// gets new ones; a Teams card, posted anew on each change, keeps its own.
+pub const BUTTON_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Whether a platform's buttons carry signed tokens: Mattermost does not sign its
+/// callbacks, and Teams and Discord cards cannot call back.
+fn signs_buttons(platform: ChatPlatform) -> bool {
+    matches!(
+        platform,
+        ChatPlatform::Mattermost | ChatPlatform::Teams | ChatPlatform::Discord
+    )
+}
+
+/// Each button's token for an incident, valid for [`BUTTON_LIFETIME`] from `now`.
+pub(crate) fn signed_buttons(
+    key: &[u8],
+    incident: onduty_core::IncidentId,
+    now: Timestamp,
+) -> Vec<SignedButton> {
+    let expires = now.saturating_add(BUTTON_LIFETIME);
+    ChatButton::ALL
+        .into_iter()
+        .map(|button| SignedButton {
+            button,
+            token: button_token(
+                key,
+                &ButtonGrant {
+                    incident,
+                    button,
+                    expires,
+                },
+            ),
+        })
+        .collect()
+}
+
 /// What a message shows.
-pub(crate) fn message(post: &DueChatPost, public_url: &str) -> IncidentMessage {
+pub(crate) fn message(
+    post: &DueChatPost,
+    public_url: &str,
+    signed: Vec<SignedButton>,
+) -> IncidentMessage {
     IncidentMessage {
         id: post.incident.to_string(),
         number: post.number,
@@ -63,6 +103,8 @@ pub(crate) fn message(post: &DueChatPost, public_url: &str) -> IncidentMessage {
             public_url.trim_end_matches('/'),
             post.number
         ),
+        server: public_url.to_owned(),
+        signed,
     }
 }
 
@@ -72,7 +114,11 @@ pub(crate) fn outcome(
     failure: ChatFailure,
     now: Timestamp,
 ) -> (ChatPostResult, String) {
-    let place = format!("{} channel {}", post.platform.label(), post.channel);
+    let place = format!(
+        "{} channel {}",
+        post.platform.label(),
+        channel_shown(post.platform, &post.channel)
+    );
     let again = |error: &str, wait: Duration| {
         format!(
             "{place}: not updated ({error}); trying again in {} s",
@@ -129,6 +175,60 @@ fn backoff(attempts: i64) -> Duration {
 }
 
 impl Engine {
+    /// Posts or updates one message on its platform; returns the id of a new post.
+    async fn send_chat(
+        &self,
+        post: &DueChatPost,
+        message: &IncidentMessage,
+    ) -> Result<Option<String>, ChatFailure> {
+        let unconfigured = || {
+            ChatFailure::Refused(format!(
+                "{} is not configured on this server",
+                post.platform.label()
+            ))
+        };
+        let p = &self.providers;
+        let (channel, reference) = (post.channel.as_str(), post.message_ref.as_deref());
+        match post.platform {
+            ChatPlatform::Slack => {
+                let slack = p.slack.as_ref().ok_or_else(unconfigured)?;
+                match reference {
+                    None => slack.post(channel, message).await.map(Some),
+                    Some(ts) => slack.update(channel, ts, message).await.map(|()| None),
+                }
+            }
+            ChatPlatform::Telegram => {
+                let telegram = p.telegram.as_ref().ok_or_else(unconfigured)?;
+                match reference {
+                    None => telegram.send_incident(channel, message).await.map(Some),
+                    Some(id) => telegram
+                        .edit_incident(channel, id, message)
+                        .await
+                        .map(|()| None),
+                }
+            }
+            ChatPlatform::Mattermost => {
+                let mattermost = p.mattermost.as_ref().ok_or_else(unconfigured)?;
+                match reference {
+                    None => mattermost.post(channel, message).await.map(Some),
+                    Some(id) => mattermost.update(id, message).await.map(|()| None),
+                }
+            }
+            // Teams cannot edit a card: each change posts a new one.
+            ChatPlatform::Teams => {
+                let teams = p.teams.as_ref().ok_or_else(unconfigured)?;
+                teams.post(channel, message).await.map(|()| None)
+            }
+            ChatPlatform::Discord => {
+                let discord = p.discord.as_ref().ok_or_else(unconfigured)?;
+                match reference {
+                    None => discord.post(channel, message).await.map(Some),
+                    Some(id) => discord.update(channel, id, message).await.map(|()| None),
+                }
+            }
+        }
+    }
+
     /// One channel's messages, in turn; after a rate limit the rest wait as long.
     async fn show_in_turn(
         &self,
@@ -161,36 +261,22 @@ impl Engine {
     }
 
     async fn show(&self, post: &DueChatPost, now: Timestamp) -> (ChatPostResult, String) {
-        let message = message(post, &self.config.public_url);
-        let unconfigured = || {
-            ChatFailure::Refused(format!(
-                "{} is not configured on this server",
-                post.platform.label()
-            ))
-        };
-        let sent = match (post.platform, &post.message_ref) {
-            (ChatPlatform::Slack, reference) => match (self.providers.slack.as_ref(), reference) {
-                (None, _) => Err(unconfigured()),
-                (Some(slack), None) => slack.post(&post.channel, &message).await.map(Some),
-                (Some(slack), Some(ts)) => slack
-                    .update(&post.channel, ts, &message)
-                    .await
-                    .map(|()| None),
-            },
-            (ChatPlatform::Telegram, reference) => {
-                match (self.providers.telegram.as_ref(), reference) {
-                    (None, _) => Err(unconfigured()),
-                    (Some(telegram), None) => telegram
-                        .send_incident(&post.channel, &message)
-                        .await
-                        .map(Some),
-                    (Some(telegram), Some(id)) => telegram
-                        .edit_incident(&post.channel, id, &message)
-                        .await
-                        .map(|()| None),
+        let signed = if signs_buttons(post.platform) {
+            match self.link_key().await {
+                Ok(key) => signed_buttons(&key, post.incident, now),
+                Err(e) => {
+                    let failure = ChatFailure::Retry {
+                        error: format!("the signing key could not be read: {e}"),
+                        after: None,
+                    };
+                    return outcome(post, failure, now);
                 }
             }
+        } else {
+            Vec::new()
         };
+        let message = message(post, &self.config.public_url, signed);
+        let sent = self.send_chat(post, &message).await;
         match sent {
             Ok(message_ref) => (ChatPostResult::Shown { message_ref }, String::new()),
             Err(failure) => outcome(post, failure, now),

@@ -249,7 +249,7 @@ impl Engine {
         Ok(Some(page))
     }
 
-    async fn link_key(&self) -> Result<Arc<Vec<u8>>, EngineError> {
+    pub(crate) async fn link_key(&self) -> Result<Arc<Vec<u8>>, EngineError> {
         let key = self
             .link_key
             .get_or_try_init(|| async { self.store.server_key(LINK_KEY).await.map(Arc::new) })

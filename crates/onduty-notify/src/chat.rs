@@ -1,6 +1,7 @@
-//! What the chat clients (`slack.rs`, `telegram.rs`) share: an incident as a message
-//! shows it, with the status and the buttons that apply; why a call failed; a bot's
-//! settings and HTTP client; and sending a person a direct message as a page.
+//! What the chat clients (`slack.rs`, `telegram.rs`, `mattermost.rs`, `teams.rs`,
+//! `discord.rs`) share: an incident as a message shows it, with the status and the
+//! buttons that apply; escaping Markdown; why a call failed; a bot's settings and HTTP
+//! client; and sending a person a direct message as a page.
 
 use std::time::Duration;
 
@@ -53,6 +54,18 @@ pub struct IncidentMessage {
     pub status: IncidentStatus,
     /// The incident's web page.
     pub url: String,
+    /// onduty's public URL, where signed buttons lead.
+    pub server: String,
+    /// The buttons' signed tokens, for platforms that do not sign their callbacks
+    /// (Mattermost) or cannot call back (Teams, Discord); empty for others.
+    pub signed: Vec<SignedButton>,
+}
+
+/// A button and its signed token ([`onduty_core::signature::button_token`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedButton {
+    pub button: ChatButton,
+    pub token: String,
 }
 
 impl IncidentMessage {
@@ -74,6 +87,59 @@ impl IncidentMessage {
             IncidentStatus::Resolved => Vec::new(),
         }
     }
+
+    /// The signed buttons that apply, in [`IncidentMessage::buttons`]'s order.
+    pub fn signed_buttons(&self) -> Vec<&SignedButton> {
+        self.buttons()
+            .into_iter()
+            .filter_map(|b| self.signed.iter().find(|s| s.button == b))
+            .collect()
+    }
+
+    /// Where a signed button's link leads (Teams, Discord): a page that acts as whoever
+    /// opens it, once logged in.
+    pub fn action_url(&self, signed: &SignedButton) -> String {
+        format!(
+            "{}/chat/act/{}",
+            self.server.trim_end_matches('/'),
+            signed.token
+        )
+    }
+
+    /// The colour of the message's edge: red while triggered, amber once acknowledged,
+    /// green once resolved.
+    pub fn color(&self) -> u32 {
+        match self.status {
+            IncidentStatus::Triggered => 0xD9_30_25,
+            IncidentStatus::Acknowledged => 0xF2_99_00,
+            IncidentStatus::Resolved => 0x1E_8E_3E,
+        }
+    }
+}
+
+/// Markdown (Mattermost, Discord, Teams' text blocks) reads punctuation as markup, and
+/// `<…>`, `scheme:` and `@name` as links or mentions: outside text escapes each such
+/// character with a backslash, so it shows as typed and links nowhere. (`.`, `-` and `+`
+/// stay: the lists they make are harmless, and escaping them would clutter host names.)
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\`*_{}[]()<>#!|~@:&".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// At most `max` characters of `text`, with `…` when cut.
+pub fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 impl From<&PageItem> for IncidentMessage {
@@ -88,6 +154,8 @@ impl From<&PageItem> for IncidentMessage {
             urgency: item.urgency.clone(),
             status: IncidentStatus::Triggered,
             url: item.url.clone(),
+            server: String::new(),
+            signed: Vec::new(),
         }
     }
 }
@@ -113,6 +181,44 @@ impl From<ChatFailure> for NotifyError {
             ChatFailure::Retry { error, .. } => NotifyError::Transient(error),
             ChatFailure::Refused(error) => NotifyError::Permanent(error),
         }
+    }
+}
+
+/// The failure an HTTP answer that is not a success means, for platforms that answer in
+/// HTTP statuses (Mattermost, Teams, Discord): `429` waits out its `Retry-After`
+/// (seconds), `408` and `5xx` are worth trying again, and other refusals are for good
+/// (`404` for a gone message is told apart by the caller).
+pub(crate) fn http_failure(
+    platform: &str,
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+) -> ChatFailure {
+    let error = format!("{platform} answered {status}");
+    if status.as_u16() == 429 {
+        let after = headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(|s| Duration::from_secs_f64(s.min(3600.0).ceil()));
+        ChatFailure::Retry { error, after }
+    } else if status.is_server_error() || status.as_u16() == 408 {
+        ChatFailure::Retry { error, after: None }
+    } else {
+        ChatFailure::Refused(error)
+    }
+}
+
+/// A platform not reached (a timeout, a refused connection) is worth trying again; an
+/// address the outbound policy refuses is not. The error never shows the URL, which for a
+/// webhook is a credential.
+pub(crate) fn unreached(platform: &str, e: reqwest::Error) -> ChatFailure {
+    match crate::outbound::refusal(&e) {
+        Some(refused) => ChatFailure::Refused(refused.to_string()),
+        None => ChatFailure::Retry {
+            error: format!("{platform} not reached: {}", e.without_url()),
+            after: None,
+        },
     }
 }
 
@@ -142,4 +248,43 @@ pub(crate) async fn send_direct(
         other => client.post_text(to, &render::sms(other)).await?,
     }
     Ok(Sent::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_is_escaped_so_outside_text_neither_links_nor_mentions() {
+        assert_eq!(
+            escape_markdown("[click](https://evil) *now* @channel <#1>"),
+            "\\[click\\]\\(https\\://evil\\) \\*now\\* \\@channel \\<\\#1\\>"
+        );
+        assert_eq!(escape_markdown("disk full on db01"), "disk full on db01");
+        assert_eq!(cut("abcdef", 4), "abc…");
+        assert_eq!(cut("abc", 4), "abc");
+    }
+
+    #[test]
+    fn rate_limits_wait_server_errors_retry_and_refusals_stay() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("retry-after", "1.2".parse().unwrap());
+        let limited = http_failure("Discord", reqwest::StatusCode::TOO_MANY_REQUESTS, &headers);
+        assert_eq!(
+            limited,
+            ChatFailure::Retry {
+                error: "Discord answered 429 Too Many Requests".to_owned(),
+                after: Some(Duration::from_secs(2)),
+            }
+        );
+        let none = reqwest::header::HeaderMap::new();
+        assert!(matches!(
+            http_failure("Teams", reqwest::StatusCode::BAD_GATEWAY, &none),
+            ChatFailure::Retry { after: None, .. }
+        ));
+        assert!(matches!(
+            http_failure("Teams", reqwest::StatusCode::NOT_FOUND, &none),
+            ChatFailure::Refused(_)
+        ));
+    }
 }

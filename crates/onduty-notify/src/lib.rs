@@ -6,12 +6,15 @@
 //! (retry later) or [`NotifyError::Permanent`] (this address will not work).
 
 pub mod chat;
+pub mod discord;
 pub mod email;
 pub mod fake;
+pub mod mattermost;
 pub mod ntfy;
 pub mod outbound;
 pub mod render;
 pub mod slack;
+pub mod teams;
 pub mod telegram;
 pub mod twilio;
 pub mod webhook;
@@ -24,7 +27,7 @@ use onduty_core::Timestamp;
 use onduty_core::contact::Channel;
 use serde::Serialize;
 
-pub use chat::{BotConfig, ChatFailure, IncidentMessage};
+pub use chat::{BotConfig, ChatFailure, IncidentMessage, SignedButton};
 
 /// One incident in a page (several are bundled into one message when they come at once).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -140,16 +143,25 @@ pub struct Providers {
     pub slack: Option<Arc<slack::SlackClient>>,
     /// Telegram: groups that get every incident of a service or team, and private messages.
     pub telegram: Option<Arc<telegram::TelegramClient>>,
+    /// Mattermost: channels that get every incident of a service or team.
+    pub mattermost: Option<Arc<mattermost::MattermostClient>>,
+    /// Teams and Discord channels, by their webhooks: these work without set-up, within
+    /// `outbound`.
+    pub teams: Option<Arc<teams::TeamsClient>>,
+    pub discord: Option<Arc<discord::DiscordClient>>,
     /// Checked again when an address is added, so an internal one is refused at once.
     pub outbound: outbound::OutboundPolicy,
 }
 
 impl Providers {
-    /// Real providers where configured; webhooks and ntfy always work, within `outbound`.
+    /// Real providers where configured; webhooks, ntfy, Teams and Discord always work,
+    /// within `outbound`.
     pub fn new(outbound: outbound::OutboundPolicy) -> Providers {
         Providers {
             webhook: Some(Arc::new(webhook::WebhookNotifier::new(outbound.clone()))),
             ntfy: Some(Arc::new(ntfy::NtfyNotifier::new(outbound.clone()))),
+            teams: Some(Arc::new(teams::TeamsClient::new(outbound.clone()))),
+            discord: Some(Arc::new(discord::DiscordClient::new(outbound.clone()))),
             outbound,
             ..Providers::default()
         }
@@ -165,6 +177,9 @@ impl Providers {
             ntfy: Some(notifier),
             slack: None,
             telegram: None,
+            mattermost: None,
+            teams: None,
+            discord: None,
             outbound: outbound::OutboundPolicy::default(),
         }
     }

@@ -262,6 +262,8 @@ mod tests {
             urgency: "high".to_owned(),
             status,
             url: "https://onduty.example/incidents/42".to_owned(),
+            server: "https://onduty.example".to_owned(),
+            signed: Vec::new(),
         }
     }
 

@@ -205,6 +205,8 @@ mod tests {
             urgency: "high".to_owned(),
             status: IncidentStatus::Triggered,
             url: "https://onduty.example/incidents/42".to_owned(),
+            server: "https://onduty.example".to_owned(),
+            signed: Vec::new(),
         });
         assert_eq!(
             body["text"],

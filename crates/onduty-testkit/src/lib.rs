@@ -3,11 +3,14 @@
 
 pub mod app;
 pub mod db;
+pub mod discord;
 pub mod fixtures;
+pub mod mattermost;
 pub mod ntfy;
 pub mod sink;
 pub mod slack;
 pub mod store_contract;
+pub mod teams;
 pub mod telegram;
 pub mod twilio;
 

@@ -11,6 +11,7 @@ mod error;
 mod health;
 pub mod ingest;
 mod mail;
+mod mattermost;
 pub use mail::{MailTls, MailTlsError, mail_tls};
 mod opsgenie;
 mod pings;
@@ -47,7 +48,7 @@ fn loggable_path(path: &str) -> String {
     // parts[0] is the empty string before the first '/'.
     let secret = match parts.get(1).copied() {
         Some("ping" | "integrations" | "actions") => Some(2),
-        Some("calendar") => Some(3),
+        Some("calendar" | "chat") => Some(3),
         _ => None,
     };
     if let Some(i) = secret
@@ -140,6 +141,7 @@ pub struct AppState {
     incidents_seen: tokio::sync::watch::Sender<Option<(i64, i64)>>,
     /// Slack requests already received, so a replay is refused.
     slack_seen: slack::SeenRequests,
+    mattermost_seen: slack::SeenRequests,
 }
 
 /// A secret from the configuration: usable, never shown by `Debug`.
@@ -194,6 +196,7 @@ impl App {
             closing: tokio::sync::watch::Sender::new(false),
             incidents_seen: tokio::sync::watch::Sender::new(None),
             slack_seen: Default::default(),
+            mattermost_seen: Default::default(),
             app: onduty_app::App::new(
                 store.clone(),
                 clock.clone(),
@@ -215,6 +218,7 @@ impl App {
             .merge(replies::routes())
             .merge(slack::routes())
             .merge(telegram::routes())
+            .merge(mattermost::routes())
             .merge(calendar::routes())
             .merge(ui::routes())
             .with_state(state.clone())
@@ -326,6 +330,7 @@ mod tests {
             loggable_path("/calendar/users/s3cret.ics"),
             "/calendar/users/…"
         );
+        assert_eq!(loggable_path("/chat/act/t0ken"), "/chat/act/…");
         assert_eq!(loggable_path("/incidents/42"), "/incidents/42");
         assert_eq!(loggable_path("/ping"), "/ping");
     }

@@ -6,7 +6,8 @@
 //! a signature not seen before by this instance (a replay within the five minutes is
 //! refused too). Refused requests get `401` and change nothing. The clicker acts as the
 //! onduty user their Slack account is linked to (by the e-mail address Slack verified for
-//! it; asking Slack for it takes at most 2 s, once per account), through the same
+//! it, asking Slack for it takes at most 2 s, once per account; or by the link onduty
+//! answers an unlinked account with), through the same
 //! `act_for` as SMS replies and one-click links, and the answer leaves when that is done
 //! (Slack wants one within 3 s); the incident's messages are brought up to date by the
 //! engine.
@@ -45,13 +46,14 @@ pub(crate) fn routes() -> Router<SharedState> {
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
 }
 
-/// Signatures seen in the last five minutes, to refuse a request sent twice.
+/// Signatures (or Mattermost's trigger ids) seen in the last five minutes or so, to
+/// refuse a request sent twice.
 #[derive(Default)]
 pub(crate) struct SeenRequests(Mutex<HashMap<String, i64>>);
 
 impl SeenRequests {
     /// Whether `signature` (of a request stamped `timestamp`) is new; remembers it.
-    fn first_time(&self, signature: &str, timestamp: i64) -> bool {
+    pub(crate) fn first_time(&self, signature: &str, timestamp: i64) -> bool {
         let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
         seen.retain(|_, at| (timestamp - *at).abs() <= 2 * SLACK_MAX_AGE_SECONDS);
         seen.insert(signature.to_owned(), timestamp).is_none()
@@ -149,9 +151,21 @@ async fn who(state: &SharedState, slack_user: &str) -> Result<Option<User>, Stri
         .map_err(|e| e.to_string())
 }
 
-const NOT_LINKED: &str = "Your Slack account is not linked to an onduty user: onduty links it by \
-                          the e-mail address on your Slack profile, and no active onduty user has \
-                          it. Ask an admin to add you with that address (or to change yours).";
+/// What an unlinked Slack account is told: nothing changed, and how to link it.
+async fn not_linked(state: &SharedState, slack_user: &str) -> String {
+    let mut text = "Your Slack account is not linked to an onduty user, so nothing changed: \
+                    onduty links it by the e-mail address on your Slack profile, and no active \
+                    onduty user has it."
+        .to_owned();
+    match crate::ui::chat_link_url(state, ChatPlatform::Slack, slack_user).await {
+        Some(link) => text.push_str(&format!(
+            " Or link it yourself: open <{link}|this link> (valid 15 minutes) and log in to \
+             onduty."
+        )),
+        None => text.push_str(" Ask an admin to add you with that address."),
+    }
+    text
+}
 
 /// A field of a form-encoded body.
 fn field(body: &[u8], name: &str) -> Option<String> {
@@ -202,7 +216,7 @@ async fn interaction(
             // Done is shown by the message itself, brought up to date by the engine.
             (!said.starts_with(action.done())).then_some(said)
         }
-        Ok(None) => Some(NOT_LINKED.to_owned()),
+        Ok(None) => Some(not_linked(&state, slack_user).await),
         Err(e) => Some(format!(
             "onduty could not tell who you are just now ({e}); try again"
         )),
@@ -241,7 +255,7 @@ async fn command(
     let typed = field(&body, "text").unwrap_or_default();
     let text = match who(&state, &slack_user).await {
         Ok(Some(user)) => answer(&state, &user, parse_command(&typed)).await,
-        Ok(None) => NOT_LINKED.to_owned(),
+        Ok(None) => not_linked(&state, &slack_user).await,
         Err(e) => format!("onduty could not tell who you are just now ({e}); try again"),
     };
     axum::Json(json!({"response_type": "ephemeral", "text": text})).into_response()

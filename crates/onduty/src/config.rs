@@ -115,6 +115,17 @@ pub struct Overrides {
     /// Telegram's Bot API base URL [default: https://api.telegram.org]
     #[arg(long, env = "ONDUTY_TELEGRAM_API_BASE", global = true)]
     pub telegram_api_base: Option<String>,
+    /// Mattermost server URL (turns Mattermost on, with the bot token)
+    #[arg(long, env = "ONDUTY_MATTERMOST_URL", global = true)]
+    pub mattermost_url: Option<String>,
+    /// Mattermost bot account's access token
+    #[arg(
+        long,
+        env = "ONDUTY_MATTERMOST_BOT_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub mattermost_bot_token: Option<String>,
     /// SMTP server host (turns e-mail on, with the from-address)
     #[arg(long, env = "ONDUTY_SMTP_HOST", global = true)]
     pub smtp_host: Option<String>,
@@ -188,6 +199,8 @@ struct FileConfig {
     #[serde(default)]
     telegram: TelegramFile,
     #[serde(default)]
+    mattermost: MattermostFile,
+    #[serde(default)]
     smtp: SmtpFile,
     #[serde(default)]
     mail: MailFile,
@@ -254,6 +267,13 @@ struct TelegramFile {
     bot_token: Option<String>,
     webhook_secret: Option<String>,
     api_base: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MattermostFile {
+    url: Option<String>,
+    bot_token: Option<String>,
 }
 
 /// Telegram: a bot token to post and edit messages, and the secret token its updates
@@ -344,6 +364,8 @@ pub struct Config {
     pub slack: Option<SlackSettings>,
     /// Telegram; `None` when not configured.
     pub telegram: Option<TelegramSettings>,
+    /// Mattermost: its server's URL and the bot's token; `None` when not configured.
+    pub mattermost: Option<onduty_notify::BotConfig>,
     /// E-mail; `None` when not configured.
     pub smtp: Option<SmtpSettings>,
     /// Taking mail in; `None` when off.
@@ -442,6 +464,7 @@ impl Config {
         let twilio = twilio_settings(f.twilio, o)?;
         let slack = slack_settings(f.slack, o)?;
         let telegram = telegram_settings(f.telegram, o)?;
+        let mattermost = mattermost_settings(f.mattermost, o)?;
         let smtp = smtp_settings(f.smtp, o)?;
         let mail = match o
             .mail_listen
@@ -523,6 +546,7 @@ impl Config {
             twilio,
             slack,
             telegram,
+            mattermost,
             smtp,
             mail,
             listen,
@@ -656,6 +680,33 @@ fn telegram_settings(f: TelegramFile, o: &Overrides) -> anyhow::Result<Option<Te
         _ => bail!(
             "Telegram needs both bot_token and webhook_secret (ONDUTY_TELEGRAM_BOT_TOKEN, \
              ONDUTY_TELEGRAM_WEBHOOK_SECRET)"
+        ),
+    }
+}
+
+/// Mattermost's settings: both the server's URL and the bot's token, or neither.
+fn mattermost_settings(
+    f: MattermostFile,
+    o: &Overrides,
+) -> anyhow::Result<Option<onduty_notify::BotConfig>> {
+    let url = o.mattermost_url.clone().or(f.url);
+    let token = o.mattermost_bot_token.clone().or(f.bot_token);
+    match (url, token) {
+        (None, None) => Ok(None),
+        (Some(api_base), Some(bot_token)) => {
+            let parsed = url::Url::parse(&api_base)
+                .with_context(|| format!("mattermost.url '{api_base}' is not a URL"))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                bail!("mattermost.url must start with https:// (or http://)");
+            }
+            Ok(Some(onduty_notify::BotConfig {
+                bot_token,
+                api_base,
+            }))
+        }
+        _ => bail!(
+            "Mattermost needs both url and bot_token (ONDUTY_MATTERMOST_URL, \
+             ONDUTY_MATTERMOST_BOT_TOKEN)"
         ),
     }
 }
@@ -818,6 +869,17 @@ sqlite_synchronous = "full"
 # bot_token = "123456:ABC-…"
 # webhook_secret = "a-long-random-string"
 # api_base = "https://api.telegram.org"
+
+# Mattermost: every incident of a service or team posted to its channels, with buttons
+# that call back at <public_url>/mattermost/actions. The bot needs a personal access token,
+# and the server must allow untrusted internal connections to onduty's host (the README
+# has the steps). (ONDUTY_MATTERMOST_URL, ONDUTY_MATTERMOST_BOT_TOKEN)
+# [mattermost]
+# url = "https://chat.example.com"
+# bot_token = "the bot's access token"
+
+# Microsoft Teams and Discord need no settings here: a channel is added with its webhook's
+# URL, and requests to it obey [outbound].
 
 # E-mail over SMTP. security: "starttls" (port 587), "tls" (port 465) or "plain" (port 25).
 # (ONDUTY_SMTP_HOST, ONDUTY_SMTP_PORT, ONDUTY_SMTP_SECURITY, ONDUTY_SMTP_USERNAME,

@@ -228,6 +228,11 @@ fn providers(config: &Config, public_url: &str) -> anyhow::Result<Providers> {
             },
         )));
     }
+    if let Some(m) = &config.mattermost {
+        providers.mattermost = Some(Arc::new(onduty_notify::mattermost::MattermostClient::new(
+            m.clone(),
+        )));
+    }
     if let Some(m) = &config.smtp {
         let email = EmailNotifier::new(&SmtpConfig {
             host: m.host.clone(),

@@ -26,9 +26,10 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChatChannelView {
     pub id: String,
-    /// `slack` or `telegram`.
+    /// `slack`, `telegram`, `mattermost`, `teams` or `discord`.
     pub platform: String,
-    /// The platform's id of the channel.
+    /// The platform's id of the channel; for Teams and Discord, whose channels are
+    /// webhooks, only the webhook's host (`webhook at discord.com`): the URL is a secret.
     pub channel: String,
     /// The service whose incidents it gets, or
     pub service_id: Option<String>,
@@ -48,7 +49,7 @@ impl From<&ChatChannel> for ChatChannelView {
         ChatChannelView {
             id: c.id.to_string(),
             platform: c.platform.as_str().to_owned(),
-            channel: c.channel.clone(),
+            channel: onduty_core::chat::channel_shown(c.platform, &c.channel),
             service_id,
             team_id,
             failing: c.failing.clone(),
@@ -69,13 +70,21 @@ pub struct ChatChannelEnvelope {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewChatChannel {
-    /// `slack` or `telegram`.
+    /// `slack`, `telegram`, `mattermost`, `teams` or `discord`.
     #[schema(format = "chat-platform")]
     pub platform: String,
-    /// The channel's id: in Slack, open the channel's details and copy the id at the
-    /// bottom (`C0123ABCD`) and invite the onduty app to the channel; in Telegram, add
-    /// the onduty bot to the group and use the group's id (`-1001234567890`).
-    #[schema(pattern = "^([CG][A-Z0-9]{1,31}|-?[0-9]{1,20})$")]
+    /// The channel: in Slack, open the channel's details and copy the id at the bottom
+    /// (`C0123ABCD`) and invite the onduty app to the channel; in Telegram, add the onduty
+    /// bot to the group and use the group's id (`-1001234567890`); in Mattermost, add the
+    /// bot to the channel and copy the ID from View Info (26 letters and digits). For
+    /// Teams, the URL of a Workflows webhook ("Post to a channel when a webhook request
+    /// is received"); for Discord, the channel's webhook URL
+    /// (`https://discord.com/api/webhooks/<id>/<token>`). A webhook's URL is a secret:
+    /// it is never shown again.
+    #[schema(
+        pattern = "^([CG][A-Z0-9]{1,31}|-?[0-9]{1,20}|[a-z0-9]{26}|https?://[^\\s]+)$",
+        max_length = 2048
+    )]
     pub channel: String,
 }
 

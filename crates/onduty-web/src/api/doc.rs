@@ -226,7 +226,7 @@ fn format_constraints(format: &str) -> Option<Value> {
         // `RepeatEvery`: none (0), or 30 to 3600 seconds.
         "repeat-seconds" => json!({"anyOf": [{"const": 0}, {"minimum": 30, "maximum": 3600}]}),
         "rule-urgency" => json!({"enum": ["high", "low", "both"]}),
-        "chat-platform" => json!({"enum": ["slack", "telegram"]}),
+        "chat-platform" => json!({"enum": ["slack", "telegram", "mattermost", "teams", "discord"]}),
         // A maintenance window's reason: some text, at most 500 characters.
         "reason" => json!({"maxLength": 500, "pattern": r"\S"}),
         // A date and time of day without an offset, read on a schedule's clock (a date the

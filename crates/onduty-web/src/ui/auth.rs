@@ -147,7 +147,15 @@ impl FromRequestParts<SharedState> for Viewer {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Response> {
-        let to_login = || Redirect::to("/login").into_response();
+        // After logging in, back to the page asked for (a page's link, in a page).
+        let asked = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let to_login = || match safe_next(asked) {
+            Some(next) if parts.method == axum::http::Method::GET && next != "/" => {
+                let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+                Redirect::to(&format!("/login?next={next}")).into_response()
+            }
+            _ => Redirect::to("/login").into_response(),
+        };
         let Some(secret) = cookies::read(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login());
         };
@@ -222,9 +230,32 @@ struct LoginPage {
     csrf: String,
     email: String,
     error: Option<String>,
+    /// Where to go once logged in (empty: the incidents).
+    next: String,
 }
 
-async fn login_page(State(state): State<SharedState>, headers: HeaderMap) -> Response {
+/// A page of onduty's own to return to after logging in: a path on this server (not
+/// `//elsewhere`, not `/\elsewhere`, which browsers read as another host), of printable
+/// characters, not too long. Anything else is `None`, and log-in goes to the incidents.
+pub(super) fn safe_next(next: &str) -> Option<&str> {
+    let own_path = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.len() <= 2048
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace());
+    own_path.then_some(next)
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+async fn login_page(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<LoginQuery>,
+) -> Response {
     if !state.store.any_password_set().await.unwrap_or(true) {
         return Redirect::to("/setup").into_response();
     }
@@ -234,6 +265,12 @@ async fn login_page(State(state): State<SharedState>, headers: HeaderMap) -> Res
             csrf,
             email: String::new(),
             error: None,
+            next: query
+                .next
+                .as_deref()
+                .and_then(safe_next)
+                .unwrap_or_default()
+                .to_owned(),
         }),
         set,
     )
@@ -244,6 +281,8 @@ struct LoginForm {
     email: String,
     password: String,
     csrf: String,
+    #[serde(default)]
+    next: String,
 }
 
 async fn log_in(
@@ -260,6 +299,7 @@ async fn log_in(
             csrf: expected.to_owned(),
             email: form.email.clone(),
             error: Some(error.to_owned()),
+            next: safe_next(&form.next).unwrap_or_default().to_owned(),
         });
         *response.status_mut() = status;
         response
@@ -310,7 +350,10 @@ async fn log_in(
         None => password_matches(&form.password, dummy_hash()),
     };
     match (user, hash) {
-        (Some(user), Some(_)) if matches => sign_in(&state, &user, "/incidents").await,
+        (Some(user), Some(_)) if matches => {
+            let to = safe_next(&form.next).unwrap_or("/incidents");
+            sign_in(&state, &user, to).await
+        }
         _ => again(
             StatusCode::UNAUTHORIZED,
             "That e-mail address and password do not match.",
@@ -565,6 +608,24 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn log_in_returns_only_to_onduty_s_own_pages() {
+        for ok in ["/incidents/3", "/chat/act/abc.def?x=1", "/"] {
+            assert_eq!(safe_next(ok), Some(ok));
+        }
+        for elsewhere in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example/",
+            "incidents",
+            "/incidents\n/x",
+            "/a b",
+            "",
+        ] {
+            assert_eq!(safe_next(elsewhere), None, "{elsewhere:?}");
+        }
     }
 
     #[test]

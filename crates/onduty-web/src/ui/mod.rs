@@ -6,6 +6,8 @@
 mod access;
 mod auth;
 mod chat;
+mod chat_links;
+pub(crate) use chat_links::chat_link_url;
 mod cookies;
 mod flash;
 mod incident;
@@ -61,6 +63,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(oncall::routes())
         .merge(services::routes())
         .merge(chat::routes())
+        .merge(chat_links::routes())
         .merge(policies::routes())
         .merge(schedules::routes())
         .merge(people::routes())

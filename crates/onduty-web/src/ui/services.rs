@@ -244,7 +244,11 @@ async fn show(
         chat_channels: chat
             .iter()
             .map(|c| {
-                let place = format!("{} {}", c.platform.label(), c.channel);
+                let place = format!(
+                    "{} {}",
+                    c.platform.label(),
+                    onduty_core::chat::channel_shown(c.platform, &c.channel)
+                );
                 (c.id.to_string(), place, c.failing.clone())
             })
             .collect(),

@@ -106,6 +106,32 @@ pub(crate) fn pages_to(sent: &[Outgoing], phone: &str) -> Vec<Vec<i64>> {
         .collect()
 }
 
+/// Alice (SMS), a policy "Ops" paging her, and a service "Database" posting its incidents
+/// to a chat channel (`platform`, `channel`); returns the routing key and the channel as
+/// the API shows it.
+pub(crate) async fn database_posting_to(
+    app: &TestApp,
+    platform: &str,
+    channel: &str,
+) -> (String, Value) {
+    person(app, "Alice", ALICE).await;
+    policy(
+        app,
+        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30)]}),
+    )
+    .await;
+    let key = service(app, "Database", "Ops", json!({})).await;
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/services/Database/chat-channels",
+            Some(json!({"platform": platform, "channel": channel})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    (key, body["chat_channel"].clone())
+}
+
 pub(crate) async fn timeline(app: &TestApp, number: i64) -> Vec<String> {
     let (_, detail) = app
         .api(Method::GET, &format!("/incidents/{number}"), None)

@@ -16,7 +16,9 @@ use onduty_testkit::{Backend, TestApp, backends, trigger_event};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::paging::{ALICE, code_in, enter_code, level, person, policy, service, timeline};
+use crate::paging::{
+    ALICE, code_in, database_posting_to, enter_code, level, policy, service, timeline,
+};
 
 /// onduty with Slack pointed at `slack`.
 async fn onduty_with_slack(backend: Backend, slack: &SlackServer) -> TestApp {
@@ -44,24 +46,9 @@ async fn onduty_with_slack(backend: Backend, slack: &SlackServer) -> TestApp {
 /// Alice (SMS), a policy paging her, and a service "Database" posting to channel
 /// C0OPS; returns the routing key.
 async fn database_in_slack(app: &TestApp, slack: &SlackServer) -> String {
-    person(app, "Alice", ALICE).await;
     slack.join("C0OPS");
     slack.member("U0ALICE", "alice@example.com");
-    policy(
-        app,
-        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30)]}),
-    )
-    .await;
-    let key = service(app, "Database", "Ops", json!({})).await;
-    let (status, body) = app
-        .api(
-            Method::POST,
-            "/services/Database/chat-channels",
-            Some(json!({"platform": "slack", "channel": "C0OPS"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    key
+    database_posting_to(app, "slack", "C0OPS").await.0
 }
 
 /// Incident #1 of "Database" opens and its message is posted.
@@ -242,10 +229,11 @@ async fn someone_onduty_does_not_know_is_told_how_to_link_and_nothing_changes() 
     .await;
     let told = answer.iter().find(|c| c.method == "respond").unwrap();
     assert_eq!(told.body["response_type"], "ephemeral");
+    let text = told.body["text"].as_str().unwrap();
+    assert!(text.contains("not linked"), "{text}");
     assert!(
-        told.body["text"].as_str().unwrap().contains("not linked"),
-        "{}",
-        told.body
+        text.contains(&format!("<{}/chat/link/chat.slack.U0MALLORY.", app.url)),
+        "a link only Mallory sees, to link the account herself: {text}"
     );
 }
 

@@ -15,7 +15,7 @@ async fn the_first_visit_sets_up_an_administrator_who_then_logs_in_and_out() {
     // Nobody can log in yet: every page leads to the set-up page.
     let home = browser.get("/incidents").await;
     assert_eq!(home.status, StatusCode::SEE_OTHER);
-    assert_eq!(home.location(), "/login");
+    assert_eq!(home.location(), "/login?next=%2Fincidents");
     let login = browser.get("/login").await;
     assert_eq!(login.location(), "/setup");
     let setup = browser.get("/setup").await;
@@ -120,7 +120,10 @@ async fn the_first_visit_sets_up_an_administrator_who_then_logs_in_and_out() {
     );
     let out = browser.post("/logout", &[("csrf", &csrf)]).await;
     assert_eq!(out.location(), "/login");
-    assert_eq!(browser.get("/incidents").await.location(), "/login");
+    assert_eq!(
+        browser.get("/incidents").await.location(),
+        "/login?next=%2Fincidents"
+    );
     let login = browser.get("/login").await;
     let csrf = login.csrf();
     let wrong = browser.log_in("not the passphrase", &csrf).await;
@@ -308,7 +311,10 @@ async fn changing_a_password_logs_out_the_other_sessions() {
     assert_eq!(changed.status, StatusCode::OK);
     assert!(changed.body.contains("Your password is changed"));
     assert_eq!(laptop.get("/incidents").await.status, StatusCode::OK);
-    assert_eq!(phone.get("/incidents").await.location(), "/login");
+    assert_eq!(
+        phone.get("/incidents").await.location(),
+        "/login?next=%2Fincidents"
+    );
     app.stop().await;
 }
 
@@ -837,5 +843,45 @@ async fn pages_that_do_not_exist_say_so_as_pages_and_the_api_as_json() {
     let (status, body) = app.api(reqwest::Method::GET, "/no-such-thing", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found", "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn logging_in_returns_to_the_page_asked_for_and_only_to_onduty_s_own() {
+    let app = TestApp::start().await;
+    crate::browser::logged_in_as(&app, "Grace", "responder").await;
+    let mut phone = Browser::new(&app);
+    let away = phone.get("/people?page=2").await;
+    assert_eq!(away.location(), "/login?next=%2Fpeople%3Fpage%3D2");
+    let form = phone.get(away.location()).await;
+    form.shows(r#"name="next" value="/people?page=2""#);
+    let csrf = form.csrf();
+    let back = phone
+        .post(
+            "/login",
+            &[
+                ("email", "grace@example.com"),
+                ("password", "their own password"),
+                ("csrf", &csrf),
+                ("next", "/people?page=2"),
+            ],
+        )
+        .await;
+    assert_eq!(back.location(), "/people?page=2");
+
+    let mut other = Browser::new(&app);
+    let csrf = other.get("/login?next=//evil.example/").await.csrf();
+    let elsewhere = other
+        .post(
+            "/login",
+            &[
+                ("email", "grace@example.com"),
+                ("password", "their own password"),
+                ("csrf", &csrf),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(elsewhere.location(), "/incidents");
     app.stop().await;
 }

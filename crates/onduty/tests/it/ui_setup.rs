@@ -624,7 +624,10 @@ async fn ada_adds_grace_who_sets_up_her_phone_and_rules_and_admins_manage_roles(
     ada.get(&grace_url)
         .await
         .shows("they are logged out everywhere");
-    assert_eq!(grace.get("/incidents").await.location(), "/login");
+    assert_eq!(
+        grace.get("/incidents").await.location(),
+        "/login?next=%2Fincidents"
+    );
     let again = grace
         .log_in_as("grace@example.com", "a brand new password")
         .await;

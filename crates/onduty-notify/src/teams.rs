@@ -1,0 +1,151 @@
+//! Microsoft Teams, through a channel's Workflows webhook ("Post to a channel when a
+//! webhook request is received"): each change of an incident posts a new Adaptive Card.
+//! Cards cannot call onduty back, so their buttons are signed links
+//! ([`IncidentMessage::action_url`]) that act as whoever opens them, once logged in. The
+//! webhook's URL is a credential: requests obey the outbound address policy, follow no
+//! redirect, and errors never show it.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::chat::{cut, escape_markdown, http_failure, unreached};
+use crate::outbound::OutboundPolicy;
+use crate::{ChatFailure, IncidentMessage};
+
+/// How long a workflow may take to answer.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The body a Workflows webhook takes: a message with one Adaptive Card (version 1.4)
+/// showing the incident, its facts, and the signed links that apply, then its page.
+pub fn incident_card(m: &IncidentMessage) -> Value {
+    let status = m.status_label();
+    let style = match m.status {
+        onduty_core::incident::IncidentStatus::Triggered => "attention",
+        onduty_core::incident::IncidentStatus::Acknowledged => "warning",
+        onduty_core::incident::IncidentStatus::Resolved => "good",
+    };
+    let mut actions: Vec<Value> = m
+        .signed_buttons()
+        .into_iter()
+        .map(|s| json!({"type": "Action.OpenUrl", "title": s.button.label(), "url": m.action_url(s)}))
+        .collect();
+    actions.push(json!({"type": "Action.OpenUrl", "title": "Open in onduty", "url": m.url}));
+    let card = json!({
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": [
+            {"type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": true,
+             "color": style,
+             "text": format!("#{} {status}", m.number)},
+            {"type": "TextBlock", "wrap": true,
+             "text": escape_markdown(&cut(&m.summary, 2000))},
+            {"type": "FactSet", "facts": [
+                {"title": "Service", "value": escape_markdown(&m.service)},
+                {"title": "Severity", "value": escape_markdown(&m.severity)},
+                {"title": "Urgency", "value": escape_markdown(&m.urgency)},
+                {"title": "Status", "value": status},
+            ]},
+        ],
+        "actions": actions,
+    });
+    json!({
+        "type": "message",
+        "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive",
+            "contentUrl": null,
+            "content": card,
+        }],
+    })
+}
+
+pub struct TeamsClient {
+    policy: OutboundPolicy,
+    http: reqwest::Client,
+}
+
+impl TeamsClient {
+    pub fn new(policy: OutboundPolicy) -> TeamsClient {
+        TeamsClient {
+            http: policy.client(TIMEOUT),
+            policy,
+        }
+    }
+
+    /// Posts an incident's card to the channel behind `webhook`.
+    pub async fn post(&self, webhook: &str, message: &IncidentMessage) -> Result<(), ChatFailure> {
+        let url = reqwest::Url::parse(webhook)
+            .map_err(|_| ChatFailure::Refused("the webhook's URL is not a URL".to_owned()))?;
+        self.policy
+            .check_url(&url)
+            .map_err(|refused| ChatFailure::Refused(refused.to_string()))?;
+        let response = self
+            .http
+            .post(url)
+            .json(&incident_card(message))
+            .send()
+            .await
+            .map_err(|e| unreached("Teams", e))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(http_failure("Teams", status, response.headers()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::SignedButton;
+    use onduty_core::chat::ChatButton;
+    use onduty_core::incident::IncidentStatus;
+
+    #[test]
+    fn a_card_escapes_outside_text_and_links_each_button_to_its_signed_page() {
+        let message = IncidentMessage {
+            id: "0193-id".to_owned(),
+            number: 7,
+            summary: "**[pwn](https://evil)**".to_owned(),
+            service: "Checkout".to_owned(),
+            severity: "critical".to_owned(),
+            urgency: "high".to_owned(),
+            status: IncidentStatus::Acknowledged,
+            url: "https://onduty.example/incidents/7".to_owned(),
+            server: "https://onduty.example".to_owned(),
+            signed: ChatButton::ALL
+                .into_iter()
+                .map(|button| SignedButton {
+                    button,
+                    token: format!("t-{}", button.id()),
+                })
+                .collect(),
+        };
+        let body = incident_card(&message);
+        let card = &body["attachments"][0]["content"];
+        assert_eq!(
+            body["attachments"][0]["contentType"],
+            "application/vnd.microsoft.card.adaptive"
+        );
+        assert_eq!(
+            card["body"][1]["text"],
+            "\\*\\*\\[pwn\\]\\(https\\://evil\\)\\*\\*"
+        );
+        let links: Vec<(&str, &str)> = card["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["title"].as_str().unwrap(), a["url"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            links,
+            [
+                ("Resolve", "https://onduty.example/chat/act/t-resolve"),
+                ("Escalate", "https://onduty.example/chat/act/t-escalate"),
+                ("Open in onduty", "https://onduty.example/incidents/7"),
+            ]
+        );
+    }
+}
