@@ -9,8 +9,9 @@ use onduty_core::account::{
 };
 use onduty_core::chat::ChatPlatform;
 use onduty_core::contact::{
-    Address, Channel, ContactMethod, MAX_RULE_DELAY_MINUTES, NotificationRule, RepeatEvery,
-    RuleUrgency, VERIFICATION_VALID_FOR, default_rules, hash_code, verification_code,
+    Address, Channel, ContactError, ContactMethod, MAX_RULE_DELAY_MINUTES, NotificationRule,
+    PushKeys, RepeatEvery, RuleUrgency, VERIFICATION_VALID_FOR, default_rules, hash_code,
+    verification_code,
 };
 use onduty_core::rate_limit::{RateLimit, TokenBucket};
 use onduty_core::{ContactMethodId, RuleId, Timestamp, UserId};
@@ -44,6 +45,8 @@ pub struct MethodInput {
     pub name: Option<String>,
     /// ntfy: an access token for a topic that needs one (`tk_…`); kept, never shown.
     pub token: Option<String>,
+    /// Web Push: the browser's keys, from its `PushSubscription` (`p256dh`, `auth`).
+    pub push_keys: Option<(String, String)>,
 }
 
 /// A new contact method, and what came with it.
@@ -319,7 +322,7 @@ impl App {
     async fn send_now(&self, method: &ContactMethod, content: Content) -> Result<(), NotifyError> {
         let now = self.now();
         let secret = match method.channel {
-            Channel::Webhook | Channel::Ntfy => self
+            Channel::Webhook | Channel::Ntfy | Channel::WebPush => self
                 .store
                 .contact_method_secret(method.id)
                 .await
@@ -366,7 +369,8 @@ impl App {
         let user = self.contact_owner(acting, who).await?;
         let channel = Channel::parse(&input.channel).ok_or_else(|| {
             AppError::Invalid(format!(
-                "'channel' must be email, sms, voice, webhook, ntfy, slack or telegram, not '{}'",
+                "'channel' must be email, sms, voice, webhook, ntfy, slack, telegram or web_push, \
+                 not '{}'",
                 input.channel
             ))
         })?;
@@ -388,7 +392,7 @@ impl App {
         };
         let address = Address::parse(channel, &address)
             .map_err(|e| AppError::Invalid(format!("'address': {e}")))?;
-        if matches!(channel, Channel::Webhook | Channel::Ntfy) {
+        if matches!(channel, Channel::Webhook | Channel::Ntfy | Channel::WebPush) {
             // An address written as an IP is refused now; a name, when it is resolved.
             let url = url::Url::parse(address.as_str())
                 .map_err(|e| AppError::Invalid(format!("'address': {e}")))?;
@@ -414,9 +418,23 @@ impl App {
                 Some(format!("whsec_{hex}"))
             }
             Channel::Ntfy => ntfy_token(input.token.as_deref())?,
+            Channel::WebPush => {
+                let (p256dh, auth) = input
+                    .push_keys
+                    .as_ref()
+                    .ok_or_else(|| AppError::Invalid(ContactError::PushKeys.to_string()))?;
+                let keys =
+                    PushKeys::parse(p256dh, auth).map_err(|e| AppError::Invalid(e.to_string()))?;
+                Some(keys.to_secret())
+            }
             _ if input.token.is_some() => {
                 return Err(AppError::Invalid(
                     "'token' is for ntfy contact methods".to_owned(),
+                ));
+            }
+            _ if input.push_keys.is_some() => {
+                return Err(AppError::Invalid(
+                    "'p256dh' and 'auth' are for Web Push contact methods".to_owned(),
                 ));
             }
             _ => None,
@@ -651,7 +669,7 @@ fn ntfy_token(text: Option<&str>) -> Result<Option<String>, AppError> {
 fn told(method: &ContactMethod, error: &NotifyError) -> String {
     match (method.channel, error) {
         (_, NotifyError::Blocked(why)) => why.clone(),
-        (Channel::Webhook | Channel::Ntfy, _) => {
+        (Channel::Webhook | Channel::Ntfy | Channel::WebPush, _) => {
             tracing::info!(method = %method.id, %error, "a receiver did not take a message");
             match method.channel {
                 Channel::Webhook => "the webhook did not take the message".to_owned(),

@@ -25,6 +25,9 @@ pub enum Channel {
     Slack,
     /// A private message from onduty's Telegram bot.
     Telegram,
+    /// A notification from onduty's web app, pushed to a browser that subscribed (Web
+    /// Push: RFC 8030, encrypted per RFC 8291, signed per RFC 8292).
+    WebPush,
 }
 
 impl Channel {
@@ -37,6 +40,7 @@ impl Channel {
             Channel::Ntfy => "ntfy",
             Channel::Slack => "slack",
             Channel::Telegram => "telegram",
+            Channel::WebPush => "web_push",
         }
     }
 
@@ -49,6 +53,7 @@ impl Channel {
             "ntfy" => Channel::Ntfy,
             "slack" => Channel::Slack,
             "telegram" => Channel::Telegram,
+            "web_push" => Channel::WebPush,
             _ => return None,
         })
     }
@@ -63,6 +68,7 @@ impl Channel {
             Channel::Ntfy => "ntfy",
             Channel::Slack => "Slack",
             Channel::Telegram => "Telegram",
+            Channel::WebPush => "Web Push",
         }
     }
 
@@ -76,7 +82,10 @@ impl Channel {
     /// (acknowledged or resolved, by any door): a push is cleared from the phone, a chat
     /// message gets a reply saying so.
     pub fn follows_up(self) -> bool {
-        matches!(self, Channel::Ntfy | Channel::Slack | Channel::Telegram)
+        matches!(
+            self,
+            Channel::Ntfy | Channel::Slack | Channel::Telegram | Channel::WebPush
+        )
     }
 }
 
@@ -97,6 +106,11 @@ pub enum ContactError {
     SlackUser(String),
     #[error("'{0}' is not a Telegram user id (a number)")]
     TelegramUser(String),
+    #[error(
+        "a Web Push subscription needs the browser's keys: 'p256dh' (a P-256 public key, 65 \
+         bytes) and 'auth' (16 bytes), both base64url as PushSubscription.toJSON() gives them"
+    )]
+    PushKeys,
     #[error(transparent)]
     Email(#[from] crate::account::AccountError),
 }
@@ -153,6 +167,47 @@ pub fn is_ntfy_name(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// A browser's Web Push keys, as `PushSubscription.toJSON()` gives them: `p256dh`, its
+/// P-256 public key (65 bytes, uncompressed), and `auth`, a 16-byte secret; both
+/// base64url. Kept as the method's secret, `<p256dh>.<auth>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushKeys {
+    pub p256dh: Vec<u8>,
+    pub auth: [u8; 16],
+}
+
+impl PushKeys {
+    pub fn parse(p256dh: &str, auth: &str) -> Result<PushKeys, ContactError> {
+        use base64::Engine;
+        let decode = |text: &str| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(text.trim().trim_end_matches('='))
+                .map_err(|_| ContactError::PushKeys)
+        };
+        let p256dh = decode(p256dh)?;
+        let auth: [u8; 16] = decode(auth)?
+            .try_into()
+            .map_err(|_| ContactError::PushKeys)?;
+        if p256dh.len() != 65 || p256dh[0] != 4 {
+            return Err(ContactError::PushKeys);
+        }
+        Ok(PushKeys { p256dh, auth })
+    }
+
+    /// The keys as kept: `<p256dh>.<auth>`, base64url.
+    pub fn to_secret(&self) -> String {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!("{}.{}", b64.encode(&self.p256dh), b64.encode(self.auth))
+    }
+
+    /// Reads keys kept by [`PushKeys::to_secret`].
+    pub fn from_secret(secret: &str) -> Result<PushKeys, ContactError> {
+        let (p256dh, auth) = secret.split_once('.').ok_or(ContactError::PushKeys)?;
+        PushKeys::parse(p256dh, auth)
+    }
+}
+
 /// Where a contact method delivers, checked for its channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
@@ -188,6 +243,8 @@ impl Address {
                 }
                 Ok(Address::ChatUser(t.to_owned()))
             }
+            // A push service's endpoint for one browser's subscription.
+            Channel::WebPush => Ok(Address::Url(web_url(text)?.to_owned())),
             Channel::Ntfy => {
                 let url = web_url(text)?;
                 let bad = || ContactError::NtfyTopic(text.chars().take(60).collect());
@@ -236,8 +293,11 @@ impl ContactMethod {
     /// owner and admins see it on the contact methods.
     pub fn to_owner(&self, owner: &str) -> String {
         match self.channel {
-            // An ntfy topic is as good as a password on a public server.
-            Channel::Webhook | Channel::Ntfy => format!("{} of {owner}", self.channel.label()),
+            // An ntfy topic is as good as a password on a public server, and so is a push
+            // subscription's endpoint.
+            Channel::Webhook | Channel::Ntfy | Channel::WebPush => {
+                format!("{} of {owner}", self.channel.label())
+            }
             _ => format!(
                 "{} to {owner} {}",
                 self.channel.label(),
@@ -437,6 +497,27 @@ pub const VERIFICATION_VALID_FOR: Duration = Duration::from_secs(15 * 60);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_keys_are_a_p256_point_and_a_16_byte_secret() {
+        // The keys of RFC 8291's worked example (section 5).
+        let p256dh = "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
+        let auth = "BTBZMqHH6r4Tts7J_aSIgg";
+        let keys = PushKeys::parse(p256dh, auth).unwrap();
+        assert_eq!(keys.p256dh.len(), 65);
+        assert_eq!(PushKeys::from_secret(&keys.to_secret()), Ok(keys));
+        assert_eq!(
+            PushKeys::parse(&format!("{p256dh}=="), auth).map(|k| k.auth.len()),
+            Ok(16),
+            "padding is forgiven"
+        );
+        assert!(PushKeys::parse(auth, auth).is_err(), "too short a key");
+        assert!(
+            PushKeys::parse(p256dh, p256dh).is_err(),
+            "too long a secret"
+        );
+        assert!(PushKeys::parse("not base64!", auth).is_err());
+    }
 
     #[test]
     fn phone_numbers_are_e164() {

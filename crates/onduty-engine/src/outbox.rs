@@ -214,7 +214,7 @@ impl Engine {
             ack_url: None,
             resolve_url: None,
         };
-        if !matches!(channel, Channel::Email | Channel::Ntfy) {
+        if !matches!(channel, Channel::Email | Channel::Ntfy | Channel::WebPush) {
             return Ok(Some(page));
         }
         if channel == Channel::Email {

@@ -18,6 +18,7 @@ pub mod teams;
 pub mod telegram;
 pub mod twilio;
 pub mod webhook;
+pub mod webpush;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -139,6 +140,8 @@ pub struct Providers {
     pub voice: Option<Arc<dyn Notifier>>,
     pub webhook: Option<Arc<dyn Notifier>>,
     pub ntfy: Option<Arc<dyn Notifier>>,
+    /// Web Push to browsers that subscribed; set up at start, with the server's VAPID key.
+    pub web_push: Option<Arc<webpush::WebPushNotifier>>,
     /// Slack: channels that get every incident of a service or team, and direct messages.
     pub slack: Option<Arc<slack::SlackClient>>,
     /// Telegram: groups that get every incident of a service or team, and private messages.
@@ -175,6 +178,7 @@ impl Providers {
             voice: Some(notifier.clone()),
             webhook: Some(notifier.clone()),
             ntfy: Some(notifier),
+            web_push: None,
             slack: None,
             telegram: None,
             mattermost: None,
@@ -193,6 +197,7 @@ impl Providers {
             Channel::Ntfy => self.ntfy.as_deref(),
             Channel::Slack => self.slack.as_deref().map(|c| c as &dyn Notifier),
             Channel::Telegram => self.telegram.as_deref().map(|c| c as &dyn Notifier),
+            Channel::WebPush => self.web_push.as_deref().map(|c| c as &dyn Notifier),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod store_contract;
 pub mod teams;
 pub mod telegram;
 pub mod twilio;
+pub mod webpush;
 
 pub use app::{MAIL_DOMAIN, TestApp, follow_up_event, test_certificate, trigger_event};
 pub use db::{Backend, TestDb, backends};

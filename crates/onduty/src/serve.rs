@@ -65,7 +65,16 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
     let bound = listener.local_addr()?;
     let url = public_url(&config, bound);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let providers = providers(&config, &url)?;
+    let mut providers = providers(&config, &url)?;
+    // Web Push signs with a key made on first start and kept in the database.
+    let vapid = store
+        .server_key(onduty_notify::webpush::VAPID_KEY)
+        .await
+        .context("cannot read the Web Push (VAPID) key")?;
+    providers.web_push = Some(Arc::new(
+        onduty_notify::webpush::WebPushNotifier::new(config.outbound.clone(), &vapid, &url)
+            .map_err(anyhow::Error::msg)?,
+    ));
     // On PostgreSQL, shared with the other instances: the one running the engine hears
     // of what this one accepted.
     let wake = store.wake();

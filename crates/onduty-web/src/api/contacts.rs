@@ -85,13 +85,15 @@ impl From<&NotificationRule> for RuleView {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewMethodBody {
     /// `email`, `sms`, `voice`, `webhook`, `ntfy`, `slack` (a direct message from the
-    /// onduty app) or `telegram` (a private message from onduty's bot).
+    /// onduty app), `telegram` (a private message from onduty's bot) or `web_push` (a
+    /// browser's push subscription; the web UI's profile page makes these).
     #[schema(format = "channel")]
     pub channel: String,
     /// An e-mail address, a phone number in E.164 (+442071838750), a webhook's http(s)
     /// URL, an ntfy topic's URL (`https://ntfy.sh/alice-pages-7f3a`), or for Slack a
     /// member id (`U0123ABCD`) or the e-mail address of the Slack account (empty: the
-    /// user's own); for Telegram, empty: the Telegram account the user linked.
+    /// user's own); for Telegram, empty: the Telegram account the user linked; for Web
+    /// Push, the subscription's `endpoint`.
     pub address: String,
     #[serde(default)]
     #[schema(format = "name")]
@@ -99,6 +101,12 @@ pub struct NewMethodBody {
     /// ntfy only: an access token (`tk_…`) for a protected topic. Kept, never shown.
     #[serde(default)]
     pub token: Option<String>,
+    /// Web Push only: the subscription's `keys.p256dh` (base64url). Kept, never shown.
+    #[serde(default)]
+    pub p256dh: Option<String>,
+    /// Web Push only: the subscription's `keys.auth` (base64url). Kept, never shown.
+    #[serde(default)]
+    pub auth: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -218,6 +226,7 @@ pub(crate) async fn create_method(
                 address: body.address,
                 name: body.name,
                 token: body.token,
+                push_keys: body.p256dh.zip(body.auth),
             },
         )
         .await?;

@@ -4,6 +4,7 @@
 //! page that creates the first administrator.
 
 mod access;
+mod app_shell;
 mod auth;
 mod chat;
 mod chat_links;
@@ -56,6 +57,7 @@ pub(crate) fn routes() -> Router<SharedState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/incidents") }))
         .route("/static/onduty.css", get(stylesheet))
+        .merge(app_shell::routes())
         .merge(auth::routes())
         .merge(incidents::routes())
         .merge(incident::routes())

@@ -247,6 +247,8 @@ struct PersonPage {
     status: &'static str,
     /// Their API tokens: id, name, when made.
     tokens: Vec<(String, String, String)>,
+    /// The key browsers subscribe to Web Push with, when it is on.
+    vapid_key: Option<String>,
 }
 
 async fn show(
@@ -314,6 +316,7 @@ async fn show(
         })
         .collect();
     page(PersonPage {
+        vapid_key: state.providers.web_push.as_ref().map(|w| w.public_key()),
         chrome: viewer.chrome(),
         id: person.id.to_string(),
         name: person.name.to_string(),
@@ -432,6 +435,11 @@ struct MethodForm {
     name: String,
     #[serde(default)]
     token: String,
+    /// Web Push: the browser's subscription keys, sent by `/static/push.js`.
+    #[serde(default)]
+    p256dh: String,
+    #[serde(default)]
+    auth: String,
 }
 
 async fn add_method(
@@ -449,6 +457,7 @@ async fn add_method(
         address: form.address.trim().to_owned(),
         name: Some(form.name.trim().to_owned()).filter(|n| !n.is_empty()),
         token: Some(form.token.trim().to_owned()).filter(|t| !t.is_empty()),
+        push_keys: Some((form.p256dh, form.auth)).filter(|(k, a)| !k.is_empty() || !a.is_empty()),
     };
     match state.app.create_method(&viewer.acting(), &id, input).await {
         Ok(created) => {

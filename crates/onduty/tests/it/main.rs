@@ -36,3 +36,4 @@ mod slack;
 mod telegram;
 mod ui;
 mod ui_setup;
+mod webpush;
