@@ -31,6 +31,8 @@ struct Inner {
     sent: Mutex<i64>,
     /// The next calls answered `429` with `retry_after`.
     rate_limited: Mutex<(u32, u64)>,
+    /// Groups upgraded to supergroups: old id → new id.
+    upgraded: Mutex<Vec<(String, i64)>>,
 }
 
 #[derive(Clone)]
@@ -62,6 +64,16 @@ impl TelegramServer {
     /// The next `calls` are answered `429` with `retry_after: seconds`.
     pub fn rate_limit(&self, calls: u32, seconds: u64) {
         *self.inner.rate_limited.lock().unwrap() = (calls, seconds);
+    }
+
+    /// The group `chat` becomes a supergroup with id `new_id`: messages to the old id are
+    /// refused with `migrate_to_chat_id`, as Telegram does.
+    pub fn upgrade(&self, chat: &str, new_id: i64) {
+        self.inner
+            .upgraded
+            .lock()
+            .unwrap()
+            .push((chat.to_owned(), new_id));
     }
 
     /// The calls so far, and forgets them.
@@ -102,6 +114,19 @@ async fn bot_api(
         other => other.to_string(),
     };
     let known = inner.chats.lock().unwrap().contains(&chat);
+    let moved = inner
+        .upgraded
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(old, _)| *old == chat)
+        .map(|(_, new)| *new);
+    if let Some(new_id) = moved {
+        let body = json!({"ok": false, "error_code": 400,
+            "description": "Bad Request: group chat was upgraded to a supergroup chat",
+            "parameters": {"migrate_to_chat_id": new_id}});
+        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+    }
     match method.as_str() {
         "sendMessage" if known => {
             let mut sent = inner.sent.lock().unwrap();

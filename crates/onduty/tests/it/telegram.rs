@@ -240,19 +240,7 @@ async fn an_update_without_the_secret_token_is_refused_and_changes_nothing() {
 async fn a_group_the_bot_is_not_in_is_marked_failing() {
     let telegram = TelegramServer::start().await;
     let app = onduty_with_telegram(Backend::Sqlite, &telegram).await;
-    person(&app, "Alice", ALICE).await;
-    policy(
-        &app,
-        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30)]}),
-    )
-    .await;
-    let key = service(&app, "Database", "Ops", json!({})).await;
-    app.api(
-        Method::POST,
-        "/services/Database/chat-channels",
-        Some(json!({"platform": "telegram", "channel": "-42"})),
-    )
-    .await;
+    let (key, _) = crate::paging::database_posting_to(&app, "telegram", "-42").await;
     app.send_event(trigger_event(&key, "db01/disk", "DISK at 99% on db01"))
         .await;
     app.tick().await;
@@ -331,6 +319,25 @@ async fn alice_is_paged_by_private_message_once_her_account_is_linked() {
     let lines = timeline(&app, 1).await;
     assert!(
         lines.contains(&"Acknowledged by Alice via Telegram".to_owned()),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_group_upgraded_to_a_supergroup_says_its_new_id() {
+    let telegram = TelegramServer::start().await;
+    let app = onduty_with_telegram(Backend::Sqlite, &telegram).await;
+    telegram.join("-42");
+    telegram.upgrade("-42", -1001234567890);
+    let (key, _) = crate::paging::database_posting_to(&app, "telegram", "-42").await;
+    app.send_event(trigger_event(&key, "db01/disk", "DISK at 99% on db01"))
+        .await;
+    app.tick().await;
+    let lines = timeline(&app, 1).await;
+    assert!(
+        lines.iter().any(|l| l.contains(
+            "the group's new id is -1001234567890: attach that instead); the channel is marked failing"
+        )),
         "{lines:?}"
     );
 }
