@@ -149,6 +149,10 @@ pub enum Via {
     Telegram,
     /// A button in Mattermost.
     Mattermost,
+    /// A button on a Microsoft Teams card (a signed link, opened logged in).
+    Teams,
+    /// A button on a Discord message (a signed link, opened logged in).
+    Discord,
 }
 
 impl Via {
@@ -162,6 +166,8 @@ impl Via {
             Via::Slack => "Slack",
             Via::Telegram => "Telegram",
             Via::Mattermost => "Mattermost",
+            Via::Teams => "Microsoft Teams",
+            Via::Discord => "Discord",
         }
     }
 }

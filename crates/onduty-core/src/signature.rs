@@ -233,10 +233,12 @@ pub fn verify_link_token(
     })
 }
 
-/// What a verified button token grants: pressing one button of one incident's chat
-/// message, as whoever the platform says pressed it.
+/// What a verified button token grants: pressing one button of one incident's message on
+/// one platform. Each door takes only its own platform's: a token any member of a Teams
+/// channel can read must not pass at Mattermost's door, which trusts the clicker it is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ButtonGrant {
+    pub platform: crate::chat::ChatPlatform,
     pub incident: crate::IncidentId,
     pub button: crate::chat::ChatButton,
     pub expires: crate::Timestamp,
@@ -245,12 +247,14 @@ pub struct ButtonGrant {
 /// A token for a button on a platform that does not sign its requests (Mattermost keeps it
 /// in the button's `context`, which clients never see), or that cannot call back at all
 /// (a link on a Teams or Discord card, which acts as whoever opens it once logged in):
-/// `button.<incident>.<button>.<expiry ms>.<signature>`, signed like [`link_token`].
+/// `button.<platform>.<incident>.<button>.<expiry ms>.<signature>`, signed like
+/// [`link_token`].
 pub fn button_token(key: &[u8], grant: &ButtonGrant) -> String {
     signed(
         key,
         format!(
-            "button.{}.{}.{}",
+            "button.{}.{}.{}.{}",
+            grant.platform.as_str(),
             grant.incident,
             grant.button.id(),
             grant.expires.as_millis()
@@ -265,10 +269,11 @@ pub fn verify_button_token(
     now: crate::Timestamp,
 ) -> Result<ButtonGrant, LinkError> {
     let parts = signed_parts(key, token)?;
-    let ["button", incident, button, expires] = parts.as_slice() else {
+    let ["button", platform, incident, button, expires] = parts.as_slice() else {
         return Err(LinkError::Invalid);
     };
     Ok(ButtonGrant {
+        platform: crate::chat::ChatPlatform::parse(platform).ok_or(LinkError::Invalid)?,
         incident: incident.parse().map_err(|_| LinkError::Invalid)?,
         button: crate::chat::ChatButton::parse(button).ok_or(LinkError::Invalid)?,
         expires: expiry(expires, now)?,
@@ -459,6 +464,7 @@ mod tests {
             "an account link does not act on incidents"
         );
         let button = ButtonGrant {
+            platform: crate::chat::ChatPlatform::Teams,
             incident: crate::IncidentId::new(now),
             button: crate::chat::ChatButton::Escalate,
             expires: grant.expires,
@@ -468,6 +474,11 @@ mod tests {
         assert_eq!(
             verify_button_token(key, &pressed.replace("escalate", "resolve"), now),
             Err(LinkError::Invalid)
+        );
+        assert_eq!(
+            verify_button_token(key, &pressed.replace(".teams.", ".mattermost."), now),
+            Err(LinkError::Invalid),
+            "a Teams card's token cannot be made a Mattermost button's"
         );
         assert_eq!(
             verify_button_token(key, &token, now),

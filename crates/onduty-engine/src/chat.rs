@@ -61,9 +61,11 @@ fn signs_buttons(platform: ChatPlatform) -> bool {
     )
 }
 
-/// Each button's token for an incident, valid for [`BUTTON_LIFETIME`] from `now`.
+/// Each button's token for an incident's message on `platform`, valid for
+/// [`BUTTON_LIFETIME`] from `now`.
 pub(crate) fn signed_buttons(
     key: &[u8],
+    platform: ChatPlatform,
     incident: onduty_core::IncidentId,
     now: Timestamp,
 ) -> Vec<SignedButton> {
@@ -75,6 +77,7 @@ pub(crate) fn signed_buttons(
             token: button_token(
                 key,
                 &ButtonGrant {
+                    platform,
                     incident,
                     button,
                     expires,
@@ -263,7 +266,7 @@ impl Engine {
     async fn show(&self, post: &DueChatPost, now: Timestamp) -> (ChatPostResult, String) {
         let signed = if signs_buttons(post.platform) {
             match self.link_key().await {
-                Ok(key) => signed_buttons(&key, post.incident, now),
+                Ok(key) => signed_buttons(&key, post.platform, post.incident, now),
                 Err(e) => {
                     let failure = ChatFailure::Retry {
                         error: format!("the signing key could not be read: {e}"),

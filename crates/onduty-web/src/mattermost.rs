@@ -84,7 +84,11 @@ async fn action(State(state): State<SharedState>, body: Result<Bytes, BytesRejec
         }
     };
     let now = state.clock.now();
+    // Only a Mattermost button's token: the others are seen by whole channels.
     let grant = match verify_button_token(&key, token, now) {
+        Ok(g) if g.platform != ChatPlatform::Mattermost => {
+            return refused(StatusCode::UNAUTHORIZED, "the button's token is not valid");
+        }
         Ok(g) => g,
         Err(LinkError::Expired) => {
             return ephemeral(

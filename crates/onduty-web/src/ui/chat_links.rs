@@ -108,8 +108,13 @@ async fn button_grant(
     token: &str,
 ) -> Result<ButtonGrant, Response> {
     let key = link_key(state, viewer).await?;
-    verify_button_token(&key, token, state.clock.now())
-        .map_err(|e| refused(viewer, e, "Open the incident in onduty to act on it."))
+    let why = |e| refused(viewer, e, "Open the incident in onduty to act on it.");
+    match verify_button_token(&key, token, state.clock.now()) {
+        // Only a card's link: a Mattermost button's token is for Mattermost's door.
+        Ok(grant) if grant.platform.by_webhook() => Ok(grant),
+        Ok(_) => Err(why(LinkError::Invalid)),
+        Err(e) => Err(why(e)),
+    }
 }
 
 /// What an account-linking link grants, or the page saying why it does not work.
@@ -167,12 +172,16 @@ async fn act(
         ChatButton::Resolve => ReplyAction::Resolve,
         ChatButton::Escalate => ReplyAction::Escalate,
     };
+    let via = match grant.platform {
+        ChatPlatform::Discord => Via::Discord,
+        _ => Via::Teams,
+    };
     let said = crate::replies::act_for(
         &state,
         &viewer.user,
         IncidentRef::Id(grant.incident),
         action,
-        Via::OneClickLink,
+        via,
     )
     .await;
     let to = match state.store.incident(IncidentRef::Id(grant.incident)).await {

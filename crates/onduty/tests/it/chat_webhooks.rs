@@ -103,7 +103,7 @@ async fn bob_acknowledges_from_a_teams_card_and_a_new_card_says_so() {
         assert_eq!(done.location(), "/incidents/1");
         let lines = timeline(&app, 1).await;
         assert!(
-            lines.contains(&"Acknowledged by Bob via a one-click link".to_owned()),
+            lines.contains(&"Acknowledged by Bob via Microsoft Teams".to_owned()),
             "{lines:?}"
         );
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onduty_notify::mattermost::MattermostClient;
+use onduty_notify::outbound::OutboundPolicy;
 use onduty_notify::{BotConfig, Providers};
 use onduty_testkit::mattermost::{BOT_TOKEN, MattermostServer};
 use onduty_testkit::{Backend, TestApp, backends, trigger_event};
@@ -24,12 +25,18 @@ async fn onduty_with_mattermost(backend: Backend, mattermost: &MattermostServer)
     TestApp::start_with_providers(
         backend,
         |_| {},
-        move |_, fake| Providers {
-            mattermost: Some(Arc::new(MattermostClient::new(BotConfig {
-                bot_token: BOT_TOKEN.to_owned(),
-                api_base: url,
-            }))),
-            ..Providers::all(fake)
+        move |_, fake| {
+            // Teams too, whose cards' tokens anyone in their channel can read.
+            let loopback = OutboundPolicy::parse(&["127.0.0.1/32".to_owned()]).unwrap();
+            Providers {
+                mattermost: Some(Arc::new(MattermostClient::new(BotConfig {
+                    bot_token: BOT_TOKEN.to_owned(),
+                    api_base: url,
+                }))),
+                teams: Providers::new(loopback.clone()).teams,
+                outbound: loopback,
+                ..Providers::all(fake)
+            }
         },
     )
     .await
@@ -124,7 +131,7 @@ async fn alice_acknowledges_from_mattermost_and_the_post_follows() {
 async fn forged_replayed_and_expired_clicks_change_nothing() {
     let mattermost = MattermostServer::start().await;
     let app = onduty_with_mattermost(Backend::Sqlite, &mattermost).await;
-    let (post, _) = database_incident_posted(&app, &mattermost).await;
+    let (post, key) = database_incident_posted(&app, &mattermost).await;
     let url = format!("{}/mattermost/actions", app.url);
     let click = |token: &str, trigger: &str| {
         json!({"user_id": ALICE_MM, "post_id": post, "trigger_id": trigger,
@@ -141,6 +148,26 @@ async fn forged_replayed_and_expired_clicks_change_nothing() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(status_of(&app, 1).await, "triggered");
+
+    // A Teams card's token, which anyone in that channel can read, is no Mattermost button.
+    let teams = onduty_testkit::teams::TeamsServer::start().await;
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/services/Database/chat-channels",
+            Some(json!({"platform": "teams", "channel": teams.webhook()})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    app.send_event(trigger_event(&key, "db02/disk", "DISK at 99% on db02"))
+        .await;
+    app.tick().await;
+    let card = teams.take().pop().expect("a card");
+    let link = card["actions"][0]["url"].as_str().unwrap();
+    let card_token = link.rsplit('/').next().unwrap();
+    let (status, _) = mattermost.send(&url, &click(card_token, "t-card")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(status_of(&app, 2).await, "triggered");
 
     // The real button's request, sent twice: the second is refused.
     let (status, _) = mattermost
