@@ -18,13 +18,22 @@ use crate::{BotConfig, ChatFailure, IncidentMessage};
 /// Where Mattermost sends clicks, under onduty's public URL.
 pub const ACTIONS_PATH: &str = "/mattermost/actions";
 
+/// Outside text as Mattermost shows it: Markdown escaped, and a zero-width space after
+/// each `@`, since Mattermost finds mentions (`@all`, `@channel`, `@someone`) even behind a
+/// backslash.
+pub fn plain(text: &str) -> String {
+    escape_markdown(text).replace('@', "@\u{200B}")
+}
+
 /// The message of an incident: one attachment with its summary linking to its page, the
 /// service, severity, urgency and status, and the buttons that apply (none once
-/// resolved), each calling onduty back with its signed token.
+/// resolved), each calling onduty back with its signed token. It notifies nobody
+/// (`disable_group_highlight`, and no mention survives [`plain`]).
 pub fn incident_post(m: &IncidentMessage) -> Value {
     let status = m.status_label();
-    let summary = escape_markdown(&cut(&m.summary, 3000));
-    let field = |title: &str, value: &str| json!({"short": true, "title": title, "value": escape_markdown(value)});
+    let summary = plain(&cut(&m.summary, 3000));
+    let field =
+        |title: &str, value: &str| json!({"short": true, "title": title, "value": plain(value)});
     let callback = format!("{}{ACTIONS_PATH}", m.server.trim_end_matches('/'));
     let actions: Vec<Value> = m
         .signed_buttons()
@@ -39,10 +48,10 @@ pub fn incident_post(m: &IncidentMessage) -> Value {
             })
         })
         .collect();
-    let fallback = format!("#{} {} ({status})", m.number, cut(&m.summary, 300));
+    let fallback = format!("#{} {} ({status})", m.number, plain(&cut(&m.summary, 300)));
     json!({
         "message": "",
-        "props": {"attachments": [{
+        "props": {"disable_group_highlight": true, "attachments": [{
             "fallback": fallback,
             "color": format!("#{:06X}", m.color()),
             "title": format!("Incident #{} · {status}", m.number),
@@ -198,8 +207,9 @@ mod tests {
         let attachment = &post["props"]["attachments"][0];
         assert_eq!(
             attachment["text"],
-            "\\[Disk\\]\\(https\\://evil\\) full \\@all"
+            "\\[Disk\\]\\(https\\://evil\\) full \\@\u{200B}all"
         );
+        assert_eq!(post["props"]["disable_group_highlight"], true);
         assert_eq!(
             attachment["title_link"],
             "https://onduty.example/incidents/42"

@@ -61,7 +61,7 @@ impl MattermostServer {
         let inner: Arc<Inner> = Arc::default();
         let app = axum::Router::new()
             .route("/api/v4/posts", post(create_post))
-            .route("/api/v4/posts/{id}", put(update_post))
+            .route("/api/v4/posts/{id}", put(update_post).get(read_post))
             .route("/api/v4/users/{id}", get(user))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -235,6 +235,28 @@ async fn update_post(
         .unwrap()
         .push(("update".to_owned(), post.clone()));
     Json(post.clone()).into_response()
+}
+
+async fn read_post(
+    State(inner): State<Arc<Inner>>,
+    Path(post_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorised(&headers) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "api.context.session_expired.app_error",
+            "Invalid or expired session, please login again.",
+        );
+    }
+    match inner.posts.lock().unwrap().get(&post_id) {
+        Some(post) => Json(post.clone()).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "app.post.get.app_error",
+            "Unable to get the post.",
+        ),
+    }
 }
 
 async fn user(

@@ -52,8 +52,12 @@ async fn database_incident_posted(
     mattermost.join(CHANNEL);
     mattermost.user(ALICE_MM, "alice@example.com", true);
     let (key, _) = database_posting_to(app, "mattermost", CHANNEL).await;
-    app.send_event(trigger_event(&key, "db01/disk", "DISK at 99% on [db01](x)"))
-        .await;
+    app.send_event(trigger_event(
+        &key,
+        "db01/disk",
+        "DISK at 99% on [db01](x) @channel",
+    ))
+    .await;
     app.tick().await;
     let writes = mattermost.take();
     assert_eq!(writes.len(), 1, "{writes:?}");
@@ -114,7 +118,7 @@ async fn alice_acknowledges_from_mattermost_and_the_post_follows() {
         );
         assert_eq!(
             writes[0].1["props"]["attachments"][0]["text"],
-            "DISK at 99% on \\[db01\\]\\(x\\)"
+            "DISK at 99% on \\[db01\\]\\(x\\) \\@\u{200B}channel"
         );
 
         // Resolved from the API: the post says so, with no buttons left.
