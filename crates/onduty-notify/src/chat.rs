@@ -117,7 +117,7 @@ impl IncidentMessage {
     }
 }
 
-/// Markdown (Mattermost, Discord, Teams' text blocks) reads punctuation as markup, and
+/// Markdown (Mattermost, Discord) reads punctuation as markup, and
 /// `<…>`, `scheme:` and `@name` as links or mentions: outside text escapes each such
 /// character with a backslash, so it shows as typed and links nowhere. (`.`, `-` and `+`
 /// stay: the lists they make are harmless, and escaping them would clutter host names.)

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::chat::{cut, escape_markdown, http_failure, unreached};
+use crate::chat::{cut, http_failure, unreached};
 use crate::outbound::OutboundPolicy;
 use crate::{ChatFailure, IncidentMessage};
 
@@ -31,6 +31,14 @@ pub fn incident_card(m: &IncidentMessage) -> Value {
         .map(|s| json!({"type": "Action.OpenUrl", "title": s.button.label(), "url": m.action_url(s)}))
         .collect();
     actions.push(json!({"type": "Action.OpenUrl", "title": "Open in onduty", "url": m.url}));
+    // Outside text goes in TextRuns, which Teams shows as written (a TextBlock's text is
+    // Markdown, and Teams does not honour every backslash escape).
+    let fact = |name: &str, value: &str| {
+        json!({"type": "RichTextBlock", "spacing": "None", "inlines": [
+            {"type": "TextRun", "text": format!("{name}: "), "weight": "Bolder"},
+            {"type": "TextRun", "text": cut(value, 200)},
+        ]})
+    };
     let card = json!({
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
@@ -39,14 +47,13 @@ pub fn incident_card(m: &IncidentMessage) -> Value {
             {"type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": true,
              "color": style,
              "text": format!("#{} {status}", m.number)},
-            {"type": "TextBlock", "wrap": true,
-             "text": escape_markdown(&cut(&m.summary, 2000))},
-            {"type": "FactSet", "facts": [
-                {"title": "Service", "value": escape_markdown(&m.service)},
-                {"title": "Severity", "value": escape_markdown(&m.severity)},
-                {"title": "Urgency", "value": escape_markdown(&m.urgency)},
-                {"title": "Status", "value": status},
+            {"type": "RichTextBlock", "inlines": [
+                {"type": "TextRun", "text": cut(&m.summary, 2000)},
             ]},
+            fact("Service", &m.service),
+            fact("Severity", &m.severity),
+            fact("Urgency", &m.urgency),
+            fact("Status", status),
         ],
         "actions": actions,
     });
@@ -104,7 +111,7 @@ mod tests {
     use onduty_core::incident::IncidentStatus;
 
     #[test]
-    fn a_card_escapes_outside_text_and_links_each_button_to_its_signed_page() {
+    fn a_card_shows_outside_text_as_written_and_links_each_button_to_its_signed_page() {
         let message = IncidentMessage {
             id: "0193-id".to_owned(),
             number: 7,
@@ -129,9 +136,11 @@ mod tests {
             body["attachments"][0]["contentType"],
             "application/vnd.microsoft.card.adaptive"
         );
+        assert_eq!(card["body"][1]["type"], "RichTextBlock");
         assert_eq!(
-            card["body"][1]["text"],
-            "\\*\\*\\[pwn\\]\\(https\\://evil\\)\\*\\*"
+            card["body"][1]["inlines"][0],
+            json!({"type": "TextRun", "text": "**[pwn](https://evil)**"}),
+            "shown as written, never as Markdown"
         );
         let links: Vec<(&str, &str)> = card["actions"]
             .as_array()

@@ -40,35 +40,66 @@ pub fn tag(number: i64) -> String {
     format!("onduty-incident-{number}")
 }
 
-/// The JSON the service worker reads: what to show, or what to take back.
+/// The most a payload may hold, in bytes: RFC 8291 leaves 3993 of a push service's 4096
+/// for the message; this leaves room to spare.
+const MOST_BYTES: usize = 3000;
+
+/// The JSON the service worker reads: what to show, or what to take back. A page is cut
+/// to fit [`MOST_BYTES`]: shorter summaries, then fewer incidents (the last one shown
+/// says how many more there are).
 pub fn payload(content: &Content) -> Value {
     match content {
         Content::Page { items } => {
-            let mut shown: Vec<Value> = items.iter().take(MOST_SHOWN).map(notification).collect();
-            if items.len() > MOST_SHOWN
-                && let Some(last) = shown.last_mut()
-            {
-                last["body"] = json!(format!(
-                    "{} (and {} more incidents)",
-                    last["body"].as_str().unwrap_or_default(),
-                    items.len() - MOST_SHOWN
-                ));
+            for (shown, summary_chars) in [(MOST_SHOWN, 200), (MOST_SHOWN, 60), (1, 60), (1, 20)] {
+                let page = page_payload(items, shown, summary_chars);
+                if serde_json::to_vec(&page).map_or(0, |b| b.len()) <= MOST_BYTES {
+                    return page;
+                }
             }
-            json!({"type": "page", "notifications": shown})
+            // Even one incident cut short does not fit (its service's name is huge, say):
+            // its number and where to see it.
+            let first = items.first();
+            json!({"type": "page", "notifications": [{
+                "title": format!("#{} needs you", first.map_or(0, |i| i.number)),
+                "body": "Open onduty to see it.",
+                "url": first.map(|i| crate::chat::cut(&i.url, 500)),
+                "tag": first.map(|i| tag(i.number)),
+                "urgent": true,
+                "actions": [],
+            }]})
         }
         Content::Settled { numbers } => json!({
             "type": "settled",
-            "tags": numbers.iter().map(|n| tag(*n)).collect::<Vec<_>>(),
+            "tags": numbers.iter().take(50).map(|n| tag(*n)).collect::<Vec<_>>(),
         }),
         other => json!({
             "type": "notice",
-            "notifications": [{"title": "onduty", "body": render::sms(other)}],
+            "notifications": [{"title": "onduty", "body": crate::chat::cut(&render::sms(other), 1000)}],
         }),
     }
 }
 
+/// A page showing the first `shown` incidents, summaries cut to `summary_chars`.
+fn page_payload(items: &[PageItem], shown: usize, summary_chars: usize) -> Value {
+    let mut notifications: Vec<Value> = items
+        .iter()
+        .take(shown)
+        .map(|i| notification(i, summary_chars))
+        .collect();
+    if items.len() > shown
+        && let Some(last) = notifications.last_mut()
+    {
+        last["body"] = json!(format!(
+            "{} (and {} more incidents)",
+            last["body"].as_str().unwrap_or_default(),
+            items.len() - shown
+        ));
+    }
+    json!({"type": "page", "notifications": notifications})
+}
+
 /// One incident's notification: its summary, facts, page and one-click actions.
-fn notification(item: &PageItem) -> Value {
+fn notification(item: &PageItem, summary_chars: usize) -> Value {
     let mut actions = Vec::new();
     if let Some(url) = &item.ack_url {
         actions.push(json!({"action": "acknowledge", "title": "Acknowledge", "url": url}));
@@ -76,9 +107,10 @@ fn notification(item: &PageItem) -> Value {
     if let Some(url) = &item.resolve_url {
         actions.push(json!({"action": "resolve", "title": "Resolve", "url": url}));
     }
+    let cut = |text: &str, n| crate::chat::cut(text, n);
     json!({
-        "title": format!("#{} {}", item.number, crate::chat::cut(&item.summary, 200)),
-        "body": format!("{} · {} · {} urgency", item.service, item.severity, item.urgency),
+        "title": format!("#{} {}", item.number, cut(&item.summary, summary_chars)),
+        "body": format!("{} · {} · {} urgency", cut(&item.service, 60), cut(&item.severity, 20), cut(&item.urgency, 10)),
         "url": item.url,
         "tag": tag(item.number),
         "urgent": item.urgency == "high",
@@ -90,9 +122,24 @@ pub struct WebPushNotifier {
     policy: OutboundPolicy,
     http: reqwest::Client,
     vapid: ES256KeyPair,
-    /// Who runs this server, for push services to reach (VAPID's `sub`): onduty's
-    /// public URL when it is https, else none.
+    /// Who runs this server, for push services to reach (VAPID's `sub`, which some push
+    /// services require).
     subject: Option<String>,
+}
+
+/// VAPID's `sub`: onduty's public URL when it is https (RFC 8292 takes `https:` or
+/// `mailto:`), else a `mailto:` at its host.
+fn subject(public_url: &str) -> String {
+    let url = public_url.trim_end_matches('/');
+    if url.starts_with("https://") {
+        return url.to_owned();
+    }
+    let host = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("mailto:onduty@{}", host.trim_matches(['[', ']']))
 }
 
 impl WebPushNotifier {
@@ -108,9 +155,7 @@ impl WebPushNotifier {
             http: policy.client(TIMEOUT),
             policy,
             vapid,
-            subject: public_url
-                .starts_with("https://")
-                .then(|| public_url.trim_end_matches('/').to_owned()),
+            subject: Some(subject(public_url)),
         })
     }
 
@@ -156,11 +201,17 @@ impl WebPushNotifier {
         let plaintext = serde_json::to_vec(&payload(&message.content)).expect("JSON serializes");
         let body = web_push_native::encrypt(plaintext, &browser, &auth)
             .map_err(|e| NotifyError::Permanent(format!("encryption failed: {e}")))?;
+        // A Topic replaces a message not yet delivered with the same one: only a message
+        // about exactly one incident has one, so that nothing about another is lost.
         let (urgency, topic) = match &message.content {
-            Content::Page { items } if items.iter().any(|i| i.urgency == "high") => {
-                ("high", items.first().map(|i| tag(i.number)))
+            Content::Page { items } => {
+                let high = items.iter().any(|i| i.urgency == "high");
+                let topic = match items.as_slice() {
+                    [one] => Some(tag(one.number)),
+                    _ => None,
+                };
+                (if high { "high" } else { "normal" }, topic)
             }
-            Content::Page { items } => ("normal", items.first().map(|i| tag(i.number))),
             Content::Settled { numbers } if numbers.len() == 1 => ("normal", Some(tag(numbers[0]))),
             _ => ("normal", None),
         };
@@ -252,7 +303,30 @@ mod tests {
                 .ends_with("(and 2 more incidents)"),
             "{page}"
         );
-        assert!(serde_json::to_vec(&page).unwrap().len() < 3000);
+        assert!(serde_json::to_vec(&page).unwrap().len() <= MOST_BYTES);
+        // Long summaries in four-byte characters still fit, shown shorter.
+        let wide = |n| PageItem {
+            summary: "🔥".repeat(1024),
+            ..item(n)
+        };
+        let page = payload(&Content::Page {
+            items: (1..=5).map(wide).collect(),
+        });
+        assert!(
+            serde_json::to_vec(&page).unwrap().len() <= MOST_BYTES,
+            "{page}"
+        );
+        let title = page["notifications"][0]["title"].as_str().unwrap();
+        assert!(
+            title.starts_with("#1 🔥") && title.ends_with('…'),
+            "{title}"
+        );
+        let huge = PageItem {
+            service: "s".repeat(10_000),
+            ..item(9)
+        };
+        let page = payload(&Content::Page { items: vec![huge] });
+        assert!(serde_json::to_vec(&page).unwrap().len() <= MOST_BYTES);
         assert_eq!(
             payload(&Content::Settled { numbers: vec![4] }),
             json!({"type": "settled", "tags": ["onduty-incident-4"]})
@@ -285,5 +359,6 @@ mod tests {
         .unwrap();
         assert_eq!(claims["aud"], "https://push.example:8443");
         assert_eq!(claims["sub"], "https://onduty.example");
+        assert_eq!(subject("http://10.0.0.7:8080"), "mailto:onduty@10.0.0.7");
     }
 }

@@ -1,7 +1,8 @@
 // onduty's service worker: keeps the app shell (styles, scripts, icon) for when the
 // network is gone, and shows Web Push notifications. A page's notification has
 // Acknowledge and Resolve actions: each POSTs to its signed one-click link, so it acts
-// without opening a page; a "settled" push takes notifications back.
+// without opening a page; a "settled" push replaces them, quietly, with a note that they
+// need nobody now.
 "use strict";
 
 const SHELL = "onduty-shell-v1";
@@ -50,16 +51,24 @@ self.addEventListener("fetch", (event) => {
   }
 });
 
+// Every push shows a notification (browsers require it of subscriptions made with
+// userVisibleOnly, and may end those that push silently).
 self.addEventListener("push", (event) => {
   let message;
   try {
     message = event.data.json();
   } catch (_) {
-    return;
+    message = { type: "notice", notifications: [{ title: "onduty", body: "Open onduty to see what changed." }] };
   }
   if (message.type === "settled") {
+    // The page's notification is replaced, quietly, by one saying it needs nobody now.
     event.waitUntil(Promise.all((message.tags || []).map((tag) =>
-      self.registration.getNotifications({ tag }).then((shown) => shown.forEach((n) => n.close())))));
+      self.registration.showNotification("#" + tag.replace(/^onduty-incident-/, "") + " needs nobody now", {
+        body: "It was acknowledged or resolved.",
+        tag,
+        silent: true,
+        icon: "/static/icon.svg",
+      }))));
     return;
   }
   event.waitUntil(Promise.all((message.notifications || []).map((n) =>

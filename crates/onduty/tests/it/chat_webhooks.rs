@@ -70,8 +70,8 @@ async fn bob_acknowledges_from_a_teams_card_and_a_new_card_says_so() {
         assert_eq!(cards.len(), 1, "{cards:?}");
         assert_eq!(cards[0]["body"][0]["text"], "#1 Triggered");
         assert_eq!(
-            cards[0]["body"][1]["text"],
-            "DISK at \\*\\*99%\\*\\* on db01"
+            cards[0]["body"][1]["inlines"][0]["text"],
+            "DISK at **99%** on db01"
         );
         let links = card_links(&cards[0]);
         let titles: Vec<&str> = links.iter().map(|(t, _)| t.as_str()).collect();
