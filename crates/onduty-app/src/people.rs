@@ -369,8 +369,8 @@ impl App {
         let user = self.contact_owner(acting, who).await?;
         let channel = Channel::parse(&input.channel).ok_or_else(|| {
             AppError::Invalid(format!(
-                "'channel' must be email, sms, voice, webhook, ntfy, slack, telegram or web_push, \
-                 not '{}'",
+                "'channel' must be email, sms, voice, webhook, ntfy, slack, telegram, mattermost \
+                 or web_push, not '{}'",
                 input.channel
             ))
         })?;
@@ -385,6 +385,20 @@ impl App {
                     AppError::Invalid(
                         "link your Telegram account first: make a Telegram code on your page in \
                          onduty and send /start <code> to onduty's bot"
+                            .to_owned(),
+                    )
+                })?,
+            // Only the Mattermost account linked to them (by its verified e-mail at a
+            // click, or by the link onduty answered an unlinked click with).
+            Channel::Mattermost => self
+                .store
+                .chat_account(ChatPlatform::Mattermost, user.id)
+                .await?
+                .ok_or_else(|| {
+                    AppError::Invalid(
+                        "link your Mattermost account first: press a button on one of onduty's \
+                         posts in Mattermost, which links it (by your verified e-mail, or with \
+                         the link it answers)"
                             .to_owned(),
                     )
                 })?,

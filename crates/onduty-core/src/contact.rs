@@ -25,6 +25,8 @@ pub enum Channel {
     Slack,
     /// A private message from onduty's Telegram bot.
     Telegram,
+    /// A direct message from onduty's Mattermost bot.
+    Mattermost,
     /// A notification from onduty's web app, pushed to a browser that subscribed (Web
     /// Push: RFC 8030, encrypted per RFC 8291, signed per RFC 8292).
     WebPush,
@@ -40,6 +42,7 @@ impl Channel {
             Channel::Ntfy => "ntfy",
             Channel::Slack => "slack",
             Channel::Telegram => "telegram",
+            Channel::Mattermost => "mattermost",
             Channel::WebPush => "web_push",
         }
     }
@@ -53,6 +56,7 @@ impl Channel {
             "ntfy" => Channel::Ntfy,
             "slack" => Channel::Slack,
             "telegram" => Channel::Telegram,
+            "mattermost" => Channel::Mattermost,
             "web_push" => Channel::WebPush,
             _ => return None,
         })
@@ -68,6 +72,7 @@ impl Channel {
             Channel::Ntfy => "ntfy",
             Channel::Slack => "Slack",
             Channel::Telegram => "Telegram",
+            Channel::Mattermost => "Mattermost",
             Channel::WebPush => "Web Push",
         }
     }
@@ -84,7 +89,11 @@ impl Channel {
     pub fn follows_up(self) -> bool {
         matches!(
             self,
-            Channel::Ntfy | Channel::Slack | Channel::Telegram | Channel::WebPush
+            Channel::Ntfy
+                | Channel::Slack
+                | Channel::Telegram
+                | Channel::Mattermost
+                | Channel::WebPush
         )
     }
 }
@@ -106,6 +115,8 @@ pub enum ContactError {
     SlackUser(String),
     #[error("'{0}' is not a Telegram user id (a number)")]
     TelegramUser(String),
+    #[error("'{0}' is not a Mattermost user id (26 letters and digits)")]
+    MattermostUser(String),
     #[error(
         "a Web Push subscription needs the browser's keys: 'p256dh' (a P-256 public key, 65 \
          bytes) and 'auth' (16 bytes), both base64url as PushSubscription.toJSON() gives them"
@@ -240,6 +251,18 @@ impl Address {
                 let t = text.trim();
                 if !(1..=20).contains(&t.len()) || !t.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(ContactError::TelegramUser(text.chars().take(40).collect()));
+                }
+                Ok(Address::ChatUser(t.to_owned()))
+            }
+            Channel::Mattermost => {
+                let t = text.trim();
+                let id = t.len() == 26
+                    && t.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+                if !id {
+                    return Err(ContactError::MattermostUser(
+                        text.chars().take(40).collect(),
+                    ));
                 }
                 Ok(Address::ChatUser(t.to_owned()))
             }

@@ -73,7 +73,10 @@ pub(crate) fn plan(
     // never sends again what went.
     let mut groups: BTreeMap<Bundle, Vec<OutboxItem>> = BTreeMap::new();
     for item in due {
-        let chat = matches!(item.method.channel, Channel::Slack | Channel::Telegram);
+        let chat = matches!(
+            item.method.channel,
+            Channel::Slack | Channel::Telegram | Channel::Mattermost
+        );
         let own = item
             .incident
             .filter(|_| chat && item.notice.is_none() && !item.clears);

@@ -197,6 +197,7 @@ impl Providers {
             Channel::Ntfy => self.ntfy.as_deref(),
             Channel::Slack => self.slack.as_deref().map(|c| c as &dyn Notifier),
             Channel::Telegram => self.telegram.as_deref().map(|c| c as &dyn Notifier),
+            Channel::Mattermost => self.mattermost.as_deref().map(|c| c as &dyn Notifier),
             Channel::WebPush => self.web_push.as_deref().map(|c| c as &dyn Notifier),
         }
     }

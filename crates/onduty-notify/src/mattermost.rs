@@ -1,7 +1,8 @@
 //! Mattermost's REST API (v4), as a bot: `POST /api/v4/posts` with a message attachment
 //! (an incident's message, with Acknowledge, Resolve and Escalate as interactive message
 //! buttons), `PUT /api/v4/posts/{id}` when the incident changes, and
-//! `GET /api/v4/users/{id}` (the verified e-mail of whoever clicked, to link them). Every
+//! `GET /api/v4/users/{id}` (the verified e-mail of whoever clicked, to link them), and
+//! direct messages to a person (`POST /api/v4/channels/direct`, then a post). Every
 //! call carries the bot's access token (`Authorization: Bearer …`).
 //!
 //! Mattermost does not sign the requests its buttons make: each button's `context` carries
@@ -12,8 +13,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::chat::{bot_http, cut, escape_markdown, http_failure, unreached};
-use crate::{BotConfig, ChatFailure, IncidentMessage};
+use crate::chat::{
+    DirectMessages, bot_http, cut, escape_markdown, http_failure, send_direct, unreached,
+};
+use crate::{BotConfig, ChatFailure, IncidentMessage, Notifier, Outgoing, SendFuture};
 
 /// Where Mattermost sends clicks, under onduty's public URL.
 pub const ACTIONS_PATH: &str = "/mattermost/actions";
@@ -72,6 +75,8 @@ pub struct MattermostClient {
     http: reqwest::Client,
     /// `api_base` is the Mattermost server's URL (`https://chat.example.com`).
     config: BotConfig,
+    /// The bot's own user id, asked once (direct messages are between it and a person).
+    bot_user: tokio::sync::OnceCell<String>,
 }
 
 impl MattermostClient {
@@ -79,6 +84,7 @@ impl MattermostClient {
         MattermostClient {
             http: bot_http(),
             config,
+            bot_user: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -141,6 +147,41 @@ impl MattermostClient {
             .map(str::to_owned))
     }
 
+    /// The direct channel between the bot and a person (`POST /channels/direct`, which
+    /// returns the existing one if there is one).
+    async fn direct_channel(&self, user_id: &str) -> Result<String, ChatFailure> {
+        if !is_id(user_id) {
+            return Err(ChatFailure::Refused(format!(
+                "'{user_id}' is not a Mattermost user id"
+            )));
+        }
+        let bot = self
+            .bot_user
+            .get_or_try_init(|| async {
+                let me = self.answer(self.http.get(self.url("/users/me"))).await?;
+                me["id"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| ChatFailure::Retry {
+                        error: "Mattermost's answer had no user id".to_owned(),
+                        after: None,
+                    })
+            })
+            .await?;
+        let request = self
+            .http
+            .post(self.url("/channels/direct"))
+            .json(&json!([bot, user_id]));
+        let channel = self.answer(request).await?;
+        channel["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ChatFailure::Retry {
+                error: "Mattermost's answer had no channel id".to_owned(),
+                after: None,
+            })
+    }
+
     fn url(&self, path: &str) -> String {
         format!(
             "{}/api/v4{path}",
@@ -162,6 +203,28 @@ impl MattermostClient {
             error: format!("Mattermost's answer could not be read: {}", e.without_url()),
             after: None,
         })
+    }
+}
+
+/// Direct messages: a person's Mattermost contact method is their user id; pages go to the
+/// bot's direct channel with them, with the same buttons as in a channel.
+impl DirectMessages for MattermostClient {
+    async fn post_incident(&self, to: &str, message: &IncidentMessage) -> Result<(), ChatFailure> {
+        let channel = self.direct_channel(to).await?;
+        self.post(&channel, message).await.map(|_| ())
+    }
+
+    async fn post_text(&self, to: &str, text: &str) -> Result<(), ChatFailure> {
+        let channel = self.direct_channel(to).await?;
+        let body = json!({"channel_id": channel, "message": plain(text)});
+        let request = self.http.post(self.url("/posts")).json(&body);
+        self.answer(request).await.map(|_| ())
+    }
+}
+
+impl Notifier for MattermostClient {
+    fn send<'a>(&'a self, message: &'a Outgoing) -> SendFuture<'a> {
+        Box::pin(send_direct(self, message))
     }
 }
 

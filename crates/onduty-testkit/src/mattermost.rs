@@ -15,6 +15,8 @@ use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 
 pub const BOT_TOKEN: &str = "mattermost-bot-token";
+/// The bot's own user id.
+pub const BOT_USER: &str = "botxxxxxxxxxxxxxxxxxxxxxxx";
 
 /// A user as Mattermost knows them: their e-mail, and whether Mattermost verified it.
 #[derive(Clone)]
@@ -63,6 +65,7 @@ impl MattermostServer {
             .route("/api/v4/posts", post(create_post))
             .route("/api/v4/posts/{id}", put(update_post).get(read_post))
             .route("/api/v4/users/{id}", get(user))
+            .route("/api/v4/channels/direct", post(direct_channel))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -259,6 +262,47 @@ async fn read_post(
     }
 }
 
+/// The direct channel between two users, made on first ask; its id is `dm` and the other
+/// user's id's first 24 characters, and the bot is in it.
+async fn direct_channel(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Json(users): Json<Vec<String>>,
+) -> Response {
+    let invalid = || {
+        error(
+            StatusCode::BAD_REQUEST,
+            "api.context.invalid_body_param.app_error",
+            "Invalid or missing user_ids in request body.",
+        )
+    };
+    if !authorised(&headers) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "api.context.session_expired.app_error",
+            "Invalid or expired session, please login again.",
+        );
+    }
+    let [a, b] = users.as_slice() else {
+        return invalid();
+    };
+    let other = if a == BOT_USER { b } else { a };
+    let known = inner.users.lock().unwrap().contains_key(other);
+    if !users.iter().any(|u| u == BOT_USER) || !known {
+        return invalid();
+    }
+    let channel = format!("dm{}", &other[..24]);
+    let mut channels = inner.channels.lock().unwrap();
+    if !channels.contains(&channel) {
+        channels.push(channel.clone());
+    }
+    (
+        StatusCode::CREATED,
+        Json(json!({"id": channel, "type": "D"})),
+    )
+        .into_response()
+}
+
 async fn user(
     State(inner): State<Arc<Inner>>,
     Path(user_id): Path<String>,
@@ -270,6 +314,9 @@ async fn user(
             "api.context.session_expired.app_error",
             "Invalid or expired session, please login again.",
         );
+    }
+    if user_id == "me" {
+        return Json(json!({"id": BOT_USER, "username": "onduty", "is_bot": true})).into_response();
     }
     match inner.users.lock().unwrap().get(&user_id) {
         Some(u) => Json(json!({"id": user_id, "username": user_id, "email": u.email, "email_verified": u.verified})).into_response(),

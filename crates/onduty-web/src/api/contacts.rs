@@ -85,7 +85,8 @@ impl From<&NotificationRule> for RuleView {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewMethodBody {
     /// `email`, `sms`, `voice`, `webhook`, `ntfy`, `slack` (a direct message from the
-    /// onduty app), `telegram` (a private message from onduty's bot) or `web_push` (a
+    /// onduty app), `telegram` (a private message from onduty's bot), `mattermost` (a
+    /// direct message from onduty's bot, to the linked account) or `web_push` (a
     /// browser's push subscription; the web UI's profile page makes these).
     #[schema(format = "channel")]
     pub channel: String,

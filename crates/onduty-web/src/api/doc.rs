@@ -221,7 +221,7 @@ fn format_constraints(format: &str) -> Option<Value> {
         "level-mode" => json!({"enum": ["all", "round_robin"]}),
         "role" => json!({"enum": ["admin", "responder", "observer"]}),
         "channel" => {
-            json!({"enum": ["email", "sms", "voice", "webhook", "ntfy", "slack", "telegram", "web_push"]})
+            json!({"enum": ["email", "sms", "voice", "webhook", "ntfy", "slack", "telegram", "mattermost", "web_push"]})
         }
         // `RepeatEvery`: none (0), or 30 to 3600 seconds.
         "repeat-seconds" => json!({"anyOf": [{"const": 0}, {"minimum": 30, "maximum": 3600}]}),

@@ -207,7 +207,7 @@ async fn contact_details_are_private_and_checked() {
     for (body, message) in [
         (
             json!({"channel": "pigeon", "address": "x"}),
-            "'channel' must be email, sms, voice, webhook, ntfy, slack, telegram or web_push, not 'pigeon'",
+            "'channel' must be email, sms, voice, webhook, ntfy, slack, telegram, mattermost or web_push, not 'pigeon'",
         ),
         (
             json!({"channel": "sms", "address": "07700 900123"}),

@@ -307,3 +307,56 @@ async fn a_deleted_post_is_posted_again_and_a_channel_the_bot_left_is_marked_fai
         "{lines:?}"
     );
 }
+
+#[tokio::test]
+async fn once_linked_alice_is_paged_by_direct_message() {
+    let mattermost = MattermostServer::start().await;
+    let app = onduty_with_mattermost(Backend::Sqlite, &mattermost).await;
+    let method = json!({"channel": "mattermost", "address": ""});
+    let (post, _) = database_incident_posted(&app, &mattermost).await;
+    // Not linked yet: no direct messages.
+    let (status, refused) = app
+        .api(
+            Method::POST,
+            "/users/alice@example.com/contact-methods",
+            Some(method.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    // Her first click links her account by its verified e-mail.
+    mattermost
+        .click(&post, "acknowledge", ALICE_MM)
+        .await
+        .unwrap();
+    mattermost.take();
+    let (status, made) = app
+        .api(
+            Method::POST,
+            "/users/alice@example.com/contact-methods",
+            Some(method),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(made["contact_method"]["address"], ALICE_MM);
+    let writes = mattermost.take();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    let dm = &writes[0].1;
+    assert_eq!(dm["channel_id"], format!("dm{}", &ALICE_MM[..24]));
+    let code = crate::paging::code_in(&dm["message"]);
+    let id = made["contact_method"]["id"].as_str().unwrap();
+    crate::paging::enter_code(&app, &app.admin_token, "alice@example.com", id, &code).await;
+    let (status, _) = app
+        .api(
+            Method::POST,
+            &format!("/users/alice@example.com/contact-methods/{id}/test"),
+            None,
+        )
+        .await;
+    assert!(status.is_success());
+    let writes = mattermost.take();
+    assert_eq!(writes.len(), 1, "the test message: {writes:?}");
+    assert!(
+        writes[0].1["message"].as_str().unwrap().contains("test"),
+        "{writes:?}"
+    );
+}
