@@ -200,6 +200,17 @@ impl ChatButton {
     }
 }
 
+impl From<ChatButton> for crate::reply::ReplyAction {
+    /// A button does what a reply with the same word does.
+    fn from(button: ChatButton) -> Self {
+        match button {
+            ChatButton::Acknowledge => crate::reply::ReplyAction::Acknowledge,
+            ChatButton::Resolve => crate::reply::ReplyAction::Resolve,
+            ChatButton::Escalate => crate::reply::ReplyAction::Escalate,
+        }
+    }
+}
+
 /// What a slash command asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChatCommand {

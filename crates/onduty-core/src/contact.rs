@@ -1,4 +1,5 @@
-//! How people are reached: contact methods (e-mail, SMS, voice, webhook, ntfy push) with
+//! How people are reached: contact methods (e-mail, SMS, voice, webhook, ntfy and Web Push,
+//! chat direct messages) with
 //! addresses parsed at the edge, urgency, and notification rules ("at 5 minutes, call me";
 //! "push to my phone every minute until someone acknowledges").
 

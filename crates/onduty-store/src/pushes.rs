@@ -1,7 +1,8 @@
-//! Pages followed up. A page pushed to a phone (ntfy) or sent as a chat message (Slack,
-//! Telegram) is remembered in `pushed` when it is sent (`paging::record_deliveries`); once
-//! its incident needs nobody (acknowledged or resolved, by any door), the engine queues a
-//! message that clears the push from the phone, or says so in the chat.
+//! Pages followed up. A page pushed to a phone or browser (ntfy, Web Push) or sent as a
+//! chat message (Slack, Telegram, Mattermost) is remembered in `pushed` when it is sent
+//! (`paging::record_deliveries`); once its incident needs nobody (acknowledged or resolved,
+//! by any door), the engine queues a message that takes the push back, or says so in the
+//! chat.
 
 use onduty_core::{ContactMethodId, IncidentId, OutboxId, Timestamp, UserId};
 

@@ -8,8 +8,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
+use axum::extract::Request;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Value, json};
@@ -66,6 +68,7 @@ impl MattermostServer {
             .route("/api/v4/posts/{id}", put(update_post).get(read_post))
             .route("/api/v4/users/{id}", get(user))
             .route("/api/v4/channels/direct", post(direct_channel))
+            .layer(axum::middleware::from_fn(authorised))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -160,23 +163,23 @@ impl MattermostServer {
     }
 }
 
-fn authorised(headers: &HeaderMap) -> bool {
-    headers.get("authorization").and_then(|v| v.to_str().ok())
-        == Some(&format!("Bearer {BOT_TOKEN}"))
-}
-
-async fn create_post(
-    State(inner): State<Arc<Inner>>,
-    headers: HeaderMap,
-    Json(mut body): Json<Value>,
-) -> Response {
-    if !authorised(&headers) {
+/// Every call must carry the bot's token, as Mattermost's API wants.
+async fn authorised(request: Request, next: Next) -> Response {
+    let header = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    if header != Some(&format!("Bearer {BOT_TOKEN}")) {
         return error(
             StatusCode::UNAUTHORIZED,
             "api.context.session_expired.app_error",
             "Invalid or expired session, please login again.",
         );
     }
+    next.run(request).await
+}
+
+async fn create_post(State(inner): State<Arc<Inner>>, Json(mut body): Json<Value>) -> Response {
     let channel = body["channel_id"].as_str().unwrap_or_default().to_owned();
     if !inner.channels.lock().unwrap().contains(&channel) {
         return error(
@@ -204,16 +207,8 @@ async fn create_post(
 async fn update_post(
     State(inner): State<Arc<Inner>>,
     Path(post_id): Path<String>,
-    headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    if !authorised(&headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "api.context.session_expired.app_error",
-            "Invalid or expired session, please login again.",
-        );
-    }
     if body["id"] != post_id.as_str() {
         return error(
             StatusCode::BAD_REQUEST,
@@ -240,18 +235,7 @@ async fn update_post(
     Json(post.clone()).into_response()
 }
 
-async fn read_post(
-    State(inner): State<Arc<Inner>>,
-    Path(post_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if !authorised(&headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "api.context.session_expired.app_error",
-            "Invalid or expired session, please login again.",
-        );
-    }
+async fn read_post(State(inner): State<Arc<Inner>>, Path(post_id): Path<String>) -> Response {
     match inner.posts.lock().unwrap().get(&post_id) {
         Some(post) => Json(post.clone()).into_response(),
         None => error(
@@ -266,7 +250,6 @@ async fn read_post(
 /// user's id's first 24 characters, and the bot is in it.
 async fn direct_channel(
     State(inner): State<Arc<Inner>>,
-    headers: HeaderMap,
     Json(users): Json<Vec<String>>,
 ) -> Response {
     let invalid = || {
@@ -276,13 +259,6 @@ async fn direct_channel(
             "Invalid or missing user_ids in request body.",
         )
     };
-    if !authorised(&headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "api.context.session_expired.app_error",
-            "Invalid or expired session, please login again.",
-        );
-    }
     let [a, b] = users.as_slice() else {
         return invalid();
     };
@@ -303,18 +279,7 @@ async fn direct_channel(
         .into_response()
 }
 
-async fn user(
-    State(inner): State<Arc<Inner>>,
-    Path(user_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if !authorised(&headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "api.context.session_expired.app_error",
-            "Invalid or expired session, please login again.",
-        );
-    }
+async fn user(State(inner): State<Arc<Inner>>, Path(user_id): Path<String>) -> Response {
     if user_id == "me" {
         return Json(json!({"id": BOT_USER, "username": "onduty", "is_bot": true})).into_response();
     }

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use onduty_core::IncidentRef;
 use onduty_core::account::User;
-use onduty_core::chat::{ChatButton, ChatPlatform};
+use onduty_core::chat::ChatPlatform;
 use onduty_core::lifecycle::Via;
 use onduty_core::reply::ReplyAction;
 use onduty_core::signature::{LINK_KEY, LinkError, verify_button_token};
@@ -119,11 +119,7 @@ async fn action(State(state): State<SharedState>, body: Result<Bytes, BytesRejec
     }
     match who(&state, mattermost_user).await {
         Ok(Some(user)) => {
-            let action = match grant.button {
-                ChatButton::Acknowledge => ReplyAction::Acknowledge,
-                ChatButton::Resolve => ReplyAction::Resolve,
-                ChatButton::Escalate => ReplyAction::Escalate,
-            };
+            let action = ReplyAction::from(grant.button);
             let said = act_for(
                 &state,
                 &user,

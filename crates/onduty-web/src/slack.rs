@@ -207,11 +207,7 @@ async fn interaction(
     };
     let said = match who(&state, slack_user).await {
         Ok(Some(user)) => {
-            let action = match button {
-                ChatButton::Acknowledge => ReplyAction::Acknowledge,
-                ChatButton::Resolve => ReplyAction::Resolve,
-                ChatButton::Escalate => ReplyAction::Escalate,
-            };
+            let action = ReplyAction::from(button);
             let said = act_for(&state, &user, IncidentRef::Id(incident), action, Via::Slack).await;
             // Done is shown by the message itself, brought up to date by the engine.
             (!said.starts_with(action.done())).then_some(said)

@@ -15,7 +15,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use onduty_core::chat::{ChatButton, ChatPlatform};
+use onduty_core::chat::ChatPlatform;
 use onduty_core::lifecycle::Via;
 use onduty_core::reply::ReplyAction;
 use onduty_core::{IncidentId, IncidentRef};
@@ -94,11 +94,7 @@ async fn update(
             incident.parse::<IncidentId>(),
         ) {
             (Ok(Some(user)), Ok(incident)) => {
-                let action = match button {
-                    ChatButton::Acknowledge => ReplyAction::Acknowledge,
-                    ChatButton::Resolve => ReplyAction::Resolve,
-                    ChatButton::Escalate => ReplyAction::Escalate,
-                };
+                let action = ReplyAction::from(button);
                 act_for(
                     &state,
                     &user,

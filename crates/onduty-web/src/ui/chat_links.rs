@@ -15,7 +15,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
 use onduty_core::IncidentRef;
-use onduty_core::chat::{ChatButton, ChatPlatform};
+use onduty_core::chat::ChatPlatform;
 use onduty_core::lifecycle::Via;
 use onduty_core::reply::ReplyAction;
 use onduty_core::signature::{
@@ -167,11 +167,7 @@ async fn act(
         Ok(g) => g,
         Err(page) => return page,
     };
-    let action = match grant.button {
-        ChatButton::Acknowledge => ReplyAction::Acknowledge,
-        ChatButton::Resolve => ReplyAction::Resolve,
-        ChatButton::Escalate => ReplyAction::Escalate,
-    };
+    let action = ReplyAction::from(grant.button);
     let via = match grant.platform {
         ChatPlatform::Discord => Via::Discord,
         _ => Via::Teams,
