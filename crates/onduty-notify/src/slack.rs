@@ -11,7 +11,7 @@ use std::time::Duration;
 use onduty_core::chat::ChatButton;
 use serde_json::{Value, json};
 
-use crate::chat::{DirectMessages, bot_http, send_direct};
+use crate::chat::{DirectMessages, bot_http, send_direct, unreached};
 use crate::{BotConfig, ChatFailure, IncidentMessage, Notifier, Outgoing, SendFuture};
 
 /// Slack's production Web API.
@@ -71,14 +71,6 @@ pub fn incident_blocks(m: &IncidentMessage) -> Value {
             escape(&m.summary.chars().take(300).collect::<String>())),
         "blocks": blocks,
     })
-}
-
-/// Slack could not be reached (a timeout, a refused connection): worth trying again.
-fn unreached(e: reqwest::Error) -> ChatFailure {
-    ChatFailure::Retry {
-        error: format!("Slack not reached: {}", e.without_url()),
-        after: None,
-    }
 }
 
 pub struct SlackClient {
@@ -160,7 +152,7 @@ impl SlackClient {
             .json(&body)
             .send()
             .await
-            .map_err(unreached)?;
+            .map_err(|e| unreached("Slack", e))?;
         match response.status() {
             s if s.is_success() => Ok(()),
             s => Err(ChatFailure::Refused(format!("response_url answered {s}"))),
@@ -188,7 +180,7 @@ impl SlackClient {
             .bearer_auth(&self.config.bot_token)
             .send()
             .await
-            .map_err(unreached)?;
+            .map_err(|e| unreached("Slack", e))?;
         let status = response.status();
         if status.as_u16() == 429 {
             let after = response

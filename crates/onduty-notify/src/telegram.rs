@@ -10,7 +10,7 @@ use std::time::Duration;
 use onduty_core::chat::ChatButton;
 use serde_json::{Value, json};
 
-use crate::chat::{DirectMessages, bot_http, send_direct};
+use crate::chat::{DirectMessages, bot_http, send_direct, unreached};
 use crate::{BotConfig, ChatFailure, IncidentMessage, Notifier, Outgoing, SendFuture};
 
 /// Telegram's Bot API.
@@ -141,10 +141,7 @@ impl TelegramClient {
             .send()
             .await
             // Without the URL: it holds the bot's token.
-            .map_err(|e| ChatFailure::Retry {
-                error: format!("Telegram not reached: {}", e.without_url()),
-                after: None,
-            })?;
+            .map_err(|e| unreached("Telegram", e))?;
         let status = response.status();
         let answer: Value = response.json().await.unwrap_or(Value::Null);
         if answer["ok"] == true {
