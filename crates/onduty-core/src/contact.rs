@@ -85,16 +85,18 @@ impl Channel {
     }
 
     /// Whether a page through this channel is followed up once its incident needs nobody
-    /// (acknowledged or resolved, by any door): a push is cleared from the phone, a chat
-    /// message gets a reply saying so.
+    /// (acknowledged or resolved, by any door): a push is cleared from the phone or the
+    /// browser. (A page in chat is edited in place instead, whenever its incident changes.)
     pub fn follows_up(self) -> bool {
+        matches!(self, Channel::Ntfy | Channel::WebPush)
+    }
+
+    /// Whether this channel is a direct message in chat, whose page is one message per
+    /// incident, with buttons, kept up to date.
+    pub fn is_chat(self) -> bool {
         matches!(
             self,
-            Channel::Ntfy
-                | Channel::Slack
-                | Channel::Telegram
-                | Channel::Mattermost
-                | Channel::WebPush
+            Channel::Slack | Channel::Telegram | Channel::Mattermost
         )
     }
 }

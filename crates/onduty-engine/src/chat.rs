@@ -1,6 +1,6 @@
 //! The chat stage: each incident's message in the chat channels of its service or team,
 //! posted once and then updated in place whenever the incident changes, whichever door
-//! changed it. It runs after the paging stages, so pages never wait for chat. Load the
+//! changed it; pages sent as direct messages are updated in place the same way. It runs after the paging stages, so pages never wait for chat. Load the
 //! messages that are behind (a few at a time); send each channel's in turn, channels side
 //! by side; record how each went in one transaction. A rate limit is waited out
 //! (`Retry-After`, for the rest of that channel's messages too, and not counted as an
@@ -16,7 +16,7 @@ use onduty_core::Timestamp;
 use onduty_core::chat::{ChatButton, ChatPlatform, channel_shown};
 use onduty_core::signature::{ButtonGrant, button_token};
 use onduty_notify::{ChatFailure, IncidentMessage, SignedButton};
-use onduty_store::chat::{ChatPostResult, DueChatPost};
+use onduty_store::chat::{ChatPostResult, DueChatPost, PostPlace};
 
 use crate::{Engine, EngineError};
 
@@ -27,12 +27,13 @@ const CHAT_BATCH: u32 = 32;
 const CHANNELS_AT_ONCE: usize = 8;
 
 pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<usize, EngineError> {
-    let due = engine.store.due_chat_posts(now, CHAT_BATCH).await?;
+    let mut due = engine.store.due_chat_posts(now, CHAT_BATCH).await?;
+    due.extend(engine.store.due_direct_posts(now, CHAT_BATCH).await?);
     let count = due.len();
-    let mut by_channel: BTreeMap<String, Vec<DueChatPost>> = BTreeMap::new();
+    let mut by_channel: BTreeMap<(&str, String), Vec<DueChatPost>> = BTreeMap::new();
     for post in due {
         by_channel
-            .entry(post.channel_id.to_string())
+            .entry((post.platform.as_str(), post.channel.clone()))
             .or_default()
             .push(post);
     }
@@ -117,11 +118,16 @@ pub(crate) fn outcome(
     failure: ChatFailure,
     now: Timestamp,
 ) -> (ChatPostResult, String) {
-    let place = format!(
-        "{} channel {}",
-        post.platform.label(),
-        channel_shown(post.platform, &post.channel)
-    );
+    let place = match &post.place {
+        PostPlace::Channel { .. } => format!(
+            "{} channel {}",
+            post.platform.label(),
+            channel_shown(post.platform, &post.channel)
+        ),
+        PostPlace::Direct { person, .. } => {
+            format!("{} direct message to {person}", post.platform.label())
+        }
+    };
     let again = |error: &str, wait: Duration| {
         format!(
             "{place}: not updated ({error}); trying again in {} s",
@@ -162,12 +168,18 @@ pub(crate) fn outcome(
         ChatFailure::Refused(error) if error == "message_not_found" => {
             (ChatPostResult::Repost, String::new())
         }
-        ChatFailure::Refused(error) => (
-            ChatPostResult::Refused {
-                error: error.clone(),
-            },
-            format!("{place}: refused ({error}); the channel is marked failing"),
-        ),
+        ChatFailure::Refused(error) => {
+            let consequence = match post.place {
+                PostPlace::Channel { .. } => "the channel is marked failing",
+                PostPlace::Direct { .. } => "it is no longer updated",
+            };
+            (
+                ChatPostResult::Refused {
+                    error: error.clone(),
+                },
+                format!("{place}: refused ({error}); {consequence}"),
+            )
+        }
     }
 }
 
@@ -302,11 +314,13 @@ mod tests {
             urgency: "high".to_owned(),
             status: IncidentStatus::Triggered,
             service: "Checkout".to_owned(),
-            channel_id: ChatChannelId::new(Timestamp::from_millis(0)),
+            place: PostPlace::Channel {
+                id: ChatChannelId::new(Timestamp::from_millis(0)),
+                changes: 1,
+            },
             platform: ChatPlatform::Slack,
             channel: "C0123".to_owned(),
             message_ref: None,
-            changes: 1,
             attempts,
         }
     }

@@ -8,12 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
+use onduty_core::chat::ChatPlatform;
 use onduty_core::contact::Channel;
 use onduty_core::signature::{LINK_KEY, LinkAction, LinkGrant, link_token};
 use onduty_core::{ContactMethodId, IncidentId, IncidentRef, Timestamp};
 use onduty_notify::{Content, Link, NotifyError, Outgoing, PageItem};
+use onduty_store::direct_posts::PostedDirect;
 use onduty_store::paging::{Delivery, Hold, OutboxItem, SentGroup};
 
+use crate::chat::signed_buttons;
 use crate::{BATCH, Engine, EngineError};
 
 /// Attempts at a message before it is given up.
@@ -73,10 +76,7 @@ pub(crate) fn plan(
     // never sends again what went.
     let mut groups: BTreeMap<Bundle, Vec<OutboxItem>> = BTreeMap::new();
     for item in due {
-        let chat = matches!(
-            item.method.channel,
-            Channel::Slack | Channel::Telegram | Channel::Mattermost
-        );
+        let chat = item.method.channel.is_chat();
         let own = item
             .incident
             .filter(|_| chat && item.notice.is_none() && !item.clears);
@@ -160,6 +160,17 @@ impl Engine {
             Ok(sent) => (
                 Delivery::Sent {
                     provider_ref: sent.provider_ref,
+                    posts: sent
+                        .posts
+                        .into_iter()
+                        .filter_map(|p| {
+                            Some(PostedDirect {
+                                incident: p.incident.parse().ok()?,
+                                channel: p.channel,
+                                message_ref: p.message_ref,
+                            })
+                        })
+                        .collect(),
                 },
                 format!("{to}: sent"),
             ),
@@ -216,7 +227,14 @@ impl Engine {
             links: Vec::new(),
             ack_url: None,
             resolve_url: None,
+            signed: Vec::new(),
+            server: base.to_owned(),
         };
+        // Mattermost does not sign its callbacks: its buttons carry tokens onduty signed.
+        if channel == Channel::Mattermost {
+            let key = self.link_key().await?;
+            page.signed = signed_buttons(&key, ChatPlatform::Mattermost, incident, now);
+        }
         if !matches!(channel, Channel::Email | Channel::Ntfy | Channel::WebPush) {
             return Ok(Some(page));
         }

@@ -1,8 +1,8 @@
-//! The pushes stage: pages pushed to phones (ntfy) or sent in chat (Slack, Telegram direct
-//! messages) about incidents that need nobody any more, acknowledged or resolved by any
-//! door, are followed up. Load the pages whose incident is no longer triggered; the plan
-//! is one message each (a clear for a push, a line in chat); apply queues them and forgets
-//! the pages in one transaction (the outbox stage sends them).
+//! The pushes stage: pages pushed to phones (ntfy) or browsers (Web Push) about incidents
+//! that need nobody any more, acknowledged or resolved by any door, are taken back. Load
+//! the pages whose incident is no longer triggered; the plan is one clearing message each;
+//! apply queues them and forgets the pages in one transaction (the outbox stage sends
+//! them). (Pages in chat are edited in place instead, by the chat stage.)
 
 use onduty_core::Timestamp;
 

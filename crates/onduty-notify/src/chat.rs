@@ -8,7 +8,7 @@ use std::time::Duration;
 use onduty_core::chat::ChatButton;
 use onduty_core::incident::IncidentStatus;
 
-use crate::{Content, NotifyError, Outgoing, PageItem, Sent, render};
+use crate::{Content, DirectPost, NotifyError, Outgoing, PageItem, Sent, render};
 
 /// How long a chat platform may take to answer.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -154,8 +154,8 @@ impl From<&PageItem> for IncidentMessage {
             urgency: item.urgency.clone(),
             status: IncidentStatus::Triggered,
             url: item.url.clone(),
-            server: String::new(),
-            signed: Vec::new(),
+            server: item.server.clone(),
+            signed: item.signed.clone(),
         }
     }
 }
@@ -224,30 +224,42 @@ pub(crate) fn unreached(platform: &str, e: reqwest::Error) -> ChatFailure {
 
 /// A chat client that can message a person directly.
 pub(crate) trait DirectMessages: Sync {
-    /// Posts an incident's message, with its buttons, to `to`.
-    async fn post_incident(&self, to: &str, message: &IncidentMessage) -> Result<(), ChatFailure>;
+    /// Posts an incident's message, with its buttons, to `to`; returns the conversation
+    /// and the message as the platform names them, to edit it later.
+    async fn post_incident(
+        &self,
+        to: &str,
+        message: &IncidentMessage,
+    ) -> Result<(String, String), ChatFailure>;
     /// Posts plain text to `to`.
     async fn post_text(&self, to: &str, text: &str) -> Result<(), ChatFailure>;
 }
 
 /// A message to a person through a chat client: a page is one message per incident, with
-/// its buttons; codes, tests, notices and follow-ups are plain text.
+/// its buttons, and says where each went (the chat stage keeps them up to date); codes,
+/// tests and notices are plain text.
 pub(crate) async fn send_direct(
     client: &impl DirectMessages,
     message: &Outgoing,
 ) -> Result<Sent, NotifyError> {
     let to = message.to.as_str();
+    let mut sent = Sent::default();
     match &message.content {
         Content::Page { items } => {
             for item in items {
-                client
+                let (channel, message_ref) = client
                     .post_incident(to, &IncidentMessage::from(item))
                     .await?;
+                sent.posts.push(DirectPost {
+                    incident: item.id.clone(),
+                    channel,
+                    message_ref,
+                });
             }
         }
         other => client.post_text(to, &render::sms(other)).await?,
     }
-    Ok(Sent::default())
+    Ok(sent)
 }
 
 #[cfg(test)]

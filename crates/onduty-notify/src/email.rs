@@ -123,6 +123,7 @@ impl Notifier for EmailNotifier {
             match self.transport.send(email).await {
                 Ok(response) => Ok(Sent {
                     provider_ref: response.message().next().map(str::to_owned),
+                    ..Sent::default()
                 }),
                 Err(e) if e.is_permanent() => Err(NotifyError::Permanent(format!(
                     "the mail server refused: {e}"
@@ -245,6 +246,8 @@ mod tests {
             ],
             ack_url: Some("http://onduty.example/actions/ACK".to_owned()),
             resolve_url: None,
+            signed: Vec::new(),
+            server: String::new(),
         }
     }
 

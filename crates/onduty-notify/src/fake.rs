@@ -45,6 +45,7 @@ impl Notifier for FakeNotifier {
                 .push(message.clone());
             Ok(Sent {
                 provider_ref: Some(format!("fake-{}", message.idempotency_key)),
+                ..Sent::default()
             })
         })
     }

@@ -54,6 +54,12 @@ pub struct PageItem {
     pub ack_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resolve_url: Option<String>,
+    /// Buttons' signed tokens, for chat platforms that do not sign their callbacks
+    /// (Mattermost), and onduty's public URL they call back.
+    #[serde(skip)]
+    pub signed: Vec<SignedButton>,
+    #[serde(skip)]
+    pub server: String,
 }
 
 /// A link carried by an event.
@@ -101,6 +107,21 @@ pub struct Outgoing {
 pub struct Sent {
     /// The provider's id for the message (a Twilio SID, an SMTP queue id), if any.
     pub provider_ref: Option<String>,
+    /// The chat messages a page was posted as (direct messages in Slack, Telegram,
+    /// Mattermost), one per incident, to be kept up to date in place.
+    pub posts: Vec<DirectPost>,
+}
+
+/// An incident's message in a person's direct conversation with the bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectPost {
+    /// The incident's id ([`PageItem::id`]).
+    pub incident: String,
+    /// The conversation as the platform names it (Slack's `D…` channel, Telegram's chat
+    /// id, Mattermost's direct channel).
+    pub channel: String,
+    /// The message's id there (Slack's `ts`, Telegram's `message_id`, Mattermost's post id).
+    pub message_ref: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -209,9 +209,14 @@ impl MattermostClient {
 /// Direct messages: a person's Mattermost contact method is their user id; pages go to the
 /// bot's direct channel with them, with the same buttons as in a channel.
 impl DirectMessages for MattermostClient {
-    async fn post_incident(&self, to: &str, message: &IncidentMessage) -> Result<(), ChatFailure> {
+    async fn post_incident(
+        &self,
+        to: &str,
+        message: &IncidentMessage,
+    ) -> Result<(String, String), ChatFailure> {
         let channel = self.direct_channel(to).await?;
-        self.post(&channel, message).await.map(|_| ())
+        let id = self.post(&channel, message).await?;
+        Ok((channel, id))
     }
 
     async fn post_text(&self, to: &str, text: &str) -> Result<(), ChatFailure> {

@@ -207,6 +207,8 @@ mod tests {
             links: Vec::new(),
             ack_url: Some(format!("https://onduty.example/actions/t{number}")),
             resolve_url: None,
+            signed: Vec::new(),
+            server: String::new(),
         }
     }
 

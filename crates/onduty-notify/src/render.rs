@@ -203,6 +203,8 @@ mod tests {
             links: Vec::new(),
             ack_url: None,
             resolve_url: None,
+            signed: Vec::new(),
+            server: String::new(),
         }
     }
 

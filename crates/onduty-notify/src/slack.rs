@@ -222,8 +222,23 @@ impl SlackClient {
 /// Direct messages: a person's Slack contact method is their member id, and the app posts
 /// to it (Slack opens the direct message).
 impl DirectMessages for SlackClient {
-    async fn post_incident(&self, to: &str, message: &IncidentMessage) -> Result<(), ChatFailure> {
-        self.post(to, message).await.map(|_| ())
+    /// Posted to a member id, the message lands in the app's direct conversation with
+    /// them, whose `D…` id the answer names: `chat.update` needs that one.
+    async fn post_incident(
+        &self,
+        to: &str,
+        message: &IncidentMessage,
+    ) -> Result<(String, String), ChatFailure> {
+        let mut body = incident_blocks(message);
+        body["channel"] = json!(to);
+        let answer = self.call("chat.postMessage", &body).await?;
+        match (answer["channel"].as_str(), answer["ts"].as_str()) {
+            (Some(channel), Some(ts)) => Ok((channel.to_owned(), ts.to_owned())),
+            _ => Err(ChatFailure::Retry {
+                error: "Slack's answer had no channel or ts".to_owned(),
+                after: None,
+            }),
+        }
     }
 
     async fn post_text(&self, to: &str, text: &str) -> Result<(), ChatFailure> {

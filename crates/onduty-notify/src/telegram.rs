@@ -176,8 +176,13 @@ impl TelegramClient {
 /// Private messages: a person's Telegram contact method is their user id (which is also
 /// their private chat's id with the bot).
 impl DirectMessages for TelegramClient {
-    async fn post_incident(&self, to: &str, message: &IncidentMessage) -> Result<(), ChatFailure> {
-        self.send_incident(to, message).await.map(|_| ())
+    async fn post_incident(
+        &self,
+        to: &str,
+        message: &IncidentMessage,
+    ) -> Result<(String, String), ChatFailure> {
+        let id = self.send_incident(to, message).await?;
+        Ok((to.to_owned(), id))
     }
 
     async fn post_text(&self, to: &str, text: &str) -> Result<(), ChatFailure> {

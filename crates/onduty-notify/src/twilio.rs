@@ -93,6 +93,7 @@ impl TwilioNotifier {
             })?;
             return Ok(Sent {
                 provider_ref: Some(created.sid),
+                ..Sent::default()
             });
         }
         let error: Option<TwilioError> = serde_json::from_str(&text).ok();
@@ -237,6 +238,8 @@ mod tests {
                 links: Vec::new(),
                 ack_url: None,
                 resolve_url: None,
+                signed: Vec::new(),
+                server: String::new(),
             }],
         };
         let twiml = call_twiml(&content, "https://onduty.example/twilio/voice");

@@ -242,6 +242,7 @@ impl WebPushNotifier {
                     .get("location")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned),
+                ..Sent::default()
             }),
             404 | 410 => Err(NotifyError::Permanent(
                 "the browser's subscription has expired or was withdrawn: subscribe again"
@@ -280,6 +281,8 @@ mod tests {
             links: Vec::new(),
             ack_url: Some(format!("https://onduty.example/actions/ack-{number}")),
             resolve_url: Some(format!("https://onduty.example/actions/resolve-{number}")),
+            signed: Vec::new(),
+            server: String::new(),
         }
     }
 

@@ -94,6 +94,8 @@ fn page() -> Outgoing {
                 }],
                 ack_url: Some("http://onduty.example/actions/ACK-TOKEN".to_owned()),
                 resolve_url: Some("http://onduty.example/actions/RESOLVE-TOKEN".to_owned()),
+                signed: Vec::new(),
+                server: String::new(),
             }],
         },
         idempotency_key: "0198aaaa-bbbb".to_owned(),

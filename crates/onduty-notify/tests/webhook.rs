@@ -69,6 +69,8 @@ fn page(to: &str) -> Outgoing {
                 links: Vec::new(),
                 ack_url: None,
                 resolve_url: None,
+                signed: Vec::new(),
+                server: String::new(),
             }],
         },
         idempotency_key: "page-7-1".to_owned(),

@@ -6,12 +6,12 @@
 
 use onduty_core::chat::{ChatChannel, ChatPlatform, ChatScope};
 use onduty_core::incident::{Actor, IncidentStatus, TimelineKind};
-use onduty_core::{ChatChannelId, IncidentId, Timestamp, UserId};
+use onduty_core::{ChatChannelId, ContactMethodId, IncidentId, Timestamp, UserId};
 use sqlx::any::AnyRow;
 
 use crate::effects::{timeline_row, timeline_writes};
-use crate::sql::{Val, col, execute_writes, parse_col, write};
-use crate::{Store, StoreError, begin};
+use crate::sql::{Val, Write, col, execute_writes, parse_col, write};
+use crate::{Backend, Store, StoreError, begin};
 
 /// A message to post or bring up to date, with what it shows.
 #[derive(Debug, Clone)]
@@ -23,14 +23,28 @@ pub struct DueChatPost {
     pub urgency: String,
     pub status: IncidentStatus,
     pub service: String,
-    pub channel_id: ChatChannelId,
+    pub place: PostPlace,
     pub platform: ChatPlatform,
+    /// The conversation as the platform names it.
     pub channel: String,
-    /// The message's id on the platform, once posted.
+    /// The message's id on the platform, once posted (a direct message always is).
     pub message_ref: Option<String>,
-    /// The change this message will show once sent.
-    pub changes: i64,
     pub attempts: i64,
+}
+
+/// Where a message is, and what keeps it in step with its incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostPlace {
+    /// A channel of the incident's service or team; `changes` is the incident's change
+    /// the message will show once sent.
+    Channel { id: ChatChannelId, changes: i64 },
+    /// A page sent to a person as a direct message, through their contact method
+    /// (`person` names them on the timeline). It is due while it shows another status
+    /// than the incident's.
+    Direct {
+        method: ContactMethodId,
+        person: String,
+    },
 }
 
 /// How posting or updating one message went.
@@ -75,6 +89,149 @@ fn channel_from_row(row: &AnyRow) -> Result<ChatChannel, StoreError> {
         scope,
         failing: col(row, "failing")?,
     })
+}
+
+/// A due message from its row: the incident's columns (`incident_id`, `number`,
+/// `summary`, `severity`, `urgency`, `status`, `service_name`), the `platform`, `channel`
+/// and `attempts`, wherever it is.
+pub(crate) fn due_post(
+    row: &AnyRow,
+    place: PostPlace,
+    message_ref: Option<String>,
+) -> Result<DueChatPost, StoreError> {
+    Ok(DueChatPost {
+        incident: parse_col(row, "incident_id", str::parse)?,
+        number: col(row, "number")?,
+        summary: col(row, "summary")?,
+        severity: col(row, "severity")?,
+        urgency: col(row, "urgency")?,
+        status: parse_col(row, "status", |t| {
+            IncidentStatus::parse(t).ok_or("unknown status")
+        })?,
+        service: col(row, "service_name")?,
+        place,
+        platform: parse_col(row, "platform", |t| {
+            ChatPlatform::parse(t).ok_or("not a chat platform")
+        })?,
+        channel: col(row, "channel")?,
+        message_ref,
+        attempts: col(row, "attempts")?,
+    })
+}
+
+/// How one channel message went, as writes: a refused channel is marked failing.
+fn channel_post_writes(
+    d: Backend,
+    post: &DueChatPost,
+    channel: ChatChannelId,
+    changes: i64,
+    result: &ChatPostResult,
+    now: Timestamp,
+) -> Vec<Write> {
+    let mut writes = Vec::new();
+    let key = [
+        Val::Text(post.incident.to_string()),
+        Val::Text(channel.to_string()),
+    ];
+    let (set, mut values) = match result {
+        ChatPostResult::Shown { message_ref } => (
+            "message_ref = COALESCE(?, message_ref), shown = ?, attempts = 0, last_error = NULL",
+            vec![Val::OptText(message_ref.clone()), Val::Int(changes)],
+        ),
+        ChatPostResult::Retry { error, at, counted } => retry_set(error, *at, *counted),
+        ChatPostResult::Repost => (
+            "message_ref = NULL, next_attempt_at = ?",
+            vec![Val::Int(now.as_millis())],
+        ),
+        ChatPostResult::GaveUp { error } => (
+            "shown = ?, attempts = 0, last_error = ?",
+            vec![Val::Int(changes), Val::Text(error.clone())],
+        ),
+        ChatPostResult::Refused { error } => {
+            writes.push(write(
+                d,
+                "UPDATE chat_channels SET failing = ? WHERE id = ?",
+                vec![Val::Text(error.clone()), key[1].clone()],
+            ));
+            (
+                "shown = ?, last_error = ?",
+                vec![Val::Int(changes), Val::Text(error.clone())],
+            )
+        }
+    };
+    values.extend(key);
+    writes.push(write(
+        d,
+        &format!("UPDATE chat_posts SET {set} WHERE incident_id = ? AND chat_channel_id = ?"),
+        values,
+    ));
+    writes
+}
+
+/// How bringing one direct message up to date went, as writes. A message that shows its
+/// incident resolved is done with, and so is one that cannot be edited any more (deleted,
+/// too old, the conversation gone): a page to the person will find out if the contact
+/// method itself fails.
+fn direct_post_writes(
+    d: Backend,
+    post: &DueChatPost,
+    method: ContactMethodId,
+    result: &ChatPostResult,
+) -> Vec<Write> {
+    let key = vec![
+        Val::Text(post.incident.to_string()),
+        Val::Text(method.to_string()),
+        Val::Text(post.message_ref.clone().unwrap_or_default()),
+    ];
+    let forget = || {
+        write(
+            d,
+            "DELETE FROM direct_posts WHERE incident_id = ? AND contact_method_id = ? \
+             AND message_ref = ?",
+            key.clone(),
+        )
+    };
+    let (set, mut values) = match result {
+        ChatPostResult::Shown { .. } | ChatPostResult::GaveUp { .. }
+            if post.status == IncidentStatus::Resolved =>
+        {
+            return vec![forget()];
+        }
+        ChatPostResult::Repost | ChatPostResult::Refused { .. } => return vec![forget()],
+        ChatPostResult::Shown { .. } => (
+            "shown_status = ?, attempts = 0, last_error = NULL",
+            vec![Val::Text(post.status.as_str().to_owned())],
+        ),
+        ChatPostResult::GaveUp { error } => (
+            "shown_status = ?, attempts = 0, last_error = ?",
+            vec![
+                Val::Text(post.status.as_str().to_owned()),
+                Val::Text(error.clone()),
+            ],
+        ),
+        ChatPostResult::Retry { error, at, counted } => retry_set(error, *at, *counted),
+    };
+    values.extend(key);
+    vec![write(
+        d,
+        &format!(
+            "UPDATE direct_posts SET {set} WHERE incident_id = ? AND contact_method_id = ? \
+             AND message_ref = ?"
+        ),
+        values,
+    )]
+}
+
+/// A retry's columns: `counted` as one more attempt or not (a rate limit is not one).
+fn retry_set(error: &str, at: Timestamp, counted: bool) -> (&'static str, Vec<Val>) {
+    (
+        "attempts = attempts + ?, next_attempt_at = ?, last_error = ?",
+        vec![
+            Val::Int(i64::from(counted)),
+            Val::Int(at.as_millis()),
+            Val::Text(error.to_owned()),
+        ],
+    )
 }
 
 impl Store {
@@ -187,25 +344,11 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                Ok(DueChatPost {
-                    incident: parse_col(row, "incident_id", str::parse)?,
-                    number: col(row, "number")?,
-                    summary: col(row, "summary")?,
-                    severity: col(row, "severity")?,
-                    urgency: col(row, "urgency")?,
-                    status: parse_col(row, "status", |t| {
-                        IncidentStatus::parse(t).ok_or("unknown status")
-                    })?,
-                    service: col(row, "service_name")?,
-                    channel_id: parse_col(row, "chat_channel_id", str::parse)?,
-                    platform: parse_col(row, "platform", |t| {
-                        ChatPlatform::parse(t).ok_or("unknown chat platform")
-                    })?,
-                    channel: col(row, "channel")?,
-                    message_ref: col(row, "message_ref")?,
+                let place = PostPlace::Channel {
+                    id: parse_col(row, "chat_channel_id", str::parse)?,
                     changes: col(row, "changes")?,
-                    attempts: col(row, "attempts")?,
-                })
+                };
+                due_post(row, place, col(row, "message_ref")?)
             })
             .collect()
     }
@@ -238,51 +381,14 @@ impl Store {
                     None,
                 ));
             }
-            let key = [
-                Val::Text(post.incident.to_string()),
-                Val::Text(post.channel_id.to_string()),
-            ];
-            let (set, mut values) = match result {
-                ChatPostResult::Shown { message_ref } => (
-                    "message_ref = COALESCE(?, message_ref), shown = ?, attempts = 0, last_error = NULL",
-                    vec![Val::OptText(message_ref.clone()), Val::Int(post.changes)],
-                ),
-                ChatPostResult::Retry { error, at, counted } => (
-                    "attempts = attempts + ?, next_attempt_at = ?, last_error = ?",
-                    vec![
-                        Val::Int(i64::from(*counted)),
-                        Val::Int(at.as_millis()),
-                        Val::Text(error.clone()),
-                    ],
-                ),
-                ChatPostResult::Repost => (
-                    "message_ref = NULL, next_attempt_at = ?",
-                    vec![Val::Int(now.as_millis())],
-                ),
-                ChatPostResult::GaveUp { error } => (
-                    "shown = ?, attempts = 0, last_error = ?",
-                    vec![Val::Int(post.changes), Val::Text(error.clone())],
-                ),
-                ChatPostResult::Refused { error } => {
-                    writes.push(write(
-                        d,
-                        "UPDATE chat_channels SET failing = ? WHERE id = ?",
-                        vec![Val::Text(error.clone()), key[1].clone()],
-                    ));
-                    (
-                        "shown = ?, last_error = ?",
-                        vec![Val::Int(post.changes), Val::Text(error.clone())],
-                    )
+            match &post.place {
+                PostPlace::Channel { id, changes } => {
+                    writes.extend(channel_post_writes(d, post, *id, *changes, result, now))
                 }
-            };
-            values.extend(key);
-            writes.push(write(
-                d,
-                &format!(
-                    "UPDATE chat_posts SET {set} WHERE incident_id = ? AND chat_channel_id = ?"
-                ),
-                values,
-            ));
+                PostPlace::Direct { method, .. } => {
+                    writes.extend(direct_post_writes(d, post, *method, result))
+                }
+            }
         }
         writes.extend(timeline_writes(d, timeline));
         let mut conn = self.lane().await?;

@@ -8,6 +8,7 @@
 pub mod chat;
 pub mod commands;
 pub mod contacts;
+pub mod direct_posts;
 mod effects;
 mod error;
 pub mod heartbeats;

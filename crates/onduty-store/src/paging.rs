@@ -13,6 +13,7 @@ use onduty_core::{ContactMethodId, IncidentId, PolicyId, Timestamp, UserId};
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
+use crate::direct_posts::{self, PostedDirect};
 use crate::effects::{
     Known, effect_writes, message_row, outbox_writes, timeline_row, timeline_writes,
 };
@@ -115,6 +116,8 @@ pub struct SentGroup {
 pub enum Delivery {
     Sent {
         provider_ref: Option<String>,
+        /// The chat messages a page was posted as, one per incident, kept up to date.
+        posts: Vec<PostedDirect>,
     },
     /// Try again at `retry_at`, or give up if `None`.
     Retry {
@@ -122,9 +125,7 @@ pub enum Delivery {
         retry_at: Option<Timestamp>,
     },
     /// The contact method will not work: mark it failing and move the person on.
-    Refused {
-        error: String,
-    },
+    Refused { error: String },
 }
 
 /// The writes that record how sending one group went, and its timeline lines.
@@ -141,7 +142,7 @@ fn delivery_writes(
         line,
     } = group;
     let (set, set_values) = match delivery {
-        Delivery::Sent { provider_ref } => (
+        Delivery::Sent { provider_ref, .. } => (
             "status = 'sent', attempts = attempts + 1, sent_at = ?, provider_ref = ?, next_attempt_at = NULL",
             vec![
                 Val::Int(now.as_millis()),
@@ -174,8 +175,16 @@ fn delivery_writes(
             values,
         ));
     }
+    if let (Delivery::Sent { posts, .. }, Some(first)) = (delivery, items.first()) {
+        // A page sent in chat is edited as its incident changes (`crate::direct_posts`).
+        writes.extend(
+            posts
+                .iter()
+                .map(|post| direct_posts::remember(d, first.method.id, post, now)),
+        );
+    }
     if let Delivery::Sent { .. } = delivery {
-        // A page pushed to a phone or sent in chat is followed up once its incident needs
+        // A page pushed to a phone or a browser is taken back once its incident needs
         // nobody (`crate::pushes`).
         for item in items {
             if let (Some(incident), true, false, None) = (
@@ -749,7 +758,8 @@ impl Store {
     }
 
     /// The earliest moment anything is due: an escalation, a planned notification, a
-    /// timer, a message to send or a chat message to bring up to date.
+    /// timer, a message to send or a chat message (in a channel or direct) to bring up to
+    /// date.
     pub async fn next_paging_deadline(&self) -> Result<Option<Timestamp>, StoreError> {
         let row = sqlx::query(
             "SELECT MIN(t) AS next FROM ( \
@@ -760,6 +770,8 @@ impl Store {
                UNION ALL SELECT MIN(p.next_attempt_at) FROM chat_posts p \
                  JOIN chat_channels c ON c.id = p.chat_channel_id \
                  WHERE p.shown < p.changes AND c.failing IS NULL \
+               UNION ALL SELECT MIN(p.next_attempt_at) FROM direct_posts p \
+                 JOIN incidents i ON i.id = p.incident_id WHERE p.shown_status <> i.status \
              ) AS deadlines",
         )
         .fetch_one(&self.read)

@@ -1,8 +1,7 @@
-//! Pages followed up. A page pushed to a phone or browser (ntfy, Web Push) or sent as a
-//! chat message (Slack, Telegram, Mattermost) is remembered in `pushed` when it is sent
-//! (`paging::record_deliveries`); once its incident needs nobody (acknowledged or resolved,
-//! by any door), the engine queues a message that takes the push back, or says so in the
-//! chat.
+//! Pushes taken back. A page pushed to a phone or browser (ntfy, Web Push) is remembered
+//! in `pushed` when it is sent (`paging::record_deliveries`); once its incident needs
+//! nobody (acknowledged or resolved, by any door), the engine queues a message that takes
+//! the push back.
 
 use onduty_core::{ContactMethodId, IncidentId, OutboxId, Timestamp, UserId};
 

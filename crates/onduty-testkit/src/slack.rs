@@ -139,23 +139,40 @@ async fn web_api(
         method: method.clone(),
         body: body.clone(),
     });
-    let in_channel = |body: &Value| {
-        let channel = body["channel"].as_str().unwrap_or_default();
-        // A member id is the app's direct message with them.
-        inner.channels.lock().unwrap().iter().any(|c| c == channel)
-            || inner.users.lock().unwrap().contains_key(channel)
+    // Where a message goes: a channel the bot is in, or a member's direct conversation
+    // with the app (`D…`), which a post may also name by the member's id (`U…`); an
+    // update must name the conversation, as Slack's documentation says.
+    let channel = body["channel"].as_str().unwrap_or_default().to_owned();
+    let joined = inner.channels.lock().unwrap().contains(&channel);
+    let direct = {
+        let users = inner.users.lock().unwrap();
+        if users.contains_key(&channel) {
+            Some((format!("D{}", &channel[1..]), false))
+        } else {
+            channel
+                .strip_prefix('D')
+                .filter(|rest| users.contains_key(&format!("U{rest}")))
+                .map(|_| (channel.clone(), true))
+        }
     };
-    let answer = match method.as_str() {
-        "chat.postMessage" if in_channel(&body) => {
+    let named_by_conversation = direct.as_ref().map(|(_, named)| *named);
+    let answer = match (method.as_str(), joined, named_by_conversation) {
+        ("chat.postMessage", true, _) | ("chat.postMessage", _, Some(_)) => {
             let mut posted = inner.posted.lock().unwrap();
             *posted += 1;
-            json!({"ok": true, "channel": body["channel"], "ts": format!("1700000000.{:06}", *posted)})
+            let channel = direct.map_or(channel, |(d, _)| d);
+            json!({"ok": true, "channel": channel, "ts": format!("1700000000.{:06}", *posted)})
         }
-        "chat.update" if in_channel(&body) => {
-            json!({"ok": true, "channel": body["channel"], "ts": body["ts"]})
+        ("chat.update", true, _) | ("chat.update", _, Some(true)) => {
+            json!({"ok": true, "channel": channel, "ts": body["ts"]})
         }
-        "chat.postMessage" | "chat.update" => json!({"ok": false, "error": "not_in_channel"}),
-        "users.info" => {
+        ("chat.update", _, Some(false)) => {
+            json!({"ok": false, "error": "channel_not_found"})
+        }
+        ("chat.postMessage" | "chat.update", ..) => {
+            json!({"ok": false, "error": "not_in_channel"})
+        }
+        ("users.info", ..) => {
             let user = body["user"].as_str().unwrap_or_default();
             match inner.users.lock().unwrap().get(user) {
                 Some(email) => {
@@ -164,7 +181,7 @@ async fn web_api(
                 None => json!({"ok": false, "error": "user_not_found"}),
             }
         }
-        "users.lookupByEmail" => {
+        ("users.lookupByEmail", ..) => {
             let email = body["email"].as_str().unwrap_or_default();
             let users = inner.users.lock().unwrap();
             match users.iter().find(|(_, e)| e.as_str() == email) {

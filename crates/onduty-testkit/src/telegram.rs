@@ -77,6 +77,11 @@ impl TelegramServer {
     }
 
     /// The calls so far, and forgets them.
+    /// The `message_id` of the last message sent.
+    pub fn last_message_id(&self) -> i64 {
+        *self.inner.sent.lock().unwrap()
+    }
+
     pub fn take(&self) -> Vec<Call> {
         std::mem::take(&mut *self.inner.calls.lock().unwrap())
     }

@@ -19,6 +19,7 @@ macro_rules! on_every_backend {
 on_every_backend!(
     migrations_are_idempotent,
     chat_messages_follow_their_incidents,
+    direct_messages_follow_their_incidents,
     users_and_tokens,
     services_and_integrations,
     a_trigger_opens_an_incident_and_repeats_fold_into_it,

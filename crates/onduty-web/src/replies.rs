@@ -352,6 +352,8 @@ async fn voice_keys(
                         links: Vec::new(),
                         ack_url: None,
                         resolve_url: None,
+                        signed: Vec::new(),
+                        server: String::new(),
                     });
                 }
             }

@@ -1,14 +1,20 @@
 //! Store contract: chat channels and the message each incident has in each, kept in step
-//! with the incident by its own transactions; chat accounts linked to users.
+//! with the incident by its own transactions; pages sent as direct messages, kept in step
+//! the same way; chat accounts linked to users.
 
+use onduty_core::OutboxId;
 use onduty_core::account::Role;
 use onduty_core::chat::{ChatPlatform, ChatScope};
+use onduty_core::contact::{Address, Channel};
 use onduty_core::incident::{DedupMode, IncidentStatus};
-use onduty_store::chat::ChatPostResult;
+use onduty_store::chat::{ChatPostResult, PostPlace};
+use onduty_store::contacts::NewContactMethod;
+use onduty_store::direct_posts::PostedDirect;
+use onduty_store::paging::{Delivery, OutboxItem, SentGroup};
 
-use super::{accepted, one};
+use super::{accepted, by_number, number, one};
 use crate::db::TestDb;
-use crate::fixtures::{acknowledge, at_minute, service, trigger, user};
+use crate::fixtures::{acknowledge, at_minute, resolve, service, trigger, user};
 
 pub async fn chat_messages_follow_their_incidents(db: &TestDb) {
     let store = db.store().await;
@@ -42,7 +48,11 @@ pub async fn chat_messages_follow_their_incidents(db: &TestDb) {
         (post.summary.as_str(), post.channel.as_str(), post.status),
         ("disk full", "C0OPS", IncidentStatus::Triggered)
     );
-    assert_eq!((post.message_ref.clone(), post.changes), (None, 1));
+    assert_eq!(post.message_ref, None);
+    assert!(
+        matches!(post.place, PostPlace::Channel { id, changes: 1 } if id == channel.id),
+        "{post:?}"
+    );
 
     // Posted: nothing is due until the incident changes.
     let shown = ChatPostResult::Shown {
@@ -64,7 +74,10 @@ pub async fn chat_messages_follow_their_incidents(db: &TestDb) {
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].status, IncidentStatus::Acknowledged);
     assert_eq!(due[0].message_ref.as_deref(), Some("1700000000.000001"));
-    assert_eq!(due[0].changes, 2);
+    assert!(matches!(
+        due[0].place,
+        PostPlace::Channel { changes: 2, .. }
+    ));
 
     // A retry waits; a refusal marks the channel failing and stops it.
     let retry = ChatPostResult::Retry {
@@ -173,4 +186,158 @@ pub async fn chat_messages_follow_their_incidents(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(take("hash-3", 26).await, None, "expired");
+}
+
+pub async fn direct_messages_follow_their_incidents(db: &TestDb) {
+    let store = db.store().await;
+    let web = service(&store, "Web", DedupMode::Open).await;
+    let alice = user(&store, "Alice", Role::Responder).await;
+    let slack = store
+        .create_contact_method(
+            NewContactMethod {
+                user_id: alice.id,
+                name: "Slack".into(),
+                channel: Channel::Slack,
+                address: Address::parse(Channel::Slack, "U0ALICE").unwrap(),
+                secret: None,
+            },
+            at_minute(0),
+        )
+        .await
+        .unwrap();
+    let opened = accepted(
+        one(
+            &store,
+            trigger(web.key(), "disk", "disk full", at_minute(1)),
+        )
+        .await,
+    );
+    let n = number(&opened.outcome);
+    let incident = store.incident(by_number(n)).await.unwrap().id;
+    let page = OutboxItem {
+        id: OutboxId::new(at_minute(1)),
+        incident: Some(incident),
+        number: Some(n.0),
+        summary: "disk full".into(),
+        service: "Web".into(),
+        severity: "critical".into(),
+        urgency: "high".into(),
+        incident_status: Some(IncidentStatus::Triggered),
+        user: alice.id,
+        user_name: "Alice".into(),
+        method: slack.clone(),
+        secret: None,
+        attempts: 0,
+        notice: None,
+        clears: false,
+    };
+    let sent = Delivery::Sent {
+        provider_ref: None,
+        posts: vec![PostedDirect {
+            incident,
+            channel: "D0ALICE".into(),
+            message_ref: "1700000000.000001".into(),
+        }],
+    };
+    let group = SentGroup {
+        items: vec![page],
+        delivery: sent,
+        line: "Slack to Alice: sent".into(),
+    };
+    store
+        .record_deliveries(&[group], at_minute(1))
+        .await
+        .unwrap();
+    // It shows the incident triggered, as it is: nothing is due.
+    assert!(
+        store
+            .due_direct_posts(at_minute(2), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Acknowledged by any door: the message is due, with where it is and whose it is.
+    accepted(one(&store, acknowledge(web.key(), "disk", at_minute(3))).await);
+    let due = store.due_direct_posts(at_minute(3), 10).await.unwrap();
+    assert_eq!(due.len(), 1, "{due:?}");
+    let post = &due[0];
+    assert_eq!(
+        (
+            post.platform,
+            post.channel.as_str(),
+            post.message_ref.as_deref(),
+            post.status
+        ),
+        (
+            ChatPlatform::Slack,
+            "D0ALICE",
+            Some("1700000000.000001"),
+            IncidentStatus::Acknowledged
+        )
+    );
+    assert_eq!(
+        post.place,
+        PostPlace::Direct {
+            method: slack.id,
+            person: "Alice".into()
+        }
+    );
+    assert_eq!(
+        store.next_paging_deadline().await.unwrap(),
+        Some(at_minute(1)),
+        "the engine is woken for it"
+    );
+
+    // A retry waits; once shown, nothing is due until the status changes again.
+    let retry = ChatPostResult::Retry {
+        error: "503".into(),
+        at: at_minute(5),
+        counted: true,
+    };
+    store
+        .record_chat_posts(&[(post.clone(), retry, "line".into())], at_minute(3))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .due_direct_posts(at_minute(4), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let due = store.due_direct_posts(at_minute(5), 10).await.unwrap();
+    assert_eq!(due[0].attempts, 1);
+    let shown = ChatPostResult::Shown { message_ref: None };
+    store
+        .record_chat_posts(
+            &[(due[0].clone(), shown.clone(), String::new())],
+            at_minute(5),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .due_direct_posts(at_minute(6), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Resolved and shown so: the message is done with.
+    accepted(one(&store, resolve(web.key(), "disk", at_minute(7))).await);
+    let due = store.due_direct_posts(at_minute(7), 10).await.unwrap();
+    assert_eq!(due[0].status, IncidentStatus::Resolved);
+    store
+        .record_chat_posts(&[(due[0].clone(), shown, String::new())], at_minute(7))
+        .await
+        .unwrap();
+    assert_eq!(store.next_paging_deadline().await.unwrap(), None);
+    assert!(
+        store
+            .due_direct_posts(at_minute(60), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

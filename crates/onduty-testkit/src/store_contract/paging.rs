@@ -220,6 +220,7 @@ pub async fn escalations_planned_notifications_and_the_outbox(db: &TestDb) {
         outbox,
         Delivery::Sent {
             provider_ref: Some("msg-1".into()),
+            posts: Vec::new(),
         },
         "Sent a webhook to Alice",
         at_minute(2),

@@ -313,7 +313,7 @@ async fn once_linked_alice_is_paged_by_direct_message() {
     let mattermost = MattermostServer::start().await;
     let app = onduty_with_mattermost(Backend::Sqlite, &mattermost).await;
     let method = json!({"channel": "mattermost", "address": ""});
-    let (post, _) = database_incident_posted(&app, &mattermost).await;
+    let (post, key) = database_incident_posted(&app, &mattermost).await;
     // Not linked yet: no direct messages.
     let (status, refused) = app
         .api(
@@ -359,4 +359,46 @@ async fn once_linked_alice_is_paged_by_direct_message() {
         writes[0].1["message"].as_str().unwrap().contains("test"),
         "{writes:?}"
     );
+
+    // She is paged there first: the page carries the same signed buttons as a channel's.
+    let (status, rule) = app
+        .api(
+            Method::POST,
+            "/users/alice@example.com/notification-rules",
+            Some(json!({"contact_method": id, "delay_minutes": 0, "urgency": "both"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rule}");
+    app.send_event(trigger_event(&key, "db02/disk", "DISK at 97% on db02"))
+        .await;
+    app.tick().await;
+    let writes = mattermost.take();
+    let dm = writes
+        .iter()
+        .find(|(_, p)| p["channel_id"] != CHANNEL)
+        .unwrap_or_else(|| panic!("no direct message: {writes:?}"));
+    assert_eq!(dm.0, "create");
+    assert_eq!(
+        shown(&dm.1),
+        (
+            "Triggered".to_owned(),
+            vec!["acknowledge".into(), "resolve".into(), "escalate".into()]
+        )
+    );
+    let dm_post = dm.1["id"].as_str().unwrap().to_owned();
+    let (answered, _) = mattermost
+        .click(&dm_post, "acknowledge", ALICE_MM)
+        .await
+        .expect("an Acknowledge button");
+    assert_eq!(answered, StatusCode::OK);
+    assert_eq!(status_of(&app, 2).await, "acknowledged");
+    // Both of its messages follow: the channel's and hers, each updated in place.
+    app.tick().await;
+    let writes = mattermost.take();
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    for (kind, post) in &writes {
+        assert_eq!(kind, "update");
+        assert_eq!(shown(post).0, "Acknowledged");
+    }
+    assert!(writes.iter().any(|(_, p)| p["id"] == dm_post.as_str()));
 }

@@ -402,20 +402,28 @@ async fn bob_is_paged_by_direct_message_and_acknowledges_with_its_button() {
             .any(|l| l.starts_with("Slack to Bob U0BOB: sent")),
         "{lines:?}"
     );
-    // The direct message is followed up: the incident no longer needs him.
+    // The direct message itself now shows the incident acknowledged: it is updated in
+    // place, in the conversation Slack answered with (updates cannot name the member).
+    assert_eq!(page.body["channel"], "U0BOB");
     slack.take();
     app.tick().await;
     let calls = slack.take();
-    let follow_up = calls
+    let update = calls
         .iter()
-        .find(|c| c.method == "chat.postMessage" && c.body["channel"] == "U0BOB")
-        .unwrap_or_else(|| panic!("no follow-up: {calls:?}"));
+        .find(|c| c.method == "chat.update")
+        .unwrap_or_else(|| panic!("no update: {calls:?}"));
+    assert_eq!(update.body["channel"], "D0BOB");
+    assert_eq!(update.body["ts"], "1700000000.000002");
+    assert_eq!(
+        shown(update),
+        (
+            "Acknowledged".to_owned(),
+            vec!["resolve".into(), "escalate".into()]
+        )
+    );
     assert!(
-        follow_up.body["text"]
-            .as_str()
-            .unwrap()
-            .contains("#1 has been acknowledged or resolved"),
-        "{follow_up:?}"
+        !calls.iter().any(|c| c.method == "chat.postMessage"),
+        "no second message: {calls:?}"
     );
 
     // Someone not in the workspace cannot add Slack.

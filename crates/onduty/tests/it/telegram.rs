@@ -306,6 +306,7 @@ async fn alice_is_paged_by_private_message_once_her_account_is_linked() {
     app.tick().await;
     let calls = telegram.take();
     assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].method, "sendMessage");
     assert_eq!(calls[0].body["chat_id"], ALICES_TELEGRAM.to_string());
     let (_, buttons) = shown(&calls[0]);
     assert_eq!(buttons.len(), 3);
@@ -321,6 +322,33 @@ async fn alice_is_paged_by_private_message_once_her_account_is_linked() {
         lines.contains(&"Acknowledged by Alice via Telegram".to_owned()),
         "{lines:?}"
     );
+    let message_id = telegram.last_message_id();
+
+    // Her message is edited in place, whichever door changes the incident.
+    telegram.take();
+    app.tick().await;
+    let calls = telegram.take();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].method, "editMessageText");
+    assert_eq!(calls[0].body["chat_id"], chat);
+    assert_eq!(calls[0].body["message_id"], message_id);
+    let (text, buttons) = shown(&calls[0]);
+    assert!(text.contains("Acknowledged"), "{text}");
+    assert_eq!(buttons.len(), 2, "resolve and escalate: {buttons:?}");
+    let (status, _) = app
+        .api(Method::POST, "/incidents/1/resolve", Some(json!({})))
+        .await;
+    assert!(status.is_success());
+    app.tick().await;
+    let calls = telegram.take();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].method, "editMessageText");
+    let (text, buttons) = shown(&calls[0]);
+    assert!(text.contains("Resolved"), "{text}");
+    assert!(buttons.is_empty());
+    // Once it shows the incident resolved, it is done with.
+    app.pass(std::time::Duration::from_secs(3600)).await;
+    assert!(telegram.take().is_empty());
 }
 
 #[tokio::test]
