@@ -22,6 +22,7 @@ pub mod pushes;
 pub mod requests;
 mod rows;
 pub mod schedules;
+pub mod seen;
 pub mod sends;
 pub mod services;
 pub mod sessions;

@@ -31,7 +31,10 @@ mod people;
 mod schedules;
 mod services;
 
-pub use chat::{chat_messages_follow_their_incidents, direct_messages_follow_their_incidents};
+pub use chat::{
+    a_callback_is_seen_once_per_sender, chat_messages_follow_their_incidents,
+    direct_messages_follow_their_incidents,
+};
 pub use durability::{
     checkpoints_copy_the_log_and_lose_nothing, committed_events_survive_reopening,
     migrations_are_idempotent, two_writers_racing_keep_one_open_incident_per_key,

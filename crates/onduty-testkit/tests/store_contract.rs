@@ -20,6 +20,7 @@ on_every_backend!(
     migrations_are_idempotent,
     chat_messages_follow_their_incidents,
     direct_messages_follow_their_incidents,
+    a_callback_is_seen_once_per_sender,
     users_and_tokens,
     services_and_integrations,
     a_trigger_opens_an_incident_and_repeats_fold_into_it,

@@ -16,6 +16,7 @@ pub use mail::{MailTls, MailTlsError, mail_tls};
 mod opsgenie;
 mod pings;
 mod rate_limit;
+mod replay;
 mod replies;
 pub mod server;
 mod slack;
@@ -139,9 +140,6 @@ pub struct AppState {
     /// Where the incidents stand (`ui::live`): one watcher reads the database for every
     /// live page, and only while some page listens.
     incidents_seen: tokio::sync::watch::Sender<Option<(i64, i64)>>,
-    /// Slack requests already received, so a replay is refused.
-    slack_seen: slack::SeenRequests,
-    mattermost_seen: slack::SeenRequests,
 }
 
 /// A secret from the configuration: usable, never shown by `Debug`.
@@ -195,8 +193,6 @@ impl App {
             login_account_limiter: rate_limit::Limiter::new(ui::LOGINS_PER_MINUTE_PER_ACCOUNT),
             closing: tokio::sync::watch::Sender::new(false),
             incidents_seen: tokio::sync::watch::Sender::new(None),
-            slack_seen: Default::default(),
-            mattermost_seen: Default::default(),
             app: onduty_app::App::new(
                 store.clone(),
                 clock.clone(),

@@ -26,6 +26,7 @@ use onduty_notify::mattermost::ACTIONS_PATH;
 use serde_json::{Value, json};
 
 use crate::SharedState;
+use crate::replay::{self, Sender};
 use crate::replies::act_for;
 
 /// The largest request Mattermost sends here (a click's JSON is small).
@@ -108,14 +109,15 @@ async fn action(State(state): State<SharedState>, body: Result<Bytes, BytesRejec
             "expected a click with a trigger_id and a user_id",
         );
     };
-    if !state
-        .mattermost_seen
-        .first_time(trigger, now.as_millis() / 1000)
-    {
-        return refused(
-            StatusCode::UNAUTHORIZED,
-            "this request was already received",
-        );
+    match replay::first_time(&state, Sender::Mattermost, trigger).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return refused(
+                StatusCode::UNAUTHORIZED,
+                "this request was already received",
+            );
+        }
+        Err((status, why)) => return refused(status, why),
     }
     match who(&state, mattermost_user).await {
         Ok(Some(user)) => {

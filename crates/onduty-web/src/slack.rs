@@ -3,17 +3,14 @@
 //!
 //! Every request is checked before anything is read from it: its `X-Slack-Signature` (the
 //! app's signing secret over `v0:<timestamp>:<body>`), a timestamp within five minutes, and
-//! a signature not seen before by this instance (a replay within the five minutes is
-//! refused too). Refused requests get `401` and change nothing. The clicker acts as the
+//! a signature not received before, by any instance (`replay.rs`: a replay within the five
+//! minutes is refused too). Refused requests get `401` and change nothing. The clicker acts as the
 //! onduty user their Slack account is linked to (by the e-mail address Slack verified for
 //! it, asking Slack for it takes at most 2 s, once per account; or by the link onduty
 //! answers an unlinked account with), through the same
 //! `act_for` as SMS replies and one-click links, and the answer leaves when that is done
 //! (Slack wants one within 3 s); the incident's messages are brought up to date by the
 //! engine.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -27,13 +24,14 @@ use onduty_core::chat::{COMMAND_HELP, ChatButton, ChatCommand, ChatPlatform, par
 use onduty_core::incident::IncidentStatus;
 use onduty_core::lifecycle::Via;
 use onduty_core::reply::ReplyAction;
-use onduty_core::signature::{SLACK_MAX_AGE_SECONDS, verify_slack_request};
+use onduty_core::signature::verify_slack_request;
 use onduty_core::{IncidentId, IncidentRef, Timestamp};
 use onduty_notify::slack::escape;
 use onduty_store::incidents::IncidentFilter;
 use serde_json::{Value, json};
 
 use crate::SharedState;
+use crate::replay::{self, Sender};
 use crate::replies::act_for;
 
 /// The largest request Slack sends here (a click carries the whole message).
@@ -44,20 +42,6 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/slack/interactions", post(interaction))
         .route("/slack/commands", post(command))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
-}
-
-/// Signatures (or Mattermost's trigger ids) seen in the last five minutes or so, to
-/// refuse a request sent twice.
-#[derive(Default)]
-pub(crate) struct SeenRequests(Mutex<HashMap<String, i64>>);
-
-impl SeenRequests {
-    /// Whether `signature` (of a request stamped `timestamp`) is new; remembers it.
-    pub(crate) fn first_time(&self, signature: &str, timestamp: i64) -> bool {
-        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        seen.retain(|_, at| (timestamp - *at).abs() <= 2 * SLACK_MAX_AGE_SECONDS);
-        seen.insert(signature.to_owned(), timestamp).is_none()
-    }
 }
 
 /// Why a request is refused before it is read.
@@ -73,8 +57,9 @@ fn refused(status: StatusCode, why: &str) -> Refusal {
     Refusal(status, why.to_owned())
 }
 
-/// The body of a request that proved it came from Slack, or the answer refusing it.
-fn checked(
+/// The body of a request that proved it came from Slack, and has not come before, or the
+/// answer refusing it.
+async fn checked(
     state: &SharedState,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -97,7 +82,7 @@ fn checked(
     })?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let signature = header("x-slack-signature");
-    let timestamp = verify_slack_request(
+    verify_slack_request(
         secret.expose(),
         header("x-slack-request-timestamp"),
         signature,
@@ -105,16 +90,14 @@ fn checked(
         state.clock.now(),
     )
     .map_err(|e| refused(StatusCode::UNAUTHORIZED, &e.to_string()))?;
-    if !state
-        .slack_seen
-        .first_time(signature.unwrap_or_default(), timestamp)
-    {
-        return Err(refused(
+    match replay::first_time(state, Sender::Slack, signature.unwrap_or_default()).await {
+        Ok(true) => Ok(body),
+        Ok(false) => Err(refused(
             StatusCode::UNAUTHORIZED,
             "this request was already received",
-        ));
+        )),
+        Err((status, why)) => Err(refused(status, why)),
     }
-    Ok(body)
 }
 
 /// A refusal when onduty is pinned to one workspace and the request comes from another
@@ -180,7 +163,7 @@ async fn interaction(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match checked(&state, &headers, body) {
+    let body = match checked(&state, &headers, body).await {
         Ok(b) => b,
         Err(refusal) => return refusal.into_response(),
     };
@@ -238,7 +221,7 @@ async fn command(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match checked(&state, &headers, body) {
+    let body = match checked(&state, &headers, body).await {
         Ok(b) => b,
         Err(refusal) => return refusal.into_response(),
     };

@@ -4,7 +4,8 @@
 //! onduty user the code was made for.
 //!
 //! An update without the right `X-Telegram-Bot-Api-Secret-Token` gets `401` and changes
-//! nothing. The presser acts as the user their account is linked to, through the same
+//! nothing; one whose `update_id` was received before (in the last 24 hours) is answered
+//! `200` and changes nothing either. The presser acts as the user their account is linked to, through the same
 //! `act_for` as SMS replies and Slack; they are answered with `answerCallbackQuery`. The
 //! incident's messages are brought up to date by the engine.
 
@@ -24,6 +25,7 @@ use serde_json::Value;
 use subtle::ConstantTimeEq;
 
 use crate::SharedState;
+use crate::replay::{self, Sender};
 use crate::replies::act_for;
 
 /// The largest update onduty reads (Telegram's are a few KB).
@@ -75,6 +77,16 @@ async fn update(
     let Ok(update) = serde_json::from_slice::<Value>(&body) else {
         return (StatusCode::BAD_REQUEST, "the update is not JSON").into_response();
     };
+    // Telegram delivers an update again until it is answered `2xx`: one received before
+    // is answered so, and acted on only once.
+    let Some(update_id) = update["update_id"].as_i64() else {
+        return (StatusCode::BAD_REQUEST, "the update has no update_id").into_response();
+    };
+    match replay::first_time(&state, Sender::Telegram, &update_id.to_string()).await {
+        Ok(true) => {}
+        Ok(false) => return StatusCode::OK.into_response(),
+        Err(refusal) => return refusal.into_response(),
+    }
     let Some(telegram) = state.providers.telegram.clone() else {
         return StatusCode::OK.into_response();
     };

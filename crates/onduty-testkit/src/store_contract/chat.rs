@@ -341,3 +341,55 @@ pub async fn direct_messages_follow_their_incidents(db: &TestDb) {
             .is_empty()
     );
 }
+
+pub async fn a_callback_is_seen_once_per_sender(db: &TestDb) {
+    use std::time::Duration;
+    let store = db.store().await;
+    let ten_minutes = Duration::from_secs(600);
+    let first = |source: &'static str, key: &'static str, minute: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .first_sighting(source, key, at_minute(minute), ten_minutes)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(first("slack", "v0=abc", 0).await, "first time");
+    assert!(!first("slack", "v0=abc", 1).await, "a replay");
+    assert!(first("slack", "v0=abd", 1).await, "another request");
+    assert!(
+        first("telegram", "v0=abc", 1).await,
+        "the same key from another sender"
+    );
+    // A long-lived sender's keys are not forgotten on a short-lived sender's schedule.
+    assert!(
+        store
+            .first_sighting(
+                "mattermost",
+                "trigger-1",
+                at_minute(1),
+                Duration::from_secs(86_400)
+            )
+            .await
+            .unwrap()
+    );
+    assert!(first("slack", "v0=abe", 20).await);
+    assert!(
+        !store
+            .first_sighting(
+                "mattermost",
+                "trigger-1",
+                at_minute(21),
+                Duration::from_secs(86_400)
+            )
+            .await
+            .unwrap(),
+        "still remembered after a Slack request cleared Slack's old ones"
+    );
+    // Once it could no longer be replayed, it is forgotten.
+    assert!(
+        first("slack", "v0=abc", 20).await,
+        "forgotten after ten minutes"
+    );
+}

@@ -184,6 +184,18 @@ async fn alice_links_her_account_and_acknowledges_from_the_group() {
             lines.contains(&"Acknowledged by Alice via Telegram".to_owned()),
             "{lines:?}"
         );
+        // The same update delivered again (Telegram retries what it thinks
+        // failed) is accepted and acted on no more: no second answer.
+        assert_eq!(
+            update(
+                &app,
+                WEBHOOK_SECRET,
+                &pressed(4, ALICES_TELEGRAM, GROUP, &acknowledge)
+            )
+            .await,
+            StatusCode::OK
+        );
+        assert_eq!(telegram.take(), vec![], "a replay is not answered");
         app.tick().await;
         let calls = telegram.take();
         assert_eq!(calls.len(), 1, "{calls:?}");
