@@ -5,7 +5,8 @@
 //! by side; record how each went in one transaction. A rate limit is waited out
 //! (`Retry-After`, for the rest of that channel's messages too, and not counted as an
 //! attempt); a message that keeps failing gives up that change (the next one tries
-//! again); a deleted message is posted again; a channel the platform refuses for good is
+//! again); a deleted message is posted again; a Telegram group upgraded to a
+//! supergroup is followed to its new id; a channel the platform refuses for good is
 //! marked failing, on the incident's timeline too.
 
 use std::collections::BTreeMap;
@@ -167,6 +168,16 @@ pub(crate) fn outcome(
         // Someone deleted the message: it is posted again.
         ChatFailure::Refused(error) if error == "message_not_found" => {
             (ChatPostResult::Repost, String::new())
+        }
+        ChatFailure::Moved { to } if matches!(post.place, PostPlace::Channel { .. }) => {
+            let line = format!(
+                "{place}: the group became a supergroup, {}; its messages are posted there now",
+                channel_shown(post.platform, &to)
+            );
+            (ChatPostResult::Moved { to }, line)
+        }
+        ChatFailure::Moved { to } => {
+            outcome(post, ChatFailure::Refused(format!("moved to {to}")), now)
         }
         ChatFailure::Refused(error) => {
             let consequence = match post.place {
@@ -377,5 +388,21 @@ mod tests {
             line,
             "Slack channel C0123: refused (channel_not_found); the channel is marked failing"
         );
+        // A group upgraded to a supergroup is followed; a direct message is let go.
+        let moved = || ChatFailure::Moved {
+            to: "-1001234".to_owned(),
+        };
+        let (result, line) = outcome(&post(0), moved(), now);
+        assert!(matches!(result, ChatPostResult::Moved { to } if to == "-1001234"));
+        assert!(line.contains("became a supergroup, -1001234"), "{line}");
+        let mut direct = post(0);
+        direct.place = PostPlace::Direct {
+            method: onduty_core::ContactMethodId::new(now),
+            person: "Alice".to_owned(),
+        };
+        assert!(matches!(
+            outcome(&direct, moved(), now).0,
+            ChatPostResult::Refused { .. }
+        ));
     }
 }

@@ -173,6 +173,10 @@ pub enum ChatFailure {
     /// token was revoked.
     #[error("{0}")]
     Refused(String),
+    /// The conversation has a new id, `to` (Telegram upgrades a group to a supergroup):
+    /// the message belongs there now.
+    #[error("the group is now the supergroup {to}")]
+    Moved { to: String },
 }
 
 impl From<ChatFailure> for NotifyError {
@@ -180,6 +184,7 @@ impl From<ChatFailure> for NotifyError {
         match failure {
             ChatFailure::Retry { error, .. } => NotifyError::Transient(error),
             ChatFailure::Refused(error) => NotifyError::Permanent(error),
+            moved @ ChatFailure::Moved { .. } => NotifyError::Permanent(moved.to_string()),
         }
     }
 }

@@ -147,16 +147,16 @@ impl TelegramClient {
         if answer["ok"] == true {
             return Ok(answer["result"].clone());
         }
-        let mut description = answer["description"]
+        // A group upgraded to a supergroup has a new id, given here.
+        if let Some(new_id) = answer["parameters"]["migrate_to_chat_id"].as_i64() {
+            return Err(ChatFailure::Moved {
+                to: new_id.to_string(),
+            });
+        }
+        let description = answer["description"]
             .as_str()
             .map(str::to_owned)
             .unwrap_or_else(|| format!("Telegram answered {status}"));
-        // A group upgraded to a supergroup has a new id: say which, to attach it again.
-        if let Some(new_id) = answer["parameters"]["migrate_to_chat_id"].as_i64() {
-            description.push_str(&format!(
-                "; the group's new id is {new_id}: attach that instead"
-            ));
-        }
         match status.as_u16() {
             429 => Err(ChatFailure::Retry {
                 error: description,

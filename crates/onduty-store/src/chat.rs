@@ -70,6 +70,11 @@ pub enum ChatPostResult {
     Refused {
         error: String,
     },
+    /// The conversation has a new id (a Telegram group became a supergroup): every
+    /// channel attached to the old one follows, and its messages are posted there anew.
+    Moved {
+        to: String,
+    },
 }
 
 fn channel_from_row(row: &AnyRow) -> Result<ChatChannel, StoreError> {
@@ -147,6 +152,9 @@ fn channel_post_writes(
             "shown = ?, attempts = 0, last_error = ?",
             vec![Val::Int(changes), Val::Text(error.clone())],
         ),
+        ChatPostResult::Moved { to } => {
+            return moved_writes(d, post.platform, &post.channel, to, now);
+        }
         ChatPostResult::Refused { error } => {
             writes.push(write(
                 d,
@@ -197,7 +205,9 @@ fn direct_post_writes(
         {
             return vec![forget()];
         }
-        ChatPostResult::Repost | ChatPostResult::Refused { .. } => return vec![forget()],
+        ChatPostResult::Repost | ChatPostResult::Refused { .. } | ChatPostResult::Moved { .. } => {
+            return vec![forget()];
+        }
         ChatPostResult::Shown { .. } => (
             "shown_status = ?, attempts = 0, last_error = NULL",
             vec![Val::Text(post.status.as_str().to_owned())],
@@ -220,6 +230,41 @@ fn direct_post_writes(
         ),
         values,
     )]
+}
+
+/// Every channel attached to conversation `from` follows it to its new id `to`; their
+/// messages are posted there anew (now for those behind, at the next change for others).
+fn moved_writes(
+    d: Backend,
+    platform: ChatPlatform,
+    from: &str,
+    to: &str,
+    now: Timestamp,
+) -> Vec<Write> {
+    let old = || {
+        vec![
+            Val::Text(platform.as_str().to_owned()),
+            Val::Text(from.to_owned()),
+        ]
+    };
+    let mut posts = vec![Val::Int(now.as_millis())];
+    posts.extend(old());
+    let mut channels = vec![Val::Text(to.to_owned())];
+    channels.extend(old());
+    vec![
+        write(
+            d,
+            "UPDATE chat_posts SET message_ref = NULL, attempts = 0, next_attempt_at = ? \
+             WHERE chat_channel_id IN \
+             (SELECT id FROM chat_channels WHERE platform = ? AND channel = ?)",
+            posts,
+        ),
+        write(
+            d,
+            "UPDATE chat_channels SET channel = ?, failing = NULL WHERE platform = ? AND channel = ?",
+            channels,
+        ),
+    ]
 }
 
 /// A retry's columns: `counted` as one more attempt or not (a rate limit is not one).
@@ -304,6 +349,38 @@ impl Store {
             .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(())
+    }
+
+    /// Every channel attached to conversation `from` on `platform` follows it to its new id
+    /// `to` (Telegram says so when it upgrades a group to a supergroup). Returns how many
+    /// channels moved.
+    pub async fn move_chat_channels(
+        &self,
+        platform: ChatPlatform,
+        from: &str,
+        to: &str,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let moving: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM chat_channels WHERE platform = $1 AND channel = $2",
+        )
+        .bind(platform.as_str())
+        .bind(from.to_owned())
+        .fetch_one(&self.read)
+        .await?;
+        if moving == 0 {
+            return Ok(0);
+        }
+        let mut conn = self.lane().await?;
+        let mut tx = begin(&mut conn, self.backend).await?;
+        execute_writes(
+            &mut tx,
+            self.backend,
+            moved_writes(self.backend, platform, from, to, now),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(u64::try_from(moving).unwrap_or(0))
     }
 
     /// Stops posting to a channel (its messages so far stay where they are).

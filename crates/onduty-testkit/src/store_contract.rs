@@ -32,8 +32,8 @@ mod schedules;
 mod services;
 
 pub use chat::{
-    a_callback_is_seen_once_per_sender, chat_messages_follow_their_incidents,
-    direct_messages_follow_their_incidents,
+    a_callback_is_seen_once_per_sender, channels_follow_a_group_to_its_new_id,
+    chat_messages_follow_their_incidents, direct_messages_follow_their_incidents,
 };
 pub use durability::{
     checkpoints_copy_the_log_and_lose_nothing, committed_events_survive_reopening,

@@ -66,9 +66,10 @@ impl TelegramServer {
         *self.inner.rate_limited.lock().unwrap() = (calls, seconds);
     }
 
-    /// The group `chat` becomes a supergroup with id `new_id`: messages to the old id are
-    /// refused with `migrate_to_chat_id`, as Telegram does.
+    /// The group `chat` becomes a supergroup with id `new_id`, the bot in it: messages to
+    /// the old id are refused with `migrate_to_chat_id`, as Telegram does.
     pub fn upgrade(&self, chat: &str, new_id: i64) {
+        self.join(&new_id.to_string());
         self.inner
             .upgraded
             .lock()
@@ -76,12 +77,12 @@ impl TelegramServer {
             .push((chat.to_owned(), new_id));
     }
 
-    /// The calls so far, and forgets them.
     /// The `message_id` of the last message sent.
     pub fn last_message_id(&self) -> i64 {
         *self.inner.sent.lock().unwrap()
     }
 
+    /// The calls so far, and forgets them.
     pub fn take(&self) -> Vec<Call> {
         std::mem::take(&mut *self.inner.calls.lock().unwrap())
     }

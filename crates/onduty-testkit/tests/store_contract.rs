@@ -21,6 +21,7 @@ on_every_backend!(
     chat_messages_follow_their_incidents,
     direct_messages_follow_their_incidents,
     a_callback_is_seen_once_per_sender,
+    channels_follow_a_group_to_its_new_id,
     users_and_tokens,
     services_and_integrations,
     a_trigger_opens_an_incident_and_repeats_fold_into_it,

@@ -127,6 +127,26 @@ async fn update(
             tracing::warn!(error = %e, "a Telegram answer was not delivered");
         }
     } else if let Some(message) = update.get("message") {
+        // A group upgraded to a supergroup says so in the old group: channels attached to
+        // it follow to the new id.
+        if let (Some(from), Some(to)) = (
+            message["chat"]["id"].as_i64(),
+            message["migrate_to_chat_id"].as_i64(),
+        ) {
+            let (from, to) = (from.to_string(), to.to_string());
+            let now = state.clock.now();
+            match (state.store)
+                .move_chat_channels(ChatPlatform::Telegram, &from, &to, now)
+                .await
+            {
+                Ok(moved) => {
+                    tracing::info!(moved, %from, %to, "a Telegram group became a supergroup")
+                }
+                // The next message to the old id is refused with the new one, and follows.
+                Err(e) => tracing::warn!(error = %e, "channels could not follow a supergroup"),
+            }
+            return StatusCode::OK.into_response();
+        }
         let text = message["text"].as_str().unwrap_or_default();
         let (Some(chat), Some(from)) = (
             message["chat"]["id"].as_i64(),

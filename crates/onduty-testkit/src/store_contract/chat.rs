@@ -393,3 +393,83 @@ pub async fn a_callback_is_seen_once_per_sender(db: &TestDb) {
         "forgotten after ten minutes"
     );
 }
+
+pub async fn channels_follow_a_group_to_its_new_id(db: &TestDb) {
+    let store = db.store().await;
+    let web = service(&store, "Web", DedupMode::Open).await;
+    let attach = |platform, id: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .add_chat_channel(
+                    ChatScope::Service(web.service.id),
+                    platform,
+                    id,
+                    at_minute(0),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let group = attach(ChatPlatform::Telegram, "-42").await;
+    let slack = attach(ChatPlatform::Slack, "-42").await;
+    accepted(
+        one(
+            &store,
+            trigger(web.key(), "disk", "disk full", at_minute(1)),
+        )
+        .await,
+    );
+    let due = store.due_chat_posts(at_minute(1), 10).await.unwrap();
+    let in_group = due
+        .iter()
+        .find(|p| p.platform == ChatPlatform::Telegram)
+        .unwrap()
+        .clone();
+    // Refused with the group's new id: both the message and the channel follow.
+    let moved = ChatPostResult::Moved {
+        to: "-100042".to_owned(),
+    };
+    store
+        .record_chat_posts(&[(in_group, moved, "moved".to_owned())], at_minute(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.chat_channel(group.id).await.unwrap().channel,
+        "-100042"
+    );
+    assert_eq!(
+        store.chat_channel(slack.id).await.unwrap().channel,
+        "-42",
+        "another platform's"
+    );
+    let due = store.due_chat_posts(at_minute(1), 10).await.unwrap();
+    let again = due
+        .iter()
+        .find(|p| p.platform == ChatPlatform::Telegram)
+        .unwrap();
+    assert_eq!(
+        (again.channel.as_str(), again.message_ref.as_deref()),
+        ("-100042", None)
+    );
+
+    // Told so by the platform: every channel attached to the old id follows, none other.
+    assert_eq!(
+        store
+            .move_chat_channels(ChatPlatform::Telegram, "-100042", "-200042", at_minute(2))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .move_chat_channels(ChatPlatform::Telegram, "-7", "-8", at_minute(2))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.chat_channel(group.id).await.unwrap().channel,
+        "-200042"
+    );
+}

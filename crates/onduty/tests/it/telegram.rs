@@ -364,20 +364,89 @@ async fn alice_is_paged_by_private_message_once_her_account_is_linked() {
 }
 
 #[tokio::test]
-async fn a_group_upgraded_to_a_supergroup_says_its_new_id() {
+async fn groups_upgraded_to_supergroups_are_followed() {
     let telegram = TelegramServer::start().await;
     let app = onduty_with_telegram(Backend::Sqlite, &telegram).await;
-    telegram.join("-42");
-    telegram.upgrade("-42", -1001234567890);
+    // Two groups become supergroups. Telegram tells onduty of the second in its old group;
+    // of the first, onduty learns only when a message to it is refused.
+    for (old, new) in [("-42", -100_042), ("-43", -100_043)] {
+        telegram.join(old);
+        telegram.upgrade(old, new);
+    }
     let (key, _) = crate::paging::database_posting_to(&app, "telegram", "-42").await;
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/services/Database/chat-channels",
+            Some(json!({"platform": "telegram", "channel": "-43"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let notice = json!({"update_id": 1, "message": {"message_id": 9, "date": 1_700_000_000,
+        "chat": {"id": -43, "type": "group", "title": "Ops"},
+        "from": {"id": ALICES_TELEGRAM, "is_bot": false, "first_name": "Alice"},
+        "migrate_to_chat_id": -100_043}});
+    assert_eq!(update(&app, WEBHOOK_SECRET, &notice).await, StatusCode::OK);
+
     app.send_event(trigger_event(&key, "db01/disk", "DISK at 99% on db01"))
         .await;
     app.tick().await;
+    app.tick().await;
+    let sent_to = |calls: Vec<Call>| -> Vec<(String, String)> {
+        calls
+            .into_iter()
+            .map(|c| (c.method, c.body["chat_id"].to_string()))
+            .collect()
+    };
+    let mut calls = sent_to(telegram.take());
+    calls.sort();
+    assert_eq!(
+        calls,
+        [
+            ("sendMessage".to_owned(), r#""-100042""#.to_owned()),
+            ("sendMessage".to_owned(), r#""-100043""#.to_owned()),
+            ("sendMessage".to_owned(), r#""-42""#.to_owned()),
+        ],
+        "refused once at -42, then posted in both supergroups"
+    );
     let lines = timeline(&app, 1).await;
     assert!(
-        lines.iter().any(|l| l.contains(
-            "the group's new id is -1001234567890: attach that instead); the channel is marked failing"
-        )),
+        lines.contains(
+            &"Telegram channel -42: the group became a supergroup, -100042; its messages are posted there now"
+                .to_owned()
+        ),
         "{lines:?}"
     );
+    let (_, listed) = app
+        .api(Method::GET, "/services/Database/chat-channels", None)
+        .await;
+    let mut channels: Vec<_> = listed["chat_channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["channel"].to_string(), c["failing"].to_string()))
+        .collect();
+    channels.sort();
+    assert_eq!(
+        channels,
+        [
+            (r#""-100042""#.to_owned(), "null".to_owned()),
+            (r#""-100043""#.to_owned(), "null".to_owned())
+        ]
+    );
+
+    // The message follows the incident in its new group.
+    app.api(Method::POST, "/incidents/1/acknowledge", None)
+        .await;
+    app.tick().await;
+    let mut calls = sent_to(telegram.take());
+    calls.sort();
+    assert_eq!(
+        calls,
+        [
+            ("editMessageText".to_owned(), r#""-100042""#.to_owned()),
+            ("editMessageText".to_owned(), r#""-100043""#.to_owned()),
+        ]
+    );
+    app.stop().await;
 }
