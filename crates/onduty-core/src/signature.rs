@@ -287,13 +287,21 @@ pub struct ChatLinkGrant {
     pub platform: crate::chat::ChatPlatform,
     /// The platform's id of the account (Slack's `U0123ABCD`).
     pub chat_user: String,
+    /// The account's name as the platform gave it (`alice`), to show the person which
+    /// account they link; may be empty. At most [`CHAT_NAME_MAX`] characters are kept.
+    pub chat_name: String,
     pub expires: crate::Timestamp,
 }
 
-/// A token that links a chat account: `chat.<platform>.<account>.<expiry ms>.<signature>`,
-/// signed like [`link_token`] (the leading `chat` keeps the two kinds apart). `None` when
-/// the account's id holds anything but letters, digits, `-` and `_`.
+/// The characters of an account's name a linking token carries.
+pub const CHAT_NAME_MAX: usize = 64;
+
+/// A token that links a chat account:
+/// `chat.<platform>.<account>.<name, base64url>.<expiry ms>.<signature>`, signed like
+/// [`link_token`] (the leading `chat` keeps the two kinds apart). `None` when the account's
+/// id holds anything but letters, digits, `-` and `_`.
 pub fn chat_link_token(key: &[u8], grant: &ChatLinkGrant) -> Option<String> {
+    use base64::Engine;
     let plain = !grant.chat_user.is_empty()
         && grant
             .chat_user
@@ -303,9 +311,16 @@ pub fn chat_link_token(key: &[u8], grant: &ChatLinkGrant) -> Option<String> {
         signed(
             key,
             format!(
-                "chat.{}.{}.{}",
+                "chat.{}.{}.{}.{}",
                 grant.platform.as_str(),
                 grant.chat_user,
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+                    grant
+                        .chat_name
+                        .chars()
+                        .take(CHAT_NAME_MAX)
+                        .collect::<String>()
+                ),
                 grant.expires.as_millis()
             ),
         )
@@ -318,13 +333,20 @@ pub fn verify_chat_link_token(
     token: &str,
     now: crate::Timestamp,
 ) -> Result<ChatLinkGrant, LinkError> {
+    use base64::Engine;
     let parts = signed_parts(key, token)?;
-    let ["chat", platform, chat_user, expires] = parts.as_slice() else {
+    let ["chat", platform, chat_user, name, expires] = parts.as_slice() else {
         return Err(LinkError::Invalid);
     };
+    let name = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(name)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or(LinkError::Invalid)?;
     Ok(ChatLinkGrant {
         platform: crate::chat::ChatPlatform::parse(platform).ok_or(LinkError::Invalid)?,
         chat_user: (*chat_user).to_owned(),
+        chat_name: name,
         expires: expiry(expires, now)?,
     })
 }
@@ -445,6 +467,7 @@ mod tests {
         let grant = ChatLinkGrant {
             platform: crate::chat::ChatPlatform::Slack,
             chat_user: "U0123ABCD".to_owned(),
+            chat_name: "alice.o'neil <ops>".to_owned(),
             expires: crate::Timestamp::from_millis(1_800_000_900_000),
         };
         let token = chat_link_token(key, &grant).unwrap();
@@ -489,6 +512,12 @@ mod tests {
             verify_button_token(key, &pressed, button.expires),
             Err(LinkError::Expired)
         );
+        let long = ChatLinkGrant {
+            chat_name: "a".repeat(CHAT_NAME_MAX + 10),
+            ..grant.clone()
+        };
+        let shown = verify_chat_link_token(key, &chat_link_token(key, &long).unwrap(), now);
+        assert_eq!(shown.unwrap().chat_name.len(), CHAT_NAME_MAX);
         let odd = ChatLinkGrant {
             chat_user: "U1.ack".to_owned(),
             ..grant

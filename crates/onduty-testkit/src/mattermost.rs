@@ -131,7 +131,7 @@ impl MattermostServer {
         };
         let body = json!({
             "user_id": user_id,
-            "user_name": user_id,
+            "user_name": username(user_id),
             "channel_id": post["channel_id"],
             "team_id": id('t', 1),
             "post_id": post_id,
@@ -279,12 +279,17 @@ async fn direct_channel(
         .into_response()
 }
 
+/// A user's name: their id without its padding (`bobxxx…` is `bob`).
+pub fn username(user_id: &str) -> String {
+    user_id.trim_end_matches('x').to_owned()
+}
+
 async fn user(State(inner): State<Arc<Inner>>, Path(user_id): Path<String>) -> Response {
     if user_id == "me" {
         return Json(json!({"id": BOT_USER, "username": "onduty", "is_bot": true})).into_response();
     }
     match inner.users.lock().unwrap().get(&user_id) {
-        Some(u) => Json(json!({"id": user_id, "username": user_id, "email": u.email, "email_verified": u.verified})).into_response(),
+        Some(u) => Json(json!({"id": user_id, "username": username(&user_id), "email": u.email, "email_verified": u.verified})).into_response(),
         None => error(StatusCode::NOT_FOUND, "app.user.missing_account.const", "Unable to find the user."),
     }
 }

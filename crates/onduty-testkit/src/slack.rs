@@ -217,12 +217,17 @@ pub fn signed_headers(timestamp: i64, body: &str) -> Vec<(&'static str, String)>
     ]
 }
 
+/// A user's name: their id without Slack's `U0`, in small letters (`U0BOB` is `bob`).
+pub fn username(user: &str) -> String {
+    user.trim_start_matches("U0").to_lowercase()
+}
+
 /// A click on an incident message's button, as Slack posts it (`payload=<JSON>`).
 pub fn click_body(user: &str, action_id: &str, incident_id: &str, response_url: &str) -> String {
     let payload = json!({
         "type": "block_actions",
         "team": {"id": TEAM_ID},
-        "user": {"id": user, "username": user},
+        "user": {"id": user, "username": username(user)},
         "response_url": response_url,
         "actions": [{"type": "button", "block_id": "onduty", "action_id": action_id, "value": incident_id}],
     });
@@ -238,6 +243,7 @@ pub fn command_body(user: &str, text: &str, response_url: &str) -> String {
         .append_pair("team_id", TEAM_ID)
         .append_pair("text", text)
         .append_pair("user_id", user)
+        .append_pair("user_name", &username(user))
         .append_pair("response_url", response_url)
         .finish()
 }

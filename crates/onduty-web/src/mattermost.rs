@@ -138,8 +138,10 @@ async fn action(State(state): State<SharedState>, body: Result<Bytes, BytesRejec
             }
         }
         Ok(None) => {
+            let name = click["user_name"].as_str().unwrap_or_default();
             let link =
-                crate::ui::chat_link_url(&state, ChatPlatform::Mattermost, mattermost_user).await;
+                crate::ui::chat_link_url(&state, ChatPlatform::Mattermost, mattermost_user, name)
+                    .await;
             ephemeral(&not_linked(link.as_deref()))
         }
         Err(e) => ephemeral(&format!(

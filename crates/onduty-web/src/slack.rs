@@ -134,13 +134,14 @@ async fn who(state: &SharedState, slack_user: &str) -> Result<Option<User>, Stri
         .map_err(|e| e.to_string())
 }
 
-/// What an unlinked Slack account is told: nothing changed, and how to link it.
-async fn not_linked(state: &SharedState, slack_user: &str) -> String {
+/// What an unlinked Slack account (`slack_name` as Slack gave it) is told: nothing
+/// changed, and how to link it.
+async fn not_linked(state: &SharedState, slack_user: &str, slack_name: &str) -> String {
     let mut text = "Your Slack account is not linked to an onduty user, so nothing changed: \
                     onduty links it by the e-mail address on your Slack profile, and no active \
                     onduty user has it."
         .to_owned();
-    match crate::ui::chat_link_url(state, ChatPlatform::Slack, slack_user).await {
+    match crate::ui::chat_link_url(state, ChatPlatform::Slack, slack_user, slack_name).await {
         Some(link) => text.push_str(&format!(
             " Or link it yourself: open <{link}|this link> (valid 15 minutes) and log in to \
              onduty."
@@ -195,7 +196,10 @@ async fn interaction(
             // Done is shown by the message itself, brought up to date by the engine.
             (!said.starts_with(action.done())).then_some(said)
         }
-        Ok(None) => Some(not_linked(&state, slack_user).await),
+        Ok(None) => {
+            let name = payload["user"]["username"].as_str().unwrap_or_default();
+            Some(not_linked(&state, slack_user, name).await)
+        }
         Err(e) => Some(format!(
             "onduty could not tell who you are just now ({e}); try again"
         )),
@@ -234,7 +238,10 @@ async fn command(
     let typed = field(&body, "text").unwrap_or_default();
     let text = match who(&state, &slack_user).await {
         Ok(Some(user)) => answer(&state, &user, parse_command(&typed)).await,
-        Ok(None) => not_linked(&state, &slack_user).await,
+        Ok(None) => {
+            let name = field(&body, "user_name").unwrap_or_default();
+            not_linked(&state, &slack_user, &name).await
+        }
         Err(e) => format!("onduty could not tell who you are just now ({e}); try again"),
     };
     axum::Json(json!({"response_type": "ephemeral", "text": text})).into_response()

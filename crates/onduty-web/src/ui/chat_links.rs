@@ -43,6 +43,7 @@ pub(crate) async fn chat_link_url(
     state: &SharedState,
     platform: ChatPlatform,
     chat_user: &str,
+    chat_name: &str,
 ) -> Option<String> {
     let key = state
         .store
@@ -53,6 +54,7 @@ pub(crate) async fn chat_link_url(
     let grant = ChatLinkGrant {
         platform,
         chat_user: chat_user.to_owned(),
+        chat_name: chat_name.to_owned(),
         expires: state.clock.now().saturating_add(CHAT_LINK_VALID_FOR),
     };
     let token = chat_link_token(&key, &grant)?;
@@ -205,7 +207,10 @@ async fn link_page(
             "The {platform} account {} will act as you, {}, when it presses onduty's buttons \
              or types its commands. Link it only if you asked for this link from {platform} \
              yourself just now.",
-            grant.chat_user,
+            match grant.chat_name.as_str() {
+                "" => grant.chat_user.clone(),
+                name => format!("@{name} ({})", grant.chat_user),
+            },
             viewer.name()
         ),
         button: Some("Link my account"),

@@ -248,7 +248,7 @@ async fn bob_is_not_known_by_his_address_so_he_links_himself_then_acts() {
     let page = bob.get(path).await;
     assert_eq!(page.status, StatusCode::OK);
     page.shows("Link your Mattermost account");
-    page.shows(bob_mm);
+    page.shows(&format!("@bob ({bob_mm})"));
     let csrf = page.csrf();
     let forged = bob.post(path, &[("csrf", "0".repeat(64).as_str())]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);

@@ -235,6 +235,14 @@ async fn someone_onduty_does_not_know_is_told_how_to_link_and_nothing_changes() 
         text.contains(&format!("<{}/chat/link/chat.slack.U0MALLORY.", app.url)),
         "a link only Mallory sees, to link the account herself: {text}"
     );
+    // Opened logged in, it names the account by the name Slack gave.
+    let link = text
+        .split(['<', '|'])
+        .find(|w| w.contains("/chat/link/"))
+        .unwrap();
+    let mut someone = crate::browser::logged_in_as(&app, "Mallory", "responder").await;
+    let page = someone.get(link.strip_prefix(&app.url).unwrap()).await;
+    page.shows("The Slack account @mallory (U0MALLORY) will act as you");
 }
 
 #[tokio::test]
