@@ -12,7 +12,10 @@
 // timeline ("Cover this" and the override form); the On call page; the phone-sized
 // layout of every main page (no sideways scrolling, big enough buttons, acknowledging
 // from a phone); the keyboard alone acknowledging an incident in the dark theme, with the
-// contrast of text and links measured. The REST API is only used to check what the pages did. Any console
+// contrast of text and links measured; the 3 a.m. test, on a phone and a desktop (an
+// incident's link opened logged out, a 900-character summary, acknowledged with one tap
+// after logging in, the confirmation in sight, the page fetched once); a live change held
+// while a filter has focus, then shown on request. The REST API is only used to check what the pages did. Any console
 // error, uncaught page error, Content-Security-Policy violation or request to another
 // host fails the story it happened in. Screenshots of the pages, desktop-*.png and
 // phone-*.png, go to target/e2e-screenshots/, the server's log to target/e2e-server.log.
@@ -575,7 +578,7 @@ test('c. a test event with the routing key appears on the open incident list wit
 
     assert.equal(await page.evaluate(() => window.e2eMarker), 'same page', 'the page was reloaded');
     assert.equal(await row.locator('.status').textContent(), 'triggered');
-    assert.equal(await textOf(row.locator('td').nth(3)), SERVICE.name, 'the row names the service');
+    assert.equal(await textOf(row.locator('td').nth(4)), SERVICE.name, 'the row names the service');
     assert.match(await page.locator('main .counts').textContent(), /^1 triggered · 0 acknowledged$/);
     incidentNumber = Number(await row.locator('td').first().textContent());
     assert.ok(incidentNumber > 0, 'the row starts with the incident number');
@@ -828,5 +831,91 @@ test('h. the keyboard alone acknowledges an incident, in the dark theme, with re
   } finally {
     await dark.close();
   }
+  assertNoBrowserProblems();
+});
+
+test('i. woken at 3 a.m.: from the page\'s link, logged out, to acknowledged in one tap after logging in', async () => {
+  assert.ok(routingKey, 'needs story b');
+  const sizes = [
+    ['phone', { viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 }],
+    ['desktop', { viewport: { width: 1440, height: 900 } }],
+  ];
+  for (const [name, options] of sizes) {
+    // A summary as long as monitoring tools send them.
+    const summary = `${name}: ` + 'replica lag over threshold on db-cluster-7 shard; '.repeat(18).slice(0, 900);
+    await trigger({ dedup: `lag/${name}`, summary });
+    const { incidents } = await api('GET', '/api/v1/incidents?status=triggered');
+    const number = incidents.find((i) => i.summary === summary).number;
+    const context = await newContext(options);
+    try {
+      const p = await context.newPage();
+      await p.goto(`/incidents/${number}`);
+      assert.equal(pathOf(p), '/login');
+      await p.getByLabel('E-mail').fill(ADMIN.email);
+      await p.getByLabel('Password').fill(ADMIN.password);
+      await p.getByRole('button', { name: 'Log in' }).click();
+      await p.waitForURL(`**/incidents/${number}`);
+      await waitForStatus(p, 'triggered');
+      await screenshot(p, `${name}-3am-incident`);
+
+      // Acknowledge and Resolve are in sight without scrolling, and look different.
+      const height = options.viewport.height;
+      const acknowledge = p.getByRole('button', { name: 'Acknowledge', exact: true });
+      const resolve = p.getByRole('button', { name: 'Resolve', exact: true });
+      for (const [button, what] of [[acknowledge, 'Acknowledge'], [resolve, 'Resolve']]) {
+        const box = await button.boundingBox();
+        assert.ok(box.y >= 0 && box.y + box.height <= height, `${what} is out of sight at ${box.y} px`);
+        assert.ok(box.height >= MIN_TAP_PX, `${what} is ${box.height} px tall`);
+      }
+      const colour = (l) => l.evaluate((e) => getComputedStyle(e).backgroundColor);
+      assert.notEqual(await colour(acknowledge), await colour(resolve), 'the two look the same');
+      // The heading is clamped; the whole summary is a tap away.
+      const lines = await p.locator('main h1').evaluate(
+        (h) => h.getBoundingClientRect().height / parseFloat(getComputedStyle(h).lineHeight || '1'),
+      );
+      assert.ok(lines <= 3.2 || Number.isNaN(lines), `the heading takes ${lines} lines`);
+      await p.getByText('Show the whole summary').waitFor();
+
+      // One tap: acknowledged, confirmed in sight, and the page fetched once.
+      const fetched = [];
+      p.on('request', (r) => {
+        if (new URL(r.url()).pathname === `/incidents/${number}` && r.method() === 'GET') fetched.push(r.url());
+      });
+      await (options.hasTouch ? acknowledge.tap() : acknowledge.click());
+      await waitForStatus(p, 'acknowledged');
+      const toast = p.locator('p.toast[role=status]');
+      assert.equal((await toast.textContent()).trim(), `Acknowledged #${number}`);
+      const box = await toast.boundingBox();
+      assert.ok(box && box.y >= 0 && box.y < height, 'the confirmation is out of sight');
+      await p.waitForTimeout(1500);
+      assert.equal(fetched.length, 1, `the page was fetched ${fetched.length} times`);
+      await screenshot(p, `${name}-3am-acknowledged`);
+      const { incident } = await api('GET', `/api/v1/incidents/${number}`);
+      assert.equal(incident.status, 'acknowledged');
+    } finally {
+      await context.close();
+    }
+  }
+  assertNoBrowserProblems();
+});
+
+test('j. a live change that comes while a filter has focus waits, and is shown on request', async () => {
+  assert.ok(routingKey, 'needs story b');
+  await page.goto('/incidents');
+  const search = page.getByRole('searchbox', { name: 'Search' });
+  await search.focus();
+  await search.type('db');
+  const NEW = { dedup: 'held/1', summary: 'Held while typing on db03' };
+  await trigger(NEW);
+  const show = page.getByRole('button', { name: /^1 new change — show$/ });
+  await show.waitFor();
+  assert.equal(await search.inputValue(), 'db', 'what was typed is kept');
+  const row = page.locator('table.incidents tbody tr').filter({ hasText: NEW.summary });
+  assert.equal(await row.count(), 0, 'the list changed under the reader');
+  assert.equal(await page.locator('#held').getAttribute('aria-live'), 'polite');
+  await show.click();
+  await row.waitFor();
+  assert.match(await row.getAttribute('class'), /\bfresh\b/, 'the new row is marked');
+  await screenshot(page, 'desktop-held-change');
   assertNoBrowserProblems();
 });

@@ -27,6 +27,9 @@ pub struct IncidentFilter {
     /// Opened before.
     pub until: Option<Timestamp>,
     pub assigned_to: Option<UserId>,
+    /// Words to look for: the number, a part of the summary or dedup key, or the
+    /// beginning of the sender's name (`source`), letter case aside.
+    pub search: Option<String>,
 }
 
 /// One page of a list, newest first, and the cursor of the next page if there is one.
@@ -117,6 +120,81 @@ impl Conditions {
     }
 }
 
+/// The `WHERE` clauses of a list's filter.
+fn conditions(filter: &IncidentFilter) -> Conditions {
+    let mut c = Conditions::default();
+    if !filter.statuses.is_empty() {
+        let marks = vec!["?"; filter.statuses.len()].join(",");
+        let values = filter
+            .statuses
+            .iter()
+            .map(|s| Val::Text(s.as_str().to_owned()))
+            .collect();
+        c.add(&format!("incidents.status IN ({marks})"), values);
+    }
+    if let Some(service) = filter.service {
+        c.add(
+            "incidents.service_id = ?",
+            vec![Val::Text(service.to_string())],
+        );
+    }
+    if let Some(team) = filter.team {
+        c.add(
+            "incidents.service_id IN (SELECT s.id FROM services s WHERE s.team_id = ?)",
+            vec![Val::Text(team.to_string())],
+        );
+    }
+    if let Some(since) = filter.since {
+        c.add(
+            "incidents.created_at >= ?",
+            vec![Val::Int(since.as_millis())],
+        );
+    }
+    if let Some(until) = filter.until {
+        c.add(
+            "incidents.created_at < ?",
+            vec![Val::Int(until.as_millis())],
+        );
+    }
+    if let Some(user) = filter.assigned_to {
+        c.add(
+            "EXISTS (SELECT 1 FROM incident_assignees a WHERE a.incident_id = incidents.id AND a.user_id = ?)",
+            vec![Val::Text(user.to_string())],
+        );
+    }
+    if let Some(words) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    {
+        let number = words.trim_start_matches('#').parse::<i64>().unwrap_or(-1);
+        let pattern = format!("%{}%", escape_like(&words.to_lowercase()));
+        c.add(
+            "(incidents.number = ? OR LOWER(incidents.summary) LIKE ? ESCAPE '\\' \
+             OR LOWER(incidents.dedup_key) LIKE ? ESCAPE '\\' \
+             OR LOWER(incidents.details) LIKE ? ESCAPE '\\')",
+            vec![
+                Val::Int(number),
+                Val::Text(pattern.clone()),
+                Val::Text(pattern.clone()),
+                Val::Text(format!(
+                    "%\"source\":\"{}%",
+                    escape_like(&words.to_lowercase())
+                )),
+            ],
+        );
+    }
+    c
+}
+
+/// `text` matched literally by `LIKE … ESCAPE '\'`.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 impl Store {
     /// The incident with this number or id.
     pub async fn incident(&self, r: IncidentRef) -> Result<Incident, StoreError> {
@@ -134,46 +212,7 @@ impl Store {
         before: Option<IncidentNumber>,
         limit: u32,
     ) -> Result<IncidentPage, StoreError> {
-        let mut c = Conditions::default();
-        if !filter.statuses.is_empty() {
-            let marks = vec!["?"; filter.statuses.len()].join(",");
-            let values = filter
-                .statuses
-                .iter()
-                .map(|s| Val::Text(s.as_str().to_owned()))
-                .collect();
-            c.add(&format!("incidents.status IN ({marks})"), values);
-        }
-        if let Some(service) = filter.service {
-            c.add(
-                "incidents.service_id = ?",
-                vec![Val::Text(service.to_string())],
-            );
-        }
-        if let Some(team) = filter.team {
-            c.add(
-                "incidents.service_id IN (SELECT s.id FROM services s WHERE s.team_id = ?)",
-                vec![Val::Text(team.to_string())],
-            );
-        }
-        if let Some(since) = filter.since {
-            c.add(
-                "incidents.created_at >= ?",
-                vec![Val::Int(since.as_millis())],
-            );
-        }
-        if let Some(until) = filter.until {
-            c.add(
-                "incidents.created_at < ?",
-                vec![Val::Int(until.as_millis())],
-            );
-        }
-        if let Some(user) = filter.assigned_to {
-            c.add(
-                "EXISTS (SELECT 1 FROM incident_assignees a WHERE a.incident_id = incidents.id AND a.user_id = ?)",
-                vec![Val::Text(user.to_string())],
-            );
-        }
+        let mut c = conditions(filter);
         if let Some(before) = before {
             c.add("incidents.number < ?", vec![Val::Int(before.0)]);
         }
@@ -217,13 +256,21 @@ impl Store {
         Ok((col(&row, "n")?, col(&row, "last")?))
     }
 
-    /// Counts open incidents by status (for summaries and the UI).
+    /// Counts the incidents matching `filter` by status (for summaries and the UI).
     pub async fn count_incidents_by_status(
         &self,
+        filter: &IncidentFilter,
     ) -> Result<HashMap<IncidentStatus, i64>, StoreError> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM incidents GROUP BY status")
-            .fetch_all(&self.read)
-            .await?;
+        let c = conditions(filter);
+        let sql = format!(
+            "SELECT status, COUNT(*) AS n FROM incidents {} GROUP BY status",
+            c.sql()
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for v in c.values {
+            q = bind(q, v);
+        }
+        let rows = q.fetch_all(&self.read).await?;
         let mut out = HashMap::new();
         for row in &rows {
             let status = parse_col(row, "status", |t| {

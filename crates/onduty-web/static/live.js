@@ -9,23 +9,58 @@ document.addEventListener("submit", (event) => {
   }
 });
 
-// Pages marked data-live="incidents" replace their <main> when an incident changes.
+// Pages marked data-live="incidents" bring their <main> up to date when an incident
+// changes. While someone is typing or a control has focus, the change is held and a
+// button says how many are waiting ("3 new changes — show"); nothing is dropped.
 const live = document.body.dataset.live;
 if (live && window.EventSource) {
-  // data-since says where things stood when the page was drawn: a change made before the
-  // stream starts is announced too.
-  const since = document.body.dataset.since || "";
-  const source = new EventSource("/live/" + live + "?since=" + encodeURIComponent(since));
-  source.addEventListener("changed", async () => {
+  let waiting = 0;
+  // The region that announces held changes to screen readers, above <main>.
+  const notice = document.createElement("p");
+  notice.id = "held";
+  notice.setAttribute("aria-live", "polite");
+  document.querySelector("main").before(notice);
+
+  const rowNumbers = (root) =>
+    new Set([...root.querySelectorAll("tr[data-number]")].map((row) => row.dataset.number));
+
+  const refresh = async () => {
     const response = await fetch(window.location.href, { headers: { "Accept": "text/html" } });
     // A redirect means the session ended: leave the page as it is rather than swap in
     // the log-in form.
     if (!response.ok || response.redirected) return;
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
     const main = fresh.querySelector("main");
-    // Someone typing in a form (a note, say) is not interrupted.
-    if (main && !document.querySelector("main :focus")) {
-      document.querySelector("main").replaceWith(main);
+    if (!main) return;
+    const old = document.querySelector("main");
+    // New rows are marked; the page stays where the reader had it.
+    const before = rowNumbers(old);
+    for (const row of main.querySelectorAll("tr[data-number]")) {
+      if (before.size && !before.has(row.dataset.number)) row.classList.add("fresh");
     }
-  });
+    const scrolled = window.scrollY;
+    old.replaceWith(main);
+    window.scrollTo(0, scrolled);
+    document.title = fresh.title;
+    waiting = 0;
+    notice.replaceChildren();
+  };
+
+  const busy = () => Boolean(document.querySelector("main :focus"));
+
+  const hold = () => {
+    waiting += 1;
+    const show = document.createElement("button");
+    show.type = "button";
+    show.className = "secondary";
+    show.textContent = `${waiting} new ${waiting === 1 ? "change" : "changes"} — show`;
+    show.addEventListener("click", refresh);
+    notice.replaceChildren(show);
+  };
+
+  // data-since says where things stood when the page was drawn: a change made before the
+  // stream starts is announced too.
+  const since = document.body.dataset.since || "";
+  const source = new EventSource("/live/" + live + "?since=" + encodeURIComponent(since));
+  source.addEventListener("changed", () => (busy() ? hold() : refresh()));
 }

@@ -250,9 +250,37 @@ pub async fn lists_filter_and_paginate(db: &TestDb) {
     assert_eq!(numbers(&page), [3]);
     assert_eq!(page.incidents[0].assignees, vec![bob.id]);
 
-    let counts = store.count_incidents_by_status().await.unwrap();
+    let counts = store.count_incidents_by_status(&all).await.unwrap();
     assert_eq!(counts.get(&IncidentStatus::Triggered), Some(&8));
     assert_eq!(counts.get(&IncidentStatus::Resolved), Some(&1));
+    // Counts follow the other filters.
+    let counts = store.count_incidents_by_status(&only_b).await.unwrap();
+    assert_eq!(counts.get(&IncidentStatus::Triggered), Some(&4));
+    assert_eq!(counts.get(&IncidentStatus::Resolved), Some(&1));
+    assert_eq!(counts.get(&IncidentStatus::Acknowledged), None, "#3 is A's");
+
+    // Search: by number ("#3"; a bare 3 is also any key or summary holding it), or a
+    // part of the dedup key or summary, or the sender's beginning, letter case aside;
+    // the words are taken literally.
+    let search = |words: &str| IncidentFilter {
+        search: Some(words.to_owned()),
+        ..Default::default()
+    };
+    for (words, found) in [
+        ("#3", vec![3]),
+        ("3", vec![4, 3]),
+        ("K7", vec![8]),
+        ("DB01.ex", vec![10, 9, 8, 7, 6, 5, 4, 3, 2, 1]),
+        ("x", vec![10, 9, 8, 7, 6, 5, 4, 3, 2, 1]),
+        ("%", vec![]),
+        ("k_", vec![]),
+    ] {
+        let page = store
+            .list_incidents(&search(words), None, 50)
+            .await
+            .unwrap();
+        assert_eq!(numbers(&page), found, "searching {words:?}");
+    }
 
     // The live pages' "has anything changed?" moves with a change, and only then.
     let seen = store.incidents_version().await.unwrap();

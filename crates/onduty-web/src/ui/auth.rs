@@ -99,6 +99,8 @@ pub(crate) struct Viewer {
     pub(crate) token_hash: String,
     /// The message the previous form left for this page (see [`super::flash`]).
     flash: Option<super::flash::Flash>,
+    /// The part of the site the page is in (`incidents`, `oncall`…): its first path segment.
+    section: String,
 }
 
 impl Viewer {
@@ -130,6 +132,7 @@ impl Viewer {
             is_admin: self.user.role == onduty_core::account::Role::Admin,
             can_respond: self.user.role.can_respond(),
             flash: self.flash.clone(),
+            section: self.section.clone(),
         }
     }
 }
@@ -167,6 +170,13 @@ impl FromRequestParts<SharedState> for Viewer {
                 token_hash: hash,
                 flash: cookies::read(&parts.headers, super::flash::COOKIE)
                     .and_then(|value| super::flash::Flash::read(&value)),
+                section: parts
+                    .uri
+                    .path()
+                    .split('/')
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned(),
             }),
             Ok(None) => Err(to_login()),
             Err(e) => {

@@ -95,14 +95,6 @@ pub(crate) fn after<T, E: Into<ApiError>>(
     }
 }
 
-/// Back to `to`: quietly if it worked, with the error if not.
-pub(crate) fn back(state: &SharedState, to: &str, result: Result<(), ApiError>) -> Response {
-    match result {
-        Ok(()) => Redirect::to(to).into_response(),
-        Err(e) => failed(state, to, e),
-    }
-}
-
 /// Once a page has been shown with the message, the cookie goes.
 pub(super) async fn clear_after_showing(request: Request, next: Next) -> Response {
     let had = cookies::read(request.headers(), COOKIE).is_some();

@@ -24,6 +24,21 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/incidents/{number}/note", post(note))
 }
 
+/// Characters of a summary the page's heading shows; the rest is a tap away.
+const SUMMARY_SHOWN: usize = 140;
+
+/// The beginning of `text` if it is longer than `most` characters, cut at a word
+/// when one ends near the cut.
+fn shortened(text: &str, most: usize) -> Option<String> {
+    let (cut, _) = text.char_indices().nth(most)?;
+    let head = &text[..cut];
+    let at_word = head
+        .rfind(char::is_whitespace)
+        .filter(|&i| i > cut * 3 / 4)
+        .unwrap_or(cut);
+    Some(head[..at_word].trim_end().to_owned())
+}
+
 /// Most timeline entries the page shows.
 const TIMELINE_SHOWN: u32 = 500;
 
@@ -48,6 +63,8 @@ struct IncidentPage {
     can_act: bool,
     number: i64,
     summary: String,
+    /// The summary's beginning when it is too long to head a phone's screen.
+    summary_short: Option<String>,
     status: &'static str,
     severity: String,
     urgency: String,
@@ -140,6 +157,7 @@ async fn show(
         live_since,
         can_act: viewer.user.role.can_respond(),
         number,
+        summary_short: shortened(&incident.summary, SUMMARY_SHOWN),
         summary: incident.summary.clone(),
         status: incident.status.as_str(),
         severity: incident.severity.as_str().to_owned(),
@@ -245,12 +263,33 @@ fn command(form: &ActForm) -> Result<IncidentCommand, ApiError> {
     })
 }
 
-/// Back to the incident's page, with the error to show if there is one; a person who
+/// What the page says once an action worked.
+fn confirmation(command: &IncidentCommand, number: i64) -> String {
+    let done = match command {
+        IncidentCommand::Acknowledge => "Acknowledged",
+        IncidentCommand::Resolve => "Resolved",
+        IncidentCommand::Unacknowledge => "Unacknowledged",
+        IncidentCommand::Escalate { .. } => "Escalated",
+        IncidentCommand::Reassign(_) => "Reassigned",
+        IncidentCommand::AddResponders(_) => "Paged another responder for",
+        IncidentCommand::Snooze(_) => "Snoozed",
+    };
+    format!("{done} #{number}")
+}
+
+/// Back to the incident's page at `place`, saying `notice` or the error; a person who
 /// may not act is refused outright.
-fn back(state: &SharedState, number: i64, result: Result<(), ApiError>) -> Response {
+fn back(
+    state: &SharedState,
+    number: i64,
+    place: &str,
+    result: Result<String, ApiError>,
+) -> Response {
+    let to = format!("/incidents/{number}{place}");
     match result {
         Err(e @ ApiError::Forbidden(_)) => super::error_page(e),
-        other => super::flash::back(state, &format!("/incidents/{number}"), other),
+        Err(e) => super::flash::failed(state, &to, e),
+        Ok(notice) => super::flash::done(state, &to, notice),
     }
 }
 
@@ -264,15 +303,36 @@ async fn act(
         return forbidden();
     }
     let done = match command(&form) {
-        Ok(command) => state
-            .app
-            .act(&viewer.acting(), incident_ref(number), command)
-            .await
-            .map(|_| ())
-            .map_err(ApiError::from),
+        Ok(command) => {
+            let said = confirmation(&command, number);
+            state
+                .app
+                .act(&viewer.acting(), incident_ref(number), command)
+                .await
+                .map(|_| said)
+                .map_err(ApiError::from)
+        }
         Err(e) => Err(e),
     };
-    back(&state, number, done)
+    back(&state, number, "", done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shortened;
+
+    #[test]
+    fn long_summaries_are_cut_at_a_word_and_short_ones_kept() {
+        assert_eq!(shortened("Disk full on db01", 140), None);
+        assert_eq!(shortened(&"x".repeat(140), 140), None);
+        let long = format!("{} tail", "word ".repeat(40));
+        let cut = shortened(&long, 140).unwrap();
+        assert!(cut.len() <= 140 && cut.ends_with("word"), "{cut}");
+        assert_eq!(
+            shortened(&"é".repeat(200), 140).unwrap().chars().count(),
+            140
+        );
+    }
 }
 
 #[derive(Deserialize)]
@@ -294,7 +354,8 @@ async fn note(
         .app
         .add_note(&viewer.acting(), incident_ref(number), &form.text)
         .await
-        .map(|_| ())
+        .map(|_| "Note added".to_owned())
         .map_err(ApiError::from);
-    back(&state, number, added)
+    // Back where the note now is, just above the form.
+    back(&state, number, "#add-note", added)
 }

@@ -1,5 +1,6 @@
 //! The incident list, newest first, a hundred at a time, with counts by status and filters
-//! (status, service, team, when, "mine"); times on the viewer's clock.
+//! (status, service, team, when, "mine", words to search); times relative, the whole time
+//! on the viewer's clock on hover.
 
 use std::collections::HashMap;
 
@@ -27,9 +28,12 @@ struct Row {
     number: i64,
     status: &'static str,
     summary: String,
+    severity: &'static str,
     service: String,
-    /// On the viewer's clock, and as RFC 3339 for `<time datetime>`.
+    /// How long ago, the whole time on the viewer's clock, and RFC 3339 for
+    /// `<time datetime>`.
     opened: String,
+    opened_exact: String,
     opened_at: String,
 }
 
@@ -48,6 +52,7 @@ struct IncidentsPage {
     teams: Vec<super::Choice>,
     periods: Vec<super::Choice>,
     mine: bool,
+    search: String,
     /// Links to the next (older) hundred, and back to the newest, with the same filters.
     older: Option<String>,
     newest: Option<String>,
@@ -68,6 +73,8 @@ struct Filters {
     mine: Option<String>,
     /// Only incidents numbered below this: the older pages.
     before: Option<String>,
+    /// Words to look for: a number, or a part of a summary, dedup key or sender.
+    q: Option<String>,
 }
 
 /// How far back the list looks: the form's value, its label, and days (0: any time).
@@ -103,6 +110,7 @@ async fn list(
     let mine = f.mine.is_some_and(|m| !m.is_empty());
     let team = f.team.unwrap_or_default();
     let period = f.opened.unwrap_or_default();
+    let search = f.q.unwrap_or_default();
     let days = PERIODS
         .iter()
         .find(|(v, _, _)| *v == period)
@@ -116,7 +124,12 @@ async fn list(
     let link = |before: Option<i64>| {
         let mut query = form_urlencoded::Serializer::new(String::new());
         query.append_pair("status", &status);
-        for (name, value) in [("service", &service), ("team", &team), ("opened", &period)] {
+        for (name, value) in [
+            ("service", &service),
+            ("team", &team),
+            ("opened", &period),
+            ("q", &search),
+        ] {
             if !value.is_empty() {
                 query.append_pair(name, value);
             }
@@ -137,12 +150,18 @@ async fn list(
         since: (days > 0)
             .then(|| onduty_core::Timestamp::from_millis(now.as_millis() - days * 24 * 3_600_000)),
         assigned_to: mine.then_some(viewer.user.id),
+        search: Some(search.clone()),
         ..IncidentFilter::default()
+    };
+    // The counts follow every filter but the status.
+    let counted = IncidentFilter {
+        statuses: Vec::new(),
+        ..filter.clone()
     };
     let live_since = super::live::since(&state).await;
     let (incidents, counts, services, all_teams) = match tokio::try_join!(
         state.store.list_incidents(&filter, before, SHOWN),
-        state.store.count_incidents_by_status(),
+        state.store.count_incidents_by_status(&counted),
         state.store.list_services(),
         state.store.list_teams(),
     ) {
@@ -170,8 +189,10 @@ async fn list(
             number: i.number.0,
             status: i.status.as_str(),
             summary: i.summary.clone(),
+            severity: i.severity.as_str(),
             service: names.get(&i.service_id).cloned().unwrap_or_default(),
-            opened: super::time::when(i.created_at, &tz),
+            opened: super::time::ago(i.created_at, now),
+            opened_exact: super::time::exact(i.created_at, &tz),
             opened_at: i.created_at.to_rfc3339(),
         })
         .collect();
@@ -198,6 +219,7 @@ async fn list(
         teams: super::Choice::list(all_teams.iter().map(|t| (t.id, &t.name)), Some(team)),
         periods: super::Choice::list(PERIODS.iter().map(|(v, l, _)| (v, l)), Some(period)),
         mine,
+        search,
         older,
         newest,
     })

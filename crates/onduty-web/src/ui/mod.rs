@@ -164,6 +164,8 @@ pub(crate) struct Chrome {
     pub is_admin: bool,
     pub can_respond: bool,
     pub flash: Option<flash::Flash>,
+    /// The navigation's entry for this page (`incidents`, `profile`…), marked current.
+    pub section: String,
 }
 
 #[derive(Template)]

@@ -30,6 +30,38 @@ pub(crate) fn when(at: Timestamp, tz: &TimeZone) -> String {
         .to_string()
 }
 
+/// "Mon 23 Nov 2026 09:00 EST": the whole time, with its zone, for a tooltip.
+pub(crate) fn exact(at: Timestamp, tz: &TimeZone) -> String {
+    to_jiff(at)
+        .to_zoned(tz.clone())
+        .strftime("%a %d %b %Y %H:%M %Z")
+        .to_string()
+}
+
+/// How long before `now` (or after) `at` is, as people say it: "just now",
+/// "5 min ago", "3 h ago", "2 days ago", "in 10 min".
+pub(crate) fn ago(at: Timestamp, now: Timestamp) -> String {
+    let seconds = (now.as_millis() - at.as_millis()) / 1000;
+    let span = seconds.abs();
+    if span < 60 {
+        return "just now".to_owned();
+    }
+    let amount = if span < 3_600 {
+        format!("{} min", span / 60)
+    } else if span < 86_400 {
+        format!("{} h", span / 3_600)
+    } else if span < 172_800 {
+        "1 day".to_owned()
+    } else {
+        format!("{} days", span / 86_400)
+    };
+    if seconds > 0 {
+        format!("{amount} ago")
+    } else {
+        format!("in {amount}")
+    }
+}
+
 /// The value of a `datetime-local` field: "2026-11-23T09:00".
 pub(crate) fn local_field(at: Timestamp, tz: &TimeZone) -> String {
     to_jiff(at)
@@ -63,6 +95,20 @@ mod tests {
         assert_eq!(local_field(at, &tz), "2026-11-27T18:00");
         assert_eq!(when(at, &TimeZone::UTC), "Fri 27 Nov 23:00");
         assert!(from_local_field("The start", "tomorrow", &tz).is_err());
+    }
+
+    #[test]
+    fn relative_times_read_as_people_say_them() {
+        let now = Timestamp::from_millis(1_800_000_000_000);
+        let before = |seconds: i64| Timestamp::from_millis(now.as_millis() - seconds * 1000);
+        assert_eq!(ago(before(59), now), "just now");
+        assert_eq!(ago(before(5 * 60 + 59), now), "5 min ago");
+        assert_eq!(ago(before(3 * 3600), now), "3 h ago");
+        assert_eq!(ago(before(30 * 3600), now), "1 day ago");
+        assert_eq!(ago(before(3 * 86_400), now), "3 days ago");
+        assert_eq!(ago(before(-600), now), "in 10 min");
+        let tz = TimeZone::get("America/New_York").unwrap();
+        assert_eq!(exact(now, &tz), "Fri 15 Jan 2027 03:00 EST");
     }
 
     #[test]

@@ -397,13 +397,22 @@ async fn an_incident_is_acknowledged_noted_and_resolved_from_its_page() {
         )
         .await;
     assert_eq!(acked.location(), "/incidents/1");
+    // The page says what happened, once.
+    let page = browser.get("/incidents/1").await;
+    assert!(page.body.contains("Acknowledged #1</p>"), "{}", page.body);
+    let page = browser.get("/incidents/1").await;
+    assert!(!page.body.contains("Acknowledged #1</p>"), "{}", page.body);
     let noted = browser
         .post(
             "/incidents/1/note",
             &[("csrf", &csrf), ("text", "rolling back <the> deploy")],
         )
         .await;
-    assert_eq!(noted.location(), "/incidents/1");
+    assert_eq!(
+        noted.location(),
+        "/incidents/1#add-note",
+        "back where the note is"
+    );
     let resolved = browser
         .post(
             "/incidents/1/act",
