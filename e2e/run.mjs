@@ -15,7 +15,8 @@
 // contrast of text and links measured; the 3 a.m. test, on a phone and a desktop (an
 // incident's link opened logged out, a 900-character summary, acknowledged with one tap
 // after logging in, the confirmation in sight, the page fetched once); a live change held
-// while a filter has focus, then shown on request. The REST API is only used to check what the pages did. Any console
+// while a filter has focus, then shown on request; every incident matching a search
+// acknowledged at once. The REST API is only used to check what the pages did. Any console
 // error, uncaught page error, Content-Security-Policy violation or request to another
 // host fails the story it happened in. Screenshots of the pages, desktop-*.png and
 // phone-*.png, go to target/e2e-screenshots/, the server's log to target/e2e-server.log.
@@ -578,9 +579,9 @@ test('c. a test event with the routing key appears on the open incident list wit
 
     assert.equal(await page.evaluate(() => window.e2eMarker), 'same page', 'the page was reloaded');
     assert.equal(await row.locator('.status').textContent(), 'triggered');
-    assert.equal(await textOf(row.locator('td').nth(4)), SERVICE.name, 'the row names the service');
+    assert.equal(await textOf(row.locator('td.service')), SERVICE.name, 'the row names the service');
     assert.match(await page.locator('main .counts').textContent(), /^1 triggered · 0 acknowledged$/);
-    incidentNumber = Number(await row.locator('td').first().textContent());
+    incidentNumber = Number(await row.locator('td.number').textContent());
     assert.ok(incidentNumber > 0, 'the row starts with the incident number');
     await screenshot(page, 'desktop-incidents');
   } finally {
@@ -917,5 +918,23 @@ test('j. a live change that comes while a filter has focus waits, and is shown o
   await row.waitFor();
   assert.match(await row.getAttribute('class'), /\bfresh\b/, 'the new row is marked');
   await screenshot(page, 'desktop-held-change');
+  assertNoBrowserProblems();
+});
+
+test('k. every incident matching a filter acknowledged at once', async () => {
+  assert.ok(routingKey, 'needs story b');
+  for (const n of [1, 2, 3]) await trigger({ dedup: `bulk/${n}`, summary: `Queue backlog ${n} on mq01` });
+  await page.goto('/incidents');
+  await page.getByRole('searchbox', { name: 'Search' }).fill('queue backlog');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL((url) => url.searchParams.get('q') === 'queue backlog');
+  assert.equal(await page.locator('table.incidents tbody tr').count(), 3);
+  await page.getByLabel('All 3 matching this filter').check();
+  await page.getByRole('button', { name: 'Acknowledge selected' }).click();
+  await expectNotice(page, 'Acknowledged 3 incidents');
+  assert.equal(new URL(page.url()).searchParams.get('q'), 'queue backlog', 'back to the same filter');
+  const { incidents } = await api('GET', '/api/v1/incidents?status=acknowledged');
+  assert.equal(incidents.filter((i) => i.summary.startsWith('Queue backlog')).length, 3);
+  await screenshot(page, 'desktop-bulk-acknowledged');
   assertNoBrowserProblems();
 });

@@ -79,6 +79,21 @@ impl IncidentCommand {
     }
 }
 
+/// Most incidents acted on by one [`App::act_on_each`].
+pub const MOST_AT_ONCE: usize = 500;
+
+/// What acting on several incidents did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActedOnEach {
+    /// Changed by it.
+    pub changed: usize,
+    /// Already as asked.
+    pub unchanged: usize,
+    /// Refused by their lifecycle (already resolved, say), and why the first was.
+    pub refused: usize,
+    pub first_refusal: Option<String>,
+}
+
 impl App {
     /// Does what `acting` asks of an incident, through the lifecycle, in one transaction.
     /// Responders and admins may act; observers may not.
@@ -100,6 +115,37 @@ impl App {
             self.wake_engine();
         }
         Ok(acted)
+    }
+
+    /// Does the same to each of several incidents (the list's "Acknowledge selected"),
+    /// each in its own transaction, as [`App::act`] would one by one. At most
+    /// [`MOST_AT_ONCE`]; one that refuses (already resolved, say) is counted and the rest
+    /// go on.
+    pub async fn act_on_each(
+        &self,
+        acting: &Acting,
+        incidents: &[IncidentRef],
+        command: IncidentCommand,
+    ) -> Result<ActedOnEach, AppError> {
+        acting.require_responder()?;
+        if incidents.is_empty() || incidents.len() > MOST_AT_ONCE {
+            return Err(AppError::Invalid(format!(
+                "choose 1 to {MOST_AT_ONCE} incidents"
+            )));
+        }
+        let mut done = ActedOnEach::default();
+        for incident in incidents {
+            match self.act(acting, *incident, command.clone()).await {
+                Ok(acted) if acted.changed => done.changed += 1,
+                Ok(_) => done.unchanged += 1,
+                Err(why @ (AppError::Refused(_) | AppError::NotFound(_))) => {
+                    done.refused += 1;
+                    done.first_refusal.get_or_insert_with(|| why.to_string());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
     }
 
     /// Adds a note to an incident's timeline (open or resolved): 1 to 10,000 characters.

@@ -30,7 +30,7 @@ use onduty_notify::Providers;
 use onduty_store::{Store, StoreError, Wake};
 
 pub use chat::ChatChannelInput;
-pub use incidents::{IncidentCommand, MAX_RESPONDERS, SnoozeFor};
+pub use incidents::{ActedOnEach, IncidentCommand, MAX_RESPONDERS, MOST_AT_ONCE, SnoozeFor};
 pub use monitoring::{
     EngineStatus, HeartbeatInput, MAX_MAINTENANCE_MINUTES, MaintenanceInput, Until,
 };

@@ -1,9 +1,10 @@
 // onduty's only script: live updates and confirmations. Every page works without it.
 "use strict";
 
-// Forms marked data-confirm ask first.
+// Forms (or their buttons) marked data-confirm ask first.
 document.addEventListener("submit", (event) => {
-  const question = event.target.dataset && event.target.dataset.confirm;
+  const marked = [event.submitter, event.target].find((e) => e && e.dataset && e.dataset.confirm);
+  const question = marked && marked.dataset.confirm;
   if (question && !window.confirm(question)) {
     event.preventDefault();
   }

@@ -6,19 +6,25 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use onduty_app::{ActedOnEach, IncidentCommand, MOST_AT_ONCE};
 use onduty_core::incident::IncidentStatus;
+use onduty_core::{IncidentNumber, IncidentRef};
 use onduty_store::incidents::IncidentFilter;
 use serde::Deserialize;
 
 use super::{Viewer, page};
 use crate::SharedState;
+use crate::error::ApiError;
 
 pub(super) fn routes() -> Router<SharedState> {
-    Router::new().route("/incidents", get(list))
+    Router::new()
+        .route("/incidents", get(list))
+        .route("/incidents/bulk", post(bulk))
 }
 
 /// Most incidents the list shows.
@@ -46,20 +52,21 @@ struct IncidentsPage {
     acknowledged: i64,
     rows: Vec<Row>,
     statuses: Vec<(&'static str, &'static str)>,
-    status: String,
     services: Vec<(String, String)>,
-    service: String,
     teams: Vec<super::Choice>,
     periods: Vec<super::Choice>,
-    mine: bool,
-    search: String,
+    chosen: Chosen,
+    /// How many incidents the filters match, in all.
+    matching: i64,
+    /// Whether the viewer may acknowledge and resolve (the bulk form is shown).
+    can_act: bool,
     /// Links to the next (older) hundred, and back to the newest, with the same filters.
     older: Option<String>,
     newest: Option<String>,
 }
 
 /// The list's filters, as the form sends them.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Filters {
     /// `open` (default), `triggered`, `acknowledged`, `resolved` or `all`.
     status: Option<String>,
@@ -93,66 +100,96 @@ const STATUSES: [(&str, &str); 5] = [
     ("all", "all"),
 ];
 
-async fn list(
-    State(state): State<SharedState>,
-    viewer: Viewer,
-    Query(f): Query<Filters>,
-) -> Response {
-    let status = f.status.unwrap_or_else(|| "open".to_owned());
-    let statuses = match status.as_str() {
-        "triggered" => vec![IncidentStatus::Triggered],
-        "acknowledged" => vec![IncidentStatus::Acknowledged],
-        "resolved" => vec![IncidentStatus::Resolved],
-        "all" => Vec::new(),
-        _ => vec![IncidentStatus::Triggered, IncidentStatus::Acknowledged],
-    };
-    let service = f.service.unwrap_or_default();
-    let mine = f.mine.is_some_and(|m| !m.is_empty());
-    let team = f.team.unwrap_or_default();
-    let period = f.opened.unwrap_or_default();
-    let search = f.q.unwrap_or_default();
-    let days = PERIODS
-        .iter()
-        .find(|(v, _, _)| *v == period)
-        .map_or(0, |(_, _, d)| *d);
-    let before = f
-        .before
-        .as_deref()
-        .and_then(|b| b.parse().ok())
-        .map(onduty_core::IncidentNumber);
-    // The same filters, for the paging links.
-    let link = |before: Option<i64>| {
+/// The filters as chosen, each with its default filled in.
+struct Chosen {
+    status: String,
+    service: String,
+    team: String,
+    period: String,
+    search: String,
+    mine: bool,
+}
+
+impl Chosen {
+    fn read(f: Filters) -> Chosen {
+        let status = f.status.unwrap_or_default();
+        Chosen {
+            status: if STATUSES.iter().any(|(v, _)| *v == status) {
+                status
+            } else {
+                "open".to_owned()
+            },
+            service: f.service.unwrap_or_default(),
+            team: f.team.unwrap_or_default(),
+            period: f.opened.unwrap_or_default(),
+            search: f.q.unwrap_or_default(),
+            mine: f.mine.is_some_and(|m| !m.is_empty()),
+        }
+    }
+
+    /// What the store is asked for, at `now`, for `viewer`.
+    fn filter(&self, viewer: onduty_core::UserId, now: onduty_core::Timestamp) -> IncidentFilter {
+        let statuses = match self.status.as_str() {
+            "triggered" => vec![IncidentStatus::Triggered],
+            "acknowledged" => vec![IncidentStatus::Acknowledged],
+            "resolved" => vec![IncidentStatus::Resolved],
+            "all" => Vec::new(),
+            _ => vec![IncidentStatus::Triggered, IncidentStatus::Acknowledged],
+        };
+        let days = PERIODS
+            .iter()
+            .find(|(v, _, _)| *v == self.period)
+            .map_or(0, |(_, _, d)| *d);
+        IncidentFilter {
+            statuses,
+            service: self.service.parse().ok(),
+            team: self.team.parse().ok(),
+            since: (days > 0).then(|| {
+                onduty_core::Timestamp::from_millis(now.as_millis() - days * 24 * 3_600_000)
+            }),
+            assigned_to: self.mine.then_some(viewer),
+            search: Some(self.search.clone()),
+            ..IncidentFilter::default()
+        }
+    }
+
+    /// The list with these filters, from incident `before` down.
+    fn link(&self, before: Option<i64>) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
-        query.append_pair("status", &status);
+        query.append_pair("status", &self.status);
         for (name, value) in [
-            ("service", &service),
-            ("team", &team),
-            ("opened", &period),
-            ("q", &search),
+            ("service", &self.service),
+            ("team", &self.team),
+            ("opened", &self.period),
+            ("q", &self.search),
         ] {
             if !value.is_empty() {
                 query.append_pair(name, value);
             }
         }
-        if mine {
+        if self.mine {
             query.append_pair("mine", "1");
         }
         if let Some(b) = before {
             query.append_pair("before", &b.to_string());
         }
         format!("/incidents?{}", query.finish())
-    };
+    }
+}
+
+async fn list(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Query(mut f): Query<Filters>,
+) -> Response {
+    let before = f
+        .before
+        .take()
+        .and_then(|b| b.parse().ok())
+        .map(onduty_core::IncidentNumber);
+    let chosen = Chosen::read(f);
     let now = state.clock.now();
-    let filter = IncidentFilter {
-        statuses,
-        service: service.parse().ok(),
-        team: team.parse().ok(),
-        since: (days > 0)
-            .then(|| onduty_core::Timestamp::from_millis(now.as_millis() - days * 24 * 3_600_000)),
-        assigned_to: mine.then_some(viewer.user.id),
-        search: Some(search.clone()),
-        ..IncidentFilter::default()
-    };
+    let filter = chosen.filter(viewer.user.id, now);
     // The counts follow every filter but the status.
     let counted = IncidentFilter {
         statuses: Vec::new(),
@@ -175,8 +212,8 @@ async fn list(
                 .into_response();
         }
     };
-    let older = incidents.next.map(|n| link(Some(n.0)));
-    let newest = before.is_some().then(|| link(None));
+    let older = incidents.next.map(|n| chosen.link(Some(n.0)));
+    let newest = before.is_some().then(|| chosen.link(None));
     let tz = viewer.zone();
     let names: HashMap<_, _> = services
         .iter()
@@ -206,21 +243,136 @@ async fn list(
             .unwrap_or(0),
         rows,
         statuses: STATUSES.to_vec(),
-        status: if STATUSES.iter().any(|(v, _)| *v == status) {
-            status
-        } else {
-            "open".to_owned()
-        },
+        teams: super::Choice::list(
+            all_teams.iter().map(|t| (t.id, &t.name)),
+            Some(chosen.team.clone()),
+        ),
+        periods: super::Choice::list(
+            PERIODS.iter().map(|(v, l, _)| (v, l)),
+            Some(chosen.period.clone()),
+        ),
         services: services
             .iter()
             .map(|s| (s.id.to_string(), s.name.to_string()))
             .collect(),
-        service,
-        teams: super::Choice::list(all_teams.iter().map(|t| (t.id, &t.name)), Some(team)),
-        periods: super::Choice::list(PERIODS.iter().map(|(v, l, _)| (v, l)), Some(period)),
-        mine,
-        search,
+        matching: counts
+            .iter()
+            .filter(|(status, _)| filter.statuses.is_empty() || filter.statuses.contains(status))
+            .map(|(_, n)| n)
+            .sum(),
+        can_act: viewer.user.role.can_respond(),
+        chosen,
         older,
         newest,
     })
+}
+
+/// "Acknowledge selected", "Resolve selected": the incidents ticked (`n`), or all those
+/// matching the list's filters (`all`), through [`onduty_app::App::act_on_each`]; back to
+/// the list saying what was done.
+async fn bulk(State(state): State<SharedState>, viewer: Viewer, body: Bytes) -> Response {
+    let mut filters = Filters::default();
+    let (mut csrf, mut action, mut all, mut numbers) =
+        (String::new(), String::new(), false, vec![]);
+    for (key, value) in form_urlencoded::parse(&body) {
+        let value = value.into_owned();
+        match key.as_ref() {
+            "csrf" => csrf = value,
+            "action" => action = value,
+            "all" => all = value == "1",
+            "n" => numbers.push(value),
+            "status" => filters.status = Some(value),
+            "service" => filters.service = Some(value),
+            "team" => filters.team = Some(value),
+            "opened" => filters.opened = Some(value),
+            "q" => filters.q = Some(value),
+            "mine" => filters.mine = Some(value),
+            _ => {}
+        }
+    }
+    if !viewer.csrf_ok(&csrf) {
+        return super::auth::forbidden();
+    }
+    let chosen = Chosen::read(filters);
+    let back = chosen.link(None);
+    let (command, done) = match action.as_str() {
+        "acknowledge" => (IncidentCommand::Acknowledge, "Acknowledged"),
+        "resolve" => (IncidentCommand::Resolve, "Resolved"),
+        _ => return super::flash::failed(&state, &back, "choose Acknowledge or Resolve"),
+    };
+    let chosen_ones: Vec<IncidentRef> = if all {
+        let filter = chosen.filter(viewer.user.id, state.clock.now());
+        let most = u32::try_from(MOST_AT_ONCE).unwrap_or(u32::MAX);
+        match state.store.list_incidents(&filter, None, most).await {
+            Ok(page) => page
+                .incidents
+                .iter()
+                .map(|i| IncidentRef::Number(i.number))
+                .collect(),
+            Err(e) => return super::error_page(e),
+        }
+    } else {
+        match numbers
+            .iter()
+            .map(|n| n.parse().map(|n| IncidentRef::Number(IncidentNumber(n))))
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(refs) => refs,
+            Err(_) => {
+                return super::flash::failed(&state, &back, "an incident number is not a number");
+            }
+        }
+    };
+    if chosen_ones.is_empty() {
+        return super::flash::failed(
+            &state,
+            &back,
+            "Nothing was selected: tick incidents, or \"All matching this filter\".",
+        );
+    }
+    match state
+        .app
+        .act_on_each(&viewer.acting(), &chosen_ones, command)
+        .await
+    {
+        Ok(acted) => super::flash::done(&state, &back, said(done, &acted)),
+        Err(e) => super::flash::failed(&state, &back, ApiError::from(e)),
+    }
+}
+
+/// "Acknowledged 3 incidents; 1 already was; 2 could not be (…)".
+fn said(done: &str, acted: &ActedOnEach) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut text = format!("{done} {} incident{}", acted.changed, plural(acted.changed));
+    if acted.unchanged > 0 {
+        let were = if acted.unchanged == 1 { "was" } else { "were" };
+        text.push_str(&format!("; {} already {were}", acted.unchanged));
+    }
+    if let Some(why) = &acted.first_refusal {
+        text.push_str(&format!("; {} could not be ({why})", acted.refused));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bulk_action_says_what_it_did() {
+        let acted = |changed, unchanged, refused: usize| ActedOnEach {
+            changed,
+            unchanged,
+            refused,
+            first_refusal: (refused > 0).then(|| "incident #4 is resolved".to_owned()),
+        };
+        assert_eq!(
+            said("Acknowledged", &acted(1, 0, 0)),
+            "Acknowledged 1 incident"
+        );
+        assert_eq!(
+            said("Resolved", &acted(3, 1, 2)),
+            "Resolved 3 incidents; 1 already was; 2 could not be (incident #4 is resolved)"
+        );
+    }
 }

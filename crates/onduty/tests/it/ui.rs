@@ -894,3 +894,109 @@ async fn logging_in_returns_to_the_page_asked_for_and_only_to_onduty_s_own() {
     assert_eq!(elsewhere.location(), "/incidents");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn incidents_are_acknowledged_and_resolved_in_bulk_from_the_list() {
+    let app = TestApp::start().await;
+    let (_, key) = app.service("Checkout", "open").await;
+    for (dedup, summary) in [
+        ("disk/1", "Disk full on db01"),
+        ("disk/2", "Disk full on db02"),
+        ("cpu/1", "CPU hot on web01"),
+        ("cpu/2", "CPU hot on web02"),
+    ] {
+        app.send_event(trigger_event(&key, dedup, summary)).await;
+    }
+    let status_of = |n: i64| {
+        let app = &app;
+        async move {
+            let (_, body) = app
+                .api(reqwest::Method::GET, &format!("/incidents/{n}"), None)
+                .await;
+            body["incident"]["status"].as_str().unwrap().to_owned()
+        }
+    };
+    let mut browser = administrator(&app).await;
+    let list = browser.get("/incidents?q=disk").await;
+    list.shows("All 2 matching this filter");
+    list.shows("2 triggered · 0 acknowledged");
+    let csrf = list.csrf();
+
+    // Two ticked: both acknowledged, and the list says so.
+    let ticked = browser
+        .post(
+            "/incidents/bulk",
+            &[
+                ("csrf", &csrf),
+                ("action", "acknowledge"),
+                ("status", "open"),
+                ("n", "1"),
+                ("n", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(ticked.location(), "/incidents?status=open");
+    browser
+        .get("/incidents")
+        .await
+        .shows("Acknowledged 2 incidents");
+    assert_eq!(
+        [status_of(1).await, status_of(2).await, status_of(3).await],
+        ["acknowledged", "triggered", "acknowledged"]
+    );
+
+    // All matching a search: only those, and one already acknowledged is said so.
+    let all = browser
+        .post(
+            "/incidents/bulk",
+            &[
+                ("csrf", &csrf),
+                ("action", "acknowledge"),
+                ("status", "open"),
+                ("q", "disk"),
+                ("all", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(all.location(), "/incidents?status=open&q=disk");
+    browser
+        .get(all.location())
+        .await
+        .shows("Acknowledged 1 incident; 1 already was");
+    assert_eq!(status_of(2).await, "acknowledged");
+    assert_eq!(status_of(4).await, "triggered", "not matching the search");
+
+    // Nothing ticked changes nothing and says why; a forged form is refused.
+    let none = browser
+        .post(
+            "/incidents/bulk",
+            &[("csrf", &csrf), ("action", "resolve"), ("status", "open")],
+        )
+        .await;
+    browser
+        .get(none.location())
+        .await
+        .shows("Nothing was selected");
+    let forged = browser
+        .post(
+            "/incidents/bulk",
+            &[("csrf", "nope"), ("action", "resolve"), ("all", "1")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(status_of(4).await, "triggered");
+
+    // An observer sees no checkboxes, and cannot post the form.
+    let mut observer = logged_in_as(&app, "Olive", "observer").await;
+    let list = observer.get("/incidents").await;
+    assert!(!list.body.contains("name=\"n\""), "{}", list.body);
+    let csrf = list.csrf();
+    let refused = observer
+        .post(
+            "/incidents/bulk",
+            &[("csrf", &csrf), ("action", "resolve"), ("n", "4")],
+        )
+        .await;
+    observer.get(refused.location()).await;
+    assert_eq!(status_of(4).await, "triggered");
+}
