@@ -10,6 +10,28 @@ document.addEventListener("submit", (event) => {
   }
 });
 
+// Whatever is marked data-copy gets a Copy button (the text stays selectable without it).
+const addCopyButtons = (root) => {
+  if (!navigator.clipboard) return;
+  for (const marked of root.querySelectorAll("[data-copy]")) {
+    const copy = document.createElement("button");
+    copy.type = "button";
+    copy.className = "secondary copy";
+    copy.textContent = "Copy";
+    copy.setAttribute("aria-label", "Copy " + marked.dataset.copy);
+    copy.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(marked.dataset.copy);
+        copy.textContent = "Copied";
+      } catch {
+        copy.textContent = "Select it to copy";
+      }
+    });
+    marked.after(copy);
+  }
+};
+addCopyButtons(document);
+
 // Pages marked data-live="incidents" bring their <main> up to date when an incident
 // changes. While someone is typing or a control has focus, the change is held and a
 // button says how many are waiting ("3 new changes — show"); nothing is dropped.
@@ -40,6 +62,7 @@ if (live && window.EventSource) {
       if (before.size && !before.has(row.dataset.number)) row.classList.add("fresh");
     }
     const scrolled = window.scrollY;
+    addCopyButtons(main);
     old.replaceWith(main);
     window.scrollTo(0, scrolled);
     document.title = fresh.title;

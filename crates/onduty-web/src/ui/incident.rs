@@ -3,11 +3,12 @@
 //! resolve, escalate, reassign, add responders, snooze and add a note.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use onduty_app::{IncidentCommand, SnoozeFor};
+use onduty_core::incident::TimelineKind;
 use onduty_core::lifecycle::Assignee;
 use onduty_core::{IncidentNumber, IncidentRef};
 use serde::Deserialize;
@@ -83,7 +84,16 @@ struct IncidentPage {
     links: Vec<LinkRow>,
     /// Images are shown as links: loading them would tell their host who is looking.
     images: Vec<LinkRow>,
+    /// Custom details as key and value, when they are an object; and as JSON.
+    detail_rows: Vec<(String, String)>,
     details: Option<String>,
+    /// "View in Prometheus": the sender's own page about it.
+    client_link: Option<LinkRow>,
+    dedup_key: String,
+    /// "Open for 42 min", "Resolved by Alice after 1 h 5 min".
+    lasted: String,
+    /// Which timeline entries are shown: `all`, `events`, `pages` or `notes`.
+    show: &'static str,
     /// No level of its policy reached anyone, and nobody has it.
     nobody_paged: Option<String>,
     /// The timeline shows its newest entries; there are earlier ones.
@@ -100,11 +110,97 @@ fn failed(e: onduty_store::StoreError) -> Response {
     super::error_page(e)
 }
 
+/// Which part of the timeline the page shows (`?show=`).
+#[derive(Deserialize)]
+struct Shown {
+    show: Option<String>,
+}
+
+/// The timeline's filters: the query's value, and its label.
+const TIMELINE_FILTERS: [(&str, &str); 4] = [
+    ("all", "Everything"),
+    ("events", "Events"),
+    ("pages", "Pages"),
+    ("notes", "Notes"),
+];
+
+/// Whether an entry of `kind` (from an event or not) is shown under `filter`.
+fn in_filter(filter: &str, kind: TimelineKind, from_event: bool) -> bool {
+    match filter {
+        "events" => {
+            from_event
+                || matches!(
+                    kind,
+                    TimelineKind::Triggered
+                        | TimelineKind::Alert
+                        | TimelineKind::Event
+                        | TimelineKind::Superseded
+                        | TimelineKind::Reopened
+                )
+        }
+        "pages" => matches!(kind, TimelineKind::Escalated | TimelineKind::Notified),
+        "notes" => kind == TimelineKind::Note,
+        _ => true,
+    }
+}
+
+/// "42 min", "3 h 5 min", "2 days 4 h".
+fn span(from: onduty_core::Timestamp, to: onduty_core::Timestamp) -> String {
+    let minutes = (to.as_millis() - from.as_millis()).max(0) / 60_000;
+    match minutes {
+        0 => "under a minute".to_owned(),
+        m if m < 60 => format!("{m} min"),
+        m if m < 24 * 60 => match m % 60 {
+            0 => format!("{} h", m / 60),
+            rest => format!("{} h {rest} min", m / 60),
+        },
+        m => {
+            let days = m / (24 * 60);
+            let unit = if days == 1 { "day" } else { "days" };
+            match (m % (24 * 60)) / 60 {
+                0 => format!("{days} {unit}"),
+                hours => format!("{days} {unit} {hours} h"),
+            }
+        }
+    }
+}
+
+/// Custom details as rows, when they are an object: a string as it is, anything else as
+/// compact JSON.
+fn detail_rows(details: &serde_json::Value) -> Vec<(String, String)> {
+    details
+        .as_object()
+        .map(|fields| {
+            fields
+                .iter()
+                .map(|(key, value)| {
+                    let shown = match value {
+                        serde_json::Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    };
+                    (key.clone(), shown)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether a link is the runbook, shown first.
+fn is_runbook(link: &LinkRow) -> bool {
+    link.text.to_lowercase().contains("runbook") || link.href.to_lowercase().contains("runbook")
+}
+
 async fn show(
     State(state): State<SharedState>,
     viewer: Viewer,
     Path(number): Path<i64>,
+    Query(shown): Query<Shown>,
 ) -> Response {
+    let filter = TIMELINE_FILTERS
+        .iter()
+        .map(|(value, _)| *value)
+        .find(|value| Some(*value) == shown.show.as_deref())
+        .unwrap_or("all");
     let live_since = super::live::since(&state).await;
     let incident = match state.store.incident(incident_ref(number)).await {
         Ok(i) => i,
@@ -119,17 +215,34 @@ async fn show(
         Ok(found) => found,
         Err(e) => return failed(e),
     };
-    let details = incident
+    let custom = incident
         .details
         .alert()
-        .and_then(|a| a.custom_details.as_ref())
-        .and_then(|d| serde_json::to_string_pretty(d).ok());
-    let links = incident
+        .and_then(|a| a.custom_details.as_ref());
+    let details = custom.and_then(|d| serde_json::to_string_pretty(d).ok());
+    let mut links: Vec<LinkRow> = incident
         .details
         .links
         .iter()
         .map(|l| link(&l.href, l.text.as_deref()))
         .collect();
+    // The runbook first: it says what to do.
+    links.sort_by_key(|l| !is_runbook(l));
+    let client_link = incident.details.client_url.as_deref().map(|url| {
+        let by = incident.details.client.as_deref().unwrap_or("the sender");
+        link(url, Some(&format!("View in {by}")))
+    });
+    let now = state.clock.now();
+    let lasted = match (incident.resolved_at, &incident.resolved_by) {
+        (Some(at), by) => {
+            let who = by
+                .as_ref()
+                .map(|a| format!(" by {}", a.name()))
+                .unwrap_or_default();
+            format!("Resolved{who} after {}", span(incident.created_at, at))
+        }
+        (None, _) => format!("Open for {}", span(incident.created_at, now)),
+    };
     let images = incident
         .details
         .images
@@ -200,10 +313,16 @@ async fn show(
         people: super::Choice::list(by_name.iter().map(|u| (u.id, &u.name)), None),
         links,
         images,
+        detail_rows: custom.map(detail_rows).unwrap_or_default(),
         details,
+        client_link,
+        dedup_key: incident.dedup_key.to_string(),
+        lasted,
+        show: filter,
         earlier,
         timeline: timeline
             .iter()
+            .filter(|e| in_filter(filter, e.kind, e.event_id.is_some()))
             .map(|e| EntryRow {
                 at: super::time::when(e.at, &tz),
                 at_rfc3339: e.at.to_rfc3339(),
@@ -319,7 +438,54 @@ async fn act(
 
 #[cfg(test)]
 mod tests {
-    use super::shortened;
+    use super::*;
+
+    #[test]
+    fn the_timeline_filters_split_events_pages_and_notes() {
+        use TimelineKind::*;
+        let rows = [
+            (Triggered, true, "events"),
+            (Acknowledged, true, "events"),
+            (Acknowledged, false, "all"),
+            (Escalated, false, "pages"),
+            (Notified, false, "pages"),
+            (Note, false, "notes"),
+        ];
+        for (kind, from_event, only) in rows {
+            for (filter, _) in TIMELINE_FILTERS {
+                let expected = filter == "all" || filter == only;
+                assert_eq!(
+                    in_filter(filter, kind, from_event),
+                    expected,
+                    "{kind:?} (event: {from_event}) under {filter}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn spans_read_as_people_say_them() {
+        let at = |minutes: i64| onduty_core::Timestamp::from_millis(minutes * 60_000);
+        assert_eq!(span(at(0), at(0)), "under a minute");
+        assert_eq!(span(at(0), at(42)), "42 min");
+        assert_eq!(span(at(0), at(120)), "2 h");
+        assert_eq!(span(at(0), at(185)), "3 h 5 min");
+        assert_eq!(span(at(0), at(24 * 60 + 59)), "1 day");
+        assert_eq!(span(at(0), at(50 * 60)), "2 days 2 h");
+    }
+
+    #[test]
+    fn custom_details_become_rows_when_they_are_an_object() {
+        let rows = detail_rows(&serde_json::json!({"error rate": "37%", "hosts": ["a", "b"]}));
+        assert_eq!(
+            rows,
+            [
+                ("error rate".to_owned(), "37%".to_owned()),
+                ("hosts".to_owned(), r#"["a","b"]"#.to_owned())
+            ]
+        );
+        assert!(detail_rows(&serde_json::json!("just text")).is_empty());
+    }
 
     #[test]
     fn long_summaries_are_cut_at_a_word_and_short_ones_kept() {

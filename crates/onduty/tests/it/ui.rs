@@ -364,9 +364,11 @@ async fn an_incident_is_acknowledged_noted_and_resolved_from_its_page() {
     event["payload"]["custom_details"] =
         serde_json::json!({"error rate": "37%", "html": "<b>x</b>"});
     event["links"] = serde_json::json!([
-        {"href": "https://runbooks.example.com/checkout", "text": "Runbook"},
-        {"href": "javascript:alert(1)", "text": "Sneaky"}
+        {"href": "javascript:alert(1)", "text": "Sneaky"},
+        {"href": "https://runbooks.example.com/checkout", "text": "Runbook"}
     ]);
+    event["client"] = serde_json::json!("Prometheus");
+    event["client_url"] = serde_json::json!("https://prometheus.example.com/graph?g0.expr=up");
     app.send_event(event).await;
     let mut browser = administrator(&app).await;
 
@@ -381,6 +383,16 @@ async fn an_incident_is_acknowledged_noted_and_resolved_from_its_page() {
             .contains("href=\"https://runbooks.example.com/checkout\"")
     );
     assert!(!page.body.contains("href=\"javascript:"), "{}", page.body);
+    // The sender's own page, the details as a table, the runbook first, how long so far.
+    page.shows(r#"href="https://prometheus.example.com/graph?g0.expr=up" rel="noopener noreferrer">View in Prometheus</a>"#);
+    page.shows(r#"<th scope="row">error rate</th><td>37%</td>"#);
+    let runbook = page.body.find("Runbook</a>").unwrap();
+    assert!(
+        runbook < page.body.find("Sneaky").unwrap(),
+        "the runbook first"
+    );
+    page.shows("Open for under a minute");
+    page.shows(r#"data-copy="checkout">checkout</code>"#);
     let csrf = page.csrf();
 
     let forged = browser
@@ -422,6 +434,12 @@ async fn an_incident_is_acknowledged_noted_and_resolved_from_its_page() {
     assert_eq!(resolved.location(), "/incidents/1");
     let page = browser.get("/incidents/1").await;
     assert!(page.body.contains("status resolved"), "{}", page.body);
+    page.shows("Resolved by Ada after under a minute");
+    // The timeline's notes alone.
+    let notes = browser.get("/incidents/1?show=notes").await;
+    assert!(notes.body.contains("rolling back"), "{}", notes.body);
+    assert!(!notes.body.contains("Triggered by"), "{}", notes.body);
+    notes.shows(r#"?show=notes#timeline" aria-current="true">Notes</a>"#);
     assert!(page.body.contains("Acknowledged by Ada"), "{}", page.body);
     assert!(
         page.body.contains("rolling back &#60;the&#62; deploy")
