@@ -32,6 +32,43 @@ const addCopyButtons = (root) => {
 };
 addCopyButtons(document);
 
+// The home page can tell of a new high-urgency incident for you with a browser
+// notification, once asked to (kept in this browser).
+const NOTIFY_KEY = "onduty-notify";
+const notifyButton = document.getElementById("notify");
+if (notifyButton && window.Notification) {
+  const wanted = () => localStorage.getItem(NOTIFY_KEY) === "1" && Notification.permission === "granted";
+  const label = () => {
+    notifyButton.textContent = wanted()
+      ? "Stop telling me here of high-urgency incidents"
+      : "Tell me here when a high-urgency incident comes for me";
+  };
+  notifyButton.hidden = false;
+  label();
+  notifyButton.addEventListener("click", async () => {
+    if (wanted()) {
+      localStorage.removeItem(NOTIFY_KEY);
+    } else if ((await Notification.requestPermission()) === "granted") {
+      localStorage.setItem(NOTIFY_KEY, "1");
+    }
+    label();
+  });
+}
+
+// A high-urgency incident new on the page, while notifications are wanted: say so.
+const announce = (old, fresh) => {
+  if (localStorage.getItem(NOTIFY_KEY) !== "1" || !window.Notification || Notification.permission !== "granted") {
+    return;
+  }
+  const shown = new Set([...old.querySelectorAll("[data-number]")].map((e) => e.dataset.number));
+  for (const item of fresh.querySelectorAll('[data-urgency="high"][data-status="triggered"]')) {
+    if (!shown.has(item.dataset.number)) {
+      const link = item.querySelector("a");
+      new Notification("onduty: " + (link ? link.textContent : "#" + item.dataset.number));
+    }
+  }
+};
+
 // Pages marked data-live="incidents" bring their <main> up to date when an incident
 // changes. While someone is typing or a control has focus, the change is held and a
 // button says how many are waiting ("3 new changes — show"); nothing is dropped.
@@ -45,24 +82,31 @@ if (live && window.EventSource) {
   document.querySelector("main").before(notice);
 
   const rowNumbers = (root) =>
-    new Set([...root.querySelectorAll("tr[data-number]")].map((row) => row.dataset.number));
+    new Set([...root.querySelectorAll("[data-number]")].map((row) => row.dataset.number));
 
-  const refresh = async () => {
+  // `asked`: the reader pressed "show"; otherwise someone who started typing while the
+  // page was being fetched is not interrupted either.
+  const refresh = async (asked) => {
     const response = await fetch(window.location.href, { headers: { "Accept": "text/html" } });
     // A redirect means the session ended: leave the page as it is rather than swap in
     // the log-in form.
     if (!response.ok || response.redirected) return;
+    if (asked !== true && busy()) {
+      hold();
+      return;
+    }
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
     const main = fresh.querySelector("main");
     if (!main) return;
     const old = document.querySelector("main");
     // New rows are marked; the page stays where the reader had it.
     const before = rowNumbers(old);
-    for (const row of main.querySelectorAll("tr[data-number]")) {
+    for (const row of main.querySelectorAll("[data-number]")) {
       if (before.size && !before.has(row.dataset.number)) row.classList.add("fresh");
     }
     const scrolled = window.scrollY;
     addCopyButtons(main);
+    announce(old, main);
     old.replaceWith(main);
     window.scrollTo(0, scrolled);
     document.title = fresh.title;
@@ -78,7 +122,7 @@ if (live && window.EventSource) {
     show.type = "button";
     show.className = "secondary";
     show.textContent = `${waiting} new ${waiting === 1 ? "change" : "changes"} — show`;
-    show.addEventListener("click", refresh);
+    show.addEventListener("click", () => refresh(true));
     notice.replaceChildren(show);
   };
 

@@ -16,12 +16,15 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/sw.js", get(service_worker))
         .route("/static/push.js", get(push_script))
         .route("/static/icon.svg", get(icon))
+        .route("/static/icon-paging.svg", get(icon_paging))
 }
 
 const MANIFEST: &str = include_str!("../../static/manifest.webmanifest");
 const SERVICE_WORKER: &str = include_str!("../../static/sw.js");
 const PUSH_SCRIPT: &str = include_str!("../../static/push.js");
 const ICON: &str = include_str!("../../static/icon.svg");
+/// The icon with a badge: something is waiting for you.
+const ICON_PAGING: &str = include_str!("../../static/icon-paging.svg");
 
 async fn manifest() -> Response {
     super::asset("application/manifest+json", MANIFEST)
@@ -33,6 +36,10 @@ async fn push_script() -> Response {
 
 async fn icon() -> Response {
     super::asset("image/svg+xml", ICON)
+}
+
+async fn icon_paging() -> Response {
+    super::asset("image/svg+xml", ICON_PAGING)
 }
 
 /// Served from the root, so that it controls every page; never cached by HTTP, so that

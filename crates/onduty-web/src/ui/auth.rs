@@ -361,7 +361,7 @@ async fn log_in(
     };
     match (user, hash) {
         (Some(user), Some(_)) if matches => {
-            let to = safe_next(&form.next).unwrap_or("/incidents");
+            let to = safe_next(&form.next).unwrap_or("/");
             sign_in(&state, &user, to).await
         }
         _ => again(
@@ -493,7 +493,7 @@ async fn set_up(
         .set_first_password_hash(user.id, &salted_hash(&password))
         .await
     {
-        Ok(true) => sign_in(&state, &user, "/incidents").await,
+        Ok(true) => sign_in(&state, &user, "/").await,
         // Someone else finished setting up meanwhile.
         Ok(false) => Redirect::to("/login").into_response(),
         Err(e) => again(format!("Cannot save the password: {e}")),

@@ -11,6 +11,7 @@ mod chat_links;
 pub(crate) use chat_links::chat_link_url;
 mod cookies;
 mod flash;
+mod home;
 mod incident;
 mod incidents;
 mod live;
@@ -23,7 +24,7 @@ mod time;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::{ApiError, SharedState};
@@ -55,10 +56,10 @@ const FORM_LIMIT: usize = 128 * 1024;
 
 pub(crate) fn routes() -> Router<SharedState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/incidents") }))
         .route("/static/onduty.css", get(stylesheet))
         .merge(app_shell::routes())
         .merge(auth::routes())
+        .merge(home::routes())
         .merge(incidents::routes())
         .merge(incident::routes())
         .merge(live::routes())

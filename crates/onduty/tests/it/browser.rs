@@ -179,7 +179,7 @@ pub async fn administrator(app: &TestApp) -> Browser {
     let mut browser = Browser::new(app);
     let csrf = browser.get("/setup").await.csrf();
     let done = browser.set_up_as_ada(&csrf).await;
-    assert_eq!(done.location(), "/incidents");
+    assert_eq!(done.location(), "/");
     browser
 }
 
@@ -200,6 +200,6 @@ pub async fn logged_in_as(app: &TestApp, name: &str, role: &str) -> Browser {
     app.store.set_password_hash(user.id, &hash).await.unwrap();
     let mut browser = Browser::new(app);
     let done = browser.log_in_as(&email, "their own password").await;
-    assert_eq!(done.location(), "/incidents");
+    assert_eq!(done.location(), "/");
     browser
 }

@@ -78,7 +78,7 @@ async fn the_first_visit_sets_up_an_administrator_who_then_logs_in_and_out() {
     let before = app.store.list_users().await.unwrap().len();
     let done = browser.set_up_as_ada(&csrf).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    assert_eq!(done.location(), "/incidents");
+    assert_eq!(done.location(), "/");
     // The token's owner became Ada: there is one administrator, not a second one beside
     // the first start's.
     let (_, me) = app.api(reqwest::Method::GET, "/me", None).await;
@@ -130,7 +130,7 @@ async fn the_first_visit_sets_up_an_administrator_who_then_logs_in_and_out() {
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.body.contains("do not match"));
     let right = browser.log_in("a long passphrase", &csrf).await;
-    assert_eq!(right.location(), "/incidents");
+    assert_eq!(right.location(), "/");
     assert_eq!(browser.get("/incidents").await.status, StatusCode::OK);
     app.stop().await;
 }
@@ -153,7 +153,7 @@ async fn logging_in_is_rate_limited_per_address_and_per_client() {
     assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
     app.advance(std::time::Duration::from_secs(60));
     let through = guesser.log_in("a long passphrase", &csrf).await;
-    assert_eq!(through.location(), "/incidents");
+    assert_eq!(through.location(), "/");
 
     // One client trying many addresses is limited too: 30 a minute.
     app.advance(std::time::Duration::from_secs(60));
@@ -196,7 +196,7 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_log_in_limit() {
     let through = ada
         .log_in_via_proxy("198.51.100.7", "ada@example.com", "a long passphrase")
         .await;
-    assert_eq!(through.location(), "/incidents");
+    assert_eq!(through.location(), "/");
     // A client that makes up an earlier hop is still counted by the hop the proxy saw.
     let spoofed = sprayer
         .log_in_via_proxy(
@@ -250,7 +250,7 @@ async fn guessing_one_persons_password_from_many_addresses_is_limited_too() {
     let through = ada
         .log_in_via_proxy("198.51.100.7", "ada@example.com", "a long passphrase")
         .await;
-    assert_eq!(through.location(), "/incidents");
+    assert_eq!(through.location(), "/");
     app.stop().await;
 }
 
@@ -750,19 +750,7 @@ async fn the_on_call_page_shows_every_schedule_and_policy() {
     let mut browser = administrator(&app).await;
     let empty = browser.get("/oncall").await;
     assert!(empty.body.contains("No schedules yet."), "{}", empty.body);
-    app.user_token("Grace", "responder").await;
-    let (status, _) = app
-        .api(
-            reqwest::Method::POST,
-            "/schedules",
-            Some(
-                serde_json::json!({"name": "Ops <rota>", "time_zone": "UTC", "layers": [{
-                "name": "Primary", "participants": ["ada@example.com", "grace@example.com"],
-                "start": "2020-01-06T09:00", "shift": {"unit": "weeks", "count": 1}}]}),
-            ),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    weekly_rota_of_ada_and_grace(&app, "Ops <rota>").await;
     let (status, _) = app
         .api(
             reqwest::Method::POST,
@@ -909,7 +897,7 @@ async fn logging_in_returns_to_the_page_asked_for_and_only_to_onduty_s_own() {
             ],
         )
         .await;
-    assert_eq!(elsewhere.location(), "/incidents");
+    assert_eq!(elsewhere.location(), "/");
     app.stop().await;
 }
 
@@ -1017,4 +1005,82 @@ async fn incidents_are_acknowledged_and_resolved_in_bulk_from_the_list() {
         .await;
     observer.get(refused.location()).await;
     assert_eq!(status_of(4).await, "triggered");
+}
+
+#[tokio::test]
+async fn home_says_what_is_paging_you_and_when_you_are_on_call() {
+    let app = TestApp::start().await;
+    let mut browser = administrator(&app).await;
+    let quiet = browser.get("/").await;
+    quiet.shows("Nothing is paging you");
+    quiet.shows("<title>Home · onduty</title>");
+    quiet.shows("No shift of yours in the next 30 days.");
+
+    weekly_rota_of_ada_and_grace(&app, "Ops rota").await;
+    let (_, key) = app.service("Checkout", "open").await;
+    for (dedup, summary) in [
+        ("a", "Checkout 500s"),
+        ("b", "Slow carts"),
+        ("c", "Not Ada's"),
+    ] {
+        app.send_event(trigger_event(&key, dedup, summary)).await;
+    }
+    for (number, body) in [
+        (1, serde_json::json!({"user": "ada@example.com"})),
+        (2, serde_json::json!({"user": "ada@example.com"})),
+        (3, serde_json::json!({"user": "grace@example.com"})),
+    ] {
+        let (status, _) = app
+            .api(
+                reqwest::Method::POST,
+                &format!("/incidents/{number}/reassign"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, _) = app
+        .api(reqwest::Method::POST, "/incidents/2/acknowledge", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let home = browser.get("/").await;
+    // One still paging her (first), one she acknowledged; Grace's is not hers.
+    home.shows("<title>(1) Home · onduty</title>");
+    home.shows(r#"href="/static/icon-paging.svg""#);
+    home.shows("1 waiting for you");
+    let first = home.body.find("#1 Checkout 500s").unwrap();
+    assert!(first < home.body.find("#2 Slow carts").unwrap());
+    assert!(!home.body.contains("Not Ada"), "{}", home.body);
+    // Ada holds the rota until Monday 09:00, then Grace; her next turn is a week later.
+    home.shows("On call now</strong> in Ops rota until Mon 19 Jan 09:00.");
+    home.shows("Next: Ops rota, Mon 26 Jan 09:00 until Mon 02 Feb 09:00.");
+    assert!(
+        home.body
+            .contains("?start=2026-01-26T09%3A00&amp;end=2026-02-02T09%3A00#cover")
+            || home
+                .body
+                .contains("?start=2026-01-26T09%3A00&#38;end=2026-02-02T09%3A00#cover"),
+        "a link to find cover: {}",
+        home.body
+    );
+    app.stop().await;
+}
+
+/// Grace, and a schedule `name` where Ada and Grace take weekly turns from Monday
+/// 6 January 2020, 09:00 UTC (Ada first).
+async fn weekly_rota_of_ada_and_grace(app: &TestApp, name: &str) {
+    app.user_token("Grace", "responder").await;
+    let (status, _) = app
+        .api(
+            reqwest::Method::POST,
+            "/schedules",
+            Some(
+                serde_json::json!({"name": name, "time_zone": "UTC", "layers": [{
+                "name": "Primary", "participants": ["ada@example.com", "grace@example.com"],
+                "start": "2020-01-06T09:00", "shift": {"unit": "weeks", "count": 1}}]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
 }

@@ -421,7 +421,7 @@ async fn ada_adds_grace_who_sets_up_her_phone_and_rules_and_admins_manage_roles(
     let in_ = grace
         .log_in_as("grace@example.com", "grace's first password")
         .await;
-    assert_eq!(in_.location(), "/incidents");
+    assert_eq!(in_.location(), "/");
     let profile = grace.get("/profile").await;
     assert_eq!(profile.location(), grace_url);
     let page = grace.get(&grace_url).await;
@@ -631,7 +631,7 @@ async fn ada_adds_grace_who_sets_up_her_phone_and_rules_and_admins_manage_roles(
     let again = grace
         .log_in_as("grace@example.com", "a brand new password")
         .await;
-    assert_eq!(again.location(), "/incidents");
+    assert_eq!(again.location(), "/");
     app.stop().await;
 }
 
