@@ -119,6 +119,13 @@ impl Viewer {
         onduty_app::Acting::new(self.user.clone(), onduty_core::lifecycle::Via::WebUi)
     }
 
+    /// What was typed in field `name` of the form that just failed; empty if nothing.
+    pub(crate) fn kept(&self, name: &str) -> String {
+        self.flash
+            .as_ref()
+            .map_or(String::new(), |f| f.kept(name).to_owned())
+    }
+
     /// The viewer's wall clock, for the times a page shows.
     pub(crate) fn zone(&self) -> jiff::tz::TimeZone {
         super::time::zone(self.user.time_zone.as_str())

@@ -1,6 +1,7 @@
 //! One-time messages from a form to the page it redirects to ("Service created",
-//! "'name': must not be empty"), carried in a short-lived cookie so that no link can put
-//! words on a page.
+//! "Name: must not be empty"), carried in a short-lived cookie so that no link can put
+//! words on a page. A form that failed also carries back what was typed in it (never a
+//! password), so that the page shows it again.
 
 use std::fmt::Display;
 use std::time::Duration;
@@ -17,34 +18,82 @@ pub(super) const COOKIE: &str = "onduty_flash";
 
 /// Longest message kept, in characters.
 const MAX_CHARS: usize = 300;
+/// Most characters of what was typed that are carried back, in all (a cookie holds 4 KB).
+const MAX_KEPT_CHARS: usize = 2000;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Flash {
     pub error: bool,
     pub text: String,
+    /// What was typed in the form, by field name, to show again.
+    pub kept: Vec<(String, String)>,
 }
 
 impl Flash {
     /// The message in a cookie's value (`error=…` or `notice=…`, form-encoded).
     pub(super) fn read(value: &str) -> Option<Flash> {
-        let (kind, text) = form_urlencoded::parse(value.as_bytes()).next()?;
+        let mut pairs = form_urlencoded::parse(value.as_bytes());
+        let (kind, text) = pairs.next()?;
         let error = match kind.as_ref() {
             "error" => true,
             "notice" => false,
             _ => return None,
         };
+        let kept = pairs
+            .filter_map(|(name, value)| {
+                let name = name.strip_prefix("kept.")?.to_owned();
+                Some((name, value.into_owned()))
+            })
+            .collect();
         Some(Flash {
             error,
             text: text.chars().take(MAX_CHARS).collect(),
+            kept,
         })
     }
 
     fn cookie_value(&self) -> String {
         let text: String = self.text.chars().take(MAX_CHARS).collect();
-        form_urlencoded::Serializer::new(String::new())
-            .append_pair(if self.error { "error" } else { "notice" }, &text)
-            .finish()
+        let mut value = form_urlencoded::Serializer::new(String::new());
+        value.append_pair(if self.error { "error" } else { "notice" }, &text);
+        let mut room = MAX_KEPT_CHARS;
+        for (name, typed) in &self.kept {
+            let cost = name.len() + typed.len();
+            if cost > room {
+                break;
+            }
+            room -= cost;
+            value.append_pair(&format!("kept.{name}"), typed);
+        }
+        value.finish()
     }
+
+    /// What was typed in field `name` before the form failed; empty if nothing.
+    pub(crate) fn kept(&self, name: &str) -> &str {
+        self.kept
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// An error as a form's reader says it: the API's `'time_zone': …` names the field by its
+/// label instead ("Time zone: …").
+pub(crate) fn in_plain_words(error: &str) -> String {
+    let Some(rest) = error.strip_prefix('\'') else {
+        return error.to_owned();
+    };
+    let Some((field, said)) = rest.split_once("': ") else {
+        return error.to_owned();
+    };
+    let mut label = field.replace(['_', '.'], " ");
+    if let Some(first) = label.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    if label == "Email" {
+        label = "E-mail".to_owned();
+    }
+    format!("{label}: {said}")
 }
 
 /// A redirect to `to` that shows `flash` there once.
@@ -66,18 +115,34 @@ pub(crate) fn done(state: &SharedState, to: &str, notice: impl Into<String>) -> 
         Flash {
             error: false,
             text: notice.into(),
+            kept: Vec::new(),
         },
     )
 }
 
 /// Back to `to` after a form failed, saying why.
 pub(crate) fn failed(state: &SharedState, to: &str, error: impl Display) -> Response {
+    failed_keeping(state, to, error, &[])
+}
+
+/// Back to `to` after a form failed, saying why, with what was typed in `fields` (by
+/// name) to show again.
+pub(crate) fn failed_keeping(
+    state: &SharedState,
+    to: &str,
+    error: impl Display,
+    fields: &[(&str, &str)],
+) -> Response {
     redirect_with(
         state,
         to,
         Flash {
             error: true,
-            text: error.to_string(),
+            text: in_plain_words(&error.to_string()),
+            kept: fields
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
         },
     )
 }
@@ -117,15 +182,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_message_survives_its_cookie() {
+    fn a_message_and_what_was_typed_survive_their_cookie() {
         let flash = Flash {
             error: true,
             text: "'name': taken; try «another» = ok".to_owned(),
+            kept: vec![
+                ("name".to_owned(), "Ada; \"Lovelace\" = <b>".to_owned()),
+                ("time_zone".to_owned(), "Europe/Lodnon".to_owned()),
+            ],
         };
         let back = Flash::read(&flash.cookie_value()).unwrap();
         assert!(back.error);
         assert_eq!(back.text, flash.text);
+        assert_eq!(back.kept("name"), "Ada; \"Lovelace\" = <b>");
+        assert_eq!(back.kept("time_zone"), "Europe/Lodnon");
+        assert_eq!(back.kept("email"), "");
         assert!(!flash.cookie_value().contains([';', ' ', ',', '"']));
+        // What does not fit is left out, not cut.
+        let long = Flash {
+            kept: vec![("notes".to_owned(), "x".repeat(MAX_KEPT_CHARS + 1))],
+            ..flash
+        };
+        assert_eq!(Flash::read(&long.cookie_value()).unwrap().kept("notes"), "");
+    }
+
+    #[test]
+    fn errors_name_fields_by_their_labels() {
+        assert_eq!(
+            in_plain_words("'time_zone': 'Europe/Lodnon' is not a time zone"),
+            "Time zone: 'Europe/Lodnon' is not a time zone"
+        );
+        assert_eq!(in_plain_words("'email': taken"), "E-mail: taken");
+        assert_eq!(in_plain_words("no field here"), "no field here");
     }
 
     #[test]

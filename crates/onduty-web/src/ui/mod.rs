@@ -169,6 +169,21 @@ pub(crate) struct Chrome {
     pub section: String,
 }
 
+impl Chrome {
+    /// What was typed in field `name` of the form that just failed; empty if nothing.
+    pub(crate) fn kept(&self, name: &str) -> &str {
+        self.flash.as_ref().map_or("", |f| f.kept(name))
+    }
+
+    /// What was typed in field `name`, or `default` when nothing was.
+    pub(crate) fn kept_or<'a>(&'a self, name: &str, default: &'a str) -> &'a str {
+        match self.kept(name) {
+            "" => default,
+            typed => typed,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {

@@ -71,6 +71,8 @@ struct PeoplePage {
     sends: Option<onduty_app::SendUsage>,
     /// Admins: which instance runs the paging engine.
     engine: Option<EngineLine>,
+    /// Every time zone's name, for the form's suggestions.
+    time_zones: &'static [String],
 }
 
 /// Which instance runs the paging engine, as a sentence; `running: false` is shown as an
@@ -162,7 +164,14 @@ async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
             })
             .collect(),
         everyone: Choice::list(users.iter().map(|u| (u.id, &u.name)), None),
-        roles: Choice::list(ROLES, Some("responder".to_owned())),
+        roles: Choice::list(
+            ROLES,
+            Some(match viewer.kept("role") {
+                kept if !kept.is_empty() => kept,
+                _ => "responder".to_owned(),
+            }),
+        ),
+        time_zones: super::time::zone_options(),
     })
 }
 
@@ -189,7 +198,7 @@ async fn add_person(
     let input = UserInput {
         email: Some(form.email.trim().to_owned()),
         name: Some(form.name.trim().to_owned()),
-        role: Some(form.role),
+        role: Some(form.role.clone()),
         time_zone: Some(form.time_zone.trim().to_owned()).filter(|t| !t.is_empty()),
     };
     match state
@@ -205,7 +214,18 @@ async fn add_person(
                 user.name, user.email
             ),
         ),
-        Err(e) => failed(&state, "/people", ApiError::from(e)),
+        // Back to the form, with what was typed (not the password).
+        Err(e) => super::flash::failed_keeping(
+            &state,
+            "/people#add-person",
+            ApiError::from(e),
+            &[
+                ("name", &form.name),
+                ("email", &form.email),
+                ("role", &form.role),
+                ("time_zone", &form.time_zone),
+            ],
+        ),
     }
 }
 
@@ -231,6 +251,7 @@ struct RuleRow {
 #[template(path = "person.html")]
 struct PersonPage {
     chrome: super::Chrome,
+    time_zones: &'static [String],
     id: String,
     name: String,
     email: String,
@@ -316,6 +337,7 @@ async fn show(
         })
         .collect();
     page(PersonPage {
+        time_zones: super::time::zone_options(),
         vapid_key: state.providers.web_push.as_ref().map(|w| w.public_key()),
         chrome: viewer.chrome(),
         id: person.id.to_string(),

@@ -179,6 +179,18 @@ struct SchedulesPage {
     schedules: Vec<ScheduleRow>,
     time_zone: String,
     first_handoff: String,
+    time_zones: &'static [String],
+}
+
+/// A first handoff to suggest: the last 09:00 on the wall clock (today's, or yesterday's
+/// before nine), so that someone is on call from the moment the schedule is made.
+fn last_nine_oclock(now: jiff::civil::DateTime) -> String {
+    let day = if now.hour() >= 9 {
+        now.date()
+    } else {
+        now.date().yesterday().unwrap_or(now.date())
+    };
+    format!("{day}T09:00")
 }
 
 async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
@@ -213,13 +225,12 @@ async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
         Err(e) => return super::error_page(e),
     };
     let tz = zone(viewer.user.time_zone.as_str());
-    // A first handoff to suggest: 09:00 tomorrow.
-    let tomorrow = to_jiff(now).to_zoned(tz).date().tomorrow().ok();
     page(SchedulesPage {
         chrome: viewer.chrome(),
         schedules,
         time_zone: viewer.user.time_zone.to_string(),
-        first_handoff: tomorrow.map(|d| format!("{d}T09:00")).unwrap_or_default(),
+        first_handoff: last_nine_oclock(to_jiff(now).to_zoned(tz).datetime()),
+        time_zones: super::time::zone_options(),
     })
 }
 
@@ -359,7 +370,7 @@ async fn create(State(state): State<SharedState>, viewer: Viewer, body: Bytes) -
     }
     let layers = match layer_bodies(&form, &[]) {
         Ok(l) => l,
-        Err(e) => return failed(&state, "/schedules", e),
+        Err(e) => return failed_keeping_typed(&state, &body, e),
     };
     let input = ScheduleInput {
         name: form.name.clone(),
@@ -374,8 +385,25 @@ async fn create(State(state): State<SharedState>, viewer: Viewer, body: Bytes) -
             &format!("/schedules/{}", s.id),
             format!("Created {}.", s.name),
         ),
-        Err(e) => failed(&state, "/schedules", e),
+        Err(e) => failed_keeping_typed(&state, &body, e),
     }
+}
+
+/// Back to the new schedule's form, with what was typed in it.
+fn failed_keeping_typed(
+    state: &SharedState,
+    body: &[u8],
+    error: impl std::fmt::Display,
+) -> Response {
+    let typed: Vec<(String, String)> = form_urlencoded::parse(body)
+        .filter(|(name, _)| name != "csrf")
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    let fields: Vec<(&str, &str)> = typed
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    super::flash::failed_keeping(state, "/schedules#new-schedule", error, &fields)
 }
 
 struct LayerRow {
@@ -678,6 +706,15 @@ async fn rotate_calendar(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_new_schedule_starts_at_the_last_nine_oclock_so_nobody_is_missing_until_then() {
+        let at = |text: &str| text.parse::<jiff::civil::DateTime>().unwrap();
+        assert_eq!(last_nine_oclock(at("2026-12-06T20:49")), "2026-12-06T09:00");
+        assert_eq!(last_nine_oclock(at("2026-12-06T09:00")), "2026-12-06T09:00");
+        assert_eq!(last_nine_oclock(at("2026-12-06T03:00")), "2026-12-05T09:00");
+    }
+
     use super::*;
     use onduty_core::schedule::FinalShift;
 

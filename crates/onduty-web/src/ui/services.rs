@@ -91,7 +91,10 @@ async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
                 in_maintenance: quiet.contains(&s.id),
             })
             .collect(),
-        policies: Choice::list(policies.iter().map(|p| (p.id, &p.name)), None),
+        policies: Choice::list(
+            policies.iter().map(|p| (p.id, &p.name)),
+            Some(viewer.kept("escalation_policy")).filter(|p| !p.is_empty()),
+        ),
     })
 }
 
@@ -144,7 +147,16 @@ async fn create(
                 service.name
             ),
         ),
-        Err(e) => failed(&state, "/services", ApiError::from(e)),
+        Err(e) => super::flash::failed_keeping(
+            &state,
+            "/services#new-service",
+            ApiError::from(e),
+            &[
+                ("name", &form.name),
+                ("description", &form.description),
+                ("escalation_policy", &form.escalation_policy),
+            ],
+        ),
     }
 }
 

@@ -14,6 +14,12 @@ pub(crate) fn zone(name: &str) -> TimeZone {
     onduty_core::account::time_zone(name).unwrap_or(TimeZone::UTC)
 }
 
+/// Every time zone's name onduty takes, sorted: the suggestions of a time zone field.
+pub(crate) fn zone_options() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(onduty_core::account::time_zone_names)
+}
+
 pub(crate) fn to_jiff(at: Timestamp) -> jiff::Timestamp {
     jiff::Timestamp::from_millisecond(at.as_millis()).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }

@@ -1084,3 +1084,45 @@ async fn weekly_rota_of_ada_and_grace(app: &TestApp, name: &str) {
         .await;
     assert_eq!(status, StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn a_form_that_fails_keeps_what_was_typed_and_says_why_in_plain_words() {
+    let app = TestApp::start().await;
+    let mut ada = administrator(&app).await;
+    let csrf = ada.get("/people").await.csrf();
+    let refused = ada
+        .post(
+            "/people",
+            &[
+                ("csrf", &csrf),
+                ("name", "Grace <Hopper>"),
+                ("email", "grace@example.com"),
+                ("role", "observer"),
+                ("time_zone", "America/New_Yrok"),
+                ("password", "first password 1906"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.location(), "/people#add-person");
+    let page = ada.get("/people").await;
+    page.shows("Time zone: ");
+    assert!(!page.body.contains("'time_zone'"), "{}", page.body);
+    page.shows(r#"value="Grace &#60;Hopper&#62;""#);
+    page.shows(r#"value="grace@example.com""#);
+    page.shows(r#"value="America/New_Yrok""#);
+    page.shows(r#"<option value="observer" selected>"#);
+    assert!(
+        !page.body.contains("first password 1906"),
+        "never the password"
+    );
+    // The time zone field suggests every zone.
+    page.shows(r#"<option value="America/New_York">"#);
+    // Shown once: the next visit has an empty form.
+    let again = ada.get("/people").await;
+    assert!(!again.body.contains("Grace"), "{}", again.body);
+    let grace = onduty_core::account::Email::parse("grace@example.com").unwrap();
+    assert!(
+        app.store.user_by_email(&grace).await.unwrap().is_none(),
+        "nobody was added"
+    );
+}
