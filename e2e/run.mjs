@@ -868,6 +868,14 @@ test('i. woken at 3 a.m.: from the page\'s link, logged out, to acknowledged in 
       await p.waitForURL(`**/incidents/${number}`);
       await waitForStatus(p, 'triggered');
       await screenshot(p, `${name}-3am-incident`);
+      // What a first load fetches (the page, its stylesheet and scripts) stays small.
+      const assets = await p.evaluate(() => [
+        location.pathname,
+        ...[...document.querySelectorAll('link[rel=stylesheet], script[src]')].map((e) => e.href || e.src),
+      ]);
+      let bytes = 0;
+      for (const asset of assets) bytes += (await (await context.request.get(asset)).body()).length;
+      assert.ok(bytes > 10 * 1024 && bytes < 40 * 1024, `a first load is ${bytes} bytes`);
 
       // Acknowledge and Resolve are in sight without scrolling, and look different.
       const height = options.viewport.height;

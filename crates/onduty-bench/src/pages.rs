@@ -96,8 +96,11 @@ pub async fn render(incidents: usize, runs: usize) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let middle = incidents / 2 + 1;
     for (path, marker) in [
+        ("/".to_owned(), "Your shifts"),
         ("/incidents".to_owned(), "Disk"),
         ("/incidents?status=all".to_owned(), "Disk"),
+        // A search matching a few among all: the summaries, keys and sources are read.
+        ("/incidents?status=all&q=4242".to_owned(), "Disk"),
         (format!("/incidents/{middle}"), "Disk"),
         ("/services".to_owned(), "Checkout"),
         (format!("/services/{}", service.id), "alertmanager"),

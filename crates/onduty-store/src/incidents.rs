@@ -121,7 +121,7 @@ impl Conditions {
 }
 
 /// The `WHERE` clauses of a list's filter.
-fn conditions(filter: &IncidentFilter) -> Conditions {
+fn conditions(filter: &IncidentFilter, backend: Backend) -> Conditions {
     let mut c = Conditions::default();
     if !filter.statuses.is_empty() {
         let marks = vec!["?"; filter.statuses.len()].join(",");
@@ -169,19 +169,24 @@ fn conditions(filter: &IncidentFilter) -> Conditions {
         .filter(|w| !w.is_empty())
     {
         let number = words.trim_start_matches('#').parse::<i64>().unwrap_or(-1);
-        let pattern = format!("%{}%", escape_like(&words.to_lowercase()));
+        let words = escape_like(words);
+        // Letter case aside: SQLite's LIKE ignores it (for ASCII), PostgreSQL's ILIKE does.
+        let like = match backend {
+            Backend::Sqlite => "LIKE",
+            Backend::Postgres => "ILIKE",
+        };
         c.add(
-            "(incidents.number = ? OR LOWER(incidents.summary) LIKE ? ESCAPE '\\' \
-             OR LOWER(incidents.dedup_key) LIKE ? ESCAPE '\\' \
-             OR LOWER(incidents.details) LIKE ? ESCAPE '\\')",
+            &format!(
+                "(incidents.number = ? OR incidents.summary {like} ? ESCAPE '\\' \
+                 OR incidents.dedup_key {like} ? ESCAPE '\\' \
+                 OR incidents.details {like} ? ESCAPE '\\')"
+            ),
             vec![
                 Val::Int(number),
-                Val::Text(pattern.clone()),
-                Val::Text(pattern.clone()),
-                Val::Text(format!(
-                    "%\"source\":\"{}%",
-                    escape_like(&words.to_lowercase())
-                )),
+                Val::Text(format!("%{words}%")),
+                Val::Text(format!("%{words}%")),
+                // The sender's name, at the start: `"source":"db01…` in the stored event.
+                Val::Text(format!("%\"source\":\"{words}%")),
             ],
         );
     }
@@ -212,7 +217,7 @@ impl Store {
         before: Option<IncidentNumber>,
         limit: u32,
     ) -> Result<IncidentPage, StoreError> {
-        let mut c = conditions(filter);
+        let mut c = conditions(filter, self.backend);
         if let Some(before) = before {
             c.add("incidents.number < ?", vec![Val::Int(before.0)]);
         }
@@ -261,7 +266,7 @@ impl Store {
         &self,
         filter: &IncidentFilter,
     ) -> Result<HashMap<IncidentStatus, i64>, StoreError> {
-        let c = conditions(filter);
+        let c = conditions(filter, self.backend);
         let sql = format!(
             "SELECT status, COUNT(*) AS n FROM incidents {} GROUP BY status",
             c.sql()

@@ -35,12 +35,55 @@ struct IncidentRow {
     opened_at: String,
 }
 
-struct ShiftRow {
-    schedule: String,
+/// One of a person's shifts, as pages show it.
+pub(super) struct ShiftRow {
+    pub schedule: String,
     /// The schedule's page, at the override form filled with this shift.
-    cover: Option<String>,
-    from: String,
-    until: String,
+    pub cover: Option<String>,
+    pub from: String,
+    pub until: String,
+    /// They are on call in it now.
+    pub now: bool,
+}
+
+/// `user`'s shifts that begin before `now` + `ahead`, in every schedule, on `tz`'s clock.
+pub(super) async fn upcoming_shifts(
+    state: &SharedState,
+    user: onduty_core::UserId,
+    tz: &jiff::tz::TimeZone,
+    now: Timestamp,
+    ahead: std::time::Duration,
+) -> Result<Vec<ShiftRow>, crate::error::ApiError> {
+    // Read a month further, so that the last shift shows its real end.
+    let until = now.saturating_add(ahead);
+    let window = Window {
+        start: now,
+        end: until.saturating_add(std::time::Duration::from_secs(31 * 24 * 3600)),
+    };
+    let schedules = state.store.list_schedules().await?;
+    let shifts = user_shifts(state, user, window, now).await?;
+    Ok(shifts
+        .iter()
+        .filter(|s| s.start < until)
+        .map(|s| {
+            let schedule = schedules.iter().find(|x| x.name.to_string() == s.schedule);
+            let cover = schedule.map(|x| {
+                let zone = super::time::zone(x.time_zone.as_str());
+                let query = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("start", &super::time::local_field(s.start, &zone))
+                    .append_pair("end", &super::time::local_field(s.end, &zone))
+                    .finish();
+                format!("/schedules/{}?{query}#cover", x.id)
+            });
+            ShiftRow {
+                schedule: s.schedule.clone(),
+                cover,
+                from: super::time::when(s.start, tz),
+                until: super::time::when(s.end, tz),
+                now: s.start <= now && now < s.end,
+            }
+        })
+        .collect())
 }
 
 #[derive(Template)]
@@ -63,39 +106,25 @@ async fn show(State(state): State<SharedState>, viewer: Viewer) -> Response {
         assigned_to: Some(viewer.user.id),
         ..IncidentFilter::default()
     };
-    let window = Window {
-        start: now,
-        end: now.saturating_add(AHEAD),
-    };
-    let (incidents, schedules) = match tokio::try_join!(
-        state.store.list_incidents(&mine, None, SHOWN),
-        state.store.list_schedules(),
+    let tz = viewer.zone();
+    let (incidents, shifts) = match tokio::try_join!(
+        async {
+            (state.store.list_incidents(&mine, None, SHOWN).await)
+                .map_err(crate::error::ApiError::from)
+        },
+        upcoming_shifts(&state, viewer.user.id, &tz, now, AHEAD),
     ) {
         Ok(found) => found,
         Err(e) => return super::error_page(e),
     };
-    let shifts = match user_shifts(&state, viewer.user.id, window, now).await {
-        Ok(s) => s,
-        Err(e) => return super::error_page(e),
-    };
-    let tz = viewer.zone();
-    let row = |s: &crate::api::schedules::UserShiftView| {
-        let schedule = schedules.iter().find(|x| x.name.to_string() == s.schedule);
-        let cover = schedule.map(|x| {
-            let field = |at| super::time::local_field(at, &super::time::zone(x.time_zone.as_str()));
-            let query = form_urlencoded::Serializer::new(String::new())
-                .append_pair("start", &field(s.start))
-                .append_pair("end", &field(s.end))
-                .finish();
-            format!("/schedules/{}?{query}#cover", x.id)
-        });
-        ShiftRow {
-            schedule: s.schedule.clone(),
-            cover,
-            from: super::time::when(s.start, &tz),
-            until: super::time::when(s.end, &tz),
+    let (mut current, mut next) = (None, None);
+    for shift in shifts {
+        match shift.now {
+            true if current.is_none() => current = Some(shift),
+            false if next.is_none() => next = Some(shift),
+            _ => {}
         }
-    };
+    }
     let mut rows: Vec<_> = incidents.incidents.iter().collect();
     // Those still paging first, then the newest.
     rows.sort_by_key(|i| {
@@ -123,11 +152,7 @@ async fn show(State(state): State<SharedState>, viewer: Viewer) -> Response {
                 opened_at: i.created_at.to_rfc3339(),
             })
             .collect(),
-        now: shifts.iter().find(|s| on_at(s, now)).map(row),
-        next: shifts.iter().find(|s| s.start > now).map(row),
+        now: current,
+        next,
     })
-}
-
-fn on_at(shift: &crate::api::schedules::UserShiftView, at: Timestamp) -> bool {
-    shift.start <= at && at < shift.end
 }

@@ -38,6 +38,9 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/teams/{id}/members/{user}/remove", post(leave_team))
 }
 
+/// How far ahead a person's page lists their shifts.
+const SHIFTS_AHEAD: std::time::Duration = std::time::Duration::from_secs(14 * 24 * 3600);
+
 const ROLES: [(&str, &str); 3] = [
     ("admin", "admin: changes anything"),
     ("responder", "responder: acts on incidents"),
@@ -57,6 +60,8 @@ struct TeamRow {
     id: String,
     name: String,
     members: Vec<(String, String)>,
+    /// Everyone not in it yet: whom "Add" offers.
+    joinable: Vec<Choice>,
 }
 
 #[derive(Template)]
@@ -65,7 +70,6 @@ struct PeoplePage {
     chrome: super::Chrome,
     people: Vec<PersonRow>,
     teams: Vec<TeamRow>,
-    everyone: Vec<Choice>,
     roles: Vec<Choice>,
     /// Admins: codes and tests sent in the last hour.
     sends: Option<onduty_app::SendUsage>,
@@ -161,9 +165,15 @@ async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
                     .iter()
                     .map(|m| (m.to_string(), name_of(&users, *m)))
                     .collect(),
+                joinable: Choice::list(
+                    users
+                        .iter()
+                        .filter(|u| !t.members.contains(&u.id))
+                        .map(|u| (u.id, &u.name)),
+                    None,
+                ),
             })
             .collect(),
-        everyone: Choice::list(users.iter().map(|u| (u.id, &u.name)), None),
         roles: Choice::list(
             ROLES,
             Some(match viewer.kept("role") {
@@ -251,6 +261,8 @@ struct RuleRow {
 #[template(path = "person.html")]
 struct PersonPage {
     chrome: super::Chrome,
+    /// Their shifts in the next two weeks.
+    shifts: Vec<super::home::ShiftRow>,
     time_zones: &'static [String],
     id: String,
     name: String,
@@ -307,6 +319,12 @@ async fn show(
         Vec::new()
     };
     let zone = viewer.zone();
+    let now = state.clock.now();
+    let shifts =
+        match super::home::upcoming_shifts(&state, person.id, &zone, now, SHIFTS_AHEAD).await {
+            Ok(s) => s,
+            Err(e) => return super::error_page(e),
+        };
     let method_label = |mid: &str| {
         methods
             .iter()
@@ -337,6 +355,7 @@ async fn show(
         })
         .collect();
     page(PersonPage {
+        shifts,
         time_zones: super::time::zone_options(),
         vapid_key: state.providers.web_push.as_ref().map(|w| w.public_key()),
         chrome: viewer.chrome(),

@@ -1064,6 +1064,11 @@ async fn home_says_what_is_paging_you_and_when_you_are_on_call() {
         "a link to find cover: {}",
         home.body
     );
+    // Her page lists her shifts in the next two weeks.
+    let profile = browser.get("/profile").await;
+    let page = browser.get(profile.location()).await;
+    page.shows("Ops rota: <strong>on call now</strong> until Mon 19 Jan 09:00");
+    page.shows("Ops rota: Mon 26 Jan 09:00 until Mon 02 Feb 09:00");
     app.stop().await;
 }
 
