@@ -18,6 +18,7 @@ use onduty_core::{ContactMethodId, RuleId, Timestamp, UserId};
 use onduty_notify::{Content, NotifyError, Outgoing};
 use onduty_store::contacts::{NewContactMethod, Verification};
 use onduty_store::sends::SendKind;
+use onduty_store::sessions::PasswordBy;
 use onduty_store::users::{NewUser, UserPatch};
 
 use crate::{Acting, App, AppError};
@@ -233,8 +234,14 @@ impl App {
         acting.require_admin()?;
         let person = self.find_user(who).await?;
         let password = Password::parse(password).map_err(|e| AppError::Invalid(e.to_string()))?;
+        // Someone else's choice until they make their own.
+        let by = if person.id == acting.user.id {
+            PasswordBy::Themselves
+        } else {
+            PasswordBy::Administrator
+        };
         self.store
-            .set_password_hash(person.id, &salted_hash(&password))
+            .set_password_hash(person.id, &salted_hash(&password), by)
             .await?;
         // No session has an empty hash: this ends all of theirs.
         self.store.delete_other_sessions(person.id, "").await?;

@@ -13,16 +13,35 @@ pub struct WebSession {
     pub user: User,
     pub csrf_token: String,
     pub expires_at: Timestamp,
+    /// They still have a password someone else chose: they must choose their own first.
+    pub password_change_required: bool,
+}
+
+/// Whose choice a password is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordBy {
+    /// The person's own: nothing more to do.
+    Themselves,
+    /// An administrator's, for them: they choose their own at their next log-in.
+    Administrator,
 }
 
 impl Store {
-    /// Sets (or replaces) a person's password hash.
-    pub async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .bind(user.to_string())
-            .bind(hash.to_owned())
-            .execute(&mut *self.write_conn().await?)
-            .await?;
+    /// Sets (or replaces) a person's password hash, chosen `by` them or for them.
+    pub async fn set_password_hash(
+        &self,
+        user: UserId,
+        hash: &str,
+        by: PasswordBy,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $2, password_change_required = $3 WHERE id = $1",
+        )
+        .bind(user.to_string())
+        .bind(hash.to_owned())
+        .bind(i64::from(by == PasswordBy::Administrator))
+        .execute(&mut *self.write_conn().await?)
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("user {user}")));
         }
@@ -105,7 +124,8 @@ impl Store {
         now: Timestamp,
     ) -> Result<Option<WebSession>, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS}, web_sessions.csrf_token, web_sessions.expires_at \
+            "SELECT {USER_COLUMNS}, web_sessions.csrf_token, web_sessions.expires_at, \
+             users.password_change_required \
              FROM web_sessions JOIN users ON users.id = web_sessions.user_id \
              WHERE web_sessions.token_hash = $1 AND web_sessions.expires_at > $2 \
              AND users.disabled_at IS NULL"
@@ -119,6 +139,7 @@ impl Store {
                 user: user_from_row(&r)?,
                 csrf_token: col(&r, "csrf_token")?,
                 expires_at: Timestamp::from_millis(col(&r, "expires_at")?),
+                password_change_required: col::<i64>(&r, "password_change_required")? != 0,
             })
         })
         .transpose()

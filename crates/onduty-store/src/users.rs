@@ -94,8 +94,8 @@ impl Store {
             status: AccountStatus::Active,
         };
         let result = sqlx::query(
-            "INSERT INTO users (id, email, name, role, time_zone, created_at, password_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO users (id, email, name, role, time_zone, created_at, password_hash, \
+             password_change_required) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(user.id.to_string())
         .bind(user.email.as_str().to_owned())
@@ -104,6 +104,8 @@ impl Store {
         .bind(user.time_zone.as_str().to_owned())
         .bind(now.as_millis())
         .bind(password_hash.map(str::to_owned))
+        // A first password is the administrator's choice: the person chooses their own.
+        .bind(i64::from(password_hash.is_some()))
         .execute(&mut *self.write_conn().await?)
         .await;
         taken_address(result, &user.email)?;

@@ -51,7 +51,10 @@ pub use ingest::{
 pub use monitoring::{heartbeats_pings_and_deadlines, maintenance_windows_quiet_triggers_and_end};
 pub use noise::noise_control_groups_alerts_and_reopens_flapping_incidents;
 pub use paging::{escalations_planned_notifications_and_the_outbox, one_engine_holds_the_lease};
-pub use people::{contact_methods_verification_and_rules, users_and_tokens};
+pub use people::{
+    a_first_password_is_replaced_by_ones_own, contact_methods_verification_and_rules,
+    users_and_tokens,
+};
 pub use schedules::{
     overrides_stored_before_numbering_keep_their_order, schedules_overrides_and_calendar_secrets,
     the_override_added_last_wins_within_a_millisecond,

@@ -23,6 +23,7 @@ on_every_backend!(
     a_callback_is_seen_once_per_sender,
     channels_follow_a_group_to_its_new_id,
     users_and_tokens,
+    a_first_password_is_replaced_by_ones_own,
     services_and_integrations,
     a_trigger_opens_an_incident_and_repeats_fold_into_it,
     acknowledge_and_resolve_events_follow_pagerduty,

@@ -218,3 +218,45 @@ pub async fn contact_methods_verification_and_rules(db: &TestDb) {
     store.delete_rule(alice.id, rules[0].id).await.unwrap();
     assert!(store.rules(alice.id).await.unwrap().is_empty());
 }
+
+pub async fn a_first_password_is_replaced_by_ones_own(db: &TestDb) {
+    use onduty_store::sessions::PasswordBy;
+    let store = db.store().await;
+    let grace = store
+        .create_user_with_password(
+            NewUser {
+                email: Email::parse("grace@example.com").unwrap(),
+                name: Name::parse("Grace").unwrap(),
+                role: Role::Responder,
+                time_zone: onduty_core::account::TimeZoneName::utc(),
+            },
+            Some("first-hash"),
+            T0,
+        )
+        .await
+        .unwrap();
+    let until = at_minute(60);
+    store
+        .create_session("session", grace.id, "csrf", T0, until)
+        .await
+        .unwrap();
+    let required = |store: onduty_store::Store| async move {
+        let session = store.session("session", T0).await.unwrap().unwrap();
+        session.password_change_required
+    };
+    assert!(required(store.clone()).await, "an administrator's choice");
+    store
+        .set_password_hash(grace.id, "own-hash", PasswordBy::Themselves)
+        .await
+        .unwrap();
+    assert!(!required(store.clone()).await, "her own");
+    store
+        .set_password_hash(grace.id, "reset-hash", PasswordBy::Administrator)
+        .await
+        .unwrap();
+    assert!(required(store.clone()).await, "reset by an administrator");
+    assert_eq!(
+        store.password_hash(grace.id).await.unwrap().as_deref(),
+        Some("reset-hash")
+    );
+}

@@ -10,7 +10,7 @@ use super::CsrfForm;
 use std::time::Duration;
 
 use askama::Template;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -32,10 +32,7 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/login", get(login_page).post(log_in))
         .route("/logout", axum::routing::post(log_out))
         .route("/setup", get(setup_page).post(set_up))
-        .route(
-            "/account/password",
-            get(password_page).post(change_password),
-        )
+        .route(PASSWORD_PATH, get(password_page).post(change_password))
 }
 
 const SESSION_COOKIE: &str = "onduty_session";
@@ -92,6 +89,9 @@ pub(super) fn set_cookie(
     .header()
 }
 
+/// Where people change their password.
+const PASSWORD_PATH: &str = "/account/password";
+
 /// The person a page is for. Pages that take it send anyone not logged in to `/login`.
 pub(crate) struct Viewer {
     pub user: User,
@@ -101,6 +101,8 @@ pub(crate) struct Viewer {
     flash: Option<super::flash::Flash>,
     /// The part of the site the page is in (`incidents`, `oncall`…): its first path segment.
     section: String,
+    /// They still have the first password an administrator gave them.
+    password_change_required: bool,
 }
 
 impl Viewer {
@@ -171,7 +173,19 @@ impl FromRequestParts<SharedState> for Viewer {
         };
         let hash = token_hash(&secret);
         match state.store.session(&hash, state.clock.now()).await {
+            // Someone with a password an administrator chose chooses their own first;
+            // logging out stays possible.
+            Ok(Some(s))
+                if s.password_change_required
+                    && !matches!(parts.uri.path(), PASSWORD_PATH | "/logout") =>
+            {
+                let next: String = safe_next(asked)
+                    .map(|n| form_urlencoded::byte_serialize(n.as_bytes()).collect())
+                    .unwrap_or_default();
+                Err(Redirect::to(&format!("{PASSWORD_PATH}?next={next}")).into_response())
+            }
             Ok(Some(s)) => Ok(Viewer {
+                password_change_required: s.password_change_required,
                 user: s.user,
                 csrf: s.csrf_token,
                 token_hash: hash,
@@ -521,13 +535,25 @@ struct PasswordPage {
     chrome: super::Chrome,
     error: Option<String>,
     done: bool,
+    /// Their password is still an administrator's: they choose their own before going on.
+    required: bool,
+    /// Where they were going, once it is changed.
+    next: String,
 }
 
-async fn password_page(viewer: Viewer) -> Response {
+#[derive(Deserialize)]
+struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+async fn password_page(viewer: Viewer, Query(q): Query<NextQuery>) -> Response {
     page(PasswordPage {
         chrome: viewer.chrome(),
         error: None,
         done: false,
+        required: viewer.password_change_required,
+        next: safe_next(&q.next).unwrap_or_default().to_owned(),
     })
 }
 
@@ -537,6 +563,8 @@ struct PasswordForm {
     current: String,
     new: String,
     csrf: String,
+    #[serde(default)]
+    next: String,
 }
 
 /// Changes the viewer's password (checking the current one, if they have one) and ends
@@ -554,6 +582,8 @@ async fn change_password(
             chrome: viewer.chrome(),
             done: error.is_none(),
             error,
+            required: viewer.password_change_required,
+            next: safe_next(&form.next).unwrap_or_default().to_owned(),
         });
         *response.status_mut() = status;
         response
@@ -576,13 +606,23 @@ async fn change_password(
     };
     let saved = state
         .store
-        .set_password_hash(viewer.user.id, &salted_hash(&new))
+        .set_password_hash(
+            viewer.user.id,
+            &salted_hash(&new),
+            onduty_store::sessions::PasswordBy::Themselves,
+        )
         .await;
     let others = state
         .store
         .delete_other_sessions(viewer.user.id, &viewer.token_hash)
         .await;
     match saved.and(others) {
+        // Chosen at last: on to where they were going.
+        Ok(()) if viewer.password_change_required => super::flash::done(
+            &state,
+            safe_next(&form.next).unwrap_or("/"),
+            "Your password is changed.",
+        ),
         Ok(()) => answer(StatusCode::OK, None),
         Err(e) => answer(StatusCode::SERVICE_UNAVAILABLE, Some(e.to_string())),
     }

@@ -197,7 +197,14 @@ pub async fn logged_in_as(app: &TestApp, name: &str, role: &str) -> Browser {
     let hash = onduty_core::account::Password::parse("their own password")
         .unwrap()
         .hash([1; 16]);
-    app.store.set_password_hash(user.id, &hash).await.unwrap();
+    app.store
+        .set_password_hash(
+            user.id,
+            &hash,
+            onduty_store::sessions::PasswordBy::Themselves,
+        )
+        .await
+        .unwrap();
     let mut browser = Browser::new(app);
     let done = browser.log_in_as(&email, "their own password").await;
     assert_eq!(done.location(), "/");

@@ -418,12 +418,31 @@ async fn ada_adds_grace_who_sets_up_her_phone_and_rules_and_admins_manage_roles(
         .await
         .shows("Added Grace. They log in as grace@example.com");
 
-    // Grace logs in and finds her page from her name.
+    // Grace logs in, chooses her own password before anything else, and finds her page
+    // from her name.
     let mut grace = Browser::new(&app);
     let in_ = grace
         .log_in_as("grace@example.com", "grace's first password")
         .await;
     assert_eq!(in_.location(), "/");
+    let home = grace.get("/").await;
+    assert_eq!(home.location(), "/account/password?next=%2F");
+    let asked = grace.get("/profile").await;
+    assert_eq!(asked.location(), "/account/password?next=%2Fprofile");
+    let choose = grace.get(asked.location()).await;
+    choose.shows("Choose your own password");
+    let chosen = grace
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &choose.csrf()),
+                ("current", "grace's first password"),
+                ("new", "grace's own password"),
+                ("next", "/profile"),
+            ],
+        )
+        .await;
+    assert_eq!(chosen.location(), "/profile");
     let profile = grace.get("/profile").await;
     assert_eq!(profile.location(), grace_url);
     let page = grace.get(&grace_url).await;
@@ -630,10 +649,15 @@ async fn ada_adds_grace_who_sets_up_her_phone_and_rules_and_admins_manage_roles(
         grace.get("/incidents").await.location(),
         "/login?next=%2Fincidents"
     );
+    // A password an administrator set is theirs to replace too.
     let again = grace
         .log_in_as("grace@example.com", "a brand new password")
         .await;
     assert_eq!(again.location(), "/");
+    assert_eq!(
+        grace.get("/incidents").await.location(),
+        "/account/password?next=%2Fincidents"
+    );
     app.stop().await;
 }
 
