@@ -30,6 +30,37 @@ pub struct IncidentFilter {
     /// Words to look for: the number, a part of the summary or dedup key, or the
     /// beginning of the sender's name (`source`), letter case aside.
     pub search: Option<String>,
+    pub order: IncidentOrder,
+}
+
+/// The order of a list. Only the newest first pages on (`before`); the others give their
+/// first page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IncidentOrder {
+    #[default]
+    Newest,
+    Oldest,
+    /// Critical, error, warning, info; the newest first within each.
+    Severity,
+    /// Triggered, acknowledged, resolved; the newest first within each.
+    Status,
+}
+
+impl IncidentOrder {
+    fn sql(self) -> &'static str {
+        match self {
+            IncidentOrder::Newest => "incidents.number DESC",
+            IncidentOrder::Oldest => "incidents.number ASC",
+            IncidentOrder::Severity => {
+                "CASE incidents.severity WHEN 'critical' THEN 0 WHEN 'error' THEN 1 \
+                 WHEN 'warning' THEN 2 ELSE 3 END, incidents.number DESC"
+            }
+            IncidentOrder::Status => {
+                "CASE incidents.status WHEN 'triggered' THEN 0 WHEN 'acknowledged' THEN 1 \
+                 ELSE 2 END, incidents.number DESC"
+            }
+        }
+    }
 }
 
 /// One page of a list, newest first, and the cursor of the next page if there is one.
@@ -210,7 +241,8 @@ impl Store {
         Ok(list.pop().expect("one incident"))
     }
 
-    /// Incidents matching `filter`, newest (highest number) first, `limit` at a time.
+    /// Incidents matching `filter` in its order, `limit` at a time (newest first: from
+    /// `before` on; other orders: their first `limit`).
     pub async fn list_incidents(
         &self,
         filter: &IncidentFilter,
@@ -218,12 +250,14 @@ impl Store {
         limit: u32,
     ) -> Result<IncidentPage, StoreError> {
         let mut c = conditions(filter, self.backend);
-        if let Some(before) = before {
+        let paged = filter.order == IncidentOrder::Newest;
+        if let Some(before) = before.filter(|_| paged) {
             c.add("incidents.number < ?", vec![Val::Int(before.0)]);
         }
         let sql = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents {} ORDER BY incidents.number DESC LIMIT {}",
+            "SELECT {INCIDENT_COLUMNS} FROM incidents {} ORDER BY {} LIMIT {}",
             c.sql(),
+            filter.order.sql(),
             u64::from(limit) + 1
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -237,7 +271,7 @@ impl Store {
             .take(limit as usize)
             .map(incident_from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = if rows.len() > limit as usize {
+        let next = if paged && rows.len() > limit as usize {
             incidents.last().map(|i| i.number)
         } else {
             None

@@ -1,6 +1,7 @@
 //! Store contract: people acting on incidents, and reading incidents and timelines.
 
 use super::*;
+use onduty_store::incidents::IncidentOrder;
 
 pub async fn people_acknowledge_resolve_and_add_notes(db: &TestDb) {
     let store = db.store().await;
@@ -258,6 +259,30 @@ pub async fn lists_filter_and_paginate(db: &TestDb) {
     assert_eq!(counts.get(&IncidentStatus::Triggered), Some(&4));
     assert_eq!(counts.get(&IncidentStatus::Resolved), Some(&1));
     assert_eq!(counts.get(&IncidentStatus::Acknowledged), None, "#3 is A's");
+
+    // Other orders give their first page, with no cursor.
+    for (order, found) in [
+        (IncidentOrder::Oldest, vec![1, 2, 3, 4]),
+        (IncidentOrder::Status, vec![10, 9, 8, 7]),
+    ] {
+        let ordered = IncidentFilter {
+            order,
+            ..Default::default()
+        };
+        let page = store.list_incidents(&ordered, None, 4).await.unwrap();
+        assert_eq!(numbers(&page), found, "{order:?}");
+        assert_eq!(page.next, None);
+    }
+    let by_status = IncidentFilter {
+        order: IncidentOrder::Status,
+        ..Default::default()
+    };
+    let page = store.list_incidents(&by_status, None, 50).await.unwrap();
+    assert_eq!(
+        numbers(&page)[8..],
+        [3, 4],
+        "acknowledged, then resolved, last"
+    );
 
     // Search: by number ("#3"; a bare 3 is also any key or summary holding it), or a
     // part of the dedup key or summary, or the sender's beginning, letter case aside;

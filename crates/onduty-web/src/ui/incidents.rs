@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use onduty_app::{ActedOnEach, IncidentCommand, MOST_AT_ONCE};
 use onduty_core::incident::IncidentStatus;
 use onduty_core::{IncidentNumber, IncidentRef};
-use onduty_store::incidents::IncidentFilter;
+use onduty_store::incidents::{IncidentFilter, IncidentOrder};
 use serde::Deserialize;
 
 use super::{Viewer, page};
@@ -55,6 +55,7 @@ struct IncidentsPage {
     services: Vec<(String, String)>,
     teams: Vec<super::Choice>,
     periods: Vec<super::Choice>,
+    orders: Vec<super::Choice>,
     chosen: Chosen,
     /// How many incidents the filters match, in all.
     matching: i64,
@@ -82,6 +83,8 @@ struct Filters {
     before: Option<String>,
     /// Words to look for: a number, or a part of a summary, dedup key or sender.
     q: Option<String>,
+    /// `newest` (default), `oldest`, `severity` or `status`.
+    sort: Option<String>,
 }
 
 /// How far back the list looks: the form's value, its label, and days (0: any time).
@@ -90,6 +93,14 @@ const PERIODS: [(&str, &str, i64); 4] = [
     ("1d", "the last day", 1),
     ("7d", "the last 7 days", 7),
     ("30d", "the last 30 days", 30),
+];
+
+/// The list's orders: the form's value, its label, and the store's order.
+const ORDERS: [(&str, &str, IncidentOrder); 4] = [
+    ("newest", "newest first", IncidentOrder::Newest),
+    ("oldest", "oldest first", IncidentOrder::Oldest),
+    ("severity", "severity", IncidentOrder::Severity),
+    ("status", "status", IncidentOrder::Status),
 ];
 
 const STATUSES: [(&str, &str); 5] = [
@@ -108,6 +119,7 @@ struct Chosen {
     period: String,
     search: String,
     mine: bool,
+    sort: String,
 }
 
 impl Chosen {
@@ -124,6 +136,10 @@ impl Chosen {
             period: f.opened.unwrap_or_default(),
             search: f.q.unwrap_or_default(),
             mine: f.mine.is_some_and(|m| !m.is_empty()),
+            sort: f
+                .sort
+                .filter(|s| ORDERS.iter().any(|(v, _, _)| v == s))
+                .unwrap_or_else(|| "newest".to_owned()),
         }
     }
 
@@ -149,6 +165,10 @@ impl Chosen {
             }),
             assigned_to: self.mine.then_some(viewer),
             search: Some(self.search.clone()),
+            order: ORDERS
+                .iter()
+                .find(|(v, _, _)| *v == self.sort)
+                .map_or(IncidentOrder::Newest, |(_, _, o)| *o),
             ..IncidentFilter::default()
         }
     }
@@ -169,6 +189,9 @@ impl Chosen {
         }
         if self.mine {
             query.append_pair("mine", "1");
+        }
+        if self.sort != "newest" {
+            query.append_pair("sort", &self.sort);
         }
         if let Some(b) = before {
             query.append_pair("before", &b.to_string());
@@ -251,6 +274,10 @@ async fn list(
             PERIODS.iter().map(|(v, l, _)| (v, l)),
             Some(chosen.period.clone()),
         ),
+        orders: super::Choice::list(
+            ORDERS.iter().map(|(v, l, _)| (v, l)),
+            Some(chosen.sort.clone()),
+        ),
         services: services
             .iter()
             .map(|s| (s.id.to_string(), s.name.to_string()))
@@ -286,6 +313,7 @@ async fn bulk(State(state): State<SharedState>, viewer: Viewer, body: Bytes) -> 
             "team" => filters.team = Some(value),
             "opened" => filters.opened = Some(value),
             "q" => filters.q = Some(value),
+            "sort" => filters.sort = Some(value),
             "mine" => filters.mine = Some(value),
             _ => {}
         }

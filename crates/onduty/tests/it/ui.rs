@@ -923,6 +923,24 @@ async fn incidents_are_acknowledged_and_resolved_in_bulk_from_the_list() {
         }
     };
     let mut browser = administrator(&app).await;
+    // Sorted as asked, the choice kept in the form.
+    let oldest = browser.get("/incidents?sort=oldest").await;
+    oldest.shows(r#"<option value="oldest" selected>"#);
+    let at = |n: &str| {
+        oldest
+            .body
+            .find(&format!(r#"href="/incidents/{n}""#))
+            .unwrap()
+    };
+    assert!(at("1") < at("4"), "oldest first");
+    let newest = browser.get("/incidents").await;
+    let at = |n: &str| {
+        newest
+            .body
+            .find(&format!(r#"href="/incidents/{n}""#))
+            .unwrap()
+    };
+    assert!(at("4") < at("1"), "newest first");
     let list = browser.get("/incidents?q=disk").await;
     list.shows("All 2 matching this filter");
     list.shows("2 triggered · 0 acknowledged");
