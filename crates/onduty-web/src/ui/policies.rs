@@ -1,7 +1,8 @@
 //! Escalation policies: the list, each with a plain-words preview ("if nobody
 //! acknowledges: Alice now, the Ops rota after 30 minutes"), and a page to edit levels,
 //! targets, delays and repeats. Forms work without JavaScript: the edit form always has
-//! one empty level to fill in, and a level with no targets is removed.
+//! one empty level to fill in, and a level with no targets is removed. A level's targets
+//! are checkboxes (no Ctrl-click to pick several).
 
 use super::CsrfForm;
 use std::collections::{BTreeMap, HashMap};
@@ -257,8 +258,8 @@ async fn show(
     })
 }
 
-/// The policy form, read by hand: a level's targets are a multiple choice, which
-/// repeats its field name (`level1.target=user:…&level1.target=schedule:…`).
+/// The policy form, read by hand: a level's targets are checkboxes, whose ticked ones
+/// repeat the field name (`level1.target=user:…&level1.target=schedule:…`).
 struct PolicyForm {
     body: PolicyInput,
 }

@@ -29,6 +29,17 @@ fn option_value(page: &Answer, label: &str) -> String {
     page.body[open..close].to_owned()
 }
 
+/// The value of the checkbox whose label is `label`.
+fn checkbox_value(page: &Answer, label: &str) -> String {
+    let at = page
+        .body
+        .find(&format!("> {label}</label>"))
+        .unwrap_or_else(|| panic!("no checkbox {label:?} in {}", page.body));
+    let open = page.body[..at].rfind("value=\"").unwrap() + 7;
+    let close = page.body[open..].find('"').unwrap() + open;
+    page.body[open..close].to_owned()
+}
+
 #[tokio::test]
 async fn ada_sets_up_a_service_and_its_policy_and_the_first_event_pages_grace() {
     let app = TestApp::start().await;
@@ -38,8 +49,9 @@ async fn ada_sets_up_a_service_and_its_policy_and_the_first_event_pages_grace() 
     // A policy: Grace first, then Ada after 15 minutes.
     let policies = ada.get("/escalation-policies").await;
     let csrf = policies.csrf();
-    let grace = option_value(&policies, "Person: Grace");
-    let ada_id = option_value(&policies, "Person: Ada");
+    // Whom to page are checkboxes: no Ctrl-click to pick several.
+    let grace = checkbox_value(&policies, "Person: Grace");
+    let ada_id = checkbox_value(&policies, "Person: Ada");
     let created = ada
         .post(
             "/escalation-policies",
@@ -79,6 +91,9 @@ async fn ada_sets_up_a_service_and_its_policy_and_the_first_event_pages_grace() 
     assert_eq!(saved.location(), policy_url);
     let policy = ada.get(&policy_url).await;
     policy.shows("Saved.");
+    policy.shows(&format!(
+        r#"name="level1.target" value="{grace}" class="check" checked> Person: Grace</label>"#
+    ));
     policy.shows("If nobody acknowledges: Grace now; Ada after 15 minutes; then all over again once, after 45 minutes from the start.");
 
     // Saving keeps what the form does not show (the team), and a form without the page's
