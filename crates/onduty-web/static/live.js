@@ -46,6 +46,8 @@ if (notifyButton && window.Notification) {
   notifyButton.hidden = false;
   label();
   notifyButton.addEventListener("click", async () => {
+    // Live changes are held while a control has focus: this one need not keep it.
+    notifyButton.blur();
     if (wanted()) {
       localStorage.removeItem(NOTIFY_KEY);
     } else if ((await Notification.requestPermission()) === "granted") {
@@ -55,17 +57,21 @@ if (notifyButton && window.Notification) {
   });
 }
 
-// A high-urgency incident new on the page, while notifications are wanted: say so.
-const announce = (old, fresh) => {
+// A high-urgency incident new on the page (numbers `before` did not have), while
+// notifications are wanted: say so, through the service worker where there is one
+// (Android's Chrome allows no other way).
+const announce = (before, fresh) => {
   if (localStorage.getItem(NOTIFY_KEY) !== "1" || !window.Notification || Notification.permission !== "granted") {
     return;
   }
-  const shown = new Set([...old.querySelectorAll("[data-number]")].map((e) => e.dataset.number));
   for (const item of fresh.querySelectorAll('[data-urgency="high"][data-status="triggered"]')) {
-    if (!shown.has(item.dataset.number)) {
-      const link = item.querySelector("a");
-      new Notification("onduty: " + (link ? link.textContent : "#" + item.dataset.number));
-    }
+    if (before.has(item.dataset.number)) continue;
+    const link = item.querySelector("a");
+    const text = "onduty: " + (link ? link.textContent : "#" + item.dataset.number);
+    const shown = navigator.serviceWorker
+      ? navigator.serviceWorker.ready.then((worker) => worker.showNotification(text))
+      : Promise.resolve().then(() => new Notification(text));
+    shown.catch(() => {});
   }
 };
 
@@ -106,10 +112,14 @@ if (live && window.EventSource) {
     }
     const scrolled = window.scrollY;
     addCopyButtons(main);
-    announce(old, main);
     old.replaceWith(main);
     window.scrollTo(0, scrolled);
     document.title = fresh.title;
+    // The icon says whether something is waiting for you (the home page's badge).
+    const icon = document.querySelector("link[rel=icon]");
+    const freshIcon = fresh.querySelector("link[rel=icon]");
+    if (icon && freshIcon) icon.href = freshIcon.getAttribute("href");
+    announce(before, main);
     waiting = 0;
     notice.replaceChildren();
   };

@@ -179,7 +179,9 @@ impl FromRequestParts<SharedState> for Viewer {
                 if s.password_change_required
                     && !matches!(parts.uri.path(), PASSWORD_PATH | "/logout") =>
             {
+                // Only a page can be gone back to (a form's address answers GET with 405).
                 let next: String = safe_next(asked)
+                    .filter(|_| parts.method == axum::http::Method::GET)
                     .map(|n| form_urlencoded::byte_serialize(n.as_bytes()).collect())
                     .unwrap_or_default();
                 Err(Redirect::to(&format!("{PASSWORD_PATH}?next={next}")).into_response())
@@ -592,8 +594,8 @@ async fn change_password(
         Ok(h) => h,
         Err(e) => return answer(StatusCode::SERVICE_UNAVAILABLE, Some(e.to_string())),
     };
-    if let Some(hash) = current
-        && !password_matches(&form.current, &hash)
+    if let Some(hash) = &current
+        && !password_matches(&form.current, hash)
     {
         return answer(
             StatusCode::BAD_REQUEST,
@@ -604,6 +606,16 @@ async fn change_password(
         Ok(p) => p,
         Err(e) => return answer(StatusCode::BAD_REQUEST, Some(capitalised(&e.to_string()))),
     };
+    // The administrator knows the password they gave: it cannot be kept as one's own.
+    if viewer.password_change_required
+        && let Some(hash) = &current
+        && password_matches(&form.new, hash)
+    {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            Some("Choose a password other than the one you were given.".to_owned()),
+        );
+    }
     let saved = state
         .store
         .set_password_hash(

@@ -18,8 +18,9 @@ pub(super) const COOKIE: &str = "onduty_flash";
 
 /// Longest message kept, in characters.
 const MAX_CHARS: usize = 300;
-/// Most characters of what was typed that are carried back, in all (a cookie holds 4 KB).
-const MAX_KEPT_CHARS: usize = 2000;
+/// Longest cookie value, encoded: browsers keep cookies up to 4 KB, name and attributes
+/// included. What was typed is carried back while it fits.
+const MAX_COOKIE_CHARS: usize = 3500;
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Flash {
@@ -56,16 +57,18 @@ impl Flash {
         let text: String = self.text.chars().take(MAX_CHARS).collect();
         let mut value = form_urlencoded::Serializer::new(String::new());
         value.append_pair(if self.error { "error" } else { "notice" }, &text);
-        let mut room = MAX_KEPT_CHARS;
+        let mut value = value.finish();
         for (name, typed) in &self.kept {
-            let cost = name.len() + typed.len();
-            if cost > room {
-                break;
+            // Measured encoded: a cookie over 4 KB would be dropped whole.
+            let field = form_urlencoded::Serializer::new(String::new())
+                .append_pair(&format!("kept.{name}"), typed)
+                .finish();
+            if value.len() + 1 + field.len() <= MAX_COOKIE_CHARS {
+                value.push('&');
+                value.push_str(&field);
             }
-            room -= cost;
-            value.append_pair(&format!("kept.{name}"), typed);
         }
-        value.finish()
+        value
     }
 
     /// What was typed in field `name` before the form failed; empty if nothing.
@@ -198,12 +201,19 @@ mod tests {
         assert_eq!(back.kept("time_zone"), "Europe/Lodnon");
         assert_eq!(back.kept("email"), "");
         assert!(!flash.cookie_value().contains([';', ' ', ',', '"']));
-        // What does not fit is left out, not cut.
+        // What does not fit is left out, not cut; what fits after it is kept.
         let long = Flash {
-            kept: vec![("notes".to_owned(), "x".repeat(MAX_KEPT_CHARS + 1))],
+            kept: vec![
+                ("notes".to_owned(), "й".repeat(1000)),
+                ("name".to_owned(), "Ada".to_owned()),
+            ],
             ..flash
         };
-        assert_eq!(Flash::read(&long.cookie_value()).unwrap().kept("notes"), "");
+        let value = long.cookie_value();
+        assert!(value.len() <= MAX_COOKIE_CHARS, "{}", value.len());
+        let back = Flash::read(&value).unwrap();
+        assert_eq!(back.kept("notes"), "");
+        assert_eq!(back.kept("name"), "Ada");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use axum::routing::get;
 use onduty_core::Timestamp;
 use onduty_core::incident::IncidentStatus;
 use onduty_core::schedule::Window;
-use onduty_store::incidents::IncidentFilter;
+use onduty_store::incidents::{IncidentFilter, IncidentOrder};
 
 use super::{Viewer, page};
 use crate::SharedState;
@@ -92,7 +92,7 @@ struct HomePage {
     chrome: super::Chrome,
     live_since: String,
     /// Triggered incidents waiting for you: in the title and the icon.
-    waiting: usize,
+    waiting: i64,
     incidents: Vec<IncidentRow>,
     now: Option<ShiftRow>,
     next: Option<ShiftRow>,
@@ -101,15 +101,21 @@ struct HomePage {
 async fn show(State(state): State<SharedState>, viewer: Viewer) -> Response {
     let now = state.clock.now();
     let live_since = super::live::since(&state).await;
+    // Those still paging first (sorted before the limit), then the newest.
     let mine = IncidentFilter {
         statuses: vec![IncidentStatus::Triggered, IncidentStatus::Acknowledged],
         assigned_to: Some(viewer.user.id),
+        order: IncidentOrder::Status,
         ..IncidentFilter::default()
     };
     let tz = viewer.zone();
-    let (incidents, shifts) = match tokio::try_join!(
+    let (incidents, counts, shifts) = match tokio::try_join!(
         async {
             (state.store.list_incidents(&mine, None, SHOWN).await)
+                .map_err(crate::error::ApiError::from)
+        },
+        async {
+            (state.store.count_incidents_by_status(&mine).await)
                 .map_err(crate::error::ApiError::from)
         },
         upcoming_shifts(&state, viewer.user.id, &tz, now, AHEAD),
@@ -125,23 +131,13 @@ async fn show(State(state): State<SharedState>, viewer: Viewer) -> Response {
             _ => {}
         }
     }
-    let mut rows: Vec<_> = incidents.incidents.iter().collect();
-    // Those still paging first, then the newest.
-    rows.sort_by_key(|i| {
-        (
-            i.status != IncidentStatus::Triggered,
-            std::cmp::Reverse(i.number),
-        )
-    });
     page(HomePage {
         chrome: viewer.chrome(),
         live_since,
-        waiting: rows
+        waiting: counts.get(&IncidentStatus::Triggered).copied().unwrap_or(0),
+        incidents: incidents
+            .incidents
             .iter()
-            .filter(|i| i.status == IncidentStatus::Triggered)
-            .count(),
-        incidents: rows
-            .into_iter()
             .map(|i| IncidentRow {
                 number: i.number.0,
                 status: i.status.as_str(),

@@ -59,6 +59,8 @@ struct IncidentsPage {
     chosen: Chosen,
     /// How many incidents the filters match, in all.
     matching: i64,
+    /// The highest number on the page: "all matching" means those up to it.
+    upto: i64,
     /// Whether the viewer may acknowledge and resolve (the bulk form is shown).
     can_act: bool,
     /// Links to the next (older) hundred, and back to the newest, with the same filters.
@@ -94,6 +96,9 @@ const PERIODS: [(&str, &str, i64); 4] = [
     ("7d", "the last 7 days", 7),
     ("30d", "the last 30 days", 30),
 ];
+
+/// Most characters of a search.
+const SEARCH_MAX_CHARS: usize = 200;
 
 /// The list's orders: the form's value, its label, and the store's order.
 const ORDERS: [(&str, &str, IncidentOrder); 4] = [
@@ -134,7 +139,13 @@ impl Chosen {
             service: f.service.unwrap_or_default(),
             team: f.team.unwrap_or_default(),
             period: f.opened.unwrap_or_default(),
-            search: f.q.unwrap_or_default(),
+            // As long as the field allows: the words go into four patterns.
+            search: f
+                .q
+                .unwrap_or_default()
+                .chars()
+                .take(SEARCH_MAX_CHARS)
+                .collect(),
             mine: f.mine.is_some_and(|m| !m.is_empty()),
             sort: f
                 .sort
@@ -282,6 +293,12 @@ async fn list(
             .iter()
             .map(|s| (s.id.to_string(), s.name.to_string()))
             .collect(),
+        upto: incidents
+            .incidents
+            .iter()
+            .map(|i| i.number.0)
+            .max()
+            .unwrap_or(0),
         matching: counts
             .iter()
             .filter(|(status, _)| filter.statuses.is_empty() || filter.statuses.contains(status))
@@ -301,6 +318,7 @@ async fn bulk(State(state): State<SharedState>, viewer: Viewer, body: Bytes) -> 
     let mut filters = Filters::default();
     let (mut csrf, mut action, mut all, mut numbers) =
         (String::new(), String::new(), false, vec![]);
+    let mut upto = None;
     for (key, value) in form_urlencoded::parse(&body) {
         let value = value.into_owned();
         match key.as_ref() {
@@ -308,6 +326,7 @@ async fn bulk(State(state): State<SharedState>, viewer: Viewer, body: Bytes) -> 
             "action" => action = value,
             "all" => all = value == "1",
             "n" => numbers.push(value),
+            "upto" => upto = value.parse::<i64>().ok(),
             "status" => filters.status = Some(value),
             "service" => filters.service = Some(value),
             "team" => filters.team = Some(value),
@@ -328,15 +347,24 @@ async fn bulk(State(state): State<SharedState>, viewer: Viewer, body: Bytes) -> 
         "resolve" => (IncidentCommand::Resolve, "Resolved"),
         _ => return super::flash::failed(&state, &back, "choose Acknowledge or Resolve"),
     };
+    // "All matching": those the page was drawn with (numbered up to `upto`), not any
+    // opened since, and at most MOST_AT_ONCE of them.
+    let mut left_over = false;
     let chosen_ones: Vec<IncidentRef> = if all {
-        let filter = chosen.filter(viewer.user.id, state.clock.now());
+        let filter = IncidentFilter {
+            order: IncidentOrder::Newest,
+            ..chosen.filter(viewer.user.id, state.clock.now())
+        };
         let most = u32::try_from(MOST_AT_ONCE).unwrap_or(u32::MAX);
-        match state.store.list_incidents(&filter, None, most).await {
-            Ok(page) => page
-                .incidents
-                .iter()
-                .map(|i| IncidentRef::Number(i.number))
-                .collect(),
+        let below = upto.map(|n| IncidentNumber(n.saturating_add(1)));
+        match state.store.list_incidents(&filter, below, most).await {
+            Ok(page) => {
+                left_over = page.next.is_some();
+                page.incidents
+                    .iter()
+                    .map(|i| IncidentRef::Number(i.number))
+                    .collect()
+            }
             Err(e) => return super::error_page(e),
         }
     } else {
@@ -363,7 +391,15 @@ async fn bulk(State(state): State<SharedState>, viewer: Viewer, body: Bytes) -> 
         .act_on_each(&viewer.acting(), &chosen_ones, command)
         .await
     {
-        Ok(acted) => super::flash::done(&state, &back, said(done, &acted)),
+        Ok(acted) => {
+            let mut text = said(done, &acted);
+            if left_over {
+                text.push_str(&format!(
+                    "; only {MOST_AT_ONCE} are done at a time: do it again for the rest"
+                ));
+            }
+            super::flash::done(&state, &back, text)
+        }
         Err(e) => super::flash::failed(&state, &back, ApiError::from(e)),
     }
 }

@@ -943,6 +943,7 @@ async fn incidents_are_acknowledged_and_resolved_in_bulk_from_the_list() {
     assert!(at("4") < at("1"), "newest first");
     let list = browser.get("/incidents?q=disk").await;
     list.shows("All 2 matching this filter");
+    list.shows(r#"name="upto" value="2""#);
     list.shows("2 triggered · 0 acknowledged");
     let csrf = list.csrf();
 
@@ -969,7 +970,10 @@ async fn incidents_are_acknowledged_and_resolved_in_bulk_from_the_list() {
         ["acknowledged", "triggered", "acknowledged"]
     );
 
-    // All matching a search: only those, and one already acknowledged is said so.
+    // All matching a search, as the page showed them (up to #2): only those, one already
+    // acknowledged is said so, and one opened since is left alone.
+    app.send_event(trigger_event(&key, "disk/3", "Disk full on db03"))
+        .await;
     let all = browser
         .post(
             "/incidents/bulk",
@@ -979,6 +983,7 @@ async fn incidents_are_acknowledged_and_resolved_in_bulk_from_the_list() {
                 ("status", "open"),
                 ("q", "disk"),
                 ("all", "1"),
+                ("upto", "2"),
             ],
         )
         .await;
@@ -989,6 +994,7 @@ async fn incidents_are_acknowledged_and_resolved_in_bulk_from_the_list() {
         .shows("Acknowledged 1 incident; 1 already was");
     assert_eq!(status_of(2).await, "acknowledged");
     assert_eq!(status_of(4).await, "triggered", "not matching the search");
+    assert_eq!(status_of(5).await, "triggered", "not on the page");
 
     // Nothing ticked changes nothing and says why; a forged form is refused.
     let none = browser

@@ -446,6 +446,20 @@ async fn ada_adds_grace_who_sets_up_her_phone_and_rules_and_admins_manage_roles(
     assert_eq!(asked.location(), "/account/password?next=%2Fprofile");
     let choose = grace.get(asked.location()).await;
     choose.shows("Choose your own password");
+    // Not the one Ada gave: Ada knows it.
+    let kept = grace
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &choose.csrf()),
+                ("current", "grace's first password"),
+                ("new", "grace's first password"),
+                ("next", "/profile"),
+            ],
+        )
+        .await;
+    assert_eq!(kept.status, reqwest::StatusCode::BAD_REQUEST);
+    kept.shows("Choose a password other than the one you were given.");
     let chosen = grace
         .post(
             "/account/password",
