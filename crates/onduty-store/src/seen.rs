@@ -1,8 +1,7 @@
 //! Callbacks already received, so that a replayed one is refused by any instance on the
 //! database: a Slack request's signature, a Mattermost click's trigger id, a Telegram
 //! update's id. Each is kept by its SHA-256 for as long as its sender could still replay
-//! it; older ones from the same
-//! sender are forgotten as new ones come.
+//! it; older ones from the same sender are forgotten as new ones come.
 
 use std::time::Duration;
 

@@ -931,17 +931,32 @@ async fn user_on_call(
         _ => q.window(now)?,
     };
     let shifts = user_shifts(&state, user.id, window, now).await?;
-    let next = shifts.iter().find(|s| s.end > now).map(|s| UserShiftView {
-        schedule: s.schedule.clone(),
-        start: s.start,
-        end: s.end,
-    });
     Ok(Json(UserOnCallView {
         user: PersonView::from(&user),
         on_call_now: shifts.iter().any(|s| s.start <= now && now < s.end),
-        next,
-        shifts,
+        next: shifts.iter().find(|s| s.end > now).map(UserShiftView::from),
+        shifts: shifts.iter().map(UserShiftView::from).collect(),
     }))
+}
+
+/// One of a person's shifts, and the schedule it is in.
+pub(crate) struct UserShift {
+    pub schedule: ScheduleId,
+    pub schedule_name: String,
+    /// The schedule's clock (its handoffs are on it).
+    pub time_zone: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+impl From<&UserShift> for UserShiftView {
+    fn from(s: &UserShift) -> Self {
+        UserShiftView {
+            schedule: s.schedule_name.clone(),
+            start: s.start,
+            end: s.end,
+        }
+    }
 }
 
 /// A person's shifts in every schedule over `window`, in order. The shift they are on at
@@ -951,7 +966,7 @@ pub(crate) async fn user_shifts(
     user: UserId,
     window: Window,
     now: Timestamp,
-) -> Result<Vec<UserShiftView>, ApiError> {
+) -> Result<Vec<UserShift>, ApiError> {
     let mut overrides = state.store.all_overrides(window).await?;
     let mut out = Vec::new();
     for s in state.store.list_schedules().await? {
@@ -964,8 +979,10 @@ pub(crate) async fn user_shifts(
             } else {
                 x.start
             };
-            out.push(UserShiftView {
-                schedule: s.name.to_string(),
+            out.push(UserShift {
+                schedule: s.id,
+                schedule_name: s.name.to_string(),
+                time_zone: s.time_zone.to_string(),
                 start,
                 end: x.end,
             });

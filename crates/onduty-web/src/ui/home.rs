@@ -39,7 +39,7 @@ struct IncidentRow {
 pub(super) struct ShiftRow {
     pub schedule: String,
     /// The schedule's page, at the override form filled with this shift.
-    pub cover: Option<String>,
+    pub cover: String,
     pub from: String,
     pub until: String,
     /// They are on call in it now.
@@ -60,24 +60,19 @@ pub(super) async fn upcoming_shifts(
         start: now,
         end: until.saturating_add(std::time::Duration::from_secs(31 * 24 * 3600)),
     };
-    let schedules = state.store.list_schedules().await?;
     let shifts = user_shifts(state, user, window, now).await?;
     Ok(shifts
         .iter()
         .filter(|s| s.start < until)
         .map(|s| {
-            let schedule = schedules.iter().find(|x| x.name.to_string() == s.schedule);
-            let cover = schedule.map(|x| {
-                let zone = super::time::zone(x.time_zone.as_str());
-                let query = form_urlencoded::Serializer::new(String::new())
-                    .append_pair("start", &super::time::local_field(s.start, &zone))
-                    .append_pair("end", &super::time::local_field(s.end, &zone))
-                    .finish();
-                format!("/schedules/{}?{query}#cover", x.id)
-            });
+            let zone = super::time::zone(&s.time_zone);
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("start", &super::time::local_field(s.start, &zone))
+                .append_pair("end", &super::time::local_field(s.end, &zone))
+                .finish();
             ShiftRow {
-                schedule: s.schedule.clone(),
-                cover,
+                schedule: s.schedule_name.clone(),
+                cover: format!("/schedules/{}?{query}#cover", s.schedule),
                 from: super::time::when(s.start, tz),
                 until: super::time::when(s.end, tz),
                 now: s.start <= now && now < s.end,

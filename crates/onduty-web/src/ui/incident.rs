@@ -94,6 +94,7 @@ struct IncidentPage {
     lasted: String,
     /// Which timeline entries are shown: `all`, `events`, `pages` or `notes`.
     show: &'static str,
+    filters: &'static [(&'static str, &'static str)],
     /// No level of its policy reached anyone, and nobody has it.
     nobody_paged: Option<String>,
     /// The timeline shows its newest entries; there are earlier ones.
@@ -141,27 +142,6 @@ fn in_filter(filter: &str, kind: TimelineKind, from_event: bool) -> bool {
         "pages" => matches!(kind, TimelineKind::Escalated | TimelineKind::Notified),
         "notes" => kind == TimelineKind::Note,
         _ => true,
-    }
-}
-
-/// "42 min", "3 h 5 min", "2 days 4 h".
-fn span(from: onduty_core::Timestamp, to: onduty_core::Timestamp) -> String {
-    let minutes = (to.as_millis() - from.as_millis()).max(0) / 60_000;
-    match minutes {
-        0 => "under a minute".to_owned(),
-        m if m < 60 => format!("{m} min"),
-        m if m < 24 * 60 => match m % 60 {
-            0 => format!("{} h", m / 60),
-            rest => format!("{} h {rest} min", m / 60),
-        },
-        m => {
-            let days = m / (24 * 60);
-            let unit = if days == 1 { "day" } else { "days" };
-            match (m % (24 * 60)) / 60 {
-                0 => format!("{days} {unit}"),
-                hours => format!("{days} {unit} {hours} h"),
-            }
-        }
     }
 }
 
@@ -239,9 +219,12 @@ async fn show(
                 .as_ref()
                 .map(|a| format!(" by {}", a.name()))
                 .unwrap_or_default();
-            format!("Resolved{who} after {}", span(incident.created_at, at))
+            format!(
+                "Resolved{who} after {}",
+                super::time::span(incident.created_at, at)
+            )
         }
-        (None, _) => format!("Open for {}", span(incident.created_at, now)),
+        (None, _) => format!("Open for {}", super::time::span(incident.created_at, now)),
     };
     let images = incident
         .details
@@ -319,6 +302,7 @@ async fn show(
         dedup_key: incident.dedup_key.to_string(),
         lasted,
         show: filter,
+        filters: &TIMELINE_FILTERS,
         earlier,
         timeline: timeline
             .iter()
@@ -461,17 +445,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn spans_read_as_people_say_them() {
-        let at = |minutes: i64| onduty_core::Timestamp::from_millis(minutes * 60_000);
-        assert_eq!(span(at(0), at(0)), "under a minute");
-        assert_eq!(span(at(0), at(42)), "42 min");
-        assert_eq!(span(at(0), at(120)), "2 h");
-        assert_eq!(span(at(0), at(185)), "3 h 5 min");
-        assert_eq!(span(at(0), at(24 * 60 + 59)), "1 day");
-        assert_eq!(span(at(0), at(50 * 60)), "2 days 2 h");
     }
 
     #[test]

@@ -68,6 +68,27 @@ pub(crate) fn ago(at: Timestamp, now: Timestamp) -> String {
     }
 }
 
+/// How long from `from` to `to`, to the minute: "42 min", "3 h 5 min", "2 days 4 h".
+pub(crate) fn span(from: Timestamp, to: Timestamp) -> String {
+    let minutes = (to.as_millis() - from.as_millis()).max(0) / 60_000;
+    match minutes {
+        0 => "under a minute".to_owned(),
+        m if m < 60 => format!("{m} min"),
+        m if m < 24 * 60 => match m % 60 {
+            0 => format!("{} h", m / 60),
+            rest => format!("{} h {rest} min", m / 60),
+        },
+        m => {
+            let days = m / (24 * 60);
+            let unit = if days == 1 { "day" } else { "days" };
+            match (m % (24 * 60)) / 60 {
+                0 => format!("{days} {unit}"),
+                hours => format!("{days} {unit} {hours} h"),
+            }
+        }
+    }
+}
+
 /// The value of a `datetime-local` field: "2026-11-23T09:00".
 pub(crate) fn local_field(at: Timestamp, tz: &TimeZone) -> String {
     to_jiff(at)
@@ -115,6 +136,17 @@ mod tests {
         assert_eq!(ago(before(-600), now), "in 10 min");
         let tz = TimeZone::get("America/New_York").unwrap();
         assert_eq!(exact(now, &tz), "Fri 15 Jan 2027 03:00 EST");
+    }
+
+    #[test]
+    fn spans_read_as_people_say_them() {
+        let at = |minutes: i64| Timestamp::from_millis(minutes * 60_000);
+        assert_eq!(span(at(0), at(0)), "under a minute");
+        assert_eq!(span(at(0), at(42)), "42 min");
+        assert_eq!(span(at(0), at(120)), "2 h");
+        assert_eq!(span(at(0), at(185)), "3 h 5 min");
+        assert_eq!(span(at(0), at(24 * 60 + 59)), "1 day");
+        assert_eq!(span(at(0), at(50 * 60)), "2 days 2 h");
     }
 
     #[test]
