@@ -400,6 +400,17 @@ test('b. a person, a schedule, an escalation policy and a service, made with the
   assert.equal(await textOf(page.locator('main h1 + p')), `${GRACE.email} · responder · ${GRACE.timeZone}`);
   await page.getByText(`No contact methods: ${GRACE.name} cannot be paged.`).waitFor();
   await screenshot(page, 'desktop-person');
+  // A contact method that is not one comes back with what was chosen and typed.
+  const addMethod = formWith(page, 'Add');
+  await addMethod.locator('select[name=channel]').selectOption('voice');
+  await addMethod.getByLabel(/^Where/).fill('call me maybe');
+  await addMethod.getByLabel('Label (optional)').fill('Desk phone');
+  await addMethod.getByRole('button', { name: 'Add', exact: true }).click();
+  await page.locator('body > p.error[role=alert]').waitFor();
+  assert.equal(await addMethod.locator('select[name=channel]').inputValue(), 'voice');
+  assert.equal(await addMethod.getByLabel(/^Where/).inputValue(), 'call me maybe');
+  assert.equal(await addMethod.getByLabel('Label (optional)').inputValue(), 'Desk phone');
+  await page.getByText(`No contact methods: ${GRACE.name} cannot be paged.`).waitFor();
 
   await page.getByRole('link', { name: '← People' }).click();
   await page.waitForURL('**/people');
@@ -475,6 +486,14 @@ test('b. a person, a schedule, an escalation policy and a service, made with the
   }
   for (const choice of choices) assert.match(choice, /^(Person|On call in): /);
   await newPolicy.getByLabel(`On call in: ${SCHEDULE}`).check();
+  // A delay of 0 is refused; what was typed and ticked is still there to correct.
+  await newPolicy.getByLabel('escalate after (minutes)').fill('0');
+  await newPolicy.getByRole('button', { name: 'Create policy' }).click();
+  await page.locator('body > p.error[role=alert]').filter({ hasText: 'the delay must be 1 to 1440 minutes' }).waitFor();
+  assert.equal(await newPolicy.getByLabel('Name').inputValue(), POLICY);
+  assert.ok(await newPolicy.getByLabel(`On call in: ${SCHEDULE}`).isChecked(), 'the ticked schedule was lost');
+  assert.equal(await newPolicy.getByLabel(`Person: ${GRACE.name}`).isChecked(), false);
+  assert.equal(await newPolicy.getByLabel('escalate after (minutes)').inputValue(), '0');
   await newPolicy.getByLabel('escalate after (minutes)').fill('15');
   await newPolicy.getByRole('button', { name: 'Create policy' }).click();
   await expectNotice(page, `Created ${POLICY}.`);
@@ -736,6 +755,20 @@ test('g. a phone: every page fits, big buttons, acknowledging a new incident', a
     await link.waitFor();
     await screenshot(p, 'phone-incidents');
     tooWide.push(await sidewaysScrolling(p));
+    // The filters leave room for the incidents on the first screen; the bulk actions
+    // come up, in sight, once an incident is ticked.
+    const inSight = async (locator, what) => {
+      const at = await locator.boundingBox();
+      assert.ok(at && at.y >= 0 && at.y + at.height <= PHONE.height, `${what} is out of sight at ${at?.y} px`);
+    };
+    await inSight(link, 'the newest incident');
+    const bulkAcknowledge = p.getByRole('button', { name: 'Acknowledge selected' });
+    assert.equal(await bulkAcknowledge.isVisible(), false, 'bulk actions before anything is ticked');
+    const tick = p.getByLabel(/^Select #\d+$/).first();
+    await tick.check();
+    await inSight(bulkAcknowledge, 'Acknowledge selected');
+    await screenshot(p, 'phone-incidents-ticked');
+    await tick.uncheck();
 
     await link.tap();
     await p.waitForURL(/\/incidents\/\d+$/);
@@ -854,6 +887,47 @@ test('h. the keyboard alone acknowledges an incident, in the dark theme, with re
     await p.keyboard.press('Enter');
     await waitForStatus(p, 'acknowledged');
     await screenshot(p, 'desktop-dark-incident');
+
+    // The shortcuts: from the list, j reaches the newest incident and a acknowledges it,
+    // two key presses (five at most are allowed).
+    const statusOf = async (summary) =>
+      (await api('GET', '/api/v1/incidents')).incidents.find((i) => i.summary === summary)?.status;
+    const NEWEST = { dedup: 'mem/db03', summary: 'Memory 98% on db03' };
+    await trigger(NEWEST);
+    await p.goto('/incidents');
+    await p.getByRole('link', { name: NEWEST.summary }).waitFor();
+    await p.keyboard.press('j');
+    assert.equal(await p.evaluate(() => document.activeElement?.textContent), NEWEST.summary);
+    await p.keyboard.press('a');
+    await expectNotice(p, 'Acknowledged 1 incident');
+    assert.equal(await statusOf(NEWEST.summary), 'acknowledged');
+
+    // j, Enter, a: the same through the incident's page.
+    const NEXT = { dedup: 'mem/db04', summary: 'Memory 99% on db04' };
+    await trigger(NEXT);
+    await p.goto('/incidents');
+    await p.getByRole('link', { name: NEXT.summary }).waitFor();
+    await p.keyboard.press('j');
+    await p.keyboard.press('Enter');
+    await p.waitForURL(/\/incidents\/\d+$/);
+    await waitForStatus(p, 'triggered');
+    await p.keyboard.press('a');
+    await waitForStatus(p, 'acknowledged');
+
+    // ? opens the list of shortcuts, where they can be turned off; typing in a field is
+    // never taken for one.
+    await p.goto('/incidents');
+    await p.keyboard.press('?');
+    const use = p.getByLabel('Use these single-key shortcuts in this browser');
+    assert.ok(await use.isVisible(), 'the list of shortcuts is open');
+    await use.uncheck();
+    await p.locator('main h1').click();
+    await p.keyboard.press('j');
+    assert.equal(await p.evaluate(() => Boolean(document.activeElement?.closest('[data-number]'))), false, 'j still moved');
+    await use.check();
+    await p.getByRole('searchbox', { name: 'Search' }).focus();
+    await p.keyboard.press('j');
+    assert.equal(await p.getByRole('searchbox', { name: 'Search' }).inputValue(), 'j');
   } finally {
     await dark.close();
   }

@@ -1,4 +1,5 @@
-// onduty's only script: live updates and confirmations. Every page works without it.
+// onduty's page script: live updates, confirmations, forms that keep what was typed, and
+// keyboard shortcuts. Every page works without it.
 "use strict";
 
 // Forms (or their buttons) marked data-confirm ask first.
@@ -9,6 +10,39 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+// A form whose answer is an error keeps what was typed: what a form posts (passwords and
+// hidden fields aside) is kept in this tab until the next page, which puts it back in the
+// same form if that page says something went wrong.
+const TYPED = "onduty-typed";
+const kept = (field) =>
+  field.name && !field.disabled && !["hidden", "password", "file", "submit", "button"].includes(field.type);
+const sameAction = (form) =>
+  [...document.forms].filter((f) => f.getAttribute("action") === form.getAttribute("action"));
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (event.defaultPrevented || form.method !== "post") return;
+  const fields = [...form.elements].filter(kept).map((f) =>
+    f.type === "checkbox" || f.type === "radio" ? [f.name, f.checked] : [f.name, f.value],
+  );
+  const action = form.getAttribute("action");
+  sessionStorage.setItem(TYPED, JSON.stringify({ action, index: sameAction(form).indexOf(form), fields }));
+});
+const typed = JSON.parse(sessionStorage.getItem(TYPED) || "null");
+sessionStorage.removeItem(TYPED);
+if (typed && document.querySelector('body > p.error[role="alert"]')) {
+  const form = [...document.forms].filter((f) => f.getAttribute("action") === typed.action)[typed.index];
+  const fields = form ? [...form.elements].filter(kept) : [];
+  // Field by field while the form is the one that was sent.
+  for (const [i, [name, value]] of typed.fields.entries()) {
+    const field = fields[i];
+    if (!field || field.name !== name) break;
+    if (typeof value === "boolean") field.checked = value;
+    else field.value = value;
+  }
+  // The page opens at its top, where the error is said; the form is brought into sight.
+  if (form) form.scrollIntoView({ block: "nearest" });
+}
 
 // Whatever is marked data-copy gets a Copy button (the text stays selectable without it).
 const addCopyButtons = (root) => {
@@ -141,4 +175,74 @@ if (live && window.EventSource) {
   const since = document.body.dataset.since || "";
   const source = new EventSource("/live/" + live + "?since=" + encodeURIComponent(since));
   source.addEventListener("changed", () => (busy() ? hold() : refresh()));
+}
+
+// Single-key shortcuts, listed at the foot of every signed-in page, where they can be
+// turned off (kept in this browser): j and k move between incidents, a acknowledges the
+// incident in focus or shown, r resolves the one shown (asking first), / goes to the
+// search, ? opens the list. Keys typed into a field are left alone.
+const KEYS_OFF = "onduty-keys-off";
+const keys = document.getElementById("keys");
+if (keys) {
+  keys.hidden = false;
+  const use = document.getElementById("keys-on");
+  use.checked = localStorage.getItem(KEYS_OFF) !== "1";
+  use.addEventListener("change", () => {
+    if (use.checked) localStorage.removeItem(KEYS_OFF);
+    else localStorage.setItem(KEYS_OFF, "1");
+  });
+
+  const typing = (element) =>
+    element && (element.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(element.tagName));
+  const rowOf = (element) => element && element.closest && element.closest("main [data-number]");
+
+  // j, k: the next or previous incident of a list, starting from the newest.
+  const move = (row, step) => {
+    const rows = [...document.querySelectorAll("main [data-number]")];
+    if (!rows.length) return false;
+    const at = rows.indexOf(row);
+    const next = at < 0 ? 0 : Math.min(Math.max(at + step, 0), rows.length - 1);
+    rows[next].querySelector("a").focus();
+    return true;
+  };
+
+  // a on a row of the list: that incident alone, through the list's own form.
+  const acknowledgeRow = (row) => {
+    const bulk = document.getElementById("bulk");
+    const pick = row.querySelector('input[name="n"]');
+    if (!bulk || !pick) return false;
+    for (const box of document.querySelectorAll('#bulk input[type="checkbox"], input[form="bulk"]')) {
+      box.checked = false;
+    }
+    pick.checked = true;
+    bulk.requestSubmit(bulk.querySelector('button[value="acknowledge"]'));
+    return true;
+  };
+
+  const press = (selector) => {
+    const button = document.querySelector(selector);
+    if (button) button.click();
+    return Boolean(button);
+  };
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+    if (typing(event.target) || localStorage.getItem(KEYS_OFF) === "1") return;
+    const row = rowOf(document.activeElement);
+    const search = document.querySelector('main input[type="search"]');
+    const handled = {
+      j: () => move(row, 1),
+      k: () => move(row, -1),
+      a: () => (row ? acknowledgeRow(row) : press("main button.acknowledge")),
+      r: () => !row && press("main button.resolve"),
+      "/": () => Boolean(search && (search.focus(), true)),
+      "?": () => {
+        const list = keys.querySelector("details");
+        list.open = true;
+        list.querySelector("summary").focus();
+        return true;
+      },
+    }[event.key];
+    if (handled && handled()) event.preventDefault();
+  });
 }

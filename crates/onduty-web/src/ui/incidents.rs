@@ -154,6 +154,16 @@ impl Chosen {
         }
     }
 
+    /// Whether a filter beyond the search and the status is chosen: the form then shows
+    /// them all at first.
+    fn narrowed_further(&self) -> bool {
+        !self.service.is_empty()
+            || !self.team.is_empty()
+            || PERIODS.iter().any(|(v, _, d)| *v == self.period && *d > 0)
+            || self.mine
+            || self.sort != "newest"
+    }
+
     /// What the store is asked for, at `now`, for `viewer`.
     fn filter(&self, viewer: onduty_core::UserId, now: onduty_core::Timestamp) -> IncidentFilter {
         let statuses = match self.status.as_str() {
@@ -421,6 +431,35 @@ fn said(done: &str, acted: &ActedOnEach) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_further_filters_are_shown_at_first_only_when_one_is_chosen() {
+        let read = |f: Filters| Chosen::read(f).narrowed_further();
+        assert!(!read(Filters::default()));
+        assert!(!read(Filters {
+            status: Some("all".to_owned()),
+            q: Some("disk".to_owned()),
+            opened: Some(String::new()),
+            sort: Some("newest".to_owned()),
+            ..Filters::default()
+        }));
+        assert!(read(Filters {
+            team: Some("7".to_owned()),
+            ..Filters::default()
+        }));
+        assert!(read(Filters {
+            opened: Some("7d".to_owned()),
+            ..Filters::default()
+        }));
+        assert!(read(Filters {
+            sort: Some("severity".to_owned()),
+            ..Filters::default()
+        }));
+        assert!(read(Filters {
+            mine: Some("1".to_owned()),
+            ..Filters::default()
+        }));
+    }
 
     #[test]
     fn a_bulk_action_says_what_it_did() {
