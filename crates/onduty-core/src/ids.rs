@@ -126,6 +126,23 @@ uuid_id!(
     ChatChannelId
 );
 
+uuid_id!(
+    /// A public status page.
+    StatusPageId
+);
+uuid_id!(
+    /// A component of a status page (or a group of them).
+    ComponentId
+);
+uuid_id!(
+    /// A public incident or scheduled maintenance on a status page.
+    StatusIncidentId
+);
+uuid_id!(
+    /// One update of a public incident: what was known, when.
+    StatusUpdateId
+);
+
 /// A UUIDv7 whose timestamp is `now`, with random low bits.
 fn uuid_v7_at(now: Timestamp) -> Uuid {
     let ms = u64::try_from(now.as_millis()).unwrap_or(0);

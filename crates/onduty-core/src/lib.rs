@@ -23,6 +23,7 @@ pub mod reply;
 pub mod schedule;
 pub mod service;
 pub mod signature;
+pub mod status_page;
 #[cfg(test)]
 mod test_json;
 pub mod text;
@@ -30,8 +31,9 @@ pub mod time;
 pub mod webhook;
 
 pub use ids::{
-    ChatChannelId, ContactMethodId, DedupKey, EventId, HeartbeatId, IncidentId, IncidentNumber,
-    IncidentRef, IntegrationId, MaintenanceId, OutboxId, OverrideId, PlannedNotificationId,
-    PolicyId, RoutingKey, RuleId, ScheduleId, ServiceId, TeamId, TimelineId, TokenId, UserId,
+    ChatChannelId, ComponentId, ContactMethodId, DedupKey, EventId, HeartbeatId, IncidentId,
+    IncidentNumber, IncidentRef, IntegrationId, MaintenanceId, OutboxId, OverrideId,
+    PlannedNotificationId, PolicyId, RoutingKey, RuleId, ScheduleId, ServiceId, StatusIncidentId,
+    StatusPageId, StatusUpdateId, TeamId, TimelineId, TokenId, UserId,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

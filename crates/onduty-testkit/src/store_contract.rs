@@ -30,6 +30,7 @@ mod paging;
 mod people;
 mod schedules;
 mod services;
+mod status_pages;
 
 pub use chat::{
     a_callback_is_seen_once_per_sender, channels_follow_a_group_to_its_new_id,
@@ -61,6 +62,7 @@ pub use schedules::{
     time_zones_stored_before_checking_are_read_leniently,
 };
 pub use services::{services_and_integrations, teams_policies_and_paging_settings};
+pub use status_pages::status_pages_components_and_public_incidents;
 
 /// Applies one event and returns what it did.
 pub async fn one(store: &Store, item: Received) -> ItemResult {

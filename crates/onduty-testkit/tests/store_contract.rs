@@ -44,6 +44,7 @@ on_every_backend!(
     time_zones_stored_before_checking_are_read_leniently,
     heartbeats_pings_and_deadlines,
     maintenance_windows_quiet_triggers_and_end,
+    status_pages_components_and_public_incidents,
     noise_control_groups_alerts_and_reopens_flapping_incidents,
     escalations_planned_notifications_and_the_outbox,
     one_engine_holds_the_lease,

@@ -1,0 +1,619 @@
+//! Public status pages: their components, public incidents and scheduled maintenance,
+//! each with its updates. An update sets the states of the components it names, in the
+//! same transaction, and every state a component takes is kept (its uptime).
+
+use onduty_core::status_page::{
+    ComponentStatus, Impact, IncidentStatus, MaintenanceStatus, Slug, Stage, Title, UpdateBody,
+};
+use onduty_core::{
+    ComponentId, MaintenanceId, ServiceId, StatusIncidentId, StatusPageId, StatusUpdateId,
+    Timestamp,
+};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+
+use crate::sql::{col, json_col, opt_id, parse_col, to_json};
+use crate::{Store, StoreError, begin};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusPage {
+    pub id: StatusPageId,
+    pub slug: String,
+    pub name: String,
+    /// A host name of its own, served at its root.
+    pub host: Option<String>,
+    /// IANA name: the page's times are shown on its clock.
+    pub time_zone: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewStatusPage {
+    pub slug: Slug,
+    pub name: Title,
+    pub host: Option<String>,
+    pub time_zone: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Component {
+    pub id: ComponentId,
+    pub page: StatusPageId,
+    /// The group it is shown in.
+    pub group: Option<ComponentId>,
+    /// A group of components rather than one.
+    pub is_group: bool,
+    pub name: String,
+    pub description: String,
+    pub position: i64,
+    pub status: ComponentStatus,
+    pub only_show_if_degraded: bool,
+    /// The onduty service it stands for.
+    pub service: Option<ServiceId>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewComponent {
+    pub name: Title,
+    pub description: String,
+    pub group: Option<ComponentId>,
+    pub is_group: bool,
+    pub status: ComponentStatus,
+    pub only_show_if_degraded: bool,
+    pub service: Option<ServiceId>,
+}
+
+/// A component's state as an update set it (Statuspage's `affected_components`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AffectedComponent {
+    pub code: String,
+    pub name: String,
+    pub old_status: String,
+    pub new_status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusUpdate {
+    pub id: StatusUpdateId,
+    pub stage: Stage,
+    pub body: String,
+    pub created_at: Timestamp,
+    pub affected: Vec<AffectedComponent>,
+}
+
+/// What a person posts: where things stand, what is known, and the states it sets.
+#[derive(Debug, Clone)]
+pub struct NewUpdate {
+    pub stage: Stage,
+    pub body: UpdateBody,
+    pub components: Vec<(ComponentId, ComponentStatus)>,
+}
+
+/// A public incident, or a scheduled maintenance (`scheduled` is its span).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusIncident {
+    pub id: StatusIncidentId,
+    pub page: StatusPageId,
+    pub name: String,
+    /// As last set by a person (a maintenance also follows the clock: [`Self::stage_at`]).
+    pub stage: Stage,
+    pub impact: Impact,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub started_at: Timestamp,
+    pub monitoring_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub scheduled: Option<(Timestamp, Timestamp)>,
+    /// The maintenance window that quiets paging over the same span.
+    pub window: Option<MaintenanceId>,
+    pub components: Vec<ComponentId>,
+    /// Newest first.
+    pub updates: Vec<StatusUpdate>,
+}
+
+impl StatusIncident {
+    pub fn is_maintenance(&self) -> bool {
+        self.scheduled.is_some()
+    }
+
+    /// Where it stands at `now`: a maintenance starts and completes by itself.
+    pub fn stage_at(&self, now: Timestamp) -> Stage {
+        match (self.stage, self.scheduled) {
+            (Stage::Maintenance(set), Some((from, until))) => {
+                Stage::Maintenance(MaintenanceStatus::at(set, from, until, now))
+            }
+            (stage, _) => stage,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewStatusIncident {
+    pub name: Title,
+    pub impact: Impact,
+    pub started_at: Timestamp,
+    /// A maintenance's span; `None` for an incident.
+    pub scheduled: Option<(Timestamp, Timestamp)>,
+    pub window: Option<MaintenanceId>,
+    pub first: NewUpdate,
+}
+
+fn page_from_row(row: &AnyRow) -> Result<StatusPage, StoreError> {
+    Ok(StatusPage {
+        id: parse_col(row, "id", str::parse)?,
+        slug: col(row, "slug")?,
+        name: col(row, "name")?,
+        host: col(row, "host")?,
+        time_zone: col(row, "time_zone")?,
+        created_at: Timestamp::from_millis(col(row, "created_at")?),
+        updated_at: Timestamp::from_millis(col(row, "updated_at")?),
+    })
+}
+
+fn component_from_row(row: &AnyRow) -> Result<Component, StoreError> {
+    Ok(Component {
+        id: parse_col(row, "id", str::parse)?,
+        page: parse_col(row, "page_id", str::parse)?,
+        group: opt_id(row, "group_id")?,
+        is_group: col::<i64>(row, "is_group")? != 0,
+        name: col(row, "name")?,
+        description: col(row, "description")?,
+        position: col(row, "position")?,
+        status: parse_col(row, "status", ComponentStatus::parse)?,
+        only_show_if_degraded: col::<i64>(row, "only_show_if_degraded")? != 0,
+        service: opt_id(row, "service_id")?,
+        created_at: Timestamp::from_millis(col(row, "created_at")?),
+        updated_at: Timestamp::from_millis(col(row, "updated_at")?),
+    })
+}
+
+fn stage_col(row: &AnyRow, maintenance: bool) -> Result<Stage, StoreError> {
+    parse_col(row, "status", |s| Stage::parse(maintenance, s))
+}
+
+fn incident_from_row(row: &AnyRow) -> Result<StatusIncident, StoreError> {
+    let opt_time = |name| -> Result<Option<Timestamp>, StoreError> {
+        Ok(col::<Option<i64>>(row, name)?.map(Timestamp::from_millis))
+    };
+    let scheduled = match (opt_time("scheduled_for")?, opt_time("scheduled_until")?) {
+        (Some(from), Some(until)) => Some((from, until)),
+        _ => None,
+    };
+    Ok(StatusIncident {
+        id: parse_col(row, "id", str::parse)?,
+        page: parse_col(row, "page_id", str::parse)?,
+        name: col(row, "name")?,
+        stage: stage_col(row, scheduled.is_some())?,
+        impact: parse_col(row, "impact", Impact::parse)?,
+        created_at: Timestamp::from_millis(col(row, "created_at")?),
+        updated_at: Timestamp::from_millis(col(row, "updated_at")?),
+        started_at: Timestamp::from_millis(col(row, "started_at")?),
+        monitoring_at: opt_time("monitoring_at")?,
+        resolved_at: opt_time("resolved_at")?,
+        scheduled,
+        window: opt_id(row, "window_id")?,
+        components: Vec::new(),
+        updates: Vec::new(),
+    })
+}
+
+const PAGE_COLUMNS: &str =
+    "SELECT id, slug, name, host, time_zone, created_at, updated_at FROM status_pages";
+const COMPONENT_COLUMNS: &str = "SELECT id, page_id, group_id, is_group, name, description, \
+     position, status, only_show_if_degraded, service_id, created_at, updated_at FROM status_components";
+const INCIDENT_COLUMNS: &str = "SELECT id, page_id, name, status, impact, created_at, \
+     updated_at, started_at, monitoring_at, resolved_at, scheduled_for, scheduled_until, window_id \
+     FROM status_incidents";
+
+fn taken(e: StoreError, what: &str) -> StoreError {
+    if e.is_unique_violation() {
+        StoreError::Conflict(format!("{what} is taken by another status page"))
+    } else {
+        e
+    }
+}
+
+impl Store {
+    pub async fn create_status_page(
+        &self,
+        page: &NewStatusPage,
+        now: Timestamp,
+    ) -> Result<StatusPage, StoreError> {
+        let id = StatusPageId::new(now);
+        let mut conn = self.write_conn().await?;
+        sqlx::query(
+            "INSERT INTO status_pages (id, slug, name, host, time_zone, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(id.to_string())
+        .bind(page.slug.as_str().to_owned())
+        .bind(page.name.as_str().to_owned())
+        .bind(page.host.clone())
+        .bind(page.time_zone.clone())
+        .bind(now.as_millis())
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| taken(e.into(), "that slug or host name"))?;
+        drop(conn);
+        self.status_page(id).await
+    }
+
+    pub async fn status_pages(&self) -> Result<Vec<StatusPage>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{PAGE_COLUMNS} ORDER BY slug")))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(page_from_row).collect()
+    }
+
+    pub async fn status_page(&self, id: StatusPageId) -> Result<StatusPage, StoreError> {
+        self.one_page("id", &id.to_string()).await
+    }
+
+    pub async fn status_page_by_slug(&self, slug: &str) -> Result<StatusPage, StoreError> {
+        self.one_page("slug", slug).await
+    }
+
+    pub async fn status_page_by_host(&self, host: &str) -> Result<StatusPage, StoreError> {
+        self.one_page("host", host).await
+    }
+
+    async fn one_page(&self, column: &str, value: &str) -> Result<StatusPage, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PAGE_COLUMNS} WHERE {column} = $1"
+        )))
+        .bind(value.to_owned())
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("status page '{value}'")))?;
+        page_from_row(&row)
+    }
+
+    /// Adds a component at the end of its page, its first state recorded.
+    pub async fn create_component(
+        &self,
+        page: StatusPageId,
+        new: &NewComponent,
+        now: Timestamp,
+    ) -> Result<Component, StoreError> {
+        if let Some(group) = new.group {
+            let g = self.component(group).await?;
+            if g.page != page || !g.is_group {
+                return Err(StoreError::Invalid(format!(
+                    "'group' {group} is not a group of this page"
+                )));
+            }
+        }
+        let id = ComponentId::new(now);
+        let mut conn = self.write_conn().await?;
+        let mut tx = begin(&mut conn, self.backend).await?;
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(position) FROM status_components WHERE page_id = $1")
+                .bind(page.to_string())
+                .fetch_one(&mut *tx)
+                .await?;
+        sqlx::query(
+            "INSERT INTO status_components (id, page_id, group_id, is_group, name, description, \
+             position, status, only_show_if_degraded, service_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+        )
+        .bind(id.to_string())
+        .bind(page.to_string())
+        .bind(new.group.map(|g| g.to_string()))
+        .bind(i64::from(new.is_group))
+        .bind(new.name.as_str().to_owned())
+        .bind(new.description.clone())
+        .bind(last.unwrap_or(0) + 1)
+        .bind(new.status.as_str())
+        .bind(i64::from(new.only_show_if_degraded))
+        .bind(new.service.map(|s| s.to_string()))
+        .bind(now.as_millis())
+        .execute(&mut *tx)
+        .await?;
+        record_change(&mut tx, id, new.status, now).await?;
+        touch_page(&mut tx, page, now).await?;
+        tx.commit().await?;
+        drop(conn);
+        self.component(id).await
+    }
+
+    pub async fn component(&self, id: ComponentId) -> Result<Component, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{COMPONENT_COLUMNS} WHERE id = $1"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("component {id}")))?;
+        component_from_row(&row)
+    }
+
+    /// A page's components and groups, in their order.
+    pub async fn components(&self, page: StatusPageId) -> Result<Vec<Component>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{COMPONENT_COLUMNS} WHERE page_id = $1 ORDER BY position, id"
+        )))
+        .bind(page.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(component_from_row).collect()
+    }
+
+    /// The states a component took from `since` on, oldest first, with the one it was in
+    /// at `since` (if it existed then).
+    pub async fn component_changes(
+        &self,
+        component: ComponentId,
+        since: Timestamp,
+    ) -> Result<Vec<(Timestamp, ComponentStatus)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, status FROM status_component_changes WHERE component_id = $1 AND at >= \
+             COALESCE((SELECT MAX(at) FROM status_component_changes WHERE component_id = $1 AND at <= $2), $2) \
+             ORDER BY at",
+        )
+        .bind(component.to_string())
+        .bind(since.as_millis())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    Timestamp::from_millis(col(r, "at")?),
+                    parse_col(r, "status", ComponentStatus::parse)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Opens a public incident or schedules a maintenance, with its first update.
+    pub async fn create_status_incident(
+        &self,
+        page: StatusPageId,
+        new: &NewStatusIncident,
+        now: Timestamp,
+    ) -> Result<StatusIncident, StoreError> {
+        let id = StatusIncidentId::new(now);
+        let mut conn = self.write_conn().await?;
+        let mut tx = begin(&mut conn, self.backend).await?;
+        let (from, until) = new.scheduled.unzip();
+        sqlx::query(
+            "INSERT INTO status_incidents (id, page_id, kind, name, status, impact, created_at, \
+             updated_at, started_at, scheduled_for, scheduled_until, window_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11)",
+        )
+        .bind(id.to_string())
+        .bind(page.to_string())
+        .bind(if new.scheduled.is_some() {
+            "maintenance"
+        } else {
+            "incident"
+        })
+        .bind(new.name.as_str().to_owned())
+        .bind(new.first.stage.as_str())
+        .bind(new.impact.as_str())
+        .bind(now.as_millis())
+        .bind(new.started_at.as_millis())
+        .bind(from.map(|t| t.as_millis()))
+        .bind(until.map(|t| t.as_millis()))
+        .bind(new.window.map(|w| w.to_string()))
+        .execute(&mut *tx)
+        .await?;
+        write_update(&mut tx, page, id, &new.first, now).await?;
+        tx.commit().await?;
+        drop(conn);
+        self.status_incident(id).await
+    }
+
+    /// Posts an update: the incident takes its stage, and its components their states.
+    pub async fn post_status_update(
+        &self,
+        id: StatusIncidentId,
+        update: &NewUpdate,
+        now: Timestamp,
+    ) -> Result<StatusIncident, StoreError> {
+        let incident = self.status_incident(id).await?;
+        if incident.is_maintenance() != matches!(update.stage, Stage::Maintenance(_)) {
+            return Err(StoreError::Invalid(format!(
+                "'status' {} is not one of a {}",
+                update.stage.as_str(),
+                if incident.is_maintenance() {
+                    "maintenance"
+                } else {
+                    "public incident"
+                }
+            )));
+        }
+        let mut conn = self.write_conn().await?;
+        let mut tx = begin(&mut conn, self.backend).await?;
+        let at = |reached: bool, before: Option<Timestamp>| {
+            before
+                .or_else(|| reached.then_some(now))
+                .map(|t| t.as_millis())
+        };
+        let monitoring = matches!(update.stage, Stage::Incident(IncidentStatus::Monitoring));
+        sqlx::query(
+            "UPDATE status_incidents SET status = $2, updated_at = $3, monitoring_at = $4, \
+             resolved_at = $5 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(update.stage.as_str())
+        .bind(now.as_millis())
+        .bind(at(monitoring, incident.monitoring_at))
+        .bind(at(update.stage.is_over(), incident.resolved_at))
+        .execute(&mut *tx)
+        .await?;
+        write_update(&mut tx, incident.page, id, update, now).await?;
+        tx.commit().await?;
+        drop(conn);
+        self.status_incident(id).await
+    }
+
+    pub async fn status_incident(
+        &self,
+        id: StatusIncidentId,
+    ) -> Result<StatusIncident, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{INCIDENT_COLUMNS} WHERE id = $1"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("public incident {id}")))?;
+        let mut incident = incident_from_row(&row)?;
+        self.fill_incident(&mut incident).await?;
+        Ok(incident)
+    }
+
+    /// A page's public incidents and maintenance, newest first: those created from
+    /// `since` on, and any not over yet.
+    pub async fn status_incidents(
+        &self,
+        page: StatusPageId,
+        since: Timestamp,
+    ) -> Result<Vec<StatusIncident>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{INCIDENT_COLUMNS} WHERE page_id = $1 AND (created_at >= $2 OR resolved_at IS NULL) \
+             ORDER BY created_at DESC, id DESC"
+        )))
+        .bind(page.to_string())
+        .bind(since.as_millis())
+        .fetch_all(&self.read)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut incident = incident_from_row(row)?;
+            self.fill_incident(&mut incident).await?;
+            out.push(incident);
+        }
+        Ok(out)
+    }
+
+    async fn fill_incident(&self, incident: &mut StatusIncident) -> Result<(), StoreError> {
+        let id = incident.id.to_string();
+        let rows = sqlx::query(
+            "SELECT ic.component_id FROM status_incident_components ic \
+             JOIN status_components c ON c.id = ic.component_id \
+             WHERE ic.status_incident_id = $1 ORDER BY c.position, c.id",
+        )
+        .bind(id.clone())
+        .fetch_all(&self.read)
+        .await?;
+        incident.components = rows
+            .iter()
+            .map(|r| parse_col(r, "component_id", str::parse))
+            .collect::<Result<_, _>>()?;
+        let rows = sqlx::query(
+            "SELECT id, status, body, created_at, affected_components FROM status_updates \
+             WHERE status_incident_id = $1 ORDER BY n DESC",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?;
+        let maintenance = incident.is_maintenance();
+        incident.updates = rows
+            .iter()
+            .map(|r| {
+                Ok(StatusUpdate {
+                    id: parse_col(r, "id", str::parse)?,
+                    stage: stage_col(r, maintenance)?,
+                    body: col(r, "body")?,
+                    created_at: Timestamp::from_millis(col(r, "created_at")?),
+                    affected: json_col(r, "affected_components")?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(())
+    }
+}
+
+type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
+
+async fn record_change(
+    tx: &mut Tx<'_>,
+    component: ComponentId,
+    status: ComponentStatus,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO status_component_changes (component_id, at, status) VALUES ($1, $2, $3)",
+    )
+    .bind(component.to_string())
+    .bind(now.as_millis())
+    .bind(status.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Writes an update of incident `id` on `page`, setting its components' states.
+async fn write_update(
+    tx: &mut Tx<'_>,
+    page: StatusPageId,
+    id: StatusIncidentId,
+    update: &NewUpdate,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut affected = Vec::with_capacity(update.components.len());
+    for (component, status) in &update.components {
+        let row = sqlx::query(
+            "SELECT name, status FROM status_components WHERE id = $1 AND page_id = $2",
+        )
+        .bind(component.to_string())
+        .bind(page.to_string())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| {
+            StoreError::Invalid(format!("no component {component} on this status page"))
+        })?;
+        let old: String = col(&row, "status")?;
+        if old != status.as_str() {
+            sqlx::query("UPDATE status_components SET status = $2, updated_at = $3 WHERE id = $1")
+                .bind(component.to_string())
+                .bind(status.as_str())
+                .bind(now.as_millis())
+                .execute(&mut **tx)
+                .await?;
+            record_change(tx, *component, *status, now).await?;
+        }
+        sqlx::query(
+            "INSERT INTO status_incident_components (status_incident_id, component_id) \
+             VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(id.to_string())
+        .bind(component.to_string())
+        .execute(&mut **tx)
+        .await?;
+        affected.push(AffectedComponent {
+            code: component.to_string(),
+            name: col(&row, "name")?,
+            old_status: old,
+            new_status: status.as_str().to_owned(),
+        });
+    }
+    sqlx::query(
+        "INSERT INTO status_updates (id, status_incident_id, n, status, body, created_at, \
+         affected_components) VALUES ($1, $2, \
+         (SELECT COUNT(*) + 1 FROM status_updates WHERE status_incident_id = $2), $3, $4, $5, $6)",
+    )
+    .bind(StatusUpdateId::new(now).to_string())
+    .bind(id.to_string())
+    .bind(update.stage.as_str())
+    .bind(update.body.as_str().to_owned())
+    .bind(now.as_millis())
+    .bind(to_json(&affected))
+    .execute(&mut **tx)
+    .await?;
+    touch_page(tx, page, now).await
+}
+
+/// The page changed at `now` (its `updated_at`, and its cached copies' age).
+async fn touch_page(tx: &mut Tx<'_>, page: StatusPageId, now: Timestamp) -> Result<(), StoreError> {
+    sqlx::query("UPDATE status_pages SET updated_at = $2 WHERE id = $1")
+        .bind(page.to_string())
+        .bind(now.as_millis())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
