@@ -19,6 +19,7 @@ mod policies;
 mod schedules;
 mod sends;
 mod services;
+mod status_pages;
 
 use std::sync::Arc;
 
@@ -45,6 +46,7 @@ pub use schedules::{
 };
 pub use sends::SendUsage;
 pub use services::{IntegrationInput, MappingTry, PagingInput, ServiceInput, new_routing_key};
+pub use status_pages::{ComponentInput, StatusIncidentInput, StatusPageInput, StatusUpdateInput};
 
 /// The application: what every door calls. Cheap to clone.
 #[derive(Clone)]
@@ -58,6 +60,9 @@ pub struct App {
     send_limiter: Arc<people::SendLimiter>,
     /// Hourly limits on codes and tests.
     message_limits: onduty_core::rate_limit::HourlyLimits,
+    /// Counts the changes made here to status pages: copies of a page kept to serve it
+    /// are stale once it moves.
+    status_changes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Who acts, and through which door.
@@ -184,7 +189,20 @@ impl App {
             providers,
             send_limiter: Arc::default(),
             message_limits: Default::default(),
+            status_changes: Arc::default(),
         }
+    }
+
+    /// How many changes this process made to status pages so far.
+    pub fn status_changes(&self) -> u64 {
+        self.status_changes
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// A status page changed: copies kept to serve it are stale.
+    fn status_changed(&self) {
+        self.status_changes
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// The same, with these hourly limits on codes and tests.

@@ -265,6 +265,71 @@ pub fn shown_status(own: ComponentStatus, in_maintenance: bool) -> ComponentStat
     }
 }
 
+/// One day of a component's uptime bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DayUptime {
+    /// The worst state of the day; `None` before the component existed.
+    pub worst: Option<ComponentStatus>,
+    /// The share of the day it was up (a major outage counts as down, a partial outage
+    /// as 30% down; the rest as up), from 0 to 1; 1 for a day without data.
+    pub up: f64,
+}
+
+/// How much of a stretch in `status` counts as down.
+fn down_share(status: ComponentStatus) -> f64 {
+    match status {
+        ComponentStatus::MajorOutage => 1.0,
+        ComponentStatus::PartialOutage => 0.3,
+        _ => 0.0,
+    }
+}
+
+/// A component's uptime per day: `changes` are the states it took, oldest first (the
+/// first one in force at or before the first day, or when it was made); `days` are the
+/// days' bounds on the page's clock; nothing after `now` counts.
+pub fn uptime(
+    changes: &[(Timestamp, ComponentStatus)],
+    days: &[(Timestamp, Timestamp)],
+    now: Timestamp,
+) -> Vec<DayUptime> {
+    days.iter()
+        .map(|&(start, end)| {
+            let end = end.min(now);
+            let (mut worst, mut down, mut known) = (None::<ComponentStatus>, 0.0, 0i64);
+            for (i, &(from, status)) in changes.iter().enumerate() {
+                let until = changes.get(i + 1).map_or(end, |(next, _)| *next).min(end);
+                let from = from.max(start);
+                if until <= from {
+                    continue;
+                }
+                let span = until.as_millis() - from.as_millis();
+                known += span;
+                down += span as f64 * down_share(status);
+                worst = Some(match worst {
+                    Some(w) if w.impact().worst(status.impact()) == w.impact() => w,
+                    _ => status,
+                });
+            }
+            let up = if known > 0 {
+                1.0 - down / known as f64
+            } else {
+                1.0
+            };
+            DayUptime { worst, up }
+        })
+        .collect()
+}
+
+/// The share of `days` that was up, over the days with data.
+pub fn overall_uptime(days: &[DayUptime]) -> Option<f64> {
+    let known: Vec<f64> = days
+        .iter()
+        .filter(|d| d.worst.is_some())
+        .map(|d| d.up)
+        .collect();
+    (!known.is_empty()).then(|| known.iter().sum::<f64>() / known.len() as f64)
+}
+
 /// Text shown to the public: trimmed, 1 to `max` characters; control characters other
 /// than line breaks and tabs refused.
 fn public_text(field: &'static str, text: &str, max: usize) -> Result<String, StatusPageError> {
@@ -432,6 +497,54 @@ mod tests {
         assert_eq!(shown_status(C::Operational, true), C::UnderMaintenance);
         assert_eq!(shown_status(C::PartialOutage, true), C::PartialOutage);
         assert_eq!(shown_status(C::Operational, false), C::Operational);
+    }
+
+    #[test]
+    fn uptime_counts_outages_per_day_from_the_states_taken() {
+        let hour = |h: i64| Timestamp::from_millis(h * 3_600_000);
+        let days = [
+            (hour(0), hour(24)),
+            (hour(24), hour(48)),
+            (hour(48), hour(72)),
+        ];
+        // Made at 06:00 on day 1; a major outage from 12:00 to 18:00; partial on day 2
+        // from 00:00 to 12:00; operational since. "Now" is 12:00 on day 3.
+        let changes = [
+            (hour(6), C::Operational),
+            (hour(12), C::MajorOutage),
+            (hour(18), C::Operational),
+            (hour(24), C::PartialOutage),
+            (hour(36), C::Operational),
+        ];
+        let got = uptime(&changes, &days, hour(60));
+        assert_eq!(got[0].worst, Some(C::MajorOutage));
+        // 18 hours known, 6 of them down.
+        assert!((got[0].up - 12.0 / 18.0).abs() < 1e-9, "{}", got[0].up);
+        assert_eq!(got[1].worst, Some(C::PartialOutage));
+        assert!(
+            (got[1].up - (1.0 - 0.3 * 0.5)).abs() < 1e-9,
+            "{}",
+            got[1].up
+        );
+        assert_eq!(
+            got[2],
+            DayUptime {
+                worst: Some(C::Operational),
+                up: 1.0
+            }
+        );
+        // Before it existed: no data, and not counted.
+        let before = uptime(&changes, &[(hour(-24), hour(0))], hour(60));
+        assert_eq!(
+            before[0],
+            DayUptime {
+                worst: None,
+                up: 1.0
+            }
+        );
+        let overall = overall_uptime(&got).unwrap();
+        assert!((overall - (12.0 / 18.0 + 0.85 + 1.0) / 3.0).abs() < 1e-9);
+        assert_eq!(overall_uptime(&before), None);
     }
 
     #[test]

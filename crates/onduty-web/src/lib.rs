@@ -20,6 +20,7 @@ mod replay;
 mod replies;
 pub mod server;
 mod slack;
+mod status;
 mod telegram;
 mod ui;
 mod webhooks;
@@ -140,6 +141,8 @@ pub struct AppState {
     /// Where the incidents stand (`ui::live`): one watcher reads the database for every
     /// live page, and only while some page listens.
     incidents_seen: tokio::sync::watch::Sender<Option<(i64, i64)>>,
+    /// Public status pages kept ready to serve.
+    status_copies: status::Copies,
 }
 
 /// A secret from the configuration: usable, never shown by `Debug`.
@@ -193,6 +196,7 @@ impl App {
             login_account_limiter: rate_limit::Limiter::new(ui::LOGINS_PER_MINUTE_PER_ACCOUNT),
             closing: tokio::sync::watch::Sender::new(false),
             incidents_seen: tokio::sync::watch::Sender::new(None),
+            status_copies: status::Copies::default(),
             app: onduty_app::App::new(
                 store.clone(),
                 clock.clone(),
@@ -216,6 +220,7 @@ impl App {
             .merge(telegram::routes())
             .merge(mattermost::routes())
             .merge(calendar::routes())
+            .merge(status::routes())
             .merge(ui::routes())
             .with_state(state.clone())
             // One span per request at debug level (`ONDUTY_LOG=tower_http=debug` shows

@@ -35,6 +35,7 @@ use utoipa::{Modify, OpenApi};
         (name = "schedules", description = "On-call schedules, overrides, who is on call, calendar feeds"),
         (name = "heartbeats", description = "Jobs that must ping in time (dead man's switches)"),
         (name = "maintenance", description = "Services that page nobody for a while, and always end"),
+        (name = "status pages", description = "Public status pages: components, public incidents and scheduled maintenance"),
     )
 )]
 pub(crate) struct ApiDoc;

@@ -11,6 +11,7 @@ pub(crate) mod maintenance;
 pub(crate) mod policies;
 pub(crate) mod schedules;
 pub(crate) mod services;
+pub(crate) mod status_pages;
 pub(crate) mod teams;
 pub(crate) mod users;
 pub mod views;
@@ -50,6 +51,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(contacts::routes())
         .merge(heartbeats::routes())
         .merge(maintenance::routes())
+        .merge(status_pages::routes())
         .merge(chat::routes())
         .layer(axum::extract::DefaultBodyLimit::max(API_BODY_LIMIT));
     let (router, doc) = OpenApiRouter::with_openapi(doc::ApiDoc::openapi())

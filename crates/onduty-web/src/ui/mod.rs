@@ -20,7 +20,7 @@ mod people;
 mod policies;
 mod schedules;
 mod services;
-mod time;
+pub(crate) mod time;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};

@@ -33,6 +33,7 @@ mod replies;
 mod schedules;
 mod setup;
 mod slack;
+mod status_page;
 mod telegram;
 mod ui;
 mod ui_setup;

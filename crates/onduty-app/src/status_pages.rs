@@ -1,0 +1,440 @@
+//! Managing public status pages: pages and components (admins), public incidents,
+//! scheduled maintenance and their updates (responders and admins).
+
+use onduty_core::account::TimeZoneName;
+use onduty_core::status_page::{
+    ComponentStatus, Impact, Slug, Stage, StatusPageError, Title, UpdateBody,
+};
+use onduty_core::{ComponentId, ServiceId, StatusIncidentId, Timestamp};
+use onduty_store::status_pages::{
+    Component, NewComponent, NewStatusIncident, NewStatusPage, NewUpdate, StatusIncident,
+    StatusPage,
+};
+
+use crate::{Acting, App, AppError};
+
+/// Longest a scheduled maintenance lasts: a week.
+const LONGEST_MAINTENANCE_MS: i64 = 7 * 24 * 3_600_000;
+
+/// Components an update may name at once.
+const MOST_COMPONENTS: usize = 100;
+
+fn invalid(e: StatusPageError) -> AppError {
+    AppError::Invalid(e.to_string())
+}
+
+/// A status page as a door received it.
+#[derive(Debug, Clone, Default)]
+pub struct StatusPageInput {
+    pub slug: String,
+    pub name: String,
+    /// A host name of its own (`status.example.com`).
+    pub host: Option<String>,
+    /// IANA name; default UTC.
+    pub time_zone: Option<String>,
+}
+
+/// A component (or a group) as a door received it.
+#[derive(Debug, Clone, Default)]
+pub struct ComponentInput {
+    pub name: String,
+    pub description: Option<String>,
+    /// The group's id or name.
+    pub group: Option<String>,
+    pub is_group: bool,
+    /// Default `operational`.
+    pub status: Option<String>,
+    pub only_show_if_degraded: bool,
+    /// The onduty service it stands for: id or name.
+    pub service: Option<String>,
+}
+
+/// An update as a door received it: a status word, what is known, and the components'
+/// new states (component id or name, state).
+#[derive(Debug, Clone, Default)]
+pub struct StatusUpdateInput {
+    pub status: String,
+    pub body: String,
+    pub components: Vec<(String, String)>,
+}
+
+/// A public incident or, with `scheduled`, a maintenance, as a door received it.
+#[derive(Debug, Clone, Default)]
+pub struct StatusIncidentInput {
+    pub name: String,
+    /// Default: what its components' states make of it (`none` if it names none), or
+    /// `maintenance` for a maintenance.
+    pub impact: Option<String>,
+    /// From when to when a maintenance is planned.
+    pub scheduled: Option<(Timestamp, Timestamp)>,
+    /// For a maintenance: the services behind its components page nobody meanwhile
+    /// (an onduty maintenance window over the same span).
+    pub quiet_paging: bool,
+    pub first: StatusUpdateInput,
+}
+
+/// A host name: lower-case letters, digits, dots and dashes, as a browser sends it.
+fn host_name(text: &str) -> Result<String, AppError> {
+    let host = text.trim().trim_end_matches('.').to_ascii_lowercase();
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if host.len() <= 253 && host.contains('.') && host.split('.').all(label_ok) {
+        Ok(host)
+    } else {
+        Err(AppError::Invalid(format!(
+            "'host' must be a host name such as status.example.com, not '{}'",
+            text.chars().take(64).collect::<String>()
+        )))
+    }
+}
+
+impl App {
+    /// Makes a public status page (admins).
+    pub async fn create_status_page(
+        &self,
+        acting: &Acting,
+        input: StatusPageInput,
+    ) -> Result<StatusPage, AppError> {
+        acting.require_admin()?;
+        let time_zone = match input.time_zone.as_deref().map(str::trim) {
+            None | Some("") => TimeZoneName::utc(),
+            Some(t) => TimeZoneName::parse(t)
+                .map_err(|e| AppError::Invalid(format!("'time_zone': {e}")))?,
+        };
+        let page = NewStatusPage {
+            slug: Slug::parse(&input.slug).map_err(invalid)?,
+            name: Title::parse("name", &input.name).map_err(invalid)?,
+            host: input
+                .host
+                .as_deref()
+                .filter(|h| !h.trim().is_empty())
+                .map(host_name)
+                .transpose()?,
+            time_zone: time_zone.as_str().to_owned(),
+        };
+        let made = self.store.create_status_page(&page, self.now()).await?;
+        self.status_changed();
+        Ok(made)
+    }
+
+    /// A status page by id or slug.
+    pub async fn find_status_page(&self, text: &str) -> Result<StatusPage, AppError> {
+        let found = match text.parse() {
+            Ok(id) => self.store.status_page(id).await,
+            Err(_) => self.store.status_page_by_slug(text).await,
+        };
+        Ok(found?)
+    }
+
+    /// Adds a component or a group to a page (admins).
+    pub async fn create_component(
+        &self,
+        acting: &Acting,
+        page: &str,
+        input: ComponentInput,
+    ) -> Result<Component, AppError> {
+        acting.require_admin()?;
+        let page = self.find_status_page(page).await?;
+        let components = self.store.components(page.id).await?;
+        let group = match input.group.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(g) => Some(component_named(&components, g)?),
+        };
+        let service: Option<ServiceId> = match input.service.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s) => Some(self.find_service(s).await?.id),
+        };
+        let description = input.description.unwrap_or_default();
+        if description.chars().count() > 1_000 {
+            return Err(AppError::Invalid(
+                "'description' is 1,000 characters at most".to_owned(),
+            ));
+        }
+        let new = NewComponent {
+            name: Title::parse("name", &input.name).map_err(invalid)?,
+            description: description.trim().to_owned(),
+            group,
+            is_group: input.is_group,
+            status: match input.status.as_deref() {
+                None | Some("") => ComponentStatus::Operational,
+                Some(s) => ComponentStatus::parse(s).map_err(invalid)?,
+            },
+            only_show_if_degraded: input.only_show_if_degraded,
+            service,
+        };
+        if new.is_group && new.group.is_some() {
+            return Err(AppError::Invalid(
+                "a group cannot be in another group".to_owned(),
+            ));
+        }
+        let made = self
+            .store
+            .create_component(page.id, &new, self.now())
+            .await?;
+        self.status_changed();
+        Ok(made)
+    }
+
+    /// Opens a public incident, or schedules a maintenance, with its first update
+    /// (responders and admins). The components it names take their states at once.
+    pub async fn open_status_incident(
+        &self,
+        acting: &Acting,
+        page: &str,
+        input: StatusIncidentInput,
+    ) -> Result<StatusIncident, AppError> {
+        acting.require_responder()?;
+        let page = self.find_status_page(page).await?;
+        let components = self.store.components(page.id).await?;
+        let maintenance = input.scheduled.is_some();
+        let first = if input.first.status.trim().is_empty() && maintenance {
+            StatusUpdateInput {
+                status: "scheduled".to_owned(),
+                ..input.first
+            }
+        } else if input.first.status.trim().is_empty() {
+            StatusUpdateInput {
+                status: "investigating".to_owned(),
+                ..input.first
+            }
+        } else {
+            input.first
+        };
+        let first = parse_update(&components, maintenance, &first)?;
+        if first.stage.is_over() && !maintenance {
+            return Err(AppError::Invalid(
+                "a new public incident cannot be resolved already".to_owned(),
+            ));
+        }
+        let now = self.now();
+        if let Some((from, until)) = input.scheduled {
+            let span = until.as_millis() - from.as_millis();
+            if span <= 0 || span > LONGEST_MAINTENANCE_MS || until <= now {
+                return Err(AppError::Invalid(
+                    "a maintenance ends after it starts, in the future, and lasts a week at most"
+                        .to_owned(),
+                ));
+            }
+        }
+        let impact = match input.impact.as_deref().map(str::trim) {
+            Some(i) if !i.is_empty() => Impact::parse(i).map_err(invalid)?,
+            _ if maintenance => Impact::Maintenance,
+            _ => first
+                .components
+                .iter()
+                .map(|(_, s)| s.impact())
+                .fold(Impact::None, Impact::worst),
+        };
+        let window = match input.scheduled {
+            Some((from, until)) if input.quiet_paging => {
+                let services: Vec<ServiceId> = first
+                    .components
+                    .iter()
+                    .filter_map(|(id, _)| components.iter().find(|c| c.id == *id)?.service)
+                    .collect();
+                if services.is_empty() {
+                    return Err(AppError::Invalid(
+                        "to quiet paging, name a component linked to a service".to_owned(),
+                    ));
+                }
+                let reason = format!("Status page maintenance: {}", input.name.trim());
+                let reason: String = reason.chars().take(500).collect();
+                let made = self
+                    .store
+                    .create_maintenance(&services, from, until, &reason, Some(acting.user.id), now)
+                    .await?;
+                self.wake_engine();
+                Some(made.id)
+            }
+            _ => None,
+        };
+        let new = NewStatusIncident {
+            name: Title::parse("name", &input.name).map_err(invalid)?,
+            impact,
+            started_at: input.scheduled.map_or(now, |(from, _)| from),
+            scheduled: input.scheduled,
+            window,
+            first,
+        };
+        let made = self
+            .store
+            .create_status_incident(page.id, &new, now)
+            .await?;
+        self.status_changed();
+        Ok(made)
+    }
+
+    /// Posts an update to a public incident or maintenance of `page` (responders and
+    /// admins): it takes the update's status, and the components named their states.
+    pub async fn post_status_update(
+        &self,
+        acting: &Acting,
+        page: &str,
+        incident: &str,
+        input: StatusUpdateInput,
+    ) -> Result<StatusIncident, AppError> {
+        acting.require_responder()?;
+        let page = self.find_status_page(page).await?;
+        let id: StatusIncidentId = incident
+            .parse()
+            .map_err(|_| AppError::NotFound(format!("public incident '{incident}' not found")))?;
+        let existing = self.store.status_incident(id).await?;
+        if existing.page != page.id {
+            return Err(AppError::NotFound(format!(
+                "public incident '{incident}' not found on this page"
+            )));
+        }
+        let components = self.store.components(page.id).await?;
+        let update = parse_update(&components, existing.is_maintenance(), &input)?;
+        let posted = self
+            .store
+            .post_status_update(id, &update, self.now())
+            .await?;
+        self.status_changed();
+        Ok(posted)
+    }
+}
+
+/// The component of `components` whose id or name is `text`.
+fn component_named(components: &[Component], text: &str) -> Result<ComponentId, AppError> {
+    components
+        .iter()
+        .find(|c| c.id.to_string() == text || c.name == text)
+        .map(|c| c.id)
+        .ok_or_else(|| {
+            AppError::Invalid(format!(
+                "no component '{}' on this status page",
+                text.chars().take(64).collect::<String>()
+            ))
+        })
+}
+
+fn parse_update(
+    components: &[Component],
+    maintenance: bool,
+    input: &StatusUpdateInput,
+) -> Result<NewUpdate, AppError> {
+    if input.components.len() > MOST_COMPONENTS {
+        return Err(AppError::Invalid(format!(
+            "an update names {MOST_COMPONENTS} components at most"
+        )));
+    }
+    let mut named = Vec::with_capacity(input.components.len());
+    for (component, status) in &input.components {
+        let id = component_named(components, component.trim())?;
+        if components.iter().any(|c| c.id == id && c.is_group) {
+            return Err(AppError::Invalid(format!(
+                "'{component}' is a group: name its components"
+            )));
+        }
+        let status = ComponentStatus::parse(status).map_err(invalid)?;
+        named.retain(|(other, _)| *other != id);
+        named.push((id, status));
+    }
+    Ok(NewUpdate {
+        stage: Stage::parse(maintenance, &input.status).map_err(invalid)?,
+        body: UpdateBody::parse(&input.body).map_err(invalid)?,
+        components: named,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use onduty_core::status_page::{IncidentStatus, MaintenanceStatus};
+
+    use super::*;
+
+    #[test]
+    fn host_names_are_lower_cased_and_checked() {
+        assert_eq!(
+            host_name("Status.Example.COM.").unwrap(),
+            "status.example.com"
+        );
+        for bad in [
+            "localhost",
+            "a..b",
+            "-a.b",
+            "a b.c",
+            "a/b.c",
+            "ex ample.com",
+            "",
+        ] {
+            assert!(host_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_update_names_components_by_id_or_name_and_refuses_others() {
+        let page = onduty_core::StatusPageId::new(Timestamp::from_millis(0));
+        let component = |name: &str, is_group| Component {
+            id: ComponentId::new(Timestamp::from_millis(1)),
+            page,
+            group: None,
+            is_group,
+            name: name.to_owned(),
+            description: String::new(),
+            position: 1,
+            status: ComponentStatus::Operational,
+            only_show_if_degraded: false,
+            service: None,
+            created_at: Timestamp::from_millis(0),
+            updated_at: Timestamp::from_millis(0),
+        };
+        let components = [component("API", false), component("Regions", true)];
+        let input = |status: &str, named: &[(&str, &str)]| StatusUpdateInput {
+            status: status.to_owned(),
+            body: "Looking.".to_owned(),
+            components: named
+                .iter()
+                .map(|(c, s)| ((*c).to_owned(), (*s).to_owned()))
+                .collect(),
+        };
+        let id = components[0].id.to_string();
+        let parsed = parse_update(
+            &components,
+            false,
+            &input(
+                "identified",
+                &[("API", "partial_outage"), (&id, "major_outage")],
+            ),
+        )
+        .unwrap();
+        // Named twice: the last state wins.
+        assert_eq!(
+            parsed.components,
+            vec![(components[0].id, ComponentStatus::MajorOutage)]
+        );
+        assert_eq!(parsed.stage, Stage::Incident(IncidentStatus::Identified));
+        let refused = |i: StatusUpdateInput, maintenance| {
+            parse_update(&components, maintenance, &i)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            refused(input("identified", &[("Web", "operational")]), false),
+            "no component 'Web' on this status page"
+        );
+        assert!(
+            refused(input("identified", &[("API", "down")]), false)
+                .starts_with("'status' must be one of")
+        );
+        assert!(
+            refused(input("identified", &[("Regions", "major_outage")]), false)
+                .contains("is a group")
+        );
+        assert!(
+            refused(input("fixed", &[]), false)
+                .starts_with("'status' must be one of investigating")
+        );
+        assert_eq!(
+            parse_update(&components, true, &input("verifying", &[]))
+                .unwrap()
+                .stage,
+            Stage::Maintenance(MaintenanceStatus::Verifying)
+        );
+    }
+}

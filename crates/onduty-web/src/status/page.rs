@@ -1,0 +1,196 @@
+//! The public status page as HTML: no script, a strict CSP, readable on a phone and in
+//! the dark. Everything shown is escaped by askama.
+
+use askama::Template;
+use onduty_core::status_page::{ComponentStatus, DayUptime, overall_uptime};
+use onduty_store::status_pages::{Component, StatusIncident};
+
+use super::snapshot::Snapshot;
+use crate::ui::time::{exact, zone};
+
+struct UpdateLine {
+    status: &'static str,
+    body: String,
+    when: String,
+}
+
+struct IncidentBox {
+    name: String,
+    impact: &'static str,
+    status: &'static str,
+    /// A maintenance's span as words.
+    scheduled: Option<String>,
+    updates: Vec<UpdateLine>,
+}
+
+struct Bar {
+    /// Where it sits in the SVG.
+    x: usize,
+    class: &'static str,
+    title: String,
+}
+
+struct ComponentLine {
+    name: String,
+    description: String,
+    status: &'static str,
+    label: &'static str,
+    /// "99.98% uptime"; empty for a group or without data.
+    uptime: String,
+    bars: Vec<Bar>,
+    members: Vec<ComponentLine>,
+}
+
+struct PastDay {
+    day: String,
+    incidents: Vec<IncidentBox>,
+}
+
+#[derive(Template)]
+#[template(path = "status_page.html")]
+struct StatusPageHtml {
+    name: String,
+    indicator: &'static str,
+    description: &'static str,
+    active: Vec<IncidentBox>,
+    maintenance: Vec<IncidentBox>,
+    components: Vec<ComponentLine>,
+    past: Vec<PastDay>,
+    /// Width of the uptime bars' SVG.
+    bars_width: usize,
+    updated: String,
+    /// The page's summary.json.
+    api: String,
+}
+
+const BAR_STEP: usize = 5;
+
+fn bar_class(day: &DayUptime) -> &'static str {
+    match day.worst {
+        None => "none",
+        Some(ComponentStatus::Operational) => "operational",
+        Some(ComponentStatus::UnderMaintenance) => "under_maintenance",
+        Some(ComponentStatus::DegradedPerformance) => "degraded_performance",
+        Some(ComponentStatus::PartialOutage) => "partial_outage",
+        Some(ComponentStatus::MajorOutage) => "major_outage",
+    }
+}
+
+fn percent(share: f64) -> String {
+    let p = share * 100.0;
+    if p >= 99.995 {
+        "100%".to_owned()
+    } else {
+        format!("{p:.2}%")
+    }
+}
+
+impl Snapshot {
+    fn incident_box(&self, i: &StatusIncident) -> IncidentBox {
+        let tz = zone(&self.page.time_zone);
+        IncidentBox {
+            name: i.name.clone(),
+            impact: i.impact.as_str(),
+            status: i.stage.label(),
+            scheduled: i
+                .scheduled
+                .map(|(from, until)| format!("{} to {}", exact(from, &tz), exact(until, &tz))),
+            updates: i
+                .updates
+                .iter()
+                .map(|u| UpdateLine {
+                    status: u.stage.label(),
+                    body: u.body.clone(),
+                    when: exact(u.created_at, &tz),
+                })
+                .collect(),
+        }
+    }
+
+    fn component_line(&self, c: &Component) -> ComponentLine {
+        let days = self.uptime.get(&c.id).map(Vec::as_slice).unwrap_or(&[]);
+        let bars = days
+            .iter()
+            .zip(&self.days)
+            .enumerate()
+            .map(|(n, (day, (_, _, label)))| Bar {
+                x: n * BAR_STEP,
+                class: bar_class(day),
+                title: match day.worst {
+                    None => format!("{label}: no data"),
+                    Some(worst) => format!(
+                        "{label}: {} up, at worst {}",
+                        percent(day.up),
+                        worst.label()
+                    ),
+                },
+            })
+            .collect();
+        ComponentLine {
+            name: c.name.clone(),
+            description: c.description.clone(),
+            status: c.status.as_str(),
+            label: c.status.label(),
+            uptime: overall_uptime(days)
+                .map(|u| format!("{} uptime over {} days", percent(u), days.len()))
+                .unwrap_or_default(),
+            bars,
+            members: self
+                .components
+                .iter()
+                .filter(|m| m.group == Some(c.id) && self.shows(m))
+                .map(|m| self.component_line(m))
+                .collect(),
+        }
+    }
+}
+
+pub(super) fn html(snapshot: &Snapshot) -> String {
+    let tz = zone(&snapshot.page.time_zone);
+    let active = snapshot
+        .unresolved()
+        .map(|i| snapshot.incident_box(i))
+        .collect();
+    let maintenance = snapshot
+        .active_maintenance()
+        .chain(snapshot.upcoming_maintenance())
+        .map(|m| snapshot.incident_box(m))
+        .collect();
+    let components = snapshot
+        .components
+        .iter()
+        .filter(|c| c.group.is_none() && snapshot.shows(c))
+        .map(|c| snapshot.component_line(c))
+        .collect();
+    // The history: resolved incidents by the day they started, newest first.
+    let mut past: Vec<PastDay> = Vec::new();
+    for (start, end, label) in snapshot.days.iter().rev() {
+        let on_day: Vec<IncidentBox> = snapshot
+            .incidents
+            .iter()
+            .chain(snapshot.maintenances.iter())
+            .filter(|i| i.stage.is_over() && *start <= i.started_at && i.started_at < *end)
+            .map(|i| snapshot.incident_box(i))
+            .collect();
+        if !on_day.is_empty() {
+            past.push(PastDay {
+                day: label.clone(),
+                incidents: on_day,
+            });
+        }
+    }
+    StatusPageHtml {
+        name: snapshot.page.name.clone(),
+        indicator: snapshot.indicator.as_str(),
+        description: snapshot.indicator.description(),
+        active,
+        maintenance,
+        components,
+        past,
+        bars_width: snapshot.days.len() * BAR_STEP,
+        updated: exact(snapshot.now, &tz),
+        api: format!("/status/{}/api/v2/summary.json", snapshot.page.slug),
+    }
+    .render()
+    .unwrap_or_else(|e| format!("the status page could not be drawn: {e}"))
+}

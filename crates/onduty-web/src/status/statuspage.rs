@@ -1,0 +1,283 @@
+//! Statuspage's public API documents (`/api/v2/summary.json` and the rest), with its field
+//! names and meanings, drawn from a [`Snapshot`]. Statuspage's clients read them as they
+//! read Atlassian Statuspage.
+
+use onduty_core::Timestamp;
+use onduty_store::status_pages::{AffectedComponent, Component, StatusIncident};
+use serde::Serialize;
+
+use super::snapshot::Snapshot;
+
+/// Statuspage's times: ISO 8601 in UTC, with milliseconds.
+fn time(t: Timestamp) -> String {
+    t.to_rfc3339()
+}
+
+#[derive(Serialize)]
+pub(crate) struct PageView {
+    id: String,
+    name: String,
+    url: String,
+    time_zone: String,
+    updated_at: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct StatusView {
+    indicator: &'static str,
+    description: &'static str,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ComponentView {
+    id: String,
+    name: String,
+    status: &'static str,
+    created_at: String,
+    updated_at: String,
+    position: i64,
+    description: Option<String>,
+    showcase: bool,
+    start_date: Option<String>,
+    group_id: Option<String>,
+    page_id: String,
+    group: bool,
+    only_show_if_degraded: bool,
+    /// A group's components (ids); absent for a component.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    components: Option<Vec<String>>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct UpdateView {
+    id: String,
+    status: &'static str,
+    body: String,
+    incident_id: String,
+    created_at: String,
+    updated_at: String,
+    display_at: String,
+    affected_components: Vec<AffectedComponent>,
+    deliver_notifications: bool,
+    custom_tweet: Option<String>,
+    tweet_id: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct IncidentView {
+    id: String,
+    name: String,
+    status: &'static str,
+    created_at: String,
+    updated_at: String,
+    monitoring_at: Option<String>,
+    resolved_at: Option<String>,
+    impact: &'static str,
+    shortlink: String,
+    started_at: String,
+    page_id: String,
+    incident_updates: Vec<UpdateView>,
+    components: Vec<ComponentView>,
+    /// A scheduled maintenance's span; absent for an incident.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scheduled_for: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scheduled_until: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Summary {
+    page: PageView,
+    components: Vec<ComponentView>,
+    incidents: Vec<IncidentView>,
+    scheduled_maintenances: Vec<IncidentView>,
+    status: StatusView,
+}
+
+#[derive(Serialize)]
+pub(crate) struct StatusDoc {
+    page: PageView,
+    status: StatusView,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ComponentsDoc {
+    page: PageView,
+    components: Vec<ComponentView>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct IncidentsDoc {
+    page: PageView,
+    incidents: Vec<IncidentView>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct MaintenancesDoc {
+    page: PageView,
+    scheduled_maintenances: Vec<IncidentView>,
+}
+
+/// At most this many incidents (and maintenances) in the lists of past ones.
+const LISTED: usize = 50;
+
+impl Snapshot {
+    fn page_view(&self, url: &str) -> PageView {
+        PageView {
+            id: self.page.id.to_string(),
+            name: self.page.name.clone(),
+            url: url.to_owned(),
+            time_zone: self.page.time_zone.clone(),
+            updated_at: time(self.page.updated_at),
+        }
+    }
+
+    fn status_view(&self) -> StatusView {
+        StatusView {
+            indicator: self.indicator.as_str(),
+            description: self.indicator.description(),
+        }
+    }
+
+    fn component_view(&self, c: &Component) -> ComponentView {
+        ComponentView {
+            id: c.id.to_string(),
+            name: c.name.clone(),
+            status: c.status.as_str(),
+            created_at: time(c.created_at),
+            updated_at: time(c.updated_at),
+            position: c.position,
+            description: Some(c.description.clone()).filter(|d| !d.is_empty()),
+            showcase: true,
+            start_date: None,
+            group_id: c.group.map(|g| g.to_string()),
+            page_id: c.page.to_string(),
+            group: c.is_group,
+            only_show_if_degraded: c.only_show_if_degraded,
+            components: c.is_group.then(|| {
+                self.components
+                    .iter()
+                    .filter(|m| m.group == Some(c.id))
+                    .map(|m| m.id.to_string())
+                    .collect()
+            }),
+        }
+    }
+
+    fn components_view(&self) -> Vec<ComponentView> {
+        self.components
+            .iter()
+            .map(|c| self.component_view(c))
+            .collect()
+    }
+
+    fn incident_view(&self, i: &StatusIncident, url: &str) -> IncidentView {
+        IncidentView {
+            id: i.id.to_string(),
+            name: i.name.clone(),
+            status: i.stage.as_str(),
+            created_at: time(i.created_at),
+            updated_at: time(i.updated_at),
+            monitoring_at: i.monitoring_at.map(time),
+            resolved_at: i.resolved_at.map(time),
+            impact: i.impact.as_str(),
+            shortlink: format!("{url}/incidents/{}", i.id),
+            started_at: time(i.started_at),
+            page_id: i.page.to_string(),
+            incident_updates: i
+                .updates
+                .iter()
+                .map(|u| UpdateView {
+                    id: u.id.to_string(),
+                    status: u.stage.as_str(),
+                    body: u.body.clone(),
+                    incident_id: i.id.to_string(),
+                    created_at: time(u.created_at),
+                    updated_at: time(u.created_at),
+                    display_at: time(u.created_at),
+                    affected_components: u.affected.clone(),
+                    deliver_notifications: true,
+                    custom_tweet: None,
+                    tweet_id: None,
+                })
+                .collect(),
+            components: i
+                .components
+                .iter()
+                .filter_map(|id| self.component(*id))
+                .map(|c| self.component_view(c))
+                .collect(),
+            scheduled_for: i.scheduled.map(|(from, _)| time(from)),
+            scheduled_until: i.scheduled.map(|(_, until)| time(until)),
+        }
+    }
+
+    fn incidents_view<'a>(
+        &self,
+        incidents: impl Iterator<Item = &'a StatusIncident>,
+        url: &str,
+    ) -> Vec<IncidentView> {
+        incidents
+            .take(LISTED)
+            .map(|i| self.incident_view(i, url))
+            .collect()
+    }
+
+    pub(crate) fn summary(&self, url: &str) -> Summary {
+        let mut maintenances: Vec<&StatusIncident> = self.active_maintenance().collect();
+        maintenances.extend(self.upcoming_maintenance());
+        Summary {
+            page: self.page_view(url),
+            components: self.components_view(),
+            incidents: self.incidents_view(self.unresolved(), url),
+            scheduled_maintenances: self.incidents_view(maintenances.into_iter(), url),
+            status: self.status_view(),
+        }
+    }
+
+    pub(crate) fn status_doc(&self, url: &str) -> StatusDoc {
+        StatusDoc {
+            page: self.page_view(url),
+            status: self.status_view(),
+        }
+    }
+
+    pub(crate) fn components_doc(&self, url: &str) -> ComponentsDoc {
+        ComponentsDoc {
+            page: self.page_view(url),
+            components: self.components_view(),
+        }
+    }
+
+    pub(crate) fn incidents_doc(&self, url: &str, unresolved_only: bool) -> IncidentsDoc {
+        let incidents = if unresolved_only {
+            self.incidents_view(self.unresolved(), url)
+        } else {
+            self.incidents_view(self.incidents.iter(), url)
+        };
+        IncidentsDoc {
+            page: self.page_view(url),
+            incidents,
+        }
+    }
+
+    pub(crate) fn maintenances_doc(&self, url: &str, which: Which) -> MaintenancesDoc {
+        let chosen = match which {
+            Which::All => self.incidents_view(self.maintenances.iter(), url),
+            Which::Upcoming => self.incidents_view(self.upcoming_maintenance(), url),
+            Which::Active => self.incidents_view(self.active_maintenance(), url),
+        };
+        MaintenancesDoc {
+            page: self.page_view(url),
+            scheduled_maintenances: chosen,
+        }
+    }
+}
+
+/// Which scheduled maintenances a document lists.
+#[derive(Clone, Copy)]
+pub(crate) enum Which {
+    All,
+    Upcoming,
+    Active,
+}
