@@ -555,6 +555,9 @@ async fn write_update(
     update: &NewUpdate,
     now: Timestamp,
 ) -> Result<(), StoreError> {
+    // A maintenance still to come names its components; their states are its own
+    // business only once it is in progress.
+    let sets_states = update.stage != Stage::Maintenance(MaintenanceStatus::Scheduled);
     let mut affected = Vec::with_capacity(update.components.len());
     for (component, status) in &update.components {
         let row = sqlx::query(
@@ -568,7 +571,7 @@ async fn write_update(
             StoreError::Invalid(format!("no component {component} on this status page"))
         })?;
         let old: String = col(&row, "status")?;
-        if old != status.as_str() {
+        if sets_states && old != status.as_str() {
             sqlx::query("UPDATE status_components SET status = $2, updated_at = $3 WHERE id = $1")
                 .bind(component.to_string())
                 .bind(status.as_str())
@@ -585,6 +588,9 @@ async fn write_update(
         .bind(component.to_string())
         .execute(&mut **tx)
         .await?;
+        if !sets_states {
+            continue;
+        }
         affected.push(AffectedComponent {
             code: component.to_string(),
             name: col(&row, "name")?,

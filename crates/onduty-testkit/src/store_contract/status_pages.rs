@@ -264,7 +264,7 @@ pub async fn status_pages_components_and_public_incidents(db: &TestDb) {
                 first: update(
                     Stage::Maintenance(MaintenanceStatus::Scheduled),
                     "The database will be upgraded.",
-                    &[],
+                    &[(api.id, ComponentStatus::UnderMaintenance)],
                 ),
             },
             at_minute(10),
@@ -272,6 +272,13 @@ pub async fn status_pages_components_and_public_incidents(db: &TestDb) {
         .await
         .unwrap();
     assert!(maintenance.is_maintenance());
+    // Announced, not begun: the component it names keeps its state for now.
+    assert_eq!(maintenance.components, vec![api.id]);
+    assert!(maintenance.updates[0].affected.is_empty());
+    assert_eq!(
+        store.component(api.id).await.unwrap().status,
+        ComponentStatus::Operational
+    );
     assert_eq!(
         maintenance.stage_at(at_minute(59)),
         Stage::Maintenance(MaintenanceStatus::Scheduled)

@@ -7,6 +7,7 @@
 //! `Cache-Control`. When the database cannot be read in time, the last good copy is served
 //! rather than an error: the status page stays up when the rest is in trouble.
 
+mod feeds;
 mod page;
 mod snapshot;
 mod statuspage;
@@ -35,6 +36,7 @@ pub(crate) fn routes() -> Router<SharedState> {
     Router::new()
         .route("/status/{slug}", get(html_page))
         .route("/status/{slug}/api/v2/{*document}", get(api_document))
+        .route("/status/{slug}/{file}", get(page_file))
         .route("/static/status.css", get(stylesheet))
 }
 
@@ -105,6 +107,8 @@ const DOCUMENTS: [&str; 8] = [
     "scheduled-maintenances/active.json",
 ];
 const HTML: &str = "index.html";
+/// The files beside the page: its feeds and badge.
+const FILES: [&str; 3] = ["history.atom", "history.rss", "badge.svg"];
 
 fn render(snapshot: &Snapshot, url: &str, changes: u64) -> Rendered {
     let made = snapshot.now;
@@ -124,6 +128,24 @@ fn render(snapshot: &Snapshot, url: &str, changes: u64) -> Rendered {
         };
         docs.insert(name, doc);
     }
+    docs.insert(
+        "history.atom",
+        Doc::new(
+            "application/atom+xml",
+            feeds::atom(snapshot, url).into_bytes(),
+        ),
+    );
+    docs.insert(
+        "history.rss",
+        Doc::new(
+            "application/rss+xml",
+            feeds::rss(snapshot, url).into_bytes(),
+        ),
+    );
+    docs.insert(
+        "badge.svg",
+        Doc::new("image/svg+xml", feeds::badge(snapshot).into_bytes()),
+    );
     docs.insert(
         HTML,
         Doc::new(
@@ -311,6 +333,30 @@ async fn api_document(
             response.headers_mut().insert(
                 header::ACCESS_CONTROL_ALLOW_ORIGIN,
                 HeaderValue::from_static("*"),
+            );
+            response
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn page_file(
+    State(state): State<SharedState>,
+    Path((slug, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(name) = FILES.iter().find(|f| **f == file) else {
+        return crate::ui::error_page(ApiError::NotFound(format!(
+            "/status/{slug}/{} is not a page here",
+            file.chars().take(100).collect::<String>()
+        )));
+    };
+    match documents(&state, &slug).await {
+        Ok(rendered) => {
+            let mut response = send(&rendered.docs[name], &headers);
+            response.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'"),
             );
             response
         }

@@ -15,6 +15,8 @@ struct UpdateLine {
 }
 
 struct IncidentBox {
+    /// Its anchor on the page (`#incident-<id>`), where feeds and shortlinks point.
+    id: String,
     name: String,
     impact: &'static str,
     status: &'static str,
@@ -59,8 +61,8 @@ struct StatusPageHtml {
     /// Width of the uptime bars' SVG.
     bars_width: usize,
     updated: String,
-    /// The page's summary.json.
-    api: String,
+    /// The page's own path (`/status/<slug>`), before its feeds and API.
+    base: String,
 }
 
 const BAR_STEP: usize = 5;
@@ -89,6 +91,7 @@ impl Snapshot {
     fn incident_box(&self, i: &StatusIncident) -> IncidentBox {
         let tz = zone(&self.page.time_zone);
         IncidentBox {
+            id: i.id.to_string(),
             name: i.name.clone(),
             impact: i.impact.as_str(),
             status: i.stage.label(),
@@ -189,7 +192,7 @@ pub(super) fn html(snapshot: &Snapshot) -> String {
         past,
         bars_width: snapshot.days.len() * BAR_STEP,
         updated: exact(snapshot.now, &tz),
-        api: format!("/status/{}/api/v2/summary.json", snapshot.page.slug),
+        base: format!("/status/{}", snapshot.page.slug),
     }
     .render()
     .unwrap_or_else(|e| format!("the status page could not be drawn: {e}"))

@@ -181,7 +181,7 @@ impl Snapshot {
             monitoring_at: i.monitoring_at.map(time),
             resolved_at: i.resolved_at.map(time),
             impact: i.impact.as_str(),
-            shortlink: format!("{url}/incidents/{}", i.id),
+            shortlink: format!("{url}#incident-{}", i.id),
             started_at: time(i.started_at),
             page_id: i.page.to_string(),
             incident_updates: i

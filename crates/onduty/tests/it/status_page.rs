@@ -30,7 +30,7 @@ async fn document(app: &TestApp, path: &str) -> Value {
 
 /// A page "acme" with an API component linked to the Checkout service, and a group
 /// "Regions" holding "EU"; returns the API component's id.
-async fn acme(app: &TestApp) -> String {
+pub(crate) async fn acme(app: &TestApp) -> String {
     let mut made = Vec::new();
     for (path, body) in [
         (
@@ -318,6 +318,9 @@ async fn an_internal_incident_reaches_no_public_page_document_or_feed() {
         "/status/acme/api/v2/scheduled-maintenances.json",
         "/status/acme/api/v2/scheduled-maintenances/upcoming.json",
         "/status/acme/api/v2/scheduled-maintenances/active.json",
+        "/status/acme/history.atom",
+        "/status/acme/history.rss",
+        "/status/acme/badge.svg",
     ] {
         let (status, _, body) = public(&app, path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
