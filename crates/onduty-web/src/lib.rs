@@ -242,6 +242,11 @@ impl App {
                     .on_request(DefaultOnRequest::new().level(Level::DEBUG))
                     .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
             );
+        // A status page's own host name is served before routing: its paths are rewritten.
+        let router = Router::new().fallback_service(tower::Layer::layer(
+            &axum::middleware::from_fn_with_state(state.clone(), status::by_host),
+            router,
+        ));
         App {
             router,
             state,

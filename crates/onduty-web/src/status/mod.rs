@@ -161,11 +161,20 @@ fn render(snapshot: &Snapshot, url: &str, changes: u64) -> Rendered {
 }
 
 /// The kept copies, by page slug, and one lock per page so that one request rebuilds a
-/// stale copy while the others are served the old one.
+/// stale copy while the others are served the old one; and which page answers on which
+/// host name.
 #[derive(Default)]
 pub(crate) struct Copies {
     pages: Mutex<HashMap<String, Arc<Kept>>>,
+    /// Host name → the slug of the page served there (`None`: no page), and when that
+    /// was read.
+    hosts: Mutex<HashMap<String, (Option<String>, Timestamp)>>,
 }
+
+/// How long a host name's page is remembered.
+const HOST_KEPT_FOR: Duration = Duration::from_secs(60);
+/// Host names remembered at most (any name can be sent in a `Host` header).
+const MOST_HOSTS: usize = 1_000;
 
 #[derive(Default)]
 struct Kept {
@@ -177,6 +186,21 @@ impl Copies {
     fn kept(&self, slug: &str) -> Arc<Kept> {
         let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
         pages.entry(slug.to_owned()).or_default().clone()
+    }
+
+    /// The slug of the page served on `host`, as last read, if read recently.
+    fn host(&self, host: &str, now: Timestamp) -> Option<Option<String>> {
+        let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        let (slug, read) = hosts.get(host)?;
+        (*read <= now && now.since(*read) < HOST_KEPT_FOR).then(|| slug.clone())
+    }
+
+    fn remember_host(&self, host: &str, slug: Option<String>, now: Timestamp) {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        if hosts.len() >= MOST_HOSTS {
+            hosts.clear();
+        }
+        hosts.insert(host.to_owned(), (slug, now));
     }
 
     fn forget(&self, slug: &str) {
@@ -362,4 +386,70 @@ async fn page_file(
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// A request to a status page's own host name (`status.example.com`) is served as its
+/// page: `/` is `/status/<slug>`, and its API, feeds and badge follow. Runs before
+/// routing; other host names pass untouched.
+pub(crate) async fn by_host(
+    State(state): State<SharedState>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let named = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().host())
+        .map(str::to_owned);
+    if let Some(slug) = page_on_host(&state, named).await {
+        let path = request.uri().path();
+        let served = path == "/"
+            || path.starts_with("/api/v2/")
+            || FILES.iter().any(|f| path.strip_prefix('/') == Some(f));
+        if served {
+            let rest = if path == "/" { "" } else { path };
+            let query = request
+                .uri()
+                .query()
+                .map_or(String::new(), |q| format!("?{q}"));
+            if let Ok(uri) = format!("/status/{slug}{rest}{query}").parse() {
+                *request.uri_mut() = uri;
+            }
+        }
+    }
+    next.run(request).await
+}
+
+/// The slug of the page served on the host name `named` (a `Host` header), if any.
+async fn page_on_host(state: &SharedState, named: Option<String>) -> Option<String> {
+    let named = named?;
+    let named = named.as_str();
+    // Without the port; lower-case, as pages keep them.
+    let host = named
+        .rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(named, |(h, _)| h)
+        .to_ascii_lowercase();
+    let own = state
+        .config
+        .public_url
+        .split_once("://")
+        .map(|(_, rest)| rest.split(['/', ':']).next().unwrap_or_default());
+    if own == Some(host.as_str()) || host.parse::<std::net::IpAddr>().is_ok() || host == "localhost"
+    {
+        return None;
+    }
+    let now = state.clock.now();
+    if let Some(known) = state.status_copies.host(&host, now) {
+        return known;
+    }
+    let slug = match state.store.status_page_by_host(&host).await {
+        Ok(page) => Some(page.slug),
+        Err(StoreError::NotFound(_)) => None,
+        // Not remembered: the next request asks again.
+        Err(_) => return None,
+    };
+    state.status_copies.remember_host(&host, slug.clone(), now);
+    slug
 }

@@ -441,3 +441,47 @@ async fn a_maintenance_starts_quiets_paging_and_completes_by_itself() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
 }
+
+#[tokio::test]
+async fn a_page_with_a_host_name_of_its_own_is_served_at_its_root() {
+    let app = TestApp::start().await;
+    let (status, made) = app
+        .api(
+            Method::POST,
+            "/status-pages",
+            Some(json!({"slug": "shop", "name": "Shop", "host": "Status.Shop.Test"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(made["status_page"]["host"], "status.shop.test");
+    let on = |host: &'static str, path: &'static str| {
+        app.http
+            .get(format!("{}{path}", app.url))
+            .header("host", host)
+            .send()
+    };
+    let page = on("status.shop.test:8443", "/").await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("<h1>Shop</h1>"));
+    let summary: Value = on("status.shop.test", "/api/v2/summary.json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary["page"]["name"], "Shop");
+    assert_eq!(summary["page"]["url"], "https://status.shop.test");
+    let badge = on("status.shop.test", "/badge.svg").await.unwrap();
+    assert_eq!(badge.headers()["content-type"], "image/svg+xml");
+    // Another name reaches onduty itself.
+    let elsewhere = on("other.test", "/api/v2/summary.json").await.unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .api(
+            Method::POST,
+            "/status-pages",
+            Some(json!({"slug": "x", "name": "x", "host": "not a host"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
