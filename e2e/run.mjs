@@ -1102,3 +1102,66 @@ test('l. axe-core finds nothing on any page, light and dark, phone and desktop',
   assert.deepEqual(found, [], 'axe-core found problems');
   assertNoBrowserProblems();
 });
+
+test('m. the public status page, with an incident and maintenance, on a phone and a desktop', async () => {
+  assert.ok(servicePath, 'needs story b');
+  await api('POST', '/api/v1/status-pages', { slug: 'acme', name: 'Acme', time_zone: 'Europe/London' });
+  await api('POST', '/api/v1/status-pages/acme/components', { name: 'Checkout API', service: SERVICE.name });
+  await api('POST', '/api/v1/status-pages/acme/components', { name: 'Regions', group: true });
+  await api('POST', '/api/v1/status-pages/acme/components', { name: 'EU', group_id: 'Regions' });
+  const opened = await api('POST', '/api/v1/status-pages/acme/incidents', {
+    name: 'Checkout errors for some card payments',
+    body: 'Some payments fail with a timeout. We are looking into it.',
+    components: { 'Checkout API': 'partial_outage' },
+  });
+  await api('POST', `/api/v1/status-pages/acme/incidents/${opened.incident.id}/updates`, {
+    status: 'identified',
+    body: 'A slow database query <script>alert(1)</script> holds the payment workers.\nA fix is being deployed.',
+  });
+  const start = new Date(Date.now() + 24 * 3600 * 1000);
+  await api('POST', '/api/v1/status-pages/acme/incidents', {
+    name: 'Database upgrade',
+    body: 'Checkout may be slow for a few minutes while the database is upgraded.',
+    components: { 'Checkout API': 'operational' },
+    scheduled_for: start.toISOString(),
+    scheduled_until: new Date(start.getTime() + 3600 * 1000).toISOString(),
+  });
+  const axeSource = await readFile(join(REPO, 'e2e/node_modules/axe-core/axe.min.js'), 'utf8');
+  const found = [];
+  const tooWide = [];
+  for (const colorScheme of ['light', 'dark']) {
+    for (const [size, options] of [
+      ['phone', { viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 }],
+      ['desktop', { viewport: { width: 1440, height: 900 } }],
+    ]) {
+      // Nobody logged in: the page is public.
+      const context = await newContext({ colorScheme, ...options });
+      try {
+        const p = await context.newPage();
+        await p.goto('/status/acme');
+        await p.getByText('Partial System Outage').waitFor();
+        await p.getByText('Checkout errors for some card payments').waitFor();
+        await p.getByText('Database upgrade').waitFor();
+        // Markup in an update is shown as written, never run.
+        await p.getByText('<script>alert(1)</script>', { exact: false }).waitFor();
+        assert.equal(await p.locator('script').count(), 0);
+        if (size === 'phone') tooWide.push(await sidewaysScrolling(p));
+        await screenshot(p, `${size}-status-page${colorScheme === 'dark' ? '-dark' : ''}`);
+        await p.evaluate(axeSource);
+        const result = await p.evaluate(() =>
+          window.axe.run(document, {
+            runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+          }),
+        );
+        for (const v of result.violations) {
+          found.push(`${colorScheme} ${size}: ${v.id} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+        }
+      } finally {
+        await context.close();
+      }
+    }
+  }
+  assert.deepEqual(tooWide.filter(Boolean), [], 'the status page scrolls sideways');
+  assert.deepEqual(found, [], 'axe-core found problems on the status page');
+  assertNoBrowserProblems();
+});
