@@ -485,3 +485,25 @@ async fn a_page_with_a_host_name_of_its_own_is_served_at_its_root() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_last_good_copy_is_served_when_the_database_cannot_be_read() {
+    let app = TestApp::start().await;
+    app.service("Checkout", "open").await;
+    acme(&app).await;
+    let good = document(&app, "/status/acme/api/v2/summary.json").await;
+    let (_, _, page) = public(&app, "/status/acme").await;
+    assert!(page.contains("All Systems Operational"));
+
+    // The database goes away; the kept copy ages past its freshness.
+    app.store.close().await;
+    app.advance(MINUTE);
+    let kept = document(&app, "/status/acme/api/v2/summary.json").await;
+    assert_eq!(kept, good);
+    let (status, _, again) = public(&app, "/status/acme").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again, page);
+    // A page never read before cannot be made up.
+    let (status, _, _) = public(&app, "/status/other/api/v2/summary.json").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+}
