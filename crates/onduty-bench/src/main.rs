@@ -6,6 +6,7 @@
 mod pages;
 mod paging;
 mod schedules;
+mod status;
 
 use std::time::{Duration, Instant};
 
@@ -60,6 +61,8 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         runs: usize,
     },
+    /// summary.json under a traffic spike while events keep arriving (against a server)
+    StatusPage(status::StatusArgs),
     /// Due → page lateness with many escalations pending (in process)
     EscalationLateness {
         #[arg(long, default_value_t = 100_000)]
@@ -118,6 +121,7 @@ fn main() -> anyhow::Result<()> {
             schedules::final_big(layers, participants, days, runs);
             Ok(())
         }
+        Command::StatusPage(args) => runtime.block_on(status::spike(args)),
         Command::UiPages { incidents, runs } => runtime.block_on(pages::render(incidents, runs)),
         Command::OnCallNow { schedules, runs } => {
             runtime.block_on(schedules::on_call_many(schedules, runs))
