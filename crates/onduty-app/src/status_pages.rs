@@ -70,6 +70,10 @@ pub struct StatusIncidentInput {
     /// For a maintenance: the services behind its components page nobody meanwhile
     /// (an onduty maintenance window over the same span).
     pub quiet_paging: bool,
+    /// The onduty incident it tells of (number or id): both link to each other, its
+    /// timeline records what is published, and once it is resolved while this is not,
+    /// reminders follow.
+    pub incident: Option<String>,
     pub first: StatusUpdateInput,
 }
 
@@ -252,12 +256,23 @@ impl App {
             }
             _ => None,
         };
+        let incident = match input.incident.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let r: onduty_core::IncidentRef = text.parse().map_err(|_| {
+                    AppError::Invalid(format!("'incident' {text} is not an incident number or id"))
+                })?;
+                Some(self.store.incident(r).await?.id)
+            }
+        };
         let new = NewStatusIncident {
             name: Title::parse("name", &input.name).map_err(invalid)?,
             impact,
             started_at: input.scheduled.map_or(now, |(from, _)| from),
             scheduled: input.scheduled,
             window,
+            incident,
+            by: acting.actor(),
             first,
         };
         let made = self
@@ -278,24 +293,49 @@ impl App {
         input: StatusUpdateInput,
     ) -> Result<StatusIncident, AppError> {
         acting.require_responder()?;
-        let page = self.find_status_page(page).await?;
-        let id: StatusIncidentId = incident
-            .parse()
-            .map_err(|_| AppError::NotFound(format!("public incident '{incident}' not found")))?;
-        let existing = self.store.status_incident(id).await?;
-        if existing.page != page.id {
-            return Err(AppError::NotFound(format!(
-                "public incident '{incident}' not found on this page"
-            )));
-        }
-        let components = self.store.components(page.id).await?;
+        let existing = self.status_incident_on(page, incident).await?;
+        let id = existing.id;
+        let components = self.store.components(existing.page).await?;
         let update = parse_update(&components, existing.is_maintenance(), &input)?;
         let posted = self
             .store
-            .post_status_update(id, &update, self.now())
+            .post_status_update(id, &update, &acting.actor(), self.now())
             .await?;
         self.status_changed();
         Ok(posted)
+    }
+
+    /// Keeps a public incident open on purpose though its onduty incident is resolved
+    /// (responders and admins): the reminders stop.
+    pub async fn keep_status_incident_open(
+        &self,
+        acting: &Acting,
+        page: &str,
+        incident: &str,
+    ) -> Result<StatusIncident, AppError> {
+        acting.require_responder()?;
+        let existing = self.status_incident_on(page, incident).await?;
+        Ok(self.store.keep_status_incident_open(existing.id).await?)
+    }
+
+    /// A public incident of `page`, by id.
+    async fn status_incident_on(
+        &self,
+        page: &str,
+        incident: &str,
+    ) -> Result<StatusIncident, AppError> {
+        let page = self.find_status_page(page).await?;
+        let missing = || {
+            AppError::NotFound(format!(
+                "public incident '{incident}' not found on this page"
+            ))
+        };
+        let id: StatusIncidentId = incident.parse().map_err(|_| missing())?;
+        let existing = self.store.status_incident(id).await?;
+        if existing.page != page.id {
+            return Err(missing());
+        }
+        Ok(existing)
     }
 }
 

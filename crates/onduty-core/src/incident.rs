@@ -150,6 +150,8 @@ pub enum TimelineKind {
     Snoozed,
     /// Resolved, then triggered again within the service's flap window: open again.
     Reopened,
+    /// Told the public: a public incident about it was published on a status page.
+    Published,
 }
 
 impl TimelineKind {
@@ -168,6 +170,7 @@ impl TimelineKind {
             TimelineKind::Unacknowledged => "unacknowledged",
             TimelineKind::Snoozed => "snoozed",
             TimelineKind::Reopened => "reopened",
+            TimelineKind::Published => "published",
         }
     }
 
@@ -186,6 +189,7 @@ impl TimelineKind {
             "unacknowledged" => TimelineKind::Unacknowledged,
             "snoozed" => TimelineKind::Snoozed,
             "reopened" => TimelineKind::Reopened,
+            "published" => TimelineKind::Published,
             _ => return None,
         })
     }

@@ -1,7 +1,7 @@
 //! onduty's paging engine. [`Engine::tick`] does everything due at `now` — overdue
 //! heartbeats, timers, escalations, people's notification rules, pushes to take back, the
-//! outbox, handoff notifications and maintenance reminders — and returns the next
-//! deadline.
+//! outbox, handoff notifications, maintenance reminders and reminders of public incidents
+//! left open — and returns the next deadline.
 //! [`Engine::run`] (in `lease.rs`) is the loop around it: hold the lease, tick, sleep until
 //! the next deadline or until woken.
 //!
@@ -23,6 +23,7 @@ mod notifications;
 mod outbox;
 mod pushes;
 mod reminders;
+mod status_reminders;
 mod text;
 mod timers;
 
@@ -66,6 +67,7 @@ enum Stage {
     Chat,
     Handoffs,
     Reminders,
+    StatusReminders,
 }
 
 /// Which stages failed in this tick, and the first failure.
@@ -158,7 +160,11 @@ impl Engine {
                 None
             }
         };
-        let reminded = stages.count(Stage::Reminders, reminders::run(self, now).await);
+        let reminded = stages.count(Stage::Reminders, reminders::run(self, now).await)
+            + stages.count(
+                Stage::StatusReminders,
+                status_reminders::run(self, now).await,
+            );
         if reminded > 0 && stages.runs(Stage::Outbox) {
             stages.count(Stage::Outbox, outbox::run(self, now).await);
         }
@@ -173,6 +179,7 @@ impl Engine {
             handoffs,
             self.store.next_heartbeat_deadline().await?,
             self.store.next_maintenance_deadline().await?,
+            self.store.next_status_reminder().await?,
         ];
         Ok(next.into_iter().flatten().min())
     }

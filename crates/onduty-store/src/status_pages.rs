@@ -2,17 +2,19 @@
 //! each with its updates. An update sets the states of the components it names, in the
 //! same transaction, and every state a component takes is kept (its uptime).
 
+use onduty_core::incident::Actor;
 use onduty_core::status_page::{
     ComponentStatus, Impact, IncidentStatus, MaintenanceStatus, Slug, Stage, Title, UpdateBody,
 };
 use onduty_core::{
-    ComponentId, MaintenanceId, ServiceId, StatusIncidentId, StatusPageId, StatusUpdateId,
-    Timestamp,
+    ComponentId, IncidentId, MaintenanceId, ServiceId, StatusIncidentId, StatusPageId,
+    StatusUpdateId, Timestamp, UserId,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 
 use crate::sql::{col, json_col, opt_id, parse_col, to_json};
+use crate::status_links::Told;
 use crate::{Store, StoreError, begin};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +111,12 @@ pub struct StatusIncident {
     pub scheduled: Option<(Timestamp, Timestamp)>,
     /// The maintenance window that quiets paging over the same span.
     pub window: Option<MaintenanceId>,
+    /// The onduty incident it tells of.
+    pub incident: Option<IncidentId>,
+    /// Who published it.
+    pub created_by: Option<UserId>,
+    /// Kept open on purpose after its onduty incident was resolved: no reminders.
+    pub keep_open: bool,
     pub components: Vec<ComponentId>,
     /// Newest first.
     pub updates: Vec<StatusUpdate>,
@@ -138,6 +146,10 @@ pub struct NewStatusIncident {
     /// A maintenance's span; `None` for an incident.
     pub scheduled: Option<(Timestamp, Timestamp)>,
     pub window: Option<MaintenanceId>,
+    /// The onduty incident it tells of (its timeline records what is published).
+    pub incident: Option<IncidentId>,
+    /// Who publishes it.
+    pub by: Actor,
     pub first: NewUpdate,
 }
 
@@ -174,7 +186,7 @@ fn stage_col(row: &AnyRow, maintenance: bool) -> Result<Stage, StoreError> {
     parse_col(row, "status", |s| Stage::parse(maintenance, s))
 }
 
-fn incident_from_row(row: &AnyRow) -> Result<StatusIncident, StoreError> {
+pub(crate) fn incident_from_row(row: &AnyRow) -> Result<StatusIncident, StoreError> {
     let opt_time = |name| -> Result<Option<Timestamp>, StoreError> {
         Ok(col::<Option<i64>>(row, name)?.map(Timestamp::from_millis))
     };
@@ -195,6 +207,9 @@ fn incident_from_row(row: &AnyRow) -> Result<StatusIncident, StoreError> {
         resolved_at: opt_time("resolved_at")?,
         scheduled,
         window: opt_id(row, "window_id")?,
+        incident: opt_id(row, "incident_id")?,
+        created_by: opt_id(row, "created_by")?,
+        keep_open: col::<i64>(row, "keep_open")? != 0,
         components: Vec::new(),
         updates: Vec::new(),
     })
@@ -204,9 +219,9 @@ const PAGE_COLUMNS: &str =
     "SELECT id, slug, name, host, time_zone, created_at, updated_at FROM status_pages";
 const COMPONENT_COLUMNS: &str = "SELECT id, page_id, group_id, is_group, name, description, \
      position, status, only_show_if_degraded, service_id, created_at, updated_at FROM status_components";
-const INCIDENT_COLUMNS: &str = "SELECT id, page_id, name, status, impact, created_at, \
-     updated_at, started_at, monitoring_at, resolved_at, scheduled_for, scheduled_until, window_id \
-     FROM status_incidents";
+pub(crate) const INCIDENT_COLUMNS: &str = "SELECT id, page_id, name, status, impact, created_at, \
+     updated_at, started_at, monitoring_at, resolved_at, scheduled_for, scheduled_until, window_id, \
+     incident_id, created_by, keep_open FROM status_incidents";
 
 fn taken(e: StoreError, what: &str) -> StoreError {
     if e.is_unique_violation() {
@@ -380,8 +395,8 @@ impl Store {
         let (from, until) = new.scheduled.unzip();
         sqlx::query(
             "INSERT INTO status_incidents (id, page_id, kind, name, status, impact, created_at, \
-             updated_at, started_at, scheduled_for, scheduled_until, window_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11)",
+             updated_at, started_at, scheduled_for, scheduled_until, window_id, incident_id, \
+             created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(id.to_string())
         .bind(page.to_string())
@@ -398,9 +413,24 @@ impl Store {
         .bind(from.map(|t| t.as_millis()))
         .bind(until.map(|t| t.as_millis()))
         .bind(new.window.map(|w| w.to_string()))
+        .bind(new.incident.map(|i| i.to_string()))
+        .bind(match &new.by {
+            Actor::User { id, .. } => Some(id.to_string()),
+            _ => None,
+        })
         .execute(&mut *tx)
         .await?;
         write_update(&mut tx, page, id, &new.first, now).await?;
+        if let Some(incident) = new.incident {
+            let said = Told {
+                page,
+                status_incident: id,
+                name: new.name.as_str(),
+                update: &new.first,
+            };
+            said.on_timeline(&mut tx, self.backend, incident, &new.by, now)
+                .await?;
+        }
         tx.commit().await?;
         drop(conn);
         self.status_incident(id).await
@@ -411,6 +441,7 @@ impl Store {
         &self,
         id: StatusIncidentId,
         update: &NewUpdate,
+        by: &Actor,
         now: Timestamp,
     ) -> Result<StatusIncident, StoreError> {
         let incident = self.status_incident(id).await?;
@@ -445,6 +476,16 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         write_update(&mut tx, incident.page, id, update, now).await?;
+        if let Some(onduty_incident) = incident.incident {
+            let said = Told {
+                page: incident.page,
+                status_incident: id,
+                name: &incident.name,
+                update,
+            };
+            said.on_timeline(&mut tx, self.backend, onduty_incident, by, now)
+                .await?;
+        }
         tx.commit().await?;
         drop(conn);
         self.status_incident(id).await
@@ -490,7 +531,10 @@ impl Store {
         Ok(out)
     }
 
-    async fn fill_incident(&self, incident: &mut StatusIncident) -> Result<(), StoreError> {
+    pub(crate) async fn fill_incident(
+        &self,
+        incident: &mut StatusIncident,
+    ) -> Result<(), StoreError> {
         let id = incident.id.to_string();
         let rows = sqlx::query(
             "SELECT ic.component_id FROM status_incident_components ic \
@@ -528,7 +572,7 @@ impl Store {
     }
 }
 
-type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
+pub(crate) type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
 
 async fn record_change(
     tx: &mut Tx<'_>,

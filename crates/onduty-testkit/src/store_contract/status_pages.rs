@@ -120,6 +120,8 @@ pub async fn status_pages_components_and_public_incidents(db: &TestDb) {
                 started_at: at_minute(2),
                 scheduled: None,
                 window: None,
+                incident: None,
+                by: onduty_core::incident::Actor::System,
                 first: update(
                     Stage::Incident(IncidentStatus::Investigating),
                     "We are looking into slow checkouts.",
@@ -163,6 +165,7 @@ pub async fn status_pages_components_and_public_incidents(db: &TestDb) {
                     (foreign.id, ComponentStatus::MajorOutage),
                 ],
             ),
+            &onduty_core::incident::Actor::System,
             at_minute(4),
         )
         .await;
@@ -188,6 +191,7 @@ pub async fn status_pages_components_and_public_incidents(db: &TestDb) {
         .post_status_update(
             opened.id,
             &update(Stage::Maintenance(MaintenanceStatus::Verifying), "x", &[]),
+            &onduty_core::incident::Actor::System,
             at_minute(4),
         )
         .await;
@@ -203,6 +207,7 @@ pub async fn status_pages_components_and_public_incidents(db: &TestDb) {
                 "A fix is out.",
                 &[],
             ),
+            &onduty_core::incident::Actor::System,
             at_minute(5),
         )
         .await
@@ -215,6 +220,7 @@ pub async fn status_pages_components_and_public_incidents(db: &TestDb) {
                 "All good.",
                 &[(api.id, ComponentStatus::Operational)],
             ),
+            &onduty_core::incident::Actor::System,
             at_minute(5),
         )
         .await
@@ -261,6 +267,8 @@ pub async fn status_pages_components_and_public_incidents(db: &TestDb) {
                 started_at: at_minute(60),
                 scheduled: Some((at_minute(60), at_minute(120))),
                 window: None,
+                incident: None,
+                by: onduty_core::incident::Actor::System,
                 first: update(
                     Stage::Maintenance(MaintenanceStatus::Scheduled),
                     "The database will be upgraded.",

@@ -26,6 +26,7 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(list_components, create_component))
         .routes(routes!(list_incidents, open_incident))
         .routes(routes!(post_update))
+        .routes(routes!(keep_open))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -94,6 +95,10 @@ pub struct PublicIncidentView {
     pub scheduled_until: Option<Timestamp>,
     /// The onduty maintenance window quieting paging meanwhile, if any.
     pub maintenance_window_id: Option<String>,
+    /// The onduty incident it tells of, if any.
+    pub incident_id: Option<String>,
+    /// Kept open on purpose after its onduty incident was resolved (no reminders).
+    pub keep_open: bool,
     /// The components it concerns (ids).
     pub components: Vec<String>,
     /// Newest first.
@@ -198,6 +203,10 @@ pub struct NewPublicIncidentBody {
     /// A maintenance: the services behind its components page nobody meanwhile.
     #[serde(default)]
     pub quiet_paging: bool,
+    /// The onduty incident it tells of (number or id): its timeline records what is
+    /// published, and once it is resolved while this is not, reminders follow.
+    #[serde(default)]
+    pub incident: Option<String>,
 }
 
 fn page_view(state: &SharedState, p: &StatusPage) -> StatusPageView {
@@ -247,6 +256,8 @@ fn incident_view(i: &StatusIncident, now: Timestamp) -> PublicIncidentView {
         scheduled_for: i.scheduled.map(|(from, _)| from),
         scheduled_until: i.scheduled.map(|(_, until)| until),
         maintenance_window_id: i.window.map(|w| w.to_string()),
+        incident_id: i.incident.map(|w| w.to_string()),
+        keep_open: i.keep_open,
         components: i.components.iter().map(ToString::to_string).collect(),
         updates: i
             .updates
@@ -434,6 +445,7 @@ async fn open_incident(
         impact: body.impact,
         scheduled,
         quiet_paging: body.quiet_paging,
+        incident: body.incident,
         first: update_input(body.status, body.body, body.components),
     };
     let made = state
@@ -471,5 +483,29 @@ async fn post_update(
         .await?;
     Ok(Json(PublicIncidentEnvelope {
         incident: incident_view(&posted, state.clock.now()),
+    }))
+}
+
+/// Keep a public incident open on purpose though its onduty incident is resolved
+/// (responders and admins): the reminders stop.
+#[utoipa::path(
+    post, path = "/status-pages/{page}/incidents/{id}/keep-open", tag = "status pages",
+    params(
+        ("page" = String, Path, description = "Status page id or slug"),
+        ("id" = String, Path, description = "Public incident id"),
+    ),
+    responses((status = 200, body = PublicIncidentEnvelope), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+async fn keep_open(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath((page, id)): ApiPath<(String, String)>,
+) -> Result<Json<PublicIncidentEnvelope>, ApiError> {
+    let kept = state
+        .app
+        .keep_status_incident_open(&caller.acting(), &page, &id)
+        .await?;
+    Ok(Json(PublicIncidentEnvelope {
+        incident: incident_view(&kept, state.clock.now()),
     }))
 }

@@ -34,6 +34,7 @@ mod schedules;
 mod setup;
 mod slack;
 mod status_page;
+mod status_reminders;
 mod statuspage_client;
 mod telegram;
 mod ui;

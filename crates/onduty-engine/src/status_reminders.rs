@@ -1,0 +1,148 @@
+//! The forgotten public incident: once an onduty incident is resolved while the public
+//! incident telling of it on a status page is not, whoever acknowledged it (or, if nobody
+//! did, whoever published the public one) is reminded through the contact methods of
+//! their immediate rules, and again every half hour, until the public incident is
+//! resolved or kept open on purpose. Load what is due and who to tell; plan the texts;
+//! apply in one transaction.
+
+use std::collections::HashMap;
+
+use onduty_core::incident::Actor;
+use onduty_core::{IncidentNumber, IncidentRef, StatusPageId, Timestamp, UserId};
+use onduty_store::StoreError;
+use onduty_store::status_links::StatusReminder;
+use onduty_store::status_pages::StatusIncident;
+
+use crate::directory::{Directory, Person};
+use crate::{Engine, EngineError};
+
+/// A public incident due a reminder, with what the plan needs to know.
+pub(crate) struct Due {
+    pub public: StatusIncident,
+    pub number: IncidentNumber,
+    /// Who acknowledged the onduty incident, if a person did.
+    pub acknowledged_by: Option<UserId>,
+    pub page: String,
+}
+
+pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<usize, EngineError> {
+    let found = engine.store.due_status_reminders(now).await?;
+    if found.is_empty() {
+        return Ok(0);
+    }
+    let mut pages: HashMap<StatusPageId, String> = HashMap::new();
+    let mut due = Vec::with_capacity(found.len());
+    for (public, number) in found {
+        let acknowledged_by = match engine.store.incident(IncidentRef::Number(number)).await {
+            Ok(incident) => match incident.acknowledged_by {
+                Some(Actor::User { id, .. }) => Some(id),
+                _ => None,
+            },
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let page = match pages.get(&public.page) {
+            Some(name) => name.clone(),
+            None => {
+                let name = engine.store.status_page(public.page).await?.name;
+                pages.insert(public.page, name.clone());
+                name
+            }
+        };
+        due.push(Due {
+            page,
+            public,
+            number,
+            acknowledged_by,
+        });
+    }
+    let users: Vec<UserId> = due.iter().filter_map(who).collect();
+    let mut people = Directory::default();
+    people.load_people(&engine.store, &users).await?;
+    let reminders = plan(&due, &people.people);
+    engine.store.queue_status_reminders(&reminders, now).await?;
+    Ok(due.len())
+}
+
+/// Who is reminded: whoever acknowledged the onduty incident, else whoever published.
+fn who(due: &Due) -> Option<UserId> {
+    due.acknowledged_by.or(due.public.created_by)
+}
+
+/// One reminder per public incident with someone to remind.
+pub(crate) fn plan(due: &[Due], people: &HashMap<UserId, Person>) -> Vec<StatusReminder> {
+    due.iter()
+        .filter_map(|d| {
+            let user = who(d)?;
+            let person = people.get(&user).cloned().unwrap_or_default();
+            Some(StatusReminder {
+                status_incident: d.public.id,
+                user,
+                methods: person.immediate_methods(),
+                text: format!(
+                    "Incident #{} is resolved, but \"{}\" on the status page {} still says {}. \
+                     Resolve it there, or keep it open on purpose.",
+                    d.number,
+                    d.public.name,
+                    d.page,
+                    d.public.stage.label().to_lowercase()
+                ),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onduty_core::status_page::{Impact, IncidentStatus, Stage};
+    use onduty_core::{IncidentId, StatusIncidentId};
+
+    #[test]
+    fn the_acknowledger_is_reminded_else_the_publisher_else_nobody() {
+        let t = Timestamp::parse("2026-11-23T09:00:00Z").unwrap();
+        let (alice, bob) = (UserId::new(t), UserId::new(t));
+        let due = |acknowledged_by, created_by| Due {
+            public: StatusIncident {
+                id: StatusIncidentId::new(t),
+                page: StatusPageId::new(t),
+                name: "Checkout errors".to_owned(),
+                stage: Stage::Incident(IncidentStatus::Monitoring),
+                impact: Impact::Major,
+                created_at: t,
+                updated_at: t,
+                started_at: t,
+                monitoring_at: Some(t),
+                resolved_at: None,
+                scheduled: None,
+                window: None,
+                incident: Some(IncidentId::new(t)),
+                created_by,
+                keep_open: false,
+                components: Vec::new(),
+                updates: Vec::new(),
+            },
+            number: IncidentNumber(42),
+            acknowledged_by,
+            page: "Acme".to_owned(),
+        };
+        let reminders = plan(
+            &[
+                due(Some(alice), Some(bob)),
+                due(None, Some(bob)),
+                due(None, None),
+            ],
+            &HashMap::new(),
+        );
+        assert_eq!(
+            reminders.iter().map(|r| r.user).collect::<Vec<_>>(),
+            [alice, bob]
+        );
+        assert_eq!(
+            reminders[0].text,
+            "Incident #42 is resolved, but \"Checkout errors\" on the status page Acme still says \
+             monitoring. Resolve it there, or keep it open on purpose."
+        );
+        assert!(reminders[0].methods.is_empty(), "nobody known: no methods");
+    }
+}

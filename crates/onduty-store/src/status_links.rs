@@ -1,0 +1,189 @@
+//! Public incidents that tell of onduty incidents: what was published goes on the onduty
+//! incident's timeline, and once the onduty incident is resolved while the public one is
+//! not, reminders are due until it is resolved or kept open on purpose.
+
+use onduty_core::incident::{Actor, TimelineKind};
+use onduty_core::{ContactMethodId, IncidentId, StatusIncidentId, StatusPageId, Timestamp, UserId};
+
+use crate::effects::{message_row, outbox_writes, timeline_row, timeline_writes};
+use crate::sql::{col, execute_writes};
+use crate::status_pages::{INCIDENT_COLUMNS, NewUpdate, StatusIncident, Tx, incident_from_row};
+use crate::{Store, StoreError, begin};
+
+/// A reminder that a public incident is still open though its onduty incident is
+/// resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusReminder {
+    pub status_incident: StatusIncidentId,
+    pub user: UserId,
+    /// The contact methods of their immediate rules; none: nobody to tell.
+    pub methods: Vec<ContactMethodId>,
+    pub text: String,
+}
+
+/// How long after its onduty incident is resolved a public incident still open is first
+/// reminded of, and how often again.
+pub const REMIND_AFTER_MS: i64 = 10 * 60_000;
+pub const REMIND_EVERY_MS: i64 = 30 * 60_000;
+
+impl Store {
+    /// The public incidents that tell of an onduty incident, oldest first.
+    pub async fn status_incidents_of(
+        &self,
+        incident: IncidentId,
+    ) -> Result<Vec<StatusIncident>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{INCIDENT_COLUMNS} WHERE incident_id = $1 ORDER BY created_at, id"
+        )))
+        .bind(incident.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut i = incident_from_row(row)?;
+            self.fill_incident(&mut i).await?;
+            out.push(i);
+        }
+        Ok(out)
+    }
+
+    /// Someone chose to keep a public incident open though its onduty incident is
+    /// resolved: no more reminders.
+    pub async fn keep_status_incident_open(
+        &self,
+        id: StatusIncidentId,
+    ) -> Result<StatusIncident, StoreError> {
+        let mut conn = self.write_conn().await?;
+        sqlx::query("UPDATE status_incidents SET keep_open = 1 WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *conn)
+            .await?;
+        drop(conn);
+        self.status_incident(id).await
+    }
+
+    /// Public incidents still open whose onduty incident is resolved, due a reminder at
+    /// `now`: the first [`REMIND_AFTER_MS`] after the resolution, then every
+    /// [`REMIND_EVERY_MS`]; with the onduty incident's number.
+    pub async fn due_status_reminders(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<(StatusIncident, onduty_core::IncidentNumber)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.page_id, s.name, s.status, s.impact, s.created_at, s.updated_at, \
+             s.started_at, s.monitoring_at, s.resolved_at, s.scheduled_for, s.scheduled_until, \
+             s.window_id, s.incident_id, s.created_by, s.keep_open, i.number AS incident_number \
+             FROM status_incidents s JOIN incidents i ON i.id = s.incident_id \
+             WHERE s.resolved_at IS NULL AND s.keep_open = 0 AND i.status = 'resolved' \
+             AND COALESCE(s.reminded_at + $2, i.resolved_at + $3) <= $1 \
+             ORDER BY s.created_at LIMIT 100",
+        )
+        .bind(now.as_millis())
+        .bind(REMIND_EVERY_MS)
+        .bind(REMIND_AFTER_MS)
+        .fetch_all(&self.read)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut i = incident_from_row(row)?;
+            self.fill_incident(&mut i).await?;
+            out.push((i, onduty_core::IncidentNumber(col(row, "incident_number")?)));
+        }
+        Ok(out)
+    }
+
+    /// Queues each reminder through its methods and notes when it went, in one
+    /// transaction; one already sent for this moment (by another engine) is not sent again.
+    pub async fn queue_status_reminders(
+        &self,
+        reminders: &[StatusReminder],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        if reminders.is_empty() {
+            return Ok(());
+        }
+        let d = self.backend;
+        let mut conn = self.write_conn().await?;
+        let mut tx = begin(&mut conn, d).await?;
+        let mut rows = Vec::new();
+        for r in reminders {
+            let noted = sqlx::query(
+                "UPDATE status_incidents SET reminded_at = $2 WHERE id = $1 \
+                 AND (reminded_at IS NULL OR reminded_at < $2)",
+            )
+            .bind(r.status_incident.to_string())
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await?;
+            if noted.rows_affected() == 1 {
+                rows.extend(
+                    r.methods
+                        .iter()
+                        .map(|m| message_row(None, r.user, *m, Some(r.text.clone()), now)),
+                );
+            }
+        }
+        execute_writes(&mut tx, d, outbox_writes(d, rows)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// When the next reminder of a forgotten public incident is due.
+    pub async fn next_status_reminder(&self) -> Result<Option<Timestamp>, StoreError> {
+        let row = sqlx::query(
+            "SELECT MIN(COALESCE(s.reminded_at + $1, i.resolved_at + $2)) AS next \
+             FROM status_incidents s JOIN incidents i ON i.id = s.incident_id \
+             WHERE s.resolved_at IS NULL AND s.keep_open = 0 AND i.status = 'resolved'",
+        )
+        .bind(REMIND_EVERY_MS)
+        .bind(REMIND_AFTER_MS)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(col::<Option<i64>>(&row, "next")?.map(Timestamp::from_millis))
+    }
+}
+
+/// What was told to the public, as the onduty incident's timeline records it.
+pub(crate) struct Told<'a> {
+    pub page: StatusPageId,
+    pub status_incident: StatusIncidentId,
+    pub name: &'a str,
+    pub update: &'a NewUpdate,
+}
+
+impl Told<'_> {
+    pub(crate) async fn on_timeline(
+        &self,
+        tx: &mut Tx<'_>,
+        d: crate::Backend,
+        incident: IncidentId,
+        by: &Actor,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let page: String = sqlx::query_scalar("SELECT name FROM status_pages WHERE id = $1")
+            .bind(self.page.to_string())
+            .fetch_one(&mut **tx)
+            .await?;
+        let message = format!(
+            "Status page {page}: \"{}\" {}",
+            self.name,
+            self.update.stage.label().to_lowercase()
+        );
+        let data = serde_json::json!({
+            "status_page": self.page.to_string(),
+            "status_incident": self.status_incident.to_string(),
+            "status": self.update.stage.as_str(),
+            "text": self.update.body.as_str(),
+        });
+        let row = timeline_row(
+            incident,
+            now,
+            TimelineKind::Published,
+            by,
+            message,
+            None,
+            Some(&data),
+        );
+        execute_writes(tx, d, timeline_writes(d, vec![row])).await
+    }
+}

@@ -1,0 +1,180 @@
+//! The forgotten public incident: Alice acknowledges an outage, tells the public, fixes
+//! it, resolves it in onduty and forgets the status page. onduty reminds her until the
+//! public incident is resolved — on the manual clock.
+
+use onduty_notify::Content;
+use onduty_testkit::{TestApp, trigger_event};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::paging::{ALICE, MINUTE, level, person, policy, service};
+
+/// The notices sent to `phone` since the last look.
+fn notices_to(app: &TestApp, phone: &str) -> Vec<String> {
+    app.notifier
+        .take()
+        .into_iter()
+        .filter(|m| m.to == phone)
+        .filter_map(|m| match m.content {
+            Content::Notice { text } => Some(text),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Alice on call for Checkout, acknowledging incident #1, and a page "acme" with an API
+/// component; returns Alice's token.
+async fn acknowledged_outage(app: &TestApp) -> String {
+    let alice = person(app, "Alice", ALICE).await;
+    policy(
+        app,
+        json!({"name": "Checkout", "levels": [level(&["alice@example.com"], 30)]}),
+    )
+    .await;
+    let key = service(app, "Checkout", "Checkout", json!({})).await;
+    crate::status_page::acme(app).await;
+    app.send_event(trigger_event(&key, "pay/errors", "Payment errors 12%"))
+        .await;
+    app.tick().await;
+    let (status, _) = app
+        .api_as(&alice, Method::POST, "/incidents/1/acknowledge", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.notifier.take();
+    alice
+}
+
+async fn publish(app: &TestApp, alice: &str) -> String {
+    let (status, made) = app
+        .api_as(
+            alice,
+            Method::POST,
+            "/status-pages/acme/incidents",
+            Some(json!({
+                "name": "Checkout errors",
+                "body": "Some payments fail.",
+                "components": {"API": "partial_outage"},
+                "incident": "1",
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert!(made["incident"]["incident_id"].is_string());
+    made["incident"]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_forgotten_public_incident_gets_reminders_until_it_is_resolved() {
+    let app = TestApp::start().await;
+    let alice = acknowledged_outage(&app).await;
+    let public = publish(&app, &alice).await;
+
+    // What was published is on the onduty incident's timeline.
+    let (_, detail) = app.api(Method::GET, "/incidents/1", None).await;
+    let published: Vec<&Value> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "published")
+        .collect();
+    assert_eq!(published.len(), 1, "{detail}");
+    assert_eq!(
+        published[0]["message"],
+        "Status page Acme: \"Checkout errors\" investigating"
+    );
+    assert_eq!(published[0]["data"]["text"], "Some payments fail.");
+
+    // Fixed; resolved in onduty; the status page forgotten. Nothing while the public
+    // incident's onduty incident is open, nor in the first 10 minutes after.
+    app.pass(20 * MINUTE).await;
+    assert!(notices_to(&app, ALICE).is_empty());
+    let (status, _) = app
+        .api_as(&alice, Method::POST, "/incidents/1/resolve", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.pass(9 * MINUTE).await;
+    assert!(notices_to(&app, ALICE).is_empty());
+    app.pass(MINUTE).await;
+    let said = notices_to(&app, ALICE);
+    assert_eq!(
+        said,
+        [
+            "Incident #1 is resolved, but \"Checkout errors\" on the status page Acme still says \
+          investigating. Resolve it there, or keep it open on purpose."
+        ]
+    );
+    // Again every half hour, once each time.
+    app.pass(29 * MINUTE).await;
+    assert!(notices_to(&app, ALICE).is_empty());
+    app.pass(MINUTE).await;
+    assert_eq!(notices_to(&app, ALICE).len(), 1);
+
+    // Resolved on the page: the reminders stop, and the timeline says so.
+    let (status, _) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            &format!("/status-pages/acme/incidents/{public}/updates"),
+            Some(json!({"status": "resolved", "body": "Payments work again.", "components": {"API": "operational"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.pass(120 * MINUTE).await;
+    assert!(notices_to(&app, ALICE).is_empty());
+    let (_, detail) = app.api(Method::GET, "/incidents/1", None).await;
+    let last = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|e| e["kind"] == "published")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        last["message"],
+        "Status page Acme: \"Checkout errors\" resolved"
+    );
+}
+
+#[tokio::test]
+async fn keeping_a_public_incident_open_on_purpose_stops_the_reminders() {
+    let app = TestApp::start().await;
+    let alice = acknowledged_outage(&app).await;
+    let public = publish(&app, &alice).await;
+    app.api_as(&alice, Method::POST, "/incidents/1/resolve", None)
+        .await;
+    app.pass(10 * MINUTE).await;
+    assert_eq!(notices_to(&app, ALICE).len(), 1);
+    // The customers still see slow payments: Alice keeps it open.
+    let (status, kept) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            &format!("/status-pages/acme/incidents/{public}/keep-open"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{kept}");
+    assert_eq!(kept["incident"]["keep_open"], true);
+    app.pass(180 * MINUTE).await;
+    assert!(notices_to(&app, ALICE).is_empty());
+    // A public incident of another page is not found through this one.
+    let (status, _) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            "/status-pages/other/incidents/x/keep-open",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // An incident that does not exist cannot be linked.
+    let (status, answer) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            "/status-pages/acme/incidents",
+            Some(json!({"name": "x", "body": "y", "incident": "99"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+}
