@@ -356,6 +356,20 @@ impl Store {
         rows.iter().map(component_from_row).collect()
     }
 
+    /// The components that stand for an onduty service, on every page.
+    pub async fn components_of_service(
+        &self,
+        service: ServiceId,
+    ) -> Result<Vec<Component>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{COMPONENT_COLUMNS} WHERE service_id = $1 ORDER BY page_id, position, id"
+        )))
+        .bind(service.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(component_from_row).collect()
+    }
+
     /// The states a component took from `since` on, oldest first, with the one it was in
     /// at `since` (if it existed then).
     pub async fn component_changes(

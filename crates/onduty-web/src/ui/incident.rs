@@ -23,6 +23,7 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/incidents/{number}", get(show))
         .route("/incidents/{number}/act", post(act))
         .route("/incidents/{number}/note", post(note))
+        .merge(super::incident_public::routes())
 }
 
 /// Characters of a summary the page's heading shows; the rest is a tap away.
@@ -100,6 +101,8 @@ struct IncidentPage {
     /// The timeline shows its newest entries; there are earlier ones.
     earlier: bool,
     timeline: Vec<EntryRow>,
+    /// What the status pages say of it, and the form to tell the public.
+    public: super::incident_public::PublicPart,
 }
 
 fn incident_ref(number: i64) -> IncidentRef {
@@ -195,6 +198,10 @@ async fn show(
         Ok(found) => found,
         Err(e) => return failed(e),
     };
+    let public = match super::incident_public::load(&state, &incident).await {
+        Ok(part) => part,
+        Err(e) => return failed(e),
+    };
     let custom = incident
         .details
         .alert()
@@ -248,6 +255,7 @@ async fn show(
         Err(e) => return failed(e),
     };
     page(IncidentPage {
+        public,
         nobody_paged,
         chrome: viewer.chrome(),
         live_since,

@@ -13,6 +13,7 @@ mod cookies;
 mod flash;
 mod home;
 mod incident;
+mod incident_public;
 mod incidents;
 mod live;
 mod oncall;

@@ -21,7 +21,7 @@ async fn public(app: &TestApp, path: &str) -> (StatusCode, reqwest::header::Head
     (status, headers, response.text().await.unwrap())
 }
 
-async fn document(app: &TestApp, path: &str) -> Value {
+pub(crate) async fn document(app: &TestApp, path: &str) -> Value {
     let (status, headers, body) = public(app, path).await;
     assert_eq!(status, StatusCode::OK, "{path}: {body}");
     assert_eq!(headers["content-type"], "application/json");

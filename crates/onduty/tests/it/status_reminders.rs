@@ -178,3 +178,101 @@ async fn keeping_a_public_incident_open_on_purpose_stops_the_reminders() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
 }
+
+#[tokio::test]
+async fn the_incident_page_offers_to_tell_the_public_and_warns_when_it_is_forgotten() {
+    let app = TestApp::start().await;
+    let (_, key) = app.service("Checkout", "open").await;
+    let api = crate::status_page::acme(&app).await;
+    app.send_event(trigger_event(
+        &key,
+        "pay/errors",
+        "Payment errors 12% on pay-db-7",
+    ))
+    .await;
+    let mut browser = crate::browser::administrator(&app).await;
+    let page = browser.get("/incidents/1").await;
+    let csrf = page.csrf();
+    page.shows("Post to the status page Acme</summary>");
+    assert!(
+        !page.body.contains("<details class=\"offer\" open>"),
+        "open only once acknowledged"
+    );
+    browser
+        .post(
+            "/incidents/1/act",
+            &[("csrf", &csrf), ("action", "acknowledge")],
+        )
+        .await;
+    let page = browser.get("/incidents/1").await;
+    page.shows("<details class=\"offer\" open>");
+
+    // Ada tells the public, in her own words.
+    let component = format!("component.{api}");
+    let published = browser
+        .post(
+            "/incidents/1/publish",
+            &[
+                ("csrf", csrf.as_str()),
+                ("page", "acme"),
+                ("status", "investigating"),
+                ("name", "Checkout errors"),
+                ("body", "Some payments fail."),
+                (component.as_str(), "partial_outage"),
+            ],
+        )
+        .await;
+    assert_eq!(published.location(), "/incidents/1#status-page");
+    let summary = crate::status_page::document(&app, "/status/acme/api/v2/summary.json").await;
+    assert_eq!(summary["incidents"][0]["name"], "Checkout errors");
+    assert_eq!(summary["components"][0]["status"], "partial_outage");
+    assert!(
+        !summary.to_string().contains("pay-db-7"),
+        "the internal summary stays internal"
+    );
+    let page = browser.get("/incidents/1").await;
+    page.shows("Published &#34;Checkout errors&#34; on the status page.");
+    page.shows("On <a href=\"/status/acme\">Acme</a>: \"Checkout errors\", investigating.");
+    assert!(
+        !page.body.contains("Post to the status page"),
+        "one public incident at a time"
+    );
+
+    // Resolved here, still open there: the page says so.
+    browser
+        .post(
+            "/incidents/1/act",
+            &[("csrf", &csrf), ("action", "resolve")],
+        )
+        .await;
+    let page = browser.get("/incidents/1").await;
+    page.shows(
+        "This incident is resolved, but \"Checkout errors\" on the status page Acme still says investigating.",
+    );
+    let public = summary["incidents"][0]["id"].as_str().unwrap();
+    let posted = browser
+        .post(
+            &format!("/incidents/1/public/acme/{public}/update"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("status", "resolved"),
+                ("body", "Payments work again."),
+                (component.as_str(), "operational"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.location(), "/incidents/1#status-page");
+    let page = browser.get("/incidents/1").await;
+    assert!(!page.body.contains("still says"), "{}", page.body);
+    page.shows("\"Checkout errors\", resolved.");
+    let summary = crate::status_page::document(&app, "/status/acme/api/v2/summary.json").await;
+    assert_eq!(summary["status"]["indicator"], "none");
+    // A form without its token does nothing.
+    let forged = browser
+        .post(
+            "/incidents/1/publish",
+            &[("csrf", "nope"), ("page", "acme")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
