@@ -1058,7 +1058,7 @@ test('l. axe-core finds nothing on any page, light and dark, phone and desktop',
   const { incidents } = await api('GET', '/api/v1/incidents');
   const pages = [
     '/', '/incidents', `/incidents/${incidents[0].number}`, '/oncall', '/services', servicePath,
-    '/escalation-policies', policyPath, '/schedules', schedulePath, '/people', gracePath, '/profile',
+    '/escalation-policies', policyPath, '/schedules', schedulePath, '/people', gracePath, '/profile', '/status-pages',
   ];
   const found = [];
   for (const colorScheme of ['light', 'dark']) {

@@ -21,6 +21,7 @@ mod people;
 mod policies;
 mod schedules;
 mod services;
+mod status_pages;
 pub(crate) mod time;
 
 use axum::Router;
@@ -71,6 +72,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(policies::routes())
         .merge(schedules::routes())
         .merge(people::routes())
+        .merge(status_pages::routes())
         .merge(access::routes())
         // Whatever nothing answers, inside the pages' security headers.
         .fallback(not_found)

@@ -507,3 +507,129 @@ async fn the_last_good_copy_is_served_when_the_database_cannot_be_read() {
     let (status, _, _) = public(&app, "/status/other/api/v2/summary.json").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }
+
+#[tokio::test]
+async fn a_page_is_made_and_kept_from_the_web_ui() {
+    let app = TestApp::start().await;
+    app.service("Checkout", "open").await;
+    let mut browser = crate::browser::administrator(&app).await;
+    let list = browser.get("/status-pages").await;
+    list.shows("No status pages yet.");
+    let csrf = list.csrf();
+    let made = browser
+        .post(
+            "/status-pages",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "Acme"),
+                ("slug", "acme"),
+                ("host", ""),
+                ("time_zone", "Europe/London"),
+            ],
+        )
+        .await;
+    assert_eq!(made.location(), "/status-pages/acme");
+    let refused = browser
+        .post(
+            "/status-pages",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "Bad"),
+                ("slug", "Not A Slug"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.location(), "/status-pages#new-page");
+
+    let (_, services) = app.api(Method::GET, "/services", None).await;
+    let checkout = services["services"][0]["id"].as_str().unwrap().to_owned();
+    let added = browser
+        .post(
+            "/status-pages/acme/components",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "API"),
+                ("description", ""),
+                ("group", ""),
+                ("service", checkout.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(added.location(), "/status-pages/acme");
+    let page = browser.get("/status-pages/acme").await;
+    page.shows("Added API.");
+    page.shows("stands for the service Checkout");
+    page.shows("aria-current=\"page\">Status pages</a>");
+    let api = document(&app, "/status/acme/api/v2/components.json").await["components"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let component = format!("component.{api}");
+
+    // An incident, then its update; "unchanged" leaves a component as it is.
+    let opened = browser
+        .post(
+            "/status-pages/acme/incidents",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "Slow checkout"),
+                ("body", "Checkout is slow."),
+                (component.as_str(), "degraded_performance"),
+                ("from", "2026-01-16T10:00"),
+                ("until", "2026-01-16T11:00"),
+            ],
+        )
+        .await;
+    assert_eq!(opened.location(), "/status-pages/acme");
+    let summary = document(&app, "/status/acme/api/v2/summary.json").await;
+    assert_eq!(summary["status"]["indicator"], "minor");
+    let id = summary["incidents"][0]["id"].as_str().unwrap().to_owned();
+    browser
+        .post(
+            &format!("/status-pages/acme/incidents/{id}/update"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("status", "monitoring"),
+                ("body", "Better now."),
+                (component.as_str(), ""),
+            ],
+        )
+        .await;
+    let summary = document(&app, "/status/acme/api/v2/summary.json").await;
+    assert_eq!(summary["incidents"][0]["status"], "monitoring");
+    assert_eq!(
+        summary["components"][0]["status"], "degraded_performance",
+        "unchanged"
+    );
+
+    // Maintenance on the page's clock (London), quieting Checkout's paging.
+    let scheduled = browser
+        .post(
+            "/status-pages/acme/incidents",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "Database upgrade"),
+                ("body", "Checkout may be slow."),
+                (component.as_str(), "under_maintenance"),
+                ("maintenance", "1"),
+                ("from", "2026-06-16T10:00"),
+                ("until", "2026-06-16T11:00"),
+                ("quiet_paging", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(scheduled.location(), "/status-pages/acme");
+    let upcoming = document(
+        &app,
+        "/status/acme/api/v2/scheduled-maintenances/upcoming.json",
+    )
+    .await;
+    let m = &upcoming["scheduled_maintenances"][0];
+    assert_eq!(m["name"], "Database upgrade");
+    assert_eq!(
+        m["scheduled_for"], "2026-06-16T09:00:00.000Z",
+        "10:00 in London in summer"
+    );
+    let (_, windows) = app.api(Method::GET, "/maintenance", None).await;
+    assert_eq!(windows["maintenance"][0]["services"][0]["name"], "Checkout");
+}
