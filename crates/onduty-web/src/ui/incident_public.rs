@@ -15,6 +15,7 @@ use onduty_store::StoreError;
 
 use super::Viewer;
 use super::auth::forbidden;
+use super::status_pages::Posted;
 use crate::SharedState;
 use crate::error::ApiError;
 
@@ -157,42 +158,6 @@ pub(super) async fn load(
         part.offer_open = incident.status == IncidentStatus::Acknowledged && all_operational;
     }
     Ok(part)
-}
-
-/// A posted form: its fields, and each `component.<id>` as (id, state).
-struct Posted {
-    fields: Vec<(String, String)>,
-    components: Vec<(String, String)>,
-}
-
-impl Posted {
-    fn read(body: &Bytes) -> Posted {
-        let mut posted = Posted {
-            fields: Vec::new(),
-            components: Vec::new(),
-        };
-        for (key, value) in form_urlencoded::parse(body) {
-            match key.strip_prefix("component.") {
-                Some(id) => posted.components.push((id.to_owned(), value.into_owned())),
-                None => posted.fields.push((key.into_owned(), value.into_owned())),
-            }
-        }
-        posted
-    }
-
-    /// The form, if its CSRF token is the viewer's.
-    fn checked(viewer: &Viewer, body: &Bytes) -> Option<Posted> {
-        let posted = Posted::read(body);
-        viewer.csrf_ok(&posted.field("csrf")).then_some(posted)
-    }
-
-    fn field(&self, name: &str) -> String {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    }
 }
 
 fn back(state: &SharedState, number: i64, result: Result<String, ApiError>) -> Response {

@@ -94,14 +94,16 @@ async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
     }
 }
 
-/// A posted form's fields, with each `component.<id>` apart.
-struct Posted {
+/// A posted form's fields, with each `component.<id>` apart as (id, state); a component
+/// left "unchanged" (empty) is not named.
+pub(super) struct Posted {
     fields: Vec<(String, String)>,
-    components: Vec<(String, String)>,
+    pub(super) components: Vec<(String, String)>,
 }
 
 impl Posted {
-    fn checked(viewer: &Viewer, body: &Bytes) -> Option<Posted> {
+    /// The form, if its CSRF token is the viewer's.
+    pub(super) fn checked(viewer: &Viewer, body: &Bytes) -> Option<Posted> {
         let mut posted = Posted {
             fields: Vec::new(),
             components: Vec::new(),
@@ -117,7 +119,7 @@ impl Posted {
         viewer.csrf_ok(&posted.field("csrf")).then_some(posted)
     }
 
-    fn field(&self, name: &str) -> String {
+    pub(super) fn field(&self, name: &str) -> String {
         self.fields
             .iter()
             .find(|(k, _)| k == name)
