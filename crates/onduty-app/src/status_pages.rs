@@ -32,6 +32,9 @@ pub struct StatusPageInput {
     pub host: Option<String>,
     /// IANA name; default UTC.
     pub time_zone: Option<String>,
+    /// Publish the drafts made when a linked service's incident opens at once, without
+    /// waiting for a person.
+    pub auto_publish: bool,
 }
 
 /// A component (or a group) as a door received it.
@@ -119,6 +122,7 @@ impl App {
                 .map(host_name)
                 .transpose()?,
             time_zone: time_zone.as_str().to_owned(),
+            auto_publish: input.auto_publish,
         };
         let made = self.store.create_status_page(&page, self.now()).await?;
         self.status_changed();
@@ -273,6 +277,7 @@ impl App {
             window,
             incident,
             by: acting.actor(),
+            draft: false,
             first,
         };
         let made = self
@@ -316,6 +321,24 @@ impl App {
         acting.require_responder()?;
         let existing = self.status_incident_on(page, incident).await?;
         Ok(self.store.keep_status_incident_open(existing.id).await?)
+    }
+
+    /// Publishes a draft (responders and admins): shown from now on, its components take
+    /// the states it proposed.
+    pub async fn publish_status_draft(
+        &self,
+        acting: &Acting,
+        page: &str,
+        incident: &str,
+    ) -> Result<StatusIncident, AppError> {
+        acting.require_responder()?;
+        let draft = self.status_incident_on(page, incident).await?;
+        let published = self
+            .store
+            .publish_status_draft(draft.id, &acting.actor(), self.now())
+            .await?;
+        self.status_changed();
+        Ok(published)
     }
 
     /// A public incident of `page`, by id.

@@ -23,6 +23,7 @@ mod notifications;
 mod outbox;
 mod pushes;
 mod reminders;
+mod status_drafts;
 mod status_reminders;
 mod text;
 mod timers;
@@ -68,6 +69,7 @@ enum Stage {
     Handoffs,
     Reminders,
     StatusReminders,
+    StatusDrafts,
 }
 
 /// Which stages failed in this tick, and the first failure.
@@ -168,6 +170,8 @@ impl Engine {
         if reminded > 0 && stages.runs(Stage::Outbox) {
             stages.count(Stage::Outbox, outbox::run(self, now).await);
         }
+        // Public incidents drafted for new incidents behind a status page's components.
+        stages.count(Stage::StatusDrafts, status_drafts::run(self, now).await);
         // Chat messages follow incidents once the pages went: a slow chat platform never
         // holds up a page.
         stages.count(Stage::Chat, chat::run(self, now).await);

@@ -119,6 +119,7 @@ mod tests {
                 incident: Some(IncidentId::new(t)),
                 created_by,
                 keep_open: false,
+                draft: false,
                 components: Vec::new(),
                 updates: Vec::new(),
             },

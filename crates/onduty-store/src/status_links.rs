@@ -72,9 +72,9 @@ impl Store {
         let rows = sqlx::query(
             "SELECT s.id, s.page_id, s.name, s.status, s.impact, s.created_at, s.updated_at, \
              s.started_at, s.monitoring_at, s.resolved_at, s.scheduled_for, s.scheduled_until, \
-             s.window_id, s.incident_id, s.created_by, s.keep_open, i.number AS incident_number \
+             s.window_id, s.incident_id, s.created_by, s.keep_open, s.draft, i.number AS incident_number \
              FROM status_incidents s JOIN incidents i ON i.id = s.incident_id \
-             WHERE s.resolved_at IS NULL AND s.keep_open = 0 AND i.status = 'resolved' \
+             WHERE s.resolved_at IS NULL AND s.keep_open = 0 AND s.draft = 0 AND i.status = 'resolved' \
              AND COALESCE(s.reminded_at + $2, i.resolved_at + $3) <= $1 \
              ORDER BY s.created_at LIMIT 100",
         )
@@ -133,7 +133,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT MIN(COALESCE(s.reminded_at + $1, i.resolved_at + $2)) AS next \
              FROM status_incidents s JOIN incidents i ON i.id = s.incident_id \
-             WHERE s.resolved_at IS NULL AND s.keep_open = 0 AND i.status = 'resolved'",
+             WHERE s.resolved_at IS NULL AND s.keep_open = 0 AND s.draft = 0 AND i.status = 'resolved'",
         )
         .bind(REMIND_EVERY_MS)
         .bind(REMIND_AFTER_MS)

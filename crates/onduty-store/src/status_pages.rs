@@ -26,6 +26,8 @@ pub struct StatusPage {
     pub host: Option<String>,
     /// IANA name: the page's times are shown on its clock.
     pub time_zone: String,
+    /// Drafts made when a linked service's incident opens are published at once.
+    pub auto_publish: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -36,6 +38,7 @@ pub struct NewStatusPage {
     pub name: Title,
     pub host: Option<String>,
     pub time_zone: String,
+    pub auto_publish: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +120,8 @@ pub struct StatusIncident {
     pub created_by: Option<UserId>,
     /// Kept open on purpose after its onduty incident was resolved: no reminders.
     pub keep_open: bool,
+    /// Drafted, not published: shown to nobody outside, its components' states not set.
+    pub draft: bool,
     pub components: Vec<ComponentId>,
     /// Newest first.
     pub updates: Vec<StatusUpdate>,
@@ -150,6 +155,8 @@ pub struct NewStatusIncident {
     pub incident: Option<IncidentId>,
     /// Who publishes it.
     pub by: Actor,
+    /// Only drafted: a person publishes it later.
+    pub draft: bool,
     pub first: NewUpdate,
 }
 
@@ -160,6 +167,7 @@ fn page_from_row(row: &AnyRow) -> Result<StatusPage, StoreError> {
         name: col(row, "name")?,
         host: col(row, "host")?,
         time_zone: col(row, "time_zone")?,
+        auto_publish: col::<i64>(row, "auto_publish")? != 0,
         created_at: Timestamp::from_millis(col(row, "created_at")?),
         updated_at: Timestamp::from_millis(col(row, "updated_at")?),
     })
@@ -210,18 +218,18 @@ pub(crate) fn incident_from_row(row: &AnyRow) -> Result<StatusIncident, StoreErr
         incident: opt_id(row, "incident_id")?,
         created_by: opt_id(row, "created_by")?,
         keep_open: col::<i64>(row, "keep_open")? != 0,
+        draft: col::<i64>(row, "draft")? != 0,
         components: Vec::new(),
         updates: Vec::new(),
     })
 }
 
-const PAGE_COLUMNS: &str =
-    "SELECT id, slug, name, host, time_zone, created_at, updated_at FROM status_pages";
+const PAGE_COLUMNS: &str = "SELECT id, slug, name, host, time_zone, auto_publish, created_at, updated_at FROM status_pages";
 const COMPONENT_COLUMNS: &str = "SELECT id, page_id, group_id, is_group, name, description, \
      position, status, only_show_if_degraded, service_id, created_at, updated_at FROM status_components";
 pub(crate) const INCIDENT_COLUMNS: &str = "SELECT id, page_id, name, status, impact, created_at, \
      updated_at, started_at, monitoring_at, resolved_at, scheduled_for, scheduled_until, window_id, \
-     incident_id, created_by, keep_open FROM status_incidents";
+     incident_id, created_by, keep_open, draft FROM status_incidents";
 
 fn taken(e: StoreError, what: &str) -> StoreError {
     if e.is_unique_violation() {
@@ -240,8 +248,8 @@ impl Store {
         let id = StatusPageId::new(now);
         let mut conn = self.write_conn().await?;
         sqlx::query(
-            "INSERT INTO status_pages (id, slug, name, host, time_zone, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            "INSERT INTO status_pages (id, slug, name, host, time_zone, auto_publish, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $7, $6, $6)",
         )
         .bind(id.to_string())
         .bind(page.slug.as_str().to_owned())
@@ -249,6 +257,7 @@ impl Store {
         .bind(page.host.clone())
         .bind(page.time_zone.clone())
         .bind(now.as_millis())
+        .bind(i64::from(page.auto_publish))
         .execute(&mut *conn)
         .await
         .map_err(|e| taken(e.into(), "that slug or host name"))?;
@@ -410,7 +419,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO status_incidents (id, page_id, kind, name, status, impact, created_at, \
              updated_at, started_at, scheduled_for, scheduled_until, window_id, incident_id, \
-             created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13)",
+             created_by, draft) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(id.to_string())
         .bind(page.to_string())
@@ -432,10 +442,11 @@ impl Store {
             Actor::User { id, .. } => Some(id.to_string()),
             _ => None,
         })
+        .bind(i64::from(new.draft))
         .execute(&mut *tx)
         .await?;
-        write_update(&mut tx, page, id, &new.first, now).await?;
-        if let Some(incident) = new.incident {
+        write_update(&mut tx, page, id, &new.first, !new.draft, now).await?;
+        if let (Some(incident), false) = (new.incident, new.draft) {
             let said = Told {
                 page,
                 status_incident: id,
@@ -489,7 +500,7 @@ impl Store {
         .bind(at(update.stage.is_over(), incident.resolved_at))
         .execute(&mut *tx)
         .await?;
-        write_update(&mut tx, incident.page, id, update, now).await?;
+        write_update(&mut tx, incident.page, id, update, !incident.draft, now).await?;
         if let Some(onduty_incident) = incident.incident {
             let said = Told {
                 page: incident.page,
@@ -521,16 +532,34 @@ impl Store {
         Ok(incident)
     }
 
-    /// A page's public incidents and maintenance, newest first: those created from
-    /// `since` on, and any not over yet.
+    /// A page's public incidents and maintenance, drafts too, newest first: those
+    /// created from `since` on, and any not over yet.
     pub async fn status_incidents(
         &self,
         page: StatusPageId,
         since: Timestamp,
     ) -> Result<Vec<StatusIncident>, StoreError> {
+        self.listed(page, since, "").await
+    }
+
+    /// The same without drafts: what the public may see.
+    pub async fn published_status_incidents(
+        &self,
+        page: StatusPageId,
+        since: Timestamp,
+    ) -> Result<Vec<StatusIncident>, StoreError> {
+        self.listed(page, since, "AND draft = 0").await
+    }
+
+    async fn listed(
+        &self,
+        page: StatusPageId,
+        since: Timestamp,
+        only: &'static str,
+    ) -> Result<Vec<StatusIncident>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{INCIDENT_COLUMNS} WHERE page_id = $1 AND (created_at >= $2 OR resolved_at IS NULL) \
-             ORDER BY created_at DESC, id DESC"
+             {only} ORDER BY created_at DESC, id DESC"
         )))
         .bind(page.to_string())
         .bind(since.as_millis())
@@ -588,7 +617,7 @@ impl Store {
 
 pub(crate) type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
 
-async fn record_change(
+pub(crate) async fn record_change(
     tx: &mut Tx<'_>,
     component: ComponentId,
     status: ComponentStatus,
@@ -605,17 +634,20 @@ async fn record_change(
     Ok(())
 }
 
-/// Writes an update of incident `id` on `page`, setting its components' states.
+/// Writes an update of incident `id` on `page`, setting its components' states when
+/// `public` (a draft's states wait for it to be published).
 async fn write_update(
     tx: &mut Tx<'_>,
     page: StatusPageId,
     id: StatusIncidentId,
     update: &NewUpdate,
+    public: bool,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     // A maintenance still to come names its components; their states are its own
     // business only once it is in progress.
-    let sets_states = update.stage != Stage::Maintenance(MaintenanceStatus::Scheduled);
+    let sets_states = public && update.stage != Stage::Maintenance(MaintenanceStatus::Scheduled);
+    let proposes = !public;
     let mut affected = Vec::with_capacity(update.components.len());
     for (component, status) in &update.components {
         let row = sqlx::query(
@@ -646,7 +678,7 @@ async fn write_update(
         .bind(component.to_string())
         .execute(&mut **tx)
         .await?;
-        if !sets_states {
+        if !sets_states && !proposes {
             continue;
         }
         affected.push(AffectedComponent {
@@ -673,7 +705,11 @@ async fn write_update(
 }
 
 /// The page changed at `now` (its `updated_at`, and its cached copies' age).
-async fn touch_page(tx: &mut Tx<'_>, page: StatusPageId, now: Timestamp) -> Result<(), StoreError> {
+pub(crate) async fn touch_page(
+    tx: &mut Tx<'_>,
+    page: StatusPageId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE status_pages SET updated_at = $2 WHERE id = $1")
         .bind(page.to_string())
         .bind(now.as_millis())

@@ -62,7 +62,10 @@ pub use schedules::{
     time_zones_stored_before_checking_are_read_leniently,
 };
 pub use services::{services_and_integrations, teams_policies_and_paging_settings};
-pub use status_pages::status_pages_components_and_public_incidents;
+pub use status_pages::{
+    drafts_wait_for_a_person_and_publishing_sets_their_states,
+    status_pages_components_and_public_incidents,
+};
 
 /// Applies one event and returns what it did.
 pub async fn one(store: &Store, item: Received) -> ItemResult {

@@ -14,6 +14,7 @@ fn new_page(slug: &str, host: Option<&str>) -> NewStatusPage {
         name: Title::parse("name", "Acme").unwrap(),
         host: host.map(str::to_owned),
         time_zone: "Europe/London".to_owned(),
+        auto_publish: false,
     }
 }
 
@@ -122,6 +123,7 @@ pub async fn status_pages_components_and_public_incidents(db: &TestDb) {
                 window: None,
                 incident: None,
                 by: onduty_core::incident::Actor::System,
+                draft: false,
                 first: update(
                     Stage::Incident(IncidentStatus::Investigating),
                     "We are looking into slow checkouts.",
@@ -269,6 +271,7 @@ pub async fn status_pages_components_and_public_incidents(db: &TestDb) {
                 window: None,
                 incident: None,
                 by: onduty_core::incident::Actor::System,
+                draft: false,
                 first: update(
                     Stage::Maintenance(MaintenanceStatus::Scheduled),
                     "The database will be upgraded.",
@@ -316,5 +319,139 @@ pub async fn status_pages_components_and_public_incidents(db: &TestDb) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+pub async fn drafts_wait_for_a_person_and_publishing_sets_their_states(db: &TestDb) {
+    let store = db.store().await;
+    let checkout = service(&store, "Checkout", DedupMode::Open).await;
+    let search = service(&store, "Search", DedupMode::Open).await;
+    // An incident from before the component stood for the service is left alone.
+    accepted(
+        one(
+            &store,
+            trigger(checkout.key(), "old", "before", at_minute(0)),
+        )
+        .await,
+    );
+    let page = store
+        .create_status_page(&new_page("acme", None), at_minute(1))
+        .await
+        .unwrap();
+    let api = store
+        .create_component(
+            page.id,
+            &NewComponent {
+                service: Some(checkout.service.id),
+                ..new_component("API")
+            },
+            at_minute(1),
+        )
+        .await
+        .unwrap();
+    assert!(store.due_status_drafts().await.unwrap().is_empty());
+    accepted(
+        one(
+            &store,
+            trigger(checkout.key(), "new", "pay-db-7 down", at_minute(2)),
+        )
+        .await,
+    );
+    accepted(
+        one(
+            &store,
+            trigger(search.key(), "idx", "index stale", at_minute(2)),
+        )
+        .await,
+    );
+    let due = store.due_status_drafts().await.unwrap();
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!(due[0].components, vec![(api.id, "API".to_owned())]);
+    assert!(!due[0].auto_publish);
+
+    let draft = store
+        .create_status_incident(
+            page.id,
+            &NewStatusIncident {
+                name: Title::parse("name", "Problems with API").unwrap(),
+                impact: Impact::Major,
+                started_at: at_minute(2),
+                scheduled: None,
+                window: None,
+                incident: Some(due[0].incident),
+                by: onduty_core::incident::Actor::System,
+                draft: true,
+                first: update(
+                    Stage::Incident(IncidentStatus::Investigating),
+                    "We are investigating problems with API.",
+                    &[(api.id, ComponentStatus::PartialOutage)],
+                ),
+            },
+            at_minute(2),
+        )
+        .await
+        .unwrap();
+    assert!(draft.draft);
+    assert!(
+        store.due_status_drafts().await.unwrap().is_empty(),
+        "drafted once"
+    );
+    assert_eq!(
+        store.component(api.id).await.unwrap().status,
+        ComponentStatus::Operational
+    );
+    assert!(
+        store
+            .published_status_incidents(page.id, at_minute(0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .status_incidents(page.id, at_minute(0))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let published = store
+        .publish_status_draft(
+            draft.id,
+            &onduty_core::incident::Actor::System,
+            at_minute(3),
+        )
+        .await
+        .unwrap();
+    assert!(!published.draft);
+    assert_eq!(
+        store.component(api.id).await.unwrap().status,
+        ComponentStatus::PartialOutage
+    );
+    assert_eq!(
+        store
+            .published_status_incidents(page.id, at_minute(0))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(matches!(
+        store
+            .publish_status_draft(
+                draft.id,
+                &onduty_core::incident::Actor::System,
+                at_minute(4)
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Its onduty incident's timeline says what was published.
+    let timeline = store.timeline_tail(due[0].incident, 100).await.unwrap().0;
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e.kind == TimelineKind::Published && e.message.contains("Problems with API"))
     );
 }

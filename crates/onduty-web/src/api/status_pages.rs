@@ -27,6 +27,7 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(list_incidents, open_incident))
         .routes(routes!(post_update))
         .routes(routes!(keep_open))
+        .routes(routes!(publish_draft))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,6 +38,8 @@ pub struct StatusPageView {
     /// A host name of its own, if any.
     pub host: Option<String>,
     pub time_zone: String,
+    /// Drafts made for a linked service's incidents are published at once.
+    pub auto_publish: bool,
     /// Where the public sees it.
     pub url: String,
     #[schema(value_type = String, format = DateTime)]
@@ -99,6 +102,9 @@ pub struct PublicIncidentView {
     pub incident_id: Option<String>,
     /// Kept open on purpose after its onduty incident was resolved (no reminders).
     pub keep_open: bool,
+    /// Drafted by onduty for a linked service's incident, not published: the public sees
+    /// nothing of it until a person publishes it.
+    pub draft: bool,
     /// The components it concerns (ids).
     pub components: Vec<String>,
     /// Newest first.
@@ -145,6 +151,10 @@ pub struct NewStatusPageBody {
     /// IANA name; default UTC.
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// Publish the drafts made when a linked service's incident opens at once (default:
+    /// they wait for a person).
+    #[serde(default)]
+    pub auto_publish: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -216,6 +226,7 @@ fn page_view(state: &SharedState, p: &StatusPage) -> StatusPageView {
         name: p.name.clone(),
         host: p.host.clone(),
         time_zone: p.time_zone.clone(),
+        auto_publish: p.auto_publish,
         url: format!(
             "{}/status/{}",
             state.config.public_url.trim_end_matches('/'),
@@ -258,6 +269,7 @@ fn incident_view(i: &StatusIncident, now: Timestamp) -> PublicIncidentView {
         maintenance_window_id: i.window.map(|w| w.to_string()),
         incident_id: i.incident.map(|w| w.to_string()),
         keep_open: i.keep_open,
+        draft: i.draft,
         components: i.components.iter().map(ToString::to_string).collect(),
         updates: i
             .updates
@@ -313,6 +325,7 @@ async fn create_page(
         name: body.name,
         host: body.host,
         time_zone: body.time_zone,
+        auto_publish: body.auto_publish,
     };
     let made = state
         .app
@@ -507,5 +520,29 @@ async fn keep_open(
         .await?;
     Ok(Json(PublicIncidentEnvelope {
         incident: incident_view(&kept, state.clock.now()),
+    }))
+}
+
+/// Publish a draft (responders and admins): the public sees it from now on, and its
+/// components take the states it proposed.
+#[utoipa::path(
+    post, path = "/status-pages/{page}/incidents/{id}/publish", tag = "status pages",
+    params(
+        ("page" = String, Path, description = "Status page id or slug"),
+        ("id" = String, Path, description = "Public incident id"),
+    ),
+    responses((status = 200, body = PublicIncidentEnvelope), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody))
+)]
+async fn publish_draft(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath((page, id)): ApiPath<(String, String)>,
+) -> Result<Json<PublicIncidentEnvelope>, ApiError> {
+    let published = state
+        .app
+        .publish_status_draft(&caller.acting(), &page, &id)
+        .await?;
+    Ok(Json(PublicIncidentEnvelope {
+        incident: incident_view(&published, state.clock.now()),
     }))
 }

@@ -40,7 +40,7 @@ impl Snapshot {
         let since = days.first().map_or(now, |d| d.0);
         let mut components = store.components(page.id).await?;
         let (maintenances, incidents): (Vec<_>, Vec<_>) = store
-            .status_incidents(page.id, since)
+            .published_status_incidents(page.id, since)
             .await?
             .into_iter()
             .map(|mut i| {

@@ -23,6 +23,10 @@ pub(super) fn routes() -> Router<SharedState> {
     Router::new()
         .route("/incidents/{number}/publish", post(publish))
         .route(
+            "/incidents/{number}/public/{page}/{id}/publish",
+            post(publish_draft),
+        )
+        .route(
             "/incidents/{number}/public/{page}/{id}/update",
             post(update),
         )
@@ -47,6 +51,8 @@ pub(super) struct Told {
     pub name: String,
     pub stage: &'static str,
     pub over: bool,
+    /// Drafted by onduty, not published yet.
+    pub draft: bool,
     /// The incident is resolved, the public one is not, and nobody chose to keep it open.
     pub forgotten: bool,
     pub statuses: Vec<super::Choice>,
@@ -101,9 +107,11 @@ pub(super) async fn load(
             name: public.name.clone(),
             stage: stage.label(),
             over: stage.is_over(),
+            draft: public.draft,
             forgotten: resolved
                 && !stage.is_over()
                 && !public.keep_open
+                && !public.draft
                 && !public.is_maintenance(),
             statuses: PublicStatus::ALL
                 .iter()
@@ -246,6 +254,24 @@ async fn keep_open(
                 i.name
             )
         })
+        .map_err(ApiError::from);
+    back(&state, number, done)
+}
+
+async fn publish_draft(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path((number, page, id)): Path<(i64, String, String)>,
+    body: Bytes,
+) -> Response {
+    let Some(_) = Posted::checked(&viewer, &body) else {
+        return forbidden();
+    };
+    let done = state
+        .app
+        .publish_status_draft(&viewer.acting(), &page, &id)
+        .await
+        .map(|i| format!("Published \"{}\" on the status page.", i.name))
         .map_err(ApiError::from);
     back(&state, number, done)
 }

@@ -25,6 +25,7 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/status-pages/{slug}/components", post(add_component))
         .route("/status-pages/{slug}/incidents", post(open))
         .route("/status-pages/{slug}/incidents/{id}/update", post(update))
+        .route("/status-pages/{slug}/incidents/{id}/publish", post(publish))
 }
 
 struct PageRow {
@@ -54,6 +55,8 @@ struct ComponentRow {
 struct PublicRow {
     id: String,
     name: String,
+    /// Drafted by onduty, not published yet.
+    draft: bool,
     stage: &'static str,
     /// A maintenance's span on the page's clock.
     scheduled: Option<String>,
@@ -141,6 +144,7 @@ async fn create(State(state): State<SharedState>, viewer: Viewer, body: Bytes) -
         name: posted.field("name"),
         host: Some(posted.field("host")),
         time_zone: Some(posted.field("time_zone")),
+        auto_publish: posted.ticked("auto_publish"),
     };
     match state.app.create_status_page(&viewer.acting(), input).await {
         Ok(made) => done(
@@ -211,6 +215,7 @@ async fn show(
             PublicRow {
                 id: i.id.to_string(),
                 name: i.name.clone(),
+                draft: i.draft,
                 stage: stage.label(),
                 scheduled: i
                     .scheduled
@@ -370,6 +375,26 @@ async fn update(
                 i.stage.label().to_lowercase()
             ),
         ),
+        Err(e) => failed(&state, &to, ApiError::from(e)),
+    }
+}
+
+async fn publish(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path((slug, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let Some(_) = Posted::checked(&viewer, &body) else {
+        return forbidden();
+    };
+    let to = format!("/status-pages/{slug}");
+    match state
+        .app
+        .publish_status_draft(&viewer.acting(), &slug, &id)
+        .await
+    {
+        Ok(i) => done(&state, &to, format!("Published \"{}\".", i.name)),
         Err(e) => failed(&state, &to, ApiError::from(e)),
     }
 }

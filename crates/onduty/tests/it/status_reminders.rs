@@ -276,3 +276,91 @@ async fn the_incident_page_offers_to_tell_the_public_and_warns_when_it_is_forgot
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn an_incident_behind_a_component_drafts_a_public_incident_nobody_sees_until_published() {
+    let app = TestApp::start().await;
+    let (_, key) = app.service("Checkout", "open").await;
+    crate::status_page::acme(&app).await;
+    app.send_event(trigger_event(
+        &key,
+        "pay/errors",
+        "Payment errors 12% on pay-db-7",
+    ))
+    .await;
+    app.tick().await;
+    app.tick().await;
+    let (_, listed) = app
+        .api(Method::GET, "/status-pages/acme/incidents", None)
+        .await;
+    let drafts = listed["incidents"].as_array().unwrap();
+    assert_eq!(
+        drafts.len(),
+        1,
+        "one draft, however often the engine runs: {listed}"
+    );
+    let draft = &drafts[0];
+    assert_eq!(draft["draft"], true);
+    assert_eq!(draft["name"], "Problems with API");
+    assert_eq!(
+        draft["updates"][0]["body"],
+        "We are investigating problems with API."
+    );
+    assert!(
+        !listed.to_string().contains("pay-db-7"),
+        "nothing of the incident is copied"
+    );
+    let summary = crate::status_page::document(&app, "/status/acme/api/v2/summary.json").await;
+    assert!(
+        summary["incidents"].as_array().unwrap().is_empty(),
+        "a draft is not public"
+    );
+    assert_eq!(summary["components"][0]["status"], "operational");
+
+    // Published by a person: shown, the proposed state set, the timeline told.
+    let id = draft["id"].as_str().unwrap();
+    let path = format!("/status-pages/acme/incidents/{id}/publish");
+    let (status, published) = app.api(Method::POST, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    assert_eq!(published["incident"]["draft"], false);
+    let summary = crate::status_page::document(&app, "/status/acme/api/v2/summary.json").await;
+    assert_eq!(summary["incidents"][0]["name"], "Problems with API");
+    assert_eq!(summary["components"][0]["status"], "partial_outage");
+    let (_, detail) = app.api(Method::GET, "/incidents/1", None).await;
+    assert!(
+        detail["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "published"),
+        "{detail}"
+    );
+    let (status, _) = app.api(Method::POST, &path, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "published once");
+
+    // A page that publishes by itself shows the next one at once.
+    let (status, _) = app
+        .api(
+            Method::POST,
+            "/status-pages",
+            Some(json!({"slug": "shop", "name": "Shop", "auto_publish": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.api(
+        Method::POST,
+        "/status-pages/shop/components",
+        Some(json!({"name": "Payments", "service": "Checkout"})),
+    )
+    .await;
+    app.send_event(trigger_event(&key, "pay/latency", "Payment latency 9 s"))
+        .await;
+    app.tick().await;
+    app.advance(MINUTE);
+    let summary = crate::status_page::document(&app, "/status/shop/api/v2/summary.json").await;
+    assert_eq!(
+        summary["incidents"][0]["name"], "Problems with Payments",
+        "{summary}"
+    );
+    assert_eq!(summary["components"][0]["status"], "partial_outage");
+}

@@ -1,0 +1,5 @@
+-- Drafts: when an incident opens on a service that stands behind a component, onduty
+-- drafts a public incident for a person to publish (1 here: not shown, its components'
+-- states not set); a page with auto_publish publishes such drafts at once.
+ALTER TABLE status_incidents ADD COLUMN draft BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE status_pages ADD COLUMN auto_publish BIGINT NOT NULL DEFAULT 0;
