@@ -237,8 +237,19 @@ impl App {
                 .map(|(_, s)| s.impact())
                 .fold(Impact::None, Impact::worst),
         };
-        let window = match input.scheduled {
-            Some((from, until)) if input.quiet_paging => {
+        // Everything is checked before paging is quieted.
+        let name = Title::parse("name", &input.name).map_err(invalid)?;
+        let incident = match input.incident.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let r: onduty_core::IncidentRef = text.parse().map_err(|_| {
+                    AppError::Invalid(format!("'incident' {text} is not an incident number or id"))
+                })?;
+                Some(self.store.incident(r).await?.id)
+            }
+        };
+        let quiet = match input.scheduled {
+            Some(span) if input.quiet_paging => {
                 let services: Vec<ServiceId> = first
                     .components
                     .iter()
@@ -249,7 +260,13 @@ impl App {
                         "to quiet paging, name a component linked to a service".to_owned(),
                     ));
                 }
-                let reason = format!("Status page maintenance: {}", input.name.trim());
+                Some((span, services))
+            }
+            _ => None,
+        };
+        let window = match quiet {
+            Some(((from, until), services)) => {
+                let reason = format!("Status page maintenance: {}", name.as_str());
                 let reason: String = reason.chars().take(500).collect();
                 let made = self
                     .store
@@ -258,19 +275,10 @@ impl App {
                 self.wake_engine();
                 Some(made.id)
             }
-            _ => None,
-        };
-        let incident = match input.incident.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => {
-                let r: onduty_core::IncidentRef = text.parse().map_err(|_| {
-                    AppError::Invalid(format!("'incident' {text} is not an incident number or id"))
-                })?;
-                Some(self.store.incident(r).await?.id)
-            }
+            None => None,
         };
         let new = NewStatusIncident {
-            name: Title::parse("name", &input.name).map_err(invalid)?,
+            name,
             impact,
             started_at: input.scheduled.map_or(now, |(from, _)| from),
             scheduled: input.scheduled,
@@ -280,10 +288,17 @@ impl App {
             draft: false,
             first,
         };
-        let made = self
-            .store
-            .create_status_incident(page.id, &new, now)
-            .await?;
+        let made = match self.store.create_status_incident(page.id, &new, now).await {
+            Ok(made) => made,
+            Err(e) => {
+                // No public maintenance, no quiet paging.
+                if let Some(w) = window {
+                    let _ = self.store.end_maintenance(w, now).await;
+                    self.wake_engine();
+                }
+                return Err(e.into());
+            }
+        };
         self.status_changed();
         Ok(made)
     }
@@ -299,6 +314,11 @@ impl App {
     ) -> Result<StatusIncident, AppError> {
         acting.require_responder()?;
         let existing = self.status_incident_on(page, incident).await?;
+        if existing.draft {
+            return Err(AppError::Invalid(
+                "this public incident is a draft: publish it first".to_owned(),
+            ));
+        }
         let id = existing.id;
         let components = self.store.components(existing.page).await?;
         let update = parse_update(&components, existing.is_maintenance(), &input)?;

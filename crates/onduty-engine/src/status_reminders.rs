@@ -69,13 +69,16 @@ fn who(due: &Due) -> Option<UserId> {
     due.acknowledged_by.or(due.public.created_by)
 }
 
-/// One reminder per public incident with someone to remind.
+/// One reminder per public incident due; one with nobody to remind tells nobody, and
+/// is noted all the same (so it is not due again at once).
 pub(crate) fn plan(due: &[Due], people: &HashMap<UserId, Person>) -> Vec<StatusReminder> {
     due.iter()
-        .filter_map(|d| {
-            let user = who(d)?;
-            let person = people.get(&user).cloned().unwrap_or_default();
-            Some(StatusReminder {
+        .map(|d| {
+            let user = who(d);
+            let person = user
+                .and_then(|u| people.get(&u).cloned())
+                .unwrap_or_default();
+            StatusReminder {
                 status_incident: d.public.id,
                 user,
                 methods: person.immediate_methods(),
@@ -87,7 +90,7 @@ pub(crate) fn plan(due: &[Due], people: &HashMap<UserId, Person>) -> Vec<StatusR
                     d.page,
                     d.public.stage.label().to_lowercase()
                 ),
-            })
+            }
         })
         .collect()
 }
@@ -137,7 +140,7 @@ mod tests {
         );
         assert_eq!(
             reminders.iter().map(|r| r.user).collect::<Vec<_>>(),
-            [alice, bob]
+            [Some(alice), Some(bob), None]
         );
         assert_eq!(
             reminders[0].text,

@@ -88,10 +88,15 @@ impl Store {
         let mut conn = self.write_conn().await?;
         let mut tx = begin(&mut conn, self.backend).await?;
         let published = sqlx::query(
-            "UPDATE status_incidents SET draft = 0, updated_at = $2 WHERE id = $1 AND draft = 1",
+            "UPDATE status_incidents SET draft = 0, updated_at = $2, \
+             created_by = COALESCE(created_by, $3) WHERE id = $1 AND draft = 1",
         )
         .bind(id.to_string())
         .bind(now.as_millis())
+        .bind(match by {
+            Actor::User { id, .. } => Some(id.to_string()),
+            _ => None,
+        })
         .execute(&mut *tx)
         .await?;
         if published.rows_affected() != 1 {

@@ -15,7 +15,9 @@ use crate::{Store, StoreError, begin};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusReminder {
     pub status_incident: StatusIncidentId,
-    pub user: UserId,
+    /// Who is reminded; `None`: nobody known (the time is noted all the same, so the
+    /// reminder is not due again at once).
+    pub user: Option<UserId>,
     /// The contact methods of their immediate rules; none: nobody to tell.
     pub methods: Vec<ContactMethodId>,
     pub text: String,
@@ -74,7 +76,8 @@ impl Store {
              s.started_at, s.monitoring_at, s.resolved_at, s.scheduled_for, s.scheduled_until, \
              s.window_id, s.incident_id, s.created_by, s.keep_open, s.draft, i.number AS incident_number \
              FROM status_incidents s JOIN incidents i ON i.id = s.incident_id \
-             WHERE s.resolved_at IS NULL AND s.keep_open = 0 AND s.draft = 0 AND i.status = 'resolved' \
+             WHERE s.resolved_at IS NULL AND s.keep_open = 0 AND s.draft = 0 AND s.scheduled_for IS NULL \
+             AND i.status = 'resolved' \
              AND COALESCE(s.reminded_at + $2, i.resolved_at + $3) <= $1 \
              ORDER BY s.created_at LIMIT 100",
         )
@@ -115,11 +118,11 @@ impl Store {
             .bind(now.as_millis())
             .execute(&mut *tx)
             .await?;
-            if noted.rows_affected() == 1 {
+            if let (1, Some(user)) = (noted.rows_affected(), r.user) {
                 rows.extend(
                     r.methods
                         .iter()
-                        .map(|m| message_row(None, r.user, *m, Some(r.text.clone()), now)),
+                        .map(|m| message_row(None, user, *m, Some(r.text.clone()), now)),
                 );
             }
         }
@@ -133,7 +136,8 @@ impl Store {
         let row = sqlx::query(
             "SELECT MIN(COALESCE(s.reminded_at + $1, i.resolved_at + $2)) AS next \
              FROM status_incidents s JOIN incidents i ON i.id = s.incident_id \
-             WHERE s.resolved_at IS NULL AND s.keep_open = 0 AND s.draft = 0 AND i.status = 'resolved'",
+             WHERE s.resolved_at IS NULL AND s.keep_open = 0 AND s.draft = 0 AND s.scheduled_for IS NULL \
+             AND i.status = 'resolved'",
         )
         .bind(REMIND_EVERY_MS)
         .bind(REMIND_AFTER_MS)

@@ -558,8 +558,9 @@ impl Store {
         only: &'static str,
     ) -> Result<Vec<StatusIncident>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{INCIDENT_COLUMNS} WHERE page_id = $1 AND (created_at >= $2 OR resolved_at IS NULL) \
-             {only} ORDER BY created_at DESC, id DESC"
+            "{INCIDENT_COLUMNS} WHERE page_id = $1 AND (created_at >= $2 OR (resolved_at IS NULL \
+             AND (scheduled_until IS NULL OR scheduled_until >= $2))) {only} \
+             ORDER BY created_at DESC, id DESC"
         )))
         .bind(page.to_string())
         .bind(since.as_millis())

@@ -188,11 +188,14 @@ impl Copies {
         pages.entry(slug.to_owned()).or_default().clone()
     }
 
-    /// The slug of the page served on `host`, as last read, if read recently.
-    fn host(&self, host: &str, now: Timestamp) -> Option<Option<String>> {
+    /// The slug of the page served on `host` as last read, and whether that was recently.
+    fn host(&self, host: &str, now: Timestamp) -> Option<(Option<String>, bool)> {
         let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
         let (slug, read) = hosts.get(host)?;
-        (*read <= now && now.since(*read) < HOST_KEPT_FOR).then(|| slug.clone())
+        Some((
+            slug.clone(),
+            *read <= now && now.since(*read) < HOST_KEPT_FOR,
+        ))
     }
 
     fn remember_host(&self, host: &str, slug: Option<String>, now: Timestamp) {
@@ -221,6 +224,13 @@ impl Kept {
 /// The page's documents: the kept copy while fresh, else a new one (or, when the
 /// database fails, the last good one).
 async fn documents(state: &SharedState, slug: &str) -> Result<Arc<Rendered>, ApiError> {
+    // Only a name a page could have is remembered.
+    if onduty_core::status_page::Slug::parse(slug).is_err() {
+        return Err(ApiError::NotFound(format!(
+            "no status page '{}'",
+            slug.chars().take(64).collect::<String>()
+        )));
+    }
     let kept = state.status_copies.kept(slug);
     let changes = state.app.status_changes();
     let now = state.clock.now();
@@ -260,9 +270,12 @@ async fn documents(state: &SharedState, slug: &str) -> Result<Arc<Rendered>, Api
                     tracing::warn!(page = slug, error = %why, "serving the last good copy of a status page");
                     Ok(old)
                 }
-                None => Err(ApiError::Unavailable(format!(
-                    "the status page cannot be read just now: {why}"
-                ))),
+                None => {
+                    tracing::warn!(page = slug, error = %why, "a status page cannot be read");
+                    Err(ApiError::Unavailable(
+                        "the status page cannot be read just now; try again shortly".to_owned(),
+                    ))
+                }
             }
         }
     }
@@ -407,6 +420,14 @@ pub(crate) async fn by_host(
         let served = path == "/"
             || path.starts_with("/api/v2/")
             || FILES.iter().any(|f| path.strip_prefix('/') == Some(f));
+        if !served && !path.starts_with("/static/") && !path.starts_with("/status/") {
+            // A status page's host name serves the page, not onduty.
+            return ApiError::NotFound(format!(
+                "{} is not a page here",
+                path.chars().take(100).collect::<String>()
+            ))
+            .into_response();
+        }
         if served {
             let rest = if path == "/" { "" } else { path };
             let query = request
@@ -441,14 +462,16 @@ async fn page_on_host(state: &SharedState, named: Option<String>) -> Option<Stri
         return None;
     }
     let now = state.clock.now();
-    if let Some(known) = state.status_copies.host(&host, now) {
-        return known;
+    let known = state.status_copies.host(&host, now);
+    if let Some((slug, true)) = known {
+        return slug;
     }
     let slug = match state.store.status_page_by_host(&host).await {
         Ok(page) => Some(page.slug),
         Err(StoreError::NotFound(_)) => None,
-        // Not remembered: the next request asks again.
-        Err(_) => return None,
+        // The database is in trouble: what was known still holds (its page is served
+        // from the last good copy); asked again next time.
+        Err(_) => return known.and_then(|(slug, _)| slug),
     };
     state.status_copies.remember_host(&host, slug.clone(), now);
     slug

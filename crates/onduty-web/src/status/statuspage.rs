@@ -179,7 +179,14 @@ impl Snapshot {
             created_at: time(i.created_at),
             updated_at: time(i.updated_at),
             monitoring_at: i.monitoring_at.map(time),
-            resolved_at: i.resolved_at.map(time),
+            // A maintenance the clock completed ended when it was planned to.
+            resolved_at: i
+                .resolved_at
+                .or(match (i.stage.is_over(), i.scheduled) {
+                    (true, Some((_, until))) => Some(until),
+                    _ => None,
+                })
+                .map(time),
             impact: i.impact.as_str(),
             shortlink: format!("{url}#incident-{}", i.id),
             started_at: time(i.started_at),

@@ -426,8 +426,26 @@ async fn a_maintenance_starts_quiets_paging_and_completes_by_itself() {
     assert_eq!(app.all_incidents().await.len(), 1);
     assert_eq!(pages_to(&app.notifier.take(), ALICE).len(), 1);
 
-    // Quieting paging needs a component linked to a service.
+    // A maintenance refused for its title quiets nothing.
     let later = until.saturating_add(60 * MINUTE);
+    let (_, before) = app.api(Method::GET, "/maintenance", None).await;
+    let (status, _) = app
+        .api(
+            Method::POST,
+            "/status-pages/acme/incidents",
+            Some(json!({
+                "name": "", "body": "Moving.", "components": {"API": "under_maintenance"},
+                "scheduled_for": later.to_rfc3339(),
+                "scheduled_until": later.saturating_add(MINUTE).to_rfc3339(),
+                "quiet_paging": true,
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, after) = app.api(Method::GET, "/maintenance", None).await;
+    assert_eq!(before, after, "no maintenance window was made");
+
+    // Quieting paging needs a component linked to a service.
     let (status, answer) = app
         .api(
             Method::POST,
@@ -473,6 +491,13 @@ async fn a_page_with_a_host_name_of_its_own_is_served_at_its_root() {
     assert_eq!(summary["page"]["url"], "https://status.shop.test");
     let badge = on("status.shop.test", "/badge.svg").await.unwrap();
     assert_eq!(badge.headers()["content-type"], "image/svg+xml");
+    // The page's host name serves the page, not onduty.
+    let login = on("status.shop.test", "/login").await.unwrap();
+    assert_eq!(login.status(), StatusCode::NOT_FOUND);
+    let feed = on("status.shop.test", "/status/shop/history.atom")
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), StatusCode::OK);
     // Another name reaches onduty itself.
     let elsewhere = on("other.test", "/api/v2/summary.json").await.unwrap();
     assert_eq!(elsewhere.status(), StatusCode::NOT_FOUND);

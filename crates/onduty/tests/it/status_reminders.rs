@@ -363,4 +363,20 @@ async fn an_incident_behind_a_component_drafts_a_public_incident_nobody_sees_unt
         "{summary}"
     );
     assert_eq!(summary["components"][0]["status"], "partial_outage");
+
+    // That incident ends by an event, nobody having acknowledged it; its public incident,
+    // published by onduty, has nobody to remind: noted, and not due again at once.
+    app.send_event(onduty_testkit::follow_up_event(
+        &key,
+        "resolve",
+        "pay/latency",
+    ))
+    .await;
+    app.pass(11 * MINUTE).await;
+    let next = app.tick().await.expect("a next deadline");
+    assert!(
+        next > app.now(),
+        "the engine would spin: next {next:?} at {:?}",
+        app.now()
+    );
 }
