@@ -10,8 +10,8 @@ use onduty_core::{
 };
 
 use crate::sql::{col, parse_col};
-use crate::status_links::Told;
-use crate::status_pages::{NewUpdate, StatusIncident, record_change, touch_page};
+use crate::status_components::{record_change, touch_page};
+use crate::status_pages::{NewUpdate, StatusIncident, Told};
 use crate::{Store, StoreError, begin};
 
 /// An open incident whose service stands behind components of a page that has no public

@@ -2,12 +2,11 @@
 //! incident's timeline, and once the onduty incident is resolved while the public one is
 //! not, reminders are due until it is resolved or kept open on purpose.
 
-use onduty_core::incident::{Actor, TimelineKind};
-use onduty_core::{ContactMethodId, IncidentId, StatusIncidentId, StatusPageId, Timestamp, UserId};
+use onduty_core::{ContactMethodId, IncidentId, StatusIncidentId, Timestamp, UserId};
 
-use crate::effects::{message_row, outbox_writes, timeline_row, timeline_writes};
+use crate::effects::{message_row, outbox_writes};
 use crate::sql::{col, execute_writes};
-use crate::status_pages::{INCIDENT_COLUMNS, NewUpdate, StatusIncident, Tx, incident_from_row};
+use crate::status_pages::{INCIDENT_COLUMNS, StatusIncident, incident_from_row};
 use crate::{Store, StoreError, begin};
 
 /// A reminder that a public incident is still open though its onduty incident is
@@ -144,50 +143,5 @@ impl Store {
         .fetch_one(&self.read)
         .await?;
         Ok(col::<Option<i64>>(&row, "next")?.map(Timestamp::from_millis))
-    }
-}
-
-/// What was told to the public, as the onduty incident's timeline records it.
-pub(crate) struct Told<'a> {
-    pub page: StatusPageId,
-    pub status_incident: StatusIncidentId,
-    pub name: &'a str,
-    pub update: &'a NewUpdate,
-}
-
-impl Told<'_> {
-    pub(crate) async fn on_timeline(
-        &self,
-        tx: &mut Tx<'_>,
-        d: crate::Backend,
-        incident: IncidentId,
-        by: &Actor,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        let page: String = sqlx::query_scalar("SELECT name FROM status_pages WHERE id = $1")
-            .bind(self.page.to_string())
-            .fetch_one(&mut **tx)
-            .await?;
-        let message = format!(
-            "Status page {page}: \"{}\" {}",
-            self.name,
-            self.update.stage.label().to_lowercase()
-        );
-        let data = serde_json::json!({
-            "status_page": self.page.to_string(),
-            "status_incident": self.status_incident.to_string(),
-            "status": self.update.stage.as_str(),
-            "text": self.update.body.as_str(),
-        });
-        let row = timeline_row(
-            incident,
-            now,
-            TimelineKind::Published,
-            by,
-            message,
-            None,
-            Some(&data),
-        );
-        execute_writes(tx, d, timeline_writes(d, vec![row])).await
     }
 }

@@ -2,19 +2,21 @@
 //! each with its updates. An update sets the states of the components it names, in the
 //! same transaction, and every state a component takes is kept (its uptime).
 
-use onduty_core::incident::Actor;
+use onduty_core::incident::{Actor, TimelineKind};
 use onduty_core::status_page::{
     ComponentStatus, Impact, IncidentStatus, MaintenanceStatus, Slug, Stage, Title, UpdateBody,
 };
 use onduty_core::{
-    ComponentId, IncidentId, MaintenanceId, ServiceId, StatusIncidentId, StatusPageId,
-    StatusUpdateId, Timestamp, UserId,
+    ComponentId, IncidentId, MaintenanceId, StatusIncidentId, StatusPageId, StatusUpdateId,
+    Timestamp, UserId,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 
-use crate::sql::{col, json_col, opt_id, parse_col, to_json};
-use crate::status_links::Told;
+use crate::effects::{timeline_row, timeline_writes};
+use crate::sql::{col, execute_writes, json_col, opt_id, parse_col, to_json};
+pub use crate::status_components::{Component, NewComponent};
+use crate::status_components::{Tx, record_change, touch_page};
 use crate::{Store, StoreError, begin};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,36 +41,6 @@ pub struct NewStatusPage {
     pub host: Option<String>,
     pub time_zone: String,
     pub auto_publish: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Component {
-    pub id: ComponentId,
-    pub page: StatusPageId,
-    /// The group it is shown in.
-    pub group: Option<ComponentId>,
-    /// A group of components rather than one.
-    pub is_group: bool,
-    pub name: String,
-    pub description: String,
-    pub position: i64,
-    pub status: ComponentStatus,
-    pub only_show_if_degraded: bool,
-    /// The onduty service it stands for.
-    pub service: Option<ServiceId>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewComponent {
-    pub name: Title,
-    pub description: String,
-    pub group: Option<ComponentId>,
-    pub is_group: bool,
-    pub status: ComponentStatus,
-    pub only_show_if_degraded: bool,
-    pub service: Option<ServiceId>,
 }
 
 /// A component's state as an update set it (Statuspage's `affected_components`).
@@ -173,23 +145,6 @@ fn page_from_row(row: &AnyRow) -> Result<StatusPage, StoreError> {
     })
 }
 
-fn component_from_row(row: &AnyRow) -> Result<Component, StoreError> {
-    Ok(Component {
-        id: parse_col(row, "id", str::parse)?,
-        page: parse_col(row, "page_id", str::parse)?,
-        group: opt_id(row, "group_id")?,
-        is_group: col::<i64>(row, "is_group")? != 0,
-        name: col(row, "name")?,
-        description: col(row, "description")?,
-        position: col(row, "position")?,
-        status: parse_col(row, "status", ComponentStatus::parse)?,
-        only_show_if_degraded: col::<i64>(row, "only_show_if_degraded")? != 0,
-        service: opt_id(row, "service_id")?,
-        created_at: Timestamp::from_millis(col(row, "created_at")?),
-        updated_at: Timestamp::from_millis(col(row, "updated_at")?),
-    })
-}
-
 fn stage_col(row: &AnyRow, maintenance: bool) -> Result<Stage, StoreError> {
     parse_col(row, "status", |s| Stage::parse(maintenance, s))
 }
@@ -225,8 +180,6 @@ pub(crate) fn incident_from_row(row: &AnyRow) -> Result<StatusIncident, StoreErr
 }
 
 const PAGE_COLUMNS: &str = "SELECT id, slug, name, host, time_zone, auto_publish, created_at, updated_at FROM status_pages";
-const COMPONENT_COLUMNS: &str = "SELECT id, page_id, group_id, is_group, name, description, \
-     position, status, only_show_if_degraded, service_id, created_at, updated_at FROM status_components";
 pub(crate) const INCIDENT_COLUMNS: &str = "SELECT id, page_id, name, status, impact, created_at, \
      updated_at, started_at, monitoring_at, resolved_at, scheduled_for, scheduled_until, window_id, \
      incident_id, created_by, keep_open, draft FROM status_incidents";
@@ -293,116 +246,6 @@ impl Store {
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("status page '{value}'")))?;
         page_from_row(&row)
-    }
-
-    /// Adds a component at the end of its page, its first state recorded.
-    pub async fn create_component(
-        &self,
-        page: StatusPageId,
-        new: &NewComponent,
-        now: Timestamp,
-    ) -> Result<Component, StoreError> {
-        if let Some(group) = new.group {
-            let g = self.component(group).await?;
-            if g.page != page || !g.is_group {
-                return Err(StoreError::Invalid(format!(
-                    "'group' {group} is not a group of this page"
-                )));
-            }
-        }
-        let id = ComponentId::new(now);
-        let mut conn = self.write_conn().await?;
-        let mut tx = begin(&mut conn, self.backend).await?;
-        let last: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(position) FROM status_components WHERE page_id = $1")
-                .bind(page.to_string())
-                .fetch_one(&mut *tx)
-                .await?;
-        sqlx::query(
-            "INSERT INTO status_components (id, page_id, group_id, is_group, name, description, \
-             position, status, only_show_if_degraded, service_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
-        )
-        .bind(id.to_string())
-        .bind(page.to_string())
-        .bind(new.group.map(|g| g.to_string()))
-        .bind(i64::from(new.is_group))
-        .bind(new.name.as_str().to_owned())
-        .bind(new.description.clone())
-        .bind(last.unwrap_or(0) + 1)
-        .bind(new.status.as_str())
-        .bind(i64::from(new.only_show_if_degraded))
-        .bind(new.service.map(|s| s.to_string()))
-        .bind(now.as_millis())
-        .execute(&mut *tx)
-        .await?;
-        record_change(&mut tx, id, new.status, now).await?;
-        touch_page(&mut tx, page, now).await?;
-        tx.commit().await?;
-        drop(conn);
-        self.component(id).await
-    }
-
-    pub async fn component(&self, id: ComponentId) -> Result<Component, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{COMPONENT_COLUMNS} WHERE id = $1"
-        )))
-        .bind(id.to_string())
-        .fetch_optional(&self.read)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("component {id}")))?;
-        component_from_row(&row)
-    }
-
-    /// A page's components and groups, in their order.
-    pub async fn components(&self, page: StatusPageId) -> Result<Vec<Component>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{COMPONENT_COLUMNS} WHERE page_id = $1 ORDER BY position, id"
-        )))
-        .bind(page.to_string())
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter().map(component_from_row).collect()
-    }
-
-    /// The components that stand for an onduty service, on every page.
-    pub async fn components_of_service(
-        &self,
-        service: ServiceId,
-    ) -> Result<Vec<Component>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{COMPONENT_COLUMNS} WHERE service_id = $1 ORDER BY page_id, position, id"
-        )))
-        .bind(service.to_string())
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter().map(component_from_row).collect()
-    }
-
-    /// The states a component took from `since` on, oldest first, with the one it was in
-    /// at `since` (if it existed then).
-    pub async fn component_changes(
-        &self,
-        component: ComponentId,
-        since: Timestamp,
-    ) -> Result<Vec<(Timestamp, ComponentStatus)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT at, status FROM status_component_changes WHERE component_id = $1 AND at >= \
-             COALESCE((SELECT MAX(at) FROM status_component_changes WHERE component_id = $1 AND at <= $2), $2) \
-             ORDER BY at",
-        )
-        .bind(component.to_string())
-        .bind(since.as_millis())
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    Timestamp::from_millis(col(r, "at")?),
-                    parse_col(r, "status", ComponentStatus::parse)?,
-                ))
-            })
-            .collect()
     }
 
     /// Opens a public incident or schedules a maintenance, with its first update.
@@ -616,25 +459,6 @@ impl Store {
     }
 }
 
-pub(crate) type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
-
-pub(crate) async fn record_change(
-    tx: &mut Tx<'_>,
-    component: ComponentId,
-    status: ComponentStatus,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO status_component_changes (component_id, at, status) VALUES ($1, $2, $3)",
-    )
-    .bind(component.to_string())
-    .bind(now.as_millis())
-    .bind(status.as_str())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// Writes an update of incident `id` on `page`, setting its components' states when
 /// `public` (a draft's states wait for it to be published).
 async fn write_update(
@@ -705,16 +529,47 @@ async fn write_update(
     touch_page(tx, page, now).await
 }
 
-/// The page changed at `now` (its `updated_at`, and its cached copies' age).
-pub(crate) async fn touch_page(
-    tx: &mut Tx<'_>,
-    page: StatusPageId,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE status_pages SET updated_at = $2 WHERE id = $1")
-        .bind(page.to_string())
-        .bind(now.as_millis())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// What was told to the public, as the onduty incident's timeline records it.
+pub(crate) struct Told<'a> {
+    pub page: StatusPageId,
+    pub status_incident: StatusIncidentId,
+    pub name: &'a str,
+    pub update: &'a NewUpdate,
+}
+
+impl Told<'_> {
+    pub(crate) async fn on_timeline(
+        &self,
+        tx: &mut Tx<'_>,
+        d: crate::Backend,
+        incident: IncidentId,
+        by: &Actor,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let page: String = sqlx::query_scalar("SELECT name FROM status_pages WHERE id = $1")
+            .bind(self.page.to_string())
+            .fetch_one(&mut **tx)
+            .await?;
+        let message = format!(
+            "Status page {page}: \"{}\" {}",
+            self.name,
+            self.update.stage.label().to_lowercase()
+        );
+        let data = serde_json::json!({
+            "status_page": self.page.to_string(),
+            "status_incident": self.status_incident.to_string(),
+            "status": self.update.stage.as_str(),
+            "text": self.update.body.as_str(),
+        });
+        let row = timeline_row(
+            incident,
+            now,
+            TimelineKind::Published,
+            by,
+            message,
+            None,
+            Some(&data),
+        );
+        execute_writes(tx, d, timeline_writes(d, vec![row])).await
+    }
 }
