@@ -186,6 +186,65 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Public status pages: list them, show one, publish and update public incidents
+    /// (client)
+    Status {
+        #[command(subcommand)]
+        command: StatusCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatusCommand {
+    /// List the status pages
+    Pages,
+    /// A page's components and the public incidents not over (drafts too)
+    Show {
+        /// Page slug or id
+        page: String,
+    },
+    /// Publish a public incident: what the public reads, and the components' new states
+    Publish {
+        /// Page slug or id
+        page: String,
+        /// Its title
+        #[arg(long)]
+        name: String,
+        /// What the public reads
+        #[arg(long)]
+        body: String,
+        /// A component's new state, as NAME=STATE (operational, degraded_performance,
+        /// partial_outage, major_outage, under_maintenance); again for more
+        #[arg(long = "component", value_name = "NAME=STATE")]
+        components: Vec<String>,
+        /// The onduty incident it tells of (number or id)
+        #[arg(long)]
+        incident: Option<String>,
+    },
+    /// Post an update to a public incident
+    Update {
+        /// Page slug or id
+        page: String,
+        /// The public incident's id
+        id: String,
+        /// investigating, identified, monitoring or resolved (a maintenance: scheduled,
+        /// in_progress, verifying or completed)
+        #[arg(long)]
+        status: String,
+        /// What the public reads
+        #[arg(long)]
+        body: String,
+        /// A component's new state, as NAME=STATE; again for more
+        #[arg(long = "component", value_name = "NAME=STATE")]
+        components: Vec<String>,
+    },
+    /// Publish a draft onduty made for an incident
+    PublishDraft {
+        /// Page slug or id
+        page: String,
+        /// The draft's id
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

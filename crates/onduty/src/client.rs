@@ -13,6 +13,7 @@ use crate::cli::{
 use crate::output::{clean, print_incident, print_incident_table, print_integration, print_json};
 
 mod access;
+mod status;
 
 pub struct Client {
     http: reqwest::Client,
@@ -273,6 +274,7 @@ impl Client {
             Command::Integration { command } => self.integration_access(command).await?,
             Command::Token { command } => self.tokens(command).await?,
             Command::User { command } => self.people(command).await?,
+            Command::Status { command } => self.status(command).await?,
             other => bail!("{other:?} is not a client command"),
         }
         Ok(())

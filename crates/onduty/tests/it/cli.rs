@@ -341,3 +341,94 @@ fn config_example_and_bad_settings() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not host:port"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_tells_the_public_and_resolves_on_a_status_page() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let database = vec![
+        "--data-dir".to_owned(),
+        dir.path().join("data").display().to_string(),
+    ];
+    let mut server = Server::start(&database, &[]);
+    let token = server.first_token();
+    let api = crate::process::Api::new(&server, &token);
+    api.post("/status-pages", json!({"slug": "acme", "name": "Acme"}))
+        .await;
+    api.post("/status-pages/acme/components", json!({"name": "API"}))
+        .await;
+    let client = |args: &[&str]| {
+        onduty()
+            .args(args)
+            .env("ONDUTY_URL", format!("http://{}", server.url))
+            .env("ONDUTY_TOKEN", &token)
+            .output()
+            .unwrap()
+    };
+    let ok = |args: &[&str]| {
+        let out = client(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(ok(&["status", "pages"]).starts_with("acme  Acme  http://"));
+    let said = ok(&[
+        "status",
+        "publish",
+        "acme",
+        "--name",
+        "Checkout errors",
+        "--body",
+        "Some payments fail.",
+        "--component",
+        "API=major_outage",
+    ]);
+    assert!(
+        said.starts_with("Published: ") && said.contains("investigating  Checkout errors"),
+        "{said}"
+    );
+    let summary: Value = api
+        .http
+        .get(format!("{}/status/acme/api/v2/summary.json", api.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary["status"]["indicator"], "critical");
+    let id = summary["incidents"][0]["id"].as_str().unwrap().to_owned();
+    let shown = ok(&["status", "show", "acme"]);
+    assert!(shown.contains("  API  major_outage"), "{shown}");
+    assert!(
+        shown.contains(&format!("{id}  investigating  Checkout errors")),
+        "{shown}"
+    );
+    ok(&[
+        "status",
+        "update",
+        "acme",
+        &id,
+        "--status",
+        "resolved",
+        "--body",
+        "Payments work again.",
+        "--component",
+        "API=operational",
+    ]);
+    assert!(ok(&["status", "show", "acme"]).contains("No public incident in progress."));
+    // Refused input says why.
+    for (component, says) in [
+        ("API", "--component takes NAME=STATE"),
+        ("Web=operational", "no component 'Web'"),
+    ] {
+        let publish = ["status", "publish", "acme", "--name", "x", "--body", "y"];
+        let bad = client(&[&publish[..], &["--component", component]].concat());
+        assert!(!bad.status.success());
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert!(err.contains(says), "{err}");
+    }
+}
