@@ -502,6 +502,11 @@ mod tests {
         "onduty user delete a@example.com",
         "onduty integration delete 0190",
         "onduty integration rotate-key 0190",
+        "onduty status pages",
+        "onduty status show acme",
+        "onduty status publish acme --name Errors --body Looking. --component API=partial_outage --incident 42",
+        "onduty status update acme 0190 --status resolved --body Fixed. --component API=operational",
+        "onduty status publish-draft acme 0190",
     ];
 
     #[test]
