@@ -227,11 +227,7 @@ fn page_view(state: &SharedState, p: &StatusPage) -> StatusPageView {
         host: p.host.clone(),
         time_zone: p.time_zone.clone(),
         auto_publish: p.auto_publish,
-        url: format!(
-            "{}/status/{}",
-            state.config.public_url.trim_end_matches('/'),
-            p.slug
-        ),
+        url: crate::status::public_address(state, p),
         updated_at: p.updated_at,
     }
 }

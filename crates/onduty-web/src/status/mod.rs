@@ -281,16 +281,25 @@ async fn documents(state: &SharedState, slug: &str) -> Result<Arc<Rendered>, Api
     }
 }
 
-async fn build(state: &SharedState, slug: &str, changes: u64) -> Result<Rendered, StoreError> {
-    let page = state.store.status_page_by_slug(slug).await?;
-    let url = match &page.host {
+/// Where the public reads a page: its own host name, or `/status/<slug>` under onduty's
+/// public URL.
+pub(crate) fn public_address(
+    state: &SharedState,
+    page: &onduty_store::status_pages::StatusPage,
+) -> String {
+    match &page.host {
         Some(host) => format!("https://{host}"),
         None => format!(
             "{}/status/{}",
             state.config.public_url.trim_end_matches('/'),
             page.slug
         ),
-    };
+    }
+}
+
+async fn build(state: &SharedState, slug: &str, changes: u64) -> Result<Rendered, StoreError> {
+    let page = state.store.status_page_by_slug(slug).await?;
+    let url = public_address(state, &page);
     let snapshot = Snapshot::load(&state.store, page, state.clock.now()).await?;
     Ok(render(&snapshot, &url, changes))
 }

@@ -472,6 +472,7 @@ async fn a_page_with_a_host_name_of_its_own_is_served_at_its_root() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
     assert_eq!(made["status_page"]["host"], "status.shop.test");
+    assert_eq!(made["status_page"]["url"], "https://status.shop.test");
     let on = |host: &'static str, path: &'static str| {
         app.http
             .get(format!("{}{path}", app.url))
