@@ -20,6 +20,7 @@ mod schedules;
 mod sends;
 mod services;
 mod status_pages;
+mod subscribers;
 
 use std::sync::Arc;
 
@@ -47,6 +48,7 @@ pub use schedules::{
 pub use sends::SendUsage;
 pub use services::{IntegrationInput, MappingTry, PagingInput, ServiceInput, new_routing_key};
 pub use status_pages::{ComponentInput, StatusIncidentInput, StatusPageInput, StatusUpdateInput};
+pub use subscribers::NewWebhook;
 
 /// The application: what every door calls. Cheap to clone.
 #[derive(Clone)]
@@ -203,6 +205,8 @@ impl App {
     fn status_changed(&self) {
         self.status_changes
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        // Subscribers may have news to be sent.
+        self.wake_engine();
     }
 
     /// The same, with these hourly limits on codes and tests.

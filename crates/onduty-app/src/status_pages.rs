@@ -383,7 +383,10 @@ impl App {
 }
 
 /// The component of `components` whose id or name is `text`.
-fn component_named(components: &[Component], text: &str) -> Result<ComponentId, AppError> {
+pub(crate) fn component_named(
+    components: &[Component],
+    text: &str,
+) -> Result<ComponentId, AppError> {
     components
         .iter()
         .find(|c| c.id.to_string() == text || c.name == text)

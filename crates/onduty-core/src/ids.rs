@@ -142,6 +142,10 @@ uuid_id!(
     /// One update of a public incident: what was known, when.
     StatusUpdateId
 );
+uuid_id!(
+    /// Someone (by e-mail) or something (a webhook) told of a status page's news.
+    SubscriberId
+);
 
 /// A UUIDv7 whose timestamp is `now`, with random low bits.
 fn uuid_v7_at(now: Timestamp) -> Uuid {

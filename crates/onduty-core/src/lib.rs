@@ -24,6 +24,7 @@ pub mod schedule;
 pub mod service;
 pub mod signature;
 pub mod status_page;
+pub mod subscriber;
 #[cfg(test)]
 mod test_json;
 pub mod text;
@@ -34,6 +35,6 @@ pub use ids::{
     ChatChannelId, ComponentId, ContactMethodId, DedupKey, EventId, HeartbeatId, IncidentId,
     IncidentNumber, IncidentRef, IntegrationId, MaintenanceId, OutboxId, OverrideId,
     PlannedNotificationId, PolicyId, RoutingKey, RuleId, ScheduleId, ServiceId, StatusIncidentId,
-    StatusPageId, StatusUpdateId, TeamId, TimelineId, TokenId, UserId,
+    StatusPageId, StatusUpdateId, SubscriberId, TeamId, TimelineId, TokenId, UserId,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

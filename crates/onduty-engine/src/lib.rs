@@ -23,6 +23,7 @@ mod notifications;
 mod outbox;
 mod pushes;
 mod reminders;
+mod status_deliveries;
 mod status_drafts;
 mod status_reminders;
 mod text;
@@ -70,6 +71,7 @@ enum Stage {
     Reminders,
     StatusReminders,
     StatusDrafts,
+    StatusDeliveries,
 }
 
 /// Which stages failed in this tick, and the first failure.
@@ -172,6 +174,11 @@ impl Engine {
         }
         // Public incidents drafted for new incidents behind a status page's components.
         stages.count(Stage::StatusDrafts, status_drafts::run(self, now).await);
+        // What status pages tell their subscribers.
+        stages.count(
+            Stage::StatusDeliveries,
+            status_deliveries::run(self, now).await,
+        );
         // Chat messages follow incidents once the pages went: a slow chat platform never
         // holds up a page.
         stages.count(Stage::Chat, chat::run(self, now).await);
@@ -184,6 +191,7 @@ impl Engine {
             self.store.next_heartbeat_deadline().await?,
             self.store.next_maintenance_deadline().await?,
             self.store.next_status_reminder().await?,
+            self.store.next_status_delivery().await?,
         ];
         Ok(next.into_iter().flatten().min())
     }

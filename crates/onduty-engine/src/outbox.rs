@@ -280,7 +280,7 @@ impl Engine {
 }
 
 /// Waits between attempts at a message: 30 s, 1, 2, 4 minutes.
-fn backoff(attempts: i64) -> Duration {
+pub(crate) fn backoff(attempts: i64) -> Duration {
     let exp = u32::try_from(attempts.clamp(1, 5) - 1).unwrap_or(0);
     Duration::from_secs(30 * 2u64.pow(exp))
 }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use askama::Template;
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -107,7 +108,24 @@ impl Notifier for EmailNotifier {
             let html = email_html(&message.content).map_err(|e| {
                 NotifyError::Permanent(format!("the e-mail cannot be written: {e}"))
             })?;
-            let email = Message::builder()
+            let mut builder = Message::builder();
+            if let Content::Bulletin(crate::Bulletin {
+                unsubscribe: Some(url),
+                ..
+            }) = &message.content
+            {
+                // One click, without opening the mail (RFC 2369 and RFC 8058).
+                builder = builder
+                    .raw_header(HeaderValue::new(
+                        HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                        format!("<{url}>"),
+                    ))
+                    .raw_header(HeaderValue::new(
+                        HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                        "List-Unsubscribe=One-Click".to_owned(),
+                    ));
+            }
+            let email = builder
                 .from(self.from.clone())
                 .to(to)
                 .subject(render::email_subject(&message.content))
@@ -143,6 +161,8 @@ struct EmailHtml<'a> {
     items: Vec<ItemHtml<'a>>,
     /// For anything but a page: the plain text's lines.
     lines: Vec<String>,
+    /// A status page's news: where to end the subscription.
+    unsubscribe: Option<&'a str>,
 }
 
 struct ItemHtml<'a> {
@@ -174,8 +194,15 @@ pub fn email_html(content: &Content) -> Result<String, askama::Error> {
         Content::Page { items } => EmailHtml {
             items: items.iter().map(item_html).collect(),
             lines: Vec::new(),
+            unsubscribe: None,
+        },
+        Content::Bulletin(b) => EmailHtml {
+            items: Vec::new(),
+            lines: b.text.lines().map(str::to_owned).collect(),
+            unsubscribe: b.unsubscribe.as_deref(),
         },
         other => EmailHtml {
+            unsubscribe: None,
             items: Vec::new(),
             lines: render::email_text(other)
                 .lines()
@@ -287,5 +314,26 @@ mod tests {
         .unwrap();
         assert!(html.contains("Your shift starts &#60;soon&#62;"), "{html}");
         assert!(!html.contains("<h2"), "{html}");
+    }
+
+    #[test]
+    fn news_of_a_status_page_links_its_unsubscribe_page() {
+        let html = email_html(&Content::Bulletin(crate::Bulletin {
+            subject: "API down".to_owned(),
+            text: "Investigating <b>errors</b>\nMore soon".to_owned(),
+            unsubscribe: Some("https://status.example/unsubscribe/abc?x=1&y=2".to_owned()),
+            payload: None,
+        }))
+        .unwrap();
+        assert!(
+            html.contains("Investigating &#60;b&#62;errors&#60;/b&#62;<br>More soon"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "<a href=\"https://status.example/unsubscribe/abc?x=1&#38;y=2\">Unsubscribe</a>"
+            ),
+            "{html}"
+        );
     }
 }

@@ -84,6 +84,20 @@ pub enum Content {
     /// These incidents no longer need the person: take back what was pushed about them
     /// (an ntfy clear). Queued only for channels that can take a message back.
     Settled { numbers: Vec<i64> },
+    /// News of a public status page for one of its subscribers.
+    Bulletin(Bulletin),
+}
+
+/// News of a public status page for a subscriber: an e-mail with an unsubscribe link
+/// (and `List-Unsubscribe`), or Statuspage's JSON payload to a webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bulletin {
+    pub subject: String,
+    pub text: String,
+    /// Where one click ends the subscription (`List-Unsubscribe`, RFC 8058).
+    pub unsubscribe: Option<String>,
+    /// What a webhook receives, as it is.
+    pub payload: Option<serde_json::Value>,
 }
 
 /// A message to send through one contact method.

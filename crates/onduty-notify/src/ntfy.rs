@@ -89,6 +89,7 @@ pub fn requests(topic: &str, content: &Content) -> Vec<Request> {
                 .to_owned(),
         )],
         Content::Notice { text } => vec![plain("onduty", text.clone())],
+        Content::Bulletin(b) => vec![plain("onduty", format!("{}: {}", b.subject, b.text))],
         Content::Settled { numbers } => numbers
             .iter()
             .map(|n| Request::Clear {

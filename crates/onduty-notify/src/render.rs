@@ -57,6 +57,7 @@ pub fn sms(content: &Content) -> String {
         Content::Test => "This is a test message from onduty.".to_owned(),
         Content::Notice { text } => format!("onduty: {text}"),
         Content::Settled { numbers } => format!("onduty: {}", settled(numbers)),
+        Content::Bulletin(b) => format!("{}: {}", b.subject, b.text),
     };
     clip_multiline(&body, SMS_MAX_CHARS)
 }
@@ -107,6 +108,7 @@ pub fn email_subject(content: &Content) -> String {
         Content::Test => "onduty test message".to_owned(),
         Content::Notice { text } => format!("[onduty] {}", clip(text, 120)),
         Content::Settled { numbers } => format!("[onduty] {}", settled(numbers)),
+        Content::Bulletin(b) => clip(&b.subject, 200),
     }
 }
 
@@ -155,6 +157,10 @@ pub fn email_text(content: &Content) -> String {
         }
         Content::Notice { text } => format!("{text}\n"),
         Content::Settled { numbers } => format!("{}\n", settled(numbers)),
+        Content::Bulletin(b) => match &b.unsubscribe {
+            Some(url) => format!("{}\n\n--\nUnsubscribe: {url}\n", b.text),
+            None => format!("{}\n", b.text),
+        },
     }
 }
 
@@ -183,6 +189,7 @@ pub fn voice(content: &Content) -> String {
         Content::Settled { numbers } => {
             format!("This is onduty. {} taken care of.", numbers_text(numbers))
         }
+        Content::Bulletin(b) => clip(&b.subject, 300),
     }
 }
 

@@ -28,8 +28,15 @@ impl WebhookNotifier {
     }
 }
 
-/// The JSON a webhook receives.
+/// The JSON a webhook receives: onduty's own, or a status page's payload as it is.
 pub fn body(message: &Outgoing) -> serde_json::Value {
+    if let Content::Bulletin(crate::Bulletin {
+        payload: Some(payload),
+        ..
+    }) = &message.content
+    {
+        return payload.clone();
+    }
     let mut body = json!({
         "idempotency_key": message.idempotency_key,
         "sent_at": message.at,
@@ -40,6 +47,7 @@ pub fn body(message: &Outgoing) -> serde_json::Value {
         Content::Test => json!({"type": "test"}),
         Content::Notice { text } => json!({"type": "notice", "text": text}),
         Content::Settled { numbers } => json!({"type": "settled", "incidents": numbers}),
+        Content::Bulletin(b) => json!({"type": "bulletin", "subject": b.subject, "text": b.text}),
     };
     if let (Some(b), Some(f)) = (body.as_object_mut(), fields.as_object()) {
         b.extend(f.clone());

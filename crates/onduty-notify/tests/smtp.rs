@@ -2,76 +2,11 @@
 //! PyPI; `.ci/run` installs it), which prints every message it receives. Without it the
 //! test is skipped, unless ONDUTY_REQUIRE_SMTP_PEER=1 (CI sets it).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use onduty_core::Timestamp;
 use onduty_core::contact::Channel;
 use onduty_notify::email::{EmailNotifier, SmtpConfig, SmtpSecurity};
 use onduty_notify::{Content, Link, Notifier, Outgoing, PageItem};
-
-/// aiosmtpd serving on a port of 127.0.0.1 it chose; it prints the port once listening,
-/// then every message it receives.
-const PEER: &str = r#"
-import asyncio, socket, sys
-from aiosmtpd.smtp import SMTP
-from aiosmtpd.handlers import Debugging
-
-async def main():
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    server = await asyncio.get_running_loop().create_server(
-        lambda: SMTP(Debugging(sys.stdout)), sock=sock)
-    print(sock.getsockname()[1], flush=True)
-    await server.serve_forever()
-
-asyncio.run(main())
-"#;
-
-struct Peer {
-    child: Child,
-    port: u16,
-    /// What aiosmtpd prints after the port.
-    output: BufReader<std::process::ChildStdout>,
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts aiosmtpd and waits for it to say it listens, or says why it cannot.
-fn start_peer() -> Result<Peer, String> {
-    let mut child = Command::new("python3")
-        .args(["-u", "-c", PEER])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("python3 not found: {e}"))?;
-    let mut output = BufReader::new(child.stdout.take().expect("piped stdout"));
-    let mut first = String::new();
-    let read = output.read_line(&mut first);
-    let Ok(port) = first.trim().parse::<u16>() else {
-        let _ = child.kill();
-        let mut why = String::new();
-        if let Some(mut err) = child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut err, &mut why);
-        }
-        let _ = child.wait();
-        return Err(format!(
-            "aiosmtpd did not start ({read:?}); is it installed? {}",
-            why.lines().last().unwrap_or_default()
-        ));
-    };
-    Ok(Peer {
-        child,
-        port,
-        output,
-    })
-}
+use onduty_testkit::smtp_peer::SmtpPeer;
 
 fn page() -> Outgoing {
     Outgoing {
@@ -105,13 +40,8 @@ fn page() -> Outgoing {
 
 #[tokio::test]
 async fn a_page_reaches_a_real_smtp_server_with_text_html_and_links() {
-    let peer = match start_peer() {
-        Ok(p) => p,
-        Err(why) if std::env::var("ONDUTY_REQUIRE_SMTP_PEER").as_deref() != Ok("1") => {
-            eprintln!("skipped: no local SMTP server ({why})");
-            return;
-        }
-        Err(why) => panic!("ONDUTY_REQUIRE_SMTP_PEER=1 but {why}"),
+    let Some(mut peer) = SmtpPeer::for_test() else {
+        return;
     };
     let notifier = EmailNotifier::new(&SmtpConfig {
         host: "127.0.0.1".to_owned(),
@@ -127,22 +57,7 @@ async fn a_page_reaches_a_real_smtp_server_with_text_html_and_links() {
         .await
         .expect("the server accepts the page");
 
-    let mut peer = peer;
-    let received = tokio::task::spawn_blocking(move || {
-        let mut text = String::new();
-        for line in (&mut peer.output).lines() {
-            let line = line.unwrap();
-            let end = line.contains("END MESSAGE");
-            text.push_str(&line);
-            text.push('\n');
-            if end {
-                break;
-            }
-        }
-        text
-    })
-    .await
-    .unwrap();
+    let received = peer.next_message().await;
     assert!(
         received.contains("From: onduty <onduty@example.com>"),
         "{received}"

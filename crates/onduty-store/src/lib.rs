@@ -31,6 +31,7 @@ pub mod status_components;
 pub mod status_drafts;
 pub mod status_links;
 pub mod status_pages;
+pub mod status_subscribers;
 pub mod teams;
 pub mod upkeep;
 pub mod users;

@@ -12,6 +12,7 @@ use onduty_core::{
 use crate::sql::{col, parse_col};
 use crate::status_components::{record_change, touch_page};
 use crate::status_pages::{NewUpdate, StatusIncident, Told};
+use crate::status_subscribers::{tell_component, tell_update};
 use crate::{Store, StoreError, begin};
 
 /// An open incident whose service stands behind components of a page that has no public
@@ -109,16 +110,35 @@ impl Store {
             let component: ComponentId = proposed.code.parse().map_err(StoreError::corrupt)?;
             let status =
                 ComponentStatus::parse(&proposed.new_status).map_err(StoreError::corrupt)?;
-            let changed = sqlx::query(
-                "UPDATE status_components SET status = $2, updated_at = $3 WHERE id = $1 AND status <> $2",
-            )
-            .bind(component.to_string())
-            .bind(status.as_str())
-            .bind(now.as_millis())
-            .execute(&mut *tx)
-            .await?;
-            if changed.rows_affected() == 1 {
+            let old: Option<String> =
+                sqlx::query_scalar("SELECT status FROM status_components WHERE id = $1")
+                    .bind(component.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let old = old
+                .map(|o| ComponentStatus::parse(&o))
+                .transpose()
+                .map_err(StoreError::corrupt)?;
+            if let Some(old) = old.filter(|o| *o != status) {
+                sqlx::query(
+                    "UPDATE status_components SET status = $2, updated_at = $3 WHERE id = $1",
+                )
+                .bind(component.to_string())
+                .bind(status.as_str())
+                .bind(now.as_millis())
+                .execute(&mut *tx)
+                .await?;
                 record_change(&mut tx, component, status, now).await?;
+                tell_component(
+                    &mut tx,
+                    self.backend,
+                    draft.page,
+                    component,
+                    old,
+                    status,
+                    now,
+                )
+                .await?;
             }
             states.push((component, status));
         }
@@ -139,6 +159,7 @@ impl Store {
             said.on_timeline(&mut tx, self.backend, incident, by, now)
                 .await?;
         }
+        tell_update(&mut tx, self.backend, draft.page, id, first.id, now).await?;
         touch_page(&mut tx, draft.page, now).await?;
         tx.commit().await?;
         drop(conn);

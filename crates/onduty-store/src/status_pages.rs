@@ -17,6 +17,7 @@ use crate::effects::{timeline_row, timeline_writes};
 use crate::sql::{col, execute_writes, json_col, opt_id, parse_col, to_json};
 pub use crate::status_components::{Component, NewComponent};
 use crate::status_components::{Tx, record_change, touch_page};
+use crate::status_subscribers::{tell_component, tell_update};
 use crate::{Store, StoreError, begin};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -288,7 +289,7 @@ impl Store {
         .bind(i64::from(new.draft))
         .execute(&mut *tx)
         .await?;
-        write_update(&mut tx, page, id, &new.first, !new.draft, now).await?;
+        write_update(&mut tx, self.backend, page, id, &new.first, !new.draft, now).await?;
         if let (Some(incident), false) = (new.incident, new.draft) {
             let said = Told {
                 page,
@@ -343,7 +344,16 @@ impl Store {
         .bind(at(update.stage.is_over(), incident.resolved_at))
         .execute(&mut *tx)
         .await?;
-        write_update(&mut tx, incident.page, id, update, !incident.draft, now).await?;
+        write_update(
+            &mut tx,
+            self.backend,
+            incident.page,
+            id,
+            update,
+            !incident.draft,
+            now,
+        )
+        .await?;
         if let Some(onduty_incident) = incident.incident {
             let said = Told {
                 page: incident.page,
@@ -463,6 +473,7 @@ impl Store {
 /// `public` (a draft's states wait for it to be published).
 async fn write_update(
     tx: &mut Tx<'_>,
+    d: crate::Backend,
     page: StatusPageId,
     id: StatusIncidentId,
     update: &NewUpdate,
@@ -494,6 +505,8 @@ async fn write_update(
                 .execute(&mut **tx)
                 .await?;
             record_change(tx, *component, *status, now).await?;
+            let old = ComponentStatus::parse(&old).map_err(StoreError::corrupt)?;
+            tell_component(tx, d, page, *component, old, *status, now).await?;
         }
         sqlx::query(
             "INSERT INTO status_incident_components (status_incident_id, component_id) \
@@ -513,12 +526,13 @@ async fn write_update(
             new_status: status.as_str().to_owned(),
         });
     }
+    let update_id = StatusUpdateId::new(now);
     sqlx::query(
         "INSERT INTO status_updates (id, status_incident_id, n, status, body, created_at, \
          affected_components) VALUES ($1, $2, \
          (SELECT COUNT(*) + 1 FROM status_updates WHERE status_incident_id = $2), $3, $4, $5, $6)",
     )
-    .bind(StatusUpdateId::new(now).to_string())
+    .bind(update_id.to_string())
     .bind(id.to_string())
     .bind(update.stage.as_str())
     .bind(update.body.as_str().to_owned())
@@ -526,6 +540,9 @@ async fn write_update(
     .bind(to_json(&affected))
     .execute(&mut **tx)
     .await?;
+    if public {
+        tell_update(tx, d, page, id, update_id, now).await?;
+    }
     touch_page(tx, page, now).await
 }
 

@@ -9,6 +9,7 @@ pub mod mattermost;
 pub mod ntfy;
 pub mod sink;
 pub mod slack;
+pub mod smtp_peer;
 pub mod store_contract;
 pub mod teams;
 pub mod telegram;

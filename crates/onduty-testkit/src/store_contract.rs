@@ -31,6 +31,7 @@ mod people;
 mod schedules;
 mod services;
 mod status_pages;
+mod status_subscribers;
 
 pub use chat::{
     a_callback_is_seen_once_per_sender, channels_follow_a_group_to_its_new_id,
@@ -66,6 +67,7 @@ pub use status_pages::{
     drafts_wait_for_a_person_and_publishing_sets_their_states,
     status_pages_components_and_public_incidents,
 };
+pub use status_subscribers::subscribers_confirm_hear_their_news_and_leave;
 
 /// Applies one event and returns what it did.
 pub async fn one(store: &Store, item: Received) -> ItemResult {

@@ -46,6 +46,7 @@ on_every_backend!(
     maintenance_windows_quiet_triggers_and_end,
     status_pages_components_and_public_incidents,
     drafts_wait_for_a_person_and_publishing_sets_their_states,
+    subscribers_confirm_hear_their_news_and_leave,
     noise_control_groups_alerts_and_reopens_flapping_incidents,
     escalations_planned_notifications_and_the_outbox,
     one_engine_holds_the_lease,

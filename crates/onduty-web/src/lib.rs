@@ -143,6 +143,8 @@ pub struct AppState {
     incidents_seen: tokio::sync::watch::Sender<Option<(i64, i64)>>,
     /// Public status pages kept ready to serve.
     status_copies: status::Copies,
+    /// Subscriptions to status pages asked per client address.
+    subscribe_limiter: rate_limit::Limiter,
 }
 
 /// A secret from the configuration: usable, never shown by `Debug`.
@@ -193,6 +195,7 @@ impl App {
             limiter: rate_limit::Limiter::new(config.rate_limit_per_minute),
             login_limiter: rate_limit::Limiter::new(ui::LOGINS_PER_MINUTE),
             login_client_limiter: rate_limit::Limiter::new(ui::LOGINS_PER_MINUTE_PER_CLIENT),
+            subscribe_limiter: rate_limit::Limiter::new(status::SUBSCRIBES_PER_MINUTE_PER_CLIENT),
             login_account_limiter: rate_limit::Limiter::new(ui::LOGINS_PER_MINUTE_PER_ACCOUNT),
             closing: tokio::sync::watch::Sender::new(false),
             incidents_seen: tokio::sync::watch::Sender::new(None),

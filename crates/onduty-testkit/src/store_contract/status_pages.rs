@@ -18,7 +18,7 @@ fn new_page(slug: &str, host: Option<&str>) -> NewStatusPage {
     }
 }
 
-fn new_component(name: &str) -> NewComponent {
+pub(super) fn new_component(name: &str) -> NewComponent {
     NewComponent {
         name: Title::parse("name", name).unwrap(),
         description: String::new(),

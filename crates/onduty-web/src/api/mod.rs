@@ -12,6 +12,7 @@ pub(crate) mod policies;
 pub(crate) mod schedules;
 pub(crate) mod services;
 pub(crate) mod status_pages;
+mod status_subscribers;
 pub(crate) mod teams;
 pub(crate) mod users;
 pub mod views;
@@ -52,6 +53,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(heartbeats::routes())
         .merge(maintenance::routes())
         .merge(status_pages::routes())
+        .merge(status_subscribers::routes())
         .merge(chat::routes())
         .layer(axum::extract::DefaultBodyLimit::max(API_BODY_LIMIT));
     let (router, doc) = OpenApiRouter::with_openapi(doc::ApiDoc::openapi())

@@ -5,7 +5,7 @@ use askama::Template;
 use onduty_core::Timestamp;
 use onduty_core::status_page::Impact;
 
-use super::snapshot::Snapshot;
+use onduty_statuspage::Snapshot;
 
 /// Entries in a feed, at most.
 const ENTRIES: usize = 50;

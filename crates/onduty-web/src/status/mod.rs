@@ -9,8 +9,8 @@
 
 mod feeds;
 mod page;
-mod snapshot;
-mod statuspage;
+mod subscribe;
+pub(crate) use subscribe::SUBSCRIBES_PER_MINUTE_PER_CLIENT;
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -29,13 +29,25 @@ use serde::Serialize;
 
 use crate::SharedState;
 use crate::error::ApiError;
-pub(crate) use snapshot::Snapshot;
-use statuspage::Which;
+use onduty_statuspage::{Snapshot, Which};
 
 pub(crate) fn routes() -> Router<SharedState> {
     Router::new()
         .route("/status/{slug}", get(html_page))
         .route("/status/{slug}/api/v2/{*document}", get(api_document))
+        .route(
+            "/status/{slug}/subscribe",
+            get(subscribe::subscribe_form).post(subscribe::subscribe),
+        )
+        .route(
+            "/status/{slug}/subscriptions/{token}",
+            get(subscribe::subscription).post(subscribe::confirm),
+        )
+        .route(
+            "/status/{slug}/unsubscribe/{token}",
+            get(subscribe::unsubscribe_page).post(subscribe::unsubscribe),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(subscribe::BODY_LIMIT))
         .route("/status/{slug}/{file}", get(page_file))
         .route("/static/status.css", get(stylesheet))
 }
@@ -110,7 +122,7 @@ const HTML: &str = "index.html";
 /// The files beside the page: its feeds and badge.
 const FILES: [&str; 3] = ["history.atom", "history.rss", "badge.svg"];
 
-fn render(snapshot: &Snapshot, url: &str, changes: u64) -> Rendered {
+fn render(snapshot: &Snapshot, url: &str, changes: u64, subscribe: bool) -> Rendered {
     let made = snapshot.now;
     let mut docs = HashMap::new();
     for name in DOCUMENTS {
@@ -150,7 +162,7 @@ fn render(snapshot: &Snapshot, url: &str, changes: u64) -> Rendered {
         HTML,
         Doc::new(
             "text/html; charset=utf-8",
-            page::html(snapshot).into_bytes(),
+            page::html(snapshot, subscribe).into_bytes(),
         ),
     );
     Rendered {
@@ -287,21 +299,19 @@ pub(crate) fn public_address(
     state: &SharedState,
     page: &onduty_store::status_pages::StatusPage,
 ) -> String {
-    match &page.host {
-        Some(host) => format!("https://{host}"),
-        None => format!(
-            "{}/status/{}",
-            state.config.public_url.trim_end_matches('/'),
-            page.slug
-        ),
-    }
+    onduty_statuspage::public_address(&state.config.public_url, page)
 }
 
 async fn build(state: &SharedState, slug: &str, changes: u64) -> Result<Rendered, StoreError> {
     let page = state.store.status_page_by_slug(slug).await?;
     let url = public_address(state, &page);
     let snapshot = Snapshot::load(&state.store, page, state.clock.now()).await?;
-    Ok(render(&snapshot, &url, changes))
+    Ok(render(
+        &snapshot,
+        &url,
+        changes,
+        state.providers.email.is_some(),
+    ))
 }
 
 /// A kept document, or 304 when the client has it already.
@@ -427,7 +437,10 @@ pub(crate) async fn by_host(
     if let Some(slug) = page_on_host(&state, named).await {
         let path = request.uri().path();
         let served = path == "/"
-            || path.starts_with("/api/v2/")
+            || path == "/subscribe"
+            || ["/api/v2/", "/subscriptions/", "/unsubscribe/"]
+                .iter()
+                .any(|p| path.starts_with(p))
             || FILES.iter().any(|f| path.strip_prefix('/') == Some(f));
         if !served && !path.starts_with("/static/") && !path.starts_with("/status/") {
             // A status page's host name serves the page, not onduty.

@@ -5,8 +5,8 @@ use askama::Template;
 use onduty_core::status_page::{ComponentStatus, DayUptime, overall_uptime};
 use onduty_store::status_pages::{Component, StatusIncident};
 
-use super::snapshot::Snapshot;
 use crate::ui::time::{exact, zone};
+use onduty_statuspage::Snapshot;
 
 struct UpdateLine {
     status: &'static str,
@@ -63,6 +63,8 @@ struct StatusPageHtml {
     updated: String,
     /// The page's own path (`/status/<slug>`), before its feeds and API.
     base: String,
+    /// Whether people can subscribe by e-mail (the server sends e-mail).
+    subscribe: bool,
 }
 
 const BAR_STEP: usize = 5;
@@ -87,83 +89,81 @@ fn percent(share: f64) -> String {
     }
 }
 
-impl Snapshot {
-    fn incident_box(&self, i: &StatusIncident) -> IncidentBox {
-        let tz = zone(&self.page.time_zone);
-        IncidentBox {
-            id: i.id.to_string(),
-            name: i.name.clone(),
-            impact: i.impact.as_str(),
-            status: i.stage.label(),
-            scheduled: i
-                .scheduled
-                .map(|(from, until)| format!("{} to {}", exact(from, &tz), exact(until, &tz))),
-            updates: i
-                .updates
-                .iter()
-                .map(|u| UpdateLine {
-                    status: u.stage.label(),
-                    body: u.body.clone(),
-                    when: exact(u.created_at, &tz),
-                })
-                .collect(),
-        }
-    }
-
-    fn component_line(&self, c: &Component) -> ComponentLine {
-        let days = self.uptime.get(&c.id).map(Vec::as_slice).unwrap_or(&[]);
-        let bars = days
+fn incident_box(snapshot: &Snapshot, i: &StatusIncident) -> IncidentBox {
+    let tz = zone(&snapshot.page.time_zone);
+    IncidentBox {
+        id: i.id.to_string(),
+        name: i.name.clone(),
+        impact: i.impact.as_str(),
+        status: i.stage.label(),
+        scheduled: i
+            .scheduled
+            .map(|(from, until)| format!("{} to {}", exact(from, &tz), exact(until, &tz))),
+        updates: i
+            .updates
             .iter()
-            .zip(&self.days)
-            .enumerate()
-            .map(|(n, (day, (_, _, label)))| Bar {
-                x: n * BAR_STEP,
-                class: bar_class(day),
-                title: match day.worst {
-                    None => format!("{label}: no data"),
-                    Some(worst) => format!(
-                        "{label}: {} up, at worst {}",
-                        percent(day.up),
-                        worst.label()
-                    ),
-                },
+            .map(|u| UpdateLine {
+                status: u.stage.label(),
+                body: u.body.clone(),
+                when: exact(u.created_at, &tz),
             })
-            .collect();
-        ComponentLine {
-            name: c.name.clone(),
-            description: c.description.clone(),
-            status: c.status.as_str(),
-            label: c.status.label(),
-            uptime: overall_uptime(days)
-                .map(|u| format!("{} uptime over {} days", percent(u), days.len()))
-                .unwrap_or_default(),
-            bars,
-            members: self
-                .components
-                .iter()
-                .filter(|m| m.group == Some(c.id) && self.shows(m))
-                .map(|m| self.component_line(m))
-                .collect(),
-        }
+            .collect(),
     }
 }
 
-pub(super) fn html(snapshot: &Snapshot) -> String {
+fn component_line(snapshot: &Snapshot, c: &Component) -> ComponentLine {
+    let days = snapshot.uptime.get(&c.id).map(Vec::as_slice).unwrap_or(&[]);
+    let bars = days
+        .iter()
+        .zip(&snapshot.days)
+        .enumerate()
+        .map(|(n, (day, (_, _, label)))| Bar {
+            x: n * BAR_STEP,
+            class: bar_class(day),
+            title: match day.worst {
+                None => format!("{label}: no data"),
+                Some(worst) => format!(
+                    "{label}: {} up, at worst {}",
+                    percent(day.up),
+                    worst.label()
+                ),
+            },
+        })
+        .collect();
+    ComponentLine {
+        name: c.name.clone(),
+        description: c.description.clone(),
+        status: c.status.as_str(),
+        label: c.status.label(),
+        uptime: overall_uptime(days)
+            .map(|u| format!("{} uptime over {} days", percent(u), days.len()))
+            .unwrap_or_default(),
+        bars,
+        members: snapshot
+            .components
+            .iter()
+            .filter(|m| m.group == Some(c.id) && snapshot.shows(m))
+            .map(|m| component_line(snapshot, m))
+            .collect(),
+    }
+}
+
+pub(super) fn html(snapshot: &Snapshot, subscribe: bool) -> String {
     let tz = zone(&snapshot.page.time_zone);
     let active = snapshot
         .unresolved()
-        .map(|i| snapshot.incident_box(i))
+        .map(|i| incident_box(snapshot, i))
         .collect();
     let maintenance = snapshot
         .active_maintenance()
         .chain(snapshot.upcoming_maintenance())
-        .map(|m| snapshot.incident_box(m))
+        .map(|m| incident_box(snapshot, m))
         .collect();
     let components = snapshot
         .components
         .iter()
         .filter(|c| c.group.is_none() && snapshot.shows(c))
-        .map(|c| snapshot.component_line(c))
+        .map(|c| component_line(snapshot, c))
         .collect();
     // The history: resolved incidents by the day they started, newest first.
     let mut past: Vec<PastDay> = Vec::new();
@@ -173,7 +173,7 @@ pub(super) fn html(snapshot: &Snapshot) -> String {
             .iter()
             .chain(snapshot.maintenances.iter())
             .filter(|i| i.stage.is_over() && *start <= i.started_at && i.started_at < *end)
-            .map(|i| snapshot.incident_box(i))
+            .map(|i| incident_box(snapshot, i))
             .collect();
         if !on_day.is_empty() {
             past.push(PastDay {
@@ -193,6 +193,7 @@ pub(super) fn html(snapshot: &Snapshot) -> String {
         bars_width: snapshot.days.len() * BAR_STEP,
         updated: exact(snapshot.now, &tz),
         base: format!("/status/{}", snapshot.page.slug),
+        subscribe,
     }
     .render()
     .unwrap_or_else(|e| format!("the status page could not be drawn: {e}"))

@@ -341,19 +341,7 @@ async fn log_in(
     // Attempts are counted per client address, per e-mail address from that client (so
     // someone guessing elsewhere does not use up a person's own tries), and per e-mail
     // address from everywhere, at a higher limit, against guessing from many addresses.
-    // Every X-Forwarded-For header, in order: some proxies add one rather than append.
-    let forwarded: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let forwarded = forwarded.join(",");
-    let ip = client_address(
-        peer.map(|p| p.0.0.ip()),
-        (!forwarded.is_empty()).then_some(forwarded.as_str()),
-        &state.config.trusted_proxies,
-    )
-    .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let ip = client_of(&state, peer.map(|p| p.0.0.ip()), &headers);
     let email: String = form.email.trim().to_lowercase().chars().take(254).collect();
     let limited = state
         .login_client_limiter
@@ -638,6 +626,24 @@ async fn change_password(
         Ok(()) => answer(StatusCode::OK, None),
         Err(e) => answer(StatusCode::SERVICE_UNAVAILABLE, Some(e.to_string())),
     }
+}
+
+/// The client's address as text ("unknown" when there is none), from the peer's and the
+/// `X-Forwarded-For` headers of trusted proxies.
+pub(crate) fn client_of(state: &SharedState, peer: Option<IpAddr>, headers: &HeaderMap) -> String {
+    // Every X-Forwarded-For header, in order: some proxies add one rather than append.
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let forwarded = forwarded.join(",");
+    client_address(
+        peer,
+        (!forwarded.is_empty()).then_some(forwarded.as_str()),
+        &state.config.trusted_proxies,
+    )
+    .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
 /// The client's address: the peer's, or, when the peer is a trusted proxy, the nearest

@@ -5,7 +5,7 @@
 
 mod access;
 mod app_shell;
-mod auth;
+pub(crate) mod auth;
 mod chat;
 mod chat_links;
 pub(crate) use chat_links::chat_link_url;

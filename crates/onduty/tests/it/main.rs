@@ -35,6 +35,7 @@ mod setup;
 mod slack;
 mod status_page;
 mod status_reminders;
+mod status_subscribers;
 mod statuspage_client;
 mod telegram;
 mod ui;

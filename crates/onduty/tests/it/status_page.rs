@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 use crate::paging::{ALICE, MINUTE, level, pages_to, person, policy, service};
 
 /// GETs a public path (no token); the status, the headers and the body as text.
-async fn public(app: &TestApp, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+pub(crate) async fn public(
+    app: &TestApp,
+    path: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
     let response = app
         .http
         .get(format!("{}{path}", app.url))

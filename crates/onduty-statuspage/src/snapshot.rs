@@ -12,9 +12,9 @@ use onduty_store::status_pages::{Component, StatusIncident, StatusPage};
 use onduty_store::{Store, StoreError};
 
 /// Days of history: the uptime bars and the past incidents.
-pub(crate) const HISTORY_DAYS: usize = 90;
+pub const HISTORY_DAYS: usize = 90;
 
-pub(crate) struct Snapshot {
+pub struct Snapshot {
     pub page: StatusPage,
     pub now: Timestamp,
     /// In the page's order, each with the state shown now.
@@ -30,7 +30,7 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
-    pub(crate) async fn load(
+    pub async fn load(
         store: &Store,
         page: StatusPage,
         now: Timestamp,
@@ -82,27 +82,27 @@ impl Snapshot {
         })
     }
 
-    pub(crate) fn unresolved(&self) -> impl Iterator<Item = &StatusIncident> {
+    pub fn unresolved(&self) -> impl Iterator<Item = &StatusIncident> {
         self.incidents.iter().filter(|i| !i.stage.is_over())
     }
 
-    pub(crate) fn active_maintenance(&self) -> impl Iterator<Item = &StatusIncident> {
+    pub fn active_maintenance(&self) -> impl Iterator<Item = &StatusIncident> {
         self.maintenances.iter().filter(|m| is_active(m.stage))
     }
 
-    pub(crate) fn upcoming_maintenance(&self) -> impl Iterator<Item = &StatusIncident> {
+    pub fn upcoming_maintenance(&self) -> impl Iterator<Item = &StatusIncident> {
         self.maintenances
             .iter()
             .filter(|m| m.stage == Stage::Maintenance(MaintenanceStatus::Scheduled))
     }
 
-    pub(crate) fn component(&self, id: ComponentId) -> Option<&Component> {
+    pub fn component(&self, id: ComponentId) -> Option<&Component> {
         self.components.iter().find(|c| c.id == id)
     }
 
     /// Whether a component is shown: not one that shows itself only when degraded while
     /// it is operational.
-    pub(crate) fn shows(&self, c: &Component) -> bool {
+    pub fn shows(&self, c: &Component) -> bool {
         !(c.only_show_if_degraded && c.status == ComponentStatus::Operational)
     }
 }

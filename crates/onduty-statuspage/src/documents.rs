@@ -3,10 +3,11 @@
 //! read Atlassian Statuspage.
 
 use onduty_core::Timestamp;
-use onduty_store::status_pages::{AffectedComponent, Component, StatusIncident};
+use onduty_core::status_page::ComponentStatus;
+use onduty_store::status_pages::{AffectedComponent, Component, StatusIncident, StatusPage};
 use serde::Serialize;
 
-use super::snapshot::Snapshot;
+use crate::snapshot::Snapshot;
 
 /// Statuspage's times: ISO 8601 in UTC, with milliseconds.
 fn time(t: Timestamp) -> String {
@@ -14,7 +15,7 @@ fn time(t: Timestamp) -> String {
 }
 
 #[derive(Serialize)]
-pub(crate) struct PageView {
+pub struct PageView {
     id: String,
     name: String,
     url: String,
@@ -23,13 +24,13 @@ pub(crate) struct PageView {
 }
 
 #[derive(Serialize)]
-pub(crate) struct StatusView {
+pub struct StatusView {
     indicator: &'static str,
     description: &'static str,
 }
 
 #[derive(Serialize)]
-pub(crate) struct ComponentView {
+pub struct ComponentView {
     id: String,
     name: String,
     status: &'static str,
@@ -49,7 +50,7 @@ pub(crate) struct ComponentView {
 }
 
 #[derive(Serialize)]
-pub(crate) struct UpdateView {
+pub struct UpdateView {
     id: String,
     status: &'static str,
     body: String,
@@ -64,7 +65,7 @@ pub(crate) struct UpdateView {
 }
 
 #[derive(Serialize)]
-pub(crate) struct IncidentView {
+pub struct IncidentView {
     id: String,
     name: String,
     status: &'static str,
@@ -86,7 +87,7 @@ pub(crate) struct IncidentView {
 }
 
 #[derive(Serialize)]
-pub(crate) struct Summary {
+pub struct Summary {
     page: PageView,
     components: Vec<ComponentView>,
     incidents: Vec<IncidentView>,
@@ -95,25 +96,25 @@ pub(crate) struct Summary {
 }
 
 #[derive(Serialize)]
-pub(crate) struct StatusDoc {
+pub struct StatusDoc {
     page: PageView,
     status: StatusView,
 }
 
 #[derive(Serialize)]
-pub(crate) struct ComponentsDoc {
+pub struct ComponentsDoc {
     page: PageView,
     components: Vec<ComponentView>,
 }
 
 #[derive(Serialize)]
-pub(crate) struct IncidentsDoc {
+pub struct IncidentsDoc {
     page: PageView,
     incidents: Vec<IncidentView>,
 }
 
 #[derive(Serialize)]
-pub(crate) struct MaintenancesDoc {
+pub struct MaintenancesDoc {
     page: PageView,
     scheduled_maintenances: Vec<IncidentView>,
 }
@@ -139,7 +140,7 @@ impl Snapshot {
         }
     }
 
-    fn component_view(&self, c: &Component) -> ComponentView {
+    pub fn component_view(&self, c: &Component) -> ComponentView {
         ComponentView {
             id: c.id.to_string(),
             name: c.name.clone(),
@@ -171,7 +172,7 @@ impl Snapshot {
             .collect()
     }
 
-    fn incident_view(&self, i: &StatusIncident, url: &str) -> IncidentView {
+    pub fn incident_view(&self, i: &StatusIncident, url: &str) -> IncidentView {
         IncidentView {
             id: i.id.to_string(),
             name: i.name.clone(),
@@ -230,7 +231,7 @@ impl Snapshot {
             .collect()
     }
 
-    pub(crate) fn summary(&self, url: &str) -> Summary {
+    pub fn summary(&self, url: &str) -> Summary {
         let mut maintenances: Vec<&StatusIncident> = self.active_maintenance().collect();
         maintenances.extend(self.upcoming_maintenance());
         Summary {
@@ -242,21 +243,21 @@ impl Snapshot {
         }
     }
 
-    pub(crate) fn status_doc(&self, url: &str) -> StatusDoc {
+    pub fn status_doc(&self, url: &str) -> StatusDoc {
         StatusDoc {
             page: self.page_view(url),
             status: self.status_view(),
         }
     }
 
-    pub(crate) fn components_doc(&self, url: &str) -> ComponentsDoc {
+    pub fn components_doc(&self, url: &str) -> ComponentsDoc {
         ComponentsDoc {
             page: self.page_view(url),
             components: self.components_view(),
         }
     }
 
-    pub(crate) fn incidents_doc(&self, url: &str, unresolved_only: bool) -> IncidentsDoc {
+    pub fn incidents_doc(&self, url: &str, unresolved_only: bool) -> IncidentsDoc {
         let incidents = if unresolved_only {
             self.incidents_view(self.unresolved(), url)
         } else {
@@ -268,7 +269,7 @@ impl Snapshot {
         }
     }
 
-    pub(crate) fn maintenances_doc(&self, url: &str, which: Which) -> MaintenancesDoc {
+    pub fn maintenances_doc(&self, url: &str, which: Which) -> MaintenancesDoc {
         let chosen = match which {
             Which::All => self.incidents_view(self.maintenances.iter(), url),
             Which::Upcoming => self.incidents_view(self.upcoming_maintenance(), url),
@@ -283,8 +284,99 @@ impl Snapshot {
 
 /// Which scheduled maintenances a document lists.
 #[derive(Clone, Copy)]
-pub(crate) enum Which {
+pub enum Which {
     All,
     Upcoming,
     Active,
+}
+
+/// Where the public reads a page: its own host name, or `/status/<slug>` under onduty's
+/// public URL.
+pub fn public_address(public_url: &str, page: &StatusPage) -> String {
+    match &page.host {
+        Some(host) => format!("https://{host}"),
+        None => format!("{}/status/{}", public_url.trim_end_matches('/'), page.slug),
+    }
+}
+
+/// What Statuspage's subscriber webhooks document their payloads with.
+const WEBHOOK_DOCUMENTATION: &str =
+    "https://support.atlassian.com/statuspage/docs/enable-webhook-notifications/";
+
+impl Snapshot {
+    /// The `meta` and `page` every subscriber webhook payload starts with.
+    fn webhook_head(&self, unsubscribe: &str) -> serde_json::Map<String, serde_json::Value> {
+        let mut head = serde_json::Map::new();
+        head.insert(
+            "meta".to_owned(),
+            serde_json::json!({
+                "unsubscribe": unsubscribe,
+                "documentation": WEBHOOK_DOCUMENTATION,
+                "generated_at": time(self.now),
+            }),
+        );
+        head.insert(
+            "page".to_owned(),
+            serde_json::json!({
+                "id": self.page.id.to_string(),
+                "status_indicator": self.indicator.as_str(),
+                "status_description": self.indicator.description(),
+            }),
+        );
+        head
+    }
+
+    /// Statuspage's webhook payload for a public incident or maintenance, as it now is.
+    pub fn incident_payload(
+        &self,
+        incident: &StatusIncident,
+        url: &str,
+        unsubscribe: &str,
+    ) -> serde_json::Value {
+        let mut payload = self.webhook_head(unsubscribe);
+        payload.insert(
+            "incident".to_owned(),
+            serde_json::to_value(self.incident_view(incident, url)).unwrap_or_default(),
+        );
+        serde_json::Value::Object(payload)
+    }
+
+    /// Statuspage's webhook payload for a component's new state; `None` when the
+    /// component is gone from the page.
+    pub fn component_payload(
+        &self,
+        change: &ComponentChange,
+        unsubscribe: &str,
+    ) -> Option<serde_json::Value> {
+        let component = self.components.iter().find(|c| c.id == change.component)?;
+        let mut payload = self.webhook_head(unsubscribe);
+        payload.insert(
+            "component_update".to_owned(),
+            serde_json::json!({
+                "id": change.id,
+                "component_id": component.id.to_string(),
+                "created_at": time(change.at),
+                "old_status": change.old.as_str(),
+                "new_status": change.new.as_str(),
+            }),
+        );
+        let mut view = serde_json::to_value(self.component_view(component)).unwrap_or_default();
+        // The component as it was then: later changes have their own payloads.
+        if let Some(fields) = view.as_object_mut() {
+            fields.insert("status".to_owned(), change.new.as_str().into());
+        }
+        payload.insert("component".to_owned(), view);
+        Some(serde_json::Value::Object(payload))
+    }
+}
+
+/// A component's change of state, as a webhook tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentChange {
+    /// The change's id in the payload.
+    pub id: String,
+    pub component: onduty_core::ComponentId,
+    pub old: ComponentStatus,
+    pub new: ComponentStatus,
+    pub at: Timestamp,
 }
