@@ -22,6 +22,16 @@ pub struct StatusReminder {
     pub text: String,
 }
 
+/// A public incident left open though its onduty incident is resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forgotten {
+    /// The public incident's title.
+    pub name: String,
+    /// Its status page's name.
+    pub page: String,
+    pub number: onduty_core::IncidentNumber,
+}
+
 /// How long after its onduty incident is resolved a public incident still open is first
 /// reminded of, and how often again.
 pub const REMIND_AFTER_MS: i64 = 10 * 60_000;
@@ -128,6 +138,34 @@ impl Store {
         execute_writes(&mut tx, d, outbox_writes(d, rows)).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Public incidents still open whose onduty incident is resolved (and that nobody
+    /// chose to keep open), oldest first, at most `limit`: the UI's banner. With the
+    /// onduty incident's number and the page's name.
+    pub async fn forgotten_status_incidents(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<Forgotten>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.name, p.name AS page_name, i.number FROM status_incidents s \
+             JOIN incidents i ON i.id = s.incident_id JOIN status_pages p ON p.id = s.page_id \
+             WHERE s.resolved_at IS NULL AND s.keep_open = 0 AND s.draft = 0 \
+             AND s.scheduled_for IS NULL AND i.status = 'resolved' \
+             ORDER BY s.created_at, s.id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Forgotten {
+                    name: col(r, "name")?,
+                    page: col(r, "page_name")?,
+                    number: onduty_core::IncidentNumber(col(r, "number")?),
+                })
+            })
+            .collect()
     }
 
     /// When the next reminder of a forgotten public incident is due.

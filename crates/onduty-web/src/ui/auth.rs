@@ -103,6 +103,8 @@ pub(crate) struct Viewer {
     section: String,
     /// They still have the first password an administrator gave them.
     password_change_required: bool,
+    /// Public incidents left open though their onduty incident is resolved.
+    forgotten: Vec<onduty_store::status_links::Forgotten>,
 }
 
 impl Viewer {
@@ -142,9 +144,13 @@ impl Viewer {
             can_respond: self.user.role.can_respond(),
             flash: self.flash.clone(),
             section: self.section.clone(),
+            forgotten: self.forgotten.clone(),
         }
     }
 }
+
+/// Forgotten public incidents named in the banner at most.
+const MOST_FORGOTTEN_SHOWN: u32 = 3;
 
 /// The answer to a form without the right CSRF token.
 pub(crate) fn forbidden() -> Response {
@@ -187,6 +193,16 @@ impl FromRequestParts<SharedState> for Viewer {
                 Err(Redirect::to(&format!("{PASSWORD_PATH}?next={next}")).into_response())
             }
             Ok(Some(s)) => Ok(Viewer {
+                // Shown to whoever can act on them, on pages (not forms' answers).
+                forgotten: if s.user.role.can_respond() && parts.method == axum::http::Method::GET {
+                    state
+                        .store
+                        .forgotten_status_incidents(MOST_FORGOTTEN_SHOWN)
+                        .await
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                },
                 password_change_required: s.password_change_required,
                 user: s.user,
                 csrf: s.csrf_token,

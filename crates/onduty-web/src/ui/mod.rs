@@ -170,6 +170,9 @@ pub(crate) struct Chrome {
     pub flash: Option<flash::Flash>,
     /// The navigation's entry for this page (`incidents`, `profile`…), marked current.
     pub section: String,
+    /// Public incidents still open though their onduty incident is resolved (for
+    /// responders): a banner on every page until they are resolved or kept open.
+    pub forgotten: Vec<onduty_store::status_links::Forgotten>,
 }
 
 impl Chrome {

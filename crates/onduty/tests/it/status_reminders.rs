@@ -249,6 +249,11 @@ async fn the_incident_page_offers_to_tell_the_public_and_warns_when_it_is_forgot
     page.shows(
         "This incident is resolved, but \"Checkout errors\" on the status page Acme still says investigating.",
     );
+    // Every page carries a banner until it is resolved there.
+    let banner = "The public incident “Checkout errors” on the status page Acme is still open, \
+                  though <a href=\"/incidents/1#status-page\">#1</a> is resolved.";
+    browser.get("/").await.shows(banner);
+    browser.get("/incidents").await.shows(banner);
     let public = summary["incidents"][0]["id"].as_str().unwrap();
     let posted = browser
         .post(
@@ -264,6 +269,7 @@ async fn the_incident_page_offers_to_tell_the_public_and_warns_when_it_is_forgot
     assert_eq!(posted.location(), "/incidents/1#status-page");
     let page = browser.get("/incidents/1").await;
     assert!(!page.body.contains("still says"), "{}", page.body);
+    assert!(!browser.get("/").await.body.contains("is still open"));
     page.shows("\"Checkout errors\", resolved.");
     let summary = crate::status_page::document(&app, "/status/acme/api/v2/summary.json").await;
     assert_eq!(summary["status"]["indicator"], "none");
