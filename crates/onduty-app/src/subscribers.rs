@@ -13,11 +13,19 @@ use crate::{Acting, App, AppError};
 /// Components one subscriber may choose.
 const MOST_COMPONENTS: usize = 100;
 
-/// A webhook subscriber as an admin added it: its secret is shown this once.
-#[derive(Debug)]
+/// A webhook subscriber as an admin added it: its secret is shown this once (and never
+/// by `Debug`).
 pub struct NewWebhook {
     pub subscriber: Subscriber,
     pub secret: String,
+}
+
+impl std::fmt::Debug for NewWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewWebhook")
+            .field("subscriber", &self.subscriber)
+            .finish_non_exhaustive()
+    }
 }
 
 impl App {
@@ -92,13 +100,7 @@ impl App {
                 ));
             }
         };
-        let subscriber = self
-            .store
-            .subscribers(page.id)
-            .await?
-            .into_iter()
-            .find(|s| s.id == id)
-            .ok_or_else(|| AppError::Internal("the new subscriber is not found".to_owned()))?;
+        let subscriber = self.store.subscriber(id).await?;
         Ok(NewWebhook { subscriber, secret })
     }
 
@@ -142,9 +144,10 @@ impl App {
         let page = self.find_status_page(page).await?;
         let missing = || AppError::NotFound(format!("subscriber '{id}' not found on this page"));
         let id: SubscriberId = id.trim().parse().map_err(|_| missing())?;
-        let known = self.store.subscribers(page.id).await?;
-        if !known.iter().any(|s| s.id == id) {
-            return Err(missing());
+        match self.store.subscriber(id).await {
+            Ok(s) if s.page == page.id => {}
+            Ok(_) | Err(onduty_store::StoreError::NotFound(_)) => return Err(missing()),
+            Err(e) => return Err(e.into()),
         }
         Ok(self.store.remove_subscriber(id).await?)
     }

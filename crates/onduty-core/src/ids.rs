@@ -143,6 +143,10 @@ uuid_id!(
     StatusUpdateId
 );
 uuid_id!(
+    /// A state a status page component took: subscribers' webhooks name it.
+    ComponentChangeId
+);
+uuid_id!(
     /// Someone (by e-mail) or something (a webhook) told of a status page's news.
     SubscriberId
 );

@@ -32,8 +32,8 @@ pub mod time;
 pub mod webhook;
 
 pub use ids::{
-    ChatChannelId, ComponentId, ContactMethodId, DedupKey, EventId, HeartbeatId, IncidentId,
-    IncidentNumber, IncidentRef, IntegrationId, MaintenanceId, OutboxId, OverrideId,
+    ChatChannelId, ComponentChangeId, ComponentId, ContactMethodId, DedupKey, EventId, HeartbeatId,
+    IncidentId, IncidentNumber, IncidentRef, IntegrationId, MaintenanceId, OutboxId, OverrideId,
     PlannedNotificationId, PolicyId, RoutingKey, RuleId, ScheduleId, ServiceId, StatusIncidentId,
     StatusPageId, StatusUpdateId, SubscriberId, TeamId, TimelineId, TokenId, UserId,
 };

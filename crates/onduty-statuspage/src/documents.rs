@@ -300,8 +300,7 @@ pub fn public_address(public_url: &str, page: &StatusPage) -> String {
 }
 
 /// What Statuspage's subscriber webhooks document their payloads with.
-const WEBHOOK_DOCUMENTATION: &str =
-    "https://support.atlassian.com/statuspage/docs/enable-webhook-notifications/";
+const WEBHOOK_DOCUMENTATION: &str = "https://doers.statuspage.io/customer-notifications/webhooks/";
 
 impl Snapshot {
     /// The `meta` and `page` every subscriber webhook payload starts with.

@@ -7,7 +7,8 @@
 use onduty_core::status_page::ComponentStatus;
 use onduty_core::subscriber::{CONFIRM_AGAIN_AFTER_MS, News, SubscriberToken, Subscription, hears};
 use onduty_core::{
-    ComponentId, StatusIncidentId, StatusPageId, StatusUpdateId, SubscriberId, Timestamp,
+    ComponentChangeId, ComponentId, StatusIncidentId, StatusPageId, StatusUpdateId, SubscriberId,
+    Timestamp,
 };
 use sqlx::any::AnyRow;
 
@@ -61,7 +62,8 @@ pub enum Subscribed {
     /// Not confirmed yet: the confirmation is queued again (at most once an hour), with
     /// the components now chosen.
     AskedAgain { queued: bool },
-    /// Subscribed already; nothing changes.
+    /// Subscribed already; nothing changes (an e-mail subscriber is sent a reminder of
+    /// their links, at most once an hour, so that asking takes the same path either way).
     Already,
 }
 
@@ -77,6 +79,7 @@ pub enum Telling {
     },
     /// A component's new state.
     Component {
+        change: ComponentChangeId,
         component: ComponentId,
         old: ComponentStatus,
         new: ComponentStatus,
@@ -92,6 +95,8 @@ pub struct DueDelivery {
     pub subscriber: Subscriber,
     pub telling: Telling,
     pub attempts: i64,
+    /// When it was queued: a subscriber's deliveries go in this order.
+    pub created_at: Timestamp,
 }
 
 /// How sending a delivery went.
@@ -137,6 +142,7 @@ impl Store {
         let d = self.backend;
         let mut conn = self.write_conn().await?;
         let mut tx = begin(&mut conn, d).await?;
+        forget_unconfirmed(&mut tx, new.page, now).await?;
         let known = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{SUBSCRIBER_COLUMNS} WHERE page_id = $1 AND kind = $2 AND address = $3"
         )))
@@ -148,7 +154,8 @@ impl Store {
         let said = match known {
             Some(row) => {
                 let known = subscriber_from_row(&row, "")?;
-                if known.confirmed_at.is_some() {
+                let confirmed = known.confirmed_at.is_some();
+                if confirmed && matches!(known.subscription, Subscription::Webhook(_)) {
                     return Ok(Subscribed::Already);
                 }
                 let last: Option<i64> = sqlx::query_scalar(
@@ -159,17 +166,24 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
                 let queued = last.is_none_or(|t| now.as_millis() - t >= CONFIRM_AGAIN_AFTER_MS);
-                set_components(&mut tx, d, known.id, &new.components).await?;
+                if !confirmed {
+                    set_components(&mut tx, d, known.id, &new.components).await?;
+                }
                 if queued {
                     queue_confirmation(&mut tx, known.id, now).await?;
                 }
-                Subscribed::AskedAgain { queued }
+                if confirmed {
+                    Subscribed::Already
+                } else {
+                    Subscribed::AskedAgain { queued }
+                }
             }
             None => {
                 let id = SubscriberId::new(now);
-                sqlx::query(
+                let inserted = sqlx::query(
                     "INSERT INTO status_subscribers (id, page_id, kind, address, secret, token, \
-                     created_at, confirmed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     created_at, confirmed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (page_id, kind, address) DO NOTHING",
                 )
                 .bind(id.to_string())
                 .bind(new.page.to_string())
@@ -181,6 +195,11 @@ impl Store {
                 .bind(new.confirmed.then_some(now.as_millis()))
                 .execute(&mut *tx)
                 .await?;
+                if inserted.rows_affected() == 0 {
+                    // Another request added the same address a moment ago, and queued
+                    // what it needs.
+                    return Ok(Subscribed::Already);
+                }
                 set_components(&mut tx, d, id, &new.components).await?;
                 if !new.confirmed {
                     queue_confirmation(&mut tx, id, now).await?;
@@ -204,6 +223,19 @@ impl Store {
         .fetch_optional(&self.read)
         .await?
         .ok_or_else(|| StoreError::NotFound("subscription (it may have ended)".to_owned()))?;
+        let mut s = subscriber_from_row(&row, "")?;
+        s.components = self.subscriber_components(s.id).await?;
+        Ok(s)
+    }
+
+    pub async fn subscriber(&self, id: SubscriberId) -> Result<Subscriber, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SUBSCRIBER_COLUMNS} WHERE id = $1"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("subscriber {id}")))?;
         let mut s = subscriber_from_row(&row, "")?;
         s.components = self.subscriber_components(s.id).await?;
         Ok(s)
@@ -298,7 +330,7 @@ impl Store {
     ) -> Result<Vec<DueDelivery>, StoreError> {
         let rows = sqlx::query(
             "SELECT d.id AS d_id, d.kind AS d_kind, d.status_incident_id, d.update_id, \
-             d.component_id, d.old_status, d.new_status, d.created_at AS d_created_at, \
+             d.component_id, d.change_id, d.old_status, d.new_status, d.created_at AS d_created_at, \
              d.attempts, s.id AS s_id, s.page_id AS s_page_id, s.kind AS s_kind, \
              s.address AS s_address, s.secret AS s_secret, s.token AS s_token, \
              s.created_at AS s_created_at, s.confirmed_at AS s_confirmed_at \
@@ -331,6 +363,33 @@ impl Store {
             }
         }
         Ok(due)
+    }
+
+    /// Claims deliveries about to be sent until `until`: no tick takes them meanwhile.
+    pub async fn claim_status_deliveries(
+        &self,
+        ids: &[String],
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        let d = self.backend;
+        let mut conn = self.write_conn().await?;
+        let mut tx = begin(&mut conn, d).await?;
+        for chunk in ids.chunks(500) {
+            let sql = crate::sql::numbered(
+                d,
+                &format!(
+                    "UPDATE status_deliveries SET next_attempt_at = ? WHERE status = 'pending' AND id IN {}",
+                    crate::sql::in_list(Backend::Sqlite, chunk.len())
+                ),
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(until.as_millis());
+            for id in chunk {
+                q = q.bind(id.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Records how each delivery went, in one transaction.
@@ -404,6 +463,7 @@ fn delivery_from_row(row: &AnyRow) -> Result<DueDelivery, StoreError> {
             update: parse_col(row, "update_id", str::parse)?,
         },
         "component" => Telling::Component {
+            change: parse_col(row, "change_id", str::parse)?,
             component: parse_col(row, "component_id", str::parse)?,
             old: parse_col(row, "old_status", ComponentStatus::parse)?,
             new: parse_col(row, "new_status", ComponentStatus::parse)?,
@@ -416,8 +476,41 @@ fn delivery_from_row(row: &AnyRow) -> Result<DueDelivery, StoreError> {
         subscriber: subscriber_from_row(row, "s_")?,
         telling,
         attempts: col(row, "attempts")?,
+        created_at: Timestamp::from_millis(col(row, "d_created_at")?),
     })
 }
+
+/// Addresses never confirmed are forgotten after [`FORGET_UNCONFIRMED_AFTER_MS`] (when
+/// the page is next asked to subscribe someone), with what waited for them.
+async fn forget_unconfirmed(
+    tx: &mut Tx<'_>,
+    page: StatusPageId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let before = now.as_millis() - FORGET_UNCONFIRMED_AFTER_MS;
+    let old = "SELECT id FROM status_subscribers WHERE page_id = $1 AND confirmed_at IS NULL \
+               AND created_at < $2";
+    for table in ["status_deliveries", "status_subscriber_components"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE subscriber_id IN ({old})"
+        )))
+        .bind(page.to_string())
+        .bind(before)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM status_subscribers WHERE id IN ({old})"
+    )))
+    .bind(page.to_string())
+    .bind(before)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// How long an address that was never confirmed is kept.
+pub const FORGET_UNCONFIRMED_AFTER_MS: i64 = 7 * 24 * 3_600_000;
 
 async fn set_components(
     tx: &mut Tx<'_>,
@@ -502,18 +595,23 @@ pub(crate) async fn queue_news(
             None,
         ),
         Telling::Component {
+            change,
             component,
             old,
             new,
             ..
         } => (
-            format!("{component}.{new}.{}", now.as_millis()),
+            change.to_string(),
             None,
             None,
             Some(component.to_string()),
             Some(old.as_str().to_owned()),
             Some(new.as_str().to_owned()),
         ),
+    };
+    let change = match telling {
+        Telling::Component { change, .. } => Some(change.to_string()),
+        _ => None,
     };
     let kind = match telling {
         Telling::Component { .. } => "component",
@@ -530,6 +628,7 @@ pub(crate) async fn queue_news(
                 Val::OptText(incident.clone()),
                 Val::OptText(update.clone()),
                 Val::OptText(component.clone()),
+                Val::OptText(change.clone()),
                 Val::OptText(old.clone()),
                 Val::OptText(new.clone()),
                 Val::Text("pending".to_owned()),
@@ -545,7 +644,7 @@ pub(crate) async fn queue_news(
         multi_row(
             d,
             "INSERT INTO status_deliveries (id, subscriber_id, kind, status_incident_id, \
-             update_id, component_id, old_status, new_status, status, attempts, \
+             update_id, component_id, change_id, old_status, new_status, status, attempts, \
              next_attempt_at, created_at)",
             "ON CONFLICT DO NOTHING",
             values,
@@ -598,6 +697,7 @@ pub(crate) async fn tell_component(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let telling = Telling::Component {
+        change: ComponentChangeId::new(now),
         component,
         old,
         new,

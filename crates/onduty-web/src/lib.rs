@@ -51,6 +51,12 @@ fn loggable_path(path: &str) -> String {
     let secret = match parts.get(1).copied() {
         Some("ping" | "integrations" | "actions") => Some(2),
         Some("calendar" | "chat") => Some(3),
+        // A status page subscriber's links.
+        Some("status") if matches!(parts.get(3), Some(&("subscriptions" | "unsubscribe"))) => {
+            Some(4)
+        }
+        // The same on a page's own host name.
+        Some("subscriptions" | "unsubscribe") => Some(2),
         _ => None,
     };
     if let Some(i) = secret
@@ -341,6 +347,19 @@ mod tests {
         );
         assert_eq!(loggable_path("/chat/act/t0ken"), "/chat/act/…");
         assert_eq!(loggable_path("/incidents/42"), "/incidents/42");
+        assert_eq!(
+            loggable_path("/status/acme/subscriptions/ab12"),
+            "/status/acme/subscriptions/…"
+        );
+        assert_eq!(
+            loggable_path("/status/acme/unsubscribe/ab12"),
+            "/status/acme/unsubscribe/…"
+        );
+        assert_eq!(loggable_path("/unsubscribe/ab12"), "/unsubscribe/…");
+        assert_eq!(
+            loggable_path("/status/acme/history.atom"),
+            "/status/acme/history.atom"
+        );
         assert_eq!(loggable_path("/ping"), "/ping");
     }
 }

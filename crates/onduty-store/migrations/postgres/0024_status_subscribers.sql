@@ -37,6 +37,8 @@ CREATE TABLE status_deliveries (
     status_incident_id TEXT REFERENCES status_incidents (id) ON DELETE CASCADE,
     update_id TEXT,
     component_id TEXT REFERENCES status_components (id) ON DELETE CASCADE,
+    -- The change told of: the same id for every subscriber.
+    change_id TEXT,
     old_status TEXT,
     new_status TEXT,
     -- pending, sent, failed

@@ -223,6 +223,28 @@ pub async fn subscribers_confirm_hear_their_news_and_leave(db: &TestDb) {
         ]
     );
 
+    // Claimed for sending, they are due to no other tick until the claim runs out.
+    let ids: Vec<String> = due.iter().map(|d| d.id.clone()).collect();
+    store
+        .claim_status_deliveries(&ids, at_minute(82))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .due_status_deliveries(at_minute(81), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .due_status_deliveries(at_minute(82), 100)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+
     // A failure is tried again when said, and given up when said.
     let retry: Vec<(String, DeliveryResult)> = due
         .iter()
@@ -295,5 +317,34 @@ pub async fn subscribers_confirm_hear_their_news_and_leave(db: &TestDb) {
             .await
             .unwrap()
             .is_empty()
+    );
+
+    // Bob never confirmed: a week on, his address is forgotten.
+    let week = onduty_store::status_subscribers::FORGET_UNCONFIRMED_AFTER_MS / 60_000;
+    let addresses = |list: Vec<onduty_store::status_subscribers::Subscriber>| -> Vec<String> {
+        list.iter()
+            .map(|s| s.subscription.address().to_owned())
+            .collect()
+    };
+    let cy = Subscription::parse("email", "cy@example.com").unwrap();
+    store
+        .subscribe(&subscriber(page.id, cy, 5, vec![]), at_minute(week))
+        .await
+        .unwrap();
+    let left = addresses(store.subscribers(page.id).await.unwrap());
+    assert!(
+        left.contains(&"bob@example.com".to_owned()),
+        "not quite a week: {left:?}"
+    );
+    let dee = Subscription::parse("email", "dee@example.com").unwrap();
+    store
+        .subscribe(&subscriber(page.id, dee, 6, vec![]), at_minute(week + 2))
+        .await
+        .unwrap();
+    let left = addresses(store.subscribers(page.id).await.unwrap());
+    assert!(!left.contains(&"bob@example.com".to_owned()), "{left:?}");
+    assert!(
+        left.contains(&"https://hooks.example/status".to_owned()),
+        "{left:?}"
     );
 }

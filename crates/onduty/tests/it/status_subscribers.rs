@@ -126,6 +126,26 @@ async fn ann_subscribes_confirms_hears_of_an_outage_and_leaves_in_one_click() {
         "{confirmed}"
     );
 
+    // Asking again once subscribed takes the same path: she is sent her links (at most
+    // once an hour), and the form says what it always says.
+    app.pass(61 * MINUTE).await;
+    let (status, again) = post_form(
+        &app,
+        "/status/acme/subscribe",
+        &[("email", "ann@example.com")],
+    )
+    .await;
+    assert_eq!((status, again), (StatusCode::OK, answer.clone()));
+    app.tick().await;
+    let mails = news_to(&app, "ann@example.com");
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].subject, "Your subscription to Acme's status");
+    assert!(
+        mails[0].text.contains(&format!("{}{confirm}", app.url)),
+        "{}",
+        mails[0].text
+    );
+
     // The next update reaches her, with what is known and a one-click unsubscribe.
     let (status, _) = app
         .api(
