@@ -20,6 +20,7 @@ mod schedules;
 mod sends;
 mod services;
 mod status_pages;
+mod status_templates;
 mod subscribers;
 
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub use schedules::{
 pub use sends::SendUsage;
 pub use services::{IntegrationInput, MappingTry, PagingInput, ServiceInput, new_routing_key};
 pub use status_pages::{ComponentInput, StatusIncidentInput, StatusPageInput, StatusUpdateInput};
+pub use status_templates::StatusTemplateInput;
 pub use subscribers::NewWebhook;
 
 /// The application: what every door calls. Cheap to clone.

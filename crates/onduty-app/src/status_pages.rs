@@ -59,6 +59,8 @@ pub struct StatusUpdateInput {
     pub status: String,
     pub body: String,
     pub components: Vec<(String, String)>,
+    /// A template (id or name) filling in what is left blank.
+    pub template: Option<String>,
 }
 
 /// A public incident or, with `scheduled`, a maintenance, as a door received it.
@@ -198,6 +200,9 @@ impl App {
         acting.require_responder()?;
         let page = self.find_status_page(page).await?;
         let components = self.store.components(page.id).await?;
+        let mut input = input;
+        self.fill_from_template(page.id, Some(&mut input.name), &mut input.first)
+            .await?;
         let maintenance = input.scheduled.is_some();
         let first = if input.first.status.trim().is_empty() && maintenance {
             StatusUpdateInput {
@@ -321,6 +326,9 @@ impl App {
         }
         let id = existing.id;
         let components = self.store.components(existing.page).await?;
+        let mut input = input;
+        self.fill_from_template(existing.page, None, &mut input)
+            .await?;
         let update = parse_update(&components, existing.is_maintenance(), &input)?;
         let posted = self
             .store
@@ -399,7 +407,7 @@ pub(crate) fn component_named(
         })
 }
 
-fn parse_update(
+pub(crate) fn parse_update(
     components: &[Component],
     maintenance: bool,
     input: &StatusUpdateInput,

@@ -143,6 +143,10 @@ uuid_id!(
     StatusUpdateId
 );
 uuid_id!(
+    /// A status page's incident template.
+    StatusTemplateId
+);
+uuid_id!(
     /// A state a status page component took: subscribers' webhooks name it.
     ComponentChangeId
 );

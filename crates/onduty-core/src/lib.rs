@@ -35,6 +35,7 @@ pub use ids::{
     ChatChannelId, ComponentChangeId, ComponentId, ContactMethodId, DedupKey, EventId, HeartbeatId,
     IncidentId, IncidentNumber, IncidentRef, IntegrationId, MaintenanceId, OutboxId, OverrideId,
     PlannedNotificationId, PolicyId, RoutingKey, RuleId, ScheduleId, ServiceId, StatusIncidentId,
-    StatusPageId, StatusUpdateId, SubscriberId, TeamId, TimelineId, TokenId, UserId,
+    StatusPageId, StatusTemplateId, StatusUpdateId, SubscriberId, TeamId, TimelineId, TokenId,
+    UserId,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

@@ -32,6 +32,7 @@ pub mod status_drafts;
 pub mod status_links;
 pub mod status_pages;
 pub mod status_subscribers;
+pub mod status_templates;
 pub mod teams;
 pub mod upkeep;
 pub mod users;

@@ -13,6 +13,7 @@ pub(crate) mod schedules;
 pub(crate) mod services;
 pub(crate) mod status_pages;
 mod status_subscribers;
+mod status_templates;
 pub(crate) mod teams;
 pub(crate) mod users;
 pub mod views;
@@ -54,6 +55,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(maintenance::routes())
         .merge(status_pages::routes())
         .merge(status_subscribers::routes())
+        .merge(status_templates::routes())
         .merge(chat::routes())
         .layer(axum::extract::DefaultBodyLimit::max(API_BODY_LIMIT));
     let (router, doc) = OpenApiRouter::with_openapi(doc::ApiDoc::openapi())

@@ -184,21 +184,28 @@ pub struct NewUpdateBody {
     /// maintenance: `scheduled`).
     #[serde(default)]
     pub status: String,
-    /// What is known, for the public: 1 to 10,000 characters.
+    /// What is known, for the public: 1 to 10,000 characters (or the template's).
+    #[serde(default)]
     pub body: String,
     /// Components (id or name) and the state each takes now.
     #[serde(default)]
     pub components: BTreeMap<String, String>,
+    /// A template (id or name) filling in the status, body and components left out.
+    #[serde(default)]
+    pub template: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewPublicIncidentBody {
+    /// The title (or the template's).
+    #[serde(default)]
     pub name: String,
     /// Default: the worst of the states it sets (`maintenance` for a maintenance).
     #[serde(default)]
     pub impact: Option<String>,
     #[serde(default)]
     pub status: String,
+    #[serde(default)]
     pub body: String,
     #[serde(default)]
     pub components: BTreeMap<String, String>,
@@ -217,6 +224,9 @@ pub struct NewPublicIncidentBody {
     /// published, and once it is resolved while this is not, reminders follow.
     #[serde(default)]
     pub incident: Option<String>,
+    /// A template (id or name) filling in the title, status, body and components left out.
+    #[serde(default)]
+    pub template: Option<String>,
 }
 
 fn page_view(state: &SharedState, p: &StatusPage) -> StatusPageView {
@@ -285,11 +295,13 @@ fn update_input(
     status: String,
     body: String,
     components: BTreeMap<String, String>,
+    template: Option<String>,
 ) -> StatusUpdateInput {
     StatusUpdateInput {
         status,
         body,
         components: components.into_iter().collect(),
+        template,
     }
 }
 
@@ -455,7 +467,7 @@ async fn open_incident(
         scheduled,
         quiet_paging: body.quiet_paging,
         incident: body.incident,
-        first: update_input(body.status, body.body, body.components),
+        first: update_input(body.status, body.body, body.components, body.template),
     };
     let made = state
         .app
@@ -485,7 +497,7 @@ async fn post_update(
     ApiPath((page, id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<NewUpdateBody>,
 ) -> Result<Json<PublicIncidentEnvelope>, ApiError> {
-    let input = update_input(body.status, body.body, body.components);
+    let input = update_input(body.status, body.body, body.components, body.template);
     let posted = state
         .app
         .post_status_update(&caller.acting(), &page, &id, input)

@@ -193,6 +193,7 @@ async fn publish(
             status: posted.field("status"),
             body: posted.field("body"),
             components: posted.components.clone(),
+            template: Some(posted.field("template")),
         },
         ..StatusIncidentInput::default()
     };
@@ -218,6 +219,7 @@ async fn update(
     let input = StatusUpdateInput {
         status: posted.field("status"),
         body: posted.field("body"),
+        template: Some(posted.field("template")),
         components: posted.components,
     };
     let done = state

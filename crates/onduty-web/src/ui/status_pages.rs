@@ -330,6 +330,7 @@ async fn open(
                 status: String::new(),
                 body: posted.field("body"),
                 components: posted.components.clone(),
+                template: Some(posted.field("template")),
             },
             ..StatusIncidentInput::default()
         };
@@ -358,6 +359,7 @@ async fn update(
     let input = StatusUpdateInput {
         status: posted.field("status"),
         body: posted.field("body"),
+        template: Some(posted.field("template")),
         components: posted.components,
     };
     let to = format!("/status-pages/{slug}");

@@ -36,6 +36,7 @@ mod slack;
 mod status_page;
 mod status_reminders;
 mod status_subscribers;
+mod status_templates;
 mod statuspage_client;
 mod telegram;
 mod ui;

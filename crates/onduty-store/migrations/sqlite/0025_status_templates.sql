@@ -1,0 +1,16 @@
+-- Incident templates of a status page: a title, a status, what the public reads and the
+-- states its components take, ready to publish in a hurry.
+CREATE TABLE status_templates (
+    id TEXT PRIMARY KEY,
+    page_id TEXT NOT NULL REFERENCES status_pages (id) ON DELETE CASCADE,
+    -- What people call it ("Database degraded"); unique on its page.
+    name TEXT NOT NULL,
+    -- The public incident's title.
+    title TEXT NOT NULL,
+    status TEXT NOT NULL,
+    body TEXT NOT NULL,
+    -- The states it sets: JSON [["<component id>", "<state>"], …].
+    components TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (page_id, name)
+);
