@@ -486,6 +486,7 @@ mod tests {
                 .iter()
                 .map(|(c, s)| ((*c).to_owned(), (*s).to_owned()))
                 .collect(),
+            template: None,
         };
         let id = components[0].id.to_string();
         let parsed = parse_update(
