@@ -21,6 +21,7 @@ mod people;
 mod policies;
 mod schedules;
 mod services;
+mod status_page_extras;
 mod status_pages;
 pub(crate) mod time;
 
@@ -73,6 +74,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(schedules::routes())
         .merge(people::routes())
         .merge(status_pages::routes())
+        .merge(status_page_extras::routes())
         .merge(access::routes())
         // Whatever nothing answers, inside the pages' security headers.
         .fallback(not_found)

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use onduty_app::{ComponentInput, StatusIncidentInput, StatusPageInput, StatusUpdateInput};
@@ -78,6 +78,25 @@ struct ShowPage {
     /// Default span of a new maintenance: tomorrow at this hour, for an hour.
     from: String,
     until: String,
+    templates: Vec<TemplateRow>,
+    /// The template chosen to fill in "Tell the public" (`?template=`): title and body.
+    drafted: Option<(String, String)>,
+    statuses: Vec<Choice>,
+    /// For admins: who subscribed.
+    subscribers: Vec<SubscriberRow>,
+}
+
+struct TemplateRow {
+    id: String,
+    name: String,
+    title: String,
+}
+
+struct SubscriberRow {
+    id: String,
+    kind: &'static str,
+    address: String,
+    confirmed: bool,
 }
 
 async fn list(State(state): State<SharedState>, viewer: Viewer) -> Response {
@@ -159,10 +178,18 @@ async fn create(State(state): State<SharedState>, viewer: Viewer, body: Bytes) -
     }
 }
 
+#[derive(serde::Deserialize)]
+struct ShowQuery {
+    /// A template (id) to fill in "Tell the public" with.
+    #[serde(default)]
+    template: Option<String>,
+}
+
 async fn show(
     State(state): State<SharedState>,
     viewer: Viewer,
     Path(slug): Path<String>,
+    Query(query): Query<ShowQuery>,
 ) -> Response {
     let found = async {
         let p = state.app.find_status_page(&slug).await?;
@@ -171,9 +198,23 @@ async fn show(
         let now = state.clock.now();
         let since = now.saturating_sub(std::time::Duration::from_secs(24 * 3600));
         let incidents = state.store.status_incidents(p.id, since).await?;
-        Ok::<_, ApiError>((p, components, services, incidents, now))
+        let templates = state.store.status_templates(p.id).await?;
+        let subscribers = if viewer.chrome().is_admin {
+            state.app.subscribers(&viewer.acting(), &p.slug).await?
+        } else {
+            Vec::new()
+        };
+        Ok::<_, ApiError>((
+            p,
+            components,
+            services,
+            incidents,
+            now,
+            templates,
+            subscribers,
+        ))
     };
-    let (p, components, services, incidents, now) = match found.await {
+    let (p, components, services, incidents, now, templates, subscribers) = match found.await {
         Ok(found) => found,
         Err(e) => return super::error_page(e),
     };
@@ -184,16 +225,23 @@ async fn show(
             .find(|c| c.id == id)
             .map(|c| c.name.clone())
     };
+    let chosen = query
+        .template
+        .as_deref()
+        .and_then(|t| templates.iter().find(|x| x.id.to_string() == t));
     let unchanged = |c: &onduty_store::status_pages::Component| {
+        let proposed = chosen
+            .and_then(|t| t.components.iter().find(|(id, _)| *id == c.id))
+            .map(|(_, s)| *s);
         let mut choices = vec![Choice::new(
             "",
             format!("unchanged ({})", c.status.label()),
-            true,
+            proposed.is_none(),
         )];
         choices.extend(
             ComponentStatus::ALL
                 .iter()
-                .map(|s| Choice::new(s.as_str(), s.label(), false)),
+                .map(|s| Choice::new(s.as_str(), s.label(), proposed == Some(*s))),
         );
         choices
     };
@@ -264,6 +312,28 @@ async fn show(
             .collect(),
         components: rows,
         open,
+        templates: templates
+            .iter()
+            .map(|t| TemplateRow {
+                id: t.id.to_string(),
+                name: t.name.clone(),
+                title: t.title.clone(),
+            })
+            .collect(),
+        drafted: chosen.map(|t| (t.title.clone(), t.body.clone())),
+        statuses: IncidentStatus::ALL
+            .iter()
+            .map(|s| Choice::new(s.as_str(), s.label(), *s == IncidentStatus::Investigating))
+            .collect(),
+        subscribers: subscribers
+            .iter()
+            .map(|s| SubscriberRow {
+                id: s.id.to_string(),
+                kind: s.subscription.kind(),
+                address: s.subscription.address().to_owned(),
+                confirmed: s.confirmed_at.is_some(),
+            })
+            .collect(),
         from: local_field(tomorrow, &tz),
         until: local_field(
             tomorrow.saturating_add(std::time::Duration::from_secs(3600)),

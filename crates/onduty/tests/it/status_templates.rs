@@ -110,3 +110,71 @@ async fn a_template_publishes_in_one_request_and_fills_only_what_is_left_out() {
         .await;
     assert_eq!(list["templates"], json!([]));
 }
+
+#[tokio::test]
+async fn the_status_pages_page_keeps_templates_and_manages_subscribers() {
+    let app = TestApp::start().await;
+    app.service("Checkout", "open").await;
+    let api = acme(&app).await;
+    let mut ada = crate::browser::administrator(&app).await;
+    let page = ada.get("/status-pages/acme").await;
+    let csrf = page.csrf();
+
+    // Ada keeps a template, then uses it: the form comes filled in.
+    let component = format!("component.{api}");
+    let kept = ada
+        .post(
+            "/status-pages/acme/templates",
+            &[
+                ("csrf", csrf.as_str()),
+                ("template_name", "Database degraded"),
+                ("name", "Slow <responses>"),
+                ("status", "investigating"),
+                ("body", "Some requests are slow."),
+                (component.as_str(), "degraded_performance"),
+            ],
+        )
+        .await;
+    assert_eq!(kept.location(), "/status-pages/acme#templates");
+    let (_, list) = app
+        .api(Method::GET, "/status-pages/acme/templates", None)
+        .await;
+    let id = list["templates"][0]["id"].as_str().unwrap().to_owned();
+    let page = ada.get(&format!("/status-pages/acme?template={id}")).await;
+    page.shows("<details class=\"card\" id=\"tell\" open>");
+    page.shows("value=\"Slow &#60;responses&#62;\"");
+    page.shows(">Some requests are slow.</textarea>");
+    page.shows("<option value=\"degraded_performance\" selected>");
+
+    // A webhook added here: its secret shown once; removed again.
+    let url = "https://hooks.acme.test/status".to_owned();
+    let added = ada
+        .post(
+            "/status-pages/acme/subscribers",
+            &[("csrf", csrf.as_str()), ("url", url.as_str())],
+        )
+        .await;
+    assert_eq!(added.location(), "/status-pages/acme#subscribers");
+    let page = ada.get("/status-pages/acme").await;
+    page.shows("Its signing secret, shown this once: whsec_");
+    page.shows(&format!("{url} <span class=\"muted\">webhook</span>"));
+    let (_, subscribers) = app
+        .api(Method::GET, "/status-pages/acme/subscribers", None)
+        .await;
+    let subscriber = subscribers["subscribers"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ada.post(
+        &format!("/status-pages/acme/subscribers/{subscriber}/delete"),
+        &[("csrf", csrf.as_str())],
+    )
+    .await;
+    assert!(!ada.get("/status-pages/acme").await.body.contains(&url));
+
+    // A responder sees the templates, not the subscribers.
+    let mut rita = crate::browser::logged_in_as(&app, "Rita", "responder").await;
+    let page = rita.get("/status-pages/acme").await;
+    page.shows("Database degraded");
+    assert!(!page.body.contains("id=\"subscribers\""));
+}
