@@ -7,6 +7,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::Overrides;
 
+mod status;
+pub use status::StatusCommand;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "onduty",
@@ -191,59 +194,6 @@ pub enum Command {
     Status {
         #[command(subcommand)]
         command: StatusCommand,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum StatusCommand {
-    /// List the status pages
-    Pages,
-    /// A page's components and the public incidents not over (drafts too)
-    Show {
-        /// Page slug or id
-        page: String,
-    },
-    /// Publish a public incident: what the public reads, and the components' new states
-    Publish {
-        /// Page slug or id
-        page: String,
-        /// Its title
-        #[arg(long)]
-        name: String,
-        /// What the public reads
-        #[arg(long)]
-        body: String,
-        /// A component's new state, as NAME=STATE (operational, degraded_performance,
-        /// partial_outage, major_outage, under_maintenance); again for more
-        #[arg(long = "component", value_name = "NAME=STATE")]
-        components: Vec<String>,
-        /// The onduty incident it tells of (number or id)
-        #[arg(long)]
-        incident: Option<String>,
-    },
-    /// Post an update to a public incident
-    Update {
-        /// Page slug or id
-        page: String,
-        /// The public incident's id
-        id: String,
-        /// investigating, identified, monitoring or resolved (a maintenance: scheduled,
-        /// in_progress, verifying or completed)
-        #[arg(long)]
-        status: String,
-        /// What the public reads
-        #[arg(long)]
-        body: String,
-        /// A component's new state, as NAME=STATE; again for more
-        #[arg(long = "component", value_name = "NAME=STATE")]
-        components: Vec<String>,
-    },
-    /// Publish a draft onduty made for an incident
-    PublishDraft {
-        /// Page slug or id
-        page: String,
-        /// The draft's id
-        id: String,
     },
 }
 
@@ -507,6 +457,13 @@ mod tests {
         "onduty status publish acme --name Errors --body Looking. --component API=partial_outage --incident 42",
         "onduty status update acme 0190 --status resolved --body Fixed. --component API=operational",
         "onduty status publish-draft acme 0190",
+        "onduty status publish acme --template Database",
+        "onduty status create acme --name Acme --host status.acme.com --time-zone Europe/London",
+        "onduty status add-component acme --name API --description api.acme.com --service Checkout",
+        "onduty status add-component acme --name EU --group Regions",
+        "onduty status add-component acme --name Regions --is-group",
+        "onduty status templates acme",
+        "onduty status subscribers acme",
     ];
 
     #[test]

@@ -1,5 +1,6 @@
-//! Client commands for public status pages: list them, show one, publish and update public
-//! incidents, publish drafts.
+//! Client commands for public status pages: list them, show one, make one and add its
+//! components, publish and update public incidents (from templates too), publish drafts,
+//! list templates and subscribers.
 
 use anyhow::{Context, bail};
 use reqwest::Method;
@@ -103,18 +104,103 @@ impl Client {
                     }
                 });
             }
+            StatusCommand::Create {
+                slug,
+                name,
+                host,
+                time_zone,
+                auto_publish,
+            } => {
+                let request = json!({"slug": slug, "name": name, "host": host,
+                    "time_zone": time_zone, "auto_publish": auto_publish});
+                let made = self
+                    .call(Method::POST, "/status-pages", Some(request))
+                    .await?;
+                self.output(&made, |m| {
+                    let p = &m["status_page"];
+                    println!(
+                        "Made {} at {}",
+                        clean(p["name"].as_str().unwrap_or("")),
+                        p["url"].as_str().unwrap_or("")
+                    );
+                });
+            }
+            StatusCommand::AddComponent {
+                page,
+                name,
+                description,
+                group,
+                is_group,
+                service,
+            } => {
+                let request = json!({"name": name, "description": description,
+                    "group_id": group, "group": is_group, "service": service});
+                let path = format!("/status-pages/{}/components", encode(&page));
+                let made = self.call(Method::POST, &path, Some(request)).await?;
+                self.output(&made, |m| {
+                    let c = &m["component"];
+                    println!(
+                        "Added {}  {}",
+                        c["id"].as_str().unwrap_or(""),
+                        clean(c["name"].as_str().unwrap_or(""))
+                    );
+                });
+            }
+            StatusCommand::Templates { page } => {
+                let path = format!("/status-pages/{}/templates", encode(&page));
+                let list = self.call(Method::GET, &path, None).await?;
+                self.output(&list, |l| {
+                    let all = l["templates"].as_array().cloned().unwrap_or_default();
+                    if all.is_empty() {
+                        println!("No templates.");
+                    }
+                    for t in all {
+                        println!(
+                            "{}  \"{}\"  {}",
+                            clean(t["name"].as_str().unwrap_or("")),
+                            clean(t["title"].as_str().unwrap_or("")),
+                            clean(t["status"].as_str().unwrap_or(""))
+                        );
+                    }
+                });
+            }
+            StatusCommand::Subscribers { page } => {
+                let path = format!("/status-pages/{}/subscribers", encode(&page));
+                let list = self.call(Method::GET, &path, None).await?;
+                self.output(&list, |l| {
+                    let all = l["subscribers"].as_array().cloned().unwrap_or_default();
+                    if all.is_empty() {
+                        println!("No subscribers.");
+                    }
+                    for s in all {
+                        println!(
+                            "{}  {}  {}{}",
+                            s["id"].as_str().unwrap_or(""),
+                            clean(s["kind"].as_str().unwrap_or("")),
+                            clean(s["address"].as_str().unwrap_or("")),
+                            if s["confirmed"] == true {
+                                ""
+                            } else {
+                                "  (not confirmed)"
+                            }
+                        );
+                    }
+                });
+            }
             StatusCommand::Publish {
                 page,
                 name,
                 body,
                 components: given,
                 incident,
+                template,
             } => {
                 let request = json!({
-                    "name": name,
-                    "body": body,
+                    "name": name.unwrap_or_default(),
+                    "body": body.unwrap_or_default(),
                     "components": components(&given)?,
                     "incident": incident,
+                    "template": template,
                 });
                 let made = self
                     .call(

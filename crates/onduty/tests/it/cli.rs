@@ -353,10 +353,6 @@ async fn the_cli_tells_the_public_and_resolves_on_a_status_page() {
     let mut server = Server::start(&database, &[]);
     let token = server.first_token();
     let api = crate::process::Api::new(&server, &token);
-    api.post("/status-pages", json!({"slug": "acme", "name": "Acme"}))
-        .await;
-    api.post("/status-pages/acme/components", json!({"name": "API"}))
-        .await;
     let client = |args: &[&str]| {
         onduty()
             .args(args)
@@ -374,7 +370,15 @@ async fn the_cli_tells_the_public_and_resolves_on_a_status_page() {
         );
         String::from_utf8(out.stdout).unwrap()
     };
+    let made = ok(&["status", "create", "acme", "--name", "Acme"]);
+    assert!(made.starts_with("Made Acme at http://"), "{made}");
+    let added = ok(&["status", "add-component", "acme", "--name", "API"]);
+    assert!(
+        added.starts_with("Added ") && added.trim_end().ends_with("  API"),
+        "{added}"
+    );
     assert!(ok(&["status", "pages"]).starts_with("acme  Acme  http://"));
+    assert_eq!(ok(&["status", "subscribers", "acme"]), "No subscribers.\n");
     let said = ok(&[
         "status",
         "publish",
@@ -420,6 +424,18 @@ async fn the_cli_tells_the_public_and_resolves_on_a_status_page() {
         "API=operational",
     ]);
     assert!(ok(&["status", "show", "acme"]).contains("No public incident in progress."));
+    // A template kept beforehand: one command at 3 a.m.
+    api.post(
+        "/status-pages/acme/templates",
+        json!({"name": "Slow", "title": "Slow responses", "body": "Some requests are slow."}),
+    )
+    .await;
+    assert_eq!(
+        ok(&["status", "templates", "acme"]),
+        "Slow  \"Slow responses\"  investigating\n"
+    );
+    let said = ok(&["status", "publish", "acme", "--template", "Slow"]);
+    assert!(said.contains("investigating  Slow responses"), "{said}");
     // Refused input says why.
     for (component, says) in [
         ("API", "--component takes NAME=STATE"),
