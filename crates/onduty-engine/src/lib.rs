@@ -25,6 +25,7 @@ mod pushes;
 mod reminders;
 mod status_deliveries;
 mod status_drafts;
+mod status_maintenance;
 mod status_reminders;
 mod text;
 mod timers;
@@ -72,6 +73,7 @@ enum Stage {
     StatusReminders,
     StatusDrafts,
     StatusDeliveries,
+    StatusMaintenance,
 }
 
 /// Which stages failed in this tick, and the first failure.
@@ -174,6 +176,11 @@ impl Engine {
         }
         // Public incidents drafted for new incidents behind a status page's components.
         stages.count(Stage::StatusDrafts, status_drafts::run(self, now).await);
+        // Scheduled maintenance that starts or ends now says so.
+        stages.count(
+            Stage::StatusMaintenance,
+            status_maintenance::run(self, now).await,
+        );
         // What status pages tell their subscribers.
         stages.count(
             Stage::StatusDeliveries,
@@ -192,6 +199,7 @@ impl Engine {
             self.store.next_maintenance_deadline().await?,
             self.store.next_status_reminder().await?,
             self.store.next_status_delivery().await?,
+            self.store.next_maintenance_move().await?,
         ];
         Ok(next.into_iter().flatten().min())
     }

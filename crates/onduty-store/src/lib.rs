@@ -27,6 +27,7 @@ pub mod sends;
 pub mod services;
 pub mod sessions;
 mod sql;
+pub mod status_clock;
 pub mod status_components;
 pub mod status_drafts;
 pub mod status_links;

@@ -14,3 +14,8 @@ CREATE TABLE status_templates (
     created_at BIGINT NOT NULL,
     UNIQUE (page_id, name)
 );
+
+-- Read on every engine tick: scheduled maintenance the clock moves on (it starts, then
+-- completes, each told as an update).
+CREATE INDEX status_incidents_open_maintenance ON status_incidents (scheduled_until)
+    WHERE resolved_at IS NULL AND scheduled_for IS NOT NULL;

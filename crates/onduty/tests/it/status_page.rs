@@ -398,6 +398,11 @@ async fn a_maintenance_starts_quiets_paging_and_completes_by_itself() {
     )
     .await;
     assert_eq!(active["scheduled_maintenances"][0]["status"], "in_progress");
+    // Its start is an update of its own, as Statuspage's are.
+    assert_eq!(
+        active["scheduled_maintenances"][0]["incident_updates"][0]["body"],
+        "Scheduled maintenance is currently in progress. We will provide updates as necessary."
+    );
     let summary = document(&app, "/status/acme/api/v2/summary.json").await;
     assert_eq!(
         summary["status"],
@@ -423,6 +428,15 @@ async fn a_maintenance_starts_quiets_paging_and_completes_by_itself() {
     );
     let all = document(&app, "/status/acme/api/v2/scheduled-maintenances.json").await;
     assert_eq!(all["scheduled_maintenances"][0]["status"], "completed");
+    let updates = &all["scheduled_maintenances"][0]["incident_updates"];
+    assert_eq!(updates.as_array().unwrap().len(), 3, "{updates}");
+    assert_eq!(updates[0]["status"], "completed");
+    assert_eq!(
+        updates[0]["body"],
+        "The scheduled maintenance has been completed."
+    );
+    assert_eq!(updates[0]["created_at"], until.to_rfc3339());
+    assert!(all["scheduled_maintenances"][0]["resolved_at"].is_string());
     app.send_event(trigger_event(&key, "db/slow", "Database slow"))
         .await;
     app.tick().await;
