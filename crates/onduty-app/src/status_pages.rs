@@ -35,7 +35,13 @@ pub struct StatusPageInput {
     /// Publish the drafts made when a linked service's incident opens at once, without
     /// waiting for a person.
     pub auto_publish: bool,
+    /// How often a public incident left open after its onduty incident is resolved is
+    /// reminded of: 5 to 1440 minutes; default 30.
+    pub remind_every_minutes: Option<u32>,
 }
+
+/// Reminders of a forgotten public incident come this often at most, and at least.
+const REMIND_EVERY_MINUTES: std::ops::RangeInclusive<u32> = 5..=1440;
 
 /// A component (or a group) as a door received it.
 #[derive(Debug, Clone, Default)]
@@ -101,6 +107,36 @@ fn host_name(text: &str) -> Result<String, AppError> {
     }
 }
 
+fn parse_page(input: &StatusPageInput) -> Result<NewStatusPage, AppError> {
+    let time_zone = match input.time_zone.as_deref().map(str::trim) {
+        None | Some("") => TimeZoneName::utc(),
+        Some(t) => {
+            TimeZoneName::parse(t).map_err(|e| AppError::Invalid(format!("'time_zone': {e}")))?
+        }
+    };
+    let remind_every_minutes = input.remind_every_minutes.unwrap_or(30);
+    if !REMIND_EVERY_MINUTES.contains(&remind_every_minutes) {
+        return Err(AppError::Invalid(format!(
+            "'remind_every_minutes' is {} to {}",
+            REMIND_EVERY_MINUTES.start(),
+            REMIND_EVERY_MINUTES.end()
+        )));
+    }
+    Ok(NewStatusPage {
+        slug: Slug::parse(&input.slug).map_err(invalid)?,
+        name: Title::parse("name", &input.name).map_err(invalid)?,
+        host: input
+            .host
+            .as_deref()
+            .filter(|h| !h.trim().is_empty())
+            .map(host_name)
+            .transpose()?,
+        time_zone: time_zone.as_str().to_owned(),
+        auto_publish: input.auto_publish,
+        remind_every_minutes,
+    })
+}
+
 impl App {
     /// Makes a public status page (admins).
     pub async fn create_status_page(
@@ -109,26 +145,31 @@ impl App {
         input: StatusPageInput,
     ) -> Result<StatusPage, AppError> {
         acting.require_admin()?;
-        let time_zone = match input.time_zone.as_deref().map(str::trim) {
-            None | Some("") => TimeZoneName::utc(),
-            Some(t) => TimeZoneName::parse(t)
-                .map_err(|e| AppError::Invalid(format!("'time_zone': {e}")))?,
-        };
-        let page = NewStatusPage {
-            slug: Slug::parse(&input.slug).map_err(invalid)?,
-            name: Title::parse("name", &input.name).map_err(invalid)?,
-            host: input
-                .host
-                .as_deref()
-                .filter(|h| !h.trim().is_empty())
-                .map(host_name)
-                .transpose()?,
-            time_zone: time_zone.as_str().to_owned(),
-            auto_publish: input.auto_publish,
-        };
+        let page = parse_page(&input)?;
         let made = self.store.create_status_page(&page, self.now()).await?;
         self.status_changed();
         Ok(made)
+    }
+
+    /// Changes a page's settings (admins): all of `input` but its slug, which stays.
+    pub async fn update_status_page(
+        &self,
+        acting: &Acting,
+        page: &str,
+        input: StatusPageInput,
+    ) -> Result<StatusPage, AppError> {
+        acting.require_admin()?;
+        let existing = self.find_status_page(page).await?;
+        let new = parse_page(&StatusPageInput {
+            slug: existing.slug.clone(),
+            ..input
+        })?;
+        let changed = self
+            .store
+            .update_status_page(existing.id, &new, self.now())
+            .await?;
+        self.status_changed();
+        Ok(changed)
     }
 
     /// A status page by id or slug.

@@ -35,7 +35,8 @@ pub struct Forgotten {
 /// How long after its onduty incident is resolved a public incident still open is first
 /// reminded of, and how often again.
 pub const REMIND_AFTER_MS: i64 = 10 * 60_000;
-pub const REMIND_EVERY_MS: i64 = 30 * 60_000;
+/// Then again every page's `remind_every_minutes` (30 unless set).
+const MINUTE_MS: i64 = 60_000;
 
 impl Store {
     /// The public incidents that tell of an onduty incident, oldest first.
@@ -75,7 +76,7 @@ impl Store {
 
     /// Public incidents still open whose onduty incident is resolved, due a reminder at
     /// `now`: the first [`REMIND_AFTER_MS`] after the resolution, then every
-    /// [`REMIND_EVERY_MS`]; with the onduty incident's number.
+    /// page's `remind_every_minutes`; with the onduty incident's number.
     pub async fn due_status_reminders(
         &self,
         now: Timestamp,
@@ -85,13 +86,14 @@ impl Store {
              s.started_at, s.monitoring_at, s.resolved_at, s.scheduled_for, s.scheduled_until, \
              s.window_id, s.incident_id, s.created_by, s.keep_open, s.draft, i.number AS incident_number \
              FROM status_incidents s JOIN incidents i ON i.id = s.incident_id \
+             JOIN status_pages p ON p.id = s.page_id \
              WHERE s.resolved_at IS NULL AND s.keep_open = 0 AND s.draft = 0 AND s.scheduled_for IS NULL \
              AND i.status = 'resolved' \
-             AND COALESCE(s.reminded_at + $2, i.resolved_at + $3) <= $1 \
+             AND COALESCE(s.reminded_at + p.remind_every_minutes * $2, i.resolved_at + $3) <= $1 \
              ORDER BY s.created_at LIMIT 100",
         )
         .bind(now.as_millis())
-        .bind(REMIND_EVERY_MS)
+        .bind(MINUTE_MS)
         .bind(REMIND_AFTER_MS)
         .fetch_all(&self.read)
         .await?;
@@ -171,12 +173,13 @@ impl Store {
     /// When the next reminder of a forgotten public incident is due.
     pub async fn next_status_reminder(&self) -> Result<Option<Timestamp>, StoreError> {
         let row = sqlx::query(
-            "SELECT MIN(COALESCE(s.reminded_at + $1, i.resolved_at + $2)) AS next \
+            "SELECT MIN(COALESCE(s.reminded_at + p.remind_every_minutes * $1, i.resolved_at + $2)) AS next \
              FROM status_incidents s JOIN incidents i ON i.id = s.incident_id \
+             JOIN status_pages p ON p.id = s.page_id \
              WHERE s.resolved_at IS NULL AND s.keep_open = 0 AND s.draft = 0 AND s.scheduled_for IS NULL \
              AND i.status = 'resolved'",
         )
-        .bind(REMIND_EVERY_MS)
+        .bind(MINUTE_MS)
         .bind(REMIND_AFTER_MS)
         .fetch_one(&self.read)
         .await?;

@@ -31,6 +31,9 @@ pub struct StatusPage {
     pub time_zone: String,
     /// Drafts made when a linked service's incident opens are published at once.
     pub auto_publish: bool,
+    /// How often a public incident left open after its onduty incident is resolved is
+    /// reminded of.
+    pub remind_every_minutes: u32,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -42,6 +45,7 @@ pub struct NewStatusPage {
     pub host: Option<String>,
     pub time_zone: String,
     pub auto_publish: bool,
+    pub remind_every_minutes: u32,
 }
 
 /// A component's state as an update set it (Statuspage's `affected_components`).
@@ -141,6 +145,8 @@ fn page_from_row(row: &AnyRow) -> Result<StatusPage, StoreError> {
         host: col(row, "host")?,
         time_zone: col(row, "time_zone")?,
         auto_publish: col::<i64>(row, "auto_publish")? != 0,
+        remind_every_minutes: u32::try_from(col::<i64>(row, "remind_every_minutes")?)
+            .map_err(StoreError::corrupt)?,
         created_at: Timestamp::from_millis(col(row, "created_at")?),
         updated_at: Timestamp::from_millis(col(row, "updated_at")?),
     })
@@ -180,7 +186,8 @@ pub(crate) fn incident_from_row(row: &AnyRow) -> Result<StatusIncident, StoreErr
     })
 }
 
-const PAGE_COLUMNS: &str = "SELECT id, slug, name, host, time_zone, auto_publish, created_at, updated_at FROM status_pages";
+const PAGE_COLUMNS: &str = "SELECT id, slug, name, host, time_zone, auto_publish, \
+     remind_every_minutes, created_at, updated_at FROM status_pages";
 pub(crate) const INCIDENT_COLUMNS: &str = "SELECT id, page_id, name, status, impact, created_at, \
      updated_at, started_at, monitoring_at, resolved_at, scheduled_for, scheduled_until, window_id, \
      incident_id, created_by, keep_open, draft FROM status_incidents";
@@ -202,8 +209,8 @@ impl Store {
         let id = StatusPageId::new(now);
         let mut conn = self.write_conn().await?;
         sqlx::query(
-            "INSERT INTO status_pages (id, slug, name, host, time_zone, auto_publish, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $7, $6, $6)",
+            "INSERT INTO status_pages (id, slug, name, host, time_zone, auto_publish, \
+             remind_every_minutes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $7, $8, $6, $6)",
         )
         .bind(id.to_string())
         .bind(page.slug.as_str().to_owned())
@@ -212,9 +219,36 @@ impl Store {
         .bind(page.time_zone.clone())
         .bind(now.as_millis())
         .bind(i64::from(page.auto_publish))
+        .bind(i64::from(page.remind_every_minutes))
         .execute(&mut *conn)
         .await
         .map_err(|e| taken(e.into(), "that slug or host name"))?;
+        drop(conn);
+        self.status_page(id).await
+    }
+
+    /// Changes a page's settings (its slug stays: links point at it).
+    pub async fn update_status_page(
+        &self,
+        id: StatusPageId,
+        page: &NewStatusPage,
+        now: Timestamp,
+    ) -> Result<StatusPage, StoreError> {
+        let mut conn = self.write_conn().await?;
+        sqlx::query(
+            "UPDATE status_pages SET name = $2, host = $3, time_zone = $4, auto_publish = $5, \
+             remind_every_minutes = $6, updated_at = $7 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(page.name.as_str().to_owned())
+        .bind(page.host.clone())
+        .bind(page.time_zone.clone())
+        .bind(i64::from(page.auto_publish))
+        .bind(i64::from(page.remind_every_minutes))
+        .bind(now.as_millis())
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| taken(e.into(), "that host name"))?;
         drop(conn);
         self.status_page(id).await
     }

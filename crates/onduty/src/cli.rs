@@ -458,7 +458,7 @@ mod tests {
         "onduty status update acme 0190 --status resolved --body Fixed. --component API=operational",
         "onduty status publish-draft acme 0190",
         "onduty status publish acme --template Database",
-        "onduty status create acme --name Acme --host status.acme.com --time-zone Europe/London",
+        "onduty status create acme --name Acme --host status.acme.com --time-zone Europe/London --remind-every 60",
         "onduty status add-component acme --name API --description api.acme.com --service Checkout",
         "onduty status add-component acme --name EU --group Regions",
         "onduty status add-component acme --name Regions --is-group",

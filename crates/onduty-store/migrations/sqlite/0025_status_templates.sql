@@ -19,3 +19,7 @@ CREATE TABLE status_templates (
 -- completes, each told as an update).
 CREATE INDEX status_incidents_open_maintenance ON status_incidents (scheduled_until)
     WHERE resolved_at IS NULL AND scheduled_for IS NOT NULL;
+
+-- How often a public incident left open after its onduty incident is resolved is
+-- reminded of, per page.
+ALTER TABLE status_pages ADD COLUMN remind_every_minutes BIGINT NOT NULL DEFAULT 30;

@@ -15,6 +15,7 @@ fn new_page(slug: &str, host: Option<&str>) -> NewStatusPage {
         host: host.map(str::to_owned),
         time_zone: "Europe/London".to_owned(),
         auto_publish: false,
+        remind_every_minutes: 30,
     }
 }
 

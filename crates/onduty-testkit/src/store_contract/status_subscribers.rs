@@ -37,6 +37,7 @@ pub async fn subscribers_confirm_hear_their_news_and_leave(db: &TestDb) {
                 host: None,
                 time_zone: "UTC".to_owned(),
                 auto_publish: false,
+                remind_every_minutes: 30,
             },
             at_minute(0),
         )

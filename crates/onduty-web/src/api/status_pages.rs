@@ -22,7 +22,7 @@ use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
 pub(super) fn routes() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
         .routes(routes!(list_pages, create_page))
-        .routes(routes!(get_page))
+        .routes(routes!(get_page, update_page))
         .routes(routes!(list_components, create_component))
         .routes(routes!(list_incidents, open_incident))
         .routes(routes!(post_update))
@@ -40,6 +40,9 @@ pub struct StatusPageView {
     pub time_zone: String,
     /// Drafts made for a linked service's incidents are published at once.
     pub auto_publish: bool,
+    /// How often a public incident left open after its onduty incident is resolved is
+    /// reminded of.
+    pub remind_every_minutes: u32,
     /// Where the public sees it.
     pub url: String,
     #[schema(value_type = String, format = DateTime)]
@@ -155,6 +158,27 @@ pub struct NewStatusPageBody {
     /// they wait for a person).
     #[serde(default)]
     pub auto_publish: bool,
+    /// How often a public incident left open after its onduty incident is resolved is
+    /// reminded of: 5 to 1440 minutes (default 30).
+    #[serde(default)]
+    pub remind_every_minutes: Option<u32>,
+}
+
+/// What to change of a status page; what is left out stays.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusPagePatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A host name of its own; `""` for none.
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub auto_publish: Option<bool>,
+    #[serde(default)]
+    pub remind_every_minutes: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -237,6 +261,7 @@ fn page_view(state: &SharedState, p: &StatusPage) -> StatusPageView {
         host: p.host.clone(),
         time_zone: p.time_zone.clone(),
         auto_publish: p.auto_publish,
+        remind_every_minutes: p.remind_every_minutes,
         url: crate::status::public_address(state, p),
         updated_at: p.updated_at,
     }
@@ -334,6 +359,7 @@ async fn create_page(
         host: body.host,
         time_zone: body.time_zone,
         auto_publish: body.auto_publish,
+        remind_every_minutes: body.remind_every_minutes,
     };
     let made = state
         .app
@@ -345,6 +371,41 @@ async fn create_page(
             status_page: page_view(&state, &made),
         }),
     ))
+}
+
+/// Change a status page's settings (admins); its slug stays.
+#[utoipa::path(
+    patch, path = "/status-pages/{page}", tag = "status pages",
+    params(("page" = String, Path, description = "Status page id or slug")),
+    request_body = StatusPagePatch,
+    responses((status = 200, body = StatusPageEnvelope), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody))
+)]
+async fn update_page(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiPath(page): ApiPath<String>,
+    ApiJson(patch): ApiJson<StatusPagePatch>,
+) -> Result<Json<StatusPageEnvelope>, ApiError> {
+    let found = state.app.find_status_page(&page).await?;
+    let input = StatusPageInput {
+        slug: found.slug.clone(),
+        name: patch.name.unwrap_or(found.name),
+        host: patch.host.or(found.host),
+        time_zone: Some(patch.time_zone.unwrap_or(found.time_zone)),
+        auto_publish: patch.auto_publish.unwrap_or(found.auto_publish),
+        remind_every_minutes: Some(
+            patch
+                .remind_every_minutes
+                .unwrap_or(found.remind_every_minutes),
+        ),
+    };
+    let changed = state
+        .app
+        .update_status_page(&caller.acting(), &page, input)
+        .await?;
+    Ok(Json(StatusPageEnvelope {
+        status_page: page_view(&state, &changed),
+    }))
 }
 
 /// A status page, by id or slug.

@@ -164,6 +164,19 @@ async fn create(State(state): State<SharedState>, viewer: Viewer, body: Bytes) -
         host: Some(posted.field("host")),
         time_zone: Some(posted.field("time_zone")),
         auto_publish: posted.ticked("auto_publish"),
+        remind_every_minutes: match posted.field("remind_every_minutes").trim() {
+            "" => None,
+            text => match text.parse() {
+                Ok(minutes) => Some(minutes),
+                Err(_) => {
+                    return failed(
+                        &state,
+                        "/status-pages#new-page",
+                        "Remind every: a number of minutes, such as 30.",
+                    );
+                }
+            },
+        },
     };
     match state.app.create_status_page(&viewer.acting(), input).await {
         Ok(made) => done(

@@ -27,6 +27,10 @@ pub enum StatusCommand {
         /// Publish the drafts made for a linked service's incidents at once
         #[arg(long)]
         auto_publish: bool,
+        /// Remind of a public incident left open after its onduty incident is resolved
+        /// this often (default 30)
+        #[arg(long, value_name = "MINUTES")]
+        remind_every: Option<u32>,
     },
     /// Add a component or a group to a page (admins)
     AddComponent {

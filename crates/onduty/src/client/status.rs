@@ -110,9 +110,11 @@ impl Client {
                 host,
                 time_zone,
                 auto_publish,
+                remind_every,
             } => {
                 let request = json!({"slug": slug, "name": name, "host": host,
-                    "time_zone": time_zone, "auto_publish": auto_publish});
+                    "time_zone": time_zone, "auto_publish": auto_publish,
+                    "remind_every_minutes": remind_every});
                 let made = self
                     .call(Method::POST, "/status-pages", Some(request))
                     .await?;

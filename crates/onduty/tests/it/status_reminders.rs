@@ -136,6 +136,37 @@ async fn a_forgotten_public_incident_gets_reminders_until_it_is_resolved() {
 }
 
 #[tokio::test]
+async fn a_page_says_how_often_its_forgotten_incidents_are_reminded_of() {
+    let app = TestApp::start().await;
+    let alice = acknowledged_outage(&app).await;
+    let (status, changed) = app
+        .api(
+            Method::PATCH,
+            "/status-pages/acme",
+            Some(json!({"remind_every_minutes": 60})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["status_page"]["remind_every_minutes"], 60);
+    assert_eq!(changed["status_page"]["name"], "Acme", "the rest stays");
+    for bad in [json!({"remind_every_minutes": 1}), json!({"slug": "other"})] {
+        let (status, _) = app
+            .api(Method::PATCH, "/status-pages/acme", Some(bad))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+    publish(&app, &alice).await;
+    app.api_as(&alice, Method::POST, "/incidents/1/resolve", None)
+        .await;
+    app.pass(10 * MINUTE).await;
+    assert_eq!(notices_to(&app, ALICE).len(), 1);
+    app.pass(59 * MINUTE).await;
+    assert!(notices_to(&app, ALICE).is_empty());
+    app.pass(MINUTE).await;
+    assert_eq!(notices_to(&app, ALICE).len(), 1);
+}
+
+#[tokio::test]
 async fn keeping_a_public_incident_open_on_purpose_stops_the_reminders() {
     let app = TestApp::start().await;
     let alice = acknowledged_outage(&app).await;
