@@ -30,6 +30,7 @@ mod paging;
 mod people;
 mod schedules;
 mod services;
+mod status_clock;
 mod status_pages;
 mod status_subscribers;
 
@@ -63,6 +64,7 @@ pub use schedules::{
     time_zones_stored_before_checking_are_read_leniently,
 };
 pub use services::{services_and_integrations, teams_policies_and_paging_settings};
+pub use status_clock::forgotten_incidents_and_maintenance_follow_the_clock;
 pub use status_pages::{
     drafts_wait_for_a_person_and_publishing_sets_their_states,
     status_pages_components_and_public_incidents,

@@ -47,6 +47,7 @@ on_every_backend!(
     status_pages_components_and_public_incidents,
     drafts_wait_for_a_person_and_publishing_sets_their_states,
     subscribers_confirm_hear_their_news_and_leave,
+    forgotten_incidents_and_maintenance_follow_the_clock,
     noise_control_groups_alerts_and_reopens_flapping_incidents,
     escalations_planned_notifications_and_the_outbox,
     one_engine_holds_the_lease,

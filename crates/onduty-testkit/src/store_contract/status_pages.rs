@@ -8,7 +8,7 @@ use onduty_store::status_pages::{NewComponent, NewStatusIncident, NewStatusPage,
 
 use super::*;
 
-fn new_page(slug: &str, host: Option<&str>) -> NewStatusPage {
+pub(super) fn new_page(slug: &str, host: Option<&str>) -> NewStatusPage {
     NewStatusPage {
         slug: Slug::parse(slug).unwrap(),
         name: Title::parse("name", "Acme").unwrap(),

@@ -1,13 +1,14 @@
 //! Subscribers of a status page: double opt-in, the news each hears of queued with the
 //! news itself, deliveries retried and recorded, unsubscribing.
 
-use onduty_core::status_page::{ComponentStatus, IncidentStatus, Slug, Stage, Title, UpdateBody};
+use onduty_core::status_page::{ComponentStatus, IncidentStatus, Stage, Title, UpdateBody};
 use onduty_core::subscriber::{SubscriberToken, Subscription};
-use onduty_store::status_pages::{NewStatusIncident, NewStatusPage, NewUpdate};
+use onduty_store::status_pages::{NewStatusIncident, NewUpdate};
 
 use super::status_pages::new_component;
 use onduty_store::status_subscribers::{DeliveryResult, NewSubscriber, Subscribed, Telling};
 
+use super::status_pages::new_page;
 use super::*;
 
 fn subscriber(
@@ -30,17 +31,7 @@ fn subscriber(
 pub async fn subscribers_confirm_hear_their_news_and_leave(db: &TestDb) {
     let store = db.store().await;
     let page = store
-        .create_status_page(
-            &NewStatusPage {
-                slug: Slug::parse("acme").unwrap(),
-                name: Title::parse("name", "Acme").unwrap(),
-                host: None,
-                time_zone: "UTC".to_owned(),
-                auto_publish: false,
-                remind_every_minutes: 30,
-            },
-            at_minute(0),
-        )
+        .create_status_page(&new_page("acme", None), at_minute(0))
         .await
         .unwrap();
     let api = store
