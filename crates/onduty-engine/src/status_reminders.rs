@@ -1,9 +1,13 @@
 //! The forgotten public incident: once an onduty incident is resolved while the public
 //! incident telling of it on a status page is not, whoever acknowledged it (or, if nobody
 //! did, whoever published the public one) is reminded through the contact methods of
-//! their immediate rules, and again every half hour, until the public incident is
-//! resolved or kept open on purpose. Load what is due and who to tell; plan the texts;
-//! apply in one transaction.
+//! their immediate rules, and again at the page's pace (every half hour unless it says
+//! otherwise), until the public incident is resolved or kept open on purpose; the chat
+//! channels of the incident's service and team are told too. Load what is due and who
+//! to tell; plan the texts; apply in one transaction, then post to the channels (a
+//! channel that misses one hears the next).
+
+use onduty_core::chat::ChatScope;
 
 use std::collections::HashMap;
 
@@ -20,6 +24,8 @@ use crate::{Engine, EngineError};
 pub(crate) struct Due {
     pub public: StatusIncident,
     pub number: IncidentNumber,
+    /// The chat channels of the onduty incident's service and team: platform, channel.
+    pub channels: Vec<(onduty_core::chat::ChatPlatform, String)>,
     /// Who acknowledged the onduty incident, if a person did.
     pub acknowledged_by: Option<UserId>,
     pub page: String,
@@ -33,14 +39,18 @@ pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<usize, Engine
     let mut pages: HashMap<StatusPageId, String> = HashMap::new();
     let mut due = Vec::with_capacity(found.len());
     for (public, number) in found {
-        let acknowledged_by = match engine.store.incident(IncidentRef::Number(number)).await {
-            Ok(incident) => match incident.acknowledged_by {
-                Some(Actor::User { id, .. }) => Some(id),
-                _ => None,
-            },
-            Err(StoreError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        };
+        let (acknowledged_by, channels) =
+            match engine.store.incident(IncidentRef::Number(number)).await {
+                Ok(incident) => {
+                    let by = match incident.acknowledged_by {
+                        Some(Actor::User { id, .. }) => Some(id),
+                        _ => None,
+                    };
+                    (by, channels_of(engine, incident.service_id).await?)
+                }
+                Err(StoreError::NotFound(_)) => (None, Vec::new()),
+                Err(e) => return Err(e.into()),
+            };
         let page = match pages.get(&public.page) {
             Some(name) => name.clone(),
             None => {
@@ -54,6 +64,7 @@ pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<usize, Engine
             public,
             number,
             acknowledged_by,
+            channels,
         });
     }
     let users: Vec<UserId> = due.iter().filter_map(who).collect();
@@ -61,7 +72,40 @@ pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<usize, Engine
     people.load_people(&engine.store, &users).await?;
     let reminders = plan(&due, &people.people);
     engine.store.queue_status_reminders(&reminders, now).await?;
+    for (d, reminder) in due.iter().zip(&reminders) {
+        for (platform, channel) in &d.channels {
+            if let Err(e) = engine
+                .providers
+                .post_chat_text(*platform, channel, &reminder.text)
+                .await
+            {
+                tracing::warn!(incident = d.number.0, platform = platform.label(), error = ?e, "a status page reminder did not reach a chat channel; the next one will try again");
+            }
+        }
+    }
     Ok(due.len())
+}
+
+/// The working chat channels of a service and of its team.
+async fn channels_of(
+    engine: &Engine,
+    service: onduty_core::ServiceId,
+) -> Result<Vec<(onduty_core::chat::ChatPlatform, String)>, EngineError> {
+    let mut scopes = vec![ChatScope::Service(service)];
+    match engine.store.service(service).await {
+        Ok(s) => scopes.extend(s.settings.team_id.map(ChatScope::Team)),
+        Err(StoreError::NotFound(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    }
+    let mut out = Vec::new();
+    for scope in scopes {
+        for c in engine.store.chat_channels(scope).await? {
+            if c.failing.is_none() {
+                out.push((c.platform, c.channel));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Who is reminded: whoever acknowledged the onduty incident, else whoever published.
@@ -128,6 +172,7 @@ mod tests {
             },
             number: IncidentNumber(42),
             acknowledged_by,
+            channels: Vec::new(),
             page: "Acme".to_owned(),
         };
         let reminders = plan(

@@ -81,6 +81,18 @@ impl DiscordClient {
             })
     }
 
+    /// A plain message through `webhook`, outside text shown as written and mentioning
+    /// nobody.
+    pub async fn post_text(&self, webhook: &str, text: &str) -> Result<(), ChatFailure> {
+        let mut url = self.url(webhook, "")?;
+        url.query_pairs_mut().append_pair("wait", "true");
+        let body = json!({
+            "content": crate::chat::cut(&crate::chat::escape_markdown(text), 2000),
+            "allowed_mentions": {"parse": []},
+        });
+        self.send(self.http.post(url).json(&body)).await.map(|_| ())
+    }
+
     /// Brings a posted message up to date; a message that is gone is `message_not_found`.
     pub async fn update(
         &self,

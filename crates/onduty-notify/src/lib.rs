@@ -237,6 +237,56 @@ impl Providers {
         }
     }
 
+    /// A plain line of text to a chat channel of `platform` (a conversation id, or a
+    /// webhook's URL for Teams and Discord).
+    pub async fn post_chat_text(
+        &self,
+        platform: onduty_core::chat::ChatPlatform,
+        channel: &str,
+        text: &str,
+    ) -> Result<(), ChatFailure> {
+        use onduty_core::chat::ChatPlatform;
+        let missing =
+            || ChatFailure::Refused(format!("{} is not set up on this server", platform.label()));
+        match platform {
+            ChatPlatform::Slack => {
+                self.slack
+                    .as_ref()
+                    .ok_or_else(missing)?
+                    .post_text(channel, text)
+                    .await
+            }
+            ChatPlatform::Telegram => {
+                self.telegram
+                    .as_ref()
+                    .ok_or_else(missing)?
+                    .send_text(channel, text)
+                    .await
+            }
+            ChatPlatform::Mattermost => {
+                self.mattermost
+                    .as_ref()
+                    .ok_or_else(missing)?
+                    .post_text(channel, text)
+                    .await
+            }
+            ChatPlatform::Teams => {
+                self.teams
+                    .as_ref()
+                    .ok_or_else(missing)?
+                    .post_text(channel, text)
+                    .await
+            }
+            ChatPlatform::Discord => {
+                self.discord
+                    .as_ref()
+                    .ok_or_else(missing)?
+                    .post_text(channel, text)
+                    .await
+            }
+        }
+    }
+
     /// Sends through the channel's provider, or says it has none.
     pub async fn send(&self, message: &Outgoing) -> Result<Sent, NotifyError> {
         match self.for_channel(message.channel) {

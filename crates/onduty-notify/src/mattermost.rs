@@ -107,6 +107,13 @@ impl MattermostClient {
             })
     }
 
+    /// A plain message to a channel, outside text shown as written and mentioning nobody.
+    pub async fn post_text(&self, channel: &str, text: &str) -> Result<(), ChatFailure> {
+        let body = json!({"channel_id": channel, "message": plain(text)});
+        let request = self.http.post(self.url("/posts")).json(&body);
+        self.answer(request).await.map(|_| ())
+    }
+
     /// Brings a posted message up to date; a post that is gone is `message_not_found`.
     pub async fn update(
         &self,

@@ -104,6 +104,12 @@ impl SlackClient {
             })
     }
 
+    /// A plain message to `channel`, outside text shown as written.
+    pub async fn post_text(&self, channel: &str, text: &str) -> Result<(), ChatFailure> {
+        let body = json!({"channel": channel, "text": escape(text)});
+        self.call("chat.postMessage", &body).await.map(|_| ())
+    }
+
     /// Brings a posted message up to date.
     pub async fn update(
         &self,

@@ -80,8 +80,31 @@ impl TeamsClient {
         }
     }
 
+    /// A card with one line of text, shown as written, to the channel behind `webhook`.
+    pub async fn post_text(&self, webhook: &str, text: &str) -> Result<(), ChatFailure> {
+        let card = json!({
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "type": "AdaptiveCard",
+            "version": "1.4",
+            "body": [{"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": cut(text, 2000)}]}],
+        });
+        let message = json!({
+            "type": "message",
+            "attachments": [{
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": null,
+                "content": card,
+            }],
+        });
+        self.deliver(webhook, &message).await
+    }
+
     /// Posts an incident's card to the channel behind `webhook`.
     pub async fn post(&self, webhook: &str, message: &IncidentMessage) -> Result<(), ChatFailure> {
+        self.deliver(webhook, &incident_card(message)).await
+    }
+
+    async fn deliver(&self, webhook: &str, body: &Value) -> Result<(), ChatFailure> {
         let url = reqwest::Url::parse(webhook)
             .map_err(|_| ChatFailure::Refused("the webhook's URL is not a URL".to_owned()))?;
         self.policy
@@ -90,7 +113,7 @@ impl TeamsClient {
         let response = self
             .http
             .post(url)
-            .json(&incident_card(message))
+            .json(body)
             .send()
             .await
             .map_err(|e| unreached("Teams", e))?;

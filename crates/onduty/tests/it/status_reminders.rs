@@ -417,3 +417,57 @@ async fn an_incident_behind_a_component_drafts_a_public_incident_nobody_sees_unt
         app.now()
     );
 }
+
+#[tokio::test]
+async fn the_services_chat_channel_hears_the_reminders_too() {
+    use onduty_testkit::telegram::{BOT_TOKEN, TelegramServer};
+    const GROUP: &str = "-1009876543210";
+    let telegram = TelegramServer::start().await;
+    let api_base = telegram.api_base.clone();
+    let app = TestApp::start_with_providers(
+        onduty_testkit::Backend::Sqlite,
+        |_| {},
+        move |_, fake| {
+            let client = onduty_notify::telegram::TelegramClient::new(onduty_notify::BotConfig {
+                bot_token: BOT_TOKEN.to_owned(),
+                api_base,
+            });
+            onduty_notify::Providers {
+                telegram: Some(std::sync::Arc::new(client)),
+                ..onduty_notify::Providers::all(fake)
+            }
+        },
+    )
+    .await;
+    telegram.join(GROUP);
+    let alice = acknowledged_outage(&app).await;
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/services/Checkout/chat-channels",
+            Some(json!({"platform": "telegram", "channel": GROUP})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    publish(&app, &alice).await;
+    app.api_as(&alice, Method::POST, "/incidents/1/resolve", None)
+        .await;
+    app.pass(10 * MINUTE).await;
+    let reminders: Vec<String> = telegram
+        .take()
+        .into_iter()
+        .filter(|c| c.method == "sendMessage" && c.body["parse_mode"].is_null())
+        .map(|c| {
+            assert_eq!(c.body["chat_id"], GROUP);
+            c.body["text"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        reminders,
+        [
+            "Incident #1 is resolved, but \"Checkout errors\" on the status page Acme still says \
+             investigating. Resolve it there, or keep it open on purpose."
+        ]
+    );
+    assert_eq!(notices_to(&app, ALICE).len(), 1, "and Alice herself");
+}
