@@ -120,14 +120,20 @@ impl Store {
                 .transpose()
                 .map_err(StoreError::corrupt)?;
             if let Some(old) = old.filter(|o| *o != status) {
-                sqlx::query(
-                    "UPDATE status_components SET status = $2, updated_at = $3 WHERE id = $1",
+                let changed = sqlx::query(
+                    "UPDATE status_components SET status = $2, updated_at = $3 \
+                     WHERE id = $1 AND status <> $2",
                 )
                 .bind(component.to_string())
                 .bind(status.as_str())
                 .bind(now.as_millis())
                 .execute(&mut *tx)
                 .await?;
+                if changed.rows_affected() != 1 {
+                    // Set to the same state meanwhile: one change is recorded.
+                    states.push((component, status));
+                    continue;
+                }
                 record_change(&mut tx, component, status, now).await?;
                 tell_component(
                     &mut tx,

@@ -531,13 +531,22 @@ async fn write_update(
             StoreError::Invalid(format!("no component {component} on this status page"))
         })?;
         let old: String = col(&row, "status")?;
-        if sets_states && old != status.as_str() {
-            sqlx::query("UPDATE status_components SET status = $2, updated_at = $3 WHERE id = $1")
-                .bind(component.to_string())
-                .bind(status.as_str())
-                .bind(now.as_millis())
-                .execute(&mut **tx)
-                .await?;
+        // Set only if it is not so already: two people setting the same state at once
+        // record one change.
+        let changed = sets_states
+            && old != status.as_str()
+            && sqlx::query(
+                "UPDATE status_components SET status = $2, updated_at = $3 \
+                 WHERE id = $1 AND status <> $2",
+            )
+            .bind(component.to_string())
+            .bind(status.as_str())
+            .bind(now.as_millis())
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+                == 1;
+        if changed {
             record_change(tx, *component, *status, now).await?;
             let old = ComponentStatus::parse(&old).map_err(StoreError::corrupt)?;
             tell_component(tx, d, page, *component, old, *status, now).await?;
