@@ -37,6 +37,10 @@ pub(crate) struct StatusArgs {
     /// Measured duration of each run
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// What the readers fetch instead of the page's summary.json: a control, such as
+    /// `/healthz`, to tell the status page's cost from the cost of any HTTP load
+    #[arg(long)]
+    read: Option<String>,
 }
 
 async fn connect(
@@ -168,7 +172,10 @@ async fn run(
     let start = Instant::now();
     let warm_until = start + Duration::from_secs(1);
     let stop_at = warm_until + Duration::from_secs(args.seconds);
-    let path = format!("/status/{slug}/api/v2/summary.json");
+    let path = args
+        .read
+        .clone()
+        .unwrap_or_else(|| format!("/status/{slug}/api/v2/summary.json"));
     let every = if args.rate == 0 {
         Duration::ZERO
     } else {
@@ -218,10 +225,16 @@ pub(crate) async fn spike(args: StatusArgs) -> anyhow::Result<()> {
     let (loaded, served, refused) = run(&args, &slug, args.readers).await?;
     let seconds = args.seconds as f64 + 1.0;
     println!("onduty status page spike benchmark");
-    println!(
-        "  target:       {} (/status/{slug}/api/v2/summary.json: 20 components, 1 incident)",
-        args.url
-    );
+    match &args.read {
+        None => println!(
+            "  target:       {} (/status/{slug}/api/v2/summary.json: 20 components, 1 incident)",
+            args.url
+        ),
+        Some(path) => println!(
+            "  target:       {} (readers fetch {path}, a control)",
+            args.url
+        ),
+    }
     println!(
         "  load:         {} readers ({}) and {} ingest connections, one request in flight each, {} s measured",
         args.readers,
