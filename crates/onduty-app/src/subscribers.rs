@@ -61,6 +61,19 @@ impl App {
         Ok(said)
     }
 
+    /// Sends `email` the mail asking to confirm a subscription to `page` (admins, on
+    /// someone's behalf): they are told of nothing until they confirm.
+    pub async fn invite_subscriber(
+        &self,
+        acting: &Acting,
+        page: &str,
+        email: &str,
+        components: &[String],
+    ) -> Result<Subscribed, AppError> {
+        acting.require_admin()?;
+        self.subscribe_by_email(page, email, components).await
+    }
+
     /// Adds a webhook that receives Statuspage's payloads, signed with a secret made now
     /// (admins).
     pub async fn add_webhook_subscriber(

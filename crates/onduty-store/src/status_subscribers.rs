@@ -297,13 +297,29 @@ impl Store {
         .bind(page.to_string())
         .fetch_all(&self.read)
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let mut s = subscriber_from_row(row, "")?;
-            s.components = self.subscriber_components(s.id).await?;
-            out.push(s);
+        let chosen = sqlx::query(
+            "SELECT sc.subscriber_id, sc.component_id FROM status_subscriber_components sc \
+             JOIN status_subscribers s ON s.id = sc.subscriber_id WHERE s.page_id = $1 \
+             ORDER BY sc.component_id",
+        )
+        .bind(page.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        let mut components: std::collections::HashMap<SubscriberId, Vec<ComponentId>> =
+            std::collections::HashMap::new();
+        for row in &chosen {
+            components
+                .entry(parse_col(row, "subscriber_id", str::parse)?)
+                .or_default()
+                .push(parse_col(row, "component_id", str::parse)?);
         }
-        Ok(out)
+        rows.iter()
+            .map(|row| {
+                let mut s = subscriber_from_row(row, "")?;
+                s.components = components.remove(&s.id).unwrap_or_default();
+                Ok(s)
+            })
+            .collect()
     }
 
     async fn subscriber_components(
@@ -372,22 +388,25 @@ impl Store {
         until: Timestamp,
     ) -> Result<(), StoreError> {
         let d = self.backend;
+        let writes = ids
+            .chunks(500)
+            .map(|chunk| {
+                let mut values = vec![Val::Int(until.as_millis())];
+                values.extend(chunk.iter().map(|id| Val::Text(id.clone())));
+                crate::sql::write(
+                    d,
+                    &format!(
+                        "UPDATE status_deliveries SET next_attempt_at = ? \
+                         WHERE status = 'pending' AND id IN ({})",
+                        vec!["?"; chunk.len()].join(",")
+                    ),
+                    values,
+                )
+            })
+            .collect();
         let mut conn = self.write_conn().await?;
         let mut tx = begin(&mut conn, d).await?;
-        for chunk in ids.chunks(500) {
-            let sql = crate::sql::numbered(
-                d,
-                &format!(
-                    "UPDATE status_deliveries SET next_attempt_at = ? WHERE status = 'pending' AND id IN {}",
-                    crate::sql::in_list(Backend::Sqlite, chunk.len())
-                ),
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(until.as_millis());
-            for id in chunk {
-                q = q.bind(id.clone());
-            }
-            q.execute(&mut *tx).await?;
-        }
+        execute_writes(&mut tx, d, writes).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -584,12 +603,15 @@ pub(crate) async fn queue_news(
             _ => subscribers.push((id, col(row, "kind")?, chosen.into_iter().collect())),
         }
     }
-    let (what, incident, update, component, old, new) = match telling {
+    // What is told: its kind, the id naming it in the delivery's, and its columns.
+    let (kind, what, incident, update, component, change, old, new) = match telling {
         Telling::Confirm => return Ok(()),
         Telling::Update { incident, update } => (
+            "incident",
             update.to_string(),
             Some(incident.to_string()),
             Some(update.to_string()),
+            None,
             None,
             None,
             None,
@@ -601,21 +623,15 @@ pub(crate) async fn queue_news(
             new,
             ..
         } => (
+            "component",
             change.to_string(),
             None,
             None,
             Some(component.to_string()),
+            Some(change.to_string()),
             Some(old.as_str().to_owned()),
             Some(new.as_str().to_owned()),
         ),
-    };
-    let change = match telling {
-        Telling::Component { change, .. } => Some(change.to_string()),
-        _ => None,
-    };
-    let kind = match telling {
-        Telling::Component { .. } => "component",
-        _ => "incident",
     };
     let values: Vec<Vec<Val>> = subscribers
         .iter()

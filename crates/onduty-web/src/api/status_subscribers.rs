@@ -128,10 +128,9 @@ async fn add_subscriber(
             ))
         }
         (None, Some(email)) => {
-            acting.require_admin()?;
             let said = state
                 .app
-                .subscribe_by_email(&page, &email, &body.components)
+                .invite_subscriber(&acting, &page, &email, &body.components)
                 .await?;
             if said == Subscribed::Already {
                 return Err(ApiError::Conflict(
