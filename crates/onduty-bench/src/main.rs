@@ -92,6 +92,11 @@ struct IngestArgs {
     /// Distinct dedup keys
     #[arg(long, default_value_t = 10_000)]
     keys: u64,
+    /// Events per second, all connections together (0: each connection as fast as the
+    /// server answers). Paced latency counts from when an event was due, not when it left,
+    /// so a stall shows in full
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
     /// The server's process id, to report its peak memory (Linux)
     #[arg(long)]
     pid: Option<u32>,
@@ -197,8 +202,22 @@ async fn worker(
         latencies_us: Vec::with_capacity(64 * 1024),
         errors: 0,
     };
+    let every = if args.rate == 0 {
+        Duration::ZERO
+    } else {
+        Duration::from_secs_f64(args.connections as f64 / args.rate as f64)
+    };
+    // Connections start spread over one interval, so paced events do not arrive in bursts.
+    let mut due = Instant::now() + every.mul_f64((seed % 1000) as f64 / 1000.0);
     loop {
-        let started = Instant::now();
+        let started = if every.is_zero() {
+            Instant::now()
+        } else {
+            tokio::time::sleep_until(due.into()).await;
+            let started = due;
+            due += every;
+            started
+        };
         if started >= stop_at {
             return Ok(out);
         }
