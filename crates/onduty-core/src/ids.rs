@@ -154,6 +154,10 @@ uuid_id!(
     /// Someone (by e-mail) or something (a webhook) told of a status page's news.
     SubscriberId
 );
+uuid_id!(
+    /// A runbook of a service: what to do when one of its alerts fires.
+    RunbookId
+);
 
 /// A UUIDv7 whose timestamp is `now`, with random low bits.
 fn uuid_v7_at(now: Timestamp) -> Uuid {

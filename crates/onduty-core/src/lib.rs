@@ -20,6 +20,7 @@ pub mod opsgenie;
 pub mod paging;
 pub mod rate_limit;
 pub mod reply;
+pub mod runbook;
 pub mod schedule;
 pub mod service;
 pub mod signature;
@@ -34,8 +35,8 @@ pub mod webhook;
 pub use ids::{
     ChatChannelId, ComponentChangeId, ComponentId, ContactMethodId, DedupKey, EventId, HeartbeatId,
     IncidentId, IncidentNumber, IncidentRef, IntegrationId, MaintenanceId, OutboxId, OverrideId,
-    PlannedNotificationId, PolicyId, RoutingKey, RuleId, ScheduleId, ServiceId, StatusIncidentId,
-    StatusPageId, StatusTemplateId, StatusUpdateId, SubscriberId, TeamId, TimelineId, TokenId,
-    UserId,
+    PlannedNotificationId, PolicyId, RoutingKey, RuleId, RunbookId, ScheduleId, ServiceId,
+    StatusIncidentId, StatusPageId, StatusTemplateId, StatusUpdateId, SubscriberId, TeamId,
+    TimelineId, TokenId, UserId,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

@@ -21,6 +21,7 @@ pub mod policies;
 pub mod pushes;
 pub mod requests;
 mod rows;
+pub mod runbooks;
 pub mod schedules;
 pub mod seen;
 pub mod sends;

@@ -28,6 +28,7 @@ mod monitoring;
 mod noise;
 mod paging;
 mod people;
+mod runbooks;
 mod schedules;
 mod services;
 mod status_clock;
@@ -58,6 +59,7 @@ pub use people::{
     a_first_password_is_replaced_by_ones_own, contact_methods_verification_and_rules,
     users_and_tokens,
 };
+pub use runbooks::runbooks_keep_every_version;
 pub use schedules::{
     overrides_stored_before_numbering_keep_their_order, schedules_overrides_and_calendar_secrets,
     the_override_added_last_wins_within_a_millisecond,

@@ -51,6 +51,7 @@ on_every_backend!(
     noise_control_groups_alerts_and_reopens_flapping_incidents,
     escalations_planned_notifications_and_the_outbox,
     one_engine_holds_the_lease,
+    runbooks_keep_every_version,
 );
 
 /// CI sets `ONDUTY_REQUIRE_POSTGRES=1`: then PostgreSQL must be among the backends.
