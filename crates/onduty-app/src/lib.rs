@@ -16,6 +16,7 @@ mod incidents;
 mod monitoring;
 mod people;
 mod policies;
+mod runbooks;
 mod schedules;
 mod sends;
 mod services;
@@ -43,6 +44,7 @@ pub use people::{
     salted_hash,
 };
 pub use policies::{LevelInput, PolicyInput};
+pub use runbooks::{IncidentRunbook, RunbookInput, incident_runbook};
 pub use schedules::{
     GAP_HORIZON, LayerInput, MAX_HANDOFF_LEAD_MINUTES, OverrideInput, ScheduleInput,
 };
@@ -81,7 +83,7 @@ impl Acting {
         Acting { user, via }
     }
 
-    fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor::User {
             id: self.user.id,
             name: self.user.name.to_string(),

@@ -109,6 +109,7 @@ pub(crate) fn message(
             post.number
         ),
         server: public_url.to_owned(),
+        runbook: None,
         signed,
     }
 }
@@ -301,7 +302,8 @@ impl Engine {
         } else {
             Vec::new()
         };
-        let message = message(post, &self.config.public_url, signed);
+        let mut message = message(post, &self.config.public_url, signed);
+        message.runbook = self.runbook_link(post.incident, post.number).await;
         let sent = self.send_chat(post, &message).await;
         match sent {
             Ok(message_ref) => (ChatPostResult::Shown { message_ref }, String::new()),

@@ -23,6 +23,7 @@ mod notifications;
 mod outbox;
 mod pushes;
 mod reminders;
+mod runbooks;
 mod status_deliveries;
 mod status_drafts;
 mod status_maintenance;

@@ -227,9 +227,14 @@ impl Engine {
             links: Vec::new(),
             ack_url: None,
             resolve_url: None,
+            runbook: None,
             signed: Vec::new(),
             server: base.to_owned(),
         };
+        // What to do, on every channel that can carry a link.
+        if channel != Channel::Voice {
+            page.runbook = self.runbook_link(incident, number).await;
+        }
         // Mattermost does not sign its callbacks: its buttons carry tokens onduty signed.
         if channel == Channel::Mattermost {
             let key = self.link_key().await?;

@@ -54,6 +54,8 @@ pub struct IncidentMessage {
     pub status: IncidentStatus,
     /// The incident's web page.
     pub url: String,
+    /// Its runbook, when it has one.
+    pub runbook: Option<crate::Link>,
     /// onduty's public URL, where signed buttons lead.
     pub server: String,
     /// The buttons' signed tokens, for platforms that do not sign their callbacks
@@ -132,6 +134,25 @@ pub fn escape_markdown(text: &str) -> String {
     out
 }
 
+/// A Markdown link (Mattermost, Discord) to `url` saying `text`: the text escaped, and
+/// the characters that would end or break the link's address percent-encoded.
+pub fn markdown_link(text: &str, url: &str) -> String {
+    let mut href = String::with_capacity(url.len());
+    for c in url.chars() {
+        match c {
+            '(' => href.push_str("%28"),
+            ')' => href.push_str("%29"),
+            '<' => href.push_str("%3C"),
+            '>' => href.push_str("%3E"),
+            '[' => href.push_str("%5B"),
+            ']' => href.push_str("%5D"),
+            c if c.is_whitespace() || c.is_control() => {}
+            c => href.push(c),
+        }
+    }
+    format!("[{}]({href})", escape_markdown(text))
+}
+
 /// At most `max` characters of `text`, with `…` when cut.
 pub fn cut(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -155,6 +176,7 @@ impl From<&PageItem> for IncidentMessage {
             status: IncidentStatus::Triggered,
             url: item.url.clone(),
             server: item.server.clone(),
+            runbook: item.runbook.clone(),
             signed: item.signed.clone(),
         }
     }
@@ -270,6 +292,14 @@ pub(crate) async fn send_direct(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markdown_links_keep_their_address_whole() {
+        assert_eq!(
+            markdown_link("Disk [full]", "https://wiki.example/a_(b) c"),
+            "[Disk \\[full\\]](https://wiki.example/a_%28b%29c)"
+        );
+    }
 
     #[test]
     fn markdown_is_escaped_so_outside_text_neither_links_nor_mentions() {

@@ -24,11 +24,18 @@ const UNKNOWN_MESSAGE: i64 = 10008;
 /// facts as fields, and the signed links that apply.
 pub fn incident_embed(m: &IncidentMessage) -> Value {
     let status = m.status_label();
-    let links: Vec<String> = m
+    let mut links: Vec<String> = m
         .signed_buttons()
         .into_iter()
         .map(|s| format!("[{}]({})", s.button.label(), m.action_url(s)))
         .collect();
+    if let Some(runbook) = &m.runbook {
+        let title = cut(runbook.text.as_deref().unwrap_or("Runbook"), 200);
+        links.push(format!(
+            "Runbook: {}",
+            crate::chat::markdown_link(&title, &runbook.href)
+        ));
+    }
     let field = |name: &str, value: &str| json!({"name": name, "value": escape_markdown(&cut(value, 200)), "inline": true});
     json!({
         "content": "",
@@ -171,6 +178,7 @@ mod tests {
             status: IncidentStatus::Triggered,
             url: "https://onduty.example/incidents/9".to_owned(),
             server: "https://onduty.example".to_owned(),
+            runbook: None,
             signed: vec![SignedButton {
                 button: ChatButton::Acknowledge,
                 token: "t-ack".to_owned(),

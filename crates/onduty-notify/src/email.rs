@@ -174,6 +174,7 @@ struct ItemHtml<'a> {
     url: &'a str,
     details: Option<String>,
     links: Vec<LinkHtml<'a>>,
+    runbook: Option<LinkHtml<'a>>,
     buttons: Vec<Anchor<'a>>,
 }
 
@@ -213,6 +214,14 @@ pub fn email_html(content: &Content) -> Result<String, askama::Error> {
     page.render()
 }
 
+fn link_html(link: &crate::Link) -> LinkHtml<'_> {
+    LinkHtml {
+        href: &link.href,
+        label: link.text.as_deref().unwrap_or(&link.href),
+        clickable: onduty_core::event::clickable(&link.href),
+    }
+}
+
 fn item_html(i: &PageItem) -> ItemHtml<'_> {
     let buttons = [("Acknowledge", &i.ack_url), ("Resolve", &i.resolve_url)]
         .into_iter()
@@ -229,15 +238,8 @@ fn item_html(i: &PageItem) -> ItemHtml<'_> {
             .details
             .as_ref()
             .and_then(|d| serde_json::to_string_pretty(d).ok()),
-        links: i
-            .links
-            .iter()
-            .map(|link| LinkHtml {
-                href: &link.href,
-                label: link.text.as_deref().unwrap_or(&link.href),
-                clickable: onduty_core::event::clickable(&link.href),
-            })
-            .collect(),
+        links: i.links.iter().map(link_html).collect(),
+        runbook: i.runbook.as_ref().map(link_html),
         buttons,
     }
 }
@@ -273,6 +275,7 @@ mod tests {
             ],
             ack_url: Some("http://onduty.example/actions/ACK".to_owned()),
             resolve_url: None,
+            runbook: None,
             signed: Vec::new(),
             server: String::new(),
         }

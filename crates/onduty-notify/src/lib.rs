@@ -48,6 +48,10 @@ pub struct PageItem {
     /// The trigger's links (a runbook, a dashboard), shown in e-mails.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<Link>,
+    /// The runbook: the alert's own runbook link, or one kept in onduty for it. An SMS
+    /// carries onduty's short link to it (`/r/<number>`), every other message its link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runbook: Option<Link>,
     /// One-click links for e-mail and push (signed for the person paged), when the engine
     /// has them.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -59,7 +59,13 @@ pub fn incident_post(m: &IncidentMessage) -> Value {
             "color": format!("#{:06X}", m.color()),
             "title": format!("Incident #{} · {status}", m.number),
             "title_link": m.url,
-            "text": summary,
+            "text": match &m.runbook {
+                Some(r) => format!(
+                    "{summary}\n\nRunbook: {}",
+                    crate::chat::markdown_link(&cut(r.text.as_deref().unwrap_or("Runbook"), 200), &r.href)
+                ),
+                None => summary,
+            },
             "fields": [
                 field("Service", &m.service),
                 field("Severity", &m.severity),
@@ -266,6 +272,7 @@ mod tests {
             status,
             url: "https://onduty.example/incidents/42".to_owned(),
             server: "https://onduty.example/".to_owned(),
+            runbook: None,
             signed: ChatButton::ALL
                 .into_iter()
                 .map(|button| SignedButton {

@@ -109,6 +109,9 @@ fn page(topic: &str, item: &PageItem) -> Value {
         }));
     }
     actions.push(json!({"action": "view", "label": "Open", "url": item.url}));
+    if let Some(runbook) = &item.runbook {
+        actions.push(json!({"action": "view", "label": "Runbook", "url": runbook.href}));
+    }
     json!({
         "topic": topic,
         "sequence_id": sequence_id(item.number),
@@ -208,6 +211,7 @@ mod tests {
             links: Vec::new(),
             ack_url: Some(format!("https://onduty.example/actions/t{number}")),
             resolve_url: None,
+            runbook: None,
             signed: Vec::new(),
             server: String::new(),
         }

@@ -35,8 +35,18 @@ pub fn sms(content: &Content) -> String {
     let body = match content {
         Content::Page { items } if items.len() == 1 => {
             let i = &items[0];
+            // The runbook as onduty's short link: it fits, and leads there whatever
+            // the runbook's own address.
+            let runbook = match &i.runbook {
+                Some(_) => format!(
+                    "\nRunbook: {}/r/{}",
+                    i.server.trim_end_matches('/'),
+                    i.number
+                ),
+                None => String::new(),
+            };
             format!(
-                "onduty: {}\nReply {n}a to acknowledge, {n}r to resolve, {n}e to escalate.",
+                "onduty: {}{runbook}\nReply {n}a to acknowledge, {n}r to resolve, {n}e to escalate.",
                 item_line(i, 160),
                 n = i.number
             )
@@ -126,6 +136,9 @@ pub fn email_text(content: &Content) -> String {
                     i.severity,
                     i.urgency,
                 ));
+                if let Some(runbook) = &i.runbook {
+                    s.push_str(&format!("Runbook: {}\n", runbook.href));
+                }
                 if let Some(details) = &i.details {
                     s.push_str(&format!(
                         "Details:\n{}\n",
@@ -210,6 +223,7 @@ mod tests {
             links: Vec::new(),
             ack_url: None,
             resolve_url: None,
+            runbook: None,
             signed: Vec::new(),
             server: String::new(),
         }
@@ -223,6 +237,42 @@ mod tests {
         assert_eq!(
             text,
             "onduty: #42 Checkout [critical] DISK at 99% on db01\nReply 42a to acknowledge, 42r to resolve, 42e to escalate."
+        );
+    }
+
+    #[test]
+    fn a_page_with_a_runbook_carries_it() {
+        let with_runbook = PageItem {
+            runbook: Some(crate::Link {
+                href: "https://wiki.example/a-very-long/path/to/the/runbook?for=disk".to_owned(),
+                text: Some("Disk full".to_owned()),
+            }),
+            server: "https://onduty.example/".to_owned(),
+            ..item(42, &"disk ".repeat(60))
+        };
+        let content = Content::Page {
+            items: vec![with_runbook],
+        };
+        // The SMS carries onduty's short link, and the reply codes still fit.
+        let text = sms(&content);
+        assert!(
+            text.contains("\nRunbook: https://onduty.example/r/42\nReply 42a"),
+            "{text}"
+        );
+        assert!(text.chars().count() <= SMS_MAX_CHARS);
+        // E-mail carries the runbook's own address, before the details.
+        let mail = email_text(&content);
+        assert!(
+            mail.contains(
+                "Runbook: https://wiki.example/a-very-long/path/to/the/runbook?for=disk\n"
+            ),
+            "{mail}"
+        );
+        assert!(
+            !sms(&Content::Page {
+                items: vec![item(1, "x")]
+            })
+            .contains("Runbook")
         );
     }
 

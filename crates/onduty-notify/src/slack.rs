@@ -11,7 +11,7 @@ use std::time::Duration;
 use onduty_core::chat::ChatButton;
 use serde_json::{Value, json};
 
-use crate::chat::{DirectMessages, bot_http, send_direct, unreached};
+use crate::chat::{DirectMessages, bot_http, cut, send_direct, unreached};
 use crate::{BotConfig, ChatFailure, IncidentMessage, Notifier, Outgoing, SendFuture};
 
 /// Slack's production Web API.
@@ -51,6 +51,13 @@ pub fn incident_blocks(m: &IncidentMessage) -> Value {
             "text": format!("{} · {} · {} urgency · *{status}*",
                 escape(&m.service), escape(&m.severity), escape(&m.urgency))}]}),
     ];
+    if let Some(runbook) = &m.runbook {
+        // A link's address ends at `|` or `>`: those are percent-encoded.
+        let href = escape(&runbook.href).replace('|', "%7C");
+        let title = escape(runbook.text.as_deref().unwrap_or("Runbook")).replace('|', "¦");
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn",
+            "text": format!("Runbook: <{href}|{}>", cut(&title, 200))}}));
+    }
     let buttons: Vec<Value> = m
         .buttons()
         .into_iter()
@@ -276,6 +283,7 @@ mod tests {
             status,
             url: "https://onduty.example/incidents/42".to_owned(),
             server: "https://onduty.example".to_owned(),
+            runbook: None,
             signed: Vec::new(),
         }
     }
@@ -311,5 +319,21 @@ mod tests {
             ["resolve", "escalate"]
         );
         assert!(buttons(&incident_blocks(&message(IncidentStatus::Resolved))).is_empty());
+    }
+
+    #[test]
+    fn a_runbook_is_a_link_of_its_own_whose_address_stays_whole() {
+        let body = incident_blocks(&IncidentMessage {
+            runbook: Some(crate::Link {
+                href: "https://wiki.example/runbooks?a=1&b=<2>|3".to_owned(),
+                text: Some("Disk <full> | slow".to_owned()),
+            }),
+            ..message(IncidentStatus::Triggered)
+        });
+        assert_eq!(
+            body["blocks"][2]["text"]["text"],
+            "Runbook: <https://wiki.example/runbooks?a=1&amp;b=&lt;2&gt;%7C3|Disk &lt;full&gt; ¦ slow>"
+        );
+        assert_eq!(buttons(&body), ["acknowledge", "resolve", "escalate"]);
     }
 }

@@ -31,6 +31,9 @@ pub fn incident_card(m: &IncidentMessage) -> Value {
         .map(|s| json!({"type": "Action.OpenUrl", "title": s.button.label(), "url": m.action_url(s)}))
         .collect();
     actions.push(json!({"type": "Action.OpenUrl", "title": "Open in onduty", "url": m.url}));
+    if let Some(runbook) = &m.runbook {
+        actions.push(json!({"type": "Action.OpenUrl", "title": "Runbook", "url": runbook.href}));
+    }
     // Outside text goes in TextRuns, which Teams shows as written (a TextBlock's text is
     // Markdown, and Teams does not honour every backslash escape).
     let fact = |name: &str, value: &str| {
@@ -145,6 +148,7 @@ mod tests {
             status: IncidentStatus::Acknowledged,
             url: "https://onduty.example/incidents/7".to_owned(),
             server: "https://onduty.example".to_owned(),
+            runbook: None,
             signed: ChatButton::ALL
                 .into_iter()
                 .map(|button| SignedButton {

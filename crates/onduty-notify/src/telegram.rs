@@ -39,7 +39,7 @@ pub fn parse_callback(data: &str) -> Option<(ChatButton, &str)> {
 pub fn incident_message(m: &IncidentMessage) -> Value {
     let status = m.status_label();
     let summary: String = m.summary.chars().take(3000).collect();
-    let text = format!(
+    let mut text = format!(
         "<b><a href=\"{}\">#{}</a> {}</b>\n{} · {} · {} urgency · <b>{status}</b>",
         escape(&m.url),
         m.number,
@@ -48,6 +48,20 @@ pub fn incident_message(m: &IncidentMessage) -> Value {
         escape(&m.severity),
         escape(&m.urgency),
     );
+    if let Some(runbook) = &m.runbook {
+        let title: String = runbook
+            .text
+            .as_deref()
+            .unwrap_or("Runbook")
+            .chars()
+            .take(200)
+            .collect();
+        text.push_str(&format!(
+            "\nRunbook: <a href=\"{}\">{}</a>",
+            escape(&runbook.href),
+            escape(&title)
+        ));
+    }
     let buttons: Vec<Value> = m
         .buttons()
         .into_iter()
@@ -214,6 +228,7 @@ mod tests {
             status: IncidentStatus::Triggered,
             url: "https://onduty.example/incidents/42".to_owned(),
             server: "https://onduty.example".to_owned(),
+            runbook: None,
             signed: Vec::new(),
         });
         assert_eq!(

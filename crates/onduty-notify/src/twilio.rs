@@ -238,6 +238,7 @@ mod tests {
                 links: Vec::new(),
                 ack_url: None,
                 resolve_url: None,
+                runbook: None,
                 signed: Vec::new(),
                 server: String::new(),
             }],

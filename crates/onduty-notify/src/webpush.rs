@@ -107,6 +107,12 @@ fn notification(item: &PageItem, summary_chars: usize) -> Value {
     if let Some(url) = &item.resolve_url {
         actions.push(json!({"action": "resolve", "title": "Resolve", "url": url}));
     }
+    // Opened, not posted to: where browsers show a third action.
+    if let Some(runbook) = &item.runbook {
+        actions.push(
+            json!({"action": "runbook", "title": "Runbook", "url": runbook.href, "open": true}),
+        );
+    }
     let cut = |text: &str, n| crate::chat::cut(text, n);
     json!({
         "title": format!("#{} {}", item.number, cut(&item.summary, summary_chars)),
@@ -281,6 +287,7 @@ mod tests {
             links: Vec::new(),
             ack_url: Some(format!("https://onduty.example/actions/ack-{number}")),
             resolve_url: Some(format!("https://onduty.example/actions/resolve-{number}")),
+            runbook: None,
             signed: Vec::new(),
             server: String::new(),
         }

@@ -29,6 +29,7 @@ fn page() -> Outgoing {
                 }],
                 ack_url: Some("http://onduty.example/actions/ACK-TOKEN".to_owned()),
                 resolve_url: Some("http://onduty.example/actions/RESOLVE-TOKEN".to_owned()),
+                runbook: None,
                 signed: Vec::new(),
                 server: String::new(),
             }],

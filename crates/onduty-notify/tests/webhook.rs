@@ -69,6 +69,7 @@ fn page(to: &str) -> Outgoing {
                 links: Vec::new(),
                 ack_url: None,
                 resolve_url: None,
+                runbook: None,
                 signed: Vec::new(),
                 server: String::new(),
             }],

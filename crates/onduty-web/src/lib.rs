@@ -11,6 +11,7 @@ mod error;
 mod health;
 pub mod ingest;
 mod mail;
+mod markdown;
 mod mattermost;
 pub use mail::{MailTls, MailTlsError, mail_tls};
 mod opsgenie;

@@ -352,6 +352,7 @@ async fn voice_keys(
                         links: Vec::new(),
                         ack_url: None,
                         resolve_url: None,
+                        runbook: None,
                         signed: Vec::new(),
                         server: String::new(),
                     });

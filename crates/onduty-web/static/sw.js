@@ -1,7 +1,7 @@
 // onduty's service worker: keeps the app shell (styles, scripts, icon) for when the
 // network is gone, and shows Web Push notifications. A page's notification has
 // Acknowledge and Resolve actions: each POSTs to its signed one-click link, so it acts
-// without opening a page; a "settled" push replaces them, quietly, with a note that they
+// without opening a page (and a Runbook action, where the browser shows three, opens it); a "settled" push replaces them, quietly, with a note that they
 // need nobody now.
 "use strict";
 
@@ -88,7 +88,10 @@ self.addEventListener("notificationclick", (event) => {
   const data = notification.data || {};
   notification.close();
   const chosen = (data.actions || []).find((a) => a.action === event.action);
-  if (chosen) {
+  if (chosen && chosen.open) {
+    // The runbook: a page to read, not an action to take.
+    event.waitUntil(self.clients.openWindow(chosen.url));
+  } else if (chosen) {
     // The signed link acts as the person it was sent to; its answer says what happened.
     event.waitUntil(
       fetch(chosen.url, { method: "POST", credentials: "omit" })

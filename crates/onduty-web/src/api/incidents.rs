@@ -122,7 +122,7 @@ pub struct TimelineQuery {
     cursor: Option<String>,
 }
 
-fn parse_ref(text: &str) -> Result<IncidentRef, ApiError> {
+pub(super) fn parse_ref(text: &str) -> Result<IncidentRef, ApiError> {
     text.parse()
         .map_err(|e: onduty_core::ids::IdError| ApiError::BadRequest(e.to_string()))
 }

@@ -9,6 +9,7 @@ pub(crate) mod heartbeats;
 pub(crate) mod incidents;
 pub(crate) mod maintenance;
 pub(crate) mod policies;
+mod runbooks;
 pub(crate) mod schedules;
 pub(crate) mod services;
 pub(crate) mod status_pages;
@@ -46,6 +47,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(incidents::routes())
         .merge(services::routes())
         .merge(policies::routes())
+        .merge(runbooks::routes())
         .merge(schedules::routes())
         .merge(teams::routes())
         .merge(users::routes())

@@ -103,6 +103,8 @@ struct IncidentPage {
     timeline: Vec<EntryRow>,
     /// What the status pages say of it, and the form to tell the public.
     public: super::incident_public::PublicPart,
+    /// What to do: shown first.
+    runbook: Option<super::runbooks::IncidentRunbookPart>,
 }
 
 fn incident_ref(number: i64) -> IncidentRef {
@@ -168,11 +170,6 @@ fn detail_rows(details: &serde_json::Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// Whether a link is the runbook, shown first.
-fn is_runbook(link: &LinkRow) -> bool {
-    link.text.to_lowercase().contains("runbook") || link.href.to_lowercase().contains("runbook")
-}
-
 async fn show(
     State(state): State<SharedState>,
     viewer: Viewer,
@@ -202,19 +199,19 @@ async fn show(
         Ok(part) => part,
         Err(e) => return failed(e),
     };
+    let runbook = super::runbooks::for_incident(&state, &incident).await;
     let custom = incident
         .details
         .alert()
         .and_then(|a| a.custom_details.as_ref());
     let details = custom.and_then(|d| serde_json::to_string_pretty(d).ok());
-    let mut links: Vec<LinkRow> = incident
-        .details
-        .links
+    // The runbook first: it says what to do.
+    let mut sorted: Vec<_> = incident.details.links.iter().collect();
+    sorted.sort_by_key(|l| !onduty_core::runbook::is_runbook_link(l));
+    let links: Vec<LinkRow> = sorted
         .iter()
         .map(|l| link(&l.href, l.text.as_deref()))
         .collect();
-    // The runbook first: it says what to do.
-    links.sort_by_key(|l| !is_runbook(l));
     let client_link = incident.details.client_url.as_deref().map(|url| {
         let by = incident.details.client.as_deref().unwrap_or("the sender");
         link(url, Some(&format!("View in {by}")))
@@ -256,6 +253,7 @@ async fn show(
     };
     page(IncidentPage {
         public,
+        runbook,
         nobody_paged,
         chrome: viewer.chrome(),
         live_since,

@@ -19,6 +19,7 @@ mod live;
 mod oncall;
 mod people;
 mod policies;
+mod runbooks;
 mod schedules;
 mod services;
 mod status_page_extras;
@@ -68,6 +69,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(live::routes())
         .merge(oncall::routes())
         .merge(services::routes())
+        .merge(runbooks::routes())
         .merge(chat::routes())
         .merge(chat_links::routes())
         .merge(policies::routes())

@@ -187,6 +187,17 @@ struct ServicePage {
     changes: Vec<(String, String, String)>,
     /// Chat channels that get the service's incidents: id, "Slack C0123", why it fails.
     chat_channels: Vec<(String, String, Option<String>)>,
+    runbooks: Vec<RunbookRow>,
+}
+
+/// A runbook of the service, as its page lists it.
+struct RunbookRow {
+    id: String,
+    title: String,
+    /// `service`, `alertname`, `dedup_key` or `summary`.
+    matching: &'static str,
+    pattern: String,
+    version: i64,
 }
 
 /// Change events shown on a service's page.
@@ -231,11 +242,13 @@ async fn show(
         state
             .store
             .chat_channels(onduty_core::chat::ChatScope::Service(service.id)),
+        state.store.runbooks(service.id),
     );
-    let (policies, teams, integrations, heartbeats, windows, (changes, _), chat) = match found {
-        Ok(found) => found,
-        Err(e) => return super::error_page(e),
-    };
+    let (policies, teams, integrations, heartbeats, windows, (changes, _), chat, runbooks) =
+        match found {
+            Ok(found) => found,
+            Err(e) => return super::error_page(e),
+        };
     let settings = &service.settings;
     let urgency = settings.urgency.as_str();
     let minutes = |m: Option<u32>| m.map(|m| m.to_string()).unwrap_or_default();
@@ -253,6 +266,20 @@ async fn show(
         .collect();
     page(ServicePage {
         changes,
+        runbooks: runbooks
+            .iter()
+            .map(|r| RunbookRow {
+                id: r.id.to_string(),
+                title: if r.title.is_empty() {
+                    "Runbook".to_owned()
+                } else {
+                    r.title.clone()
+                },
+                matching: r.scope.kind(),
+                pattern: r.scope.pattern().to_owned(),
+                version: r.version,
+            })
+            .collect(),
         chat_channels: chat
             .iter()
             .map(|c| {

@@ -30,6 +30,7 @@ mod paging;
 mod process;
 mod push;
 mod replies;
+mod runbooks;
 mod schedules;
 mod setup;
 mod slack;
