@@ -1056,9 +1056,17 @@ test('l. axe-core finds nothing on any page, light and dark, phone and desktop',
   assert.ok(servicePath && policyPath && schedulePath && gracePath, 'needs story b');
   const axeSource = await readFile(join(REPO, 'e2e/node_modules/axe-core/axe.min.js'), 'utf8');
   const { incidents } = await api('GET', '/api/v1/incidents');
+  // A runbook in Markdown, shown first on the incident's page and on a page of its own.
+  const serviceId = incidents[0].service_id;
+  const { runbook } = await api('POST', `/api/v1/services/${serviceId}/runbooks`, {
+    title: 'When it pages',
+    markdown: '# First\n\n1. Look at `journalctl -u app`\n2. See [the dashboard](https://grafana.example/d/app)\n\n'
+      + '## Then\n\n| Check | Command |\n|---|---|\n| Disk | `df -h` |\n\n```\nsystemctl restart app\n```\n',
+  });
   const pages = [
     '/', '/incidents', `/incidents/${incidents[0].number}`, '/oncall', '/services', servicePath,
     '/escalation-policies', policyPath, '/schedules', schedulePath, '/people', gracePath, '/profile', '/status-pages',
+    `/services/${serviceId}/runbooks/${runbook.id}`, `/services/${serviceId}/runbooks/new`,
   ];
   const found = [];
   for (const colorScheme of ['light', 'dark']) {
