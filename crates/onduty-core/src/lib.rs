@@ -18,6 +18,7 @@ pub mod mail;
 pub mod noise;
 pub mod opsgenie;
 pub mod paging;
+pub mod postmortem;
 pub mod rate_limit;
 pub mod reply;
 pub mod runbook;
