@@ -16,6 +16,7 @@ mod incidents;
 mod monitoring;
 mod people;
 mod policies;
+mod postmortems;
 mod runbooks;
 mod schedules;
 mod sends;
@@ -44,6 +45,7 @@ pub use people::{
     salted_hash,
 };
 pub use policies::{LevelInput, PolicyInput};
+pub use postmortems::{ActionInput, PostmortemInput, TimelineLineInput};
 pub use runbooks::{IncidentRunbook, RunbookInput, incident_runbook};
 pub use schedules::{
     GAP_HORIZON, LayerInput, MAX_HANDOFF_LEAD_MINUTES, OverrideInput, ScheduleInput,

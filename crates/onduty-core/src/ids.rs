@@ -158,6 +158,14 @@ uuid_id!(
     /// A runbook of a service: what to do when one of its alerts fires.
     RunbookId
 );
+uuid_id!(
+    /// A postmortem: what was learnt from one or more incidents.
+    PostmortemId
+);
+uuid_id!(
+    /// An action item of a postmortem.
+    ActionItemId
+);
 
 /// A UUIDv7 whose timestamp is `now`, with random low bits.
 fn uuid_v7_at(now: Timestamp) -> Uuid {

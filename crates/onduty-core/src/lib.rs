@@ -34,10 +34,10 @@ pub mod time;
 pub mod webhook;
 
 pub use ids::{
-    ChatChannelId, ComponentChangeId, ComponentId, ContactMethodId, DedupKey, EventId, HeartbeatId,
-    IncidentId, IncidentNumber, IncidentRef, IntegrationId, MaintenanceId, OutboxId, OverrideId,
-    PlannedNotificationId, PolicyId, RoutingKey, RuleId, RunbookId, ScheduleId, ServiceId,
-    StatusIncidentId, StatusPageId, StatusTemplateId, StatusUpdateId, SubscriberId, TeamId,
-    TimelineId, TokenId, UserId,
+    ActionItemId, ChatChannelId, ComponentChangeId, ComponentId, ContactMethodId, DedupKey,
+    EventId, HeartbeatId, IncidentId, IncidentNumber, IncidentRef, IntegrationId, MaintenanceId,
+    OutboxId, OverrideId, PlannedNotificationId, PolicyId, PostmortemId, RoutingKey, RuleId,
+    RunbookId, ScheduleId, ServiceId, StatusIncidentId, StatusPageId, StatusTemplateId,
+    StatusUpdateId, SubscriberId, TeamId, TimelineId, TokenId, UserId,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

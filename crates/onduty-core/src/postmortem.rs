@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::incident::{TimelineEntry, TimelineKind};
 use crate::time::Timestamp;
 
+mod markdown;
+pub use markdown::{ActionLine, Document, to_markdown};
+
 /// Longest text field (summary, contributing factors, what went well or badly).
 pub const TEXT_MAX_CHARS: usize = 50_000;
 /// Longest title, timeline line or action item.
@@ -228,6 +231,65 @@ pub fn impact(incidents: &[IncidentTimes]) -> Option<Impact> {
         minutes_to_acknowledge: acknowledged_at.map(minutes),
         minutes_to_resolve: resolved_at.map(minutes),
     })
+}
+
+/// A new postmortem's first words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drafted {
+    pub title: String,
+    pub timeline: Vec<TimelineLine>,
+    pub deadlines: Deadlines,
+    /// Who acknowledged first: the owner, unless someone else starts it.
+    pub first_acknowledger: Option<crate::UserId>,
+}
+
+/// The draft of a postmortem of `incidents` (with their timelines' entries, by incident
+/// number): due from when the last resolved, or from `now` while one is still open.
+pub fn draft(
+    incidents: &[&crate::incident::Incident],
+    entries: &[(i64, TimelineEntry)],
+    settings: DueSettings,
+    zone: &TimeZone,
+    now: Timestamp,
+) -> Option<Drafted> {
+    let mut sorted: Vec<_> = incidents.to_vec();
+    sorted.sort_by_key(|i| i.number.0);
+    let first = sorted.first()?;
+    let numbers: Vec<String> = sorted.iter().map(|i| format!("#{}", i.number.0)).collect();
+    let title = parse_line(
+        "title",
+        &format!("{}: {}", numbers.join(", "), first.summary),
+    )
+    .unwrap_or_else(|_| numbers.join(", "));
+    let title = clip(&title, LINE_MAX_CHARS);
+    let times: Vec<IncidentTimes> = sorted
+        .iter()
+        .map(|i| IncidentTimes {
+            created_at: i.created_at,
+            acknowledged_at: i.acknowledged_at,
+            resolved_at: i.resolved_at,
+        })
+        .collect();
+    let ended = impact(&times).and_then(|i| i.resolved_at).unwrap_or(now);
+    Some(Drafted {
+        title,
+        timeline: draft_timeline(entries),
+        deadlines: deadlines(ended, settings, zone),
+        first_acknowledger: first_acknowledger(incidents),
+    })
+}
+
+/// The person who acknowledged first, of all the incidents: a postmortem's owner unless
+/// someone else starts it.
+pub fn first_acknowledger(incidents: &[&crate::incident::Incident]) -> Option<crate::UserId> {
+    incidents
+        .iter()
+        .filter_map(|i| match (&i.acknowledged_by, i.acknowledged_at) {
+            (Some(crate::incident::Actor::User { id, .. }), Some(at)) => Some((at, *id)),
+            _ => None,
+        })
+        .min_by_key(|(at, _)| *at)
+        .map(|(_, id)| id)
 }
 
 /// A title, timeline line or action item: trimmed, 1 to 500 characters.

@@ -21,6 +21,7 @@ mod lease;
 pub use lease::{TAKEOVER_POLL, takeover_bound};
 mod notifications;
 mod outbox;
+mod postmortem_drafts;
 mod pushes;
 mod reminders;
 mod runbooks;
@@ -75,6 +76,7 @@ enum Stage {
     StatusDrafts,
     StatusDeliveries,
     StatusMaintenance,
+    PostmortemDrafts,
 }
 
 /// Which stages failed in this tick, and the first failure.
@@ -177,6 +179,11 @@ impl Engine {
         }
         // Public incidents drafted for new incidents behind a status page's components.
         stages.count(Stage::StatusDrafts, status_drafts::run(self, now).await);
+        // High-urgency incidents resolved a minute ago get a draft postmortem.
+        stages.count(
+            Stage::PostmortemDrafts,
+            postmortem_drafts::run(self, now).await,
+        );
         // Scheduled maintenance that starts or ends now says so.
         stages.count(
             Stage::StatusMaintenance,

@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod maintenance;
 pub mod paging;
 pub mod policies;
+pub mod postmortems;
 pub mod pushes;
 pub mod requests;
 mod rows;

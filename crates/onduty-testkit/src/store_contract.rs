@@ -28,6 +28,7 @@ mod monitoring;
 mod noise;
 mod paging;
 mod people;
+mod postmortems;
 mod runbooks;
 mod schedules;
 mod services;
@@ -59,6 +60,7 @@ pub use people::{
     a_first_password_is_replaced_by_ones_own, contact_methods_verification_and_rules,
     users_and_tokens,
 };
+pub use postmortems::postmortems_keep_their_incidents_versions_and_action_items;
 pub use runbooks::runbooks_keep_every_version;
 pub use schedules::{
     overrides_stored_before_numbering_keep_their_order, schedules_overrides_and_calendar_secrets,

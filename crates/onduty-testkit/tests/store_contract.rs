@@ -52,6 +52,7 @@ on_every_backend!(
     escalations_planned_notifications_and_the_outbox,
     one_engine_holds_the_lease,
     runbooks_keep_every_version,
+    postmortems_keep_their_incidents_versions_and_action_items,
 );
 
 /// CI sets `ONDUTY_REQUIRE_POSTGRES=1`: then PostgreSQL must be among the backends.

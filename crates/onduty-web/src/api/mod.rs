@@ -9,6 +9,7 @@ pub(crate) mod heartbeats;
 pub(crate) mod incidents;
 pub(crate) mod maintenance;
 pub(crate) mod policies;
+mod postmortems;
 mod runbooks;
 pub(crate) mod schedules;
 pub(crate) mod services;
@@ -48,6 +49,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(services::routes())
         .merge(policies::routes())
         .merge(runbooks::routes())
+        .merge(postmortems::routes())
         .merge(schedules::routes())
         .merge(teams::routes())
         .merge(users::routes())

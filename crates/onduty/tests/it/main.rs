@@ -27,6 +27,7 @@ mod opsgenie;
 mod opsgenie_sdk;
 mod outbound;
 mod paging;
+mod postmortems;
 mod process;
 mod push;
 mod replies;

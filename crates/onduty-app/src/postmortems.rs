@@ -1,0 +1,349 @@
+//! Postmortems (responders and admins write them, everyone reads them): started from one
+//! or more incidents, edited while a draft or in review, published read-only except for
+//! their action items, and exported as Markdown.
+
+use onduty_core::incident::Incident;
+use onduty_core::postmortem::{
+    self, ActionLine, Document, DueSettings, IncidentTimes, MOST_INCIDENTS, PostmortemError,
+    PostmortemStatus, TimelineLine,
+};
+use onduty_core::{ActionItemId, IncidentRef, PostmortemId, Timestamp, UserId};
+use onduty_store::postmortems::{
+    ActionItem, ActionText, NewPostmortem, Postmortem, PostmortemText,
+};
+
+use crate::{Acting, App, AppError};
+
+/// What a person writes in a postmortem, all at once.
+#[derive(Debug, Clone, Default)]
+pub struct PostmortemInput {
+    pub title: String,
+    /// E-mail or id; empty for nobody.
+    pub owner: String,
+    pub summary: String,
+    pub contributing_factors: String,
+    pub went_well: String,
+    pub went_badly: String,
+    /// The whole timeline: lines kept, marked, changed and added.
+    pub timeline: Vec<TimelineLineInput>,
+    /// The version this edit was made from.
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TimelineLineInput {
+    /// RFC 3339.
+    pub at: String,
+    pub text: String,
+    pub marked: bool,
+    /// The incident it came from, kept from the draft.
+    pub incident: Option<i64>,
+}
+
+/// An action item as a door received it.
+#[derive(Debug, Clone, Default)]
+pub struct ActionInput {
+    pub text: String,
+    /// E-mail or id; empty for nobody.
+    pub owner: String,
+    /// RFC 3339; empty for none.
+    pub due: String,
+    /// An issue in a tracker (http or https); empty for none.
+    pub link: String,
+    pub done: bool,
+}
+
+fn invalid(e: PostmortemError) -> AppError {
+    AppError::Invalid(e.to_string())
+}
+
+fn when(field: &str, text: &str) -> Result<Timestamp, AppError> {
+    Timestamp::parse(text).map_err(|_| {
+        AppError::Invalid(format!(
+            "'{field}' must be a time such as 2026-12-07T03:00:00Z"
+        ))
+    })
+}
+
+impl App {
+    /// Starts a postmortem of one or more incidents (by number or id), owned by whoever
+    /// starts it.
+    pub async fn start_postmortem(
+        &self,
+        acting: &Acting,
+        incidents: &[String],
+    ) -> Result<Postmortem, AppError> {
+        acting.require_responder()?;
+        if incidents.is_empty() || incidents.len() > MOST_INCIDENTS {
+            return Err(AppError::Invalid(format!(
+                "'incidents' names 1 to {MOST_INCIDENTS} incidents"
+            )));
+        }
+        let mut found: Vec<Incident> = Vec::new();
+        for text in incidents {
+            let r: IncidentRef = text
+                .trim()
+                .parse()
+                .map_err(|e: onduty_core::ids::IdError| AppError::Invalid(e.to_string()))?;
+            let incident = self.store.incident(r).await?;
+            if !found.iter().any(|i| i.id == incident.id) {
+                found.push(incident);
+            }
+        }
+        let mut entries = Vec::new();
+        for incident in &found {
+            let page = self.store.timeline(incident.id, None, 1000).await?;
+            entries.extend(page.entries.into_iter().map(|e| (incident.number.0, e)));
+        }
+        let zone = onduty_core::account::time_zone(acting.user.time_zone.as_str())
+            .unwrap_or(jiff::tz::TimeZone::UTC);
+        let refs: Vec<&Incident> = found.iter().collect();
+        let drafted = postmortem::draft(&refs, &entries, DueSettings::default(), &zone, self.now())
+            .ok_or_else(|| AppError::Invalid("'incidents' names no incident".to_owned()))?;
+        Ok(self
+            .store
+            .create_postmortem(
+                &NewPostmortem {
+                    title: drafted.title,
+                    owner: Some(acting.user.id),
+                    incidents: found.iter().map(|i| i.id).collect(),
+                    timeline: drafted.timeline,
+                    provisional_due: drafted.deadlines.provisional,
+                    final_due: drafted.deadlines.final_due,
+                },
+                self.now(),
+            )
+            .await?)
+    }
+
+    pub async fn postmortem(&self, id: &str) -> Result<Postmortem, AppError> {
+        let id: PostmortemId = id
+            .trim()
+            .parse()
+            .map_err(|_| AppError::NotFound(format!("no postmortem '{}'", clip(id))))?;
+        Ok(self.store.postmortem(id).await?)
+    }
+
+    /// Postmortems, newest first.
+    pub async fn postmortems(&self) -> Result<Vec<Postmortem>, AppError> {
+        Ok(self.store.list_postmortems(500).await?)
+    }
+
+    /// Writes what a postmortem says (not once published).
+    pub async fn edit_postmortem(
+        &self,
+        acting: &Acting,
+        id: &str,
+        input: &PostmortemInput,
+    ) -> Result<Postmortem, AppError> {
+        acting.require_responder()?;
+        let found = self.postmortem(id).await?;
+        if !found.status.editable() {
+            return Err(AppError::Conflict(PostmortemError::Published.to_string()));
+        }
+        let timeline = input
+            .timeline
+            .iter()
+            .map(|l| {
+                Ok(TimelineLine {
+                    at: when("timeline.at", &l.at)?,
+                    text: postmortem::parse_line("timeline.text", &l.text).map_err(invalid)?,
+                    marked: l.marked,
+                    incident: l.incident,
+                    kind: found
+                        .timeline
+                        .iter()
+                        .find(|old| old.incident == l.incident && old.text == l.text.trim())
+                        .and_then(|old| old.kind),
+                })
+            })
+            .collect::<Result<Vec<_>, AppError>>()?;
+        let mut timeline = timeline;
+        timeline.sort_by_key(|l| l.at);
+        let text = PostmortemText {
+            title: postmortem::parse_line("title", &input.title).map_err(invalid)?,
+            owner: self.owner(&input.owner).await?,
+            summary: postmortem::parse_text("summary", &input.summary).map_err(invalid)?,
+            contributing_factors: postmortem::parse_text(
+                "contributing_factors",
+                &input.contributing_factors,
+            )
+            .map_err(invalid)?,
+            went_well: postmortem::parse_text("went_well", &input.went_well).map_err(invalid)?,
+            went_badly: postmortem::parse_text("went_badly", &input.went_badly).map_err(invalid)?,
+            timeline,
+        };
+        Ok(self
+            .store
+            .update_postmortem(found.id, &text, input.version, self.now())
+            .await?)
+    }
+
+    /// Moves a postmortem on: `in_review`, back to `draft`, or `published`.
+    pub async fn move_postmortem(
+        &self,
+        acting: &Acting,
+        id: &str,
+        status: &str,
+    ) -> Result<Postmortem, AppError> {
+        acting.require_responder()?;
+        let found = self.postmortem(id).await?;
+        let to = PostmortemStatus::parse(status).map_err(invalid)?;
+        let to = found
+            .status
+            .move_to(to)
+            .map_err(|e| AppError::Conflict(e.to_string()))?;
+        if to == found.status {
+            return Ok(found);
+        }
+        Ok(self
+            .store
+            .set_postmortem_status(found.id, to, found.version, self.now())
+            .await?)
+    }
+
+    /// Adds an action item (published postmortems too).
+    pub async fn add_action_item(
+        &self,
+        acting: &Acting,
+        id: &str,
+        input: &ActionInput,
+    ) -> Result<ActionItem, AppError> {
+        acting.require_responder()?;
+        let found = self.postmortem(id).await?;
+        let text = self.action_text(input).await?;
+        Ok(self
+            .store
+            .add_action_item(found.id, &text, self.now())
+            .await?)
+    }
+
+    /// Changes an action item, or marks it done (published postmortems too).
+    pub async fn update_action_item(
+        &self,
+        acting: &Acting,
+        id: &str,
+        item: &str,
+        input: &ActionInput,
+    ) -> Result<ActionItem, AppError> {
+        acting.require_responder()?;
+        let found = self.postmortem(id).await?;
+        let item = action_id(item)?;
+        let text = self.action_text(input).await?;
+        Ok(self
+            .store
+            .update_action_item(found.id, item, &text, self.now())
+            .await?)
+    }
+
+    pub async fn delete_action_item(
+        &self,
+        acting: &Acting,
+        id: &str,
+        item: &str,
+    ) -> Result<(), AppError> {
+        acting.require_responder()?;
+        let found = self.postmortem(id).await?;
+        Ok(self
+            .store
+            .delete_action_item(found.id, action_id(item)?)
+            .await?)
+    }
+
+    /// Everything a postmortem's document shows, names looked up: for its Markdown and
+    /// its printable page.
+    pub async fn postmortem_document(&self, found: &Postmortem) -> Result<Document, AppError> {
+        let users = self.store.list_users().await?;
+        let name = |id: Option<UserId>| {
+            id.map(|id| {
+                users
+                    .iter()
+                    .find(|u| u.id == id)
+                    .map(|u| u.name.to_string())
+                    .unwrap_or_else(|| "(deleted user)".to_owned())
+            })
+        };
+        let mut incidents = Vec::new();
+        let mut times = Vec::new();
+        for id in &found.incidents {
+            let incident = self.store.incident(IncidentRef::Id(*id)).await?;
+            times.push(IncidentTimes {
+                created_at: incident.created_at,
+                acknowledged_at: incident.acknowledged_at,
+                resolved_at: incident.resolved_at,
+            });
+            incidents.push((incident.number.0, incident.summary));
+        }
+        let pages = self.store.pages_about(&found.incidents).await?;
+        Ok(Document {
+            title: found.title.clone(),
+            status: found.status,
+            owner: name(found.owner),
+            incidents,
+            impact: postmortem::impact(&times),
+            pages: pages
+                .into_iter()
+                .map(|p| (p.person, p.channel, p.pages))
+                .collect(),
+            summary: found.summary.clone(),
+            contributing_factors: found.contributing_factors.clone(),
+            went_well: found.went_well.clone(),
+            went_badly: found.went_badly.clone(),
+            timeline: found.timeline.clone(),
+            actions: found
+                .actions
+                .iter()
+                .map(|a| ActionLine {
+                    text: a.text.clone(),
+                    owner: name(a.owner),
+                    due: a.due_at,
+                    link: a.link.clone(),
+                    done: a.done_at.is_some(),
+                })
+                .collect(),
+            provisional_due: found.provisional_due,
+            final_due: found.final_due,
+        })
+    }
+
+    async fn owner(&self, text: &str) -> Result<Option<UserId>, AppError> {
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(self.find_user(text.trim()).await?.id))
+    }
+
+    async fn action_text(&self, input: &ActionInput) -> Result<ActionText, AppError> {
+        let link = input.link.trim();
+        if !link.is_empty()
+            && (!onduty_core::event::clickable(link)
+                || link.chars().count() > 2048
+                || link.chars().any(char::is_whitespace))
+        {
+            return Err(AppError::Invalid(
+                "'link' must be an http:// or https:// address of at most 2048 characters"
+                    .to_owned(),
+            ));
+        }
+        Ok(ActionText {
+            text: postmortem::parse_line("text", &input.text).map_err(invalid)?,
+            owner: self.owner(&input.owner).await?,
+            due_at: match input.due.trim() {
+                "" => None,
+                due => Some(when("due", due)?),
+            },
+            link: (!link.is_empty()).then(|| link.to_owned()),
+            done: input.done,
+        })
+    }
+}
+
+fn action_id(text: &str) -> Result<ActionItemId, AppError> {
+    text.trim()
+        .parse()
+        .map_err(|_| AppError::NotFound(format!("no action item '{}'", clip(text))))
+}
+
+fn clip(text: &str) -> String {
+    text.chars().take(64).collect()
+}
