@@ -1063,7 +1063,14 @@ test('l. axe-core finds nothing on any page, light and dark, phone and desktop',
     markdown: '# First\n\n1. Look at `journalctl -u app`\n2. See [the dashboard](https://grafana.example/d/app)\n\n'
       + '## Then\n\n| Check | Command |\n|---|---|\n| Disk | `df -h` |\n\n```\nsystemctl restart app\n```\n',
   });
+  // A postmortem (drafted already, or started here).
+  let { postmortems } = await api('GET', '/api/v1/postmortems');
+  if (postmortems.length === 0) {
+    await api('POST', '/api/v1/postmortems', { incidents: [String(incidents[0].number)] });
+    ({ postmortems } = await api('GET', '/api/v1/postmortems'));
+  }
   const pages = [
+    '/postmortems', `/postmortems/${postmortems[0].id}`,
     '/', '/incidents', `/incidents/${incidents[0].number}`, '/oncall', '/services', servicePath,
     '/escalation-policies', policyPath, '/schedules', schedulePath, '/people', gracePath, '/profile', '/status-pages',
     `/services/${serviceId}/runbooks/${runbook.id}`, `/services/${serviceId}/runbooks/new`,

@@ -105,6 +105,8 @@ struct IncidentPage {
     public: super::incident_public::PublicPart,
     /// What to do: shown first.
     runbook: Option<super::runbooks::IncidentRunbookPart>,
+    /// The postmortem it is in, if any.
+    postmortem: Option<String>,
 }
 
 fn incident_ref(number: i64) -> IncidentRef {
@@ -200,6 +202,10 @@ async fn show(
         Err(e) => return failed(e),
     };
     let runbook = super::runbooks::for_incident(&state, &incident).await;
+    let postmortem = match state.store.postmortem_of(incident.id).await {
+        Ok(found) => found.map(|id| id.to_string()),
+        Err(e) => return failed(e),
+    };
     let custom = incident
         .details
         .alert()
@@ -254,6 +260,7 @@ async fn show(
     page(IncidentPage {
         public,
         runbook,
+        postmortem,
         nobody_paged,
         chrome: viewer.chrome(),
         live_since,

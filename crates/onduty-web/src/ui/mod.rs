@@ -19,6 +19,7 @@ mod live;
 mod oncall;
 mod people;
 mod policies;
+mod postmortems;
 mod runbooks;
 mod schedules;
 mod services;
@@ -70,6 +71,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(oncall::routes())
         .merge(services::routes())
         .merge(runbooks::routes())
+        .merge(postmortems::routes())
         .merge(chat::routes())
         .merge(chat_links::routes())
         .merge(policies::routes())

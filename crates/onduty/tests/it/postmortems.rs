@@ -19,6 +19,16 @@ async fn act(app: &TestApp, token: &str, number: i64, action: &str) {
     assert_eq!(status, StatusCode::OK, "{action}: {body}");
 }
 
+/// The value of the hidden field `name` in a page.
+fn hidden(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {body}"))
+        + marker.len();
+    body[start..].split('"').next().unwrap().to_owned()
+}
+
 async fn postmortems(app: &TestApp) -> Vec<Value> {
     let (status, list) = app.api(Method::GET, "/postmortems", None).await;
     assert_eq!(status, StatusCode::OK, "{list}");
@@ -287,4 +297,89 @@ async fn a_postmortem_is_started_from_several_incidents_and_each_is_in_one_only(
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_postmortem_is_started_written_and_sent_for_review_in_the_web_ui() {
+    let app = TestApp::start().await;
+    let (_, key) = app.service("Web", "open").await;
+    app.send_event(trigger_event(&key, "web/500", "Web answers 500"))
+        .await;
+    app.pass(MINUTE).await;
+    let mut bob = crate::browser::logged_in_as(&app, "Bob", "responder").await;
+    let incident = bob.get("/incidents/1").await;
+    incident.shows("Start a postmortem");
+    let csrf = incident.csrf();
+    let started = bob
+        .post("/incidents/1/postmortem", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let at = started.location().to_owned();
+    assert!(at.starts_with("/postmortems/"), "{at}");
+    let page = bob.get(&at).await;
+    page.shows("#1: Web answers 500");
+    page.shows("Triggered");
+    assert!(
+        bob.get("/incidents/1")
+            .await
+            .body
+            .contains(&format!("href=\"{at}\""))
+    );
+
+    // Bob writes it: a summary (with something nasty pasted in), the trigger unmarked, a
+    // line of his own.
+    let form_version = hidden(&page.body, "version");
+    let first_at = hidden(&page.body, "line.0.at");
+    let first_text = hidden(&page.body, "line.0.text");
+    let saved = bob
+        .post(
+            &at,
+            &[
+                ("csrf", &csrf),
+                ("version", &form_version),
+                ("title", "Web 500s"),
+                ("owner", "bob@example.com"),
+                ("summary", "A **bad deploy**.<script>alert(1)</script>"),
+                ("lines", "1"),
+                ("line.0.at", &first_at),
+                ("line.0.text", &first_text),
+                ("line.0.incident", "1"),
+                ("new.at", "2026-01-01T00:30"),
+                ("new.text", "Rolled back"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let page = bob.get(&at).await;
+    page.shows("Saved the postmortem.");
+    page.shows("A <strong>bad deploy</strong>.");
+    assert!(!page.body.contains("<script>alert(1)"), "{}", page.body);
+    page.shows("<li class=\"unmarked\">");
+    page.shows("Rolled back");
+
+    let added = bob
+        .post(
+            &format!("{at}/action-items"),
+            &[
+                ("csrf", &csrf),
+                ("text", "Canary deploys"),
+                ("owner", "bob@example.com"),
+                ("due", "2026-02-01T17:00"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let review = bob
+        .post(
+            &format!("{at}/status"),
+            &[("csrf", &csrf), ("status", "in_review")],
+        )
+        .await;
+    assert_eq!(review.status, StatusCode::SEE_OTHER);
+    let page = bob.get(&at).await;
+    page.shows("In review");
+    page.shows("Canary deploys");
+    page.shows("Publish");
+    let list = bob.get("/postmortems").await;
+    list.shows("Web 500s");
 }
