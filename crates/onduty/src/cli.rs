@@ -195,6 +195,28 @@ pub enum Command {
         #[command(subcommand)]
         command: StatusCommand,
     },
+    /// Postmortems: list them, start one, export one as Markdown (client)
+    Postmortem {
+        #[command(subcommand)]
+        command: PostmortemCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PostmortemCommand {
+    /// Postmortems, newest first
+    List,
+    /// Start a postmortem of one or more incidents; you own it
+    Start {
+        /// Incident numbers or ids
+        #[arg(required = true)]
+        incidents: Vec<String>,
+    },
+    /// A postmortem as Markdown, on standard output (`--json`: the whole document)
+    Export {
+        /// The postmortem's id (from `onduty postmortem list`)
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,6 +13,7 @@ use crate::cli::{
 use crate::output::{clean, print_incident, print_incident_table, print_integration, print_json};
 
 mod access;
+mod postmortems;
 mod status;
 
 pub struct Client {
@@ -45,6 +46,17 @@ impl Client {
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let text = self.call_text(method, path, body).await?;
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// An API call's answer as text (a Markdown export, say), or why it failed.
+    async fn call_text(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<String> {
         let url = format!("{}/api/v1{path}", self.base);
         let mut request = self.http.request(method, &url).bearer_auth(&self.token);
         if let Some(body) = body {
@@ -55,10 +67,11 @@ impl Client {
             .await
             .with_context(|| format!("cannot reach onduty at {}", self.base))?;
         let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let text = response.text().await.unwrap_or_default();
         if status.is_success() {
-            return Ok(body);
+            return Ok(text);
         }
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let message = body
             .pointer("/error/message")
             .and_then(Value::as_str)
@@ -275,6 +288,7 @@ impl Client {
             Command::Token { command } => self.tokens(command).await?,
             Command::User { command } => self.people(command).await?,
             Command::Status { command } => self.status(command).await?,
+            Command::Postmortem { command } => self.postmortems(command).await?,
             other => bail!("{other:?} is not a client command"),
         }
         Ok(())

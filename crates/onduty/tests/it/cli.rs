@@ -78,6 +78,19 @@ async fn the_five_minute_quick_start_works() {
     let open = client(&["incidents"]);
     assert_eq!(open.trim(), "No incidents.");
 
+    // Its postmortem, started and exported as Markdown from the CLI.
+    let started: Value =
+        serde_json::from_str(&client(&["postmortem", "start", "1", "--json"])).unwrap();
+    let id = started["postmortem"]["id"].as_str().unwrap().to_owned();
+    assert!(client(&["postmortem", "list"]).contains(&id));
+    let markdown = client(&["postmortem", "export", &id]);
+    assert!(
+        markdown.starts_with("# #1: Disk 95% full on db01"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("- Owner: Admin\n"), "{markdown}");
+    assert!(!markdown.contains('\u{1b}'), "{markdown}");
+
     // Grouped alerts show on an incident.
     let http = reqwest::Client::new();
     let patched = http
