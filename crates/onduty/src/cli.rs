@@ -486,6 +486,9 @@ mod tests {
         "onduty status add-component acme --name Regions --is-group",
         "onduty status templates acme",
         "onduty status subscribers acme",
+        "onduty postmortem list",
+        "onduty postmortem start 41 42",
+        "onduty postmortem export 019bbf98-7b80-7131-8360-656e92cd8a2e",
     ];
 
     #[test]
