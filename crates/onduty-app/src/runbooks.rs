@@ -156,7 +156,7 @@ impl App {
 
     /// The runbook `id` of the service named `service`: one of another service is not
     /// found.
-    async fn runbook_of(&self, service: &str, id: &str) -> Result<Runbook, AppError> {
+    pub async fn runbook_of(&self, service: &str, id: &str) -> Result<Runbook, AppError> {
         let service: ServiceId = self.find_service(service).await?.id;
         let not_found = || {
             AppError::NotFound(format!(

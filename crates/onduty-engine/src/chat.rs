@@ -303,7 +303,7 @@ impl Engine {
             Vec::new()
         };
         let mut message = message(post, &self.config.public_url, signed);
-        message.runbook = self.runbook_link(post.incident, post.number).await;
+        message.runbook = self.runbook_link(post.incident).await;
         let sent = self.send_chat(post, &message).await;
         match sent {
             Ok(message_ref) => (ChatPostResult::Shown { message_ref }, String::new()),

@@ -231,9 +231,22 @@ impl Engine {
             signed: Vec::new(),
             server: base.to_owned(),
         };
-        // What to do, on every channel that can carry a link.
-        if channel != Channel::Voice {
-            page.runbook = self.runbook_link(incident, number).await;
+        // What to do, on every channel that can carry a link; e-mails also show the
+        // trigger's details and links. The incident is read once for both.
+        // Only e-mail needs it to be sent at all: others go without a runbook.
+        let full = match channel {
+            Channel::Voice => None,
+            Channel::Email => Some(self.store.incident(IncidentRef::Id(incident)).await?),
+            _ => match self.store.incident(IncidentRef::Id(incident)).await {
+                Ok(found) => Some(found),
+                Err(e) => {
+                    tracing::warn!(error = %e, %incident, "the incident could not be read; the message goes without its runbook");
+                    None
+                }
+            },
+        };
+        if let Some(full) = &full {
+            page.runbook = self.runbook_of(full).await;
         }
         // Mattermost does not sign its callbacks: its buttons carry tokens onduty signed.
         if channel == Channel::Mattermost {
@@ -243,8 +256,7 @@ impl Engine {
         if !matches!(channel, Channel::Email | Channel::Ntfy | Channel::WebPush) {
             return Ok(Some(page));
         }
-        if channel == Channel::Email {
-            let full = self.store.incident(IncidentRef::Id(incident)).await?;
+        if let (Channel::Email, Some(full)) = (channel, &full) {
             page.details = full.details.alert().and_then(|a| a.custom_details.clone());
             page.links = full
                 .details

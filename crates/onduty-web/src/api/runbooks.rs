@@ -220,7 +220,7 @@ async fn get_runbook(
     _caller: Caller,
     ApiPath((service, runbook)): ApiPath<(String, String)>,
 ) -> Result<Json<RunbookEnvelope>, ApiError> {
-    let (found, _) = state.app.runbook_history(&service, &runbook).await?;
+    let found = state.app.runbook_of(&service, &runbook).await?;
     Ok(Json(RunbookEnvelope {
         runbook: RunbookView::from(&found),
     }))
