@@ -17,6 +17,7 @@ mod monitoring;
 mod people;
 mod policies;
 mod postmortems;
+pub mod reports;
 mod runbooks;
 mod schedules;
 mod sends;

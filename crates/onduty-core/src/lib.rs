@@ -21,6 +21,7 @@ pub mod paging;
 pub mod postmortem;
 pub mod rate_limit;
 pub mod reply;
+pub mod report;
 pub mod runbook;
 pub mod schedule;
 pub mod service;

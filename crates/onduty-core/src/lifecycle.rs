@@ -142,7 +142,7 @@ pub enum Via {
     Sms,
     PhoneCall,
     /// A signed one-click link, from an e-mail or a push notification's button.
-    OneClickLink,
+    OneClickLink(LinkOrigin),
     /// A button or a command in Slack.
     Slack,
     /// A button in Telegram.
@@ -162,13 +162,79 @@ impl Via {
             Via::WebUi => "the web UI",
             Via::Sms => "SMS",
             Via::PhoneCall => "a phone call",
-            Via::OneClickLink => "a one-click link",
+            Via::OneClickLink(_) => "a one-click link",
             Via::Slack => "Slack",
             Via::Telegram => "Telegram",
             Via::Mattermost => "Mattermost",
             Via::Teams => "Microsoft Teams",
             Via::Discord => "Discord",
         }
+    }
+
+    /// The channel reports count an acknowledgement under.
+    pub fn channel(self) -> AckChannel {
+        match self {
+            Via::Api => AckChannel::Api,
+            Via::WebUi => AckChannel::Web,
+            Via::Sms => AckChannel::Sms,
+            Via::PhoneCall => AckChannel::Voice,
+            Via::OneClickLink(LinkOrigin::Email) => AckChannel::Email,
+            Via::OneClickLink(LinkOrigin::Push) => AckChannel::Push,
+            Via::Slack | Via::Telegram | Via::Mattermost | Via::Teams | Via::Discord => {
+                AckChannel::Chat
+            }
+        }
+    }
+}
+
+/// What carried a one-click link: an e-mail or a push notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LinkOrigin {
+    Email,
+    Push,
+}
+
+/// How an incident was acknowledged, as reports group it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AckChannel {
+    Web,
+    Sms,
+    Voice,
+    Email,
+    Chat,
+    Push,
+    Api,
+    /// An acknowledge event from a monitoring tool.
+    Event,
+}
+
+impl AckChannel {
+    pub const ALL: [AckChannel; 8] = [
+        AckChannel::Web,
+        AckChannel::Sms,
+        AckChannel::Voice,
+        AckChannel::Email,
+        AckChannel::Chat,
+        AckChannel::Push,
+        AckChannel::Api,
+        AckChannel::Event,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AckChannel::Web => "web",
+            AckChannel::Sms => "sms",
+            AckChannel::Voice => "voice",
+            AckChannel::Email => "email",
+            AckChannel::Chat => "chat",
+            AckChannel::Push => "push",
+            AckChannel::Api => "api",
+            AckChannel::Event => "event",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AckChannel> {
+        AckChannel::ALL.into_iter().find(|c| c.as_str() == text)
     }
 }
 
@@ -290,6 +356,7 @@ impl Acting {
 
     fn line(&self, at: Timestamp, kind: TimelineKind, text: String) -> Line {
         let mut line = Line::new(at, kind, &self.actor, text);
+        line.via = self.via;
         if let Some((id, warnings)) = &self.event {
             line.event = Some(*id);
             line.data = (!warnings.is_empty()).then(|| json!({ "warnings": warnings }));

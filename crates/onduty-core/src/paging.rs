@@ -185,6 +185,8 @@ pub struct Line {
     pub event: Option<EventId>,
     /// Extra facts: warnings about the event, a note's text.
     pub data: Option<Value>,
+    /// The door a person came through, for lines of what people did.
+    pub via: Option<crate::lifecycle::Via>,
 }
 
 impl Line {
@@ -196,6 +198,7 @@ impl Line {
             text: Text::Plain(text),
             event: None,
             data: None,
+            via: None,
         }
     }
 }

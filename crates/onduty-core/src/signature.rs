@@ -127,6 +127,8 @@ pub fn verify_slack_request(
     }
 }
 
+pub use crate::lifecycle::LinkOrigin;
+
 /// The name of the server key (kept in the database) that signs one-click links.
 pub const LINK_KEY: &str = "links";
 
@@ -161,20 +163,28 @@ pub struct LinkGrant {
     pub user: crate::UserId,
     pub action: LinkAction,
     pub expires: crate::Timestamp,
+    /// What carried the link, so that reports count the acknowledgement under it.
+    pub from: LinkOrigin,
 }
 
-/// A token for a one-click link: `<incident>.<user>.<action>.<expiry ms>.<signature>`,
-/// the signature an HMAC-SHA256 (hex) of the rest with the server's link key. It is
-/// single-purpose (one incident, one action) and expires.
+/// A token for a one-click link:
+/// `<incident>.<user>.<action>.<expiry ms>.<email|push>.<signature>`, the signature an
+/// HMAC-SHA256 (hex) of the rest with the server's link key. It is single-purpose (one
+/// incident, one action) and expires. Tokens made before links named their origin have
+/// no `<email|push>` part and count as e-mail.
 pub fn link_token(key: &[u8], grant: &LinkGrant) -> String {
     signed(
         key,
         format!(
-            "{}.{}.{}.{}",
+            "{}.{}.{}.{}.{}",
             grant.incident,
             grant.user,
             grant.action.as_str(),
-            grant.expires.as_millis()
+            grant.expires.as_millis(),
+            match grant.from {
+                LinkOrigin::Email => "email",
+                LinkOrigin::Push => "push",
+            }
         ),
     )
 }
@@ -222,14 +232,21 @@ pub fn verify_link_token(
     now: crate::Timestamp,
 ) -> Result<LinkGrant, LinkError> {
     let parts = signed_parts(key, token)?;
-    let [incident, user, action, expires] = parts.as_slice() else {
-        return Err(LinkError::Invalid);
+    let (incident, user, action, expires, from) = match parts.as_slice() {
+        [incident, user, action, expires] => (incident, user, action, expires, "email"),
+        [incident, user, action, expires, from] => (incident, user, action, expires, *from),
+        _ => return Err(LinkError::Invalid),
     };
     Ok(LinkGrant {
         incident: incident.parse().map_err(|_| LinkError::Invalid)?,
         user: user.parse().map_err(|_| LinkError::Invalid)?,
         action: LinkAction::parse(action).ok_or(LinkError::Invalid)?,
         expires: expiry(expires, now)?,
+        from: match from {
+            "email" => LinkOrigin::Email,
+            "push" => LinkOrigin::Push,
+            _ => return Err(LinkError::Invalid),
+        },
     })
 }
 
@@ -437,8 +454,10 @@ mod tests {
             user: person,
             action: LinkAction::Acknowledge,
             expires: crate::Timestamp::from_millis(1_800_000_060_000),
+            from: LinkOrigin::Push,
         };
         let token = link_token(key, &grant);
+        assert!(token.contains(".push."), "{token}");
         assert_eq!(verify_link_token(key, &token, now), Ok(grant.clone()));
         assert_eq!(
             verify_link_token(key, &token, grant.expires),
@@ -453,6 +472,21 @@ mod tests {
         assert_eq!(
             verify_link_token(key, &forged, now),
             Err(LinkError::Invalid)
+        );
+        // So does claiming the link came by e-mail.
+        let forged = token.replace(".push.", ".email.");
+        assert_eq!(
+            verify_link_token(key, &forged, now),
+            Err(LinkError::Invalid)
+        );
+        // A token made before links named their origin still works, as an e-mail's.
+        let older = signed(
+            key,
+            format!("{}.{}.ack.1800000060000", grant.incident, grant.user),
+        );
+        assert_eq!(
+            verify_link_token(key, &older, now).map(|g| g.from),
+            Ok(LinkOrigin::Email)
         );
         assert_eq!(
             verify_link_token(key, "garbage", now),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use onduty_core::chat::ChatPlatform;
 use onduty_core::contact::Channel;
-use onduty_core::signature::{LINK_KEY, LinkAction, LinkGrant, link_token};
+use onduty_core::signature::{LINK_KEY, LinkAction, LinkGrant, LinkOrigin, link_token};
 use onduty_core::{ContactMethodId, IncidentId, IncidentRef, Timestamp};
 use onduty_notify::{Content, Link, NotifyError, Outgoing, PageItem};
 use onduty_store::direct_posts::PostedDirect;
@@ -278,6 +278,10 @@ impl Engine {
                     user: item.user,
                     action,
                     expires,
+                    from: match channel {
+                        Channel::Ntfy | Channel::WebPush => LinkOrigin::Push,
+                        _ => LinkOrigin::Email,
+                    },
                 },
             );
             format!("{base}/actions/{token}")

@@ -159,6 +159,7 @@ pub(crate) fn incident_writes(d: Backend, rows: &[RowWrite]) -> Vec<Write> {
     if let Some(now) = rows.iter().map(|r| r.state.updated_at).max() {
         writes.extend(chat_writes(d, &opened, &changed, now));
     }
+    writes.extend(crate::facts::incident_facts(d, rows));
     writes
 }
 
@@ -310,6 +311,14 @@ fn phase_writes(
                  round = excluded.round, hand_overs = excluded.hand_overs, next_at = excluded.next_at",
                 rows,
             ));
+            let states: Vec<(IncidentId, &EscalationState)> = effects
+                .iter()
+                .filter_map(|(id, e)| match e {
+                    Effect::Escalation(s) => Some((*id, s)),
+                    _ => None,
+                })
+                .collect();
+            writes.extend(crate::facts::escalation_facts(d, &states));
         }
         Effect::UnassignAll => {
             for chunk in ids(effects).chunks(500) {
@@ -448,6 +457,14 @@ fn phase_writes(
                 _ => None,
             });
             writes.extend(timeline_writes(d, rows));
+            let lines: Vec<(IncidentId, &onduty_core::paging::Line)> = effects
+                .iter()
+                .filter_map(|(id, e)| match e {
+                    Effect::Line(line) => Some((*id, line)),
+                    _ => None,
+                })
+                .collect();
+            writes.extend(crate::facts::line_facts(d, &lines));
         }
     }
 }
@@ -519,13 +536,18 @@ pub(crate) fn message_row(
     ]
 }
 
+/// The statements that insert outbox rows built by [`message_row`], and count the pages
+/// among them in the report roll-ups.
 pub(crate) fn outbox_writes(d: Backend, rows: Vec<Vec<Val>>) -> Vec<Write> {
-    multi_row(
+    let pages = crate::facts::page_facts(d, &rows);
+    let mut writes = multi_row(
         d,
         "INSERT INTO outbox (id, incident_id, user_id, contact_method_id, next_attempt_at, created_at, status, attempts, notice)",
         "",
         rows,
-    )
+    );
+    writes.extend(pages);
+    writes
 }
 
 /// The values of one `timeline` row, in [`timeline_writes`]'s column order.

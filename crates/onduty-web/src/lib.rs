@@ -19,6 +19,7 @@ mod pings;
 mod rate_limit;
 mod replay;
 mod replies;
+mod report_csv;
 pub mod server;
 mod slack;
 mod status;

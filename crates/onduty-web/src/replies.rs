@@ -521,7 +521,7 @@ async fn link_act(State(state): State<SharedState>, Path(token): Path<String>) -
         &user,
         IncidentRef::Id(grant.incident),
         action,
-        Via::OneClickLink,
+        Via::OneClickLink(grant.from),
     )
     .await;
     page(StatusCode::OK, &said, "You can close this page.")

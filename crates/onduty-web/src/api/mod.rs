@@ -10,6 +10,7 @@ pub(crate) mod incidents;
 pub(crate) mod maintenance;
 pub(crate) mod policies;
 mod postmortems;
+mod reports;
 mod runbooks;
 pub(crate) mod schedules;
 pub(crate) mod services;
@@ -50,6 +51,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(policies::routes())
         .merge(runbooks::routes())
         .merge(postmortems::routes())
+        .merge(reports::routes())
         .merge(schedules::routes())
         .merge(teams::routes())
         .merge(users::routes())

@@ -31,6 +31,7 @@ mod postmortems;
 mod process;
 mod push;
 mod replies;
+mod reports;
 mod runbooks;
 mod schedules;
 mod setup;

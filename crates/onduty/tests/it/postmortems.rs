@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use crate::paging::{ALICE, MINUTE, level, person, policy, service};
 
-async fn act(app: &TestApp, token: &str, number: i64, action: &str) {
+/// `action` on incident `number` through the API, as the holder of `token`.
+pub(crate) async fn act(app: &TestApp, token: &str, number: i64, action: &str) {
     let (status, body) = app
         .api_as(
             token,

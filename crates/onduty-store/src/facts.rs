@@ -1,0 +1,224 @@
+//! The report roll-ups, kept in step by the writers of incidents, effects and pages:
+//! `incident_facts` (one row per incident: times to acknowledge and resolve, how it was
+//! acknowledged, escalated, re-opened) and `responder_facts` (one row per incident and
+//! person: first paged, acknowledged, resolved). Reports read only these, so a report
+//! over a million incidents is a few range scans (`reports.rs`).
+//!
+//! Every statement here runs in the transaction of the change it records, so a roll-up
+//! is never behind its incident.
+
+use std::collections::BTreeMap;
+
+use onduty_core::IncidentId;
+use onduty_core::incident::{Actor, TimelineKind};
+use onduty_core::lifecycle::AckChannel;
+use onduty_core::paging::{EscalationState, Line};
+
+use crate::Backend;
+use crate::effects::{RowWrite, Scope};
+use crate::sql::{Val, Write, chunked, in_list, multi_row};
+
+/// A fact row for each new incident, and the resolution, alert count and re-opening of
+/// each changed one. Acknowledgements come from their lines ([`line_facts`]), which
+/// know the door they came through.
+pub(crate) fn incident_facts(d: Backend, rows: &[RowWrite]) -> Vec<Write> {
+    let resolution = |r: &RowWrite| {
+        let s = r.state;
+        let auto = s
+            .resolved
+            .as_ref()
+            .is_some_and(|r| !matches!(r.by, Actor::User { .. }));
+        (
+            Val::OptInt(s.resolved.as_ref().map(|r| r.at.as_millis())),
+            Val::Int(i64::from(auto)),
+        )
+    };
+    let inserts = rows
+        .iter()
+        .filter(|r| matches!(r.scope, Scope::New(_)))
+        .map(|r| {
+            let s = r.state;
+            let (resolved, auto) = resolution(r);
+            vec![
+                Val::Int(s.created_at.as_millis()),
+                Val::Text(s.id.to_string()),
+                Val::Text(s.service_id.to_string()),
+                Val::Text(s.urgency.as_str().to_owned()),
+                Val::Text(s.dedup_key.as_str().to_owned()),
+                resolved,
+                auto,
+                Val::Int(s.alert_count),
+                Val::Int(0),
+                Val::Int(0),
+            ]
+        })
+        .collect();
+    let mut writes = multi_row(
+        d,
+        "INSERT INTO incident_facts (created_at, incident_id, service_id, urgency, dedup_key, \
+         resolved_at, auto_resolved, alerts, escalated, reopens)",
+        "",
+        inserts,
+    );
+    let changes = rows
+        .iter()
+        .filter(|r| matches!(r.scope, Scope::State))
+        .map(|r| {
+            let (resolved, auto) = resolution(r);
+            vec![
+                Val::Text(r.state.id.to_string()),
+                resolved,
+                auto,
+                Val::Int(r.state.alert_count),
+            ]
+        })
+        .collect();
+    // Open again after a resolution: a re-opening (a flap).
+    writes.extend(chunked(d, changes, |values, _| {
+        (
+            format!(
+                "UPDATE incident_facts SET \
+                 reopens = incident_facts.reopens + CASE WHEN incident_facts.resolved_at IS NOT NULL \
+                 AND v.column2 IS NULL THEN 1 ELSE 0 END, \
+                 resolved_at = v.column2, auto_resolved = v.column3, alerts = v.column4 \
+                 FROM (VALUES {values}) AS v WHERE incident_facts.incident_id = v.column1"
+            ),
+            None,
+        )
+    }));
+    writes
+}
+
+/// Marks incidents escalated once their paging goes past the first level or round.
+pub(crate) fn escalation_facts(
+    d: Backend,
+    states: &[(IncidentId, &EscalationState)],
+) -> Vec<Write> {
+    let escalated: Vec<Val> = states
+        .iter()
+        .filter(|(_, s)| s.level.is_some_and(|l| l > 0) || s.round > 0)
+        .map(|(id, _)| Val::Text(id.to_string()))
+        .collect();
+    escalated
+        .chunks(500)
+        .map(|chunk| Write {
+            sql: format!(
+                "UPDATE incident_facts SET escalated = 1 WHERE escalated = 0 AND incident_id IN {}",
+                in_list(d, chunk.len())
+            ),
+            values: chunk.to_vec(),
+            expect_rows: None,
+        })
+        .collect()
+}
+
+/// The first acknowledgement of each incident (and its channel), and what each person
+/// acknowledged and resolved, from the timeline lines being written.
+pub(crate) fn line_facts(d: Backend, lines: &[(IncidentId, &Line)]) -> Vec<Write> {
+    // The first of each incident's acknowledgements: a statement must name a row once.
+    let mut first: BTreeMap<IncidentId, &Line> = BTreeMap::new();
+    for (id, l) in lines
+        .iter()
+        .filter(|(_, l)| l.kind == TimelineKind::Acknowledged)
+    {
+        first
+            .entry(*id)
+            .and_modify(|f| {
+                if l.at < f.at {
+                    *f = l;
+                }
+            })
+            .or_insert(l);
+    }
+    let acknowledged: Vec<Vec<Val>> = first
+        .into_iter()
+        .map(|(id, l)| {
+            vec![
+                Val::Text(id.to_string()),
+                Val::Int(l.at.as_millis()),
+                Val::Text(channel(l).as_str().to_owned()),
+            ]
+        })
+        .collect();
+    let mut writes = chunked(d, acknowledged, |values, _| {
+        (
+            format!(
+                "UPDATE incident_facts SET acknowledged_at = v.column2, ack_via = v.column3 \
+                 FROM (VALUES {values}) AS v \
+                 WHERE incident_facts.incident_id = v.column1 AND incident_facts.acknowledged_at IS NULL"
+            ),
+            None,
+        )
+    });
+    for (kind, column) in [
+        (TimelineKind::Acknowledged, "acknowledged_at"),
+        (TimelineKind::Resolved, "resolved_at"),
+    ] {
+        let rows = lines
+            .iter()
+            .filter(|(_, l)| l.kind == kind)
+            .filter_map(|(id, l)| match &l.actor {
+                Actor::User { id: user, .. } => {
+                    Some((id.to_string(), user.to_string(), l.at.as_millis()))
+                }
+                _ => None,
+            });
+        writes.extend(responder_upserts(d, rows, column));
+    }
+    writes
+}
+
+/// What an acknowledgement came through: the person's door, or an acknowledge event.
+fn channel(line: &Line) -> AckChannel {
+    match (line.via, &line.actor) {
+        (Some(via), _) => via.channel(),
+        (None, Actor::User { .. }) => AckChannel::Api,
+        (None, _) => AckChannel::Event,
+    }
+}
+
+/// The first page of each incident to each person, from the outbox rows being written
+/// (built by `effects::message_row`): those about an incident, not notices.
+pub(crate) fn page_facts(d: Backend, outbox_rows: &[Vec<Val>]) -> Vec<Write> {
+    let rows = outbox_rows
+        .iter()
+        .filter_map(|row| match (&row[1], &row[2], &row[5], &row[8]) {
+            (Val::OptText(Some(incident)), Val::Text(user), Val::Int(at), Val::OptText(None)) => {
+                Some((incident.clone(), user.clone(), *at))
+            }
+            _ => None,
+        });
+    responder_upserts(d, rows, "paged_at")
+}
+
+/// Sets `column` of each (incident, person) to the earliest time given unless it is set
+/// already, adding the row if there is none.
+fn responder_upserts(
+    d: Backend,
+    rows: impl Iterator<Item = (String, String, i64)>,
+    column: &str,
+) -> Vec<Write> {
+    // A statement must name a row once (PostgreSQL refuses to update a row twice).
+    let mut first: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for (incident, user, at) in rows {
+        let t = first.entry((incident, user)).or_insert(at);
+        *t = (*t).min(at);
+    }
+    let rows = first
+        .into_iter()
+        .map(|((incident, user), at)| vec![Val::Text(incident), Val::Text(user), Val::Int(at)])
+        .collect();
+    chunked(d, rows, |values, _| {
+        (
+            format!(
+                "INSERT INTO responder_facts (incident_id, user_id, service_id, urgency, {column}) \
+                 SELECT v.column1, v.column2, f.service_id, f.urgency, v.column3 \
+                 FROM (VALUES {values}) AS v JOIN incident_facts f ON f.incident_id = v.column1 \
+                 WHERE true \
+                 ON CONFLICT (incident_id, user_id) DO UPDATE SET \
+                 {column} = COALESCE(responder_facts.{column}, excluded.{column})"
+            ),
+            None,
+        )
+    })
+}
