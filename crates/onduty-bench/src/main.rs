@@ -5,6 +5,7 @@
 
 mod pages;
 mod paging;
+mod reports;
 mod schedules;
 mod status;
 
@@ -59,6 +60,13 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         incidents: usize,
         #[arg(long, default_value_t = 100)]
+        runs: usize,
+    },
+    /// A report over many incidents through the API (in process, SQLite)
+    Report {
+        #[arg(long, default_value_t = 1_000_000)]
+        incidents: usize,
+        #[arg(long, default_value_t = 5)]
         runs: usize,
     },
     /// summary.json under a traffic spike while events keep arriving (against a server)
@@ -128,6 +136,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::StatusPage(args) => runtime.block_on(status::spike(args)),
         Command::UiPages { incidents, runs } => runtime.block_on(pages::render(incidents, runs)),
+        Command::Report { incidents, runs } => runtime.block_on(reports::report(incidents, runs)),
         Command::OnCallNow { schedules, runs } => {
             runtime.block_on(schedules::on_call_many(schedules, runs))
         }

@@ -200,6 +200,35 @@ pub enum Command {
         #[command(subcommand)]
         command: PostmortemCommand,
     },
+    /// A report over a period: incidents, time to acknowledge and resolve, noise and each
+    /// person's load (client)
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Start of the period (RFC 3339, or a date: its midnight UTC); default 28 days before
+    /// the end
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End of the period, excluded (RFC 3339, or a date: its midnight UTC); default now
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only this team's services (id or name)
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Only this service (id or name)
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Only services paging through this escalation policy (id or name)
+    #[arg(long)]
+    pub policy: Option<String>,
+    /// Only `high` or `low` urgency incidents
+    #[arg(long)]
+    pub urgency: Option<String>,
+    /// CSV on standard output (section,name,week,metric,value)
+    #[arg(long)]
+    pub csv: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -489,6 +518,8 @@ mod tests {
         "onduty postmortem list",
         "onduty postmortem start 41 42",
         "onduty postmortem export 019bbf98-7b80-7131-8360-656e92cd8a2e",
+        "onduty report --from 2026-03-01 --to 2026-04-01 --team Platform",
+        "onduty report --service Checkout --urgency high --csv",
     ];
 
     #[test]

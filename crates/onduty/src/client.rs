@@ -14,6 +14,7 @@ use crate::output::{clean, print_incident, print_incident_table, print_integrati
 
 mod access;
 mod postmortems;
+mod reports;
 mod status;
 
 pub struct Client {
@@ -289,6 +290,7 @@ impl Client {
             Command::User { command } => self.people(command).await?,
             Command::Status { command } => self.status(command).await?,
             Command::Postmortem { command } => self.postmortems(command).await?,
+            Command::Report(args) => self.report(args).await?,
             other => bail!("{other:?} is not a client command"),
         }
         Ok(())

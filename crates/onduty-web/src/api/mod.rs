@@ -22,6 +22,7 @@ pub(crate) mod users;
 pub mod views;
 
 pub use onduty_app::{new_routing_key, new_token_secret};
+pub(crate) use reports::csv_response as report_csv_response;
 
 use std::sync::Arc;
 

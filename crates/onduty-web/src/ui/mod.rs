@@ -9,6 +9,7 @@ pub(crate) mod auth;
 mod chat;
 mod chat_links;
 pub(crate) use chat_links::chat_link_url;
+mod charts;
 mod cookies;
 mod flash;
 mod home;
@@ -20,6 +21,7 @@ mod oncall;
 mod people;
 mod policies;
 mod postmortems;
+mod reports;
 mod runbooks;
 mod schedules;
 mod services;
@@ -72,6 +74,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(services::routes())
         .merge(runbooks::routes())
         .merge(postmortems::routes())
+        .merge(reports::routes())
         .merge(chat::routes())
         .merge(chat_links::routes())
         .merge(policies::routes())

@@ -91,6 +91,25 @@ async fn the_five_minute_quick_start_works() {
     assert!(markdown.contains("- Owner: Admin\n"), "{markdown}");
     assert!(!markdown.contains('\u{1b}'), "{markdown}");
 
+    // The last 28 days in a report, as text and as CSV.
+    let report = client(&["report"]);
+    assert!(report.contains("Incidents 1   alerts 1"), "{report}");
+    assert!(report.contains("Acknowledged through   api 1"), "{report}");
+    assert!(
+        report.contains("My service / disk/db01: 1 incidents"),
+        "{report}"
+    );
+    let csv = client(&[
+        "report",
+        "--service",
+        "My service",
+        "--urgency",
+        "high",
+        "--csv",
+    ]);
+    assert!(csv.starts_with("section,name,week,metric,value\n"), "{csv}");
+    assert!(csv.contains("\nsummary,,,incidents,1\n"), "{csv}");
+
     // Grouped alerts show on an incident.
     let http = reqwest::Client::new();
     let patched = http

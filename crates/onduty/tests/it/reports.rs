@@ -395,3 +395,45 @@ async fn the_report_as_csv_reads_back_with_a_csv_reader() {
         .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_observer_reads_the_fortnight_in_the_web_ui_with_charts_and_their_tables() {
+    let app = fortnight(Backend::Sqlite).await;
+    // A service name a monitoring tool could have made up: shown as text.
+    let (status, body) = app
+        .api(
+            Method::PATCH,
+            "/services/Web",
+            Some(json!({"name": "Web <script>alert(1)</script>"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut carol = crate::browser::logged_in_as(&app, "Carol", "observer").await;
+    let page = carol.get("/reports?from=2026-03-23&to=2026-04-05").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for shown in [
+        "<dd>5</dd>",
+        "2 (40%)",
+        "7m 0s",
+        "<svg class=\"chart\"",
+        "Pages per person",
+        "<th scope=\"row\">Alice</th>",
+        "Europe/Berlin",
+        "Web &#60;script&#62;",
+        "href=\"/reports.csv?from=2026-03-23&#38;to=2026-04-05",
+    ] {
+        assert!(page.body.contains(shown), "{shown} in {}", page.body);
+    }
+    assert!(!page.body.contains("<script>alert"), "{}", page.body);
+    // A day's end is the viewer's midnight: the last day is included.
+    let late = carol.get("/reports?from=2026-03-30&to=2026-03-30").await;
+    assert!(late.body.contains("<dd>1</dd>"), "{}", late.body);
+    let csv = carol
+        .get("/reports.csv?from=2026-03-23&to=2026-04-05&urgency=low")
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.body.contains("summary,,,incidents,1"), "{}", csv.body);
+    let bad = carol.get("/reports?from=2026-04-05&to=2026-03-23").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("ends before it starts"), "{}", bad.body);
+}
