@@ -22,6 +22,7 @@ mod runbooks;
 mod schedules;
 mod sends;
 mod services;
+mod settings;
 mod status_pages;
 mod status_templates;
 mod subscribers;

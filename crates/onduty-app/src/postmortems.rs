@@ -4,8 +4,8 @@
 
 use onduty_core::incident::Incident;
 use onduty_core::postmortem::{
-    self, ActionLine, Document, DueSettings, IncidentTimes, MOST_INCIDENTS, PostmortemError,
-    PostmortemStatus, TimelineLine,
+    self, ActionLine, Document, IncidentTimes, MOST_INCIDENTS, PostmortemError, PostmortemStatus,
+    TimelineLine,
 };
 use onduty_core::{ActionItemId, IncidentRef, PostmortemId, Timestamp, UserId};
 use onduty_store::postmortems::{
@@ -98,7 +98,8 @@ impl App {
         let zone = onduty_core::account::time_zone(acting.user.time_zone.as_str())
             .unwrap_or(jiff::tz::TimeZone::UTC);
         let refs: Vec<&Incident> = found.iter().collect();
-        let drafted = postmortem::draft(&refs, &entries, DueSettings::default(), &zone, self.now())
+        let due = self.store.org_settings().await?.postmortem_due();
+        let drafted = postmortem::draft(&refs, &entries, due, &zone, self.now())
             .ok_or_else(|| AppError::Invalid("'incidents' names no incident".to_owned()))?;
         Ok(self
             .store

@@ -7,16 +7,15 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use onduty_core::contact::Urgency;
 use onduty_core::lifecycle::AckChannel;
-use onduty_core::report::{HourClass, Period, Spread, share, week_start, weeks};
+use onduty_core::report::{
+    HourClass, Period, Spread, date_of_day, local_week, share, week_start, weeks,
+};
 use onduty_core::schedule::{MAX_WINDOW, Window};
 use onduty_core::{Timestamp, UserId};
 use onduty_store::reports::{NoiseCounts, ReportCounts, ReportFilter, WeekCounts};
 use serde::Serialize;
 
 use crate::{Acting, App, AppError};
-
-/// Sleep-hour pages a person may take in a week before their team's admins hear of it.
-pub const DEFAULT_SLEEP_PAGE_BUDGET: u64 = 2;
 
 /// What a door asks for: times as RFC 3339, filters by id or name (empty for any).
 #[derive(Debug, Clone, Default)]
@@ -139,7 +138,8 @@ impl App {
             Some(team) => Some(self.store.team(&team.to_string()).await?.members),
             None => None,
         };
-        let mut report = figures(period, names, &counts, DEFAULT_SLEEP_PAGE_BUDGET);
+        let budget = self.store.org_settings().await?.sleep_page_budget;
+        let mut report = figures(period, names, &counts, u64::from(budget));
         for person in &people {
             let counted = counts.responders.iter().find(|(id, _)| *id == person.id);
             let hours = on_call.get(&person.id).copied().unwrap_or(0.0);
@@ -168,15 +168,28 @@ impl App {
             if let Some((_, c)) = counted {
                 r.acknowledged = c.acknowledged;
                 r.resolved = c.resolved;
+                // As the engine sorted them, and the few it has not yet, sorted here.
+                let mut pages: Vec<(HourClass, Option<i64>, u64)> = c
+                    .sorted_pages
+                    .iter()
+                    .filter_map(|(class, week, n)| {
+                        Some((HourClass::parse(class)?, Some(*week), *n))
+                    })
+                    .collect();
+                pages.extend(
+                    c.unsorted_pages
+                        .iter()
+                        .map(|at| (HourClass::of(*at, &zone), local_week(*at, &zone), 1)),
+                );
                 let mut sleep_weeks: BTreeMap<Date, u64> = BTreeMap::new();
-                for (start, n) in &c.page_slices {
+                for (class, week, n) in pages {
                     r.pages += n;
-                    match HourClass::of(*start, &zone) {
+                    match class {
                         HourClass::Business => r.business_hours_pages += n,
                         HourClass::Off => r.off_hours_pages += n,
                         HourClass::Sleep => {
                             r.sleep_hours_pages += n;
-                            if let Some(monday) = local_monday(*start, &zone) {
+                            if let Some(monday) = week.and_then(date_of_day) {
                                 *sleep_weeks.entry(monday).or_default() += n;
                             }
                         }
@@ -302,16 +315,6 @@ impl App {
     }
 }
 
-/// The Monday (in `zone`) of the week `at` falls in there.
-fn local_monday(at: Timestamp, zone: &jiff::tz::TimeZone) -> Option<Date> {
-    let local = jiff::Timestamp::from_millisecond(at.as_millis())
-        .ok()?
-        .to_zoned(zone.clone())
-        .date();
-    let back = i64::from(local.weekday().to_monday_zero_offset());
-    local.checked_sub(jiff::Span::new().days(back)).ok()
-}
-
 fn channels(by_channel: &[u64]) -> Vec<ChannelCount> {
     AckChannel::ALL
         .iter()
@@ -344,19 +347,7 @@ fn figures(period: Period, names: FilterNames, counts: &ReportCounts, budget: u6
         ..WeekCounts::default()
     };
     for w in &counts.weeks {
-        total.incidents += w.incidents;
-        total.alerts += w.alerts;
-        total.acknowledged += w.acknowledged;
-        total.ack_millis += w.ack_millis;
-        total.resolved += w.resolved;
-        total.resolve_millis += w.resolve_millis;
-        total.escalated += w.escalated;
-        total.auto_resolved += w.auto_resolved;
-        total.reopens += w.reopens;
-        total.heartbeat_failures += w.heartbeat_failures;
-        for (t, n) in total.by_channel.iter_mut().zip(&w.by_channel) {
-            *t += n;
-        }
+        total.add(w);
     }
     let weeks = weeks(period)
         .into_iter()

@@ -1,8 +1,8 @@
-//! A report over many incidents: onduty in process on SQLite, the report roll-ups seeded
-//! with N incidents spread over two years (straight into `incident_facts` and
-//! `responder_facts`, as the incident writer would have left them; a thousand more open
-//! ones through the real ingest path), then `GET /api/v1/reports` over loopback HTTP for
-//! the whole two years, and with filters.
+//! A report over many incidents: onduty in process on SQLite, N incidents spread over two
+//! years written straight into `incident_facts` (as the incident writer would have left
+//! them; the database's triggers keep the roll-ups) and `responder_facts` (pages sorted
+//! as the engine would have), a thousand more open ones through the real ingest path,
+//! then `GET /api/v1/reports` over loopback HTTP for the whole two years, and with filters.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +11,7 @@ use onduty_core::batch::{HandedIn, Inbound, Received};
 use onduty_core::event::parse_alert_event;
 use onduty_core::incident::DedupMode;
 use onduty_core::lifecycle::AckChannel;
+use onduty_core::report::{HourClass, local_week};
 use onduty_core::service::IntegrationKind;
 use onduty_core::{EventId, IncidentId, RoutingKey, Timestamp, UserId};
 use onduty_notify::Providers;
@@ -22,7 +23,8 @@ use sqlx::Connection;
 
 const SERVICES: usize = 40;
 const PEOPLE: usize = 20;
-const KEYS: u64 = 5_000;
+/// Alert keys per service, at most.
+const KEYS: u64 = 500;
 const DAY_MS: i64 = 86_400_000;
 
 /// A small deterministic generator (xorshift64*), so that every run seeds the same.
@@ -66,8 +68,10 @@ pub async fn report(incidents: usize, runs: usize) -> anyhow::Result<()> {
         services.push(s.id);
     }
     let mut people: Vec<UserId> = Vec::new();
+    let mut zones = Vec::new();
     for i in 0..PEOPLE {
         let zone = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo"][i % 4];
+        zones.push(jiff::tz::TimeZone::get(zone)?);
         let u = store
             .create_user(
                 NewUser {
@@ -83,7 +87,7 @@ pub async fn report(incidents: usize, runs: usize) -> anyhow::Result<()> {
     }
 
     let seeded = Instant::now();
-    seed(&dir, incidents, &services, &people, now).await?;
+    seed(&dir, incidents, &services, &people, &zones, now).await?;
     open_incidents(&store, services[0], now).await?;
     println!(
         "reports: {incidents} incidents over 2 years in {SERVICES} services, {PEOPLE} people \
@@ -157,6 +161,7 @@ async fn seed(
     incidents: usize,
     services: &[onduty_core::ServiceId],
     people: &[UserId],
+    zones: &[jiff::tz::TimeZone],
     now: Timestamp,
 ) -> anyhow::Result<()> {
     let url = onduty_store::sqlite_url_in(dir.path());
@@ -176,14 +181,16 @@ async fn seed(
             );
             let mut responders = String::from(
                 "INSERT OR IGNORE INTO responder_facts (incident_id, user_id, service_id, urgency, \
-                 paged_at, acknowledged_at, resolved_at) VALUES ",
+                 paged_at, acknowledged_at, resolved_at, page_class, page_week) VALUES ",
             );
             for n in chunk_start..chunk_end {
                 let created = start + dice.below(span) as i64;
                 let id = IncidentId::new(Timestamp::from_millis(created));
-                let service = services[dice.below(services.len() as u64) as usize];
+                let which_service = dice.below(services.len() as u64);
+                let service = services[which_service as usize];
                 let urgency = if dice.below(5) == 0 { "low" } else { "high" };
-                let key = format!("check-{}", dice.below(KEYS));
+                // Each service's own checks, a few of them much noisier than the rest.
+                let key = format!("check-{which_service}-{}", dice.seconds(1.0, KEYS as f64));
                 let acked = dice.below(10) < 9;
                 let ack_at = created + dice.seconds(5.0, 7200.0) * 1000;
                 let via = AckChannel::ALL[dice.below(AckChannel::ALL.len() as u64) as usize];
@@ -192,7 +199,11 @@ async fn seed(
                 let escalated = dice.below(10) == 0;
                 let reopens = u64::from(dice.below(20) == 0);
                 let alerts = 1 + dice.below(4);
-                let person = people[dice.below(people.len() as u64) as usize];
+                let which = dice.below(people.len() as u64) as usize;
+                let (person, zone) = (people[which], &zones[which]);
+                let paged = Timestamp::from_millis(created + 1000);
+                let class = HourClass::of(paged, zone).as_str();
+                let week = local_week(paged, zone).unwrap_or_default();
                 let sep = if n == chunk_start { "" } else { "," };
                 let (ack, ack_via) = if acked {
                     (ack_at.to_string(), format!("'{}'", via.as_str()))
@@ -211,7 +222,7 @@ async fn seed(
                     "NULL".to_owned()
                 };
                 responders.push_str(&format!(
-                    "{sep}('{id}','{person}','{service}','{urgency}',{},{person_ack},{})",
+                    "{sep}('{id}','{person}','{service}','{urgency}',{},{person_ack},{},'{class}',{week})",
                     created + 1000,
                     if auto {
                         "NULL".to_owned()

@@ -25,6 +25,7 @@ pub mod report;
 pub mod runbook;
 pub mod schedule;
 pub mod service;
+pub mod settings;
 pub mod signature;
 pub mod status_page;
 pub mod subscriber;

@@ -133,7 +133,33 @@ impl HourClass {
             HourClass::Sleep => "sleep",
         }
     }
+
+    pub fn parse(text: &str) -> Option<HourClass> {
+        [HourClass::Business, HourClass::Off, HourClass::Sleep]
+            .into_iter()
+            .find(|c| c.as_str() == text)
+    }
 }
+
+/// The Monday starting the week `at` falls in on `tz`'s clock, in days since 1970-01-01:
+/// the week a person's sleep-hour pages count against.
+pub fn local_week(at: Timestamp, tz: &TimeZone) -> Option<i64> {
+    let date = jiff::Timestamp::from_millisecond(at.as_millis())
+        .ok()?
+        .to_zoned(tz.clone())
+        .date();
+    let monday = date
+        .checked_sub(jiff::Span::new().days(i64::from(date.weekday().to_monday_zero_offset())))
+        .ok()?;
+    Some(i64::from(monday.since(EPOCH_DATE).ok()?.get_days()))
+}
+
+/// The date of a day counted from 1970-01-01 (as [`local_week`] gives it).
+pub fn date_of_day(days: i64) -> Option<jiff::civil::Date> {
+    EPOCH_DATE.checked_add(jiff::Span::new().days(days)).ok()
+}
+
+const EPOCH_DATE: jiff::civil::Date = jiff::civil::date(1970, 1, 1);
 
 /// Pages are counted in slices this long: every time zone's offset is a multiple of it,
 /// so a slice lies wholly in one [`HourClass`] of any zone.

@@ -21,10 +21,12 @@ mod lease;
 pub use lease::{TAKEOVER_POLL, takeover_bound};
 mod notifications;
 mod outbox;
+mod page_hours;
 mod postmortem_drafts;
 mod pushes;
 mod reminders;
 mod runbooks;
+mod sleep_budget;
 mod status_deliveries;
 mod status_drafts;
 mod status_maintenance;
@@ -77,6 +79,8 @@ enum Stage {
     StatusDeliveries,
     StatusMaintenance,
     PostmortemDrafts,
+    PageHours,
+    SleepBudget,
 }
 
 /// Which stages failed in this tick, and the first failure.
@@ -184,6 +188,10 @@ impl Engine {
             Stage::PostmortemDrafts,
             postmortem_drafts::run(self, now).await,
         );
+        // Pages sorted into the paged person's hours, for reports.
+        let sorted = stages.count(Stage::PageHours, page_hours::run(self).await);
+        // Team admins told of anyone paged in sleep hours more than the weekly budget.
+        stages.count(Stage::SleepBudget, sleep_budget::run(self, now).await);
         // Scheduled maintenance that starts or ends now says so.
         stages.count(
             Stage::StatusMaintenance,
@@ -208,6 +216,8 @@ impl Engine {
             self.store.next_status_reminder().await?,
             self.store.next_status_delivery().await?,
             self.store.next_maintenance_move().await?,
+            // More pages to sort: at once.
+            (sorted >= page_hours::BATCH as usize).then_some(now),
         ];
         Ok(next.into_iter().flatten().min())
     }

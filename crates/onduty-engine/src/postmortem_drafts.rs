@@ -1,12 +1,12 @@
 //! Draft postmortems: a high-urgency incident resolves, and a draft postmortem is made
-//! for it, owned by whoever acknowledged it first, due by the default deadlines in their
+//! for it, owned by whoever acknowledged it first, due by the deadlines in the settings, in their
 //! time zone. Each resolution is looked at once, from a mark kept in the database a
 //! minute behind the clock (so an incident resolved by a transaction still committing is
 //! not passed over). Load what is due; plan the draft (`postmortem::draft`); apply.
 
 use std::time::Duration;
 
-use onduty_core::postmortem::{DueSettings, draft, first_acknowledger};
+use onduty_core::postmortem::{draft, first_acknowledger};
 use onduty_core::{IncidentRef, Timestamp};
 use onduty_store::StoreError;
 use onduty_store::postmortems::NewPostmortem;
@@ -32,8 +32,9 @@ pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<usize, Engine
     if upto <= after {
         return Ok(0);
     }
-    let due = store.resolved_high_since(after, upto, BATCH).await?;
-    for resolved in &due {
+    let due = store.org_settings().await?.postmortem_due();
+    let resolved_list = store.resolved_high_since(after, upto, BATCH).await?;
+    for resolved in &resolved_list {
         let incident = store.incident(IncidentRef::Id(resolved.incident)).await?;
         let entries = store.timeline(incident.id, None, ENTRIES).await?.entries;
         let numbered: Vec<_> = entries
@@ -50,8 +51,7 @@ pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<usize, Engine
             None => None,
         };
         let zone = zone.unwrap_or(jiff::tz::TimeZone::UTC);
-        let Some(drafted) = draft(&[&incident], &numbered, DueSettings::default(), &zone, now)
-        else {
+        let Some(drafted) = draft(&[&incident], &numbered, due, &zone, now) else {
             continue;
         };
         let made = store
@@ -73,11 +73,11 @@ pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<usize, Engine
             Err(e) => return Err(e.into()),
         }
     }
-    let reached = if due.len() < BATCH as usize {
+    let reached = if resolved_list.len() < BATCH as usize {
         upto
     } else {
-        due.last().map_or(upto, |d| d.resolved_at)
+        resolved_list.last().map_or(upto, |d| d.resolved_at)
     };
     store.set_engine_mark(MARK, reached).await?;
-    Ok(due.len())
+    Ok(resolved_list.len())
 }

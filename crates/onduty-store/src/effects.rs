@@ -159,7 +159,21 @@ pub(crate) fn incident_writes(d: Backend, rows: &[RowWrite]) -> Vec<Write> {
     if let Some(now) = rows.iter().map(|r| r.state.updated_at).max() {
         writes.extend(chat_writes(d, &opened, &changed, now));
     }
-    writes.extend(crate::facts::incident_facts(d, rows));
+    let written: Vec<crate::facts::Written> = rows
+        .iter()
+        .filter_map(|r| match r.scope {
+            Scope::New(_) => Some(crate::facts::Written {
+                state: r.state,
+                new: true,
+            }),
+            Scope::State => Some(crate::facts::Written {
+                state: r.state,
+                new: false,
+            }),
+            Scope::Counted => None,
+        })
+        .collect();
+    writes.extend(crate::facts::incident_facts(d, &written));
     writes
 }
 

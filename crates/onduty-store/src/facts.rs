@@ -15,14 +15,20 @@ use onduty_core::lifecycle::AckChannel;
 use onduty_core::paging::{EscalationState, Line};
 
 use crate::Backend;
-use crate::effects::{RowWrite, Scope};
 use crate::sql::{Val, Write, chunked, in_list, multi_row};
+
+/// An incident row being written, as the facts see it: new, or changed beyond its
+/// alert count.
+pub(crate) struct Written<'a> {
+    pub state: &'a onduty_core::lifecycle::IncidentState,
+    pub new: bool,
+}
 
 /// A fact row for each new incident, and the resolution, alert count and re-opening of
 /// each changed one. Acknowledgements come from their lines ([`line_facts`]), which
 /// know the door they came through.
-pub(crate) fn incident_facts(d: Backend, rows: &[RowWrite]) -> Vec<Write> {
-    let resolution = |r: &RowWrite| {
+pub(crate) fn incident_facts(d: Backend, rows: &[Written]) -> Vec<Write> {
+    let resolution = |r: &Written| {
         let s = r.state;
         let auto = s
             .resolved
@@ -35,7 +41,7 @@ pub(crate) fn incident_facts(d: Backend, rows: &[RowWrite]) -> Vec<Write> {
     };
     let inserts = rows
         .iter()
-        .filter(|r| matches!(r.scope, Scope::New(_)))
+        .filter(|r| r.new)
         .map(|r| {
             let s = r.state;
             let (resolved, auto) = resolution(r);
@@ -62,7 +68,7 @@ pub(crate) fn incident_facts(d: Backend, rows: &[RowWrite]) -> Vec<Write> {
     );
     let changes = rows
         .iter()
-        .filter(|r| matches!(r.scope, Scope::State))
+        .filter(|r| !r.new)
         .map(|r| {
             let (resolved, auto) = resolution(r);
             vec![
@@ -221,4 +227,79 @@ fn responder_upserts(
             None,
         )
     })
+}
+
+/// A first page the engine has not sorted into a person's hours yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsortedPage {
+    pub incident: IncidentId,
+    pub user: onduty_core::UserId,
+    pub paged_at: onduty_core::Timestamp,
+    /// The person's time zone now (UTC for a person deleted since).
+    pub time_zone: String,
+}
+
+/// How a page sorts: its hours on the person's clock, and the week it counts in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageSort {
+    pub incident: IncidentId,
+    pub user: onduty_core::UserId,
+    pub class: onduty_core::report::HourClass,
+    /// The Monday of the person's week, in days since 1970-01-01.
+    pub week: i64,
+}
+
+impl crate::Store {
+    /// Up to `limit` first pages not yet sorted, oldest first.
+    pub async fn unsorted_pages(&self, limit: u32) -> Result<Vec<UnsortedPage>, crate::StoreError> {
+        let rows = sqlx::query(
+            "SELECT f.incident_id, f.user_id, f.paged_at, COALESCE(u.time_zone, 'UTC') AS time_zone \
+             FROM responder_facts f LEFT JOIN users u ON u.id = f.user_id \
+             WHERE f.paged_at IS NOT NULL AND f.page_class IS NULL ORDER BY f.paged_at LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(UnsortedPage {
+                    incident: crate::sql::parse_col(r, "incident_id", str::parse)?,
+                    user: crate::sql::parse_col(r, "user_id", str::parse)?,
+                    paged_at: onduty_core::Timestamp::from_millis(crate::sql::col(r, "paged_at")?),
+                    time_zone: crate::sql::col(r, "time_zone")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Writes how pages sort, in one transaction.
+    pub async fn sort_pages(&self, sorted: &[PageSort]) -> Result<(), crate::StoreError> {
+        let d = self.backend;
+        let rows = sorted
+            .iter()
+            .map(|s| {
+                vec![
+                    Val::Text(s.incident.to_string()),
+                    Val::Text(s.user.to_string()),
+                    Val::Text(s.class.as_str().to_owned()),
+                    Val::Int(s.week),
+                ]
+            })
+            .collect();
+        let writes = chunked(d, rows, |values, _| {
+            (
+                format!(
+                    "UPDATE responder_facts SET page_class = v.column3, page_week = v.column4 \
+                     FROM (VALUES {values}) AS v \
+                     WHERE responder_facts.incident_id = v.column1 AND responder_facts.user_id = v.column2"
+                ),
+                None,
+            )
+        });
+        let mut conn = self.write_conn().await?;
+        let mut tx = crate::begin(&mut conn, d).await?;
+        crate::sql::execute_writes(&mut tx, d, writes).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

@@ -4,7 +4,9 @@
 
 use onduty_core::contact::Urgency;
 use onduty_core::lifecycle::AckChannel;
-use onduty_core::report::{PAGE_SLICE_MILLIS, Period, week_sql};
+use std::collections::BTreeMap;
+
+use onduty_core::report::{Period, week_sql};
 use onduty_core::{PolicyId, ServiceId, TeamId, Timestamp, UserId};
 use sqlx::any::AnyRow;
 
@@ -43,6 +45,28 @@ pub struct WeekCounts {
     pub by_channel: Vec<u64>,
 }
 
+impl WeekCounts {
+    /// Adds `other`'s counts to these (the week stays).
+    pub fn add(&mut self, other: &WeekCounts) {
+        self.incidents += other.incidents;
+        self.alerts += other.alerts;
+        self.acknowledged += other.acknowledged;
+        self.ack_millis += other.ack_millis;
+        self.resolved += other.resolved;
+        self.resolve_millis += other.resolve_millis;
+        self.escalated += other.escalated;
+        self.auto_resolved += other.auto_resolved;
+        self.reopens += other.reopens;
+        self.heartbeat_failures += other.heartbeat_failures;
+        if self.by_channel.len() < other.by_channel.len() {
+            self.by_channel.resize(other.by_channel.len(), 0);
+        }
+        for (t, n) in self.by_channel.iter_mut().zip(&other.by_channel) {
+            *t += n;
+        }
+    }
+}
+
 /// A noisy service, or one alert key of a service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoiseCounts {
@@ -59,9 +83,12 @@ pub struct NoiseCounts {
 /// What one person did in the period.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResponderCounts {
-    /// Incidents they were first paged about, by the start of each
-    /// [`PAGE_SLICE_MILLIS`] slice of the period they came in.
-    pub page_slices: Vec<(Timestamp, u64)>,
+    /// Incidents they were first paged about, by when on their clock (see
+    /// `onduty_core::report::HourClass`, as `as_str`) and the Monday of their week there
+    /// (days since 1970), as the engine sorted them.
+    pub sorted_pages: Vec<(String, i64, u64)>,
+    /// First pages the engine has not sorted yet (just sent).
+    pub unsorted_pages: Vec<Timestamp>,
     pub acknowledged: u64,
     pub resolved: u64,
 }
@@ -83,131 +110,388 @@ pub struct ReportCounts {
 }
 
 /// How many noisy services and keys a report names.
-pub const NOISY_TOP: i64 = 10;
+pub const NOISY_TOP: usize = 10;
 
-/// The alert count: kept in the facts for settled incidents, read from the incident
-/// while it is open (folded triggers change only the incident row).
-const ALERTS: &str = "CASE WHEN f.resolved_at IS NULL \
-     THEN (SELECT i.alert_count FROM incidents i WHERE i.id = f.incident_id) ELSE f.alerts END";
+const DAY_MILLIS: i64 = 86_400_000;
+
+/// A report's period cut where the roll-ups can serve it: whole UTC days (`days`, day
+/// numbers `[from, to)`) from the roll-ups, and the part-days at either end (`edges`, in
+/// milliseconds) from the facts themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Cut {
+    days: Option<(i64, i64)>,
+    edges: Vec<(i64, i64)>,
+}
+
+fn cut(period: Period) -> Cut {
+    let (from, to) = (period.from.as_millis(), period.to.as_millis());
+    let first = from.div_euclid(DAY_MILLIS) + i64::from(from.rem_euclid(DAY_MILLIS) != 0);
+    let last = to.div_euclid(DAY_MILLIS);
+    if first >= last {
+        return Cut {
+            days: None,
+            edges: vec![(from, to)],
+        };
+    }
+    let mut edges = Vec::new();
+    if from < first * DAY_MILLIS {
+        edges.push((from, first * DAY_MILLIS));
+    }
+    if last * DAY_MILLIS < to {
+        edges.push((last * DAY_MILLIS, to));
+    }
+    Cut {
+        days: Some((first, last)),
+        edges,
+    }
+}
+
+/// The columns every roll-up and fact query sums, as `SUM`s over rows aliased `f`: from
+/// `report_days` (`rolled`) or from `incident_facts`.
+fn sums(rolled: bool) -> String {
+    let heartbeat = onduty_core::heartbeat::DEDUP_KEY;
+    let mut columns: Vec<(String, String)> = if rolled {
+        [
+            "incidents",
+            "alerts",
+            "acknowledged",
+            "ack_millis",
+            "resolved",
+            "resolve_millis",
+            "escalated",
+            "auto_resolved",
+            "reopens",
+            "heartbeats",
+        ]
+        .iter()
+        .map(|c| (format!("f.{c}"), (*c).to_owned()))
+        .collect()
+    } else {
+        vec![
+            ("1".into(), "incidents".into()),
+            ("f.alerts".into(), "alerts".into()),
+            (
+                "CASE WHEN f.acknowledged_at IS NULL THEN 0 ELSE 1 END".into(),
+                "acknowledged".into(),
+            ),
+            (
+                "COALESCE(f.acknowledged_at - f.created_at, 0)".into(),
+                "ack_millis".into(),
+            ),
+            (
+                "CASE WHEN f.resolved_at IS NULL THEN 0 ELSE 1 END".into(),
+                "resolved".into(),
+            ),
+            (
+                "COALESCE(f.resolved_at - f.created_at, 0)".into(),
+                "resolve_millis".into(),
+            ),
+            ("f.escalated".into(), "escalated".into()),
+            (
+                "CASE WHEN f.resolved_at IS NULL THEN 0 ELSE f.auto_resolved END".into(),
+                "auto_resolved".into(),
+            ),
+            ("f.reopens".into(), "reopens".into()),
+            (
+                format!("CASE WHEN f.dedup_key = '{heartbeat}' THEN 1 ELSE 0 END"),
+                "heartbeats".into(),
+            ),
+        ]
+    };
+    for c in AckChannel::ALL {
+        let c = c.as_str();
+        let expr = if rolled {
+            format!("f.via_{c}")
+        } else {
+            format!("CASE WHEN f.ack_via = '{c}' THEN 1 ELSE 0 END")
+        };
+        columns.push((expr, format!("via_{c}")));
+    }
+    columns
+        .iter()
+        .map(|(expr, name)| format!("CAST(SUM({expr}) AS BIGINT) AS {name}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A part of a report's period: roll-up rows for whole days (`rolled`), or the facts of a
+/// part-day; its `WHERE` clause over rows aliased `f`, and the clause's values.
+struct Part {
+    rolled: bool,
+    scope: String,
+    values: Vec<Val>,
+    /// For the roll-ups kept in value order (durations, keys): the same clause, either
+    /// seeking the days (a short period) or, with `+f.day`, reading in value order so
+    /// that grouping needs no sort (a long one). Equal to `scope` for part-days.
+    ordered_scope: String,
+}
+
+/// Periods up to this many days read the value-ordered roll-ups by day.
+const SHORT_PERIOD_DAYS: i64 = 92;
+
+/// Open incidents' alerts since their last change (the facts keep an open incident's count
+/// as of its last change; folded triggers change only the incident): by week, service, key.
+type MoreAlerts = Vec<(i64, ServiceId, String, u64)>;
 
 impl Store {
-    /// The counts of a report over incidents opened in `period` (and, for people, pages,
-    /// acknowledgements and resolutions in it) that `filter` lets through.
+    /// The counts of a report over incidents opened in `period` that `filter` lets
+    /// through, and what was done about them. Whole days come from the roll-ups,
+    /// part-days from the facts; each query is an ordered scan with a handful of
+    /// parameters, and the independent ones run at once on their own connections.
     pub async fn report_counts(
         &self,
         period: Period,
         filter: &ReportFilter,
     ) -> Result<ReportCounts, StoreError> {
-        let d = self.backend;
-        let mut tx = self.read.begin().await?;
-        let conn = &mut *tx;
-        let (scope, values) = scope_sql("f.created_at", period, filter);
-        let fetch = |sql: String, values: Vec<Val>| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(numbered(d, &sql)));
-            for v in values {
-                q = bind(q, v);
-            }
-            q
-        };
-
-        let channels: String = AckChannel::ALL
-            .iter()
-            .map(|c| {
-                format!(
-                    ", CAST(SUM(CASE WHEN f.ack_via = '{}' THEN 1 ELSE 0 END) AS BIGINT) AS via_{}",
-                    c.as_str(),
-                    c.as_str()
-                )
-            })
-            .collect();
-        let heartbeat = onduty_core::heartbeat::DEDUP_KEY;
-        let sql = format!(
-            "SELECT {week} AS week, COUNT(*) AS incidents, CAST(SUM({ALERTS}) AS BIGINT) AS alerts, \
-             COUNT(f.acknowledged_at) AS acknowledged, \
-             CAST(COALESCE(SUM(f.acknowledged_at - f.created_at), 0) AS BIGINT) AS ack_millis, \
-             COUNT(f.resolved_at) AS resolved, \
-             CAST(COALESCE(SUM(f.resolved_at - f.created_at), 0) AS BIGINT) AS resolve_millis, \
-             CAST(SUM(f.escalated) AS BIGINT) AS escalated, \
-             CAST(SUM(f.auto_resolved) AS BIGINT) AS auto_resolved, \
-             CAST(SUM(f.reopens) AS BIGINT) AS reopens, \
-             CAST(SUM(CASE WHEN f.dedup_key = '{heartbeat}' THEN 1 ELSE 0 END) AS BIGINT) AS heartbeats \
-             {channels} FROM incident_facts f WHERE {scope} GROUP BY {week} ORDER BY {week}",
-            week = week_sql("f.created_at"),
-        );
-        let weeks = fetch(sql, values.clone())
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(week_counts)
-            .collect::<Result<_, _>>()?;
-
-        let mut histograms = Vec::new();
-        for column in ["acknowledged_at", "resolved_at"] {
-            let sql = format!(
-                "SELECT (f.{column} - f.created_at) / 1000 AS seconds, COUNT(*) AS n \
-                 FROM incident_facts f WHERE {scope} AND f.{column} IS NOT NULL \
-                 GROUP BY (f.{column} - f.created_at) / 1000"
-            );
-            let rows = fetch(sql, values.clone()).fetch_all(&mut *conn).await?;
-            histograms.push(
-                rows.iter()
-                    .map(|r| Ok((col::<i64>(r, "seconds")?, count(r, "n")?)))
-                    .collect::<Result<Vec<_>, StoreError>>()?,
-            );
-        }
-        let resolve_seconds = histograms.pop().unwrap_or_default();
-        let ack_seconds = histograms.pop().unwrap_or_default();
-
-        let mut noisy = Vec::new();
-        for group in ["f.service_id", "f.service_id, f.dedup_key"] {
-            let key = if group.contains("dedup_key") {
-                "f.dedup_key"
+        let cut = cut(period);
+        let mut parts = Vec::new();
+        if let Some((first, last)) = cut.days {
+            let (scope, values) = scope_sql("f.day", first, last, filter);
+            let ordered_scope = if last - first <= SHORT_PERIOD_DAYS {
+                scope.clone()
             } else {
-                "NULL"
+                scope_sql("+f.day", first, last, filter).0
             };
-            let sql = format!(
-                "SELECT n.*, s.name AS service_name FROM (\
-                 SELECT f.service_id, {key} AS dedup_key, COUNT(*) AS incidents, \
-                 CAST(SUM({ALERTS}) AS BIGINT) AS alerts, CAST(SUM(f.reopens) AS BIGINT) AS flaps \
-                 FROM incident_facts f WHERE {scope} GROUP BY {group} \
-                 ORDER BY COUNT(*) DESC, CAST(SUM({ALERTS}) AS BIGINT) DESC LIMIT {NOISY_TOP}) n \
-                 JOIN services s ON s.id = n.service_id \
-                 ORDER BY n.incidents DESC, n.alerts DESC, s.name, n.dedup_key"
-            );
-            let rows = fetch(sql, values.clone()).fetch_all(&mut *conn).await?;
-            noisy.push(
-                rows.iter()
-                    .map(noise_counts)
-                    .collect::<Result<Vec<_>, _>>()?,
-            );
+            parts.push(Part {
+                rolled: true,
+                scope,
+                values,
+                ordered_scope,
+            });
         }
-        let noisy_keys = noisy.pop().unwrap_or_default();
-        let noisy_services = noisy.pop().unwrap_or_default();
+        for (from, to) in &cut.edges {
+            let (scope, values) = scope_sql("f.created_at", *from, *to, filter);
+            parts.push(Part {
+                rolled: false,
+                ordered_scope: scope.clone(),
+                scope,
+                values,
+            });
+        }
+        let more = self.more_alerts(period, filter).await?;
+        let ((weeks, services), ack_seconds, resolve_seconds, keys, names, responders) = tokio::try_join!(
+            self.report_weeks(&parts, &more),
+            self.durations("ack", "acknowledged_at", &parts),
+            self.durations("resolve", "resolved_at", &parts),
+            self.noisy_keys(&parts, &more),
+            self.service_names(),
+            self.responder_counts(period, filter),
+        )?;
+        let named = |mut n: NoiseCounts| {
+            n.service_name = names.get(&n.service).cloned().unwrap_or_default();
+            n
+        };
+        let mut noisy_services: Vec<NoiseCounts> = services.into_values().map(named).collect();
+        rank(&mut noisy_services);
+        Ok(ReportCounts {
+            weeks,
+            ack_seconds,
+            resolve_seconds,
+            noisy_services,
+            noisy_keys: keys.into_iter().map(named).collect(),
+            responders,
+        })
+    }
 
-        let mut responders: std::collections::BTreeMap<UserId, ResponderCounts> =
-            Default::default();
-        let (paged, values) = scope_sql("f.paged_at", period, filter);
-        let sql = format!(
-            "SELECT f.user_id, f.paged_at / {PAGE_SLICE_MILLIS} AS slice, COUNT(*) AS n \
-             FROM responder_facts f WHERE {paged} GROUP BY f.user_id, f.paged_at / {PAGE_SLICE_MILLIS}"
+    /// The rows of one read statement written with `?` placeholders.
+    async fn rows(&self, sql: String, values: Vec<Val>) -> Result<Vec<AnyRow>, StoreError> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(numbered(self.backend, &sql)));
+        for v in values {
+            q = bind(q, v);
+        }
+        Ok(q.fetch_all(&self.read).await?)
+    }
+
+    async fn more_alerts(
+        &self,
+        period: Period,
+        filter: &ReportFilter,
+    ) -> Result<MoreAlerts, StoreError> {
+        let (scope, values) = scope_sql(
+            "f.created_at",
+            period.from.as_millis(),
+            period.to.as_millis(),
+            filter,
         );
-        for r in fetch(sql, values).fetch_all(&mut *conn).await? {
+        let week = week_sql("f.created_at");
+        let sql = format!(
+            "SELECT {week} AS week, f.service_id, f.dedup_key, \
+             CAST(SUM(i.alert_count - f.alerts) AS BIGINT) AS more \
+             FROM incident_facts f JOIN incidents i ON i.id = f.incident_id \
+             WHERE f.resolved_at IS NULL AND {scope} GROUP BY {week}, f.service_id, f.dedup_key"
+        );
+        let mut out = Vec::new();
+        for r in self.rows(sql, values).await? {
+            let more: i64 = col(&r, "more")?;
+            out.push((
+                col(&r, "week")?,
+                parse_col(&r, "service_id", str::parse)?,
+                col(&r, "dedup_key")?,
+                u64::try_from(more).unwrap_or(0),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Each week's counts, and each service's incidents, alerts and flaps.
+    async fn report_weeks(
+        &self,
+        parts: &[Part],
+        more: &MoreAlerts,
+    ) -> Result<(Vec<WeekCounts>, BTreeMap<ServiceId, NoiseCounts>), StoreError> {
+        let mut weeks: BTreeMap<i64, WeekCounts> = BTreeMap::new();
+        let mut services: BTreeMap<ServiceId, NoiseCounts> = BTreeMap::new();
+        for part in parts {
+            let (table, time) = if part.rolled {
+                ("report_days", format!("f.day * {DAY_MILLIS}"))
+            } else {
+                ("incident_facts", "f.created_at".to_owned())
+            };
+            let week = week_sql(&time);
+            let sql = format!(
+                "SELECT {week} AS week, f.service_id, {} FROM {table} f WHERE {} \
+                 GROUP BY {week}, f.service_id",
+                sums(part.rolled),
+                part.scope
+            );
+            for r in self.rows(sql, part.values.clone()).await? {
+                let counts = week_counts(&r)?;
+                let service: ServiceId = parse_col(&r, "service_id", str::parse)?;
+                let week = weeks.entry(counts.week).or_default();
+                week.week = counts.week;
+                week.add(&counts);
+                let noise = services.entry(service).or_insert_with(|| NoiseCounts {
+                    service,
+                    service_name: String::new(),
+                    dedup_key: None,
+                    incidents: 0,
+                    alerts: 0,
+                    flaps: 0,
+                });
+                noise.incidents += counts.incidents;
+                noise.alerts += counts.alerts;
+                noise.flaps += counts.reopens;
+            }
+        }
+        for (week, service, _, added) in more {
+            if let Some(w) = weeks.get_mut(week) {
+                w.alerts += added;
+            }
+            if let Some(n) = services.get_mut(service) {
+                n.alerts += added;
+            }
+        }
+        Ok((weeks.into_values().collect(), services))
+    }
+
+    /// Times to acknowledge or resolve (`kind`, from `column`) as `(seconds, incidents)`.
+    async fn durations(
+        &self,
+        kind: &str,
+        column: &str,
+        parts: &[Part],
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        let mut seconds: BTreeMap<i64, u64> = BTreeMap::new();
+        for part in parts {
+            let scope = &part.ordered_scope;
+            let sql = if part.rolled {
+                format!(
+                    "SELECT f.seconds, CAST(SUM(f.n) AS BIGINT) AS n FROM report_durations f \
+                     WHERE f.kind = '{kind}' AND {scope} GROUP BY f.seconds"
+                )
+            } else {
+                format!(
+                    "SELECT (f.{column} - f.created_at) / 1000 AS seconds, COUNT(*) AS n \
+                     FROM incident_facts f WHERE {scope} AND f.{column} IS NOT NULL \
+                     GROUP BY (f.{column} - f.created_at) / 1000"
+                )
+            };
+            for r in self.rows(sql, part.values.clone()).await? {
+                *seconds.entry(col(&r, "seconds")?).or_default() += count(&r, "n")?;
+            }
+        }
+        Ok(seconds.into_iter().filter(|(_, n)| *n > 0).collect())
+    }
+
+    async fn service_names(&self) -> Result<BTreeMap<ServiceId, String>, StoreError> {
+        let rows = self
+            .rows("SELECT id, name FROM services".to_owned(), Vec::new())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((parse_col(r, "id", str::parse)?, col(r, "name")?)))
+            .collect()
+    }
+}
+
+/// Most incidents first, then most alerts; the first [`NOISY_TOP`].
+fn rank(list: &mut Vec<NoiseCounts>) {
+    list.sort_by(|a, b| {
+        b.incidents
+            .cmp(&a.incidents)
+            .then(b.alerts.cmp(&a.alerts))
+            .then(a.service.cmp(&b.service))
+            .then(a.dedup_key.cmp(&b.dedup_key))
+    });
+    list.truncate(NOISY_TOP);
+}
+
+/// Each person's pages, acknowledgements and resolutions in the period, counted along
+/// the person-ordered indexes: for each person a seek to the period (pages through the
+/// weeks it touches), so the counting is neither a sort nor a scan of all time.
+impl Store {
+    async fn responder_counts(
+        &self,
+        period: Period,
+        filter: &ReportFilter,
+    ) -> Result<Vec<(UserId, ResponderCounts)>, StoreError> {
+        let (from, to) = (period.from.as_millis(), period.to.as_millis());
+        let mut people: BTreeMap<UserId, ResponderCounts> = BTreeMap::new();
+        let people_sql = "f.user_id IN (SELECT id FROM users)";
+        // Local weeks are within a day of UTC ones: a week either side is ample.
+        let weeks = (
+            from.div_euclid(DAY_MILLIS) - 14,
+            to.div_euclid(DAY_MILLIS) + 7,
+        );
+        let (scope, mut values) = scope_sql("f.paged_at", from, to, filter);
+        values.splice(0..0, [Val::Int(weeks.0), Val::Int(weeks.1)]);
+        let sql = format!(
+            "SELECT f.user_id, f.page_class, f.page_week, COUNT(*) AS n FROM responder_facts f \
+         WHERE {people_sql} AND f.page_class IN ('business', 'off', 'sleep') \
+         AND f.page_week >= ? AND f.page_week <= ? AND {scope} \
+         GROUP BY f.user_id, f.page_class, f.page_week"
+        );
+        for r in self.rows(sql, values).await? {
             let user: UserId = parse_col(&r, "user_id", str::parse)?;
-            let start = Timestamp::from_millis(col::<i64>(&r, "slice")? * PAGE_SLICE_MILLIS);
-            responders
+            let class: String = col(&r, "page_class")?;
+            let week: i64 = col(&r, "page_week")?;
+            people
                 .entry(user)
                 .or_default()
-                .page_slices
-                .push((start, count(&r, "n")?));
+                .sorted_pages
+                .push((class, week, count(&r, "n")?));
+        }
+        let (scope, values) = scope_sql("f.paged_at", from, to, filter);
+        let sql = format!(
+            "SELECT f.user_id, f.paged_at FROM responder_facts f \
+         WHERE f.paged_at IS NOT NULL AND f.page_class IS NULL AND {scope}"
+        );
+        for r in self.rows(sql, values).await? {
+            let user: UserId = parse_col(&r, "user_id", str::parse)?;
+            people
+                .entry(user)
+                .or_default()
+                .unsorted_pages
+                .push(Timestamp::from_millis(col(&r, "paged_at")?));
         }
         for column in ["acknowledged_at", "resolved_at"] {
-            let (done, values) = scope_sql(&format!("f.{column}"), period, filter);
+            let (scope, values) = scope_sql(&format!("f.{column}"), from, to, filter);
             let sql = format!(
-                "SELECT f.user_id, COUNT(*) AS n FROM responder_facts f WHERE {done} GROUP BY f.user_id"
+                "SELECT f.user_id, COUNT(*) AS n FROM responder_facts f \
+             WHERE {people_sql} AND {scope} GROUP BY f.user_id"
             );
-            for r in fetch(sql, values).fetch_all(&mut *conn).await? {
+            for r in self.rows(sql, values).await? {
                 let user: UserId = parse_col(&r, "user_id", str::parse)?;
-                let entry = responders.entry(user).or_default();
+                let entry = people.entry(user).or_default();
                 let n = count(&r, "n")?;
                 if column == "acknowledged_at" {
                     entry.acknowledged = n;
@@ -216,28 +500,125 @@ impl Store {
                 }
             }
         }
-        for counts in responders.values_mut() {
-            counts.page_slices.sort_unstable();
+        Ok(people.into_iter().collect())
+    }
+
+    /// The ten alert keys with the most incidents. The roll-ups give the top ten of the
+    /// whole days; a key that also has incidents in the part-days, or open incidents with
+    /// newer alerts, is counted in full before the ten are chosen.
+    async fn noisy_keys(
+        &self,
+        parts: &[Part],
+        more: &MoreAlerts,
+    ) -> Result<Vec<NoiseCounts>, StoreError> {
+        let mut keys: BTreeMap<(ServiceId, String), NoiseCounts> = BTreeMap::new();
+        let mut add = |service: ServiceId, key: String, incidents: u64, alerts: u64, flaps: u64| {
+            let n = keys
+                .entry((service, key.clone()))
+                .or_insert_with(|| NoiseCounts {
+                    service,
+                    service_name: String::new(),
+                    dedup_key: Some(key),
+                    incidents: 0,
+                    alerts: 0,
+                    flaps: 0,
+                });
+            n.incidents += incidents;
+            n.alerts += alerts;
+            n.flaps += flaps;
+        };
+        let sums = "CAST(SUM(f.incidents) AS BIGINT) AS incidents, CAST(SUM(f.alerts) AS BIGINT) AS alerts, \
+                CAST(SUM(f.reopens) AS BIGINT) AS flaps";
+        let rolled = parts.iter().find(|p| p.rolled);
+        let mut in_top: Vec<(ServiceId, String)> = Vec::new();
+        if let Some(part) = rolled {
+            let sql = format!(
+                "SELECT f.service_id, f.dedup_key, {sums} FROM report_keys f WHERE {} \
+             GROUP BY f.service_id, f.dedup_key \
+             ORDER BY SUM(f.incidents) DESC, SUM(f.alerts) DESC, f.service_id, f.dedup_key \
+             LIMIT {NOISY_TOP}",
+                part.ordered_scope
+            );
+            for r in self.rows(sql, part.values.clone()).await? {
+                let service = parse_col(&r, "service_id", str::parse)?;
+                let key: String = col(&r, "dedup_key")?;
+                in_top.push((service, key.clone()));
+                add(
+                    service,
+                    key,
+                    count(&r, "incidents")?,
+                    count(&r, "alerts")?,
+                    count(&r, "flaps")?,
+                );
+            }
         }
-        tx.commit().await?;
-        Ok(ReportCounts {
-            weeks,
-            ack_seconds,
-            resolve_seconds,
-            noisy_services,
-            noisy_keys,
-            responders: responders.into_iter().collect(),
-        })
+        // Keys with incidents in the part-days, and open incidents' newer alerts.
+        let mut touched: Vec<(ServiceId, String)> = Vec::new();
+        for part in parts.iter().filter(|p| !p.rolled) {
+            let sql = format!(
+                "SELECT f.service_id, f.dedup_key, COUNT(*) AS incidents, \
+             CAST(SUM(f.alerts) AS BIGINT) AS alerts, CAST(SUM(f.reopens) AS BIGINT) AS flaps \
+             FROM incident_facts f WHERE {} GROUP BY f.service_id, f.dedup_key",
+                part.scope
+            );
+            for r in self.rows(sql, part.values.clone()).await? {
+                let service = parse_col(&r, "service_id", str::parse)?;
+                let key: String = col(&r, "dedup_key")?;
+                touched.push((service, key.clone()));
+                add(
+                    service,
+                    key,
+                    count(&r, "incidents")?,
+                    count(&r, "alerts")?,
+                    count(&r, "flaps")?,
+                );
+            }
+        }
+        for (_, service, key, added) in more {
+            touched.push((*service, key.clone()));
+            add(*service, key.clone(), 0, *added, 0);
+        }
+        touched.sort();
+        touched.dedup();
+        // Their whole days, unless the roll-ups' top ten counted them already.
+        if let Some(part) = rolled {
+            let missing: Vec<&(ServiceId, String)> =
+                touched.iter().filter(|k| !in_top.contains(k)).collect();
+            for chunk in missing.chunks(200) {
+                let pairs =
+                    vec!["(f.service_id = ? AND f.dedup_key = ?)"; chunk.len()].join(" OR ");
+                let sql = format!(
+                    "SELECT f.service_id, f.dedup_key, {sums} FROM report_keys f WHERE {} AND ({pairs}) \
+                 GROUP BY f.service_id, f.dedup_key",
+                    part.scope
+                );
+                let mut values = part.values.clone();
+                for (service, key) in chunk {
+                    values.push(Val::Text(service.to_string()));
+                    values.push(Val::Text(key.clone()));
+                }
+                for r in self.rows(sql, values).await? {
+                    let service = parse_col(&r, "service_id", str::parse)?;
+                    add(
+                        service,
+                        col(&r, "dedup_key")?,
+                        count(&r, "incidents")?,
+                        count(&r, "alerts")?,
+                        count(&r, "flaps")?,
+                    );
+                }
+            }
+        }
+        let mut list: Vec<NoiseCounts> = keys.into_values().filter(|n| n.incidents > 0).collect();
+        rank(&mut list);
+        Ok(list)
     }
 }
 
-/// `time in period AND the filter`, over facts aliased `f`, and its values.
-fn scope_sql(time: &str, period: Period, filter: &ReportFilter) -> (String, Vec<Val>) {
+/// `from <= time < to AND the filter`, over rows aliased `f`, and its values.
+fn scope_sql(time: &str, from: i64, to: i64, filter: &ReportFilter) -> (String, Vec<Val>) {
     let mut sql = format!("{time} >= ? AND {time} < ?");
-    let mut values = vec![
-        Val::Int(period.from.as_millis()),
-        Val::Int(period.to.as_millis()),
-    ];
+    let mut values = vec![Val::Int(from), Val::Int(to)];
     if let Some(service) = filter.service {
         sql.push_str(" AND f.service_id = ?");
         values.push(Val::Text(service.to_string()));
@@ -282,13 +663,50 @@ fn week_counts(r: &AnyRow) -> Result<WeekCounts, StoreError> {
     })
 }
 
-fn noise_counts(r: &AnyRow) -> Result<NoiseCounts, StoreError> {
-    Ok(NoiseCounts {
-        service: parse_col(r, "service_id", str::parse)?,
-        service_name: col(r, "service_name")?,
-        dedup_key: col(r, "dedup_key")?,
-        incidents: count(r, "incidents")?,
-        alerts: count(r, "alerts")?,
-        flaps: count(r, "flaps")?,
-    })
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> i64 {
+        Timestamp::parse(text).unwrap().as_millis()
+    }
+
+    #[test]
+    fn a_period_is_cut_into_whole_days_and_the_part_days_at_its_ends() {
+        let period = |from: &str, to: &str| {
+            Period::parse(
+                Timestamp::parse(from).unwrap(),
+                Timestamp::parse(to).unwrap(),
+            )
+            .unwrap()
+        };
+        let day = |text: &str| at(text) / DAY_MILLIS;
+        // Midnight to midnight: days only.
+        assert_eq!(
+            cut(period("2026-03-23T00:00:00Z", "2026-04-06T00:00:00Z")),
+            Cut {
+                days: Some((day("2026-03-23T00:00:00Z"), day("2026-04-06T00:00:00Z"))),
+                edges: vec![]
+            }
+        );
+        // Berlin's midnights: an hour before each UTC midnight.
+        assert_eq!(
+            cut(period("2026-03-22T23:00:00Z", "2026-04-05T22:00:00Z")),
+            Cut {
+                days: Some((day("2026-03-23T00:00:00Z"), day("2026-04-05T00:00:00Z"))),
+                edges: vec![
+                    (at("2026-03-22T23:00:00Z"), at("2026-03-23T00:00:00Z")),
+                    (at("2026-04-05T00:00:00Z"), at("2026-04-05T22:00:00Z")),
+                ],
+            }
+        );
+        // Within one day: no whole day.
+        assert_eq!(
+            cut(period("2026-03-23T08:00:00Z", "2026-03-23T20:00:00Z")),
+            Cut {
+                days: None,
+                edges: vec![(at("2026-03-23T08:00:00Z"), at("2026-03-23T20:00:00Z"))]
+            }
+        );
+    }
 }

@@ -141,3 +141,23 @@ fn durations_read_as_people_say_them() {
         assert_eq!(duration_words(seconds), words);
     }
 }
+
+#[test]
+fn a_persons_week_starts_on_their_own_monday() {
+    let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
+    let monday = |d: &str| {
+        date_of_day(local_week(at(d), &tokyo).unwrap())
+            .unwrap()
+            .to_string()
+    };
+    // Sunday 16:00 UTC is already Monday 01:00 in Tokyo: the new week there.
+    assert_eq!(monday("2026-03-29T16:00:00Z"), "2026-03-30");
+    assert_eq!(monday("2026-03-29T14:00:00Z"), "2026-03-23");
+    assert_eq!(
+        local_week(at("1970-01-05T00:00:00Z"), &TimeZone::UTC),
+        Some(4)
+    );
+    for class in [HourClass::Business, HourClass::Off, HourClass::Sleep] {
+        assert_eq!(HourClass::parse(class.as_str()), Some(class));
+    }
+}

@@ -14,6 +14,7 @@ mod reports;
 mod runbooks;
 pub(crate) mod schedules;
 pub(crate) mod services;
+mod settings;
 pub(crate) mod status_pages;
 mod status_subscribers;
 mod status_templates;
@@ -53,6 +54,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(runbooks::routes())
         .merge(postmortems::routes())
         .merge(reports::routes())
+        .merge(settings::routes())
         .merge(schedules::routes())
         .merge(teams::routes())
         .merge(users::routes())

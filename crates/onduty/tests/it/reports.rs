@@ -6,8 +6,11 @@ use onduty_testkit::{Backend, TestApp, backends, follow_up_event, trigger_event}
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::paging::{ALICE, BOB, level, person, policy, service};
+use crate::paging::{ALICE, BOB, level, person, policy, service, verified_method};
 use crate::postmortems::act;
+
+/// Ada's phone.
+const ADA: &str = "+447700900009";
 
 fn at(text: &str) -> onduty_core::Timestamp {
     onduty_core::Timestamp::parse(text).unwrap()
@@ -57,6 +60,19 @@ async fn fortnight(backend: Backend) -> TestApp {
         .api(Method::POST, "/teams", Some(json!({"name": "Platform"})))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Ada, an admin of Alice's team, hears when Alice is woken too often.
+    let ada = app.user_token("Ada", "admin").await;
+    verified_method(&app, &ada, "ada@example.com", "sms", ADA).await;
+    for who in ["alice", "ada"] {
+        let (status, body) = app
+            .api(
+                Method::PUT,
+                &format!("/teams/Platform/members/{who}@example.com"),
+                None,
+            )
+            .await;
+        assert!(status.is_success(), "{body}");
+    }
     let db = service(&app, "Database", "Ops", json!({"team": "Platform"})).await;
     let web = service(
         &app,
@@ -169,6 +185,83 @@ async fn a_fortnight_of_incidents_adds_up_to_the_figures_worked_out_by_hand() {
         let app = fortnight(backend).await;
         let r = report(&app, PERIOD).await;
         fortnight_figures(&r);
+        // Alice's third sleep-hour page that week went over the budget of 2: Ada, her
+        // team's admin, was told once, with the incidents.
+        let told: Vec<String> = app
+            .notifier
+            .take()
+            .into_iter()
+            .filter(|m| m.to == ADA)
+            .filter_map(|m| match m.content {
+                onduty_notify::Content::Notice { text } => Some(text),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            told,
+            [
+                "On-call health: Alice was paged 3 times in sleep hours (22:00–08:00 their time) \
+              in the week of 23 March 2026, over the budget of 2: #2 Disk full; \
+              #3 Primary down; #4 Backups failing."
+            ]
+        );
+
+        // The same incidents through a period cut mid-day at both ends: #1 and #5 are
+        // counted from the facts, #2 to #4 from the whole days' roll-ups.
+        let mixed = report(&app, "from=2026-03-25T09:00:00Z&to=2026-03-30T15:00:00Z").await;
+        for figure in [
+            "incidents",
+            "alerts",
+            "time_to_acknowledge",
+            "time_to_resolve",
+            "escalated",
+            "auto_resolved",
+            "flaps",
+            "acknowledgements_by_channel",
+            "noisiest_services",
+            "noisiest_alert_keys",
+        ] {
+            assert_eq!(mixed[figure], r[figure], "{figure}");
+        }
+        for (a, b) in mixed["responders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(r["responders"].as_array().unwrap())
+        {
+            assert_eq!(
+                (
+                    &a["name"],
+                    &a["pages"],
+                    &a["sleep_hours_pages"],
+                    &a["off_hours_pages"]
+                ),
+                (
+                    &b["name"],
+                    &b["pages"],
+                    &b["sleep_hours_pages"],
+                    &b["off_hours_pages"]
+                )
+            );
+        }
+
+        // Pages the engine has not sorted yet are sorted by the report itself, the same.
+        assert!(
+            app.db
+                .execute("UPDATE responder_facts SET page_class = NULL, page_week = NULL")
+                .await
+                > 0
+        );
+        let unsorted = report(&app, PERIOD).await;
+        assert_eq!(unsorted["responders"], r["responders"]);
+        // And the engine sorts them again.
+        app.tick().await;
+        let still_unsorted = app
+            .db
+            .execute("UPDATE responder_facts SET page_week = page_week WHERE page_class IS NULL")
+            .await;
+        assert_eq!(still_unsorted, 0);
+        assert_eq!(report(&app, PERIOD).await["responders"], r["responders"]);
     }
 }
 
@@ -436,4 +529,59 @@ async fn an_observer_reads_the_fortnight_in_the_web_ui_with_charts_and_their_tab
     let bad = carol.get("/reports?from=2026-04-05&to=2026-03-23").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.body.contains("ends before it starts"), "{}", bad.body);
+}
+
+#[tokio::test]
+async fn admins_set_the_sleep_budget_and_the_postmortem_deadlines_within_their_ranges() {
+    let app = TestApp::start().await;
+    let (status, settings) = app.api(Method::GET, "/settings", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        settings,
+        json!({"postmortem_provisional_hours": 24, "postmortem_final_business_days": 5,
+               "sleep_page_budget": 2})
+    );
+    let (status, changed) = app
+        .api(
+            Method::PATCH,
+            "/settings",
+            Some(json!({"sleep_page_budget": 5})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["sleep_page_budget"], 5);
+    assert_eq!(changed["postmortem_provisional_hours"], 24);
+    for (body, says) in [
+        (
+            json!({"sleep_page_budget": 101}),
+            "sleep_page_budget must be from 0 to 100",
+        ),
+        (
+            json!({"postmortem_provisional_hours": 0, "sleep_page_budget": 1}),
+            "from 1 to 720",
+        ),
+        (json!({"sleep_budget": 1}), "sleep_budget"),
+    ] {
+        let (status, refused) = app.api(Method::PATCH, "/settings", Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+        assert!(refused.to_string().contains(says), "{refused}");
+    }
+    let (_, kept) = app.api(Method::GET, "/settings", None).await;
+    assert_eq!(
+        kept["sleep_page_budget"], 5,
+        "nothing of a refused change is kept"
+    );
+    let responder = app.user_token("Rex", "responder").await;
+    let (status, _) = app
+        .api_as(
+            &responder,
+            Method::PATCH,
+            "/settings",
+            Some(json!({"sleep_page_budget": 9})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Reports use it.
+    let (_, report) = app.api(Method::GET, "/reports", None).await;
+    assert_eq!(report["sleep_page_budget"], 5);
 }
