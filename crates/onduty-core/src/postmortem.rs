@@ -10,6 +10,7 @@ use crate::incident::{TimelineEntry, TimelineKind};
 use crate::time::Timestamp;
 
 mod markdown;
+pub mod reminders;
 pub use markdown::{ActionLine, Document, to_markdown};
 
 /// Longest text field (summary, contributing factors, what went well or badly).

@@ -23,6 +23,7 @@ mod notifications;
 mod outbox;
 mod page_hours;
 mod postmortem_drafts;
+mod postmortem_reminders;
 mod pushes;
 mod reminders;
 mod runbooks;
@@ -81,6 +82,7 @@ enum Stage {
     PostmortemDrafts,
     PageHours,
     SleepBudget,
+    PostmortemReminders,
 }
 
 /// Which stages failed in this tick, and the first failure.
@@ -192,6 +194,11 @@ impl Engine {
         let sorted = stages.count(Stage::PageHours, page_hours::run(self).await);
         // Team admins told of anyone paged in sleep hours more than the weekly budget.
         stages.count(Stage::SleepBudget, sleep_budget::run(self, now).await);
+        // Postmortem owners reminded of due dates, and action items' owners of overdue ones.
+        stages.count(
+            Stage::PostmortemReminders,
+            postmortem_reminders::run(self, now).await,
+        );
         // Scheduled maintenance that starts or ends now says so.
         stages.count(
             Stage::StatusMaintenance,

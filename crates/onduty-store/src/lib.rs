@@ -19,6 +19,7 @@ pub mod ingest;
 pub mod maintenance;
 pub mod paging;
 pub mod policies;
+pub mod postmortem_reminders;
 pub mod postmortems;
 pub mod pushes;
 pub mod reports;

@@ -384,3 +384,117 @@ async fn a_postmortem_is_started_written_and_sent_for_review_in_the_web_ui() {
     let list = bob.get("/postmortems").await;
     list.shows("Web 500s");
 }
+
+/// Notices sent to `phone` since the last look.
+fn notices_to(app: &TestApp, phone: &str) -> Vec<String> {
+    app.notifier
+        .take()
+        .into_iter()
+        .filter(|m| m.to == phone)
+        .filter_map(|m| match m.content {
+            onduty_notify::Content::Notice { text } => Some(text),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_owner_is_reminded_as_due_dates_near_and_pass_and_of_overdue_action_items() {
+    for backend in onduty_testkit::backends() {
+        reminders_story(TestApp::start_with(backend, |_| {}).await).await;
+    }
+}
+
+async fn reminders_story(app: TestApp) {
+    let alice = person(&app, "Alice", ALICE).await;
+    policy(
+        &app,
+        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30)]}),
+    )
+    .await;
+    let key = service(&app, "Database", "Ops", json!({})).await;
+    app.send_event(trigger_event(&key, "db01/down", "Database down on db01"))
+        .await;
+    app.tick().await;
+    act(&app, &alice, 1, "acknowledge").await;
+    act(&app, &alice, 1, "resolve").await;
+    let resolved = app.now();
+    app.pass(3 * MINUTE).await;
+    let list = postmortems(&app).await;
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/postmortems/{id}");
+    let (status, item) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            &format!("{path}/action-items"),
+            Some(
+                json!({"text": "Alert on replica lag", "owner": "alice@example.com",
+                        "due": resolved.saturating_add(6 * 60 * MINUTE).to_rfc3339()}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{item}");
+    app.notifier.take();
+
+    // (A reminder is queued by one tick and sent by the next.)
+    // Nothing until two hours before the provisional version is due (24 h after).
+    let hour = 60 * MINUTE;
+    app.clock.set(resolved.saturating_add(5 * hour));
+    app.tick().await;
+    app.tick().await;
+    assert_eq!(notices_to(&app, ALICE), Vec::<String>::new());
+    // The action item is overdue at 6 h: one reminder, however many ticks.
+    app.clock.set(resolved.saturating_add(6 * hour + MINUTE));
+    app.tick().await;
+    app.tick().await;
+    let told = notices_to(&app, ALICE);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].starts_with("Action item \"Alert on replica lag\" of the postmortem \"#1: Database down on db01\" was due"),
+        "{}",
+        told[0]
+    );
+    assert!(
+        told[0].ends_with(&format!("/postmortems/{id}")),
+        "{}",
+        told[0]
+    );
+    // 22 h: the provisional version is due in two hours.
+    app.clock.set(resolved.saturating_add(22 * hour));
+    app.tick().await;
+    app.tick().await;
+    let told = notices_to(&app, ALICE);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].starts_with("The provisional postmortem \"#1: Database down on db01\" is due"),
+        "{}",
+        told[0]
+    );
+    // 24 h: past, still a draft.
+    app.clock.set(resolved.saturating_add(24 * hour + MINUTE));
+    app.tick().await;
+    app.tick().await;
+    let told = notices_to(&app, ALICE);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].contains("was due") && told[0].contains("still a draft"),
+        "{}",
+        told[0]
+    );
+    // Sent for review: no more about the provisional version; the final one is 5
+    // business days away.
+    let (status, body) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            &format!("{path}/status"),
+            Some(json!({"status": "in_review"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.clock.set(resolved.saturating_add(48 * hour));
+    app.tick().await;
+    app.tick().await;
+    assert_eq!(notices_to(&app, ALICE), Vec::<String>::new());
+}

@@ -1,5 +1,5 @@
 -- What reports read, one row per incident, kept by the incident writer (effects.rs) as
--- incidents change. Clustered by creation time, so a report's period is one range scan.
+-- incidents change.
 CREATE TABLE incident_facts (
     created_at BIGINT NOT NULL,
     incident_id TEXT NOT NULL,
@@ -21,7 +21,7 @@ CREATE TABLE incident_facts (
     -- Its alert count as of its last change of state (open incidents: see incidents).
     alerts BIGINT NOT NULL,
     PRIMARY KEY (created_at, incident_id)
-) WITHOUT ROWID;
+);
 CREATE UNIQUE INDEX incident_facts_incident ON incident_facts (incident_id);
 -- Open incidents: their alert count is read from the incident (folds change only it).
 CREATE INDEX incident_facts_open ON incident_facts (created_at) WHERE resolved_at IS NULL;
@@ -79,7 +79,7 @@ CREATE TABLE report_days (
     via_api BIGINT NOT NULL,
     via_event BIGINT NOT NULL,
     PRIMARY KEY (day, service_id, urgency)
-) WITHOUT ROWID;
+);
 -- Times to acknowledge and resolve in whole seconds, in seconds order so that a
 -- histogram is one ordered scan.
 CREATE TABLE report_durations (
@@ -90,7 +90,7 @@ CREATE TABLE report_durations (
     urgency TEXT NOT NULL,
     n BIGINT NOT NULL,
     PRIMARY KEY (kind, seconds, day, service_id, urgency)
-) WITHOUT ROWID;
+);
 -- Incidents, alerts and re-openings by alert key, in key order.
 CREATE TABLE report_keys (
     service_id TEXT NOT NULL,
@@ -101,66 +101,13 @@ CREATE TABLE report_keys (
     alerts BIGINT NOT NULL,
     reopens BIGINT NOT NULL,
     PRIMARY KEY (service_id, dedup_key, day, urgency)
-) WITHOUT ROWID;
+);
 -- The same two by day, for short periods.
 CREATE INDEX report_durations_by_day ON report_durations (kind, day, seconds, service_id, urgency, n);
 CREATE INDEX report_keys_by_day ON report_keys (day, service_id, dedup_key, urgency, incidents, alerts, reopens);
-CREATE TRIGGER incident_facts_added AFTER INSERT ON incident_facts BEGIN
-    INSERT INTO report_days (day, service_id, urgency, incidents, alerts, acknowledged, ack_millis, resolved, resolve_millis, escalated, auto_resolved, reopens, heartbeats, via_web, via_sms, via_voice, via_email, via_chat, via_push, via_api, via_event)
-    VALUES (NEW.created_at / 86400000, NEW.service_id, NEW.urgency,
-        1,
-        NEW.alerts,
-        (CASE WHEN NEW.acknowledged_at IS NULL THEN 0 ELSE 1 END),
-        COALESCE(NEW.acknowledged_at - NEW.created_at, 0),
-        (CASE WHEN NEW.resolved_at IS NULL THEN 0 ELSE 1 END),
-        COALESCE(NEW.resolved_at - NEW.created_at, 0),
-        NEW.escalated,
-        (CASE WHEN NEW.resolved_at IS NULL THEN 0 ELSE NEW.auto_resolved END),
-        NEW.reopens,
-        (CASE WHEN NEW.dedup_key = 'heartbeat' THEN 1 ELSE 0 END),
-        (CASE WHEN NEW.ack_via = 'web' THEN 1 ELSE 0 END),
-        (CASE WHEN NEW.ack_via = 'sms' THEN 1 ELSE 0 END),
-        (CASE WHEN NEW.ack_via = 'voice' THEN 1 ELSE 0 END),
-        (CASE WHEN NEW.ack_via = 'email' THEN 1 ELSE 0 END),
-        (CASE WHEN NEW.ack_via = 'chat' THEN 1 ELSE 0 END),
-        (CASE WHEN NEW.ack_via = 'push' THEN 1 ELSE 0 END),
-        (CASE WHEN NEW.ack_via = 'api' THEN 1 ELSE 0 END),
-        (CASE WHEN NEW.ack_via = 'event' THEN 1 ELSE 0 END))
-    ON CONFLICT (day, service_id, urgency) DO UPDATE SET
-        incidents = report_days.incidents + excluded.incidents,
-        alerts = report_days.alerts + excluded.alerts,
-        acknowledged = report_days.acknowledged + excluded.acknowledged,
-        ack_millis = report_days.ack_millis + excluded.ack_millis,
-        resolved = report_days.resolved + excluded.resolved,
-        resolve_millis = report_days.resolve_millis + excluded.resolve_millis,
-        escalated = report_days.escalated + excluded.escalated,
-        auto_resolved = report_days.auto_resolved + excluded.auto_resolved,
-        reopens = report_days.reopens + excluded.reopens,
-        heartbeats = report_days.heartbeats + excluded.heartbeats,
-        via_web = report_days.via_web + excluded.via_web,
-        via_sms = report_days.via_sms + excluded.via_sms,
-        via_voice = report_days.via_voice + excluded.via_voice,
-        via_email = report_days.via_email + excluded.via_email,
-        via_chat = report_days.via_chat + excluded.via_chat,
-        via_push = report_days.via_push + excluded.via_push,
-        via_api = report_days.via_api + excluded.via_api,
-        via_event = report_days.via_event + excluded.via_event;
-    INSERT INTO report_durations (kind, seconds, day, service_id, urgency, n)
-    SELECT 'ack', (NEW.acknowledged_at - NEW.created_at) / 1000, NEW.created_at / 86400000, NEW.service_id, NEW.urgency, 1
-    WHERE NEW.acknowledged_at IS NOT NULL
-    ON CONFLICT (kind, seconds, day, service_id, urgency) DO UPDATE SET n = report_durations.n + excluded.n;
-    INSERT INTO report_durations (kind, seconds, day, service_id, urgency, n)
-    SELECT 'resolve', (NEW.resolved_at - NEW.created_at) / 1000, NEW.created_at / 86400000, NEW.service_id, NEW.urgency, 1
-    WHERE NEW.resolved_at IS NOT NULL
-    ON CONFLICT (kind, seconds, day, service_id, urgency) DO UPDATE SET n = report_durations.n + excluded.n;
-    INSERT INTO report_keys (service_id, dedup_key, day, urgency, incidents, alerts, reopens)
-    VALUES (NEW.service_id, NEW.dedup_key, NEW.created_at / 86400000, NEW.urgency, 1, NEW.alerts, NEW.reopens)
-    ON CONFLICT (service_id, dedup_key, day, urgency) DO UPDATE SET
-        incidents = report_keys.incidents + excluded.incidents,
-        alerts = report_keys.alerts + excluded.alerts,
-        reopens = report_keys.reopens + excluded.reopens;
-END;
-CREATE TRIGGER incident_facts_removed AFTER DELETE ON incident_facts BEGIN
+CREATE FUNCTION report_rollups() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' OR TG_OP = 'DELETE' THEN
     INSERT INTO report_days (day, service_id, urgency, incidents, alerts, acknowledged, ack_millis, resolved, resolve_millis, escalated, auto_resolved, reopens, heartbeats, via_web, via_sms, via_voice, via_email, via_chat, via_push, via_api, via_event)
     VALUES (OLD.created_at / 86400000, OLD.service_id, OLD.urgency,
         -1,
@@ -214,61 +161,8 @@ CREATE TRIGGER incident_facts_removed AFTER DELETE ON incident_facts BEGIN
         incidents = report_keys.incidents + excluded.incidents,
         alerts = report_keys.alerts + excluded.alerts,
         reopens = report_keys.reopens + excluded.reopens;
-END;
-CREATE TRIGGER incident_facts_changed AFTER UPDATE ON incident_facts BEGIN
-    INSERT INTO report_days (day, service_id, urgency, incidents, alerts, acknowledged, ack_millis, resolved, resolve_millis, escalated, auto_resolved, reopens, heartbeats, via_web, via_sms, via_voice, via_email, via_chat, via_push, via_api, via_event)
-    VALUES (OLD.created_at / 86400000, OLD.service_id, OLD.urgency,
-        -1,
-        -OLD.alerts,
-        -(CASE WHEN OLD.acknowledged_at IS NULL THEN 0 ELSE 1 END),
-        -COALESCE(OLD.acknowledged_at - OLD.created_at, 0),
-        -(CASE WHEN OLD.resolved_at IS NULL THEN 0 ELSE 1 END),
-        -COALESCE(OLD.resolved_at - OLD.created_at, 0),
-        -OLD.escalated,
-        -(CASE WHEN OLD.resolved_at IS NULL THEN 0 ELSE OLD.auto_resolved END),
-        -OLD.reopens,
-        -(CASE WHEN OLD.dedup_key = 'heartbeat' THEN 1 ELSE 0 END),
-        -(CASE WHEN OLD.ack_via = 'web' THEN 1 ELSE 0 END),
-        -(CASE WHEN OLD.ack_via = 'sms' THEN 1 ELSE 0 END),
-        -(CASE WHEN OLD.ack_via = 'voice' THEN 1 ELSE 0 END),
-        -(CASE WHEN OLD.ack_via = 'email' THEN 1 ELSE 0 END),
-        -(CASE WHEN OLD.ack_via = 'chat' THEN 1 ELSE 0 END),
-        -(CASE WHEN OLD.ack_via = 'push' THEN 1 ELSE 0 END),
-        -(CASE WHEN OLD.ack_via = 'api' THEN 1 ELSE 0 END),
-        -(CASE WHEN OLD.ack_via = 'event' THEN 1 ELSE 0 END))
-    ON CONFLICT (day, service_id, urgency) DO UPDATE SET
-        incidents = report_days.incidents + excluded.incidents,
-        alerts = report_days.alerts + excluded.alerts,
-        acknowledged = report_days.acknowledged + excluded.acknowledged,
-        ack_millis = report_days.ack_millis + excluded.ack_millis,
-        resolved = report_days.resolved + excluded.resolved,
-        resolve_millis = report_days.resolve_millis + excluded.resolve_millis,
-        escalated = report_days.escalated + excluded.escalated,
-        auto_resolved = report_days.auto_resolved + excluded.auto_resolved,
-        reopens = report_days.reopens + excluded.reopens,
-        heartbeats = report_days.heartbeats + excluded.heartbeats,
-        via_web = report_days.via_web + excluded.via_web,
-        via_sms = report_days.via_sms + excluded.via_sms,
-        via_voice = report_days.via_voice + excluded.via_voice,
-        via_email = report_days.via_email + excluded.via_email,
-        via_chat = report_days.via_chat + excluded.via_chat,
-        via_push = report_days.via_push + excluded.via_push,
-        via_api = report_days.via_api + excluded.via_api,
-        via_event = report_days.via_event + excluded.via_event;
-    INSERT INTO report_durations (kind, seconds, day, service_id, urgency, n)
-    SELECT 'ack', (OLD.acknowledged_at - OLD.created_at) / 1000, OLD.created_at / 86400000, OLD.service_id, OLD.urgency, -1
-    WHERE OLD.acknowledged_at IS NOT NULL
-    ON CONFLICT (kind, seconds, day, service_id, urgency) DO UPDATE SET n = report_durations.n + excluded.n;
-    INSERT INTO report_durations (kind, seconds, day, service_id, urgency, n)
-    SELECT 'resolve', (OLD.resolved_at - OLD.created_at) / 1000, OLD.created_at / 86400000, OLD.service_id, OLD.urgency, -1
-    WHERE OLD.resolved_at IS NOT NULL
-    ON CONFLICT (kind, seconds, day, service_id, urgency) DO UPDATE SET n = report_durations.n + excluded.n;
-    INSERT INTO report_keys (service_id, dedup_key, day, urgency, incidents, alerts, reopens)
-    VALUES (OLD.service_id, OLD.dedup_key, OLD.created_at / 86400000, OLD.urgency, -1, -OLD.alerts, -OLD.reopens)
-    ON CONFLICT (service_id, dedup_key, day, urgency) DO UPDATE SET
-        incidents = report_keys.incidents + excluded.incidents,
-        alerts = report_keys.alerts + excluded.alerts,
-        reopens = report_keys.reopens + excluded.reopens;
+  END IF;
+  IF TG_OP = 'UPDATE' OR TG_OP = 'INSERT' THEN
     INSERT INTO report_days (day, service_id, urgency, incidents, alerts, acknowledged, ack_millis, resolved, resolve_millis, escalated, auto_resolved, reopens, heartbeats, via_web, via_sms, via_voice, via_email, via_chat, via_push, via_api, via_event)
     VALUES (NEW.created_at / 86400000, NEW.service_id, NEW.urgency,
         1,
@@ -322,7 +216,11 @@ CREATE TRIGGER incident_facts_changed AFTER UPDATE ON incident_facts BEGIN
         incidents = report_keys.incidents + excluded.incidents,
         alerts = report_keys.alerts + excluded.alerts,
         reopens = report_keys.reopens + excluded.reopens;
-END;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER incident_facts_rollups AFTER INSERT OR UPDATE OR DELETE ON incident_facts
+    FOR EACH ROW EXECUTE FUNCTION report_rollups();
 
 
 -- The incidents there already are.
@@ -354,14 +252,14 @@ FROM incidents i;
 INSERT INTO responder_facts (incident_id, user_id, service_id, urgency, paged_at, acknowledged_at, resolved_at)
 SELECT p.incident_id, p.user_id, f.service_id, f.urgency, MIN(p.paged_at), MIN(p.ack_at), MIN(p.res_at)
 FROM (
-    SELECT incident_id, user_id, created_at AS paged_at, NULL AS ack_at, NULL AS res_at
+    SELECT incident_id, user_id, created_at AS paged_at, CAST(NULL AS BIGINT) AS ack_at, CAST(NULL AS BIGINT) AS res_at
     FROM outbox WHERE incident_id IS NOT NULL AND notice IS NULL AND clears = 0
     UNION ALL
-    SELECT incident_id, json_extract(actor, '$.id'), NULL, at, NULL
-    FROM timeline WHERE kind = 'acknowledged' AND json_extract(actor, '$.type') = 'user'
+    SELECT incident_id, actor::jsonb ->> 'id', CAST(NULL AS BIGINT), at, CAST(NULL AS BIGINT)
+    FROM timeline WHERE kind = 'acknowledged' AND actor::jsonb ->> 'type' = 'user'
     UNION ALL
-    SELECT incident_id, json_extract(actor, '$.id'), NULL, NULL, at
-    FROM timeline WHERE kind = 'resolved' AND json_extract(actor, '$.type') = 'user'
+    SELECT incident_id, actor::jsonb ->> 'id', CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), at
+    FROM timeline WHERE kind = 'resolved' AND actor::jsonb ->> 'type' = 'user'
 ) p JOIN incident_facts f ON f.incident_id = p.incident_id
 GROUP BY p.incident_id, p.user_id, f.service_id, f.urgency;
 
@@ -378,4 +276,13 @@ CREATE TABLE sleep_budget_notices (
     week BIGINT NOT NULL,
     noticed_at BIGINT NOT NULL,
     PRIMARY KEY (user_id, week)
+);
+
+-- Reminders sent about postmortems (due dates nearing or passed) and their action items
+-- (overdue): each once (onduty_core::postmortem::reminders::ReminderKind).
+CREATE TABLE postmortem_reminders (
+    subject_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    sent_at BIGINT NOT NULL,
+    PRIMARY KEY (subject_id, kind)
 );
