@@ -24,8 +24,8 @@ pub(crate) struct Written<'a> {
     pub new: bool,
 }
 
-/// A fact row for each new incident, and the resolution, alert count and re-opening of
-/// each changed one. Acknowledgements come from their lines ([`line_facts`]), which
+/// A fact row for each new incident, and the resolution and alert count of each changed
+/// one. Acknowledgements come from their lines ([`line_facts`]), which
 /// know the door they came through.
 pub(crate) fn incident_facts(d: Backend, rows: &[Written]) -> Vec<Write> {
     let resolution = |r: &Written| {
@@ -79,13 +79,10 @@ pub(crate) fn incident_facts(d: Backend, rows: &[Written]) -> Vec<Write> {
             ]
         })
         .collect();
-    // Open again after a resolution: a re-opening (a flap).
     writes.extend(chunked(d, changes, |values, _| {
         (
             format!(
                 "UPDATE incident_facts SET \
-                 reopens = incident_facts.reopens + CASE WHEN incident_facts.resolved_at IS NOT NULL \
-                 AND v.column2 IS NULL THEN 1 ELSE 0 END, \
                  resolved_at = v.column2, auto_resolved = v.column3, alerts = v.column4 \
                  FROM (VALUES {values}) AS v WHERE incident_facts.incident_id = v.column1"
             ),
@@ -156,6 +153,28 @@ pub(crate) fn line_facts(d: Backend, lines: &[(IncidentId, &Line)]) -> Vec<Write
             None,
         )
     });
+    // Re-openings (flaps), counted by their lines: one batch may resolve and re-open an
+    // incident, which its final state alone would not show.
+    let mut reopened: BTreeMap<IncidentId, i64> = BTreeMap::new();
+    for (id, _) in lines
+        .iter()
+        .filter(|(_, l)| l.kind == TimelineKind::Reopened)
+    {
+        *reopened.entry(*id).or_default() += 1;
+    }
+    let reopened = reopened
+        .into_iter()
+        .map(|(id, n)| vec![Val::Text(id.to_string()), Val::Int(n)])
+        .collect();
+    writes.extend(chunked(d, reopened, |values, _| {
+        (
+            format!(
+                "UPDATE incident_facts SET reopens = incident_facts.reopens + v.column2 \
+                 FROM (VALUES {values}) AS v WHERE incident_facts.incident_id = v.column1"
+            ),
+            None,
+        )
+    }));
     for (kind, column) in [
         (TimelineKind::Acknowledged, "acknowledged_at"),
         (TimelineKind::Resolved, "resolved_at"),

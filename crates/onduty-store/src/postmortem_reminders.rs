@@ -42,16 +42,20 @@ pub struct PostmortemReminder {
 }
 
 impl Store {
-    /// Postmortems with an owner, not published, with a due date before `horizon`.
+    /// Postmortems with an owner, not published, with a due date before `horizon` and a
+    /// reminder still to come.
     pub async fn remindable_postmortems(
         &self,
         horizon: Timestamp,
     ) -> Result<Vec<RemindablePostmortem>, StoreError> {
+        // Once the final version's late reminder went, nothing more is due about it.
         const WHICH: &str = "FROM postmortems p WHERE p.owner_id IS NOT NULL \
-             AND p.status <> 'published' AND (p.provisional_due <= $1 OR p.final_due <= $1)";
+             AND p.status <> 'published' AND (p.provisional_due <= $1 OR p.final_due <= $1) \
+             AND NOT EXISTS (SELECT 1 FROM postmortem_reminders r \
+                             WHERE r.subject_id = p.id AND r.kind = 'final_late')";
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT p.id, p.title, p.status, p.owner_id, p.provisional_due, p.final_due {WHICH} \
-             ORDER BY p.created_at LIMIT 500"
+             ORDER BY p.provisional_due LIMIT 500"
         )))
         .bind(horizon.as_millis())
         .fetch_all(&self.read)

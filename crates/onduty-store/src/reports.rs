@@ -1,6 +1,8 @@
-//! What reports count, read from the roll-ups (`facts.rs`) in one snapshot. Every query
-//! is a scan of one period with a handful of parameters, whatever the number of
-//! incidents; the arithmetic on the counts is `onduty_core::report`'s.
+//! What reports count, read from the roll-ups (`facts.rs`, ADR 9). Every query is a scan
+//! in index order with a handful of parameters, whatever the number of incidents; the
+//! independent ones run at once, each in its own snapshot (a change committed between them
+//! can show in one figure and not yet in another). The arithmetic on the counts is
+//! `onduty_core::report`'s.
 
 use onduty_core::contact::Urgency;
 use onduty_core::lifecycle::AckChannel;

@@ -29,6 +29,7 @@ mod noise;
 mod paging;
 mod people;
 mod postmortems;
+mod reports;
 mod runbooks;
 mod schedules;
 mod services;
@@ -61,6 +62,7 @@ pub use people::{
     users_and_tokens,
 };
 pub use postmortems::postmortems_keep_their_incidents_versions_and_action_items;
+pub use reports::a_flap_within_one_batch_is_counted;
 pub use runbooks::runbooks_keep_every_version;
 pub use schedules::{
     overrides_stored_before_numbering_keep_their_order, schedules_overrides_and_calendar_secrets,

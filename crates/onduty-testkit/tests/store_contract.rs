@@ -49,6 +49,7 @@ on_every_backend!(
     subscribers_confirm_hear_their_news_and_leave,
     forgotten_incidents_and_maintenance_follow_the_clock,
     noise_control_groups_alerts_and_reopens_flapping_incidents,
+    a_flap_within_one_batch_is_counted,
     escalations_planned_notifications_and_the_outbox,
     one_engine_holds_the_lease,
     runbooks_keep_every_version,

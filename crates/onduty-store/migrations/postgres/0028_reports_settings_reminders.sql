@@ -243,7 +243,12 @@ SELECT i.created_at, i.id, i.service_id, i.urgency, i.dedup_key,
      ORDER BY t.seq LIMIT 1),
     i.resolved_at,
     CASE WHEN i.resolved_by IS NOT NULL AND i.resolved_by NOT LIKE '{"type":"user"%' THEN 1 ELSE 0 END,
+    -- Paging went past the first level or round: as the escalation stands, or as its
+    -- timeline tells (an acknowledgement undone starts the escalation again).
     CASE WHEN EXISTS (SELECT 1 FROM escalations e WHERE e.incident_id = i.id AND (e.level > 0 OR e.round > 0))
+        OR EXISTS (SELECT 1 FROM timeline t WHERE t.incident_id = i.id AND t.kind = 'escalated'
+            AND ((t.message LIKE 'Escalation policy %, level %' AND t.message NOT LIKE '%, level 1:%')
+                OR (t.message LIKE 'Escalated to level %' AND t.message NOT LIKE 'Escalated to level 1 %')))
         THEN 1 ELSE 0 END,
     (SELECT COUNT(*) FROM timeline t WHERE t.incident_id = i.id AND t.kind = 'reopened'),
     i.alert_count

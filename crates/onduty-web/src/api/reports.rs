@@ -64,10 +64,8 @@ impl ReportParams {
 #[utoipa::path(
     get, path = "/reports", tag = "reports", params(ReportParams),
     responses(
-        (status = 200, description = "The report", body = serde_json::Value,
-         content_type = "application/json"),
-        (status = 200, description = "With format=csv: section,name,week,metric,value rows",
-         body = String, content_type = "text/csv"),
+        (status = 200, description = "The report; with format=csv, section,name,week,metric,value rows",
+         content((serde_json::Value = "application/json"), (String = "text/csv"))),
         (status = 400, body = ErrorBody)
     )
 )]
