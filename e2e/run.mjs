@@ -1070,7 +1070,7 @@ test('l. axe-core finds nothing on any page, light and dark, phone and desktop',
     ({ postmortems } = await api('GET', '/api/v1/postmortems'));
   }
   const pages = [
-    '/postmortems', `/postmortems/${postmortems[0].id}`, '/reports',
+    '/postmortems', `/postmortems/${postmortems[0].id}`, '/reports', '/settings',
     '/', '/incidents', `/incidents/${incidents[0].number}`, '/oncall', '/services', servicePath,
     '/escalation-policies', policyPath, '/schedules', schedulePath, '/people', gracePath, '/profile', '/status-pages',
     `/services/${serviceId}/runbooks/${runbook.id}`, `/services/${serviceId}/runbooks/new`,

@@ -25,6 +25,7 @@ mod reports;
 mod runbooks;
 mod schedules;
 mod services;
+mod settings;
 mod status_page_extras;
 mod status_pages;
 pub(crate) mod time;
@@ -75,6 +76,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(runbooks::routes())
         .merge(postmortems::routes())
         .merge(reports::routes())
+        .merge(settings::routes())
         .merge(chat::routes())
         .merge(chat_links::routes())
         .merge(policies::routes())

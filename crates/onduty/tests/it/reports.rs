@@ -584,4 +584,56 @@ async fn admins_set_the_sleep_budget_and_the_postmortem_deadlines_within_their_r
     // Reports use it.
     let (_, report) = app.api(Method::GET, "/reports", None).await;
     assert_eq!(report["sleep_page_budget"], 5);
+
+    // The same on the settings page: an admin changes them, a responder only reads them.
+    let mut admin = crate::browser::logged_in_as(&app, "Ida", "admin").await;
+    let form = admin.get("/settings").await;
+    assert!(
+        form.body
+            .contains("name=\"sleep_page_budget\" min=\"0\" max=\"100\" required value=\"5\""),
+        "{}",
+        form.body
+    );
+    let csrf = form.csrf();
+    let fields = |budget: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("postmortem_provisional_hours", "48".to_owned()),
+            ("postmortem_final_business_days", "10".to_owned()),
+            ("sleep_page_budget", budget.to_owned()),
+        ]
+    };
+    admin.post_form("/settings", &fields("3")).await;
+    assert!(admin.get("/settings").await.body.contains("Settings saved"));
+    let (_, kept) = app.api(Method::GET, "/settings", None).await;
+    assert_eq!(
+        kept,
+        json!({"postmortem_provisional_hours": 48, "postmortem_final_business_days": 10,
+               "sleep_page_budget": 3})
+    );
+    admin.post_form("/settings", &fields("many")).await;
+    assert!(
+        admin
+            .get("/settings")
+            .await
+            .body
+            .contains("must be a whole number")
+    );
+    let mut rex = crate::browser::logged_in_as(&app, "Rexa", "responder").await;
+    let read = rex.get("/settings").await;
+    assert!(read.body.contains("Only admins change these") && read.body.contains(" disabled"));
+    let csrf = read.csrf();
+    rex.post_form(
+        "/settings",
+        &[
+            ("csrf", csrf.as_str()),
+            ("postmortem_provisional_hours", "1"),
+            ("postmortem_final_business_days", "1"),
+            ("sleep_page_budget", "0"),
+        ],
+    )
+    .await;
+    assert!(rex.get("/settings").await.body.contains("only admins"));
+    let (_, kept) = app.api(Method::GET, "/settings", None).await;
+    assert_eq!(kept["sleep_page_budget"], 3, "a responder changes nothing");
 }
