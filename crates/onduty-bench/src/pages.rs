@@ -15,6 +15,27 @@ use onduty_store::services::{NewIntegration, NewService};
 use onduty_web::{App, WebConfig};
 use serde_json::json;
 
+/// onduty's web server in process on loopback, without an engine; its base URL.
+pub(crate) async fn serve(
+    store: &onduty_store::Store,
+    clock: std::sync::Arc<dyn onduty_core::Clock>,
+) -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let app = App::new(
+        store.clone(),
+        clock,
+        WebConfig {
+            public_url: url.clone(),
+            ..WebConfig::default()
+        },
+        Providers::new(onduty_notify::outbound::OutboundPolicy::default()),
+        onduty_engine::Wake::default(),
+    );
+    tokio::spawn(app.serve(listener, std::future::pending()));
+    Ok(url)
+}
+
 pub async fn render(incidents: usize, runs: usize) -> anyhow::Result<()> {
     let (_dir, store, clock, user) = crate::paging::store_with_admin().await?;
     let now = clock.now();
@@ -76,19 +97,7 @@ pub async fn render(incidents: usize, runs: usize) -> anyhow::Result<()> {
             now.saturating_add(Duration::from_secs(3600)),
         )
         .await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let app = App::new(
-        store.clone(),
-        clock,
-        WebConfig {
-            public_url: url.clone(),
-            ..WebConfig::default()
-        },
-        Providers::new(onduty_notify::outbound::OutboundPolicy::default()),
-        onduty_engine::Wake::default(),
-    );
-    tokio::spawn(app.serve(listener, std::future::pending()));
+    let url = serve(&store, clock).await?;
     println!(
         "web pages: {incidents} incidents (written in {:.1} s), {runs} fetches each, over loopback",
         written.elapsed().as_secs_f64()

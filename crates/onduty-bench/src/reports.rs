@@ -14,10 +14,8 @@ use onduty_core::lifecycle::AckChannel;
 use onduty_core::report::{HourClass, local_week};
 use onduty_core::service::IntegrationKind;
 use onduty_core::{EventId, IncidentId, RoutingKey, Timestamp, UserId};
-use onduty_notify::Providers;
 use onduty_store::services::{NewIntegration, NewService};
 use onduty_store::users::NewUser;
-use onduty_web::{App, WebConfig};
 use serde_json::json;
 use sqlx::Connection;
 
@@ -97,19 +95,7 @@ pub async fn report(incidents: usize, runs: usize) -> anyhow::Result<()> {
 
     let secret = TokenSecret::from_random([4; 20]);
     store.create_token(admin.id, "bench", &secret, now).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let app = App::new(
-        store.clone(),
-        clock,
-        WebConfig {
-            public_url: url.clone(),
-            ..WebConfig::default()
-        },
-        Providers::new(onduty_notify::outbound::OutboundPolicy::default()),
-        onduty_engine::Wake::default(),
-    );
-    tokio::spawn(app.serve(listener, std::future::pending()));
+    let url = crate::pages::serve(&store, clock).await?;
     let http = reqwest::Client::new();
     let from = Timestamp::from_millis(now.as_millis() - 730 * DAY_MS).to_rfc3339();
     // The open incidents were opened at `now`: the period ends just after.

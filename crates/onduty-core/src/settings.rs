@@ -91,40 +91,32 @@ impl OrgSettings {
     /// Stored settings, as `(name, value)` rows: a value that does not read, or is out of
     /// range, is the default (a row from a newer or damaged database never stops onduty).
     pub fn from_rows<'a>(rows: impl IntoIterator<Item = (&'a str, &'a str)>) -> OrgSettings {
-        let mut patch = SettingsPatch::default();
+        let mut settings = OrgSettings::default();
         for (name, value) in rows {
             let Ok(value) = value.trim().parse::<u32>() else {
                 continue;
             };
-            match name {
-                "postmortem_provisional_hours" => patch.postmortem_provisional_hours = Some(value),
-                "postmortem_final_business_days" => {
-                    patch.postmortem_final_business_days = Some(value)
-                }
-                "sleep_page_budget" => patch.sleep_page_budget = Some(value),
-                _ => {}
+            let patch = match name {
+                "postmortem_provisional_hours" => SettingsPatch {
+                    postmortem_provisional_hours: Some(value),
+                    ..SettingsPatch::default()
+                },
+                "postmortem_final_business_days" => SettingsPatch {
+                    postmortem_final_business_days: Some(value),
+                    ..SettingsPatch::default()
+                },
+                "sleep_page_budget" => SettingsPatch {
+                    sleep_page_budget: Some(value),
+                    ..SettingsPatch::default()
+                },
+                _ => continue,
+            };
+            // Each value on its own: one out of range leaves the others as read.
+            if let Ok(next) = settings.with(patch) {
+                settings = next;
             }
         }
-        let defaults = OrgSettings::default();
-        // Each value on its own, so that one bad row does not undo the good ones.
-        let one = |p: SettingsPatch| defaults.with(p).unwrap_or(defaults);
-        OrgSettings {
-            postmortem_provisional_hours: one(SettingsPatch {
-                postmortem_provisional_hours: patch.postmortem_provisional_hours,
-                ..SettingsPatch::default()
-            })
-            .postmortem_provisional_hours,
-            postmortem_final_business_days: one(SettingsPatch {
-                postmortem_final_business_days: patch.postmortem_final_business_days,
-                ..SettingsPatch::default()
-            })
-            .postmortem_final_business_days,
-            sleep_page_budget: one(SettingsPatch {
-                sleep_page_budget: patch.sleep_page_budget,
-                ..SettingsPatch::default()
-            })
-            .sleep_page_budget,
-        }
+        settings
     }
 
     /// As rows to store.

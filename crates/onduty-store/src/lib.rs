@@ -17,6 +17,7 @@ pub mod inbound;
 pub mod incidents;
 pub mod ingest;
 pub mod maintenance;
+mod notices;
 pub mod paging;
 pub mod policies;
 pub mod postmortem_reminders;

@@ -249,29 +249,17 @@ impl Store {
         reminders: &[Reminder],
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        if reminders.is_empty() {
-            return Ok(());
-        }
-        let d = self.backend;
-        let mut conn = self.write_conn().await?;
-        let mut tx = begin(&mut conn, d).await?;
-        let mut rows = Vec::new();
-        for r in reminders {
-            let sent = sqlx::query(
-                "UPDATE maintenance_windows SET remind_at = NULL WHERE id = $1 AND remind_at IS NOT NULL",
-            )
-            .bind(r.window.to_string())
-            .execute(&mut *tx)
-            .await?;
-            if sent.rows_affected() == 1 {
-                rows.extend(r.methods.iter().map(|m| {
-                    crate::effects::message_row(None, r.user, *m, Some(r.text.clone()), now)
-                }));
-            }
-        }
-        crate::sql::execute_writes(&mut tx, d, crate::effects::outbox_writes(d, rows)).await?;
-        tx.commit().await?;
-        Ok(())
+        let notices = reminders
+            .iter()
+            .map(|r| crate::notices::OnceNotice {
+                mark: "UPDATE maintenance_windows SET remind_at = NULL \
+                       WHERE id = ? AND remind_at IS NOT NULL",
+                mark_values: vec![crate::sql::Val::Text(r.window.to_string())],
+                to: vec![(r.user, r.methods.as_slice())],
+                text: &r.text,
+            })
+            .collect();
+        self.queue_notices_once(notices, now).await
     }
 
     /// When the next maintenance reminder is due.

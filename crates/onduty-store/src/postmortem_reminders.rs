@@ -6,9 +6,8 @@ use onduty_core::postmortem::PostmortemStatus;
 use onduty_core::postmortem::reminders::{Due, ReminderKind};
 use onduty_core::{ActionItemId, ContactMethodId, PostmortemId, Timestamp, UserId};
 
-use crate::effects::{message_row, outbox_writes};
-use crate::sql::{col, execute_writes, opt_id, parse_col};
-use crate::{Store, StoreError, begin};
+use crate::sql::{Val, col, opt_id, parse_col};
+use crate::{Store, StoreError};
 
 /// A postmortem an owner may be reminded of, with the reminders sent about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,33 +129,20 @@ impl Store {
         reminders: &[PostmortemReminder],
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        if reminders.is_empty() {
-            return Ok(());
-        }
-        let d = self.backend;
-        let mut conn = self.write_conn().await?;
-        let mut tx = begin(&mut conn, d).await?;
-        let mut rows = Vec::new();
-        for r in reminders {
-            let noted = sqlx::query(
-                "INSERT INTO postmortem_reminders (subject_id, kind, sent_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (subject_id, kind) DO NOTHING",
-            )
-            .bind(r.subject.clone())
-            .bind(r.kind.as_str())
-            .bind(now.as_millis())
-            .execute(&mut *tx)
-            .await?;
-            if noted.rows_affected() == 1 {
-                rows.extend(
-                    r.methods
-                        .iter()
-                        .map(|m| message_row(None, r.user, *m, Some(r.text.clone()), now)),
-                );
-            }
-        }
-        execute_writes(&mut tx, d, outbox_writes(d, rows)).await?;
-        tx.commit().await?;
-        Ok(())
+        let notices = reminders
+            .iter()
+            .map(|r| crate::notices::OnceNotice {
+                mark: "INSERT INTO postmortem_reminders (subject_id, kind, sent_at) \
+                       VALUES (?, ?, ?) ON CONFLICT (subject_id, kind) DO NOTHING",
+                mark_values: vec![
+                    Val::Text(r.subject.clone()),
+                    Val::Text(r.kind.as_str().to_owned()),
+                    Val::Int(now.as_millis()),
+                ],
+                to: vec![(r.user, r.methods.as_slice())],
+                text: &r.text,
+            })
+            .collect();
+        self.queue_notices_once(notices, now).await
     }
 }

@@ -514,20 +514,17 @@ impl Store {
         more: &MoreAlerts,
     ) -> Result<Vec<NoiseCounts>, StoreError> {
         let mut keys: BTreeMap<(ServiceId, String), NoiseCounts> = BTreeMap::new();
-        let mut add = |service: ServiceId, key: String, incidents: u64, alerts: u64, flaps: u64| {
-            let n = keys
-                .entry((service, key.clone()))
-                .or_insert_with(|| NoiseCounts {
-                    service,
-                    service_name: String::new(),
-                    dedup_key: Some(key),
-                    incidents: 0,
-                    alerts: 0,
-                    flaps: 0,
-                });
-            n.incidents += incidents;
-            n.alerts += alerts;
-            n.flaps += flaps;
+        let mut add = |n: NoiseCounts| {
+            let key = (n.service, n.dedup_key.clone().unwrap_or_default());
+            let total = keys.entry(key).or_insert_with(|| NoiseCounts {
+                incidents: 0,
+                alerts: 0,
+                flaps: 0,
+                ..n.clone()
+            });
+            total.incidents += n.incidents;
+            total.alerts += n.alerts;
+            total.flaps += n.flaps;
         };
         let sums = "CAST(SUM(f.incidents) AS BIGINT) AS incidents, CAST(SUM(f.alerts) AS BIGINT) AS alerts, \
                 CAST(SUM(f.reopens) AS BIGINT) AS flaps";
@@ -542,16 +539,9 @@ impl Store {
                 part.ordered_scope
             );
             for r in self.rows(sql, part.values.clone()).await? {
-                let service = parse_col(&r, "service_id", str::parse)?;
-                let key: String = col(&r, "dedup_key")?;
-                in_top.push((service, key.clone()));
-                add(
-                    service,
-                    key,
-                    count(&r, "incidents")?,
-                    count(&r, "alerts")?,
-                    count(&r, "flaps")?,
-                );
+                let n = key_counts(&r)?;
+                in_top.push((n.service, n.dedup_key.clone().unwrap_or_default()));
+                add(n);
             }
         }
         // Keys with incidents in the part-days, and open incidents' newer alerts.
@@ -564,21 +554,21 @@ impl Store {
                 part.scope
             );
             for r in self.rows(sql, part.values.clone()).await? {
-                let service = parse_col(&r, "service_id", str::parse)?;
-                let key: String = col(&r, "dedup_key")?;
-                touched.push((service, key.clone()));
-                add(
-                    service,
-                    key,
-                    count(&r, "incidents")?,
-                    count(&r, "alerts")?,
-                    count(&r, "flaps")?,
-                );
+                let n = key_counts(&r)?;
+                touched.push((n.service, n.dedup_key.clone().unwrap_or_default()));
+                add(n);
             }
         }
         for (_, service, key, added) in more {
             touched.push((*service, key.clone()));
-            add(*service, key.clone(), 0, *added, 0);
+            add(NoiseCounts {
+                service: *service,
+                service_name: String::new(),
+                dedup_key: Some(key.clone()),
+                incidents: 0,
+                alerts: *added,
+                flaps: 0,
+            });
         }
         touched.sort();
         touched.dedup();
@@ -600,14 +590,7 @@ impl Store {
                     values.push(Val::Text(key.clone()));
                 }
                 for r in self.rows(sql, values).await? {
-                    let service = parse_col(&r, "service_id", str::parse)?;
-                    add(
-                        service,
-                        col(&r, "dedup_key")?,
-                        count(&r, "incidents")?,
-                        count(&r, "alerts")?,
-                        count(&r, "flaps")?,
-                    );
+                    add(key_counts(&r)?);
                 }
             }
         }
@@ -638,6 +621,18 @@ fn scope_sql(time: &str, from: i64, to: i64, filter: &ReportFilter) -> (String, 
         values.push(Val::Text(urgency.as_str().to_owned()));
     }
     (sql, values)
+}
+
+/// A row of incidents, alerts and flaps per alert key.
+fn key_counts(r: &AnyRow) -> Result<NoiseCounts, StoreError> {
+    Ok(NoiseCounts {
+        service: parse_col(r, "service_id", str::parse)?,
+        service_name: String::new(),
+        dedup_key: Some(col(r, "dedup_key")?),
+        incidents: count(r, "incidents")?,
+        alerts: count(r, "alerts")?,
+        flaps: count(r, "flaps")?,
+    })
 }
 
 fn count(row: &AnyRow, name: &str) -> Result<u64, StoreError> {

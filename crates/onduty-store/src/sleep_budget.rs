@@ -3,9 +3,8 @@
 
 use onduty_core::{ContactMethodId, IncidentNumber, Timestamp, UserId};
 
-use crate::effects::{message_row, outbox_writes};
-use crate::sql::{col, execute_writes, parse_col};
-use crate::{Store, StoreError, begin};
+use crate::sql::{Val, col, parse_col};
+use crate::{Store, StoreError};
 
 /// A person over the budget in one of their weeks, not yet told of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,35 +104,20 @@ impl Store {
         notices: &[BudgetNotice],
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        if notices.is_empty() {
-            return Ok(());
-        }
-        let d = self.backend;
-        let mut conn = self.write_conn().await?;
-        let mut tx = begin(&mut conn, d).await?;
-        let mut rows = Vec::new();
-        for n in notices {
-            let noted = sqlx::query(
-                "INSERT INTO sleep_budget_notices (user_id, week, noticed_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (user_id, week) DO NOTHING",
-            )
-            .bind(n.about.to_string())
-            .bind(n.week)
-            .bind(now.as_millis())
-            .execute(&mut *tx)
-            .await?;
-            if noted.rows_affected() == 1 {
-                for (user, methods) in &n.to {
-                    rows.extend(
-                        methods
-                            .iter()
-                            .map(|m| message_row(None, *user, *m, Some(n.text.clone()), now)),
-                    );
-                }
-            }
-        }
-        execute_writes(&mut tx, d, outbox_writes(d, rows)).await?;
-        tx.commit().await?;
-        Ok(())
+        let notices = notices
+            .iter()
+            .map(|n| crate::notices::OnceNotice {
+                mark: "INSERT INTO sleep_budget_notices (user_id, week, noticed_at) \
+                       VALUES (?, ?, ?) ON CONFLICT (user_id, week) DO NOTHING",
+                mark_values: vec![
+                    Val::Text(n.about.to_string()),
+                    Val::Int(n.week),
+                    Val::Int(now.as_millis()),
+                ],
+                to: n.to.iter().map(|(u, m)| (*u, m.as_slice())).collect(),
+                text: &n.text,
+            })
+            .collect();
+        self.queue_notices_once(notices, now).await
     }
 }

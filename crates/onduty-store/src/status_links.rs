@@ -4,10 +4,9 @@
 
 use onduty_core::{ContactMethodId, IncidentId, StatusIncidentId, Timestamp, UserId};
 
-use crate::effects::{message_row, outbox_writes};
-use crate::sql::{col, execute_writes};
+use crate::sql::{Val, col};
 use crate::status_pages::{INCIDENT_COLUMNS, StatusIncident, incident_from_row};
-use crate::{Store, StoreError, begin};
+use crate::{Store, StoreError};
 
 /// A reminder that a public incident is still open though its onduty incident is
 /// resolved.
@@ -113,33 +112,25 @@ impl Store {
         reminders: &[StatusReminder],
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        if reminders.is_empty() {
-            return Ok(());
-        }
-        let d = self.backend;
-        let mut conn = self.write_conn().await?;
-        let mut tx = begin(&mut conn, d).await?;
-        let mut rows = Vec::new();
-        for r in reminders {
-            let noted = sqlx::query(
-                "UPDATE status_incidents SET reminded_at = $2 WHERE id = $1 \
-                 AND (reminded_at IS NULL OR reminded_at < $2)",
-            )
-            .bind(r.status_incident.to_string())
-            .bind(now.as_millis())
-            .execute(&mut *tx)
-            .await?;
-            if let (1, Some(user)) = (noted.rows_affected(), r.user) {
-                rows.extend(
-                    r.methods
-                        .iter()
-                        .map(|m| message_row(None, user, *m, Some(r.text.clone()), now)),
-                );
-            }
-        }
-        execute_writes(&mut tx, d, outbox_writes(d, rows)).await?;
-        tx.commit().await?;
-        Ok(())
+        let notices = reminders
+            .iter()
+            .map(|r| crate::notices::OnceNotice {
+                mark: "UPDATE status_incidents SET reminded_at = ? WHERE id = ? \
+                       AND (reminded_at IS NULL OR reminded_at < ?)",
+                mark_values: vec![
+                    Val::Int(now.as_millis()),
+                    Val::Text(r.status_incident.to_string()),
+                    Val::Int(now.as_millis()),
+                ],
+                to: r
+                    .user
+                    .map(|u| (u, r.methods.as_slice()))
+                    .into_iter()
+                    .collect(),
+                text: &r.text,
+            })
+            .collect();
+        self.queue_notices_once(notices, now).await
     }
 
     /// Public incidents still open whose onduty incident is resolved (and that nobody
