@@ -4,13 +4,18 @@
 
 use onduty_core::incident::Incident;
 use onduty_core::postmortem::{
-    self, ActionLine, Document, IncidentTimes, MOST_INCIDENTS, PostmortemError, PostmortemStatus,
-    TimelineLine,
+    self, ActionLine, ComponentLine, Document, IncidentTimes, MOST_INCIDENTS, PostmortemError,
+    PostmortemStatus, TimelineLine, components,
 };
-use onduty_core::{ActionItemId, IncidentRef, PostmortemId, Timestamp, UserId};
+use onduty_core::{
+    ActionItemId, ComponentId, IncidentId, IncidentRef, PostmortemId, Timestamp, UserId,
+};
 use onduty_store::postmortems::{
     ActionItem, ActionText, NewPostmortem, Postmortem, PostmortemText,
 };
+
+use onduty_core::status_page::{IncidentStatus, Stage};
+use onduty_store::status_pages::{StatusIncident, StatusPage};
 
 use crate::{Acting, App, AppError};
 
@@ -251,6 +256,70 @@ impl App {
             .await?)
     }
 
+    /// Shows a published postmortem with a resolved public incident of status page `page`
+    /// (responders and admins), or stops showing one (`postmortem` empty). The public then
+    /// reads its summary, contributing factors and action items there (see
+    /// [`postmortem::public_markdown`]), and the incident's status reads `postmortem`.
+    pub async fn show_postmortem_on_status_page(
+        &self,
+        acting: &Acting,
+        page: &str,
+        incident: &str,
+        postmortem: &str,
+    ) -> Result<StatusIncident, AppError> {
+        acting.require_responder()?;
+        let public = self.status_incident_on(page, incident).await?;
+        let shown = match postmortem.trim() {
+            "" => None,
+            text => {
+                let found = self.postmortem(text).await?;
+                if found.status != PostmortemStatus::Published {
+                    return Err(AppError::Conflict(
+                        "only a published postmortem can be shown on a status page".to_owned(),
+                    ));
+                }
+                if public.is_maintenance()
+                    || public.draft
+                    || public.stage != Stage::Incident(IncidentStatus::Resolved)
+                {
+                    return Err(AppError::Conflict(
+                        "a postmortem is shown with a published, resolved public incident"
+                            .to_owned(),
+                    ));
+                }
+                Some(found.id)
+            }
+        };
+        let changed = self
+            .store
+            .set_status_postmortem(public.id, shown, self.now())
+            .await?;
+        self.status_changed();
+        Ok(changed)
+    }
+
+    /// The published public incidents about a postmortem's incidents, with their status
+    /// pages, oldest first: where it can be shown.
+    pub async fn public_incidents_of(
+        &self,
+        found: &Postmortem,
+    ) -> Result<Vec<(StatusPage, StatusIncident)>, AppError> {
+        let mut out = Vec::new();
+        for incident in &found.incidents {
+            for public in self.store.status_incidents_of(*incident).await? {
+                if public.draft
+                    || out
+                        .iter()
+                        .any(|(_, p): &(_, StatusIncident)| p.id == public.id)
+                {
+                    continue;
+                }
+                out.push((self.store.status_page(public.page).await?, public));
+            }
+        }
+        Ok(out)
+    }
+
     /// Everything a postmortem's document shows, names looked up: for its Markdown and
     /// its printable page.
     pub async fn postmortem_document(&self, found: &Postmortem) -> Result<Document, AppError> {
@@ -276,6 +345,7 @@ impl App {
             incidents.push((incident.number.0, incident.summary));
         }
         let pages = self.store.pages_about(&found.incidents).await?;
+        let components = self.affected_components(&found.incidents).await?;
         Ok(Document {
             title: found.title.clone(),
             status: found.status,
@@ -286,6 +356,7 @@ impl App {
                 .into_iter()
                 .map(|p| (p.person, p.channel, p.pages))
                 .collect(),
+            components,
             summary: found.summary.clone(),
             contributing_factors: found.contributing_factors.clone(),
             went_well: found.went_well.clone(),
@@ -305,6 +376,54 @@ impl App {
             provisional_due: found.provisional_due,
             final_due: found.final_due,
         })
+    }
+
+    /// The status-page components that published public incidents about `incidents`
+    /// told of, and how each fared while they were open (until now for one still open).
+    async fn affected_components(
+        &self,
+        incidents: &[IncidentId],
+    ) -> Result<Vec<ComponentLine>, AppError> {
+        // Each component's span: from the first public incident's start to the last one's
+        // end.
+        let mut spans: Vec<(ComponentId, Timestamp, Timestamp)> = Vec::new();
+        for incident in incidents {
+            for public in self.store.status_incidents_of(*incident).await? {
+                if public.draft {
+                    continue;
+                }
+                let until = public.resolved_at.unwrap_or_else(|| self.now());
+                for component in &public.components {
+                    match spans.iter_mut().find(|(c, _, _)| c == component) {
+                        Some((_, from, to)) => {
+                            *from = (*from).min(public.started_at);
+                            *to = (*to).max(until);
+                        }
+                        None => spans.push((*component, public.started_at, until)),
+                    }
+                }
+            }
+        }
+        let mut lines = Vec::with_capacity(spans.len());
+        for (id, from, until) in spans {
+            let component = match self.store.component(id).await {
+                Ok(c) => c,
+                Err(onduty_store::StoreError::NotFound(_)) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let changes = self.store.component_changes(id, from).await?;
+            let Some(outage) = components::outage(&changes, from, until) else {
+                continue;
+            };
+            let page = self.store.status_page(component.page).await?;
+            lines.push(ComponentLine {
+                page: page.name,
+                name: component.name,
+                outage,
+            });
+        }
+        lines.sort_by(|a, b| (&a.page, &a.name).cmp(&(&b.page, &b.name)));
+        Ok(lines)
     }
 
     async fn owner(&self, text: &str) -> Result<Option<UserId>, AppError> {

@@ -27,6 +27,8 @@ pub struct ServiceInput {
     /// `open` or `triggered`.
     pub dedup_mode: Option<String>,
     pub paging: PagingInput,
+    /// Whether a high-urgency incident resolving drafts a postmortem (default: yes).
+    pub draft_postmortems: Option<bool>,
 }
 
 /// How a service pages. A field left out (`None`) stays as it is; `Some(None)` clears it.
@@ -206,6 +208,7 @@ impl App {
                     .flap_window_minutes
                     .unwrap_or(defaults.flap_window_minutes),
             },
+            draft_postmortems: input.draft_postmortems.unwrap_or(true),
         };
         let mut drafts = Vec::with_capacity(integrations.len());
         for input in integrations {
@@ -236,6 +239,7 @@ impl App {
                 .transpose()
                 .map_err(AppError::Invalid)?,
             dedup_mode: input.dedup_mode.as_deref().map(parse_mode).transpose()?,
+            draft_postmortems: input.draft_postmortems,
             ..ServicePatch::default()
         };
         self.paging_patch(&input.paging, &mut patch).await?;

@@ -411,7 +411,7 @@ impl App {
     }
 
     /// A public incident of `page`, by id.
-    async fn status_incident_on(
+    pub(crate) async fn status_incident_on(
         &self,
         page: &str,
         incident: &str,

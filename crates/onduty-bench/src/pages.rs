@@ -46,6 +46,7 @@ pub async fn render(incidents: usize, runs: usize) -> anyhow::Result<()> {
                 description: String::new(),
                 dedup_mode: DedupMode::Open,
                 settings: Default::default(),
+                draft_postmortems: true,
             },
             now,
         )

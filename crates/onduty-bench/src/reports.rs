@@ -59,6 +59,7 @@ pub async fn report(incidents: usize, runs: usize) -> anyhow::Result<()> {
                     description: String::new(),
                     dedup_mode: DedupMode::Open,
                     settings: Default::default(),
+                    draft_postmortems: true,
                 },
                 now,
             )

@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::incident::{TimelineEntry, TimelineKind};
 use crate::time::Timestamp;
 
+pub mod components;
 mod markdown;
 pub mod reminders;
-pub use markdown::{ActionLine, Document, to_markdown};
+pub use markdown::{ActionLine, ComponentLine, Document, public_markdown, to_markdown};
 
 /// Longest text field (summary, contributing factors, what went well or badly).
 pub const TEXT_MAX_CHARS: usize = 50_000;

@@ -20,8 +20,15 @@ pub struct Service {
     pub description: String,
     pub dedup_mode: DedupMode,
     pub settings: PagingSettings,
+    /// Whether a high-urgency incident resolving drafts a postmortem (on by default).
+    #[serde(default = "yes")]
+    pub draft_postmortems: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// How a service's incidents page people.

@@ -69,6 +69,7 @@ mod tests {
             created_by: None,
             keep_open: false,
             draft: false,
+            postmortem: None,
             components: Vec::new(),
             updates: Vec::new(),
         }

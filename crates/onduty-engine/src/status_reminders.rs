@@ -167,6 +167,7 @@ mod tests {
                 created_by,
                 keep_open: false,
                 draft: false,
+                postmortem: None,
                 components: Vec::new(),
                 updates: Vec::new(),
             },

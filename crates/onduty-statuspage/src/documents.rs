@@ -3,7 +3,7 @@
 //! read Atlassian Statuspage.
 
 use onduty_core::Timestamp;
-use onduty_core::status_page::ComponentStatus;
+use onduty_core::status_page::{ComponentStatus, IncidentStatus, Stage};
 use onduty_store::status_pages::{AffectedComponent, Component, StatusIncident, StatusPage};
 use serde::Serialize;
 
@@ -84,6 +84,12 @@ pub struct IncidentView {
     scheduled_for: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     scheduled_until: Option<String>,
+    /// A published postmortem shown with a resolved incident (then its status reads
+    /// `postmortem`, as on Statuspage): Markdown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postmortem_body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postmortem_published_at: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -173,10 +179,18 @@ impl Snapshot {
     }
 
     pub fn incident_view(&self, i: &StatusIncident, url: &str) -> IncidentView {
+        let postmortem = self
+            .postmortems
+            .get(&i.id)
+            .filter(|_| i.stage == Stage::Incident(IncidentStatus::Resolved));
         IncidentView {
             id: i.id.to_string(),
             name: i.name.clone(),
-            status: i.stage.as_str(),
+            status: if postmortem.is_some() {
+                "postmortem"
+            } else {
+                i.stage.as_str()
+            },
             created_at: time(i.created_at),
             updated_at: time(i.updated_at),
             monitoring_at: i.monitoring_at.map(time),
@@ -217,6 +231,8 @@ impl Snapshot {
                 .collect(),
             scheduled_for: i.scheduled.map(|(from, _)| time(from)),
             scheduled_until: i.scheduled.map(|(_, until)| time(until)),
+            postmortem_body: postmortem.map(|p| p.body.clone()),
+            postmortem_published_at: postmortem.map(|p| time(p.published_at)),
         }
     }
 

@@ -7,4 +7,4 @@ mod documents;
 mod snapshot;
 
 pub use documents::*;
-pub use snapshot::{HISTORY_DAYS, Snapshot};
+pub use snapshot::{HISTORY_DAYS, PublicPostmortem, Snapshot};

@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 
 use jiff::tz::TimeZone;
+use onduty_core::postmortem::{PostmortemStatus, public_markdown};
 use onduty_core::status_page::{
     ComponentStatus, DayUptime, Impact, MaintenanceStatus, Stage, indicator, shown_status, uptime,
 };
-use onduty_core::{ComponentId, Timestamp};
+use onduty_core::{ComponentId, StatusIncidentId, Timestamp};
 use onduty_store::status_pages::{Component, StatusIncident, StatusPage};
 use onduty_store::{Store, StoreError};
 
@@ -27,6 +28,16 @@ pub struct Snapshot {
     /// The history days on the page's clock: start, end, and the day as words.
     pub days: Vec<(Timestamp, Timestamp, String)>,
     pub uptime: HashMap<ComponentId, Vec<DayUptime>>,
+    /// The published postmortems shown with public incidents: what the public reads.
+    pub postmortems: HashMap<StatusIncidentId, PublicPostmortem>,
+}
+
+/// A published postmortem as a status page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicPostmortem {
+    /// Markdown ([`onduty_core::postmortem::public_markdown`]).
+    pub body: String,
+    pub published_at: Timestamp,
 }
 
 impl Snapshot {
@@ -70,6 +81,28 @@ impl Snapshot {
                 .map(|i| i.impact),
             maintenances.iter().any(|m| is_active(m.stage)),
         );
+        let mut postmortems = HashMap::new();
+        for i in &incidents {
+            let Some(id) = i.postmortem else { continue };
+            let found = match store.postmortem(id).await {
+                Ok(found) => found,
+                Err(StoreError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            let Some(published_at) = found
+                .published_at
+                .filter(|_| found.status == PostmortemStatus::Published)
+            else {
+                continue;
+            };
+            let actions: Vec<(String, bool)> = found
+                .actions
+                .iter()
+                .map(|a| (a.text.clone(), a.done_at.is_some()))
+                .collect();
+            let body = public_markdown(&found.summary, &found.contributing_factors, &actions);
+            postmortems.insert(i.id, PublicPostmortem { body, published_at });
+        }
         Ok(Snapshot {
             page,
             now,
@@ -79,6 +112,7 @@ impl Snapshot {
             indicator,
             days,
             uptime: uptimes,
+            postmortems,
         })
     }
 

@@ -400,8 +400,8 @@ impl Store {
         action_from_row(&row)
     }
 
-    /// High-urgency incidents resolved after `after` and at or before `upto`, in no
-    /// postmortem yet, oldest first.
+    /// High-urgency incidents resolved after `after` and at or before `upto`, of services
+    /// that draft postmortems, in no postmortem yet, oldest first.
     pub async fn resolved_high_since(
         &self,
         after: Timestamp,
@@ -410,6 +410,7 @@ impl Store {
     ) -> Result<Vec<ResolvedHigh>, StoreError> {
         let rows = sqlx::query(
             "SELECT i.id, i.resolved_at FROM incidents i \
+             JOIN services s ON s.id = i.service_id AND s.draft_postmortems = 1 \
              WHERE i.status = 'resolved' AND i.urgency = 'high' \
              AND i.resolved_at > $1 AND i.resolved_at <= $2 \
              AND NOT EXISTS (SELECT 1 FROM postmortem_incidents p WHERE p.incident_id = i.id) \

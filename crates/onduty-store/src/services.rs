@@ -18,6 +18,7 @@ pub struct NewService {
     pub description: String,
     pub dedup_mode: DedupMode,
     pub settings: PagingSettings,
+    pub draft_postmortems: bool,
 }
 
 /// Fields to change on a service; `None` leaves a field as it is, `Some(None)` clears a
@@ -34,6 +35,7 @@ pub struct ServicePatch {
     pub auto_resolve_minutes: Option<Option<u32>>,
     pub group_window_minutes: Option<Option<u32>>,
     pub flap_window_minutes: Option<Option<u32>>,
+    pub draft_postmortems: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -49,8 +51,8 @@ macro_rules! select_services {
     ($suffix:literal) => {
         concat!(
             "SELECT id, name, description, dedup_mode, team_id, policy_id, urgency, ack_timeout_minutes, \
-             auto_resolve_minutes, group_window_minutes, flap_window_minutes, created_at, updated_at \
-             FROM services ",
+             auto_resolve_minutes, group_window_minutes, flap_window_minutes, draft_postmortems, \
+             created_at, updated_at FROM services ",
             $suffix
         )
     };
@@ -84,6 +86,7 @@ fn service_from_row(row: &AnyRow) -> Result<Service, StoreError> {
             group_window_minutes: opt_minutes(row, "group_window_minutes")?,
             flap_window_minutes: opt_minutes(row, "flap_window_minutes")?,
         },
+        draft_postmortems: col::<i64>(row, "draft_postmortems")? != 0,
         created_at: Timestamp::from_millis(col(row, "created_at")?),
         updated_at: Timestamp::from_millis(col(row, "updated_at")?),
     })
@@ -142,6 +145,7 @@ impl Store {
             description: new.description,
             dedup_mode: new.dedup_mode,
             settings: new.settings,
+            draft_postmortems: new.draft_postmortems,
             created_at: now,
             updated_at: now,
         };
@@ -151,7 +155,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO services (id, name, description, dedup_mode, team_id, policy_id, urgency, \
              ack_timeout_minutes, auto_resolve_minutes, group_window_minutes, flap_window_minutes, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+             draft_postmortems, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
         )
         .bind(service.id.to_string())
         .bind(service.name.as_str().to_owned())
@@ -164,6 +169,7 @@ impl Store {
         .bind(s.auto_resolve_minutes.map(i64::from))
         .bind(s.group_window_minutes.map(i64::from))
         .bind(s.flap_window_minutes.map(i64::from))
+        .bind(i64::from(service.draft_postmortems))
         .bind(now.as_millis())
         .execute(&mut *tx)
         .await
@@ -244,12 +250,15 @@ impl Store {
         if let Some(minutes) = patch.flap_window_minutes {
             s.flap_window_minutes = minutes;
         }
+        if let Some(draft) = patch.draft_postmortems {
+            service.draft_postmortems = draft;
+        }
         service.updated_at = now;
         let s = &service.settings;
         let done = sqlx::query(
             "UPDATE services SET name = $2, description = $3, dedup_mode = $4, team_id = $5, policy_id = $6, \
              urgency = $7, ack_timeout_minutes = $8, auto_resolve_minutes = $9, group_window_minutes = $10, \
-             flap_window_minutes = $11, updated_at = $12 WHERE id = $1",
+             flap_window_minutes = $11, draft_postmortems = $12, updated_at = $13 WHERE id = $1",
         )
         .bind(id.to_string())
         .bind(service.name.as_str().to_owned())
@@ -262,6 +271,7 @@ impl Store {
         .bind(s.auto_resolve_minutes.map(i64::from))
         .bind(s.group_window_minutes.map(i64::from))
         .bind(s.flap_window_minutes.map(i64::from))
+        .bind(i64::from(service.draft_postmortems))
         .bind(now.as_millis())
         .execute(&mut *self.write_conn().await?)
         .await

@@ -2,9 +2,10 @@
 //! incident's timeline, and once the onduty incident is resolved while the public one is
 //! not, reminders are due until it is resolved or kept open on purpose.
 
-use onduty_core::{ContactMethodId, IncidentId, StatusIncidentId, Timestamp, UserId};
+use onduty_core::{ContactMethodId, IncidentId, PostmortemId, StatusIncidentId, Timestamp, UserId};
 
 use crate::sql::{Val, col};
+use crate::status_components::touch_page;
 use crate::status_pages::{INCIDENT_COLUMNS, StatusIncident, incident_from_row};
 use crate::{Store, StoreError};
 
@@ -73,6 +74,30 @@ impl Store {
         self.status_incident(id).await
     }
 
+    /// Shows a postmortem with a public incident, or none (`None`); the page changes.
+    pub async fn set_status_postmortem(
+        &self,
+        id: StatusIncidentId,
+        postmortem: Option<PostmortemId>,
+        now: Timestamp,
+    ) -> Result<StatusIncident, StoreError> {
+        let found = self.status_incident(id).await?;
+        let mut conn = self.write_conn().await?;
+        let mut tx = crate::begin(&mut conn, self.backend).await?;
+        sqlx::query(
+            "UPDATE status_incidents SET postmortem_id = $2, updated_at = $3 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(postmortem.map(|p| p.to_string()))
+        .bind(now.as_millis())
+        .execute(&mut *tx)
+        .await?;
+        touch_page(&mut tx, found.page, now).await?;
+        tx.commit().await?;
+        drop(conn);
+        self.status_incident(id).await
+    }
+
     /// Public incidents still open whose onduty incident is resolved, due a reminder at
     /// `now`: the first [`REMIND_AFTER_MS`] after the resolution, then every
     /// page's `remind_every_minutes`; with the onduty incident's number.
@@ -83,7 +108,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT s.id, s.page_id, s.name, s.status, s.impact, s.created_at, s.updated_at, \
              s.started_at, s.monitoring_at, s.resolved_at, s.scheduled_for, s.scheduled_until, \
-             s.window_id, s.incident_id, s.created_by, s.keep_open, s.draft, i.number AS incident_number \
+             s.window_id, s.incident_id, s.created_by, s.keep_open, s.draft, s.postmortem_id, i.number AS incident_number \
              FROM status_incidents s JOIN incidents i ON i.id = s.incident_id \
              JOIN status_pages p ON p.id = s.page_id \
              WHERE s.resolved_at IS NULL AND s.keep_open = 0 AND s.draft = 0 AND s.scheduled_for IS NULL \

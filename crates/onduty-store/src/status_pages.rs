@@ -7,8 +7,8 @@ use onduty_core::status_page::{
     ComponentStatus, Impact, IncidentStatus, MaintenanceStatus, Slug, Stage, Title, UpdateBody,
 };
 use onduty_core::{
-    ComponentId, IncidentId, MaintenanceId, StatusIncidentId, StatusPageId, StatusUpdateId,
-    Timestamp, UserId,
+    ComponentId, IncidentId, MaintenanceId, PostmortemId, StatusIncidentId, StatusPageId,
+    StatusUpdateId, Timestamp, UserId,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -99,6 +99,8 @@ pub struct StatusIncident {
     pub keep_open: bool,
     /// Drafted, not published: shown to nobody outside, its components' states not set.
     pub draft: bool,
+    /// The published postmortem shown with it.
+    pub postmortem: Option<PostmortemId>,
     pub components: Vec<ComponentId>,
     /// Newest first.
     pub updates: Vec<StatusUpdate>,
@@ -181,6 +183,7 @@ pub(crate) fn incident_from_row(row: &AnyRow) -> Result<StatusIncident, StoreErr
         created_by: opt_id(row, "created_by")?,
         keep_open: col::<i64>(row, "keep_open")? != 0,
         draft: col::<i64>(row, "draft")? != 0,
+        postmortem: opt_id(row, "postmortem_id")?,
         components: Vec::new(),
         updates: Vec::new(),
     })
@@ -190,7 +193,7 @@ const PAGE_COLUMNS: &str = "SELECT id, slug, name, host, time_zone, auto_publish
      remind_every_minutes, created_at, updated_at FROM status_pages";
 pub(crate) const INCIDENT_COLUMNS: &str = "SELECT id, page_id, name, status, impact, created_at, \
      updated_at, started_at, monitoring_at, resolved_at, scheduled_for, scheduled_until, window_id, \
-     incident_id, created_by, keep_open, draft FROM status_incidents";
+     incident_id, created_by, keep_open, draft, postmortem_id FROM status_incidents";
 
 fn taken(e: StoreError, what: &str) -> StoreError {
     if e.is_unique_violation() {

@@ -42,6 +42,7 @@ pub async fn service(store: &Store, name: &str, mode: DedupMode) -> ServiceFixtu
                 description: format!("{name}, for tests"),
                 dedup_mode: mode,
                 settings: Default::default(),
+                draft_postmortems: true,
             },
             T0,
         )

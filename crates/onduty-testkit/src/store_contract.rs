@@ -62,7 +62,9 @@ pub use people::{
     users_and_tokens,
 };
 pub use postmortems::postmortems_keep_their_incidents_versions_and_action_items;
-pub use reports::a_flap_within_one_batch_is_counted;
+pub use reports::{
+    a_flap_within_one_batch_is_counted, the_reports_migration_counts_incidents_stored_before_it,
+};
 pub use runbooks::runbooks_keep_every_version;
 pub use schedules::{
     overrides_stored_before_numbering_keep_their_order, schedules_overrides_and_calendar_secrets,

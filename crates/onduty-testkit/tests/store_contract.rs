@@ -50,6 +50,7 @@ on_every_backend!(
     forgotten_incidents_and_maintenance_follow_the_clock,
     noise_control_groups_alerts_and_reopens_flapping_incidents,
     a_flap_within_one_batch_is_counted,
+    the_reports_migration_counts_incidents_stored_before_it,
     escalations_planned_notifications_and_the_outbox,
     one_engine_holds_the_lease,
     runbooks_keep_every_version,

@@ -190,6 +190,7 @@ async fn create_service(
                 description: parse_description(&args.description).map_err(anyhow::Error::msg)?,
                 dedup_mode,
                 settings: Default::default(),
+                draft_postmortems: true,
             },
             SystemClock.now(),
         )

@@ -1,5 +1,6 @@
 //! A postmortem as Markdown: what `GET …/postmortems/{id}.md` gives.
 
+use super::components::Outage;
 use super::{Impact, PostmortemStatus, TimelineLine};
 use crate::time::Timestamp;
 
@@ -13,6 +14,15 @@ pub struct ActionLine {
     pub done: bool,
 }
 
+/// A status-page component the incidents affected, as a document shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentLine {
+    /// The status page's name.
+    pub page: String,
+    pub name: String,
+    pub outage: Outage,
+}
+
 /// Everything a postmortem's Markdown says, names looked up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document {
@@ -24,6 +34,8 @@ pub struct Document {
     pub impact: Option<Impact>,
     /// Person, channel, pages.
     pub pages: Vec<(String, String, i64)>,
+    /// Status-page components told of by public incidents about these incidents.
+    pub components: Vec<ComponentLine>,
     pub summary: String,
     pub contributing_factors: String,
     pub went_well: String,
@@ -108,6 +120,27 @@ pub fn to_markdown(doc: &Document) -> String {
             .collect();
         out.push_str(&format!("- Paged: {}\n", pages.join(", ")));
     }
+    if doc.components.is_empty() {
+        out.push_str("- Status-page components affected: none told of\n");
+    } else {
+        let affected: Vec<String> = doc
+            .components
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} on {} ({}, {} min)",
+                    c.name,
+                    c.page,
+                    c.outage.worst.label().to_lowercase(),
+                    c.outage.minutes
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "- Status-page components affected: {}\n",
+            affected.join(", ")
+        ));
+    }
     out.push_str("\n## Timeline\n\n");
     let marked: Vec<&TimelineLine> = doc.timeline.iter().filter(|l| l.marked).collect();
     if marked.is_empty() {
@@ -148,6 +181,33 @@ pub fn to_markdown(doc: &Document) -> String {
     out
 }
 
+/// What the public reads of a published postmortem shown with a status-page incident:
+/// its summary, its contributing factors and what is being done (the action items'
+/// words and whether each is done). Who was paged, the owners, the links to the issue
+/// tracker and the internal timeline stay inside. Sections not written are left out.
+pub fn public_markdown(
+    summary: &str,
+    contributing_factors: &str,
+    actions: &[(String, bool)],
+) -> String {
+    let mut out = String::new();
+    for (heading, text) in [
+        ("Summary", summary),
+        ("Contributing factors", contributing_factors),
+    ] {
+        if !text.trim().is_empty() {
+            out.push_str(&format!("## {heading}\n\n{}\n\n", text.trim()));
+        }
+    }
+    if !actions.is_empty() {
+        out.push_str("## What we are doing about it\n\n");
+        for (text, done) in actions {
+            out.push_str(&format!("- [{}] {text}\n", if *done { "x" } else { " " }));
+        }
+    }
+    out.trim_end().to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{IncidentTimes, impact};
@@ -172,6 +232,14 @@ mod tests {
                 resolved_at: Some(t(30)),
             }]),
             pages: vec![("Alice".to_owned(), "sms".to_owned(), 2)],
+            components: vec![ComponentLine {
+                page: "Acme status".to_owned(),
+                name: "API".to_owned(),
+                outage: Outage {
+                    worst: crate::status_page::ComponentStatus::MajorOutage,
+                    minutes: 26,
+                },
+            }],
             summary: "The disk filled with WAL.".to_owned(),
             contributing_factors: String::new(),
             went_well: "Paged at once.".to_owned(),
@@ -209,6 +277,7 @@ mod tests {
             "- Acknowledged: 2026-12-07 03:04 UTC (4 min)\n",
             "- Resolved: 2026-12-07 03:30 UTC (lasted 30 min)\n",
             "- Paged: Alice by sms (2 times)\n",
+            "- Status-page components affected: API on Acme status (major outage, 26 min)\n",
             "- 2026-12-07 03:00 UTC · #1 Triggered\n",
             "## Contributing factors\n\n_Not written yet._\n",
             "- [ ] Alert at 80% (Bob, due 2026-12-08 03:00 UTC, <https://issues.example/42>)\n",
@@ -216,5 +285,23 @@ mod tests {
             assert!(md.contains(expected), "{expected:?} in {md}");
         }
         assert!(!md.contains("Paged Alice"), "unmarked lines stay out: {md}");
+    }
+
+    #[test]
+    fn the_public_version_keeps_what_happened_and_what_is_done_and_no_names() {
+        let public = public_markdown(
+            " The disk filled with WAL. ",
+            "",
+            &[
+                ("Alert at 80%".to_owned(), true),
+                ("Grow the disk".to_owned(), false),
+            ],
+        );
+        assert_eq!(
+            public,
+            "## Summary\n\nThe disk filled with WAL.\n\n\
+             ## What we are doing about it\n\n- [x] Alert at 80%\n- [ ] Grow the disk"
+        );
+        assert_eq!(public_markdown("", " ", &[]), "");
     }
 }

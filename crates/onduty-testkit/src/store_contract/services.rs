@@ -12,6 +12,7 @@ pub async fn services_and_integrations(db: &TestDb) {
                 description: String::new(),
                 dedup_mode: DedupMode::Open,
                 settings: Default::default(),
+                draft_postmortems: true,
             },
             T0,
         )

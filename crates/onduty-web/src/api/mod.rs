@@ -16,6 +16,7 @@ pub(crate) mod schedules;
 pub(crate) mod services;
 mod settings;
 pub(crate) mod status_pages;
+mod status_postmortems;
 mod status_subscribers;
 mod status_templates;
 pub(crate) mod teams;
@@ -63,6 +64,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(heartbeats::routes())
         .merge(maintenance::routes())
         .merge(status_pages::routes())
+        .merge(status_postmortems::routes())
         .merge(status_subscribers::routes())
         .merge(status_templates::routes())
         .merge(chat::routes())

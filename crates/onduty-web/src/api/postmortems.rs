@@ -102,6 +102,19 @@ pub struct PagesView {
     pub pages: i64,
 }
 
+/// A status-page component a public incident about these incidents told of.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComponentImpactView {
+    /// The status page's name.
+    pub page: String,
+    pub component: String,
+    /// The worst state it was in: `degraded_performance`, `partial_outage`,
+    /// `major_outage` or `under_maintenance`.
+    pub worst_status: String,
+    /// Minutes it was not operational while the public incidents were open (rounded up).
+    pub minutes: i64,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostmortemView {
     pub id: String,
@@ -136,6 +149,9 @@ pub struct PostmortemView {
     pub impact: Option<ImpactView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pages: Option<Vec<PagesView>>,
+    /// With one postmortem: the status-page components affected, and for how long.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub components: Option<Vec<ComponentImpactView>>,
 }
 
 fn view(p: &Postmortem, document: Option<&Document>) -> PostmortemView {
@@ -190,6 +206,17 @@ fn view(p: &Postmortem, document: Option<&Document>) -> PostmortemView {
                     person: person.clone(),
                     channel: channel.clone(),
                     pages: *pages,
+                })
+                .collect()
+        }),
+        components: document.map(|d| {
+            d.components
+                .iter()
+                .map(|c| ComponentImpactView {
+                    page: c.page.clone(),
+                    component: c.name.clone(),
+                    worst_status: c.outage.worst.as_str().to_owned(),
+                    minutes: c.outage.minutes,
                 })
                 .collect()
         }),

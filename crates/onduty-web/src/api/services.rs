@@ -51,6 +51,10 @@ pub struct NewServiceBody {
     #[serde(default)]
     #[schema(format = "dedup-mode")]
     pub dedup_mode: Option<String>,
+    /// Whether a high-urgency incident resolving drafts a postmortem (default `true`).
+    #[serde(default)]
+    #[schema(nullable = false)]
+    pub draft_postmortems: Option<bool>,
     #[serde(flatten)]
     pub paging: PagingBody,
 }
@@ -63,6 +67,9 @@ pub struct ServicePatchBody {
     pub description: Option<String>,
     #[schema(format = "dedup-mode", nullable = false)]
     pub dedup_mode: Option<String>,
+    /// Whether a high-urgency incident resolving drafts a postmortem.
+    #[schema(nullable = false)]
+    pub draft_postmortems: Option<bool>,
     #[serde(flatten)]
     pub paging: PagingBody,
 }
@@ -133,6 +140,7 @@ impl From<NewServiceBody> for ServiceInput {
             description: b.description,
             dedup_mode: b.dedup_mode,
             paging: b.paging.into(),
+            draft_postmortems: b.draft_postmortems,
         }
     }
 }
@@ -144,6 +152,7 @@ impl From<ServicePatchBody> for ServiceInput {
             description: b.description,
             dedup_mode: b.dedup_mode,
             paging: b.paging.into(),
+            draft_postmortems: b.draft_postmortems,
         }
     }
 }

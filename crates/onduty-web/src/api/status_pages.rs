@@ -108,6 +108,8 @@ pub struct PublicIncidentView {
     /// Drafted by onduty for a linked service's incident, not published: the public sees
     /// nothing of it until a person publishes it.
     pub draft: bool,
+    /// The published postmortem shown with it, if any.
+    pub postmortem_id: Option<String>,
     /// The components it concerns (ids).
     pub components: Vec<String>,
     /// Newest first.
@@ -281,7 +283,7 @@ fn component_view(c: &Component) -> ComponentView {
     }
 }
 
-fn incident_view(i: &StatusIncident, now: Timestamp) -> PublicIncidentView {
+pub(super) fn incident_view(i: &StatusIncident, now: Timestamp) -> PublicIncidentView {
     PublicIncidentView {
         id: i.id.to_string(),
         name: i.name.clone(),
@@ -301,6 +303,7 @@ fn incident_view(i: &StatusIncident, now: Timestamp) -> PublicIncidentView {
         incident_id: i.incident.map(|w| w.to_string()),
         keep_open: i.keep_open,
         draft: i.draft,
+        postmortem_id: i.postmortem.map(|p| p.to_string()),
         components: i.components.iter().map(ToString::to_string).collect(),
         updates: i
             .updates

@@ -159,6 +159,8 @@ pub struct ServiceView {
     pub group_window_minutes: Option<u32>,
     /// A trigger this soon (minutes) after its key's incident resolved re-opens it.
     pub flap_window_minutes: Option<u32>,
+    /// A high-urgency incident resolving drafts a postmortem.
+    pub draft_postmortems: bool,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
@@ -179,6 +181,7 @@ impl From<&Service> for ServiceView {
             auto_resolve_minutes: s.settings.auto_resolve_minutes,
             group_window_minutes: s.settings.group_window_minutes,
             flap_window_minutes: s.settings.flap_window_minutes,
+            draft_postmortems: s.draft_postmortems,
             created_at: s.created_at,
             updated_at: s.updated_at,
         }

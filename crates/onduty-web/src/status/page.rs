@@ -5,6 +5,7 @@ use askama::Template;
 use onduty_core::status_page::{ComponentStatus, DayUptime, overall_uptime};
 use onduty_store::status_pages::{Component, StatusIncident};
 
+use crate::markdown::{SafeHtml, to_safe_html};
 use crate::ui::time::{exact, zone};
 use onduty_statuspage::Snapshot;
 
@@ -23,6 +24,8 @@ struct IncidentBox {
     /// A maintenance's span as words.
     scheduled: Option<String>,
     updates: Vec<UpdateLine>,
+    /// A published postmortem shown with it: sanitized HTML, and when it was published.
+    postmortem: Option<(SafeHtml, String)>,
 }
 
 struct Bar {
@@ -108,6 +111,10 @@ fn incident_box(snapshot: &Snapshot, i: &StatusIncident) -> IncidentBox {
                 when: exact(u.created_at, &tz),
             })
             .collect(),
+        postmortem: snapshot
+            .postmortems
+            .get(&i.id)
+            .map(|p| (to_safe_html(&p.body), exact(p.published_at, &tz))),
     }
 }
 

@@ -26,6 +26,7 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/postmortems", get(list))
         .route("/postmortems/{id}", get(show).post(edit))
         .route("/postmortems/{id}/status", post(move_on))
+        .route("/postmortems/{id}/status-page", post(show_on_status_page))
         .route("/postmortems/{id}/action-items", post(add_item))
         .route("/postmortems/{id}/action-items/{item}", post(change_item))
         .route("/incidents/{number}/postmortem", post(start))
@@ -85,6 +86,17 @@ struct LineRow {
     incident: Option<i64>,
 }
 
+struct PublicRow {
+    /// The status page's slug and name.
+    page: String,
+    page_name: String,
+    id: String,
+    name: String,
+    resolved: bool,
+    /// Shows this postmortem now.
+    shown: bool,
+}
+
 struct ItemRow {
     id: String,
     text: String,
@@ -114,6 +126,10 @@ struct ShowPage {
     acknowledged: Option<String>,
     resolved: Option<String>,
     pages: Vec<(String, String, i64)>,
+    /// Page, component, worst state, minutes.
+    components: Vec<(String, String, &'static str, i64)>,
+    /// Public incidents about these incidents, where a published postmortem can be shown.
+    public: Vec<PublicRow>,
     /// The sections' Markdown, and as HTML.
     sections: Vec<(&'static str, &'static str, String, SafeHtml)>,
     timeline: Vec<LineRow>,
@@ -131,7 +147,7 @@ async fn show(
         Ok(found) => found,
         Err(e) => return super::error_page(ApiError::from(e)),
     };
-    let (document, users) = match tokio::try_join!(
+    let (document, users, public) = match tokio::try_join!(
         async {
             state
                 .app
@@ -140,11 +156,29 @@ async fn show(
                 .map_err(ApiError::from)
         },
         async { state.store.list_users().await.map_err(ApiError::from) },
+        async {
+            state
+                .app
+                .public_incidents_of(&found)
+                .await
+                .map_err(ApiError::from)
+        },
     ) {
         Ok(found) => found,
         Err(e) => return super::error_page(e),
     };
-    render(&viewer, &found, &document, &users)
+    let public = public
+        .into_iter()
+        .map(|(page, i)| PublicRow {
+            page: page.slug.to_string(),
+            page_name: page.name.to_string(),
+            id: i.id.to_string(),
+            name: i.name,
+            resolved: i.stage.is_over(),
+            shown: i.postmortem == Some(found.id),
+        })
+        .collect();
+    render(&viewer, &found, &document, &users, public)
 }
 
 fn render(
@@ -152,6 +186,7 @@ fn render(
     found: &Postmortem,
     document: &Document,
     users: &[onduty_core::account::User],
+    public: Vec<PublicRow>,
 ) -> Response {
     let tz = viewer.zone();
     let when = |t| super::time::when(t, &tz);
@@ -217,6 +252,19 @@ fn render(
             ))
         }),
         pages: document.pages.clone(),
+        components: document
+            .components
+            .iter()
+            .map(|c| {
+                (
+                    c.page.clone(),
+                    c.name.clone(),
+                    c.outage.worst.label(),
+                    c.outage.minutes,
+                )
+            })
+            .collect(),
+        public,
         sections,
         timeline: found
             .timeline
@@ -331,6 +379,38 @@ async fn move_on(
             &state,
             &to,
             format!("The postmortem is {}.", status_label(&moved).to_lowercase()),
+        ),
+        Err(e) => failed(&state, &to, ApiError::from(e)),
+    }
+}
+
+/// Shows the postmortem with a public incident, or stops showing it.
+async fn show_on_status_page(
+    State(state): State<SharedState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(posted) = Posted::checked(&viewer, &body) else {
+        return forbidden();
+    };
+    let to = format!("/postmortems/{id}");
+    let show = posted.field("show") == "1";
+    match state
+        .app
+        .show_postmortem_on_status_page(
+            &viewer.acting(),
+            &posted.field("page"),
+            &posted.field("incident"),
+            if show { &id } else { "" },
+        )
+        .await
+    {
+        Ok(_) if show => done(&state, &to, "Shown on the status page.".to_owned()),
+        Ok(_) => done(
+            &state,
+            &to,
+            "No longer shown on the status page.".to_owned(),
         ),
         Err(e) => failed(&state, &to, ApiError::from(e)),
     }

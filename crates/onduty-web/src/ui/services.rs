@@ -131,6 +131,7 @@ async fn create(
             escalation_policy: Some(given(&form.escalation_policy)),
             ..PagingInput::default()
         },
+        draft_postmortems: None,
     };
     // The service and its first integration, in one transaction.
     let first = IntegrationInput::default();
@@ -176,6 +177,7 @@ struct ServicePage {
     auto_resolve: String,
     group_window: String,
     flap_window: String,
+    draft_postmortems: bool,
     integrations: Vec<IntegrationView>,
     heartbeats: Vec<HeartbeatRow>,
     time_zone: String,
@@ -331,6 +333,7 @@ async fn show(
         auto_resolve: minutes(settings.auto_resolve_minutes),
         group_window: minutes(settings.group_window_minutes),
         flap_window: minutes(settings.flap_window_minutes),
+        draft_postmortems: service.draft_postmortems,
         // A heartbeat's integration is shown with its heartbeat.
         integrations: integrations
             .iter()
@@ -410,6 +413,9 @@ struct ServiceForm {
     group_window_minutes: String,
     #[serde(default)]
     flap_window_minutes: String,
+    /// A ticked box sends "1"; an unticked one sends nothing.
+    #[serde(default)]
+    draft_postmortems: String,
 }
 
 /// A minutes field: empty is "never".
@@ -460,6 +466,7 @@ async fn update(
             group_window_minutes: Some(group_window),
             flap_window_minutes: Some(flap_window),
         },
+        draft_postmortems: Some(!form.draft_postmortems.is_empty()),
     };
     let updated = state.app.update_service(&viewer.acting(), &id, input).await;
     after(&state, &to, updated, "Saved.")

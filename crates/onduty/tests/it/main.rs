@@ -27,6 +27,7 @@ mod opsgenie;
 mod opsgenie_sdk;
 mod outbound;
 mod paging;
+mod postmortem_impact;
 mod postmortems;
 mod process;
 mod push;

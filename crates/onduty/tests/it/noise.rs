@@ -145,6 +145,11 @@ async fn noise_settings_are_checked_and_shown() {
         "{}",
         page.body
     );
+    assert!(
+        page.body
+            .contains(r#"name="draft_postmortems" value="1" class="check" checked"#),
+        "drafts postmortems until told otherwise"
+    );
     let saved = browser
         .post(
             &format!("/services/{id}"),
@@ -162,6 +167,10 @@ async fn noise_settings_are_checked_and_shown() {
     let (_, service) = app.api(Method::GET, "/services/Web", None).await;
     assert_eq!(service["service"]["group_window_minutes"], 10);
     assert_eq!(service["service"]["flap_window_minutes"], json!(null));
+    assert_eq!(
+        service["service"]["draft_postmortems"], false,
+        "the box was left unticked"
+    );
 
     app.send_event(trigger_event(&key, "web/5xx", "Errors"))
         .await;

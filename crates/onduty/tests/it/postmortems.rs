@@ -47,6 +47,8 @@ async fn a_high_urgency_outage_gets_a_draft_that_is_reviewed_published_and_expor
     .await;
     let key = service(&app, "Database", "Ops", json!({})).await;
     let web = service(&app, "Web", "Ops", json!({"urgency": "low"})).await;
+    // The batch jobs' team writes no postmortems for its service.
+    let batch = service(&app, "Batch", "Ops", json!({"draft_postmortems": false})).await;
 
     // 03:00 the database goes down; Alice acknowledges at 03:04 and resolves at 03:30.
     app.send_event(trigger_event(&key, "db01/down", "Database down on db01"))
@@ -62,6 +64,13 @@ async fn a_high_urgency_outage_gets_a_draft_that_is_reviewed_published_and_expor
         .await;
     app.tick().await;
     act(&app, &alice, 2, "resolve").await;
+    // Nor does a high-urgency one of a service that drafts none.
+    app.send_event(trigger_event(&batch, "nightly", "Nightly job failed"))
+        .await;
+    app.tick().await;
+    act(&app, &alice, 3, "resolve").await;
+    let (_, shown) = app.api(Method::GET, "/services/Batch", None).await;
+    assert_eq!(shown["service"]["draft_postmortems"], false, "{shown}");
 
     // Not at once (the engine looks a minute behind), then exactly one draft.
     app.tick().await;

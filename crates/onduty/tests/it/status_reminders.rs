@@ -24,7 +24,7 @@ fn notices_to(app: &TestApp, phone: &str) -> Vec<String> {
 
 /// Alice on call for Checkout, acknowledging incident #1, and a page "acme" with an API
 /// component; returns Alice's token.
-async fn acknowledged_outage(app: &TestApp) -> String {
+pub(crate) async fn acknowledged_outage(app: &TestApp) -> String {
     let alice = person(app, "Alice", ALICE).await;
     policy(
         app,
@@ -44,7 +44,7 @@ async fn acknowledged_outage(app: &TestApp) -> String {
     alice
 }
 
-async fn publish(app: &TestApp, alice: &str) -> String {
+pub(crate) async fn publish(app: &TestApp, alice: &str) -> String {
     let (status, made) = app
         .api_as(
             alice,
