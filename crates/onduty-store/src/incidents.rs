@@ -470,29 +470,32 @@ pub(crate) async fn load_incident(
     Ok((incident_from_row(&row)?, col(&row, "version")?))
 }
 
+/// Incidents whose assignees one query reads.
+const ASSIGNEES_PER_QUERY: usize = 500;
+
 async fn attach_assignees(
     conn: &mut AnyConnection,
     d: Backend,
     incidents: &mut [Incident],
 ) -> Result<(), StoreError> {
-    if incidents.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "SELECT incident_id, user_id FROM incident_assignees WHERE incident_id IN {} ORDER BY assigned_at, user_id",
-        in_list(d, incidents.len())
-    );
-    let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(false);
-    for i in incidents.iter() {
-        q = q.bind(i.id.to_string());
-    }
-    let rows = q.fetch_all(&mut *conn).await?;
     let mut by_incident: HashMap<IncidentId, Vec<UserId>> = HashMap::new();
-    for row in &rows {
-        by_incident
-            .entry(parse_col(row, "incident_id", str::parse)?)
-            .or_default()
-            .push(parse_col(row, "user_id", str::parse)?);
+    // A few hundred at a time: however many incidents are listed, no statement comes
+    // near SQLite's limit of 32,766 parameters.
+    for chunk in incidents.chunks(ASSIGNEES_PER_QUERY) {
+        let sql = format!(
+            "SELECT incident_id, user_id FROM incident_assignees WHERE incident_id IN {} ORDER BY assigned_at, user_id",
+            in_list(d, chunk.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+        for i in chunk {
+            q = q.bind(i.id.to_string());
+        }
+        for row in &q.fetch_all(&mut *conn).await? {
+            by_incident
+                .entry(parse_col(row, "incident_id", str::parse)?)
+                .or_default()
+                .push(parse_col(row, "user_id", str::parse)?);
+        }
     }
     for i in incidents.iter_mut() {
         i.assignees = by_incident.remove(&i.id).unwrap_or_default();

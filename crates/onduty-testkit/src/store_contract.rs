@@ -46,7 +46,8 @@ pub use durability::{
     migrations_are_idempotent, two_writers_racing_keep_one_open_incident_per_key,
 };
 pub use incidents::{
-    lists_filter_and_paginate, people_acknowledge_resolve_and_add_notes, timelines_paginate,
+    a_list_without_a_limit_keeps_every_assignee, lists_filter_and_paginate,
+    people_acknowledge_resolve_and_add_notes, timelines_paginate,
 };
 pub use ingest::{
     a_batch_is_applied_in_order_and_refuses_unknown_keys_alone,

@@ -32,6 +32,7 @@ on_every_backend!(
     change_events_are_on_the_service_timeline,
     people_acknowledge_resolve_and_add_notes,
     lists_filter_and_paginate,
+    a_list_without_a_limit_keeps_every_assignee,
     timelines_paginate,
     two_writers_racing_keep_one_open_incident_per_key,
     committed_events_survive_reopening,

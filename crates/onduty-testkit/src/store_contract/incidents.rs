@@ -381,3 +381,42 @@ pub async fn timelines_paginate(db: &TestDb) {
     assert_eq!(all.len(), 7);
     assert!(!earlier);
 }
+
+/// A list without a limit reads every incident's assignees, a few hundred per query.
+pub async fn a_list_without_a_limit_keeps_every_assignee(db: &TestDb) {
+    let store = db.store().await;
+    let web = service(&store, "Web", DedupMode::Open).await;
+    let alice = user(&store, "Alice", Role::Responder).await;
+    let alice = Actor::User {
+        id: alice.id,
+        name: alice.name.to_string(),
+    };
+    let many: Vec<Received> = (0..1201)
+        .map(|i| trigger(web.key(), &format!("k{i}"), "down", at_minute(1)))
+        .collect();
+    store.ingest_batch(&many).await.unwrap();
+    // The first and the last incident listed fall in different queries.
+    for n in [1, 1201] {
+        store
+            .command_incident(
+                by_number(IncidentNumber(n)),
+                &Command::Acknowledge,
+                &Acting::person(alice.clone(), Via::Api),
+                at_minute(2),
+            )
+            .await
+            .unwrap();
+    }
+    let all = store
+        .list_incidents(&IncidentFilter::default(), None, u32::MAX)
+        .await
+        .unwrap();
+    assert_eq!(all.incidents.len(), 1201);
+    let assigned: Vec<i64> = all
+        .incidents
+        .iter()
+        .filter(|i| !i.assignees.is_empty())
+        .map(|i| i.number.0)
+        .collect();
+    assert_eq!(assigned, [1201, 1]);
+}
