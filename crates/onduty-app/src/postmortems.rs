@@ -218,10 +218,12 @@ impl App {
         acting.require_responder()?;
         let found = self.postmortem(id).await?;
         let text = self.action_text(input).await?;
-        Ok(self
+        let added = self
             .store
             .add_action_item(found.id, &text, self.now())
-            .await?)
+            .await?;
+        self.public_words_changed(&found);
+        Ok(added)
     }
 
     /// Changes an action item, or marks it done (published postmortems too).
@@ -236,10 +238,12 @@ impl App {
         let found = self.postmortem(id).await?;
         let item = action_id(item)?;
         let text = self.action_text(input).await?;
-        Ok(self
+        let changed = self
             .store
             .update_action_item(found.id, item, &text, self.now())
-            .await?)
+            .await?;
+        self.public_words_changed(&found);
+        Ok(changed)
     }
 
     pub async fn delete_action_item(
@@ -250,10 +254,19 @@ impl App {
     ) -> Result<(), AppError> {
         acting.require_responder()?;
         let found = self.postmortem(id).await?;
-        Ok(self
-            .store
+        self.store
             .delete_action_item(found.id, action_id(item)?)
-            .await?)
+            .await?;
+        self.public_words_changed(&found);
+        Ok(())
+    }
+
+    /// A published postmortem's action items changed: a status page showing it shows
+    /// them at once.
+    fn public_words_changed(&self, found: &Postmortem) {
+        if found.status == PostmortemStatus::Published {
+            self.status_changed();
+        }
     }
 
     /// Shows a published postmortem with a resolved public incident of status page `page`
@@ -278,12 +291,30 @@ impl App {
                         "only a published postmortem can be shown on a status page".to_owned(),
                     ));
                 }
+                if let Some(about) = public.incident
+                    && !found.incidents.contains(&about)
+                {
+                    return Err(AppError::Conflict(
+                        "this public incident tells of an incident the postmortem is not about"
+                            .to_owned(),
+                    ));
+                }
                 if public.is_maintenance()
                     || public.draft
                     || public.stage != Stage::Incident(IncidentStatus::Resolved)
                 {
                     return Err(AppError::Conflict(
                         "a postmortem is shown with a published, resolved public incident"
+                            .to_owned(),
+                    ));
+                }
+                if found.summary.is_empty()
+                    && found.contributing_factors.is_empty()
+                    && found.actions.is_empty()
+                {
+                    return Err(AppError::Conflict(
+                        "the postmortem says nothing the public would read yet: write its \
+                         summary, contributing factors or action items first"
                             .to_owned(),
                     ));
                 }
@@ -384,35 +415,40 @@ impl App {
         &self,
         incidents: &[IncidentId],
     ) -> Result<Vec<ComponentLine>, AppError> {
-        // Each component's span: from the first public incident's start to the last one's
-        // end.
-        let mut spans: Vec<(ComponentId, Timestamp, Timestamp)> = Vec::new();
+        // Each component's spans: one per published public incident that told of it,
+        // until it resolved (until now while it is open, or open again).
+        let mut spans: Vec<(ComponentId, Vec<(Timestamp, Timestamp)>)> = Vec::new();
         for incident in incidents {
             for public in self.store.status_incidents_of(*incident).await? {
                 if public.draft {
                     continue;
                 }
-                let until = public.resolved_at.unwrap_or_else(|| self.now());
+                let until = match public.resolved_at {
+                    Some(at) if public.stage.is_over() => at,
+                    _ => self.now(),
+                };
                 for component in &public.components {
-                    match spans.iter_mut().find(|(c, _, _)| c == component) {
-                        Some((_, from, to)) => {
-                            *from = (*from).min(public.started_at);
-                            *to = (*to).max(until);
-                        }
-                        None => spans.push((*component, public.started_at, until)),
+                    match spans.iter_mut().find(|(c, _)| c == component) {
+                        Some((_, list)) => list.push((public.started_at, until)),
+                        None => spans.push((*component, vec![(public.started_at, until)])),
                     }
                 }
             }
         }
         let mut lines = Vec::with_capacity(spans.len());
-        for (id, from, until) in spans {
+        for (id, list) in spans {
+            let from = list
+                .iter()
+                .map(|(from, _)| *from)
+                .min()
+                .unwrap_or_else(|| self.now());
             let component = match self.store.component(id).await {
                 Ok(c) => c,
                 Err(onduty_store::StoreError::NotFound(_)) => continue,
                 Err(e) => return Err(e.into()),
             };
             let changes = self.store.component_changes(id, from).await?;
-            let Some(outage) = components::outage(&changes, from, until) else {
+            let Some(outage) = components::outage_over(&changes, &list) else {
                 continue;
             };
             let page = self.store.status_page(component.page).await?;

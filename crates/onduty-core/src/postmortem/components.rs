@@ -54,6 +54,34 @@ pub fn outage(
     })
 }
 
+/// How a component fared over several spans (one per public incident that told of it),
+/// overlapping spans counted once: the minutes added up, the worst state of all.
+pub fn outage_over(
+    changes: &[(Timestamp, ComponentStatus)],
+    spans: &[(Timestamp, Timestamp)],
+) -> Option<Outage> {
+    let mut sorted = spans.to_vec();
+    sorted.sort();
+    let mut merged: Vec<(Timestamp, Timestamp)> = Vec::new();
+    for (from, until) in sorted {
+        match merged.last_mut() {
+            Some(last) if from <= last.1 => last.1 = last.1.max(until),
+            _ => merged.push((from, until)),
+        }
+    }
+    merged
+        .iter()
+        .filter_map(|&(from, until)| outage(changes, from, until))
+        .reduce(|a, b| Outage {
+            worst: if rank(b.worst) > rank(a.worst) {
+                b.worst
+            } else {
+                a.worst
+            },
+            minutes: a.minutes + b.minutes,
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +148,27 @@ mod tests {
             let found = outage(&changes, t(from), t(until)).map(|o| (o.worst, o.minutes));
             assert_eq!(found, expected, "{changes:?}");
         }
+    }
+
+    #[test]
+    fn two_public_incidents_count_their_own_spans_and_overlaps_once() {
+        // Out 10–30 and 100–130, planned maintenance between (not told of by either).
+        let changes = [
+            (t(0), Operational),
+            (t(10), PartialOutage),
+            (t(30), UnderMaintenance),
+            (t(90), Operational),
+            (t(100), MajorOutage),
+            (t(130), Operational),
+        ];
+        let found = outage_over(&changes, &[(t(100), t(140)), (t(5), t(30)), (t(20), t(35))])
+            .map(|o| (o.worst, o.minutes));
+        // 10–35 (partial, then maintenance from 30) and 100–130.
+        assert_eq!(found, Some((MajorOutage, 25 + 30)));
+        assert_eq!(
+            outage_over(&changes, &[(t(40), t(80))]).map(|o| o.minutes),
+            Some(40)
+        );
+        assert_eq!(outage_over(&changes, &[]), None);
     }
 }

@@ -382,7 +382,9 @@ pub async fn timelines_paginate(db: &TestDb) {
     assert!(!earlier);
 }
 
-/// A list without a limit reads every incident's assignees, a few hundred per query.
+/// A list without a limit reads every incident's assignees, a few hundred per query (so
+/// no statement nears SQLite's 32,766 parameters): the first and last incidents, read by
+/// different queries, both keep theirs.
 pub async fn a_list_without_a_limit_keeps_every_assignee(db: &TestDb) {
     let store = db.store().await;
     let web = service(&store, "Web", DedupMode::Open).await;

@@ -95,6 +95,8 @@ struct PublicRow {
     resolved: bool,
     /// Shows this postmortem now.
     shown: bool,
+    /// Shows another postmortem now.
+    other: bool,
 }
 
 struct ItemRow {
@@ -176,6 +178,7 @@ async fn show(
             name: i.name,
             resolved: i.stage.is_over(),
             shown: i.postmortem == Some(found.id),
+            other: i.postmortem.is_some_and(|p| p != found.id),
         })
         .collect();
     render(&viewer, &found, &document, &users, public)

@@ -193,6 +193,46 @@ async fn the_postmortem_tells_how_long_the_api_was_out_and_is_shown_with_the_pub
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Nor does a postmortem of another incident go on this one.
+    let (_, other_key) = app.service("Search", "open").await;
+    app.send_event(onduty_testkit::trigger_event(
+        &other_key,
+        "s",
+        "Search down",
+    ))
+    .await;
+    app.tick().await;
+    let (status, started) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            "/postmortems",
+            Some(json!({"incidents": ["2"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    let unrelated = started["postmortem"]["id"].as_str().unwrap();
+    for to in ["in_review", "published"] {
+        let (status, _) = app
+            .api_as(
+                &alice,
+                Method::POST,
+                &format!("/postmortems/{unrelated}/status"),
+                Some(json!({"status": to})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, body) = app
+        .api_as(
+            &alice,
+            Method::PUT,
+            &show,
+            Some(json!({"postmortem": unrelated})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.to_string().contains("not about"), "{body}");
 
     // Taken down again; then shown from the postmortem's own page in the web UI.
     let (status, body) = app.api_as(&alice, Method::DELETE, &show, None).await;
