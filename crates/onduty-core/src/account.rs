@@ -12,7 +12,19 @@ use crate::ids::{TeamId, TokenId, UserId};
 use crate::time::Timestamp;
 
 /// What a user may do. Observers look; responders act on incidents; admins configure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Observer,

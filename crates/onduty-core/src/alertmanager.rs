@@ -13,7 +13,17 @@ use sha2::{Digest, Sha256};
 use crate::event::{AlertEvent, Parsed, Severity, parse_alert_event};
 
 /// What one incident stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupBy {
     /// One incident per alert (its fingerprint).

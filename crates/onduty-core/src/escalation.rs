@@ -38,7 +38,9 @@ pub enum Target {
 }
 
 /// Whether a level pages all its targets at once or one at a time in turn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LevelMode {
     #[default]

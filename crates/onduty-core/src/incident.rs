@@ -47,7 +47,9 @@ impl IncidentStatus {
 }
 
 /// Whether an acknowledged incident still absorbs new triggers with its dedup key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum DedupMode {
     /// PagerDuty's behaviour: any open incident absorbs triggers with its key.

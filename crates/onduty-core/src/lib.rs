@@ -7,6 +7,7 @@ pub mod account;
 pub mod alertmanager;
 pub mod batch;
 pub mod chat;
+pub mod config_doc;
 pub mod contact;
 pub mod escalation;
 pub mod event;

@@ -57,7 +57,9 @@ pub struct PagingSettings {
 pub const MAX_TIMEOUT_MINUTES: u32 = 7 * 24 * 60;
 
 /// A service's incidents' urgency: fixed, or following the event's severity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceUrgency {
     #[default]
@@ -107,7 +109,9 @@ pub fn parse_timeout(name: &str, minutes: u32) -> Result<u32, String> {
 }
 
 /// How events reach an integration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum IntegrationKind {
     /// PagerDuty Events API v2: `POST /v2/enqueue` and `/v2/change/enqueue` (also what

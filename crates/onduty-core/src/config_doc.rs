@@ -1,0 +1,422 @@
+//! Configuration as code: everything a team configures, as one YAML document that refers
+//! to things by name (people by e-mail), never by internal id: people with their contact
+//! methods and notification rules, teams, schedules, escalation policies and services
+//! with their integrations. No passwords or tokens; integration keys only when asked for.
+//!
+//! Read with [`read`]: YAML syntax and shape errors, and then [`check`]'s errors (a
+//! reference to nothing, a name used twice, a value onduty refuses), each name the line
+//! and the field. [`plan`] compares two documents.
+
+use std::collections::HashSet;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::account::{Email, Name, Role};
+use crate::alertmanager::GroupBy;
+use crate::contact::{Address, Channel, RuleUrgency};
+use crate::escalation::LevelMode;
+use crate::incident::DedupMode;
+use crate::service::{IntegrationKind, ServiceUrgency};
+
+mod check;
+mod plan;
+pub use check::{Known, check, layer_start, restriction, shift};
+pub use plan::{Action, Change, Plan, plan};
+
+/// The version of the document's shape this onduty reads and writes.
+pub const VERSION: u32 = 1;
+/// The largest document read (bytes).
+pub const MAX_BYTES: usize = 4 * 1024 * 1024;
+
+/// Everything a team configures. Lists may be left out; a list left out is empty.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "onduty configuration")]
+pub struct ConfigDoc {
+    /// The document's shape: 1.
+    pub version: u32,
+    #[serde(default)]
+    pub users: Vec<UserDoc>,
+    #[serde(default)]
+    pub teams: Vec<TeamDoc>,
+    #[serde(default)]
+    pub schedules: Vec<ScheduleDoc>,
+    #[serde(default)]
+    pub escalation_policies: Vec<PolicyDoc>,
+    #[serde(default)]
+    pub services: Vec<ServiceDoc>,
+}
+
+/// A person, known by e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserDoc {
+    pub email: String,
+    pub name: String,
+    #[serde(default = "responder")]
+    pub role: Role,
+    /// An IANA time zone such as Europe/Berlin.
+    #[serde(default = "utc")]
+    pub time_zone: String,
+    /// New ones start unverified: their owner verifies them before pages go there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contact_methods: Vec<ContactDoc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notification_rules: Vec<RuleDoc>,
+}
+
+fn responder() -> Role {
+    Role::Responder
+}
+
+fn utc() -> String {
+    "UTC".to_owned()
+}
+
+/// A way to reach a person, named so that rules can refer to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactDoc {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub channel: Channel,
+    /// A phone number in E.164 (+4915112345678), an e-mail address, or what the channel
+    /// takes.
+    pub address: String,
+}
+
+/// When to use one of the person's contact methods.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDoc {
+    /// The contact method's name.
+    pub contact_method: String,
+    /// Minutes after the page starts.
+    #[serde(default)]
+    pub delay_minutes: u32,
+    #[serde(default = "both")]
+    pub urgency: RuleUrgency,
+}
+
+fn both() -> RuleUrgency {
+    RuleUrgency::Both
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamDoc {
+    pub name: String,
+    /// Members' e-mail addresses.
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleDoc {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// The IANA time zone its layers' times are in.
+    pub time_zone: String,
+    /// The owning team's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Bottom first: a higher layer wins where it has someone.
+    pub layers: Vec<LayerDoc>,
+    /// People covering spans; a span that has ended is not kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<OverrideDoc>,
+}
+
+/// One rotation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LayerDoc {
+    pub name: String,
+    /// E-mail addresses, in turn order.
+    pub participants: Vec<String>,
+    /// The first handoff on the schedule's clock, such as 2026-01-05T09:00.
+    pub start: String,
+    pub shift: ShiftDoc,
+    /// When the layer is in force; none: always.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restrictions: Vec<RestrictionDoc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftDoc {
+    pub unit: ShiftUnit,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ShiftUnit {
+    Hours,
+    Days,
+    Weeks,
+}
+
+/// Times of day as 09:00; days as monday … sunday.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RestrictionDoc {
+    Daily {
+        start: String,
+        end: String,
+    },
+    Weekly {
+        start_day: String,
+        start: String,
+        end_day: String,
+        end: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideDoc {
+    /// Who covers: an e-mail address.
+    pub user: String,
+    /// RFC 3339, such as 2026-12-24T18:00:00Z.
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDoc {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// How many times the levels run again once the last one passes unacknowledged.
+    #[serde(default)]
+    pub repeat: u32,
+    pub levels: Vec<LevelDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LevelDoc {
+    /// Minutes without an acknowledgement before the next level.
+    pub delay_minutes: u32,
+    #[serde(default)]
+    pub mode: LevelMode,
+    pub targets: Vec<TargetDoc>,
+}
+
+/// Who a level pages: `user: <e-mail>`, `schedule: <name>` or `policy: <name>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum TargetDoc {
+    User(String),
+    Schedule(String),
+    Policy(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceDoc {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Without one, its incidents page nobody.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation_policy: Option<String>,
+    #[serde(default)]
+    pub urgency: ServiceUrgency,
+    #[serde(default)]
+    pub dedup_mode: DedupMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack_timeout_minutes: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_resolve_minutes: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_window_minutes: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flap_window_minutes: Option<u32>,
+    #[serde(default = "yes")]
+    pub draft_postmortems: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub integrations: Vec<IntegrationDoc>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationDoc {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: IntegrationKind,
+    /// Alertmanager and Grafana: one incident per `alert` or per notification `group`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<GroupBy>,
+    /// The integration key (exported only with `--with-secrets`): anyone holding it can
+    /// open incidents. Left out, a new integration gets a new key and an existing one
+    /// keeps its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// A document that cannot be used, with where: the line (from 1) when known, and the
+/// field as a path (`schedules[0].layers[1].participants[2]`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}{message}", line.map(|l| format!("line {l}: ")).unwrap_or_default(), if path.is_empty() { String::new() } else { format!("{path}: ") })]
+pub struct DocError {
+    pub line: Option<usize>,
+    pub path: String,
+    pub message: String,
+}
+
+/// Reads a document: its YAML, its shape, then [`check`] against what exists outside it
+/// (`known`). Every problem found is returned, each with its line and field; nothing is
+/// half-read.
+pub fn read(text: &str, known: &Known) -> Result<ConfigDoc, Vec<DocError>> {
+    if text.len() > MAX_BYTES {
+        return Err(vec![DocError {
+            line: None,
+            path: String::new(),
+            message: format!("the document is larger than {} MB", MAX_BYTES / 1024 / 1024),
+        }]);
+    }
+    let options = marked_yaml::LoaderOptions::default().error_on_duplicate_keys(true);
+    let node = marked_yaml::parse_yaml_with_options(0, text, options).map_err(|e| {
+        vec![DocError {
+            line: load_error_line(&e),
+            path: String::new(),
+            message: format!("not YAML onduty can read: {e}"),
+        }]
+    })?;
+    let doc: ConfigDoc = marked_yaml::from_node(&node).map_err(|e| {
+        let path = e
+            .path()
+            .unwrap_or_default()
+            .trim_start_matches('.')
+            .to_owned();
+        let mark = e.start_mark().map(|m| m.line());
+        vec![DocError {
+            // The field's own line when it is there (an unknown one), else where the
+            // reader stopped.
+            line: line_of(&node, &path).max(mark),
+            path,
+            message: e.into_inner().to_string(),
+        }]
+    })?;
+    let errors = check(&doc, known);
+    if errors.is_empty() {
+        return Ok(doc);
+    }
+    Err(errors
+        .into_iter()
+        .map(|(path, message)| DocError {
+            line: line_of(&node, &path),
+            path,
+            message,
+        })
+        .collect())
+}
+
+fn load_error_line(e: &marked_yaml::LoadError) -> Option<usize> {
+    use marked_yaml::LoadError::*;
+    match e {
+        TopLevelMustBeMapping(m)
+        | TopLevelMustBeSequence(m)
+        | UnexpectedAnchor(m)
+        | MappingKeyMustBeScalar(m)
+        | UnexpectedTag(m)
+        | ScanError(m, _) => Some(m.line()),
+        DuplicateKey(inner) => inner.key.span().start().map(|m| m.line()),
+    }
+}
+
+/// The line of the node at `path` (`a[0].b`), or of its nearest ancestor found.
+fn line_of(root: &marked_yaml::Node, path: &str) -> Option<usize> {
+    let mut node = root;
+    let mut line = root.span().start().map(|m| m.line());
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let (key, indexes) = match part.find('[') {
+            Some(at) => (&part[..at], &part[at..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            node = match node.as_mapping().and_then(|m| m.get_node(key)) {
+                Some(n) => n,
+                None => return line,
+            };
+            line = node.span().start().map(|m| m.line()).or(line);
+        }
+        for index in indexes
+            .split(['[', ']'])
+            .filter(|i| !i.is_empty())
+            .filter_map(|i| i.parse::<usize>().ok())
+        {
+            node = match node.as_sequence().and_then(|s| s.get_node(index)) {
+                Some(n) => n,
+                None => return line,
+            };
+            line = node.span().start().map(|m| m.line()).or(line);
+        }
+    }
+    line
+}
+
+/// The document as YAML, in the order the lists are kept.
+pub fn to_yaml(doc: &ConfigDoc) -> String {
+    // Enum values as one-key maps (`- user: alice@example.com`), not YAML tags.
+    let mut out = Vec::new();
+    let mut writer = serde_norway::Serializer::new(&mut out);
+    match serde_norway::with::singleton_map_recursive::serialize(doc, &mut writer) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The JSON Schema of the document, for editors.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(ConfigDoc)).unwrap_or_default()
+}
+
+/// Names used twice in one list, by the path of the second.
+pub(crate) fn duplicates<'a>(
+    list: &str,
+    names: impl Iterator<Item = &'a str>,
+    field: &str,
+) -> Vec<(String, String)> {
+    let mut seen = HashSet::new();
+    names
+        .enumerate()
+        .filter(|(_, n)| !seen.insert(n.trim().to_lowercase()))
+        .map(|(i, n)| {
+            (
+                format!("{list}[{i}].{field}"),
+                format!("'{n}' is named twice"),
+            )
+        })
+        .collect()
+}
+
+/// Whether `text` is a name onduty takes (1 to 100 characters).
+pub(crate) fn name_problem(text: &str) -> Option<String> {
+    Name::parse(text).err().map(|e| e.to_string())
+}
+
+pub(crate) fn email_problem(text: &str) -> Option<String> {
+    Email::parse(text).err().map(|e| e.to_string())
+}
+
+pub(crate) fn address_problem(channel: Channel, text: &str) -> Option<String> {
+    Address::parse(channel, text).err().map(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests;

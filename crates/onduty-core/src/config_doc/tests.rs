@@ -1,0 +1,222 @@
+use super::*;
+
+const TEAM: &str = r#"
+version: 1
+users:
+  - email: alice@example.com
+    name: Alice
+    role: admin
+    time_zone: Europe/Berlin
+    contact_methods:
+      - name: phone
+        type: sms
+        address: "+4915112345678"
+    notification_rules:
+      - contact_method: phone
+        delay_minutes: 0
+  - email: bob@example.com
+    name: Bob
+teams:
+  - name: Ops
+    members: [alice@example.com, bob@example.com]
+schedules:
+  - name: Primary
+    time_zone: Europe/Berlin
+    team: Ops
+    layers:
+      - name: Weekly
+        participants: [alice@example.com, bob@example.com]
+        start: 2026-01-05T09:00
+        shift: {unit: weeks, count: 1}
+        restrictions:
+          - {type: daily, start: "08:00", end: "20:00"}
+    overrides:
+      - {user: bob@example.com, start: 2026-12-24T18:00:00Z, end: 2026-12-26T08:00:00Z}
+escalation_policies:
+  - name: Ops
+    repeat: 1
+    levels:
+      - delay_minutes: 15
+        targets:
+          - schedule: Primary
+      - delay_minutes: 30
+        mode: round_robin
+        targets:
+          - user: alice@example.com
+services:
+  - name: Checkout
+    escalation_policy: Ops
+    flap_window_minutes: 10
+    integrations:
+      - name: Prometheus
+        type: alertmanager
+"#;
+
+#[test]
+fn a_realistic_document_reads_and_writes_back_the_same() {
+    let doc = read(TEAM, &Known::default()).unwrap();
+    assert_eq!(doc.users[1].role, Role::Responder, "the default role");
+    assert_eq!(doc.users[1].time_zone, "UTC");
+    assert!(doc.services[0].draft_postmortems);
+    assert_eq!(
+        doc.escalation_policies[0].levels[0].targets,
+        [TargetDoc::Schedule("Primary".to_owned())]
+    );
+    let again = read(&to_yaml(&doc), &Known::default()).unwrap();
+    assert_eq!(again, doc);
+}
+
+fn problems(text: &str) -> Vec<String> {
+    match read(text, &Known::default()) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn each_problem_names_its_line_and_field() {
+    for (change, expected) in [
+        // An unknown field.
+        (
+            ("    repeat: 1", "    repeat: 1\n    colour: red"),
+            "line 36: escalation_policies[0].colour: Unknown field `colour`",
+        ),
+        // A reference to a person nobody knows.
+        (
+            (
+                "          - user: alice@example.com",
+                "          - user: carol@example.com",
+            ),
+            "line 43: escalation_policies[0].levels[1].targets[0]: no person 'carol@example.com'",
+        ),
+        // A name used twice.
+        (
+            (
+                "  - name: Checkout",
+                "  - name: Checkout\n    description: a\n  - name: checkout",
+            ),
+            "line 47: services[1].name: 'checkout' is named twice",
+        ),
+        // A value onduty refuses.
+        (
+            (
+                "    time_zone: Europe/Berlin\n    team: Ops",
+                "    time_zone: Mars/Olympus\n    team: Ops",
+            ),
+            "line 22: schedules[0].time_zone: 'Mars/Olympus' is not a time zone",
+        ),
+        (
+            (
+                "shift: {unit: weeks, count: 1}",
+                "shift: {unit: fortnights, count: 1}",
+            ),
+            "line 28: schedules[0].layers[0].shift.unit",
+        ),
+        // Not YAML at all.
+        (("teams:\n  - name: Ops", "teams:\n  - name: [Ops"), "line"),
+        // A rule naming a contact method the person does not have.
+        (
+            (
+                "      - contact_method: phone",
+                "      - contact_method: pager",
+            ),
+            "line 13: users[0].notification_rules[0].contact_method: no contact method 'pager'",
+        ),
+    ] {
+        let (from, to) = change;
+        assert!(TEAM.contains(from), "{from}");
+        let found = problems(&TEAM.replacen(from, to, 1));
+        assert!(
+            found.iter().any(|p| p.starts_with(expected)),
+            "{expected} in {found:?}"
+        );
+    }
+    assert!(problems(TEAM).is_empty());
+}
+
+#[test]
+fn references_may_name_what_the_server_has() {
+    let text = "version: 1\nteams:\n  - name: Web\n    members: [dana@example.com]\n";
+    assert_eq!(
+        problems(text),
+        ["line 4: teams[0].members[0]: no person 'dana@example.com'"]
+    );
+    let known = Known {
+        users: ["dana@example.com".to_owned()].into(),
+        ..Known::default()
+    };
+    assert!(read(text, &known).is_ok());
+}
+
+#[test]
+fn the_plan_creates_changes_and_with_prune_deletes_in_order() {
+    let desired = read(TEAM, &Known::default()).unwrap();
+    let everything = plan(&ConfigDoc::default(), &desired, false);
+    let kinds: Vec<(&str, &str)> = everything
+        .changes
+        .iter()
+        .map(|c| (c.kind, c.name.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("user", "alice@example.com"),
+            ("user", "bob@example.com"),
+            ("team", "Ops"),
+            ("schedule", "Primary"),
+            ("escalation_policy", "Ops"),
+            ("service", "Checkout"),
+        ]
+    );
+    assert!(
+        plan(&desired, &desired, true).is_empty(),
+        "applying twice changes nothing"
+    );
+
+    let mut current = desired.clone();
+    current.services[0].flap_window_minutes = None;
+    current.services[0].description = "old".to_owned();
+    current.teams.push(TeamDoc {
+        name: "Legacy".to_owned(),
+        members: Vec::new(),
+    });
+    // An integration key the document leaves out is kept, not changed.
+    current.services[0].integrations[0].key = Some("a".repeat(32));
+    let kept = plan(&current, &desired, false);
+    assert_eq!(
+        kept.changes,
+        [Change {
+            kind: "service",
+            name: "Checkout".to_owned(),
+            action: Action::Update {
+                fields: vec!["flap_window_minutes".to_owned(), "description".to_owned()]
+            },
+        }]
+    );
+    let pruned = plan(&current, &desired, true);
+    assert_eq!(pruned.changes.len(), 2);
+    assert_eq!(pruned.changes[1].action, Action::Delete);
+    assert_eq!(pruned.changes[1].name, "Legacy");
+    assert_eq!(
+        pruned.to_string(),
+        "~ change service Checkout (flap_window_minutes, description)\n\
+         - delete team Legacy\n\
+         0 to create, 1 to change, 1 to delete.\n"
+    );
+}
+
+#[test]
+fn the_schema_describes_the_document() {
+    let schema = json_schema();
+    assert_eq!(schema["title"], "onduty configuration");
+    assert_eq!(schema["required"], serde_json::json!(["version"]));
+    let text = schema.to_string();
+    for field in [
+        "escalation_policies",
+        "notification_rules",
+        "round_robin",
+        "draft_postmortems",
+    ] {
+        assert!(text.contains(field), "{field}");
+    }
+}
