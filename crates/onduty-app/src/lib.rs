@@ -12,6 +12,7 @@
 
 mod access;
 mod chat;
+mod config;
 mod incidents;
 mod monitoring;
 mod people;

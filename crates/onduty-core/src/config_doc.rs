@@ -27,7 +27,7 @@ pub use plan::{Action, Change, Plan, plan};
 /// The version of the document's shape this onduty reads and writes.
 pub const VERSION: u32 = 1;
 /// The largest document read (bytes).
-pub const MAX_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_BYTES: usize = 1024 * 1024;
 
 /// Everything a team configures. Lists may be left out; a list left out is empty.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
@@ -97,6 +97,9 @@ pub struct RuleDoc {
     pub delay_minutes: u32,
     #[serde(default = "both")]
     pub urgency: RuleUrgency,
+    /// Page again this often (seconds) until acknowledged; calls and SMS only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_every_seconds: Option<u32>,
 }
 
 fn both() -> RuleUrgency {
@@ -261,6 +264,12 @@ pub struct IntegrationDoc {
     /// Alertmanager and Grafana: one incident per `alert` or per notification `group`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_by: Option<GroupBy>,
+    /// JSON webhooks: where an event's parts are in a body (as the API takes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<serde_json::Value>,
+    /// E-mail integrations: how mails are read (as the API takes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<serde_json::Value>,
     /// The integration key (exported only with `--with-secrets`): anyone holding it can
     /// open incidents. Left out, a new integration gets a new key and an existing one
     /// keeps its own.

@@ -229,6 +229,25 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// GETs `path` under `/api/v1` as the admin, for an answer that is not JSON (Markdown,
+    /// CSV, YAML): it must be 200 with a content type starting `content_type`; its text.
+    pub async fn api_text(&self, path: &str, content_type: &str) -> String {
+        let response = self
+            .http
+            .get(format!("{}/api/v1{path}", self.url))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .expect("request reaches the test server");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let given = response.headers()[reqwest::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(given.starts_with(content_type), "{path}: {given}");
+        response.text().await.expect("a text body")
+    }
+
     /// Calls the REST API as the admin.
     pub async fn api(
         &self,

@@ -203,6 +203,25 @@ pub enum Command {
     /// A report over a period: incidents, time to acknowledge and resolve, noise and each
     /// person's load (client)
     Report(ReportArgs),
+    /// Write everything configured as one YAML document (client; admins)
+    Export {
+        /// Include integration keys (anyone holding one can open incidents)
+        #[arg(long)]
+        with_secrets: bool,
+        /// Write to this file rather than standard output
+        #[arg(long, short = 'o')]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Show what applying a configuration document would create, change and delete;
+    /// changes nothing (client; admins)
+    Plan {
+        /// The document (`-` for standard input)
+        #[arg(long, short = 'f')]
+        file: std::path::PathBuf,
+        /// Also delete what the document does not name
+        #[arg(long)]
+        prune: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -292,6 +311,8 @@ pub enum ConfigCommand {
     Example,
     /// Print the configuration in effect (secrets hidden)
     Show,
+    /// Print the JSON Schema of the configuration document (`onduty export`), for editors
+    Schema,
 }
 
 #[derive(Debug, Subcommand)]
@@ -520,6 +541,11 @@ mod tests {
         "onduty postmortem export 019bbf98-7b80-7131-8360-656e92cd8a2e",
         "onduty report --from 2026-03-01 --to 2026-04-01 --team Platform",
         "onduty report --service Checkout --urgency high --csv",
+        "onduty config schema",
+        "onduty export -o onduty.yaml",
+        "onduty export --with-secrets",
+        "onduty plan -f onduty.yaml",
+        "onduty plan -f onduty.yaml --prune",
     ];
 
     #[test]

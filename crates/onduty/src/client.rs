@@ -13,6 +13,7 @@ use crate::cli::{
 use crate::output::{clean, print_incident, print_incident_table, print_integration, print_json};
 
 mod access;
+mod config;
 mod postmortems;
 mod reports;
 mod status;
@@ -63,6 +64,24 @@ impl Client {
         if let Some(body) = body {
             request = request.json(&body);
         }
+        self.answer(request).await
+    }
+
+    /// A YAML document sent as it is, and the answer as JSON.
+    async fn post_yaml(&self, path: &str, yaml: String) -> anyhow::Result<Value> {
+        let url = format!("{}/api/v1{path}", self.base);
+        let request = self
+            .http
+            .post(&url)
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/yaml")
+            .body(yaml);
+        let text = self.answer(request).await?;
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// The answer's body, or why the call failed.
+    async fn answer(&self, request: reqwest::RequestBuilder) -> anyhow::Result<String> {
         let response = request
             .send()
             .await
@@ -80,11 +99,13 @@ impl Client {
         if status == StatusCode::UNAUTHORIZED {
             bail!("the server refused the API token: {}", clean(message));
         }
+        // Line by line: a refused document names one problem per line.
+        let message: Vec<String> = message.split('\n').map(clean).collect();
         bail!(
             "{} {}: {}",
             status.as_u16(),
             status.canonical_reason().unwrap_or(""),
-            clean(message)
+            message.join("\n")
         )
     }
 
@@ -291,6 +312,11 @@ impl Client {
             Command::Status { command } => self.status(command).await?,
             Command::Postmortem { command } => self.postmortems(command).await?,
             Command::Report(args) => self.report(args).await?,
+            Command::Export {
+                with_secrets,
+                output,
+            } => self.export(with_secrets, output).await?,
+            Command::Plan { file, prune } => self.plan(&file, prune).await?,
             other => bail!("{other:?} is not a client command"),
         }
         Ok(())

@@ -38,6 +38,13 @@ async fn run_async(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Config {
+            command: ConfigCommand::Schema,
+        } => {
+            let schema = onduty_core::config_doc::json_schema();
+            println!("{}", serde_json::to_string_pretty(&schema)?);
+            Ok(())
+        }
+        Command::Config {
             command: ConfigCommand::Show,
         } => {
             let config = Config::load(cli.config.as_deref(), &cli.overrides)?;

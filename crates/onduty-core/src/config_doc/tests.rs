@@ -220,3 +220,13 @@ fn the_schema_describes_the_document() {
         assert!(text.contains(field), "{field}");
     }
 }
+
+#[test]
+fn the_schema_kept_in_the_repository_is_the_one_served() {
+    let kept: serde_json::Value =
+        serde_json::from_str(include_str!("../../../../docs/onduty-config.schema.json")).unwrap();
+    assert!(
+        kept == json_schema(),
+        "docs/onduty-config.schema.json is stale: run `onduty config schema > docs/onduty-config.schema.json`"
+    );
+}

@@ -35,6 +35,7 @@ use utoipa::{Modify, OpenApi};
         (name = "schedules", description = "On-call schedules, overrides, who is on call, calendar feeds"),
         (name = "runbooks", description = "What to do when a service's alerts fire: runbooks per service and per alert, with their history"),
         (name = "postmortems", description = "What was learnt from incidents: drafts on resolve, review, publishing, action items, Markdown"),
+        (name = "config", description = "Configuration as code: everything configured as one YAML document, the plan a document would make, its JSON Schema"),
         (name = "settings", description = "Settings admins change while onduty runs: postmortem due dates, the weekly sleep-hour page budget"),
         (name = "reports", description = "Incidents, time to acknowledge and resolve, noise and on-call load over a period, as JSON or CSV"),
         (name = "heartbeats", description = "Jobs that must ping in time (dead man's switches)"),

@@ -3,6 +3,7 @@
 
 pub(crate) mod access;
 mod chat;
+mod config;
 pub(crate) mod contacts;
 mod doc;
 pub(crate) mod heartbeats;
@@ -68,6 +69,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(status_subscribers::routes())
         .merge(status_templates::routes())
         .merge(chat::routes())
+        .merge(config::routes())
         .layer(axum::extract::DefaultBodyLimit::max(API_BODY_LIMIT));
     let (router, doc) = OpenApiRouter::with_openapi(doc::ApiDoc::openapi())
         .merge(crate::ingest::routes())

@@ -110,6 +110,23 @@ async fn the_five_minute_quick_start_works() {
     assert!(csv.starts_with("section,name,week,metric,value\n"), "{csv}");
     assert!(csv.contains("\nsummary,,,incidents,1\n"), "{csv}");
 
+    // The configuration, exported to a file and planned back: nothing to change.
+    let file = dir.path().join("onduty.yaml");
+    let file = file.display().to_string();
+    client(&["export", "-o", &file]);
+    let exported = std::fs::read_to_string(&file).unwrap();
+    assert!(exported.contains("- name: My service"), "{exported}");
+    assert_eq!(client(&["plan", "-f", &file]), "No changes.\n");
+    std::fs::write(
+        &file,
+        exported.replace("draft_postmortems: true", "draft_postmortems: false"),
+    )
+    .unwrap();
+    assert_eq!(
+        client(&["plan", "-f", &file]),
+        "~ change service My service (draft_postmortems)\n0 to create, 1 to change, 0 to delete.\n"
+    );
+
     // Grouped alerts show on an incident.
     let http = reqwest::Client::new();
     let patched = http

@@ -64,15 +64,8 @@ async fn the_postmortem_tells_how_long_the_api_was_out_and_is_shown_with_the_pub
         "{found}"
     );
     let markdown = app
-        .http
-        .get(format!("{}/api/v1/postmortems/{id}.md", app.url))
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .api_text(&format!("/postmortems/{id}.md"), "text/markdown")
+        .await;
     assert!(
         markdown
             .contains("- Status-page components affected: API on Acme (major outage, 25 min)\n"),

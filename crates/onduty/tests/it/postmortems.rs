@@ -228,21 +228,9 @@ async fn a_high_urgency_outage_gets_a_draft_that_is_reviewed_published_and_expor
     assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
 
     // Its Markdown.
-    let answer = app
-        .http
-        .get(format!("{}/api/v1/postmortems/{id}.md", app.url))
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::OK);
-    assert!(
-        answer.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/markdown")
-    );
-    let md = answer.text().await.unwrap();
+    let md = app
+        .api_text(&format!("/postmortems/{id}.md"), "text/markdown")
+        .await;
     for expected in [
         "# Database outage\n",
         "- Status: Published\n- Owner: Alice\n",

@@ -443,21 +443,9 @@ async fn filters_narrow_a_report_and_bad_ones_are_refused() {
 #[tokio::test]
 async fn the_report_as_csv_reads_back_with_a_csv_reader() {
     let app = fortnight(Backend::Sqlite).await;
-    let response = app
-        .http
-        .get(format!("{}/api/v1/reports.csv?{PERIOD}", app.url))
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/csv")
-    );
-    let text = response.text().await.unwrap();
+    let text = app
+        .api_text(&format!("/reports.csv?{PERIOD}"), "text/csv")
+        .await;
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     assert_eq!(
         reader.headers().unwrap(),

@@ -1,0 +1,279 @@
+//! Configuration as code (admins): the server's configuration as one document
+//! (`onduty export`), and the plan that would make a document so (`onduty apply
+//! --dry-run`). References are by name, people by e-mail; no passwords or tokens, and
+//! integration keys only when asked for.
+
+use onduty_core::config_doc::{
+    self, ConfigDoc, ContactDoc, DocError, IntegrationDoc, Known, LayerDoc, LevelDoc, OverrideDoc,
+    Plan, PolicyDoc, RestrictionDoc, RuleDoc, ScheduleDoc, ServiceDoc, ShiftDoc, ShiftUnit,
+    TargetDoc, TeamDoc, UserDoc,
+};
+use onduty_core::escalation::Target;
+use onduty_core::schedule::{Restriction, ShiftLength};
+use onduty_core::service::IntegrationKind;
+use onduty_core::{PolicyId, ScheduleId, TeamId, UserId};
+
+use crate::{Acting, App, AppError};
+
+/// A document refused: every problem, each with its line and field.
+fn refused(errors: Vec<DocError>) -> AppError {
+    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    AppError::Invalid(lines.join("\n"))
+}
+
+impl App {
+    /// Everything configured, as one document (admins).
+    pub async fn export_config(
+        &self,
+        acting: &Acting,
+        with_secrets: bool,
+    ) -> Result<ConfigDoc, AppError> {
+        acting.require_admin()?;
+        self.current_config(with_secrets).await
+    }
+
+    /// What applying `text` would change (admins): checked first, every problem named
+    /// with its line and field. With `prune`, what the document does not name is deleted.
+    pub async fn plan_config(
+        &self,
+        acting: &Acting,
+        text: &str,
+        prune: bool,
+    ) -> Result<Plan, AppError> {
+        acting.require_admin()?;
+        let current = self.current_config(true).await?;
+        let known = if prune {
+            Known::default()
+        } else {
+            known(&current)
+        };
+        let desired = config_doc::read(text, &known).map_err(refused)?;
+        Ok(config_doc::plan(&current, &desired, prune))
+    }
+
+    async fn current_config(&self, with_secrets: bool) -> Result<ConfigDoc, AppError> {
+        let store = &self.store;
+        let users = store.list_users().await?;
+        let email = |id: UserId| {
+            users
+                .iter()
+                .find(|u| u.id == id)
+                .map(|u| u.email.to_string())
+                .unwrap_or_else(|| format!("deleted-{id}"))
+        };
+        let teams = store.list_teams().await?;
+        let team = |id: Option<TeamId>| {
+            id.and_then(|id| teams.iter().find(|t| t.id == id))
+                .map(|t| t.name.to_string())
+        };
+        let schedules = store.list_schedules().await?;
+        let schedule = |id: ScheduleId| {
+            schedules
+                .iter()
+                .find(|s| s.id == id)
+                .map(|s| s.name.to_string())
+                .unwrap_or_default()
+        };
+        let policies = store.list_policies().await?;
+        let policy = |id: PolicyId| {
+            policies
+                .iter()
+                .find(|p| p.id == id)
+                .map(|p| p.name.to_string())
+                .unwrap_or_default()
+        };
+        let mut doc = ConfigDoc {
+            version: config_doc::VERSION,
+            ..ConfigDoc::default()
+        };
+        for u in &users {
+            let methods = store.contact_methods(u.id).await?;
+            let rules = store.rules(u.id).await?;
+            doc.users.push(UserDoc {
+                email: u.email.to_string(),
+                name: u.name.to_string(),
+                role: u.role,
+                time_zone: u.time_zone.to_string(),
+                contact_methods: methods
+                    .iter()
+                    .map(|m| ContactDoc {
+                        name: m.name.clone(),
+                        channel: m.channel,
+                        address: m.address.as_str().to_owned(),
+                    })
+                    .collect(),
+                notification_rules: rules
+                    .iter()
+                    .filter_map(|r| {
+                        Some(RuleDoc {
+                            contact_method: methods
+                                .iter()
+                                .find(|m| m.id == r.contact_method)?
+                                .name
+                                .clone(),
+                            delay_minutes: r.delay_minutes,
+                            urgency: r.urgency,
+                            repeat_every_seconds: r.repeat.map(|e| e.seconds()),
+                        })
+                    })
+                    .collect(),
+            });
+        }
+        for t in &teams {
+            doc.teams.push(TeamDoc {
+                name: t.name.to_string(),
+                members: t.members.iter().map(|m| email(*m)).collect(),
+            });
+        }
+        let now = self.now();
+        for s in &schedules {
+            let overrides = store.overrides(s.id, None).await?;
+            doc.schedules.push(ScheduleDoc {
+                name: s.name.to_string(),
+                description: s.description.clone(),
+                time_zone: s.time_zone.to_string(),
+                team: team(s.team_id),
+                layers: s
+                    .layers
+                    .iter()
+                    .map(|l| LayerDoc {
+                        name: l.name.clone(),
+                        participants: l.participants.iter().map(|p| email(*p)).collect(),
+                        start: l.start.strftime("%Y-%m-%dT%H:%M").to_string(),
+                        shift: shift_doc(l.shift),
+                        restrictions: l.restrictions.iter().map(restriction_doc).collect(),
+                    })
+                    .collect(),
+                overrides: overrides
+                    .iter()
+                    .filter(|o| o.end > now)
+                    .map(|o| OverrideDoc {
+                        user: email(o.user),
+                        start: o.start.to_rfc3339(),
+                        end: o.end.to_rfc3339(),
+                    })
+                    .collect(),
+            });
+        }
+        for p in &policies {
+            doc.escalation_policies.push(PolicyDoc {
+                name: p.name.to_string(),
+                description: p.description.clone(),
+                team: team(p.team_id),
+                repeat: p.steps.repeat(),
+                levels: p
+                    .steps
+                    .levels()
+                    .iter()
+                    .map(|l| LevelDoc {
+                        delay_minutes: l.delay_minutes,
+                        mode: l.mode,
+                        targets: l
+                            .targets
+                            .iter()
+                            .map(|t| match t {
+                                Target::User(u) => TargetDoc::User(email(*u)),
+                                Target::Schedule(s) => TargetDoc::Schedule(schedule(*s)),
+                                Target::Policy(p) => TargetDoc::Policy(policy(*p)),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            });
+        }
+        for s in store.list_services().await? {
+            let integrations = store.list_integrations(s.id).await?;
+            let settings = &s.settings;
+            doc.services.push(ServiceDoc {
+                name: s.name.to_string(),
+                description: s.description.clone(),
+                team: team(settings.team_id),
+                escalation_policy: settings.policy_id.map(policy),
+                urgency: settings.urgency,
+                dedup_mode: s.dedup_mode,
+                ack_timeout_minutes: settings.ack_timeout_minutes,
+                auto_resolve_minutes: settings.auto_resolve_minutes,
+                group_window_minutes: settings.group_window_minutes,
+                flap_window_minutes: settings.flap_window_minutes,
+                draft_postmortems: s.draft_postmortems,
+                integrations: integrations
+                    .iter()
+                    // A heartbeat's integration goes with its heartbeat.
+                    .filter(|i| i.kind != IntegrationKind::Heartbeat)
+                    .map(|i| IntegrationDoc {
+                        name: i.name.to_string(),
+                        kind: i.kind,
+                        group_by: matches!(
+                            i.kind,
+                            IntegrationKind::Alertmanager | IntegrationKind::Grafana
+                        )
+                        .then_some(i.settings.group_by),
+                        mapping: i
+                            .settings
+                            .mapping
+                            .as_ref()
+                            .and_then(|m| serde_json::to_value(m).ok()),
+                        mail: i
+                            .settings
+                            .mail
+                            .as_ref()
+                            .and_then(|m| serde_json::to_value(m).ok()),
+                        key: with_secrets.then(|| i.routing_key.as_str().to_owned()),
+                    })
+                    .collect(),
+            });
+        }
+        Ok(doc)
+    }
+}
+
+/// The names a document may refer to without naming them itself.
+fn known(doc: &ConfigDoc) -> Known {
+    let lower = |s: &String| s.trim().to_lowercase();
+    Known {
+        users: doc.users.iter().map(|u| lower(&u.email)).collect(),
+        teams: doc.teams.iter().map(|t| lower(&t.name)).collect(),
+        schedules: doc.schedules.iter().map(|s| lower(&s.name)).collect(),
+        policies: doc
+            .escalation_policies
+            .iter()
+            .map(|p| lower(&p.name))
+            .collect(),
+    }
+}
+
+fn shift_doc(shift: ShiftLength) -> ShiftDoc {
+    let (unit, count) = match shift {
+        ShiftLength::Hours(n) => (ShiftUnit::Hours, n),
+        ShiftLength::Days(n) => (ShiftUnit::Days, n),
+        ShiftLength::Weeks(n) => (ShiftUnit::Weeks, n),
+    };
+    ShiftDoc { unit, count }
+}
+
+fn restriction_doc(r: &Restriction) -> RestrictionDoc {
+    let time = |t: jiff::civil::Time| t.strftime("%H:%M").to_string();
+    let day = |d: onduty_core::schedule::Day| {
+        serde_json::to_value(d)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    match *r {
+        Restriction::Daily { start, end } => RestrictionDoc::Daily {
+            start: time(start),
+            end: time(end),
+        },
+        Restriction::Weekly {
+            start_day,
+            start,
+            end_day,
+            end,
+        } => RestrictionDoc::Weekly {
+            start_day: day(start_day),
+            start: time(start),
+            end_day: day(end_day),
+            end: time(end),
+        },
+    }
+}

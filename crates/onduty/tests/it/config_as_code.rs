@@ -1,0 +1,159 @@
+//! Configuration as code: Ada exports her team's configuration to keep it in Git, edits
+//! it, and asks what applying it would change — before changing anything.
+
+use onduty_core::config_doc::{self, Known};
+use onduty_testkit::TestApp;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::paging::{ALICE, level, person, policy, service};
+
+/// The configuration as the API exports it.
+async fn export(app: &TestApp, query: &str) -> String {
+    app.api_text(&format!("/config{query}"), "application/yaml")
+        .await
+}
+
+/// What applying `yaml` would change, as the holder of `token` asks.
+async fn plan(app: &TestApp, token: &str, yaml: &str, prune: bool) -> (StatusCode, Value) {
+    let answer = app
+        .http
+        .post(format!("{}/api/v1/config/plan?prune={prune}", app.url))
+        .bearer_auth(token)
+        .header("content-type", "application/yaml")
+        .body(yaml.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    (status, answer.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_configuration_is_exported_by_name_and_a_plan_shows_each_change() {
+    let app = TestApp::start().await;
+    let alice = person(&app, "Alice", ALICE).await;
+    policy(
+        &app,
+        json!({"name": "Ops", "levels": [level(&["alice@example.com"], 30)]}),
+    )
+    .await;
+    let key = service(&app, "Checkout", "Ops", json!({"flap_window_minutes": 10})).await;
+    let (status, made) = app
+        .api(
+            Method::POST,
+            "/schedules",
+            Some(
+                json!({"name": "Primary", "time_zone": "Europe/Berlin", "layers": [{
+                "name": "Weekly", "participants": ["alice@example.com"],
+                "start": "2026-01-05T09:00", "shift": {"unit": "weeks", "count": 1},
+                "restrictions": [{"type": "daily", "start": "08:00", "end": "20:00"}]}]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+
+    // Exported by name, without keys unless asked; it reads back as it is.
+    let yaml = export(&app, "").await;
+    let doc =
+        config_doc::read(&yaml, &Known::default()).unwrap_or_else(|e| panic!("{e:?}\n{yaml}"));
+    let alice_doc = doc
+        .users
+        .iter()
+        .find(|u| u.email == "alice@example.com")
+        .unwrap();
+    assert_eq!(alice_doc.contact_methods[0].address, ALICE);
+    assert_eq!(doc.escalation_policies[0].name, "Ops");
+    let checkout = doc.services.iter().find(|s| s.name == "Checkout").unwrap();
+    assert_eq!(checkout.escalation_policy.as_deref(), Some("Ops"));
+    assert_eq!(checkout.flap_window_minutes, Some(10));
+    assert!(checkout.integrations[0].key.is_none(), "{yaml}");
+    assert_eq!(doc.schedules[0].layers[0].start, "2026-01-05T09:00");
+    assert!(
+        !yaml.contains("password") && !yaml.contains("odt_"),
+        "{yaml}"
+    );
+    let secret = export(&app, "?with_secrets=true").await;
+    assert!(secret.contains(&key), "{secret}");
+
+    // The export changes nothing, even with prune.
+    let (status, same) = plan(&app, &app.admin_token, &yaml, true).await;
+    assert_eq!(status, StatusCode::OK, "{same}");
+    assert_eq!(same["changes"], json!([]));
+    assert_eq!(same["text"], "No changes.\n");
+
+    // A team added and a setting changed.
+    let edited = yaml
+        .replace("flap_window_minutes: 10", "flap_window_minutes: 15")
+        .replace(
+            "teams: []",
+            "teams:\n- name: Web\n  members: [alice@example.com]",
+        );
+    let (status, changes) = plan(&app, &app.admin_token, &edited, false).await;
+    assert_eq!(status, StatusCode::OK, "{changes}");
+    assert_eq!(
+        changes["changes"],
+        json!([
+            {"kind": "team", "name": "Web", "action": "create"},
+            {"kind": "service", "name": "Checkout", "action": "update", "fields": ["flap_window_minutes"]},
+        ]),
+        "{edited}"
+    );
+    // Only people and teams named: with prune, the rest would go.
+    let people_only = config_doc::to_yaml(&config_doc::ConfigDoc {
+        version: 1,
+        users: doc.users.clone(),
+        ..Default::default()
+    });
+    let (status, pruned) = plan(&app, &app.admin_token, &people_only, true).await;
+    assert_eq!(status, StatusCode::OK, "{pruned}\n{people_only}");
+    let text = pruned["text"].as_str().unwrap();
+    for expected in [
+        "- delete service Checkout\n",
+        "- delete escalation policy Ops\n",
+        "- delete schedule Primary\n",
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+    assert!(!text.contains("delete user"), "{text}");
+
+    // Every problem named with its line and field; nothing planned.
+    let broken = yaml.replacen(
+        "flap_window_minutes: 10",
+        "flap_window_minutes: 10\n  colour: red",
+        1,
+    );
+    let (status, refused) = plan(&app, &app.admin_token, &broken, false).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("colour"), "{message}");
+    assert!(message.starts_with("line "), "{message}");
+    let (status, refused) = plan(
+        &app,
+        &app.admin_token,
+        "version: 1\nteams:\n- name: Web\n  members: [nobody@example.com]\n",
+        false,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        refused["error"]["message"],
+        "line 4: teams[0].members[0]: no person 'nobody@example.com'"
+    );
+
+    // Admins only; the schema is for anyone's editor.
+    let (status, _) = plan(&app, &alice, &yaml, false).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app.api_as(&alice, Method::GET, "/config", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let schema: Value = app
+        .http
+        .get(format!("{}/api/v1/config/schema", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(schema["title"], "onduty configuration");
+}
