@@ -4,14 +4,16 @@
 //! integration keys only when asked for.
 
 use onduty_core::config_doc::{
-    self, ConfigDoc, ContactDoc, DocError, IntegrationDoc, Known, LayerDoc, LevelDoc, OverrideDoc,
-    Plan, PolicyDoc, RestrictionDoc, RuleDoc, ScheduleDoc, ServiceDoc, ShiftDoc, ShiftUnit,
-    TargetDoc, TeamDoc, UserDoc,
+    self, ConfigDoc, ContactDoc, DocError, HeartbeatDoc, IntegrationDoc, Known, LayerDoc, LevelDoc,
+    OverrideDoc, Plan, PolicyDoc, RestrictionDoc, RuleDoc, ScheduleDoc, ServiceDoc, ShiftDoc,
+    ShiftUnit, TargetDoc, TeamDoc, UserDoc,
 };
 use onduty_core::escalation::Target;
+use onduty_core::heartbeat::Expect;
 use onduty_core::schedule::{Restriction, ShiftLength};
 use onduty_core::service::IntegrationKind;
 use onduty_core::{PolicyId, ScheduleId, TeamId, UserId};
+use onduty_store::heartbeats::Heartbeat;
 
 use crate::{Acting, App, AppError};
 
@@ -183,6 +185,7 @@ impl App {
         }
         for s in store.list_services().await? {
             let integrations = store.list_integrations(s.id).await?;
+            let heartbeats = store.list_heartbeats(Some(s.id)).await?;
             let settings = &s.settings;
             doc.services.push(ServiceDoc {
                 name: s.name.to_string(),
@@ -221,6 +224,10 @@ impl App {
                         key: with_secrets.then(|| i.routing_key.as_str().to_owned()),
                     })
                     .collect(),
+                heartbeats: heartbeats
+                    .iter()
+                    .map(|h| heartbeat_doc(h, with_secrets))
+                    .collect(),
             });
         }
         Ok(doc)
@@ -239,6 +246,33 @@ fn known(doc: &ConfigDoc) -> Known {
             .iter()
             .map(|p| lower(&p.name))
             .collect(),
+    }
+}
+
+fn heartbeat_doc(h: &Heartbeat, with_secrets: bool) -> HeartbeatDoc {
+    let (period_minutes, cron, time_zone, grace_minutes) = match &h.expect {
+        Expect::Period {
+            period_minutes,
+            grace_minutes,
+        } => (Some(*period_minutes), None, None, *grace_minutes),
+        Expect::Cron {
+            cron,
+            time_zone,
+            grace_minutes,
+        } => (
+            None,
+            Some(cron.clone()),
+            Some(time_zone.to_string()),
+            *grace_minutes,
+        ),
+    };
+    HeartbeatDoc {
+        name: h.name.clone(),
+        period_minutes,
+        cron,
+        time_zone,
+        grace_minutes,
+        key: with_secrets.then(|| h.routing_key.as_str().to_owned()),
     }
 }
 

@@ -21,7 +21,7 @@ use crate::service::{IntegrationKind, ServiceUrgency};
 
 mod check;
 mod plan;
-pub use check::{Known, check, layer_start, restriction, shift};
+pub use check::{Known, check, heartbeat_expect, layer_start, restriction, shift};
 pub use plan::{Action, Change, Plan, plan};
 
 /// The version of the document's shape this onduty reads and writes.
@@ -249,6 +249,30 @@ pub struct ServiceDoc {
     pub draft_postmortems: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub integrations: Vec<IntegrationDoc>,
+    /// Jobs that must ping in time; a late one opens an incident on this service.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub heartbeats: Vec<HeartbeatDoc>,
+}
+
+/// A job that must ping in time: every `period_minutes`, or at each time of `cron` on
+/// `time_zone`'s clock; `grace_minutes` late at most.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatDoc {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_minutes: Option<u32>,
+    /// A cron expression (5 or 6 fields).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    /// For `cron`: an IANA time zone (default UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub grace_minutes: u32,
+    /// Its ping key (exported only with `--with-secrets`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 fn yes() -> bool {

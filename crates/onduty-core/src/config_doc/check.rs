@@ -7,10 +7,12 @@ use std::collections::HashSet;
 use jiff::civil::{DateTime, Time};
 
 use super::{
-    ConfigDoc, RestrictionDoc, ShiftDoc, ShiftUnit, TargetDoc, VERSION, address_problem,
-    duplicates, email_problem, name_problem,
+    ConfigDoc, HeartbeatDoc, RestrictionDoc, ShiftDoc, ShiftUnit, TargetDoc, VERSION,
+    address_problem, duplicates, email_problem, name_problem,
 };
+use crate::account::TimeZoneName;
 use crate::escalation::{MAX_LEVELS, MAX_TARGETS};
+use crate::heartbeat::Expect;
 use crate::schedule::{
     Day, MAX_LAYERS, MAX_PARTICIPANTS, MAX_RESTRICTIONS, Restriction, ShiftLength,
 };
@@ -283,6 +285,27 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
             }
         }
     }
+    for (i, s) in doc.services.iter().enumerate() {
+        let at = format!("services[{i}].heartbeats");
+        found.extend(duplicates(
+            &at,
+            s.heartbeats.iter().map(|h| h.name.as_str()),
+            "name",
+        ));
+        for (j, h) in s.heartbeats.iter().enumerate() {
+            if let Err(p) = heartbeat_expect(h) {
+                found.push((format!("{at}[{j}]"), p));
+            }
+            if let Some(key) = &h.key
+                && crate::RoutingKey::parse(key).is_err()
+            {
+                found.push((
+                    format!("{at}[{j}].key"),
+                    "a ping key is 32 letters and digits".to_owned(),
+                ));
+            }
+        }
+    }
     found.extend(duplicates(
         "services",
         doc.services.iter().map(|s| s.name.as_str()),
@@ -294,6 +317,24 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
 
 fn rfc3339(text: &str) -> String {
     format!("'{text}' is not a time such as 2026-12-24T18:00:00Z")
+}
+
+/// When a heartbeat expects its pings: a period or a cron expression, not both.
+pub fn heartbeat_expect(doc: &HeartbeatDoc) -> Result<Expect, String> {
+    if doc.name.trim().is_empty() || doc.name.chars().count() > 100 {
+        return Err("a heartbeat's name is 1 to 100 characters".to_owned());
+    }
+    match (doc.period_minutes, &doc.cron) {
+        (Some(period), None) => {
+            Expect::period(period, doc.grace_minutes).map_err(|e| e.to_string())
+        }
+        (None, Some(cron)) => {
+            let zone = doc.time_zone.as_deref().unwrap_or("UTC");
+            let zone = TimeZoneName::parse(zone).map_err(|e| e.to_string())?;
+            Expect::cron(cron, zone, doc.grace_minutes).map_err(|e| e.to_string())
+        }
+        _ => Err("give either 'period_minutes' or 'cron'".to_owned()),
+    }
 }
 
 /// A layer's first handoff, on the schedule's clock.

@@ -67,7 +67,7 @@ impl std::fmt::Display for Plan {
 
 /// The changes that make `current` into `desired`.
 pub fn plan(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Plan {
-    // An integration whose key the document leaves out keeps its own.
+    // An integration or heartbeat whose key the document leaves out keeps its own.
     let mut desired = desired.clone();
     for s in &mut desired.services {
         let Some(now) = current.services.iter().find(|c| same(&c.name, &s.name)) else {
@@ -78,6 +78,13 @@ pub fn plan(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Plan {
                 .integrations
                 .iter()
                 .find(|c| same(&c.name, &i.name))
+                .and_then(|c| c.key.clone());
+        }
+        for h in s.heartbeats.iter_mut().filter(|h| h.key.is_none()) {
+            h.key = now
+                .heartbeats
+                .iter()
+                .find(|c| same(&c.name, &h.name))
                 .and_then(|c| c.key.clone());
         }
     }

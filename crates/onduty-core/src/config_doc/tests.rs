@@ -50,6 +50,11 @@ services:
     integrations:
       - name: Prometheus
         type: alertmanager
+    heartbeats:
+      - name: nightly backup
+        cron: "0 3 * * *"
+        time_zone: Europe/Berlin
+        grace_minutes: 30
 "#;
 
 #[test]
@@ -114,6 +119,18 @@ fn each_problem_names_its_line_and_field() {
         ),
         // Not YAML at all.
         (("teams:\n  - name: Ops", "teams:\n  - name: [Ops"), "line"),
+        // A heartbeat with a period and a cron expression.
+        (
+            (
+                "        grace_minutes: 30",
+                "        grace_minutes: 30\n        period_minutes: 60",
+            ),
+            "line 52: services[0].heartbeats[0]: give either 'period_minutes' or 'cron'",
+        ),
+        (
+            ("cron: \"0 3 * * *\"", "cron: \"0 3 * *\""),
+            "line 52: services[0].heartbeats[0]: 'cron' is not a cron expression",
+        ),
         // A rule naming a contact method the person does not have.
         (
             (

@@ -53,6 +53,22 @@ async fn the_configuration_is_exported_by_name_and_a_plan_shows_each_change() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
 
+    let (status, made) = app
+        .api(
+            Method::POST,
+            "/services/Checkout/heartbeats",
+            Some(json!({"name": "nightly-backup", "period_minutes": 60, "grace_minutes": 10})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let ping_key = made["heartbeat"]["ping_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+
     // Exported by name, without keys unless asked; it reads back as it is.
     let yaml = export(&app, "").await;
     let doc =
@@ -68,6 +84,14 @@ async fn the_configuration_is_exported_by_name_and_a_plan_shows_each_change() {
     assert_eq!(checkout.escalation_policy.as_deref(), Some("Ops"));
     assert_eq!(checkout.flap_window_minutes, Some(10));
     assert!(checkout.integrations[0].key.is_none(), "{yaml}");
+    assert_eq!(
+        checkout.integrations.len(),
+        1,
+        "a heartbeat's integration goes with it"
+    );
+    assert_eq!(checkout.heartbeats[0].name, "nightly-backup");
+    assert_eq!(checkout.heartbeats[0].period_minutes, Some(60));
+    assert!(checkout.heartbeats[0].key.is_none());
     assert_eq!(doc.schedules[0].layers[0].start, "2026-01-05T09:00");
     assert!(
         !yaml.contains("password") && !yaml.contains("odt_"),
@@ -75,6 +99,7 @@ async fn the_configuration_is_exported_by_name_and_a_plan_shows_each_change() {
     );
     let secret = export(&app, "?with_secrets=true").await;
     assert!(secret.contains(&key), "{secret}");
+    assert!(secret.contains(&ping_key), "{secret}");
 
     // The export changes nothing, even with prune.
     let (status, same) = plan(&app, &app.admin_token, &yaml, true).await;
