@@ -47,7 +47,7 @@ impl App {
         let known = if prune {
             Known::default()
         } else {
-            known(&current)
+            Known::of(&current)
         };
         let desired = config_doc::read(text, &known).map_err(refused)?;
         Ok(config_doc::plan(&current, &desired, prune))
@@ -231,21 +231,6 @@ impl App {
             });
         }
         Ok(doc)
-    }
-}
-
-/// The names a document may refer to without naming them itself.
-fn known(doc: &ConfigDoc) -> Known {
-    let lower = |s: &String| s.trim().to_lowercase();
-    Known {
-        users: doc.users.iter().map(|u| lower(&u.email)).collect(),
-        teams: doc.teams.iter().map(|t| lower(&t.name)).collect(),
-        schedules: doc.schedules.iter().map(|s| lower(&s.name)).collect(),
-        policies: doc
-            .escalation_policies
-            .iter()
-            .map(|p| lower(&p.name))
-            .collect(),
     }
 }
 

@@ -21,8 +21,10 @@ use crate::service::{IntegrationKind, ServiceUrgency};
 
 mod check;
 mod plan;
+mod read;
 pub use check::{Known, check, heartbeat_expect, layer_start, restriction, shift};
 pub use plan::{Action, Change, Plan, plan};
+pub use read::{DocError, read, read_files};
 
 /// The version of the document's shape this onduty reads and writes.
 pub const VERSION: u32 = 1;
@@ -36,15 +38,15 @@ pub const MAX_BYTES: usize = 1024 * 1024;
 pub struct ConfigDoc {
     /// The document's shape: 1.
     pub version: u32,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<UserDoc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub teams: Vec<TeamDoc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schedules: Vec<ScheduleDoc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalation_policies: Vec<PolicyDoc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<ServiceDoc>,
 }
 
@@ -299,108 +301,6 @@ pub struct IntegrationDoc {
     /// keeps its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-}
-
-/// A document that cannot be used, with where: the line (from 1) when known, and the
-/// field as a path (`schedules[0].layers[1].participants[2]`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{}{message}", line.map(|l| format!("line {l}: ")).unwrap_or_default(), if path.is_empty() { String::new() } else { format!("{path}: ") })]
-pub struct DocError {
-    pub line: Option<usize>,
-    pub path: String,
-    pub message: String,
-}
-
-/// Reads a document: its YAML, its shape, then [`check`] against what exists outside it
-/// (`known`). Every problem found is returned, each with its line and field; nothing is
-/// half-read.
-pub fn read(text: &str, known: &Known) -> Result<ConfigDoc, Vec<DocError>> {
-    if text.len() > MAX_BYTES {
-        return Err(vec![DocError {
-            line: None,
-            path: String::new(),
-            message: format!("the document is larger than {} MB", MAX_BYTES / 1024 / 1024),
-        }]);
-    }
-    let options = marked_yaml::LoaderOptions::default().error_on_duplicate_keys(true);
-    let node = marked_yaml::parse_yaml_with_options(0, text, options).map_err(|e| {
-        vec![DocError {
-            line: load_error_line(&e),
-            path: String::new(),
-            message: format!("not YAML onduty can read: {e}"),
-        }]
-    })?;
-    let doc: ConfigDoc = marked_yaml::from_node(&node).map_err(|e| {
-        let path = e
-            .path()
-            .unwrap_or_default()
-            .trim_start_matches('.')
-            .to_owned();
-        let mark = e.start_mark().map(|m| m.line());
-        vec![DocError {
-            // The field's own line when it is there (an unknown one), else where the
-            // reader stopped.
-            line: line_of(&node, &path).max(mark),
-            path,
-            message: e.into_inner().to_string(),
-        }]
-    })?;
-    let errors = check(&doc, known);
-    if errors.is_empty() {
-        return Ok(doc);
-    }
-    Err(errors
-        .into_iter()
-        .map(|(path, message)| DocError {
-            line: line_of(&node, &path),
-            path,
-            message,
-        })
-        .collect())
-}
-
-fn load_error_line(e: &marked_yaml::LoadError) -> Option<usize> {
-    use marked_yaml::LoadError::*;
-    match e {
-        TopLevelMustBeMapping(m)
-        | TopLevelMustBeSequence(m)
-        | UnexpectedAnchor(m)
-        | MappingKeyMustBeScalar(m)
-        | UnexpectedTag(m)
-        | ScanError(m, _) => Some(m.line()),
-        DuplicateKey(inner) => inner.key.span().start().map(|m| m.line()),
-    }
-}
-
-/// The line of the node at `path` (`a[0].b`), or of its nearest ancestor found.
-fn line_of(root: &marked_yaml::Node, path: &str) -> Option<usize> {
-    let mut node = root;
-    let mut line = root.span().start().map(|m| m.line());
-    for part in path.split('.').filter(|p| !p.is_empty()) {
-        let (key, indexes) = match part.find('[') {
-            Some(at) => (&part[..at], &part[at..]),
-            None => (part, ""),
-        };
-        if !key.is_empty() {
-            node = match node.as_mapping().and_then(|m| m.get_node(key)) {
-                Some(n) => n,
-                None => return line,
-            };
-            line = node.span().start().map(|m| m.line()).or(line);
-        }
-        for index in indexes
-            .split(['[', ']'])
-            .filter(|i| !i.is_empty())
-            .filter_map(|i| i.parse::<usize>().ok())
-        {
-            node = match node.as_sequence().and_then(|s| s.get_node(index)) {
-                Some(n) => n,
-                None => return line,
-            };
-            line = node.span().start().map(|m| m.line()).or(line);
-        }
-    }
-    line
 }
 
 /// The document as YAML, in the order the lists are kept.

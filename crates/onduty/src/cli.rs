@@ -209,13 +209,16 @@ pub enum Command {
         #[arg(long)]
         with_secrets: bool,
         /// Write to this file rather than standard output
-        #[arg(long, short = 'o')]
+        #[arg(long, short = 'o', conflicts_with = "dir")]
         output: Option<std::path::PathBuf>,
+        /// Write one file per kind into this folder (users.yaml, teams.yaml, …)
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
     },
     /// Show what applying a configuration document would create, change and delete;
     /// changes nothing (client; admins)
     Plan {
-        /// The document (`-` for standard input)
+        /// The document (`-` for standard input), or a folder of them (*.yaml, *.yml)
         #[arg(long, short = 'f')]
         file: std::path::PathBuf,
         /// Also delete what the document does not name
@@ -544,6 +547,7 @@ mod tests {
         "onduty config schema",
         "onduty export -o onduty.yaml",
         "onduty export --with-secrets",
+        "onduty export --dir config",
         "onduty plan -f onduty.yaml",
         "onduty plan -f onduty.yaml --prune",
     ];

@@ -315,7 +315,8 @@ impl Client {
             Command::Export {
                 with_secrets,
                 output,
-            } => self.export(with_secrets, output).await?,
+                dir,
+            } => self.export(with_secrets, output, dir).await?,
             Command::Plan { file, prune } => self.plan(&file, prune).await?,
             other => bail!("{other:?} is not a client command"),
         }

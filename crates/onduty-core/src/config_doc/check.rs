@@ -29,6 +29,23 @@ pub struct Known {
     pub policies: HashSet<String>,
 }
 
+impl Known {
+    /// What a document names, for another document to refer to.
+    pub fn of(doc: &ConfigDoc) -> Known {
+        let lower = |s: &String| s.trim().to_lowercase();
+        Known {
+            users: doc.users.iter().map(|u| lower(&u.email)).collect(),
+            teams: doc.teams.iter().map(|t| lower(&t.name)).collect(),
+            schedules: doc.schedules.iter().map(|s| lower(&s.name)).collect(),
+            policies: doc
+                .escalation_policies
+                .iter()
+                .map(|p| lower(&p.name))
+                .collect(),
+        }
+    }
+}
+
 type Problems = Vec<(String, String)>;
 
 /// Every problem in `doc`, by field path.

@@ -247,3 +247,30 @@ fn the_schema_kept_in_the_repository_is_the_one_served() {
         "docs/onduty-config.schema.json is stale: run `onduty config schema > docs/onduty-config.schema.json`"
     );
 }
+
+#[test]
+fn a_folder_reads_as_one_document_and_problems_name_their_file() {
+    let users = "version: 1\nusers:\n- {email: alice@example.com, name: Alice}\n- {email: bob@example.com, name: Bob}\n";
+    let teams = "version: 1\nteams:\n- name: Ops\n  members: [alice@example.com]\n- name: Web\n  members: [bob@example.com, carol@example.com]\n";
+    let files = |teams: &str| {
+        vec![
+            ("users.yaml".to_owned(), users.to_owned()),
+            ("teams.yaml".to_owned(), teams.to_owned()),
+        ]
+    };
+    let errors = read_files(&files(teams), &Known::default()).unwrap_err();
+    let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        ["teams.yaml: line 6: teams[1].members[1]: no person 'carol@example.com'"]
+    );
+    let fixed = teams.replace(", carol@example.com", "");
+    let doc = read_files(&files(&fixed), &Known::default()).unwrap();
+    assert_eq!((doc.users.len(), doc.teams.len()), (2, 2));
+    assert_eq!(doc.teams[1].members, ["bob@example.com"]);
+    let shape = read_files(&files("version: 2\n"), &Known::default()).unwrap_err();
+    assert_eq!(
+        shape[0].to_string(),
+        "teams.yaml: line 1: version: this onduty reads version 1"
+    );
+}

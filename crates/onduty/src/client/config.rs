@@ -1,27 +1,48 @@
-//! `onduty export` and `onduty plan`: configuration as code through `/api/v1/config`.
+//! `onduty export` and `onduty plan`: configuration as code through `/api/v1/config`. A
+//! folder holds one file per kind; it is read as one document, each problem named with
+//! its file, line and field.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
+use onduty_core::config_doc::{self, ConfigDoc, Known};
 use reqwest::Method;
 
 use super::Client;
 use crate::output::clean;
 
+/// The files a folder export writes, each with one kind.
+const KINDS: [&str; 5] = [
+    "users",
+    "teams",
+    "schedules",
+    "escalation_policies",
+    "services",
+];
+
 impl Client {
-    /// Everything configured, as YAML, to standard output or a file.
+    /// Everything configured, as YAML: to standard output, a file, or a folder.
     pub(super) async fn export(
         &self,
         with_secrets: bool,
-        output: Option<std::path::PathBuf>,
+        output: Option<PathBuf>,
+        dir: Option<PathBuf>,
     ) -> anyhow::Result<()> {
-        let path = if with_secrets {
-            "/config?with_secrets=true"
-        } else {
-            "/config"
-        };
-        let yaml = self.call_text(Method::GET, path, None).await?;
+        let yaml = self.exported(with_secrets).await?;
+        if let Some(dir) = dir {
+            let doc = config_doc::read(&yaml, &Known::default())
+                .map_err(|e| anyhow::anyhow!("the server's export cannot be read: {e:?}"))?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot make {}", dir.display()))?;
+            for kind in KINDS {
+                let file = dir.join(format!("{kind}.yaml"));
+                std::fs::write(&file, config_doc::to_yaml(&only(&doc, kind)))
+                    .with_context(|| format!("cannot write {}", file.display()))?;
+            }
+            eprintln!("Wrote {} files into {}.", KINDS.len(), dir.display());
+            return Ok(());
+        }
         match output {
             Some(file) => {
                 std::fs::write(&file, &yaml)
@@ -33,9 +54,22 @@ impl Client {
         Ok(())
     }
 
-    /// What applying a document would change; changes nothing.
+    async fn exported(&self, with_secrets: bool) -> anyhow::Result<String> {
+        let path = if with_secrets {
+            "/config?with_secrets=true"
+        } else {
+            "/config"
+        };
+        self.call_text(Method::GET, path, None).await
+    }
+
+    /// What applying a document (or a folder of them) would change; changes nothing.
     pub(super) async fn plan(&self, file: &Path, prune: bool) -> anyhow::Result<()> {
-        let yaml = read_document(file)?;
+        let yaml = if file.is_dir() {
+            self.folder(file, prune).await?
+        } else {
+            read_document(file)?
+        };
         let path = if prune {
             "/config/plan?prune=true"
         } else {
@@ -50,6 +84,58 @@ impl Client {
         });
         Ok(())
     }
+
+    /// A folder's files read and checked as one document (references may name what the
+    /// server has, unless it is to be pruned), as one YAML text.
+    async fn folder(&self, dir: &Path, prune: bool) -> anyhow::Result<String> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && p.extension().is_some_and(|x| {
+                        x.eq_ignore_ascii_case("yaml") || x.eq_ignore_ascii_case("yml")
+                    })
+            })
+            .collect();
+        paths.sort();
+        if paths.is_empty() {
+            bail!("{} holds no .yaml or .yml file", dir.display());
+        }
+        let mut files = Vec::with_capacity(paths.len());
+        for path in &paths {
+            files.push((path.display().to_string(), read_document(path)?));
+        }
+        let known = if prune {
+            Known::default()
+        } else {
+            let current = self.exported(false).await?;
+            Known::of(&config_doc::read(&current, &Known::default()).unwrap_or_default())
+        };
+        match config_doc::read_files(&files, &known) {
+            Ok(doc) => Ok(config_doc::to_yaml(&doc)),
+            Err(errors) => {
+                let lines: Vec<String> = errors.iter().map(|e| clean(&e.to_string())).collect();
+                bail!("{} cannot be applied:\n{}", dir.display(), lines.join("\n"))
+            }
+        }
+    }
+}
+
+/// The document with only one kind's list.
+fn only(doc: &ConfigDoc, kind: &str) -> ConfigDoc {
+    let mut one = ConfigDoc {
+        version: doc.version,
+        ..ConfigDoc::default()
+    };
+    match kind {
+        "users" => one.users = doc.users.clone(),
+        "teams" => one.teams = doc.teams.clone(),
+        "schedules" => one.schedules = doc.schedules.clone(),
+        "escalation_policies" => one.escalation_policies = doc.escalation_policies.clone(),
+        _ => one.services = doc.services.clone(),
+    }
+    one
 }
 
 /// A document from a file, or standard input for `-`.

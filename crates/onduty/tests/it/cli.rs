@@ -127,6 +127,15 @@ async fn the_five_minute_quick_start_works() {
         "~ change service My service (draft_postmortems)\n0 to create, 1 to change, 0 to delete.\n"
     );
 
+    // The same as a folder, one file per kind.
+    let folder = dir.path().join("config");
+    let folder = folder.display().to_string();
+    client(&["export", "--dir", &folder]);
+    let services = std::fs::read_to_string(dir.path().join("config/services.yaml")).unwrap();
+    assert!(services.contains("- name: My service"), "{services}");
+    assert!(!services.contains("users:"), "{services}");
+    assert_eq!(client(&["plan", "-f", &folder]), "No changes.\n");
+
     // Grouped alerts show on an incident.
     let http = reqwest::Client::new();
     let patched = http

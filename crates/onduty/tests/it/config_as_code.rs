@@ -108,12 +108,9 @@ async fn the_configuration_is_exported_by_name_and_a_plan_shows_each_change() {
     assert_eq!(same["text"], "No changes.\n");
 
     // A team added and a setting changed.
-    let edited = yaml
-        .replace("flap_window_minutes: 10", "flap_window_minutes: 15")
-        .replace(
-            "teams: []",
-            "teams:\n- name: Web\n  members: [alice@example.com]",
-        );
+    assert!(!yaml.contains("teams:"), "no team yet: {yaml}");
+    let edited = yaml.replace("flap_window_minutes: 10", "flap_window_minutes: 15")
+        + "teams:\n- name: Web\n  members: [alice@example.com]\n";
     let (status, changes) = plan(&app, &app.admin_token, &edited, false).await;
     assert_eq!(status, StatusCode::OK, "{changes}");
     assert_eq!(
