@@ -1,13 +1,14 @@
 //! Configuration as code (admins): the server's configuration as one document
-//! (`onduty export`), and the plan that would make a document so (`onduty apply
-//! --dry-run`). References are by name, people by e-mail; no passwords or tokens, and
+//! (`onduty export`), and the plan that would make a document so (`onduty plan`). References are by name, people by e-mail; no passwords or tokens, and
 //! integration keys only when asked for.
 
+use onduty_core::account::AccountStatus;
 use onduty_core::config_doc::{
     self, ConfigDoc, ContactDoc, DocError, HeartbeatDoc, IntegrationDoc, Known, LayerDoc, LevelDoc,
     OverrideDoc, Plan, PolicyDoc, RestrictionDoc, RuleDoc, ScheduleDoc, ServiceDoc, ShiftDoc,
     ShiftUnit, TargetDoc, TeamDoc, UserDoc,
 };
+use onduty_core::contact::Channel;
 use onduty_core::escalation::Target;
 use onduty_core::heartbeat::Expect;
 use onduty_core::schedule::{Restriction, ShiftLength};
@@ -55,20 +56,42 @@ impl App {
 
     async fn current_config(&self, with_secrets: bool) -> Result<ConfigDoc, AppError> {
         let store = &self.store;
-        let users = store.list_users().await?;
+        let mut users = store.list_users().await?;
+        let schedules = store.list_schedules().await?;
+        let policies = store.list_policies().await?;
+        // A deleted person a rotation or a policy still names stays in the document,
+        // disabled, under the address onduty gave them, so that it reads back.
+        let named: Vec<UserId> = schedules
+            .iter()
+            .flat_map(|s| s.layers.iter().flat_map(|l| l.participants.iter().copied()))
+            .chain(policies.iter().flat_map(|p| {
+                p.steps.levels().iter().flat_map(|l| {
+                    l.targets.iter().filter_map(|t| match t {
+                        Target::User(u) => Some(*u),
+                        _ => None,
+                    })
+                })
+            }))
+            .collect();
+        for id in named {
+            if !users.iter().any(|u| u.id == id)
+                && let Ok(gone) = store.user(id).await
+            {
+                users.push(gone);
+            }
+        }
         let email = |id: UserId| {
             users
                 .iter()
                 .find(|u| u.id == id)
                 .map(|u| u.email.to_string())
-                .unwrap_or_else(|| format!("deleted-{id}"))
+                .unwrap_or_default()
         };
         let teams = store.list_teams().await?;
         let team = |id: Option<TeamId>| {
             id.and_then(|id| teams.iter().find(|t| t.id == id))
                 .map(|t| t.name.to_string())
         };
-        let schedules = store.list_schedules().await?;
         let schedule = |id: ScheduleId| {
             schedules
                 .iter()
@@ -76,7 +99,6 @@ impl App {
                 .map(|s| s.name.to_string())
                 .unwrap_or_default()
         };
-        let policies = store.list_policies().await?;
         let policy = |id: PolicyId| {
             policies
                 .iter()
@@ -89,30 +111,39 @@ impl App {
             ..ConfigDoc::default()
         };
         for u in &users {
-            let methods = store.contact_methods(u.id).await?;
+            // A browser's push subscription cannot be written down and made again.
+            let methods: Vec<_> = store
+                .contact_methods(u.id)
+                .await?
+                .into_iter()
+                .filter(|m| m.channel != Channel::WebPush)
+                .collect();
+            let method_names = unique(methods.iter().map(|m| m.name.as_str()));
             let rules = store.rules(u.id).await?;
             doc.users.push(UserDoc {
                 email: u.email.to_string(),
                 name: u.name.to_string(),
                 role: u.role,
                 time_zone: u.time_zone.to_string(),
+                disabled: u.status != AccountStatus::Active,
                 contact_methods: methods
                     .iter()
-                    .map(|m| ContactDoc {
-                        name: m.name.clone(),
+                    .zip(&method_names)
+                    .map(|(m, name)| ContactDoc {
+                        name: name.clone(),
                         channel: m.channel,
-                        address: m.address.as_str().to_owned(),
+                        // A webhook's or ntfy topic's URL is as good as a password.
+                        address: (with_secrets
+                            || !matches!(m.channel, Channel::Webhook | Channel::Ntfy))
+                        .then(|| m.address.as_str().to_owned()),
                     })
                     .collect(),
                 notification_rules: rules
                     .iter()
                     .filter_map(|r| {
+                        let at = methods.iter().position(|m| m.id == r.contact_method)?;
                         Some(RuleDoc {
-                            contact_method: methods
-                                .iter()
-                                .find(|m| m.id == r.contact_method)?
-                                .name
-                                .clone(),
+                            contact_method: method_names[at].clone(),
                             delay_minutes: r.delay_minutes,
                             urgency: r.urgency,
                             repeat_every_seconds: r.repeat.map(|e| e.seconds()),
@@ -141,7 +172,7 @@ impl App {
                     .map(|l| LayerDoc {
                         name: l.name.clone(),
                         participants: l.participants.iter().map(|p| email(*p)).collect(),
-                        start: l.start.strftime("%Y-%m-%dT%H:%M").to_string(),
+                        start: config_doc::date_time(l.start),
                         shift: shift_doc(l.shift),
                         restrictions: l.restrictions.iter().map(restriction_doc).collect(),
                     })
@@ -184,8 +215,16 @@ impl App {
             });
         }
         for s in store.list_services().await? {
-            let integrations = store.list_integrations(s.id).await?;
+            // A heartbeat's integration goes with its heartbeat.
+            let integrations: Vec<_> = store
+                .list_integrations(s.id)
+                .await?
+                .into_iter()
+                .filter(|i| i.kind != IntegrationKind::Heartbeat)
+                .collect();
+            let integration_names = unique(integrations.iter().map(|i| i.name.as_str()));
             let heartbeats = store.list_heartbeats(Some(s.id)).await?;
+            let heartbeat_names = unique(heartbeats.iter().map(|h| h.name.as_str()));
             let settings = &s.settings;
             doc.services.push(ServiceDoc {
                 name: s.name.to_string(),
@@ -201,10 +240,9 @@ impl App {
                 draft_postmortems: s.draft_postmortems,
                 integrations: integrations
                     .iter()
-                    // A heartbeat's integration goes with its heartbeat.
-                    .filter(|i| i.kind != IntegrationKind::Heartbeat)
-                    .map(|i| IntegrationDoc {
-                        name: i.name.to_string(),
+                    .zip(&integration_names)
+                    .map(|(i, name)| IntegrationDoc {
+                        name: name.clone(),
                         kind: i.kind,
                         group_by: matches!(
                             i.kind,
@@ -226,12 +264,31 @@ impl App {
                     .collect(),
                 heartbeats: heartbeats
                     .iter()
-                    .map(|h| heartbeat_doc(h, with_secrets))
+                    .zip(heartbeat_names)
+                    .map(|(h, name)| HeartbeatDoc {
+                        name,
+                        ..heartbeat_doc(h, with_secrets)
+                    })
                     .collect(),
             });
         }
-        Ok(doc)
+        Ok(config_doc::normalize(&doc))
     }
+}
+
+/// Names made unique in order, as a document needs them: a second "SMS" is "SMS 2".
+fn unique<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in names {
+        let mut candidate = name.trim().to_owned();
+        let mut n = 1;
+        while out.contains(&candidate) {
+            n += 1;
+            candidate = format!("{} {n}", name.trim());
+        }
+        out.push(candidate);
+    }
+    out
 }
 
 fn heartbeat_doc(h: &Heartbeat, with_secrets: bool) -> HeartbeatDoc {
@@ -271,7 +328,7 @@ fn shift_doc(shift: ShiftLength) -> ShiftDoc {
 }
 
 fn restriction_doc(r: &Restriction) -> RestrictionDoc {
-    let time = |t: jiff::civil::Time| t.strftime("%H:%M").to_string();
+    let time = config_doc::time_of_day;
     let day = |d: onduty_core::schedule::Day| {
         serde_json::to_value(d)
             .ok()

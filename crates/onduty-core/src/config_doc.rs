@@ -20,11 +20,15 @@ use crate::incident::DedupMode;
 use crate::service::{IntegrationKind, ServiceUrgency};
 
 mod check;
+mod normal;
 mod plan;
 mod read;
-pub use check::{Known, check, heartbeat_expect, layer_start, restriction, shift};
+pub use check::{
+    Known, check, heartbeat_expect, integration_settings, layer_start, restriction, shift,
+};
+pub use normal::{date_time, normalize, time_of_day};
 pub use plan::{Action, Change, Plan, plan};
-pub use read::{DocError, read, read_files};
+pub use read::{DocError, parse_only, read, read_files};
 
 /// The version of the document's shape this onduty reads and writes.
 pub const VERSION: u32 = 1;
@@ -61,11 +65,19 @@ pub struct UserDoc {
     /// An IANA time zone such as Europe/Berlin.
     #[serde(default = "utc")]
     pub time_zone: String,
+    /// Cannot log in and is not paged (a deleted person still named by a rotation is
+    /// exported so, under the address onduty gave them).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub disabled: bool,
     /// New ones start unverified: their owner verifies them before pages go there.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contact_methods: Vec<ContactDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notification_rules: Vec<RuleDoc>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn responder() -> Role {
@@ -84,8 +96,10 @@ pub struct ContactDoc {
     #[serde(rename = "type")]
     pub channel: Channel,
     /// A phone number in E.164 (+4915112345678), an e-mail address, or what the channel
-    /// takes.
-    pub address: String,
+    /// takes. Addresses that are credentials (webhook and ntfy URLs, chat ids) are exported
+    /// only with `--with-secrets`; left out, an existing method keeps its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 /// When to use one of the person's contact methods.
@@ -99,7 +113,7 @@ pub struct RuleDoc {
     pub delay_minutes: u32,
     #[serde(default = "both")]
     pub urgency: RuleUrgency,
-    /// Page again this often (seconds) until acknowledged; calls and SMS only.
+    /// Page again this often (seconds, 30 to 3600) until acknowledged; ntfy only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat_every_seconds: Option<u32>,
 }
@@ -270,7 +284,7 @@ pub struct HeartbeatDoc {
     /// For `cron`: an IANA time zone (default UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
-    #[serde(default)]
+    #[serde(default = "five")]
     pub grace_minutes: u32,
     /// Its ping key (exported only with `--with-secrets`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -279,6 +293,10 @@ pub struct HeartbeatDoc {
 
 fn yes() -> bool {
     true
+}
+
+fn five() -> u32 {
+    5
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -304,31 +322,65 @@ pub struct IntegrationDoc {
 }
 
 /// The document as YAML, in the order the lists are kept.
-pub fn to_yaml(doc: &ConfigDoc) -> String {
+pub fn to_yaml(doc: &ConfigDoc) -> Result<String, String> {
     // Enum values as one-key maps (`- user: alice@example.com`), not YAML tags.
     let mut out = Vec::new();
     let mut writer = serde_norway::Serializer::new(&mut out);
-    match serde_norway::with::singleton_map_recursive::serialize(doc, &mut writer) {
-        Ok(()) => String::from_utf8(out).unwrap_or_default(),
-        Err(_) => String::new(),
+    serde_norway::with::singleton_map_recursive::serialize(doc, &mut writer)
+        .map_err(|e| e.to_string())?;
+    String::from_utf8(out).map_err(|e| e.to_string())
+}
+
+/// The JSON Schema of the document, for editors. A field left out is absent, never
+/// `null`.
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(ConfigDoc)).unwrap_or_default();
+    drop_null(&mut schema);
+    schema
+}
+
+/// Takes `null` out of every type in a schema: optional fields are left out, not null.
+fn drop_null(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types[0].clone();
+                    map.insert("type".to_owned(), only);
+                }
+            }
+            for key in ["anyOf", "oneOf"] {
+                if let Some(Value::Array(options)) = map.get_mut(key) {
+                    options.retain(|o| o.get("type").is_none_or(|t| t != "null"));
+                }
+            }
+            map.values_mut().for_each(drop_null);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_null),
+        _ => {}
     }
 }
 
-/// The JSON Schema of the document, for editors.
-pub fn json_schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(ConfigDoc)).unwrap_or_default()
-}
-
-/// Names used twice in one list, by the path of the second.
+/// Names used twice in one list (exactly, as onduty looks names up; e-mail addresses in
+/// any case), by the path of the second.
 pub(crate) fn duplicates<'a>(
     list: &str,
     names: impl Iterator<Item = &'a str>,
     field: &str,
 ) -> Vec<(String, String)> {
     let mut seen = HashSet::new();
+    let email = field == "email";
     names
         .enumerate()
-        .filter(|(_, n)| !seen.insert(n.trim().to_lowercase()))
+        .filter(|(_, n)| {
+            !seen.insert(if email {
+                check::email_key(n)
+            } else {
+                check::name_key(n)
+            })
+        })
         .map(|(i, n)| {
             (
                 format!("{list}[{i}].{field}"),

@@ -69,7 +69,7 @@ impl ShiftLength {
         hours * 3_600_000
     }
 
-    fn check(self) -> Result<(), ScheduleError> {
+    pub fn check(self) -> Result<(), ScheduleError> {
         let ok = match self {
             ShiftLength::Hours(n) => (1..=24 * 366).contains(&n),
             ShiftLength::Days(n) => (1..=366).contains(&n),

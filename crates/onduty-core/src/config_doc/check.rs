@@ -7,19 +7,22 @@ use std::collections::HashSet;
 use jiff::civil::{DateTime, Time};
 
 use super::{
-    ConfigDoc, HeartbeatDoc, RestrictionDoc, ShiftDoc, ShiftUnit, TargetDoc, VERSION,
-    address_problem, duplicates, email_problem, name_problem,
+    ConfigDoc, HeartbeatDoc, IntegrationDoc, RestrictionDoc, ShiftDoc, ShiftUnit, TargetDoc,
+    VERSION, address_problem, duplicates, email_problem, name_problem,
 };
 use crate::account::TimeZoneName;
-use crate::escalation::{MAX_LEVELS, MAX_TARGETS};
+use crate::contact::{MAX_RULE_DELAY_MINUTES, RepeatEvery};
+use crate::escalation::{Level, MAX_LEVELS, MAX_TARGETS, Steps, Target};
 use crate::heartbeat::Expect;
 use crate::schedule::{
-    Day, MAX_LAYERS, MAX_PARTICIPANTS, MAX_RESTRICTIONS, Restriction, ShiftLength,
+    Day, MAX_LAYERS, MAX_PARTICIPANTS, MAX_RESTRICTIONS, Restriction, ShiftLength, Window,
 };
+use crate::service::{IntegrationKind, IntegrationSettings, parse_description};
 use crate::time::Timestamp;
+use crate::{PolicyId, UserId};
 
 /// What exists outside the document and may be referred to: the server's people (by
-/// e-mail, lower case), teams, schedules and policies (by name, lower case). Empty when
+/// [`email_key`]), teams, schedules and policies (by [`name_key`]). Empty when
 /// what the document does not name is to be deleted (`--prune`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Known {
@@ -32,18 +35,29 @@ pub struct Known {
 impl Known {
     /// What a document names, for another document to refer to.
     pub fn of(doc: &ConfigDoc) -> Known {
-        let lower = |s: &String| s.trim().to_lowercase();
         Known {
-            users: doc.users.iter().map(|u| lower(&u.email)).collect(),
-            teams: doc.teams.iter().map(|t| lower(&t.name)).collect(),
-            schedules: doc.schedules.iter().map(|s| lower(&s.name)).collect(),
+            users: doc.users.iter().map(|u| email_key(&u.email)).collect(),
+            teams: doc.teams.iter().map(|t| name_key(&t.name)).collect(),
+            schedules: doc.schedules.iter().map(|s| name_key(&s.name)).collect(),
             policies: doc
                 .escalation_policies
                 .iter()
-                .map(|p| lower(&p.name))
+                .map(|p| name_key(&p.name))
                 .collect(),
         }
     }
+}
+
+/// How a person is matched: by e-mail, whatever its case (onduty keeps addresses in
+/// lower case).
+pub(crate) fn email_key(text: &str) -> String {
+    text.trim().to_lowercase()
+}
+
+/// How everything else is matched: by name exactly as onduty looks names up, surrounding
+/// spaces aside.
+pub(crate) fn name_key(text: &str) -> String {
+    text.trim().to_owned()
 }
 
 type Problems = Vec<(String, String)>;
@@ -57,33 +71,18 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
             format!("this onduty reads version {VERSION}"),
         ));
     }
-    let lower = |s: &str| s.trim().to_lowercase();
-    let users: HashSet<String> = doc
-        .users
-        .iter()
-        .map(|u| lower(&u.email))
-        .chain(known.users.iter().cloned())
-        .collect();
-    let teams: HashSet<String> = doc
-        .teams
-        .iter()
-        .map(|t| lower(&t.name))
-        .chain(known.teams.iter().cloned())
-        .collect();
-    let schedules: HashSet<String> = doc
-        .schedules
-        .iter()
-        .map(|s| lower(&s.name))
-        .chain(known.schedules.iter().cloned())
-        .collect();
-    let policies: HashSet<String> = doc
-        .escalation_policies
-        .iter()
-        .map(|p| lower(&p.name))
-        .chain(known.policies.iter().cloned())
-        .collect();
+    let mine = Known::of(doc);
+    let users: HashSet<String> = mine.users.union(&known.users).cloned().collect();
+    let teams: HashSet<String> = mine.teams.union(&known.teams).cloned().collect();
+    let schedules: HashSet<String> = mine.schedules.union(&known.schedules).cloned().collect();
+    let policies: HashSet<String> = mine.policies.union(&known.policies).cloned().collect();
     let mut refer = |path: String, kind: &str, set: &HashSet<String>, name: &str| {
-        if !set.contains(&lower(name)) {
+        let key = if kind == "person" {
+            email_key(name)
+        } else {
+            name_key(name)
+        };
+        if !set.contains(&key) {
             out.push((path, format!("no {kind} '{name}'")));
         }
     };
@@ -109,16 +108,45 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
             "name",
         ));
         for (j, c) in u.contact_methods.iter().enumerate() {
-            if let Some(p) = address_problem(c.channel, &c.address) {
-                found.push((format!("{at}.contact_methods[{j}].address"), p));
+            let at = format!("{at}.contact_methods[{j}]");
+            if let Some(p) = name_problem(&c.name) {
+                found.push((format!("{at}.name"), p));
+            }
+            if let Some(p) = c
+                .address
+                .as_deref()
+                .and_then(|a| address_problem(c.channel, a))
+            {
+                found.push((format!("{at}.address"), p));
             }
         }
         for (j, r) in u.notification_rules.iter().enumerate() {
-            if !u.contact_methods.iter().any(|c| c.name == r.contact_method) {
+            let at = format!("{at}.notification_rules[{j}]");
+            let method = u
+                .contact_methods
+                .iter()
+                .find(|c| c.name == r.contact_method);
+            if method.is_none() {
                 found.push((
-                    format!("{at}.notification_rules[{j}].contact_method"),
+                    format!("{at}.contact_method"),
                     format!("no contact method '{}' of this person", r.contact_method),
                 ));
+            }
+            if r.delay_minutes > MAX_RULE_DELAY_MINUTES {
+                found.push((
+                    format!("{at}.delay_minutes"),
+                    format!("0 to {MAX_RULE_DELAY_MINUTES} minutes"),
+                ));
+            }
+            if let Some(seconds) = r.repeat_every_seconds {
+                if let Err(p) = RepeatEvery::parse(seconds) {
+                    found.push((format!("{at}.repeat_every_seconds"), p));
+                } else if method.is_some_and(|m| !m.channel.repeats()) {
+                    found.push((
+                        format!("{at}.repeat_every_seconds"),
+                        "only ntfy pages repeat".to_owned(),
+                    ));
+                }
             }
         }
     }
@@ -147,6 +175,9 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
         if let Some(p) = name_problem(&s.name) {
             found.push((format!("{at}.name"), p));
         }
+        if let Err(p) = parse_description(&s.description) {
+            found.push((format!("{at}.description"), p));
+        }
         if crate::account::time_zone(&s.time_zone).is_none() {
             found.push((
                 format!("{at}.time_zone"),
@@ -164,6 +195,12 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
         }
         for (j, l) in s.layers.iter().enumerate() {
             let at = format!("{at}.layers[{j}]");
+            if l.name.trim().is_empty() || l.name.chars().count() > 100 {
+                found.push((
+                    format!("{at}.name"),
+                    "a layer's name is 1 to 100 characters".to_owned(),
+                ));
+            }
             if l.participants.is_empty() || l.participants.len() > MAX_PARTICIPANTS {
                 found.push((
                     format!("{at}.participants"),
@@ -195,10 +232,11 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
             let at = format!("{at}.overrides[{j}]");
             refer(format!("{at}.user"), "person", &users, &o.user);
             match (Timestamp::parse(&o.start), Timestamp::parse(&o.end)) {
-                (Ok(start), Ok(end)) if start < end => {}
-                (Ok(_), Ok(_)) => {
-                    found.push((format!("{at}.end"), "must come after start".to_owned()))
-                }
+                (Ok(start), Ok(end)) if Window::new(start, end).is_ok() => {}
+                (Ok(_), Ok(_)) => found.push((
+                    format!("{at}.end"),
+                    "must come after start, within 400 days".to_owned(),
+                )),
                 (Err(_), _) => found.push((format!("{at}.start"), rfc3339(&o.start))),
                 (_, Err(_)) => found.push((format!("{at}.end"), rfc3339(&o.end))),
             }
@@ -218,11 +256,30 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
         if let Some(team) = &p.team {
             refer(format!("{at}.team"), "team", &teams, team);
         }
+        if let Err(problem) = parse_description(&p.description) {
+            found.push((format!("{at}.description"), problem));
+        }
         if p.levels.is_empty() || p.levels.len() > MAX_LEVELS {
             found.push((
                 format!("{at}.levels"),
                 format!("a policy has 1 to {MAX_LEVELS} levels"),
             ));
+        } else {
+            // The levels' delays, modes and repeat count as onduty takes them (targets are
+            // checked one by one below).
+            let levels = p
+                .levels
+                .iter()
+                .map(|l| Level {
+                    targets: vec![Target::User(UserId::new(Timestamp::from_millis(0)))],
+                    delay_minutes: l.delay_minutes,
+                    mode: l.mode,
+                })
+                .collect();
+            let own = PolicyId::new(Timestamp::from_millis(1));
+            if let Err(e) = Steps::parse(own, levels, p.repeat) {
+                found.push((at.clone(), e.to_string()));
+            }
         }
         for (j, level) in p.levels.iter().enumerate() {
             if level.targets.is_empty() || level.targets.len() > MAX_TARGETS {
@@ -236,7 +293,7 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
                 match t {
                     TargetDoc::User(u) => refer(path, "person", &users, u),
                     TargetDoc::Schedule(s) => refer(path, "schedule", &schedules, s),
-                    TargetDoc::Policy(name) if lower(name) == lower(&p.name) => found.push((
+                    TargetDoc::Policy(name) if name_key(name) == name_key(&p.name) => found.push((
                         path,
                         "a policy cannot hand incidents over to itself".to_owned(),
                     )),
@@ -255,6 +312,9 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
         let at = format!("services[{i}]");
         if let Some(p) = name_problem(&s.name) {
             found.push((format!("{at}.name"), p));
+        }
+        if let Err(p) = parse_description(&s.description) {
+            found.push((format!("{at}.description"), p));
         }
         if let Some(team) = &s.team {
             refer(format!("{at}.team"), "team", &teams, team);
@@ -291,6 +351,9 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
         for (j, integration) in s.integrations.iter().enumerate() {
             if let Some(p) = name_problem(&integration.name) {
                 found.push((format!("{at}.integrations[{j}].name"), p));
+            }
+            if let Err(p) = integration_settings(integration) {
+                found.push((format!("{at}.integrations[{j}]"), p));
             }
             if let Some(key) = &integration.key
                 && crate::RoutingKey::parse(key).is_err()
@@ -362,13 +425,61 @@ pub fn layer_start(text: &str) -> Result<DateTime, String> {
 }
 
 pub fn shift(doc: ShiftDoc) -> Result<ShiftLength, String> {
-    if doc.count == 0 || doc.count > 1000 {
-        return Err("a shift is 1 to 1000 of its unit".to_owned());
-    }
-    Ok(match doc.unit {
+    let shift = match doc.unit {
         ShiftUnit::Hours => ShiftLength::Hours(doc.count),
         ShiftUnit::Days => ShiftLength::Days(doc.count),
         ShiftUnit::Weeks => ShiftLength::Weeks(doc.count),
+    };
+    shift.check().map_err(|e| e.to_string())?;
+    Ok(shift)
+}
+
+/// An integration's settings as onduty takes them: `group_by` for Alertmanager and
+/// Grafana, a `mapping` for (and only for) JSON webhooks, `mail` rules only for e-mail;
+/// heartbeats' integrations come with their heartbeats.
+pub fn integration_settings(doc: &IntegrationDoc) -> Result<IntegrationSettings, String> {
+    let kind = doc.kind;
+    if kind == IntegrationKind::Heartbeat {
+        return Err(
+            "a heartbeat's integration is made with its heartbeat: list it under 'heartbeats'"
+                .to_owned(),
+        );
+    }
+    if doc.group_by.is_some()
+        && !matches!(
+            kind,
+            IntegrationKind::Alertmanager | IntegrationKind::Grafana
+        )
+    {
+        return Err("only Alertmanager and Grafana integrations take 'group_by'".to_owned());
+    }
+    let mapping = match (kind, &doc.mapping) {
+        (IntegrationKind::Webhook, Some(m)) => Some(
+            serde_json::from_value::<crate::webhook::Mapping>(m.clone())
+                .map_err(|e| format!("'mapping': {e}"))?,
+        ),
+        (IntegrationKind::Webhook, None) => {
+            return Err("a JSON webhook needs its 'mapping'".to_owned());
+        }
+        (_, Some(_)) => return Err("only JSON webhooks take a 'mapping'".to_owned()),
+        (_, None) => None,
+    };
+    let mail = match (kind, &doc.mail) {
+        (IntegrationKind::Email, Some(m)) => {
+            let rules = serde_json::from_value::<crate::mail::MailRules>(m.clone())
+                .map_err(|e| format!("'mail': {e}"))?;
+            rules
+                .check()
+                .map_err(|e| format!("'mail': {}", e.join("; ")))?;
+            Some(rules)
+        }
+        (_, Some(_)) => return Err("only e-mail integrations take 'mail' rules".to_owned()),
+        (_, None) => None,
+    };
+    Ok(IntegrationSettings {
+        group_by: doc.group_by.unwrap_or_default(),
+        mapping,
+        mail,
     })
 }
 

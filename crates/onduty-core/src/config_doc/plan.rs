@@ -67,8 +67,22 @@ impl std::fmt::Display for Plan {
 
 /// The changes that make `current` into `desired`.
 pub fn plan(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Plan {
-    // An integration or heartbeat whose key the document leaves out keeps its own.
-    let mut desired = desired.clone();
+    let current = super::normalize(current);
+    let mut desired = super::normalize(desired);
+    // A contact method whose address is a credential, left out, keeps its own; so does an
+    // integration or heartbeat whose key the document leaves out.
+    for u in &mut desired.users {
+        let Some(now) = current.users.iter().find(|c| c.email == u.email) else {
+            continue;
+        };
+        for m in u.contact_methods.iter_mut().filter(|m| m.address.is_none()) {
+            m.address = now
+                .contact_methods
+                .iter()
+                .find(|c| c.name == m.name && c.channel == m.channel)
+                .and_then(|c| c.address.clone());
+        }
+    }
     for s in &mut desired.services {
         let Some(now) = current.services.iter().find(|c| same(&c.name, &s.name)) else {
             continue;
@@ -156,8 +170,9 @@ pub fn plan(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Plan {
 /// A list's entries by name, each as JSON.
 type Keyed = Vec<(String, Value)>;
 
+/// Both documents are normalized: names match exactly, addresses in lower case.
 fn same(a: &str, b: &str) -> bool {
-    a.trim().eq_ignore_ascii_case(b.trim())
+    a == b
 }
 
 fn keyed<T: Serialize>(list: &[T], name: impl Fn(&T) -> &String) -> Keyed {

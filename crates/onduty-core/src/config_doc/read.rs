@@ -126,6 +126,31 @@ pub fn read_files(files: &[(String, String)], known: &Known) -> Result<ConfigDoc
         .collect())
 }
 
+/// A document's YAML and shape only, without [`check`]: for splitting onduty's own
+/// export into files.
+pub fn parse_only(text: &str) -> Result<ConfigDoc, Vec<DocError>> {
+    parse(text).map(|(doc, _)| doc)
+}
+
+/// Deepest nesting read (a deeper document could exhaust the reader's stack).
+const MAX_DEPTH: usize = 64;
+
+/// How deep a block document nests, about: indentation and sequence dashes per line.
+fn depth(text: &str) -> usize {
+    text.lines()
+        .map(|line| {
+            let indent = line.len() - line.trim_start().len();
+            let dashes = line
+                .trim_start()
+                .split_inclusive(' ')
+                .take_while(|w| w.trim() == "-")
+                .count();
+            indent / 2 + dashes
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// One text's YAML and shape, with the nodes that say where everything is.
 fn parse(text: &str) -> Result<(ConfigDoc, marked_yaml::Node), Vec<DocError>> {
     if text.len() > MAX_BYTES {
@@ -133,6 +158,13 @@ fn parse(text: &str) -> Result<(ConfigDoc, marked_yaml::Node), Vec<DocError>> {
             None,
             String::new(),
             format!("the document is larger than {} MB", MAX_BYTES / 1024 / 1024),
+        )]);
+    }
+    if depth(text) > MAX_DEPTH {
+        return Err(vec![DocError::at(
+            None,
+            String::new(),
+            format!("the document nests deeper than {MAX_DEPTH} levels"),
         )]);
     }
     let options = marked_yaml::LoaderOptions::default().error_on_duplicate_keys(true);

@@ -67,7 +67,7 @@ fn a_realistic_document_reads_and_writes_back_the_same() {
         doc.escalation_policies[0].levels[0].targets,
         [TargetDoc::Schedule("Primary".to_owned())]
     );
-    let again = read(&to_yaml(&doc), &Known::default()).unwrap();
+    let again = read(&to_yaml(&doc).unwrap(), &Known::default()).unwrap();
     assert_eq!(again, doc);
 }
 
@@ -98,9 +98,9 @@ fn each_problem_names_its_line_and_field() {
         (
             (
                 "  - name: Checkout",
-                "  - name: Checkout\n    description: a\n  - name: checkout",
+                "  - name: Checkout\n    description: a\n  - name: Checkout",
             ),
-            "line 47: services[1].name: 'checkout' is named twice",
+            "line 47: services[1].name: 'Checkout' is named twice",
         ),
         // A value onduty refuses.
         (
@@ -273,4 +273,81 @@ fn a_folder_reads_as_one_document_and_problems_name_their_file() {
         shape[0].to_string(),
         "teams.yaml: line 1: version: this onduty reads version 1"
     );
+}
+
+#[test]
+fn a_value_spelled_another_way_is_no_change() {
+    let current = read(TEAM, &Known::default()).unwrap();
+    let respelled = TEAM
+        .replace(
+            "    members: [alice@example.com, bob@example.com]",
+            "    members: [Alice@Example.com, bob@example.com]",
+        )
+        .replace(
+            "    time_zone: Europe/Berlin\n    team: Ops",
+            "    time_zone: europe/berlin\n    team: Ops",
+        )
+        .replace("start: \"08:00\"", "start: \"08:00:00\"")
+        .replace(
+            "address: \"+4915112345678\"",
+            "address: \"+49 151 12345678\"",
+        )
+        .replace(
+            "start: 2026-12-24T18:00:00Z",
+            "start: 2026-12-24T19:00:00+01:00",
+        )
+        .replace(
+            "        type: alertmanager",
+            "        type: alertmanager\n        group_by: alert",
+        );
+    assert_ne!(respelled, TEAM);
+    let desired = read(&respelled, &Known::default()).unwrap();
+    assert_eq!(plan(&current, &desired, true), Plan::default());
+    // A real change still shows.
+    let moved = respelled.replace("start: \"08:00:00\"", "start: \"09:00\"");
+    let desired = read(&moved, &Known::default()).unwrap();
+    assert_eq!(plan(&current, &desired, false).changes.len(), 1);
+}
+
+#[test]
+fn what_onduty_refuses_is_refused_before_any_plan() {
+    for (change, expected) in [
+        (
+            ("    repeat: 1", "    repeat: 10"),
+            "escalation_policies[0]: repeat must be 0 to 9",
+        ),
+        (
+            (
+                "        type: alertmanager",
+                "        type: events_v2\n        group_by: group",
+            ),
+            "services[0].integrations[0]: only Alertmanager and Grafana",
+        ),
+        (
+            ("        type: alertmanager", "        type: webhook"),
+            "services[0].integrations[0]: a JSON webhook needs its 'mapping'",
+        ),
+        (
+            (
+                "shift: {unit: weeks, count: 1}",
+                "shift: {unit: weeks, count: 53}",
+            ),
+            "schedules[0].layers[0].shift.count",
+        ),
+        (
+            (
+                "        delay_minutes: 0\n",
+                "        delay_minutes: 1441\n",
+            ),
+            "users[0].notification_rules[0].delay_minutes",
+        ),
+    ] {
+        let (from, to) = change;
+        assert!(TEAM.contains(from), "{from}");
+        let found = problems(&TEAM.replacen(from, to, 1));
+        assert!(
+            found.iter().any(|p| p.contains(expected)),
+            "{expected} in {found:?}"
+        );
+    }
 }

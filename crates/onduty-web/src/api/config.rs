@@ -51,9 +51,10 @@ async fn export(
         .app
         .export_config(&caller.acting(), query.with_secrets)
         .await?;
+    let yaml = config_doc::to_yaml(&doc).map_err(ApiError::Internal)?;
     Ok((
         [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
-        config_doc::to_yaml(&doc),
+        yaml,
     )
         .into_response())
 }

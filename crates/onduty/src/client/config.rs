@@ -31,22 +31,21 @@ impl Client {
     ) -> anyhow::Result<()> {
         let yaml = self.exported(with_secrets).await?;
         if let Some(dir) = dir {
-            let doc = config_doc::read(&yaml, &Known::default())
+            let doc = config_doc::parse_only(&yaml)
                 .map_err(|e| anyhow::anyhow!("the server's export cannot be read: {e:?}"))?;
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot make {}", dir.display()))?;
             for kind in KINDS {
                 let file = dir.join(format!("{kind}.yaml"));
-                std::fs::write(&file, config_doc::to_yaml(&only(&doc, kind)))
-                    .with_context(|| format!("cannot write {}", file.display()))?;
+                let yaml = config_doc::to_yaml(&only(&doc, kind)).map_err(anyhow::Error::msg)?;
+                write_private(&file, &yaml, with_secrets)?;
             }
             eprintln!("Wrote {} files into {}.", KINDS.len(), dir.display());
             return Ok(());
         }
         match output {
             Some(file) => {
-                std::fs::write(&file, &yaml)
-                    .with_context(|| format!("cannot write {}", file.display()))?;
+                write_private(&file, &yaml, with_secrets)?;
                 eprintln!("Wrote {}.", file.display());
             }
             None => print!("{yaml}"),
@@ -110,16 +109,34 @@ impl Client {
             Known::default()
         } else {
             let current = self.exported(false).await?;
-            Known::of(&config_doc::read(&current, &Known::default()).unwrap_or_default())
+            let current = config_doc::parse_only(&current)
+                .map_err(|e| anyhow::anyhow!("the server's export cannot be read: {e:?}"))?;
+            Known::of(&current)
         };
         match config_doc::read_files(&files, &known) {
-            Ok(doc) => Ok(config_doc::to_yaml(&doc)),
+            Ok(doc) => config_doc::to_yaml(&doc).map_err(anyhow::Error::msg),
             Err(errors) => {
                 let lines: Vec<String> = errors.iter().map(|e| clean(&e.to_string())).collect();
                 bail!("{} cannot be applied:\n{}", dir.display(), lines.join("\n"))
             }
         }
     }
+}
+
+/// Writes a file; one holding keys is readable by its owner only.
+fn write_private(file: &Path, text: &str, secret: bool) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut handle = options
+        .open(file)
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    std::io::Write::write_all(&mut handle, text.as_bytes())
+        .with_context(|| format!("cannot write {}", file.display()))
 }
 
 /// The document with only one kind's list.

@@ -69,6 +69,43 @@ async fn the_configuration_is_exported_by_name_and_a_plan_shows_each_change() {
         .unwrap()
         .to_owned();
 
+    // Alice's phone app, a second integration, and Bob, who was on the rotation and left.
+    let (status, made) = app
+        .api_as(
+            &alice,
+            Method::POST,
+            "/users/alice@example.com/contact-methods",
+            Some(json!({"channel": "ntfy", "address": "https://ntfy.example.com/alice-secret-topic", "name": "phone app"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let (status, made) = app
+        .api(
+            Method::POST,
+            "/services/Checkout/integrations",
+            Some(json!({"name": "Prometheus", "type": "events_v2"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    app.user_token("Bob", "responder").await;
+    let (status, made) = app
+        .api(
+            Method::PUT,
+            "/schedules/Primary",
+            Some(
+                json!({"name": "Primary", "time_zone": "Europe/Berlin", "layers": [{
+                "name": "Weekly", "participants": ["alice@example.com", "bob@example.com"],
+                "start": "2026-01-05T09:00", "shift": {"unit": "weeks", "count": 1},
+                "restrictions": [{"type": "daily", "start": "08:00", "end": "20:00"}]}]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    let (status, _) = app
+        .api(Method::DELETE, "/users/bob@example.com", None)
+        .await;
+    assert!(status.is_success(), "{status}");
+
     // Exported by name, without keys unless asked; it reads back as it is.
     let yaml = export(&app, "").await;
     let doc =
@@ -78,7 +115,32 @@ async fn the_configuration_is_exported_by_name_and_a_plan_shows_each_change() {
         .iter()
         .find(|u| u.email == "alice@example.com")
         .unwrap();
-    assert_eq!(alice_doc.contact_methods[0].address, ALICE);
+    let sms = alice_doc
+        .contact_methods
+        .iter()
+        .find(|m| m.channel == onduty_core::contact::Channel::Sms)
+        .unwrap();
+    assert_eq!(sms.address.as_deref(), Some(ALICE));
+    // An ntfy topic is a secret: left out unless asked for.
+    let ntfy = alice_doc
+        .contact_methods
+        .iter()
+        .find(|m| m.name == "phone app")
+        .unwrap();
+    assert_eq!(ntfy.address, None, "{yaml}");
+    // Two integrations named alike are told apart.
+    let names: Vec<&str> = doc.services[0]
+        .integrations
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect();
+    assert_eq!(names, ["Prometheus", "Prometheus 2"], "{yaml}");
+    // A deleted person the rotation still names is kept, disabled.
+    let gone = doc.users.iter().find(|u| u.name == "Bob").unwrap();
+    assert!(
+        gone.disabled && gone.email.ends_with("@deleted.invalid"),
+        "{yaml}"
+    );
     assert_eq!(doc.escalation_policies[0].name, "Ops");
     let checkout = doc.services.iter().find(|s| s.name == "Checkout").unwrap();
     assert_eq!(checkout.escalation_policy.as_deref(), Some("Ops"));
@@ -86,7 +148,7 @@ async fn the_configuration_is_exported_by_name_and_a_plan_shows_each_change() {
     assert!(checkout.integrations[0].key.is_none(), "{yaml}");
     assert_eq!(
         checkout.integrations.len(),
-        1,
+        2,
         "a heartbeat's integration goes with it"
     );
     assert_eq!(checkout.heartbeats[0].name, "nightly-backup");
@@ -100,6 +162,8 @@ async fn the_configuration_is_exported_by_name_and_a_plan_shows_each_change() {
     let secret = export(&app, "?with_secrets=true").await;
     assert!(secret.contains(&key), "{secret}");
     assert!(secret.contains(&ping_key), "{secret}");
+    assert!(secret.contains("alice-secret-topic"), "{secret}");
+    assert!(!yaml.contains("alice-secret-topic"), "{yaml}");
 
     // The export changes nothing, even with prune.
     let (status, same) = plan(&app, &app.admin_token, &yaml, true).await;
@@ -126,7 +190,8 @@ async fn the_configuration_is_exported_by_name_and_a_plan_shows_each_change() {
         version: 1,
         users: doc.users.clone(),
         ..Default::default()
-    });
+    })
+    .unwrap();
     let (status, pruned) = plan(&app, &app.admin_token, &people_only, true).await;
     assert_eq!(status, StatusCode::OK, "{pruned}\n{people_only}");
     let text = pruned["text"].as_str().unwrap();

@@ -1,0 +1,150 @@
+//! One spelling for everything a document may spell several ways — e-mail addresses in
+//! any case, `europe/berlin`, `9:00`, `Monday`, a phone number with spaces, a time with
+//! another offset, a default left out — so that a plan shows only real changes. Values
+//! [`check`](super::check) refuses are left as they are.
+
+use jiff::civil::{DateTime, Time};
+
+use super::check::{email_key, layer_start, name_key};
+use super::{ConfigDoc, RestrictionDoc, TargetDoc, integration_settings};
+use crate::account::TimeZoneName;
+use crate::contact::Address;
+use crate::service::IntegrationKind;
+use crate::time::Timestamp;
+
+/// The document in onduty's own spelling.
+pub fn normalize(doc: &ConfigDoc) -> ConfigDoc {
+    let mut doc = doc.clone();
+    let zone = |z: &mut String| {
+        if let Ok(name) = TimeZoneName::parse(z) {
+            *z = name.to_string();
+        }
+    };
+    let instant = |t: &mut String| {
+        if let Ok(at) = Timestamp::parse(t) {
+            *t = at.to_rfc3339();
+        }
+    };
+    let trim = |s: &mut String| *s = name_key(s);
+    for u in &mut doc.users {
+        u.email = email_key(&u.email);
+        trim(&mut u.name);
+        zone(&mut u.time_zone);
+        for c in &mut u.contact_methods {
+            trim(&mut c.name);
+            if let Some(address) = &mut c.address
+                && let Ok(parsed) = Address::parse(c.channel, address)
+            {
+                *address = parsed.as_str().to_owned();
+            }
+        }
+        for r in &mut u.notification_rules {
+            trim(&mut r.contact_method);
+        }
+    }
+    for t in &mut doc.teams {
+        trim(&mut t.name);
+        t.members.iter_mut().for_each(|m| *m = email_key(m));
+    }
+    for s in &mut doc.schedules {
+        trim(&mut s.name);
+        zone(&mut s.time_zone);
+        s.team.iter_mut().for_each(trim);
+        for l in &mut s.layers {
+            trim(&mut l.name);
+            l.participants.iter_mut().for_each(|p| *p = email_key(p));
+            if let Ok(start) = layer_start(&l.start) {
+                l.start = date_time(start);
+            }
+            for r in &mut l.restrictions {
+                match r {
+                    RestrictionDoc::Daily { start, end } => {
+                        time(start);
+                        time(end);
+                    }
+                    RestrictionDoc::Weekly {
+                        start_day,
+                        start,
+                        end_day,
+                        end,
+                    } => {
+                        *start_day = start_day.trim().to_lowercase();
+                        *end_day = end_day.trim().to_lowercase();
+                        time(start);
+                        time(end);
+                    }
+                }
+            }
+        }
+        for o in &mut s.overrides {
+            o.user = email_key(&o.user);
+            instant(&mut o.start);
+            instant(&mut o.end);
+        }
+    }
+    for p in &mut doc.escalation_policies {
+        trim(&mut p.name);
+        p.team.iter_mut().for_each(trim);
+        for l in &mut p.levels {
+            for t in &mut l.targets {
+                match t {
+                    TargetDoc::User(u) => *u = email_key(u),
+                    TargetDoc::Schedule(s) | TargetDoc::Policy(s) => trim(s),
+                }
+            }
+        }
+    }
+    for s in &mut doc.services {
+        trim(&mut s.name);
+        s.team.iter_mut().for_each(trim);
+        s.escalation_policy.iter_mut().for_each(trim);
+        for i in &mut s.integrations {
+            trim(&mut i.name);
+            if let Ok(settings) = integration_settings(i) {
+                i.group_by = matches!(
+                    i.kind,
+                    IntegrationKind::Alertmanager | IntegrationKind::Grafana
+                )
+                .then_some(settings.group_by);
+                i.mapping = settings.mapping.and_then(|m| serde_json::to_value(m).ok());
+                i.mail = settings
+                    .mail
+                    .filter(|m| *m != crate::mail::MailRules::default())
+                    .and_then(|m| serde_json::to_value(m).ok());
+            }
+        }
+        for h in &mut s.heartbeats {
+            trim(&mut h.name);
+            if h.cron.is_some() {
+                let mut z = h.time_zone.clone().unwrap_or_else(|| "UTC".to_owned());
+                zone(&mut z);
+                h.time_zone = Some(z);
+            }
+        }
+    }
+    doc
+}
+
+/// A layer's start as onduty writes it: to the minute, or the second when it has one.
+pub fn date_time(at: DateTime) -> String {
+    if at.second() == 0 && at.subsec_nanosecond() == 0 {
+        at.strftime("%Y-%m-%dT%H:%M").to_string()
+    } else {
+        at.strftime("%Y-%m-%dT%H:%M:%S").to_string()
+    }
+}
+
+/// A time of day as onduty writes it: 09:00, or 09:00:30.
+pub fn time_of_day(at: Time) -> String {
+    if at.second() == 0 && at.subsec_nanosecond() == 0 {
+        at.strftime("%H:%M").to_string()
+    } else {
+        at.strftime("%H:%M:%S").to_string()
+    }
+}
+
+fn time(text: &mut String) {
+    if let Ok(at) = text.trim().parse::<Time>() {
+        *text = time_of_day(at);
+    }
+}
