@@ -374,7 +374,16 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
         ));
         for (j, h) in s.heartbeats.iter().enumerate() {
             if let Err(p) = heartbeat_expect(h) {
-                found.push((format!("{at}[{j}]"), p));
+                // The field it is about, when the sentence names just one.
+                let named: Vec<&str> = ["period_minutes", "grace_minutes", "cron", "time_zone"]
+                    .into_iter()
+                    .filter(|f| p.contains(&format!("'{f}'")))
+                    .collect();
+                let field = match named[..] {
+                    [one] => format!(".{one}"),
+                    _ => String::new(),
+                };
+                found.push((format!("{at}[{j}]{field}"), p));
             }
             if let Some(key) = &h.key
                 && crate::RoutingKey::parse(key).is_err()

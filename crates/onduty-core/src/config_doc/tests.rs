@@ -129,7 +129,7 @@ fn each_problem_names_its_line_and_field() {
         ),
         (
             ("cron: \"0 3 * * *\"", "cron: \"0 3 * *\""),
-            "line 52: services[0].heartbeats[0]: 'cron' is not a cron expression",
+            "line 53: services[0].heartbeats[0].cron: 'cron' is not a cron expression",
         ),
         // A rule naming a contact method the person does not have.
         (

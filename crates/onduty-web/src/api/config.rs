@@ -38,7 +38,7 @@ pub struct ExportQuery {
 #[utoipa::path(
     get, path = "/config", tag = "config", params(ExportQuery),
     responses(
-        (status = 200, description = "The document", content_type = "application/yaml", body = String),
+        (status = 200, description = "The document (see /api/v1/config/schema)", content_type = "application/yaml", body = Object),
         (status = 403, body = ErrorBody)
     )
 )]
