@@ -890,12 +890,16 @@ test('h. the keyboard alone acknowledges an incident, in the dark theme, with re
 
     // The shortcuts: from the list, j reaches the newest incident and a acknowledges it,
     // two key presses (five at most are allowed).
+    // The shortcuts work once the page's script has run (it shows their list).
+    const shortcutsReady = (page) =>
+      page.waitForFunction(() => document.getElementById('keys')?.hidden === false);
     const statusOf = async (summary) =>
       (await api('GET', '/api/v1/incidents')).incidents.find((i) => i.summary === summary)?.status;
     const NEWEST = { dedup: 'mem/db03', summary: 'Memory 98% on db03' };
     await trigger(NEWEST);
     await p.goto('/incidents');
     await p.getByRole('link', { name: NEWEST.summary }).waitFor();
+    await shortcutsReady(p);
     await p.keyboard.press('j');
     assert.equal(await p.evaluate(() => document.activeElement?.textContent), NEWEST.summary);
     await p.keyboard.press('a');
@@ -907,6 +911,7 @@ test('h. the keyboard alone acknowledges an incident, in the dark theme, with re
     await trigger(NEXT);
     await p.goto('/incidents');
     await p.getByRole('link', { name: NEXT.summary }).waitFor();
+    await shortcutsReady(p);
     await p.keyboard.press('j');
     await p.keyboard.press('Enter');
     await p.waitForURL(/\/incidents\/\d+$/);
@@ -917,6 +922,7 @@ test('h. the keyboard alone acknowledges an incident, in the dark theme, with re
     // ? opens the list of shortcuts, where they can be turned off; typing in a field is
     // never taken for one.
     await p.goto('/incidents');
+    await shortcutsReady(p);
     await p.keyboard.press('?');
     const use = p.getByLabel('Use these single-key shortcuts in this browser');
     assert.ok(await use.isVisible(), 'the list of shortcuts is open');
