@@ -4,16 +4,16 @@
 
 use onduty_core::account::AccountStatus;
 use onduty_core::config_doc::{
-    self, ConfigDoc, ContactDoc, DocError, HeartbeatDoc, IntegrationDoc, Known, LayerDoc, LevelDoc,
-    OverrideDoc, Plan, PolicyDoc, RestrictionDoc, RuleDoc, ScheduleDoc, ServiceDoc, ShiftDoc,
-    ShiftUnit, TargetDoc, TeamDoc, UserDoc,
+    self, ComponentDoc, ConfigDoc, ContactDoc, DocError, HeartbeatDoc, IntegrationDoc, Known,
+    LayerDoc, LevelDoc, OverrideDoc, Plan, PolicyDoc, RestrictionDoc, RuleDoc, ScheduleDoc,
+    ServiceDoc, ShiftDoc, ShiftUnit, StatusPageDoc, TargetDoc, TeamDoc, UserDoc,
 };
 use onduty_core::contact::Channel;
 use onduty_core::escalation::Target;
 use onduty_core::heartbeat::Expect;
 use onduty_core::schedule::{Restriction, ShiftLength};
 use onduty_core::service::IntegrationKind;
-use onduty_core::{PolicyId, ScheduleId, TeamId, UserId};
+use onduty_core::{ComponentId, PolicyId, ScheduleId, TeamId, UserId};
 use onduty_store::heartbeats::Heartbeat;
 
 use crate::{Acting, App, AppError};
@@ -268,6 +268,40 @@ impl App {
                     .map(|(h, name)| HeartbeatDoc {
                         name,
                         ..heartbeat_doc(h, with_secrets)
+                    })
+                    .collect(),
+            });
+        }
+        let services = store.list_services().await?;
+        for page in store.status_pages().await? {
+            let components = store.components(page.id).await?;
+            let component = |id: ComponentId| {
+                components
+                    .iter()
+                    .find(|c| c.id == id)
+                    .map(|c| c.name.clone())
+            };
+            doc.status_pages.push(StatusPageDoc {
+                slug: page.slug.clone(),
+                name: page.name.clone(),
+                host: page.host.clone(),
+                time_zone: page.time_zone.clone(),
+                auto_publish: page.auto_publish,
+                remind_every_minutes: page.remind_every_minutes,
+                components: components
+                    .iter()
+                    .map(|c| ComponentDoc {
+                        name: c.name.clone(),
+                        description: c.description.clone(),
+                        is_group: c.is_group,
+                        group: c.group.and_then(component),
+                        only_show_if_degraded: c.only_show_if_degraded,
+                        service: c.service.and_then(|id| {
+                            services
+                                .iter()
+                                .find(|s| s.id == id)
+                                .map(|s| s.name.to_string())
+                        }),
                     })
                     .collect(),
             });

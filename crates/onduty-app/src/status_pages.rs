@@ -3,7 +3,7 @@
 
 use onduty_core::account::TimeZoneName;
 use onduty_core::status_page::{
-    ComponentStatus, Impact, Slug, Stage, StatusPageError, Title, UpdateBody,
+    ComponentStatus, Impact, REMIND_EVERY_MINUTES, Slug, Stage, StatusPageError, Title, UpdateBody,
 };
 use onduty_core::{ComponentId, ServiceId, StatusIncidentId, Timestamp};
 use onduty_store::status_pages::{
@@ -39,9 +39,6 @@ pub struct StatusPageInput {
     /// reminded of: 5 to 1440 minutes; default 30.
     pub remind_every_minutes: Option<u32>,
 }
-
-/// Reminders of a forgotten public incident come this often at most, and at least.
-const REMIND_EVERY_MINUTES: std::ops::RangeInclusive<u32> = 5..=1440;
 
 /// A component (or a group) as a door received it.
 #[derive(Debug, Clone, Default)]
@@ -88,23 +85,9 @@ pub struct StatusIncidentInput {
     pub first: StatusUpdateInput,
 }
 
-/// A host name: lower-case letters, digits, dots and dashes, as a browser sends it.
+/// A host name, as a browser sends it.
 fn host_name(text: &str) -> Result<String, AppError> {
-    let host = text.trim().trim_end_matches('.').to_ascii_lowercase();
-    let label_ok = |l: &str| {
-        (1..=63).contains(&l.len())
-            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-    };
-    if host.len() <= 253 && host.contains('.') && host.split('.').all(label_ok) {
-        Ok(host)
-    } else {
-        Err(AppError::Invalid(format!(
-            "'host' must be a host name such as status.example.com, not '{}'",
-            text.chars().take(64).collect::<String>()
-        )))
-    }
+    onduty_core::status_page::parse_host(text).map_err(AppError::Invalid)
 }
 
 fn parse_page(input: &StatusPageInput) -> Result<NewStatusPage, AppError> {

@@ -52,6 +52,54 @@ pub struct ConfigDoc {
     pub escalation_policies: Vec<PolicyDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<ServiceDoc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status_pages: Vec<StatusPageDoc>,
+}
+
+/// A public status page, known by its slug (`/status/<slug>`), and its components in the
+/// order shown. Incidents and subscribers are not configuration and are not in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusPageDoc {
+    pub slug: String,
+    pub name: String,
+    /// A host name of its own (status.example.com), served at its root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default = "utc")]
+    pub time_zone: String,
+    /// Drafts made when a linked service's incident opens are published at once.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub auto_publish: bool,
+    /// How often (5 to 1440 minutes) a public incident left open after its onduty
+    /// incident is resolved is reminded of.
+    #[serde(default = "thirty")]
+    pub remind_every_minutes: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<ComponentDoc>,
+}
+
+fn thirty() -> u32 {
+    30
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentDoc {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// A group of components rather than one.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub is_group: bool,
+    /// The group it is shown in: a group's name on the same page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub only_show_if_degraded: bool,
+    /// The onduty service it stands for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 /// A person, known by e-mail.

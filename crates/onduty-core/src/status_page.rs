@@ -358,6 +358,30 @@ impl UpdateBody {
 }
 
 /// A public title (a page's, a component's, an incident's): one line, 1 to 255
+/// How often (minutes) a public incident left open after its onduty incident is resolved
+/// may be reminded of.
+pub const REMIND_EVERY_MINUTES: std::ops::RangeInclusive<u32> = 5..=1440;
+
+/// A page's own host name (status.example.com): lower-case letters, digits, dots and
+/// dashes, as a browser sends it.
+pub fn parse_host(text: &str) -> Result<String, String> {
+    let host = text.trim().trim_end_matches('.').to_ascii_lowercase();
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if host.len() <= 253 && host.contains('.') && host.split('.').all(label_ok) {
+        Ok(host)
+    } else {
+        Err(format!(
+            "'host' must be a host name such as status.example.com, not '{}'",
+            text.chars().take(64).collect::<String>()
+        ))
+    }
+}
+
 /// characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Title(String);

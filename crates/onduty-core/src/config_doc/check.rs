@@ -18,6 +18,7 @@ use crate::schedule::{
     Day, MAX_LAYERS, MAX_PARTICIPANTS, MAX_RESTRICTIONS, Restriction, ShiftLength, Window,
 };
 use crate::service::{IntegrationKind, IntegrationSettings, parse_description};
+use crate::status_page::{REMIND_EVERY_MINUTES, Slug, Title, parse_host};
 use crate::time::Timestamp;
 use crate::{PolicyId, UserId};
 
@@ -30,6 +31,7 @@ pub struct Known {
     pub teams: HashSet<String>,
     pub schedules: HashSet<String>,
     pub policies: HashSet<String>,
+    pub services: HashSet<String>,
 }
 
 impl Known {
@@ -44,6 +46,7 @@ impl Known {
                 .iter()
                 .map(|p| name_key(&p.name))
                 .collect(),
+            services: doc.services.iter().map(|s| name_key(&s.name)).collect(),
         }
     }
 }
@@ -76,6 +79,7 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
     let teams: HashSet<String> = mine.teams.union(&known.teams).cloned().collect();
     let schedules: HashSet<String> = mine.schedules.union(&known.schedules).cloned().collect();
     let policies: HashSet<String> = mine.policies.union(&known.policies).cloned().collect();
+    let services: HashSet<String> = mine.services.union(&known.services).cloned().collect();
     let mut refer = |path: String, kind: &str, set: &HashSet<String>, name: &str| {
         let key = if kind == "person" {
             email_key(name)
@@ -365,6 +369,66 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
             }
         }
     }
+    for (i, page) in doc.status_pages.iter().enumerate() {
+        let at = format!("status_pages[{i}]");
+        if let Err(e) = Slug::parse(&page.slug) {
+            found.push((format!("{at}.slug"), e.to_string()));
+        }
+        if let Err(e) = Title::parse("name", &page.name) {
+            found.push((format!("{at}.name"), e.to_string()));
+        }
+        if let Some(Err(p)) = page.host.as_deref().map(parse_host) {
+            found.push((format!("{at}.host"), p));
+        }
+        if crate::account::time_zone(&page.time_zone).is_none() {
+            found.push((
+                format!("{at}.time_zone"),
+                format!("'{}' is not a time zone", page.time_zone),
+            ));
+        }
+        if !REMIND_EVERY_MINUTES.contains(&page.remind_every_minutes) {
+            found.push((
+                format!("{at}.remind_every_minutes"),
+                format!(
+                    "{} to {} minutes",
+                    REMIND_EVERY_MINUTES.start(),
+                    REMIND_EVERY_MINUTES.end()
+                ),
+            ));
+        }
+        found.extend(duplicates(
+            &format!("{at}.components"),
+            page.components.iter().map(|c| c.name.as_str()),
+            "name",
+        ));
+        for (j, c) in page.components.iter().enumerate() {
+            let at = format!("{at}.components[{j}]");
+            if let Err(e) = Title::parse("name", &c.name) {
+                found.push((format!("{at}.name"), e.to_string()));
+            }
+            if let Some(group) = &c.group {
+                let is_group = page
+                    .components
+                    .iter()
+                    .any(|g| g.is_group && name_key(&g.name) == name_key(group));
+                if c.is_group || !is_group {
+                    found.push((
+                        format!("{at}.group"),
+                        format!("no group '{group}' on this page to show it in"),
+                    ));
+                }
+            }
+            if let Some(service) = &c.service {
+                refer(format!("{at}.service"), "service", &services, service);
+            }
+        }
+    }
+    found.extend(duplicates(
+        "status_pages",
+        doc.status_pages.iter().map(|p| p.slug.as_str()),
+        "slug",
+    ));
+
     for (i, s) in doc.services.iter().enumerate() {
         let at = format!("services[{i}].heartbeats");
         found.extend(duplicates(

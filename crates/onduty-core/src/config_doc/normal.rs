@@ -122,6 +122,21 @@ pub fn normalize(doc: &ConfigDoc) -> ConfigDoc {
             }
         }
     }
+    for page in &mut doc.status_pages {
+        trim(&mut page.slug);
+        trim(&mut page.name);
+        zone(&mut page.time_zone);
+        if let Some(host) = &mut page.host
+            && let Ok(parsed) = crate::status_page::parse_host(host)
+        {
+            *host = parsed;
+        }
+        for c in &mut page.components {
+            trim(&mut c.name);
+            c.group.iter_mut().for_each(trim);
+            c.service.iter_mut().for_each(trim);
+        }
+    }
     doc
 }
 

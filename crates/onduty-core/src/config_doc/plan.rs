@@ -18,7 +18,7 @@ pub enum Action {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
-    /// `user`, `team`, `schedule`, `escalation_policy` or `service`.
+    /// `user`, `team`, `schedule`, `escalation_policy`, `service` or `status_page`.
     pub kind: &'static str,
     /// Its name (a person's e-mail).
     pub name: String,
@@ -102,7 +102,7 @@ pub fn plan(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Plan {
                 .and_then(|c| c.key.clone());
         }
     }
-    let lists: [(&'static str, Keyed, Keyed); 5] = [
+    let lists: [(&'static str, Keyed, Keyed); 6] = [
         (
             "user",
             keyed(&current.users, |u| &u.email),
@@ -127,6 +127,11 @@ pub fn plan(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Plan {
             "service",
             keyed(&current.services, |s| &s.name),
             keyed(&desired.services, |s| &s.name),
+        ),
+        (
+            "status_page",
+            keyed(&current.status_pages, |p| &p.slug),
+            keyed(&desired.status_pages, |p| &p.slug),
         ),
     ];
     let mut changes = Vec::new();

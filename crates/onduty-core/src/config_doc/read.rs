@@ -71,12 +71,13 @@ pub fn read_files(files: &[(String, String)], known: &Known) -> Result<ConfigDoc
     };
     let mut origins: Vec<(&'static str, usize, usize)> = Vec::new();
     for (f, (_, (doc, _))) in parsed.iter().enumerate() {
-        let lists: [(&'static str, usize); 5] = [
+        let lists: [(&'static str, usize); 6] = [
             ("users", doc.users.len()),
             ("teams", doc.teams.len()),
             ("schedules", doc.schedules.len()),
             ("escalation_policies", doc.escalation_policies.len()),
             ("services", doc.services.len()),
+            ("status_pages", doc.status_pages.len()),
         ];
         for (list, len) in lists {
             origins.extend((0..len).map(|i| (list, f, i)));
@@ -88,6 +89,7 @@ pub fn read_files(files: &[(String, String)], known: &Known) -> Result<ConfigDoc
             .escalation_policies
             .extend(doc.escalation_policies.iter().cloned());
         merged.services.extend(doc.services.iter().cloned());
+        merged.status_pages.extend(doc.status_pages.iter().cloned());
     }
     let problems = check(&merged, known);
     if problems.is_empty() {

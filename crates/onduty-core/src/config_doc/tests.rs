@@ -55,6 +55,13 @@ services:
         cron: "0 3 * * *"
         time_zone: Europe/Berlin
         grace_minutes: 30
+status_pages:
+  - slug: acme
+    name: Acme
+    host: status.acme.example
+    components:
+      - {name: Regions, is_group: true}
+      - {name: EU, group: Regions, service: Checkout}
 "#;
 
 #[test]
@@ -131,6 +138,21 @@ fn each_problem_names_its_line_and_field() {
             ("cron: \"0 3 * * *\"", "cron: \"0 3 * *\""),
             "line 53: services[0].heartbeats[0].cron: 'cron' is not a cron expression",
         ),
+        // A component in a group that is not one, and for a service nobody knows.
+        (
+            (
+                "{name: EU, group: Regions, service: Checkout}",
+                "{name: EU, group: Europe, service: Shop}",
+            ),
+            "line 62: status_pages[0].components[1].group: no group 'Europe' on this page",
+        ),
+        (
+            (
+                "{name: EU, group: Regions, service: Checkout}",
+                "{name: EU, service: Shop}",
+            ),
+            "line 62: status_pages[0].components[1].service: no service 'Shop'",
+        ),
         // A rule naming a contact method the person does not have.
         (
             (
@@ -183,6 +205,7 @@ fn the_plan_creates_changes_and_with_prune_deletes_in_order() {
             ("schedule", "Primary"),
             ("escalation_policy", "Ops"),
             ("service", "Checkout"),
+            ("status_page", "acme"),
         ]
     );
     assert!(

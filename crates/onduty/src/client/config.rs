@@ -13,12 +13,13 @@ use super::Client;
 use crate::output::clean;
 
 /// The files a folder export writes, each with one kind.
-const KINDS: [&str; 5] = [
+const KINDS: [&str; 6] = [
     "users",
     "teams",
     "schedules",
     "escalation_policies",
     "services",
+    "status_pages",
 ];
 
 impl Client {
@@ -150,7 +151,8 @@ fn only(doc: &ConfigDoc, kind: &str) -> ConfigDoc {
         "teams" => one.teams = doc.teams.clone(),
         "schedules" => one.schedules = doc.schedules.clone(),
         "escalation_policies" => one.escalation_policies = doc.escalation_policies.clone(),
-        _ => one.services = doc.services.clone(),
+        "services" => one.services = doc.services.clone(),
+        _ => one.status_pages = doc.status_pages.clone(),
     }
     one
 }

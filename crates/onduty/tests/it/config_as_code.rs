@@ -106,6 +106,8 @@ async fn the_configuration_is_exported_by_name_and_a_plan_shows_each_change() {
         .await;
     assert!(status.is_success(), "{status}");
 
+    crate::status_page::acme(&app).await;
+
     // Exported by name, without keys unless asked; it reads back as it is.
     let yaml = export(&app, "").await;
     let doc =
@@ -135,6 +137,19 @@ async fn the_configuration_is_exported_by_name_and_a_plan_shows_each_change() {
         .map(|i| i.name.as_str())
         .collect();
     assert_eq!(names, ["Prometheus", "Prometheus 2"], "{yaml}");
+    // The status page and its components, groups and services by name.
+    let acme = &doc.status_pages[0];
+    assert_eq!(
+        (acme.slug.as_str(), acme.time_zone.as_str()),
+        ("acme", "Europe/London")
+    );
+    let shown: Vec<(&str, Option<&str>, Option<&str>)> = acme
+        .components
+        .iter()
+        .map(|c| (c.name.as_str(), c.group.as_deref(), c.service.as_deref()))
+        .collect();
+    assert!(shown.contains(&("API", None, Some("Checkout"))), "{yaml}");
+    assert!(shown.contains(&("EU", Some("Regions"), None)), "{yaml}");
     // A deleted person the rotation still names is kept, disabled.
     let gone = doc.users.iter().find(|u| u.name == "Bob").unwrap();
     assert!(
@@ -196,6 +211,7 @@ async fn the_configuration_is_exported_by_name_and_a_plan_shows_each_change() {
     assert_eq!(status, StatusCode::OK, "{pruned}\n{people_only}");
     let text = pruned["text"].as_str().unwrap();
     for expected in [
+        "- delete status page acme\n",
         "- delete service Checkout\n",
         "- delete escalation policy Ops\n",
         "- delete schedule Primary\n",
