@@ -270,7 +270,7 @@ impl App {
     }
 
     /// Shows a published postmortem with a resolved public incident of status page `page`
-    /// (responders and admins), or stops showing one (`postmortem` empty). The public then
+    /// (responders and admins), or stops showing one (`postmortem` none). The public then
     /// reads its summary, contributing factors and action items there (see
     /// [`postmortem::public_markdown`]), and the incident's status reads `postmortem`.
     pub async fn show_postmortem_on_status_page(
@@ -278,13 +278,13 @@ impl App {
         acting: &Acting,
         page: &str,
         incident: &str,
-        postmortem: &str,
+        postmortem: Option<&str>,
     ) -> Result<StatusIncident, AppError> {
         acting.require_responder()?;
         let public = self.status_incident_on(page, incident).await?;
-        let shown = match postmortem.trim() {
-            "" => None,
-            text => {
+        let shown = match postmortem {
+            None => None,
+            Some(text) => {
                 let found = self.postmortem(text).await?;
                 if found.status != PostmortemStatus::Published {
                     return Err(AppError::Conflict(

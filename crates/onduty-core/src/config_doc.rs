@@ -7,8 +7,6 @@
 //! reference to nothing, a name used twice, a value onduty refuses), each name the line
 //! and the field. [`plan`] compares two documents.
 
-use std::collections::HashSet;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -23,12 +21,12 @@ mod check;
 mod normal;
 mod plan;
 mod read;
-pub use check::{
-    Known, check, heartbeat_expect, integration_settings, layer_start, restriction, shift,
-};
+mod values;
+pub use check::{Known, check};
 pub use normal::{date_time, normalize, time_of_day};
 pub use plan::{Action, Change, Plan, plan};
 pub use read::{DocError, parse_only, read, read_files};
+pub use values::{heartbeat_expect, integration_settings, layer_start, restriction, shift};
 
 /// The version of the document's shape this onduty reads and writes.
 pub const VERSION: u32 = 1;
@@ -409,33 +407,6 @@ fn drop_null(value: &mut serde_json::Value) {
         Value::Array(items) => items.iter_mut().for_each(drop_null),
         _ => {}
     }
-}
-
-/// Names used twice in one list (exactly, as onduty looks names up; e-mail addresses in
-/// any case), by the path of the second.
-pub(crate) fn duplicates<'a>(
-    list: &str,
-    names: impl Iterator<Item = &'a str>,
-    field: &str,
-) -> Vec<(String, String)> {
-    let mut seen = HashSet::new();
-    let email = field == "email";
-    names
-        .enumerate()
-        .filter(|(_, n)| {
-            !seen.insert(if email {
-                check::email_key(n)
-            } else {
-                check::name_key(n)
-            })
-        })
-        .map(|(i, n)| {
-            (
-                format!("{list}[{i}].{field}"),
-                format!("'{n}' is named twice"),
-            )
-        })
-        .collect()
 }
 
 /// Whether `text` is a name onduty takes (1 to 100 characters).

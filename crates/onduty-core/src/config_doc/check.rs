@@ -4,20 +4,14 @@
 
 use std::collections::HashSet;
 
-use jiff::civil::{DateTime, Time};
-
-use super::{
-    ConfigDoc, HeartbeatDoc, IntegrationDoc, RestrictionDoc, ShiftDoc, ShiftUnit, TargetDoc,
-    VERSION, address_problem, duplicates, email_problem, name_problem,
+use super::values::{
+    heartbeat_expect, integration_settings, layer_start, restriction, rfc3339, shift,
 };
-use crate::account::TimeZoneName;
+use super::{ConfigDoc, TargetDoc, VERSION, address_problem, email_problem, name_problem};
 use crate::contact::{MAX_RULE_DELAY_MINUTES, RepeatEvery};
 use crate::escalation::{Level, MAX_LEVELS, MAX_TARGETS, Steps, Target};
-use crate::heartbeat::Expect;
-use crate::schedule::{
-    Day, MAX_LAYERS, MAX_PARTICIPANTS, MAX_RESTRICTIONS, Restriction, ShiftLength, Window,
-};
-use crate::service::{IntegrationKind, IntegrationSettings, parse_description};
+use crate::schedule::{MAX_LAYERS, MAX_PARTICIPANTS, MAX_RESTRICTIONS, Window};
+use crate::service::parse_description;
 use crate::status_page::{REMIND_EVERY_MINUTES, Slug, Title, parse_host};
 use crate::time::Timestamp;
 use crate::{PolicyId, UserId};
@@ -63,35 +57,87 @@ pub(crate) fn name_key(text: &str) -> String {
     text.trim().to_owned()
 }
 
+/// Names used twice in one list (exactly, as onduty looks names up; e-mail addresses in
+/// any case), by the path of the second.
+fn duplicates<'a>(
+    list: &str,
+    names: impl Iterator<Item = &'a str>,
+    field: &str,
+) -> Vec<(String, String)> {
+    let mut seen = HashSet::new();
+    let email = field == "email";
+    names
+        .enumerate()
+        .filter(|(_, n)| !seen.insert(if email { email_key(n) } else { name_key(n) }))
+        .map(|(i, n)| {
+            (
+                format!("{list}[{i}].{field}"),
+                format!("'{n}' is named twice"),
+            )
+        })
+        .collect()
+}
+
 type Problems = Vec<(String, String)>;
 
 /// Every problem in `doc`, by field path.
 pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
-    let mut out = Vec::new();
+    let mut found = Vec::new();
     if doc.version != VERSION {
-        out.push((
+        found.push((
             "version".to_owned(),
             format!("this onduty reads version {VERSION}"),
         ));
     }
-    let mine = Known::of(doc);
-    let users: HashSet<String> = mine.users.union(&known.users).cloned().collect();
-    let teams: HashSet<String> = mine.teams.union(&known.teams).cloned().collect();
-    let schedules: HashSet<String> = mine.schedules.union(&known.schedules).cloned().collect();
-    let policies: HashSet<String> = mine.policies.union(&known.policies).cloned().collect();
-    let services: HashSet<String> = mine.services.union(&known.services).cloned().collect();
-    let mut refer = |path: String, kind: &str, set: &HashSet<String>, name: &str| {
-        let key = if kind == "person" {
-            email_key(name)
-        } else {
-            name_key(name)
+    let names = Names::new(doc, known);
+    users(doc, &mut found);
+    teams(doc, &names, &mut found);
+    schedules(doc, &names, &mut found);
+    policies(doc, &names, &mut found);
+    services(doc, &names, &mut found);
+    status_pages(doc, &names, &mut found);
+    found
+}
+
+/// What references may name: the document's own and what the server has.
+struct Names {
+    users: HashSet<String>,
+    teams: HashSet<String>,
+    schedules: HashSet<String>,
+    policies: HashSet<String>,
+    services: HashSet<String>,
+}
+
+impl Names {
+    fn new(doc: &ConfigDoc, known: &Known) -> Names {
+        let mine = Known::of(doc);
+        let both = |a: &HashSet<String>, b: &HashSet<String>| a.union(b).cloned().collect();
+        Names {
+            users: both(&mine.users, &known.users),
+            teams: both(&mine.teams, &known.teams),
+            schedules: both(&mine.schedules, &known.schedules),
+            policies: both(&mine.policies, &known.policies),
+            services: both(&mine.services, &known.services),
+        }
+    }
+
+    /// A problem at `path` unless `name` names a `kind` that exists.
+    fn refer(&self, found: &mut Problems, path: String, kind: &str, name: &str) {
+        let (set, key) = match kind {
+            "person" => (&self.users, email_key(name)),
+            "team" => (&self.teams, name_key(name)),
+            "schedule" => (&self.schedules, name_key(name)),
+            "escalation policy" => (&self.policies, name_key(name)),
+            _ => (&self.services, name_key(name)),
         };
         if !set.contains(&key) {
-            out.push((path, format!("no {kind} '{name}'")));
+            found.push((path, format!("no {kind} '{name}'")));
         }
-    };
-    let mut found: Problems = Vec::new();
+    }
+}
 
+/// People, their contact methods and rules.
+fn users(doc: &ConfigDoc, found: &mut Problems) {
     for (i, u) in doc.users.iter().enumerate() {
         let at = format!("users[{i}]");
         if let Some(p) = email_problem(&u.email) {
@@ -159,13 +205,16 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
         doc.users.iter().map(|u| u.email.as_str()),
         "email",
     ));
+}
 
+/// Teams and their members.
+fn teams(doc: &ConfigDoc, names: &Names, found: &mut Problems) {
     for (i, t) in doc.teams.iter().enumerate() {
         if let Some(p) = name_problem(&t.name) {
             found.push((format!("teams[{i}].name"), p));
         }
         for (j, m) in t.members.iter().enumerate() {
-            refer(format!("teams[{i}].members[{j}]"), "person", &users, m);
+            names.refer(found, format!("teams[{i}].members[{j}]"), "person", m);
         }
     }
     found.extend(duplicates(
@@ -173,7 +222,10 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
         doc.teams.iter().map(|t| t.name.as_str()),
         "name",
     ));
+}
 
+/// Schedules: layers, restrictions, overrides.
+fn schedules(doc: &ConfigDoc, names: &Names, found: &mut Problems) {
     for (i, s) in doc.schedules.iter().enumerate() {
         let at = format!("schedules[{i}]");
         if let Some(p) = name_problem(&s.name) {
@@ -189,7 +241,7 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
             ));
         }
         if let Some(team) = &s.team {
-            refer(format!("{at}.team"), "team", &teams, team);
+            names.refer(found, format!("{at}.team"), "team", team);
         }
         if s.layers.is_empty() || s.layers.len() > MAX_LAYERS {
             found.push((
@@ -212,7 +264,7 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
                 ));
             }
             for (k, p) in l.participants.iter().enumerate() {
-                refer(format!("{at}.participants[{k}]"), "person", &users, p);
+                names.refer(found, format!("{at}.participants[{k}]"), "person", p);
             }
             if let Err(p) = layer_start(&l.start) {
                 found.push((format!("{at}.start"), p));
@@ -234,7 +286,7 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
         }
         for (j, o) in s.overrides.iter().enumerate() {
             let at = format!("{at}.overrides[{j}]");
-            refer(format!("{at}.user"), "person", &users, &o.user);
+            names.refer(found, format!("{at}.user"), "person", &o.user);
             match (Timestamp::parse(&o.start), Timestamp::parse(&o.end)) {
                 (Ok(start), Ok(end)) if Window::new(start, end).is_ok() => {}
                 (Ok(_), Ok(_)) => found.push((
@@ -251,14 +303,17 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
         doc.schedules.iter().map(|s| s.name.as_str()),
         "name",
     ));
+}
 
+/// Escalation policies: levels and their targets.
+fn policies(doc: &ConfigDoc, names: &Names, found: &mut Problems) {
     for (i, p) in doc.escalation_policies.iter().enumerate() {
         let at = format!("escalation_policies[{i}]");
         if let Some(problem) = name_problem(&p.name) {
             found.push((format!("{at}.name"), problem));
         }
         if let Some(team) = &p.team {
-            refer(format!("{at}.team"), "team", &teams, team);
+            names.refer(found, format!("{at}.team"), "team", team);
         }
         if let Err(problem) = parse_description(&p.description) {
             found.push((format!("{at}.description"), problem));
@@ -295,13 +350,13 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
             for (k, t) in level.targets.iter().enumerate() {
                 let path = format!("{at}.levels[{j}].targets[{k}]");
                 match t {
-                    TargetDoc::User(u) => refer(path, "person", &users, u),
-                    TargetDoc::Schedule(s) => refer(path, "schedule", &schedules, s),
+                    TargetDoc::User(u) => names.refer(found, path, "person", u),
+                    TargetDoc::Schedule(s) => names.refer(found, path, "schedule", s),
                     TargetDoc::Policy(name) if name_key(name) == name_key(&p.name) => found.push((
                         path,
                         "a policy cannot hand incidents over to itself".to_owned(),
                     )),
-                    TargetDoc::Policy(name) => refer(path, "escalation policy", &policies, name),
+                    TargetDoc::Policy(name) => names.refer(found, path, "escalation policy", name),
                 }
             }
         }
@@ -311,7 +366,10 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
         doc.escalation_policies.iter().map(|p| p.name.as_str()),
         "name",
     ));
+}
 
+/// Services, their integrations and heartbeats.
+fn services(doc: &ConfigDoc, names: &Names, found: &mut Problems) {
     for (i, s) in doc.services.iter().enumerate() {
         let at = format!("services[{i}]");
         if let Some(p) = name_problem(&s.name) {
@@ -321,13 +379,13 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
             found.push((format!("{at}.description"), p));
         }
         if let Some(team) = &s.team {
-            refer(format!("{at}.team"), "team", &teams, team);
+            names.refer(found, format!("{at}.team"), "team", team);
         }
         if let Some(policy) = &s.escalation_policy {
-            refer(
+            names.refer(
+                found,
                 format!("{at}.escalation_policy"),
                 "escalation policy",
-                &policies,
                 policy,
             );
         }
@@ -368,7 +426,47 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
                 ));
             }
         }
+        // Its heartbeats.
+        {
+            let at = format!("services[{i}].heartbeats");
+            found.extend(duplicates(
+                &at,
+                s.heartbeats.iter().map(|h| h.name.as_str()),
+                "name",
+            ));
+            for (j, h) in s.heartbeats.iter().enumerate() {
+                if let Err(p) = heartbeat_expect(h) {
+                    // The field it is about, when the sentence names just one.
+                    let named: Vec<&str> = ["period_minutes", "grace_minutes", "cron", "time_zone"]
+                        .into_iter()
+                        .filter(|f| p.contains(&format!("'{f}'")))
+                        .collect();
+                    let field = match named[..] {
+                        [one] => format!(".{one}"),
+                        _ => String::new(),
+                    };
+                    found.push((format!("{at}[{j}]{field}"), p));
+                }
+                if let Some(key) = &h.key
+                    && crate::RoutingKey::parse(key).is_err()
+                {
+                    found.push((
+                        format!("{at}[{j}].key"),
+                        "a ping key is 32 letters and digits".to_owned(),
+                    ));
+                }
+            }
+        }
     }
+    found.extend(duplicates(
+        "services",
+        doc.services.iter().map(|s| s.name.as_str()),
+        "name",
+    ));
+}
+
+/// Status pages and their components.
+fn status_pages(doc: &ConfigDoc, names: &Names, found: &mut Problems) {
     for (i, page) in doc.status_pages.iter().enumerate() {
         let at = format!("status_pages[{i}]");
         if let Err(e) = Slug::parse(&page.slug) {
@@ -419,7 +517,7 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
                 }
             }
             if let Some(service) = &c.service {
-                refer(format!("{at}.service"), "service", &services, service);
+                names.refer(found, format!("{at}.service"), "service", service);
             }
         }
     }
@@ -428,161 +526,4 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
         doc.status_pages.iter().map(|p| p.slug.as_str()),
         "slug",
     ));
-
-    for (i, s) in doc.services.iter().enumerate() {
-        let at = format!("services[{i}].heartbeats");
-        found.extend(duplicates(
-            &at,
-            s.heartbeats.iter().map(|h| h.name.as_str()),
-            "name",
-        ));
-        for (j, h) in s.heartbeats.iter().enumerate() {
-            if let Err(p) = heartbeat_expect(h) {
-                // The field it is about, when the sentence names just one.
-                let named: Vec<&str> = ["period_minutes", "grace_minutes", "cron", "time_zone"]
-                    .into_iter()
-                    .filter(|f| p.contains(&format!("'{f}'")))
-                    .collect();
-                let field = match named[..] {
-                    [one] => format!(".{one}"),
-                    _ => String::new(),
-                };
-                found.push((format!("{at}[{j}]{field}"), p));
-            }
-            if let Some(key) = &h.key
-                && crate::RoutingKey::parse(key).is_err()
-            {
-                found.push((
-                    format!("{at}[{j}].key"),
-                    "a ping key is 32 letters and digits".to_owned(),
-                ));
-            }
-        }
-    }
-    found.extend(duplicates(
-        "services",
-        doc.services.iter().map(|s| s.name.as_str()),
-        "name",
-    ));
-    out.extend(found);
-    out
-}
-
-fn rfc3339(text: &str) -> String {
-    format!("'{text}' is not a time such as 2026-12-24T18:00:00Z")
-}
-
-/// When a heartbeat expects its pings: a period or a cron expression, not both.
-pub fn heartbeat_expect(doc: &HeartbeatDoc) -> Result<Expect, String> {
-    if doc.name.trim().is_empty() || doc.name.chars().count() > 100 {
-        return Err("a heartbeat's name is 1 to 100 characters".to_owned());
-    }
-    match (doc.period_minutes, &doc.cron) {
-        (Some(period), None) => {
-            Expect::period(period, doc.grace_minutes).map_err(|e| e.to_string())
-        }
-        (None, Some(cron)) => {
-            let zone = doc.time_zone.as_deref().unwrap_or("UTC");
-            let zone = TimeZoneName::parse(zone).map_err(|e| e.to_string())?;
-            Expect::cron(cron, zone, doc.grace_minutes).map_err(|e| e.to_string())
-        }
-        _ => Err("give either 'period_minutes' or 'cron'".to_owned()),
-    }
-}
-
-/// A layer's first handoff, on the schedule's clock.
-pub fn layer_start(text: &str) -> Result<DateTime, String> {
-    text.trim()
-        .parse::<DateTime>()
-        .map_err(|_| format!("'{text}' is not a date and time such as 2026-01-05T09:00"))
-}
-
-pub fn shift(doc: ShiftDoc) -> Result<ShiftLength, String> {
-    let shift = match doc.unit {
-        ShiftUnit::Hours => ShiftLength::Hours(doc.count),
-        ShiftUnit::Days => ShiftLength::Days(doc.count),
-        ShiftUnit::Weeks => ShiftLength::Weeks(doc.count),
-    };
-    shift.check().map_err(|e| e.to_string())?;
-    Ok(shift)
-}
-
-/// An integration's settings as onduty takes them: `group_by` for Alertmanager and
-/// Grafana, a `mapping` for (and only for) JSON webhooks, `mail` rules only for e-mail;
-/// heartbeats' integrations come with their heartbeats.
-pub fn integration_settings(doc: &IntegrationDoc) -> Result<IntegrationSettings, String> {
-    let kind = doc.kind;
-    if kind == IntegrationKind::Heartbeat {
-        return Err(
-            "a heartbeat's integration is made with its heartbeat: list it under 'heartbeats'"
-                .to_owned(),
-        );
-    }
-    if doc.group_by.is_some()
-        && !matches!(
-            kind,
-            IntegrationKind::Alertmanager | IntegrationKind::Grafana
-        )
-    {
-        return Err("only Alertmanager and Grafana integrations take 'group_by'".to_owned());
-    }
-    let mapping = match (kind, &doc.mapping) {
-        (IntegrationKind::Webhook, Some(m)) => Some(
-            serde_json::from_value::<crate::webhook::Mapping>(m.clone())
-                .map_err(|e| format!("'mapping': {e}"))?,
-        ),
-        (IntegrationKind::Webhook, None) => {
-            return Err("a JSON webhook needs its 'mapping'".to_owned());
-        }
-        (_, Some(_)) => return Err("only JSON webhooks take a 'mapping'".to_owned()),
-        (_, None) => None,
-    };
-    let mail = match (kind, &doc.mail) {
-        (IntegrationKind::Email, Some(m)) => {
-            let rules = serde_json::from_value::<crate::mail::MailRules>(m.clone())
-                .map_err(|e| format!("'mail': {e}"))?;
-            rules
-                .check()
-                .map_err(|e| format!("'mail': {}", e.join("; ")))?;
-            Some(rules)
-        }
-        (_, Some(_)) => return Err("only e-mail integrations take 'mail' rules".to_owned()),
-        (_, None) => None,
-    };
-    Ok(IntegrationSettings {
-        group_by: doc.group_by.unwrap_or_default(),
-        mapping,
-        mail,
-    })
-}
-
-fn time_of_day(text: &str) -> Result<Time, String> {
-    text.trim()
-        .parse::<Time>()
-        .map_err(|_| format!("'{text}' is not a time of day such as 09:00"))
-}
-
-fn day(text: &str) -> Result<Day, String> {
-    serde_json::from_value(serde_json::Value::String(text.trim().to_lowercase()))
-        .map_err(|_| format!("'{text}' is not a day (monday … sunday)"))
-}
-
-pub fn restriction(doc: &RestrictionDoc) -> Result<Restriction, String> {
-    Ok(match doc {
-        RestrictionDoc::Daily { start, end } => Restriction::Daily {
-            start: time_of_day(start)?,
-            end: time_of_day(end)?,
-        },
-        RestrictionDoc::Weekly {
-            start_day,
-            start,
-            end_day,
-            end,
-        } => Restriction::Weekly {
-            start_day: day(start_day)?,
-            start: time_of_day(start)?,
-            end_day: day(end_day)?,
-            end: time_of_day(end)?,
-        },
-    })
 }

@@ -5,7 +5,8 @@
 
 use jiff::civil::{DateTime, Time};
 
-use super::check::{email_key, layer_start, name_key};
+use super::check::{email_key, name_key};
+use super::values::layer_start;
 use super::{ConfigDoc, RestrictionDoc, TargetDoc, integration_settings};
 use crate::account::TimeZoneName;
 use crate::contact::Address;

@@ -69,39 +69,7 @@ impl std::fmt::Display for Plan {
 pub fn plan(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Plan {
     let current = super::normalize(current);
     let mut desired = super::normalize(desired);
-    // A contact method whose address is a credential, left out, keeps its own; so does an
-    // integration or heartbeat whose key the document leaves out.
-    for u in &mut desired.users {
-        let Some(now) = current.users.iter().find(|c| c.email == u.email) else {
-            continue;
-        };
-        for m in u.contact_methods.iter_mut().filter(|m| m.address.is_none()) {
-            m.address = now
-                .contact_methods
-                .iter()
-                .find(|c| c.name == m.name && c.channel == m.channel)
-                .and_then(|c| c.address.clone());
-        }
-    }
-    for s in &mut desired.services {
-        let Some(now) = current.services.iter().find(|c| same(&c.name, &s.name)) else {
-            continue;
-        };
-        for i in s.integrations.iter_mut().filter(|i| i.key.is_none()) {
-            i.key = now
-                .integrations
-                .iter()
-                .find(|c| same(&c.name, &i.name))
-                .and_then(|c| c.key.clone());
-        }
-        for h in s.heartbeats.iter_mut().filter(|h| h.key.is_none()) {
-            h.key = now
-                .heartbeats
-                .iter()
-                .find(|c| same(&c.name, &h.name))
-                .and_then(|c| c.key.clone());
-        }
-    }
+    keep_what_is_left_out(&current, &mut desired);
     let lists: [(&'static str, Keyed, Keyed); 6] = [
         (
             "user",
@@ -170,6 +138,42 @@ pub fn plan(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Plan {
         }
     }
     Plan { changes }
+}
+
+/// A contact method whose address is a credential, left out, keeps its own; so does an
+/// integration or heartbeat whose key the document leaves out.
+fn keep_what_is_left_out(current: &ConfigDoc, desired: &mut ConfigDoc) {
+    for u in &mut desired.users {
+        let Some(now) = current.users.iter().find(|c| c.email == u.email) else {
+            continue;
+        };
+        for m in u.contact_methods.iter_mut().filter(|m| m.address.is_none()) {
+            m.address = now
+                .contact_methods
+                .iter()
+                .find(|c| c.name == m.name && c.channel == m.channel)
+                .and_then(|c| c.address.clone());
+        }
+    }
+    for s in &mut desired.services {
+        let Some(now) = current.services.iter().find(|c| same(&c.name, &s.name)) else {
+            continue;
+        };
+        for i in s.integrations.iter_mut().filter(|i| i.key.is_none()) {
+            i.key = now
+                .integrations
+                .iter()
+                .find(|c| same(&c.name, &i.name))
+                .and_then(|c| c.key.clone());
+        }
+        for h in s.heartbeats.iter_mut().filter(|h| h.key.is_none()) {
+            h.key = now
+                .heartbeats
+                .iter()
+                .find(|c| same(&c.name, &h.name))
+                .and_then(|c| c.key.clone());
+        }
+    }
 }
 
 /// A list's entries by name, each as JSON.

@@ -55,7 +55,7 @@ async fn show_postmortem(
     }
     let shown = state
         .app
-        .show_postmortem_on_status_page(&caller.acting(), &page, &id, &body.postmortem)
+        .show_postmortem_on_status_page(&caller.acting(), &page, &id, Some(&body.postmortem))
         .await?;
     Ok(Json(PublicIncidentEnvelope {
         incident: incident_view(&shown, state.clock.now()),
@@ -81,7 +81,7 @@ async fn hide_postmortem(
 ) -> Result<Json<PublicIncidentEnvelope>, ApiError> {
     let hidden = state
         .app
-        .show_postmortem_on_status_page(&caller.acting(), &page, &id, "")
+        .show_postmortem_on_status_page(&caller.acting(), &page, &id, None)
         .await?;
     Ok(Json(PublicIncidentEnvelope {
         incident: incident_view(&hidden, state.clock.now()),

@@ -405,7 +405,7 @@ async fn show_on_status_page(
             &viewer.acting(),
             &posted.field("page"),
             &posted.field("incident"),
-            if show { &id } else { "" },
+            show.then_some(id.as_str()),
         )
         .await
     {

@@ -249,14 +249,6 @@ async fn the_configuration_is_exported_by_name_and_a_plan_shows_each_change() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = app.api_as(&alice, Method::GET, "/config", None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let schema: Value = app
-        .http
-        .get(format!("{}/api/v1/config/schema", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let schema = crate::status_page::document(&app, "/api/v1/config/schema").await;
     assert_eq!(schema["title"], "onduty configuration");
 }
