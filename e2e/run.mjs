@@ -976,9 +976,17 @@ test('i. woken at 3 a.m.: from the page\'s link, logged out, to acknowledged in 
       const height = options.viewport.height;
       const acknowledge = p.getByRole('button', { name: 'Acknowledge', exact: true });
       const resolve = p.getByRole('button', { name: 'Resolve', exact: true });
+      // The page may be redrawn by a live update between two looks: look again then.
+      const boxOf = async (locator) => {
+        for (let tries = 0; tries < 20; tries += 1) {
+          await locator.waitFor({ state: 'visible' });
+          const box = await locator.boundingBox();
+          if (box) return box;
+        }
+        throw new Error('the button never stayed in place long enough to be measured');
+      };
       for (const [button, what] of [[acknowledge, 'Acknowledge'], [resolve, 'Resolve']]) {
-        await button.waitFor({ state: 'visible' });
-        const box = await button.boundingBox();
+        const box = await boxOf(button);
         assert.ok(box.y >= 0 && box.y + box.height <= height, `${what} is out of sight at ${box.y} px`);
         assert.ok(box.height >= MIN_TAP_PX, `${what} is ${box.height} px tall`);
       }
