@@ -124,6 +124,12 @@ fn parse_name(t: &str) -> Result<Name, AppError> {
 }
 
 /// `N` bytes from the operating system's randomness.
+/// A new secret a webhook's deliveries are signed with.
+pub(crate) fn webhook_secret() -> String {
+    let hex: String = random::<24>().iter().map(|b| format!("{b:02x}")).collect();
+    format!("whsec_{hex}")
+}
+
 pub(crate) fn random<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).expect("the operating system provides randomness");
@@ -434,10 +440,7 @@ impl App {
             ));
         }
         let secret = match channel {
-            Channel::Webhook => {
-                let hex: String = random::<24>().iter().map(|b| format!("{b:02x}")).collect();
-                Some(format!("whsec_{hex}"))
-            }
+            Channel::Webhook => Some(webhook_secret()),
             Channel::Ntfy => ntfy_token(input.token.as_deref())?,
             Channel::WebPush => {
                 let (p256dh, auth) = input

@@ -90,7 +90,7 @@ fn host_name(text: &str) -> Result<String, AppError> {
     onduty_core::status_page::parse_host(text).map_err(AppError::Invalid)
 }
 
-fn parse_page(input: &StatusPageInput) -> Result<NewStatusPage, AppError> {
+pub(crate) fn parse_page(input: &StatusPageInput) -> Result<NewStatusPage, AppError> {
     let time_zone = match input.time_zone.as_deref().map(str::trim) {
         None | Some("") => TimeZoneName::utc(),
         Some(t) => {

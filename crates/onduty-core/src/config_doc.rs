@@ -24,7 +24,7 @@ mod read;
 mod values;
 pub use check::{Known, check};
 pub use normal::{date_time, normalize, time_of_day};
-pub use plan::{Action, Change, Plan, plan};
+pub use plan::{Action, Change, Plan, Settled, plan, settle};
 pub use read::{DocError, parse_only, read, read_files};
 pub use values::{heartbeat_expect, integration_settings, layer_start, restriction, shift};
 

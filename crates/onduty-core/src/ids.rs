@@ -22,6 +22,12 @@ macro_rules! uuid_id {
                 $name(uuid_v7_at(now))
             }
 
+            /// The `n`th of several ids made at `now` that must sort in the order they
+            /// were made (a counter in place of UUIDv7's first random bits).
+            pub fn nth(now: Timestamp, n: u16) -> Self {
+                $name(uuid_v7_nth(now, n))
+            }
+
             pub const fn from_uuid(u: Uuid) -> Self {
                 $name(u)
             }
@@ -176,6 +182,16 @@ fn uuid_v7_at(now: Timestamp) -> Uuid {
         0,
         0,
     ))
+}
+
+/// A UUIDv7 at `now` whose 12 bits after the version hold `n` (RFC 9562's fixed-length
+/// counter), so ids made in one millisecond sort by `n` (up to 4,096 of them).
+fn uuid_v7_nth(now: Timestamp, n: u16) -> Uuid {
+    let mut bytes = *uuid_v7_at(now).as_bytes();
+    let n = n & 0x0fff;
+    bytes[6] = 0x70 | (n >> 8) as u8;
+    bytes[7] = (n & 0xff) as u8;
+    Uuid::from_bytes(bytes)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -339,6 +355,30 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn ids_made_in_one_millisecond_sort_by_their_count() {
+        let now = Timestamp::from_millis(1_767_000_000_123);
+        let ids: Vec<String> = (0..300u16)
+            .rev()
+            .map(|n| UserId::nth(now, n).to_string())
+            .collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.reverse();
+        assert_eq!(ids, sorted, "stored as text, they sort as made");
+        let id = UserId::nth(now, 5).as_uuid();
+        assert_eq!(id.get_version_num(), 7);
+        assert_eq!(
+            id.get_timestamp().map(|t| t.to_unix().0),
+            Some(1_767_000_000)
+        );
+        assert_ne!(
+            UserId::nth(now, 5),
+            UserId::nth(now, 5),
+            "the rest is random"
+        );
+    }
 
     #[test]
     fn incident_refs_are_numbers_or_ids() {

@@ -100,30 +100,9 @@ impl Store {
             failing: None,
             created_at: now,
         };
-        let result = sqlx::query(
-            "INSERT INTO contact_methods (id, user_id, name, channel, address, verified, secret, code_attempts, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
-        )
-        .bind(method.id.to_string())
-        .bind(method.user_id.to_string())
-        .bind(method.name.clone())
-        .bind(method.channel.as_str())
-        .bind(method.address.as_str().to_owned())
-        .bind(i64::from(method.verified))
-        .bind(new.secret)
-        .bind(now.as_millis())
-        .execute(&mut *self.write_conn().await?)
-        .await
-        .map_err(StoreError::from);
-        match result {
-            Err(e) if e.is_unique_violation() => Err(StoreError::Conflict(format!(
-                "{} {} is already one of this user's contact methods",
-                method.channel.label(),
-                method.address.as_str()
-            ))),
-            Err(e) => Err(e),
-            Ok(_) => Ok(method),
-        }
+        let mut conn = self.write_conn().await?;
+        insert_method(&mut conn, &method, new.secret).await?;
+        Ok(method)
     }
 
     pub async fn contact_methods(&self, user: UserId) -> Result<Vec<ContactMethod>, StoreError> {
@@ -166,21 +145,7 @@ impl Store {
         user: UserId,
         id: ContactMethodId,
     ) -> Result<(), StoreError> {
-        let mut conn = self.write_conn().await?;
-        sqlx::query("DELETE FROM notification_rules WHERE contact_method_id = $1 AND user_id = $2")
-            .bind(id.to_string())
-            .bind(user.to_string())
-            .execute(&mut *conn)
-            .await?;
-        let done = sqlx::query("DELETE FROM contact_methods WHERE id = $1 AND user_id = $2")
-            .bind(id.to_string())
-            .bind(user.to_string())
-            .execute(&mut *conn)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("contact method {id}")));
-        }
-        Ok(())
+        delete_method_on(&mut *self.write_conn().await?, user, id).await
     }
 
     /// Keeps the hash of a freshly sent code, valid until `expires_at`; earlier codes stop
@@ -282,19 +247,7 @@ impl Store {
             urgency,
             repeat,
         };
-        sqlx::query(
-            "INSERT INTO notification_rules (id, user_id, contact_method_id, delay_minutes, urgency, repeat_seconds, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(rule.id.to_string())
-        .bind(user.to_string())
-        .bind(method.to_string())
-        .bind(i64::from(delay_minutes))
-        .bind(urgency.as_str())
-        .bind(repeat.map(|r| i64::from(r.seconds())))
-        .bind(now.as_millis())
-        .execute(&mut *self.write_conn().await?)
-        .await?;
+        insert_rule(&mut *self.write_conn().await?, &rule, now).await?;
         Ok(rule)
     }
 
@@ -314,6 +267,103 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Adds a contact method, inside the caller's transaction.
+pub(crate) async fn insert_method(
+    conn: &mut sqlx::AnyConnection,
+    method: &ContactMethod,
+    secret: Option<String>,
+) -> Result<(), StoreError> {
+    let result = sqlx::query(
+        "INSERT INTO contact_methods (id, user_id, name, channel, address, verified, secret, code_attempts, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
+    )
+    .bind(method.id.to_string())
+    .bind(method.user_id.to_string())
+    .bind(method.name.clone())
+    .bind(method.channel.as_str())
+    .bind(method.address.as_str().to_owned())
+    .bind(i64::from(method.verified))
+    .bind(secret)
+    .bind(method.created_at.as_millis())
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::from);
+    match result {
+        Err(e) if e.is_unique_violation() => Err(StoreError::Conflict(format!(
+            "{} {} is already one of this user's contact methods",
+            method.channel.label(),
+            method.address.as_str()
+        ))),
+        Err(e) => Err(e),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Gives a contact method a new address, which its owner verifies again before pages go
+/// there; the code sent to the old address stops working.
+pub(crate) async fn change_address_on(
+    conn: &mut sqlx::AnyConnection,
+    id: ContactMethodId,
+    address: &Address,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE contact_methods SET address = $2, verified = 0, failing = NULL, code_hash = NULL, \
+         code_expires_at = NULL, code_attempts = 0 WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .bind(address.as_str().to_owned())
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("contact method {id}")));
+    }
+    Ok(())
+}
+
+/// Removes a contact method and the rules that use it, inside the caller's transaction.
+pub(crate) async fn delete_method_on(
+    conn: &mut sqlx::AnyConnection,
+    user: UserId,
+    id: ContactMethodId,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM notification_rules WHERE contact_method_id = $1 AND user_id = $2")
+        .bind(id.to_string())
+        .bind(user.to_string())
+        .execute(&mut *conn)
+        .await?;
+    let done = sqlx::query("DELETE FROM contact_methods WHERE id = $1 AND user_id = $2")
+        .bind(id.to_string())
+        .bind(user.to_string())
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("contact method {id}")));
+    }
+    Ok(())
+}
+
+/// Adds a notification rule, inside the caller's transaction.
+pub(crate) async fn insert_rule(
+    conn: &mut sqlx::AnyConnection,
+    rule: &NotificationRule,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO notification_rules (id, user_id, contact_method_id, delay_minutes, urgency, repeat_seconds, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(rule.id.to_string())
+    .bind(rule.user_id.to_string())
+    .bind(rule.contact_method.to_string())
+    .bind(i64::from(rule.delay_minutes))
+    .bind(rule.urgency.as_str())
+    .bind(rule.repeat.map(|r| i64::from(r.seconds())))
+    .bind(now.as_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// A user's rules, earliest first, read on `conn` (inside a caller's transaction).

@@ -5,6 +5,7 @@ use onduty_core::account::Name;
 use onduty_core::heartbeat::{Expect, Ping, PingBody};
 use onduty_core::service::{IntegrationKind, IntegrationSettings};
 use onduty_core::{HeartbeatId, IntegrationId, RoutingKey, ServiceId, Timestamp};
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::sql::{col, json_col, parse_col, to_json};
@@ -99,6 +100,97 @@ pub struct Pinged {
     pub was: HeartbeatState,
 }
 
+/// A heartbeat to make, with the integration its pings arrive through.
+#[derive(Debug, Clone)]
+pub struct NewHeartbeat {
+    pub id: HeartbeatId,
+    pub integration: IntegrationId,
+    pub service: ServiceId,
+    pub name: Name,
+    pub expect: Expect,
+    pub routing_key: RoutingKey,
+}
+
+/// Makes a heartbeat and its integration, inside the caller's transaction; it is first
+/// due one period (or cron time) from `now`.
+pub(crate) async fn insert_heartbeat(
+    conn: &mut AnyConnection,
+    new: &NewHeartbeat,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO integrations (id, service_id, name, kind, settings, routing_key, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(new.integration.to_string())
+    .bind(new.service.to_string())
+    .bind(new.name.as_str().to_owned())
+    .bind(IntegrationKind::Heartbeat.as_str())
+    .bind(to_json(&IntegrationSettings::default()))
+    .bind(new.routing_key.as_str().to_owned())
+    .bind(now.as_millis())
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::from);
+    if let Err(e) = inserted {
+        return Err(if e.is_unique_violation() {
+            StoreError::Conflict("that key is already in use".to_owned())
+        } else {
+            e
+        });
+    }
+    sqlx::query(
+        "INSERT INTO heartbeats (id, integration_id, name, expect, created_at, state, due_at) \
+         VALUES ($1, $2, $3, $4, $5, 'new', $6)",
+    )
+    .bind(new.id.to_string())
+    .bind(new.integration.to_string())
+    .bind(new.name.as_str().to_owned())
+    .bind(to_json(&new.expect))
+    .bind(now.as_millis())
+    .bind(new.expect.due_after(now).map(|d| d.as_millis()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Changes what a heartbeat expects and its key. A heartbeat not down is next due as
+/// the new expectation says from `now`; a late or failing one stays so until it pings.
+pub(crate) async fn write_heartbeat(
+    conn: &mut AnyConnection,
+    heartbeat: &Heartbeat,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let due = (!heartbeat.state.is_down())
+        .then(|| heartbeat.expect.due_after(now))
+        .flatten();
+    let done = sqlx::query(
+        "UPDATE heartbeats SET expect = $2, due_at = CASE WHEN state IN ('late', 'failing') \
+         THEN due_at ELSE $3 END WHERE id = $1",
+    )
+    .bind(heartbeat.id.to_string())
+    .bind(to_json(&heartbeat.expect))
+    .bind(due.map(|d| d.as_millis()))
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("heartbeat {}", heartbeat.id)));
+    }
+    let keyed = sqlx::query("UPDATE integrations SET routing_key = $2 WHERE id = $1")
+        .bind(heartbeat.integration_id.to_string())
+        .bind(heartbeat.routing_key.as_str().to_owned())
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::from);
+    match keyed {
+        Err(e) if e.is_unique_violation() => Err(StoreError::Conflict(
+            "that key is already in use".to_owned(),
+        )),
+        Err(e) => Err(e),
+        Ok(_) => Ok(()),
+    }
+}
+
 /// The first 10 KB of a ping's body, cut at a character boundary.
 impl Store {
     /// Makes a heartbeat on a service, with the integration its pings arrive through.
@@ -111,44 +203,18 @@ impl Store {
         now: Timestamp,
     ) -> Result<Heartbeat, StoreError> {
         self.service(service).await?;
-        let integration = IntegrationId::new(now);
         let id = HeartbeatId::new(now);
-        let due = expect.due_after(now);
+        let new = NewHeartbeat {
+            id,
+            integration: IntegrationId::new(now),
+            service,
+            name,
+            expect,
+            routing_key,
+        };
         let mut conn = self.write_conn().await?;
         let mut tx = begin(&mut conn, self.backend).await?;
-        let inserted = sqlx::query(
-            "INSERT INTO integrations (id, service_id, name, kind, settings, routing_key, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(integration.to_string())
-        .bind(service.to_string())
-        .bind(name.as_str().to_owned())
-        .bind(IntegrationKind::Heartbeat.as_str())
-        .bind(to_json(&IntegrationSettings::default()))
-        .bind(routing_key.as_str().to_owned())
-        .bind(now.as_millis())
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from);
-        if let Err(e) = inserted {
-            return Err(if e.is_unique_violation() {
-                StoreError::Conflict("that key is already in use".to_owned())
-            } else {
-                e
-            });
-        }
-        sqlx::query(
-            "INSERT INTO heartbeats (id, integration_id, name, expect, created_at, state, due_at) \
-             VALUES ($1, $2, $3, $4, $5, 'new', $6)",
-        )
-        .bind(id.to_string())
-        .bind(integration.to_string())
-        .bind(name.as_str().to_owned())
-        .bind(to_json(&expect))
-        .bind(now.as_millis())
-        .bind(due.map(|d| d.as_millis()))
-        .execute(&mut *tx)
-        .await?;
+        insert_heartbeat(&mut tx, &new, now).await?;
         tx.commit().await?;
         drop(conn);
         self.heartbeat(id).await

@@ -7,6 +7,7 @@
 
 pub mod chat;
 pub mod commands;
+pub mod config_writes;
 pub mod contacts;
 pub mod direct_posts;
 mod effects;

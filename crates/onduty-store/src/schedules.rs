@@ -2,8 +2,10 @@
 //! secrets of calendar feeds (one per schedule, one per person).
 
 use onduty_core::account::{Name, TimeZoneName};
+use onduty_core::escalation::{Steps, Target};
 use onduty_core::schedule::{Layer, Override, Schedule, Window};
 use onduty_core::{OverrideId, ScheduleId, Timestamp, UserId};
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::sql::{col, json_col, opt_id, parse_col, to_json};
@@ -68,22 +70,7 @@ impl Store {
         schedule: &Schedule,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO schedules (id, name, description, time_zone, team_id, layers, feed_token, revision, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8)",
-        )
-        .bind(schedule.id.to_string())
-        .bind(schedule.name.as_str().to_owned())
-        .bind(schedule.description.clone())
-        .bind(schedule.time_zone.as_str().to_owned())
-        .bind(schedule.team_id.map(|t| t.to_string()))
-        .bind(to_json(&schedule.layers))
-        .bind(feed_secret()?)
-        .bind(now.as_millis())
-        .execute(&mut *self.write_conn().await?)
-        .await
-        .map_err(|e| name_taken(e.into(), &schedule.name))?;
-        Ok(())
+        insert_schedule(&mut *self.write_conn().await?, schedule, now).await
     }
 
     /// Replaces a schedule's name, description, time zone, team and layers.
@@ -92,48 +79,12 @@ impl Store {
         schedule: &Schedule,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE schedules SET name = $2, description = $3, time_zone = $4, team_id = $5, layers = $6, updated_at = $7, \
-             revision = revision + 1 WHERE id = $1",
-        )
-        .bind(schedule.id.to_string())
-        .bind(schedule.name.as_str().to_owned())
-        .bind(schedule.description.clone())
-        .bind(schedule.time_zone.as_str().to_owned())
-        .bind(schedule.team_id.map(|t| t.to_string()))
-        .bind(to_json(&schedule.layers))
-        .bind(now.as_millis())
-        .execute(&mut *self.write_conn().await?)
-        .await
-        .map_err(|e| name_taken(e.into(), &schedule.name))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("schedule {}", schedule.id)));
-        }
-        Ok(())
+        write_schedule(&mut *self.write_conn().await?, schedule, now).await
     }
 
     /// Deletes a schedule no escalation policy pages.
     pub async fn delete_schedule(&self, id: ScheduleId) -> Result<(), StoreError> {
-        for policy in self.list_policies().await? {
-            let pages_it = policy.steps.levels().iter().any(|l| {
-                l.targets
-                    .contains(&onduty_core::escalation::Target::Schedule(id))
-            });
-            if pages_it {
-                return Err(StoreError::Conflict(format!(
-                    "escalation policy '{}' pages this schedule; change it first",
-                    policy.name
-                )));
-            }
-        }
-        let done = sqlx::query("DELETE FROM schedules WHERE id = $1")
-            .bind(id.to_string())
-            .execute(&mut *self.write_conn().await?)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("schedule {id}")));
-        }
-        Ok(())
+        delete_schedule_on(&mut *self.write_conn().await?, id).await
     }
 
     pub async fn schedule(&self, id: ScheduleId) -> Result<Schedule, StoreError> {
@@ -255,19 +206,7 @@ impl Store {
         schedule: ScheduleId,
         o: &Override,
     ) -> Result<i64, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO schedule_overrides (id, schedule_id, user_id, start_at, end_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
-        )
-        .bind(o.id.to_string())
-        .bind(schedule.to_string())
-        .bind(o.user.to_string())
-        .bind(o.start.as_millis())
-        .bind(o.end.as_millis())
-        .bind(o.created_at.as_millis())
-        .fetch_one(&mut *self.write_conn().await?)
-        .await?;
-        col(&row, "seq")
+        insert_override(&mut *self.write_conn().await?, schedule, o).await
     }
 
     /// Changes an override's person or span.
@@ -297,15 +236,7 @@ impl Store {
         schedule: ScheduleId,
         id: OverrideId,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM schedule_overrides WHERE id = $1 AND schedule_id = $2")
-            .bind(id.to_string())
-            .bind(schedule.to_string())
-            .execute(&mut *self.write_conn().await?)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("override {id}")));
-        }
-        Ok(())
+        delete_override_on(&mut *self.write_conn().await?, schedule, id).await
     }
 
     /// The secret of a schedule's calendar feed.
@@ -510,4 +441,124 @@ impl Store {
         tx.commit().await?;
         Ok(new)
     }
+}
+
+/// Adds a schedule (with a new calendar-feed secret), inside the caller's transaction.
+pub(crate) async fn insert_schedule(
+    conn: &mut AnyConnection,
+    schedule: &Schedule,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO schedules (id, name, description, time_zone, team_id, layers, feed_token, revision, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8)",
+    )
+    .bind(schedule.id.to_string())
+    .bind(schedule.name.as_str().to_owned())
+    .bind(schedule.description.clone())
+    .bind(schedule.time_zone.as_str().to_owned())
+    .bind(schedule.team_id.map(|t| t.to_string()))
+    .bind(to_json(&schedule.layers))
+    .bind(feed_secret()?)
+    .bind(now.as_millis())
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| name_taken(e.into(), &schedule.name))?;
+    Ok(())
+}
+
+/// Replaces a schedule's name, description, time zone, team and layers; its revision
+/// moves on, so every cached copy is read again.
+pub(crate) async fn write_schedule(
+    conn: &mut AnyConnection,
+    schedule: &Schedule,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE schedules SET name = $2, description = $3, time_zone = $4, team_id = $5, layers = $6, updated_at = $7, \
+         revision = revision + 1 WHERE id = $1",
+    )
+    .bind(schedule.id.to_string())
+    .bind(schedule.name.as_str().to_owned())
+    .bind(schedule.description.clone())
+    .bind(schedule.time_zone.as_str().to_owned())
+    .bind(schedule.team_id.map(|t| t.to_string()))
+    .bind(to_json(&schedule.layers))
+    .bind(now.as_millis())
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| name_taken(e.into(), &schedule.name))?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("schedule {}", schedule.id)));
+    }
+    Ok(())
+}
+
+/// Deletes a schedule no escalation policy pages, inside the caller's transaction (so
+/// the policies checked are the transaction's).
+pub(crate) async fn delete_schedule_on(
+    conn: &mut AnyConnection,
+    id: ScheduleId,
+) -> Result<(), StoreError> {
+    let rows = sqlx::query("SELECT name, steps FROM escalation_policies ORDER BY name")
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in &rows {
+        let steps: Steps = json_col(row, "steps")?;
+        let pages_it = steps
+            .levels()
+            .iter()
+            .any(|l| l.targets.contains(&Target::Schedule(id)));
+        if pages_it {
+            return Err(StoreError::Conflict(format!(
+                "escalation policy '{}' pages this schedule; change it first",
+                col::<String>(row, "name")?
+            )));
+        }
+    }
+    let done = sqlx::query("DELETE FROM schedules WHERE id = $1")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("schedule {id}")));
+    }
+    Ok(())
+}
+
+/// Stores a new override and returns the number the database gave it.
+pub(crate) async fn insert_override(
+    conn: &mut AnyConnection,
+    schedule: ScheduleId,
+    o: &Override,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO schedule_overrides (id, schedule_id, user_id, start_at, end_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
+    )
+    .bind(o.id.to_string())
+    .bind(schedule.to_string())
+    .bind(o.user.to_string())
+    .bind(o.start.as_millis())
+    .bind(o.end.as_millis())
+    .bind(o.created_at.as_millis())
+    .fetch_one(&mut *conn)
+    .await?;
+    col(&row, "seq")
+}
+
+pub(crate) async fn delete_override_on(
+    conn: &mut AnyConnection,
+    schedule: ScheduleId,
+    id: OverrideId,
+) -> Result<(), StoreError> {
+    let done = sqlx::query("DELETE FROM schedule_overrides WHERE id = $1 AND schedule_id = $2")
+        .bind(id.to_string())
+        .bind(schedule.to_string())
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("override {id}")));
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@ use onduty_core::service::{
     ServiceUrgency,
 };
 use onduty_core::{IntegrationId, PolicyId, RoutingKey, ServiceId, TeamId, Timestamp};
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::sql::{col, json_col, opt_id, parse_col};
@@ -149,31 +150,9 @@ impl Store {
             created_at: now,
             updated_at: now,
         };
-        let s = &service.settings;
         let mut conn = self.write_conn().await?;
         let mut tx = crate::begin(&mut conn, self.backend).await?;
-        sqlx::query(
-            "INSERT INTO services (id, name, description, dedup_mode, team_id, policy_id, urgency, \
-             ack_timeout_minutes, auto_resolve_minutes, group_window_minutes, flap_window_minutes, \
-             draft_postmortems, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
-        )
-        .bind(service.id.to_string())
-        .bind(service.name.as_str().to_owned())
-        .bind(service.description.clone())
-        .bind(service.dedup_mode.as_str())
-        .bind(s.team_id.map(|t| t.to_string()))
-        .bind(s.policy_id.map(|p| p.to_string()))
-        .bind(s.urgency.as_str())
-        .bind(s.ack_timeout_minutes.map(i64::from))
-        .bind(s.auto_resolve_minutes.map(i64::from))
-        .bind(s.group_window_minutes.map(i64::from))
-        .bind(s.flap_window_minutes.map(i64::from))
-        .bind(i64::from(service.draft_postmortems))
-        .bind(now.as_millis())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| name_taken(e.into(), &service.name))?;
+        insert_service(&mut tx, &service).await?;
         let mut made = Vec::with_capacity(integrations.len());
         for new in integrations {
             let integration = NewIntegration {
@@ -254,31 +233,7 @@ impl Store {
             service.draft_postmortems = draft;
         }
         service.updated_at = now;
-        let s = &service.settings;
-        let done = sqlx::query(
-            "UPDATE services SET name = $2, description = $3, dedup_mode = $4, team_id = $5, policy_id = $6, \
-             urgency = $7, ack_timeout_minutes = $8, auto_resolve_minutes = $9, group_window_minutes = $10, \
-             flap_window_minutes = $11, draft_postmortems = $12, updated_at = $13 WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .bind(service.name.as_str().to_owned())
-        .bind(service.description.clone())
-        .bind(service.dedup_mode.as_str())
-        .bind(s.team_id.map(|t| t.to_string()))
-        .bind(s.policy_id.map(|p| p.to_string()))
-        .bind(s.urgency.as_str())
-        .bind(s.ack_timeout_minutes.map(i64::from))
-        .bind(s.auto_resolve_minutes.map(i64::from))
-        .bind(s.group_window_minutes.map(i64::from))
-        .bind(s.flap_window_minutes.map(i64::from))
-        .bind(i64::from(service.draft_postmortems))
-        .bind(now.as_millis())
-        .execute(&mut *self.write_conn().await?)
-        .await
-        .map_err(|e| name_taken(e.into(), &service.name))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("service {id}")));
-        }
+        write_service(&mut *self.write_conn().await?, &service).await?;
         Ok(service)
     }
 
@@ -330,14 +285,7 @@ impl Store {
     /// Deletes an integration: its key is refused from now on. The events it brought stay
     /// on their incidents' timelines.
     pub async fn delete_integration(&self, id: IntegrationId) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM integrations WHERE id = $1")
-            .bind(id.to_string())
-            .execute(&mut *self.write_conn().await?)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("integration {id}")));
-        }
-        Ok(())
+        delete_integration_on(&mut *self.write_conn().await?, id).await
     }
 
     pub async fn list_integrations(
@@ -412,8 +360,8 @@ impl Store {
     }
 }
 
-async fn insert_integration(
-    conn: &mut sqlx::AnyConnection,
+pub(crate) async fn insert_integration(
+    conn: &mut AnyConnection,
     new: NewIntegration,
     now: Timestamp,
 ) -> Result<Integration, StoreError> {
@@ -426,6 +374,15 @@ async fn insert_integration(
         routing_key: new.routing_key,
         created_at: now,
     };
+    insert_integration_as(conn, &integration).await?;
+    Ok(integration)
+}
+
+/// Adds an integration with the id it has.
+pub(crate) async fn insert_integration_as(
+    conn: &mut AnyConnection,
+    integration: &Integration,
+) -> Result<(), StoreError> {
     let result = sqlx::query(
         "INSERT INTO integrations (id, service_id, name, kind, settings, routing_key, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -436,7 +393,7 @@ async fn insert_integration(
     .bind(integration.kind.as_str())
     .bind(serde_json::to_string(&integration.settings).expect("settings serialize"))
     .bind(integration.routing_key.as_str().to_owned())
-    .bind(now.as_millis())
+    .bind(integration.created_at.as_millis())
     .execute(&mut *conn)
     .await
     .map_err(StoreError::from);
@@ -445,6 +402,112 @@ async fn insert_integration(
             "that routing key is already in use".to_owned(),
         )),
         Err(e) => Err(e),
-        Ok(_) => Ok(integration),
+        Ok(_) => Ok(()),
     }
+}
+
+pub(crate) async fn insert_service(
+    conn: &mut AnyConnection,
+    service: &Service,
+) -> Result<(), StoreError> {
+    let s = &service.settings;
+    sqlx::query(
+        "INSERT INTO services (id, name, description, dedup_mode, team_id, policy_id, urgency, \
+         ack_timeout_minutes, auto_resolve_minutes, group_window_minutes, flap_window_minutes, \
+         draft_postmortems, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(service.id.to_string())
+    .bind(service.name.as_str().to_owned())
+    .bind(service.description.clone())
+    .bind(service.dedup_mode.as_str())
+    .bind(s.team_id.map(|t| t.to_string()))
+    .bind(s.policy_id.map(|p| p.to_string()))
+    .bind(s.urgency.as_str())
+    .bind(s.ack_timeout_minutes.map(i64::from))
+    .bind(s.auto_resolve_minutes.map(i64::from))
+    .bind(s.group_window_minutes.map(i64::from))
+    .bind(s.flap_window_minutes.map(i64::from))
+    .bind(i64::from(service.draft_postmortems))
+    .bind(service.created_at.as_millis())
+    .bind(service.updated_at.as_millis())
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| name_taken(e.into(), &service.name))?;
+    Ok(())
+}
+
+/// Writes all of a service's settings.
+pub(crate) async fn write_service(
+    conn: &mut AnyConnection,
+    service: &Service,
+) -> Result<(), StoreError> {
+    let s = &service.settings;
+    let done = sqlx::query(
+        "UPDATE services SET name = $2, description = $3, dedup_mode = $4, team_id = $5, policy_id = $6, \
+         urgency = $7, ack_timeout_minutes = $8, auto_resolve_minutes = $9, group_window_minutes = $10, \
+         flap_window_minutes = $11, draft_postmortems = $12, updated_at = $13 WHERE id = $1",
+    )
+    .bind(service.id.to_string())
+    .bind(service.name.as_str().to_owned())
+    .bind(service.description.clone())
+    .bind(service.dedup_mode.as_str())
+    .bind(s.team_id.map(|t| t.to_string()))
+    .bind(s.policy_id.map(|p| p.to_string()))
+    .bind(s.urgency.as_str())
+    .bind(s.ack_timeout_minutes.map(i64::from))
+    .bind(s.auto_resolve_minutes.map(i64::from))
+    .bind(s.group_window_minutes.map(i64::from))
+    .bind(s.flap_window_minutes.map(i64::from))
+    .bind(i64::from(service.draft_postmortems))
+    .bind(service.updated_at.as_millis())
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| name_taken(e.into(), &service.name))?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("service {}", service.id)));
+    }
+    Ok(())
+}
+
+/// Changes an integration's kind, settings and key (its name is how it is known).
+pub(crate) async fn write_integration(
+    conn: &mut AnyConnection,
+    integration: &Integration,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE integrations SET kind = $2, settings = $3, routing_key = $4 WHERE id = $1",
+    )
+    .bind(integration.id.to_string())
+    .bind(integration.kind.as_str())
+    .bind(serde_json::to_string(&integration.settings).expect("settings serialize"))
+    .bind(integration.routing_key.as_str().to_owned())
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::from);
+    match done {
+        Err(e) if e.is_unique_violation() => Err(StoreError::Conflict(
+            "that routing key is already in use".to_owned(),
+        )),
+        Err(e) => Err(e),
+        Ok(d) if d.rows_affected() == 0 => Err(StoreError::NotFound(format!(
+            "integration {}",
+            integration.id
+        ))),
+        Ok(_) => Ok(()),
+    }
+}
+
+pub(crate) async fn delete_integration_on(
+    conn: &mut AnyConnection,
+    id: IntegrationId,
+) -> Result<(), StoreError> {
+    let done = sqlx::query("DELETE FROM integrations WHERE id = $1")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("integration {id}")));
+    }
+    Ok(())
 }

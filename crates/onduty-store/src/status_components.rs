@@ -81,26 +81,7 @@ impl Store {
                 .bind(page.to_string())
                 .fetch_one(&mut *tx)
                 .await?;
-        sqlx::query(
-            "INSERT INTO status_components (id, page_id, group_id, is_group, name, description, \
-             position, status, only_show_if_degraded, service_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
-        )
-        .bind(id.to_string())
-        .bind(page.to_string())
-        .bind(new.group.map(|g| g.to_string()))
-        .bind(i64::from(new.is_group))
-        .bind(new.name.as_str().to_owned())
-        .bind(new.description.clone())
-        .bind(last.unwrap_or(0) + 1)
-        .bind(new.status.as_str())
-        .bind(i64::from(new.only_show_if_degraded))
-        .bind(new.service.map(|s| s.to_string()))
-        .bind(now.as_millis())
-        .execute(&mut *tx)
-        .await?;
-        record_change(&mut tx, id, new.status, now).await?;
-        touch_page(&mut tx, page, now).await?;
+        insert_component(&mut tx, id, page, new, last.unwrap_or(0) + 1, now).await?;
         tx.commit().await?;
         drop(conn);
         self.component(id).await
@@ -170,6 +151,69 @@ impl Store {
 }
 
 pub(crate) type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
+
+/// Adds a component at `position`, its first state recorded, inside the caller's
+/// transaction.
+pub(crate) async fn insert_component(
+    tx: &mut Tx<'_>,
+    id: ComponentId,
+    page: StatusPageId,
+    new: &NewComponent,
+    position: i64,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO status_components (id, page_id, group_id, is_group, name, description, \
+         position, status, only_show_if_degraded, service_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+    )
+    .bind(id.to_string())
+    .bind(page.to_string())
+    .bind(new.group.map(|g| g.to_string()))
+    .bind(i64::from(new.is_group))
+    .bind(new.name.as_str().to_owned())
+    .bind(new.description.clone())
+    .bind(position)
+    .bind(new.status.as_str())
+    .bind(i64::from(new.only_show_if_degraded))
+    .bind(new.service.map(|s| s.to_string()))
+    .bind(now.as_millis())
+    .execute(&mut **tx)
+    .await?;
+    record_change(tx, id, new.status, now).await?;
+    touch_page(tx, page, now).await
+}
+
+/// Changes how a component is shown (its state is left to incidents), inside the
+/// caller's transaction.
+pub(crate) async fn write_component(
+    tx: &mut Tx<'_>,
+    id: ComponentId,
+    page: StatusPageId,
+    new: &NewComponent,
+    position: i64,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE status_components SET group_id = $2, is_group = $3, name = $4, description = $5, \
+         position = $6, only_show_if_degraded = $7, service_id = $8, updated_at = $9 WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .bind(new.group.map(|g| g.to_string()))
+    .bind(i64::from(new.is_group))
+    .bind(new.name.as_str().to_owned())
+    .bind(new.description.clone())
+    .bind(position)
+    .bind(i64::from(new.only_show_if_degraded))
+    .bind(new.service.map(|s| s.to_string()))
+    .bind(now.as_millis())
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("component {id}")));
+    }
+    touch_page(tx, page, now).await
+}
 
 pub(crate) async fn record_change(
     tx: &mut Tx<'_>,

@@ -195,6 +195,54 @@ pub(crate) const INCIDENT_COLUMNS: &str = "SELECT id, page_id, name, status, imp
      updated_at, started_at, monitoring_at, resolved_at, scheduled_for, scheduled_until, window_id, \
      incident_id, created_by, keep_open, draft, postmortem_id FROM status_incidents";
 
+pub(crate) async fn insert_page(
+    conn: &mut sqlx::AnyConnection,
+    id: StatusPageId,
+    page: &NewStatusPage,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO status_pages (id, slug, name, host, time_zone, auto_publish, \
+         remind_every_minutes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $7, $8, $6, $6)",
+    )
+    .bind(id.to_string())
+    .bind(page.slug.as_str().to_owned())
+    .bind(page.name.as_str().to_owned())
+    .bind(page.host.clone())
+    .bind(page.time_zone.clone())
+    .bind(now.as_millis())
+    .bind(i64::from(page.auto_publish))
+    .bind(i64::from(page.remind_every_minutes))
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| taken(e.into(), "that slug or host name"))?;
+    Ok(())
+}
+
+/// Changes a page's settings (its slug stays: links point at it).
+pub(crate) async fn write_page(
+    conn: &mut sqlx::AnyConnection,
+    id: StatusPageId,
+    page: &NewStatusPage,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE status_pages SET name = $2, host = $3, time_zone = $4, auto_publish = $5, \
+         remind_every_minutes = $6, updated_at = $7 WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .bind(page.name.as_str().to_owned())
+    .bind(page.host.clone())
+    .bind(page.time_zone.clone())
+    .bind(i64::from(page.auto_publish))
+    .bind(i64::from(page.remind_every_minutes))
+    .bind(now.as_millis())
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| taken(e.into(), "that host name"))?;
+    Ok(())
+}
+
 fn taken(e: StoreError, what: &str) -> StoreError {
     if e.is_unique_violation() {
         StoreError::Conflict(format!("{what} is taken by another status page"))
@@ -210,23 +258,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<StatusPage, StoreError> {
         let id = StatusPageId::new(now);
-        let mut conn = self.write_conn().await?;
-        sqlx::query(
-            "INSERT INTO status_pages (id, slug, name, host, time_zone, auto_publish, \
-             remind_every_minutes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $7, $8, $6, $6)",
-        )
-        .bind(id.to_string())
-        .bind(page.slug.as_str().to_owned())
-        .bind(page.name.as_str().to_owned())
-        .bind(page.host.clone())
-        .bind(page.time_zone.clone())
-        .bind(now.as_millis())
-        .bind(i64::from(page.auto_publish))
-        .bind(i64::from(page.remind_every_minutes))
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| taken(e.into(), "that slug or host name"))?;
-        drop(conn);
+        insert_page(&mut *self.write_conn().await?, id, page, now).await?;
         self.status_page(id).await
     }
 
@@ -237,22 +269,7 @@ impl Store {
         page: &NewStatusPage,
         now: Timestamp,
     ) -> Result<StatusPage, StoreError> {
-        let mut conn = self.write_conn().await?;
-        sqlx::query(
-            "UPDATE status_pages SET name = $2, host = $3, time_zone = $4, auto_publish = $5, \
-             remind_every_minutes = $6, updated_at = $7 WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .bind(page.name.as_str().to_owned())
-        .bind(page.host.clone())
-        .bind(page.time_zone.clone())
-        .bind(i64::from(page.auto_publish))
-        .bind(i64::from(page.remind_every_minutes))
-        .bind(now.as_millis())
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| taken(e.into(), "that host name"))?;
-        drop(conn);
+        write_page(&mut *self.write_conn().await?, id, page, now).await?;
         self.status_page(id).await
     }
 

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use onduty_core::account::{Name, Team};
 use onduty_core::{TeamId, Timestamp, UserId};
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::sql::{col, parse_col};
@@ -26,21 +27,8 @@ impl Store {
             members: Vec::new(),
             created_at: now,
         };
-        let result = sqlx::query("INSERT INTO teams (id, name, created_at) VALUES ($1, $2, $3)")
-            .bind(team.id.to_string())
-            .bind(team.name.as_str().to_owned())
-            .bind(now.as_millis())
-            .execute(&mut *self.write_conn().await?)
-            .await
-            .map_err(StoreError::from);
-        match result {
-            Err(e) if e.is_unique_violation() => Err(StoreError::Conflict(format!(
-                "a team named '{}' already exists",
-                team.name
-            ))),
-            Err(e) => Err(e),
-            Ok(_) => Ok(team),
-        }
+        insert_team(&mut *self.write_conn().await?, &team).await?;
+        Ok(team)
     }
 
     /// Every team, by name, with its members.
@@ -104,14 +92,7 @@ impl Store {
     /// Adds a member (adding one twice is harmless).
     pub async fn add_team_member(&self, team: TeamId, user: UserId) -> Result<(), StoreError> {
         self.user(user).await?;
-        sqlx::query(
-            "INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(team.to_string())
-        .bind(user.to_string())
-        .execute(&mut *self.write_conn().await?)
-        .await?;
-        Ok(())
+        add_member_on(&mut *self.write_conn().await?, team, user).await
     }
 
     /// Removes a member; false if they were not one.
@@ -123,4 +104,82 @@ impl Store {
             .await?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+/// Adds a team (without members), inside the caller's transaction.
+pub(crate) async fn insert_team(conn: &mut AnyConnection, team: &Team) -> Result<(), StoreError> {
+    let result = sqlx::query("INSERT INTO teams (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(team.id.to_string())
+        .bind(team.name.as_str().to_owned())
+        .bind(team.created_at.as_millis())
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::from);
+    match result {
+        Err(e) if e.is_unique_violation() => Err(StoreError::Conflict(format!(
+            "a team named '{}' already exists",
+            team.name
+        ))),
+        Err(e) => Err(e),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Adds a member (adding one twice is harmless), inside the caller's transaction.
+pub(crate) async fn add_member_on(
+    conn: &mut AnyConnection,
+    team: TeamId,
+    user: UserId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(team.to_string())
+    .bind(user.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Makes a team's members exactly `members`.
+pub(crate) async fn set_members_on(
+    conn: &mut AnyConnection,
+    team: TeamId,
+    members: &[UserId],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM team_members WHERE team_id = $1")
+        .bind(team.to_string())
+        .execute(&mut *conn)
+        .await?;
+    for user in members {
+        add_member_on(conn, team, *user).await?;
+    }
+    Ok(())
+}
+
+/// Deletes a team: the schedules, policies and services it owned have no team after it;
+/// its chat channels go with it.
+pub(crate) async fn delete_team_on(
+    conn: &mut AnyConnection,
+    team: TeamId,
+) -> Result<(), StoreError> {
+    for sql in [
+        "UPDATE schedules SET team_id = NULL WHERE team_id = $1",
+        "UPDATE escalation_policies SET team_id = NULL WHERE team_id = $1",
+        "UPDATE services SET team_id = NULL WHERE team_id = $1",
+        "DELETE FROM team_members WHERE team_id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(team.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    let done = sqlx::query("DELETE FROM teams WHERE id = $1")
+        .bind(team.to_string())
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("team {team}")));
+    }
+    Ok(())
 }

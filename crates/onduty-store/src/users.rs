@@ -93,22 +93,8 @@ impl Store {
             created_at: now,
             status: AccountStatus::Active,
         };
-        let result = sqlx::query(
-            "INSERT INTO users (id, email, name, role, time_zone, created_at, password_hash, \
-             password_change_required) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(user.id.to_string())
-        .bind(user.email.as_str().to_owned())
-        .bind(user.name.as_str().to_owned())
-        .bind(user.role.as_str())
-        .bind(user.time_zone.as_str().to_owned())
-        .bind(now.as_millis())
-        .bind(password_hash.map(str::to_owned))
-        // A first password is the administrator's choice: the person chooses their own.
-        .bind(i64::from(password_hash.is_some()))
-        .execute(&mut *self.write_conn().await?)
-        .await;
-        taken_address(result, &user.email)?;
+        let mut conn = self.write_conn().await?;
+        insert_user(&mut conn, &user, password_hash).await?;
         Ok(user)
     }
 
@@ -126,17 +112,7 @@ impl Store {
         if let Some(tz) = patch.time_zone {
             user.time_zone = tz;
         }
-        let result = sqlx::query(
-            "UPDATE users SET name = $2, role = $3, time_zone = $4, email = $5 WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .bind(user.name.as_str().to_owned())
-        .bind(user.role.as_str())
-        .bind(user.time_zone.as_str().to_owned())
-        .bind(user.email.as_str().to_owned())
-        .execute(&mut *self.write_conn().await?)
-        .await;
-        taken_address(result, &user.email)?;
+        write_user(&mut *self.write_conn().await?, &user).await?;
         Ok(user)
     }
 
@@ -260,18 +236,7 @@ impl Store {
         let d = self.backend;
         let mut conn = self.write_conn().await?;
         let mut tx = begin(&mut conn, d).await?;
-        let done =
-            sqlx::query("UPDATE users SET disabled_at = $2 WHERE id = $1 AND deleted_at IS NULL")
-                .bind(user.to_string())
-                .bind(disabled.then_some(now.as_millis()))
-                .execute(&mut *tx)
-                .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("user {user}")));
-        }
-        if disabled {
-            end_access(&mut tx, user).await?;
-        }
+        set_disabled_on(&mut tx, user, disabled, now).await?;
         tx.commit().await?;
         self.user(user).await
     }
@@ -282,35 +247,112 @@ impl Store {
         let d = self.backend;
         let mut conn = self.write_conn().await?;
         let mut tx = begin(&mut conn, d).await?;
-        let done = sqlx::query(
-            "UPDATE users SET deleted_at = $2, disabled_at = COALESCE(disabled_at, $2), \
-             email = $3, password_hash = NULL WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(user.to_string())
-        .bind(now.as_millis())
-        .bind(format!(
-            "deleted-{}@deleted.invalid",
-            user.as_uuid().simple()
-        ))
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("user {user}")));
-        }
-        end_access(&mut tx, user).await?;
-        for sql in [
-            "DELETE FROM notification_rules WHERE user_id = $1",
-            "DELETE FROM contact_methods WHERE user_id = $1",
-            "DELETE FROM team_members WHERE user_id = $1",
-        ] {
-            sqlx::query(sql)
-                .bind(user.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
+        delete_user_on(&mut tx, user, now).await?;
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Adds a person, inside the caller's transaction. With a password hash the person must
+/// choose their own at first log-in (the first password is the administrator's choice).
+pub(crate) async fn insert_user(
+    conn: &mut sqlx::AnyConnection,
+    user: &User,
+    password_hash: Option<&str>,
+) -> Result<(), StoreError> {
+    let result = sqlx::query(
+        "INSERT INTO users (id, email, name, role, time_zone, created_at, password_hash, \
+         password_change_required) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(user.id.to_string())
+    .bind(user.email.as_str().to_owned())
+    .bind(user.name.as_str().to_owned())
+    .bind(user.role.as_str())
+    .bind(user.time_zone.as_str().to_owned())
+    .bind(user.created_at.as_millis())
+    .bind(password_hash.map(str::to_owned))
+    .bind(i64::from(password_hash.is_some()))
+    .execute(&mut *conn)
+    .await;
+    taken_address(result, &user.email)?;
+    Ok(())
+}
+
+/// Writes a person's e-mail, name, role and time zone.
+pub(crate) async fn write_user(
+    conn: &mut sqlx::AnyConnection,
+    user: &User,
+) -> Result<(), StoreError> {
+    let result = sqlx::query(
+        "UPDATE users SET name = $2, role = $3, time_zone = $4, email = $5 WHERE id = $1",
+    )
+    .bind(user.id.to_string())
+    .bind(user.name.as_str().to_owned())
+    .bind(user.role.as_str())
+    .bind(user.time_zone.as_str().to_owned())
+    .bind(user.email.as_str().to_owned())
+    .execute(&mut *conn)
+    .await;
+    taken_address(result, &user.email)?;
+    Ok(())
+}
+
+/// Disables a person (ending their sessions and tokens) or enables them again, inside the
+/// caller's transaction.
+pub(crate) async fn set_disabled_on(
+    conn: &mut sqlx::AnyConnection,
+    user: UserId,
+    disabled: bool,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let done =
+        sqlx::query("UPDATE users SET disabled_at = $2 WHERE id = $1 AND deleted_at IS NULL")
+            .bind(user.to_string())
+            .bind(disabled.then_some(now.as_millis()))
+            .execute(&mut *conn)
+            .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("user {user}")));
+    }
+    if disabled {
+        end_access(conn, user).await?;
+    }
+    Ok(())
+}
+
+/// Deletes a person, inside the caller's transaction (see [`Store::delete_user`]).
+pub(crate) async fn delete_user_on(
+    conn: &mut sqlx::AnyConnection,
+    user: UserId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE users SET deleted_at = $2, disabled_at = COALESCE(disabled_at, $2), \
+         email = $3, password_hash = NULL WHERE id = $1 AND deleted_at IS NULL",
+    )
+    .bind(user.to_string())
+    .bind(now.as_millis())
+    .bind(format!(
+        "deleted-{}@deleted.invalid",
+        user.as_uuid().simple()
+    ))
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("user {user}")));
+    }
+    end_access(conn, user).await?;
+    for sql in [
+        "DELETE FROM notification_rules WHERE user_id = $1",
+        "DELETE FROM contact_methods WHERE user_id = $1",
+        "DELETE FROM team_members WHERE user_id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(user.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Ends a person's web sessions and API tokens, inside the caller's transaction.

@@ -21,6 +21,7 @@ use crate::fixtures::{
     T0, acknowledge, at_minute, change, resolve, routing_key_for, service, trigger, user, webhook,
 };
 mod chat;
+mod config;
 mod durability;
 mod incidents;
 mod ingest;
@@ -41,6 +42,7 @@ pub use chat::{
     a_callback_is_seen_once_per_sender, channels_follow_a_group_to_its_new_id,
     chat_messages_follow_their_incidents, direct_messages_follow_their_incidents,
 };
+pub use config::configuration_is_written_whole_or_not_at_all;
 pub use durability::{
     checkpoints_copy_the_log_and_lose_nothing, committed_events_survive_reopening,
     migrations_are_idempotent, two_writers_racing_keep_one_open_incident_per_key,

@@ -38,6 +38,7 @@ on_every_backend!(
     committed_events_survive_reopening,
     checkpoints_copy_the_log_and_lose_nothing,
     teams_policies_and_paging_settings,
+    configuration_is_written_whole_or_not_at_all,
     contact_methods_verification_and_rules,
     schedules_overrides_and_calendar_secrets,
     the_override_added_last_wins_within_a_millisecond,

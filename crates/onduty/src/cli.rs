@@ -215,13 +215,17 @@ pub enum Command {
         #[arg(long)]
         dir: Option<std::path::PathBuf>,
     },
-    /// Show what applying a configuration document would create, change and delete;
-    /// changes nothing (client; admins)
-    Plan {
+    /// Make the configuration what a document says, in one transaction; prints each
+    /// creation, change and deletion (client; admins)
+    Apply {
         /// The document (`-` for standard input), or a folder of them (*.yaml, *.yml)
         #[arg(long, short = 'f')]
         file: std::path::PathBuf,
-        /// Also delete what the document does not name
+        /// Only print what would change; change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Also delete what the document does not name (never services, status pages,
+        /// heartbeats or components)
         #[arg(long)]
         prune: bool,
     },
@@ -548,8 +552,9 @@ mod tests {
         "onduty export -o onduty.yaml",
         "onduty export --with-secrets",
         "onduty export --dir config",
-        "onduty plan -f onduty.yaml",
-        "onduty plan -f onduty.yaml --prune",
+        "onduty apply -f onduty.yaml --dry-run",
+        "onduty apply -f onduty.yaml",
+        "onduty apply -f config --prune",
     ];
 
     #[test]

@@ -317,7 +317,11 @@ impl Client {
                 output,
                 dir,
             } => self.export(with_secrets, output, dir).await?,
-            Command::Plan { file, prune } => self.plan(&file, prune).await?,
+            Command::Apply {
+                file,
+                dry_run,
+                prune,
+            } => self.apply(&file, dry_run, prune).await?,
             other => bail!("{other:?} is not a client command"),
         }
         Ok(())

@@ -46,6 +46,9 @@ pub fn normalize(doc: &ConfigDoc) -> ConfigDoc {
     for t in &mut doc.teams {
         trim(&mut t.name);
         t.members.iter_mut().for_each(|m| *m = email_key(m));
+        // A team's members are a set: in one order, whatever the order written.
+        t.members.sort();
+        t.members.dedup();
     }
     for s in &mut doc.schedules {
         trim(&mut s.name);

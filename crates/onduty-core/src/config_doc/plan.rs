@@ -1,12 +1,14 @@
 //! What applying a document would change, compared with the server's own (exported)
 //! document: each thing to create, change (with the fields that differ) or delete.
-//! Things are matched by name (people by e-mail), whatever the case. Without `prune`,
-//! nothing is deleted.
+//! Things are matched by name (people by e-mail). Without `prune`, nothing is deleted:
+//! not a person, nor a contact method, override or integration the document leaves out.
+//! With it, services, status pages, heartbeats and components are still never deleted
+//! (incidents and public history hang on them); the plan says so in its notes.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::ConfigDoc;
+use super::{ConfigDoc, ContactDoc};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -31,6 +33,9 @@ pub struct Plan {
     /// Creations and changes in the order they can be made (people before the teams
     /// that hold them, and so on), then deletions in the reverse order.
     pub changes: Vec<Change>,
+    /// What the document leaves out that stays all the same, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Plan {
@@ -39,8 +44,19 @@ impl Plan {
     }
 }
 
+/// The document a plan works to: the one given, normalized, with what it may leave out
+/// taken from the current one, and notes on what stays although it is left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    pub doc: ConfigDoc,
+    pub notes: Vec<String>,
+}
+
 impl std::fmt::Display for Plan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for note in &self.notes {
+            writeln!(f, "! {note}")?;
+        }
         if self.changes.is_empty() {
             return writeln!(f, "No changes.");
         }
@@ -68,8 +84,10 @@ impl std::fmt::Display for Plan {
 /// The changes that make `current` into `desired`.
 pub fn plan(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Plan {
     let current = super::normalize(current);
-    let mut desired = super::normalize(desired);
-    keep_what_is_left_out(&current, &mut desired);
+    let Settled {
+        doc: desired,
+        notes,
+    } = settle(&current, desired, prune);
     let lists: [(&'static str, Keyed, Keyed); 6] = [
         (
             "user",
@@ -124,10 +142,24 @@ pub fn plan(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Plan {
             }
         }
     }
+    let mut notes = notes;
     if prune {
         for (kind, now, wanted) in lists.iter().rev() {
             for (name, _) in now {
-                if !wanted.iter().any(|(n, _)| same(n, name)) {
+                if wanted.iter().any(|(n, _)| same(n, name)) {
+                    continue;
+                }
+                if matches!(*kind, "service" | "status_page") {
+                    notes.push(format!(
+                        "{} {name} is not in the document and stays: onduty does not delete {}",
+                        kind.replace('_', " "),
+                        if *kind == "service" {
+                            "services (their incidents keep their history)"
+                        } else {
+                            "status pages (their public history stays)"
+                        }
+                    ));
+                } else {
                     changes.push(Change {
                         kind,
                         name: name.clone(),
@@ -137,25 +169,49 @@ pub fn plan(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Plan {
             }
         }
     }
-    Plan { changes }
+    Plan { changes, notes }
 }
 
-/// A contact method whose address is a credential, left out, keeps its own; so does an
-/// integration or heartbeat whose key the document leaves out.
-fn keep_what_is_left_out(current: &ConfigDoc, desired: &mut ConfigDoc) {
-    for u in &mut desired.users {
+/// `desired` as apply works to it. Left out of a person, schedule, service or page the
+/// document names:
+/// - a credential (a webhook's or ntfy topic's address, an integration's or heartbeat's
+///   key) keeps its own;
+/// - without `prune`, a contact method, an override or an integration stays;
+/// - a heartbeat or a component always stays (with `prune`, a note says so).
+pub fn settle(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Settled {
+    let mut doc = super::normalize(desired);
+    let mut notes = Vec::new();
+    for u in &mut doc.users {
         let Some(now) = current.users.iter().find(|c| c.email == u.email) else {
             continue;
         };
+        let same_method =
+            |a: &ContactDoc, b: &ContactDoc| a.name == b.name && a.channel == b.channel;
         for m in u.contact_methods.iter_mut().filter(|m| m.address.is_none()) {
             m.address = now
                 .contact_methods
                 .iter()
-                .find(|c| c.name == m.name && c.channel == m.channel)
+                .find(|c| same_method(c, m))
                 .and_then(|c| c.address.clone());
         }
+        if !prune {
+            keep(
+                &now.contact_methods,
+                &mut u.contact_methods,
+                same_method,
+                |_| None,
+            );
+        }
     }
-    for s in &mut desired.services {
+    for s in &mut doc.schedules {
+        let Some(now) = current.schedules.iter().find(|c| c.name == s.name) else {
+            continue;
+        };
+        if !prune {
+            keep(&now.overrides, &mut s.overrides, |a, b| a == b, |_| None);
+        }
+    }
+    for s in &mut doc.services {
         let Some(now) = current.services.iter().find(|c| same(&c.name, &s.name)) else {
             continue;
         };
@@ -173,7 +229,73 @@ fn keep_what_is_left_out(current: &ConfigDoc, desired: &mut ConfigDoc) {
                 .find(|c| same(&c.name, &h.name))
                 .and_then(|c| c.key.clone());
         }
+        if !prune {
+            keep(
+                &now.integrations,
+                &mut s.integrations,
+                |a, b| a.name == b.name,
+                |_| None,
+            );
+        }
+        let service = &s.name;
+        keep(
+            &now.heartbeats,
+            &mut s.heartbeats,
+            |a, b| a.name == b.name,
+            |h| {
+                prune.then(|| {
+                    format!(
+                        "heartbeat {} of service {service} is not in the document and stays: \
+                     onduty does not delete heartbeats",
+                        h.name
+                    )
+                })
+            },
+        )
+        .into_iter()
+        .for_each(|n| notes.push(n));
     }
+    for p in &mut doc.status_pages {
+        let Some(now) = current.status_pages.iter().find(|c| c.slug == p.slug) else {
+            continue;
+        };
+        let page = &p.slug;
+        keep(
+            &now.components,
+            &mut p.components,
+            |a, b| a.name == b.name,
+            |c| {
+                prune.then(|| {
+                    format!(
+                        "component {} of status page {page} is not in the document and stays: \
+                     onduty does not delete components (their uptime history stays)",
+                        c.name
+                    )
+                })
+            },
+        )
+        .into_iter()
+        .for_each(|n| notes.push(n));
+    }
+    Settled { doc, notes }
+}
+
+/// Puts back each of `now`'s items that `wanted` leaves out, where it stood among the
+/// others; returns what `note` says of each.
+fn keep<T: Clone>(
+    now: &[T],
+    wanted: &mut Vec<T>,
+    same: impl Fn(&T, &T) -> bool,
+    note: impl Fn(&T) -> Option<String>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (at, item) in now.iter().enumerate() {
+        if !wanted.iter().any(|w| same(w, item)) {
+            wanted.insert(at.min(wanted.len()), item.clone());
+            notes.extend(note(item));
+        }
+    }
+    notes
 }
 
 /// A list's entries by name, each as JSON.

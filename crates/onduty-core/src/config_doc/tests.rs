@@ -374,3 +374,63 @@ fn what_onduty_refuses_is_refused_before_any_plan() {
         );
     }
 }
+
+#[test]
+fn what_a_document_leaves_out_stays_unless_pruned_and_some_things_always_stay() {
+    let current = read(TEAM, &Known::default()).unwrap();
+    let mut trimmed = current.clone();
+    trimmed.users[0].contact_methods.clear();
+    trimmed.users[0].notification_rules.clear();
+    trimmed.schedules[0].overrides.clear();
+    trimmed.services[0].integrations.clear();
+    trimmed.services[0].heartbeats.clear();
+    trimmed.status_pages[0].components.remove(0);
+    trimmed.status_pages[0].components[0].group = None;
+
+    // (prune, what stays of each list, notes)
+    let cases: [(bool, [usize; 5], usize); 2] =
+        [(false, [1, 1, 1, 1, 2], 0), (true, [0, 0, 0, 1, 2], 2)];
+    for (prune, [methods, overrides, integrations, heartbeats, components], notes) in cases {
+        let settled = settle(&current, &trimmed, prune);
+        let doc = &settled.doc;
+        let kept = [
+            doc.users[0].contact_methods.len(),
+            doc.schedules[0].overrides.len(),
+            doc.services[0].integrations.len(),
+            doc.services[0].heartbeats.len(),
+            doc.status_pages[0].components.len(),
+        ];
+        assert_eq!(
+            kept,
+            [methods, overrides, integrations, heartbeats, components],
+            "prune {prune}"
+        );
+        assert_eq!(settled.notes.len(), notes, "{:?}", settled.notes);
+        // A kept component is put back where it stood.
+        assert_eq!(doc.status_pages[0].components[0].name, "Regions");
+    }
+    let pruned = plan(&current, &trimmed, true);
+    assert!(
+        pruned.notes[0].starts_with("heartbeat nightly backup of service Checkout"),
+        "{:?}",
+        pruned.notes
+    );
+
+    // Services and status pages are never deleted: a note says each stays.
+    let empty = ConfigDoc {
+        version: 1,
+        users: current.users.clone(),
+        ..ConfigDoc::default()
+    };
+    let text = plan(&current, &empty, true).to_string();
+    assert!(
+        text.starts_with(
+            "! status page acme is not in the document and stays: onduty does not delete \
+             status pages (their public history stays)\n\
+             ! service Checkout is not in the document and stays"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("- delete service"), "{text}");
+    assert!(text.contains("- delete schedule Primary\n"), "{text}");
+}

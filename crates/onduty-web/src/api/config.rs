@@ -1,6 +1,6 @@
 //! `/api/v1/config`: configuration as code (admins). `GET` exports everything configured
-//! as one YAML document; `POST /config/plan` says what applying a document would change;
-//! `GET /config/schema` is the document's JSON Schema, for editors.
+//! as one YAML document; `POST /config/plan` says what applying a document would change
+//! and `POST /config/apply` makes it so, in one transaction; `GET /config/schema` is the document's JSON Schema, for editors.
 
 use axum::Json;
 use axum::extract::State;
@@ -20,6 +20,7 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
         .routes(routes!(export))
         .routes(routes!(plan))
+        .routes(routes!(apply))
         .routes(routes!(schema))
 }
 
@@ -68,9 +69,22 @@ pub struct PlanQuery {
     pub prune: bool,
 }
 
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyQuery {
+    /// Also delete what the document does not name (never services, status pages,
+    /// heartbeats or components).
+    #[serde(default)]
+    pub prune: bool,
+    /// Only say what would change, as `/config/plan` does.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeView {
-    /// `user`, `team`, `schedule`, `escalation_policy` or `service`.
+    /// `user`, `team`, `schedule`, `escalation_policy`, `service` or `status_page`.
     pub kind: String,
     /// Its name (a person's e-mail).
     pub name: String,
@@ -85,6 +99,10 @@ pub struct ChangeView {
 pub struct PlanView {
     /// Creations and changes in the order they can be made, then deletions.
     pub changes: Vec<ChangeView>,
+    /// What the document leaves out that stays all the same, and why.
+    pub notes: Vec<String>,
+    /// Whether the changes were made (`/config/apply` without `dry_run`).
+    pub applied: bool,
     /// The plan as the CLI prints it.
     pub text: String,
 }
@@ -110,8 +128,41 @@ async fn plan(
         .app
         .plan_config(&caller.acting(), &body, query.prune)
         .await?;
-    Ok(Json(PlanView {
+    Ok(Json(view(planned, false)))
+}
+
+/// Makes the configuration what a document says (admins), in one transaction: applying
+/// the same document again changes nothing. Without `prune` nothing is deleted. A
+/// document with problems gets 400 naming every one, with its line and field, and
+/// nothing is changed.
+#[utoipa::path(
+    post, path = "/config/apply", tag = "config", params(ApplyQuery),
+    request_body(content = String, content_type = "application/yaml", description = "The document (YAML; JSON is YAML too)"),
+    responses(
+        (status = 200, body = PlanView),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)
+    )
+)]
+async fn apply(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ApplyQuery>,
+    body: String,
+) -> Result<Json<PlanView>, ApiError> {
+    let planned = state
+        .app
+        .apply_config(&caller.acting(), &body, query.prune, query.dry_run)
+        .await?;
+    Ok(Json(view(planned, !query.dry_run)))
+}
+
+fn view(planned: onduty_core::config_doc::Plan, applied: bool) -> PlanView {
+    PlanView {
         text: planned.to_string(),
+        applied: applied && !planned.is_empty(),
+        notes: planned.notes,
         changes: planned
             .changes
             .into_iter()
@@ -129,7 +180,7 @@ async fn plan(
                 }
             })
             .collect(),
-    }))
+    }
 }
 
 /// The configuration document's JSON Schema (anyone; for editors).

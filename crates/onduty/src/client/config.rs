@@ -1,4 +1,4 @@
-//! `onduty export` and `onduty plan`: configuration as code through `/api/v1/config`. A
+//! `onduty export` and `onduty apply`: configuration as code through `/api/v1/config`. A
 //! folder holds one file per kind; it is read as one document, each problem named with
 //! its file, line and field.
 
@@ -63,24 +63,31 @@ impl Client {
         self.call_text(Method::GET, path, None).await
     }
 
-    /// What applying a document (or a folder of them) would change; changes nothing.
-    pub(super) async fn plan(&self, file: &Path, prune: bool) -> anyhow::Result<()> {
+    /// Applies a document (or a folder of them), or with `dry_run` says what applying it
+    /// would change.
+    pub(super) async fn apply(
+        &self,
+        file: &Path,
+        dry_run: bool,
+        prune: bool,
+    ) -> anyhow::Result<()> {
         let yaml = if file.is_dir() {
             self.folder(file, prune).await?
         } else {
             read_document(file)?
         };
-        let path = if prune {
-            "/config/plan?prune=true"
-        } else {
-            "/config/plan"
-        };
+        let path = format!("/config/apply?prune={prune}&dry_run={dry_run}");
         let planned = self
-            .post_yaml(path, yaml)
+            .post_yaml(&path, yaml)
             .await
             .with_context(|| format!("{} cannot be applied", file.display()))?;
         self.output(&planned, |p| {
             print!("{}", clean_lines(p["text"].as_str().unwrap_or("")));
+            if p["applied"].as_bool() == Some(true) {
+                println!("Applied.");
+            } else if dry_run && p["changes"].as_array().is_some_and(|c| !c.is_empty()) {
+                println!("Nothing changed (--dry-run).");
+            }
         });
         Ok(())
     }

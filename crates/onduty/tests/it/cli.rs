@@ -110,22 +110,33 @@ async fn the_five_minute_quick_start_works() {
     assert!(csv.starts_with("section,name,week,metric,value\n"), "{csv}");
     assert!(csv.contains("\nsummary,,,incidents,1\n"), "{csv}");
 
-    // The configuration, exported to a file and planned back: nothing to change.
+    // The configuration, exported to a file and applied back: nothing to change; an
+    // edit, tried and then applied.
     let file = dir.path().join("onduty.yaml");
     let file = file.display().to_string();
     client(&["export", "-o", &file]);
     let exported = std::fs::read_to_string(&file).unwrap();
     assert!(exported.contains("- name: My service"), "{exported}");
-    assert_eq!(client(&["plan", "-f", &file]), "No changes.\n");
+    assert_eq!(
+        client(&["apply", "-f", &file, "--dry-run"]),
+        "No changes.\n"
+    );
     std::fs::write(
         &file,
         exported.replace("draft_postmortems: true", "draft_postmortems: false"),
     )
     .unwrap();
+    let change =
+        "~ change service My service (draft_postmortems)\n0 to create, 1 to change, 0 to delete.\n";
     assert_eq!(
-        client(&["plan", "-f", &file]),
-        "~ change service My service (draft_postmortems)\n0 to create, 1 to change, 0 to delete.\n"
+        client(&["apply", "-f", &file, "--dry-run"]),
+        format!("{change}Nothing changed (--dry-run).\n")
     );
+    assert_eq!(
+        client(&["apply", "-f", &file]),
+        format!("{change}Applied.\n")
+    );
+    assert_eq!(client(&["apply", "-f", &file]), "No changes.\n");
 
     // The same as a folder, one file per kind.
     let folder = dir.path().join("config");
@@ -134,7 +145,7 @@ async fn the_five_minute_quick_start_works() {
     let services = std::fs::read_to_string(dir.path().join("config/services.yaml")).unwrap();
     assert!(services.contains("- name: My service"), "{services}");
     assert!(!services.contains("users:"), "{services}");
-    assert_eq!(client(&["plan", "-f", &folder]), "No changes.\n");
+    assert_eq!(client(&["apply", "-f", &folder]), "No changes.\n");
 
     // Grouped alerts show on an incident.
     let http = reqwest::Client::new();

@@ -9,6 +9,7 @@ mod api;
 mod browser;
 mod chat_webhooks;
 mod cli;
+mod config_apply;
 mod config_as_code;
 mod connections;
 mod contacts;

@@ -1,0 +1,255 @@
+//! Applying configuration: Ada moves her team's configuration to a new onduty by
+//! exporting it and applying it there, then keeps it in Git and applies each edit. A
+//! document with a problem changes nothing.
+
+use onduty_core::config_doc::{self, Known};
+use onduty_testkit::TestApp;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::config_as_code::{Configured, configured};
+
+async fn export(app: &TestApp, query: &str) -> String {
+    app.api_text(&format!("/config{query}"), "application/yaml")
+        .await
+}
+
+/// Applies `yaml` as the admin, with `query` (`?prune=true`, `?dry_run=true`).
+async fn apply(app: &TestApp, yaml: &str, query: &str) -> (StatusCode, Value) {
+    let answer = app
+        .http
+        .post(format!("{}/api/v1/config/apply{query}", app.url))
+        .bearer_auth(&app.admin_token)
+        .header("content-type", "application/yaml")
+        .body(yaml.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    (status, answer.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_configuration_moves_to_an_empty_server_and_reads_back_the_same() {
+    let old = TestApp::start().await;
+    let Configured { key, ping_key, .. } = configured(&old).await;
+    let moved = export(&old, "?with_secrets=true").await;
+
+    let new = TestApp::start().await;
+    let (status, applied) = apply(&new, &moved, "?dry_run=true").await;
+    assert_eq!(status, StatusCode::OK, "{applied}");
+    assert_eq!(applied["applied"], false);
+    assert_eq!(export(&new, "").await.matches("- email:").count(), 1);
+
+    let (status, applied) = apply(&new, &moved, "").await;
+    assert_eq!(status, StatusCode::OK, "{applied}\n{moved}");
+    assert_eq!(applied["applied"], true);
+    let text = applied["text"].as_str().unwrap();
+    for made in [
+        "+ create user alice@example.com\n",
+        "+ create schedule Primary\n",
+        "+ create escalation policy Ops\n",
+        "+ create service Checkout\n",
+        "+ create status page acme\n",
+    ] {
+        assert!(text.contains(made), "{made} in {text}");
+    }
+    // The same document back, keys and all: the monitoring tools need not change.
+    assert_eq!(export(&new, "?with_secrets=true").await, moved);
+    let (status, _) = new.api(Method::GET, "/services/Checkout", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let event = json!({"routing_key": key, "event_action": "trigger",
+        "payload": {"summary": "disk full", "source": "db1", "severity": "critical"}});
+    let (status, body) = new.send_event(event).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let ping = new
+        .http
+        .get(format!("{}/ping/{ping_key}", new.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(ping.status().is_success(), "{}", ping.status());
+
+    // Applying it again changes nothing.
+    let (status, again) = apply(&new, &moved, "").await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["text"], "No changes.\n");
+    assert_eq!(again["applied"], false);
+}
+
+#[tokio::test]
+async fn each_edit_is_applied_and_a_document_with_a_problem_changes_nothing() {
+    let app = TestApp::start().await;
+    configured(&app).await;
+    let yaml = export(&app, "").await;
+
+    // Alice's number changes: she verifies it again before pages go there.
+    let (status, methods) = app
+        .api(
+            Method::GET,
+            "/users/alice@example.com/contact-methods",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let sms = |methods: &Value| {
+        methods["contact_methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["channel"] == "sms")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(sms(&methods)["verified"], true, "{methods}");
+    let number = sms(&methods)["address"].as_str().unwrap().to_owned();
+    let renumbered = yaml.replace(&number, "+4915199999999");
+    let edited = renumbered.clone() + "teams:\n- name: Web\n  members: [alice@example.com]\n";
+    let (status, applied) = apply(&app, &edited, "").await;
+    assert_eq!(status, StatusCode::OK, "{applied}");
+    assert_eq!(
+        applied["changes"],
+        json!([
+            {"kind": "user", "name": "alice@example.com", "action": "update", "fields": ["contact_methods"]},
+            {"kind": "team", "name": "Web", "action": "create"},
+        ])
+    );
+    let (_, methods) = app
+        .api(
+            Method::GET,
+            "/users/alice@example.com/contact-methods",
+            None,
+        )
+        .await;
+    let changed = sms(&methods);
+    assert_eq!(
+        (changed["address"].as_str(), &changed["verified"]),
+        (Some("+4915199999999"), &json!(false)),
+        "{methods}"
+    );
+    // Her rules still use it: the method kept its id.
+    let (_, rules) = app
+        .api(
+            Method::GET,
+            "/users/alice@example.com/notification-rules",
+            None,
+        )
+        .await;
+    assert!(
+        rules["notification_rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["contact_method_id"] == changed["id"]),
+        "{rules}"
+    );
+    let (_, team) = app.api(Method::GET, "/teams/Web", None).await;
+    assert_eq!(
+        team["team"]["members"].as_array().unwrap().len(),
+        1,
+        "{team}"
+    );
+
+    // A webhook to an internal address is refused, and so is the whole document.
+    let before = export(&app, "?with_secrets=true").await;
+    let bad = edited.replace(
+        "- name: Web\n",
+        "- name: Night\n  members: []\n- name: Web\n",
+    );
+    let bad = bad.replacen(
+        "  contact_methods:\n",
+        "  contact_methods:\n  - name: hook\n    type: webhook\n    address: http://169.254.169.254/latest\n",
+        1,
+    );
+    let (status, refused) = apply(&app, &bad, "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}\n{bad}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("contact method hook"), "{message}");
+    assert_eq!(export(&app, "?with_secrets=true").await, before);
+
+    // A refusal inside the transaction leaves nothing either: a new service's key is
+    // already Checkout's.
+    let secret = export(&app, "?with_secrets=true").await;
+    let doc = config_doc::read(&secret, &Known::default()).unwrap();
+    let taken = doc.services[0].integrations[0].key.clone().unwrap();
+    let mut clashing = config_doc::read(&edited, &Known::default()).unwrap();
+    let mut night = clashing.teams[0].clone();
+    night.name = "Night".to_owned();
+    clashing.teams.push(night);
+    let mut billing = clashing.services[0].clone();
+    billing.name = "Billing".to_owned();
+    billing.heartbeats.clear();
+    billing.integrations.truncate(1);
+    billing.integrations[0].key = Some(taken);
+    clashing.services.push(billing);
+    let (status, refused) = apply(&app, &config_doc::to_yaml(&clashing).unwrap(), "").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(export(&app, "?with_secrets=true").await, before);
+
+    // With prune, the team the document leaves out goes; but not the admin applying it.
+    let (status, pruned) = apply(&app, &renumbered, "?prune=true").await;
+    assert_eq!(status, StatusCode::OK, "{pruned}");
+    assert_eq!(
+        pruned["changes"],
+        json!([{"kind": "team", "name": "Web", "action": "delete"}]),
+        "{pruned}"
+    );
+    let mut without_admin = config_doc::read(&renumbered, &Known::default()).unwrap();
+    without_admin
+        .users
+        .retain(|u| u.role != onduty_core::account::Role::Admin);
+    let (status, refused) = apply(
+        &app,
+        &config_doc::to_yaml(&without_admin).unwrap(),
+        "?prune=true",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("would delete the person applying it"),
+        "{refused}"
+    );
+}
+
+/// The README's example document, as a new user copies it.
+fn readme_example() -> String {
+    let readme = include_str!("../../../../README.md");
+    let section = &readme[readme.find("## Configuration as code").unwrap()..];
+    let start = section.find("```yaml\n").unwrap() + "```yaml\n".len();
+    section[start..start + section[start..].find("```").unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn the_readme_example_applies_on_a_fresh_server() {
+    let app = TestApp::start().await;
+    let example = readme_example();
+    let (status, applied) = apply(&app, &example, "").await;
+    assert_eq!(status, StatusCode::OK, "{applied}\n{example}");
+    assert_eq!(applied["applied"], true);
+    let (status, again) = apply(&app, &example, "").await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(
+        again["text"], "No changes.\n",
+        "applying twice changes nothing"
+    );
+
+    // What it made is in force: Alice is on call on a weekday morning.
+    let (status, oncall) = app
+        .api(Method::GET, "/oncall?at=2026-01-06T10:00:00Z", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{oncall}");
+    let primary = &oncall["schedules"][0];
+    assert_eq!(primary["name"], "Primary", "{oncall}");
+    assert_eq!(
+        primary["on_call"][0]["email"], "alice@example.com",
+        "{oncall}"
+    );
+    // Outside the layer's restriction (08:00 to 20:00 in Berlin), nobody.
+    let (_, night) = app
+        .api(Method::GET, "/oncall?at=2026-01-06T22:00:00Z", None)
+        .await;
+    assert_eq!(night["schedules"][0]["on_call"], json!([]), "{night}");
+}
