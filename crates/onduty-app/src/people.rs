@@ -123,13 +123,13 @@ fn parse_name(t: &str) -> Result<Name, AppError> {
     Name::parse(t).map_err(|e| AppError::Invalid(format!("'name': {e}")))
 }
 
-/// `N` bytes from the operating system's randomness.
 /// A new secret a webhook's deliveries are signed with.
 pub(crate) fn webhook_secret() -> String {
     let hex: String = random::<24>().iter().map(|b| format!("{b:02x}")).collect();
     format!("whsec_{hex}")
 }
 
+/// `N` bytes from the operating system's randomness.
 pub(crate) fn random<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).expect("the operating system provides randomness");

@@ -5,7 +5,18 @@
 use crate::ids::{ChatChannelId, IncidentNumber, ServiceId, TeamId};
 
 /// The chat tools onduty posts to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum ChatPlatform {
     Slack,
     Telegram,

@@ -1,7 +1,8 @@
 //! Configuration as code: everything a team configures, as one YAML document that refers
 //! to things by name (people by e-mail), never by internal id: people with their contact
 //! methods and notification rules, teams, schedules, escalation policies and services
-//! with their integrations. No passwords or tokens; integration keys only when asked for.
+//! with their integrations and chat channels, status pages, maintenance windows. No
+//! passwords or tokens; integration keys and webhook URLs only when asked for.
 //!
 //! Read with [`read`]: YAML syntax and shape errors, and then [`check`]'s errors (a
 //! reference to nothing, a name used twice, a value onduty refuses), each name the line
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::{Email, Name, Role};
 use crate::alertmanager::GroupBy;
+use crate::chat::ChatPlatform;
 use crate::contact::{Address, Channel, RuleUrgency};
 use crate::escalation::LevelMode;
 use crate::incident::DedupMode;
@@ -52,6 +54,48 @@ pub struct ConfigDoc {
     pub services: Vec<ServiceDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub status_pages: Vec<StatusPageDoc>,
+    /// Spans in which services' events open no incident and page nobody; one that is
+    /// over is not kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maintenance_windows: Vec<MaintenanceDoc>,
+}
+
+/// A maintenance window, known by its services and times: changing them makes another
+/// window (the old one ends only with `--prune`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceDoc {
+    /// The services' names.
+    pub services: Vec<String>,
+    /// RFC 3339, such as 2026-12-24T18:00:00Z.
+    pub start: String,
+    pub end: String,
+    /// Why (1 to 500 characters), for whoever wonders.
+    pub reason: String,
+}
+
+impl MaintenanceDoc {
+    /// How a plan names it.
+    pub fn label(&self) -> String {
+        format!(
+            "{} to {} ({})",
+            self.start,
+            self.end,
+            self.services.join(", ")
+        )
+    }
+}
+
+/// A chat channel that gets every incident of a service or team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatChannelDoc {
+    pub platform: ChatPlatform,
+    /// The platform's channel id (Slack: C0123ABCD), or for Teams and Discord the
+    /// webhook's URL: a secret, exported only with `--with-secrets`; left out, an
+    /// existing channel of that platform keeps its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
 }
 
 /// A public status page, known by its slug (`/status/<slug>`), and its components in the
@@ -175,6 +219,9 @@ pub struct TeamDoc {
     /// Members' e-mail addresses.
     #[serde(default)]
     pub members: Vec<String>,
+    /// Channels that get every incident of the team's services.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chat_channels: Vec<ChatChannelDoc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -314,6 +361,9 @@ pub struct ServiceDoc {
     /// Jobs that must ping in time; a late one opens an incident on this service.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub heartbeats: Vec<HeartbeatDoc>,
+    /// Channels that get every incident of this service.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chat_channels: Vec<ChatChannelDoc>,
 }
 
 /// A job that must ping in time: every `period_minutes`, or at each time of `cron` on

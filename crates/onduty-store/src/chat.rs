@@ -295,22 +295,7 @@ impl Store {
             scope,
             failing: None,
         };
-        let (service, team) = match scope {
-            ChatScope::Service(s) => (Some(s.to_string()), None),
-            ChatScope::Team(t) => (None, Some(t.to_string())),
-        };
-        sqlx::query(
-            "INSERT INTO chat_channels (id, platform, channel, service_id, team_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(made.id.to_string())
-        .bind(platform.as_str())
-        .bind(channel.to_owned())
-        .bind(service)
-        .bind(team)
-        .bind(now.as_millis())
-        .execute(&mut *self.write_conn().await?)
-        .await?;
+        insert_channel(&mut *self.write_conn().await?, &made, now).await?;
         Ok(made)
     }
 
@@ -387,15 +372,7 @@ impl Store {
     pub async fn delete_chat_channel(&self, id: ChatChannelId) -> Result<(), StoreError> {
         let mut conn = self.lane().await?;
         let mut tx = begin(&mut conn, self.backend).await?;
-        for sql in [
-            "DELETE FROM chat_posts WHERE chat_channel_id = $1",
-            "DELETE FROM chat_channels WHERE id = $1",
-        ] {
-            sqlx::query(sql)
-                .bind(id.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
+        delete_channel_on(&mut tx, id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -591,4 +568,46 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+/// Adds a chat channel, inside the caller's transaction.
+pub(crate) async fn insert_channel(
+    conn: &mut sqlx::AnyConnection,
+    channel: &ChatChannel,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let (service, team) = match channel.scope {
+        ChatScope::Service(s) => (Some(s.to_string()), None),
+        ChatScope::Team(t) => (None, Some(t.to_string())),
+    };
+    sqlx::query(
+        "INSERT INTO chat_channels (id, platform, channel, service_id, team_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(channel.id.to_string())
+    .bind(channel.platform.as_str())
+    .bind(channel.channel.clone())
+    .bind(service)
+    .bind(team)
+    .bind(now.as_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Stops posting to a chat channel and forgets its posts, inside the caller's transaction.
+pub(crate) async fn delete_channel_on(
+    conn: &mut sqlx::AnyConnection,
+    id: ChatChannelId,
+) -> Result<(), StoreError> {
+    for sql in [
+        "DELETE FROM chat_posts WHERE chat_channel_id = $1",
+        "DELETE FROM chat_channels WHERE id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(id.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }

@@ -3,16 +3,18 @@
 //! the same statement as the door that makes or changes that thing one at a time.
 
 use onduty_core::account::{Team, User};
+use onduty_core::chat::ChatChannel;
 use onduty_core::contact::{Address, ContactMethod, NotificationRule};
 use onduty_core::escalation::Policy;
 use onduty_core::schedule::{Override, Schedule};
 use onduty_core::service::{Integration, Service};
 use onduty_core::{
-    ComponentId, ContactMethodId, IntegrationId, OverrideId, PolicyId, ScheduleId, StatusPageId,
-    TeamId, Timestamp, UserId,
+    ChatChannelId, ComponentId, ContactMethodId, IntegrationId, MaintenanceId, OverrideId,
+    PolicyId, ScheduleId, StatusPageId, TeamId, Timestamp, UserId,
 };
 
 use crate::heartbeats::{Heartbeat, NewHeartbeat};
+use crate::maintenance::MaintenanceWindow;
 use crate::status_components::NewComponent;
 use crate::status_pages::NewStatusPage;
 use crate::{Store, StoreError, begin};
@@ -43,7 +45,7 @@ pub enum ConfigWrite {
         user: UserId,
         method: ContactMethodId,
     },
-    /// The person's rules become exactly these.
+    /// The person's rules (but those on push subscriptions) become exactly these.
     ReplaceRules {
         user: UserId,
         rules: Vec<NotificationRule>,
@@ -68,7 +70,8 @@ pub enum ConfigWrite {
     },
     CreatePolicy(Policy),
     UpdatePolicy(Policy),
-    DeletePolicy(PolicyId),
+    /// Policies deleted together (one may hand over to another).
+    DeletePolicies(Vec<PolicyId>),
     CreateService(Service),
     UpdateService(Service),
     CreateIntegration(Integration),
@@ -98,6 +101,11 @@ pub enum ConfigWrite {
         component: NewComponent,
         position: i64,
     },
+    AddChatChannel(ChatChannel),
+    DeleteChatChannel(ChatChannelId),
+    AddMaintenance(MaintenanceWindow),
+    /// Ends it now (one to come is cancelled).
+    EndMaintenance(MaintenanceId),
 }
 
 impl Store {
@@ -145,10 +153,14 @@ async fn apply_one(
             contacts::delete_method_on(tx, *user, *method).await
         }
         ConfigWrite::ReplaceRules { user, rules } => {
-            sqlx::query("DELETE FROM notification_rules WHERE user_id = $1")
-                .bind(user.to_string())
-                .execute(&mut **tx)
-                .await?;
+            // Rules on browsers' push subscriptions are not a document's to replace.
+            sqlx::query(
+                "DELETE FROM notification_rules WHERE user_id = $1 AND contact_method_id IN \
+                 (SELECT id FROM contact_methods WHERE user_id = $1 AND channel <> 'web_push')",
+            )
+            .bind(user.to_string())
+            .execute(&mut **tx)
+            .await?;
             for rule in rules {
                 contacts::insert_rule(tx, rule, now).await?;
             }
@@ -177,7 +189,7 @@ async fn apply_one(
         }
         ConfigWrite::CreatePolicy(policy) => policies::insert_policy(tx, policy, now).await,
         ConfigWrite::UpdatePolicy(policy) => policies::write_policy(tx, policy, now).await,
-        ConfigWrite::DeletePolicy(id) => policies::delete_policy_on(tx, *id).await,
+        ConfigWrite::DeletePolicies(ids) => policies::delete_policies_on(tx, ids).await,
         ConfigWrite::CreateService(service) => services::insert_service(tx, service).await,
         ConfigWrite::UpdateService(service) => services::write_service(tx, service).await,
         ConfigWrite::CreateIntegration(i) => services::insert_integration_as(tx, i).await,
@@ -197,6 +209,10 @@ async fn apply_one(
             component,
             position,
         } => status_components::insert_component(tx, *id, *page, component, *position, now).await,
+        ConfigWrite::AddChatChannel(c) => crate::chat::insert_channel(tx, c, now).await,
+        ConfigWrite::DeleteChatChannel(id) => crate::chat::delete_channel_on(tx, *id).await,
+        ConfigWrite::AddMaintenance(w) => crate::maintenance::insert_window(tx, w).await,
+        ConfigWrite::EndMaintenance(id) => crate::maintenance::end_window_on(tx, *id, now).await,
         ConfigWrite::UpdateComponent {
             id,
             page,

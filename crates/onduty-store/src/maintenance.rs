@@ -58,7 +58,7 @@ const COLUMNS: &str = "SELECT id, start_at, end_at, reason, created_by, created_
      FROM maintenance_windows";
 
 /// When to remind: the lead before the end, but not before the start.
-fn remind_at(start: Timestamp, end: Timestamp) -> Timestamp {
+pub fn remind_at(start: Timestamp, end: Timestamp) -> Timestamp {
     Timestamp::from_millis(end.as_millis() - REMINDER_LEAD.as_millis() as i64).max(start)
 }
 
@@ -84,36 +84,22 @@ impl Store {
         for s in services {
             self.service(*s).await?;
         }
-        let id = MaintenanceId::new(now);
-        let remind = created_by.map(|_| remind_at(start, end));
+        let window = MaintenanceWindow {
+            id: MaintenanceId::new(now),
+            services: services.to_vec(),
+            start,
+            end,
+            reason: reason.to_owned(),
+            created_by,
+            created_at: now,
+            remind_at: created_by.map(|_| remind_at(start, end)),
+        };
         let mut conn = self.write_conn().await?;
         let mut tx = begin(&mut conn, self.backend).await?;
-        sqlx::query(
-            "INSERT INTO maintenance_windows (id, start_at, end_at, reason, created_by, created_at, remind_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(id.to_string())
-        .bind(start.as_millis())
-        .bind(end.as_millis())
-        .bind(reason.to_owned())
-        .bind(created_by.map(|u| u.to_string()))
-        .bind(now.as_millis())
-        .bind(remind.map(|t| t.as_millis()))
-        .execute(&mut *tx)
-        .await?;
-        let mut unique: Vec<ServiceId> = services.to_vec();
-        unique.sort();
-        unique.dedup();
-        for s in &unique {
-            sqlx::query("INSERT INTO maintenance_services (window_id, service_id) VALUES ($1, $2)")
-                .bind(id.to_string())
-                .bind(s.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
+        insert_window(&mut tx, &window).await?;
         tx.commit().await?;
         drop(conn);
-        self.maintenance(id).await
+        self.maintenance(window.id).await
     }
 
     pub async fn maintenance(&self, id: MaintenanceId) -> Result<MaintenanceWindow, StoreError> {
@@ -187,17 +173,7 @@ impl Store {
         id: MaintenanceId,
         now: Timestamp,
     ) -> Result<MaintenanceWindow, StoreError> {
-        let window = self.maintenance(id).await?;
-        if window.end > now {
-            sqlx::query(
-                "UPDATE maintenance_windows SET end_at = $2, start_at = CASE WHEN start_at > $2 THEN $2 ELSE start_at END, \
-                 remind_at = NULL WHERE id = $1",
-            )
-            .bind(id.to_string())
-            .bind(now.as_millis())
-            .execute(&mut *self.write_conn().await?)
-            .await?;
-        }
+        end_window_on(&mut *self.write_conn().await?, id, now).await?;
         self.maintenance(id).await
     }
 
@@ -298,4 +274,53 @@ pub(crate) async fn quiet_spans(
             ));
     }
     Ok(spans)
+}
+
+/// Stores a window and its services (each once), inside the caller's transaction.
+pub(crate) async fn insert_window(
+    conn: &mut sqlx::AnyConnection,
+    window: &MaintenanceWindow,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO maintenance_windows (id, start_at, end_at, reason, created_by, created_at, remind_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(window.id.to_string())
+    .bind(window.start.as_millis())
+    .bind(window.end.as_millis())
+    .bind(window.reason.clone())
+    .bind(window.created_by.map(|u| u.to_string()))
+    .bind(window.created_at.as_millis())
+    .bind(window.remind_at.map(|t| t.as_millis()))
+    .execute(&mut *conn)
+    .await?;
+    let mut unique: Vec<ServiceId> = window.services.clone();
+    unique.sort();
+    unique.dedup();
+    for s in &unique {
+        sqlx::query("INSERT INTO maintenance_services (window_id, service_id) VALUES ($1, $2)")
+            .bind(window.id.to_string())
+            .bind(s.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Ends a window at `now` (one still to come is cancelled; one already over stays as it
+/// was), inside the caller's transaction.
+pub(crate) async fn end_window_on(
+    conn: &mut sqlx::AnyConnection,
+    id: MaintenanceId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE maintenance_windows SET end_at = $2, start_at = CASE WHEN start_at > $2 THEN $2 ELSE start_at END, \
+         remind_at = NULL WHERE id = $1 AND end_at > $2",
+    )
+    .bind(id.to_string())
+    .bind(now.as_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -136,23 +136,43 @@ pub(crate) async fn delete_policy_on(
     conn: &mut AnyConnection,
     id: PolicyId,
 ) -> Result<(), StoreError> {
+    delete_policies_on(conn, &[id]).await
+}
+
+/// Deletes policies together: one may hand over to another of them, but no policy that
+/// stays may hand over to one that goes, and no service may use one.
+pub(crate) async fn delete_policies_on(
+    conn: &mut AnyConnection,
+    ids: &[PolicyId],
+) -> Result<(), StoreError> {
     let others = sqlx::query(select_policies!("ORDER BY name"))
         .fetch_all(&mut *conn)
         .await?;
     for row in &others {
         let other = policy_from_row(row)?;
-        let hands_over = other
-            .steps
-            .levels()
-            .iter()
-            .any(|l| l.targets.contains(&Target::Policy(id)));
-        if other.id != id && hands_over {
+        if ids.contains(&other.id) {
+            continue;
+        }
+        let hands_over = other.steps.levels().iter().any(|l| {
+            l.targets
+                .iter()
+                .any(|t| matches!(t, Target::Policy(p) if ids.contains(p)))
+        });
+        if hands_over {
             return Err(StoreError::Conflict(format!(
                 "policy '{}' hands over to this one; change it first",
                 other.name
             )));
         }
     }
+    for id in ids {
+        delete_unused_policy(conn, *id).await?;
+    }
+    Ok(())
+}
+
+/// Deletes a policy no other policy hands over to, unless a service uses it.
+async fn delete_unused_policy(conn: &mut AnyConnection, id: PolicyId) -> Result<(), StoreError> {
     let used = sqlx::query("SELECT name FROM services WHERE policy_id = $1 ORDER BY name")
         .bind(id.to_string())
         .fetch_all(&mut *conn)

@@ -226,7 +226,7 @@ pub(crate) async fn write_page(
     page: &NewStatusPage,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE status_pages SET name = $2, host = $3, time_zone = $4, auto_publish = $5, \
          remind_every_minutes = $6, updated_at = $7 WHERE id = $1",
     )
@@ -240,6 +240,9 @@ pub(crate) async fn write_page(
     .execute(&mut *conn)
     .await
     .map_err(|e| taken(e.into(), "that host name"))?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("status page {id}")));
+    }
     Ok(())
 }
 

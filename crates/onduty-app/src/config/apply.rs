@@ -18,9 +18,10 @@ mod services;
 use std::collections::HashMap;
 
 use onduty_core::account::{AccountStatus, Email, Name, Team, TimeZoneName, User};
+use onduty_core::chat::{ChatChannel, ChatScope};
 use onduty_core::config_doc::{
-    self, Action, ConfigDoc, ContactDoc, PolicyDoc, ScheduleDoc, ServiceDoc, StatusPageDoc,
-    TargetDoc, UserDoc,
+    self, Action, ChatChannelDoc, ConfigDoc, ContactDoc, MaintenanceDoc, PolicyDoc, ScheduleDoc,
+    ServiceDoc, StatusPageDoc, TargetDoc, TeamDoc, UserDoc,
 };
 use onduty_core::contact::{Address, Channel, ContactMethod, NotificationRule, RepeatEvery};
 use onduty_core::escalation::{Level, Policy, Steps, Target};
@@ -28,11 +29,13 @@ use onduty_core::schedule::{Layer, Override, Schedule};
 use onduty_core::service::{PagingSettings, Service};
 use onduty_core::status_page::{ComponentStatus, Title};
 use onduty_core::{
-    ComponentId, ContactMethodId, HeartbeatId, IntegrationId, OverrideId, PolicyId, RoutingKey,
-    RuleId, ScheduleId, ServiceId, StatusPageId, TeamId, Timestamp, UserId,
+    ChatChannelId, ComponentId, ContactMethodId, HeartbeatId, IntegrationId, MaintenanceId,
+    OverrideId, PolicyId, RoutingKey, RuleId, ScheduleId, ServiceId, StatusPageId, TeamId,
+    Timestamp, UserId,
 };
 use onduty_store::config_writes::ConfigWrite;
 use onduty_store::heartbeats::NewHeartbeat;
+use onduty_store::maintenance::MaintenanceWindow;
 use onduty_store::status_components::NewComponent;
 
 use super::current::Current;
@@ -76,13 +79,14 @@ pub(super) fn writes(
                 }
             }
             ("team", Action::Delete) => {
-                if let Some(id) = b.ids.teams.get(name) {
-                    b.out.push(ConfigWrite::DeleteTeam(*id));
+                if let Some(id) = b.ids.teams.get(name).copied() {
+                    b.keeps_team(doc, id, name);
+                    b.out.push(ConfigWrite::DeleteTeam(id));
                 }
             }
             ("team", _) => {
                 if let Some(t) = doc.teams.iter().find(|t| t.name == name) {
-                    b.team(&t.name, &t.members);
+                    b.team(t);
                 }
             }
             ("schedule", Action::Delete) => {
@@ -98,7 +102,11 @@ pub(super) fn writes(
             ("escalation_policy", Action::Delete) => {
                 if let Some(id) = b.ids.policies.get(name).copied() {
                     b.keeps_policy(doc, id, name);
-                    b.out.push(ConfigWrite::DeletePolicy(id));
+                    // Deleted together: one may hand over to another.
+                    match b.out.last_mut() {
+                        Some(ConfigWrite::DeletePolicies(ids)) => ids.push(id),
+                        _ => b.out.push(ConfigWrite::DeletePolicies(vec![id])),
+                    }
                 }
             }
             ("escalation_policy", _) => {
@@ -114,6 +122,20 @@ pub(super) fn writes(
             ("status_page", _) => {
                 if let Some(p) = doc.status_pages.iter().find(|p| p.slug == name) {
                     b.page(p);
+                }
+            }
+            ("maintenance_window", Action::Delete) => {
+                let found = current
+                    .windows
+                    .iter()
+                    .find(|w| current.doc_window(w).label() == name);
+                if let Some(w) = found {
+                    b.out.push(ConfigWrite::EndMaintenance(w.id));
+                }
+            }
+            ("maintenance_window", _) => {
+                if let Some(w) = doc.maintenance_windows.iter().find(|w| w.label() == name) {
+                    b.window(w, acting);
                 }
             }
             (kind, action) => b
@@ -246,6 +268,24 @@ impl Builder<'_> {
                     "service {} is not in the document and stays (services are never \
                      deleted), paging with escalation policy {name}: name the service in \
                      the document, or keep the policy",
+                    s.service.name
+                ));
+            }
+        }
+    }
+
+    /// Likewise a service left out keeps its team: the team stays.
+    pub(super) fn keeps_team(&mut self, doc: &ConfigDoc, id: TeamId, name: &str) {
+        for s in &self.current.services {
+            let left_out = !doc
+                .services
+                .iter()
+                .any(|d| d.name == s.service.name.as_str());
+            if left_out && s.service.settings.team_id == Some(id) {
+                self.problems.push(format!(
+                    "service {} is not in the document and stays (services are never \
+                     deleted), owned by team {name}: name the service in the document, or \
+                     keep the team",
                     s.service.name
                 ));
             }

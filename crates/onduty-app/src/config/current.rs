@@ -4,18 +4,20 @@
 use std::collections::HashMap;
 
 use onduty_core::account::{AccountStatus, Team, User};
+use onduty_core::chat::{ChatChannel, ChatScope};
 use onduty_core::config_doc::{
-    self, ComponentDoc, ConfigDoc, ContactDoc, HeartbeatDoc, IntegrationDoc, LayerDoc, LevelDoc,
-    OverrideDoc, PolicyDoc, RestrictionDoc, RuleDoc, ScheduleDoc, ServiceDoc, ShiftDoc, ShiftUnit,
-    StatusPageDoc, TargetDoc, TeamDoc, UserDoc,
+    self, ChatChannelDoc, ComponentDoc, ConfigDoc, ContactDoc, HeartbeatDoc, IntegrationDoc,
+    LayerDoc, LevelDoc, MaintenanceDoc, OverrideDoc, PolicyDoc, RestrictionDoc, RuleDoc,
+    ScheduleDoc, ServiceDoc, ShiftDoc, ShiftUnit, StatusPageDoc, TargetDoc, TeamDoc, UserDoc,
 };
 use onduty_core::contact::{Channel, ContactMethod, NotificationRule};
 use onduty_core::escalation::{Policy, Target};
 use onduty_core::heartbeat::Expect;
 use onduty_core::schedule::{Override, Restriction, Schedule, ShiftLength};
 use onduty_core::service::{Integration, IntegrationKind, Service};
-use onduty_core::{PolicyId, ScheduleId, TeamId, Timestamp, UserId};
+use onduty_core::{PolicyId, ScheduleId, ServiceId, TeamId, Timestamp, UserId};
 use onduty_store::heartbeats::Heartbeat;
+use onduty_store::maintenance::MaintenanceWindow;
 use onduty_store::status_components::Component;
 use onduty_store::status_pages::StatusPage;
 use onduty_store::{Store, StoreError};
@@ -37,6 +39,7 @@ pub(super) struct ServiceNow {
     pub integration_names: Vec<String>,
     pub heartbeats: Vec<Heartbeat>,
     pub heartbeat_names: Vec<String>,
+    pub chat_channels: Vec<ChatChannel>,
 }
 
 pub(super) struct PageNow {
@@ -54,6 +57,10 @@ pub(super) struct Current {
     pub policies: Vec<Policy>,
     pub services: Vec<ServiceNow>,
     pub pages: Vec<PageNow>,
+    /// Each team's chat channels.
+    pub team_chat: HashMap<TeamId, Vec<ChatChannel>>,
+    /// Maintenance windows not yet over.
+    pub windows: Vec<MaintenanceWindow>,
 }
 
 impl Current {
@@ -91,7 +98,9 @@ impl Current {
                 .filter(|m| m.channel != Channel::WebPush)
                 .collect();
             let method_names = unique(methods.iter().map(|m| m.name.as_str()));
-            let rules = store.rules(user.id).await?;
+            // Rules on push subscriptions stay out of it, as the subscriptions do.
+            let mut rules = store.rules(user.id).await?;
+            rules.retain(|r| methods.iter().any(|m| m.id == r.contact_method));
             people.push(Person {
                 user,
                 methods,
@@ -114,7 +123,9 @@ impl Current {
                 .filter(|i| i.kind != IntegrationKind::Heartbeat)
                 .collect();
             let heartbeats = store.list_heartbeats(Some(service.id)).await?;
+            let chat_channels = store.chat_channels(ChatScope::Service(service.id)).await?;
             services.push(ServiceNow {
+                chat_channels,
                 integration_names: unique(integrations.iter().map(|i| i.name.as_str())),
                 heartbeat_names: unique(heartbeats.iter().map(|h| h.name.as_str())),
                 service,
@@ -127,9 +138,16 @@ impl Current {
             let components = store.components(page.id).await?;
             pages.push(PageNow { page, components });
         }
+        let teams = store.list_teams().await?;
+        let mut team_chat = HashMap::new();
+        for t in &teams {
+            team_chat.insert(t.id, store.chat_channels(ChatScope::Team(t.id)).await?);
+        }
         Ok(Current {
             people,
-            teams: store.list_teams().await?,
+            teams,
+            team_chat,
+            windows: store.list_maintenance(None, now).await?,
             schedules,
             overrides,
             policies,
@@ -149,6 +167,29 @@ impl Current {
     fn team(&self, id: Option<TeamId>) -> Option<String> {
         id.and_then(|id| self.teams.iter().find(|t| t.id == id))
             .map(|t| t.name.to_string())
+    }
+
+    /// A maintenance window as the document says it (normalized: it is matched by its
+    /// label).
+    pub fn doc_window(&self, w: &MaintenanceWindow) -> MaintenanceDoc {
+        let doc = ConfigDoc {
+            maintenance_windows: vec![MaintenanceDoc {
+                services: w.services.iter().map(|s| self.service_name(*s)).collect(),
+                start: w.start.to_rfc3339(),
+                end: w.end.to_rfc3339(),
+                reason: w.reason.clone(),
+            }],
+            ..ConfigDoc::default()
+        };
+        config_doc::normalize(&doc).maintenance_windows.remove(0)
+    }
+
+    fn service_name(&self, id: ServiceId) -> String {
+        self.services
+            .iter()
+            .find(|s| s.service.id == id)
+            .map(|s| s.service.name.to_string())
+            .unwrap_or_default()
     }
 
     fn schedule(&self, id: ScheduleId) -> String {
@@ -185,6 +226,13 @@ impl Current {
             .map(|t| TeamDoc {
                 name: t.name.to_string(),
                 members: t.members.iter().map(|m| self.email(*m)).collect(),
+                chat_channels: chat_docs(
+                    self.team_chat
+                        .get(&t.id)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default(),
+                    with_secrets,
+                ),
             })
             .collect();
         doc.schedules = self
@@ -199,6 +247,7 @@ impl Current {
             .map(|s| self.service_doc(s, with_secrets))
             .collect();
         doc.status_pages = self.pages.iter().map(|p| self.page_doc(p)).collect();
+        doc.maintenance_windows = self.windows.iter().map(|w| self.doc_window(w)).collect();
         config_doc::normalize(&doc)
     }
 
@@ -292,6 +341,7 @@ impl Current {
                     ..heartbeat_doc(h, with_secrets)
                 })
                 .collect(),
+            chat_channels: chat_docs(&s.chat_channels, with_secrets),
         }
     }
 
@@ -364,6 +414,16 @@ fn person_doc(p: &Person, with_secrets: bool) -> UserDoc {
             })
             .collect(),
     }
+}
+
+/// Chat channels; a webhook's URL (Teams, Discord) only `with_secrets`.
+fn chat_docs(list: &[ChatChannel], with_secrets: bool) -> Vec<ChatChannelDoc> {
+    list.iter()
+        .map(|c| ChatChannelDoc {
+            platform: c.platform,
+            channel: (with_secrets || !c.platform.by_webhook()).then(|| c.channel.clone()),
+        })
+        .collect()
 }
 
 /// Channels whose address lets whoever holds it post to the person.

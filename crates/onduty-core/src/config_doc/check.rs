@@ -96,7 +96,50 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
     policies(doc, &names, &mut found);
     services(doc, &names, &mut found);
     status_pages(doc, &names, &mut found);
+    maintenance_windows(doc, &names, &mut found);
     found
+}
+
+/// A service's or team's chat channels: each platform's own channel ids; a webhook's URL
+/// (Teams, Discord) may be left out to keep the one onduty has.
+fn chat_channels(list: &[super::ChatChannelDoc], owner: &str, found: &mut Problems) {
+    for (j, c) in list.iter().enumerate() {
+        let at = format!("{owner}.chat_channels[{j}].channel");
+        match &c.channel {
+            Some(text) => {
+                if let Err(p) = crate::chat::parse_channel(c.platform, text) {
+                    found.push((at, p));
+                }
+            }
+            None if c.platform.by_webhook() => {}
+            None => found.push((at, "the channel's id is needed".to_owned())),
+        }
+    }
+}
+
+/// Maintenance windows: their services and times.
+fn maintenance_windows(doc: &ConfigDoc, names: &Names, found: &mut Problems) {
+    for (i, w) in doc.maintenance_windows.iter().enumerate() {
+        let at = format!("maintenance_windows[{i}]");
+        if w.services.is_empty() {
+            found.push((
+                format!("{at}.services"),
+                "name at least one service".to_owned(),
+            ));
+        }
+        for (j, s) in w.services.iter().enumerate() {
+            names.refer(found, format!("{at}.services[{j}]"), "service", s);
+        }
+        match (Timestamp::parse(&w.start), Timestamp::parse(&w.end)) {
+            (Ok(start), Ok(end)) if start < end => {}
+            (Ok(_), Ok(_)) => found.push((format!("{at}.end"), "must come after start".to_owned())),
+            (Err(_), _) => found.push((format!("{at}.start"), rfc3339(&w.start))),
+            (_, Err(_)) => found.push((format!("{at}.end"), rfc3339(&w.end))),
+        }
+        if w.reason.trim().is_empty() || w.reason.chars().count() > 500 {
+            found.push((format!("{at}.reason"), "1 to 500 characters".to_owned()));
+        }
+    }
 }
 
 /// What references may name: the document's own and what the server has.
@@ -216,6 +259,7 @@ fn teams(doc: &ConfigDoc, names: &Names, found: &mut Problems) {
         for (j, m) in t.members.iter().enumerate() {
             names.refer(found, format!("teams[{i}].members[{j}]"), "person", m);
         }
+        chat_channels(&t.chat_channels, &format!("teams[{i}]"), found);
     }
     found.extend(duplicates(
         "teams",
@@ -457,6 +501,7 @@ fn services(doc: &ConfigDoc, names: &Names, found: &mut Problems) {
                 }
             }
         }
+        chat_channels(&s.chat_channels, &at, found);
     }
     found.extend(duplicates(
         "services",

@@ -42,6 +42,8 @@ pub fn normalize(doc: &ConfigDoc) -> ConfigDoc {
         for r in &mut u.notification_rules {
             trim(&mut r.contact_method);
         }
+        // onduty lists rules by delay (those with the same delay as written).
+        u.notification_rules.sort_by_key(|r| r.delay_minutes);
     }
     for t in &mut doc.teams {
         trim(&mut t.name);
@@ -85,6 +87,9 @@ pub fn normalize(doc: &ConfigDoc) -> ConfigDoc {
             instant(&mut o.start);
             instant(&mut o.end);
         }
+        // By when they start, as onduty lists them.
+        s.overrides
+            .sort_by_key(|o| Timestamp::parse(&o.start).map(|t| t.as_millis()).ok());
     }
     for p in &mut doc.escalation_policies {
         trim(&mut p.name);
@@ -117,6 +122,8 @@ pub fn normalize(doc: &ConfigDoc) -> ConfigDoc {
                     .and_then(|m| serde_json::to_value(m).ok());
             }
         }
+        s.heartbeats
+            .sort_by(|a, b| a.name.trim().cmp(b.name.trim()));
         for h in &mut s.heartbeats {
             trim(&mut h.name);
             if h.cron.is_some() {
@@ -141,7 +148,32 @@ pub fn normalize(doc: &ConfigDoc) -> ConfigDoc {
             c.service.iter_mut().for_each(trim);
         }
     }
+    for t in &mut doc.teams {
+        chat_channels(&mut t.chat_channels);
+    }
+    for s in &mut doc.services {
+        chat_channels(&mut s.chat_channels);
+    }
+    for w in &mut doc.maintenance_windows {
+        w.services.iter_mut().for_each(trim);
+        // A window's services are a set.
+        w.services.sort();
+        w.services.dedup();
+        instant(&mut w.start);
+        instant(&mut w.end);
+        w.reason = w.reason.trim().to_owned();
+    }
     doc
+}
+
+fn chat_channels(list: &mut [super::ChatChannelDoc]) {
+    for c in list {
+        if let Some(channel) = &mut c.channel
+            && let Ok(parsed) = crate::chat::parse_channel(c.platform, channel)
+        {
+            *channel = parsed;
+        }
+    }
 }
 
 /// A layer's start as onduty writes it: to the minute, or the second when it has one.

@@ -8,7 +8,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{ConfigDoc, ContactDoc};
+use super::{ChatChannelDoc, ConfigDoc, ContactDoc, MaintenanceDoc};
+use crate::time::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -20,7 +21,8 @@ pub enum Action {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
-    /// `user`, `team`, `schedule`, `escalation_policy`, `service` or `status_page`.
+    /// `user`, `team`, `schedule`, `escalation_policy`, `service`, `status_page` or
+    /// `maintenance_window`.
     pub kind: &'static str,
     /// Its name (a person's e-mail).
     pub name: String,
@@ -81,43 +83,48 @@ impl std::fmt::Display for Plan {
     }
 }
 
-/// The changes that make `current` into `desired`.
-pub fn plan(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Plan {
+/// The changes that make `current` into `desired` at `now`.
+pub fn plan(current: &ConfigDoc, desired: &ConfigDoc, prune: bool, now: Timestamp) -> Plan {
     let current = super::normalize(current);
     let Settled {
         doc: desired,
         notes,
-    } = settle(&current, desired, prune);
-    let lists: [(&'static str, Keyed, Keyed); 6] = [
+    } = settle(&current, desired, prune, now);
+    let lists: [(&'static str, Keyed, Keyed); 7] = [
         (
             "user",
-            keyed(&current.users, |u| &u.email),
-            keyed(&desired.users, |u| &u.email),
+            keyed(&current.users, |u| u.email.clone()),
+            keyed(&desired.users, |u| u.email.clone()),
         ),
         (
             "team",
-            keyed(&current.teams, |t| &t.name),
-            keyed(&desired.teams, |t| &t.name),
+            keyed(&current.teams, |t| t.name.clone()),
+            keyed(&desired.teams, |t| t.name.clone()),
         ),
         (
             "schedule",
-            keyed(&current.schedules, |s| &s.name),
-            keyed(&desired.schedules, |s| &s.name),
+            keyed(&current.schedules, |s| s.name.clone()),
+            keyed(&desired.schedules, |s| s.name.clone()),
         ),
         (
             "escalation_policy",
-            keyed(&current.escalation_policies, |p| &p.name),
-            keyed(&desired.escalation_policies, |p| &p.name),
+            keyed(&current.escalation_policies, |p| p.name.clone()),
+            keyed(&desired.escalation_policies, |p| p.name.clone()),
         ),
         (
             "service",
-            keyed(&current.services, |s| &s.name),
-            keyed(&desired.services, |s| &s.name),
+            keyed(&current.services, |s| s.name.clone()),
+            keyed(&desired.services, |s| s.name.clone()),
         ),
         (
             "status_page",
-            keyed(&current.status_pages, |p| &p.slug),
-            keyed(&desired.status_pages, |p| &p.slug),
+            keyed(&current.status_pages, |p| p.slug.clone()),
+            keyed(&desired.status_pages, |p| p.slug.clone()),
+        ),
+        (
+            "maintenance_window",
+            keyed(&current.maintenance_windows, MaintenanceDoc::label),
+            keyed(&desired.maintenance_windows, MaintenanceDoc::label),
         ),
     ];
     let mut changes = Vec::new();
@@ -178,9 +185,47 @@ pub fn plan(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Plan {
 ///   key) keeps its own;
 /// - without `prune`, a contact method, an override or an integration stays;
 /// - a heartbeat or a component always stays (with `prune`, a note says so).
-pub fn settle(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Settled {
+pub fn settle(current: &ConfigDoc, desired: &ConfigDoc, prune: bool, now: Timestamp) -> Settled {
+    let current = &super::normalize(current);
     let mut doc = super::normalize(desired);
     let mut notes = Vec::new();
+    let over = |end: &str| Timestamp::parse(end).is_ok_and(|end| end <= now);
+    for s in &mut doc.schedules {
+        let name = &s.name;
+        s.overrides.retain(|o| {
+            let keep = !over(&o.end);
+            if !keep {
+                notes.push(format!(
+                    "an override of schedule {name} by {} ended at {}: it is not made",
+                    o.user, o.end
+                ));
+            }
+            keep
+        });
+    }
+    doc.maintenance_windows.retain(|w| {
+        let keep = !over(&w.end);
+        if !keep {
+            notes.push(format!(
+                "maintenance window {} is over: it is not made",
+                w.label()
+            ));
+        }
+        keep
+    });
+    if !prune {
+        keep(
+            &current.maintenance_windows,
+            &mut doc.maintenance_windows,
+            |a, b| a.label() == b.label(),
+            |_| None,
+        );
+    }
+    for t in &mut doc.teams {
+        if let Some(now) = current.teams.iter().find(|c| c.name == t.name) {
+            chat_channels(&now.chat_channels, &mut t.chat_channels, prune);
+        }
+    }
     for u in &mut doc.users {
         let Some(now) = current.users.iter().find(|c| c.email == u.email) else {
             continue;
@@ -194,6 +239,7 @@ pub fn settle(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Settled 
                 .find(|c| same_method(c, m))
                 .and_then(|c| c.address.clone());
         }
+        in_order_of(&now.contact_methods, &mut u.contact_methods, same_method);
         if !prune {
             keep(
                 &now.contact_methods,
@@ -229,6 +275,9 @@ pub fn settle(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Settled 
                 .find(|c| same(&c.name, &h.name))
                 .and_then(|c| c.key.clone());
         }
+        in_order_of(&now.integrations, &mut s.integrations, |a, b| {
+            a.name == b.name
+        });
         if !prune {
             keep(
                 &now.integrations,
@@ -237,6 +286,7 @@ pub fn settle(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Settled 
                 |_| None,
             );
         }
+        chat_channels(&now.chat_channels, &mut s.chat_channels, prune);
         let service = &s.name;
         keep(
             &now.heartbeats,
@@ -280,6 +330,37 @@ pub fn settle(current: &ConfigDoc, desired: &ConfigDoc, prune: bool) -> Settled 
     Settled { doc, notes }
 }
 
+/// A webhook channel whose URL is left out is the nth of its platform's the server has;
+/// without `prune`, channels left out stay.
+fn chat_channels(now: &[ChatChannelDoc], wanted: &mut Vec<ChatChannelDoc>, prune: bool) {
+    let mut taken = vec![false; now.len()];
+    for c in wanted.iter() {
+        if let Some(at) = now.iter().position(|n| n == c) {
+            taken[at] = true;
+        }
+    }
+    for c in wanted.iter_mut().filter(|c| c.channel.is_none()) {
+        let found = now
+            .iter()
+            .enumerate()
+            .find(|(at, n)| !taken[*at] && n.platform == c.platform);
+        if let Some((at, n)) = found {
+            taken[at] = true;
+            c.channel = n.channel.clone();
+        }
+    }
+    in_order_of(now, wanted, |a, b| a == b);
+    if !prune {
+        keep(now, wanted, |a, b| a == b, |_| None);
+    }
+}
+
+/// Contact methods, integrations and chat channels are listed in the order they were
+/// made: those the server has first, as it has them, then the new ones as written.
+fn in_order_of<T>(now: &[T], wanted: &mut [T], same: impl Fn(&T, &T) -> bool) {
+    wanted.sort_by_key(|w| now.iter().position(|n| same(n, w)).unwrap_or(usize::MAX));
+}
+
 /// Puts back each of `now`'s items that `wanted` leaves out, where it stood among the
 /// others; returns what `note` says of each.
 fn keep<T: Clone>(
@@ -306,7 +387,7 @@ fn same(a: &str, b: &str) -> bool {
     a == b
 }
 
-fn keyed<T: Serialize>(list: &[T], name: impl Fn(&T) -> &String) -> Keyed {
+fn keyed<T: Serialize>(list: &[T], name: impl Fn(&T) -> String) -> Keyed {
     list.iter()
         .map(|item| {
             (

@@ -1,4 +1,8 @@
 use super::*;
+use crate::time::Timestamp;
+
+/// The clock the plans are made at: before the overrides in [`TEAM`] end.
+const NOW: Timestamp = Timestamp::from_millis(1_780_000_000_000);
 
 const TEAM: &str = r#"
 version: 1
@@ -55,6 +59,9 @@ services:
         cron: "0 3 * * *"
         time_zone: Europe/Berlin
         grace_minutes: 30
+    chat_channels:
+      - {platform: slack, channel: C0123ABCD}
+      - {platform: teams, channel: "https://acme.webhook.office.com/workflows/abc"}
 status_pages:
   - slug: acme
     name: Acme
@@ -62,6 +69,11 @@ status_pages:
     components:
       - {name: Regions, is_group: true}
       - {name: EU, group: Regions, service: Checkout}
+maintenance_windows:
+  - services: [Checkout]
+    start: 2026-12-24T18:00:00Z
+    end: 2026-12-27T08:00:00Z
+    reason: Christmas freeze
 "#;
 
 #[test]
@@ -144,14 +156,14 @@ fn each_problem_names_its_line_and_field() {
                 "{name: EU, group: Regions, service: Checkout}",
                 "{name: EU, group: Europe, service: Shop}",
             ),
-            "line 62: status_pages[0].components[1].group: no group 'Europe' on this page",
+            "line 65: status_pages[0].components[1].group: no group 'Europe' on this page",
         ),
         (
             (
                 "{name: EU, group: Regions, service: Checkout}",
                 "{name: EU, service: Shop}",
             ),
-            "line 62: status_pages[0].components[1].service: no service 'Shop'",
+            "line 65: status_pages[0].components[1].service: no service 'Shop'",
         ),
         // A rule naming a contact method the person does not have.
         (
@@ -190,7 +202,7 @@ fn references_may_name_what_the_server_has() {
 #[test]
 fn the_plan_creates_changes_and_with_prune_deletes_in_order() {
     let desired = read(TEAM, &Known::default()).unwrap();
-    let everything = plan(&ConfigDoc::default(), &desired, false);
+    let everything = plan(&ConfigDoc::default(), &desired, false, NOW);
     let kinds: Vec<(&str, &str)> = everything
         .changes
         .iter()
@@ -206,10 +218,14 @@ fn the_plan_creates_changes_and_with_prune_deletes_in_order() {
             ("escalation_policy", "Ops"),
             ("service", "Checkout"),
             ("status_page", "acme"),
+            (
+                "maintenance_window",
+                "2026-12-24T18:00:00.000Z to 2026-12-27T08:00:00.000Z (Checkout)"
+            ),
         ]
     );
     assert!(
-        plan(&desired, &desired, true).is_empty(),
+        plan(&desired, &desired, true, NOW).is_empty(),
         "applying twice changes nothing"
     );
 
@@ -219,10 +235,11 @@ fn the_plan_creates_changes_and_with_prune_deletes_in_order() {
     current.teams.push(TeamDoc {
         name: "Legacy".to_owned(),
         members: Vec::new(),
+        chat_channels: Vec::new(),
     });
     // An integration key the document leaves out is kept, not changed.
     current.services[0].integrations[0].key = Some("a".repeat(32));
-    let kept = plan(&current, &desired, false);
+    let kept = plan(&current, &desired, false, NOW);
     assert_eq!(
         kept.changes,
         [Change {
@@ -233,7 +250,7 @@ fn the_plan_creates_changes_and_with_prune_deletes_in_order() {
             },
         }]
     );
-    let pruned = plan(&current, &desired, true);
+    let pruned = plan(&current, &desired, true, NOW);
     assert_eq!(pruned.changes.len(), 2);
     assert_eq!(pruned.changes[1].action, Action::Delete);
     assert_eq!(pruned.changes[1].name, "Legacy");
@@ -325,11 +342,11 @@ fn a_value_spelled_another_way_is_no_change() {
         );
     assert_ne!(respelled, TEAM);
     let desired = read(&respelled, &Known::default()).unwrap();
-    assert_eq!(plan(&current, &desired, true), Plan::default());
+    assert_eq!(plan(&current, &desired, true, NOW), Plan::default());
     // A real change still shows.
     let moved = respelled.replace("start: \"08:00:00\"", "start: \"09:00\"");
     let desired = read(&moved, &Known::default()).unwrap();
-    assert_eq!(plan(&current, &desired, false).changes.len(), 1);
+    assert_eq!(plan(&current, &desired, false, NOW).changes.len(), 1);
 }
 
 #[test]
@@ -391,7 +408,7 @@ fn what_a_document_leaves_out_stays_unless_pruned_and_some_things_always_stay() 
     let cases: [(bool, [usize; 5], usize); 2] =
         [(false, [1, 1, 1, 1, 2], 0), (true, [0, 0, 0, 1, 2], 2)];
     for (prune, [methods, overrides, integrations, heartbeats, components], notes) in cases {
-        let settled = settle(&current, &trimmed, prune);
+        let settled = settle(&current, &trimmed, prune, NOW);
         let doc = &settled.doc;
         let kept = [
             doc.users[0].contact_methods.len(),
@@ -409,7 +426,7 @@ fn what_a_document_leaves_out_stays_unless_pruned_and_some_things_always_stay() 
         // A kept component is put back where it stood.
         assert_eq!(doc.status_pages[0].components[0].name, "Regions");
     }
-    let pruned = plan(&current, &trimmed, true);
+    let pruned = plan(&current, &trimmed, true, NOW);
     assert!(
         pruned.notes[0].starts_with("heartbeat nightly backup of service Checkout"),
         "{:?}",
@@ -422,7 +439,7 @@ fn what_a_document_leaves_out_stays_unless_pruned_and_some_things_always_stay() 
         users: current.users.clone(),
         ..ConfigDoc::default()
     };
-    let text = plan(&current, &empty, true).to_string();
+    let text = plan(&current, &empty, true, NOW).to_string();
     assert!(
         text.starts_with(
             "! status page acme is not in the document and stays: onduty does not delete \
@@ -433,4 +450,54 @@ fn what_a_document_leaves_out_stays_unless_pruned_and_some_things_always_stay() 
     );
     assert!(!text.contains("- delete service"), "{text}");
     assert!(text.contains("- delete schedule Primary\n"), "{text}");
+}
+
+#[test]
+fn a_webhook_left_out_keeps_its_own_and_what_is_over_is_not_made() {
+    let current = read(TEAM, &Known::default()).unwrap();
+    let mut desired = current.clone();
+    desired.services[0].chat_channels[1].channel = None;
+    let mut ended = desired.maintenance_windows[0].clone();
+    ended.start = "2026-01-01T00:00:00Z".to_owned();
+    ended.end = "2026-01-02T00:00:00Z".to_owned();
+    desired.maintenance_windows.push(ended);
+    let settled = settle(&current, &desired, false, NOW);
+    let normal = normalize(&current);
+    assert_eq!(
+        settled.doc.services[0].chat_channels,
+        normal.services[0].chat_channels
+    );
+    assert_eq!(settled.doc.maintenance_windows, normal.maintenance_windows);
+    assert_eq!(
+        settled.notes,
+        [
+            "maintenance window 2026-01-01T00:00:00.000Z to 2026-01-02T00:00:00.000Z (Checkout) is \
+          over: it is not made"
+        ]
+    );
+    assert!(plan(&current, &desired, true, NOW).is_empty());
+
+    // A window's times changed make another window; the old one goes with prune.
+    let mut moved = current.clone();
+    moved.maintenance_windows[0].end = "2026-12-28T08:00:00Z".to_owned();
+    let text = plan(&current, &moved, true, NOW).to_string();
+    assert_eq!(
+        text,
+        "+ create maintenance window 2026-12-24T18:00:00.000Z to 2026-12-28T08:00:00.000Z \
+         (Checkout)\n\
+         - delete maintenance window 2026-12-24T18:00:00.000Z to 2026-12-27T08:00:00.000Z \
+         (Checkout)\n\
+         1 to create, 0 to change, 1 to delete.\n"
+    );
+    // A Slack channel needs its id; a webhook's URL may be left out.
+    let mut broken = current.clone();
+    broken.services[0].chat_channels[0].channel = None;
+    let problems = check(&broken, &Known::default());
+    assert_eq!(
+        problems,
+        [(
+            "services[0].chat_channels[0].channel".to_owned(),
+            "the channel's id is needed".to_owned()
+        )]
+    );
 }

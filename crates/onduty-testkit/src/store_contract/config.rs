@@ -95,6 +95,53 @@ pub async fn configuration_is_written_whole_or_not_at_all(db: &TestDb) {
         store.user(alice.id).await.unwrap().status,
         AccountStatus::Disabled
     );
+    // Policies deleted together may hand over to each other; one that stays may not.
+    use onduty_core::PolicyId;
+    use onduty_core::escalation::{Level, LevelMode, Policy, Steps, Target};
+    let policy = |name: &str, id: PolicyId, to: PolicyId| Policy {
+        id,
+        name: Name::parse(name).unwrap(),
+        description: String::new(),
+        team_id: None,
+        steps: Steps::parse(
+            id,
+            vec![
+                Level {
+                    targets: vec![Target::User(carol.id)],
+                    delay_minutes: 10,
+                    mode: LevelMode::All,
+                },
+                Level {
+                    targets: vec![Target::Policy(to)],
+                    delay_minutes: 10,
+                    mode: LevelMode::All,
+                },
+            ],
+            0,
+        )
+        .unwrap(),
+    };
+    let (a, b, c) = (
+        PolicyId::nth(T0, 1),
+        PolicyId::nth(T0, 2),
+        PolicyId::nth(T0, 3),
+    );
+    for p in [policy("A", a, b), policy("B", b, a), policy("C", c, a)] {
+        store.create_policy(&p, T0).await.unwrap();
+    }
+    let refused = store
+        .apply_config(&[ConfigWrite::DeletePolicies(vec![a, b])], at_minute(2))
+        .await;
+    assert!(
+        matches!(&refused, Err(StoreError::Conflict(m)) if m.contains("'C' hands over")),
+        "{refused:?}"
+    );
+    store
+        .apply_config(&[ConfigWrite::DeletePolicies(vec![a, b, c])], at_minute(2))
+        .await
+        .unwrap();
+    assert!(store.list_policies().await.unwrap().is_empty());
+
     // Nothing to write is no transaction at all.
     store.apply_config(&[], at_minute(2)).await.unwrap();
 }

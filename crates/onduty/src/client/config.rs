@@ -13,13 +13,14 @@ use super::Client;
 use crate::output::clean;
 
 /// The files a folder export writes, each with one kind.
-const KINDS: [&str; 6] = [
+const KINDS: [&str; 7] = [
     "users",
     "teams",
     "schedules",
     "escalation_policies",
     "services",
     "status_pages",
+    "maintenance_windows",
 ];
 
 impl Client {
@@ -159,7 +160,8 @@ fn only(doc: &ConfigDoc, kind: &str) -> ConfigDoc {
         "schedules" => one.schedules = doc.schedules.clone(),
         "escalation_policies" => one.escalation_policies = doc.escalation_policies.clone(),
         "services" => one.services = doc.services.clone(),
-        _ => one.status_pages = doc.status_pages.clone(),
+        "status_pages" => one.status_pages = doc.status_pages.clone(),
+        _ => one.maintenance_windows = doc.maintenance_windows.clone(),
     }
     one
 }

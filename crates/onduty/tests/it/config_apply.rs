@@ -33,7 +33,43 @@ async fn apply(app: &TestApp, yaml: &str, query: &str) -> (StatusCode, Value) {
 async fn a_configuration_moves_to_an_empty_server_and_reads_back_the_same() {
     let old = TestApp::start().await;
     let Configured { key, ping_key, .. } = configured(&old).await;
+    // Chat channels (a Teams webhook is a secret) and a maintenance window under way.
+    for (method, path, body) in [
+        (Method::POST, "/teams", json!({"name": "Web"})),
+        (
+            Method::PUT,
+            "/teams/Web/members/alice@example.com",
+            json!({}),
+        ),
+        (
+            Method::POST,
+            "/teams/Web/chat-channels",
+            json!({"platform": "teams", "channel": "https://acme.webhook.office.com/workflows/web"}),
+        ),
+        (
+            Method::POST,
+            "/services/Checkout/chat-channels",
+            json!({"platform": "slack", "channel": "C0123ABCD"}),
+        ),
+        (
+            Method::POST,
+            "/maintenance",
+            json!({"services": ["Checkout"], "minutes": 120, "reason": "database upgrade"}),
+        ),
+    ] {
+        let (status, made) = old.api(method, path, Some(body)).await;
+        assert!(status.is_success(), "{path}: {made}");
+    }
     let moved = export(&old, "?with_secrets=true").await;
+    for part in [
+        "chat_channels:",
+        "C0123ABCD",
+        "workflows/web",
+        "database upgrade",
+    ] {
+        assert!(moved.contains(part), "{part} in {moved}");
+    }
+    assert!(!export(&old, "").await.contains("workflows/web"));
 
     let new = TestApp::start().await;
     let (status, applied) = apply(&new, &moved, "?dry_run=true").await;
@@ -51,6 +87,8 @@ async fn a_configuration_moves_to_an_empty_server_and_reads_back_the_same() {
         "+ create escalation policy Ops\n",
         "+ create service Checkout\n",
         "+ create status page acme\n",
+        "+ create team Web\n",
+        "+ create maintenance window ",
     ] {
         assert!(text.contains(made), "{made} in {text}");
     }
@@ -185,6 +223,33 @@ async fn each_edit_is_applied_and_a_document_with_a_problem_changes_nothing() {
     let (status, refused) = apply(&app, &config_doc::to_yaml(&clashing).unwrap(), "").await;
     assert_eq!(status, StatusCode::CONFLICT, "{refused}");
     assert_eq!(export(&app, "?with_secrets=true").await, before);
+
+    // Written in another order, rules are the same rules: nothing to do.
+    let mut reordered = config_doc::read(&renumbered, &Known::default()).unwrap();
+    let alice = reordered
+        .users
+        .iter_mut()
+        .find(|u| u.email == "alice@example.com")
+        .unwrap();
+    alice.notification_rules.reverse();
+    alice.contact_methods.reverse();
+    let reordered = config_doc::to_yaml(&reordered).unwrap()
+        + "teams:\n- name: Web\n  members: [alice@example.com]\n";
+    let (status, same) = apply(&app, &reordered, "?dry_run=true").await;
+    assert_eq!(status, StatusCode::OK, "{same}");
+    assert_eq!(same["text"], "No changes.\n", "{reordered}");
+
+    // The admin applying a document cannot demote themselves.
+    let demoted = renumbered.replacen("role: admin", "role: responder", 1);
+    let (status, refused) = apply(&app, &demoted, "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("would change the role of the person applying it"),
+        "{refused}"
+    );
 
     // With prune, the team the document leaves out goes; but not the admin applying it.
     let (status, pruned) = apply(&app, &renumbered, "?prune=true").await;

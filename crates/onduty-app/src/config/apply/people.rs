@@ -13,7 +13,15 @@ impl Builder<'_> {
             ));
             return;
         }
-        self.out.push(ConfigWrite::DeleteUser(id));
+        // Someone deleted already (still named by a rotation when exported) is gone.
+        let deleted = self
+            .current
+            .people
+            .iter()
+            .any(|p| p.user.id == id && p.user.status == AccountStatus::Deleted);
+        if !deleted {
+            self.out.push(ConfigWrite::DeleteUser(id));
+        }
     }
 
     pub(super) fn user(&mut self, doc: &UserDoc, acting: UserId) {
@@ -45,6 +53,12 @@ impl Builder<'_> {
             }
             Some(p) => {
                 let u = &p.user;
+                if id == acting && user.role != u.role {
+                    self.problems.push(format!(
+                        "{at} is you: the document would change the role of the person \
+                         applying it (another admin can)"
+                    ));
+                }
                 if (&u.name, u.role, &u.time_zone) != (&user.name, user.role, &user.time_zone) {
                     self.out.push(ConfigWrite::UpdateUser(user));
                 }
@@ -117,6 +131,19 @@ impl Builder<'_> {
             .map(|p| p.method_names.iter().zip(&p.methods).collect())
             .unwrap_or_default();
         let mut ids = HashMap::new();
+        // Methods that go go first: one made in their place may take their address.
+        for (name, method) in &existing {
+            let kept = doc
+                .contact_methods
+                .iter()
+                .any(|m| m.name == **name && m.channel == method.channel);
+            if !kept {
+                self.out.push(ConfigWrite::DeleteContactMethod {
+                    user,
+                    method: method.id,
+                });
+            }
+        }
         for m in &doc.contact_methods {
             let found = existing
                 .iter()
@@ -169,18 +196,6 @@ impl Builder<'_> {
                 }
             }
         }
-        for (name, method) in existing {
-            let kept = doc
-                .contact_methods
-                .iter()
-                .any(|m| m.name == *name && m.channel == method.channel);
-            if !kept {
-                self.out.push(ConfigWrite::DeleteContactMethod {
-                    user,
-                    method: method.id,
-                });
-            }
-        }
         ids
     }
 
@@ -206,13 +221,23 @@ impl Builder<'_> {
         }
     }
 
-    pub(super) fn team(&mut self, name: &str, members: &[String]) {
+    pub(super) fn team(&mut self, doc: &TeamDoc) {
+        let (name, members) = (doc.name.as_str(), &doc.members);
         let Some(id) = self.ids.teams.get(name).copied() else {
             return;
         };
         let members: Vec<UserId> = members.iter().filter_map(|m| self.user_id(m)).collect();
+        let existing = self.current.team_chat.get(&id).cloned().unwrap_or_default();
         match self.current.teams.iter().find(|t| t.id == id) {
-            Some(_) => self.out.push(ConfigWrite::SetMembers { team: id, members }),
+            Some(t) => {
+                let mut now: Vec<UserId> = t.members.clone();
+                let mut wanted = members.clone();
+                now.sort();
+                wanted.sort();
+                if now != wanted {
+                    self.out.push(ConfigWrite::SetMembers { team: id, members });
+                }
+            }
             None => {
                 let Some(name) = self.ok(&format!("team {name}"), Name::parse(name)) else {
                     return;
@@ -225,6 +250,8 @@ impl Builder<'_> {
                 }));
             }
         }
+        let at = format!("team {name}");
+        self.chat_channels(ChatScope::Team(id), &existing, &doc.chat_channels, &at);
     }
 
     pub(super) fn team_id(&mut self, name: Option<&String>) -> Option<TeamId> {

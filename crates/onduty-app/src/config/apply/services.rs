@@ -55,6 +55,14 @@ impl Builder<'_> {
         }
         self.integrations(id, doc, &at);
         self.heartbeats(id, doc, &at);
+        let existing = self
+            .current
+            .services
+            .iter()
+            .find(|s| s.service.id == id)
+            .map(|s| s.chat_channels.clone())
+            .unwrap_or_default();
+        self.chat_channels(ChatScope::Service(id), &existing, &doc.chat_channels, &at);
     }
 
     pub(super) fn key(&mut self, at: &str, text: Option<&String>) -> Option<RoutingKey> {
@@ -73,6 +81,12 @@ impl Builder<'_> {
         let existing: Vec<_> = now
             .map(|s| s.integration_names.iter().zip(&s.integrations).collect())
             .unwrap_or_default();
+        // Integrations that go go first: one made in their place may take their key.
+        for (name, e) in &existing {
+            if !doc.integrations.iter().any(|i| i.name == **name) {
+                self.out.push(ConfigWrite::DeleteIntegration(e.id));
+            }
+        }
         for i in &doc.integrations {
             let here = format!("{at}: integration {}", i.name);
             let (Some(name), Some(settings), Some(routing_key)) = (
@@ -108,11 +122,6 @@ impl Builder<'_> {
                         ));
                     }
                 }
-            }
-        }
-        for (name, e) in existing {
-            if !doc.integrations.iter().any(|i| i.name == *name) {
-                self.out.push(ConfigWrite::DeleteIntegration(e.id));
             }
         }
     }
@@ -156,5 +165,88 @@ impl Builder<'_> {
                 Some(_) => {}
             }
         }
+    }
+}
+
+impl Builder<'_> {
+    /// A service's or team's chat channels, matched by platform and channel.
+    pub(super) fn chat_channels(
+        &mut self,
+        scope: ChatScope,
+        existing: &[ChatChannel],
+        wanted: &[ChatChannelDoc],
+        at: &str,
+    ) {
+        for e in existing {
+            let kept = wanted
+                .iter()
+                .any(|w| w.platform == e.platform && w.channel.as_deref() == Some(&e.channel));
+            if !kept {
+                self.out.push(ConfigWrite::DeleteChatChannel(e.id));
+            }
+        }
+        for w in wanted {
+            let Some(text) = w.channel.as_deref() else {
+                self.problems.push(format!(
+                    "{at}: a {} channel needs its webhook's URL",
+                    w.platform.label()
+                ));
+                continue;
+            };
+            let there = existing
+                .iter()
+                .any(|e| e.platform == w.platform && e.channel == text);
+            if there {
+                continue;
+            }
+            let Some(channel) = self.ok(at, onduty_core::chat::parse_channel(w.platform, text))
+            else {
+                continue;
+            };
+            if w.platform.by_webhook()
+                && let Err(e) = (self.url_ok)(&channel)
+            {
+                self.problems
+                    .push(format!("{at}: {} channel: {e}", w.platform.label()));
+                continue;
+            }
+            self.out.push(ConfigWrite::AddChatChannel(ChatChannel {
+                id: self.fresh.id(ChatChannelId::nth),
+                platform: w.platform,
+                channel,
+                scope,
+                failing: None,
+            }));
+        }
+    }
+
+    /// A maintenance window the document adds; its maker is reminded before it ends, as
+    /// with one made by hand.
+    pub(super) fn window(&mut self, doc: &MaintenanceDoc, acting: UserId) {
+        let at = format!("maintenance window {}", doc.label());
+        let mut services = Vec::new();
+        for name in &doc.services {
+            match self.ids.services.get(name) {
+                Some(id) => services.push(*id),
+                None => self.problems.push(format!("{at}: no service {name}")),
+            }
+        }
+        let (Some(start), Some(end)) = (
+            self.ok(&at, Timestamp::parse(&doc.start)),
+            self.ok(&at, Timestamp::parse(&doc.end)),
+        ) else {
+            return;
+        };
+        self.out
+            .push(ConfigWrite::AddMaintenance(MaintenanceWindow {
+                id: self.fresh.id(MaintenanceId::nth),
+                services,
+                start,
+                end,
+                reason: doc.reason.clone(),
+                created_by: Some(acting),
+                created_at: self.now,
+                remind_at: Some(onduty_store::maintenance::remind_at(start, end)),
+            }));
     }
 }
