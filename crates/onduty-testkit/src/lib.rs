@@ -7,6 +7,7 @@ pub mod discord;
 pub mod fixtures;
 pub mod mattermost;
 pub mod ntfy;
+pub mod pagerduty_api;
 pub mod sink;
 pub mod slack;
 pub mod smtp_peer;
@@ -18,6 +19,8 @@ pub mod webpush;
 
 pub use app::{MAIL_DOMAIN, TestApp, follow_up_event, test_certificate, trigger_event};
 pub use db::{Backend, TestDb, backends};
+pub use fixtures::T0;
+pub use pagerduty_api::{PAGERDUTY_TOKEN, PagerDutyApi};
 pub use sink::WebhookSink;
 
 /// Polls `probe` (every 20 ms, for up to `patience`) until `done` says its answer will

@@ -215,6 +215,12 @@ pub enum Command {
         #[arg(long)]
         dir: Option<std::path::PathBuf>,
     },
+    /// Read another on-call product's configuration through its REST API and write it as
+    /// an onduty configuration document, with a report (nothing is applied)
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
     /// Make the configuration what a document says, in one transaction; prints each
     /// creation, change and deletion (client; admins)
     Apply {
@@ -229,6 +235,34 @@ pub enum Command {
         #[arg(long)]
         prune: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// From PagerDuty: users, teams, schedules, escalation policies, services
+    Pagerduty {
+        /// A REST API token (read-only is enough)
+        #[arg(long, env = "PAGERDUTY_API_TOKEN", hide_env_values = true)]
+        api_token: String,
+        #[arg(long, default_value = onduty_import::pagerduty::API_URL)]
+        api_url: String,
+        #[command(flatten)]
+        output: ImportOutput,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ImportOutput {
+    /// Write the document to this file (readable by you alone: it holds the new
+    /// integration keys) rather than standard output; the report goes to standard error
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Compare who is on call over this many days
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=90))]
+    pub days: u32,
+    /// Compare from this time (RFC 3339) rather than now
+    #[arg(long)]
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -555,6 +589,8 @@ mod tests {
         "onduty apply -f onduty.yaml --dry-run",
         "onduty apply -f onduty.yaml",
         "onduty apply -f config --prune",
+        "onduty import pagerduty --api-token u+abc -o onduty.yaml",
+        "onduty import pagerduty --api-token u+abc --at 2026-01-15T00:00:00Z --days 14",
     ];
 
     #[test]

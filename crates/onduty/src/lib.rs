@@ -6,6 +6,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod files;
+pub mod import;
 pub mod output;
 pub mod serve;
 
@@ -73,6 +74,7 @@ async fn run_async(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             result
         }
+        Command::Import { source } => import::run(source, cli.client.url.as_deref()).await,
         command => client::Client::new(&cli.client)?.run(command).await,
     }
 }

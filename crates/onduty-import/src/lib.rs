@@ -1,0 +1,25 @@
+//! Moving in: another on-call product's configuration, read through its REST API (every
+//! page of every list), written as an onduty configuration document
+//! ([`onduty_core::config_doc::ConfigDoc`]) for review and then `onduty apply`, with a
+//! [`Report`] of what mapped exactly, approximately (and how) or not at all (and why),
+//! the new integration URLs and keys, and whether the rotations keep who is on call.
+//!
+//! Each product is a module: `pagerduty`. Reading ([`fetch::Api`]) is the only IO; the
+//! mapping from the product's answers to a document is pure and unit-tested.
+
+pub mod compare;
+pub mod fetch;
+pub mod pagerduty;
+pub mod report;
+
+pub use fetch::{Api, ImportError};
+pub use report::Report;
+
+use onduty_core::config_doc::ConfigDoc;
+
+/// What an importer made: the document and what it says about it.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    pub doc: ConfigDoc,
+    pub report: Report,
+}

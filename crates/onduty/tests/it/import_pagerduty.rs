@@ -1,0 +1,201 @@
+//! Moving in from PagerDuty: Ada reads her account through PagerDuty's REST API (a local
+//! server that speaks it), reviews the document and the report, applies it, and onduty
+//! says who is on call as PagerDuty did. An API that refuses, throttles or fails midway
+//! gets a clear message and nothing is written.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use onduty_core::config_doc::{self, Known};
+use onduty_import::fetch::Wait;
+use onduty_import::{ImportError, pagerduty};
+use onduty_testkit::{PAGERDUTY_TOKEN, PagerDutyApi, T0, TestApp};
+use reqwest::{Method, StatusCode};
+
+/// Waits recorded, never slept.
+fn recorder() -> (Wait, Arc<Mutex<Vec<Duration>>>) {
+    let waits = Arc::new(Mutex::new(Vec::new()));
+    let seen = waits.clone();
+    let wait: Wait = Arc::new(move |d| {
+        seen.lock().unwrap().push(d);
+        Box::pin(async {})
+    });
+    (wait, waits)
+}
+
+fn keys() -> impl FnMut() -> String {
+    let mut n = 0;
+    move || {
+        n += 1;
+        format!("{n:032x}")
+    }
+}
+
+#[tokio::test]
+async fn a_pagerduty_account_moves_in_and_keeps_who_is_on_call() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let pd = PagerDutyApi::start().await;
+    let (wait, waits) = recorder();
+    // Throttled once midway: it waits as asked and goes on.
+    pd.rate_limit_once("/schedules/PS00002");
+    let api = pagerduty::api(&pd.url, PAGERDUTY_TOKEN, wait).unwrap();
+    let imported = pagerduty::import(&api, T0, 30, keys()).await.unwrap();
+    assert_eq!(waits.lock().unwrap().as_slice(), [Duration::ZERO]);
+    // Every page of every list was read (3 items a page here).
+    let seen = pd.seen();
+    assert_eq!(
+        seen.iter().filter(|p| *p == "/users").count(),
+        4,
+        "{seen:?}"
+    );
+
+    let doc = &imported.doc;
+    assert_eq!(doc.users.len(), 10);
+    assert_eq!(doc.teams.len(), 2);
+    assert_eq!(doc.schedules.len(), 3);
+    assert_eq!(doc.escalation_policies.len(), 2);
+    assert_eq!(doc.services.len(), 5);
+    let report = &imported.report;
+    let text = report.text("https://onduty.acme.example");
+    // Approximately, and how; not at all, and why.
+    for expected in [
+        "~ service Billing: auto-resolve timeout of 90 s becomes 2 minutes",
+        "~ service Billing: urgency by use_support_hours (support hours) becomes always high",
+        "~ service Payments: integration Nagios: Events API v1 becomes Events API v2",
+        "! user ada@acme.example: contact method Pixel (push_notification_contact_method)",
+        "! service Warehouse: integration Datadog (datadog_inbound_integration)",
+        "= schedule Primary, layer Old rota: ended, left out",
+        "= service Checkout\n",
+        "> Checkout / Prometheus: POST https://onduty.acme.example/v2/enqueue with routing_key",
+        "> Checkout / Support mail: mail to ",
+    ] {
+        assert!(text.contains(expected), "{expected}\nin\n{text}");
+    }
+    // Rotations keep who is on call, by PagerDuty's own answers.
+    for c in &report.on_call {
+        assert!(c.differences.is_empty(), "{text}");
+        assert!(c.instants >= 720, "{c:?}");
+    }
+    assert!(text.contains("= Secondary: the same at all"), "{text}");
+    assert!(
+        !text.contains("= service Payments"),
+        "approximate, not exact: {text}"
+    );
+
+    // Reviewed, applied: onduty answers as PagerDuty does.
+    let yaml = config_doc::to_yaml(doc).unwrap();
+    config_doc::read(&yaml, &Known::default()).unwrap_or_else(|e| panic!("{e:?}\n{yaml}"));
+    let app = TestApp::start().await;
+    let answer = app
+        .http
+        .post(format!("{}/api/v1/config/apply", app.url))
+        .bearer_auth(&app.admin_token)
+        .header("content-type", "application/yaml")
+        .body(yaml.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status(),
+        StatusCode::OK,
+        "{}",
+        answer.text().await.unwrap()
+    );
+    for hours in [1, 40, 150, 200, 300, 453, 470, 560, 600] {
+        let at =
+            jiff::Timestamp::from_millisecond(T0.as_millis() + hours * 3_600_000 + 60_000).unwrap();
+        let (status, oncall) = app
+            .api(Method::GET, &format!("/oncall?at={at}"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{oncall}");
+        for s in oncall["schedules"].as_array().unwrap() {
+            let name = s["name"].as_str().unwrap();
+            let onduty: Vec<String> = s["on_call"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["email"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(onduty, PagerDutyApi::on_call(name, at), "{name} at {at}");
+        }
+    }
+    // The keys the report lists are the service's.
+    let (_, checkout) = app
+        .api(Method::GET, "/services/Checkout/integrations", None)
+        .await;
+    let key = &report.integrations[0].key;
+    assert!(checkout.to_string().contains(key.as_str()), "{checkout}");
+}
+
+#[tokio::test]
+async fn an_api_that_refuses_or_fails_midway_gets_a_clear_message() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let pd = PagerDutyApi::start().await;
+    let (wait, _) = recorder();
+    let wrong = pagerduty::api(&pd.url, "not-the-token", wait.clone()).unwrap();
+    let refused = pagerduty::import(&wrong, T0, 30, keys()).await.unwrap_err();
+    assert!(matches!(
+        refused,
+        ImportError::Unauthorized { status: 401, .. }
+    ));
+    assert_eq!(
+        refused.to_string(),
+        "PagerDuty refused the credentials (401): Unauthorized"
+    );
+
+    pd.fail("/escalation_policies");
+    let api = pagerduty::api(&pd.url, PAGERDUTY_TOKEN, wait).unwrap();
+    let failed = pagerduty::import(&api, T0, 30, keys()).await.unwrap_err();
+    assert_eq!(
+        failed.to_string(),
+        "PagerDuty answered 500 to GET /escalation_policies: Internal Server Error"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_writes_the_document_for_its_owner_alone_and_the_report_beside_it() {
+    let pd = PagerDutyApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("onduty.yaml");
+    let import = |token: &str| {
+        crate::process::onduty()
+            .args(["import", "pagerduty", "--api-url", &pd.url, "--at"])
+            .arg("2026-01-15T03:00:00Z")
+            .arg("-o")
+            .arg(&file)
+            .env("PAGERDUTY_API_TOKEN", token)
+            .env("ONDUTY_URL", "https://onduty.acme.example")
+            .output()
+            .unwrap()
+    };
+    let refused = import("wrong");
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message
+            .contains("PagerDuty refused the credentials (401): Unauthorized; nothing was written"),
+        "{message}"
+    );
+    assert!(!file.exists());
+
+    let done = import(PAGERDUTY_TOKEN);
+    let report = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{report}");
+    assert!(
+        report.contains("= Follow the sun: the same at all 720 moments"),
+        "{report}"
+    );
+    assert!(
+        report.contains("> Checkout / Prometheus: POST https://onduty.acme.example/v2/enqueue"),
+        "{report}"
+    );
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    assert!(yaml.starts_with("# Imported from PagerDuty."), "{yaml}");
+    config_doc::read(&yaml, &Known::default()).unwrap_or_else(|e| panic!("{e:?}\n{yaml}"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "it holds the new integration keys");
+    }
+}
