@@ -12,8 +12,7 @@ use onduty_store::maintenance::MaintenanceWindow;
 use crate::services::new_routing_key;
 use crate::{Acting, App, AppError};
 
-/// The longest maintenance window, in minutes (a month).
-pub const MAX_MAINTENANCE_MINUTES: u32 = 31 * 24 * 60;
+pub use onduty_core::service::MAX_MAINTENANCE_MINUTES;
 
 /// The longest a maintenance window lasts.
 const LONGEST: Duration = Duration::from_secs(MAX_MAINTENANCE_MINUTES as u64 * 60);

@@ -13,6 +13,9 @@ use crate::time::Timestamp;
 
 pub const DESCRIPTION_MAX_CHARS: usize = 2000;
 
+/// The longest maintenance window, in minutes (a month).
+pub const MAX_MAINTENANCE_MINUTES: u32 = 31 * 24 * 60;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Service {
     pub id: ServiceId,

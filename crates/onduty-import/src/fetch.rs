@@ -169,7 +169,7 @@ impl Api {
 }
 
 /// How long a 429 asks to wait: `ratelimit-reset` (PagerDuty, Opsgenie: seconds) or
-/// `Retry-After` (seconds), else a second; at most [`LONGEST_WAIT`].
+/// `Retry-After` (seconds), else a second; at least a second, at most [`LONGEST_WAIT`].
 fn retry_after(headers: &HeaderMap) -> Duration {
     [
         "ratelimit-reset",
@@ -188,7 +188,8 @@ fn retry_after(headers: &HeaderMap) -> Duration {
             .filter(|s| s.is_finite() && *s >= 0.0)
     })
     .map_or(Duration::from_secs(1), Duration::from_secs_f64)
-    .min(LONGEST_WAIT)
+    // A reset of 0 would retry at once, in a burst.
+    .clamp(Duration::from_secs(1), LONGEST_WAIT)
 }
 
 /// The sentence in an error body (`{"error": {"message": …}}`, `{"message": …}`), else
@@ -214,6 +215,8 @@ mod tests {
     fn a_rate_limit_says_how_long_to_wait() {
         let mut h = HeaderMap::new();
         assert_eq!(retry_after(&h), Duration::from_secs(1));
+        h.insert("retry-after", HeaderValue::from_static("0"));
+        assert_eq!(retry_after(&h), Duration::from_secs(1), "never a burst");
         h.insert("retry-after", HeaderValue::from_static("3"));
         assert_eq!(retry_after(&h), Duration::from_secs(3));
         h.insert("ratelimit-reset", HeaderValue::from_static("7"));

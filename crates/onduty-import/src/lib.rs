@@ -4,11 +4,12 @@
 //! [`Report`] of what mapped exactly, approximately (and how) or not at all (and why),
 //! the new integration URLs and keys, and whether the rotations keep who is on call.
 //!
-//! Each product is a module: `pagerduty`. Reading ([`fetch::Api`]) is the only IO; the
+//! Each product is a module: `pagerduty`, `opsgenie`. Reading ([`fetch::Api`]) is the only IO; the
 //! mapping from the product's answers to a document is pure and unit-tested.
 
 pub mod compare;
 pub mod fetch;
+pub mod opsgenie;
 pub mod pagerduty;
 pub mod report;
 
@@ -22,4 +23,16 @@ use onduty_core::config_doc::ConfigDoc;
 pub struct Imported {
     pub doc: ConfigDoc,
     pub report: Report,
+}
+
+/// The document as onduty's checks see it: each problem left (one the importer could not
+/// settle itself) is in the report, to edit before applying.
+pub(crate) fn checked(doc: &ConfigDoc, report: &mut Report) {
+    let known = onduty_core::config_doc::Known::default();
+    for (path, problem) in onduty_core::config_doc::check(doc, &known) {
+        report.unmapped(
+            format!("the document at {path}"),
+            format!("{problem}: edit it before applying"),
+        );
+    }
 }

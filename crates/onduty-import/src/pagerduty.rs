@@ -95,6 +95,7 @@ pub struct Account {
 pub async fn read(api: &Api, now: Timestamp, days: u32) -> Result<Account, ImportError> {
     let since = now.to_rfc3339();
     let until = Timestamp::from_millis(now.as_millis() + i64::from(days) * 86_400_000).to_rfc3339();
+    let overrides_until = Timestamp::from_millis(now.as_millis() + 365 * 86_400_000).to_rfc3339();
     let include = |what: &str| ("include[]", what.to_owned());
     let users = all(
         api,
@@ -125,8 +126,17 @@ pub async fn read(api: &Api, now: Timestamp, days: u32) -> Result<Account, Impor
         let one = api.get(&path, &[]).await?;
         let schedule: Schedule = parse(&path, one.get("schedule").cloned().unwrap_or(one))?;
         let path = format!("/schedules/{}/overrides", schedule.id);
+        // Overrides as far ahead as onduty keeps them, whole (`overflow`), whatever the
+        // period compared.
         let answer = api
-            .get(&path, &[("since", since.clone()), ("until", until.clone())])
+            .get(
+                &path,
+                &[
+                    ("since", since.clone()),
+                    ("until", overrides_until.clone()),
+                    ("overflow", "true".to_owned()),
+                ],
+            )
             .await?;
         let overrides = answer
             .get("overrides")

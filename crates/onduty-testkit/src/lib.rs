@@ -7,6 +7,7 @@ pub mod discord;
 pub mod fixtures;
 pub mod mattermost;
 pub mod ntfy;
+pub mod opsgenie_api;
 pub mod pagerduty_api;
 pub mod sink;
 pub mod slack;
@@ -20,6 +21,7 @@ pub mod webpush;
 pub use app::{MAIL_DOMAIN, TestApp, follow_up_event, test_certificate, trigger_event};
 pub use db::{Backend, TestDb, backends};
 pub use fixtures::T0;
+pub use opsgenie_api::{OPSGENIE_KEY, OpsgenieApi};
 pub use pagerduty_api::{PAGERDUTY_TOKEN, PagerDutyApi};
 pub use sink::WebhookSink;
 

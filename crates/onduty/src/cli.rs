@@ -249,6 +249,17 @@ pub enum ImportSource {
         #[command(flatten)]
         output: ImportOutput,
     },
+    /// From Opsgenie: users, teams, schedules, escalations, services, integrations
+    Opsgenie {
+        /// An API key with read access to the configuration
+        #[arg(long, env = "OPSGENIE_API_KEY", hide_env_values = true)]
+        api_key: String,
+        /// EU accounts: https://api.eu.opsgenie.com
+        #[arg(long, default_value = onduty_import::opsgenie::API_URL)]
+        api_url: String,
+        #[command(flatten)]
+        output: ImportOutput,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -591,6 +602,8 @@ mod tests {
         "onduty apply -f config --prune",
         "onduty import pagerduty --api-token u+abc -o onduty.yaml",
         "onduty import pagerduty --api-token u+abc --at 2026-01-15T00:00:00Z --days 14",
+        "onduty import opsgenie --api-key 5c5f2d4e -o onduty.yaml",
+        "onduty import opsgenie --api-key 5c5f2d4e --api-url https://api.eu.opsgenie.com",
     ];
 
     #[test]

@@ -7,7 +7,7 @@ use std::io::Write as _;
 use anyhow::Context;
 use onduty_core::config_doc;
 use onduty_core::{RoutingKey, Timestamp};
-use onduty_import::{Imported, fetch, pagerduty};
+use onduty_import::{Imported, fetch, opsgenie, pagerduty};
 
 use crate::cli::{ImportOutput, ImportSource};
 
@@ -25,6 +25,19 @@ pub async fn run(source: ImportSource, onduty_url: Option<&str>) -> anyhow::Resu
             let at = start(&output)?;
             eprintln!("Reading {} at {api_url} …", pagerduty::PRODUCT);
             let imported = pagerduty::import(&api, at, output.days, new_key)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}; nothing was written"))?;
+            (imported, output)
+        }
+        ImportSource::Opsgenie {
+            api_key,
+            api_url,
+            output,
+        } => {
+            let api = opsgenie::api(&api_url, &api_key, fetch::sleeping())?;
+            let at = start(&output)?;
+            eprintln!("Reading {} at {api_url} …", opsgenie::PRODUCT);
+            let imported = opsgenie::import(&api, at, output.days, new_key)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}; nothing was written"))?;
             (imported, output)

@@ -133,7 +133,16 @@ pub(super) fn writes(
                     b.out.push(ConfigWrite::EndMaintenance(w.id));
                 }
             }
-            ("maintenance_window", _) => {
+            ("maintenance_window", action) => {
+                // A window's reason changed: the window is ended and made again.
+                if matches!(action, Action::Update { .. })
+                    && let Some(old) = current
+                        .windows
+                        .iter()
+                        .find(|w| current.doc_window(w).label() == name)
+                {
+                    b.out.push(ConfigWrite::EndMaintenance(old.id));
+                }
                 if let Some(w) = doc.maintenance_windows.iter().find(|w| w.label() == name) {
                     b.window(w, acting);
                 }

@@ -104,6 +104,15 @@ pub fn check(doc: &ConfigDoc, known: &Known) -> Problems {
 /// (Teams, Discord) may be left out to keep the one onduty has.
 fn chat_channels(list: &[super::ChatChannelDoc], owner: &str, found: &mut Problems) {
     for (j, c) in list.iter().enumerate() {
+        let twice = c.channel.is_some() && list[..j].iter().any(|e| e == c);
+        if twice {
+            found.push((
+                format!("{owner}.chat_channels[{j}].channel"),
+                "this channel is listed twice".to_owned(),
+            ));
+        }
+    }
+    for (j, c) in list.iter().enumerate() {
         let at = format!("{owner}.chat_channels[{j}].channel");
         match &c.channel {
             Some(text) => {
@@ -119,6 +128,16 @@ fn chat_channels(list: &[super::ChatChannelDoc], owner: &str, found: &mut Proble
 
 /// Maintenance windows: their services and times.
 fn maintenance_windows(doc: &ConfigDoc, names: &Names, found: &mut Problems) {
+    let labels: Vec<String> = super::normalize(doc)
+        .maintenance_windows
+        .iter()
+        .map(super::MaintenanceDoc::label)
+        .collect();
+    found.extend(duplicates(
+        "maintenance_windows",
+        labels.iter().map(String::as_str),
+        "start",
+    ));
     for (i, w) in doc.maintenance_windows.iter().enumerate() {
         let at = format!("maintenance_windows[{i}]");
         if w.services.is_empty() {
@@ -131,8 +150,17 @@ fn maintenance_windows(doc: &ConfigDoc, names: &Names, found: &mut Problems) {
             names.refer(found, format!("{at}.services[{j}]"), "service", s);
         }
         match (Timestamp::parse(&w.start), Timestamp::parse(&w.end)) {
-            (Ok(start), Ok(end)) if start < end => {}
-            (Ok(_), Ok(_)) => found.push((format!("{at}.end"), "must come after start".to_owned())),
+            (Ok(start), Ok(end))
+                if start < end
+                    && end.as_millis() - start.as_millis()
+                        <= i64::from(crate::service::MAX_MAINTENANCE_MINUTES) * 60_000 => {}
+            (Ok(_), Ok(_)) => found.push((
+                format!("{at}.end"),
+                format!(
+                    "must come after start, within {} days",
+                    crate::service::MAX_MAINTENANCE_MINUTES / 1440
+                ),
+            )),
             (Err(_), _) => found.push((format!("{at}.start"), rfc3339(&w.start))),
             (_, Err(_)) => found.push((format!("{at}.end"), rfc3339(&w.end))),
         }

@@ -93,9 +93,24 @@ pub fn map(
                     })
                 })
                 .collect();
-            report
-                .on_call
-                .push(compare(&doc_schedule, &shifts, now, days));
+            // PagerDuty answers who is on call only through the policies that page a
+            // schedule.
+            let paged = account.policies.iter().any(|p| {
+                p.escalation_rules
+                    .iter()
+                    .any(|r| r.targets.iter().any(|t| t.id == s.id))
+            });
+            if paged {
+                report
+                    .on_call
+                    .push(compare(&doc_schedule, &shifts, now, days));
+            } else {
+                report.approximate(
+                    what,
+                    "no escalation policy pages it, so PagerDuty gives no on-call answer to \
+                     compare with",
+                );
+            }
             doc.schedules.push(doc_schedule);
         }
     }
@@ -108,7 +123,7 @@ pub fn map(
         let what = format!("escalation policy {}", p.name);
         let team = first_team(&what, &p.teams, &mut report);
         let mut exact = true;
-        let mut levels = Vec::new();
+        let mut levels: Vec<LevelDoc> = Vec::new();
         for (i, rule) in p.escalation_rules.iter().enumerate() {
             let mut targets = Vec::new();
             for t in &rule.targets {
@@ -138,6 +153,15 @@ pub fn map(
                 .and_then(|s| s.get("type"))
                 .and_then(Value::as_str)
                 == Some("round_robin");
+            if targets.is_empty() {
+                // Nobody onduty can page: the level goes, and the one before waits for
+                // it too, so the next is still reached when it was.
+                exact = false;
+                if let Some(last) = levels.last_mut() {
+                    last.delay_minutes += rule.escalation_delay_in_minutes;
+                }
+                continue;
+            }
             levels.push(LevelDoc {
                 delay_minutes: rule.escalation_delay_in_minutes,
                 mode: if round_robin {
@@ -168,6 +192,7 @@ pub fn map(
             &team_name,
         ));
     }
+    crate::checked(&doc, &mut report);
     Imported { doc, report }
 }
 
@@ -233,6 +258,13 @@ fn user(u: &User, report: &mut Report) -> UserDoc {
     let mut rules = Vec::new();
     for r in &u.notification_rules {
         let Some((_, method)) = methods.iter().find(|(id, _)| *id == r.contact_method.id) else {
+            report.unmapped(
+                format!(
+                    "{what}: the {} urgency rule at {} minutes",
+                    r.urgency, r.start_delay_in_minutes
+                ),
+                "its contact method did not map (see above)",
+            );
             continue;
         };
         rules.push(RuleDoc {
@@ -294,8 +326,33 @@ fn schedule(
                 format!("ends at {}; onduty layers do not end: remove it then", end),
             );
         }
+        // A layer that takes over later (PagerDuty ends the old one then) is not yet in
+        // force.
+        if let Some(begins) = Timestamp::parse(&l.start).ok().filter(|b| *b > now) {
+            exact = false;
+            report.unmapped(
+                layer_what.clone(),
+                format!("takes effect at {begins}: add it to the schedule then"),
+            );
+            continue;
+        }
+        // A rotation counted from a later start is counted back by whole cycles, so the
+        // turns now are the same.
+        let cycle = i64::try_from(l.rotation_turn_length_seconds)
+            .unwrap_or(i64::MAX / 2)
+            .saturating_mul(i64::try_from(l.users.len().max(1)).unwrap_or(1))
+            .saturating_mul(1000);
         let Some(start) = Timestamp::parse(&l.rotation_virtual_start)
             .ok()
+            .map(|t| {
+                let ahead = t.as_millis() - now.as_millis();
+                if ahead > 0 && cycle > 0 {
+                    let cycles = ahead.div_euclid(cycle) + 1;
+                    Timestamp::from_millis(t.as_millis() - cycles * cycle)
+                } else {
+                    t
+                }
+            })
             .and_then(|t| jiff::Timestamp::from_millisecond(t.as_millis()).ok())
             .map(|t| t.to_zoned(zone.clone()).datetime())
         else {
@@ -329,7 +386,12 @@ fn schedule(
             }
         };
         let mut restrictions = Vec::new();
-        for r in &l.restrictions {
+        // A restriction over the whole day or week leaves the layer in force always.
+        let whole = l.restrictions.iter().any(|r| {
+            (r.kind == "daily_restriction" && r.duration_seconds >= 86_400)
+                || r.duration_seconds >= 604_800
+        });
+        for r in l.restrictions.iter().filter(|_| !whole) {
             match restriction(r) {
                 Some(doc) => restrictions.push(doc),
                 None => {
@@ -440,8 +502,9 @@ fn service(
     let what = format!("service {}", s.name);
     let mut exact = true;
     let minutes = |field: &str, secs: Option<u32>, report: &mut Report, exact: &mut bool| {
-        let secs = secs?;
-        let m = secs.div_ceil(60).max(1);
+        // 0 is off in PagerDuty.
+        let secs = secs.filter(|s| *s > 0)?;
+        let m = secs.div_ceil(60);
         if secs % 60 != 0 {
             *exact = false;
             report.approximate(
@@ -491,7 +554,9 @@ fn service(
         .as_ref()
         .filter(|g| g.get("type").and_then(Value::as_str) == Some("time"))
         .and_then(|g| g.pointer("/config/timeout").and_then(Value::as_u64))
-        .map(|m| u32::try_from(m).unwrap_or(u32::MAX).max(1));
+        // 0 groups until the incident resolves, which onduty does not do.
+        .filter(|m| *m > 0)
+        .map(|m| u32::try_from(m).unwrap_or(u32::MAX));
     if let Some(kind) = s
         .alert_grouping_parameters
         .as_ref()

@@ -318,3 +318,45 @@ async fn the_readme_example_applies_on_a_fresh_server() {
         .await;
     assert_eq!(night["schedules"][0]["on_call"], json!([]), "{night}");
 }
+
+#[tokio::test]
+async fn a_maintenance_window_given_a_new_reason_is_made_again_once() {
+    let app = TestApp::start().await;
+    configured(&app).await;
+    let (status, made) = app
+        .api(
+            Method::POST,
+            "/maintenance",
+            Some(json!({"services": ["Checkout"], "minutes": 120, "reason": "database upgrade"})),
+        )
+        .await;
+    assert!(status.is_success(), "{made}");
+    let yaml = export(&app, "").await;
+    let edited = yaml.replace("database upgrade", "database upgrade, then a reindex");
+    let (status, applied) = apply(&app, &edited, "").await;
+    assert_eq!(status, StatusCode::OK, "{applied}");
+    let (status, again) = apply(&app, &edited, "").await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["text"], "No changes.\n");
+    let (_, windows) = app.api(Method::GET, "/maintenance", None).await;
+    let reasons: Vec<&str> = windows["maintenance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["database upgrade, then a reindex"], "{windows}");
+
+    // A month is the longest a window may quiet a service, as by hand.
+    let mut doc = config_doc::read(&edited, &Known::default()).unwrap();
+    doc.maintenance_windows[0].end = "2027-12-31T00:00:00Z".to_owned();
+    let (status, refused) = apply(&app, &config_doc::to_yaml(&doc).unwrap(), "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("within 31 days"),
+        "{refused}"
+    );
+}

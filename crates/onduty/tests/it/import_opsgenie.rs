@@ -1,0 +1,142 @@
+//! Moving in from Opsgenie before it closes: Ada reads her account through Opsgenie's
+//! REST API (a local server that speaks it), applies the document, and onduty says who is
+//! on call as Opsgenie's own timeline does. Refusals and failures midway are told apart.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use onduty_core::config_doc::{self, Known};
+use onduty_import::fetch::Wait;
+use onduty_import::{ImportError, opsgenie};
+use onduty_testkit::{OPSGENIE_KEY, OpsgenieApi, T0, TestApp};
+use reqwest::{Method, StatusCode};
+
+fn recorder() -> (Wait, Arc<Mutex<Vec<Duration>>>) {
+    let waits = Arc::new(Mutex::new(Vec::new()));
+    let seen = waits.clone();
+    let wait: Wait = Arc::new(move |d| {
+        seen.lock().unwrap().push(d);
+        Box::pin(async {})
+    });
+    (wait, waits)
+}
+
+fn keys() -> impl FnMut() -> String {
+    let mut n = 0;
+    move || {
+        n += 1;
+        format!("{n:032x}")
+    }
+}
+
+#[tokio::test]
+async fn an_opsgenie_account_moves_in_and_keeps_who_is_on_call() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let og = OpsgenieApi::start().await;
+    let (wait, waits) = recorder();
+    og.rate_limit_once("/v2/escalations");
+    let api = opsgenie::api(&og.url, OPSGENIE_KEY, wait).unwrap();
+    let imported = opsgenie::import(&api, T0, 30, keys()).await.unwrap();
+    assert_eq!(waits.lock().unwrap().as_slice(), [Duration::from_secs(1)]);
+    let seen = og.seen();
+    assert_eq!(
+        seen.iter().filter(|p| *p == "/v2/users").count(),
+        4,
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.iter().filter(|p| *p == "/v1/services").count(),
+        2,
+        "{seen:?}"
+    );
+
+    let doc = &imported.doc;
+    assert_eq!(
+        (doc.users.len(), doc.teams.len(), doc.schedules.len()),
+        (10, 2, 3)
+    );
+    assert_eq!((doc.escalation_policies.len(), doc.services.len()), (2, 5));
+    let text = imported.report.text("https://onduty.acme.example");
+    for expected in [
+        "~ user ken@acme.example: blocked in Opsgenie: disabled in onduty",
+        "~ user frances@acme.example: custom role 'On-call lead' becomes a responder",
+        "! user ada@acme.example: contact method mobile",
+        "! escalation policy Platform escalation: the rule at 45 minutes for team Platform",
+        "! integration Datadog (Datadog)",
+        "! integration Old Grafana: disabled in Opsgenie: left out",
+        "~ service Checkout: Opsgenie routes a team's alerts by its routing rules",
+        "> Checkout / Default API: POST https://onduty.acme.example/v2/alerts with \
+         Authorization: GenieKey",
+        "> Checkout / Prometheus: https://onduty.acme.example/integrations/",
+        "> Search / Support mail: mail to ",
+    ] {
+        assert!(text.contains(expected), "{expected}\nin\n{text}");
+    }
+    // The document passes onduty's own checks: nothing to edit before applying.
+    assert!(!text.contains("the document at"), "{text}");
+    for c in &imported.report.on_call {
+        assert!(c.differences.is_empty(), "{text}");
+    }
+    // Levels wait for the next, as Opsgenie's rules waited from the start.
+    let platform = &doc.escalation_policies[0];
+    let waits: Vec<u32> = platform.levels.iter().map(|l| l.delay_minutes).collect();
+    assert_eq!((waits, platform.repeat), (vec![15, 10], 2), "{text}");
+    assert_eq!(platform.levels[0].targets.len(), 2);
+
+    let yaml = config_doc::to_yaml(doc).unwrap();
+    config_doc::read(&yaml, &Known::default()).unwrap_or_else(|e| panic!("{e:?}\n{yaml}"));
+    let app = TestApp::start().await;
+    let answer = app
+        .http
+        .post(format!("{}/api/v1/config/apply", app.url))
+        .bearer_auth(&app.admin_token)
+        .header("content-type", "application/yaml")
+        .body(yaml.clone())
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    assert_eq!(status, StatusCode::OK, "{}", answer.text().await.unwrap());
+    for hours in [1, 30, 77, 150, 200, 300, 437, 500, 560, 610, 700] {
+        let at =
+            jiff::Timestamp::from_millisecond(T0.as_millis() + hours * 3_600_000 + 60_000).unwrap();
+        let (status, oncall) = app
+            .api(Method::GET, &format!("/oncall?at={at}"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{oncall}");
+        for s in oncall["schedules"].as_array().unwrap() {
+            let name = s["name"].as_str().unwrap();
+            let onduty: Vec<String> = s["on_call"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["email"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(onduty, OpsgenieApi::on_call(name, at), "{name} at {at}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_opsgenie_api_that_refuses_or_fails_midway_gets_a_clear_message() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let og = OpsgenieApi::start().await;
+    let (wait, _) = recorder();
+    let wrong = opsgenie::api(&og.url, "wrong", wait.clone()).unwrap();
+    let refused = opsgenie::import(&wrong, T0, 30, keys()).await.unwrap_err();
+    assert!(matches!(
+        refused,
+        ImportError::Unauthorized { status: 401, .. }
+    ));
+    assert_eq!(
+        refused.to_string(),
+        "Opsgenie refused the credentials (401): Could not authenticate"
+    );
+    og.fail("/v2/schedules/s-business/timeline");
+    let api = opsgenie::api(&og.url, OPSGENIE_KEY, wait).unwrap();
+    let failed = opsgenie::import(&api, T0, 30, keys()).await.unwrap_err();
+    assert_eq!(
+        failed.to_string(),
+        "Opsgenie answered 500 to GET /v2/schedules/s-business/timeline: Internal Server Error"
+    );
+}
