@@ -4,11 +4,12 @@
 //! [`Report`] of what mapped exactly, approximately (and how) or not at all (and why),
 //! the new integration URLs and keys, and whether the rotations keep who is on call.
 //!
-//! Each product is a module: `pagerduty`, `opsgenie`. Reading ([`fetch::Api`]) is the only IO; the
+//! Each product is a module: `pagerduty`, `opsgenie`, `grafana_oncall`. Reading ([`fetch::Api`]) is the only IO; the
 //! mapping from the product's answers to a document is pure and unit-tested.
 
 pub mod compare;
 pub mod fetch;
+pub mod grafana_oncall;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod report;

@@ -260,6 +260,17 @@ pub enum ImportSource {
         #[command(flatten)]
         output: ImportOutput,
     },
+    /// From Grafana OnCall: users, teams, schedules, escalation chains, integrations
+    GrafanaOncall {
+        /// The OnCall API URL (Grafana Cloud shows it on OnCall's settings page)
+        #[arg(long)]
+        api_url: String,
+        /// An OnCall API token
+        #[arg(long, env = "GRAFANA_ONCALL_API_TOKEN", hide_env_values = true)]
+        api_token: String,
+        #[command(flatten)]
+        output: ImportOutput,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -604,6 +615,7 @@ mod tests {
         "onduty import pagerduty --api-token u+abc --at 2026-01-15T00:00:00Z --days 14",
         "onduty import opsgenie --api-key 5c5f2d4e -o onduty.yaml",
         "onduty import opsgenie --api-key 5c5f2d4e --api-url https://api.eu.opsgenie.com",
+        "onduty import grafana-oncall --api-url https://oncall-prod-eu-west-0.grafana.net/oncall --api-token T -o onduty.yaml",
     ];
 
     #[test]

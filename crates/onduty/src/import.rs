@@ -7,7 +7,7 @@ use std::io::Write as _;
 use anyhow::Context;
 use onduty_core::config_doc;
 use onduty_core::{RoutingKey, Timestamp};
-use onduty_import::{Imported, fetch, opsgenie, pagerduty};
+use onduty_import::{Imported, fetch, grafana_oncall, opsgenie, pagerduty};
 
 use crate::cli::{ImportOutput, ImportSource};
 
@@ -38,6 +38,19 @@ pub async fn run(source: ImportSource, onduty_url: Option<&str>) -> anyhow::Resu
             let at = start(&output)?;
             eprintln!("Reading {} at {api_url} …", opsgenie::PRODUCT);
             let imported = opsgenie::import(&api, at, output.days, new_key)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}; nothing was written"))?;
+            (imported, output)
+        }
+        ImportSource::GrafanaOncall {
+            api_url,
+            api_token,
+            output,
+        } => {
+            let api = grafana_oncall::api(&api_url, &api_token, fetch::sleeping())?;
+            let at = start(&output)?;
+            eprintln!("Reading {} at {api_url} …", grafana_oncall::PRODUCT);
+            let imported = grafana_oncall::import(&api, at, output.days, new_key)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}; nothing was written"))?;
             (imported, output)
