@@ -6,45 +6,35 @@
 //! describes them: not by onduty's code.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
+use crate::vendor_api::{Manners, VendorApi};
+
 /// The token the server takes.
 pub const ONCALL_TOKEN: &str = "oncall-test-token-0f3a";
 const PAGE: usize = 3;
 
-#[derive(Default)]
-struct Tricks {
-    rate_limit: Option<String>,
-    fail: Option<String>,
-    seen: Vec<String>,
-}
+/// The stand-in (its tricks and what it saw through [`VendorApi`]); stops when dropped.
+pub struct GrafanaOnCallApi(VendorApi);
 
-/// The server; stops when dropped.
-pub struct GrafanaOnCallApi {
-    pub url: String,
-    tricks: Arc<Mutex<Tricks>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for GrafanaOnCallApi {
-    fn drop(&mut self) {
-        self.task.abort();
+impl std::ops::Deref for GrafanaOnCallApi {
+    type Target = VendorApi;
+    fn deref(&self) -> &VendorApi {
+        &self.0
     }
 }
 
 impl GrafanaOnCallApi {
     pub async fn start() -> GrafanaOnCallApi {
-        let tricks = Arc::new(Mutex::new(Tricks::default()));
-        let app = Router::new()
+        let routes = Router::new()
             .route("/api/v1/users/", get(users))
             .route("/api/v1/personal_notification_rules/", get(personal_rules))
             .route("/api/v1/teams/", get(teams))
@@ -53,28 +43,8 @@ impl GrafanaOnCallApi {
             .route("/api/v1/on_call_shifts/", get(shifts))
             .route("/api/v1/escalation_chains/", get(chains))
             .route("/api/v1/escalation_policies/", get(steps))
-            .route("/api/v1/integrations/", get(integrations))
-            .layer(axum::middleware::from_fn_with_state(tricks.clone(), gate));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        GrafanaOnCallApi { url, tricks, task }
-    }
-
-    /// The next GET of `path` is answered 429 (`Retry-After: 2`), once.
-    pub fn rate_limit_once(&self, path: &str) {
-        self.tricks.lock().unwrap().rate_limit = Some(path.to_owned());
-    }
-
-    /// GETs of `path` are answered 500.
-    pub fn fail(&self, path: &str) {
-        self.tricks.lock().unwrap().fail = Some(path.to_owned());
-    }
-
-    pub fn seen(&self) -> Vec<String> {
-        self.tricks.lock().unwrap().seen.clone()
+            .route("/api/v1/integrations/", get(integrations));
+        GrafanaOnCallApi(VendorApi::start(routes, &MANNERS).await)
     }
 
     /// Who Grafana OnCall says is on call in `schedule` (its name) at `at`.
@@ -84,40 +54,19 @@ impl GrafanaOnCallApi {
     }
 }
 
+/// Grafana OnCall's manners: the token alone in `Authorization`, `{"detail"}` bodies,
+/// `Retry-After`.
+static MANNERS: Manners = Manners {
+    accepts: |h| h.get("authorization").and_then(|v| v.to_str().ok()) == Some(ONCALL_TOKEN),
+    error,
+    unauthorized: "Invalid token.",
+    throttled: "Request was throttled. Expected available in 2 seconds.",
+    throttle_headers: &[("retry-after", "2")],
+    failed: "A server error occurred.",
+};
+
 fn error(status: StatusCode, detail: &str) -> Response {
     (status, axum::Json(json!({"detail": detail}))).into_response()
-}
-
-async fn gate(
-    State(tricks): State<Arc<Mutex<Tricks>>>,
-    headers: HeaderMap,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let path = request.uri().path().to_owned();
-    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(ONCALL_TOKEN) {
-        return error(StatusCode::UNAUTHORIZED, "Invalid token.");
-    }
-    {
-        let mut t = tricks.lock().unwrap();
-        t.seen.push(path.clone());
-        if t.rate_limit.as_deref() == Some(path.as_str()) {
-            t.rate_limit = None;
-            let mut a = error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Request was throttled. Expected available in 2 seconds.",
-            );
-            a.headers_mut().insert("retry-after", "2".parse().unwrap());
-            return a;
-        }
-        if t.fail.as_deref() == Some(path.as_str()) {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "A server error occurred.",
-            );
-        }
-    }
-    next.run(request).await
 }
 
 /// One page of `items` (`page` counts from 1).

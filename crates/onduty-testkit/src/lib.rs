@@ -17,6 +17,7 @@ pub mod store_contract;
 pub mod teams;
 pub mod telegram;
 pub mod twilio;
+pub mod vendor_api;
 pub mod webpush;
 
 pub use app::{MAIL_DOMAIN, TestApp, follow_up_event, test_certificate, trigger_event};

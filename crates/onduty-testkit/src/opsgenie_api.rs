@@ -6,44 +6,34 @@
 //! as Opsgenie describes them: not by onduty's code.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
+use crate::vendor_api::{Manners, VendorApi};
+
 /// The API key the server takes.
 pub const OPSGENIE_KEY: &str = "5c5f2d4e-opsgenie-test-key";
 const PAGE: usize = 3;
 
-#[derive(Default)]
-struct Tricks {
-    rate_limit: Option<String>,
-    fail: Option<String>,
-    seen: Vec<String>,
-}
+/// The stand-in (its tricks and what it saw through [`VendorApi`]); stops when dropped.
+pub struct OpsgenieApi(VendorApi);
 
-/// The server; stops when dropped.
-pub struct OpsgenieApi {
-    pub url: String,
-    tricks: Arc<Mutex<Tricks>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for OpsgenieApi {
-    fn drop(&mut self) {
-        self.task.abort();
+impl std::ops::Deref for OpsgenieApi {
+    type Target = VendorApi;
+    fn deref(&self) -> &VendorApi {
+        &self.0
     }
 }
 
 impl OpsgenieApi {
     pub async fn start() -> OpsgenieApi {
-        let tricks = Arc::new(Mutex::new(Tricks::default()));
-        let app = Router::new()
+        let routes = Router::new()
             .route("/v2/users", get(users))
             .route("/v2/users/{id}/contacts", get(contacts))
             .route("/v2/users/{id}/notification-rules", get(rules))
@@ -55,28 +45,8 @@ impl OpsgenieApi {
             .route("/v2/schedules/{id}/timeline", get(timeline))
             .route("/v2/escalations", get(escalations))
             .route("/v1/services", get(services))
-            .route("/v2/integrations", get(integrations))
-            .layer(axum::middleware::from_fn_with_state(tricks.clone(), gate));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        OpsgenieApi { url, tricks, task }
-    }
-
-    /// The next GET of `path` is answered 429, once.
-    pub fn rate_limit_once(&self, path: &str) {
-        self.tricks.lock().unwrap().rate_limit = Some(path.to_owned());
-    }
-
-    /// GETs of `path` are answered 500.
-    pub fn fail(&self, path: &str) {
-        self.tricks.lock().unwrap().fail = Some(path.to_owned());
-    }
-
-    pub fn seen(&self) -> Vec<String> {
-        self.tricks.lock().unwrap().seen.clone()
+            .route("/v2/integrations", get(integrations));
+        OpsgenieApi(VendorApi::start(routes, &MANNERS).await)
     }
 
     /// Who Opsgenie says is on call in `schedule` (its name) at `at`.
@@ -85,6 +55,25 @@ impl OpsgenieApi {
         who(s, at).map(|u| vec![email(u)]).unwrap_or_default()
     }
 }
+
+/// Opsgenie's manners: `GenieKey` auth, `{"message", "took", "requestId"}` bodies,
+/// `X-RateLimit-*` headers.
+static MANNERS: Manners = Manners {
+    accepts: |h| {
+        h.get("authorization").and_then(|v| v.to_str().ok())
+            == Some(&format!("GenieKey {OPSGENIE_KEY}"))
+    },
+    error,
+    unauthorized: "Could not authenticate",
+    throttled: "You are making too many requests! To avoid errors, we recommend you limit \
+                requests.",
+    throttle_headers: &[
+        ("x-ratelimit-state", "THROTTLED"),
+        ("x-ratelimit-reason", "INTEGRATION"),
+        ("x-ratelimit-period-in-sec", "1"),
+    ],
+    failed: "Internal Server Error",
+};
 
 fn answer(data: Value) -> Response {
     axum::Json(json!({"data": data, "took": 0.01, "requestId": "5b0cbd5e-test"})).into_response()
@@ -96,45 +85,6 @@ fn error(status: StatusCode, message: &str) -> Response {
         axum::Json(json!({"message": message, "took": 0.0, "requestId": "5b0cbd5e-test"})),
     )
         .into_response()
-}
-
-async fn gate(
-    State(tricks): State<Arc<Mutex<Tricks>>>,
-    headers: HeaderMap,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let path = request.uri().path().to_owned();
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if auth != format!("GenieKey {OPSGENIE_KEY}") {
-        return error(StatusCode::UNAUTHORIZED, "Could not authenticate");
-    }
-    {
-        let mut t = tricks.lock().unwrap();
-        t.seen.push(path.clone());
-        if t.rate_limit.as_deref() == Some(path.as_str()) {
-            t.rate_limit = None;
-            let mut a = error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "You are making too many requests! To avoid errors, we recommend you limit requests.",
-            );
-            for (name, value) in [
-                ("x-ratelimit-state", "THROTTLED"),
-                ("x-ratelimit-reason", "INTEGRATION"),
-                ("x-ratelimit-period-in-sec", "1"),
-            ] {
-                a.headers_mut().insert(name, value.parse().unwrap());
-            }
-            return a;
-        }
-        if t.fail.as_deref() == Some(path.as_str()) {
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
-        }
-    }
-    next.run(request).await
 }
 
 /// A page of `items`, with `paging.next` while more remain.

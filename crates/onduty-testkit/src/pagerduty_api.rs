@@ -6,53 +6,35 @@
 //! layers as PagerDuty describes them: not by onduty's code.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, RawQuery};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
+
+use crate::vendor_api::{Manners, VendorApi};
 
 /// The token the server takes.
 pub const PAGERDUTY_TOKEN: &str = "u+pagerduty-test-token";
 /// Most items a page.
 const PAGE: usize = 3;
 
-#[derive(Default)]
-struct Tricks {
-    /// Answer 429 once to the first GET of this path.
-    rate_limit: Option<String>,
-    /// Answer 500 to every GET of this path.
-    fail: Option<String>,
-    /// Every path asked for, in order.
-    seen: Vec<String>,
-}
+/// The stand-in (its tricks and what it saw through [`VendorApi`]); stops when dropped.
+pub struct PagerDutyApi(VendorApi);
 
-#[derive(Clone)]
-struct Shared {
-    tricks: Arc<Mutex<Tricks>>,
-}
-
-/// The server; stops when dropped.
-pub struct PagerDutyApi {
-    pub url: String,
-    tricks: Arc<Mutex<Tricks>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for PagerDutyApi {
-    fn drop(&mut self) {
-        self.task.abort();
+impl std::ops::Deref for PagerDutyApi {
+    type Target = VendorApi;
+    fn deref(&self) -> &VendorApi {
+        &self.0
     }
 }
 
 impl PagerDutyApi {
     pub async fn start() -> PagerDutyApi {
-        let tricks = Arc::new(Mutex::new(Tricks::default()));
-        let app = Router::new()
+        let routes = Router::new()
             .route("/users", get(users))
             .route("/teams", get(teams))
             .route("/teams/{id}/members", get(members))
@@ -61,34 +43,8 @@ impl PagerDutyApi {
             .route("/schedules/{id}/overrides", get(overrides))
             .route("/escalation_policies", get(policies))
             .route("/services", get(services))
-            .route("/oncalls", get(oncalls))
-            .layer(axum::middleware::from_fn_with_state(
-                Shared {
-                    tricks: tricks.clone(),
-                },
-                gate,
-            ));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        PagerDutyApi { url, tricks, task }
-    }
-
-    /// The next GET of `path` is answered 429 (`ratelimit-reset: 0`), once.
-    pub fn rate_limit_once(&self, path: &str) {
-        self.tricks.lock().unwrap().rate_limit = Some(path.to_owned());
-    }
-
-    /// GETs of `path` are answered 500.
-    pub fn fail(&self, path: &str) {
-        self.tricks.lock().unwrap().fail = Some(path.to_owned());
-    }
-
-    /// Every path asked for so far.
-    pub fn seen(&self) -> Vec<String> {
-        self.tricks.lock().unwrap().seen.clone()
+            .route("/oncalls", get(oncalls));
+        PagerDutyApi(VendorApi::start(routes, &MANNERS).await)
     }
 
     /// Who PagerDuty says is on call in `schedule` (its name) at `at`: e-mail addresses.
@@ -100,52 +56,37 @@ impl PagerDutyApi {
     }
 }
 
+/// PagerDuty's manners: `Token token=` auth, `{"error": {"message", "code"}}` bodies,
+/// `ratelimit-*` headers (a reset of 0: retry now).
+static MANNERS: Manners = Manners {
+    accepts: |h| {
+        h.get("authorization").and_then(|v| v.to_str().ok())
+            == Some(&format!("Token token={PAGERDUTY_TOKEN}"))
+    },
+    error: |status, message| {
+        let code = match status {
+            StatusCode::UNAUTHORIZED => 2006,
+            StatusCode::TOO_MANY_REQUESTS => 2020,
+            _ => 2000,
+        };
+        error(status, message, code)
+    },
+    unauthorized: "Unauthorized",
+    throttled: "Rate Limit Exceeded",
+    throttle_headers: &[
+        ("ratelimit-limit", "960"),
+        ("ratelimit-remaining", "0"),
+        ("ratelimit-reset", "0"),
+    ],
+    failed: "Internal Server Error",
+};
+
 fn error(status: StatusCode, message: &str, code: u32) -> Response {
     (
         status,
         axum::Json(json!({"error": {"message": message, "code": code}})),
     )
         .into_response()
-}
-
-async fn gate(
-    State(shared): State<Shared>,
-    headers: HeaderMap,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let path = request.uri().path().to_owned();
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if auth != format!("Token token={PAGERDUTY_TOKEN}") {
-        return error(StatusCode::UNAUTHORIZED, "Unauthorized", 2006);
-    }
-    {
-        let mut t = shared.tricks.lock().unwrap();
-        t.seen.push(path.clone());
-        if t.rate_limit.as_deref() == Some(path.as_str()) {
-            t.rate_limit = None;
-            let mut answer = error(StatusCode::TOO_MANY_REQUESTS, "Rate Limit Exceeded", 2020);
-            for (name, value) in [
-                ("ratelimit-limit", "960"),
-                ("ratelimit-remaining", "0"),
-                ("ratelimit-reset", "0"),
-            ] {
-                answer.headers_mut().insert(name, value.parse().unwrap());
-            }
-            return answer;
-        }
-        if t.fail.as_deref() == Some(path.as_str()) {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal Server Error",
-                2000,
-            );
-        }
-    }
-    next.run(request).await
 }
 
 /// One page of `items` under `key`, as PagerDuty pages: `offset`, `limit`, `more`.

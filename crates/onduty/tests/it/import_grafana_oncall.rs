@@ -2,32 +2,11 @@
 //! account through OnCall's public API (a local server that speaks it), applies the
 //! document, and onduty says who is on call as OnCall's final shifts do.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use onduty_core::config_doc::{self, Known};
-use onduty_import::fetch::Wait;
+use crate::moving_in::{keys, recorder};
 use onduty_import::{ImportError, grafana_oncall};
-use onduty_testkit::{GrafanaOnCallApi, ONCALL_TOKEN, T0, TestApp};
-use reqwest::{Method, StatusCode};
-
-fn recorder() -> (Wait, Arc<Mutex<Vec<Duration>>>) {
-    let waits = Arc::new(Mutex::new(Vec::new()));
-    let seen = waits.clone();
-    let wait: Wait = Arc::new(move |d| {
-        seen.lock().unwrap().push(d);
-        Box::pin(async {})
-    });
-    (wait, waits)
-}
-
-fn keys() -> impl FnMut() -> String {
-    let mut n = 0;
-    move || {
-        n += 1;
-        format!("{n:032x}")
-    }
-}
+use onduty_testkit::{GrafanaOnCallApi, ONCALL_TOKEN, T0};
 
 #[tokio::test]
 async fn a_grafana_oncall_account_moves_in_and_keeps_who_is_on_call() {
@@ -71,42 +50,7 @@ async fn a_grafana_oncall_account_moves_in_and_keeps_who_is_on_call() {
     assert_eq!(waits, [15, 30], "{text}");
     assert_eq!(platform.levels[0].targets.len(), 2);
 
-    let yaml = config_doc::to_yaml(doc).unwrap();
-    config_doc::read(&yaml, &Known::default()).unwrap_or_else(|e| panic!("{e:?}\n{yaml}"));
-    let app = TestApp::start().await;
-    let answer = app
-        .http
-        .post(format!("{}/api/v1/config/apply", app.url))
-        .bearer_auth(&app.admin_token)
-        .header("content-type", "application/yaml")
-        .body(yaml.clone())
-        .send()
-        .await
-        .unwrap();
-    let status = answer.status();
-    assert_eq!(status, StatusCode::OK, "{}", answer.text().await.unwrap());
-    for hours in [1, 30, 77, 150, 200, 300, 437, 500, 560, 610, 700] {
-        let at =
-            jiff::Timestamp::from_millisecond(T0.as_millis() + hours * 3_600_000 + 60_000).unwrap();
-        let (status, oncall) = app
-            .api(Method::GET, &format!("/oncall?at={at}"), None)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{oncall}");
-        for s in oncall["schedules"].as_array().unwrap() {
-            let name = s["name"].as_str().unwrap();
-            let onduty: Vec<String> = s["on_call"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p["email"].as_str().unwrap().to_owned())
-                .collect();
-            assert_eq!(
-                onduty,
-                GrafanaOnCallApi::on_call(name, at),
-                "{name} at {at}"
-            );
-        }
-    }
+    crate::moving_in::applied_answers_as(doc, GrafanaOnCallApi::on_call).await;
 }
 
 #[tokio::test]

@@ -3,33 +3,13 @@
 //! says who is on call as PagerDuty did. An API that refuses, throttles or fails midway
 //! gets a clear message and nothing is written.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::moving_in::{keys, recorder};
 use onduty_core::config_doc::{self, Known};
-use onduty_import::fetch::Wait;
 use onduty_import::{ImportError, pagerduty};
-use onduty_testkit::{PAGERDUTY_TOKEN, PagerDutyApi, T0, TestApp};
-use reqwest::{Method, StatusCode};
-
-/// Waits recorded, never slept.
-fn recorder() -> (Wait, Arc<Mutex<Vec<Duration>>>) {
-    let waits = Arc::new(Mutex::new(Vec::new()));
-    let seen = waits.clone();
-    let wait: Wait = Arc::new(move |d| {
-        seen.lock().unwrap().push(d);
-        Box::pin(async {})
-    });
-    (wait, waits)
-}
-
-fn keys() -> impl FnMut() -> String {
-    let mut n = 0;
-    move || {
-        n += 1;
-        format!("{n:032x}")
-    }
-}
+use onduty_testkit::{PAGERDUTY_TOKEN, PagerDutyApi, T0};
+use reqwest::Method;
 
 #[tokio::test]
 async fn a_pagerduty_account_moves_in_and_keeps_who_is_on_call() {
@@ -85,42 +65,7 @@ async fn a_pagerduty_account_moves_in_and_keeps_who_is_on_call() {
     );
 
     // Reviewed, applied: onduty answers as PagerDuty does.
-    let yaml = config_doc::to_yaml(doc).unwrap();
-    config_doc::read(&yaml, &Known::default()).unwrap_or_else(|e| panic!("{e:?}\n{yaml}"));
-    let app = TestApp::start().await;
-    let answer = app
-        .http
-        .post(format!("{}/api/v1/config/apply", app.url))
-        .bearer_auth(&app.admin_token)
-        .header("content-type", "application/yaml")
-        .body(yaml.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        answer.status(),
-        StatusCode::OK,
-        "{}",
-        answer.text().await.unwrap()
-    );
-    for hours in [1, 40, 150, 200, 300, 453, 470, 560, 600] {
-        let at =
-            jiff::Timestamp::from_millisecond(T0.as_millis() + hours * 3_600_000 + 60_000).unwrap();
-        let (status, oncall) = app
-            .api(Method::GET, &format!("/oncall?at={at}"), None)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{oncall}");
-        for s in oncall["schedules"].as_array().unwrap() {
-            let name = s["name"].as_str().unwrap();
-            let onduty: Vec<String> = s["on_call"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p["email"].as_str().unwrap().to_owned())
-                .collect();
-            assert_eq!(onduty, PagerDutyApi::on_call(name, at), "{name} at {at}");
-        }
-    }
+    let app = crate::moving_in::applied_answers_as(doc, PagerDutyApi::on_call).await;
     // The keys the report lists are the service's.
     let (_, checkout) = app
         .api(Method::GET, "/services/Checkout/integrations", None)

@@ -26,6 +26,7 @@ mod mail;
 mod maintenance;
 mod mattermost;
 mod monitoring;
+mod moving_in;
 mod noise;
 mod nul;
 mod opsgenie;
