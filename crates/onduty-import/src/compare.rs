@@ -1,12 +1,12 @@
 //! Whether rotations keep who is on call: the product's own answers (from its "who is on
 //! call" endpoint) against onduty's final schedule computed from the document, at each
-//! hour of the period and just after each of the product's handoffs.
+//! hour of the period and just after each handoff, the product's and onduty's.
 
 use std::collections::HashMap;
 
 use onduty_core::account::TimeZoneName;
 use onduty_core::config_doc::{self, ScheduleDoc};
-use onduty_core::schedule::{Layer, Override, Rota, on_call_at};
+use onduty_core::schedule::{Layer, Override, Rota, Window, final_schedule, on_call_at};
 use onduty_core::{OverrideId, Timestamp, UserId};
 
 use crate::report::{Comparison, Difference};
@@ -40,9 +40,25 @@ pub fn compare(
             .map(|t| t + 1_000)
             .filter(|t| (from.as_millis()..until).contains(t)),
     );
+    let (rota, people) = rota_of(schedule);
+    // And just after each of onduty's own handoffs and gaps.
+    if let Some(rota) = &rota {
+        let window = Window {
+            start: from,
+            end: Timestamp::from_millis(until),
+        };
+        let fin = final_schedule(rota, window);
+        instants.extend(
+            fin.shifts
+                .iter()
+                .flat_map(|s| [s.start, s.end])
+                .chain(fin.gaps.iter().flat_map(|g| [g.start, g.end]))
+                .map(|t| t.as_millis() + 1_000)
+                .filter(|t| (from.as_millis()..until).contains(t)),
+        );
+    }
     instants.sort_unstable();
     instants.dedup();
-    let (rota, people) = rota_of(schedule);
     let mut differences: Vec<Difference> = Vec::new();
     for (n, at) in instants.iter().enumerate() {
         let at = Timestamp::from_millis(*at);
@@ -204,7 +220,7 @@ mod tests {
             ),
         ];
         let c = compare(&schedule, &source, at("2026-01-01T00:00:00Z"), 3);
-        // Every hour, and just after the handoff at 12:30.
+        // Every hour, and just after the handoff at 12:30 (onduty's are on the hour here).
         assert_eq!(c.instants, 73);
         assert_eq!(
             c.differences,
@@ -217,5 +233,46 @@ mod tests {
         );
         let same = compare(&schedule, &source[..2], at("2026-01-01T00:00:00Z"), 2);
         assert!(same.differences.is_empty(), "{same:?}");
+    }
+
+    #[test]
+    fn a_turn_only_onduty_has_between_two_hours_is_seen() {
+        let mut schedule = ScheduleDoc {
+            name: "Lunch".to_owned(),
+            description: String::new(),
+            time_zone: "UTC".to_owned(),
+            team: None,
+            layers: vec![LayerDoc {
+                name: "Short".to_owned(),
+                participants: vec!["a@x.example".to_owned()],
+                start: "2026-01-01T00:00".to_owned(),
+                shift: ShiftDoc {
+                    unit: ShiftUnit::Days,
+                    count: 1,
+                },
+                restrictions: vec![config_doc::RestrictionDoc::Daily {
+                    start: "12:15".to_owned(),
+                    end: "12:45".to_owned(),
+                }],
+            }],
+            overrides: Vec::new(),
+        };
+        let c = compare(&schedule, &[], at("2026-01-01T00:00:00Z"), 1);
+        assert_eq!(
+            c.differences,
+            [Difference {
+                from: at("2026-01-01T12:15:01Z"),
+                until: at("2026-01-01T12:45:01Z"),
+                source: Vec::new(),
+                onduty: vec!["a@x.example".to_owned()],
+            }]
+        );
+        schedule.layers[0].restrictions.clear();
+        assert_eq!(
+            compare(&schedule, &[], at("2026-01-01T00:00:00Z"), 1)
+                .differences
+                .len(),
+            1
+        );
     }
 }

@@ -88,6 +88,8 @@ pub struct Account {
     pub services: Vec<Service>,
     /// Per schedule id, who PagerDuty says is on call when.
     pub on_call: HashMap<String, Vec<OnCall>>,
+    /// Why PagerDuty did not list teams, if it did not.
+    pub teams_refused: Option<String>,
 }
 
 /// Reads the account: every list, every page; `days` ahead of `now` for overrides and
@@ -108,7 +110,20 @@ pub async fn read(api: &Api, now: Timestamp, days: u32) -> Result<Account, Impor
     .map(|v| parse("/users", v))
     .collect::<Result<Vec<User>, _>>()?;
     let mut teams = Vec::new();
-    for v in all(api, "/teams", "teams", &[]).await? {
+    // Accounts without the Teams feature are refused the list: there are none to read.
+    let (listed, teams_refused) = match all(api, "/teams", "teams", &[]).await {
+        Ok(listed) => (listed, None),
+        Err(
+            e @ ImportError::Api {
+                status: 402 | 403, ..
+            },
+        )
+        | Err(e @ ImportError::Unauthorized { status: 403, .. }) => {
+            (Vec::new(), Some(e.to_string()))
+        }
+        Err(e) => return Err(e),
+    };
+    for v in listed {
         let team: Team = parse("/teams", v)?;
         let path = format!("/teams/{}/members", team.id);
         let members = all(api, &path, "members", &[])
@@ -178,6 +193,7 @@ pub async fn read(api: &Api, now: Timestamp, days: u32) -> Result<Account, Impor
         policies,
         services,
         on_call,
+        teams_refused,
     })
 }
 

@@ -1,7 +1,7 @@
 //! What every local stand-in for another product's REST API does alike: listen on
 //! 127.0.0.1, check the credentials each request carries, remember the paths asked for,
-//! and on request answer one path 429 once (with the product's rate-limit headers) or 500
-//! always, each in the product's own error shape.
+//! and on request answer one path 429 once (with the product's rate-limit headers), 500
+//! or 403 always, each in the product's own error shape.
 
 use std::sync::{Arc, Mutex};
 
@@ -29,6 +29,8 @@ struct Tricks {
     rate_limit: Option<String>,
     /// Answer 500 to every GET of this path.
     fail: Option<String>,
+    /// Answer 403 to every GET of this path (a feature the account lacks).
+    forbid: Option<String>,
     /// Every path asked for, in order.
     seen: Vec<String>,
 }
@@ -78,6 +80,11 @@ impl VendorApi {
         self.tricks.lock().unwrap().fail = Some(path.to_owned());
     }
 
+    /// GETs of `path` are answered 403.
+    pub fn forbid(&self, path: &str) {
+        self.tricks.lock().unwrap().forbid = Some(path.to_owned());
+    }
+
     /// Every path asked for so far.
     pub fn seen(&self) -> Vec<String> {
         self.tricks.lock().unwrap().seen.clone()
@@ -108,6 +115,9 @@ async fn check(
         }
         if t.fail.as_deref() == Some(path.as_str()) {
             return (m.error)(StatusCode::INTERNAL_SERVER_ERROR, m.failed);
+        }
+        if t.forbid.as_deref() == Some(path.as_str()) {
+            return (m.error)(StatusCode::FORBIDDEN, "Access Denied");
         }
     }
     next.run(request).await

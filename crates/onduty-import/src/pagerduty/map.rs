@@ -48,6 +48,9 @@ pub fn map(
         .iter()
         .map(|(t, _)| (t.id.as_str(), t.name.as_str()))
         .collect();
+    if let Some(why) = &account.teams_refused {
+        report.unmapped("teams", format!("{why}; make them in onduty"));
+    }
     for (t, members) in &account.teams {
         doc.teams.push(TeamDoc {
             name: t.name.clone(),
@@ -501,6 +504,14 @@ fn service(
 ) -> ServiceDoc {
     let what = format!("service {}", s.name);
     let mut exact = true;
+    if s.status.as_deref() == Some("disabled") {
+        exact = false;
+        report.approximate(
+            what.clone(),
+            "disabled in PagerDuty; in onduty it takes events once applied: leave it out or \
+             put it in maintenance",
+        );
+    }
     let minutes = |field: &str, secs: Option<u32>, report: &mut Report, exact: &mut bool| {
         // 0 is off in PagerDuty.
         let secs = secs.filter(|s| *s > 0)?;

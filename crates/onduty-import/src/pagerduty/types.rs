@@ -150,6 +150,9 @@ pub struct Service {
     pub incident_urgency_rule: Option<Value>,
     #[serde(default)]
     pub alert_grouping_parameters: Option<Value>,
+    /// `active`, `warning`, `critical`, `maintenance` or `disabled`.
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -90,6 +90,19 @@ async fn an_api_that_refuses_or_fails_midway_gets_a_clear_message() {
         "PagerDuty refused the credentials (401): Unauthorized"
     );
 
+    // An account without the Teams feature: imported without teams, and told so.
+    pd.forbid("/teams");
+    let api = pagerduty::api(&pd.url, PAGERDUTY_TOKEN, wait.clone()).unwrap();
+    let imported = pagerduty::import(&api, T0, 30, keys()).await.unwrap();
+    assert!(imported.doc.teams.is_empty());
+    let text = imported.report.text("https://onduty.acme.example");
+    assert!(
+        text.contains(
+            "! teams: PagerDuty refused the credentials (403): Access Denied; make them in onduty"
+        ),
+        "{text}"
+    );
+
     pd.fail("/escalation_policies");
     let api = pagerduty::api(&pd.url, PAGERDUTY_TOKEN, wait).unwrap();
     let failed = pagerduty::import(&api, T0, 30, keys()).await.unwrap_err();
