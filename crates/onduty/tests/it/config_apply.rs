@@ -360,3 +360,30 @@ async fn a_maintenance_window_given_a_new_reason_is_made_again_once() {
         "{refused}"
     );
 }
+
+#[tokio::test]
+async fn invalid_yaml_a_name_twice_or_a_missing_person_change_nothing() {
+    let app = TestApp::start().await;
+    configured(&app).await;
+    let before = export(&app, "?with_secrets=true").await;
+    let twice = "version: 1\nteams:\n- name: Web\n  members: []\n- name: Web\n  members: []\n";
+    let missing = "version: 1\nteams:\n- name: Night\n  members: [nobody@example.com]\n";
+    for (yaml, expected) in [
+        (
+            "version: 1\nteams: [name: Web\n",
+            "line 3: not YAML onduty can read",
+        ),
+        (twice, "line 5: teams[1].name: 'Web' is named twice"),
+        (
+            missing,
+            "line 4: teams[0].members[0]: no person 'nobody@example.com'",
+        ),
+        ("version: 1\nteams:\n- name: Web\n  colour: red\n", "colour"),
+    ] {
+        let (status, refused) = apply(&app, yaml, "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{yaml}: {refused}");
+        let message = refused["error"]["message"].as_str().unwrap();
+        assert!(message.contains(expected), "{expected} in {message}");
+    }
+    assert_eq!(export(&app, "?with_secrets=true").await, before);
+}
