@@ -127,7 +127,7 @@ const USERS: [UserRow; 10] = [
         "U3ALAN",
         "alan",
         "Alan Turing",
-        "user",
+        "editor",
         "Europe/London",
         &["TPLAT"],
     ),
@@ -135,7 +135,7 @@ const USERS: [UserRow; 10] = [
         "U4KATH",
         "katherine",
         "Katherine Johnson",
-        "user",
+        "editor",
         "America/New_York",
         &["TPLAT"],
     ),
@@ -143,7 +143,7 @@ const USERS: [UserRow; 10] = [
         "U5LINUS",
         "linus",
         "Linus Torvalds",
-        "user",
+        "editor",
         "Europe/Helsinki",
         &["TPLAT"],
     ),
@@ -151,7 +151,7 @@ const USERS: [UserRow; 10] = [
         "U6MARG",
         "margaret",
         "Margaret Hamilton",
-        "user",
+        "editor",
         "America/New_York",
         &["TDATA"],
     ),
@@ -159,7 +159,7 @@ const USERS: [UserRow; 10] = [
         "U7EDS",
         "edsger",
         "Edsger Dijkstra",
-        "user",
+        "editor",
         "Europe/Amsterdam",
         &["TDATA"],
     ),
@@ -167,7 +167,7 @@ const USERS: [UserRow; 10] = [
         "U8BARB",
         "barbara",
         "Barbara Liskov",
-        "observer",
+        "viewer",
         "America/New_York",
         &["TPLAT"],
     ),
@@ -175,7 +175,7 @@ const USERS: [UserRow; 10] = [
         "U9KEN",
         "ken",
         "Ken Thompson",
-        "user",
+        "editor",
         "America/Los_Angeles",
         &["TDATA"],
     ),
@@ -183,7 +183,7 @@ const USERS: [UserRow; 10] = [
         "U10FRAN",
         "frances",
         "Frances Allen",
-        "user",
+        "editor",
         "America/New_York",
         &["TDATA"],
     ),
@@ -298,7 +298,7 @@ const SCHEDULES: [ScheduleDef; 3] = [
                 name: "Weekdays",
                 kind: "rolling_users",
                 level: 1,
-                start: "2026-01-05T08:00:00",
+                start: "2026-01-05T07:00:00",
                 duration: 36_000,
                 frequency: Some("weekly"),
                 by_day: &["MO", "TU", "WE", "TH", "FR"],
@@ -309,7 +309,7 @@ const SCHEDULES: [ScheduleDef; 3] = [
                 name: "Ada covers",
                 kind: "override",
                 level: 0,
-                start: "2026-01-27T10:00:00",
+                start: "2026-01-27T09:00:00",
                 duration: 14_400,
                 frequency: None,
                 by_day: &[],
@@ -327,7 +327,7 @@ const SCHEDULES: [ScheduleDef; 3] = [
             name: "Days",
             kind: "rolling_users",
             level: 1,
-            start: "2026-01-01T06:00:00",
+            start: "2026-01-01T11:00:00",
             duration: 57_600,
             frequency: Some("daily"),
             by_day: &[],
@@ -336,20 +336,23 @@ const SCHEDULES: [ScheduleDef; 3] = [
     },
 ];
 
-fn local(s: &ScheduleDef, text: &str) -> jiff::Timestamp {
+/// A shift's time: shifts made in OnCall's web UI carry no time zone and are on UTC's
+/// clock (so are these).
+fn utc(text: &str) -> jiff::Timestamp {
     text.parse::<DateTime>()
         .unwrap()
-        .to_zoned(TimeZone::get(s.time_zone).unwrap())
+        .to_zoned(TimeZone::UTC)
         .unwrap()
         .timestamp()
 }
 
 /// Who is on call in `s` at `at`: an override, else the highest level whose event covers
-/// the moment; the user rolls each recurrence period from the shift's start.
+/// the moment (days and times on UTC's clock, as OnCall reads shifts without a zone); the
+/// user rolls each recurrence period from the shift's start.
 fn who(s: &ScheduleDef, at: jiff::Timestamp) -> Option<usize> {
-    let zone = TimeZone::get(s.time_zone).unwrap();
+    let zone = TimeZone::UTC;
     for o in s.shifts.iter().filter(|sh| sh.kind == "override") {
-        let from = local(s, o.start);
+        let from = utc(o.start);
         if from <= at && at.as_second() < from.as_second() + o.duration {
             return Some(o.users[0]);
         }
@@ -358,7 +361,7 @@ fn who(s: &ScheduleDef, at: jiff::Timestamp) -> Option<usize> {
         s.shifts.iter().filter(|sh| sh.kind != "override").collect();
     rotations.sort_by_key(|sh| -sh.level);
     for sh in rotations {
-        let start = local(s, sh.start);
+        let start = utc(sh.start);
         if at < start {
             continue;
         }
@@ -411,8 +414,8 @@ async fn shifts(Query(q): Query<HashMap<String, String>>) -> Response {
             s.shifts.iter().map(move |sh| {
                 let ids: Vec<&str> = sh.users.iter().map(|u| USERS[*u].0).collect();
                 let mut v = json!({"id": sh.id, "team_id": s.team, "schedule": s.id,
-                    "name": sh.name, "type": sh.kind, "time_zone": s.time_zone,
-                    "level": sh.level, "start": sh.start, "rotation_start": sh.start,
+                    "name": sh.name, "type": sh.kind,
+                    "level": sh.level, "start": sh.start, "rotation_start": sh.start, "time_zone": null,
                     "duration": sh.duration, "source": 0});
                 if sh.kind == "override" {
                     v["users"] = json!(ids);

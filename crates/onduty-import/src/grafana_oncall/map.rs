@@ -170,9 +170,10 @@ pub fn map(
 fn user(u: &User, rules: &[PersonalRule], report: &mut Report) -> UserDoc {
     let email = u.email.trim().to_lowercase();
     let what = format!("user {email}");
+    // OnCall's roles: admin, editor, viewer, none.
     let role = match u.role.as_str() {
         "admin" => Role::Admin,
-        "observer" => Role::Observer,
+        "viewer" | "none" => Role::Observer,
         _ => Role::Responder,
     };
     let methods = vec![ContactDoc {
@@ -182,7 +183,17 @@ fn user(u: &User, rules: &[PersonalRule], report: &mut Report) -> UserDoc {
     }];
     let mut docs: Vec<RuleDoc> = Vec::new();
     let mut exact = true;
-    for important in [false, true] {
+    // onduty has one set of rules per person (by urgency, not by OnCall's "important"
+    // steps): the default rules page for every incident.
+    if rules.iter().any(|r| r.important) {
+        exact = false;
+        report.approximate(
+            what.clone(),
+            "its important-notification rules are not read: the default rules page for every \
+             incident",
+        );
+    }
+    for important in [false] {
         let mut ordered: Vec<&PersonalRule> =
             rules.iter().filter(|r| r.important == important).collect();
         ordered.sort_by_key(|r| r.position);
@@ -194,11 +205,7 @@ fn user(u: &User, rules: &[PersonalRule], report: &mut Report) -> UserDoc {
                     let rule = RuleDoc {
                         contact_method: methods[0].name.clone(),
                         delay_minutes: waited,
-                        urgency: if important {
-                            RuleUrgency::High
-                        } else {
-                            RuleUrgency::Both
-                        },
+                        urgency: RuleUrgency::Both,
                         repeat_every_seconds: None,
                     };
                     let same = docs.iter().any(|d| d.delay_minutes == rule.delay_minutes);
@@ -298,11 +305,13 @@ fn schedule(
     let mut overrides = Vec::new();
     for sh in shifts {
         let shift_what = format!("{what}, shift {}", sh.name);
+        // A shift without a time zone (as the web UI makes them) is on UTC's clock, as
+        // OnCall reads it.
         let shift_zone = sh
             .time_zone
             .as_deref()
             .and_then(|z| TimeZone::get(z).ok())
-            .unwrap_or_else(|| zone.clone());
+            .unwrap_or(TimeZone::UTC);
         let Ok(local) = sh.start.parse::<DateTime>() else {
             exact = false;
             report.unmapped(shift_what, "its start is not a time");
@@ -330,14 +339,29 @@ fn schedule(
             );
         }
         if sh.kind == "override" {
-            for u in sh.users.iter().take(1) {
-                if let Some(e) = email.get(u.as_str()) {
-                    overrides.push(OverrideDoc {
-                        user: e.clone(),
-                        start: begins_at.to_rfc3339(),
-                        end: ends_at.to_rfc3339(),
-                    });
+            // Who covers: `users`, or (as the web UI keeps them) the first group.
+            let people: Vec<&String> = if sh.users.is_empty() {
+                sh.rolling_users.iter().flatten().flatten().collect()
+            } else {
+                sh.users.iter().collect()
+            };
+            match people.first().and_then(|u| email.get(u.as_str())) {
+                Some(e) => overrides.push(OverrideDoc {
+                    user: e.clone(),
+                    start: begins_at.to_rfc3339(),
+                    end: ends_at.to_rfc3339(),
+                }),
+                None => {
+                    exact = false;
+                    report.unmapped(shift_what.clone(), "an override of nobody onduty knows");
                 }
+            }
+            if people.len() > 1 {
+                exact = false;
+                report.approximate(
+                    shift_what,
+                    "several people cover at once: onduty's override is the first",
+                );
             }
             continue;
         }
@@ -377,14 +401,34 @@ fn schedule(
                 "several people on call at once in a turn: onduty's layer pages the first",
             );
         }
-        let mut participants: Vec<String> = groups
-            .iter()
-            .filter_map(|g| g.first().and_then(|u| email.get(u.as_str())).cloned())
-            .collect();
+        let mut groups = groups;
         if let Some(first) = sh.start_rotation_from_user_index
-            && first < participants.len()
+            && first < groups.len()
         {
-            participants.rotate_left(first);
+            groups.rotate_left(first);
+        }
+        let mut participants = Vec::new();
+        for g in &groups {
+            match g.first().and_then(|u| email.get(u.as_str())) {
+                Some(e) => participants.push(e.clone()),
+                None => {
+                    exact = false;
+                    report.unmapped(
+                        shift_what.clone(),
+                        "a turn of nobody onduty knows: the turns after it move up",
+                    );
+                }
+            }
+        }
+        if sh.frequency.as_deref() == Some("daily")
+            && sh.by_day.as_ref().is_some_and(|d| !d.is_empty())
+        {
+            exact = false;
+            report.approximate(
+                shift_what.clone(),
+                "turns only on the chosen days in OnCall, on every day in onduty: see the \
+                 comparison below",
+            );
         }
         // Each event lasts `duration` from its start time, on `by_day` days if given.
         let start_local = begins.with_time_zone(zone.clone()).datetime();
@@ -433,11 +477,20 @@ fn schedule(
                 format!("events of {duration} s within longer turns: onduty's layer covers the whole turn"),
             );
         }
-        let rotation_start = sh
+        // OnCall counts turns from `start`; `rotation_start` only skips earlier events.
+        if sh
             .rotation_start
             .as_deref()
             .and_then(|r| r.parse::<DateTime>().ok())
-            .unwrap_or(local);
+            .is_some_and(|r| r > local)
+        {
+            exact = false;
+            report.approximate(
+                shift_what.clone(),
+                "takes effect at its rotation start; onduty's layer is in force from its start",
+            );
+        }
+        let rotation_start = local;
         let rotation_start = rotation_start
             .to_zoned(shift_zone.clone())
             .map(|z| z.with_time_zone(zone.clone()).datetime())
@@ -485,21 +538,34 @@ fn chain(
     let mut levels: Vec<LevelDoc> = Vec::new();
     let mut open: Option<LevelDoc> = None;
     for step in steps {
-        let people = |list: &Option<Vec<String>>| -> Vec<TargetDoc> {
-            list.iter()
-                .flatten()
-                .filter_map(|u| email.get(u.as_str()).cloned().map(TargetDoc::User))
-                .collect()
+        let people = |list: &Option<Vec<String>>, report: &mut Report| -> Vec<TargetDoc> {
+            let mut out = Vec::new();
+            for u in list.iter().flatten() {
+                match email.get(u.as_str()) {
+                    Some(e) => out.push(TargetDoc::User(e.clone())),
+                    None => {
+                        report.unmapped(format!("{what}: person {u}"), "not a user onduty knows")
+                    }
+                }
+            }
+            out
         };
-        let (targets, mode) = match step.kind.as_str() {
+        let Some(kind) = step.kind.as_deref() else {
+            exact = false;
+            report.unmapped(format!("{what}: a step"), "it has no type (an empty step)");
+            continue;
+        };
+        let (targets, mode) = match kind {
             "wait" => {
                 let minutes = (step.duration.unwrap_or(0) / 60).max(1);
-                match open.take() {
-                    Some(mut level) => {
+                match (open.take(), levels.last_mut()) {
+                    (Some(mut level), _) => {
                         level.delay_minutes = minutes;
                         levels.push(level);
                     }
-                    None => {
+                    // Waits in a row add up.
+                    (None, Some(last)) => last.delay_minutes += minutes,
+                    (None, None) => {
                         exact = false;
                         report.approximate(
                             what.clone(),
@@ -509,9 +575,9 @@ fn chain(
                 }
                 continue;
             }
-            "notify_persons" => (people(&step.persons_to_notify), LevelMode::All),
+            "notify_persons" => (people(&step.persons_to_notify, report), LevelMode::All),
             "notify_person_next_each_time" => (
-                people(&step.persons_to_notify_next_each_time),
+                people(&step.persons_to_notify_next_each_time, report),
                 LevelMode::RoundRobin,
             ),
             "notify_on_call_from_schedule" => (
@@ -544,10 +610,30 @@ fn chain(
             );
             level.mode = LevelMode::All;
         }
-        level.targets.extend(targets);
+        for t in targets {
+            if !level.targets.contains(&t) {
+                level.targets.push(t);
+            }
+        }
     }
     levels.extend(open);
-    levels.retain(|l| !l.targets.is_empty());
+    // A level with nobody onduty can page goes; the one before waits for it too.
+    let mut kept: Vec<LevelDoc> = Vec::new();
+    for level in levels {
+        if !level.targets.is_empty() {
+            kept.push(level);
+            continue;
+        }
+        exact = false;
+        report.unmapped(
+            format!("{what}: a level"),
+            "nobody in it maps to onduty (see above): the level before waits for it too",
+        );
+        if let Some(last) = kept.last_mut() {
+            last.delay_minutes += level.delay_minutes;
+        }
+    }
+    let levels = kept;
     if exact {
         report.exact(what);
     }

@@ -11,7 +11,7 @@ pub struct User {
     pub username: String,
     #[serde(default)]
     pub name: Option<String>,
-    /// `admin`, `user` or `observer`.
+    /// `admin`, `editor`, `viewer` or `none`.
     #[serde(default)]
     pub role: String,
     #[serde(default)]
@@ -115,9 +115,10 @@ pub struct ChainStep {
     #[serde(default)]
     pub position: i64,
     /// `wait`, `notify_persons`, `notify_person_next_each_time`,
-    /// `notify_on_call_from_schedule`, `notify_user_group`, `trigger_webhook`, …
-    #[serde(rename = "type")]
-    pub kind: String,
+    /// `notify_on_call_from_schedule`, `notify_user_group`, `trigger_webhook`, … (none
+    /// for a step left empty).
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
     #[serde(default)]
     pub important: bool,
     /// For `wait`: seconds.

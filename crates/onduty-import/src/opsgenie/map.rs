@@ -289,16 +289,27 @@ fn schedule(
             restrictions,
         });
     }
-    let overrides = overrides
-        .iter()
-        .filter_map(|o| {
+    let mut kept = Vec::new();
+    for o in overrides {
+        let read = (|| {
             Some(OverrideDoc {
                 user: o.user.username.as_deref()?.trim().to_lowercase(),
                 start: Timestamp::parse(&o.start_date).ok()?.to_rfc3339(),
                 end: Timestamp::parse(&o.end_date).ok()?.to_rfc3339(),
             })
-        })
-        .collect();
+        })();
+        match read {
+            Some(doc) => kept.push(doc),
+            None => {
+                exact = false;
+                report.unmapped(
+                    format!("{what}: override {}", o.alias),
+                    format!("onduty overrides are people, not a {}", o.user.kind),
+                );
+            }
+        }
+    }
+    let overrides = kept;
     if !s.enabled {
         exact = false;
         report.approximate(what.clone(), "disabled in Opsgenie; onduty's is in force");
@@ -357,7 +368,11 @@ fn escalation(e: &Escalation, report: &mut Report) -> PolicyDoc {
             );
         }
         match levels.last_mut() {
-            Some((last, targets)) if *last == at => targets.extend(target),
+            Some((last, targets)) if *last == at => {
+                if let Some(t) = target.filter(|t| !targets.contains(t)) {
+                    targets.push(t);
+                }
+            }
             _ => levels.push((at, target.into_iter().collect())),
         }
     }
@@ -409,10 +424,11 @@ fn services(
     new_key: &mut impl FnMut() -> String,
 ) {
     let policy_of = |team: Option<&str>| {
+        let team = team?;
         account
             .escalations
             .iter()
-            .find(|e| e.owner_team.as_ref().map(|t| t.id.as_str()) == team)
+            .find(|e| e.owner_team.as_ref().map(|t| t.id.as_str()) == Some(team))
             .map(|e| e.name.clone())
     };
     let mut team_service: HashMap<String, usize> = HashMap::new();
@@ -420,16 +436,18 @@ fn services(
         let what = format!("service {}", s.name);
         let team = s.team_id.as_deref();
         let policy = policy_of(team);
-        if let Some(p) = &policy {
-            report.approximate(
+        match &policy {
+            Some(p) => report.approximate(
                 what.clone(),
                 format!(
                     "Opsgenie routes a team's alerts by its routing rules; onduty pages the \
                      team's escalation {p}"
                 ),
-            );
-        } else {
-            report.exact(what);
+            ),
+            None => report.approximate(
+                what.clone(),
+                "its team has no escalation: it pages nobody until it is given a policy",
+            ),
         }
         if let Some(t) = team {
             team_service

@@ -33,7 +33,7 @@ async fn a_grafana_oncall_account_moves_in_and_keeps_who_is_on_call() {
     let text = imported.report.text("https://onduty.acme.example");
     assert!(!text.contains("the document at"), "{text}");
     for expected in [
-        "! user ada@acme.example: important notifications, the step notify_by_phone_call",
+        "~ user ada@acme.example: its important-notification rules are not read",
         "! escalation policy Platform chain: the step notify_user_group",
         "! integration Zabbix (zabbix)",
         "~ integration Grafana alerts: becomes a service of its own",
@@ -45,6 +45,13 @@ async fn a_grafana_oncall_account_moves_in_and_keeps_who_is_on_call() {
     for c in &imported.report.on_call {
         assert!(c.differences.is_empty(), "{text}");
     }
+    // OnCall's roles: a viewer only looks.
+    let barbara = doc
+        .users
+        .iter()
+        .find(|u| u.name == "Barbara Liskov")
+        .unwrap();
+    assert_eq!(barbara.role, onduty_core::account::Role::Observer);
     let platform = &doc.escalation_policies[0];
     let waits: Vec<u32> = platform.levels.iter().map(|l| l.delay_minutes).collect();
     assert_eq!(waits, [15, 30], "{text}");
