@@ -419,8 +419,16 @@ fn policies(doc: &ConfigDoc, names: &Names, found: &mut Problems) {
                     format!("a level has 1 to {MAX_TARGETS} targets"),
                 ));
             }
+            let key = |t: &TargetDoc| match t {
+                TargetDoc::User(u) => ("user", email_key(u)),
+                TargetDoc::Schedule(s) => ("schedule", name_key(s)),
+                TargetDoc::Policy(p) => ("policy", name_key(p)),
+            };
             for (k, t) in level.targets.iter().enumerate() {
                 let path = format!("{at}.levels[{j}].targets[{k}]");
+                if level.targets[..k].iter().any(|e| key(e) == key(t)) {
+                    found.push((path.clone(), "the level names this target twice".to_owned()));
+                }
                 match t {
                     TargetDoc::User(u) => names.refer(found, path, "person", u),
                     TargetDoc::Schedule(s) => names.refer(found, path, "schedule", s),

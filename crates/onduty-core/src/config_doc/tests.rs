@@ -489,6 +489,17 @@ fn a_webhook_left_out_keeps_its_own_and_what_is_over_is_not_made() {
          (Checkout)\n\
          1 to create, 0 to change, 1 to delete.\n"
     );
+    // The same person twice in a level is refused before anything is applied.
+    let mut twice = current.clone();
+    let first = twice.escalation_policies[0].levels[1].targets[0].clone();
+    twice.escalation_policies[0].levels[1].targets.push(first);
+    assert_eq!(
+        check(&twice, &Known::default()),
+        [(
+            "escalation_policies[0].levels[1].targets[1]".to_owned(),
+            "the level names this target twice".to_owned()
+        )]
+    );
     // A Slack channel needs its id; a webhook's URL may be left out.
     let mut broken = current.clone();
     broken.services[0].chat_channels[0].channel = None;
