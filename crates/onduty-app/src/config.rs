@@ -61,9 +61,9 @@ impl App {
             Known::of(&current_doc)
         };
         let desired = config_doc::read(text, &known).map_err(refused)?;
-        // The plan settles the document as the writes do, and keeps the notes of it.
+        // The writes work to the same settled document as the plan (`doc` is normalized).
         let settled = config_doc::settle(&current_doc, &desired, prune, now);
-        let plan = config_doc::plan(&current_doc, &desired, prune, now);
+        let plan = config_doc::plan_settled(&current_doc, &settled, prune);
         let outbound = &self.providers.outbound;
         let url_ok = |text: &str| -> Result<(), String> {
             let url = url::Url::parse(text).map_err(|e| e.to_string())?;

@@ -25,10 +25,10 @@ mod plan;
 mod read;
 mod values;
 pub use check::{Known, check};
-pub use normal::{date_time, normalize, time_of_day};
-pub use plan::{Action, Change, Plan, Settled, plan, settle};
+pub use normal::{date_time, normalize, time_of_day, window};
+pub use plan::{Action, Change, Plan, Settled, plan, plan_settled, settle};
 pub use read::{DocError, parse_only, read, read_files};
-pub use values::{heartbeat_expect, integration_settings, layer_start, restriction, shift};
+pub use values::{heartbeat_expect, integration_settings, layer, layer_start, restriction, shift};
 
 /// The version of the document's shape this onduty reads and writes.
 pub const VERSION: u32 = 1;

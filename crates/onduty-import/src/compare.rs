@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use onduty_core::account::TimeZoneName;
 use onduty_core::config_doc::{self, ScheduleDoc};
-use onduty_core::schedule::{Layer, Override, Rota, Window, final_schedule, on_call_at};
+use onduty_core::schedule::{Override, Rota, Window, final_schedule, on_call_at};
 use onduty_core::{OverrideId, Timestamp, UserId};
 
 use crate::report::{Comparison, Difference};
@@ -119,22 +119,11 @@ fn rota_of(s: &ScheduleDoc) -> (Option<Rota>, HashMap<UserId, String>) {
     };
     let mut layers = Vec::new();
     for l in &s.layers {
-        let (Ok(start), Ok(shift)) = (
-            config_doc::layer_start(&l.start),
-            config_doc::shift(l.shift),
-        ) else {
-            return (None, people);
-        };
-        let Ok(restrictions) = l.restrictions.iter().map(config_doc::restriction).collect() else {
-            return (None, people);
-        };
-        layers.push(Layer {
-            name: l.name.clone(),
-            participants: l.participants.iter().map(|p| id_of(p)).collect(),
-            start,
-            shift,
-            restrictions,
-        });
+        let participants = l.participants.iter().map(|p| id_of(p)).collect();
+        match config_doc::layer(l, participants) {
+            Ok(layer) => layers.push(layer),
+            Err(_) => return (None, people),
+        }
     }
     let mut overrides = Vec::new();
     for (seq, o) in s.overrides.iter().enumerate() {

@@ -37,3 +37,28 @@ pub(crate) fn checked(doc: &ConfigDoc, report: &mut Report) {
         );
     }
 }
+
+/// A service with onduty's defaults, paging `policy`.
+pub(crate) fn service_doc(
+    name: &str,
+    description: String,
+    team: Option<String>,
+    policy: Option<String>,
+) -> onduty_core::config_doc::ServiceDoc {
+    onduty_core::config_doc::ServiceDoc {
+        name: name.to_owned(),
+        description,
+        team,
+        escalation_policy: policy,
+        urgency: onduty_core::service::ServiceUrgency::High,
+        dedup_mode: onduty_core::incident::DedupMode::default(),
+        ack_timeout_minutes: None,
+        auto_resolve_minutes: None,
+        group_window_minutes: None,
+        flap_window_minutes: None,
+        draft_postmortems: true,
+        integrations: Vec::new(),
+        heartbeats: Vec::new(),
+        chat_channels: Vec::new(),
+    }
+}

@@ -5,6 +5,7 @@
 use std::fmt;
 
 use onduty_core::Timestamp;
+use onduty_core::config_doc::IntegrationDoc;
 use onduty_core::service::IntegrationKind;
 
 #[derive(Debug, Clone, Default)]
@@ -96,6 +97,30 @@ impl Report {
             what: what.into(),
             how: why.into(),
         });
+    }
+
+    /// An integration of `service` with its new onduty `key`, listed for repasting.
+    pub(crate) fn integration(
+        &mut self,
+        service: &str,
+        name: &str,
+        kind: IntegrationKind,
+        key: String,
+    ) -> IntegrationDoc {
+        self.integrations.push(Repaste {
+            service: service.to_owned(),
+            integration: name.to_owned(),
+            kind,
+            key: key.clone(),
+        });
+        IntegrationDoc {
+            name: name.to_owned(),
+            kind,
+            group_by: None,
+            mapping: None,
+            mail: None,
+            key: Some(key),
+        }
     }
 
     /// The report as text, with integration addresses for onduty at `base`.

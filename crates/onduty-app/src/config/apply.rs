@@ -25,7 +25,7 @@ use onduty_core::config_doc::{
 };
 use onduty_core::contact::{Address, Channel, ContactMethod, NotificationRule, RepeatEvery};
 use onduty_core::escalation::{Level, Policy, Steps, Target};
-use onduty_core::schedule::{Layer, Override, Schedule};
+use onduty_core::schedule::{Override, Schedule};
 use onduty_core::service::{PagingSettings, Service};
 use onduty_core::status_page::{ComponentStatus, Title};
 use onduty_core::{

@@ -172,16 +172,12 @@ impl Current {
     /// A maintenance window as the document says it (normalized: it is matched by its
     /// label).
     pub fn doc_window(&self, w: &MaintenanceWindow) -> MaintenanceDoc {
-        let doc = ConfigDoc {
-            maintenance_windows: vec![MaintenanceDoc {
-                services: w.services.iter().map(|s| self.service_name(*s)).collect(),
-                start: w.start.to_rfc3339(),
-                end: w.end.to_rfc3339(),
-                reason: w.reason.clone(),
-            }],
-            ..ConfigDoc::default()
-        };
-        config_doc::normalize(&doc).maintenance_windows.remove(0)
+        config_doc::window(&MaintenanceDoc {
+            services: w.services.iter().map(|s| self.service_name(*s)).collect(),
+            start: w.start.to_rfc3339(),
+            end: w.end.to_rfc3339(),
+            reason: w.reason.clone(),
+        })
     }
 
     fn service_name(&self, id: ServiceId) -> String {

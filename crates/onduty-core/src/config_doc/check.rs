@@ -128,10 +128,10 @@ fn chat_channels(list: &[super::ChatChannelDoc], owner: &str, found: &mut Proble
 
 /// Maintenance windows: their services and times.
 fn maintenance_windows(doc: &ConfigDoc, names: &Names, found: &mut Problems) {
-    let labels: Vec<String> = super::normalize(doc)
+    let labels: Vec<String> = doc
         .maintenance_windows
         .iter()
-        .map(super::MaintenanceDoc::label)
+        .map(|w| super::window(w).label())
         .collect();
     found.extend(duplicates(
         "maintenance_windows",

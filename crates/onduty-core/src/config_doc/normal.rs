@@ -7,7 +7,7 @@ use jiff::civil::{DateTime, Time};
 
 use super::check::{email_key, name_key};
 use super::values::layer_start;
-use super::{ConfigDoc, RestrictionDoc, TargetDoc, integration_settings};
+use super::{ConfigDoc, MaintenanceDoc, RestrictionDoc, TargetDoc, integration_settings};
 use crate::account::TimeZoneName;
 use crate::contact::Address;
 use crate::service::IntegrationKind;
@@ -19,11 +19,6 @@ pub fn normalize(doc: &ConfigDoc) -> ConfigDoc {
     let zone = |z: &mut String| {
         if let Ok(name) = TimeZoneName::parse(z) {
             *z = name.to_string();
-        }
-    };
-    let instant = |t: &mut String| {
-        if let Ok(at) = Timestamp::parse(t) {
-            *t = at.to_rfc3339();
         }
     };
     let trim = |s: &mut String| *s = name_key(s);
@@ -155,15 +150,30 @@ pub fn normalize(doc: &ConfigDoc) -> ConfigDoc {
         chat_channels(&mut s.chat_channels);
     }
     for w in &mut doc.maintenance_windows {
-        w.services.iter_mut().for_each(trim);
-        // A window's services are a set.
-        w.services.sort();
-        w.services.dedup();
-        instant(&mut w.start);
-        instant(&mut w.end);
-        w.reason = w.reason.trim().to_owned();
+        *w = window(w);
     }
     doc
+}
+
+/// A maintenance window in onduty's spelling: what its label (how it is matched) is made
+/// of.
+pub fn window(w: &MaintenanceDoc) -> MaintenanceDoc {
+    let mut w = w.clone();
+    w.services.iter_mut().for_each(|s| *s = name_key(s));
+    // A window's services are a set.
+    w.services.sort();
+    w.services.dedup();
+    instant(&mut w.start);
+    instant(&mut w.end);
+    w.reason = w.reason.trim().to_owned();
+    w
+}
+
+/// An instant as onduty writes it (RFC 3339, UTC).
+fn instant(t: &mut String) {
+    if let Ok(at) = Timestamp::parse(t) {
+        *t = at.to_rfc3339();
+    }
 }
 
 fn chat_channels(list: &mut [super::ChatChannelDoc]) {

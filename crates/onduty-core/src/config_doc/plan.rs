@@ -86,10 +86,14 @@ impl std::fmt::Display for Plan {
 /// The changes that make `current` into `desired` at `now`.
 pub fn plan(current: &ConfigDoc, desired: &ConfigDoc, prune: bool, now: Timestamp) -> Plan {
     let current = super::normalize(current);
-    let Settled {
-        doc: desired,
-        notes,
-    } = settle(&current, desired, prune, now);
+    let settled = settle(&current, desired, prune, now);
+    plan_settled(&current, &settled, prune)
+}
+
+/// The changes that make `current` (normalized) into a document [`settle`] gave.
+pub fn plan_settled(current: &ConfigDoc, settled: &Settled, prune: bool) -> Plan {
+    let desired = &settled.doc;
+    let notes = settled.notes.clone();
     let lists: [(&'static str, Keyed, Keyed); 7] = [
         (
             "user",

@@ -4,10 +4,11 @@
 
 use jiff::civil::{DateTime, Time};
 
-use super::{HeartbeatDoc, IntegrationDoc, RestrictionDoc, ShiftDoc, ShiftUnit};
+use super::{HeartbeatDoc, IntegrationDoc, LayerDoc, RestrictionDoc, ShiftDoc, ShiftUnit};
+use crate::UserId;
 use crate::account::TimeZoneName;
 use crate::heartbeat::Expect;
-use crate::schedule::{Day, Restriction, ShiftLength};
+use crate::schedule::{Day, Layer, Restriction, ShiftLength};
 use crate::service::{IntegrationKind, IntegrationSettings};
 
 pub(super) fn rfc3339(text: &str) -> String {
@@ -30,6 +31,22 @@ pub fn heartbeat_expect(doc: &HeartbeatDoc) -> Result<Expect, String> {
         }
         _ => Err("give either 'period_minutes' or 'cron'".to_owned()),
     }
+}
+
+/// A layer as onduty keeps it, with its participants' ids (the document names them by
+/// e-mail).
+pub fn layer(doc: &LayerDoc, participants: Vec<UserId>) -> Result<Layer, String> {
+    Ok(Layer {
+        name: doc.name.clone(),
+        participants,
+        start: layer_start(&doc.start)?,
+        shift: shift(doc.shift)?,
+        restrictions: doc
+            .restrictions
+            .iter()
+            .map(restriction)
+            .collect::<Result<_, _>>()?,
+    })
 }
 
 /// A layer's first handoff, on the schedule's clock.

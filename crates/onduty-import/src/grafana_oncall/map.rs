@@ -7,20 +7,18 @@ use jiff::tz::TimeZone;
 use onduty_core::Timestamp;
 use onduty_core::account::Role;
 use onduty_core::config_doc::{
-    self, ConfigDoc, ContactDoc, IntegrationDoc, LayerDoc, LevelDoc, OverrideDoc, PolicyDoc,
-    RestrictionDoc, RuleDoc, ScheduleDoc, ServiceDoc, ShiftDoc, ShiftUnit, TargetDoc, TeamDoc,
-    UserDoc,
+    self, ConfigDoc, ContactDoc, LayerDoc, LevelDoc, OverrideDoc, PolicyDoc, RestrictionDoc,
+    RuleDoc, ScheduleDoc, ServiceDoc, ShiftDoc, ShiftUnit, TargetDoc, TeamDoc, UserDoc,
 };
 use onduty_core::contact::{Channel, RuleUrgency};
 use onduty_core::escalation::LevelMode;
-use onduty_core::incident::DedupMode;
-use onduty_core::service::{IntegrationKind, ServiceUrgency};
+use onduty_core::service::IntegrationKind;
 
 use super::types::*;
 use super::{Account, PRODUCT};
 use crate::Imported;
 use crate::compare::{SourceShift, compare};
-use crate::report::{Repaste, Report};
+use crate::report::Report;
 
 /// The account as an onduty document, with the report.
 pub fn map(
@@ -132,35 +130,10 @@ pub fn map(
             "becomes a service of its own paging its default route's escalation chain; \
              other routes are not read",
         );
-        let key = new_key();
-        report.integrations.push(Repaste {
-            service: i.name.clone(),
-            integration: i.name.clone(),
-            kind,
-            key: key.clone(),
-        });
+        let integration = report.integration(&i.name, &i.name, kind, new_key());
         doc.services.push(ServiceDoc {
-            name: i.name.clone(),
-            description: String::new(),
-            team: team_of(&i.team_id),
-            escalation_policy: policy,
-            urgency: ServiceUrgency::High,
-            dedup_mode: DedupMode::default(),
-            ack_timeout_minutes: None,
-            auto_resolve_minutes: None,
-            group_window_minutes: None,
-            flap_window_minutes: None,
-            draft_postmortems: true,
-            integrations: vec![IntegrationDoc {
-                name: i.name.clone(),
-                kind,
-                group_by: None,
-                mapping: None,
-                mail: None,
-                key: Some(key),
-            }],
-            heartbeats: Vec::new(),
-            chat_channels: Vec::new(),
+            integrations: vec![integration],
+            ..crate::service_doc(&i.name, String::new(), team_of(&i.team_id), policy)
         });
     }
     crate::checked(&doc, &mut report);

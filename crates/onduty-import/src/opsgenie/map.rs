@@ -6,20 +6,18 @@ use jiff::tz::TimeZone;
 use onduty_core::Timestamp;
 use onduty_core::account::Role;
 use onduty_core::config_doc::{
-    self, ConfigDoc, ContactDoc, IntegrationDoc, LayerDoc, LevelDoc, OverrideDoc, PolicyDoc,
-    RestrictionDoc, RuleDoc, ScheduleDoc, ServiceDoc, ShiftDoc, ShiftUnit, TargetDoc, TeamDoc,
-    UserDoc,
+    self, ConfigDoc, ContactDoc, LayerDoc, LevelDoc, OverrideDoc, PolicyDoc, RestrictionDoc,
+    RuleDoc, ScheduleDoc, ShiftDoc, ShiftUnit, TargetDoc, TeamDoc, UserDoc,
 };
 use onduty_core::contact::{Channel, RuleUrgency};
 use onduty_core::escalation::LevelMode;
-use onduty_core::incident::DedupMode;
-use onduty_core::service::{IntegrationKind, ServiceUrgency};
+use onduty_core::service::IntegrationKind;
 
 use super::types::*;
 use super::{Account, PRODUCT};
 use crate::Imported;
 use crate::compare::{SourceShift, compare};
-use crate::report::{Repaste, Report};
+use crate::report::Report;
 
 /// The account as an onduty document, with the report.
 pub fn map(
@@ -454,7 +452,7 @@ fn services(
                 .entry(t.to_owned())
                 .or_insert(doc.services.len());
         }
-        doc.services.push(service_doc(
+        doc.services.push(crate::service_doc(
             &s.name,
             s.description.clone().unwrap_or_default(),
             team.and_then(|t| team_name.get(t)).map(|n| (*n).to_owned()),
@@ -491,7 +489,7 @@ fn services(
                     format!("its team has no service: it goes to a new service {name}"),
                 );
                 team_service.insert(team.clone(), doc.services.len());
-                doc.services.push(service_doc(
+                doc.services.push(crate::service_doc(
                     &name,
                     String::new(),
                     owner,
@@ -500,45 +498,8 @@ fn services(
                 doc.services.len() - 1
             }
         };
-        let key = new_key();
         let service = &mut doc.services[at];
-        report.integrations.push(Repaste {
-            service: service.name.clone(),
-            integration: i.name.clone(),
-            kind,
-            key: key.clone(),
-        });
-        service.integrations.push(IntegrationDoc {
-            name: i.name.clone(),
-            kind,
-            group_by: None,
-            mapping: None,
-            mail: None,
-            key: Some(key),
-        });
-    }
-}
-
-fn service_doc(
-    name: &str,
-    description: String,
-    team: Option<String>,
-    policy: Option<String>,
-) -> ServiceDoc {
-    ServiceDoc {
-        name: name.to_owned(),
-        description,
-        team,
-        escalation_policy: policy,
-        urgency: ServiceUrgency::High,
-        dedup_mode: DedupMode::default(),
-        ack_timeout_minutes: None,
-        auto_resolve_minutes: None,
-        group_window_minutes: None,
-        flap_window_minutes: None,
-        draft_postmortems: true,
-        integrations: Vec::new(),
-        heartbeats: Vec::new(),
-        chat_channels: Vec::new(),
+        let integration = report.integration(&service.name, &i.name, kind, new_key());
+        service.integrations.push(integration);
     }
 }

@@ -6,13 +6,11 @@ use jiff::tz::TimeZone;
 use onduty_core::Timestamp;
 use onduty_core::account::Role;
 use onduty_core::config_doc::{
-    self, ConfigDoc, ContactDoc, IntegrationDoc, LayerDoc, LevelDoc, OverrideDoc, PolicyDoc,
-    RestrictionDoc, RuleDoc, ScheduleDoc, ServiceDoc, ShiftDoc, ShiftUnit, TargetDoc, TeamDoc,
-    UserDoc,
+    self, ConfigDoc, ContactDoc, LayerDoc, LevelDoc, OverrideDoc, PolicyDoc, RestrictionDoc,
+    RuleDoc, ScheduleDoc, ServiceDoc, ShiftDoc, ShiftUnit, TargetDoc, TeamDoc, UserDoc,
 };
 use onduty_core::contact::{Channel, RuleUrgency};
 use onduty_core::escalation::LevelMode;
-use onduty_core::incident::DedupMode;
 use onduty_core::service::{IntegrationKind, ServiceUrgency};
 use serde_json::Value;
 
@@ -20,7 +18,7 @@ use super::types::*;
 use super::{Account, PRODUCT};
 use crate::Imported;
 use crate::compare::{SourceShift, compare};
-use crate::report::{Repaste, Report};
+use crate::report::Report;
 
 /// The account as an onduty document, with the report; pure.
 pub fn map(
@@ -603,45 +601,27 @@ fn service(
                 continue;
             }
         };
-        let key = new_key();
-        report.integrations.push(Repaste {
-            service: s.name.clone(),
-            integration: name.clone(),
-            kind,
-            key: key.clone(),
-        });
-        integrations.push(IntegrationDoc {
-            name,
-            kind,
-            group_by: None,
-            mapping: None,
-            mail: None,
-            key: Some(key),
-        });
+        integrations.push(report.integration(&s.name, &name, kind, new_key()));
     }
     if exact {
         report.exact(what);
     }
     ServiceDoc {
-        name: s.name.clone(),
-        description: s.description.clone().unwrap_or_default(),
-        team: s
-            .teams
-            .first()
-            .and_then(|t| team_name.get(t.id.as_str()))
-            .map(|n| (*n).to_owned()),
-        escalation_policy: policy_name
-            .get(s.escalation_policy.id.as_str())
-            .map(|n| (*n).to_owned()),
         urgency,
-        dedup_mode: DedupMode::default(),
         ack_timeout_minutes: ack,
         auto_resolve_minutes: resolve,
         group_window_minutes,
-        flap_window_minutes: None,
-        draft_postmortems: true,
         integrations,
-        heartbeats: Vec::new(),
-        chat_channels: Vec::new(),
+        ..crate::service_doc(
+            &s.name,
+            s.description.clone().unwrap_or_default(),
+            s.teams
+                .first()
+                .and_then(|t| team_name.get(t.id.as_str()))
+                .map(|n| (*n).to_owned()),
+            policy_name
+                .get(s.escalation_policy.id.as_str())
+                .map(|n| (*n).to_owned()),
+        )
     }
 }

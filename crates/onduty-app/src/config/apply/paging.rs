@@ -15,24 +15,9 @@ impl Builder<'_> {
                 .iter()
                 .filter_map(|p| self.user_id(p))
                 .collect();
-            let restrictions = l
-                .restrictions
-                .iter()
-                .filter_map(|r| self.ok(&at, config_doc::restriction(r)))
-                .collect();
-            let (Some(start), Some(shift)) = (
-                self.ok(&at, config_doc::layer_start(&l.start)),
-                self.ok(&at, config_doc::shift(l.shift)),
-            ) else {
-                continue;
-            };
-            layers.push(Layer {
-                name: l.name.clone(),
-                participants,
-                start,
-                shift,
-                restrictions,
-            });
+            if let Some(layer) = self.ok(&at, config_doc::layer(l, participants)) {
+                layers.push(layer);
+            }
         }
         let (Some(name), Some(time_zone)) = (
             self.ok(&at, Name::parse(&doc.name)),
