@@ -40,7 +40,7 @@ use onduty_store::{Store, StoreError, Wake};
 pub use chat::ChatChannelInput;
 pub use incidents::{ActedOnEach, IncidentCommand, MAX_RESPONDERS, MOST_AT_ONCE, SnoozeFor};
 pub use monitoring::{
-    EngineStatus, HeartbeatInput, MAX_MAINTENANCE_MINUTES, MaintenanceInput, Until,
+    EngineStatus, HeartbeatInput, MAX_MAINTENANCE_MINUTES, MaintenanceInput, Until, Vitals,
 };
 pub use onduty_store::commands::Acted;
 pub use people::{

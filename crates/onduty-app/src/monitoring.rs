@@ -206,12 +206,54 @@ impl EngineStatus {
     }
 }
 
+/// What `/metrics` reads from the database at a scrape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vitals {
+    pub triggered: i64,
+    pub acknowledged: i64,
+    pub resolved: i64,
+    /// Messages waiting in the outbox, and how long the oldest has waited.
+    pub outbox_pending: i64,
+    pub outbox_oldest_age: Duration,
+    pub engine: EngineStatus,
+}
+
+impl Vitals {
+    /// How long the engine lease has been out of date: zero while it is held, or when
+    /// no instance ever held it.
+    pub fn lease_expired_for(&self, now: Timestamp) -> Duration {
+        match &self.engine {
+            EngineStatus::Stopped {
+                last: Some((_, until)),
+            } => now.since(*until),
+            _ => Duration::ZERO,
+        }
+    }
+}
+
 impl App {
     /// Which instance runs the paging engine (for `/readyz` and the web UI; no role
     /// needed: it names a process, nothing about incidents or people).
     pub async fn engine_status(&self) -> Result<EngineStatus, AppError> {
         let lease = self.store.lease_holder().await?;
         Ok(EngineStatus::of(lease, self.now()))
+    }
+
+    /// Incidents by state, the outbox's backlog and the engine's lease, for `/metrics`
+    /// (which guards its own door: a token or an internal address).
+    pub async fn vitals(&self) -> Result<Vitals, AppError> {
+        let signs = self.store.vital_signs().await?;
+        let now = self.now();
+        Ok(Vitals {
+            triggered: signs.triggered,
+            acknowledged: signs.acknowledged,
+            resolved: signs.resolved,
+            outbox_pending: signs.outbox_pending,
+            outbox_oldest_age: signs
+                .outbox_oldest
+                .map_or(Duration::ZERO, |oldest| now.since(oldest)),
+            engine: self.engine_status().await?,
+        })
     }
 }
 

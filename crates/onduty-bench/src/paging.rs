@@ -120,6 +120,8 @@ async fn rig() -> anyhow::Result<(Rig, Engine)> {
             public_url: url.clone(),
             holder: "bench".to_owned(),
             lease: Duration::from_secs(15),
+            watchdog: None,
+            takeover_key: None,
         },
         wake.clone(),
     );

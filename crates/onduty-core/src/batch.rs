@@ -156,6 +156,17 @@ pub enum Rejected {
     Refused(Refused),
 }
 
+impl Rejected {
+    /// A short word for why, for counting.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Rejected::UnknownRoutingKey => "unknown_key",
+            Rejected::HeartbeatKey => "heartbeat_key",
+            Rejected::Refused(_) => "refused",
+        }
+    }
+}
+
 pub type ItemResult = Result<Accepted, Rejected>;
 
 /// What the batch knows about an integration.

@@ -34,6 +34,7 @@ pub mod subscriber;
 mod test_json;
 pub mod text;
 pub mod time;
+pub mod watchdog;
 pub mod webhook;
 
 pub use ids::{

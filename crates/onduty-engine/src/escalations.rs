@@ -27,6 +27,10 @@ pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<usize, Engine
     let steps = plan(&due, &mut directory, now);
     let said = escalation_lines(&due, &steps);
     let applied = engine.store.apply_escalations(steps, now).await?;
+    for e in due.iter().filter(|e| applied.contains(&e.incident)) {
+        let late = now.since(e.next_at).as_secs_f64();
+        metrics::histogram!(onduty_store::metrics::ESCALATION_LATENESS).record(late);
+    }
     for (incident, number, text) in said {
         if applied.contains(&incident) {
             tracing::info!(incident = number, "incident #{number}: {text}");

@@ -18,7 +18,7 @@ mod escalations;
 mod handoffs;
 mod heartbeats;
 mod lease;
-pub use lease::{TAKEOVER_POLL, takeover_bound};
+pub use lease::{Runner, Stepped, TAKEOVER_POLL, takeover_bound};
 mod notifications;
 mod outbox;
 mod page_hours;
@@ -58,6 +58,11 @@ pub struct EngineConfig {
     pub holder: String,
     /// How long the lease lasts unless renewed; renewed every third of it.
     pub lease: Duration,
+    /// The outside dead-man's switch pinged every minute while the engine is healthy.
+    pub watchdog: Option<onduty_notify::watchdog::Pinger>,
+    /// The integration an instance raises an incident through when it takes the engine
+    /// over from a holder that stopped renewing its lease.
+    pub takeover_key: Option<onduty_core::RoutingKey>,
 }
 
 /// Most rows one stage handles before looking again.

@@ -14,6 +14,7 @@ use onduty_core::signature::{LINK_KEY, LinkAction, LinkGrant, LinkOrigin, link_t
 use onduty_core::{ContactMethodId, IncidentId, IncidentRef, Timestamp};
 use onduty_notify::{Content, Link, NotifyError, Outgoing, PageItem};
 use onduty_store::direct_posts::PostedDirect;
+use onduty_store::metrics as m;
 use onduty_store::paging::{Delivery, Hold, OutboxItem, SentGroup};
 
 use crate::chat::signed_buttons;
@@ -156,7 +157,9 @@ impl Engine {
         };
         let to = method.to_owner(&items[0].user_name);
         let attempts = items.iter().map(|i| i.attempts).max().unwrap_or(0) + 1;
-        let (delivery, line) = match self.providers.send(&message).await {
+        let sent = self.providers.send(&message).await;
+        let provider_error = sent.as_ref().err().map(NotifyError::kind);
+        let (delivery, line) = match sent {
             Ok(sent) => (
                 Delivery::Sent {
                     provider_ref: sent.provider_ref,
@@ -196,6 +199,7 @@ impl Engine {
             ),
         };
         log_delivery(method.channel, &items, &delivery);
+        count_delivery(method.channel, &delivery, provider_error);
         Ok(SentGroup {
             items,
             delivery,
@@ -308,6 +312,23 @@ pub(crate) fn backoff(attempts: i64) -> Duration {
 
 #[cfg(test)]
 mod tests;
+
+/// Counts a message by channel and outcome, and the provider's error by its kind.
+fn count_delivery(channel: Channel, delivery: &Delivery, provider_error: Option<&'static str>) {
+    let outcome = match delivery {
+        Delivery::Sent { .. } => "sent",
+        Delivery::Retry {
+            retry_at: Some(_), ..
+        } => "retrying",
+        Delivery::Retry { retry_at: None, .. } => "gave_up",
+        Delivery::Refused { .. } => "refused",
+    };
+    let channel = channel.as_str();
+    metrics::counter!(m::PAGES, "channel" => channel, "outcome" => outcome).increment(1);
+    if let Some(kind) = provider_error {
+        metrics::counter!(m::PROVIDER_ERRORS, "channel" => channel, "kind" => kind).increment(1);
+    }
+}
 
 /// One log line per message: the channel, whose it is and the incidents, never the
 /// address or the message (a webhook's URL may hold a token).

@@ -17,6 +17,7 @@ pub mod slack;
 pub mod teams;
 pub mod telegram;
 pub mod twilio;
+pub mod watchdog;
 pub mod webhook;
 pub mod webpush;
 
@@ -161,6 +162,16 @@ pub enum NotifyError {
 impl NotifyError {
     pub fn is_transient(&self) -> bool {
         matches!(self, NotifyError::Transient(_))
+    }
+
+    /// A short word for the kind of failure, for counting.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NotifyError::Transient(_) => "transient",
+            NotifyError::Permanent(_) => "permanent",
+            NotifyError::NotConfigured(_) => "not_configured",
+            NotifyError::Blocked(_) => "blocked",
+        }
     }
 }
 

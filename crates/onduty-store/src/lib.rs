@@ -18,6 +18,7 @@ pub mod inbound;
 pub mod incidents;
 pub mod ingest;
 pub mod maintenance;
+pub mod metrics;
 mod notices;
 pub mod paging;
 pub mod policies;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::metrics as m;
 use crate::{Store, StoreError};
 use onduty_core::batch::{ItemResult, Received};
 
@@ -119,9 +120,13 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize, linger
 async fn write_batch(store: &Store, jobs: Vec<Job>) {
     let (items, replies): (Vec<Received>, Vec<_>) =
         jobs.into_iter().map(|j| (j.item, j.reply)).unzip();
+    let started = std::time::Instant::now();
     match store.ingest_batch(&items).await {
         Ok(results) => {
+            metrics::histogram!(m::INGEST_BATCH_SIZE).record(items.len() as f64);
+            metrics::histogram!(m::INGEST_COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
             for (reply, result) in replies.into_iter().zip(results) {
+                count(&result);
                 let _ = reply.send(Ok(result));
             }
         }
@@ -142,11 +147,21 @@ async fn write_batch(store: &Store, jobs: Vec<Job>) {
             for (item, reply) in items.into_iter().zip(replies) {
                 let result = store.ingest_batch(std::slice::from_ref(&item)).await;
                 let result = result.map(|mut r| r.pop().expect("one result per event"));
-                if let Err(e) = &result {
-                    tracing::error!(error = %e, "could not store an event");
+                match &result {
+                    Ok(result) => count(result),
+                    Err(e) => tracing::error!(error = %e, "could not store an event"),
                 }
                 let _ = reply.send(result);
             }
         }
     }
+}
+
+/// Counts an applied event by its outcome, or by why it was refused.
+fn count(result: &ItemResult) {
+    let outcome = match result {
+        Ok(accepted) => accepted.outcome.as_str(),
+        Err(rejected) => rejected.as_str(),
+    };
+    metrics::counter!(m::INGEST_EVENTS, "outcome" => outcome).increment(1);
 }

@@ -115,6 +115,8 @@ impl TestApp {
                 public_url: url.clone(),
                 holder: "test".to_owned(),
                 lease: Duration::from_secs(15),
+                watchdog: None,
+                takeover_key: None,
             },
             onduty_store::Wake::default(),
         );

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod db;
+pub mod dead_mans_switch;
 pub mod discord;
 pub mod fixtures;
 pub mod grafana_oncall_api;
@@ -14,6 +15,7 @@ pub mod sink;
 pub mod slack;
 pub mod smtp_peer;
 pub mod store_contract;
+pub mod story;
 pub mod teams;
 pub mod telegram;
 pub mod twilio;

@@ -13,6 +13,7 @@ pub mod ingest;
 mod mail;
 mod markdown;
 mod mattermost;
+pub mod metrics;
 pub use mail::{MailTls, MailTlsError, mail_tls};
 mod opsgenie;
 mod pings;
@@ -106,6 +107,8 @@ pub struct WebConfig {
     pub limits: server::Limits,
     /// Hourly limits on verification codes and test messages.
     pub message_limits: onduty_core::rate_limit::HourlyLimits,
+    /// The bearer token `/metrics` asks for on this address; `None`: not served here.
+    pub metrics_token: Option<Secret>,
 }
 
 impl Default for WebConfig {
@@ -122,6 +125,7 @@ impl Default for WebConfig {
             trusted_proxies: Vec::new(),
             limits: server::Limits::default(),
             message_limits: Default::default(),
+            metrics_token: None,
         }
     }
 }
@@ -194,6 +198,8 @@ impl App {
         providers: Providers,
         wake: onduty_store::Wake,
     ) -> App {
+        // Record from the start: counters are the process's own.
+        metrics::recorder();
         let (writer, writer_task) = IngestWriter::spawn(store.clone(), config.writer);
         let upkeep_task = onduty_store::upkeep::spawn_checkpoints(
             store.clone(),
@@ -233,6 +239,8 @@ impl App {
             .merge(calendar::routes())
             .merge(status::routes())
             .merge(ui::routes())
+            .merge(metrics::routes())
+            .route_layer(axum::middleware::from_fn(metrics::count_requests))
             .with_state(state.clone())
             // One span per request at debug level (`ONDUTY_LOG=tower_http=debug` shows
             // them); server errors are logged at error level whatever the filter.
@@ -275,6 +283,21 @@ impl App {
         tls: Option<MailTls>,
     ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(mail::serve(listener, self.state.clone(), domain, tls))
+    }
+
+    /// Serves `/metrics` without a token on `listener`, an address of its own, until
+    /// shutdown begins.
+    pub fn serve_metrics(&self, listener: TcpListener) -> JoinHandle<()> {
+        let router = metrics::open_routes(self.state.clone());
+        let mut closing = self.state.closing.subscribe();
+        tokio::spawn(server::serve(
+            listener,
+            router,
+            self.state.config.limits,
+            async move {
+                let _ = closing.wait_for(|c| *c).await;
+            },
+        ))
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests and lets the

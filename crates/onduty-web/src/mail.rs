@@ -288,6 +288,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                 } else {
                     deliver(state, &recipients, &message).await
                 };
+                crate::metrics::count_ingest("mail", mail_outcome(&reply));
                 recipients.clear();
                 sender = false;
                 write(&mut stream, &reply).await?;
@@ -426,6 +427,16 @@ async fn recipient(state: &SharedState, address: &str, domain: &str) -> Result<R
 /// Stores what a message means for each recipient; the reply says how it went. Every
 /// recipient's event is read before anything is stored, and heartbeats' pings are recorded
 /// only once the events are stored.
+/// What the answer to a message means, in a word, for counting.
+fn mail_outcome(reply: &str) -> &'static str {
+    match reply.get(..3) {
+        Some("250") => "accepted",
+        Some("552") => "too_large",
+        Some("451") => "unavailable",
+        _ => "invalid",
+    }
+}
+
 async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) -> String {
     let now = state.clock.now();
     let mut events: Vec<(Parsed<AlertEvent>, HandedIn)> = Vec::new();

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use onduty_store::SqliteSync;
+pub use operations::{MetricsSettings, OperationsOverrides, WatchdogSettings};
 use serde::Deserialize;
+
+mod operations;
 
 /// Settings that flags and environment variables can give (clap fills them from both,
 /// flags first). `None` means "not given here": the file or the default decides.
@@ -161,6 +164,8 @@ pub struct Overrides {
     /// The private key (PEM) of --mail-tls-cert
     #[arg(long, env = "ONDUTY_MAIL_TLS_KEY", global = true)]
     pub mail_tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub operations: OperationsOverrides,
 }
 
 impl fmt::Debug for Overrides {
@@ -208,6 +213,10 @@ struct FileConfig {
     outbound: OutboundFile,
     #[serde(default)]
     messages: MessagesFile,
+    #[serde(default)]
+    metrics: operations::MetricsFile,
+    #[serde(default)]
+    watchdog: operations::WatchdogFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -376,6 +385,10 @@ pub struct Config {
     pub message_limits: onduty_core::rate_limit::HourlyLimits,
     /// HTTP connections served at once (before the open-file limit is considered).
     pub max_connections: usize,
+    /// Where `/metrics` is served.
+    pub metrics: MetricsSettings,
+    /// The dead-man's switch and the engine takeover's incident.
+    pub watchdog: WatchdogSettings,
 }
 
 impl fmt::Debug for Config {
@@ -391,6 +404,8 @@ impl fmt::Debug for Config {
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("max_batch", &self.max_batch)
             .field("sqlite_sync", &self.sqlite_sync)
+            .field("metrics", &self.metrics)
+            .field("watchdog", &self.watchdog)
             .field("file", &self.file)
             .field("twilio", &self.twilio.as_ref().map(|t| &t.account_sid))
             .field("slack", &self.slack.as_ref().map(|s| &s.api_base))
@@ -536,6 +551,8 @@ impl Config {
             total: f.messages.per_hour.unwrap_or(default_limits.total),
         };
         Ok(Config {
+            metrics: operations::metrics_settings(f.metrics, &o.operations)?,
+            watchdog: operations::watchdog_settings(f.watchdog, &o.operations)?,
             outbound,
             message_limits,
             max_connections: o
@@ -900,11 +917,55 @@ sqlite_synchronous = "full"
 # STARTTLS, offered when both are set (ONDUTY_MAIL_TLS_CERT, ONDUTY_MAIL_TLS_KEY):
 # tls_cert = "/etc/onduty/mail.crt"    # PEM certificate chain, the server's own first
 # tls_key = "/etc/onduty/mail.key"     # PEM private key
+
+# /metrics in Prometheus's format: on an address of its own without a token (keep it
+# internal), and/or on the main address to scrapes with 'Authorization: Bearer <token>'.
+# Neither set: not served. (ONDUTY_METRICS_LISTEN, ONDUTY_METRICS_TOKEN)
+# [metrics]
+# listen = "127.0.0.1:9464"
+# token = "at least 16 characters"
+
+# Who watches the watchman. ping_url: a dead-man's switch (healthchecks.io, Uptime Kuma's
+# push monitor, …) pinged every minute while the paging engine is healthy; when the pings
+# stop, that service tells you. Requests to it obey [outbound]. routing_key: an
+# integration's key; an instance that takes the engine over from one that stopped renewing
+# its lease raises an incident there. (ONDUTY_WATCHDOG_PING_URL, ONDUTY_WATCHDOG_ROUTING_KEY)
+# [watchdog]
+# ping_url = "https://hc-ping.com/your-check-uuid"
+# routing_key = "the 32-character key of an integration"
 "#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metrics_and_the_watchdog_are_off_unless_set_and_checked_when_set() {
+        let none = Config::merge(FileConfig::default(), &Overrides::default(), None).unwrap();
+        assert!(none.metrics.listen.is_none() && none.metrics.token.is_none());
+        assert!(none.watchdog.ping_url.is_none() && none.watchdog.routing_key.is_none());
+        let file: FileConfig = toml::from_str(
+            "[metrics]\nlisten = \"127.0.0.1:9464\"\ntoken = \"0123456789abcdef\"\n\
+             [watchdog]\nping_url = \"https://hc-ping.com/abc\"\n\
+             routing_key = \"0123456789abcdef0123456789abcdef\"\n",
+        )
+        .unwrap();
+        let c = Config::merge(file, &Overrides::default(), None).unwrap();
+        assert_eq!(c.metrics.listen.unwrap().to_string(), "127.0.0.1:9464");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        assert!(!shown.contains("hc-ping"), "{shown}");
+        let refused = |text: &str| {
+            let file: FileConfig = toml::from_str(text).unwrap();
+            Config::merge(file, &Overrides::default(), None)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(refused("[metrics]\ntoken = \"short\"\n").contains("at least 16"));
+        assert!(refused("[metrics]\nlisten = \"9464\"\n").contains("host:port"));
+        assert!(refused("[watchdog]\nping_url = \"ftp://x/y\"\n").contains("https://"));
+        assert!(refused("[watchdog]\nrouting_key = \"abc\"\n").contains("routing key"));
+    }
 
     #[test]
     fn defaults_then_file_then_overrides() {

@@ -85,6 +85,14 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
             public_url: url.clone(),
             holder: engine_holder(bound),
             lease: ENGINE_LEASE,
+            watchdog: match &config.watchdog.ping_url {
+                Some(url) => Some(
+                    onduty_notify::watchdog::Pinger::new(&config.outbound, url)
+                        .map_err(anyhow::Error::msg)?,
+                ),
+                None => None,
+            },
+            takeover_key: config.watchdog.routing_key.clone(),
         },
         wake.clone(),
     );
@@ -114,6 +122,11 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
             mail_domain: config.mail.as_ref().map(|m| mail_domain(m, &url)),
             trusted_proxies: config.trusted_proxies.clone(),
             message_limits: config.message_limits,
+            metrics_token: config
+                .metrics
+                .token
+                .as_ref()
+                .map(|t| onduty_web::Secret::new(t.clone())),
             limits: onduty_web::server::Limits {
                 max_connections,
                 ..onduty_web::server::Limits::default()
@@ -168,6 +181,16 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
             }
         );
         drop(app.serve_mail(listener, domain, tls));
+    }
+    if let Some(address) = config.metrics.listen {
+        let listener = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {address}"))?;
+        println!(
+            "onduty serves /metrics on http://{}",
+            listener.local_addr()?
+        );
+        drop(app.serve_metrics(listener));
     }
     // One signal stops both: the HTTP side drains, the engine gives its lease up.
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -46,6 +46,8 @@ async fn instance_with_lease(
             public_url: app.url.clone(),
             holder: holder.to_owned(),
             lease,
+            watchdog: None,
+            takeover_key: None,
         },
         wake,
     );

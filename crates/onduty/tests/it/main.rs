@@ -51,4 +51,5 @@ mod statuspage_client;
 mod telegram;
 mod ui;
 mod ui_setup;
+mod watchdog;
 mod webpush;
