@@ -14,7 +14,7 @@ mod mail;
 mod markdown;
 mod mattermost;
 pub mod metrics;
-pub use mail::{MailTls, MailTlsError, mail_tls};
+pub use tls::{Https, MailTls, TlsError, mail_tls};
 mod opsgenie;
 mod pings;
 mod rate_limit;
@@ -25,6 +25,7 @@ pub mod server;
 mod slack;
 mod status;
 mod telegram;
+pub mod tls;
 mod ui;
 mod webhooks;
 
@@ -109,6 +110,8 @@ pub struct WebConfig {
     pub message_limits: onduty_core::rate_limit::HourlyLimits,
     /// The bearer token `/metrics` asks for on this address; `None`: not served here.
     pub metrics_token: Option<Secret>,
+    /// Serve HTTPS with this certificate (and send HSTS); `None`: plain HTTP.
+    pub https: Option<Https>,
 }
 
 impl Default for WebConfig {
@@ -126,6 +129,7 @@ impl Default for WebConfig {
             limits: server::Limits::default(),
             message_limits: Default::default(),
             metrics_token: None,
+            https: None,
         }
     }
 }
@@ -198,6 +202,7 @@ impl App {
         providers: Providers,
         wake: onduty_store::Wake,
     ) -> App {
+        let config_https = config.https.is_some();
         // Record from the start: counters are the process's own.
         metrics::recorder();
         let (writer, writer_task) = IngestWriter::spawn(store.clone(), config.writer);
@@ -261,6 +266,11 @@ impl App {
                     .on_request(DefaultOnRequest::new().level(Level::DEBUG))
                     .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
             );
+        // Over HTTPS, browsers are told to come back only over HTTPS.
+        let router = match config_https {
+            true => router.layer(axum::middleware::from_fn(tls::strict_transport_security)),
+            false => router,
+        };
         // A status page's own host name is served before routing: its paths are rewritten.
         let router = Router::new().fallback_service(tower::Layer::layer(
             &axum::middleware::from_fn_with_state(state.clone(), status::by_host),
@@ -294,6 +304,23 @@ impl App {
             listener,
             router,
             self.state.config.limits,
+            None,
+            async move {
+                let _ = closing.wait_for(|c| *c).await;
+            },
+        ))
+    }
+
+    /// Answers every request on `listener` (plain HTTP) with a redirect to the same path
+    /// over HTTPS, until shutdown begins.
+    pub fn serve_redirect(&self, listener: TcpListener) -> JoinHandle<()> {
+        let router = tls::redirect_router(&self.state.config.public_url);
+        let mut closing = self.state.closing.subscribe();
+        tokio::spawn(server::serve(
+            listener,
+            router,
+            self.state.config.limits,
+            None,
             async move {
                 let _ = closing.wait_for(|c| *c).await;
             },
@@ -315,7 +342,8 @@ impl App {
         } = self;
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
         let closing = state.closing.clone();
-        let server = server::serve(listener, router, state.config.limits, async move {
+        let tls = state.config.https.as_ref().map(|h| h.config.clone());
+        let server = server::serve(listener, router, state.config.limits, tls, async move {
             shutdown.await;
             closing.send_replace(true);
             let _ = stopping.send(());

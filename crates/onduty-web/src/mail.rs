@@ -16,14 +16,13 @@ use onduty_core::heartbeat::{self, Ping, PingBody};
 use onduty_core::mail::{MAX_MESSAGE_BYTES, MailRules, event_from_mail};
 use onduty_core::service::IntegrationKind;
 use onduty_core::{EventId, RoutingKey};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use smtp_proto::request::receiver::{DataReceiver, RequestReceiver};
 use smtp_proto::{Error as SmtpError, Request};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::SharedState;
+use crate::tls::MailTls;
 
 /// A client silent this long is let go.
 const IDLE: Duration = Duration::from_secs(60);
@@ -75,39 +74,6 @@ impl Drop for ClientSlot {
             }
         }
     }
-}
-
-/// The TLS side of `STARTTLS`: the server's certificate and key.
-pub type MailTls = Arc<rustls::ServerConfig>;
-
-#[derive(Debug, thiserror::Error)]
-pub enum MailTlsError {
-    #[error("the certificate file holds no readable PEM certificate: {0}")]
-    Certificate(String),
-    #[error("the key file holds no readable PEM private key: {0}")]
-    Key(String),
-    #[error("the certificate and key do not go together: {0}")]
-    Config(#[from] rustls::Error),
-}
-
-/// The TLS configuration for `STARTTLS` from PEM text: a certificate chain (the server's
-/// own certificate first) and its private key (PKCS #8, PKCS #1 or SEC1).
-pub fn mail_tls(cert_pem: &[u8], key_pem: &[u8]) -> Result<MailTls, MailTlsError> {
-    let certs = CertificateDer::pem_slice_iter(cert_pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| MailTlsError::Certificate(e.to_string()))?;
-    if certs.is_empty() {
-        return Err(MailTlsError::Certificate("no CERTIFICATE block".to_owned()));
-    }
-    let key =
-        PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| MailTlsError::Key(e.to_string()))?;
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_no_client_auth()
-    .with_single_cert(certs, key)?;
-    Ok(Arc::new(config))
 }
 
 /// Accepts connections until shutdown begins.
@@ -504,18 +470,4 @@ async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) 
     }
     state.wake.notify_one();
     "250 2.0.0 Accepted".to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unreadable_certificates_and_keys_are_named() {
-        let err = mail_tls(b"not a certificate", b"").unwrap_err();
-        assert!(matches!(err, MailTlsError::Certificate(_)), "{err}");
-        let cert = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-        let err = mail_tls(cert, b"no key here").unwrap_err();
-        assert!(matches!(err, MailTlsError::Key(_)), "{err}");
-    }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use onduty_store::SqliteSync;
-pub use operations::{MetricsSettings, OperationsOverrides, WatchdogSettings};
+pub use operations::{MetricsSettings, OperationsOverrides, TlsSettings, WatchdogSettings};
 use serde::Deserialize;
 
 mod operations;
@@ -217,6 +217,8 @@ struct FileConfig {
     metrics: operations::MetricsFile,
     #[serde(default)]
     watchdog: operations::WatchdogFile,
+    #[serde(default)]
+    tls: operations::TlsFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -389,6 +391,8 @@ pub struct Config {
     pub metrics: MetricsSettings,
     /// The dead-man's switch and the engine takeover's incident.
     pub watchdog: WatchdogSettings,
+    /// Native HTTPS; `None`: plain HTTP (behind a proxy that terminates TLS, say).
+    pub tls: Option<TlsSettings>,
 }
 
 impl fmt::Debug for Config {
@@ -406,6 +410,7 @@ impl fmt::Debug for Config {
             .field("sqlite_sync", &self.sqlite_sync)
             .field("metrics", &self.metrics)
             .field("watchdog", &self.watchdog)
+            .field("tls", &self.tls)
             .field("file", &self.file)
             .field("twilio", &self.twilio.as_ref().map(|t| &t.account_sid))
             .field("slack", &self.slack.as_ref().map(|s| &s.api_base))
@@ -553,6 +558,7 @@ impl Config {
         Ok(Config {
             metrics: operations::metrics_settings(f.metrics, &o.operations)?,
             watchdog: operations::watchdog_settings(f.watchdog, &o.operations)?,
+            tls: operations::tls_settings(f.tls, &o.operations)?,
             outbound,
             message_limits,
             max_connections: o
@@ -933,6 +939,15 @@ sqlite_synchronous = "full"
 # [watchdog]
 # ping_url = "https://hc-ping.com/your-check-uuid"
 # routing_key = "the 32-character key of an integration"
+
+# HTTPS without a proxy: the certificate chain (the server's own first) and its private
+# key, in PEM. Both files are read again on SIGHUP (after a renewal): new connections get
+# the new certificate, open ones keep theirs. redirect_listen answers plain HTTP with a
+# redirect to HTTPS. (ONDUTY_TLS_CERT, ONDUTY_TLS_KEY, ONDUTY_TLS_REDIRECT_LISTEN)
+# [tls]
+# cert = "/etc/onduty/tls/fullchain.pem"
+# key = "/etc/onduty/tls/privkey.pem"
+# redirect_listen = "0.0.0.0:80"
 "#;
 
 #[cfg(test)]
@@ -965,6 +980,17 @@ mod tests {
         assert!(refused("[metrics]\nlisten = \"9464\"\n").contains("host:port"));
         assert!(refused("[watchdog]\nping_url = \"ftp://x/y\"\n").contains("https://"));
         assert!(refused("[watchdog]\nrouting_key = \"abc\"\n").contains("routing key"));
+        assert!(refused("[tls]\ncert = \"a.pem\"\n").contains("go together"));
+        assert!(refused("[tls]\nredirect_listen = \"0.0.0.0:80\"\n").contains("set tls.cert"));
+        let file: FileConfig = toml::from_str(
+            "[tls]\ncert = \"a.pem\"\nkey = \"a.key\"\nredirect_listen = \"0.0.0.0:80\"\n",
+        )
+        .unwrap();
+        let tls = Config::merge(file, &Overrides::default(), None)
+            .unwrap()
+            .tls
+            .unwrap();
+        assert_eq!(tls.redirect_listen.unwrap().port(), 80);
     }
 
     #[test]

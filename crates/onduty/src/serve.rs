@@ -43,18 +43,30 @@ pub fn public_url(config: &Config, bound: SocketAddr) -> String {
     if let Some(url) = &config.public_url {
         return url.trim_end_matches('/').to_owned();
     }
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let host = match bound.ip() {
         ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
         ip if ip.is_unspecified() => "[::1]".to_owned(),
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),
         ip => ip.to_string(),
     };
-    format!("http://{host}:{}", bound.port())
+    format!("{scheme}://{host}:{}", bound.port())
 }
 
 pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
     let open_files = crate::files::raise_open_file_limit();
     let max_connections = crate::files::connection_limit(config.max_connections, open_files);
+    // A certificate that cannot be read stops the start, before anything listens.
+    let https = match &config.tls {
+        Some(tls) => Some(load_https(tls)?),
+        None => None,
+    };
+    // Listening for SIGHUP before anything is served: its default would end the process.
+    let hangups = hangups()?;
     let store = open_store(&config).await?;
     let listener = TcpListener::bind(config.listen).await.with_context(|| {
         format!(
@@ -127,6 +139,7 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
                 .token
                 .as_ref()
                 .map(|t| onduty_web::Secret::new(t.clone())),
+            https: https.clone(),
             limits: onduty_web::server::Limits {
                 max_connections,
                 ..onduty_web::server::Limits::default()
@@ -137,7 +150,8 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
     );
     let first = first_start(&store, clock.now()).await?;
     println!(
-        "onduty listening on http://{bound} ({})",
+        "onduty listening on {}://{bound} ({})",
+        if https.is_some() { "https" } else { "http" },
         config.database_display()
     );
     if let Some(token) = first {
@@ -181,6 +195,19 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
             }
         );
         drop(app.serve_mail(listener, domain, tls));
+    }
+    if let (Some(tls), Some(https)) = (&config.tls, &https) {
+        tokio::spawn(reload_on_hangup(hangups, tls.clone(), https.clone()));
+        if let Some(address) = tls.redirect_listen {
+            let listener = TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen for plain HTTP on {address}"))?;
+            println!(
+                "onduty redirects http://{} to HTTPS",
+                listener.local_addr()?
+            );
+            drop(app.serve_redirect(listener));
+        }
     }
     if let Some(address) = config.metrics.listen {
         let listener = TcpListener::bind(address)
@@ -337,6 +364,64 @@ Send a first event:
 ",
         curl_example(&format!("{url}/v2/enqueue"), "<routing key>")
     );
+}
+
+/// Reads the HTTPS certificate and key files.
+fn load_https(tls: &crate::config::TlsSettings) -> anyhow::Result<onduty_web::Https> {
+    let (cert, key) = read_pair(tls)?;
+    onduty_web::Https::new(&cert, &key).with_context(|| {
+        format!(
+            "cannot serve HTTPS with {} and {}",
+            tls.cert.display(),
+            tls.key.display()
+        )
+    })
+}
+
+fn read_pair(tls: &crate::config::TlsSettings) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    Ok((read(&tls.cert)?, read(&tls.key)?))
+}
+
+#[cfg(unix)]
+type Hangups = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type Hangups = ();
+
+fn hangups() -> anyhow::Result<Hangups> {
+    #[cfg(unix)]
+    return tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("cannot listen for SIGHUP");
+    #[cfg(not(unix))]
+    Ok(())
+}
+
+/// On each SIGHUP, reads the certificate and key again and serves them from the next
+/// handshake; if they cannot be read, says why and keeps serving the old ones. (Without
+/// HTTPS a SIGHUP does nothing.)
+async fn reload_on_hangup(
+    mut hangups: Hangups,
+    tls: crate::config::TlsSettings,
+    https: onduty_web::Https,
+) {
+    #[cfg(unix)]
+    {
+        while hangups.recv().await.is_some() {
+            let reloaded = read_pair(&tls)
+                .and_then(|(cert, key)| https.reload(&cert, &key).map_err(anyhow::Error::from));
+            match reloaded {
+                Ok(()) => tracing::info!(cert = %tls.cert.display(), "HTTPS certificate reloaded"),
+                Err(e) => tracing::error!(
+                    error = format!("{e:#}"),
+                    "HTTPS certificate not reloaded; still serving the previous one"
+                ),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (hangups, tls, https);
 }
 
 async fn shutdown_signal() {

@@ -1,9 +1,10 @@
-//! Settings for running onduty in production: where `/metrics` is served, and who
-//! watches the watchman (the outside dead-man's switch, the integration a takeover of the
-//! engine raises its incident through).
+//! Settings for running onduty in production: HTTPS, where `/metrics` is served, and
+//! who watches the watchman (the outside dead-man's switch, the integration a takeover of
+//! the engine raises its incident through).
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use onduty_core::RoutingKey;
@@ -41,6 +42,16 @@ pub struct OperationsOverrides {
         hide_env_values = true
     )]
     pub watchdog_routing_key: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (reloaded on SIGHUP)
+    #[arg(long, env = "ONDUTY_TLS_CERT", global = true)]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, env = "ONDUTY_TLS_KEY", global = true)]
+    pub tls_key: Option<PathBuf>,
+    /// With HTTPS: answer plain HTTP on this address with a redirect to HTTPS, e.g.
+    /// 0.0.0.0:80
+    #[arg(long, env = "ONDUTY_TLS_REDIRECT_LISTEN", global = true)]
+    pub tls_redirect_listen: Option<String>,
 }
 
 impl fmt::Debug for OperationsOverrides {
@@ -57,6 +68,54 @@ impl fmt::Debug for OperationsOverrides {
 pub(super) struct MetricsFile {
     listen: Option<String>,
     token: Option<String>,
+}
+
+/// `[tls]` in `onduty.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TlsFile {
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    redirect_listen: Option<String>,
+}
+
+/// Native HTTPS: the certificate chain and key files (read at start and on SIGHUP), and
+/// where plain HTTP is redirected from.
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub redirect_listen: Option<SocketAddr>,
+}
+
+pub(super) fn tls_settings(
+    f: TlsFile,
+    o: &OperationsOverrides,
+) -> anyhow::Result<Option<TlsSettings>> {
+    let redirect = o
+        .tls_redirect_listen
+        .clone()
+        .or(f.redirect_listen)
+        .filter(|r| !r.trim().is_empty());
+    let (cert, key) = match (o.tls_cert.clone().or(f.cert), o.tls_key.clone().or(f.key)) {
+        (None, None) if redirect.is_some() => {
+            bail!("tls.redirect_listen redirects to HTTPS: set tls.cert and tls.key too")
+        }
+        (None, None) => return Ok(None),
+        (Some(cert), Some(key)) => (cert, key),
+        _ => bail!("tls.cert and tls.key go together: set both or neither"),
+    };
+    let redirect_listen = match redirect {
+        None => None,
+        Some(text) => Some(text.parse().with_context(|| {
+            format!("tls.redirect_listen '{text}' is not host:port (for example 0.0.0.0:80)")
+        })?),
+    };
+    Ok(Some(TlsSettings {
+        cert,
+        key,
+        redirect_listen,
+    }))
 }
 
 /// `[watchdog]` in `onduty.toml`.

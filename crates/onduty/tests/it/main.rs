@@ -17,6 +17,7 @@ mod crash;
 mod empty_levels;
 mod engine;
 mod heartbeats;
+mod https;
 mod import_grafana_oncall;
 mod import_opsgenie;
 mod import_pagerduty;

@@ -94,7 +94,9 @@ impl Server {
         };
         let listening = server.wait_for_line("onduty listening on ");
         let address = listening
-            .trim_start_matches("onduty listening on http://")
+            .trim_start_matches("onduty listening on ")
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
             .split_whitespace()
             .next()
             .expect("an address")
