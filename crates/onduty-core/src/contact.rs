@@ -34,6 +34,19 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// Every channel.
+    pub const ALL: [Channel; 9] = [
+        Channel::Email,
+        Channel::Sms,
+        Channel::Voice,
+        Channel::Webhook,
+        Channel::Ntfy,
+        Channel::Slack,
+        Channel::Telegram,
+        Channel::Mattermost,
+        Channel::WebPush,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "email",

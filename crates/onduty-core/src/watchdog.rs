@@ -13,12 +13,12 @@ use crate::time::Timestamp;
 /// How often the dead-man's switch hears from a healthy engine.
 pub const PING_EVERY: Duration = Duration::from_secs(60);
 
-/// When the next ping is due: at once if none was sent, else [`PING_EVERY`] after the
-/// last one.
+/// When the next ping is due: at once if none was sent (or the clock went back past the
+/// last one), else [`PING_EVERY`] after the last one.
 pub fn next_ping(last: Option<Timestamp>, now: Timestamp) -> Timestamp {
     match last {
-        None => now,
-        Some(at) => at.saturating_add(PING_EVERY),
+        Some(at) if at <= now => at.saturating_add(PING_EVERY),
+        _ => now,
     }
 }
 
@@ -97,6 +97,8 @@ mod tests {
     fn pings_go_at_once_then_every_minute() {
         assert_eq!(next_ping(None, t(5)), t(5));
         assert_eq!(next_ping(Some(t(5)), t(30)), t(65));
+        // The wall clock stepped back: the pings do not stop until it catches up.
+        assert_eq!(next_ping(Some(t(5)), t(2)), t(2));
     }
 
     #[test]

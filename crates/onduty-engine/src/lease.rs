@@ -171,10 +171,11 @@ impl Engine {
     /// first: taking it from a holder whose lease ran out raises an incident.
     async fn take_lease(&self, was_holding: bool, now: Timestamp) -> Result<bool, StoreError> {
         let me = &self.config.holder;
+        // Best effort: a failed read only means a takeover goes unreported.
         let before = if was_holding {
             None
         } else {
-            self.store.lease_holder().await?
+            self.store.lease_holder().await.ok().flatten()
         };
         let until = now.saturating_add(self.config.lease);
         let taken = self.store.acquire_lease(me, now, until).await?;

@@ -47,6 +47,8 @@ pub const OUTBOX_OLDEST_SECONDS: &str = "onduty_outbox_oldest_seconds";
 /// 1 while some instance holds an engine lease that has not run out, else 0, read at
 /// each scrape (which instance: [`ENGINE_THIS_INSTANCE`]).
 pub const ENGINE_RUNNING: &str = "onduty_engine_running";
+/// 1 when the last scrape could read the database, else 0.
+pub const DATABASE_UP: &str = "onduty_database_up";
 /// Seconds since the engine lease ran out (0 while it is held), read at each scrape.
 pub const ENGINE_LEASE_EXPIRED_SECONDS: &str = "onduty_engine_lease_expired_seconds";
 
@@ -113,6 +115,7 @@ pub const HELP: &[(&str, &str)] = &[
         ENGINE_RUNNING,
         "1 while some instance holds an engine lease that has not run out.",
     ),
+    (DATABASE_UP, "1 when the scrape could read the database."),
     (
         ENGINE_LEASE_EXPIRED_SECONDS,
         "Seconds since the engine lease ran out (0 while it is held).",

@@ -245,7 +245,7 @@ impl App {
             .merge(status::routes())
             .merge(ui::routes())
             .merge(metrics::routes())
-            .route_layer(axum::middleware::from_fn(metrics::count_requests))
+            .route_layer(axum::middleware::from_fn(metrics::note_route))
             .with_state(state.clone())
             // One span per request at debug level (`ONDUTY_LOG=tower_http=debug` shows
             // them); server errors are logged at error level whatever the filter.
@@ -265,7 +265,9 @@ impl App {
                     })
                     .on_request(DefaultOnRequest::new().level(Level::DEBUG))
                     .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
-            );
+            )
+            // Outside the timeout: a request cut off by it is counted too.
+            .layer(axum::middleware::from_fn(metrics::count_requests));
         // Over HTTPS, browsers are told to come back only over HTTPS.
         let router = match config_https {
             true => router.layer(axum::middleware::from_fn(tls::strict_transport_security)),
@@ -298,33 +300,26 @@ impl App {
     /// Serves `/metrics` without a token on `listener`, an address of its own, until
     /// shutdown begins.
     pub fn serve_metrics(&self, listener: TcpListener) -> JoinHandle<()> {
-        let router = metrics::open_routes(self.state.clone());
-        let mut closing = self.state.closing.subscribe();
-        tokio::spawn(server::serve(
-            listener,
-            router,
-            self.state.config.limits,
-            None,
-            async move {
-                let _ = closing.wait_for(|c| *c).await;
-            },
-        ))
+        self.serve_aside(listener, metrics::open_routes(self.state.clone()))
     }
 
     /// Answers every request on `listener` (plain HTTP) with a redirect to the same path
     /// over HTTPS, until shutdown begins.
     pub fn serve_redirect(&self, listener: TcpListener) -> JoinHandle<()> {
-        let router = tls::redirect_router(&self.state.config.public_url);
-        let mut closing = self.state.closing.subscribe();
-        tokio::spawn(server::serve(
+        self.serve_aside(
             listener,
-            router,
-            self.state.config.limits,
-            None,
-            async move {
-                let _ = closing.wait_for(|c| *c).await;
-            },
-        ))
+            tls::redirect_router(&self.state.config.public_url),
+        )
+    }
+
+    /// Serves `router` over plain HTTP on a listener beside the main one, until shutdown
+    /// begins.
+    fn serve_aside(&self, listener: TcpListener, router: Router) -> JoinHandle<()> {
+        let mut closing = self.state.closing.subscribe();
+        let limits = self.state.config.limits;
+        tokio::spawn(server::serve(listener, router, limits, None, async move {
+            let _ = closing.wait_for(|c| *c).await;
+        }))
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests and lets the

@@ -390,9 +390,6 @@ async fn recipient(state: &SharedState, address: &str, domain: &str) -> Result<R
     })
 }
 
-/// Stores what a message means for each recipient; the reply says how it went. Every
-/// recipient's event is read before anything is stored, and heartbeats' pings are recorded
-/// only once the events are stored.
 /// What the answer to a message means, in a word, for counting.
 fn mail_outcome(reply: &str) -> &'static str {
     match reply.get(..3) {
@@ -403,6 +400,9 @@ fn mail_outcome(reply: &str) -> &'static str {
     }
 }
 
+/// Stores what a message means for each recipient; the reply says how it went. Every
+/// recipient's event is read before anything is stored, and heartbeats' pings are recorded
+/// only once the events are stored.
 async fn deliver(state: &SharedState, recipients: &[Recipient], message: &[u8]) -> String {
     let now = state.clock.now();
     let mut events: Vec<(Parsed<AlertEvent>, HandedIn)> = Vec::new();

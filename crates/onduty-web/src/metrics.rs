@@ -6,7 +6,7 @@
 //! Served on the main address only behind a bearer token (`metrics.token`), or without
 //! one on an address of its own (`metrics.listen`), usually kept internal.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -36,6 +36,7 @@ pub(crate) fn recorder() -> Option<&'static PrometheusHandle> {
                 return None;
             }
             describe();
+            zeroes();
             let upkeep = handle.clone();
             std::thread::Builder::new()
                 .name("metrics-upkeep".to_owned())
@@ -81,6 +82,43 @@ fn describe() {
         }
     }
 }
+
+/// Every counter an alert reads starts at zero: Prometheus's `increase` does not count a
+/// series' first sample, so a series born at 1 (the first takeover) would never alert.
+fn zeroes() {
+    use onduty_core::contact::Channel;
+    for channel in Channel::ALL {
+        for outcome in ["sent", "retrying", "gave_up", "refused"] {
+            metrics::counter!(m::PAGES, "channel" => channel.as_str(), "outcome" => outcome)
+                .increment(0);
+        }
+        for kind in ["transient", "permanent", "blocked", "not_configured"] {
+            metrics::counter!(m::PROVIDER_ERRORS, "channel" => channel.as_str(), "kind" => kind)
+                .increment(0);
+        }
+    }
+    for source in INGEST_SOURCES {
+        for outcome in ["accepted", "unavailable", "error"] {
+            count_ingest_by(source, outcome, 0);
+        }
+    }
+    metrics::counter!(m::ENGINE_TAKEOVERS).increment(0);
+    metrics::counter!(m::ENGINE_TICK_FAILURES).increment(0);
+    for outcome in ["ok", "failed"] {
+        metrics::counter!(m::WATCHDOG_PINGS, "outcome" => outcome).increment(0);
+    }
+}
+
+/// The ingest doors, as `source` names them.
+const INGEST_SOURCES: [&str; 7] = [
+    "events_v2",
+    "alertmanager",
+    "grafana",
+    "webhook",
+    "opsgenie",
+    "heartbeat",
+    "mail",
+];
 
 /// `/metrics` on the main address: behind the token if one is set, else not there.
 pub(crate) fn routes() -> Router<SharedState> {
@@ -130,7 +168,9 @@ async fn scrape(State(state): State<SharedState>) -> Response {
         )
             .into_response();
     };
-    match state.app.vitals().await {
+    let vitals = state.app.vitals().await;
+    let database_up = vitals.is_ok();
+    match vitals {
         Ok(vitals) => {
             let incidents = [
                 ("triggered", vitals.triggered),
@@ -147,10 +187,14 @@ async fn scrape(State(state): State<SharedState>) -> Response {
             metrics::gauge!(m::ENGINE_LEASE_EXPIRED_SECONDS)
                 .set(vitals.lease_expired_for(state.clock.now()).as_secs_f64());
         }
-        // The counters still tell something; the database's figures are left as they
-        // were last read.
-        Err(e) => tracing::warn!(error = %e, "metrics: the database's figures could not be read"),
+        // The counters still tell something. Whether an engine runs cannot be known:
+        // it is reported as not running, so that an outage of the database alerts.
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: the database's figures could not be read");
+            metrics::gauge!(m::ENGINE_RUNNING).set(0.0);
+        }
     }
+    metrics::gauge!(m::DATABASE_UP).set(if database_up { 1.0 } else { 0.0 });
     (
         [(
             header::CONTENT_TYPE,
@@ -161,35 +205,58 @@ async fn scrape(State(state): State<SharedState>) -> Response {
         .into_response()
 }
 
-/// Counts every routed request by its route's pattern (never the path itself: keys and
-/// tokens ride in paths), and requests to ingest doors by door and outcome.
-pub(crate) async fn count_requests(request: Request, next: Next) -> Response {
+/// The route a request matched, noted by [`note_route`] inside the router for
+/// [`count_requests`] outside it (outside the request timeout too, so that a request cut
+/// off by it is still counted).
+#[derive(Clone, Default)]
+pub(crate) struct RouteSlot(Arc<OnceLock<String>>);
+
+/// Notes the matched route's pattern in the request's [`RouteSlot`] (a route layer: it
+/// runs only for requests that matched a route).
+pub(crate) async fn note_route(request: Request, next: Next) -> Response {
+    if let (Some(slot), Some(path)) = (
+        request.extensions().get::<RouteSlot>(),
+        request.extensions().get::<MatchedPath>(),
+    ) {
+        let _ = slot.0.set(path.as_str().to_owned());
+    }
+    next.run(request).await
+}
+
+/// Counts every request by its route's pattern (never the path itself: keys and tokens
+/// ride in paths; `unmatched` for the rest), and requests to ingest doors by door and
+/// outcome.
+pub(crate) async fn count_requests(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
+    let slot = RouteSlot::default();
+    request.extensions_mut().insert(slot.clone());
     let method = request.method().as_str().to_owned();
-    let source = route
-        .as_deref()
-        .and_then(|r| ingest_source(r, request.uri().path()));
+    let path = request.uri().path().to_owned();
     let response = next.run(request).await;
-    let route = route.unwrap_or_else(|| "unmatched".to_owned());
+    let route = slot
+        .0
+        .get()
+        .cloned()
+        .unwrap_or_else(|| "unmatched".to_owned());
     let status = response.status();
     metrics::histogram!(m::HTTP_SECONDS, "route" => route.clone())
         .record(started.elapsed().as_secs_f64());
+    if let Some(source) = ingest_source(&route, &path) {
+        count_ingest(source, ingest_outcome(status));
+    }
     metrics::counter!(m::HTTP_REQUESTS, "route" => route, "method" => method,
         "status" => status.as_u16().to_string())
     .increment(1);
-    if let Some(source) = source {
-        count_ingest(source, ingest_outcome(status));
-    }
     response
 }
 
 /// Counts one request to an ingest door.
 pub(crate) fn count_ingest(source: &'static str, outcome: &'static str) {
-    metrics::counter!(m::INGEST_REQUESTS, "source" => source, "outcome" => outcome).increment(1);
+    count_ingest_by(source, outcome, 1);
+}
+
+fn count_ingest_by(source: &'static str, outcome: &'static str, n: u64) {
+    metrics::counter!(m::INGEST_REQUESTS, "source" => source, "outcome" => outcome).increment(n);
 }
 
 /// Which ingest door a route is, if it is one.

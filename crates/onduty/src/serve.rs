@@ -148,6 +148,14 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
         providers,
         wake,
     );
+    if let Some(key) = &config.watchdog.routing_key
+        && store.integration_by_routing_key(key).await?.is_none()
+    {
+        tracing::warn!(
+            "watchdog.routing_key matches no integration yet: a takeover of the engine \
+             could not raise its incident until an integration has this key"
+        );
+    }
     let first = first_start(&store, clock.now()).await?;
     println!(
         "onduty listening on {}://{bound} ({})",
@@ -242,10 +250,15 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
 /// takes over paging at most this long after the holder dies.
 pub const ENGINE_LEASE: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// This instance's name in the engine lease: host, process and address.
+/// This instance's name in the engine lease: host, process, address, and a random
+/// word, so that a container restarted with the same host name and process id is another
+/// holder (its predecessor's death is then noticed).
 fn engine_holder(bound: SocketAddr) -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "onduty".to_owned());
-    format!("{host}:{}:{bound}", std::process::id())
+    let mut word = [0u8; 3];
+    let _ = getrandom::fill(&mut word);
+    let word: String = word.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{host}:{}:{bound}:{word}", std::process::id())
 }
 
 /// The message providers the configuration sets up: webhooks always; Twilio and SMTP

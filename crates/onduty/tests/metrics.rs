@@ -186,7 +186,38 @@ async fn a_scrape_sees_events_pages_and_the_engine_move() {
         assert!(after.text.contains(line), "{line} in\n{}", after.text);
     }
     // A route's pattern is shown, never a path with its key in it.
-    assert!(!after.text.contains(&key), "{}", after.text);
+    let alertmanager = app
+        .http
+        .post(format!("{}/integrations/{key}/alertmanager", app.url))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alertmanager.status(), StatusCode::BAD_REQUEST);
+    let shown = scrape(&app).await;
+    assert!(!shown.text.contains(&key), "{}", shown.text);
+    assert_eq!(
+        shown.get(r#"onduty_ingest_requests_total{outcome="invalid",source="alertmanager"}"#),
+        1.0
+    );
+    assert_eq!(
+        shown.get(
+            r#"onduty_http_requests_total{method="POST",route="/integrations/{key}/{tool}",status="400"}"#
+        ),
+        1.0
+    );
+    // Counters alerts read are there from the start, at zero.
+    assert_eq!(
+        shown.samples.get("onduty_engine_takeovers_total"),
+        Some(&0.0)
+    );
+    assert_eq!(
+        shown
+            .samples
+            .get(r#"onduty_pages_total{channel="voice",outcome="gave_up"}"#),
+        Some(&0.0)
+    );
+    assert_eq!(shown.get("onduty_database_up"), 1.0);
     app.stop().await;
 }
 
