@@ -65,6 +65,17 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Copy the SQLite database to FILE, consistent, while onduty runs
+    Backup {
+        /// Where the copy goes; must not exist yet
+        file: std::path::PathBuf,
+    },
+    /// Put a backup back as the SQLite database (onduty stopped); the database it
+    /// replaces is kept beside it
+    Restore {
+        /// A file `onduty backup` made
+        file: std::path::PathBuf,
+    },
     /// Administration straight on the database; works without a running server
     Admin {
         #[command(subcommand)]
@@ -550,6 +561,8 @@ mod tests {
     const DOCUMENTED: &[&str] = &[
         "onduty serve",
         "onduty migrate",
+        "onduty backup /var/backups/onduty.db",
+        "onduty restore /var/backups/onduty.db",
         "onduty config example",
         "onduty config show",
         "onduty admin user create --email a@example.com --name Ann --role admin --with-token",

@@ -2,6 +2,7 @@
 //! of store, writer and web server. `main.rs` only parses arguments and calls [`run`].
 
 pub mod admin;
+pub mod backup;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -64,6 +65,16 @@ async fn run_async(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             println!("Database is up to date ({}).", config.database_display());
             Ok(())
+        }
+        Command::Backup { file } => {
+            let config = Config::load(cli.config.as_deref(), &cli.overrides)?;
+            init_logging(&config)?;
+            backup::backup(&config, &file).await
+        }
+        Command::Restore { file } => {
+            let config = Config::load(cli.config.as_deref(), &cli.overrides)?;
+            init_logging(&config)?;
+            backup::restore(&config, &file).await
         }
         Command::Admin { command } => {
             let config = Config::load(cli.config.as_deref(), &cli.overrides)?;

@@ -1,0 +1,100 @@
+//! Backups of the embedded SQLite database: a consistent copy taken while onduty runs
+//! (`VACUUM INTO`, which reads one snapshot while writers go on, and writes a compact
+//! file), the check that a file is an onduty database, and the checkpoint that lets a
+//! stopped database be moved aside. PostgreSQL is backed up with its own tools.
+
+use std::path::Path;
+
+use sqlx::{AnyConnection, Connection, Row};
+
+use crate::sql::col;
+use crate::{Backend, Store, StoreError};
+
+/// What a backup file holds, read back from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSummary {
+    /// The newest migration the file's schema has.
+    pub schema_version: i64,
+    pub incidents: i64,
+    pub users: i64,
+}
+
+impl Store {
+    /// Writes a consistent copy of this SQLite database to `to`, which must not exist.
+    /// Writers are not held up: the copy is of the moment it began.
+    pub async fn backup_into(&self, to: &Path) -> Result<(), StoreError> {
+        if self.backend() != Backend::Sqlite {
+            return Err(StoreError::Config(
+                "onduty backup copies the embedded SQLite database; back PostgreSQL up with \
+                 pg_dump"
+                    .to_owned(),
+            ));
+        }
+        let target = to
+            .to_str()
+            .ok_or_else(|| StoreError::Invalid("the backup's path is not UTF-8".to_owned()))?;
+        // The read connections may not write, not even another file: the write lane
+        // takes it (`onduty backup` runs in a process of its own, so it holds up nothing).
+        sqlx::query("VACUUM INTO $1")
+            .bind(target.to_owned())
+            .execute(&mut *self.write_conn().await?)
+            .await?;
+        Ok(())
+    }
+
+    /// Writes what the write-ahead log holds into the database file and empties the log,
+    /// so that the file alone is the whole database. Fails if another process has the
+    /// database open (a running onduty), since it could not empty the log then.
+    pub async fn checkpoint_all(&self) -> Result<(), StoreError> {
+        let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut *self.write_conn().await?)
+            .await?;
+        let busy: i64 = row.try_get(0).map_err(StoreError::Database)?;
+        if busy != 0 {
+            return Err(StoreError::Conflict(
+                "the database is in use by another process (is onduty running?)".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Opens `file` read-only and checks that it is a whole onduty database: SQLite's
+/// integrity check passes and onduty's tables are there.
+pub async fn inspect(file: &Path) -> Result<BackupSummary, StoreError> {
+    sqlx::any::install_default_drivers();
+    let shown = file.display();
+    if !file.is_file() {
+        return Err(StoreError::NotFound(format!("the backup {shown}")));
+    }
+    let url = format!("sqlite://{}?mode=ro", file.display());
+    let not_ours = |e: sqlx::Error| {
+        StoreError::Invalid(format!("{shown} is not an onduty database backup ({e})"))
+    };
+    let mut conn = AnyConnection::connect(&url).await.map_err(not_ours)?;
+    let check = sqlx::query("PRAGMA integrity_check")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(not_ours)?;
+    let verdict: String = check.try_get(0).map_err(not_ours)?;
+    if verdict != "ok" {
+        return Err(StoreError::Corrupt(format!(
+            "{shown} fails SQLite's integrity check: {verdict}"
+        )));
+    }
+    let row = sqlx::query(
+        "SELECT (SELECT MAX(version) FROM _sqlx_migrations) AS schema_version, \
+           (SELECT COUNT(*) FROM incidents) AS incidents, \
+           (SELECT COUNT(*) FROM users) AS users",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .map_err(not_ours)?;
+    let summary = BackupSummary {
+        schema_version: col::<Option<i64>>(&row, "schema_version")?.unwrap_or(0),
+        incidents: col(&row, "incidents")?,
+        users: col(&row, "users")?,
+    };
+    conn.close().await.ok();
+    Ok(summary)
+}
