@@ -122,6 +122,7 @@ async fn rig() -> anyhow::Result<(Rig, Engine)> {
             lease: Duration::from_secs(15),
             watchdog: None,
             takeover_key: None,
+            retention: None,
         },
         wake.clone(),
     );

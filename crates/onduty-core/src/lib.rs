@@ -23,6 +23,7 @@ pub mod postmortem;
 pub mod rate_limit;
 pub mod reply;
 pub mod report;
+pub mod retention;
 pub mod runbook;
 pub mod schedule;
 pub mod service;

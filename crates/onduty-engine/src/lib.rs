@@ -26,6 +26,7 @@ mod postmortem_drafts;
 mod postmortem_reminders;
 mod pushes;
 mod reminders;
+mod retention;
 mod runbooks;
 mod sleep_budget;
 mod status_deliveries;
@@ -63,6 +64,8 @@ pub struct EngineConfig {
     /// The integration an instance raises an incident through when it takes the engine
     /// over from a holder that stopped renewing its lease.
     pub takeover_key: Option<onduty_core::RoutingKey>,
+    /// How long raw events and resolved incidents' timelines are kept; `None`: forever.
+    pub retention: Option<onduty_core::retention::Retention>,
 }
 
 /// Most rows one stage handles before looking again.
@@ -88,6 +91,7 @@ enum Stage {
     PageHours,
     SleepBudget,
     PostmortemReminders,
+    Retention,
 }
 
 /// Which stages failed in this tick, and the first failure.
@@ -126,6 +130,8 @@ pub struct Engine {
     link_key: tokio::sync::OnceCell<Arc<Vec<u8>>>,
     /// When to look for handoff notifications to send next (`None`: at the next tick).
     handoff_scan: std::sync::Mutex<Option<Timestamp>>,
+    /// When to look for what data retention prunes next (`None`: at the next tick).
+    retention_look: std::sync::Mutex<Option<Timestamp>>,
 }
 
 impl Engine {
@@ -137,6 +143,7 @@ impl Engine {
             wake,
             link_key: tokio::sync::OnceCell::new(),
             handoff_scan: std::sync::Mutex::new(None),
+            retention_look: std::sync::Mutex::new(None),
         }
     }
 
@@ -217,12 +224,21 @@ impl Engine {
         // Chat messages follow incidents once the pages went: a slow chat platform never
         // holds up a page.
         stages.count(Stage::Chat, chat::run(self, now).await);
+        // Events and resolved incidents' timelines past retention, a batch at a time.
+        let retention = match retention::run(self, now).await {
+            Ok(next) => next,
+            Err(e) => {
+                stages.count(Stage::Retention, Err(e));
+                None
+            }
+        };
         if let Some(e) = stages.failure {
             return Err(e);
         }
         let next = [
             self.store.next_paging_deadline().await?,
             handoffs,
+            retention,
             self.store.next_heartbeat_deadline().await?,
             self.store.next_maintenance_deadline().await?,
             self.store.next_status_reminder().await?,

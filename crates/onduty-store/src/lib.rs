@@ -28,6 +28,7 @@ pub mod postmortems;
 pub mod pushes;
 pub mod reports;
 pub mod requests;
+pub mod retention;
 mod rows;
 pub mod runbooks;
 pub mod schedules;

@@ -441,16 +441,7 @@ impl Store {
     }
 
     pub async fn set_engine_mark(&self, name: &str, at: Timestamp) -> Result<(), StoreError> {
-        let mut conn = self.write_conn().await?;
-        sqlx::query(
-            "INSERT INTO engine_marks (name, at) VALUES ($1, $2) \
-             ON CONFLICT (name) DO UPDATE SET at = excluded.at",
-        )
-        .bind(name.to_owned())
-        .bind(at.as_millis())
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
+        write_engine_mark(&mut *self.write_conn().await?, name, at).await
     }
 
     /// Who was paged about `incidents` (at most [`onduty_core::postmortem::MOST_INCIDENTS`]),
@@ -483,4 +474,21 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Sets the engine stage `name`'s mark, on `conn` (a transaction's, say).
+pub(crate) async fn write_engine_mark(
+    conn: &mut sqlx::AnyConnection,
+    name: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO engine_marks (name, at) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET at = excluded.at",
+    )
+    .bind(name.to_owned())
+    .bind(at.as_millis())
+    .execute(conn)
+    .await?;
+    Ok(())
 }

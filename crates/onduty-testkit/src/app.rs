@@ -117,6 +117,7 @@ impl TestApp {
                 lease: Duration::from_secs(15),
                 watchdog: None,
                 takeover_key: None,
+                retention: None,
             },
             onduty_store::Wake::default(),
         );

@@ -219,6 +219,8 @@ struct FileConfig {
     watchdog: operations::WatchdogFile,
     #[serde(default)]
     tls: operations::TlsFile,
+    #[serde(default)]
+    retention: operations::RetentionFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -393,6 +395,8 @@ pub struct Config {
     pub watchdog: WatchdogSettings,
     /// Native HTTPS; `None`: plain HTTP (behind a proxy that terminates TLS, say).
     pub tls: Option<TlsSettings>,
+    /// How long raw events and resolved incidents' timelines are kept; `None`: forever.
+    pub retention: Option<onduty_core::retention::Retention>,
 }
 
 impl fmt::Debug for Config {
@@ -411,6 +415,7 @@ impl fmt::Debug for Config {
             .field("metrics", &self.metrics)
             .field("watchdog", &self.watchdog)
             .field("tls", &self.tls)
+            .field("retention", &self.retention)
             .field("file", &self.file)
             .field("twilio", &self.twilio.as_ref().map(|t| &t.account_sid))
             .field("slack", &self.slack.as_ref().map(|s| &s.api_base))
@@ -559,6 +564,7 @@ impl Config {
             metrics: operations::metrics_settings(f.metrics, &o.operations)?,
             watchdog: operations::watchdog_settings(f.watchdog, &o.operations)?,
             tls: operations::tls_settings(f.tls, &o.operations)?,
+            retention: operations::retention(f.retention, &o.operations)?,
             outbound,
             message_limits,
             max_connections: o
@@ -948,6 +954,12 @@ sqlite_synchronous = "full"
 # cert = "/etc/onduty/tls/fullchain.pem"
 # key = "/etc/onduty/tls/privkey.pem"
 # redirect_listen = "0.0.0.0:80"
+
+# Data retention: raw events (as received) and the timelines of incidents resolved more
+# than this many days ago (7 to 3650) are deleted in the background. Incidents, postmortems
+# and report figures stay. Default: kept forever. (ONDUTY_RETENTION_DAYS)
+# [retention]
+# days = 400
 "#;
 
 #[cfg(test)]
@@ -991,6 +1003,10 @@ mod tests {
             .tls
             .unwrap();
         assert_eq!(tls.redirect_listen.unwrap().port(), 80);
+        assert!(refused("[retention]\ndays = 3\n").contains("between 7 and 3650"));
+        let file: FileConfig = toml::from_str("[retention]\ndays = 400\n").unwrap();
+        let kept = Config::merge(file, &Overrides::default(), None).unwrap();
+        assert_eq!(kept.retention.map(|r| r.in_days()), Some(400));
     }
 
     #[test]

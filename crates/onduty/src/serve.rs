@@ -105,6 +105,7 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
                 None => None,
             },
             takeover_key: config.watchdog.routing_key.clone(),
+            retention: config.retention,
         },
         wake.clone(),
     );

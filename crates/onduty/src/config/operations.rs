@@ -52,6 +52,10 @@ pub struct OperationsOverrides {
     /// 0.0.0.0:80
     #[arg(long, env = "ONDUTY_TLS_REDIRECT_LISTEN", global = true)]
     pub tls_redirect_listen: Option<String>,
+    /// Keep raw events and resolved incidents' timelines this many days (7 to 3650)
+    /// [default: forever]
+    #[arg(long, env = "ONDUTY_RETENTION_DAYS", global = true)]
+    pub retention_days: Option<u32>,
 }
 
 impl fmt::Debug for OperationsOverrides {
@@ -218,4 +222,23 @@ pub(super) fn watchdog_settings(
         ping_url,
         routing_key,
     })
+}
+
+/// `[retention]` in `onduty.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RetentionFile {
+    days: Option<u32>,
+}
+
+pub(super) fn retention(
+    f: RetentionFile,
+    o: &OperationsOverrides,
+) -> anyhow::Result<Option<onduty_core::retention::Retention>> {
+    match o.retention_days.or(f.days) {
+        None => Ok(None),
+        Some(days) => onduty_core::retention::Retention::days(days)
+            .map(Some)
+            .map_err(anyhow::Error::msg),
+    }
 }

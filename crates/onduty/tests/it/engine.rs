@@ -48,6 +48,7 @@ async fn instance_with_lease(
             lease,
             watchdog: None,
             takeover_key: None,
+            retention: None,
         },
         wake,
     );

@@ -41,6 +41,7 @@ mod process;
 mod push;
 mod replies;
 mod reports;
+mod retention;
 mod runbooks;
 mod schedules;
 mod setup;

@@ -24,7 +24,7 @@ async fn until(app: &TestApp, time: &str) {
     assert_eq!(app.now(), target);
 }
 
-async fn report(app: &TestApp, query: &str) -> Value {
+pub(crate) async fn report(app: &TestApp, query: &str) -> Value {
     let (status, body) = app
         .api(Method::GET, &format!("/reports?{query}"), None)
         .await;
@@ -32,10 +32,10 @@ async fn report(app: &TestApp, query: &str) -> Value {
     body
 }
 
-const PERIOD: &str = "from=2026-03-23T00:00:00Z&to=2026-04-06T00:00:00Z";
+pub(crate) const PERIOD: &str = "from=2026-03-23T00:00:00Z&to=2026-04-06T00:00:00Z";
 
 /// The story; returns the app with the fixture's incidents in it.
-async fn fortnight(backend: Backend) -> TestApp {
+pub(crate) async fn fortnight(backend: Backend) -> TestApp {
     let app = TestApp::start_with(backend, |_| {}).await;
     app.clock.set(at("2026-03-20T00:00:00Z"));
     let alice = person(&app, "Alice", ALICE).await;

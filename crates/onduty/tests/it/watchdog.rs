@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use onduty_core::retention::Retention;
 use onduty_core::{Clock, RoutingKey};
 use onduty_engine::{Engine, EngineConfig, Runner, takeover_bound};
 use onduty_notify::Providers;
@@ -20,12 +21,14 @@ use crate::paging::{ALICE, level, pages_to, person, policy, service};
 
 const LEASE: Duration = Duration::from_secs(3);
 
-/// An onduty instance on the app's database, with its own engine and phone.
-async fn instance(
+/// An onduty instance on the app's database, with its own engine and phone, and the
+/// engine settings given.
+pub(crate) async fn instance(
     app: &TestApp,
     holder: &str,
     watchdog: Option<Pinger>,
     takeover_key: Option<RoutingKey>,
+    retention: Option<Retention>,
 ) -> (Engine, Arc<FakeNotifier>) {
     let phone = Arc::new(FakeNotifier::new());
     let store = app.db.store().await;
@@ -39,6 +42,7 @@ async fn instance(
             lease: LEASE,
             watchdog,
             takeover_key,
+            retention,
         },
         wake,
     );
@@ -53,7 +57,7 @@ async fn the_dead_mans_switch_hears_from_a_healthy_engine_every_minute_and_not_f
         let switch = DeadMansSwitch::start().await;
         let loopback = OutboundPolicy::parse(&["127.0.0.1".to_owned()]).unwrap();
         let pinger = Pinger::new(&loopback, &switch.url).unwrap();
-        let (engine, _) = instance(&app, "host-a:1", Some(pinger), None).await;
+        let (engine, _) = instance(&app, "host-a:1", Some(pinger), None, None).await;
         let mut runner = Runner::default();
         let clock: &dyn Clock = app.clock.as_ref();
 
@@ -121,8 +125,8 @@ async fn the_instance_taking_over_from_a_dead_holder_raises_an_incident_and_page
         )
         .await;
         let key = RoutingKey::parse(&service(&app, "onduty", "Ops", json!({})).await).unwrap();
-        let (a, _) = instance(&app, "host-a:17", None, Some(key.clone())).await;
-        let (b, b_phone) = instance(&app, "host-b:9", None, Some(key.clone())).await;
+        let (a, _) = instance(&app, "host-a:17", None, Some(key.clone()), None).await;
+        let (b, b_phone) = instance(&app, "host-b:9", None, Some(key.clone()), None).await;
         let clock: &dyn Clock = app.clock.as_ref();
         let (mut on_a, mut on_b) = (Runner::default(), Runner::default());
         assert!(a.step(&mut on_a, clock).await.holds);
@@ -159,7 +163,7 @@ async fn the_instance_taking_over_from_a_dead_holder_raises_an_incident_and_page
 
         // A lease given up on shutdown is taken without news.
         app.store.release_lease("host-b:9").await.unwrap();
-        let (c, _) = instance(&app, "host-c:3", None, Some(key)).await;
+        let (c, _) = instance(&app, "host-c:3", None, Some(key), None).await;
         assert!(c.step(&mut Runner::default(), clock).await.holds);
         assert_eq!(app.all_incidents().await.len(), 1, "{backend:?}");
         app.stop().await;

@@ -1,0 +1,46 @@
+//! The retention stage: once an hour (at once again while a pass left some behind), raw
+//! events received, and the timelines of incidents resolved, longer ago than the retention
+//! are deleted, a batch at a time. Only the instance running the engine does it.
+
+use onduty_core::Timestamp;
+use onduty_core::retention;
+
+use crate::{Engine, EngineError};
+
+/// Events, and incidents' timelines, deleted per batch.
+const EVENTS: u32 = 2000;
+const TIMELINES: u32 = 200;
+
+/// Prunes what is due; returns when to look again (`None`: retention is off).
+pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<Option<Timestamp>, EngineError> {
+    let Some(keep) = engine.config.retention else {
+        return Ok(None);
+    };
+    let due = *engine
+        .retention_look
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(at) = due
+        && at > now
+    {
+        return Ok(Some(at));
+    }
+    let cutoff = keep.cutoff(now);
+    let events = engine.store.prune_events(cutoff, EVENTS).await?;
+    let timelines = engine.store.prune_timelines(cutoff, TIMELINES).await?;
+    if events + timelines > 0 {
+        tracing::info!(
+            events,
+            timelines,
+            days = keep.in_days(),
+            "data retention: deleted events and resolved incidents' timelines past retention"
+        );
+    }
+    let more = events == EVENTS as usize || timelines == TIMELINES as usize;
+    let next = retention::next_look(now, more);
+    *engine
+        .retention_look
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = Some(next);
+    Ok(Some(next))
+}
