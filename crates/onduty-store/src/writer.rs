@@ -125,8 +125,8 @@ async fn write_batch(store: &Store, jobs: Vec<Job>) {
         Ok(results) => {
             metrics::histogram!(m::INGEST_BATCH_SIZE).record(items.len() as f64);
             metrics::histogram!(m::INGEST_COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+            count(&results);
             for (reply, result) in replies.into_iter().zip(results) {
-                count(&result);
                 let _ = reply.send(Ok(result));
             }
         }
@@ -148,7 +148,7 @@ async fn write_batch(store: &Store, jobs: Vec<Job>) {
                 let result = store.ingest_batch(std::slice::from_ref(&item)).await;
                 let result = result.map(|mut r| r.pop().expect("one result per event"));
                 match &result {
-                    Ok(result) => count(result),
+                    Ok(result) => count(std::slice::from_ref(result)),
                     Err(e) => tracing::error!(error = %e, "could not store an event"),
                 }
                 let _ = reply.send(result);
@@ -157,11 +157,21 @@ async fn write_batch(store: &Store, jobs: Vec<Job>) {
     }
 }
 
-/// Counts an applied event by its outcome, or by why it was refused.
-fn count(result: &ItemResult) {
-    let outcome = match result {
-        Ok(accepted) => accepted.outcome.as_str(),
-        Err(rejected) => rejected.as_str(),
-    };
-    metrics::counter!(m::INGEST_EVENTS, "outcome" => outcome).increment(1);
+/// Counts applied events by their outcome, or by why they were refused: one increment
+/// per outcome per batch, not per event.
+fn count(results: &[ItemResult]) {
+    let mut counts: Vec<(&'static str, u64)> = Vec::new();
+    for result in results {
+        let outcome = match result {
+            Ok(accepted) => accepted.outcome.as_str(),
+            Err(rejected) => rejected.as_str(),
+        };
+        match counts.iter_mut().find(|(o, _)| *o == outcome) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((outcome, 1)),
+        }
+    }
+    for (outcome, n) in counts {
+        metrics::counter!(m::INGEST_EVENTS, "outcome" => outcome).increment(n);
+    }
 }
