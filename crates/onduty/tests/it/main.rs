@@ -31,6 +31,7 @@ mod monitoring;
 mod moving_in;
 mod noise;
 mod nul;
+mod operations;
 mod opsgenie;
 mod opsgenie_sdk;
 mod outbound;
