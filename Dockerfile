@@ -18,7 +18,8 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --user-group --home-dir /var/lib/onduty --create-home onduty \
+    && groupadd --system --gid 10001 onduty \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/onduty --create-home onduty \
     && mkdir -p /etc/onduty
 COPY --from=build /src/target/release/onduty /usr/local/bin/onduty
 USER 10001:10001

@@ -26,7 +26,7 @@ pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<Option<Timest
         return Ok(Some(at));
     }
     let cutoff = keep.cutoff(now);
-    let events = engine.store.prune_events(cutoff, EVENTS).await?;
+    let (events, events_left) = engine.store.prune_events(cutoff, EVENTS).await?;
     let timelines = engine.store.prune_timelines(cutoff, TIMELINES).await?;
     if events + timelines > 0 {
         tracing::info!(
@@ -36,7 +36,7 @@ pub(crate) async fn run(engine: &Engine, now: Timestamp) -> Result<Option<Timest
             "data retention: deleted events and resolved incidents' timelines past retention"
         );
     }
-    let more = events == EVENTS as usize || timelines == TIMELINES as usize;
+    let more = events_left || timelines == TIMELINES as usize;
     let next = retention::next_look(now, more);
     *engine
         .retention_look

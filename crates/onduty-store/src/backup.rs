@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use sqlx::{AnyConnection, Connection, Row};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{Connection, Row};
 
-use crate::sql::col;
 use crate::{Backend, Store, StoreError};
 
 /// What a backup file holds, read back from it.
@@ -35,6 +35,9 @@ impl Store {
             .ok_or_else(|| StoreError::Invalid("the backup's path is not UTF-8".to_owned()))?;
         // The read connections may not write, not even another file: the write lane
         // takes it (`onduty backup` runs in a process of its own, so it holds up nothing).
+        // Made first, readable by its owner only (it holds secrets); VACUUM INTO fills
+        // an empty file.
+        create_private(to)?;
         sqlx::query("VACUUM INTO $1")
             .bind(target.to_owned())
             .execute(&mut *self.write_conn().await?)
@@ -43,8 +46,9 @@ impl Store {
     }
 
     /// Writes what the write-ahead log holds into the database file and empties the log,
-    /// so that the file alone is the whole database. Fails if another process has the
-    /// database open (a running onduty), since it could not empty the log then.
+    /// so that the file alone is the whole database. Fails if another process is reading
+    /// or writing it at that moment (an idle one is not noticed: `onduty restore` also
+    /// takes the data directory's lock, which `onduty serve` holds).
     pub async fn checkpoint_all(&self) -> Result<(), StoreError> {
         let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .fetch_one(&mut *self.write_conn().await?)
@@ -62,21 +66,22 @@ impl Store {
 /// Opens `file` read-only and checks that it is a whole onduty database: SQLite's
 /// integrity check passes and onduty's tables are there.
 pub async fn inspect(file: &Path) -> Result<BackupSummary, StoreError> {
-    sqlx::any::install_default_drivers();
     let shown = file.display();
     if !file.is_file() {
         return Err(StoreError::NotFound(format!("the backup {shown}")));
     }
-    let url = format!("sqlite://{}?mode=ro", file.display());
     let not_ours = |e: sqlx::Error| {
         StoreError::Invalid(format!("{shown} is not an onduty database backup ({e})"))
     };
-    let mut conn = AnyConnection::connect(&url).await.map_err(not_ours)?;
-    let check = sqlx::query("PRAGMA integrity_check")
+    // The path as it is (a URL would have to escape `?`, `#` and `%`).
+    let options = SqliteConnectOptions::new().filename(file).read_only(true);
+    let mut conn = SqliteConnection::connect_with(&options)
+        .await
+        .map_err(not_ours)?;
+    let verdict: String = sqlx::query_scalar("PRAGMA integrity_check")
         .fetch_one(&mut conn)
         .await
         .map_err(not_ours)?;
-    let verdict: String = check.try_get(0).map_err(not_ours)?;
     if verdict != "ok" {
         return Err(StoreError::Corrupt(format!(
             "{shown} fails SQLite's integrity check: {verdict}"
@@ -91,10 +96,25 @@ pub async fn inspect(file: &Path) -> Result<BackupSummary, StoreError> {
     .await
     .map_err(not_ours)?;
     let summary = BackupSummary {
-        schema_version: col::<Option<i64>>(&row, "schema_version")?.unwrap_or(0),
-        incidents: col(&row, "incidents")?,
-        users: col(&row, "users")?,
+        schema_version: row
+            .try_get::<Option<i64>, _>("schema_version")
+            .map_err(not_ours)?
+            .unwrap_or(0),
+        incidents: row.try_get("incidents").map_err(not_ours)?,
+        users: row.try_get("users").map_err(not_ours)?,
     };
     conn.close().await.ok();
     Ok(summary)
+}
+
+/// Creates `path` empty, readable and writable by its owner only; fails if it exists.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .map(drop)
+        .map_err(|e| StoreError::Invalid(format!("cannot create {}: {e}", path.display())))
 }

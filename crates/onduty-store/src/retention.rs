@@ -12,21 +12,35 @@ use crate::{Store, StoreError, begin};
 const TIMELINE_MARK: &str = "retention_timelines";
 
 impl Store {
-    /// Deletes up to `batch` of the oldest events received before `before`. Events are
-    /// numbered as they are stored, so the oldest are walked by number from the first,
-    /// without an index on time (which every insert would pay for). Returns how many went.
-    pub async fn prune_events(&self, before: Timestamp, batch: u32) -> Result<usize, StoreError> {
+    /// Deletes the oldest events received before `before`, a batch of numbers at a time.
+    /// Events are numbered as they are stored, so the oldest are walked by number from the
+    /// first, without an index on time (which every insert would pay for). Returns how
+    /// many went, and whether the oldest event left is still older than `before` (more to
+    /// do at once).
+    pub async fn prune_events(
+        &self,
+        before: Timestamp,
+        batch: u32,
+    ) -> Result<(usize, bool), StoreError> {
         let mut conn = self.write_conn().await?;
         let first: Option<i64> = sqlx::query_scalar("SELECT MIN(seq) FROM events")
             .fetch_one(&mut *conn)
             .await?;
-        let Some(first) = first else { return Ok(0) };
+        let Some(first) = first else {
+            return Ok((0, false));
+        };
         let done = sqlx::query("DELETE FROM events WHERE seq < $1 AND received_at < $2")
             .bind(first + i64::from(batch))
             .bind(before.as_millis())
             .execute(&mut *conn)
             .await?;
-        Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
+        let oldest: Option<i64> = sqlx::query_scalar(
+            "SELECT received_at FROM events WHERE seq = (SELECT MIN(seq) FROM events)",
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        let deleted = usize::try_from(done.rows_affected()).unwrap_or(usize::MAX);
+        Ok((deleted, oldest.is_some_and(|at| at < before.as_millis())))
     }
 
     /// Deletes the timelines of up to `batch` incidents resolved before `before`, oldest

@@ -1,10 +1,11 @@
 //! `onduty backup FILE` and `onduty restore FILE`, for the embedded SQLite database.
 //!
-//! A backup is written beside its destination under a temporary name, synced, read back
-//! (SQLite's integrity check, onduty's tables), and only then given its name: a full
-//! disk or a crash never leaves a half-written file under the name asked for. A restore
-//! refuses while onduty runs on the database, keeps the database it replaces (renamed,
-//! with its write-ahead log folded in), and puts the backup in place the same careful way.
+//! A backup is written beside its destination under a temporary name (readable by its
+//! owner only), synced, read back (SQLite's integrity check, onduty's tables), and only
+//! then given its name: a full disk or a crash never leaves a half-written file under the
+//! name asked for. A restore takes the data directory's lock (which `onduty serve` holds
+//! while it runs), copies the backup in first, then keeps the database it replaces
+//! (renamed, with its write-ahead log folded in) and puts the copy in its place.
 
 use std::path::{Path, PathBuf};
 
@@ -55,31 +56,47 @@ pub async fn restore(config: &Config, file: &Path) -> anyhow::Result<()> {
     let summary = inspect(file)
         .await
         .with_context(|| format!("{} cannot be restored", file.display()))?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    // Held until the restore is done: `onduty serve` cannot start meanwhile.
+    let _lock = lock_data_dir(&config.data_dir).context("stop onduty before restoring")?;
     let database = config.data_dir.join("onduty.db");
-    let kept = if database.exists() {
-        Some(set_aside(config, &database).await?)
-    } else {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!(
-                "cannot create the data directory {}",
-                config.data_dir.display()
-            )
-        })?;
-        None
-    };
+    // The copy is made and synced before anything is moved: a full disk fails here and
+    // leaves the database as it was.
     let partial = partial_name(&database)?;
-    let copied = std::fs::copy(file, &partial)
-        .with_context(|| format!("cannot copy {} to {}", file.display(), partial.display()));
-    if let Err(e) = copied.map(|_| ()).and_then(|()| sync(&partial)) {
+    if let Err(e) = copy_private(file, &partial, &config.data_dir) {
         let _ = std::fs::remove_file(&partial);
         return Err(e);
     }
-    std::fs::rename(&partial, &database).with_context(|| {
-        format!(
-            "cannot move the restored database to {}",
-            database.display()
-        )
-    })?;
+    let kept = if database.exists() {
+        match set_aside(config, &database).await {
+            Ok(kept) => Some(kept),
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                return Err(e);
+            }
+        }
+    } else {
+        // A log left beside no database would be replayed onto the restored one.
+        remove_log(&database);
+        None
+    };
+    if let Err(e) = std::fs::rename(&partial, &database) {
+        if let Some(kept) = &kept {
+            let _ = std::fs::rename(kept, &database);
+        }
+        let _ = std::fs::remove_file(&partial);
+        return Err(e).with_context(|| {
+            format!(
+                "cannot move the restored database to {}",
+                database.display()
+            )
+        });
+    }
     sync_directory(&database)?;
     println!(
         "Restored {} into {} ({} incidents, {} people).",
@@ -93,6 +110,38 @@ pub async fn restore(config: &Config, file: &Path) -> anyhow::Result<()> {
     }
     println!("Start onduty: a backup from an older version is migrated on start.");
     Ok(())
+}
+
+/// Copies `from` to `to`, readable by its owner only, owned as `dir` is (a restore run
+/// as root for a service's own user), and synced.
+fn copy_private(from: &Path, to: &Path, dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let mut source =
+        std::fs::File::open(from).with_context(|| format!("cannot read {}", from.display()))?;
+    let mut target = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(to)
+        .with_context(|| format!("cannot create {}", to.display()))?;
+    std::io::copy(&mut source, &mut target)
+        .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+    target
+        .sync_all()
+        .with_context(|| format!("cannot sync {}", to.display()))?;
+    if let Ok(owner) = std::fs::metadata(dir) {
+        let _ = std::os::unix::fs::chown(to, Some(owner.uid()), Some(owner.gid()));
+    }
+    Ok(())
+}
+
+/// Removes the write-ahead log files beside `database`.
+fn remove_log(database: &Path) {
+    for suffix in ["-wal", "-shm"] {
+        let mut side = database.as_os_str().to_os_string();
+        side.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(side));
+    }
 }
 
 /// The existing database, as it is: no migration (a running onduty of another version may
@@ -130,14 +179,43 @@ fn partial_name(file: &Path) -> anyhow::Result<PathBuf> {
     Ok(file.with_file_name(partial))
 }
 
-/// Syncs a written copy, reads it back, and gives it its name.
+/// Syncs a written copy, reads it back, and gives it its name (a link, which fails
+/// rather than replace a file made there meanwhile).
 async fn settle(partial: &Path, file: &Path) -> anyhow::Result<BackupSummary> {
     sync(partial)?;
     let summary = inspect(partial).await?;
-    std::fs::rename(partial, file)
+    std::fs::hard_link(partial, file)
         .with_context(|| format!("cannot name the backup {}", file.display()))?;
+    let _ = std::fs::remove_file(partial);
     sync_directory(file)?;
     Ok(summary)
+}
+
+/// The lock `onduty serve` holds on its data directory for as long as it runs; restore
+/// takes it too, so neither runs while the other does.
+pub fn lock_data_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
+    let path = dir.join("onduty.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    // SAFETY: flock on a descriptor this function owns.
+    let locked = unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(&file),
+            libc::LOCK_EX | libc::LOCK_NB,
+        )
+    };
+    if locked != 0 {
+        bail!(
+            "another onduty is running on the data directory {} (it holds {})",
+            dir.display(),
+            path.display()
+        );
+    }
+    Ok(file)
 }
 
 /// Folds the write-ahead log into the database (refusing if onduty runs on it) and
@@ -163,11 +241,7 @@ async fn set_aside(config: &Config, database: &Path) -> anyhow::Result<PathBuf> 
     std::fs::rename(database, &kept)
         .with_context(|| format!("cannot move {} aside", database.display()))?;
     // The log was emptied into the file: what is left of it belongs to no database now.
-    for suffix in ["-wal", "-shm"] {
-        let mut side = database.as_os_str().to_os_string();
-        side.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(side));
-    }
+    remove_log(database);
     Ok(kept)
 }
 

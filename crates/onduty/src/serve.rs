@@ -67,6 +67,19 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
     };
     // Listening for SIGHUP before anything is served: its default would end the process.
     let hangups = hangups()?;
+    // One onduty per SQLite data directory, for as long as it runs (`onduty restore`
+    // takes the same lock).
+    let _data_lock = if config.uses_embedded_sqlite() {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
+        Some(crate::backup::lock_data_dir(&config.data_dir)?)
+    } else {
+        None
+    };
     let store = open_store(&config).await?;
     let listener = TcpListener::bind(config.listen).await.with_context(|| {
         format!(

@@ -241,8 +241,13 @@ fn backups_and_restores_that_cannot_be_done_are_refused_and_lose_nothing() {
     run_ok(onduty_on(&data).arg("backup").arg(&good));
     let server = Server::start(&database_args(&data, None), &[]);
     let said = refused(onduty_on(&data).arg("restore").arg(&good));
-    assert!(said.contains("stop it before restoring"), "{said}");
+    assert!(said.contains("another onduty is running"), "{said}");
+    assert!(said.contains("stop onduty before restoring"), "{said}");
     drop(server);
+    // A backup holds secrets: only its owner reads it.
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&good).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
 
     // PostgreSQL has its own tools.
     let said = refused(
