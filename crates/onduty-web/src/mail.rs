@@ -183,7 +183,7 @@ async fn session(
             let Some(config) = tls else {
                 return Ok(());
             };
-            let acceptor = tokio_rustls::TlsAcceptor::from(config);
+            let acceptor = tokio_rustls::TlsAcceptor::from(config.config.clone());
             let handshake = tokio::time::timeout(IDLE, acceptor.accept(stream)).await;
             let mut secure = handshake.map_err(|_| {
                 std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out")

@@ -59,13 +59,13 @@ fn server_config(
     Ok(Arc::new(config))
 }
 
-/// The TLS side of `STARTTLS`: the server's certificate and key.
-pub type MailTls = Arc<rustls::ServerConfig>;
+/// The TLS side of `STARTTLS`: the server's certificate and key, replaceable like
+/// HTTPS's ([`Https::reload`]).
+pub type MailTls = Https;
 
-/// The TLS configuration for `STARTTLS` from PEM text.
+/// The TLS configuration for `STARTTLS` from PEM text (no ALPN: SMTP has none).
 pub fn mail_tls(cert_pem: &[u8], key_pem: &[u8]) -> Result<MailTls, TlsError> {
-    let certificate = Certificate::new(certified_key(cert_pem, key_pem)?);
-    server_config(Arc::new(certificate), &[])
+    Https::with_alpn(cert_pem, key_pem, &[])
 }
 
 /// The certificate being served; replaceable.
@@ -84,7 +84,8 @@ impl ResolvesServerCert for Certificate {
     }
 }
 
-/// HTTPS: the server configuration (HTTP/1.1) and the certificate it serves.
+/// A TLS server configuration and the certificate it serves: HTTPS (HTTP/1.1) or the
+/// mail listener's `STARTTLS`.
 #[derive(Clone)]
 pub struct Https {
     pub(crate) config: Arc<rustls::ServerConfig>,
@@ -99,9 +100,13 @@ impl std::fmt::Debug for Https {
 
 impl Https {
     pub fn new(cert_pem: &[u8], key_pem: &[u8]) -> Result<Https, TlsError> {
+        Https::with_alpn(cert_pem, key_pem, &[b"http/1.1"])
+    }
+
+    fn with_alpn(cert_pem: &[u8], key_pem: &[u8], alpn: &[&[u8]]) -> Result<Https, TlsError> {
         let certificate = Arc::new(Certificate::new(certified_key(cert_pem, key_pem)?));
         Ok(Https {
-            config: server_config(certificate.clone(), &[b"http/1.1"])?,
+            config: server_config(certificate.clone(), alpn)?,
             certificate,
         })
     }

@@ -928,7 +928,7 @@ sqlite_synchronous = "full"
 # domain = "onduty.example.com"   # default: the public URL's host
 # STARTTLS, offered when both are set (ONDUTY_MAIL_TLS_CERT, ONDUTY_MAIL_TLS_KEY):
 # tls_cert = "/etc/onduty/mail.crt"    # PEM certificate chain, the server's own first
-# tls_key = "/etc/onduty/mail.key"     # PEM private key
+# tls_key = "/etc/onduty/mail.key"     # PEM private key (both read again on SIGHUP)
 
 # /metrics in Prometheus's format: on an address of its own without a token (keep it
 # internal), and/or on the main address to scrapes with 'Authorization: Bearer <token>'.

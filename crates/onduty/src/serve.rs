@@ -186,6 +186,16 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
         max_connections,
         "onduty started"
     );
+    // What SIGHUP reads again: HTTPS's certificate and the mail listener's.
+    let mut reloads = Vec::new();
+    if let (Some(tls), Some(https)) = (&config.tls, &https) {
+        reloads.push(Reload {
+            what: "HTTPS",
+            cert: tls.cert.clone(),
+            key: tls.key.clone(),
+            tls: https.clone(),
+        });
+    }
     if let Some(mail) = &config.mail {
         let listener = tokio::net::TcpListener::bind(mail.listen)
             .await
@@ -194,16 +204,20 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
         let tls = match &mail.tls {
             None => None,
             Some((cert, key)) => {
-                let read = |path: &std::path::Path| {
-                    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
-                };
-                let tls = onduty_web::mail_tls(&read(cert)?, &read(key)?).with_context(|| {
+                let (cert_pem, key_pem) = read_pair(cert, key)?;
+                let tls = onduty_web::mail_tls(&cert_pem, &key_pem).with_context(|| {
                     format!(
                         "cannot offer STARTTLS with {} and {}",
                         cert.display(),
                         key.display()
                     )
                 })?;
+                reloads.push(Reload {
+                    what: "STARTTLS",
+                    cert: cert.clone(),
+                    key: key.clone(),
+                    tls: tls.clone(),
+                });
                 Some(tls)
             }
         };
@@ -218,18 +232,16 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
         );
         drop(app.serve_mail(listener, domain, tls));
     }
-    if let (Some(tls), Some(https)) = (&config.tls, &https) {
-        tokio::spawn(reload_on_hangup(hangups, tls.clone(), https.clone()));
-        if let Some(address) = tls.redirect_listen {
-            let listener = TcpListener::bind(address)
-                .await
-                .with_context(|| format!("cannot listen for plain HTTP on {address}"))?;
-            println!(
-                "onduty redirects http://{} to HTTPS",
-                listener.local_addr()?
-            );
-            drop(app.serve_redirect(listener));
-        }
+    tokio::spawn(reload_on_hangup(hangups, reloads));
+    if let Some(address) = config.tls.as_ref().and_then(|t| t.redirect_listen) {
+        let listener = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen for plain HTTP on {address}"))?;
+        println!(
+            "onduty redirects http://{} to HTTPS",
+            listener.local_addr()?
+        );
+        drop(app.serve_redirect(listener));
     }
     if let Some(address) = config.metrics.listen {
         let listener = TcpListener::bind(address)
@@ -395,7 +407,7 @@ Send a first event:
 
 /// Reads the HTTPS certificate and key files.
 fn load_https(tls: &crate::config::TlsSettings) -> anyhow::Result<onduty_web::Https> {
-    let (cert, key) = read_pair(tls)?;
+    let (cert, key) = read_pair(&tls.cert, &tls.key)?;
     onduty_web::Https::new(&cert, &key).with_context(|| {
         format!(
             "cannot serve HTTPS with {} and {}",
@@ -405,11 +417,19 @@ fn load_https(tls: &crate::config::TlsSettings) -> anyhow::Result<onduty_web::Ht
     })
 }
 
-fn read_pair(tls: &crate::config::TlsSettings) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+fn read_pair(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
     let read = |path: &std::path::Path| {
         std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
     };
-    Ok((read(&tls.cert)?, read(&tls.key)?))
+    Ok((read(cert)?, read(key)?))
+}
+
+/// A certificate SIGHUP reads again, from its files.
+struct Reload {
+    what: &'static str,
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    tls: onduty_web::Https,
 }
 
 #[cfg(unix)]
@@ -425,30 +445,29 @@ fn hangups() -> anyhow::Result<Hangups> {
     Ok(())
 }
 
-/// On each SIGHUP, reads the certificate and key again and serves them from the next
-/// handshake; if they cannot be read, says why and keeps serving the old ones. (Without
-/// HTTPS a SIGHUP does nothing.)
-async fn reload_on_hangup(
-    mut hangups: Hangups,
-    tls: crate::config::TlsSettings,
-    https: onduty_web::Https,
-) {
+/// On each SIGHUP, reads each certificate and key again and serves them from the next
+/// handshake; one that cannot be read is said why and keeps being served as it was.
+/// (Without certificates a SIGHUP does nothing.)
+async fn reload_on_hangup(mut hangups: Hangups, reloads: Vec<Reload>) {
     #[cfg(unix)]
-    {
-        while hangups.recv().await.is_some() {
-            let reloaded = read_pair(&tls)
-                .and_then(|(cert, key)| https.reload(&cert, &key).map_err(anyhow::Error::from));
+    while hangups.recv().await.is_some() {
+        for r in &reloads {
+            let reloaded = read_pair(&r.cert, &r.key)
+                .and_then(|(cert, key)| r.tls.reload(&cert, &key).map_err(anyhow::Error::from));
             match reloaded {
-                Ok(()) => tracing::info!(cert = %tls.cert.display(), "HTTPS certificate reloaded"),
+                Ok(()) => {
+                    tracing::info!(cert = %r.cert.display(), "{} certificate reloaded", r.what)
+                }
                 Err(e) => tracing::error!(
                     error = format!("{e:#}"),
-                    "HTTPS certificate not reloaded; still serving the previous one"
+                    "{} certificate not reloaded; still serving the previous one",
+                    r.what
                 ),
             }
         }
     }
     #[cfg(not(unix))]
-    let _ = (hangups, tls, https);
+    let _ = (hangups, reloads);
 }
 
 async fn shutdown_signal() {

@@ -58,6 +58,40 @@ fn renew(dir: &Path, from: &str) {
     }
 }
 
+/// Whether a mail client that trusts only `pem` gets through `STARTTLS` at `address`.
+async fn starttls_trusting(address: &str, pem: &str) -> bool {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut smtp = BufReader::new(stream);
+    let mut line = String::new();
+    // Reads one reply, all its lines ("250-…" go on, "250 …" ends it).
+    async fn reply(smtp: &mut BufReader<tokio::net::TcpStream>, line: &mut String) {
+        loop {
+            line.clear();
+            smtp.read_line(line).await.unwrap();
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return;
+            }
+        }
+    }
+    reply(&mut smtp, &mut line).await;
+    smtp.get_mut().write_all(b"EHLO test\r\n").await.unwrap();
+    reply(&mut smtp, &mut line).await;
+    smtp.get_mut().write_all(b"STARTTLS\r\n").await.unwrap();
+    reply(&mut smtp, &mut line).await;
+    assert!(line.starts_with("220"), "{line}");
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    connector.connect(name, smtp.into_inner()).await.is_ok()
+}
+
 async fn answers(client: &reqwest::Client, url: &str) -> bool {
     client.get(format!("{url}/healthz")).send().await.is_ok()
 }
@@ -77,9 +111,21 @@ async fn pagerdutys_client_sends_over_https_and_a_renewed_certificate_is_served_
             ("ONDUTY_TLS_CERT", cert.to_str().unwrap()),
             ("ONDUTY_TLS_KEY", key.to_str().unwrap()),
             ("ONDUTY_TLS_REDIRECT_LISTEN", "127.0.0.1:0"),
+            // Mail takes STARTTLS with the same files, as with one Let's Encrypt
+            // certificate for both.
+            ("ONDUTY_MAIL_LISTEN", "127.0.0.1:0"),
+            ("ONDUTY_MAIL_TLS_CERT", cert.to_str().unwrap()),
+            ("ONDUTY_MAIL_TLS_KEY", key.to_str().unwrap()),
         ],
     );
     let token = server.first_token();
+    let mail_line = server.wait_for_line("onduty takes mail on ");
+    let mail = mail_line
+        .trim_start_matches("onduty takes mail on ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
     let url = format!("https://{}", server.url);
     let api = Api {
         http: trusting(&first),
@@ -176,6 +222,8 @@ async fn pagerdutys_client_sends_over_https_and_a_renewed_certificate_is_served_
     )
     .await;
     assert!(renewed, "the renewed certificate is served after SIGHUP");
+    assert!(starttls_trusting(&mail, &second).await, "and to mail");
+    assert!(!starttls_trusting(&mail, &first).await);
     assert!(
         !answers(&trusting(&first), &url).await,
         "new connections get the new certificate"

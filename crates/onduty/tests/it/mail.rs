@@ -398,6 +398,7 @@ async fn serve_offers_starttls_with_the_certificate_files_it_is_given() {
     assert!(hello.contains("250-STARTTLS"), "{hello}");
 
     // A key file that isn't one stops the start with a clear reason.
+    drop(server);
     std::fs::write(&key_file, "not a key").unwrap();
     let out = crate::process::onduty()
         .args([
