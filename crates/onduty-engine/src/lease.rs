@@ -47,6 +47,8 @@ pub struct Runner {
     /// When the dead-man's switch was last pinged, and the ping still on its way.
     pinged: Option<Timestamp>,
     ping: Option<tokio::task::JoinHandle<()>>,
+    /// A takeover whose incident is still to be raised.
+    takeover: Option<Takeover>,
 }
 
 impl Runner {
@@ -100,7 +102,9 @@ impl Engine {
         let holding = match runner.renewed {
             Some(at) if now < at.saturating_add(renew) => Ok(true),
             _ => {
-                let taken = self.take_lease(runner.was_holding, now).await;
+                let taken = self
+                    .take_lease(runner.was_holding, now, &mut runner.takeover)
+                    .await;
                 runner.renewed = matches!(taken, Ok(true)).then_some(now);
                 taken
             }
@@ -123,6 +127,14 @@ impl Engine {
             _ => {}
         }
         runner.was_holding = holds;
+        // A takeover's incident is raised before the tick pages for it, and again at each
+        // step until the database takes it.
+        if holds
+            && let Some(takeover) = runner.takeover.take()
+            && !self.raise_takeover(&takeover, now).await
+        {
+            runner.takeover = Some(takeover);
+        }
         metrics::gauge!(m::ENGINE_THIS_INSTANCE).set(if holds { 1.0 } else { 0.0 });
         let mut healthy = false;
         let mut next = None;
@@ -168,8 +180,14 @@ impl Engine {
     }
 
     /// Takes or renews the lease. When this instance was not holding it, reads who did
-    /// first: taking it from a holder whose lease ran out raises an incident.
-    async fn take_lease(&self, was_holding: bool, now: Timestamp) -> Result<bool, StoreError> {
+    /// first: taking it from a holder whose lease ran out is a takeover, whose incident
+    /// is to be raised (`takeover`).
+    async fn take_lease(
+        &self,
+        was_holding: bool,
+        now: Timestamp,
+        takeover: &mut Option<Takeover>,
+    ) -> Result<bool, StoreError> {
         let me = &self.config.holder;
         // Best effort: a failed read only means a takeover goes unreported.
         let before = if was_holding {
@@ -179,22 +197,24 @@ impl Engine {
         };
         let until = now.saturating_add(self.config.lease);
         let taken = self.store.acquire_lease(me, now, until).await?;
-        if taken && let Some(takeover) = Takeover::of(before, me, now) {
+        if taken && let Some(took) = Takeover::of(before, me, now) {
             metrics::counter!(m::ENGINE_TAKEOVERS).increment(1);
             tracing::error!(
-                stopped = %takeover.from,
-                ran_out_at = %takeover.ran_out_at.to_rfc3339(),
+                stopped = %took.from,
+                ran_out_at = %took.ran_out_at.to_rfc3339(),
                 "took the engine over from an instance that stopped renewing its lease"
             );
-            self.raise_takeover(&takeover, now).await;
+            *takeover = Some(took);
         }
         Ok(taken)
     }
 
     /// Raises the takeover's incident through the configured integration (if any).
-    async fn raise_takeover(&self, takeover: &Takeover, now: Timestamp) {
+    /// Returns false if the database failed, so that the next step tries again; a key
+    /// that matches no integration is said once and not retried.
+    async fn raise_takeover(&self, takeover: &Takeover, now: Timestamp) -> bool {
         let Some(key) = &self.config.takeover_key else {
-            return;
+            return true;
         };
         let raised = [Received {
             id: EventId::new(now),
@@ -209,8 +229,12 @@ impl Engine {
                     tracing::error!(error = %e, "the takeover incident was not raised");
                 }
                 self.wake.notify_one();
+                true
             }
-            Err(e) => tracing::error!(error = %e, "the takeover incident was not raised"),
+            Err(e) => {
+                tracing::error!(error = %e, "the takeover incident was not raised; trying again");
+                false
+            }
         }
     }
 }

@@ -132,7 +132,11 @@ async fn the_instance_taking_over_from_a_dead_holder_raises_an_incident_and_page
         assert!(a.step(&mut on_a, clock).await.holds);
         assert!(!b.step(&mut on_b, clock).await.holds);
 
-        // host-a dies (no more steps); host-b looks every second.
+        // host-a dies (no more steps); host-b looks every second. The database cannot
+        // write a timeline line at first: the incident is raised once it can.
+        app.db
+            .execute("ALTER TABLE timeline RENAME TO timeline_gone")
+            .await;
         let died = app.now();
         let taken = loop {
             app.advance(Duration::from_secs(1));
@@ -145,6 +149,15 @@ async fn the_instance_taking_over_from_a_dead_holder_raises_an_incident_and_page
             );
         };
         assert!(taken.since(died) <= takeover_bound(LEASE), "{backend:?}");
+        app.db
+            .execute("ALTER TABLE timeline_gone RENAME TO timeline")
+            .await;
+        assert!(
+            app.all_incidents().await.is_empty(),
+            "not raised yet ({backend:?})"
+        );
+        app.advance(Duration::from_secs(1));
+        assert!(b.step(&mut on_b, clock).await.holds);
         let incidents = app.all_incidents().await;
         assert_eq!(incidents.len(), 1, "{incidents:?}");
         let summary = incidents[0]["summary"].as_str().unwrap();
