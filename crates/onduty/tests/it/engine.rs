@@ -36,12 +36,8 @@ async fn instance_with_lease(
     holder: &str,
     lease: Duration,
 ) -> (Engine, Arc<FakeNotifier>) {
-    let phone = Arc::new(FakeNotifier::new());
-    let store = app.db.store().await;
-    let wake = store.wake();
-    let engine = Engine::new(
-        store,
-        Providers::all(phone.clone()),
+    instance_with(
+        app,
         EngineConfig {
             public_url: app.url.clone(),
             holder: holder.to_owned(),
@@ -50,8 +46,19 @@ async fn instance_with_lease(
             takeover_key: None,
             retention: None,
         },
-        wake,
-    );
+    )
+    .await
+}
+
+/// An instance with the engine settings `config`, its own store connection and phone.
+pub(crate) async fn instance_with(
+    app: &TestApp,
+    config: EngineConfig,
+) -> (Engine, Arc<FakeNotifier>) {
+    let phone = Arc::new(FakeNotifier::new());
+    let store = app.db.store().await;
+    let wake = store.wake();
+    let engine = Engine::new(store, Providers::all(phone.clone()), config, wake);
     (engine, phone)
 }
 

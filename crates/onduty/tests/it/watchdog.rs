@@ -8,7 +8,6 @@ use std::time::Duration;
 use onduty_core::retention::Retention;
 use onduty_core::{Clock, RoutingKey};
 use onduty_engine::{Engine, EngineConfig, Runner, takeover_bound};
-use onduty_notify::Providers;
 use onduty_notify::fake::FakeNotifier;
 use onduty_notify::outbound::OutboundPolicy;
 use onduty_notify::watchdog::Pinger;
@@ -30,12 +29,8 @@ pub(crate) async fn instance(
     takeover_key: Option<RoutingKey>,
     retention: Option<Retention>,
 ) -> (Engine, Arc<FakeNotifier>) {
-    let phone = Arc::new(FakeNotifier::new());
-    let store = app.db.store().await;
-    let wake = store.wake();
-    let engine = Engine::new(
-        store,
-        Providers::all(phone.clone()),
+    crate::engine::instance_with(
+        app,
         EngineConfig {
             public_url: app.url.clone(),
             holder: holder.to_owned(),
@@ -44,9 +39,8 @@ pub(crate) async fn instance(
             takeover_key,
             retention,
         },
-        wake,
-    );
-    (engine, phone)
+    )
+    .await
 }
 
 #[tokio::test]
