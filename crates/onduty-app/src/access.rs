@@ -4,6 +4,7 @@
 //! next request on.
 
 use onduty_core::account::{AccountStatus, ApiToken, Role, User};
+use onduty_core::audit::Change;
 use onduty_core::service::{Integration, IntegrationKind};
 use onduty_core::{IntegrationId, TokenId};
 
@@ -33,10 +34,19 @@ impl App {
         token: &str,
     ) -> Result<(), AppError> {
         let user = self.token_owner(acting, who).await?;
-        let id: TokenId = token
-            .parse()
-            .map_err(|_| AppError::NotFound(format!("no token '{token}'")))?;
-        Ok(self.store.delete_token(user.id, id).await?)
+        self.recorded(
+            acting,
+            "token.revoke",
+            format!("{who}: {token}"),
+            async {
+                let id: TokenId = token
+                    .parse()
+                    .map_err(|_| AppError::NotFound(format!("no token '{token}'")))?;
+                Ok(self.store.delete_token(user.id, id).await?)
+            },
+            |_| Change::none(),
+        )
+        .await
     }
 
     /// Refuses to take the last active administrator away.
@@ -62,44 +72,53 @@ impl App {
     /// in, and they are not paged.
     pub async fn disable_user(&self, acting: &Acting, who: &str) -> Result<User, AppError> {
         acting.require_admin()?;
-        let user = self.find_user(who).await?;
-        if user.status == AccountStatus::Deleted {
-            return Err(AppError::NotFound(format!("no user '{who}'")));
-        }
-        self.keep_an_admin(&user).await?;
-        let user = self
-            .store
-            .set_user_disabled(user.id, true, self.now())
-            .await?;
-        tracing::info!(user = %user.id, by = %acting.user.id, "a person was disabled");
-        Ok(user)
+        self.configuring(acting, "user.disable", who, async {
+            let user = self.find_user(who).await?;
+            if user.status == AccountStatus::Deleted {
+                return Err(AppError::NotFound(format!("no user '{who}'")));
+            }
+            self.keep_an_admin(&user).await?;
+            let user = self
+                .store
+                .set_user_disabled(user.id, true, self.now())
+                .await?;
+            tracing::info!(user = %user.id, by = %acting.user.id, "a person was disabled");
+            Ok(user)
+        })
+        .await
     }
 
     /// Lets a disabled person in again (admins); they need a new token or log-in.
     pub async fn enable_user(&self, acting: &Acting, who: &str) -> Result<User, AppError> {
         acting.require_admin()?;
-        let user = self.find_user(who).await?;
-        if user.status == AccountStatus::Deleted {
-            return Err(AppError::NotFound(format!("no user '{who}'")));
-        }
-        Ok(self
-            .store
-            .set_user_disabled(user.id, false, self.now())
-            .await?)
+        self.configuring(acting, "user.enable", who, async {
+            let user = self.find_user(who).await?;
+            if user.status == AccountStatus::Deleted {
+                return Err(AppError::NotFound(format!("no user '{who}'")));
+            }
+            Ok(self
+                .store
+                .set_user_disabled(user.id, false, self.now())
+                .await?)
+        })
+        .await
     }
 
     /// Deletes a person (admins): as disabled, for good, and out of lists, teams and
     /// contact methods. Incidents' histories keep their name.
     pub async fn delete_user(&self, acting: &Acting, who: &str) -> Result<(), AppError> {
         acting.require_admin()?;
-        let user = self.find_user(who).await?;
-        if user.status == AccountStatus::Deleted {
-            return Err(AppError::NotFound(format!("no user '{who}'")));
-        }
-        self.keep_an_admin(&user).await?;
-        self.store.delete_user(user.id, self.now()).await?;
-        tracing::info!(user = %user.id, by = %acting.user.id, "a person was deleted");
-        Ok(())
+        self.configuring(acting, "user.delete", who, async {
+            let user = self.find_user(who).await?;
+            if user.status == AccountStatus::Deleted {
+                return Err(AppError::NotFound(format!("no user '{who}'")));
+            }
+            self.keep_an_admin(&user).await?;
+            self.store.delete_user(user.id, self.now()).await?;
+            tracing::info!(user = %user.id, by = %acting.user.id, "a person was deleted");
+            Ok(())
+        })
+        .await
     }
 
     fn integration_id(text: &str) -> Result<IntegrationId, AppError> {
@@ -111,27 +130,39 @@ impl App {
     /// integration belongs to its heartbeat and is not deleted on its own.
     pub async fn delete_integration(&self, acting: &Acting, id: &str) -> Result<(), AppError> {
         acting.require_admin()?;
-        let integration = self.store.integration(Self::integration_id(id)?).await?;
-        if integration.kind == IntegrationKind::Heartbeat {
-            return Err(AppError::Invalid(
-                "this is a heartbeat's integration; it belongs to the heartbeat".to_owned(),
-            ));
-        }
-        self.store.delete_integration(integration.id).await?;
-        tracing::info!(integration = %integration.id, by = %acting.user.id, "an integration was deleted");
-        Ok(())
+        self.configuring(acting, "integration.delete", id, async {
+            let integration = self.store.integration(Self::integration_id(id)?).await?;
+            if integration.kind == IntegrationKind::Heartbeat {
+                return Err(AppError::Invalid(
+                    "this is a heartbeat's integration; it belongs to the heartbeat".to_owned(),
+                ));
+            }
+            self.store.delete_integration(integration.id).await?;
+            tracing::info!(integration = %integration.id, by = %acting.user.id, "an integration was deleted");
+            Ok(())
+        })
+        .await
     }
 
     /// Gives an integration a new key (admins): the old key is refused from now on, so
     /// every sender must be given the new one.
     pub async fn rotate_key(&self, acting: &Acting, id: &str) -> Result<Integration, AppError> {
         acting.require_admin()?;
-        let integration = self.store.integration(Self::integration_id(id)?).await?;
-        let rotated = self
-            .store
-            .set_routing_key(integration.id, &new_routing_key())
-            .await?;
-        tracing::info!(integration = %integration.id, by = %acting.user.id, "an integration's key was rotated");
-        Ok(rotated)
+        self.recorded(
+            acting,
+            "integration.rotate_key",
+            id,
+            async {
+                let integration = self.store.integration(Self::integration_id(id)?).await?;
+                let rotated = self
+                    .store
+                    .set_routing_key(integration.id, &new_routing_key())
+                    .await?;
+                tracing::info!(integration = %integration.id, by = %acting.user.id, "an integration's key was rotated");
+                Ok(rotated)
+            },
+            |_| Change::none(),
+        )
+        .await
     }
 }

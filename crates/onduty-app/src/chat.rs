@@ -7,6 +7,7 @@
 
 use onduty_core::ChatChannelId;
 use onduty_core::account::{Email, User};
+use onduty_core::audit::Change;
 use onduty_core::chat::{ChatChannel, ChatPlatform, ChatScope, link_code, parse_channel};
 use onduty_core::contact::hash_code;
 
@@ -32,56 +33,62 @@ impl App {
         input: ChatChannelInput,
     ) -> Result<ChatChannel, AppError> {
         acting.require_admin()?;
-        let platform = ChatPlatform::parse(input.platform.trim()).ok_or_else(|| {
-            AppError::Invalid(format!(
-                "'platform' must be slack, telegram, mattermost, teams or discord, not '{}'",
-                input.platform.chars().take(40).collect::<String>()
-            ))
-        })?;
-        let channel = parse_channel(platform, &input.channel)
-            .map_err(|e| AppError::Invalid(format!("'channel': {e}")))?;
-        if platform.by_webhook() {
-            // A webhook written as an IP is refused now; a name, when it is resolved.
-            let url = url::Url::parse(&channel)
-                .map_err(|_| AppError::Invalid("'channel' is not a URL".to_owned()))?;
-            self.providers
-                .outbound
-                .check_url(&url)
+        self.configuring(acting, "chat_channel.add", input.platform.clone(), async {
+            let platform = ChatPlatform::parse(input.platform.trim()).ok_or_else(|| {
+                AppError::Invalid(format!(
+                    "'platform' must be slack, telegram, mattermost, teams or discord, not '{}'",
+                    input.platform.chars().take(40).collect::<String>()
+                ))
+            })?;
+            let channel = parse_channel(platform, &input.channel)
                 .map_err(|e| AppError::Invalid(format!("'channel': {e}")))?;
-        }
-        let existing = self.store.chat_channels(scope).await?;
-        if let Some(same) = existing
-            .into_iter()
-            .find(|c| c.platform == platform && c.channel == channel)
-        {
-            if same.failing.is_none() {
-                return Err(AppError::Conflict(format!(
-                    "{} channel {} already gets these incidents",
-                    platform.label(),
-                    onduty_core::chat::channel_shown(platform, &channel)
-                )));
+            if platform.by_webhook() {
+                // A webhook written as an IP is refused now; a name, when it is resolved.
+                let url = url::Url::parse(&channel)
+                    .map_err(|_| AppError::Invalid("'channel' is not a URL".to_owned()))?;
+                self.providers
+                    .outbound
+                    .check_url(&url)
+                    .map_err(|e| AppError::Invalid(format!("'channel': {e}")))?;
             }
-            // Added again once mended: it gets incidents again.
-            self.store.revive_chat_channel(same.id).await?;
-            return Ok(ChatChannel {
-                failing: None,
-                ..same
-            });
-        }
-        Ok(self
-            .store
-            .add_chat_channel(scope, platform, &channel, self.now())
-            .await?)
+            let existing = self.store.chat_channels(scope).await?;
+            if let Some(same) = existing
+                .into_iter()
+                .find(|c| c.platform == platform && c.channel == channel)
+            {
+                if same.failing.is_none() {
+                    return Err(AppError::Conflict(format!(
+                        "{} channel {} already gets these incidents",
+                        platform.label(),
+                        onduty_core::chat::channel_shown(platform, &channel)
+                    )));
+                }
+                // Added again once mended: it gets incidents again.
+                self.store.revive_chat_channel(same.id).await?;
+                return Ok(ChatChannel {
+                    failing: None,
+                    ..same
+                });
+            }
+            Ok(self
+                .store
+                .add_chat_channel(scope, platform, &channel, self.now())
+                .await?)
+        })
+        .await
     }
 
     /// Stops posting to a chat channel (admins); what it has stays.
     pub async fn remove_chat_channel(&self, acting: &Acting, id: &str) -> Result<(), AppError> {
         acting.require_admin()?;
-        let id: ChatChannelId = id
-            .parse()
-            .map_err(|_| AppError::NotFound(format!("no chat channel '{id}'")))?;
-        self.store.chat_channel(id).await?;
-        Ok(self.store.delete_chat_channel(id).await?)
+        self.configuring(acting, "chat_channel.remove", id, async {
+            let id: ChatChannelId = id
+                .parse()
+                .map_err(|_| AppError::NotFound(format!("no chat channel '{id}'")))?;
+            self.store.chat_channel(id).await?;
+            Ok(self.store.delete_chat_channel(id).await?)
+        })
+        .await
     }
 
     /// The onduty user behind a chat account: the one it was linked to, or else the active
@@ -192,15 +199,24 @@ impl App {
         platform: ChatPlatform,
         chat_user: &str,
     ) -> Result<(), AppError> {
-        if !acting.user.status.is_active() {
-            return Err(AppError::Forbidden(
-                "a disabled user cannot link a chat account".to_owned(),
-            ));
-        }
-        Ok(self
-            .store
-            .link_chat_user(platform, chat_user, acting.user.id, self.now())
-            .await?)
+        self.recorded(
+            acting,
+            "chat.link",
+            format!("{}: {chat_user}", platform.as_str()),
+            async {
+                if !acting.user.status.is_active() {
+                    return Err(AppError::Forbidden(
+                        "a disabled user cannot link a chat account".to_owned(),
+                    ));
+                }
+                Ok(self
+                    .store
+                    .link_chat_user(platform, chat_user, acting.user.id, self.now())
+                    .await?)
+            },
+            |_| Change::none(),
+        )
+        .await
     }
 }
 

@@ -18,6 +18,11 @@ fn refused(errors: Vec<DocError>) -> AppError {
 }
 
 impl App {
+    /// The configuration now, without secrets: what the audit log compares.
+    pub(crate) async fn config_now(&self) -> Result<ConfigDoc, AppError> {
+        Ok(Current::load(&self.store, self.now()).await?.doc(false))
+    }
+
     /// Everything configured, as one document (admins).
     pub async fn export_config(
         &self,
@@ -79,7 +84,18 @@ impl App {
         )
         .map_err(|problems| AppError::Invalid(problems.join("\n")))?;
         if !dry_run && !writes.is_empty() {
+            let before = current.doc(false);
             self.store.apply_config(&writes, now).await?;
+            let change = match self.config_now().await {
+                Ok(after) => onduty_core::audit::doc_change(&before, &after),
+                Err(_) => onduty_core::audit::Change::none(),
+            };
+            let target = if prune {
+                "a document, pruning"
+            } else {
+                "a document"
+            };
+            self.record(acting, "config.apply", target, change).await;
             // New heartbeats' deadlines, status pages, schedules: the engine and the
             // pages learn of them.
             self.wake_engine();

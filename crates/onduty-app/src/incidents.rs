@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use onduty_core::IncidentRef;
-use onduty_core::incident::{TimelineEntry, parse_note};
+use onduty_core::audit::Change;
+use onduty_core::incident::{Incident, TimelineEntry, parse_note};
 use onduty_core::lifecycle::{Acting as Who, Assignee, Command};
 use onduty_core::{Timestamp, UserId};
 
@@ -37,6 +38,19 @@ pub enum IncidentCommand {
 }
 
 impl IncidentCommand {
+    /// The audit log's word for it.
+    fn word(&self) -> &'static str {
+        match self {
+            IncidentCommand::Acknowledge => "incident.acknowledge",
+            IncidentCommand::Resolve => "incident.resolve",
+            IncidentCommand::Unacknowledge => "incident.unacknowledge",
+            IncidentCommand::Escalate { .. } => "incident.escalate",
+            IncidentCommand::Reassign(_) => "incident.reassign",
+            IncidentCommand::AddResponders(_) => "incident.add_responders",
+            IncidentCommand::Snooze(_) => "incident.snooze",
+        }
+    }
+
     /// The lifecycle's command, with the input checked.
     fn parse(self, now: Timestamp) -> Result<Command, AppError> {
         Ok(match self {
@@ -105,8 +119,12 @@ impl App {
     ) -> Result<Acted, AppError> {
         acting.require_responder()?;
         let now = self.now();
+        let word = command.word();
         let command = command.parse(now)?;
         let who = Who::person(acting.actor(), acting.via);
+        // What the audit log shows as before: read outside the change, so a change made
+        // between the two by someone else can show in it.
+        let before = self.store.incident(incident).await.ok();
         let acted = self
             .store
             .command_incident(incident, &command, &who, now)
@@ -114,6 +132,17 @@ impl App {
         if acted.changed {
             self.wake_engine();
         }
+        let change = Change {
+            before: before.as_ref().map(audited),
+            after: Some(audited(&acted.incident)),
+        };
+        self.record(
+            acting,
+            word,
+            format!("#{}", acted.incident.number.0),
+            change,
+        )
+        .await;
         Ok(acted)
     }
 
@@ -157,9 +186,30 @@ impl App {
     ) -> Result<TimelineEntry, AppError> {
         acting.require_responder()?;
         let text = parse_note(text).map_err(AppError::Invalid)?;
-        Ok(self
+        let entry = self
             .store
             .add_note(incident, &text, &acting.actor(), None, self.now())
-            .await?)
+            .await?;
+        let change = Change::of(None::<()>, Some(serde_json::json!({ "note": text })));
+        self.record(acting, "incident.note", named(incident), change)
+            .await;
+        Ok(entry)
     }
+}
+
+/// An incident as the audit log names it.
+fn named(incident: IncidentRef) -> String {
+    match incident {
+        IncidentRef::Number(n) => format!("#{}", n.0),
+        IncidentRef::Id(id) => id.to_string(),
+    }
+}
+
+/// What the audit log keeps of an incident before and after a person acted on it.
+fn audited(incident: &Incident) -> serde_json::Value {
+    serde_json::json!({
+        "status": incident.status,
+        "assignees": incident.assignees,
+        "urgency": incident.urgency,
+    })
 }

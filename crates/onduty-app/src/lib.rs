@@ -11,6 +11,7 @@
 //! No HTTP types here.
 
 mod access;
+mod audit;
 mod chat;
 mod config;
 mod incidents;
@@ -24,10 +25,12 @@ mod schedules;
 mod sends;
 mod services;
 mod settings;
+mod sso;
 mod status_pages;
 mod status_templates;
 mod subscribers;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use onduty_core::account::User;
@@ -37,6 +40,7 @@ use onduty_core::{Clock, Timestamp};
 use onduty_notify::Providers;
 use onduty_store::{Store, StoreError, Wake};
 
+pub use audit::AuditPage;
 pub use chat::ChatChannelInput;
 pub use incidents::{ActedOnEach, IncidentCommand, MAX_RESPONDERS, MOST_AT_ONCE, SnoozeFor};
 pub use monitoring::{
@@ -81,11 +85,33 @@ pub struct App {
 pub struct Acting {
     pub user: User,
     pub via: Via,
+    /// The client's address, where the door has one (for the audit log).
+    pub address: Option<IpAddr>,
+    /// The name of the API token they came with.
+    pub token: Option<String>,
 }
 
 impl Acting {
     pub fn new(user: User, via: Via) -> Acting {
-        Acting { user, via }
+        Acting {
+            user,
+            via,
+            address: None,
+            token: None,
+        }
+    }
+
+    /// The same, coming from `address`.
+    pub fn from_address(self, address: Option<IpAddr>) -> Acting {
+        Acting { address, ..self }
+    }
+
+    /// The same, with the API token named `name`.
+    pub fn with_token(self, name: &str) -> Acting {
+        Acting {
+            token: Some(name.to_owned()),
+            ..self
+        }
     }
 
     pub(crate) fn actor(&self) -> Actor {

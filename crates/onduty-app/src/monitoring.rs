@@ -61,31 +61,34 @@ impl App {
         input: HeartbeatInput,
     ) -> Result<Heartbeat, AppError> {
         acting.require_admin()?;
-        let service = self.find_service(service).await?;
-        let name =
-            Name::parse(&input.name).map_err(|e| AppError::Invalid(format!("'name': {e}")))?;
-        let grace = input.grace_minutes.unwrap_or(5);
-        let expect = match (input.period_minutes, input.cron.as_deref()) {
-            (Some(period), None) => Expect::period(period, grace),
-            (None, Some(cron)) => {
-                let zone = TimeZoneName::parse(input.time_zone.as_deref().unwrap_or("UTC"))
-                    .map_err(|e| AppError::Invalid(format!("'time_zone': {e}")))?;
-                Expect::cron(cron, zone, grace)
+        self.configuring(acting, "heartbeat.create", service, async {
+            let service = self.find_service(service).await?;
+            let name =
+                Name::parse(&input.name).map_err(|e| AppError::Invalid(format!("'name': {e}")))?;
+            let grace = input.grace_minutes.unwrap_or(5);
+            let expect = match (input.period_minutes, input.cron.as_deref()) {
+                (Some(period), None) => Expect::period(period, grace),
+                (None, Some(cron)) => {
+                    let zone = TimeZoneName::parse(input.time_zone.as_deref().unwrap_or("UTC"))
+                        .map_err(|e| AppError::Invalid(format!("'time_zone': {e}")))?;
+                    Expect::cron(cron, zone, grace)
+                }
+                _ => {
+                    return Err(AppError::Invalid(
+                        "give either 'period_minutes' or 'cron'".to_owned(),
+                    ));
+                }
             }
-            _ => {
-                return Err(AppError::Invalid(
-                    "give either 'period_minutes' or 'cron'".to_owned(),
-                ));
-            }
-        }
-        .map_err(|e| AppError::Invalid(e.to_string()))?;
-        let made = self
-            .store
-            .create_heartbeat(service.id, name, expect, new_routing_key(), self.now())
-            .await?;
-        // The engine learns of the new deadline.
-        self.wake_engine();
-        Ok(made)
+            .map_err(|e| AppError::Invalid(e.to_string()))?;
+            let made = self
+                .store
+                .create_heartbeat(service.id, name, expect, new_routing_key(), self.now())
+                .await?;
+            // The engine learns of the new deadline.
+            self.wake_engine();
+            Ok(made)
+        })
+        .await
     }
 
     /// Puts services in maintenance (responders and admins): their events open no
@@ -96,45 +99,54 @@ impl App {
         input: MaintenanceInput,
     ) -> Result<MaintenanceWindow, AppError> {
         acting.require_responder()?;
-        let now = self.now();
-        let reason = input.reason.trim();
-        if reason.is_empty() || reason.chars().count() > 500 {
-            return Err(AppError::Invalid(
-                "'reason' is 1 to 500 characters: say why, for whoever wonders".to_owned(),
-            ));
-        }
-        let start = input.start.unwrap_or(now);
-        let end = match input.until {
-            Some(Until::End(end)) => end,
-            Some(Until::Minutes(m)) if (1..=MAX_MAINTENANCE_MINUTES).contains(&m) => {
-                start.saturating_add(Duration::from_secs(u64::from(m) * 60))
-            }
-            Some(Until::Minutes(_)) => {
-                return Err(AppError::Invalid(format!(
-                    "'minutes' is 1 to {MAX_MAINTENANCE_MINUTES} (a month)"
-                )));
-            }
-            None => {
-                return Err(AppError::Invalid(
-                    "give either 'end' or 'minutes': every maintenance window ends".to_owned(),
-                ));
-            }
-        };
-        if end.since(start) > LONGEST {
-            return Err(AppError::Invalid(
-                "a maintenance window lasts a month at most".to_owned(),
-            ));
-        }
-        let mut services = Vec::with_capacity(input.services.len());
-        for s in &input.services {
-            services.push(self.find_service(s).await?.id);
-        }
-        let made = self
-            .store
-            .create_maintenance(&services, start, end, reason, Some(acting.user.id), now)
-            .await?;
-        self.wake_engine();
-        Ok(made)
+        self.configuring(
+            acting,
+            "maintenance.create",
+            input.services.join(", "),
+            async {
+                let now = self.now();
+                let reason = input.reason.trim();
+                if reason.is_empty() || reason.chars().count() > 500 {
+                    return Err(AppError::Invalid(
+                        "'reason' is 1 to 500 characters: say why, for whoever wonders".to_owned(),
+                    ));
+                }
+                let start = input.start.unwrap_or(now);
+                let end = match input.until {
+                    Some(Until::End(end)) => end,
+                    Some(Until::Minutes(m)) if (1..=MAX_MAINTENANCE_MINUTES).contains(&m) => {
+                        start.saturating_add(Duration::from_secs(u64::from(m) * 60))
+                    }
+                    Some(Until::Minutes(_)) => {
+                        return Err(AppError::Invalid(format!(
+                            "'minutes' is 1 to {MAX_MAINTENANCE_MINUTES} (a month)"
+                        )));
+                    }
+                    None => {
+                        return Err(AppError::Invalid(
+                            "give either 'end' or 'minutes': every maintenance window ends"
+                                .to_owned(),
+                        ));
+                    }
+                };
+                if end.since(start) > LONGEST {
+                    return Err(AppError::Invalid(
+                        "a maintenance window lasts a month at most".to_owned(),
+                    ));
+                }
+                let mut services = Vec::with_capacity(input.services.len());
+                for s in &input.services {
+                    services.push(self.find_service(s).await?.id);
+                }
+                let made = self
+                    .store
+                    .create_maintenance(&services, start, end, reason, Some(acting.user.id), now)
+                    .await?;
+                self.wake_engine();
+                Ok(made)
+            },
+        )
+        .await
     }
 
     /// Ends a maintenance window now (responders and admins): paging is back.
@@ -144,12 +156,15 @@ impl App {
         window: &str,
     ) -> Result<MaintenanceWindow, AppError> {
         acting.require_responder()?;
-        let ended = self
-            .store
-            .end_maintenance(window_id(window)?, self.now())
-            .await?;
-        self.wake_engine();
-        Ok(ended)
+        self.configuring(acting, "maintenance.end", window, async {
+            let ended = self
+                .store
+                .end_maintenance(window_id(window)?, self.now())
+                .await?;
+            self.wake_engine();
+            Ok(ended)
+        })
+        .await
     }
 
     /// Moves a maintenance window's end by `minutes` (responders and admins).
@@ -160,29 +175,32 @@ impl App {
         minutes: i64,
     ) -> Result<MaintenanceWindow, AppError> {
         acting.require_responder()?;
-        let now = self.now();
-        let id = window_id(window)?;
-        let window = self.store.maintenance(id).await?;
-        if window.end <= now {
-            return Err(AppError::Conflict(
-                "this maintenance window is over; start a new one".to_owned(),
-            ));
-        }
-        let limit = i64::from(MAX_MAINTENANCE_MINUTES);
-        if !(-limit..=limit).contains(&minutes) {
-            return Err(AppError::Invalid(format!(
-                "'minutes' is within ±{MAX_MAINTENANCE_MINUTES}"
-            )));
-        }
-        let end = Timestamp::from_millis(window.end.as_millis() + minutes * 60_000);
-        if end.since(window.start) > LONGEST {
-            return Err(AppError::Invalid(
-                "a maintenance window lasts a month at most".to_owned(),
-            ));
-        }
-        let moved = self.store.extend_maintenance(id, end, now).await?;
-        self.wake_engine();
-        Ok(moved)
+        self.configuring(acting, "maintenance.extend", window, async {
+            let now = self.now();
+            let id = window_id(window)?;
+            let window = self.store.maintenance(id).await?;
+            if window.end <= now {
+                return Err(AppError::Conflict(
+                    "this maintenance window is over; start a new one".to_owned(),
+                ));
+            }
+            let limit = i64::from(MAX_MAINTENANCE_MINUTES);
+            if !(-limit..=limit).contains(&minutes) {
+                return Err(AppError::Invalid(format!(
+                    "'minutes' is within ±{MAX_MAINTENANCE_MINUTES}"
+                )));
+            }
+            let end = Timestamp::from_millis(window.end.as_millis() + minutes * 60_000);
+            if end.since(window.start) > LONGEST {
+                return Err(AppError::Invalid(
+                    "a maintenance window lasts a month at most".to_owned(),
+                ));
+            }
+            let moved = self.store.extend_maintenance(id, end, now).await?;
+            self.wake_engine();
+            Ok(moved)
+        })
+        .await
     }
 }
 

@@ -1,6 +1,7 @@
 //! Managing people: users (roles, time zones), API tokens, teams, and each person's
 //! contact methods (proven by a code, tested on demand) and notification rules.
 
+use onduty_core::audit::Change;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -166,33 +167,41 @@ impl App {
         password: Option<&str>,
     ) -> Result<User, AppError> {
         acting.require_admin()?;
-        let password_hash = password
-            .map(|p| {
-                Password::parse(p)
-                    .map(|p| salted_hash(&p))
-                    .map_err(|e| AppError::Invalid(format!("The first password: {e}")))
-            })
-            .transpose()?;
-        let new = NewUser {
-            email: parse_email(input.email.as_deref().unwrap_or_default())?,
-            name: parse_name(input.name.as_deref().unwrap_or_default())?,
-            role: input
-                .role
-                .as_deref()
-                .map(parse_role)
-                .transpose()?
-                .unwrap_or(Role::Responder),
-            time_zone: input
-                .time_zone
-                .as_deref()
-                .map(parse_time_zone)
-                .transpose()?
-                .unwrap_or_else(TimeZoneName::utc),
-        };
-        Ok(self
-            .store
-            .create_user_with_password(new, password_hash.as_deref(), self.now())
-            .await?)
+        self.configuring(
+            acting,
+            "user.create",
+            input.email.clone().unwrap_or_default(),
+            async {
+                let password_hash = password
+                    .map(|p| {
+                        Password::parse(p)
+                            .map(|p| salted_hash(&p))
+                            .map_err(|e| AppError::Invalid(format!("The first password: {e}")))
+                    })
+                    .transpose()?;
+                let new = NewUser {
+                    email: parse_email(input.email.as_deref().unwrap_or_default())?,
+                    name: parse_name(input.name.as_deref().unwrap_or_default())?,
+                    role: input
+                        .role
+                        .as_deref()
+                        .map(parse_role)
+                        .transpose()?
+                        .unwrap_or(Role::Responder),
+                    time_zone: input
+                        .time_zone
+                        .as_deref()
+                        .map(parse_time_zone)
+                        .transpose()?
+                        .unwrap_or_else(TimeZoneName::utc),
+                };
+                Ok(self
+                    .store
+                    .create_user_with_password(new, password_hash.as_deref(), self.now())
+                    .await?)
+            },
+        )
+        .await
     }
 
     /// Changes a person: themselves (not their role), or anyone for admins. The last
@@ -207,27 +216,30 @@ impl App {
         if user.id != acting.user.id || input.role.is_some() {
             acting.require_admin()?;
         }
-        let role = input.role.as_deref().map(parse_role).transpose()?;
-        if user.role == Role::Admin && role.is_some_and(|r| r != Role::Admin) {
-            let users = self.store.list_users().await?;
-            if users.iter().filter(|u| u.role == Role::Admin).count() <= 1 {
-                return Err(AppError::Conflict(
-                    "this is the last administrator; make someone else an administrator first"
-                        .to_owned(),
-                ));
+        self.configuring(acting, "user.update", who, async {
+            let role = input.role.as_deref().map(parse_role).transpose()?;
+            if user.role == Role::Admin && role.is_some_and(|r| r != Role::Admin) {
+                let users = self.store.list_users().await?;
+                if users.iter().filter(|u| u.role == Role::Admin).count() <= 1 {
+                    return Err(AppError::Conflict(
+                        "this is the last administrator; make someone else an administrator first"
+                            .to_owned(),
+                    ));
+                }
             }
-        }
-        let patch = UserPatch {
-            email: input.email.as_deref().map(parse_email).transpose()?,
-            name: input.name.as_deref().map(parse_name).transpose()?,
-            role,
-            time_zone: input
-                .time_zone
-                .as_deref()
-                .map(parse_time_zone)
-                .transpose()?,
-        };
-        Ok(self.store.update_user(user.id, patch).await?)
+            let patch = UserPatch {
+                email: input.email.as_deref().map(parse_email).transpose()?,
+                name: input.name.as_deref().map(parse_name).transpose()?,
+                role,
+                time_zone: input
+                    .time_zone
+                    .as_deref()
+                    .map(parse_time_zone)
+                    .transpose()?,
+            };
+            Ok(self.store.update_user(user.id, patch).await?)
+        })
+        .await
     }
 
     /// Sets someone's password because they forgot it (admins): their sessions end.
@@ -238,20 +250,30 @@ impl App {
         password: &str,
     ) -> Result<(), AppError> {
         acting.require_admin()?;
-        let person = self.find_user(who).await?;
-        let password = Password::parse(password).map_err(|e| AppError::Invalid(e.to_string()))?;
-        // Someone else's choice until they make their own.
-        let by = if person.id == acting.user.id {
-            PasswordBy::Themselves
-        } else {
-            PasswordBy::Administrator
-        };
-        self.store
-            .set_password_hash(person.id, &salted_hash(&password), by)
-            .await?;
-        // No session has an empty hash: this ends all of theirs.
-        self.store.delete_other_sessions(person.id, "").await?;
-        Ok(())
+        self.recorded(
+            acting,
+            "user.reset_password",
+            who,
+            async {
+                let person = self.find_user(who).await?;
+                let password =
+                    Password::parse(password).map_err(|e| AppError::Invalid(e.to_string()))?;
+                // Someone else's choice until they make their own.
+                let by = if person.id == acting.user.id {
+                    PasswordBy::Themselves
+                } else {
+                    PasswordBy::Administrator
+                };
+                self.store
+                    .set_password_hash(person.id, &salted_hash(&password), by)
+                    .await?;
+                // No session has an empty hash: this ends all of theirs.
+                self.store.delete_other_sessions(person.id, "").await?;
+                Ok(())
+            },
+            |_| Change::none(),
+        )
+        .await
     }
 
     /// A new API token for the person acting; its secret is shown once.
@@ -266,16 +288,30 @@ impl App {
             .store
             .create_token(acting.user.id, name.as_str(), &secret, self.now())
             .await?;
+        let change = Change::of(
+            None::<()>,
+            Some(serde_json::json!({ "id": token.id.to_string(), "name": name.as_str() })),
+        );
+        self.record(
+            acting,
+            "token.create",
+            acting.user.email.to_string(),
+            change,
+        )
+        .await;
         Ok((token, secret))
     }
 
     /// Creates a team (admins).
     pub async fn create_team(&self, acting: &Acting, name: &str) -> Result<Team, AppError> {
         acting.require_admin()?;
-        Ok(self
-            .store
-            .create_team(parse_name(name)?, self.now())
-            .await?)
+        self.configuring(acting, "team.create", name, async {
+            Ok(self
+                .store
+                .create_team(parse_name(name)?, self.now())
+                .await?)
+        })
+        .await
     }
 
     /// Puts a person in a team (admins).
@@ -286,10 +322,13 @@ impl App {
         who: &str,
     ) -> Result<Team, AppError> {
         acting.require_admin()?;
-        let team = self.store.team(team).await?;
-        let user = self.find_user(who).await?;
-        self.store.add_team_member(team.id, user.id).await?;
-        Ok(self.store.team(&team.id.to_string()).await?)
+        self.configuring(acting, "team.add_member", format!("{team}: {who}"), async {
+            let team = self.store.team(team).await?;
+            let user = self.find_user(who).await?;
+            self.store.add_team_member(team.id, user.id).await?;
+            Ok(self.store.team(&team.id.to_string()).await?)
+        })
+        .await
     }
 
     /// Takes a person out of a team (admins).
@@ -300,15 +339,23 @@ impl App {
         who: &str,
     ) -> Result<Team, AppError> {
         acting.require_admin()?;
-        let team = self.store.team(team).await?;
-        let user = self.find_user(who).await?;
-        if !self.store.remove_team_member(team.id, user.id).await? {
-            return Err(AppError::NotFound(format!(
-                "{} is not a member of {}",
-                user.email, team.name
-            )));
-        }
-        Ok(self.store.team(&team.id.to_string()).await?)
+        self.configuring(
+            acting,
+            "team.remove_member",
+            format!("{team}: {who}"),
+            async {
+                let team = self.store.team(team).await?;
+                let user = self.find_user(who).await?;
+                if !self.store.remove_team_member(team.id, user.id).await? {
+                    return Err(AppError::NotFound(format!(
+                        "{} is not a member of {}",
+                        user.email, team.name
+                    )));
+                }
+                Ok(self.store.team(&team.id.to_string()).await?)
+            },
+        )
+        .await
     }
 
     /// The person whose contact methods and rules `acting` manages: themselves, or anyone
@@ -380,126 +427,129 @@ impl App {
         input: MethodInput,
     ) -> Result<MethodCreated, AppError> {
         let user = self.contact_owner(acting, who).await?;
-        let channel = Channel::parse(&input.channel).ok_or_else(|| {
-            AppError::Invalid(format!(
-                "'channel' must be email, sms, voice, webhook, ntfy, slack, telegram, mattermost \
-                 or web_push, not '{}'",
-                input.channel
-            ))
-        })?;
-        let address = match channel {
-            Channel::Slack => self.slack_member(&user, &input.address).await?,
-            // Only the Telegram account the person linked with a code, whatever was typed.
-            Channel::Telegram => self
-                .store
-                .chat_account(ChatPlatform::Telegram, user.id)
-                .await?
-                .ok_or_else(|| {
-                    AppError::Invalid(
-                        "link your Telegram account first: make a Telegram code on your page in \
-                         onduty and send /start <code> to onduty's bot"
-                            .to_owned(),
-                    )
-                })?,
-            // Only the Mattermost account linked to them (by its verified e-mail at a
-            // click, or by the link onduty answered an unlinked click with).
-            Channel::Mattermost => self
-                .store
-                .chat_account(ChatPlatform::Mattermost, user.id)
-                .await?
-                .ok_or_else(|| {
-                    AppError::Invalid(
-                        "link your Mattermost account first: press a button on one of onduty's \
-                         posts in Mattermost, which links it (by your verified e-mail, or with \
-                         the link it answers)"
-                            .to_owned(),
-                    )
-                })?,
-            _ => input.address.clone(),
-        };
-        let address = Address::parse(channel, &address)
-            .map_err(|e| AppError::Invalid(format!("'address': {e}")))?;
-        if matches!(channel, Channel::Webhook | Channel::Ntfy | Channel::WebPush) {
-            // An address written as an IP is refused now; a name, when it is resolved.
-            let url = url::Url::parse(address.as_str())
+        self.configuring(acting, "contact_method.create", who, async {
+            let channel = Channel::parse(&input.channel).ok_or_else(|| {
+                AppError::Invalid(format!(
+                    "'channel' must be email, sms, voice, webhook, ntfy, slack, telegram, mattermost \
+                     or web_push, not '{}'",
+                    input.channel
+                ))
+            })?;
+            let address = match channel {
+                Channel::Slack => self.slack_member(&user, &input.address).await?,
+                // Only the Telegram account the person linked with a code, whatever was typed.
+                Channel::Telegram => self
+                    .store
+                    .chat_account(ChatPlatform::Telegram, user.id)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::Invalid(
+                            "link your Telegram account first: make a Telegram code on your page in \
+                             onduty and send /start <code> to onduty's bot"
+                                .to_owned(),
+                        )
+                    })?,
+                // Only the Mattermost account linked to them (by its verified e-mail at a
+                // click, or by the link onduty answered an unlinked click with).
+                Channel::Mattermost => self
+                    .store
+                    .chat_account(ChatPlatform::Mattermost, user.id)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::Invalid(
+                            "link your Mattermost account first: press a button on one of onduty's \
+                             posts in Mattermost, which links it (by your verified e-mail, or with \
+                             the link it answers)"
+                                .to_owned(),
+                        )
+                    })?,
+                _ => input.address.clone(),
+            };
+            let address = Address::parse(channel, &address)
                 .map_err(|e| AppError::Invalid(format!("'address': {e}")))?;
-            self.providers
-                .outbound
-                .check_url(&url)
-                .map_err(|e| AppError::Invalid(format!("'address': {e}")))?;
-        }
-        let name = input
-            .name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .unwrap_or(channel.label());
-        if name.chars().count() > 100 || name.chars().any(char::is_control) {
-            return Err(AppError::Invalid(
-                "'name' must be 1 to 100 plain characters".to_owned(),
-            ));
-        }
-        let secret = match channel {
-            Channel::Webhook => Some(webhook_secret()),
-            Channel::Ntfy => ntfy_token(input.token.as_deref())?,
-            Channel::WebPush => {
-                let (p256dh, auth) = input
-                    .push_keys
-                    .as_ref()
-                    .ok_or_else(|| AppError::Invalid(ContactError::PushKeys.to_string()))?;
-                let keys =
-                    PushKeys::parse(p256dh, auth).map_err(|e| AppError::Invalid(e.to_string()))?;
-                Some(keys.to_secret())
+            if matches!(channel, Channel::Webhook | Channel::Ntfy | Channel::WebPush) {
+                // An address written as an IP is refused now; a name, when it is resolved.
+                let url = url::Url::parse(address.as_str())
+                    .map_err(|e| AppError::Invalid(format!("'address': {e}")))?;
+                self.providers
+                    .outbound
+                    .check_url(&url)
+                    .map_err(|e| AppError::Invalid(format!("'address': {e}")))?;
             }
-            _ if input.token.is_some() => {
+            let name = input
+                .name
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .unwrap_or(channel.label());
+            if name.chars().count() > 100 || name.chars().any(char::is_control) {
                 return Err(AppError::Invalid(
-                    "'token' is for ntfy contact methods".to_owned(),
+                    "'name' must be 1 to 100 plain characters".to_owned(),
                 ));
             }
-            _ if input.push_keys.is_some() => {
-                return Err(AppError::Invalid(
-                    "'p256dh' and 'auth' are for Web Push contact methods".to_owned(),
-                ));
+            let secret = match channel {
+                Channel::Webhook => Some(webhook_secret()),
+                Channel::Ntfy => ntfy_token(input.token.as_deref())?,
+                Channel::WebPush => {
+                    let (p256dh, auth) = input
+                        .push_keys
+                        .as_ref()
+                        .ok_or_else(|| AppError::Invalid(ContactError::PushKeys.to_string()))?;
+                    let keys =
+                        PushKeys::parse(p256dh, auth).map_err(|e| AppError::Invalid(e.to_string()))?;
+                    Some(keys.to_secret())
+                }
+                _ if input.token.is_some() => {
+                    return Err(AppError::Invalid(
+                        "'token' is for ntfy contact methods".to_owned(),
+                    ));
+                }
+                _ if input.push_keys.is_some() => {
+                    return Err(AppError::Invalid(
+                        "'p256dh' and 'auth' are for Web Push contact methods".to_owned(),
+                    ));
+                }
+                _ => None,
+            };
+            // Over the hourly limits nothing is made: a method without its code is no use.
+            self.send_allowed(user.id).await?;
+            let first = self.store.rules(user.id).await?.is_empty()
+                && self.store.contact_methods(user.id).await?.is_empty();
+            let now = self.now();
+            let method = self
+                .store
+                .create_contact_method(
+                    NewContactMethod {
+                        user_id: user.id,
+                        name: name.to_owned(),
+                        channel,
+                        address,
+                        secret: secret.clone(),
+                    },
+                    now,
+                )
+                .await?;
+            let mut default = Vec::new();
+            let repeat = channel.repeats().then_some(RepeatEvery::DEFAULT);
+            if first {
+                for (delay, urgency) in default_rules() {
+                    default.push(
+                        self.store
+                            .create_rule(user.id, method.id, delay, urgency, repeat, now)
+                            .await?,
+                    );
+                }
             }
-            _ => None,
-        };
-        // Over the hourly limits nothing is made: a method without its code is no use.
-        self.send_allowed(user.id).await?;
-        let first = self.store.rules(user.id).await?.is_empty()
-            && self.store.contact_methods(user.id).await?.is_empty();
-        let now = self.now();
-        let method = self
-            .store
-            .create_contact_method(
-                NewContactMethod {
-                    user_id: user.id,
-                    name: name.to_owned(),
-                    channel,
-                    address,
-                    secret: secret.clone(),
-                },
-                now,
-            )
-            .await?;
-        let mut default = Vec::new();
-        let repeat = channel.repeats().then_some(RepeatEvery::DEFAULT);
-        if first {
-            for (delay, urgency) in default_rules() {
-                default.push(
-                    self.store
-                        .create_rule(user.id, method.id, delay, urgency, repeat, now)
-                        .await?,
-                );
-            }
-        }
-        let verification = self.new_code(&method).await?;
-        Ok(MethodCreated {
-            method,
-            verification,
-            // A webhook's secret is onduty's, shown once; an ntfy token was the person's.
-            secret: secret.filter(|_| channel == Channel::Webhook),
-            default_rules: default,
+            let verification = self.new_code(&method).await?;
+            Ok(MethodCreated {
+                method,
+                verification,
+                // A webhook's secret is onduty's, shown once; an ntfy token was the person's.
+                secret: secret.filter(|_| channel == Channel::Webhook),
+                default_rules: default,
+            })
         })
+        .await
     }
 
     /// Removes a contact method (and the rules using it).
@@ -510,8 +560,11 @@ impl App {
         id: &str,
     ) -> Result<(), AppError> {
         let user = self.contact_owner(acting, who).await?;
-        let method = self.own_method(&user, id).await?;
-        Ok(self.store.delete_contact_method(user.id, method.id).await?)
+        self.configuring(acting, "contact_method.delete", who, async {
+            let method = self.own_method(&user, id).await?;
+            Ok(self.store.delete_contact_method(user.id, method.id).await?)
+        })
+        .await
     }
 
     /// Sends a contact method a new verification code.
@@ -533,33 +586,36 @@ impl App {
         code: &str,
     ) -> Result<ContactMethod, AppError> {
         let user = self.contact_owner(acting, who).await?;
-        let method = self.own_method(&user, id).await?;
-        let outcome = self
-            .store
-            .verify_contact_method(method.id, &hash_code(code), self.now())
-            .await?;
-        match outcome {
-            Verification::Verified => {
-                if let (Channel::Slack, Address::ChatUser(member)) =
-                    (method.channel, &method.address)
-                {
-                    // The Slack account proved to be theirs: its clicks act as them.
-                    self.store
-                        .link_chat_user(ChatPlatform::Slack, member, user.id, self.now())
-                        .await?;
+        self.configuring(acting, "contact_method.verify", who, async {
+            let method = self.own_method(&user, id).await?;
+            let outcome = self
+                .store
+                .verify_contact_method(method.id, &hash_code(code), self.now())
+                .await?;
+            match outcome {
+                Verification::Verified => {
+                    if let (Channel::Slack, Address::ChatUser(member)) =
+                        (method.channel, &method.address)
+                    {
+                        // The Slack account proved to be theirs: its clicks act as them.
+                        self.store
+                            .link_chat_user(ChatPlatform::Slack, member, user.id, self.now())
+                            .await?;
+                    }
+                    Ok(self.store.contact_method(method.id).await?)
                 }
-                Ok(self.store.contact_method(method.id).await?)
+                Verification::Wrong { attempts_left } => Err(AppError::Invalid(format!(
+                    "wrong code; {attempts_left} attempts left before a new code is needed"
+                ))),
+                Verification::Expired => Err(AppError::Invalid(
+                    "the code has expired; ask for a new one".to_owned(),
+                )),
+                Verification::NoCode => Err(AppError::Invalid(
+                    "no valid code: ask for a new one with send-code".to_owned(),
+                )),
             }
-            Verification::Wrong { attempts_left } => Err(AppError::Invalid(format!(
-                "wrong code; {attempts_left} attempts left before a new code is needed"
-            ))),
-            Verification::Expired => Err(AppError::Invalid(
-                "the code has expired; ask for a new one".to_owned(),
-            )),
-            Verification::NoCode => Err(AppError::Invalid(
-                "no valid code: ask for a new one with send-code".to_owned(),
-            )),
-        }
+        })
+        .await
     }
 
     /// Sends a contact method a test message; one that works is no longer failing.
@@ -596,51 +652,59 @@ impl App {
         input: RuleInput,
     ) -> Result<NotificationRule, AppError> {
         let user = self.contact_owner(acting, who).await?;
-        let method = self.own_method(&user, &input.contact_method).await?;
-        if input.delay_minutes > MAX_RULE_DELAY_MINUTES {
-            return Err(AppError::Invalid(format!(
-                "'delay_minutes' must be 0 to {MAX_RULE_DELAY_MINUTES}, not {}",
-                input.delay_minutes
-            )));
-        }
-        let urgency = match input.urgency.as_deref() {
-            None => RuleUrgency::Both,
-            Some(u) => RuleUrgency::parse(u).ok_or_else(|| {
-                AppError::Invalid(format!("'urgency' must be high, low or both, not '{u}'"))
-            })?,
-        };
-        let repeat = match (method.channel.repeats(), input.repeat_seconds) {
-            (_, Some(0)) => None,
-            (true, None) => Some(RepeatEvery::DEFAULT),
-            (true, Some(seconds)) => Some(RepeatEvery::parse(seconds).map_err(AppError::Invalid)?),
-            (false, None) => None,
-            (false, Some(_)) => {
+        self.configuring(acting, "notification_rule.create", who, async {
+            let method = self.own_method(&user, &input.contact_method).await?;
+            if input.delay_minutes > MAX_RULE_DELAY_MINUTES {
                 return Err(AppError::Invalid(format!(
-                    "'repeat_seconds' is for push (ntfy) rules: {} pages once per rule",
-                    method.channel.label()
+                    "'delay_minutes' must be 0 to {MAX_RULE_DELAY_MINUTES}, not {}",
+                    input.delay_minutes
                 )));
             }
-        };
-        Ok(self
-            .store
-            .create_rule(
-                user.id,
-                method.id,
-                input.delay_minutes,
-                urgency,
-                repeat,
-                self.now(),
-            )
-            .await?)
+            let urgency = match input.urgency.as_deref() {
+                None => RuleUrgency::Both,
+                Some(u) => RuleUrgency::parse(u).ok_or_else(|| {
+                    AppError::Invalid(format!("'urgency' must be high, low or both, not '{u}'"))
+                })?,
+            };
+            let repeat = match (method.channel.repeats(), input.repeat_seconds) {
+                (_, Some(0)) => None,
+                (true, None) => Some(RepeatEvery::DEFAULT),
+                (true, Some(seconds)) => {
+                    Some(RepeatEvery::parse(seconds).map_err(AppError::Invalid)?)
+                }
+                (false, None) => None,
+                (false, Some(_)) => {
+                    return Err(AppError::Invalid(format!(
+                        "'repeat_seconds' is for push (ntfy) rules: {} pages once per rule",
+                        method.channel.label()
+                    )));
+                }
+            };
+            Ok(self
+                .store
+                .create_rule(
+                    user.id,
+                    method.id,
+                    input.delay_minutes,
+                    urgency,
+                    repeat,
+                    self.now(),
+                )
+                .await?)
+        })
+        .await
     }
 
     /// Removes a notification rule.
     pub async fn delete_rule(&self, acting: &Acting, who: &str, id: &str) -> Result<(), AppError> {
         let user = self.contact_owner(acting, who).await?;
-        let id: RuleId = id
-            .parse()
-            .map_err(|_| AppError::NotFound(format!("no notification rule '{id}'")))?;
-        Ok(self.store.delete_rule(user.id, id).await?)
+        self.configuring(acting, "notification_rule.delete", who, async {
+            let id: RuleId = id
+                .parse()
+                .map_err(|_| AppError::NotFound(format!("no notification rule '{id}'")))?;
+            Ok(self.store.delete_rule(user.id, id).await?)
+        })
+        .await
     }
 }
 

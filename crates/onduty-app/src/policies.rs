@@ -51,11 +51,14 @@ impl App {
         input: PolicyInput,
     ) -> Result<(Policy, Vec<String>), AppError> {
         acting.require_admin()?;
-        let now = self.now();
-        let policy = self.parse_policy(PolicyId::new(now), input).await?;
-        self.store.create_policy(&policy, now).await?;
-        let warnings = self.policy_warnings(&policy).await?;
-        Ok((policy, warnings))
+        self.configuring(acting, "policy.create", input.name.clone(), async {
+            let now = self.now();
+            let policy = self.parse_policy(PolicyId::new(now), input).await?;
+            self.store.create_policy(&policy, now).await?;
+            let warnings = self.policy_warnings(&policy).await?;
+            Ok((policy, warnings))
+        })
+        .await
     }
 
     /// Replaces a policy's name, team and levels (admins).
@@ -66,18 +69,24 @@ impl App {
         input: PolicyInput,
     ) -> Result<(Policy, Vec<String>), AppError> {
         acting.require_admin()?;
-        let existing = self.find_policy(policy).await?;
-        let policy = self.parse_policy(existing.id, input).await?;
-        self.store.update_policy(&policy, self.now()).await?;
-        let warnings = self.policy_warnings(&policy).await?;
-        Ok((policy, warnings))
+        self.configuring(acting, "policy.replace", policy, async {
+            let existing = self.find_policy(policy).await?;
+            let policy = self.parse_policy(existing.id, input).await?;
+            self.store.update_policy(&policy, self.now()).await?;
+            let warnings = self.policy_warnings(&policy).await?;
+            Ok((policy, warnings))
+        })
+        .await
     }
 
     /// Deletes a policy no service uses and no policy hands over to (admins).
     pub async fn delete_policy(&self, acting: &Acting, policy: &str) -> Result<(), AppError> {
         acting.require_admin()?;
-        let policy = self.find_policy(policy).await?;
-        Ok(self.store.delete_policy(policy.id).await?)
+        self.configuring(acting, "policy.delete", policy, async {
+            let policy = self.find_policy(policy).await?;
+            Ok(self.store.delete_policy(policy.id).await?)
+        })
+        .await
     }
 
     /// Things that would stop a policy from paging someone: a schedule it pages that is

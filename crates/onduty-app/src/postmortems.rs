@@ -2,6 +2,7 @@
 //! or more incidents, edited while a draft or in review, published read-only except for
 //! their action items, and exported as Markdown.
 
+use onduty_core::audit::Change;
 use onduty_core::incident::Incident;
 use onduty_core::postmortem::{
     self, ActionLine, ComponentLine, Document, IncidentTimes, MOST_INCIDENTS, PostmortemError,
@@ -79,47 +80,56 @@ impl App {
         incidents: &[String],
     ) -> Result<Postmortem, AppError> {
         acting.require_responder()?;
-        if incidents.is_empty() || incidents.len() > MOST_INCIDENTS {
-            return Err(AppError::Invalid(format!(
-                "'incidents' names 1 to {MOST_INCIDENTS} incidents"
-            )));
-        }
-        let mut found: Vec<Incident> = Vec::new();
-        for text in incidents {
-            let r: IncidentRef = text
-                .trim()
-                .parse()
-                .map_err(|e: onduty_core::ids::IdError| AppError::Invalid(e.to_string()))?;
-            let incident = self.store.incident(r).await?;
-            if !found.iter().any(|i| i.id == incident.id) {
-                found.push(incident);
-            }
-        }
-        let mut entries = Vec::new();
-        for incident in &found {
-            let page = self.store.timeline(incident.id, None, 1000).await?;
-            entries.extend(page.entries.into_iter().map(|e| (incident.number.0, e)));
-        }
-        let zone = onduty_core::account::time_zone(acting.user.time_zone.as_str())
-            .unwrap_or(jiff::tz::TimeZone::UTC);
-        let refs: Vec<&Incident> = found.iter().collect();
-        let due = self.store.org_settings().await?.postmortem_due();
-        let drafted = postmortem::draft(&refs, &entries, due, &zone, self.now())
-            .ok_or_else(|| AppError::Invalid("'incidents' names no incident".to_owned()))?;
-        Ok(self
-            .store
-            .create_postmortem(
-                &NewPostmortem {
-                    title: drafted.title,
-                    owner: Some(acting.user.id),
-                    incidents: found.iter().map(|i| i.id).collect(),
-                    timeline: drafted.timeline,
-                    provisional_due: drafted.deadlines.provisional,
-                    final_due: drafted.deadlines.final_due,
-                },
-                self.now(),
-            )
-            .await?)
+        self.recorded(
+            acting,
+            "postmortem.start",
+            incidents.join(", "),
+            async {
+                if incidents.is_empty() || incidents.len() > MOST_INCIDENTS {
+                    return Err(AppError::Invalid(format!(
+                        "'incidents' names 1 to {MOST_INCIDENTS} incidents"
+                    )));
+                }
+                let mut found: Vec<Incident> = Vec::new();
+                for text in incidents {
+                    let r: IncidentRef = text
+                        .trim()
+                        .parse()
+                        .map_err(|e: onduty_core::ids::IdError| AppError::Invalid(e.to_string()))?;
+                    let incident = self.store.incident(r).await?;
+                    if !found.iter().any(|i| i.id == incident.id) {
+                        found.push(incident);
+                    }
+                }
+                let mut entries = Vec::new();
+                for incident in &found {
+                    let page = self.store.timeline(incident.id, None, 1000).await?;
+                    entries.extend(page.entries.into_iter().map(|e| (incident.number.0, e)));
+                }
+                let zone = onduty_core::account::time_zone(acting.user.time_zone.as_str())
+                    .unwrap_or(jiff::tz::TimeZone::UTC);
+                let refs: Vec<&Incident> = found.iter().collect();
+                let due = self.store.org_settings().await?.postmortem_due();
+                let drafted = postmortem::draft(&refs, &entries, due, &zone, self.now())
+                    .ok_or_else(|| AppError::Invalid("'incidents' names no incident".to_owned()))?;
+                Ok(self
+                    .store
+                    .create_postmortem(
+                        &NewPostmortem {
+                            title: drafted.title,
+                            owner: Some(acting.user.id),
+                            incidents: found.iter().map(|i| i.id).collect(),
+                            timeline: drafted.timeline,
+                            provisional_due: drafted.deadlines.provisional,
+                            final_due: drafted.deadlines.final_due,
+                        },
+                        self.now(),
+                    )
+                    .await?)
+            },
+            |x| Change::of(None::<()>, Some(serde_json::json!({"id": x.id.to_string(), "title": x.title, "status": x.status.as_str()}))),
+        )
+        .await
     }
 
     pub async fn postmortem(&self, id: &str) -> Result<Postmortem, AppError> {
@@ -143,46 +153,55 @@ impl App {
         input: &PostmortemInput,
     ) -> Result<Postmortem, AppError> {
         acting.require_responder()?;
-        let found = self.postmortem(id).await?;
-        if !found.status.editable() {
-            return Err(AppError::Conflict(PostmortemError::Published.to_string()));
-        }
-        let timeline = input
-            .timeline
-            .iter()
-            .map(|l| {
-                Ok(TimelineLine {
-                    at: when("timeline.at", &l.at)?,
-                    text: postmortem::parse_line("timeline.text", &l.text).map_err(invalid)?,
-                    marked: l.marked,
-                    incident: l.incident,
-                    kind: found
-                        .timeline
-                        .iter()
-                        .find(|old| old.incident == l.incident && old.text == l.text.trim())
-                        .and_then(|old| old.kind),
-                })
-            })
-            .collect::<Result<Vec<_>, AppError>>()?;
-        let mut timeline = timeline;
-        timeline.sort_by_key(|l| l.at);
-        let text = PostmortemText {
-            title: postmortem::parse_line("title", &input.title).map_err(invalid)?,
-            owner: self.owner(&input.owner).await?,
-            summary: postmortem::parse_text("summary", &input.summary).map_err(invalid)?,
-            contributing_factors: postmortem::parse_text(
-                "contributing_factors",
-                &input.contributing_factors,
-            )
-            .map_err(invalid)?,
-            went_well: postmortem::parse_text("went_well", &input.went_well).map_err(invalid)?,
-            went_badly: postmortem::parse_text("went_badly", &input.went_badly).map_err(invalid)?,
-            timeline,
-        };
-        Ok(self
-            .store
-            .update_postmortem(found.id, &text, input.version, self.now())
-            .await?)
+        self.recorded(
+            acting,
+            "postmortem.edit",
+            id,
+            async {
+                let found = self.postmortem(id).await?;
+                if !found.status.editable() {
+                    return Err(AppError::Conflict(PostmortemError::Published.to_string()));
+                }
+                let timeline = input
+                    .timeline
+                    .iter()
+                    .map(|l| {
+                        Ok(TimelineLine {
+                            at: when("timeline.at", &l.at)?,
+                            text: postmortem::parse_line("timeline.text", &l.text).map_err(invalid)?,
+                            marked: l.marked,
+                            incident: l.incident,
+                            kind: found
+                                .timeline
+                                .iter()
+                                .find(|old| old.incident == l.incident && old.text == l.text.trim())
+                                .and_then(|old| old.kind),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, AppError>>()?;
+                let mut timeline = timeline;
+                timeline.sort_by_key(|l| l.at);
+                let text = PostmortemText {
+                    title: postmortem::parse_line("title", &input.title).map_err(invalid)?,
+                    owner: self.owner(&input.owner).await?,
+                    summary: postmortem::parse_text("summary", &input.summary).map_err(invalid)?,
+                    contributing_factors: postmortem::parse_text(
+                        "contributing_factors",
+                        &input.contributing_factors,
+                    )
+                    .map_err(invalid)?,
+                    went_well: postmortem::parse_text("went_well", &input.went_well).map_err(invalid)?,
+                    went_badly: postmortem::parse_text("went_badly", &input.went_badly).map_err(invalid)?,
+                    timeline,
+                };
+                Ok(self
+                    .store
+                    .update_postmortem(found.id, &text, input.version, self.now())
+                    .await?)
+            },
+            |x| Change::of(None::<()>, Some(serde_json::json!({"title": x.title, "summary": x.summary, "contributing_factors": x.contributing_factors, "went_well": x.went_well, "went_badly": x.went_badly, "version": x.version}))),
+        )
+        .await
     }
 
     /// Moves a postmortem on: `in_review`, back to `draft`, or `published`.
@@ -193,19 +212,33 @@ impl App {
         status: &str,
     ) -> Result<Postmortem, AppError> {
         acting.require_responder()?;
-        let found = self.postmortem(id).await?;
-        let to = PostmortemStatus::parse(status).map_err(invalid)?;
-        let to = found
-            .status
-            .move_to(to)
-            .map_err(|e| AppError::Conflict(e.to_string()))?;
-        if to == found.status {
-            return Ok(found);
-        }
-        Ok(self
-            .store
-            .set_postmortem_status(found.id, to, found.version, self.now())
-            .await?)
+        self.recorded(
+            acting,
+            "postmortem.move",
+            id,
+            async {
+                let found = self.postmortem(id).await?;
+                let to = PostmortemStatus::parse(status).map_err(invalid)?;
+                let to = found
+                    .status
+                    .move_to(to)
+                    .map_err(|e| AppError::Conflict(e.to_string()))?;
+                if to == found.status {
+                    return Ok(found);
+                }
+                Ok(self
+                    .store
+                    .set_postmortem_status(found.id, to, found.version, self.now())
+                    .await?)
+            },
+            |x| {
+                Change::of(
+                    None::<()>,
+                    Some(serde_json::json!({"status": x.status.as_str()})),
+                )
+            },
+        )
+        .await
     }
 
     /// Adds an action item (published postmortems too).
@@ -216,14 +249,28 @@ impl App {
         input: &ActionInput,
     ) -> Result<ActionItem, AppError> {
         acting.require_responder()?;
-        let found = self.postmortem(id).await?;
-        let text = self.action_text(input).await?;
-        let added = self
-            .store
-            .add_action_item(found.id, &text, self.now())
-            .await?;
-        self.public_words_changed(&found);
-        Ok(added)
+        self.recorded(
+            acting,
+            "postmortem.add_action_item",
+            id,
+            async {
+                let found = self.postmortem(id).await?;
+                let text = self.action_text(input).await?;
+                let added = self
+                    .store
+                    .add_action_item(found.id, &text, self.now())
+                    .await?;
+                self.public_words_changed(&found);
+                Ok(added)
+            },
+            |x| {
+                Change::of(
+                    None::<()>,
+                    Some(serde_json::json!({"id": x.id.to_string(), "text": x.text})),
+                )
+            },
+        )
+        .await
     }
 
     /// Changes an action item, or marks it done (published postmortems too).
@@ -235,15 +282,29 @@ impl App {
         input: &ActionInput,
     ) -> Result<ActionItem, AppError> {
         acting.require_responder()?;
-        let found = self.postmortem(id).await?;
-        let item = action_id(item)?;
-        let text = self.action_text(input).await?;
-        let changed = self
-            .store
-            .update_action_item(found.id, item, &text, self.now())
-            .await?;
-        self.public_words_changed(&found);
-        Ok(changed)
+        self.recorded(
+            acting,
+            "postmortem.update_action_item",
+            format!("{id}: {item}"),
+            async {
+                let found = self.postmortem(id).await?;
+                let item = action_id(item)?;
+                let text = self.action_text(input).await?;
+                let changed = self
+                    .store
+                    .update_action_item(found.id, item, &text, self.now())
+                    .await?;
+                self.public_words_changed(&found);
+                Ok(changed)
+            },
+            |x| {
+                Change::of(
+                    None::<()>,
+                    Some(serde_json::json!({"text": x.text, "done": x.done_at.is_some()})),
+                )
+            },
+        )
+        .await
     }
 
     pub async fn delete_action_item(
@@ -253,12 +314,21 @@ impl App {
         item: &str,
     ) -> Result<(), AppError> {
         acting.require_responder()?;
-        let found = self.postmortem(id).await?;
-        self.store
-            .delete_action_item(found.id, action_id(item)?)
-            .await?;
-        self.public_words_changed(&found);
-        Ok(())
+        self.recorded(
+            acting,
+            "postmortem.delete_action_item",
+            format!("{id}: {item}"),
+            async {
+                let found = self.postmortem(id).await?;
+                self.store
+                    .delete_action_item(found.id, action_id(item)?)
+                    .await?;
+                self.public_words_changed(&found);
+                Ok(())
+            },
+            |_| Change::none(),
+        )
+        .await
     }
 
     /// A published postmortem's action items changed: a status page showing it shows
@@ -281,52 +351,61 @@ impl App {
         postmortem: Option<&str>,
     ) -> Result<StatusIncident, AppError> {
         acting.require_responder()?;
-        let public = self.status_incident_on(page, incident).await?;
-        let shown = match postmortem {
-            None => None,
-            Some(text) => {
-                let found = self.postmortem(text).await?;
-                if found.status != PostmortemStatus::Published {
-                    return Err(AppError::Conflict(
-                        "only a published postmortem can be shown on a status page".to_owned(),
-                    ));
-                }
-                if let Some(about) = public.incident
-                    && !found.incidents.contains(&about)
-                {
-                    return Err(AppError::Conflict(
-                        "this public incident tells of an incident the postmortem is not about"
-                            .to_owned(),
-                    ));
-                }
-                if public.is_maintenance()
-                    || public.draft
-                    || public.stage != Stage::Incident(IncidentStatus::Resolved)
-                {
-                    return Err(AppError::Conflict(
-                        "a postmortem is shown with a published, resolved public incident"
-                            .to_owned(),
-                    ));
-                }
-                if found.summary.is_empty()
-                    && found.contributing_factors.is_empty()
-                    && found.actions.is_empty()
-                {
-                    return Err(AppError::Conflict(
-                        "the postmortem says nothing the public would read yet: write its \
-                         summary, contributing factors or action items first"
-                            .to_owned(),
-                    ));
-                }
-                Some(found.id)
-            }
-        };
-        let changed = self
-            .store
-            .set_status_postmortem(public.id, shown, self.now())
-            .await?;
-        self.status_changed();
-        Ok(changed)
+        self.recorded(
+            acting,
+            "status_incident.show_postmortem",
+            format!("{page}: {incident}"),
+            async {
+                let public = self.status_incident_on(page, incident).await?;
+                let shown = match postmortem {
+                    None => None,
+                    Some(text) => {
+                        let found = self.postmortem(text).await?;
+                        if found.status != PostmortemStatus::Published {
+                            return Err(AppError::Conflict(
+                                "only a published postmortem can be shown on a status page".to_owned(),
+                            ));
+                        }
+                        if let Some(about) = public.incident
+                            && !found.incidents.contains(&about)
+                        {
+                            return Err(AppError::Conflict(
+                                "this public incident tells of an incident the postmortem is not about"
+                                    .to_owned(),
+                            ));
+                        }
+                        if public.is_maintenance()
+                            || public.draft
+                            || public.stage != Stage::Incident(IncidentStatus::Resolved)
+                        {
+                            return Err(AppError::Conflict(
+                                "a postmortem is shown with a published, resolved public incident"
+                                    .to_owned(),
+                            ));
+                        }
+                        if found.summary.is_empty()
+                            && found.contributing_factors.is_empty()
+                            && found.actions.is_empty()
+                        {
+                            return Err(AppError::Conflict(
+                                "the postmortem says nothing the public would read yet: write its \
+                                 summary, contributing factors or action items first"
+                                    .to_owned(),
+                            ));
+                        }
+                        Some(found.id)
+                    }
+                };
+                let changed = self
+                    .store
+                    .set_status_postmortem(public.id, shown, self.now())
+                    .await?;
+                self.status_changed();
+                Ok(changed)
+            },
+            |_| Change::of(None::<()>, Some(serde_json::json!({"postmortem": postmortem}))),
+        )
+        .await
     }
 
     /// The published public incidents about a postmortem's incidents, with their status

@@ -1,6 +1,7 @@
 //! Runbooks (responders and admins write them, everyone reads them): kept per service and
 //! per alert, every version kept; and the runbook an incident shows.
 
+use onduty_core::audit::Change;
 use onduty_core::incident::Incident;
 use onduty_core::runbook::{self, Chosen, RunbookBody, RunbookScope};
 use onduty_core::{RunbookId, ServiceId};
@@ -91,12 +92,26 @@ impl App {
         input: &RunbookInput,
     ) -> Result<Runbook, AppError> {
         acting.require_responder()?;
-        let service = self.find_service(service).await?;
-        let text = parse(input)?;
-        Ok(self
-            .store
-            .create_runbook(service.id, &text, &acting.actor(), self.now())
-            .await?)
+        self.recorded(
+            acting,
+            "runbook.create",
+            service,
+            async {
+                let service = self.find_service(service).await?;
+                let text = parse(input)?;
+                Ok(self
+                    .store
+                    .create_runbook(service.id, &text, &acting.actor(), self.now())
+                    .await?)
+            },
+            |x| {
+                Change::of(
+                    None::<()>,
+                    Some(serde_json::json!({"id": x.id.to_string(), "title": x.title})),
+                )
+            },
+        )
+        .await
     }
 
     /// Writes a new version of a runbook (responders and admins).
@@ -108,12 +123,26 @@ impl App {
         input: &RunbookInput,
     ) -> Result<Runbook, AppError> {
         acting.require_responder()?;
-        let found = self.runbook_of(service, id).await?;
-        let text = parse(input)?;
-        Ok(self
-            .store
-            .update_runbook(found.id, &text, input.version, &acting.actor(), self.now())
-            .await?)
+        self.recorded(
+            acting,
+            "runbook.update",
+            format!("{service}: {id}"),
+            async {
+                let found = self.runbook_of(service, id).await?;
+                let text = parse(input)?;
+                Ok(self
+                    .store
+                    .update_runbook(found.id, &text, input.version, &acting.actor(), self.now())
+                    .await?)
+            },
+            |x| {
+                Change::of(
+                    None::<()>,
+                    Some(serde_json::json!({"title": x.title, "version": x.version})),
+                )
+            },
+        )
+        .await
     }
 
     /// Removes a runbook and its history (responders and admins).
@@ -124,8 +153,17 @@ impl App {
         id: &str,
     ) -> Result<(), AppError> {
         acting.require_responder()?;
-        let found = self.runbook_of(service, id).await?;
-        Ok(self.store.delete_runbook(found.id).await?)
+        self.recorded(
+            acting,
+            "runbook.delete",
+            format!("{service}: {id}"),
+            async {
+                let found = self.runbook_of(service, id).await?;
+                Ok(self.store.delete_runbook(found.id).await?)
+            },
+            |_| Change::none(),
+        )
+        .await
     }
 
     /// A service's runbooks, oldest first.

@@ -1,6 +1,7 @@
 //! Managing on-call schedules: layers, overrides (covering for someone), calendar feeds,
 //! and whether a person is told about their shifts.
 
+use onduty_core::audit::Change;
 use std::time::Duration;
 
 use onduty_core::account::{Name, TimeZoneName, User};
@@ -95,11 +96,14 @@ impl App {
         input: ScheduleInput,
     ) -> Result<Schedule, AppError> {
         acting.require_admin()?;
-        let now = self.now();
-        let schedule = self.parse_schedule(ScheduleId::new(now), input).await?;
-        self.store.create_schedule(&schedule, now).await?;
-        self.wake_engine();
-        Ok(schedule)
+        self.configuring(acting, "schedule.create", input.name.clone(), async {
+            let now = self.now();
+            let schedule = self.parse_schedule(ScheduleId::new(now), input).await?;
+            self.store.create_schedule(&schedule, now).await?;
+            self.wake_engine();
+            Ok(schedule)
+        })
+        .await
     }
 
     /// Replaces a schedule's name, time zone, team and layers (admins). Overrides stay.
@@ -110,18 +114,24 @@ impl App {
         input: ScheduleInput,
     ) -> Result<Schedule, AppError> {
         acting.require_admin()?;
-        let existing = self.find_schedule(schedule).await?;
-        let schedule = self.parse_schedule(existing.id, input).await?;
-        self.store.update_schedule(&schedule, self.now()).await?;
-        self.wake_engine();
-        Ok(schedule)
+        self.configuring(acting, "schedule.replace", schedule, async {
+            let existing = self.find_schedule(schedule).await?;
+            let schedule = self.parse_schedule(existing.id, input).await?;
+            self.store.update_schedule(&schedule, self.now()).await?;
+            self.wake_engine();
+            Ok(schedule)
+        })
+        .await
     }
 
     /// Deletes a schedule no escalation policy pages (admins).
     pub async fn delete_schedule(&self, acting: &Acting, schedule: &str) -> Result<(), AppError> {
         acting.require_admin()?;
-        let schedule = self.find_schedule(schedule).await?;
-        Ok(self.store.delete_schedule(schedule.id).await?)
+        self.configuring(acting, "schedule.delete", schedule, async {
+            let schedule = self.find_schedule(schedule).await?;
+            Ok(self.store.delete_schedule(schedule.id).await?)
+        })
+        .await
     }
 
     /// Someone covers a span of a schedule (responders and admins).
@@ -132,14 +142,17 @@ impl App {
         input: OverrideInput,
     ) -> Result<(Override, User), AppError> {
         acting.require_responder()?;
-        let schedule = self.find_schedule(schedule).await?;
-        let now = self.now();
-        let (mut o, user) = self
-            .parse_override(OverrideId::new(now), &input, now)
-            .await?;
-        o.seq = self.store.add_override(schedule.id, &o).await?;
-        self.wake_engine();
-        Ok((o, user))
+        self.configuring(acting, "override.create", schedule, async {
+            let schedule = self.find_schedule(schedule).await?;
+            let now = self.now();
+            let (mut o, user) = self
+                .parse_override(OverrideId::new(now), &input, now)
+                .await?;
+            o.seq = self.store.add_override(schedule.id, &o).await?;
+            self.wake_engine();
+            Ok((o, user))
+        })
+        .await
     }
 
     /// Changes who covers, or when (responders and admins).
@@ -151,13 +164,16 @@ impl App {
         input: OverrideInput,
     ) -> Result<(Override, User), AppError> {
         acting.require_responder()?;
-        let schedule = self.find_schedule(schedule).await?;
-        let (o, user) = self
-            .parse_override(override_id(id)?, &input, self.now())
-            .await?;
-        self.store.update_override(schedule.id, &o).await?;
-        self.wake_engine();
-        Ok((o, user))
+        self.configuring(acting, "override.replace", schedule, async {
+            let schedule = self.find_schedule(schedule).await?;
+            let (o, user) = self
+                .parse_override(override_id(id)?, &input, self.now())
+                .await?;
+            self.store.update_override(schedule.id, &o).await?;
+            self.wake_engine();
+            Ok((o, user))
+        })
+        .await
     }
 
     /// Removes an override (responders and admins).
@@ -168,12 +184,15 @@ impl App {
         id: &str,
     ) -> Result<(), AppError> {
         acting.require_responder()?;
-        let schedule = self.find_schedule(schedule).await?;
-        self.store
-            .delete_override(schedule.id, override_id(id)?)
-            .await?;
-        self.wake_engine();
-        Ok(())
+        self.configuring(acting, "override.delete", schedule, async {
+            let schedule = self.find_schedule(schedule).await?;
+            self.store
+                .delete_override(schedule.id, override_id(id)?)
+                .await?;
+            self.wake_engine();
+            Ok(())
+        })
+        .await
     }
 
     /// A new secret token for the schedule's calendar feed; the old one stops working
@@ -184,8 +203,17 @@ impl App {
         schedule: &str,
     ) -> Result<String, AppError> {
         acting.require_admin()?;
-        let schedule = self.find_schedule(schedule).await?;
-        Ok(self.store.rotate_schedule_feed_token(schedule.id).await?)
+        self.recorded(
+            acting,
+            "schedule.rotate_feed",
+            schedule,
+            async {
+                let schedule = self.find_schedule(schedule).await?;
+                Ok(self.store.rotate_schedule_feed_token(schedule.id).await?)
+            },
+            |_| Change::none(),
+        )
+        .await
     }
 
     /// The person `who` names (`me`, an id or an e-mail) if `acting` may manage their
@@ -205,7 +233,14 @@ impl App {
     /// A new secret token for a person's calendar feed (themselves, or admins).
     pub async fn rotate_user_feed(&self, acting: &Acting, who: &str) -> Result<String, AppError> {
         let user = self.own_or_admin(acting, who).await?;
-        Ok(self.store.rotate_user_feed_token(user).await?)
+        self.recorded(
+            acting,
+            "user.rotate_feed",
+            who,
+            async { Ok(self.store.rotate_user_feed_token(user).await?) },
+            |_| Change::none(),
+        )
+        .await
     }
 
     /// Turns a person's handoff notifications on (with a lead time in minutes) or off
@@ -217,16 +252,19 @@ impl App {
         lead_minutes: Option<u32>,
     ) -> Result<(), AppError> {
         let user = self.own_or_admin(acting, who).await?;
-        if let Some(m) = lead_minutes.filter(|m| *m > MAX_HANDOFF_LEAD_MINUTES) {
-            return Err(AppError::Invalid(format!(
-                "'lead_minutes' must be 0 to {MAX_HANDOFF_LEAD_MINUTES}, not {m}"
-            )));
-        }
-        self.store
-            .set_handoff_notice_minutes(user, lead_minutes)
-            .await?;
-        self.wake_engine();
-        Ok(())
+        self.configuring(acting, "user.handoff_notifications", who, async {
+            if let Some(m) = lead_minutes.filter(|m| *m > MAX_HANDOFF_LEAD_MINUTES) {
+                return Err(AppError::Invalid(format!(
+                    "'lead_minutes' must be 0 to {MAX_HANDOFF_LEAD_MINUTES}, not {m}"
+                )));
+            }
+            self.store
+                .set_handoff_notice_minutes(user, lead_minutes)
+                .await?;
+            self.wake_engine();
+            Ok(())
+        })
+        .await
     }
 
     /// A valid schedule from an input, resolving people and the team.

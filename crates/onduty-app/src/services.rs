@@ -178,47 +178,55 @@ impl App {
         integrations: Vec<IntegrationInput>,
     ) -> Result<(Service, Vec<Integration>), AppError> {
         acting.require_admin()?;
-        let mut paging = ServicePatch::default();
-        self.paging_patch(&input.paging, &mut paging).await?;
-        let defaults = PagingSettings::default();
-        let new = NewService {
-            name: parse_name(input.name.as_deref().unwrap_or_default())?,
-            description: parse_description(input.description.as_deref().unwrap_or(""))
-                .map_err(AppError::Invalid)?,
-            dedup_mode: input
-                .dedup_mode
-                .as_deref()
-                .map(parse_mode)
-                .transpose()?
-                .unwrap_or_default(),
-            settings: PagingSettings {
-                team_id: paging.team_id.unwrap_or(defaults.team_id),
-                policy_id: paging.policy_id.unwrap_or(defaults.policy_id),
-                urgency: paging.urgency.unwrap_or(defaults.urgency),
-                ack_timeout_minutes: paging
-                    .ack_timeout_minutes
-                    .unwrap_or(defaults.ack_timeout_minutes),
-                auto_resolve_minutes: paging
-                    .auto_resolve_minutes
-                    .unwrap_or(defaults.auto_resolve_minutes),
-                group_window_minutes: paging
-                    .group_window_minutes
-                    .unwrap_or(defaults.group_window_minutes),
-                flap_window_minutes: paging
-                    .flap_window_minutes
-                    .unwrap_or(defaults.flap_window_minutes),
+        self.configuring(
+            acting,
+            "service.create",
+            input.name.clone().unwrap_or_default(),
+            async {
+                let mut paging = ServicePatch::default();
+                self.paging_patch(&input.paging, &mut paging).await?;
+                let defaults = PagingSettings::default();
+                let new = NewService {
+                    name: parse_name(input.name.as_deref().unwrap_or_default())?,
+                    description: parse_description(input.description.as_deref().unwrap_or(""))
+                        .map_err(AppError::Invalid)?,
+                    dedup_mode: input
+                        .dedup_mode
+                        .as_deref()
+                        .map(parse_mode)
+                        .transpose()?
+                        .unwrap_or_default(),
+                    settings: PagingSettings {
+                        team_id: paging.team_id.unwrap_or(defaults.team_id),
+                        policy_id: paging.policy_id.unwrap_or(defaults.policy_id),
+                        urgency: paging.urgency.unwrap_or(defaults.urgency),
+                        ack_timeout_minutes: paging
+                            .ack_timeout_minutes
+                            .unwrap_or(defaults.ack_timeout_minutes),
+                        auto_resolve_minutes: paging
+                            .auto_resolve_minutes
+                            .unwrap_or(defaults.auto_resolve_minutes),
+                        group_window_minutes: paging
+                            .group_window_minutes
+                            .unwrap_or(defaults.group_window_minutes),
+                        flap_window_minutes: paging
+                            .flap_window_minutes
+                            .unwrap_or(defaults.flap_window_minutes),
+                    },
+                    draft_postmortems: input.draft_postmortems.unwrap_or(true),
+                };
+                let mut drafts = Vec::with_capacity(integrations.len());
+                for input in integrations {
+                    // The service id is the new service's, set by the store.
+                    drafts.push(integration_of(ServiceId::new(self.now()), input)?);
+                }
+                Ok(self
+                    .store
+                    .create_service_with(new, drafts, self.now())
+                    .await?)
             },
-            draft_postmortems: input.draft_postmortems.unwrap_or(true),
-        };
-        let mut drafts = Vec::with_capacity(integrations.len());
-        for input in integrations {
-            // The service id is the new service's, set by the store.
-            drafts.push(integration_of(ServiceId::new(self.now()), input)?);
-        }
-        Ok(self
-            .store
-            .create_service_with(new, drafts, self.now())
-            .await?)
+        )
+        .await
     }
 
     /// Changes a service's name, description, dedup mode or paging settings (admins).
@@ -229,24 +237,27 @@ impl App {
         input: ServiceInput,
     ) -> Result<Service, AppError> {
         acting.require_admin()?;
-        let service = self.find_service(service).await?;
-        let mut patch = ServicePatch {
-            name: input.name.as_deref().map(parse_name).transpose()?,
-            description: input
-                .description
-                .as_deref()
-                .map(parse_description)
-                .transpose()
-                .map_err(AppError::Invalid)?,
-            dedup_mode: input.dedup_mode.as_deref().map(parse_mode).transpose()?,
-            draft_postmortems: input.draft_postmortems,
-            ..ServicePatch::default()
-        };
-        self.paging_patch(&input.paging, &mut patch).await?;
-        Ok(self
-            .store
-            .update_service(service.id, patch, self.now())
-            .await?)
+        self.configuring(acting, "service.update", service, async {
+            let service = self.find_service(service).await?;
+            let mut patch = ServicePatch {
+                name: input.name.as_deref().map(parse_name).transpose()?,
+                description: input
+                    .description
+                    .as_deref()
+                    .map(parse_description)
+                    .transpose()
+                    .map_err(AppError::Invalid)?,
+                dedup_mode: input.dedup_mode.as_deref().map(parse_mode).transpose()?,
+                draft_postmortems: input.draft_postmortems,
+                ..ServicePatch::default()
+            };
+            self.paging_patch(&input.paging, &mut patch).await?;
+            Ok(self
+                .store
+                .update_service(service.id, patch, self.now())
+                .await?)
+        })
+        .await
     }
 
     /// Adds an integration to a service (admins): a new key, and how it is reached.
@@ -257,9 +268,12 @@ impl App {
         input: IntegrationInput,
     ) -> Result<Integration, AppError> {
         acting.require_admin()?;
-        let service = self.find_service(service).await?;
-        let new = integration_of(service.id, input)?;
-        Ok(self.store.create_integration(new, self.now()).await?)
+        self.configuring(acting, "integration.create", service, async {
+            let service = self.find_service(service).await?;
+            let new = integration_of(service.id, input)?;
+            Ok(self.store.create_integration(new, self.now()).await?)
+        })
+        .await
     }
 
     /// Replaces a JSON webhook's mapping (admins).
@@ -270,15 +284,23 @@ impl App {
         mapping: Mapping,
     ) -> Result<Integration, AppError> {
         acting.require_admin()?;
-        let integration = self.store.integration(integration).await?;
-        let settings = IntegrationSettings {
-            mapping: checked_mapping(integration.kind, Some(mapping))?,
-            ..integration.settings
-        };
-        Ok(self
-            .store
-            .set_integration_settings(integration.id, &settings)
-            .await?)
+        self.configuring(
+            acting,
+            "integration.mapping",
+            integration.to_string(),
+            async {
+                let integration = self.store.integration(integration).await?;
+                let settings = IntegrationSettings {
+                    mapping: checked_mapping(integration.kind, Some(mapping))?,
+                    ..integration.settings
+                };
+                Ok(self
+                    .store
+                    .set_integration_settings(integration.id, &settings)
+                    .await?)
+            },
+        )
+        .await
     }
 
     /// What `sample` would make under a JSON webhook's mapping (or `mapping`, to try one);

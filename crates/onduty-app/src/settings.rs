@@ -1,5 +1,6 @@
 //! The installation's settings (everyone signed in reads them, admins change them).
 
+use onduty_core::audit::Change;
 use onduty_core::settings::{OrgSettings, SettingsPatch};
 
 use crate::{Acting, App, AppError};
@@ -17,13 +18,14 @@ impl App {
         patch: SettingsPatch,
     ) -> Result<OrgSettings, AppError> {
         acting.require_admin()?;
-        let changed = self
-            .store
-            .org_settings()
-            .await?
+        let before = self.store.org_settings().await?;
+        let changed = before
             .with(patch)
             .map_err(|e| AppError::Invalid(e.to_string()))?;
         self.store.set_org_settings(&changed).await?;
+        let change = Change::of(Some(before), Some(changed));
+        self.record(acting, "settings.update", "organization", change)
+            .await;
         Ok(changed)
     }
 }

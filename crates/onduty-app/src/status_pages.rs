@@ -2,6 +2,7 @@
 //! scheduled maintenance and their updates (responders and admins).
 
 use onduty_core::account::TimeZoneName;
+use onduty_core::audit::Change;
 use onduty_core::status_page::{
     ComponentStatus, Impact, REMIND_EVERY_MINUTES, Slug, Stage, StatusPageError, Title, UpdateBody,
 };
@@ -128,10 +129,13 @@ impl App {
         input: StatusPageInput,
     ) -> Result<StatusPage, AppError> {
         acting.require_admin()?;
-        let page = parse_page(&input)?;
-        let made = self.store.create_status_page(&page, self.now()).await?;
-        self.status_changed();
-        Ok(made)
+        self.configuring(acting, "status_page.create", input.slug.clone(), async {
+            let page = parse_page(&input)?;
+            let made = self.store.create_status_page(&page, self.now()).await?;
+            self.status_changed();
+            Ok(made)
+        })
+        .await
     }
 
     /// Changes a page's settings (admins): all of `input` but its slug, which stays.
@@ -142,17 +146,20 @@ impl App {
         input: StatusPageInput,
     ) -> Result<StatusPage, AppError> {
         acting.require_admin()?;
-        let existing = self.find_status_page(page).await?;
-        let new = parse_page(&StatusPageInput {
-            slug: existing.slug.clone(),
-            ..input
-        })?;
-        let changed = self
-            .store
-            .update_status_page(existing.id, &new, self.now())
-            .await?;
-        self.status_changed();
-        Ok(changed)
+        self.configuring(acting, "status_page.update", page, async {
+            let existing = self.find_status_page(page).await?;
+            let new = parse_page(&StatusPageInput {
+                slug: existing.slug.clone(),
+                ..input
+            })?;
+            let changed = self
+                .store
+                .update_status_page(existing.id, &new, self.now())
+                .await?;
+            self.status_changed();
+            Ok(changed)
+        })
+        .await
     }
 
     /// A status page by id or slug.
@@ -172,45 +179,48 @@ impl App {
         input: ComponentInput,
     ) -> Result<Component, AppError> {
         acting.require_admin()?;
-        let page = self.find_status_page(page).await?;
-        let components = self.store.components(page.id).await?;
-        let group = match input.group.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(g) => Some(component_named(&components, g)?),
-        };
-        let service: Option<ServiceId> = match input.service.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(s) => Some(self.find_service(s).await?.id),
-        };
-        let description = input.description.unwrap_or_default();
-        if description.chars().count() > 1_000 {
-            return Err(AppError::Invalid(
-                "'description' is 1,000 characters at most".to_owned(),
-            ));
-        }
-        let new = NewComponent {
-            name: Title::parse("name", &input.name).map_err(invalid)?,
-            description: description.trim().to_owned(),
-            group,
-            is_group: input.is_group,
-            status: match input.status.as_deref() {
-                None | Some("") => ComponentStatus::Operational,
-                Some(s) => ComponentStatus::parse(s).map_err(invalid)?,
-            },
-            only_show_if_degraded: input.only_show_if_degraded,
-            service,
-        };
-        if new.is_group && new.group.is_some() {
-            return Err(AppError::Invalid(
-                "a group cannot be in another group".to_owned(),
-            ));
-        }
-        let made = self
-            .store
-            .create_component(page.id, &new, self.now())
-            .await?;
-        self.status_changed();
-        Ok(made)
+        self.configuring(acting, "status_component.create", page, async {
+            let page = self.find_status_page(page).await?;
+            let components = self.store.components(page.id).await?;
+            let group = match input.group.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(g) => Some(component_named(&components, g)?),
+            };
+            let service: Option<ServiceId> = match input.service.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(s) => Some(self.find_service(s).await?.id),
+            };
+            let description = input.description.unwrap_or_default();
+            if description.chars().count() > 1_000 {
+                return Err(AppError::Invalid(
+                    "'description' is 1,000 characters at most".to_owned(),
+                ));
+            }
+            let new = NewComponent {
+                name: Title::parse("name", &input.name).map_err(invalid)?,
+                description: description.trim().to_owned(),
+                group,
+                is_group: input.is_group,
+                status: match input.status.as_deref() {
+                    None | Some("") => ComponentStatus::Operational,
+                    Some(s) => ComponentStatus::parse(s).map_err(invalid)?,
+                },
+                only_show_if_degraded: input.only_show_if_degraded,
+                service,
+            };
+            if new.is_group && new.group.is_some() {
+                return Err(AppError::Invalid(
+                    "a group cannot be in another group".to_owned(),
+                ));
+            }
+            let made = self
+                .store
+                .create_component(page.id, &new, self.now())
+                .await?;
+            self.status_changed();
+            Ok(made)
+        })
+        .await
     }
 
     /// Opens a public incident, or schedules a maintenance, with its first update
@@ -222,114 +232,123 @@ impl App {
         input: StatusIncidentInput,
     ) -> Result<StatusIncident, AppError> {
         acting.require_responder()?;
-        let page = self.find_status_page(page).await?;
-        let components = self.store.components(page.id).await?;
-        let mut input = input;
-        self.fill_from_template(page.id, Some(&mut input.name), &mut input.first)
-            .await?;
-        let maintenance = input.scheduled.is_some();
-        let first = if input.first.status.trim().is_empty() && maintenance {
-            StatusUpdateInput {
-                status: "scheduled".to_owned(),
-                ..input.first
-            }
-        } else if input.first.status.trim().is_empty() {
-            StatusUpdateInput {
-                status: "investigating".to_owned(),
-                ..input.first
-            }
-        } else {
-            input.first
-        };
-        let first = parse_update(&components, maintenance, &first)?;
-        if first.stage.is_over() && !maintenance {
-            return Err(AppError::Invalid(
-                "a new public incident cannot be resolved already".to_owned(),
-            ));
-        }
-        let now = self.now();
-        if let Some((from, until)) = input.scheduled {
-            let span = until.as_millis() - from.as_millis();
-            if span <= 0 || span > LONGEST_MAINTENANCE_MS || until <= now {
-                return Err(AppError::Invalid(
-                    "a maintenance ends after it starts, in the future, and lasts a week at most"
-                        .to_owned(),
-                ));
-            }
-        }
-        let impact = match input.impact.as_deref().map(str::trim) {
-            Some(i) if !i.is_empty() => Impact::parse(i).map_err(invalid)?,
-            _ if maintenance => Impact::Maintenance,
-            _ => first
-                .components
-                .iter()
-                .map(|(_, s)| s.impact())
-                .fold(Impact::None, Impact::worst),
-        };
-        // Everything is checked before paging is quieted.
-        let name = Title::parse("name", &input.name).map_err(invalid)?;
-        let incident = match input.incident.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => {
-                let r: onduty_core::IncidentRef = text.parse().map_err(|_| {
-                    AppError::Invalid(format!("'incident' {text} is not an incident number or id"))
-                })?;
-                Some(self.store.incident(r).await?.id)
-            }
-        };
-        let quiet = match input.scheduled {
-            Some(span) if input.quiet_paging => {
-                let services: Vec<ServiceId> = first
-                    .components
-                    .iter()
-                    .filter_map(|(id, _)| components.iter().find(|c| c.id == *id)?.service)
-                    .collect();
-                if services.is_empty() {
+        self.recorded(
+            acting,
+            "status_incident.open",
+            page,
+            async {
+                let page = self.find_status_page(page).await?;
+                let components = self.store.components(page.id).await?;
+                let mut input = input;
+                self.fill_from_template(page.id, Some(&mut input.name), &mut input.first)
+                    .await?;
+                let maintenance = input.scheduled.is_some();
+                let first = if input.first.status.trim().is_empty() && maintenance {
+                    StatusUpdateInput {
+                        status: "scheduled".to_owned(),
+                        ..input.first
+                    }
+                } else if input.first.status.trim().is_empty() {
+                    StatusUpdateInput {
+                        status: "investigating".to_owned(),
+                        ..input.first
+                    }
+                } else {
+                    input.first
+                };
+                let first = parse_update(&components, maintenance, &first)?;
+                if first.stage.is_over() && !maintenance {
                     return Err(AppError::Invalid(
-                        "to quiet paging, name a component linked to a service".to_owned(),
+                        "a new public incident cannot be resolved already".to_owned(),
                     ));
                 }
-                Some((span, services))
-            }
-            _ => None,
-        };
-        let window = match quiet {
-            Some(((from, until), services)) => {
-                let reason = format!("Status page maintenance: {}", name.as_str());
-                let reason: String = reason.chars().take(500).collect();
-                let made = self
-                    .store
-                    .create_maintenance(&services, from, until, &reason, Some(acting.user.id), now)
-                    .await?;
-                self.wake_engine();
-                Some(made.id)
-            }
-            None => None,
-        };
-        let new = NewStatusIncident {
-            name,
-            impact,
-            started_at: input.scheduled.map_or(now, |(from, _)| from),
-            scheduled: input.scheduled,
-            window,
-            incident,
-            by: acting.actor(),
-            draft: false,
-            first,
-        };
-        let made = match self.store.create_status_incident(page.id, &new, now).await {
-            Ok(made) => made,
-            Err(e) => {
-                // No public maintenance, no quiet paging.
-                if let Some(w) = window {
-                    let _ = self.store.end_maintenance(w, now).await;
-                    self.wake_engine();
+                let now = self.now();
+                if let Some((from, until)) = input.scheduled {
+                    let span = until.as_millis() - from.as_millis();
+                    if span <= 0 || span > LONGEST_MAINTENANCE_MS || until <= now {
+                        return Err(AppError::Invalid(
+                            "a maintenance ends after it starts, in the future, and lasts a week at most"
+                                .to_owned(),
+                        ));
+                    }
                 }
-                return Err(e.into());
-            }
-        };
-        self.status_changed();
-        Ok(made)
+                let impact = match input.impact.as_deref().map(str::trim) {
+                    Some(i) if !i.is_empty() => Impact::parse(i).map_err(invalid)?,
+                    _ if maintenance => Impact::Maintenance,
+                    _ => first
+                        .components
+                        .iter()
+                        .map(|(_, s)| s.impact())
+                        .fold(Impact::None, Impact::worst),
+                };
+                // Everything is checked before paging is quieted.
+                let name = Title::parse("name", &input.name).map_err(invalid)?;
+                let incident = match input.incident.as_deref().map(str::trim) {
+                    None | Some("") => None,
+                    Some(text) => {
+                        let r: onduty_core::IncidentRef = text.parse().map_err(|_| {
+                            AppError::Invalid(format!("'incident' {text} is not an incident number or id"))
+                        })?;
+                        Some(self.store.incident(r).await?.id)
+                    }
+                };
+                let quiet = match input.scheduled {
+                    Some(span) if input.quiet_paging => {
+                        let services: Vec<ServiceId> = first
+                            .components
+                            .iter()
+                            .filter_map(|(id, _)| components.iter().find(|c| c.id == *id)?.service)
+                            .collect();
+                        if services.is_empty() {
+                            return Err(AppError::Invalid(
+                                "to quiet paging, name a component linked to a service".to_owned(),
+                            ));
+                        }
+                        Some((span, services))
+                    }
+                    _ => None,
+                };
+                let window = match quiet {
+                    Some(((from, until), services)) => {
+                        let reason = format!("Status page maintenance: {}", name.as_str());
+                        let reason: String = reason.chars().take(500).collect();
+                        let made = self
+                            .store
+                            .create_maintenance(&services, from, until, &reason, Some(acting.user.id), now)
+                            .await?;
+                        self.wake_engine();
+                        Some(made.id)
+                    }
+                    None => None,
+                };
+                let new = NewStatusIncident {
+                    name,
+                    impact,
+                    started_at: input.scheduled.map_or(now, |(from, _)| from),
+                    scheduled: input.scheduled,
+                    window,
+                    incident,
+                    by: acting.actor(),
+                    draft: false,
+                    first,
+                };
+                let made = match self.store.create_status_incident(page.id, &new, now).await {
+                    Ok(made) => made,
+                    Err(e) => {
+                        // No public maintenance, no quiet paging.
+                        if let Some(w) = window {
+                            let _ = self.store.end_maintenance(w, now).await;
+                            self.wake_engine();
+                        }
+                        return Err(e.into());
+                    }
+                };
+                self.status_changed();
+                Ok(made)
+            },
+            |x| Change::of(None::<()>, Some(serde_json::json!({"id": x.id.to_string(), "name": x.name, "stage": x.stage.as_str(), "impact": x.impact.as_str()}))),
+        )
+        .await
     }
 
     /// Posts an update to a public incident or maintenance of `page` (responders and
@@ -342,24 +361,33 @@ impl App {
         input: StatusUpdateInput,
     ) -> Result<StatusIncident, AppError> {
         acting.require_responder()?;
-        let existing = self.status_incident_on(page, incident).await?;
-        if existing.draft {
-            return Err(AppError::Invalid(
-                "this public incident is a draft: publish it first".to_owned(),
-            ));
-        }
-        let id = existing.id;
-        let components = self.store.components(existing.page).await?;
-        let mut input = input;
-        self.fill_from_template(existing.page, None, &mut input)
-            .await?;
-        let update = parse_update(&components, existing.is_maintenance(), &input)?;
-        let posted = self
-            .store
-            .post_status_update(id, &update, &acting.actor(), self.now())
-            .await?;
-        self.status_changed();
-        Ok(posted)
+        self.recorded(
+            acting,
+            "status_incident.update",
+            format!("{page}: {incident}"),
+            async {
+                let existing = self.status_incident_on(page, incident).await?;
+                if existing.draft {
+                    return Err(AppError::Invalid(
+                        "this public incident is a draft: publish it first".to_owned(),
+                    ));
+                }
+                let id = existing.id;
+                let components = self.store.components(existing.page).await?;
+                let mut input = input;
+                self.fill_from_template(existing.page, None, &mut input)
+                    .await?;
+                let update = parse_update(&components, existing.is_maintenance(), &input)?;
+                let posted = self
+                    .store
+                    .post_status_update(id, &update, &acting.actor(), self.now())
+                    .await?;
+                self.status_changed();
+                Ok(posted)
+            },
+            |x| Change::of(None::<()>, Some(serde_json::json!({"name": x.name, "stage": x.stage.as_str(), "impact": x.impact.as_str()}))),
+        )
+        .await
     }
 
     /// Keeps a public incident open on purpose though its onduty incident is resolved
@@ -371,8 +399,22 @@ impl App {
         incident: &str,
     ) -> Result<StatusIncident, AppError> {
         acting.require_responder()?;
-        let existing = self.status_incident_on(page, incident).await?;
-        Ok(self.store.keep_status_incident_open(existing.id).await?)
+        self.recorded(
+            acting,
+            "status_incident.keep_open",
+            format!("{page}: {incident}"),
+            async {
+                let existing = self.status_incident_on(page, incident).await?;
+                Ok(self.store.keep_status_incident_open(existing.id).await?)
+            },
+            |x| {
+                Change::of(
+                    None::<()>,
+                    Some(serde_json::json!({"keep_open": x.keep_open})),
+                )
+            },
+        )
+        .await
     }
 
     /// Publishes a draft (responders and admins): shown from now on, its components take
@@ -384,13 +426,27 @@ impl App {
         incident: &str,
     ) -> Result<StatusIncident, AppError> {
         acting.require_responder()?;
-        let draft = self.status_incident_on(page, incident).await?;
-        let published = self
-            .store
-            .publish_status_draft(draft.id, &acting.actor(), self.now())
-            .await?;
-        self.status_changed();
-        Ok(published)
+        self.recorded(
+            acting,
+            "status_incident.publish",
+            format!("{page}: {incident}"),
+            async {
+                let draft = self.status_incident_on(page, incident).await?;
+                let published = self
+                    .store
+                    .publish_status_draft(draft.id, &acting.actor(), self.now())
+                    .await?;
+                self.status_changed();
+                Ok(published)
+            },
+            |x| {
+                Change::of(
+                    None::<()>,
+                    Some(serde_json::json!({"name": x.name, "stage": x.stage.as_str()})),
+                )
+            },
+        )
+        .await
     }
 
     /// A public incident of `page`, by id.

@@ -3,6 +3,7 @@
 //! template fills in whatever was left blank.
 
 use onduty_core::StatusPageId;
+use onduty_core::audit::Change;
 use onduty_core::status_page::{Stage, Title};
 use onduty_store::status_templates::{NewStatusTemplate, StatusTemplate};
 
@@ -29,31 +30,40 @@ impl App {
         input: StatusTemplateInput,
     ) -> Result<StatusTemplate, AppError> {
         acting.require_responder()?;
-        let page = self.find_status_page(page).await?;
-        let components = self.store.components(page.id).await?;
-        let mut update = input.update;
-        if update.status.trim().is_empty() {
-            update.status = "investigating".to_owned();
-        }
-        let parsed = parse_update(&components, false, &update)?;
-        let Stage::Incident(status) = parsed.stage else {
-            return Err(AppError::Invalid(
-                "a template's 'status' is one of a public incident".to_owned(),
-            ));
-        };
-        let new = NewStatusTemplate {
-            name: Title::parse("name", &input.name)
-                .map_err(|e| AppError::Invalid(e.to_string()))?,
-            title: Title::parse("title", &input.title)
-                .map_err(|e| AppError::Invalid(e.to_string()))?,
-            status,
-            body: parsed.body,
-            components: parsed.components,
-        };
-        Ok(self
-            .store
-            .create_status_template(page.id, &new, self.now())
-            .await?)
+        self.recorded(
+            acting,
+            "status_template.create",
+            page,
+            async {
+                let page = self.find_status_page(page).await?;
+                let components = self.store.components(page.id).await?;
+                let mut update = input.update;
+                if update.status.trim().is_empty() {
+                    update.status = "investigating".to_owned();
+                }
+                let parsed = parse_update(&components, false, &update)?;
+                let Stage::Incident(status) = parsed.stage else {
+                    return Err(AppError::Invalid(
+                        "a template's 'status' is one of a public incident".to_owned(),
+                    ));
+                };
+                let new = NewStatusTemplate {
+                    name: Title::parse("name", &input.name)
+                        .map_err(|e| AppError::Invalid(e.to_string()))?,
+                    title: Title::parse("title", &input.title)
+                        .map_err(|e| AppError::Invalid(e.to_string()))?,
+                    status,
+                    body: parsed.body,
+                    components: parsed.components,
+                };
+                Ok(self
+                    .store
+                    .create_status_template(page.id, &new, self.now())
+                    .await?)
+            },
+            |x| Change::of(None::<()>, Some(serde_json::json!({"id": x.id.to_string(), "name": x.name, "title": x.title, "body": x.body}))),
+        )
+        .await
     }
 
     /// A page's templates, by name.
@@ -70,9 +80,18 @@ impl App {
         template: &str,
     ) -> Result<(), AppError> {
         acting.require_responder()?;
-        let page = self.find_status_page(page).await?;
-        let found = self.template_of(page.id, template).await?;
-        Ok(self.store.delete_status_template(found.id).await?)
+        self.recorded(
+            acting,
+            "status_template.delete",
+            format!("{page}: {template}"),
+            async {
+                let page = self.find_status_page(page).await?;
+                let found = self.template_of(page.id, template).await?;
+                Ok(self.store.delete_status_template(found.id).await?)
+            },
+            |_| Change::none(),
+        )
+        .await
     }
 
     /// The template of `page` whose id or name is `text`.

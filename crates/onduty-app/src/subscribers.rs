@@ -2,6 +2,7 @@
 //! confirm); admins add webhooks and see who subscribed. What a subscriber is sent is
 //! queued by the store with the news and sent by the engine.
 
+use onduty_core::audit::Change;
 use onduty_core::subscriber::{SubscriberToken, Subscription};
 use onduty_core::{ComponentId, SubscriberId};
 use onduty_store::status_subscribers::{NewSubscriber, Subscribed, Subscriber};
@@ -71,7 +72,14 @@ impl App {
         components: &[String],
     ) -> Result<Subscribed, AppError> {
         acting.require_admin()?;
-        self.subscribe_by_email(page, email, components).await
+        self.recorded(
+            acting,
+            "subscriber.invite",
+            page,
+            async { self.subscribe_by_email(page, email, components).await },
+            |_| Change::of(None::<()>, Some(serde_json::json!({"email": email}))),
+        )
+        .await
     }
 
     /// Adds a webhook that receives Statuspage's payloads, signed with a secret made now
@@ -84,37 +92,51 @@ impl App {
         components: &[String],
     ) -> Result<NewWebhook, AppError> {
         acting.require_admin()?;
-        let page = self.find_status_page(page).await?;
-        let subscription = Subscription::parse("webhook", url)
-            .map_err(|e| AppError::Invalid(format!("'url': {e}")))?;
-        let parsed = url::Url::parse(subscription.address())
-            .map_err(|e| AppError::Invalid(format!("'url': {e}")))?;
-        // An address written as an IP is refused now; a name, when it is resolved.
-        self.providers
-            .outbound
-            .check_url(&parsed)
-            .map_err(|e| AppError::Invalid(format!("'url': {e}")))?;
-        let components = self.chosen(page.id, components).await?;
-        let hex: String = random::<24>().iter().map(|b| format!("{b:02x}")).collect();
-        let secret = format!("whsec_{hex}");
-        let new = NewSubscriber {
-            page: page.id,
-            subscription,
-            secret: Some(secret.clone()),
-            token: SubscriberToken::from_random(random()),
-            components,
-            confirmed: true,
-        };
-        let id = match self.store.subscribe(&new, self.now()).await? {
-            Subscribed::New(id) => id,
-            _ => {
-                return Err(AppError::Conflict(
-                    "this webhook is subscribed to the page already".to_owned(),
-                ));
-            }
-        };
-        let subscriber = self.store.subscriber(id).await?;
-        Ok(NewWebhook { subscriber, secret })
+        self.recorded(
+            acting,
+            "subscriber.add_webhook",
+            page,
+            async {
+                let page = self.find_status_page(page).await?;
+                let subscription = Subscription::parse("webhook", url)
+                    .map_err(|e| AppError::Invalid(format!("'url': {e}")))?;
+                let parsed = url::Url::parse(subscription.address())
+                    .map_err(|e| AppError::Invalid(format!("'url': {e}")))?;
+                // An address written as an IP is refused now; a name, when it is resolved.
+                self.providers
+                    .outbound
+                    .check_url(&parsed)
+                    .map_err(|e| AppError::Invalid(format!("'url': {e}")))?;
+                let components = self.chosen(page.id, components).await?;
+                let hex: String = random::<24>().iter().map(|b| format!("{b:02x}")).collect();
+                let secret = format!("whsec_{hex}");
+                let new = NewSubscriber {
+                    page: page.id,
+                    subscription,
+                    secret: Some(secret.clone()),
+                    token: SubscriberToken::from_random(random()),
+                    components,
+                    confirmed: true,
+                };
+                let id = match self.store.subscribe(&new, self.now()).await? {
+                    Subscribed::New(id) => id,
+                    _ => {
+                        return Err(AppError::Conflict(
+                            "this webhook is subscribed to the page already".to_owned(),
+                        ));
+                    }
+                };
+                let subscriber = self.store.subscriber(id).await?;
+                Ok(NewWebhook { subscriber, secret })
+            },
+            |x| {
+                Change::of(
+                    None::<()>,
+                    Some(serde_json::json!({"id": x.subscriber.id.to_string(), "url": url})),
+                )
+            },
+        )
+        .await
     }
 
     /// The subscription a link names (anyone holding the link).
@@ -154,15 +176,25 @@ impl App {
         id: &str,
     ) -> Result<(), AppError> {
         acting.require_admin()?;
-        let page = self.find_status_page(page).await?;
-        let missing = || AppError::NotFound(format!("subscriber '{id}' not found on this page"));
-        let id: SubscriberId = id.trim().parse().map_err(|_| missing())?;
-        match self.store.subscriber(id).await {
-            Ok(s) if s.page == page.id => {}
-            Ok(_) | Err(onduty_store::StoreError::NotFound(_)) => return Err(missing()),
-            Err(e) => return Err(e.into()),
-        }
-        Ok(self.store.remove_subscriber(id).await?)
+        self.recorded(
+            acting,
+            "subscriber.remove",
+            format!("{page}: {id}"),
+            async {
+                let page = self.find_status_page(page).await?;
+                let missing =
+                    || AppError::NotFound(format!("subscriber '{id}' not found on this page"));
+                let id: SubscriberId = id.trim().parse().map_err(|_| missing())?;
+                match self.store.subscriber(id).await {
+                    Ok(s) if s.page == page.id => {}
+                    Ok(_) | Err(onduty_store::StoreError::NotFound(_)) => return Err(missing()),
+                    Err(e) => return Err(e.into()),
+                }
+                Ok(self.store.remove_subscriber(id).await?)
+            },
+            |_| Change::none(),
+        )
+        .await
     }
 
     /// The components named (ids or names) of page `page`; none: the whole page.

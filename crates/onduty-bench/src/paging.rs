@@ -123,6 +123,7 @@ async fn rig() -> anyhow::Result<(Rig, Engine)> {
             watchdog: None,
             takeover_key: None,
             retention: None,
+            audit_retention: None,
         },
         wake.clone(),
     );

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod alertmanager;
+pub mod audit;
 pub mod batch;
 pub mod chat;
 pub mod config_doc;
@@ -29,6 +30,7 @@ pub mod schedule;
 pub mod service;
 pub mod settings;
 pub mod signature;
+pub mod sso;
 pub mod status_page;
 pub mod subscriber;
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Data retention: how long raw events and the timelines of resolved incidents are kept.
+//! Data retention: how long raw events, the timelines of resolved incidents and the
+//! audit log are kept.
 //! Incidents themselves, postmortems (which keep their own timeline) and the figures
 //! reports are made from (kept as facts when the lines were written) are never pruned.
 
@@ -20,11 +21,20 @@ pub struct Retention {
 
 impl Retention {
     pub fn days(days: u32) -> Result<Retention, String> {
+        Retention::named("retention.days", days)
+    }
+
+    /// The audit log's retention (`retention.audit_days`), in the same bounds.
+    pub fn audit_days(days: u32) -> Result<Retention, String> {
+        Retention::named("retention.audit_days", days)
+    }
+
+    fn named(setting: &str, days: u32) -> Result<Retention, String> {
         if DAYS.contains(&days) {
             Ok(Retention { days })
         } else {
             Err(format!(
-                "retention.days must be between {} and {}, not {days}",
+                "{setting} must be between {} and {}, not {days}",
                 DAYS.start(),
                 DAYS.end()
             ))
@@ -65,6 +75,7 @@ mod tests {
             (3651, false),
         ] {
             assert_eq!(Retention::days(days).is_ok(), ok, "{days}");
+            assert_eq!(Retention::audit_days(days).is_ok(), ok, "{days}");
         }
         let now = Timestamp::from_millis(1_800_000_000_000);
         assert_eq!(

@@ -66,6 +66,8 @@ pub struct EngineConfig {
     pub takeover_key: Option<onduty_core::RoutingKey>,
     /// How long raw events and resolved incidents' timelines are kept; `None`: forever.
     pub retention: Option<onduty_core::retention::Retention>,
+    /// How long the audit log's entries are kept; `None`: forever.
+    pub audit_retention: Option<onduty_core::retention::Retention>,
 }
 
 /// Most rows one stage handles before looking again.

@@ -5,6 +5,7 @@
 //! `ON CONFLICT`); only the migrations differ per dialect. The database never computes
 //! time: every `now` is a bound parameter.
 
+pub mod audit;
 pub mod backup;
 pub mod chat;
 pub mod commands;

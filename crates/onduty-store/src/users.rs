@@ -181,14 +181,25 @@ impl Store {
     /// The user a presented token belongs to, if it is a valid token of someone who is
     /// not disabled.
     pub async fn user_by_token(&self, secret: &TokenSecret) -> Result<Option<User>, StoreError> {
+        Ok(self.token_holder(secret).await?.map(|(user, _)| user))
+    }
+
+    /// The same, with the token's name.
+    pub async fn token_holder(
+        &self,
+        secret: &TokenSecret,
+    ) -> Result<Option<(User, String)>, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM api_tokens JOIN users ON users.id = api_tokens.user_id \
+            "SELECT {USER_COLUMNS}, api_tokens.name AS token_name FROM api_tokens \
+             JOIN users ON users.id = api_tokens.user_id \
              WHERE api_tokens.secret_hash = $1 AND users.disabled_at IS NULL"
         )))
         .bind(secret.hash())
         .fetch_optional(&self.read)
         .await?;
-        row.as_ref().map(user_from_row).transpose()
+        row.as_ref()
+            .map(|row| Ok((user_from_row(row)?, col(row, "token_name")?)))
+            .transpose()
     }
 
     /// A person's API tokens, oldest first (never their secrets, which are not kept).

@@ -118,6 +118,7 @@ impl TestApp {
                 watchdog: None,
                 takeover_key: None,
                 retention: None,
+                audit_retention: None,
             },
             onduty_store::Wake::default(),
         );

@@ -95,16 +95,20 @@ impl TestDb {
     /// a server running in another process (moving a deadline, say). Returns the rows
     /// it changed.
     pub async fn execute(&self, sql: &str) -> u64 {
+        self.try_execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The same, returning the database's refusal rather than failing the test.
+    pub async fn try_execute(&self, sql: &str) -> Result<u64, String> {
         sqlx::any::install_default_drivers();
         let mut conn = AnyConnection::connect(&self.url)
             .await
             .expect("connect to the test database");
-        let done = conn
-            .execute(AssertSqlSafe(sql.to_owned()))
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let done = conn.execute(AssertSqlSafe(sql.to_owned())).await;
         conn.close().await.ok();
-        done.rows_affected()
+        done.map(|d| d.rows_affected()).map_err(|e| e.to_string())
     }
 
     /// The directory holding the SQLite file, if this is SQLite.

@@ -20,6 +20,7 @@ use crate::db::TestDb;
 use crate::fixtures::{
     T0, acknowledge, at_minute, change, resolve, routing_key_for, service, trigger, user, webhook,
 };
+mod audit;
 mod chat;
 mod config;
 mod durability;
@@ -38,6 +39,7 @@ mod status_clock;
 mod status_pages;
 mod status_subscribers;
 
+pub use audit::audit_entries_are_kept_as_written;
 pub use chat::{
     a_callback_is_seen_once_per_sender, channels_follow_a_group_to_its_new_id,
     chat_messages_follow_their_incidents, direct_messages_follow_their_incidents,

@@ -57,6 +57,7 @@ on_every_backend!(
     one_engine_holds_the_lease,
     runbooks_keep_every_version,
     postmortems_keep_their_incidents_versions_and_action_items,
+    audit_entries_are_kept_as_written,
 );
 
 /// CI sets `ONDUTY_REQUIRE_POSTGRES=1`: then PostgreSQL must be among the backends.

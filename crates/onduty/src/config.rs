@@ -397,6 +397,8 @@ pub struct Config {
     pub tls: Option<TlsSettings>,
     /// How long raw events and resolved incidents' timelines are kept; `None`: forever.
     pub retention: Option<onduty_core::retention::Retention>,
+    /// How long the audit log is kept; `None`: forever.
+    pub audit_retention: Option<onduty_core::retention::Retention>,
 }
 
 impl fmt::Debug for Config {
@@ -416,6 +418,7 @@ impl fmt::Debug for Config {
             .field("watchdog", &self.watchdog)
             .field("tls", &self.tls)
             .field("retention", &self.retention)
+            .field("audit_retention", &self.audit_retention)
             .field("file", &self.file)
             .field("twilio", &self.twilio.as_ref().map(|t| &t.account_sid))
             .field("slack", &self.slack.as_ref().map(|s| &s.api_base))
@@ -564,7 +567,8 @@ impl Config {
             metrics: operations::metrics_settings(f.metrics, &o.operations)?,
             watchdog: operations::watchdog_settings(f.watchdog, &o.operations)?,
             tls: operations::tls_settings(f.tls, &o.operations)?,
-            retention: operations::retention(f.retention, &o.operations)?,
+            retention: operations::retention(&f.retention, &o.operations)?,
+            audit_retention: operations::audit_retention(&f.retention, &o.operations)?,
             outbound,
             message_limits,
             max_connections: o
@@ -958,8 +962,11 @@ sqlite_synchronous = "full"
 # Data retention: raw events (as received) and the timelines of incidents resolved more
 # than this many days ago (7 to 3650) are deleted in the background. Incidents, postmortems
 # and report figures stay. Default: kept forever. (ONDUTY_RETENTION_DAYS)
+# The audit log's entries are deleted once older than audit_days (7 to 3650; default:
+# kept forever). (ONDUTY_RETENTION_AUDIT_DAYS)
 # [retention]
 # days = 400
+# audit_days = 730
 "#;
 
 #[cfg(test)]
@@ -1007,6 +1014,12 @@ mod tests {
         let file: FileConfig = toml::from_str("[retention]\ndays = 400\n").unwrap();
         let kept = Config::merge(file, &Overrides::default(), None).unwrap();
         assert_eq!(kept.retention.map(|r| r.in_days()), Some(400));
+        assert_eq!(kept.audit_retention, None);
+        assert!(refused("[retention]\naudit_days = 5000\n").contains("retention.audit_days"));
+        let file: FileConfig = toml::from_str("[retention]\naudit_days = 730\n").unwrap();
+        let kept = Config::merge(file, &Overrides::default(), None).unwrap();
+        assert_eq!(kept.audit_retention.map(|r| r.in_days()), Some(730));
+        assert_eq!(kept.retention, None);
     }
 
     #[test]

@@ -119,6 +119,7 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
             },
             takeover_key: config.watchdog.routing_key.clone(),
             retention: config.retention,
+            audit_retention: config.audit_retention,
         },
         wake.clone(),
     );

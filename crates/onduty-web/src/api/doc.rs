@@ -41,6 +41,7 @@ use utoipa::{Modify, OpenApi};
         (name = "heartbeats", description = "Jobs that must ping in time (dead man's switches)"),
         (name = "maintenance", description = "Services that page nobody for a while, and always end"),
         (name = "status pages", description = "Public status pages: components, public incidents and scheduled maintenance"),
+        (name = "audit", description = "Who changed what, when, through which door and from where, before and after (admins; read only)"),
     )
 )]
 pub(crate) struct ApiDoc;

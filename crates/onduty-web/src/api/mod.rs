@@ -2,6 +2,7 @@
 //! OpenAPI document generated from them (`/api/v1/openapi.json`).
 
 pub(crate) mod access;
+pub(crate) mod audit;
 mod chat;
 mod config;
 pub(crate) mod contacts;
@@ -61,6 +62,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(teams::routes())
         .merge(users::routes())
         .merge(access::routes())
+        .merge(audit::routes())
         .merge(contacts::routes())
         .merge(heartbeats::routes())
         .merge(maintenance::routes())
@@ -85,8 +87,11 @@ pub(crate) fn routes() -> Router<SharedState> {
     )
 }
 
-/// The user a request's API token belongs to.
-pub struct Caller(pub User);
+/// The user a request's API token belongs to, the token's name and the client's address.
+pub struct Caller(pub User, TokenName, Option<std::net::IpAddr>);
+
+/// An API token's name, for the audit log.
+struct TokenName(String);
 
 impl FromRequestParts<SharedState> for Caller {
     type Rejection = ApiError;
@@ -110,12 +115,13 @@ impl FromRequestParts<SharedState> for Caller {
                 .ok_or(ApiError::Unauthorized)?,
             _ => return Err(ApiError::Unauthorized),
         };
-        let user = state
+        let (user, name) = state
             .store
-            .user_by_token(&TokenSecret::from_presented(token))
+            .token_holder(&TokenSecret::from_presented(token))
             .await?
             .ok_or(ApiError::Unauthorized)?;
-        Ok(Caller(user))
+        let address = crate::ui::auth::client_ip(state, parts);
+        Ok(Caller(user, TokenName(name), address))
     }
 }
 
@@ -123,6 +129,8 @@ impl Caller {
     /// The caller, acting through the API.
     pub fn acting(&self) -> Acting {
         Acting::new(self.0.clone(), Via::Api)
+            .with_token(&self.1.0)
+            .from_address(self.2)
     }
 
     pub fn actor(&self) -> Actor {

@@ -103,6 +103,8 @@ pub(crate) struct Viewer {
     section: String,
     /// They still have the first password an administrator gave them.
     password_change_required: bool,
+    /// Where the request came from.
+    address: Option<IpAddr>,
     /// Public incidents left open though their onduty incident is resolved.
     forgotten: Vec<onduty_store::status_links::Forgotten>,
 }
@@ -121,6 +123,7 @@ impl Viewer {
     /// The viewer, acting through the web UI.
     pub(crate) fn acting(&self) -> onduty_app::Acting {
         onduty_app::Acting::new(self.user.clone(), onduty_core::lifecycle::Via::WebUi)
+            .from_address(self.address)
     }
 
     /// What was typed in field `name` of the form that just failed; empty if nothing.
@@ -193,6 +196,7 @@ impl FromRequestParts<SharedState> for Viewer {
                 Err(Redirect::to(&format!("{PASSWORD_PATH}?next={next}")).into_response())
             }
             Ok(Some(s)) => Ok(Viewer {
+                address: client_ip(state, parts),
                 // Shown to whoever can act on them, on pages (not forms' answers).
                 forgotten: if s.user.role.can_respond() && parts.method == axum::http::Method::GET {
                     state
@@ -389,6 +393,10 @@ async fn log_in(
     match (user, hash) {
         (Some(user), Some(_)) if matches => {
             let to = safe_next(&form.next).unwrap_or("/");
+            state
+                .app
+                .logged_in_with_password(&user, ip.parse().ok())
+                .await;
             sign_in(&state, &user, to).await
         }
         _ => again(
@@ -644,9 +652,24 @@ async fn change_password(
     }
 }
 
+/// The client's address, from the peer's and the `X-Forwarded-For` headers of trusted
+/// proxies, for a request's parts.
+pub(crate) fn client_ip(state: &SharedState, parts: &Parts) -> Option<IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    client_ip_of(state, peer, &parts.headers)
+}
+
 /// The client's address as text ("unknown" when there is none), from the peer's and the
 /// `X-Forwarded-For` headers of trusted proxies.
 pub(crate) fn client_of(state: &SharedState, peer: Option<IpAddr>, headers: &HeaderMap) -> String {
+    client_ip_of(state, peer, headers).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+}
+
+/// The client's address from the peer's and the headers.
+fn client_ip_of(state: &SharedState, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
     // Every X-Forwarded-For header, in order: some proxies add one rather than append.
     let forwarded: Vec<&str> = headers
         .get_all("x-forwarded-for")
@@ -659,7 +682,6 @@ pub(crate) fn client_of(state: &SharedState, peer: Option<IpAddr>, headers: &Hea
         (!forwarded.is_empty()).then_some(forwarded.as_str()),
         &state.config.trusted_proxies,
     )
-    .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
 /// The client's address: the peer's, or, when the peer is a trusted proxy, the nearest

@@ -5,6 +5,7 @@
 
 mod access;
 mod app_shell;
+mod audit;
 pub(crate) mod auth;
 mod chat;
 mod chat_links;
@@ -85,6 +86,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .merge(status_pages::routes())
         .merge(status_page_extras::routes())
         .merge(access::routes())
+        .merge(audit::routes())
         // Whatever nothing answers, inside the pages' security headers.
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(FORM_LIMIT))

@@ -56,6 +56,9 @@ pub struct OperationsOverrides {
     /// [default: forever]
     #[arg(long, env = "ONDUTY_RETENTION_DAYS", global = true)]
     pub retention_days: Option<u32>,
+    /// Keep the audit log's entries this many days (7 to 3650) [default: forever]
+    #[arg(long, env = "ONDUTY_RETENTION_AUDIT_DAYS", global = true)]
+    pub retention_audit_days: Option<u32>,
 }
 
 impl fmt::Debug for OperationsOverrides {
@@ -229,15 +232,29 @@ pub(super) fn watchdog_settings(
 #[serde(deny_unknown_fields)]
 pub(super) struct RetentionFile {
     days: Option<u32>,
+    audit_days: Option<u32>,
 }
 
 pub(super) fn retention(
-    f: RetentionFile,
+    f: &RetentionFile,
     o: &OperationsOverrides,
 ) -> anyhow::Result<Option<onduty_core::retention::Retention>> {
     match o.retention_days.or(f.days) {
         None => Ok(None),
         Some(days) => onduty_core::retention::Retention::days(days)
+            .map(Some)
+            .map_err(anyhow::Error::msg),
+    }
+}
+
+/// How long the audit log is kept (`[retention] audit_days`); `None`: forever.
+pub(super) fn audit_retention(
+    f: &RetentionFile,
+    o: &OperationsOverrides,
+) -> anyhow::Result<Option<onduty_core::retention::Retention>> {
+    match o.retention_audit_days.or(f.audit_days) {
+        None => Ok(None),
+        Some(days) => onduty_core::retention::Retention::audit_days(days)
             .map(Some)
             .map_err(anyhow::Error::msg),
     }

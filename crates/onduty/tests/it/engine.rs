@@ -45,6 +45,7 @@ async fn instance_with_lease(
             watchdog: None,
             takeover_key: None,
             retention: None,
+            audit_retention: None,
         },
     )
     .await

@@ -6,6 +6,7 @@ mod access;
 mod actions;
 mod alertmanager_peer;
 mod api;
+mod audit;
 mod backup;
 mod browser;
 mod chat_webhooks;

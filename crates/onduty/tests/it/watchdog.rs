@@ -38,6 +38,7 @@ pub(crate) async fn instance(
             watchdog,
             takeover_key,
             retention,
+            audit_retention: None,
         },
     )
     .await
