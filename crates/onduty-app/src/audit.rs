@@ -109,7 +109,9 @@ impl App {
 
     /// Runs a configuration change and records it with the configuration as it was
     /// before and is after (only the items that differ). Check the role before calling:
-    /// reading the configuration twice is for changes that are allowed.
+    /// reading the configuration twice is for changes that are allowed, by admins or
+    /// responders (a person's own contact methods are recorded with `recorded`, so that
+    /// anyone signed in cannot make onduty read everything).
     pub(crate) async fn configuring<T>(
         &self,
         acting: &Acting,
@@ -117,12 +119,13 @@ impl App {
         target: impl Into<String>,
         change: impl Future<Output = Result<T, AppError>>,
     ) -> Result<T, AppError> {
-        let before = self.config_now().await?;
+        // A configuration that cannot be read holds up no change: its entry says less.
+        let before = self.config_now().await;
         let done = change.await?;
-        let change = match self.config_now().await {
-            Ok(after) => audit::doc_change(&before, &after),
-            Err(e) => {
-                tracing::error!(error = %e, action, "could not read the configuration after a change");
+        let change = match (before, self.config_now().await) {
+            (Ok(before), Ok(after)) => audit::doc_change(&before, &after),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = %e, action, "could not read the configuration around a change");
                 Change::none()
             }
         };

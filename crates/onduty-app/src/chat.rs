@@ -10,6 +10,7 @@ use onduty_core::account::{Email, User};
 use onduty_core::audit::Change;
 use onduty_core::chat::{ChatChannel, ChatPlatform, ChatScope, link_code, parse_channel};
 use onduty_core::contact::hash_code;
+use onduty_core::lifecycle::Via;
 
 use crate::{Acting, App, AppError};
 
@@ -122,7 +123,30 @@ impl App {
         self.store
             .link_chat_user(platform, chat_user, user.id, self.now())
             .await?;
+        self.chat_linked(&user, platform, chat_user, "verified e-mail")
+            .await;
         Ok(Some(user))
+    }
+
+    /// The audit entry of a chat account linked to `user` by onduty (not by a door the
+    /// person acted through), saying `how`.
+    async fn chat_linked(&self, user: &User, platform: ChatPlatform, chat_user: &str, how: &str) {
+        let via = match platform {
+            ChatPlatform::Slack => Via::Slack,
+            ChatPlatform::Telegram => Via::Telegram,
+            ChatPlatform::Mattermost => Via::Mattermost,
+            ChatPlatform::Teams => Via::Teams,
+            ChatPlatform::Discord => Via::Discord,
+        };
+        let acting = Acting::new(user.clone(), via);
+        let change = Change::of(None::<()>, Some(serde_json::json!({"linked_by": how})));
+        self.record(
+            &acting,
+            "chat.link",
+            format!("{}: {chat_user}", platform.as_str()),
+            change,
+        )
+        .await;
     }
 
     /// A one-time code that links `who`'s chat account to them once sent to onduty's bot
@@ -185,6 +209,8 @@ impl App {
         self.store
             .link_chat_user(platform, chat_user, user.id, now)
             .await?;
+        self.chat_linked(&user, platform, chat_user, "one-time code")
+            .await;
         Ok(user)
     }
 }

@@ -59,6 +59,7 @@ pub use schedules::{
 };
 pub use sends::SendUsage;
 pub use services::{IntegrationInput, MappingTry, PagingInput, ServiceInput, new_routing_key};
+pub use sso::OwnAccount;
 pub use status_pages::{ComponentInput, StatusIncidentInput, StatusPageInput, StatusUpdateInput};
 pub use status_templates::StatusTemplateInput;
 pub use subscribers::NewWebhook;

@@ -427,7 +427,7 @@ impl App {
         input: MethodInput,
     ) -> Result<MethodCreated, AppError> {
         let user = self.contact_owner(acting, who).await?;
-        self.configuring(acting, "contact_method.create", who, async {
+        self.recorded(acting, "contact_method.create", who, async {
             let channel = Channel::parse(&input.channel).ok_or_else(|| {
                 AppError::Invalid(format!(
                     "'channel' must be email, sms, voice, webhook, ntfy, slack, telegram, mattermost \
@@ -548,7 +548,7 @@ impl App {
                 secret: secret.filter(|_| channel == Channel::Webhook),
                 default_rules: default,
             })
-        })
+        }, |x: &MethodCreated| Change::of(None::<()>, Some(serde_json::json!({"id": x.method.id.to_string(), "name": x.method.name, "channel": x.method.channel, "verified": x.method.verified, "rules": x.default_rules.len()}))))
         .await
     }
 
@@ -560,10 +560,16 @@ impl App {
         id: &str,
     ) -> Result<(), AppError> {
         let user = self.contact_owner(acting, who).await?;
-        self.configuring(acting, "contact_method.delete", who, async {
-            let method = self.own_method(&user, id).await?;
-            Ok(self.store.delete_contact_method(user.id, method.id).await?)
-        })
+        self.recorded(
+            acting,
+            "contact_method.delete",
+            who,
+            async {
+                let method = self.own_method(&user, id).await?;
+                Ok(self.store.delete_contact_method(user.id, method.id).await?)
+            },
+            |_| Change::of(Some(serde_json::json!({"id": id})), None::<()>),
+        )
         .await
     }
 
@@ -586,35 +592,46 @@ impl App {
         code: &str,
     ) -> Result<ContactMethod, AppError> {
         let user = self.contact_owner(acting, who).await?;
-        self.configuring(acting, "contact_method.verify", who, async {
-            let method = self.own_method(&user, id).await?;
-            let outcome = self
-                .store
-                .verify_contact_method(method.id, &hash_code(code), self.now())
-                .await?;
-            match outcome {
-                Verification::Verified => {
-                    if let (Channel::Slack, Address::ChatUser(member)) =
-                        (method.channel, &method.address)
-                    {
-                        // The Slack account proved to be theirs: its clicks act as them.
-                        self.store
-                            .link_chat_user(ChatPlatform::Slack, member, user.id, self.now())
-                            .await?;
+        self.recorded(
+            acting,
+            "contact_method.verify",
+            who,
+            async {
+                let method = self.own_method(&user, id).await?;
+                let outcome = self
+                    .store
+                    .verify_contact_method(method.id, &hash_code(code), self.now())
+                    .await?;
+                match outcome {
+                    Verification::Verified => {
+                        if let (Channel::Slack, Address::ChatUser(member)) =
+                            (method.channel, &method.address)
+                        {
+                            // The Slack account proved to be theirs: its clicks act as them.
+                            self.store
+                                .link_chat_user(ChatPlatform::Slack, member, user.id, self.now())
+                                .await?;
+                        }
+                        Ok(self.store.contact_method(method.id).await?)
                     }
-                    Ok(self.store.contact_method(method.id).await?)
+                    Verification::Wrong { attempts_left } => Err(AppError::Invalid(format!(
+                        "wrong code; {attempts_left} attempts left before a new code is needed"
+                    ))),
+                    Verification::Expired => Err(AppError::Invalid(
+                        "the code has expired; ask for a new one".to_owned(),
+                    )),
+                    Verification::NoCode => Err(AppError::Invalid(
+                        "no valid code: ask for a new one with send-code".to_owned(),
+                    )),
                 }
-                Verification::Wrong { attempts_left } => Err(AppError::Invalid(format!(
-                    "wrong code; {attempts_left} attempts left before a new code is needed"
-                ))),
-                Verification::Expired => Err(AppError::Invalid(
-                    "the code has expired; ask for a new one".to_owned(),
-                )),
-                Verification::NoCode => Err(AppError::Invalid(
-                    "no valid code: ask for a new one with send-code".to_owned(),
-                )),
-            }
-        })
+            },
+            |x: &ContactMethod| {
+                Change::of(
+                    Some(serde_json::json!({"verified": false})),
+                    Some(serde_json::json!({"id": x.id.to_string(), "verified": x.verified})),
+                )
+            },
+        )
         .await
     }
 
@@ -652,58 +669,70 @@ impl App {
         input: RuleInput,
     ) -> Result<NotificationRule, AppError> {
         let user = self.contact_owner(acting, who).await?;
-        self.configuring(acting, "notification_rule.create", who, async {
-            let method = self.own_method(&user, &input.contact_method).await?;
-            if input.delay_minutes > MAX_RULE_DELAY_MINUTES {
-                return Err(AppError::Invalid(format!(
-                    "'delay_minutes' must be 0 to {MAX_RULE_DELAY_MINUTES}, not {}",
-                    input.delay_minutes
-                )));
-            }
-            let urgency = match input.urgency.as_deref() {
-                None => RuleUrgency::Both,
-                Some(u) => RuleUrgency::parse(u).ok_or_else(|| {
-                    AppError::Invalid(format!("'urgency' must be high, low or both, not '{u}'"))
-                })?,
-            };
-            let repeat = match (method.channel.repeats(), input.repeat_seconds) {
-                (_, Some(0)) => None,
-                (true, None) => Some(RepeatEvery::DEFAULT),
-                (true, Some(seconds)) => {
-                    Some(RepeatEvery::parse(seconds).map_err(AppError::Invalid)?)
-                }
-                (false, None) => None,
-                (false, Some(_)) => {
+        self.recorded(
+            acting,
+            "notification_rule.create",
+            who,
+            async {
+                let method = self.own_method(&user, &input.contact_method).await?;
+                if input.delay_minutes > MAX_RULE_DELAY_MINUTES {
                     return Err(AppError::Invalid(format!(
-                        "'repeat_seconds' is for push (ntfy) rules: {} pages once per rule",
-                        method.channel.label()
+                        "'delay_minutes' must be 0 to {MAX_RULE_DELAY_MINUTES}, not {}",
+                        input.delay_minutes
                     )));
                 }
-            };
-            Ok(self
-                .store
-                .create_rule(
-                    user.id,
-                    method.id,
-                    input.delay_minutes,
-                    urgency,
-                    repeat,
-                    self.now(),
-                )
-                .await?)
-        })
+                let urgency = match input.urgency.as_deref() {
+                    None => RuleUrgency::Both,
+                    Some(u) => RuleUrgency::parse(u).ok_or_else(|| {
+                        AppError::Invalid(format!("'urgency' must be high, low or both, not '{u}'"))
+                    })?,
+                };
+                let repeat = match (method.channel.repeats(), input.repeat_seconds) {
+                    (_, Some(0)) => None,
+                    (true, None) => Some(RepeatEvery::DEFAULT),
+                    (true, Some(seconds)) => {
+                        Some(RepeatEvery::parse(seconds).map_err(AppError::Invalid)?)
+                    }
+                    (false, None) => None,
+                    (false, Some(_)) => {
+                        return Err(AppError::Invalid(format!(
+                            "'repeat_seconds' is for push (ntfy) rules: {} pages once per rule",
+                            method.channel.label()
+                        )));
+                    }
+                };
+                Ok(self
+                    .store
+                    .create_rule(
+                        user.id,
+                        method.id,
+                        input.delay_minutes,
+                        urgency,
+                        repeat,
+                        self.now(),
+                    )
+                    .await?)
+            },
+            |x: &NotificationRule| Change::of(None::<()>, Some(x)),
+        )
         .await
     }
 
     /// Removes a notification rule.
     pub async fn delete_rule(&self, acting: &Acting, who: &str, id: &str) -> Result<(), AppError> {
         let user = self.contact_owner(acting, who).await?;
-        self.configuring(acting, "notification_rule.delete", who, async {
-            let id: RuleId = id
-                .parse()
-                .map_err(|_| AppError::NotFound(format!("no notification rule '{id}'")))?;
-            Ok(self.store.delete_rule(user.id, id).await?)
-        })
+        self.recorded(
+            acting,
+            "notification_rule.delete",
+            who,
+            async {
+                let id: RuleId = id
+                    .parse()
+                    .map_err(|_| AppError::NotFound(format!("no notification rule '{id}'")))?;
+                Ok(self.store.delete_rule(user.id, id).await?)
+            },
+            |_| Change::of(Some(serde_json::json!({"id": id})), None::<()>),
+        )
         .await
     }
 }

@@ -252,18 +252,29 @@ impl App {
         lead_minutes: Option<u32>,
     ) -> Result<(), AppError> {
         let user = self.own_or_admin(acting, who).await?;
-        self.configuring(acting, "user.handoff_notifications", who, async {
-            if let Some(m) = lead_minutes.filter(|m| *m > MAX_HANDOFF_LEAD_MINUTES) {
-                return Err(AppError::Invalid(format!(
-                    "'lead_minutes' must be 0 to {MAX_HANDOFF_LEAD_MINUTES}, not {m}"
-                )));
-            }
-            self.store
-                .set_handoff_notice_minutes(user, lead_minutes)
-                .await?;
-            self.wake_engine();
-            Ok(())
-        })
+        self.recorded(
+            acting,
+            "user.handoff_notifications",
+            who,
+            async {
+                if let Some(m) = lead_minutes.filter(|m| *m > MAX_HANDOFF_LEAD_MINUTES) {
+                    return Err(AppError::Invalid(format!(
+                        "'lead_minutes' must be 0 to {MAX_HANDOFF_LEAD_MINUTES}, not {m}"
+                    )));
+                }
+                self.store
+                    .set_handoff_notice_minutes(user, lead_minutes)
+                    .await?;
+                self.wake_engine();
+                Ok(())
+            },
+            |_| {
+                Change::of(
+                    None::<()>,
+                    Some(serde_json::json!({"lead_minutes": lead_minutes})),
+                )
+            },
+        )
         .await
     }
 

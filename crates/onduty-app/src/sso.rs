@@ -122,11 +122,26 @@ impl App {
         Ok(changed)
     }
 
-    /// A password log-in, written to the audit log.
-    pub async fn logged_in_with_password(&self, user: &User, address: Option<IpAddr>) {
+    /// What a person did with their own session or password, written to the audit log.
+    pub async fn own_account(&self, user: &User, address: Option<IpAddr>, what: OwnAccount) {
         let acting = Acting::new(user.clone(), Via::WebUi).from_address(address);
-        let change = Change::of(None::<()>, Some(serde_json::json!({"method": "password"})));
-        self.record(&acting, "session.log_in", user.email.to_string(), change)
+        let (action, change) = match what {
+            OwnAccount::PasswordLogIn => (
+                "session.log_in",
+                Change::of(None::<()>, Some(serde_json::json!({"method": "password"}))),
+            ),
+            OwnAccount::LogOut => ("session.log_out", Change::none()),
+            OwnAccount::PasswordChanged => ("user.change_password", Change::none()),
+        };
+        self.record(&acting, action, user.email.to_string(), change)
             .await;
     }
+}
+
+/// What a person did with their own account that the audit log keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnAccount {
+    PasswordLogIn,
+    LogOut,
+    PasswordChanged,
 }

@@ -132,7 +132,7 @@ impl App {
             |x| {
                 Change::of(
                     None::<()>,
-                    Some(serde_json::json!({"id": x.subscriber.id.to_string(), "url": url})),
+                    Some(serde_json::json!({"id": x.subscriber.id.to_string()})),
                 )
             },
         )

@@ -59,9 +59,14 @@ impl Store {
             // `service` takes `service.update`; `service.update` only itself.
             values.push(action.clone());
             let exact = values.len();
-            values.push(format!("{action}.%"));
+            // `_` and `%` are LIKE's wildcards: escaped, they are themselves.
+            let literal = action
+                .replace('!', "!!")
+                .replace('_', "!_")
+                .replace('%', "!%");
+            values.push(format!("{literal}.%"));
             filters.push(format!(
-                "(action = ${exact} OR action LIKE ${})",
+                "(action = ${exact} OR action LIKE ${} ESCAPE '!')",
                 values.len()
             ));
         }
@@ -73,7 +78,7 @@ impl Store {
         let sql = format!(
             "SELECT id, at, user_id, who, door, token, address, action, target, before, after \
              FROM audit_log {filter} ORDER BY id DESC LIMIT {}",
-            query.limit.clamp(1, MAX_PAGE)
+            query.limit.clamp(1, MAX_PAGE + 1)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for value in values {

@@ -9,6 +9,7 @@ pub mod fixtures;
 pub mod grafana_oncall_api;
 pub mod mattermost;
 pub mod ntfy;
+pub mod oidc_provider;
 pub mod opsgenie_api;
 pub mod pagerduty_api;
 pub mod sink;

@@ -14,6 +14,7 @@ mod mail;
 mod markdown;
 mod mattermost;
 pub mod metrics;
+pub use sso::SsoSettings;
 pub use tls::{Https, MailTls, TlsError, mail_tls};
 mod opsgenie;
 mod pings;
@@ -23,6 +24,7 @@ mod replies;
 mod report_csv;
 pub mod server;
 mod slack;
+pub mod sso;
 mod status;
 mod telegram;
 pub mod tls;
@@ -112,6 +114,8 @@ pub struct WebConfig {
     pub metrics_token: Option<Secret>,
     /// Serve HTTPS with this certificate (and send HSTS); `None`: plain HTTP.
     pub https: Option<Https>,
+    /// Single sign-on through an OpenID provider; `None`: passwords only.
+    pub sso: Option<SsoSettings>,
 }
 
 impl Default for WebConfig {
@@ -130,6 +134,7 @@ impl Default for WebConfig {
             message_limits: Default::default(),
             metrics_token: None,
             https: None,
+            sso: None,
         }
     }
 }

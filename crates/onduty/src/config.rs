@@ -12,6 +12,7 @@ pub use operations::{MetricsSettings, OperationsOverrides, TlsSettings, Watchdog
 use serde::Deserialize;
 
 mod operations;
+mod sso;
 
 /// Settings that flags and environment variables can give (clap fills them from both,
 /// flags first). `None` means "not given here": the file or the default decides.
@@ -221,6 +222,8 @@ struct FileConfig {
     tls: operations::TlsFile,
     #[serde(default)]
     retention: operations::RetentionFile,
+    #[serde(default)]
+    oidc: sso::OidcFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -399,6 +402,8 @@ pub struct Config {
     pub retention: Option<onduty_core::retention::Retention>,
     /// How long the audit log is kept; `None`: forever.
     pub audit_retention: Option<onduty_core::retention::Retention>,
+    /// Single sign-on; `None`: passwords only.
+    pub sso: Option<onduty_web::SsoSettings>,
 }
 
 impl fmt::Debug for Config {
@@ -419,6 +424,7 @@ impl fmt::Debug for Config {
             .field("tls", &self.tls)
             .field("retention", &self.retention)
             .field("audit_retention", &self.audit_retention)
+            .field("sso", &self.sso)
             .field("file", &self.file)
             .field("twilio", &self.twilio.as_ref().map(|t| &t.account_sid))
             .field("slack", &self.slack.as_ref().map(|s| &s.api_base))
@@ -569,6 +575,7 @@ impl Config {
             tls: operations::tls_settings(f.tls, &o.operations)?,
             retention: operations::retention(&f.retention, &o.operations)?,
             audit_retention: operations::audit_retention(&f.retention, &o.operations)?,
+            sso: sso::sso_settings(f.oidc, o.operations.oidc_client_secret.as_deref())?,
             outbound,
             message_limits,
             max_connections: o
@@ -967,6 +974,18 @@ sqlite_synchronous = "full"
 # [retention]
 # days = 400
 # audit_days = 730
+
+# Single sign-on through an OpenID Connect provider (README: "Single sign-on"). The
+# redirect URI to register is <public_url>/auth/oidc/callback. (ONDUTY_OIDC_CLIENT_SECRET)
+# [oidc]
+# issuer = "https://id.example.com/realms/ops"
+# client_id = "onduty"
+# client_secret = "..."
+# create_users = true
+# default_role = "responder"
+# local_passwords = true
+# [oidc.group_roles]
+# "oncall-admins" = "admin"
 "#;
 
 #[cfg(test)]

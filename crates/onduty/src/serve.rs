@@ -148,6 +148,7 @@ pub async fn serve(config: Config, program: &str) -> anyhow::Result<()> {
                 .map(|t| onduty_web::Secret::new(t.webhook_secret.clone())),
             mail_domain: config.mail.as_ref().map(|m| mail_domain(m, &url)),
             trusted_proxies: config.trusted_proxies.clone(),
+            sso: config.sso.clone(),
             message_limits: config.message_limits,
             metrics_token: config
                 .metrics

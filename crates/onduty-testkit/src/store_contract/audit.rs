@@ -33,6 +33,7 @@ pub async fn audit_entries_are_kept_as_written(db: &TestDb) {
         (1, &alice, "service.update"),
         (2, &bob, "incident.acknowledge"),
         (3, &alice, "services.odd"),
+        (3, &alice, "statusxpage.update"),
     ] {
         store
             .append_audit(&record(who, minute, action))
@@ -52,13 +53,14 @@ pub async fn audit_entries_are_kept_as_written(db: &TestDb) {
     assert_eq!(
         actions,
         [
+            "statusxpage.update",
             "services.odd",
             "incident.acknowledge",
             "service.update",
             "service.create"
         ]
     );
-    assert_eq!(all[3].record, record(&alice, 0, "service.create"));
+    assert_eq!(all[4].record, record(&alice, 0, "service.create"));
 
     // A kind of action takes its verbs, not another kind that starts alike.
     let services = store
@@ -70,6 +72,16 @@ pub async fn audit_entries_are_kept_as_written(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(services.len(), 2);
+    // `_` in a filter is itself, not any character.
+    let pages = store
+        .audit_log(&AuditQuery {
+            action: Some("status_page".to_owned()),
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(pages.is_empty(), "{pages:?}");
     let by_bob = store
         .audit_log(&AuditQuery {
             user: Some(bob.id),
@@ -122,7 +134,7 @@ pub async fn audit_entries_are_kept_as_written(db: &TestDb) {
         })
         .await
         .unwrap();
-    assert_eq!(left.len(), 2);
+    assert_eq!(left.len(), 3);
 
     // Numbers are never given twice, even once every entry is gone.
     let last = left[0].id;

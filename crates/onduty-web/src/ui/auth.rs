@@ -252,7 +252,7 @@ fn pre_session_token(headers: &HeaderMap, presented: &str) -> Option<String> {
 }
 
 /// Starts a session for `user` and sends them on to `to`.
-async fn sign_in(state: &SharedState, user: &User, to: &str) -> Response {
+pub(super) async fn sign_in(state: &SharedState, user: &User, to: &str) -> Response {
     let secret = random_secret();
     let now = state.clock.now();
     let created = state
@@ -285,6 +285,35 @@ struct LoginPage {
     error: Option<String>,
     /// Where to go once logged in (empty: the incidents).
     next: String,
+    /// Single sign-on is offered.
+    sso: bool,
+    /// Passwords are taken.
+    passwords: bool,
+}
+
+/// Whether people may log in with a password here.
+fn passwords_taken(state: &SharedState) -> bool {
+    state.config.sso.as_ref().is_none_or(|s| s.local_passwords)
+}
+
+/// The log-in page again, with `error`, answered `status` (a refused single sign-on).
+pub(super) fn login_refused(
+    state: &SharedState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: &str,
+) -> Response {
+    let (csrf, set) = pre_session_csrf(state, headers);
+    let mut response = page(LoginPage {
+        csrf,
+        email: String::new(),
+        error: Some(error.to_owned()),
+        next: String::new(),
+        sso: state.config.sso.is_some(),
+        passwords: passwords_taken(state),
+    });
+    *response.status_mut() = status;
+    cookies::with(response, set)
 }
 
 /// A page of onduty's own to return to after logging in: a path on this server (not
@@ -309,7 +338,9 @@ async fn login_page(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<LoginQuery>,
 ) -> Response {
-    if !state.store.any_password_set().await.unwrap_or(true) {
+    // Before anyone has a password, the first administrator sets onduty up; with single
+    // sign-on, people log in through their provider instead (`/setup` stays open).
+    if state.config.sso.is_none() && !state.store.any_password_set().await.unwrap_or(true) {
         return Redirect::to("/setup").into_response();
     }
     let (csrf, set) = pre_session_csrf(&state, &headers);
@@ -318,6 +349,8 @@ async fn login_page(
             csrf,
             email: String::new(),
             error: None,
+            sso: state.config.sso.is_some(),
+            passwords: passwords_taken(&state),
             next: query
                 .next
                 .as_deref()
@@ -353,10 +386,18 @@ async fn log_in(
             email: form.email.clone(),
             error: Some(error.to_owned()),
             next: safe_next(&form.next).unwrap_or_default().to_owned(),
+            sso: state.config.sso.is_some(),
+            passwords: passwords_taken(&state),
         });
         *response.status_mut() = status;
         response
     };
+    if !passwords_taken(&state) {
+        return again(
+            StatusCode::FORBIDDEN,
+            "Logging in with a password is turned off here: log in with single sign-on.",
+        );
+    }
     let now = state.clock.now();
     // Attempts are counted per client address, per e-mail address from that client (so
     // someone guessing elsewhere does not use up a person's own tries), and per e-mail
@@ -395,7 +436,11 @@ async fn log_in(
             let to = safe_next(&form.next).unwrap_or("/");
             state
                 .app
-                .logged_in_with_password(&user, ip.parse().ok())
+                .own_account(
+                    &user,
+                    ip.parse().ok(),
+                    onduty_app::OwnAccount::PasswordLogIn,
+                )
                 .await;
             sign_in(&state, &user, to).await
         }
@@ -417,6 +462,10 @@ async fn log_out(
     if let Err(e) = state.store.delete_session(&viewer.token_hash).await {
         tracing::error!(error = %e, "cannot end a web session");
     }
+    state
+        .app
+        .own_account(&viewer.user, viewer.address, onduty_app::OwnAccount::LogOut)
+        .await;
     let gone = set_cookie(&state, SESSION_COOKIE, "", Duration::ZERO);
     cookies::with(Redirect::to("/login").into_response(), gone)
 }
@@ -636,6 +685,16 @@ async fn change_password(
             onduty_store::sessions::PasswordBy::Themselves,
         )
         .await;
+    if saved.is_ok() {
+        state
+            .app
+            .own_account(
+                &viewer.user,
+                viewer.address,
+                onduty_app::OwnAccount::PasswordChanged,
+            )
+            .await;
+    }
     let others = state
         .store
         .delete_other_sessions(viewer.user.id, &viewer.token_hash)
@@ -669,7 +728,11 @@ pub(crate) fn client_of(state: &SharedState, peer: Option<IpAddr>, headers: &Hea
 }
 
 /// The client's address from the peer's and the headers.
-fn client_ip_of(state: &SharedState, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+pub(super) fn client_ip_of(
+    state: &SharedState,
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+) -> Option<IpAddr> {
     // Every X-Forwarded-For header, in order: some proxies add one rather than append.
     let forwarded: Vec<&str> = headers
         .get_all("x-forwarded-for")

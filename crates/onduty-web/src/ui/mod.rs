@@ -27,6 +27,7 @@ mod runbooks;
 mod schedules;
 mod services;
 mod settings;
+mod sso;
 mod status_page_extras;
 mod status_pages;
 pub(crate) mod time;
@@ -68,6 +69,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/static/onduty.css", get(stylesheet))
         .merge(app_shell::routes())
         .merge(auth::routes())
+        .merge(sso::routes())
         .merge(home::routes())
         .merge(incidents::routes())
         .merge(incident::routes())

@@ -59,6 +59,14 @@ pub struct OperationsOverrides {
     /// Keep the audit log's entries this many days (7 to 3650) [default: forever]
     #[arg(long, env = "ONDUTY_RETENTION_AUDIT_DAYS", global = true)]
     pub retention_audit_days: Option<u32>,
+    /// The client secret of onduty's client at the OpenID provider ([oidc])
+    #[arg(
+        long,
+        env = "ONDUTY_OIDC_CLIENT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub oidc_client_secret: Option<String>,
 }
 
 impl fmt::Debug for OperationsOverrides {

@@ -48,6 +48,7 @@ mod runbooks;
 mod schedules;
 mod setup;
 mod slack;
+mod sso;
 mod status_page;
 mod status_reminders;
 mod status_subscribers;
