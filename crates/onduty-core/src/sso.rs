@@ -12,7 +12,9 @@ pub struct Identity {
     /// Whether the provider checked that the address is theirs (`email_verified`).
     pub email_verified: bool,
     pub name: Option<String>,
-    pub groups: Vec<String>,
+    /// The `groups` claim; `None` when the provider sent none (a scope not granted,
+    /// say), which is not the same as being in no group.
+    pub groups: Option<Vec<String>>,
 }
 
 /// How sign-ins are matched and who may come in.
@@ -24,7 +26,7 @@ pub struct SsoPolicy {
     pub default_role: Role,
     /// Groups (as the provider names them) and the role each gives. Someone in several
     /// gets the strongest; with a mapping, a person's role follows their groups at each
-    /// sign-in.
+    /// sign-in: in none of them, the default role.
     pub group_roles: Vec<(String, Role)>,
 }
 
@@ -80,14 +82,23 @@ pub fn decide(identity: &Identity, found: Option<&User>, policy: &SsoPolicy) -> 
     if !identity.email_verified {
         return SsoDecision::Refuse(SsoRefusal::EmailNotVerified(identity.email.clone()));
     }
-    let from_groups = role_from_groups(&identity.groups, &policy.group_roles);
+    let groups = identity.groups.as_deref().unwrap_or_default();
+    let from_groups = role_from_groups(groups, &policy.group_roles);
+    // With a mapping and the claim sent, the groups decide (leaving a group takes its
+    // role away); without the claim, a person keeps the role they have.
+    let follows_groups = !policy.group_roles.is_empty() && identity.groups.is_some();
+    let target = if follows_groups {
+        Some(from_groups.unwrap_or(policy.default_role))
+    } else {
+        None
+    };
     match found {
         Some(user) if user.status != AccountStatus::Active => {
             SsoDecision::Refuse(SsoRefusal::Disabled(identity.email.clone()))
         }
         Some(user) => SsoDecision::LogIn {
             user: user.clone(),
-            role: from_groups.filter(|role| *role != user.role),
+            role: target.filter(|role| *role != user.role),
         },
         None if policy.create_users => SsoDecision::Create {
             email: identity.email.clone(),

@@ -91,16 +91,17 @@ pub struct Pending {
     pub next: String,
 }
 
-/// The additional claim onduty reads: the groups a person is in, as a list or one name.
+/// The additional claim onduty reads: the groups a person is in, as a list or one name;
+/// `None` when the claim is not there.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Groups {
     #[serde(default, deserialize_with = "one_or_many")]
-    groups: Vec<String>,
+    groups: Option<Vec<String>>,
 }
 
 impl AdditionalClaims for Groups {}
 
-fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {
@@ -108,9 +109,9 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
         Many(Vec<String>),
     }
     Ok(match Option::<OneOrMany>::deserialize(d)? {
-        None => Vec::new(),
-        Some(OneOrMany::One(g)) => vec![g],
-        Some(OneOrMany::Many(gs)) => gs,
+        None => None,
+        Some(OneOrMany::One(g)) => Some(vec![g]),
+        Some(OneOrMany::Many(gs)) => Some(gs),
     })
 }
 
@@ -281,7 +282,7 @@ pub async fn finish(
         ClaimsVerificationError::SignatureVerification(_) => SsoError::BadSignature,
         ClaimsVerificationError::InvalidIssuer(why) => SsoError::WrongIssuer {
             expected: settings.issuer.clone(),
-            found: why,
+            found: why.split('`').nth(1).unwrap_or(&why).to_owned(),
         },
         other => SsoError::Refused(other.to_string()),
     })?;
@@ -296,7 +297,8 @@ pub async fn finish(
             .map(|n| n.as_str().to_owned()),
         groups: groups.clone(),
     });
-    if identity.is_none() || groups.is_empty() {
+    let wants_groups = !settings.policy.group_roles.is_empty();
+    if identity.is_none() || (wants_groups && groups.is_none()) {
         // Some providers put the e-mail address and groups only in userinfo.
         let asked = client.user_info(
             tokens.access_token().clone(),
@@ -317,7 +319,7 @@ pub async fn finish(
             let email = found.email().map(|e| e.as_str().to_owned());
             match (&mut identity, email) {
                 (Some(known), _) => {
-                    if known.groups.is_empty() {
+                    if known.groups.is_none() {
                         known.groups = found.additional_claims().groups.clone();
                     }
                 }
@@ -349,17 +351,14 @@ fn no_address() -> Email {
 }
 
 /// The `groups` claim of an ID token whose signature was already verified.
-fn verified_groups(token: &str) -> Vec<String> {
+fn verified_groups(token: &str) -> Option<Vec<String>> {
     use base64::Engine;
-    let Some(payload) = token.split('.').nth(1) else {
-        return Vec::new();
-    };
+    let payload = token.split('.').nth(1)?;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Groups>(&bytes).ok())
-        .map(|g| g.groups)
-        .unwrap_or_default()
+        .and_then(|g| g.groups)
 }
 
 #[cfg(test)]
@@ -380,15 +379,17 @@ mod tests {
 
     #[test]
     fn groups_are_read_as_a_list_or_one_name() {
+        let some = |gs: &[&str]| Some(gs.iter().map(|g| (*g).to_owned()).collect::<Vec<_>>());
         for (claims, groups) in [
-            (serde_json::json!({"groups": ["a", "b"]}), vec!["a", "b"]),
-            (serde_json::json!({"groups": "a"}), vec!["a"]),
-            (serde_json::json!({"sub": "x"}), vec![]),
-            (serde_json::json!({"groups": 7}), vec![]),
+            (serde_json::json!({"groups": ["a", "b"]}), some(&["a", "b"])),
+            (serde_json::json!({"groups": "a"}), some(&["a"])),
+            (serde_json::json!({"groups": []}), some(&[])),
+            (serde_json::json!({"sub": "x"}), None),
+            (serde_json::json!({"groups": 7}), None),
         ] {
             assert_eq!(verified_groups(&token(claims.clone())), groups, "{claims}");
         }
-        assert!(verified_groups("not a token").is_empty());
+        assert_eq!(verified_groups("not a token"), None);
     }
 
     #[test]

@@ -23,7 +23,7 @@ fn identity(verified: bool, groups: &[&str]) -> Identity {
         email: email("ann@example.com"),
         email_verified: verified,
         name: Some("Ann Example".to_owned()),
-        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        groups: Some(groups.iter().map(|g| (*g).to_owned()).collect()),
     }
 }
 
@@ -72,9 +72,23 @@ fn sign_ins_are_decided_by_verified_address_account_and_policy() {
             refused_unverified.clone(),
         ),
         (identity(false, &[]), None, true, refused_unverified),
-        // An account: in, keeping its role unless a group gives another.
+        // An account: in, with the role its groups give; in no mapped group, the
+        // default (leaving the group takes the role away).
         (
             identity(true, &["everyone"]),
+            Some(&active),
+            false,
+            SsoDecision::LogIn {
+                user: active.clone(),
+                role: Some(Role::Observer),
+            },
+        ),
+        // No groups claim at all: the role stays.
+        (
+            Identity {
+                groups: None,
+                ..identity(true, &[])
+            },
             Some(&active),
             false,
             SsoDecision::LogIn {

@@ -186,6 +186,7 @@ impl FromRequestParts<SharedState> for Viewer {
             // logging out stays possible.
             Ok(Some(s))
                 if s.password_change_required
+                    && passwords_taken(state)
                     && !matches!(parts.uri.path(), PASSWORD_PATH | "/logout") =>
             {
                 // Only a page can be gone back to (a form's address answers GET with 405).
@@ -292,7 +293,7 @@ struct LoginPage {
 }
 
 /// Whether people may log in with a password here.
-fn passwords_taken(state: &SharedState) -> bool {
+pub(super) fn passwords_taken(state: &SharedState) -> bool {
     state.config.sso.as_ref().is_none_or(|s| s.local_passwords)
 }
 
@@ -480,7 +481,7 @@ struct SetupPage {
 }
 
 async fn setup_page(State(state): State<SharedState>, headers: HeaderMap) -> Response {
-    if state.store.any_password_set().await.unwrap_or(true) {
+    if !passwords_taken(&state) || state.store.any_password_set().await.unwrap_or(true) {
         return Redirect::to("/login").into_response();
     }
     let (csrf, set) = pre_session_csrf(&state, &headers);
@@ -516,7 +517,7 @@ async fn set_up(
     let Some(expected) = pre_session_token(&headers, &form.csrf) else {
         return forbidden();
     };
-    if state.store.any_password_set().await.unwrap_or(true) {
+    if !passwords_taken(&state) || state.store.any_password_set().await.unwrap_or(true) {
         return Redirect::to("/login").into_response();
     }
     let again = |error: String| {
@@ -655,6 +656,17 @@ async fn change_password(
         Ok(h) => h,
         Err(e) => return answer(StatusCode::SERVICE_UNAVAILABLE, Some(e.to_string())),
     };
+    // Someone who signs in through the identity provider does not give themselves a
+    // password beside it (it would outlive their account there): an administrator can.
+    if current.is_none() && state.config.sso.is_some() {
+        return answer(
+            StatusCode::FORBIDDEN,
+            Some(
+                "You sign in through single sign-on; only an administrator can give you a password."
+                    .to_owned(),
+            ),
+        );
+    }
     if let Some(hash) = &current
         && !password_matches(&form.current, hash)
     {

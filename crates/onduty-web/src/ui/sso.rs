@@ -27,8 +27,20 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/auth/oidc/callback", get(callback))
 }
 
-/// The cookie holding a sign-in under way.
-const PENDING_COOKIE: &str = "onduty_sso";
+/// The cookie holding a sign-in under way; over HTTPS with the `__Host-` prefix, which
+/// browsers take only from this host, over a secure connection, for every path (so a
+/// neighbouring host cannot plant a sign-in of its own).
+fn pending_name(state: &SharedState) -> &'static str {
+    if secure(state) {
+        "__Host-onduty_sso"
+    } else {
+        "onduty_sso"
+    }
+}
+
+fn secure(state: &SharedState) -> bool {
+    state.config.public_url.starts_with("https://")
+}
 /// How long a person may take at the provider.
 const PENDING_FOR: Duration = Duration::from_secs(10 * 60);
 
@@ -42,12 +54,12 @@ fn redirect_uri(state: &SharedState) -> String {
 
 fn pending_cookie(state: &SharedState, value: &str, max_age: Duration) -> Option<HeaderValue> {
     SetCookie {
-        name: PENDING_COOKIE,
+        name: pending_name(state),
         value,
         max_age,
         // Sent with the provider's redirect back (a top-level navigation from elsewhere).
         sent: Sent::Lax,
-        secure: state.config.public_url.starts_with("https://"),
+        secure: secure(state),
     }
     .header()
 }
@@ -60,11 +72,25 @@ struct StartQuery {
 async fn start(
     State(state): State<SharedState>,
     headers: HeaderMap,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     Query(query): Query<StartQuery>,
 ) -> Response {
     let Some(settings) = &state.config.sso else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    // Each start asks the provider: counted per client as password attempts are.
+    let ip = super::auth::client_of(&state, peer.map(|p| p.0.0.ip()), &headers);
+    if let Err(wait) = state.login_client_limiter.check(&ip, state.clock.now()) {
+        return login_refused(
+            &state,
+            &headers,
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!(
+                "Too many attempts. Try again in {} seconds.",
+                wait.as_secs().max(1)
+            ),
+        );
+    }
     let next = query
         .next
         .as_deref()
@@ -96,8 +122,8 @@ struct CallbackQuery {
 }
 
 /// The sign-in under way in this browser, if its cookie reads.
-fn pending(headers: &HeaderMap) -> Option<Pending> {
-    let text = cookies::read(headers, PENDING_COOKIE)?;
+fn pending(state: &SharedState, headers: &HeaderMap) -> Option<Pending> {
+    let text = cookies::read(headers, pending_name(state))?;
     let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
@@ -116,7 +142,7 @@ async fn callback(
     let refuse = |status: StatusCode, why: &str| {
         cookies::with(login_refused(&state, &headers, status, why), clear.clone())
     };
-    let Some(pending) = pending(&headers) else {
+    let Some(pending) = pending(&state, &headers) else {
         return refuse(
             StatusCode::BAD_REQUEST,
             "This sign-in was not started in this browser, or took longer than 10 minutes: start again.",

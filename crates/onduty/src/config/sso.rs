@@ -83,7 +83,7 @@ pub(super) fn sso_settings(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let default_role = role(
-        f.default_role.as_deref().unwrap_or("responder"),
+        f.default_role.as_deref().unwrap_or("observer"),
         "oidc.default_role",
     )?;
     let scopes = f.scopes.unwrap_or_else(|| {
@@ -140,7 +140,7 @@ mod tests {
         .unwrap();
         assert!(kept.policy.create_users);
         assert!(!kept.local_passwords);
-        assert_eq!(kept.policy.default_role, Role::Responder);
+        assert_eq!(kept.policy.default_role, Role::Observer);
         assert_eq!(
             kept.policy.group_roles,
             vec![("ops".to_owned(), Role::Admin)]

@@ -130,6 +130,18 @@ async fn people_sign_in_through_their_provider_matched_by_verified_address_with_
         "responder"
     );
 
+    // Someone who signs in through the provider gives themselves no password beside it.
+    let form = carol.get("/account/password").await;
+    let csrf = form.csrf();
+    let refused = carol
+        .post(
+            "/account/password",
+            &[("new", "a long enough passphrase"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    refused.shows("only an administrator can give you a password");
+
     // Dave has no groups: the default role.
     let mut dave = Browser::new(&app);
     sign_in(&mut dave, &provider, "dave").await;
@@ -215,20 +227,24 @@ async fn with_local_passwords_off_only_single_sign_on_logs_in_and_only_known_peo
     assert!(person(&app, "alice@example.com").await.is_none());
 }
 
-/// A refused sign-in: the log-in page with the reason, and nobody signed in.
-async fn refused_with(mode: Mode, provider_issuer: impl Fn(u16) -> String, reason: &str) {
+/// A refused sign-in: the log-in page with the reason, and nobody signed in. With
+/// `ahead`, onduty's clock reads the provider's time plus that when the answer comes.
+async fn refused_with(
+    mode: Mode,
+    provider_issuer: impl Fn(u16) -> String,
+    ahead: Option<Duration>,
+    reason: &str,
+) {
     let Some((app, provider)) = set_up(mode, provider_issuer, true, true).await else {
         return;
     };
     let mut browser = Browser::new(&app);
     let start = browser.get("/auth/oidc/start").await;
     let answer = if start.status == StatusCode::SEE_OTHER {
-        if mode == Mode::Expired {
-            // onduty's clock reads the time the provider keeps, a minute on.
+        if let Some(ahead) = ahead {
             let real = onduty_core::Clock::now(&onduty_core::SystemClock);
-            app.advance(Duration::from_millis(
-                u64::try_from(real.as_millis() - app.now().as_millis() + 60_000).unwrap(),
-            ));
+            let behind = u64::try_from(real.as_millis() - app.now().as_millis()).unwrap();
+            app.advance(Duration::from_millis(behind) + ahead);
         }
         let back = provider.log_in(start.location(), "alice").await;
         browser.get(back.strip_prefix(&app.url).unwrap()).await
@@ -257,6 +273,7 @@ async fn a_provider_calling_itself_by_another_name_is_refused() {
     refused_with(
         Mode::Normal,
         |port| format!("http://localhost:{port}"),
+        None,
         "calls itself http://localhost:",
     )
     .await;
@@ -264,10 +281,34 @@ async fn a_provider_calling_itself_by_another_name_is_refused() {
 
 #[tokio::test]
 async fn an_expired_id_token_is_refused() {
-    refused_with(Mode::Expired, same_address, "has expired").await;
+    refused_with(
+        Mode::Expired,
+        same_address,
+        Some(Duration::from_secs(60)),
+        "has expired",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_id_token_is_checked_on_ondutys_own_clock() {
+    // The provider's token is good for an hour; onduty's clock reads two hours on.
+    refused_with(
+        Mode::Normal,
+        same_address,
+        Some(Duration::from_secs(2 * 3600)),
+        "has expired",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn an_id_token_whose_signature_does_not_match_the_providers_keys_is_refused() {
-    refused_with(Mode::BadSignature, same_address, "signature does not match").await;
+    refused_with(
+        Mode::BadSignature,
+        same_address,
+        None,
+        "signature does not match",
+    )
+    .await;
 }
