@@ -24,6 +24,7 @@ struct AuditQuery {
     /// Only what this person did: a user id or an e-mail address.
     user: Option<String>,
     /// Only actions of this kind (`service`) or this action (`service.update`).
+    #[param(pattern = "^[a-z_]{1,64}(\\.[a-z_]{1,64})*$", max_length = 64)]
     action: Option<String>,
     /// Page size, 1 to 100 (default 25).
     #[param(minimum = 1, maximum = 100)]
