@@ -122,9 +122,14 @@ impl App {
         Ok(changed)
     }
 
-    /// What a person did with their own session or password, written to the audit log.
+    /// What a person did with their own session, password or phone number, written to the
+    /// audit log.
     pub async fn own_account(&self, user: &User, address: Option<IpAddr>, what: OwnAccount) {
-        let acting = Acting::new(user.clone(), Via::WebUi).from_address(address);
+        let via = match what {
+            OwnAccount::SmsStopped | OwnAccount::SmsStarted => Via::Sms,
+            _ => Via::WebUi,
+        };
+        let acting = Acting::new(user.clone(), via).from_address(address);
         let (action, change) = match what {
             OwnAccount::PasswordLogIn => (
                 "session.log_in",
@@ -132,6 +137,20 @@ impl App {
             ),
             OwnAccount::LogOut => ("session.log_out", Change::none()),
             OwnAccount::PasswordChanged => ("user.change_password", Change::none()),
+            OwnAccount::SmsStopped => (
+                "contact_method.sms_stop",
+                Change::of(
+                    Some(serde_json::json!({"paged": true})),
+                    Some(serde_json::json!({"paged": false})),
+                ),
+            ),
+            OwnAccount::SmsStarted => (
+                "contact_method.sms_start",
+                Change::of(
+                    Some(serde_json::json!({"paged": false})),
+                    Some(serde_json::json!({"paged": true})),
+                ),
+            ),
         };
         self.record(&acting, action, user.email.to_string(), change)
             .await;
@@ -144,4 +163,8 @@ pub enum OwnAccount {
     PasswordLogIn,
     LogOut,
     PasswordChanged,
+    /// `STOP` answered to a page by SMS: the number is paged no more.
+    SmsStopped,
+    /// `START`: paged again.
+    SmsStarted,
 }

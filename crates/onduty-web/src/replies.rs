@@ -231,6 +231,10 @@ async fn inbound_sms(
                     tracing::error!(error = %e, "cannot record STOP");
                 }
             }
+            state
+                .app
+                .own_account(&user, None, onduty_app::OwnAccount::SmsStopped)
+                .await;
             // Twilio answers STOP itself; a second message would not be delivered.
             return twiml("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>".to_owned());
         }
@@ -240,6 +244,10 @@ async fn inbound_sms(
                     tracing::error!(error = %e, "cannot record START");
                 }
             }
+            state
+                .app
+                .own_account(&user, None, onduty_app::OwnAccount::SmsStarted)
+                .await;
             "onduty: pages to this number are on again.".to_owned()
         }
         Reply::Help => REPLY_HELP.to_owned(),

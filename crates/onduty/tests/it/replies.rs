@@ -224,6 +224,25 @@ async fn stop_silences_a_number_until_start() {
             .twilio_webhook("/twilio/sms", &[("From", ALICE), ("Body", "START")])
             .await;
         assert!(answer.contains("on again"), "{answer}");
+        // Both are in the audit log, by SMS.
+        let (_, log) = app
+            .api(
+                reqwest::Method::GET,
+                "/audit-log?action=contact_method",
+                None,
+            )
+            .await;
+        let actions: Vec<&str> = log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["door"] == "sms")
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            actions,
+            ["contact_method.sms_start", "contact_method.sms_stop"]
+        );
         app.pass(5 * MINUTE).await;
         assert_eq!(
             pages_to(&app.notifier.take(), ALICE),
