@@ -247,12 +247,10 @@ pub(super) fn retention(
     f: &RetentionFile,
     o: &OperationsOverrides,
 ) -> anyhow::Result<Option<onduty_core::retention::Retention>> {
-    match o.retention_days.or(f.days) {
-        None => Ok(None),
-        Some(days) => onduty_core::retention::Retention::days(days)
-            .map(Some)
-            .map_err(anyhow::Error::msg),
-    }
+    days(
+        o.retention_days.or(f.days),
+        onduty_core::retention::Retention::days,
+    )
 }
 
 /// How long the audit log is kept (`[retention] audit_days`); `None`: forever.
@@ -260,10 +258,16 @@ pub(super) fn audit_retention(
     f: &RetentionFile,
     o: &OperationsOverrides,
 ) -> anyhow::Result<Option<onduty_core::retention::Retention>> {
-    match o.retention_audit_days.or(f.audit_days) {
-        None => Ok(None),
-        Some(days) => onduty_core::retention::Retention::audit_days(days)
-            .map(Some)
-            .map_err(anyhow::Error::msg),
-    }
+    days(
+        o.retention_audit_days.or(f.audit_days),
+        onduty_core::retention::Retention::audit_days,
+    )
+}
+
+/// A retention in days, if one is set, checked by `parse`.
+fn days(
+    set: Option<u32>,
+    parse: fn(u32) -> Result<onduty_core::retention::Retention, String>,
+) -> anyhow::Result<Option<onduty_core::retention::Retention>> {
+    set.map(parse).transpose().map_err(anyhow::Error::msg)
 }
